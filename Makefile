@@ -1,0 +1,152 @@
+# tributary — build, test and install.
+#
+#   make            build build/tributary
+#   make run        install missing dependencies, build, run on feeds.conf
+#   make test       install missing dependencies, build, run every test
+#   make check      the same suite under AddressSanitizer + UBSan (build-san/)
+#   make fuzz       build and run the libFuzzer targets (FUZZ_SECONDS=N each)
+#   make bench      benchmarks against peers (FULL=1 for full sizes)
+#   make test-corpus CORPUS=DIR   parse every document under DIR
+#   make install / uninstall      PREFIX, DESTDIR
+#   make format     clang-format every C file
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+
+BUILD ?= build
+CC ?= cc
+PKGS = libcurl expat sqlite3 libmicrohttpd zlib inih
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+       -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+ifdef WERROR
+WARN += -Werror
+endif
+
+OPT ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	     -DTR_VERSION='"$(VERSION)"' -Iinclude -Ilib $(WARN) $(OPT) \
+	     $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lm $(LDLIBS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_SRC = $(wildcard cmd/tributary/*.c)
+CMD_OBJ = $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+HELPER_BIN = $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all deps run test check unit fuzz bench test-corpus install \
+	uninstall format clean
+
+all: $(BUILD)/tributary
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libtributary.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tributary: $(CMD_OBJ) $(BUILD)/libtributary.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libtributary.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/runner.h $(BUILD)/libtributary.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
+		$(BUILD)/libtributary.a $(LIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/libtributary.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
+
+# Installs the Debian packages the build and the tests need, only when
+# something is missing.
+deps:
+	@scripts/install-deps
+
+unit: $(BUILD)/tributary $(UNIT_BIN) $(HELPER_BIN)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	./$(BUILD)/tributary -c feeds.conf serve
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@tests/run $(BUILD)
+
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+check: deps
+	@$(MAKE) --no-print-directory unit BUILD=build-san OPT="-O1 -g" \
+		SAN="$(SAN_FLAGS)"
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/run build-san
+
+FUZZ_SECONDS ?= 10
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=build-fuzz/%.o)
+build-fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/libtributary.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libtributary.a
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+		build-fuzz/libtributary.a $(LIBS)
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang OPT="-O1 -g" $(FUZZ_BIN)
+	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+test-corpus: all
+	@test -n "$(CORPUS)" || { echo "usage: make test-corpus CORPUS=DIR"; exit 2; }
+	@tests/corpus-check $(BUILD)/tributary "$(CORPUS)"
+
+bench: deps
+	@$(MAKE) --no-print-directory all OPT="-O2"
+	@bench/run $(if $(FULL),--full)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/tributary \
+		$(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/tributary $(DESTDIR)$(BINDIR)/tributary
+	install -m 644 dist/man/tributary.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 dist/man/feeds.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 dist/systemd/tributary.service $(DESTDIR)$(UNITDIR)/
+	install -m 644 dist/feeds.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/tributary/feeds.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tributary \
+		$(DESTDIR)$(MANDIR)/man1/tributary.1 \
+		$(DESTDIR)$(MANDIR)/man5/feeds.conf.5 \
+		$(DESTDIR)$(UNITDIR)/tributary.service \
+		$(DESTDIR)$(SYSCONFDIR)/tributary/feeds.conf.example
+
+format:
+	clang-format -i $(LIB_SRC) $(CMD_SRC) $(UNIT_SRC) include/tributary/*.h \
+		lib/*.h $(FUZZ_SRC)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

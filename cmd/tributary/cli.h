@@ -1,0 +1,51 @@
+/*
+ * cli.h — what main.c hands to every subcommand.
+ *
+ * Each subcommand is one cmd_<name>.c with one function
+ *	int cmd_<name>(struct cli *cli, int argc, char **argv);
+ * argv[0] is the command's name; options are parsed with getopt_long. The
+ * function returns the exit status: 0 success, 1 runtime failure, 2 usage
+ * or configuration error.
+ */
+#ifndef TRIBUTARY_CLI_H
+#define TRIBUTARY_CLI_H
+
+#include <stdio.h>
+
+#include "tributary/config.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cli {
+	const char *config_path; /* -c, $TRIBUTARY_CONFIG or ./feeds.conf */
+	int verbosity;		 /* -1 quiet, 0 normal, 1+ verbose */
+};
+
+/*
+ * Loads the config named by cli. On errors prints every "file:line:
+ * message" to stderr and returns NULL; the caller exits with EXIT_USAGE.
+ */
+struct tr_config *cli_load_config(const struct cli *cli);
+
+/* Prints "tributary: COMMAND: MESSAGE" and a hint to stderr; returns 2. */
+int cli_usage_error(const char *command, const char *usage, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Handles -h/--help for commands: prints usage to stdout when argv holds
+ * -h or --help and returns 1; the caller returns 0.
+ */
+int cli_wants_help(int argc, char **argv, const char *usage);
+
+/* Resets getopt so that a command can parse its own argv. */
+void cli_getopt_reset(void);
+
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_parse(struct cli *cli, int argc, char **argv);
+int cmd_fetch(struct cli *cli, int argc, char **argv);
+int cmd_feeds(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_opml(struct cli *cli, int argc, char **argv);
+
+#endif

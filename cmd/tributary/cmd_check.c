@@ -1,0 +1,42 @@
+/* cmd_check.c — tributary check: validate the config, list its feeds. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: tributary [-c FILE] check\n"
+    "Validates the config file and prints the feeds it defines: name,\n"
+    "interval, tags and URL. Exits 0 when the file is valid, 2 otherwise,\n"
+    "after reporting every error as FILE:LINE: MESSAGE.\n";
+
+int
+cmd_check(struct cli *cli, int argc, char **argv)
+{
+	struct tr_config *cfg;
+	size_t i, j;
+
+	if (cli_wants_help(argc, argv, usage))
+		return EXIT_OK;
+	if (argc > 1)
+		return cli_usage_error("check", usage, "unexpected argument: %s",
+		    argv[1]);
+	if ((cfg = cli_load_config(cli)) == NULL)
+		return EXIT_USAGE;
+	printf("%s: ok, %zu feed%s, database %s, listen %s\n", cfg->path,
+	    cfg->n_feeds, cfg->n_feeds == 1 ? "" : "s", cfg->database,
+	    cfg->listen);
+	for (i = 0; i < cfg->n_feeds; i++) {
+		const struct tr_feed_conf *f = &cfg->feeds[i];
+		char every[32];
+
+		tr_format_duration(every, sizeof(every),
+		    tr_config_feed_interval(cfg, f));
+		printf("%-20s every %-4s %s%s", f->name, every, f->url,
+		    f->enabled ? "" : " (disabled)");
+		for (j = 0; j < f->n_tags; j++)
+			printf("%s%s", j ? "," : " [", f->tags[j]);
+		printf("%s\n", f->n_tags ? "]" : "");
+	}
+	tr_config_free(cfg);
+	return EXIT_OK;
+}

@@ -1,0 +1,97 @@
+/*
+ * article.h — the normalized article record and feed metadata.
+ *
+ * The parser fills these from any RSS or Atom document; the store keeps
+ * them; the renderers write them back out. Strings are NUL-terminated
+ * valid UTF-8, or NULL when absent. Dates are Unix seconds in UTC, or
+ * TR_DATE_NONE when absent or unparseable (never 0, never "now").
+ *
+ * Records handed to a callback by the parser are borrowed for the
+ * duration of the call; tr_article_copy() makes an owned copy, freed with
+ * tr_article_free().
+ */
+#ifndef TRIBUTARY_ARTICLE_H
+#define TRIBUTARY_ARTICLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_DATE_NONE INT64_MIN
+
+struct tr_person {
+	char *name;
+	char *email;
+	char *uri;
+};
+
+struct tr_enclosure {
+	char *url;	/* absolute */
+	char *type;	/* MIME type, or NULL */
+	int64_t length; /* bytes, or -1 when unknown */
+};
+
+struct tr_article {
+	char *id;	/* identity: guid/id, else link, else a hash (see
+			   tr_article_identity); never NULL once parsed */
+	char *guid;	/* the document's own guid/id as written, or NULL */
+	int guid_is_permalink; /* RSS guid isPermaLink (default true) */
+	char *link;	/* absolute alternate link, or NULL */
+	char *title;	/* plain text */
+	char *author;	/* display form of the first author, or NULL */
+	struct tr_person *authors;
+	size_t n_authors;
+	char *summary;	/* HTML */
+	char *content;	/* HTML */
+	int64_t published;
+	int64_t updated;
+	char **categories;
+	size_t n_categories;
+	struct tr_enclosure *enclosures;
+	size_t n_enclosures;
+	/* Atom source / RSS source: the feed the item originally came from. */
+	char *source_title;
+	char *source_url;
+	char *source_id;
+};
+
+/* The document's own description of itself. */
+struct tr_feed_meta {
+	char *title;
+	char *link;	 /* the site (alternate link) */
+	char *self;	 /* the feed's own URL as the document says (rel=self) */
+	char *id;
+	char *author;
+	char *subtitle;
+	char *language;
+	int64_t updated;
+	int64_t ttl;	 /* publisher's hint in seconds (RSS ttl, sy:*), or 0 */
+};
+
+/*
+ * Fills a->id from a->guid, else a->link, else a hash of title, published
+ * and summary (the text "hash:" followed by 16 hex digits). Returns 0 or
+ * TR_ENOMEM.
+ */
+int tr_article_identity(struct tr_article *a);
+
+/* Deep-copies src into *dst (which is overwritten). 0 or TR_ENOMEM. */
+int tr_article_copy(struct tr_article *dst, const struct tr_article *src);
+
+/* Frees everything a record owns and zeroes it; accepts NULL. */
+void tr_article_free(struct tr_article *a);
+
+/* Zeroes a record: every pointer NULL, dates TR_DATE_NONE. */
+void tr_article_init(struct tr_article *a);
+
+/* Same trio for feed metadata. */
+void tr_feed_meta_init(struct tr_feed_meta *m);
+void tr_feed_meta_free(struct tr_feed_meta *m);
+
+/*
+ * A stable 64-bit hash (FNV-1a) of the fields that make an article's
+ * content (title, link, summary, content, dates, authors, categories,
+ * enclosures): equal hashes mean "nothing changed".
+ */
+uint64_t tr_article_content_hash(const struct tr_article *a);
+
+#endif

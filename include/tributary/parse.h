@@ -1,0 +1,94 @@
+/*
+ * parse.h — the streaming feed parser: any RSS or Atom document in,
+ * normalized article records out.
+ *
+ * Bytes are pushed in as they arrive (tr_parser_feed), then
+ * tr_parser_finish(). Each article is handed to the callback when its
+ * element closes; the record is borrowed for the call. The parser never
+ * holds the whole document: memory stays flat as a document grows.
+ *
+ *	struct tr_parse_opts o = {.base_url = url, .content_type = ctype};
+ *	tr_parser_new(&p, &o, on_article, arg);
+ *	while ((n = read(fd, buf, sizeof buf)) > 0)
+ *		tr_parser_feed(p, buf, n);
+ *	tr_parser_finish(p);
+ *	... tr_parser_meta(p), tr_parser_version(p) ...
+ *	tr_parser_free(p);
+ */
+#ifndef TRIBUTARY_PARSE_H
+#define TRIBUTARY_PARSE_H
+
+#include <stddef.h>
+
+#include "tributary/article.h"
+
+enum tr_feed_version {
+	TR_FEED_UNKNOWN = 0,
+	TR_RSS090,
+	TR_RSS091,
+	TR_RSS092,
+	TR_RSS093,
+	TR_RSS094,
+	TR_RSS20,
+	TR_RSS10,
+	TR_ATOM03,
+	TR_ATOM10,
+};
+
+/* "rss090" ... "atom10", or "unknown". */
+const char *tr_feed_version_name(enum tr_feed_version v);
+
+/*
+ * Called once per article, in document order. Return 0 to go on, any
+ * other value to stop parsing (tr_parser_feed then returns TR_EABORT).
+ */
+typedef int (*tr_article_cb)(const struct tr_article *a, void *arg);
+
+struct tr_parse_opts {
+	const char *base_url;	  /* the document's URL, for relative links */
+	const char *content_type; /* HTTP Content-Type, for its charset */
+	size_t max_field;	  /* cap on one text field; 0: 1 MiB */
+	size_t max_items;	  /* cap on items per document; 0: 100000 */
+};
+
+struct tr_parser;
+
+/* Creates a parser; opts may be NULL. 0 or TR_ENOMEM. Strings copied. */
+int tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
+    tr_article_cb cb, void *arg);
+
+/*
+ * Parses the next len bytes. Returns 0 (also when the document is broken
+ * but the parser recovers), TR_EABORT when the callback stopped it, or
+ * TR_EPARSE once nothing more can be read from the document.
+ */
+int tr_parser_feed(struct tr_parser *p, const void *buf, size_t len);
+
+/* Ends the document. 0 when a feed was recognized, else TR_EPARSE. */
+int tr_parser_finish(struct tr_parser *p);
+
+/* The feed's metadata; complete after tr_parser_finish(). Borrowed. */
+const struct tr_feed_meta *tr_parser_meta(const struct tr_parser *p);
+
+enum tr_feed_version tr_parser_version(const struct tr_parser *p);
+
+/* The encoding the document was read in, lowercase ("utf-8"). */
+const char *tr_parser_encoding(const struct tr_parser *p);
+
+/* Non-zero when the document was not well-formed (even if recovered). */
+int tr_parser_bozo(const struct tr_parser *p);
+
+/* Warnings, each "line L, column C: message". Borrowed. */
+size_t tr_parser_nwarnings(const struct tr_parser *p);
+const char *tr_parser_warning(const struct tr_parser *p, size_t i);
+
+/* Articles handed to the callback so far. */
+size_t tr_parser_nitems(const struct tr_parser *p);
+
+/* The root element's local name ("rss", "feed", "RDF", "html"), or "". */
+const char *tr_parser_root(const struct tr_parser *p);
+
+/* Frees the parser; accepts NULL. */
+void tr_parser_free(struct tr_parser *p);
+
+#endif

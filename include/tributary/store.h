@@ -1,0 +1,169 @@
+/*
+ * store.h — the SQLite article store: feeds and their polling state,
+ * articles deduplicated within and across feeds, queries for the merged
+ * feed, retention.
+ *
+ * One writer handle (the poller) and any number of read-only handles
+ * (the HTTP endpoint, one per thread); WAL mode lets readers and the
+ * writer work at once. A handle is used by one thread at a time.
+ */
+#ifndef TRIBUTARY_STORE_H
+#define TRIBUTARY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tributary/article.h"
+#include "tributary/config.h"
+
+struct tr_store;
+
+enum { TR_STORE_READONLY = 1 };
+
+/*
+ * Opens (creating when writable and missing) the database at path and
+ * migrates its schema. TR_ENEWER when it is from a newer tributary (the
+ * file is left untouched). On failure *out may still be set so that
+ * tr_store_errmsg() can tell why; free it with tr_store_close().
+ */
+int tr_store_open(struct tr_store **out, const char *path, int flags);
+void tr_store_close(struct tr_store *st);
+
+/* The last error's text on this handle. Borrowed. */
+const char *tr_store_errmsg(const struct tr_store *st);
+
+/* --- feeds --- */
+
+struct tr_feed_state {
+	char *name;
+	char *url;	     /* as configured */
+	char *effective_url; /* after a permanent redirect, or NULL */
+	char *title;	     /* configured title, else the document's */
+	char *site_link;     /* the document's alternate link */
+	char *etag;	     /* verbatim, or NULL */
+	char *last_modified; /* verbatim, or NULL */
+	char *body_hash;     /* hash of the last 200 body, or NULL */
+	int64_t last_check;  /* Unix seconds; 0 = never */
+	int64_t next_check;
+	int64_t last_success;
+	int64_t retry_after; /* no request before this time; 0 = none */
+	int64_t errors;	     /* consecutive errors */
+	char *last_error;
+	int last_status;     /* last HTTP status, 0 if none */
+	int disabled;	     /* e.g. after 410 Gone */
+	char *disabled_reason;
+	int active;	     /* still in feeds.conf */
+	int64_t n_articles;
+};
+
+/*
+ * Reconciles the feeds table with cfg: adds new feeds, marks removed ones
+ * inactive (their articles stay until retention), resets validators,
+ * effective URL and a 410 disable when a feed's URL changed, and keeps
+ * each feed's tags, title and caps for queries.
+ */
+int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
+
+/* Reads one feed's state into *out (free with tr_feed_state_free). */
+int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
+    const char *name);
+
+/* Saves the polling-state fields of fs (matched by fs->name). */
+int tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs);
+
+/* Calls cb for every feed (active and not), by name. */
+typedef int (*tr_feed_cb)(const struct tr_feed_state *fs, void *arg);
+int tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg);
+
+void tr_feed_state_free(struct tr_feed_state *fs);
+
+/* --- storing one fetched document --- */
+
+/*
+ * A batch is one feed's fetched document on its way in. Several batches
+ * (of different feeds) may be open at once and fed interleaved, since the
+ * poller parses many transfers concurrently on one thread. Nothing of a
+ * batch is visible until tr_store_batch_commit(), which lands every item
+ * in one transaction; tr_store_batch_free() without a commit discards it.
+ */
+struct tr_store_batch;
+
+struct tr_store_result {
+	int64_t added;	   /* new identities */
+	int64_t updated;   /* same identity, changed content */
+	int64_t unchanged; /* same identity, same content: no write */
+};
+
+int tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
+    const char *feed_name);
+int tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a);
+/* meta may be NULL. Also records which articles the document holds. */
+int tr_store_batch_commit(struct tr_store_batch *b,
+    const struct tr_feed_meta *meta, struct tr_store_result *res);
+void tr_store_batch_free(struct tr_store_batch *b);
+
+/* --- the merged feed --- */
+
+struct tr_query {
+	const char *tag;    /* only feeds with this tag, or NULL */
+	const char *feed;   /* only this feed, or NULL */
+	const char *q;	    /* FTS5 full-text query, or NULL */
+	int64_t since;	    /* only articles dated at or after; TR_DATE_NONE */
+	const char *before; /* pagination cursor from a previous page */
+	int limit;	    /* 1..1000; 0 means 50 */
+};
+
+/* One article of the merged view. Borrowed for the callback. */
+struct tr_item {
+	struct tr_article a;
+	int64_t first_seen;
+	int64_t sort_date;	 /* published, else updated, else first
+				    seen; clamped to first seen if future */
+	const char *feed_name;	 /* the feed that carried it first */
+	const char *feed_title;
+	const char *feed_url;	 /* effective URL of that feed */
+	const char *feed_link;	 /* that feed's site */
+	const char *const *also; /* other feeds carrying the same link */
+	size_t n_also;
+};
+
+typedef int (*tr_item_cb)(const struct tr_item *it, void *arg);
+
+/*
+ * Runs the merged query, newest first, one item per canonical link, with
+ * each feed's max_per_feed cap applied. Calls cb per item. When there
+ * are more, *next (if not NULL) gets a malloc'ed cursor for
+ * tr_query.before, else NULL. TR_EINVAL for a bad cursor or FTS query.
+ */
+int tr_store_query(struct tr_store *st, const struct tr_query *q,
+    tr_item_cb cb, void *arg, char **next);
+
+/*
+ * A counter that changes whenever articles or feeds change, and the time
+ * of that change: for ETags and caches.
+ */
+int tr_store_generation(struct tr_store *st, int64_t *gen,
+    int64_t *changed_at);
+
+/* The earliest next_check of any active, enabled feed (0 if none). */
+int tr_store_next_due(struct tr_store *st, int64_t *when);
+
+/*
+ * Deletes articles past keep_days / keep_items (globally and per feed)
+ * that are not in their feed's latest document. *deleted may be NULL.
+ */
+int tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
+    int64_t now, int64_t *deleted);
+
+/* --- statistics --- */
+
+struct tr_store_stats {
+	int64_t feeds;
+	int64_t feeds_active;
+	int64_t feeds_disabled;
+	int64_t feeds_failing;
+	int64_t articles;
+};
+int tr_store_stats(struct tr_store *st, struct tr_store_stats *out);
+
+#endif

@@ -1,0 +1,790 @@
+/*
+ * config.c — reads feeds.conf with inih and validates every value.
+ *
+ * inih splits lines into sections and key = value pairs. Debian's build
+ * of inih does not pass line numbers to the handler, so the file is fed
+ * to ini_parse_stream() through a reader that counts lines: the handler
+ * for a key always runs right after the reader returned its line. The
+ * reader also checks each line's shape and handles section headers itself,
+ * so that empty sections and every syntax error are seen, not only the
+ * first.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+
+#include "tributary/buf.h"
+#include "tributary/config.h"
+#include "tributary/error.h"
+
+#define MAX_ERRORS_TEXT (64 * 1024)
+#define DEFAULT_UA "tributary/" TR_VERSION " (+https://tributary.dev)"
+
+enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_FEED, SEC_BAD };
+enum value_kind { V_STRING, V_PATH, V_URL, V_LISTEN, V_DURATION, V_SIZE,
+	V_COUNT, V_BOOL, V_TAGS };
+
+/* One setting: where it may appear, its type, its range and its field. */
+struct key {
+	const char *name;
+	enum section_kind where;
+	enum value_kind kind;
+	int64_t min, max;
+	size_t off; /* offset in struct tr_config or struct tr_feed_conf */
+};
+
+#define G(f) offsetof(struct tr_config, f)
+#define F(f) offsetof(struct tr_feed_conf, f)
+#define DAY (24 * 3600)
+
+static const struct key keys[] = {
+    {"database", SEC_GLOBAL, V_PATH, 0, 0, G(database)},
+    {"listen", SEC_GLOBAL, V_LISTEN, 0, 0, G(listen)},
+    {"title", SEC_GLOBAL, V_STRING, 0, 0, G(title)},
+    {"base_url", SEC_GLOBAL, V_URL, 0, 0, G(base_url)},
+    {"user_agent", SEC_GLOBAL, V_STRING, 0, 0, G(user_agent)},
+    {"interval", SEC_GLOBAL, V_DURATION, 60, 30 * DAY, G(interval)},
+    {"min_interval", SEC_GLOBAL, V_DURATION, 60, 30 * DAY, G(min_interval)},
+    {"max_interval", SEC_GLOBAL, V_DURATION, 60, 30 * DAY, G(max_interval)},
+    {"concurrency", SEC_GLOBAL, V_COUNT, 1, 1024, G(concurrency)},
+    {"per_host", SEC_GLOBAL, V_COUNT, 1, 64, G(per_host)},
+    {"connect_timeout", SEC_GLOBAL, V_DURATION, 1, 600, G(connect_timeout)},
+    {"timeout", SEC_GLOBAL, V_DURATION, 1, 3600, G(timeout)},
+    {"low_speed_limit", SEC_GLOBAL, V_SIZE, 0, 1 << 30, G(low_speed_limit)},
+    {"low_speed_time", SEC_GLOBAL, V_DURATION, 1, 3600, G(low_speed_time)},
+    {"max_body", SEC_GLOBAL, V_SIZE, 1024, (int64_t)1 << 32, G(max_body)},
+    {"max_redirects", SEC_GLOBAL, V_COUNT, 0, 20, G(max_redirects)},
+    {"retry_after_max", SEC_GLOBAL, V_DURATION, 60, 30 * DAY,
+	G(retry_after_max)},
+    {"keep_days", SEC_GLOBAL, V_COUNT, 0, 100000, G(keep_days)},
+    {"keep_items", SEC_GLOBAL, V_COUNT, 0, 100000000, G(keep_items)},
+    {"max_per_feed", SEC_GLOBAL, V_COUNT, 0, 1000, G(max_per_feed)},
+    {"url", SEC_FEED, V_URL, 0, 0, F(url)},
+    {"title", SEC_FEED, V_STRING, 0, 0, F(title)},
+    {"tags", SEC_FEED, V_TAGS, 0, 0, F(tags)},
+    {"enabled", SEC_FEED, V_BOOL, 0, 1, F(enabled)},
+    {"interval", SEC_FEED, V_DURATION, 60, 30 * DAY, F(interval)},
+    {"user_agent", SEC_FEED, V_STRING, 0, 0, F(user_agent)},
+    {"keep_days", SEC_FEED, V_COUNT, 0, 100000, F(keep_days)},
+    {"keep_items", SEC_FEED, V_COUNT, 0, 100000000, F(keep_items)},
+    {"max_per_feed", SEC_FEED, V_COUNT, 0, 1000, F(max_per_feed)},
+};
+
+/* The parse in progress. */
+struct loader {
+	struct tr_config *cfg;
+	const char *file; /* for messages */
+	char *dir;	  /* the file's folder, for relative paths */
+	FILE *fp;
+	int line;
+	enum section_kind sec;
+	struct tr_feed_conf *feed; /* the current feed section */
+	unsigned char seen[sizeof(keys) / sizeof(keys[0])];
+	int nerrors;
+	int oom;
+	struct tr_buf errors;
+};
+
+static void
+err_at(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+err_at(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->nerrors++;
+	tr_buf_printf(&ld->errors, "%s:%d: ", ld->file, line);
+	va_start(ap, fmt);
+	tr_buf_vprintf(&ld->errors, fmt, ap);
+	va_end(ap);
+	tr_buf_addc(&ld->errors, '\n');
+}
+
+/* --- value parsers --- */
+
+int
+tr_parse_duration(int64_t *out, const char *s)
+{
+	static const struct {
+		char unit;
+		int64_t mult;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', DAY},
+	    {'w', 7 * DAY}};
+	char *end = NULL;
+	long long v;
+	size_t i;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return TR_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v > 100LL * 365 * DAY)
+		return TR_EINVAL;
+	if (*end == '\0') {
+		*out = v;
+		return 0;
+	}
+	if (end[1] != '\0')
+		return TR_EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (units[i].unit == *end) {
+			*out = v * units[i].mult;
+			return 0;
+		}
+	}
+	return TR_EINVAL;
+}
+
+int
+tr_parse_size(int64_t *out, const char *s)
+{
+	char *end = NULL;
+	long long v;
+	int shift = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return TR_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v > (1LL << 40))
+		return TR_EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
+	default:
+		return TR_EINVAL;
+	}
+	if (*end != '\0' && end[1] != '\0' &&
+	    !((end[1] == 'B' || end[1] == 'b') && end[2] == '\0'))
+		return TR_EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+int
+tr_parse_bool(int *out, const char *s)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return TR_EINVAL;
+}
+
+void
+tr_format_duration(char *out, size_t size, int64_t seconds)
+{
+	static const struct {
+		char unit;
+		int64_t mult;
+	} units[] = {{'w', 7 * DAY}, {'d', DAY}, {'h', 3600}, {'m', 60}};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (seconds != 0 && seconds % units[i].mult == 0) {
+			snprintf(out, size, "%lld%c",
+			    (long long)(seconds / units[i].mult),
+			    units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, size, "%llds", (long long)seconds);
+}
+
+const char *
+tr_config_default_user_agent(void)
+{
+	return DEFAULT_UA;
+}
+
+/* --- checks of single values --- */
+
+/* http, https or file, as libcurl's URL parser sees it. */
+static const char *
+check_url(const char *s)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	const char *why = NULL;
+
+	if (u == NULL)
+		return "out of memory";
+	if (curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK)
+		why = "invalid URL";
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		why = "URL has no scheme";
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0 &&
+	    strcmp(scheme, "file") != 0)
+		why = "unsupported URL scheme (http, https and file only)";
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return why;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or "*:PORT"; port 1..65535. */
+static int
+valid_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end = NULL;
+	long port;
+
+	if (colon == NULL || colon == s)
+		return 0;
+	if (s[0] == '[' && colon[-1] != ']')
+		return 0;
+	if (s[0] != '[' && memchr(s, ':', (size_t)(colon - s)) != NULL)
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && colon[1] != '\0' && port > 0 &&
+	    port <= 65535;
+}
+
+static int
+valid_feed_name(const char *s)
+{
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return 0;
+	return 1;
+}
+
+/* Splits "a, b ,c" into trimmed non-empty items. */
+static int
+split_tags(char ***out, size_t *n, const char *s)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	char **v = NULL, **nv;
+	size_t count = 0;
+
+	if (copy == NULL)
+		return TR_ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *e;
+
+		while (isspace((unsigned char)*tok))
+			tok++;
+		e = tok + strlen(tok);
+		while (e > tok && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*tok == '\0')
+			continue;
+		if ((nv = realloc(v, (count + 1) * sizeof(*v))) == NULL)
+			goto oom;
+		v = nv;
+		if ((v[count] = strdup(tok)) == NULL)
+			goto oom;
+		count++;
+	}
+	free(copy);
+	*out = v;
+	*n = count;
+	return 0;
+oom:
+	while (count)
+		free(v[--count]);
+	free(v);
+	free(copy);
+	return TR_ENOMEM;
+}
+
+static char *
+join_path(const char *dir, const char *path)
+{
+	struct tr_buf b;
+
+	if (path[0] == '/' || strcmp(path, ":memory:") == 0 || dir == NULL ||
+	    strcmp(dir, ".") == 0)
+		return strdup(path);
+	tr_buf_init(&b, PATH_MAX);
+	if (tr_buf_printf(&b, "%s/%s", dir, path) != 0) {
+		tr_buf_free(&b);
+		return NULL;
+	}
+	return tr_buf_detach(&b);
+}
+
+/* --- sections --- */
+
+static void
+feed_defaults(struct tr_feed_conf *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->enabled = 1;
+	f->interval = TR_UNSET;
+	f->keep_days = TR_UNSET;
+	f->keep_items = TR_UNSET;
+	f->max_per_feed = TR_UNSET;
+}
+
+static void
+start_feed(struct loader *ld, const char *name)
+{
+	struct tr_config *cfg = ld->cfg;
+	struct tr_feed_conf *nf;
+	size_t i;
+
+	for (i = 0; i < cfg->n_feeds; i++) {
+		if (strcmp(cfg->feeds[i].name, name) == 0) {
+			err_at(ld, ld->line,
+			    "duplicate feed name \"%s\" (first defined on "
+			    "line %d)",
+			    name, cfg->feeds[i].line);
+			ld->sec = SEC_BAD;
+			return;
+		}
+	}
+	nf = realloc(cfg->feeds, (cfg->n_feeds + 1) * sizeof(*nf));
+	if (nf == NULL || (feed_defaults(&nf[cfg->n_feeds]),
+			      nf[cfg->n_feeds].name = strdup(name)) == NULL) {
+		if (nf)
+			cfg->feeds = nf;
+		ld->oom = 1;
+		ld->sec = SEC_BAD;
+		return;
+	}
+	cfg->feeds = nf;
+	ld->feed = &nf[cfg->n_feeds++];
+	ld->feed->line = ld->line;
+	ld->sec = SEC_FEED;
+}
+
+/* Handles a "[...]" line (s starts at '['). */
+static void
+section_line(struct loader *ld, const char *s)
+{
+	const char *end = strrchr(s, ']');
+	char name[256];
+	size_t n;
+
+	memset(ld->seen, 0, sizeof(ld->seen));
+	ld->feed = NULL;
+	ld->sec = SEC_BAD;
+	if (end == NULL) {
+		err_at(ld, ld->line, "unterminated section header");
+		return;
+	}
+	n = (size_t)(end - s - 1);
+	if (n >= sizeof(name)) {
+		err_at(ld, ld->line, "section name too long");
+		return;
+	}
+	memcpy(name, s + 1, n);
+	name[n] = '\0';
+	if (strcmp(name, "tributary") == 0) {
+		ld->sec = SEC_GLOBAL;
+	} else if (strncmp(name, "feed \"", 6) == 0 && n > 7 &&
+	    name[n - 1] == '"') {
+		name[n - 1] = '\0';
+		if (!valid_feed_name(name + 6))
+			err_at(ld, ld->line,
+			    "invalid feed name \"%s\" (letters, digits, '.', "
+			    "'_' and '-' only)",
+			    name + 6);
+		else
+			start_feed(ld, name + 6);
+	} else {
+		err_at(ld, ld->line,
+		    "unknown section [%s] (expected [tributary] or "
+		    "[feed \"NAME\"])",
+		    name);
+	}
+}
+
+/* --- the inih reader and handler --- */
+
+/*
+ * Returns the next line for inih, counting lines and checking their
+ * shape. A line longer than inih's buffer is reported and skipped.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct loader *ld = stream;
+	const char *s;
+	size_t len;
+	int c;
+
+	if (fgets(str, num, ld->fp) == NULL)
+		return NULL;
+	ld->line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(ld->fp)) {
+		err_at(ld, ld->line, "line longer than %d characters",
+		    num - 2);
+		while ((c = fgetc(ld->fp)) != EOF && c != '\n')
+			;
+		str[0] = '\0';
+		return str;
+	}
+	for (s = str; isspace((unsigned char)*s); s++)
+		;
+	if (ld->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return str;
+	if (*s == '[') {
+		section_line(ld, s);
+		return str;
+	}
+	if (s == str && strchr(str, '=') == NULL && strchr(str, ':') == NULL) {
+		err_at(ld, ld->line, "expected \"key = value\"");
+		str[0] = '\0';
+	}
+	return str;
+}
+
+static int
+find_key(const struct loader *ld, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].where == ld->sec && strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Stores one value of a known key into its field. */
+static void
+set_value(struct loader *ld, const struct key *k, const char *v)
+{
+	char *base = ld->sec == SEC_GLOBAL ? (char *)ld->cfg : (char *)ld->feed;
+	void *field = base + k->off;
+	const char *why = NULL;
+	char *copy = NULL;
+	int64_t n = 0;
+	int b = 0;
+
+	switch (k->kind) {
+	case V_STRING:
+	case V_URL:
+	case V_LISTEN:
+		if (k->kind == V_URL && (why = check_url(v)) != NULL)
+			break;
+		if (k->kind == V_LISTEN && !valid_listen(v)) {
+			why = "invalid listen address (expected HOST:PORT or "
+			      "[IPV6]:PORT)";
+			break;
+		}
+		copy = strdup(v);
+		goto store_string;
+	case V_PATH:
+		copy = join_path(ld->dir, v);
+		goto store_string;
+	case V_DURATION:
+		if (tr_parse_duration(&n, v) != 0)
+			why = "invalid duration (examples: 90s, 30m, 1h, 2d)";
+		goto store_number;
+	case V_SIZE:
+		if (tr_parse_size(&n, v) != 0)
+			why = "invalid size (examples: 512k, 16M)";
+		goto store_number;
+	case V_COUNT:
+		if (tr_parse_size(&n, v) != 0 || !isdigit((unsigned char)
+			v[strlen(v) - 1]))
+			why = "invalid number";
+		goto store_number;
+	case V_BOOL:
+		if (tr_parse_bool(&b, v) != 0)
+			why = "invalid boolean (yes, no, true or false)";
+		else
+			*(int *)field = b;
+		break;
+	case V_TAGS: {
+		struct tr_feed_conf *f = ld->feed;
+
+		if (split_tags(&f->tags, &f->n_tags, v) != 0)
+			ld->oom = 1;
+		break;
+	}
+	}
+	if (why)
+		err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
+	return;
+store_number:
+	if (why == NULL && (n < k->min || n > k->max)) {
+		char lo[32], hi[32];
+
+		if (k->kind == V_DURATION) {
+			tr_format_duration(lo, sizeof(lo), k->min);
+			tr_format_duration(hi, sizeof(hi), k->max);
+		} else {
+			snprintf(lo, sizeof(lo), "%lld", (long long)k->min);
+			snprintf(hi, sizeof(hi), "%lld", (long long)k->max);
+		}
+		err_at(ld, ld->line, "%s: value \"%s\" out of range (%s to %s)",
+		    k->name, v, lo, hi);
+		return;
+	}
+	if (why)
+		err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
+	else
+		*(int64_t *)field = n;
+	return;
+store_string:
+	if (copy == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct loader *ld = user;
+	int i;
+
+	(void)section; /* the reader tracks sections, see section_line() */
+	if (ld->sec == SEC_BAD)
+		return 1;
+	if (ld->sec == SEC_NONE) {
+		err_at(ld, ld->line,
+		    "\"%s\" outside of any section (put it under "
+		    "[tributary])",
+		    name);
+		return 1;
+	}
+	if ((i = find_key(ld, name)) < 0) {
+		err_at(ld, ld->line, "unknown key \"%s\" in %s", name,
+		    ld->sec == SEC_GLOBAL ? "[tributary]" : "a feed section");
+		return 1;
+	}
+	if (ld->seen[i]) {
+		err_at(ld, ld->line, "duplicate key \"%s\"", name);
+		return 1;
+	}
+	ld->seen[i] = 1;
+	if (*value == '\0' && keys[i].kind != V_STRING &&
+	    keys[i].kind != V_TAGS) {
+		err_at(ld, ld->line, "%s: empty value", name);
+		return 1;
+	}
+	set_value(ld, &keys[i], value);
+	return 1;
+}
+
+/* --- loading --- */
+
+static void
+global_defaults(struct tr_config *cfg)
+{
+	cfg->interval = 30 * 60;
+	cfg->min_interval = 5 * 60;
+	cfg->max_interval = DAY;
+	cfg->concurrency = 16;
+	cfg->per_host = 2;
+	cfg->connect_timeout = 10;
+	cfg->timeout = 30;
+	cfg->low_speed_limit = 10;
+	cfg->low_speed_time = 20;
+	cfg->max_body = 16 << 20;
+	cfg->max_redirects = 5;
+	cfg->retry_after_max = DAY;
+}
+
+/* Fills in the string defaults and checks what spans several lines. */
+static void
+finish(struct loader *ld)
+{
+	struct tr_config *cfg = ld->cfg;
+	size_t i;
+
+	if (cfg->database == NULL)
+		cfg->database = join_path(ld->dir, "tributary.db");
+	if (cfg->listen == NULL)
+		cfg->listen = strdup("127.0.0.1:8080");
+	if (cfg->title == NULL)
+		cfg->title = strdup("tributary");
+	if (cfg->user_agent == NULL)
+		cfg->user_agent = strdup(DEFAULT_UA);
+	if (!cfg->database || !cfg->listen || !cfg->title || !cfg->user_agent)
+		ld->oom = 1;
+	if (cfg->min_interval > cfg->max_interval)
+		err_at(ld, ld->line, "min_interval is larger than max_interval");
+	for (i = 0; i < cfg->n_feeds; i++)
+		if (cfg->feeds[i].url == NULL)
+			err_at(ld, cfg->feeds[i].line,
+			    "feed \"%s\" has no url", cfg->feeds[i].name);
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *d;
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	if ((d = malloc((size_t)(slash - path) + 1)) == NULL)
+		return NULL;
+	memcpy(d, path, (size_t)(slash - path));
+	d[slash - path] = '\0';
+	return d;
+}
+
+int
+tr_config_load(struct tr_config **out, char **errors, const char *path)
+{
+	struct loader ld;
+	int rc = 0, at;
+
+	*out = NULL;
+	if (errors)
+		*errors = NULL;
+	memset(&ld, 0, sizeof(ld));
+	tr_buf_init(&ld.errors, MAX_ERRORS_TEXT);
+	ld.file = path;
+	if ((ld.cfg = calloc(1, sizeof(*ld.cfg))) == NULL ||
+	    (ld.cfg->path = strdup(path)) == NULL ||
+	    (ld.dir = dir_of(path)) == NULL) {
+		rc = TR_ENOMEM;
+		goto out;
+	}
+	global_defaults(ld.cfg);
+	if ((ld.fp = fopen(path, "r")) == NULL) {
+		tr_buf_printf(&ld.errors, "%s: cannot open: %s\n", path,
+		    strerror(errno));
+		rc = TR_EIO;
+		goto out;
+	}
+	at = ini_parse_stream(reader, &ld, handler, &ld);
+	if (at > 0 && ld.nerrors == 0)
+		err_at(&ld, at, "syntax error");
+	finish(&ld);
+	if (ld.oom)
+		rc = TR_ENOMEM;
+	else if (ld.nerrors)
+		rc = TR_ECONFIG;
+out:
+	if (ld.fp)
+		fclose(ld.fp);
+	free(ld.dir);
+	if (rc == 0) {
+		*out = ld.cfg;
+	} else {
+		tr_config_free(ld.cfg);
+		if (rc == TR_ENOMEM && ld.errors.len == 0)
+			tr_buf_printf(&ld.errors, "%s: out of memory\n", path);
+	}
+	if (errors && rc != 0)
+		*errors = tr_buf_detach(&ld.errors);
+	tr_buf_free(&ld.errors);
+	return rc;
+}
+
+void
+tr_config_free(struct tr_config *cfg)
+{
+	size_t i, j;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->n_feeds; i++) {
+		struct tr_feed_conf *f = &cfg->feeds[i];
+
+		free(f->name);
+		free(f->url);
+		free(f->title);
+		free(f->user_agent);
+		for (j = 0; j < f->n_tags; j++)
+			free(f->tags[j]);
+		free(f->tags);
+	}
+	free(cfg->feeds);
+	free(cfg->path);
+	free(cfg->database);
+	free(cfg->listen);
+	free(cfg->title);
+	free(cfg->base_url);
+	free(cfg->user_agent);
+	free(cfg);
+}
+
+const struct tr_feed_conf *
+tr_config_feed(const struct tr_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_feeds; i++)
+		if (strcmp(cfg->feeds[i].name, name) == 0)
+			return &cfg->feeds[i];
+	return NULL;
+}
+
+int64_t
+tr_config_feed_interval(const struct tr_config *cfg,
+    const struct tr_feed_conf *f)
+{
+	return f->interval != TR_UNSET ? f->interval : cfg->interval;
+}
+
+const char *
+tr_config_feed_user_agent(const struct tr_config *cfg,
+    const struct tr_feed_conf *f)
+{
+	return f->user_agent ? f->user_agent : cfg->user_agent;
+}
+
+int64_t
+tr_config_feed_keep_days(const struct tr_config *cfg,
+    const struct tr_feed_conf *f)
+{
+	return f->keep_days != TR_UNSET ? f->keep_days : cfg->keep_days;
+}
+
+int64_t
+tr_config_feed_keep_items(const struct tr_config *cfg,
+    const struct tr_feed_conf *f)
+{
+	return f->keep_items != TR_UNSET ? f->keep_items : cfg->keep_items;
+}
+
+int64_t
+tr_config_feed_max_per_feed(const struct tr_config *cfg,
+    const struct tr_feed_conf *f)
+{
+	return f->max_per_feed != TR_UNSET ? f->max_per_feed
+					   : cfg->max_per_feed;
+}
