@@ -1,0 +1,334 @@
+/*
+ * article.c — the normalized article record: init, free, deep copy,
+ * identity and content hash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tributary/article.h"
+#include "tributary/error.h"
+
+void
+tr_article_init(struct tr_article *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->guid_is_permalink = 1;
+	a->published = TR_DATE_NONE;
+	a->updated = TR_DATE_NONE;
+}
+
+static void
+person_free(struct tr_person *p)
+{
+	free(p->name);
+	free(p->email);
+	free(p->uri);
+}
+
+void
+tr_article_free(struct tr_article *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->guid);
+	free(a->link);
+	free(a->title);
+	free(a->author);
+	for (i = 0; i < a->n_authors; i++)
+		person_free(&a->authors[i]);
+	free(a->authors);
+	free(a->summary);
+	free(a->content);
+	for (i = 0; i < a->n_categories; i++)
+		free(a->categories[i]);
+	free(a->categories);
+	for (i = 0; i < a->n_enclosures; i++) {
+		free(a->enclosures[i].url);
+		free(a->enclosures[i].type);
+	}
+	free(a->enclosures);
+	free(a->source_title);
+	free(a->source_url);
+	free(a->source_id);
+	tr_article_init(a);
+}
+
+/* Copies s into *dst (NULL stays NULL). Returns 0 or TR_ENOMEM. */
+static int
+dup_str(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s == NULL)
+		return 0;
+	*dst = strdup(s);
+	return *dst ? 0 : TR_ENOMEM;
+}
+
+static int
+copy_authors(struct tr_article *dst, const struct tr_article *src)
+{
+	size_t i;
+
+	if (src->n_authors == 0 || src->authors == NULL)
+		return 0;
+	dst->authors = calloc(src->n_authors, sizeof(*dst->authors));
+	if (dst->authors == NULL)
+		return TR_ENOMEM;
+	dst->n_authors = src->n_authors;
+	for (i = 0; i < src->n_authors; i++) {
+		const struct tr_person *s = &src->authors[i];
+		struct tr_person *d = &dst->authors[i];
+
+		if (dup_str(&d->name, s->name) || dup_str(&d->email, s->email) ||
+		    dup_str(&d->uri, s->uri))
+			return TR_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+copy_categories(struct tr_article *dst, const struct tr_article *src)
+{
+	size_t i;
+
+	if (src->n_categories == 0 || src->categories == NULL)
+		return 0;
+	dst->categories = calloc(src->n_categories, sizeof(char *));
+	if (dst->categories == NULL)
+		return TR_ENOMEM;
+	dst->n_categories = src->n_categories;
+	for (i = 0; i < src->n_categories; i++)
+		if (dup_str(&dst->categories[i], src->categories[i]))
+			return TR_ENOMEM;
+	return 0;
+}
+
+static int
+copy_enclosures(struct tr_article *dst, const struct tr_article *src)
+{
+	size_t i;
+
+	if (src->n_enclosures == 0 || src->enclosures == NULL)
+		return 0;
+	dst->enclosures = calloc(src->n_enclosures, sizeof(*dst->enclosures));
+	if (dst->enclosures == NULL)
+		return TR_ENOMEM;
+	dst->n_enclosures = src->n_enclosures;
+	for (i = 0; i < src->n_enclosures; i++) {
+		const struct tr_enclosure *s = &src->enclosures[i];
+		struct tr_enclosure *d = &dst->enclosures[i];
+
+		d->length = s->length;
+		if (dup_str(&d->url, s->url) || dup_str(&d->type, s->type))
+			return TR_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Deep-copies src into *dst, which is overwritten (not freed). On failure
+ * *dst is freed again and left initialized; returns TR_ENOMEM.
+ */
+int
+tr_article_copy(struct tr_article *dst, const struct tr_article *src)
+{
+	int rc = TR_ENOMEM;
+
+	tr_article_init(dst);
+	dst->guid_is_permalink = src->guid_is_permalink;
+	dst->published = src->published;
+	dst->updated = src->updated;
+	if (dup_str(&dst->id, src->id) || dup_str(&dst->guid, src->guid) ||
+	    dup_str(&dst->link, src->link) ||
+	    dup_str(&dst->title, src->title) ||
+	    dup_str(&dst->author, src->author) ||
+	    dup_str(&dst->summary, src->summary) ||
+	    dup_str(&dst->content, src->content) ||
+	    dup_str(&dst->source_title, src->source_title) ||
+	    dup_str(&dst->source_url, src->source_url) ||
+	    dup_str(&dst->source_id, src->source_id))
+		goto out;
+	if (copy_authors(dst, src) || copy_categories(dst, src) ||
+	    copy_enclosures(dst, src))
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		tr_article_free(dst);
+	return rc;
+}
+
+void
+tr_feed_meta_init(struct tr_feed_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->updated = TR_DATE_NONE;
+}
+
+void
+tr_feed_meta_free(struct tr_feed_meta *m)
+{
+	if (m == NULL)
+		return;
+	free(m->title);
+	free(m->link);
+	free(m->self);
+	free(m->id);
+	free(m->author);
+	free(m->subtitle);
+	free(m->language);
+	tr_feed_meta_init(m);
+}
+
+/*
+ * FNV-1a 64 (http://www.isthe.com/chongo/tech/comp/fnv/). Bytes only, so
+ * the value is the same on every platform and every run.
+ */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t
+fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/*
+ * Mixes one field into h: a tag byte, then a presence byte, then for a
+ * present string its length as 8 little-endian bytes and its bytes. The
+ * length prefix keeps fields from running together ("ab"+"c" differs from
+ * "a"+"bc") and the presence byte tells NULL from "".
+ */
+static uint64_t
+fnv_field(uint64_t h, unsigned char tag, const char *s)
+{
+	unsigned char hdr[10];
+	uint64_t n = s ? (uint64_t)strlen(s) : 0;
+	int i;
+
+	hdr[0] = tag;
+	hdr[1] = s ? 1 : 0;
+	for (i = 0; i < 8; i++)
+		hdr[2 + i] = (unsigned char)(n >> (8 * i));
+	h = fnv_bytes(h, hdr, sizeof(hdr));
+	if (s)
+		h = fnv_bytes(h, s, (size_t)n);
+	return h;
+}
+
+static uint64_t
+fnv_int(uint64_t h, unsigned char tag, int64_t v)
+{
+	unsigned char b[9];
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	b[0] = tag;
+	for (i = 0; i < 8; i++)
+		b[1 + i] = (unsigned char)(u >> (8 * i));
+	return fnv_bytes(h, b, sizeof(b));
+}
+
+/* Field tags for the hashes; never renumber (stored hashes depend on them). */
+enum {
+	F_TITLE = 1,
+	F_LINK,
+	F_SUMMARY,
+	F_CONTENT,
+	F_PUBLISHED,
+	F_UPDATED,
+	F_AUTHOR,
+	F_PERSON_NAME,
+	F_PERSON_EMAIL,
+	F_PERSON_URI,
+	F_CATEGORY,
+	F_ENC_URL,
+	F_ENC_TYPE,
+	F_ENC_LENGTH,
+	F_N_AUTHORS,
+	F_N_CATEGORIES,
+	F_N_ENCLOSURES,
+	F_SOURCE_TITLE,
+	F_SOURCE_URL,
+	F_SOURCE_ID,
+};
+
+uint64_t
+tr_article_content_hash(const struct tr_article *a)
+{
+	uint64_t h = FNV_OFFSET;
+	size_t i;
+
+	h = fnv_field(h, F_TITLE, a->title);
+	h = fnv_field(h, F_LINK, a->link);
+	h = fnv_field(h, F_SUMMARY, a->summary);
+	h = fnv_field(h, F_CONTENT, a->content);
+	h = fnv_int(h, F_PUBLISHED, a->published);
+	h = fnv_int(h, F_UPDATED, a->updated);
+	h = fnv_field(h, F_AUTHOR, a->author);
+	h = fnv_int(h, F_N_AUTHORS, (int64_t)a->n_authors);
+	for (i = 0; i < a->n_authors && a->authors; i++) {
+		h = fnv_field(h, F_PERSON_NAME, a->authors[i].name);
+		h = fnv_field(h, F_PERSON_EMAIL, a->authors[i].email);
+		h = fnv_field(h, F_PERSON_URI, a->authors[i].uri);
+	}
+	h = fnv_int(h, F_N_CATEGORIES, (int64_t)a->n_categories);
+	for (i = 0; i < a->n_categories && a->categories; i++)
+		h = fnv_field(h, F_CATEGORY, a->categories[i]);
+	h = fnv_int(h, F_N_ENCLOSURES, (int64_t)a->n_enclosures);
+	for (i = 0; i < a->n_enclosures && a->enclosures; i++) {
+		h = fnv_field(h, F_ENC_URL, a->enclosures[i].url);
+		h = fnv_field(h, F_ENC_TYPE, a->enclosures[i].type);
+		h = fnv_int(h, F_ENC_LENGTH, a->enclosures[i].length);
+	}
+	h = fnv_field(h, F_SOURCE_TITLE, a->source_title);
+	h = fnv_field(h, F_SOURCE_URL, a->source_url);
+	h = fnv_field(h, F_SOURCE_ID, a->source_id);
+	return h;
+}
+
+/*
+ * Sets a->id (replacing any previous one): the guid when it is present
+ * and not empty, else the link, else "hash:" and 16 lowercase hex digits
+ * of FNV-1a 64 over title, published and summary, each field tagged and
+ * length-prefixed so fields cannot run together.
+ */
+int
+tr_article_identity(struct tr_article *a)
+{
+	char buf[32];
+	const char *src;
+	char *id;
+
+	if (a->guid && a->guid[0])
+		src = a->guid;
+	else if (a->link && a->link[0])
+		src = a->link;
+	else {
+		uint64_t h = FNV_OFFSET;
+
+		h = fnv_field(h, F_TITLE, a->title);
+		h = fnv_int(h, F_PUBLISHED, a->published);
+		h = fnv_field(h, F_SUMMARY, a->summary);
+		snprintf(buf, sizeof(buf), "hash:%016llx",
+		    (unsigned long long)h);
+		src = buf;
+	}
+	id = strdup(src);
+	if (id == NULL)
+		return TR_ENOMEM;
+	free(a->id);
+	a->id = id;
+	return 0;
+}
