@@ -1,0 +1,70 @@
+/*
+ * render.h — the merged feed written out as Atom 1.0, RSS 2.0, JSON Feed
+ * 1.1, OPML 2.0 or a small HTML page.
+ *
+ * Every renderer writes into a size-capped struct tr_buf and shares one
+ * escaping layer, so any UTF-8 input (control characters and invalid
+ * sequences included) comes out as a document a strict parser accepts.
+ *
+ *	tr_render_begin(&r, &out, TR_FMT_ATOM, &doc);
+ *	tr_store_query(st, &q, tr_render_item_cb, r, &next);
+ *	tr_render_end(r, next_url);
+ *	tr_render_free(r);
+ */
+#ifndef TRIBUTARY_RENDER_H
+#define TRIBUTARY_RENDER_H
+
+#include <stdint.h>
+
+#include "tributary/buf.h"
+#include "tributary/config.h"
+#include "tributary/store.h"
+
+enum tr_format {
+	TR_FMT_ATOM,
+	TR_FMT_RSS,
+	TR_FMT_JSON,
+	TR_FMT_HTML,
+	TR_FMT_OPML,
+};
+
+/* "atom", "rss", "json", "html", "opml" ↔ enum; -1 when unknown. */
+int tr_format_from_name(const char *name);
+const char *tr_format_name(enum tr_format f);
+
+/* The Content-Type with charset, e.g. "application/atom+xml; charset=utf-8". */
+const char *tr_format_content_type(enum tr_format f);
+
+/* What a merged document says of itself. Strings are borrowed. */
+struct tr_render_doc {
+	const char *title;     /* "World news — tributary" */
+	const char *subtitle;  /* or NULL */
+	const char *id;	       /* stable feed id (a URL or tag: URI) */
+	const char *self_url;  /* absolute URL of this document */
+	const char *home_url;  /* absolute URL of the HTML page */
+	int64_t updated;       /* the store's last change */
+};
+
+struct tr_render;
+
+/* Starts a document of format fmt (not OPML) into out. */
+int tr_render_begin(struct tr_render **r, struct tr_buf *out,
+    enum tr_format fmt, const struct tr_render_doc *doc);
+
+/* Writes one item. Usable directly as a tr_item_cb (arg = the renderer). */
+int tr_render_item(const struct tr_item *it, void *r);
+
+/*
+ * Ends the document. next_url, when not NULL, is the absolute URL of the
+ * next page (RFC 5005 "next" link in Atom and RSS, "next_url" in JSON).
+ */
+int tr_render_end(struct tr_render *r, const char *next_url);
+
+void tr_render_free(struct tr_render *r);
+
+/* OPML 2.0 of the subscriptions in cfg, with site links from the store
+ * (st may be NULL). */
+int tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
+    struct tr_store *st);
+
+#endif
