@@ -110,6 +110,56 @@ err_at(struct loader *ld, int line, const char *fmt, ...)
 	tr_buf_addc(&ld->errors, '\n');
 }
 
+/* Line number of one "file:line: message" entry, for sorting. */
+static long
+entry_line(const char *entry, size_t filelen)
+{
+	return strtol(entry + filelen + 1, NULL, 10);
+}
+
+static size_t sort_filelen;
+
+static int
+cmp_entries(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+	long lx = entry_line(*x, sort_filelen), ly = entry_line(*y, sort_filelen);
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return *x < *y ? -1 : *x > *y; /* keep the order they were found in */
+}
+
+/*
+ * Orders the collected errors by line, so that checks done at the end
+ * (a feed without url) read in place. Leaves the text as it was when out
+ * of memory.
+ */
+static void
+sort_errors(struct loader *ld)
+{
+	char *text = ld->errors.data, *p, **lines = NULL;
+	size_t n = 0, i;
+	struct tr_buf sorted;
+
+	if (text == NULL || ld->nerrors < 2 ||
+	    (lines = calloc((size_t)ld->nerrors + 1, sizeof(*lines))) == NULL)
+		return;
+	for (p = text; *p && n <= (size_t)ld->nerrors; p = strchr(p, '\n') + 1) {
+		lines[n++] = p;
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	sort_filelen = strlen(ld->file);
+	qsort(lines, n, sizeof(*lines), cmp_entries);
+	tr_buf_init(&sorted, MAX_ERRORS_TEXT);
+	for (i = 0; i < n; i++)
+		tr_buf_add(&sorted, lines[i], strcspn(lines[i], "\n") + 1);
+	free(lines);
+	tr_buf_free(&ld->errors);
+	ld->errors = sorted;
+}
+
 /* --- value parsers --- */
 
 int
@@ -252,6 +302,42 @@ check_url(const char *s)
 	curl_free(scheme);
 	curl_url_cleanup(u);
 	return why;
+}
+
+/*
+ * A "file:" URL with a relative path ("file:examples/feeds/x.xml") is
+ * resolved against the config file's folder, so that a bundled config
+ * works wherever the tree is checked out. Returns a malloc'ed absolute
+ * file:// URL, or NULL when v is not such a URL or on error.
+ */
+static char *
+resolve_file_url(const char *dir, const char *v)
+{
+	char *absdir = NULL, *url = NULL;
+	struct tr_buf path;
+	CURLU *u = NULL;
+
+	if (strncmp(v, "file:", 5) != 0 || v[5] == '/' || v[5] == '\0')
+		return NULL;
+	tr_buf_init(&path, PATH_MAX);
+	if ((absdir = realpath(dir, NULL)) == NULL ||
+	    tr_buf_printf(&path, "%s/%s", absdir, v + 5) != 0 ||
+	    (u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_SCHEME, "file", 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PATH, tr_buf_str(&path),
+		CURLU_URLENCODE) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		url = NULL;
+	free(absdir);
+	tr_buf_free(&path);
+	curl_url_cleanup(u);
+	if (url) {
+		char *copy = strdup(url);
+
+		curl_free(url);
+		return copy;
+	}
+	return NULL;
 }
 
 /* "HOST:PORT", "[V6]:PORT" or "*:PORT"; port 1..65535. */
@@ -495,16 +581,25 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 
 	switch (k->kind) {
 	case V_STRING:
-	case V_URL:
 	case V_LISTEN:
-		if (k->kind == V_URL && (why = check_url(v)) != NULL)
-			break;
 		if (k->kind == V_LISTEN && !valid_listen(v)) {
 			why = "invalid listen address (expected HOST:PORT or "
 			      "[IPV6]:PORT)";
 			break;
 		}
 		copy = strdup(v);
+		goto store_string;
+	case V_URL:
+		copy = resolve_file_url(ld->dir, v);
+		if ((why = check_url(copy ? copy : v)) != NULL) {
+			free(copy);
+			/* Given but invalid: not also "has no url". */
+			copy = strdup("");
+			err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
+			goto store_string;
+		}
+		if (copy == NULL)
+			copy = strdup(v);
 		goto store_string;
 	case V_PATH:
 		copy = join_path(ld->dir, v);
@@ -693,6 +788,7 @@ tr_config_load(struct tr_config **out, char **errors, const char *path)
 	if (at > 0 && ld.nerrors == 0)
 		err_at(&ld, at, "syntax error");
 	finish(&ld);
+	sort_errors(&ld);
 	if (ld.oom)
 		rc = TR_ENOMEM;
 	else if (ld.nerrors)

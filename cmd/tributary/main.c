@@ -88,7 +88,7 @@ main(int argc, char **argv)
 	};
 	struct cli cli = {0};
 	size_t i;
-	int c;
+	int c, first;
 
 	cli.config_path = getenv("TRIBUTARY_CONFIG");
 	if (cli.config_path == NULL || *cli.config_path == '\0')
@@ -131,14 +131,14 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	setup_logging(&cli);
+	first = optind;
 	for (i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0) {
+		if (strcmp(argv[first], commands[i].name) == 0) {
 			cli_getopt_reset();
-			return commands[i].fn(&cli, argc - optind,
-			    argv + optind);
+			return commands[i].fn(&cli, argc - first, argv + first);
 		}
 	}
-	fprintf(stderr, "tributary: unknown command: %s\n", argv[optind]);
+	fprintf(stderr, "tributary: unknown command: %s\n", argv[first]);
 	usage(stderr);
 	return EXIT_USAGE;
 }

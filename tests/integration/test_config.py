@@ -1,0 +1,178 @@
+"""Configuration errors: every one is reported as file:line, all of them
+are reported, and tributary exits 2 without opening the database."""
+import os
+
+from harness import TempDir, check, contains, eq, main, run, test
+
+GOOD_GLOBAL = "[tributary]\ndatabase = db/t.db\n"
+
+# (name, config text, expected line, expected message fragment)
+CASES = [
+    ("unknown section", "[tributary]\n[feeds]\n", 2, "unknown section [feeds]"),
+    ("unknown global key", "[tributary]\ncolour = blue\n", 2,
+     'unknown key "colour"'),
+    ("unknown feed key", '[feed "a"]\nurl = http://a.example/\nfoo = 1\n', 3,
+     'unknown key "foo"'),
+    ("duplicate feed name",
+     '[feed "a"]\nurl = http://a.example/\n\n[feed "a"]\nurl = http://b.example/\n',
+     4, 'duplicate feed name "a" (first defined on line 1)'),
+    ("feed without url", '[tributary]\n\n[feed "lonely"]\ntitle = x\n', 3,
+     'feed "lonely" has no url'),
+    ("unsupported scheme", '[feed "a"]\nurl = ftp://a.example/feed\n', 2,
+     "unsupported URL scheme (http, https and file only)"),
+    ("invalid url", '[feed "a"]\nurl = http://exa mple.org/\n', 2,
+     "invalid URL"),
+    ("bad duration", "[tributary]\ninterval = 30 minutes\n", 2,
+     "invalid duration"),
+    ("bad duration unit", '[feed "a"]\nurl = http://a.example/\ninterval = 3y\n',
+     3, "invalid duration"),
+    ("bad size", "[tributary]\nmax_body = 16Q\n", 2, "invalid size"),
+    ("bad boolean", '[feed "a"]\nurl = http://a.example/\nenabled = perhaps\n',
+     3, "invalid boolean"),
+    ("duration out of range", "[tributary]\ninterval = 5s\n", 2,
+     'value "5s" out of range (1m to 30d)'),
+    ("count out of range", "[tributary]\nconcurrency = 5000\n", 2,
+     "out of range (1 to 1024)"),
+    ("size out of range", "[tributary]\nmax_body = 10\n", 2, "out of range"),
+    ("bad listen", "[tributary]\nlisten = localhost\n", 2,
+     "invalid listen address"),
+    ("bad port", "[tributary]\nlisten = 127.0.0.1:70000\n", 2,
+     "invalid listen address"),
+    ("duplicate key", "[tributary]\ninterval = 1h\ninterval = 2h\n", 3,
+     'duplicate key "interval"'),
+    ("key outside section", "interval = 1h\n", 1, "outside of any section"),
+    ("not key value", "[tributary]\njust some words\n", 2,
+     'expected "key = value"'),
+    ("bad feed name", '[feed "a b"]\nurl = http://a.example/\n', 1,
+     "invalid feed name"),
+    ("empty value", "[tributary]\ninterval =\n", 2, "empty value"),
+    ("min above max", "[tributary]\nmin_interval = 2h\nmax_interval = 1h\n",
+     3, "min_interval is larger than max_interval"),
+]
+
+
+def check_error(text, line, fragment):
+    with TempDir() as d:
+        path = d.write("feeds.conf", text)
+        r = run("-c", path, "check", cwd=d.path)
+        eq(r.rc, 2, "exit status")
+        contains(r.err, "%s:%d: " % (path, line), "stderr")
+        contains(r.err, fragment, "stderr")
+        # The database is never opened (nor created) on a bad config.
+        check(not os.path.exists(d.join("db")), "database folder created")
+        for cmd in (["fetch"], ["feeds"], ["export"]):
+            r2 = run("-c", path, *cmd, cwd=d.path)
+            eq(r2.rc, 2, "%s exit status" % cmd[0])
+            contains(r2.err, "%s:%d: " % (path, line), cmd[0] + " stderr")
+        check(not os.path.exists(d.join("db")), "database created")
+
+
+def make_case(name, text, line, fragment):
+    def fn():
+        check_error(text, line, fragment)
+    fn.__name__ = "config_error_" + name.replace(" ", "_")
+    return test(fn)
+
+
+for _case in CASES:
+    make_case(*_case)
+
+
+@test
+def all_errors_reported_in_line_order():
+    text = ('[tributary]\ninterval = nope\ncolour = 1\n'
+            '[feed "x"]\ntitle = t\n[feed "y"]\nurl = gopher://y/\n')
+    with TempDir() as d:
+        path = d.write("feeds.conf", text)
+        r = run("-c", path, "check")
+        eq(r.rc, 2, "exit status")
+        lines = [l for l in r.err.splitlines() if l.startswith(path + ":")]
+        eq([int(l.split(":")[1]) for l in lines], [2, 3, 4, 7], "error lines")
+
+
+@test
+def valid_config_lists_feeds():
+    text = ('[tributary]\ninterval = 45m\n'
+            '[feed "world"]\nurl = https://news.example.org/world.xml\n'
+            'tags = world, security\ninterval = 2h\n'
+            '[feed "local"]\nurl = file:feeds/local.xml\nenabled = no\n')
+    with TempDir() as d:
+        path = d.write("feeds.conf", text)
+        r = run("-c", path, "check")
+        eq(r.rc, 0, "exit status: %r" % r)
+        contains(r.out, "2 feeds")
+        contains(r.out, "world")
+        contains(r.out, "every 2h")
+        contains(r.out, "https://news.example.org/world.xml")
+        contains(r.out, "[world,security]")
+        # A relative file: URL is resolved against the config's folder.
+        contains(r.out, "file://" + os.path.realpath(d.path) + "/feeds/local.xml")
+        contains(r.out, "every 45m")
+        contains(r.out, "(disabled)")
+
+
+@test
+def config_from_environment_then_default():
+    with TempDir() as d:
+        path = d.write("other.conf", '[feed "envfeed"]\nurl = http://e.example/\n')
+        r = run("check", env={"TRIBUTARY_CONFIG": path}, cwd=d.path)
+        eq(r.rc, 0, "exit status: %r" % r)
+        contains(r.out, "envfeed")
+        d.write("feeds.conf", '[feed "cwdfeed"]\nurl = http://c.example/\n')
+        r = run("check", cwd=d.path)
+        eq(r.rc, 0, "exit status")
+        contains(r.out, "cwdfeed")
+        r = run("-c", path, "check", cwd=d.path,
+                env={"TRIBUTARY_CONFIG": d.join("feeds.conf")})
+        contains(r.out, "envfeed", "-c wins over the environment")
+
+
+@test
+def missing_config_file():
+    with TempDir() as d:
+        r = run("-c", d.join("nope.conf"), "check")
+        eq(r.rc, 2, "exit status")
+        contains(r.err, "nope.conf: cannot open")
+
+
+@test
+def overlong_line_is_an_error_not_a_crash():
+    with TempDir() as d:
+        path = d.write("feeds.conf", '[feed "a"]\nurl = http://a.example/'
+                       + "x" * 400 + "\n")
+        r = run("-c", path, "check")
+        eq(r.rc, 2, "exit status")
+        contains(r.err, path + ":2: line longer than")
+
+
+@test
+def bundled_config_is_valid():
+    r = run("-c", os.path.join(os.environ.get("TR_SRC", "."), "feeds.conf"),
+            "check")
+    eq(r.rc, 0, "exit status: %r" % r)
+    contains(r.out, "world-desk")
+
+
+@test
+def cli_usage_errors():
+    r = run("frobnicate")
+    eq(r.rc, 2, "unknown command")
+    contains(r.err, "unknown command: frobnicate")
+    contains(r.err, "usage:")
+    r = run("--bogus", "check")
+    eq(r.rc, 2, "unknown option")
+    contains(r.err, "unknown option")
+    r = run()
+    eq(r.rc, 2, "no command")
+    r = run("--version")
+    eq(r.rc, 0, "--version")
+    check(r.out.startswith("tributary "), "version line")
+    for args in (["--help"], ["-h"], ["check", "--help"], ["check", "-h"]):
+        r = run(*args)
+        eq(r.rc, 0, " ".join(args))
+        contains(r.out, "usage:")
+    r = run("check", "extra")
+    eq(r.rc, 2, "extra argument")
+
+
+main()
