@@ -1,16 +1,71 @@
 /*
  * date.c — parsing and formatting the dates feeds and HTTP carry.
+ *
+ * Two grammars, both hand-written recursive descent over the string: the
+ * RFC 822 family (RFC 822/1123/2822/5322 dates and what feeds make of
+ * them, RFC 850, asctime, Unix date(1)) and ISO 8601 (RFC 3339,
+ * W3C-DTF, partial and basic forms). Hand-written because libc's
+ * strptime() is locale-dependent, knows no zone names, does not validate
+ * and differs between platforms, and mktime()/timegm() depend on TZ or
+ * are not POSIX; getdate() needs a template file. Every result is
+ * computed with tr_date_from_civil(), whatever TZ and LC_TIME say.
+ *
+ * A parsed date must lie in years 0000 to 9999 in UTC, so that its
+ * RFC 3339 form exists and parses back to the same second.
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tributary/article.h"
 #include "tributary/date.h"
 #include "tributary/error.h"
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The first and last second a date may have (0000-01-01, 9999-12-31). */
+#define DATE_MIN (-62167219200LL)
+#define DATE_MAX (253402300799LL)
+
+/* Longest offset any zone has had (UTC+14, Line Islands). */
+#define MAX_OFFSET_MIN (14 * 60)
+
+static const char *const month_abbr[12] = {"Jan", "Feb", "Mar", "Apr",
+    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const month_full[12] = {"january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october",
+    "november", "december"};
+static const char *const wday_abbr[7] = {"Sun", "Mon", "Tue", "Wed", "Thu",
+    "Fri", "Sat"};
+static const char *const wday_full[7] = {"sunday", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday"};
+/* Other abbreviations seen in feeds. */
+static const char *const wday_other[] = {"tues", "thur", "thurs"};
+
+/*
+ * Zone names and their offsets from UTC in minutes. RFC 5322 §4.3 names
+ * UT, GMT and the North American zones; the rest are unambiguous names
+ * found in feeds. Ambiguous ones (IST: India, Israel or Ireland) are
+ * left out: a date in an unknown zone is rejected, not guessed.
+ */
+static const struct zone {
+	const char *name;
+	int minutes;
+} zones[] = {
+    {"UT", 0}, {"UTC", 0}, {"GMT", 0}, {"Z", 0}, {"EST", -300},
+    {"EDT", -240}, {"CST", -360}, {"CDT", -300}, {"MST", -420},
+    {"MDT", -360}, {"PST", -480}, {"PDT", -420}, {"AST", -240},
+    {"ADT", -180}, {"AKST", -540}, {"AKDT", -480}, {"HST", -600},
+    {"WET", 0}, {"WEST", 60}, {"BST", 60}, {"CET", 60}, {"CEST", 120},
+    {"MET", 60}, {"MEST", 120}, {"EET", 120}, {"EEST", 180},
+    {"MSK", 180}, {"JST", 540}, {"KST", 540}, {"AWST", 480},
+    {"ACST", 570}, {"ACDT", 630}, {"AEST", 600}, {"AEDT", 660},
+    {"NZST", 720}, {"NZDT", 780},
+};
+
 /*
  * Days from 1970-01-01 to year-month-day in the proleptic Gregorian
- * calendar (Howard Hinnant's days_from_civil), valid for any int year.
+ * calendar (Howard Hinnant's days_from_civil), for any year.
  */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -25,39 +80,707 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* The inverse: the civil date of day z after 1970-01-01. */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * Unix seconds of a UTC civil date. Does not validate: out-of-range
+ * fields roll over (month must be 1-12).
+ */
 int64_t
 tr_date_from_civil(int year, int month, int day, int hour, int min, int sec)
 {
-	return days_from_civil(year, month, day) * 86400 + hour * 3600 +
-	    min * 60 + sec;
+	return days_from_civil(year, month, day) * 86400 +
+	    (int64_t)hour * 3600 + (int64_t)min * 60 + sec;
 }
 
+static int
+is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+}
+
+/* A date being parsed; off is the zone's offset east of UTC in minutes. */
+struct fields {
+	int year, mon, day, hour, min, sec, off;
+};
+
+/*
+ * Checks the ranges and computes the UTC time. A leap second (:60) is
+ * read as :59, since Unix time has no place for it.
+ */
+static int
+fields_to_time(const struct fields *f, int64_t *out)
+{
+	int64_t t;
+
+	if (f->year < 0 || f->year > 9999 || f->mon < 1 || f->mon > 12 ||
+	    f->day < 1 || f->day > days_in_month(f->year, f->mon) ||
+	    f->hour < 0 || f->hour > 23 || f->min < 0 || f->min > 59 ||
+	    f->sec < 0 || f->sec > 60 || f->off < -MAX_OFFSET_MIN ||
+	    f->off > MAX_OFFSET_MIN)
+		return TR_EINVAL;
+	t = tr_date_from_civil(f->year, f->mon, f->day, f->hour, f->min,
+		f->sec == 60 ? 59 : f->sec) -
+	    (int64_t)f->off * 60;
+	if (t < DATE_MIN || t > DATE_MAX)
+		return TR_EINVAL;
+	*out = t;
+	return 0;
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	    c == '\v';
+}
+
+static void
+skip_ws(const char **p)
+{
+	while (is_space((unsigned char)**p))
+		(*p)++;
+}
+
+/*
+ * Reads a run of digits into *val and returns how many there were (0:
+ * none). Runs longer than 9 digits are consumed but leave *val at -1;
+ * callers check the count anyway.
+ */
+static int
+digits(const char **p, int *val)
+{
+	int n = 0, v = 0;
+
+	while (is_digit((unsigned char)**p)) {
+		if (n < 9)
+			v = v * 10 + (**p - '0');
+		n++;
+		(*p)++;
+	}
+	*val = n > 9 ? -1 : v;
+	return n;
+}
+
+/* Reads exactly n digits (no more follow), or returns -1. */
+static int
+fixed_digits(const char **p, int n, int *val)
+{
+	const char *q = *p;
+
+	if (digits(&q, val) != n)
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/* Reads ASCII letters into w (NUL-terminated); returns their number. */
+static size_t
+word(const char **p, char *w, size_t size)
+{
+	size_t n = 0;
+
+	while (is_alpha((unsigned char)**p)) {
+		if (n + 1 < size)
+			w[n] = **p;
+		n++;
+		(*p)++;
+	}
+	w[n < size ? n : size - 1] = '\0';
+	return n;
+}
+
+/* Month 1-12 for an English month name, full or abbreviated, or 0. */
+static int
+month_lookup(const char *w)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (strcasecmp(w, month_abbr[i]) == 0 ||
+		    strcasecmp(w, month_full[i]) == 0)
+			return i + 1;
+	return strcasecmp(w, "sept") == 0 ? 9 : 0;
+}
+
+static int
+weekday_lookup(const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		if (strcasecmp(w, wday_abbr[i]) == 0 ||
+		    strcasecmp(w, wday_full[i]) == 0)
+			return 1;
+	for (i = 0; i < NELEM(wday_other); i++)
+		if (strcasecmp(w, wday_other[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads a numeric offset "+hhmm", "+hh:mm", "+hh", "+h" (also "+hh:m",
+ * seen truncated in feeds) at *p, which points at the sign. Offsets
+ * beyond 14 hours or with minutes beyond 59 are invalid.
+ */
+static int
+numeric_offset(const char **p, int *off)
+{
+	int sign = **p == '-' ? -1 : 1, n, v, hh, mm = 0;
+
+	(*p)++;
+	n = digits(p, &v);
+	if (n == 4) {
+		hh = v / 100;
+		mm = v % 100;
+	} else if (n == 1 || n == 2) {
+		hh = v;
+		if (**p == ':') {
+			(*p)++;
+			n = digits(p, &mm);
+			if (n < 1 || n > 2)
+				return TR_EINVAL;
+		}
+	} else
+		return TR_EINVAL;
+	if (mm > 59 || hh * 60 + mm > MAX_OFFSET_MIN)
+		return TR_EINVAL;
+	*off = sign * (hh * 60 + mm);
+	return 0;
+}
+
+/*
+ * A single-letter military zone (RFC 822 §5.1, with the RFC's own signs,
+ * A = -1 hour ... M = -12, N = +1 ... Y = +12, Z = UTC; J is not used).
+ * RFC 1123 notes the signs are the reverse of military usage; feeds that
+ * use these letters follow RFC 822, as does feedparser.
+ */
+static int
+military_zone(int c, int *off)
+{
+	c = c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
+	if (c == 'Z')
+		*off = 0;
+	else if (c >= 'A' && c <= 'I')
+		*off = -60 * (c - 'A' + 1);
+	else if (c >= 'K' && c <= 'M')
+		*off = -60 * (c - 'K' + 10);
+	else if (c >= 'N' && c <= 'Y')
+		*off = 60 * (c - 'N' + 1);
+	else
+		return TR_EINVAL;
+	return 0;
+}
+
+/*
+ * Reads a zone at *p: a numeric offset, a zone name (optionally followed
+ * by an offset, as in "GMT+0100"), or a military letter. Returns 0 and
+ * sets *off, 1 when there is no zone at *p (nothing consumed), or
+ * TR_EINVAL when there is one but it is not valid.
+ */
+static int
+zone(const char **p, int *off)
+{
+	char w[8];
+	size_t n, i;
+	int extra = 0;
+
+	if (**p == '+' || **p == '-')
+		return numeric_offset(p, off);
+	if (!is_alpha((unsigned char)**p))
+		return 1;
+	n = word(p, w, sizeof(w));
+	if (n == 1)
+		return military_zone(w[0], off);
+	for (i = 0; i < NELEM(zones); i++)
+		if (strcasecmp(w, zones[i].name) == 0)
+			break;
+	if (i == NELEM(zones) || n >= sizeof(w))
+		return TR_EINVAL;
+	if (zones[i].minutes == 0 && (**p == '+' || **p == '-') &&
+	    numeric_offset(p, &extra) != 0)
+		return TR_EINVAL;
+	*off = zones[i].minutes + extra;
+	return 0;
+}
+
+/*
+ * The end of a date: whitespace, at most one parenthesized comment
+ * ("+0000 (UTC)"), whitespace, end of string.
+ */
+static int
+tail(const char *p)
+{
+	skip_ws(&p);
+	if (*p == '(') {
+		p = strchr(p, ')');
+		if (p == NULL)
+			return TR_EINVAL;
+		p++;
+		skip_ws(&p);
+	}
+	return *p == '\0' ? 0 : TR_EINVAL;
+}
+
+/* Skips fractional seconds (",5" or ".123456"); digits are required. */
+static int
+fraction(const char **p)
+{
+	int v;
+
+	if (**p != '.' && **p != ',')
+		return 0;
+	(*p)++;
+	return digits(p, &v) > 0 ? 0 : TR_EINVAL;
+}
+
+/*
+ * An RFC 822 time "h:mm", "hh:mm:ss", with optional fractional seconds.
+ */
+static int
+clock_time(const char **p, struct fields *f)
+{
+	int n = digits(p, &f->hour);
+
+	if (n < 1 || n > 2 || **p != ':')
+		return TR_EINVAL;
+	(*p)++;
+	if (fixed_digits(p, 2, &f->min) != 0)
+		return TR_EINVAL;
+	if (**p == ':') {
+		(*p)++;
+		if (fixed_digits(p, 2, &f->sec) != 0 || fraction(p) != 0)
+			return TR_EINVAL;
+	}
+	return 0;
+}
+
+/* An optional "AM"/"PM" after a 12-hour clock time. */
+static int
+meridiem(const char **p, struct fields *f)
+{
+	const char *q = *p;
+	char w[4];
+	int pm;
+
+	if (word(&q, w, sizeof(w)) != 2)
+		return 0;
+	if (strcasecmp(w, "am") == 0)
+		pm = 0;
+	else if (strcasecmp(w, "pm") == 0)
+		pm = 1;
+	else
+		return 0;
+	if (f->hour < 1 || f->hour > 12)
+		return TR_EINVAL;
+	f->hour = f->hour % 12 + (pm ? 12 : 0);
+	*p = q;
+	return 0;
+}
+
+/* A year of 4 digits, or of 2 (RFC 5322 §4.3: 00-49 → 20xx, else 19xx). */
+static int
+year(const char **p, struct fields *f)
+{
+	int n = digits(p, &f->year);
+
+	if (n == 2)
+		f->year += f->year < 50 ? 2000 : 1900;
+	else if (n != 4)
+		return TR_EINVAL;
+	return 0;
+}
+
+/*
+ * After the date: [time [AM|PM]] [zone]. need_time is set for forms where
+ * the time is not optional.
+ */
+static int
+time_and_zone(const char **p, struct fields *f, int need_time)
+{
+	int rc;
+
+	skip_ws(p);
+	if (is_digit((unsigned char)**p)) {
+		if (clock_time(p, f) != 0)
+			return TR_EINVAL;
+		skip_ws(p);
+		if (meridiem(p, f) != 0)
+			return TR_EINVAL;
+		skip_ws(p);
+	} else if (need_time)
+		return TR_EINVAL;
+	rc = zone(p, &f->off);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * "6 Dec 2024", "06-Dec-94", "6. December 2024" and what follows.
+ */
+static int
+day_first(const char **p, struct fields *f)
+{
+	char w[16];
+	int n = digits(p, &f->day);
+
+	if (n < 1 || n > 2)
+		return TR_EINVAL;
+	if (**p == '.')
+		(*p)++;
+	skip_ws(p);
+	if (**p == '-')
+		(*p)++;
+	skip_ws(p);
+	if (word(p, w, sizeof(w)) == 0 || (f->mon = month_lookup(w)) == 0)
+		return TR_EINVAL;
+	if (**p == '.')
+		(*p)++;
+	skip_ws(p);
+	if (**p == '-')
+		(*p)++;
+	skip_ws(p);
+	if (year(p, f) != 0)
+		return TR_EINVAL;
+	if (**p == ',')
+		(*p)++;
+	return time_and_zone(p, f, 0);
+}
+
+/*
+ * Month first: "Dec 16, 2023 02:02:33 PM" (US style) or asctime "Dec  6
+ * 09:30:00 2024", also with a zone before the year as date(1) writes it
+ * ("Dec 6 09:30:00 UTC 2024"). The month has been read.
+ */
+static int
+month_first(const char **p, struct fields *f)
+{
+	const char *q;
+	int n, v, rc;
+
+	if (**p == '.')
+		(*p)++;
+	skip_ws(p);
+	n = digits(p, &f->day);
+	if (n < 1 || n > 2)
+		return TR_EINVAL;
+	if (**p == ',')
+		(*p)++;
+	skip_ws(p);
+	q = *p;
+	n = digits(&q, &v);
+	if (n == 0)
+		return TR_EINVAL;
+	if (*q != ':') {
+		/* The year comes before the time. */
+		if (year(p, f) != 0)
+			return TR_EINVAL;
+		if (**p == ',')
+			(*p)++;
+		return time_and_zone(p, f, 0);
+	}
+	if (clock_time(p, f) != 0)
+		return TR_EINVAL;
+	skip_ws(p);
+	rc = zone(p, &f->off);
+	if (rc < 0)
+		return rc;
+	skip_ws(p);
+	return fixed_digits(p, 4, &f->year);
+}
+
+/*
+ * The RFC 822 family, with an optional weekday first. The weekday must be
+ * an English name, or any word followed by a comma ("mer, 16 nov 2022":
+ * the weekday carries nothing the date does not). It is not checked
+ * against the date: feeds get it wrong, and the date is what counts.
+ */
+static int
+parse_rfc822(const char *s, int64_t *out)
+{
+	struct fields f = {0, 0, 0, 0, 0, 0, 0};
+	const char *p = s;
+	char w[16];
+	size_t n;
+	int rc;
+
+	skip_ws(&p);
+	if (!is_digit((unsigned char)*p)) {
+		const char *start = p;
+
+		while (is_alpha((unsigned char)*p) || (unsigned char)*p >= 0x80)
+			p++;
+		n = (size_t)(p - start);
+		if (n == 0 || n >= sizeof(w))
+			return TR_EINVAL;
+		memcpy(w, start, n);
+		w[n] = '\0';
+		if ((f.mon = month_lookup(w)) != 0) {
+			rc = month_first(&p, &f);
+			goto done;
+		}
+		if (*p == '.' && weekday_lookup(w))
+			p++;
+		if (*p == ',')
+			p++;
+		else if (!weekday_lookup(w) || !is_space((unsigned char)*p))
+			return TR_EINVAL;
+		skip_ws(&p);
+		if (is_alpha((unsigned char)*p)) {
+			if (word(&p, w, sizeof(w)) == 0 ||
+			    (f.mon = month_lookup(w)) == 0)
+				return TR_EINVAL;
+			rc = month_first(&p, &f);
+			goto done;
+		}
+	}
+	rc = day_first(&p, &f);
+done:
+	if (rc != 0 || tail(p) != 0)
+		return TR_EINVAL;
+	return fields_to_time(&f, out);
+}
+
+/*
+ * ISO 8601 time after the 'T': extended "hh:mm[:ss[.f]]", or basic
+ * "hhmm[ss[.f]]" after a basic date.
+ */
+static int
+iso_time(const char **p, struct fields *f, int basic)
+{
+	int v, n;
+
+	if (basic) {
+		n = digits(p, &v);
+		if (n == 4) {
+			f->hour = v / 100;
+			f->min = v % 100;
+			return 0;
+		}
+		if (n != 6)
+			return TR_EINVAL;
+		f->hour = v / 10000;
+		f->min = v / 100 % 100;
+		f->sec = v % 100;
+		return fraction(p);
+	}
+	if (fixed_digits(p, 2, &f->hour) != 0 || **p != ':')
+		return TR_EINVAL;
+	(*p)++;
+	if (fixed_digits(p, 2, &f->min) != 0)
+		return TR_EINVAL;
+	if (**p != ':')
+		return 0;
+	(*p)++;
+	if (fixed_digits(p, 2, &f->sec) != 0)
+		return TR_EINVAL;
+	return fraction(p);
+}
+
+/*
+ * RFC 3339 / ISO 8601 / W3C-DTF: "2024", "2024-12", "2024-12-06", then
+ * optionally 'T' (or spaces) and a time with optional seconds, fraction
+ * and zone; or the basic form "20241206T093000Z". A time without a zone
+ * is taken as UTC (W3C-DTF requires a zone; feeds leave it out). A space
+ * before the zone and named zones ("2024-12-06 09:30:00 UTC") are
+ * accepted as found in the wild.
+ */
+static int
+parse_iso(const char *s, int64_t *out)
+{
+	struct fields f = {0, 1, 1, 0, 0, 0, 0};
+	const char *p = s, *q;
+	int v, n, basic, rc;
+
+	skip_ws(&p);
+	q = p;
+	n = digits(&q, &v);
+	if (n == 8) {
+		basic = 1;
+		f.year = v / 10000;
+		f.mon = v / 100 % 100;
+		f.day = v % 100;
+		p = q;
+	} else if (n == 4) {
+		basic = 0;
+		f.year = v;
+		p = q;
+		if (*p == '-') {
+			p++;
+			if (fixed_digits(&p, 2, &f.mon) != 0)
+				return TR_EINVAL;
+			if (*p == '-') {
+				p++;
+				if (fixed_digits(&p, 2, &f.day) != 0)
+					return TR_EINVAL;
+			} else
+				goto done;
+		} else
+			goto done;
+	} else
+		return TR_EINVAL;
+	if (*p == 'T' || *p == 't')
+		p++;
+	else if (is_space((unsigned char)*p)) {
+		skip_ws(&p);
+		if (!is_digit((unsigned char)*p))
+			goto done;
+	} else
+		goto done;
+	if (iso_time(&p, &f, basic) != 0)
+		return TR_EINVAL;
+	skip_ws(&p);
+	rc = zone(&p, &f.off);
+	if (rc < 0)
+		return rc;
+done:
+	if (tail(p) != 0)
+		return TR_EINVAL;
+	return fields_to_time(&f, out);
+}
+
+/* Does s (after whitespace) start like an ISO 8601 date? */
+static int
+looks_iso(const char *s)
+{
+	int v, n;
+
+	skip_ws(&s);
+	n = digits(&s, &v);
+	return n == 4 || n == 8;
+}
+
+/*
+ * Parses a date in any of the forms above. Returns 0 and sets *out to
+ * Unix seconds (UTC), or TR_EINVAL with *out = TR_DATE_NONE.
+ */
 int
 tr_date_parse(int64_t *out, const char *s)
 {
-	(void)s;
+	int rc;
+
 	*out = TR_DATE_NONE;
-	return TR_EINVAL;
+	if (s == NULL)
+		return TR_EINVAL;
+	rc = looks_iso(s) ? parse_iso(s, out) : parse_rfc822(s, out);
+	if (rc != 0)
+		*out = TR_DATE_NONE;
+	return rc;
 }
 
+/*
+ * Parses an HTTP date. RFC 9110 §5.6.7 lists IMF-fixdate, RFC 850 and
+ * asctime, and asks recipients to be robust; all three are members of
+ * the RFC 822 family above, so this is that parser without ISO 8601
+ * (which no HTTP date field uses).
+ */
 int
 tr_date_parse_http(int64_t *out, const char *s)
 {
-	return tr_date_parse(out, s);
+	int rc;
+
+	*out = TR_DATE_NONE;
+	if (s == NULL)
+		return TR_EINVAL;
+	rc = parse_rfc822(s, out);
+	if (rc != 0)
+		*out = TR_DATE_NONE;
+	return rc;
 }
 
+/* Splits t into a civil date and time of day; returns the weekday 0-6. */
+static int
+split(int64_t t, int64_t *y, int *mo, int *d, int *h, int *mi, int *s)
+{
+	int64_t days = t / 86400, rem = t % 86400;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil_from_days(days, y, mo, d);
+	*h = (int)(rem / 3600);
+	*mi = (int)(rem / 60 % 60);
+	*s = (int)(rem % 60);
+	/* 1970-01-01 was a Thursday (4). */
+	return (int)(((days % 7) + 11) % 7);
+}
+
+/*
+ * Writes t as "2024-12-06T09:30:00Z". TR_DATE_NONE gives "". The output
+ * is truncated (and terminated) when size is too small; 32 bytes hold
+ * every value.
+ */
 void
 tr_date_format_rfc3339(char *out, size_t size, int64_t t)
 {
-	(void)t;
-	if (size)
+	int64_t y;
+	int mo, d, h, mi, s;
+
+	if (size == 0)
+		return;
+	if (t == TR_DATE_NONE) {
 		out[0] = '\0';
+		return;
+	}
+	split(t, &y, &mo, &d, &h, &mi, &s);
+	snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y,
+	    mo, d, h, mi, s);
 }
 
+/*
+ * Writes t as "Fri, 06 Dec 2024 09:30:00 GMT" (RFC 9110 IMF-fixdate,
+ * valid RFC 5322), English names whatever the locale. TR_DATE_NONE
+ * gives "".
+ */
 void
 tr_date_format_rfc822(char *out, size_t size, int64_t t)
 {
-	(void)t;
-	if (size)
+	int64_t y;
+	int mo, d, h, mi, s, wd;
+
+	if (size == 0)
+		return;
+	if (t == TR_DATE_NONE) {
 		out[0] = '\0';
+		return;
+	}
+	wd = split(t, &y, &mo, &d, &h, &mi, &s);
+	snprintf(out, size, "%s, %02d %s %04lld %02d:%02d:%02d GMT",
+	    wday_abbr[wd], d, month_abbr[mo - 1], (long long)y, h, mi, s);
 }

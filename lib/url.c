@@ -1,35 +1,357 @@
 /*
  * url.c — URL resolution (RFC 3986 §5) and canonical links, on libcurl's
- * URL API (curl_url). No string surgery on the URL structure itself: curl
- * parses, resolves, normalizes dot segments and reassembles.
+ * URL API (curl_url). curl parses, resolves references, removes dot
+ * segments and reassembles; this file only picks the parts.
+ *
+ * Scheme policy of tr_url_resolve():
+ *   - hierarchical URLs with an authority ("scheme://host/...") of any
+ *     scheme curl can parse pass through, normalized by curl;
+ *   - opaque absolute URIs curl cannot parse because they have no
+ *     authority ("mailto:a@b", "tag:x.org,2024:1", "urn:uuid:...", the
+ *     RFC's "g:h") are returned verbatim (trimmed), since feeds use them
+ *     as ids and author links; but the schemes that need an authority
+ *     (http, https, ftp, ...) never pass that way: "http:g" is NULL;
+ *   - javascript:, vbscript: and data: are always NULL: a feed link is
+ *     rendered into HTML later, and these would run or embed content.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "tributary/url.h"
 
+/* Schemes never returned (script or inline content in an href). */
+static const char *const refused_schemes[] = {"javascript", "vbscript",
+    "data"};
+
+/* Schemes that need "//authority"; never accepted in an opaque form. */
+static const char *const authority_schemes[] = {"http", "https", "ftp",
+    "ftps", "ws", "wss", "file", "gopher", "gophers", "sftp", "scp"};
+
+/*
+ * Query parameters dropped by tr_url_canonical(): click and campaign
+ * trackers that vary per share but name the same article. Entries ending
+ * in '*' are prefixes. Compared without regard to ASCII case.
+ */
+static const char *const tracking_params[] = {"utm_*", "fbclid", "gclid",
+    "gclsrc", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl",
+    "yclid", "igshid", "ref_src", "ref_url", "twclid", "ttclid", "_hsenc",
+    "_hsmi", "mkt_tok", "wickedid", "oly_anon_id", "oly_enc_id", "vero_id"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A malloc'ed copy of s without leading and trailing whitespace. */
+static char *
+trimmed_copy(const char *s)
+{
+	size_t n;
+	char *r;
+
+	while (is_space((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_space((unsigned char)s[n - 1]))
+		n--;
+	r = malloc(n + 1);
+	if (r) {
+		memcpy(r, s, n);
+		r[n] = '\0';
+	}
+	return r;
+}
+
+/*
+ * Length of the scheme at the start of s (RFC 3986 §3.1: ALPHA *( ALPHA /
+ * DIGIT / "+" / "-" / "." ) ":"), without the colon, or 0 when s does not
+ * start with one. A hand-written scan because curl_url refuses URIs
+ * without an authority, so it cannot report their scheme.
+ */
+static size_t
+scheme_len(const char *s)
+{
+	size_t i;
+
+	if (!is_alpha((unsigned char)s[0]))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == ':')
+			return i;
+		if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' &&
+		    c != '.')
+			return 0;
+	}
+	return 0;
+}
+
+static int
+in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* A copy of an opaque absolute URI (see the policy above), or NULL. */
+static char *
+opaque_uri(const char *ref, size_t slen)
+{
+	const char *p;
+
+	if (in_list(authority_schemes, NELEM(authority_schemes), ref, slen))
+		return NULL;
+	if (ref[slen + 1] == '\0')
+		return NULL;
+	for (p = ref; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return NULL;
+	return strdup(ref);
+}
+
+/* curl_url_get(URL) as a malloc'ed string (curl's is freed with curl_free). */
+static char *
+get_url(CURLU *h)
+{
+	char *u = NULL, *r = NULL;
+
+	if (curl_url_get(h, CURLUPART_URL, &u, 0) != CURLUE_OK)
+		return NULL;
+	r = strdup(u);
+	curl_free(u);
+	return r;
+}
+
+#define SET_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE)
+
+/*
+ * Resolves ref against base (RFC 3986 §5.2) with curl_url_set(), which
+ * resolves a relative URL against the one already in the handle. Two
+ * cases curl 7.88 gets wrong are done on the parsed base instead: an
+ * empty reference is the base without its fragment (§5.2.2), and a
+ * fragment-only reference replaces only the fragment ("#s" on
+ * "http://a/b/c/d;p?q" is "http://a/b/c/d;p?q#s", §5.4.1).
+ */
 char *
 tr_url_resolve(const char *base, const char *ref)
 {
-	(void)base;
-	(void)ref;
-	return NULL;
+	CURLU *h = NULL;
+	char *r = NULL, *tb = NULL, *tr = NULL;
+	size_t slen;
+
+	if (ref == NULL || (tr = trimmed_copy(ref)) == NULL)
+		goto out;
+	slen = scheme_len(tr);
+	if (slen && in_list(refused_schemes, NELEM(refused_schemes), tr, slen))
+		goto out;
+	if ((h = curl_url()) == NULL)
+		goto out;
+	if (slen) {
+		/* Absolute: the base plays no part (§5.2.2). */
+		if (curl_url_set(h, CURLUPART_URL, tr, SET_FLAGS) == CURLUE_OK)
+			r = get_url(h);
+		else
+			r = opaque_uri(tr, slen);
+		goto out;
+	}
+	if (base == NULL || (tb = trimmed_copy(base)) == NULL)
+		goto out;
+	slen = scheme_len(tb);
+	if (slen == 0 ||
+	    in_list(refused_schemes, NELEM(refused_schemes), tb, slen) ||
+	    curl_url_set(h, CURLUPART_URL, tb, SET_FLAGS) != CURLUE_OK)
+		goto out;
+	if (tr[0] == '\0' || tr[0] == '#') {
+		if (curl_url_set(h, CURLUPART_FRAGMENT, tr[0] ? tr + 1 : NULL,
+			CURLU_URLENCODE) != CURLUE_OK)
+			goto out;
+	} else if (curl_url_set(h, CURLUPART_URL, tr, SET_FLAGS) != CURLUE_OK)
+		goto out;
+	r = get_url(h);
+out:
+	curl_url_cleanup(h);
+	free(tb);
+	free(tr);
+	return r;
 }
 
+/* Is the query parameter name[0..len) a tracker (see tracking_params)? */
+static int
+is_tracking_param(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(tracking_params); i++) {
+		const char *t = tracking_params[i];
+		size_t tl = strlen(t);
+
+		if (t[tl - 1] == '*') {
+			if (len >= tl - 1 && strncasecmp(t, name, tl - 1) == 0)
+				return 1;
+		} else if (len == tl && strncasecmp(t, name, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The query q without tracking parameters and without empty ones, other
+ * parameters kept in order, as a malloc'ed string ("" when nothing is
+ * left). curl has no per-parameter API, so this walks the '&'-separated
+ * list; the names are compared raw (trackers are plain ASCII).
+ */
+static char *
+filter_query(const char *q)
+{
+	size_t n = strlen(q), o = 0;
+	char *r = malloc(n + 1);
+	const char *p = q;
+
+	if (r == NULL)
+		return NULL;
+	while (*p) {
+		size_t plen = strcspn(p, "&"), nlen = strcspn(p, "&=");
+
+		if (nlen > plen)
+			nlen = plen;
+		if (plen > 0 && !is_tracking_param(p, nlen)) {
+			if (o > 0)
+				r[o++] = '&';
+			memcpy(r + o, p, plen);
+			o += plen;
+		}
+		p += plen;
+		if (*p == '&')
+			p++;
+	}
+	r[o] = '\0';
+	return r;
+}
+
+/* Lowercases the host part in place in the handle (RFC 3986 §6.2.2.1). */
+static int
+lower_host(CURLU *h)
+{
+	char *host = NULL, *p;
+	int rc = -1;
+
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		return -1;
+	for (p = host; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (curl_url_set(h, CURLUPART_HOST, host, 0) == CURLUE_OK)
+		rc = 0;
+	curl_free(host);
+	return rc;
+}
+
+/* Replaces the query with its filtered form, or removes it when empty. */
+static int
+clean_query(CURLU *h)
+{
+	char *q = NULL, *f = NULL;
+	CURLUcode uc;
+
+	uc = curl_url_get(h, CURLUPART_QUERY, &q, 0);
+	if (uc == CURLUE_NO_QUERY)
+		return 0;
+	if (uc != CURLUE_OK)
+		return -1;
+	f = filter_query(q);
+	curl_free(q);
+	if (f == NULL)
+		return -1;
+	uc = curl_url_set(h, CURLUPART_QUERY, f[0] ? f : NULL, 0);
+	free(f);
+	return uc == CURLUE_OK ? 0 : -1;
+}
+
+/*
+ * The canonical form of an absolute http(s) link (see url.h). The scheme
+ * comes out lowercased and dot segments removed by curl; the host is
+ * lowercased here; the default port (80 for http, 443 for https) is
+ * dropped by CURLU_NO_DEFAULT_PORT; the fragment and tracking parameters
+ * go; the path is otherwise kept as written.
+ */
 char *
 tr_url_canonical(const char *link)
 {
-	(void)link;
-	return NULL;
+	CURLU *h = NULL;
+	char *t = NULL, *scheme = NULL, *u = NULL, *r = NULL;
+
+	if (link == NULL || (t = trimmed_copy(link)) == NULL)
+		goto out;
+	if ((h = curl_url()) == NULL)
+		goto out;
+	if (!scheme_len(t) ||
+	    curl_url_set(h, CURLUPART_URL, t, CURLU_URLENCODE) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto out;
+	if (lower_host(h) != 0 || clean_query(h) != 0 ||
+	    curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(h, CURLUPART_URL, &u, CURLU_NO_DEFAULT_PORT) !=
+	    CURLUE_OK)
+		goto out;
+	r = strdup(u);
+out:
+	curl_free(u);
+	curl_free(scheme);
+	curl_url_cleanup(h);
+	free(t);
+	return r;
 }
 
+/*
+ * Writes the scheme of url, lowercased, to out; "" when url has no
+ * scheme or the scheme does not fit in size - 1 bytes.
+ */
 void
 tr_url_scheme(char *out, unsigned size, const char *url)
 {
-	(void)url;
-	if (size)
-		out[0] = '\0';
+	size_t n, i;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	if (url == NULL)
+		return;
+	while (is_space((unsigned char)*url))
+		url++;
+	n = scheme_len(url);
+	if (n == 0 || n >= size)
+		return;
+	for (i = 0; i < n; i++) {
+		char c = url[i];
+
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
 }

@@ -1,0 +1,361 @@
+/*
+ * test_date.c — the date table: strings found in feeds, good and bad,
+ * each with the RFC 3339 UTC date it must parse to, or NULL when it must
+ * be rejected; then HTTP dates, formatting and the civil-date arithmetic.
+ */
+#include "runner.h"
+
+#include "tributary/article.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+
+struct date_case {
+	const char *in;
+	const char *want; /* RFC 3339 in UTC, or NULL: invalid */
+};
+
+static const struct date_case date_table[] = {
+    /* RFC 822 / 1123 as written by the specs. */
+    {"Fri, 06 Dec 2024 09:30:00 GMT", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +0000", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 -0000", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +0100", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 -0500", "2024-12-06T14:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +0530", "2024-12-06T04:00:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 -0930", "2024-12-06T19:00:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +1400", "2024-12-05T19:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 -1200", "2024-12-06T21:30:00Z"},
+    {"Sat, 07 Sep 2002 00:00:01 GMT", "2002-09-07T00:00:01Z"},
+    {"Tue, 10 Jun 2003 04:00:00 GMT", "2003-06-10T04:00:00Z"},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z"},
+    /* Named zones. */
+    {"Fri, 06 Dec 2024 09:30:00 UT", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 UTC", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 Z", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 EST", "2024-12-06T14:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 EDT", "2024-12-06T13:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 CST", "2024-12-06T15:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 CDT", "2024-12-06T14:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 MST", "2024-12-06T16:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 MDT", "2024-12-06T15:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 PST", "2024-12-06T17:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 PDT", "2024-12-06T16:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 gmt", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 pst", "2024-12-06T17:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 CET", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 GMT+0100", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 UTC-05:00", "2024-12-06T14:30:00Z"},
+    /* Military zones, with RFC 822's signs (A = -1 ... N = +1). */
+    {"Fri, 06 Dec 2024 09:30:00 A", "2024-12-06T10:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 M", "2024-12-06T21:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 N", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 Y", "2024-12-05T21:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 z", "2024-12-06T09:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 J", NULL},
+    /* Numeric offsets in other spellings. */
+    {"Fri, 06 Dec 2024 09:30:00 +01:00", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 -05", "2024-12-06T14:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +1", "2024-12-06T08:30:00Z"},
+    {"Fri, 06 Dec 2024 09:30:00 +2400", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +1500", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +0160", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +01:60", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +123", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 +012345", NULL},
+    /* Wild RFC 822 variants. */
+    {"Tue, 10 Jun 2003 04:00:00 +0000 (UTC)", "2003-06-10T04:00:00Z"},
+    {"Tue, 10 Jun 2003 04:00:00 -0400 (EDT)", "2003-06-10T08:00:00Z"},
+    {"10 Jun 2003 04:00 GMT", "2003-06-10T04:00:00Z"},
+    {"10 Jun 2003 04:00:00 GMT", "2003-06-10T04:00:00Z"},
+    {"Tue 10 Jun 2003 04:00:00 GMT", "2003-06-10T04:00:00Z"},
+    {"Tue, 10. Jun 2003 04:00:00 GMT", "2003-06-10T04:00:00Z"},
+    {"Tue, 1 Jul 2003 10:52:37 +0200", "2003-07-01T08:52:37Z"},
+    {"Tue,  1 Jul 2003  10:52:37   +0200", "2003-07-01T08:52:37Z"},
+    {"  Tue, 01 Jul 2003 10:52:37 GMT  ", "2003-07-01T10:52:37Z"},
+    {"Tuesday, 01 July 2003 10:52:37 GMT", "2003-07-01T10:52:37Z"},
+    {"TUE, 01 JUL 2003 10:52:37 GMT", "2003-07-01T10:52:37Z"},
+    {"tue, 01 jul 2003 10:52:37 gmt", "2003-07-01T10:52:37Z"},
+    {"Tue, 01 Jul 03 10:52:37 GMT", "2003-07-01T10:52:37Z"},
+    {"Thu, 01 Jan 70 00:00:00 GMT", "1970-01-01T00:00:00Z"},
+    {"Wed, 31 Dec 99 23:59:59 GMT", "1999-12-31T23:59:59Z"},
+    {"Sat, 01 Jan 00 00:00:00 GMT", "2000-01-01T00:00:00Z"},
+    {"Wed, 31 Dec 49 12:00:00 GMT", "2049-12-31T12:00:00Z"},
+    {"Fri, 31 Dec 50 12:00:00 GMT", "1950-12-31T12:00:00Z"},
+    {"Tue, 01 Jul 2003 10:52 +0200", "2003-07-01T08:52:00Z"},
+    {"Tue, 01 Jul 2003 9:05:00 GMT", "2003-07-01T09:05:00Z"},
+    {"Tue, 01 Jul 2003", "2003-07-01T00:00:00Z"},
+    {"01 Jul 2003", "2003-07-01T00:00:00Z"},
+    {"Tue, 01 Jul 2003 10:52:37", "2003-07-01T10:52:37Z"},
+    {"Sunday, 06-Nov-94 08:49:37 GMT", "1994-11-06T08:49:37Z"},
+    {"Thu, 99 Mar 2024 10:00:00 +0000", NULL},
+    {"mer, 16 nov 2022 00:38:15 +0100", "2022-11-15T23:38:15Z"},
+    {"Sat, Dec 16 2023 02:02:33 PM", "2023-12-16T14:02:33Z"},
+    {"Dec 16, 2023 12:10:00 AM GMT", "2023-12-16T00:10:00Z"},
+    {"Dec 16, 2023 12:10:00 PM GMT", "2023-12-16T12:10:00Z"},
+    {"Thu, 15 Aug 2024 09:30 EDT", "2024-08-15T13:30:00Z"},
+    {"Tue, 10 Jun 2003 04:00:00.123 GMT", "2003-06-10T04:00:00Z"},
+    /* Leap years and range checks. */
+    {"Thu, 29 Feb 2024 12:00:00 GMT", "2024-02-29T12:00:00Z"},
+    {"Tue, 29 Feb 2000 12:00:00 GMT", "2000-02-29T12:00:00Z"},
+    {"Thu, 29 Feb 2023 12:00:00 GMT", NULL},
+    {"Mon, 29 Feb 1900 12:00:00 GMT", NULL},
+    {"Thu, 31 Apr 2024 12:00:00 GMT", NULL},
+    {"Thu, 00 Apr 2024 12:00:00 GMT", NULL},
+    {"Thu, 32 Jan 2024 12:00:00 GMT", NULL},
+    {"Thu, 01 Jan 2024 24:00:00 GMT", NULL},
+    {"Thu, 01 Jan 2024 23:60:00 GMT", NULL},
+    {"Thu, 01 Jan 2024 23:59:61 GMT", NULL},
+    {"Sat, 31 Dec 2016 23:59:60 GMT", "2016-12-31T23:59:59Z"},
+    {"Thu, 01 Foo 2024 12:00:00 GMT", NULL},
+    {"Thu, 01 Jan 2024 12:00:00 XYZ", NULL},
+    {"Thu, 01 Jan 2024 12:00:00 GMT garbage", NULL},
+    {"Thu, 01 Jan 2024 12:00:00 GMT (unclosed", NULL},
+    {"Thu, 01 Jan 2024 12:00:00 GMT (ok) x", NULL},
+    {"Thu, 01 Jan 2024 12:00:00 +0000 +0000", NULL},
+    {"Thu, 01 Jan 124 12:00:00 GMT", NULL},
+    {"Thu, 01 Jan 12024 12:00:00 GMT", NULL},
+    {"Thu, 01 Jan 2024 12:00:", NULL},
+    {"Thu, 01 Jan 2024 12", NULL},
+    {"Thu, 01 Jan", NULL},
+    {"Thu,", NULL},
+    {"Blursday, 01 Jan 2024 12:00:00 GMT", "2024-01-01T12:00:00Z"},
+    {"Blursday 01 Jan 2024 12:00:00 GMT", NULL},
+    /* asctime and its Unix date(1) cousin. */
+    {"Fri Dec  6 09:30:00 2024", "2024-12-06T09:30:00Z"},
+    {"Fri Dec 06 09:30:00 2024", "2024-12-06T09:30:00Z"},
+    {"Sun Nov  6 08:49:37 1994", "1994-11-06T08:49:37Z"},
+    {"Fri Dec 6 09:30:00 UTC 2024", "2024-12-06T09:30:00Z"},
+    {"Fri Dec 6 09:30:00 EST 2024", "2024-12-06T14:30:00Z"},
+    {"Fri Dec  6 09:30:00", NULL},
+    /* RFC 3339 / ISO 8601 / W3C-DTF. */
+    {"2024-12-06T09:30:00Z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06t09:30:00z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00+00:00", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00-00:00", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00+01:00", "2024-12-06T08:30:00Z"},
+    {"2024-12-06T09:30:00-05:00", "2024-12-06T14:30:00Z"},
+    {"2024-12-06T09:30:00+0100", "2024-12-06T08:30:00Z"},
+    {"2024-12-06T09:30:00+01", "2024-12-06T08:30:00Z"},
+    {"2024-12-06T01:30:00+05:30", "2024-12-05T20:00:00Z"},
+    {"2024-12-06T09:30:00.5Z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00.123456789Z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00,25+01:00", "2024-12-06T08:30:00Z"},
+    {"2024-12-06T09:30Z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30+01:00", "2024-12-06T08:30:00Z"},
+    {"2024-12-06T09:30", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00", "2024-12-06T09:30:00Z"},
+    {"2024-12-06 09:30:00", "2024-12-06T09:30:00Z"},
+    {"2024-12-06 09:30:00Z", "2024-12-06T09:30:00Z"},
+    {"2024-12-06 09:30:00 +0100", "2024-12-06T08:30:00Z"},
+    {"2024-12-06 09:30:00 UTC", "2024-12-06T09:30:00Z"},
+    {"2024-12-06", "2024-12-06T00:00:00Z"},
+    {"2024-12", "2024-12-01T00:00:00Z"},
+    {"2024", "2024-01-01T00:00:00Z"},
+    {"20241206T093000Z", "2024-12-06T09:30:00Z"},
+    {"20241206T093000+0100", "2024-12-06T08:30:00Z"},
+    {"20241206T0930Z", "2024-12-06T09:30:00Z"},
+    {"20241206", "2024-12-06T00:00:00Z"},
+    {"2017-06-13T03:18:00+00:0", "2017-06-13T03:18:00Z"},
+    {"2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"},
+    {"2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"},
+    {"2023-02-29T00:00:00Z", NULL},
+    {"2024-13-01T00:00:00Z", NULL},
+    {"2024-00-01T00:00:00Z", NULL},
+    {"2024-12-32", NULL},
+    {"2024-12-06T24:00:00Z", NULL},
+    {"2024-12-06T09:60:00Z", NULL},
+    {"2024-12-06T09:30:61Z", NULL},
+    {"2024-12-06T09:30:00+15:00", NULL},
+    {"2024-12-06T09:30:00+14:30", NULL},
+    {"2024-12-06T09:30:00+01:60", NULL},
+    {"2024-12-06T09:30:00+25:00", NULL},
+    {"2024-12-06T09:30:00Zjunk", NULL},
+    {"2024-12-06T09:30:00.Z", NULL},
+    {"2024-12-06T09", NULL},
+    {"2024-12-06T", NULL},
+    {"2024-1-6", NULL},
+    {"24-12-06", NULL},
+    {"2024-12-06T09:30:00Z (comment)", "2024-12-06T09:30:00Z"},
+    {"2024-12-06T09:30:00Z ", "2024-12-06T09:30:00Z"},
+    {"\t2024-12-06T09:30:00Z\n", "2024-12-06T09:30:00Z"},
+    /* Before 1970 and after 2038. */
+    {"1969-12-31T23:59:59Z", "1969-12-31T23:59:59Z"},
+    {"1900-01-01T00:00:00Z", "1900-01-01T00:00:00Z"},
+    {"Mon, 01 Jan 1900 00:00:00 GMT", "1900-01-01T00:00:00Z"},
+    {"1601-01-01T00:00:00Z", "1601-01-01T00:00:00Z"},
+    {"2038-01-19T03:14:08Z", "2038-01-19T03:14:08Z"},
+    {"2100-03-01T00:00:00Z", "2100-03-01T00:00:00Z"},
+    {"9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"},
+    {"0000-01-01T00:00:00+01:00", NULL},
+    /* Not dates at all. */
+    {"", NULL},
+    {"   ", NULL},
+    {"now", NULL},
+    {"today", NULL},
+    {"0", NULL},
+    {"1733477400", NULL},
+    {"12/06/2024", NULL},
+    {"2024/12/06", NULL},
+    {"Dec", NULL},
+    {"GMT", NULL},
+    {"(comment)", NULL},
+    {"Fri, 06 Dec 2024 09:30:00 GMT\x01", NULL},
+};
+
+static void
+test_date_table(void)
+{
+	size_t i, n = sizeof(date_table) / sizeof(date_table[0]);
+
+	CHECK(n >= 100);
+	for (i = 0; i < n; i++) {
+		const struct date_case *c = &date_table[i];
+		int64_t t = 12345;
+		char got[64];
+		int rc = tr_date_parse(&t, c->in);
+
+		if (rc == 0)
+			tr_date_format_rfc3339(got, sizeof(got), t);
+		else {
+			if (t != TR_DATE_NONE) {
+				printf("  [%s] *out not TR_DATE_NONE\n", c->in);
+				tr_test_failed_checks++;
+			}
+			if (rc != TR_EINVAL) {
+				printf("  [%s] rc %d\n", c->in, rc);
+				tr_test_failed_checks++;
+			}
+		}
+		if (rc != 0)
+			snprintf(got, sizeof(got), "invalid");
+		CHECK_STR_CASE(c->in, got, c->want ? c->want : "invalid");
+	}
+}
+
+static void
+test_date_null(void)
+{
+	int64_t t = 0;
+
+	CHECK_INT(tr_date_parse(&t, NULL), TR_EINVAL);
+	CHECK(t == TR_DATE_NONE);
+	t = 0;
+	CHECK_INT(tr_date_parse_http(&t, NULL), TR_EINVAL);
+	CHECK(t == TR_DATE_NONE);
+}
+
+/* The three forms of RFC 9110 §5.6.7, and what is not an HTTP date. */
+static const struct date_case http_table[] = {
+    {"Sun, 06 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z"},
+    {"Sunday, 06-Nov-94 08:49:37 GMT", "1994-11-06T08:49:37Z"},
+    {"Sun Nov  6 08:49:37 1994", "1994-11-06T08:49:37Z"},
+    {"Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z"},
+    {"Wed, 21 Oct 2015 07:28:00 GMT", "2015-10-21T07:28:00Z"},
+    {"Wednesday, 21-Oct-15 07:28:00 GMT", "2015-10-21T07:28:00Z"},
+    {"Wed Oct 21 07:28:00 2015", "2015-10-21T07:28:00Z"},
+    {"Sun, 06 Nov 1994 08:49:37 +0100", "1994-11-06T07:49:37Z"},
+    {"Sun, 06 Nov 1994 08:49:37 GMT ", "1994-11-06T08:49:37Z"},
+    {"1994-11-06T08:49:37Z", NULL},
+    {"Sun, 06 Nov 1994 08:49:37 GMTx", NULL},
+    {"Sun, 31 Nov 1994 08:49:37 GMT", NULL},
+    {"", NULL},
+    {"-1", NULL},
+};
+
+static void
+test_date_http(void)
+{
+	size_t i, n = sizeof(http_table) / sizeof(http_table[0]);
+
+	for (i = 0; i < n; i++) {
+		const struct date_case *c = &http_table[i];
+		int64_t t = 12345;
+		char got[64] = "invalid";
+
+		if (tr_date_parse_http(&t, c->in) == 0)
+			tr_date_format_rfc3339(got, sizeof(got), t);
+		else
+			CHECK(t == TR_DATE_NONE);
+		CHECK_STR_CASE(c->in, got, c->want ? c->want : "invalid");
+	}
+}
+
+static void
+test_date_format(void)
+{
+	char b[64];
+
+	tr_date_format_rfc3339(b, sizeof(b), 0);
+	CHECK_STR(b, "1970-01-01T00:00:00Z");
+	tr_date_format_rfc3339(b, sizeof(b), 1733477400);
+	CHECK_STR(b, "2024-12-06T09:30:00Z");
+	tr_date_format_rfc3339(b, sizeof(b), -1);
+	CHECK_STR(b, "1969-12-31T23:59:59Z");
+	tr_date_format_rfc3339(b, sizeof(b), 4102444800LL);
+	CHECK_STR(b, "2100-01-01T00:00:00Z");
+	tr_date_format_rfc3339(b, sizeof(b), -2208988800LL);
+	CHECK_STR(b, "1900-01-01T00:00:00Z");
+	tr_date_format_rfc3339(b, sizeof(b), TR_DATE_NONE);
+	CHECK_STR(b, "");
+
+	tr_date_format_rfc822(b, sizeof(b), 1733477400);
+	CHECK_STR(b, "Fri, 06 Dec 2024 09:30:00 GMT");
+	tr_date_format_rfc822(b, sizeof(b), 0);
+	CHECK_STR(b, "Thu, 01 Jan 1970 00:00:00 GMT");
+	tr_date_format_rfc822(b, sizeof(b), -1);
+	CHECK_STR(b, "Wed, 31 Dec 1969 23:59:59 GMT");
+	tr_date_format_rfc822(b, sizeof(b), 784111777);
+	CHECK_STR(b, "Sun, 06 Nov 1994 08:49:37 GMT");
+	tr_date_format_rfc822(b, sizeof(b), 2147483648LL);
+	CHECK_STR(b, "Tue, 19 Jan 2038 03:14:08 GMT");
+	tr_date_format_rfc822(b, sizeof(b), TR_DATE_NONE);
+	CHECK_STR(b, "");
+
+	/* Truncation keeps a terminated string. */
+	tr_date_format_rfc3339(b, 5, 1733477400);
+	CHECK_STR(b, "2024");
+	b[0] = 'x';
+	tr_date_format_rfc822(b, 1, 1733477400);
+	CHECK_STR(b, "");
+}
+
+static void
+test_date_civil(void)
+{
+	CHECK_INT(tr_date_from_civil(1970, 1, 1, 0, 0, 0), 0);
+	CHECK_INT(tr_date_from_civil(2024, 12, 6, 9, 30, 0), 1733477400);
+	CHECK_INT(tr_date_from_civil(1969, 12, 31, 23, 59, 59), -1);
+	CHECK_INT(tr_date_from_civil(2000, 3, 1, 0, 0, 0), 951868800);
+	CHECK_INT(tr_date_from_civil(1900, 1, 1, 0, 0, 0), -2208988800LL);
+	CHECK_INT(tr_date_from_civil(2038, 1, 19, 3, 14, 8), 2147483648LL);
+	CHECK_INT(tr_date_from_civil(0, 1, 1, 0, 0, 0), -62167219200LL);
+	CHECK_INT(tr_date_from_civil(9999, 12, 31, 23, 59, 59),
+	    253402300799LL);
+}
+
+/* Every second of a few days around odd places formats and parses back. */
+static void
+test_date_round_trip(void)
+{
+	static const int64_t starts[] = {-62167219200LL, -2208988800LL,
+	    -86400, 0, 951782400, 2147483000LL, 253402214400LL};
+	size_t i;
+	int64_t t, back;
+	char b[64], c[64];
+	int bad = 0;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		for (t = starts[i]; t < starts[i] + 86400; t += 7) {
+			tr_date_format_rfc3339(b, sizeof(b), t);
+			if (tr_date_parse(&back, b) != 0 || back != t)
+				bad++;
+			tr_date_format_rfc822(c, sizeof(c), t);
+			if (tr_date_parse_http(&back, c) != 0 || back != t)
+				bad++;
+		}
+	CHECK_INT(bad, 0);
+}
+
+TR_TESTS(test_date_table, test_date_null, test_date_http, test_date_format,
+    test_date_civil, test_date_round_trip)
