@@ -131,7 +131,10 @@ install: all
 	install -m 755 $(BUILD)/tributary $(DESTDIR)$(BINDIR)/tributary
 	install -m 644 dist/man/tributary.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 dist/man/feeds.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 dist/systemd/tributary.service $(DESTDIR)$(UNITDIR)/
+	# The unit names the binary: point it at this BINDIR.
+	sed 's|/usr/local/bin/tributary|$(BINDIR)/tributary|g' \
+		dist/systemd/tributary.service >$(DESTDIR)$(UNITDIR)/tributary.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tributary.service
 	install -m 644 dist/feeds.conf.example \
 		$(DESTDIR)$(SYSCONFDIR)/tributary/feeds.conf.example
 
