@@ -1,0 +1,137 @@
+/*
+ * fetch.h — many HTTP transfers at once on one thread, with libcurl's
+ * multi interface.
+ *
+ * tr_fetch_run() drives every transfer of one round: it pulls requests
+ * from the caller's next() callback whenever a slot is free (at most
+ * `concurrency` in flight, at most `per_host` connections per host),
+ * streams each 2xx body to the caller's body() callback as it arrives,
+ * and reports each ending to done(). Nothing buffers a whole body; the
+ * engine keeps only the captured response headers of the transfers in
+ * flight, and reuses its easy handles.
+ *
+ *	struct tr_fetch_ops ops = {next, body_start, body, done};
+ *	tr_fetch_opts_from_config(&o, cfg);
+ *	tr_fetch_run(&o, &ops, ctx);
+ *
+ * Every limit is enforced here: connect and total timeouts, a minimum
+ * speed, a body size cap (counted on the decoded bytes too, so a
+ * compression bomb is caught), the number of redirects, and the
+ * protocols (http and https; file only for requests that allow it; a
+ * redirect never leads to file).
+ */
+#ifndef TRIBUTARY_FETCH_H
+#define TRIBUTARY_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tributary/config.h"
+
+/* The Accept header of every request: feed types first. */
+#define TR_FETCH_ACCEPT                                                       \
+	"application/atom+xml, application/rss+xml, "                         \
+	"application/rdf+xml;q=0.9, application/xml;q=0.8, "                  \
+	"text/xml;q=0.8, */*;q=0.5"
+
+struct tr_fetch_opts {
+	long concurrency;	 /* transfers in flight (>= 1) */
+	long per_host;		 /* connections per host (>= 1) */
+	long connect_timeout;	 /* seconds */
+	long timeout;		 /* seconds for a whole transfer */
+	long low_speed_limit;	 /* bytes/s below which ... */
+	long low_speed_time;	 /* ... for this many seconds aborts */
+	long max_redirects;	 /* redirects followed */
+	int64_t max_body;	 /* bytes of one (decoded) body */
+	const volatile int *cancel; /* when it points to non-zero, every
+				       transfer ends (TR_EABORT); or NULL */
+};
+
+/* Fills o from the config's limits. */
+void tr_fetch_opts_from_config(struct tr_fetch_opts *o,
+    const struct tr_config *cfg);
+
+/* One request. Strings are borrowed until the transfer's done() call. */
+struct tr_fetch_req {
+	const char *url;
+	const char *user_agent;
+	const char *etag;	   /* sent as If-None-Match, or NULL */
+	const char *last_modified; /* sent as If-Modified-Since, or NULL */
+	int allow_file;		   /* the feed is configured as a file URL */
+	void *arg;		   /* the caller's per-transfer data */
+};
+
+/*
+ * What a transfer came to. Strings are borrowed for the callback; header
+ * values are those of the final response (after redirects), verbatim, or
+ * NULL when absent.
+ */
+struct tr_fetch_result {
+	const char *url;	   /* as requested */
+	int status;		   /* final HTTP status; 0 when none came
+				      (200 is reported for a file URL read) */
+	int err;		   /* 0: a response came (any status); else
+				      TR_EHTTP (transfer failed), TR_ETOOBIG
+				      (body over max_body), TR_EABORT (the
+				      body callback or cancel stopped it) */
+	const char *errmsg;	   /* set when err != 0: a clear sentence */
+	const char *effective_url; /* the URL the final response came from */
+	const char *permanent_url; /* effective_url when every redirect on
+				      the way was permanent (301/308), else
+				      NULL (also when there was none) */
+	int redirects;		   /* redirects followed */
+	const char *etag;
+	const char *last_modified;
+	const char *content_type;
+	const char *retry_after;
+	const char *cache_control;
+	const char *expires;
+	const char *location;	   /* of the last redirect response */
+	int64_t bytes;		   /* decoded body bytes received */
+	uint64_t body_hash;	   /* FNV-1a 64 of those bytes */
+	double seconds;		   /* total time of the transfer */
+};
+
+struct tr_fetch_ops {
+	/*
+	 * Fills *req with the next request and returns 0, or returns 1 when
+	 * there is none left (it is not asked again), or a negative tr_err
+	 * to end the round (the transfers in flight still finish).
+	 */
+	int (*next)(void *ctx, struct tr_fetch_req *req);
+	/*
+	 * The body of a 2xx response begins (headers and effective URL are
+	 * known; bytes, hash and err are not yet). Return 0 to receive it,
+	 * non-zero to abort the transfer (err TR_EABORT). May be NULL.
+	 */
+	int (*body_start)(void *arg, const struct tr_fetch_result *r);
+	/*
+	 * The next piece of a 2xx body (decoded). Return 0 to go on,
+	 * non-zero to abort the transfer (err TR_EABORT). May be NULL.
+	 * Bodies of other statuses are not delivered.
+	 */
+	int (*body)(void *arg, const void *buf, size_t len);
+	/* The transfer ended, one way or another. Called exactly once. */
+	void (*done)(void *ctx, void *arg, const struct tr_fetch_result *r);
+};
+
+/*
+ * Runs transfers until next() has no more and all in flight have ended.
+ * Returns 0, TR_ENOMEM or TR_EHTTP when libcurl could not be set up, or
+ * the negative value next() returned. Per-transfer failures are not
+ * errors of the run: they are reported to done().
+ */
+int tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
+    void *ctx);
+
+/* FNV-1a 64 of len bytes, continuing from h (start with TR_FNV1A_INIT). */
+#define TR_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t tr_fetch_hash(uint64_t h, const void *buf, size_t len);
+
+/*
+ * The origin key "host:port" of an http(s) URL, lowercased, for per-host
+ * politeness (Retry-After holds). Writes "" when url has no host.
+ */
+void tr_fetch_host(char *out, size_t size, const char *url);
+
+#endif

@@ -1,0 +1,622 @@
+/*
+ * fetch.c — the transfer engine: one CURLM, many easy handles, one thread.
+ *
+ * The loop is the classic multi loop: fill free slots from next(), run
+ * curl_multi_perform(), collect ended transfers with
+ * curl_multi_info_read(), sleep in curl_multi_poll() until a socket is
+ * ready or a timer is due. Easy handles are kept in a free list and
+ * reused (curl_easy_reset keeps nothing of the last request but the
+ * handle's memory; connections and DNS live in the multi handle).
+ *
+ * Per transfer the engine keeps a struct xfer: the captured response
+ * headers of the current hop (a few small strings, each capped), the
+ * running byte count and body hash, and the hop bookkeeping that tells a
+ * permanent redirect chain (all 301/308) from any other.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "tributary/error.h"
+#include "tributary/fetch.h"
+#include "tributary/log.h"
+
+/* A header value longer than this is not kept (an ETag cut short would
+ * never match again; a Content-Type that long is not one). */
+#define MAX_HEADER_VALUE 4096
+/* Bytes of a non-2xx body read (and thrown away) before hanging up. */
+#define MAX_ERROR_BODY (64 * 1024)
+
+enum hdr {
+	H_ETAG,
+	H_LAST_MODIFIED,
+	H_CONTENT_TYPE,
+	H_RETRY_AFTER,
+	H_CACHE_CONTROL,
+	H_EXPIRES,
+	H_LOCATION,
+	N_HDR
+};
+
+/* The response headers captured, by name (RFC 9110 field names). */
+static const char *const hdr_names[N_HDR] = {
+    "etag", "last-modified", "content-type", "retry-after", "cache-control",
+    "expires", "location",
+};
+
+struct xfer {
+	CURL *easy;
+	struct xfer *next_free;
+	struct xfer *next_active;
+	struct curl_slist *headers;
+	struct tr_fetch_req req;
+	const struct tr_fetch_ops *ops;
+	const struct tr_fetch_opts *o;
+	char *hdr[N_HDR];
+	char *location;	    /* Location of the last 3xx hop */
+	int hop_status;	    /* status line of the current hop */
+	int hops_redirect;  /* 3xx hops seen */
+	int hops_temporary; /* ... of which not 301/308 */
+	int started;	    /* body_start() was called */
+	int too_large;
+	int stopped;	    /* the consumer asked to stop */
+	int discarded;	    /* we hung up on a non-2xx body on purpose */
+	int64_t bytes;
+	uint64_t hash;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+uint64_t
+tr_fetch_hash(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+void
+tr_fetch_opts_from_config(struct tr_fetch_opts *o,
+    const struct tr_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	o->concurrency = (long)cfg->concurrency;
+	o->per_host = (long)cfg->per_host;
+	o->connect_timeout = (long)cfg->connect_timeout;
+	o->timeout = (long)cfg->timeout;
+	o->low_speed_limit = (long)cfg->low_speed_limit;
+	o->low_speed_time = (long)cfg->low_speed_time;
+	o->max_redirects = (long)cfg->max_redirects;
+	o->max_body = cfg->max_body;
+}
+
+void
+tr_fetch_host(char *out, size_t size, const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	size_t i;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	if (u == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+		CURLUE_OK) {
+		snprintf(out, size, "%s:%s", host, port);
+		for (i = 0; out[i] != '\0'; i++)
+			out[i] = (char)tolower((unsigned char)out[i]);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+/* Forgets the headers of the previous hop. */
+static void
+clear_headers(struct xfer *x)
+{
+	size_t i;
+
+	for (i = 0; i < N_HDR; i++) {
+		free(x->hdr[i]);
+		x->hdr[i] = NULL;
+	}
+}
+
+/* "HTTP/1.1 301 Moved" or "HTTP/2 200": the status code, or 0. */
+static int
+status_line(const char *p, size_t n)
+{
+	size_t i = 5;
+	int code = 0;
+
+	if (n < 12 || strncmp(p, "HTTP/", 5) != 0)
+		return 0;
+	while (i < n && p[i] != ' ')
+		i++;
+	if (i + 4 > n || !isdigit((unsigned char)p[i + 1]))
+		return 0;
+	for (i++; i < n && isdigit((unsigned char)p[i]); i++)
+		code = code * 10 + (p[i] - '0');
+	return code;
+}
+
+/* A new status line begins a new hop: close the bookkeeping of the last. */
+static void
+new_hop(struct xfer *x, int code)
+{
+	if (x->hop_status >= 300 && x->hop_status < 400 &&
+	    x->hdr[H_LOCATION] != NULL) {
+		x->hops_redirect++;
+		if (x->hop_status != 301 && x->hop_status != 308)
+			x->hops_temporary++;
+		free(x->location);
+		x->location = x->hdr[H_LOCATION];
+		x->hdr[H_LOCATION] = NULL;
+	}
+	clear_headers(x);
+	x->hop_status = code;
+}
+
+static size_t
+header_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb, name_len, i;
+	const char *v, *end = p + n;
+	int code;
+
+	if ((code = status_line(p, n)) != 0) {
+		if (code >= 200) /* 1xx are interim, not hops */
+			new_hop(x, code);
+		return n;
+	}
+	v = memchr(p, ':', n);
+	if (v == NULL)
+		return n;
+	name_len = (size_t)(v - p);
+	for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+			      end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (i = 0; i < N_HDR; i++) {
+		if (strlen(hdr_names[i]) == name_len &&
+		    strncasecmp(p, hdr_names[i], name_len) == 0)
+			break;
+	}
+	if (i == N_HDR || end - v > MAX_HEADER_VALUE || x->hdr[i] != NULL)
+		return n; /* not ours, too long, or a repeat: first wins */
+	if ((x->hdr[i] = malloc((size_t)(end - v) + 1)) == NULL)
+		return 0; /* out of memory ends the transfer */
+	memcpy(x->hdr[i], v, (size_t)(end - v));
+	x->hdr[i][end - v] = '\0';
+	return n;
+}
+
+/* Fills r from what the transfer has seen so far. */
+static void
+fill_result(struct tr_fetch_result *r, struct xfer *x)
+{
+	char *eff = NULL;
+	long code = 0, redirects = 0;
+	double total = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->url = x->req.url;
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &total);
+	r->status = (int)code;
+	r->effective_url = eff ? eff : x->req.url;
+	r->redirects = (int)redirects;
+	if (redirects > 0 && x->hops_temporary == 0)
+		r->permanent_url = r->effective_url;
+	r->etag = x->hdr[H_ETAG];
+	r->last_modified = x->hdr[H_LAST_MODIFIED];
+	r->content_type = x->hdr[H_CONTENT_TYPE];
+	r->retry_after = x->hdr[H_RETRY_AFTER];
+	r->cache_control = x->hdr[H_CACHE_CONTROL];
+	r->expires = x->hdr[H_EXPIRES];
+	r->location = x->hdr[H_LOCATION] ? x->hdr[H_LOCATION] : x->location;
+	r->bytes = x->bytes;
+	r->body_hash = x->hash;
+	r->seconds = total;
+}
+
+/* A file URL read has no status line; call it a 200. */
+static int
+is_2xx(struct xfer *x)
+{
+	long code = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 0 && x->req.allow_file &&
+	    strncasecmp(x->req.url, "file:", 5) == 0)
+		return 1;
+	return code >= 200 && code < 300;
+}
+
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	struct tr_fetch_result r;
+
+	x->bytes += (int64_t)n;
+	if (!is_2xx(x)) {
+		/* An error page: nobody reads it; stop before it costs. */
+		if (x->bytes > MAX_ERROR_BODY) {
+			x->discarded = 1;
+			return 0;
+		}
+		return n;
+	}
+	if (x->o->max_body > 0 && x->bytes > x->o->max_body) {
+		x->too_large = 1;
+		return 0;
+	}
+	x->hash = tr_fetch_hash(x->hash, p, n);
+	if (!x->started) {
+		x->started = 1;
+		if (x->ops->body_start != NULL) {
+			fill_result(&r, x);
+			if (x->ops->body_start(x->req.arg, &r) != 0) {
+				x->stopped = 1;
+				return 0;
+			}
+		}
+	}
+	if (x->ops->body != NULL && x->ops->body(x->req.arg, p, n) != 0) {
+		x->stopped = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* Adds a "Name: value" request header; 0 or TR_ENOMEM. */
+static int
+add_header(struct xfer *x, const char *name, const char *value)
+{
+	struct curl_slist *l;
+	size_t len = strlen(name) + strlen(value) + 3;
+	char *line = malloc(len);
+
+	if (line == NULL)
+		return TR_ENOMEM;
+	snprintf(line, len, "%s: %s", name, value);
+	l = curl_slist_append(x->headers, line);
+	free(line);
+	if (l == NULL)
+		return TR_ENOMEM;
+	x->headers = l;
+	return 0;
+}
+
+/* Validators are sent back verbatim, if they fit on a header line. */
+static int
+valid_header_value(const char *v)
+{
+	return v != NULL && *v != '\0' && strlen(v) <= MAX_HEADER_VALUE &&
+	    strpbrk(v, "\r\n") == NULL;
+}
+
+static int
+setup_easy(struct xfer *x)
+{
+	CURL *e = x->easy;
+	const struct tr_fetch_opts *o = x->o;
+	int rc = 0;
+
+	if ((rc = add_header(x, "Accept", TR_FETCH_ACCEPT)) != 0)
+		return rc;
+	if (valid_header_value(x->req.etag) &&
+	    (rc = add_header(x, "If-None-Match", x->req.etag)) != 0)
+		return rc;
+	if (valid_header_value(x->req.last_modified) &&
+	    (rc = add_header(x, "If-Modified-Since", x->req.last_modified)) !=
+		0)
+		return rc;
+	if (curl_easy_setopt(e, CURLOPT_URL, x->req.url) != CURLE_OK)
+		return TR_EINVAL;
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+	    x->req.allow_file ? "http,https,file" : "http,https");
+	/* RFC 9110 §15.4: a redirect may lead anywhere; never to a file. */
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, o->max_redirects);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, o->timeout);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
+	if (o->max_body > 0)
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)o->max_body);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, x->req.user_agent);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	return 0;
+}
+
+/* Writes the sentence for a failed transfer into buf. */
+static void
+error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
+{
+	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
+	char cap[32];
+
+	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+		if (x->o->max_body % (1024 * 1024) == 0)
+			snprintf(cap, sizeof(cap), "%" PRId64 "M",
+			    x->o->max_body / (1024 * 1024));
+		else
+			snprintf(cap, sizeof(cap), "%" PRId64 " bytes",
+			    x->o->max_body);
+		snprintf(buf, size, "too large (body over %s)", cap);
+	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL && x->location != NULL) {
+		snprintf(buf, size, "redirect to %.200s refused: %s",
+		    x->location, detail);
+	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL &&
+	    x->hdr[H_LOCATION] != NULL) {
+		snprintf(buf, size, "redirect to %.200s refused: %s",
+		    x->hdr[H_LOCATION], detail);
+	} else {
+		snprintf(buf, size, "%s", detail);
+	}
+}
+
+/* Reports an ended transfer to done() and returns x to the free list. */
+static void
+finish(struct xfer *x, CURLcode cc, void *ctx, struct xfer **free_list,
+    int cancelled)
+{
+	struct tr_fetch_result r;
+	char msg[CURL_ERROR_SIZE + 320];
+
+	/* Hop bookkeeping: the final response is a hop too. */
+	fill_result(&r, x);
+	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x->discarded) ||
+	    (cc == CURLE_FILESIZE_EXCEEDED && r.status >= 400)) {
+		/* A response came; an error page's size does not matter. */
+		if (r.status == 0 && is_2xx(x))
+			r.status = 200;
+	} else if (x->stopped || cancelled) {
+		r.err = TR_EABORT;
+		r.errmsg = cancelled ? "cancelled" : "stopped by the reader";
+	} else {
+		r.err = (x->too_large || cc == CURLE_FILESIZE_EXCEEDED)
+		    ? TR_ETOOBIG
+		    : TR_EHTTP;
+		error_text(msg, sizeof(msg), x, cc);
+		r.errmsg = msg;
+	}
+	x->ops->done(ctx, x->req.arg, &r);
+	clear_headers(x);
+	free(x->location);
+	curl_slist_free_all(x->headers);
+	x->location = NULL;
+	x->headers = NULL;
+	x->next_free = *free_list;
+	*free_list = x;
+}
+
+/*
+ * Takes an xfer from the free list (or makes one) and starts req; *out is
+ * the transfer in flight, or NULL when req ended at once (reported to
+ * done() already). Returns 0 or TR_ENOMEM.
+ */
+static int
+start(struct xfer **out, CURLM *multi, struct xfer **free_list,
+    const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops, void *ctx,
+    const struct tr_fetch_req *req)
+{
+	struct xfer *x = *free_list;
+	int rc;
+
+	*out = NULL;
+	if (x != NULL) {
+		*free_list = x->next_free;
+		curl_easy_reset(x->easy);
+	} else {
+		if ((x = calloc(1, sizeof(*x))) == NULL)
+			return TR_ENOMEM;
+		if ((x->easy = curl_easy_init()) == NULL) {
+			free(x);
+			return TR_ENOMEM;
+		}
+	}
+	x->next_free = NULL;
+	x->req = *req;
+	x->ops = ops;
+	x->o = o;
+	x->hop_status = x->hops_redirect = x->hops_temporary = 0;
+	x->started = x->too_large = x->stopped = x->discarded = 0;
+	x->bytes = 0;
+	x->hash = TR_FNV1A_INIT;
+	x->errbuf[0] = '\0';
+	if ((rc = setup_easy(x)) != 0 ||
+	    curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
+		struct tr_fetch_result r;
+
+		/* A request that cannot start ends at once, as a failure. */
+		fill_result(&r, x);
+		r.err = rc == TR_ENOMEM ? TR_ENOMEM : TR_EHTTP;
+		r.errmsg = rc == TR_ENOMEM ? "out of memory"
+					   : "invalid URL or request";
+		ops->done(ctx, req->arg, &r);
+		curl_slist_free_all(x->headers);
+		x->headers = NULL;
+		x->next_free = *free_list;
+		*free_list = x;
+		return rc == TR_ENOMEM ? TR_ENOMEM : 0;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Frees the free list's handles. */
+static void
+free_all(struct xfer *list)
+{
+	struct xfer *next;
+
+	for (; list != NULL; list = next) {
+		next = list->next_free;
+		curl_easy_cleanup(list->easy);
+		free(list);
+	}
+}
+
+/* Unlinks x from the list of transfers in flight. */
+static void
+unlink_active(struct xfer **active, struct xfer *x)
+{
+	struct xfer **pp;
+
+	for (pp = active; *pp != NULL; pp = &(*pp)->next_active) {
+		if (*pp == x) {
+			*pp = x->next_active;
+			break;
+		}
+	}
+	x->next_active = NULL;
+}
+
+/* Collects every ended transfer; returns how many ended. */
+static int
+collect(CURLM *multi, struct xfer **active, struct xfer **free_list,
+    void *ctx)
+{
+	CURLMsg *m;
+	int left = 0, ended = 0;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		struct xfer *x = NULL;
+		CURL *e = m->easy_handle;
+		CURLcode cc = m->data.result;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(multi, e);
+		unlink_active(active, x);
+		finish(x, cc, ctx, free_list, 0);
+		ended++;
+	}
+	return ended;
+}
+
+/* Ends every transfer still in flight, as cancelled. */
+static void
+cancel_all(CURLM *multi, struct xfer **active, struct xfer **free_list,
+    void *ctx)
+{
+	struct xfer *x;
+
+	while ((x = *active) != NULL) {
+		*active = x->next_active;
+		x->next_active = NULL;
+		curl_multi_remove_handle(multi, x->easy);
+		finish(x, CURLE_ABORTED_BY_CALLBACK, ctx, free_list, 1);
+	}
+}
+
+/* Pulls requests from next() until the slots are full; 0 or an error. */
+static int
+fill(CURLM *multi, struct xfer **active, struct xfer **free_list,
+    const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
+    void *ctx, int *in_flight, int *exhausted)
+{
+	long conc = o->concurrency > 0 ? o->concurrency : 1;
+
+	while (!*exhausted && *in_flight < conc) {
+		struct tr_fetch_req req;
+		struct xfer *x = NULL;
+		int r;
+
+		memset(&req, 0, sizeof(req));
+		if ((r = ops->next(ctx, &req)) != 0) {
+			*exhausted = 1;
+			return r < 0 ? r : 0;
+		}
+		if ((r = start(&x, multi, free_list, o, ops, ctx, &req)) < 0) {
+			*exhausted = 1;
+			return r;
+		}
+		if (x != NULL) {
+			x->next_active = *active;
+			*active = x;
+			(*in_flight)++;
+		}
+	}
+	return 0;
+}
+
+int
+tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
+    void *ctx)
+{
+	struct xfer *free_list = NULL, *active = NULL;
+	CURLM *multi = NULL;
+	long conc = o->concurrency > 0 ? o->concurrency : 1;
+	int running = 0, in_flight = 0, exhausted = 0, rc = 0, r;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return TR_EHTTP;
+	if ((multi = curl_multi_init()) == NULL) {
+		rc = TR_ENOMEM;
+		goto out;
+	}
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    o->per_host > 0 ? o->per_host : 1L);
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conc);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, conc);
+	for (;;) {
+		if (o->cancel != NULL && *o->cancel) {
+			cancel_all(multi, &active, &free_list, ctx);
+			break;
+		}
+		if ((r = fill(multi, &active, &free_list, o, ops, ctx,
+			 &in_flight, &exhausted)) != 0 &&
+		    rc == 0)
+			rc = r;
+		if (exhausted && in_flight == 0)
+			break;
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			if (rc == 0)
+				rc = TR_EHTTP;
+			cancel_all(multi, &active, &free_list, ctx);
+			break;
+		}
+		in_flight -= collect(multi, &active, &free_list, ctx);
+		if (in_flight > 0 && running == in_flight)
+			curl_multi_poll(multi, NULL, 0, 200, NULL);
+	}
+out:
+	free_all(free_list);
+	curl_multi_cleanup(multi);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,572 @@
+/*
+ * test_fetch.c — the transfer engine against the real test server
+ * (tests/integration/server.py) on 127.0.0.1, with a byte-collecting
+ * reader in place of the feed parser.
+ */
+#include "runner.h"
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "tributary/error.h"
+#include "tributary/fetch.h"
+
+static pid_t server_pid;
+static int server_port;
+
+/* Starts server.py and reads "PORT N" from its first line. */
+static int
+server_start(void)
+{
+	const char *src = getenv("TR_SRC");
+	char script[4096], line[64];
+	int fds[2];
+	FILE *fp;
+
+	snprintf(script, sizeof(script), "%s/tests/integration/server.py",
+	    src && *src ? src : ".");
+	if (pipe(fds) != 0)
+		return -1;
+	if ((server_pid = fork()) == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl("/usr/bin/python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	fp = fdopen(fds[0], "r");
+	if (fp == NULL || fgets(line, sizeof(line), fp) == NULL ||
+	    sscanf(line, "PORT %d", &server_port) != 1)
+		return -1;
+	fclose(fp);
+	return 0;
+}
+
+static void
+server_stop(void)
+{
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, NULL, 0);
+	}
+}
+
+/* A growing response text. */
+struct text {
+	char *data;
+	size_t len;
+};
+
+static size_t
+sink(char *p, size_t size, size_t n, void *arg)
+{
+	struct text *b = arg;
+	size_t len = size * n;
+
+	if (b != NULL && b->len + len < 1 << 20) {
+		char *d = realloc(b->data, b->len + len + 1);
+
+		if (d == NULL)
+			return 0;
+		memcpy(d + b->len, p, len);
+		b->data = d;
+		b->len += len;
+		d[b->len] = '\0';
+	}
+	return len;
+}
+
+/* POSTs body to the server's path; returns the status. */
+static long
+post(const char *path, const char *body, struct text *resp)
+{
+	CURL *e = curl_easy_init();
+	char url[256];
+	long code = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	if (body != NULL)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, resp);
+	if (curl_easy_perform(e) == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(e);
+	return code;
+}
+
+static void
+route(const char *json)
+{
+	CHECK_INT(post("/_control", json, NULL), 200);
+}
+
+/* The server's request log as JSON text (caller frees data). */
+static char *
+requests(void)
+{
+	struct text b = {NULL, 0};
+
+	post("/_requests", NULL, &b);
+	return b.data;
+}
+
+/* --- a reader that keeps what it gets --- */
+
+struct got {
+	struct tr_fetch_result r; /* copied scalars */
+	int done;
+	int started;
+	char body[8192];
+	size_t len;
+	char errmsg[512];
+	char etag[64];
+	char ctype[128];
+	char permanent[256];
+	char effective[256];
+	char retry_after[64];
+};
+
+struct run {
+	const char **urls;
+	size_t n, next;
+	struct got *got;
+	int in_flight, max_in_flight;
+	const char *etag;
+	int stop_after; /* body() returns 1 once this many bytes came */
+};
+
+static int
+next_cb(void *ctx, struct tr_fetch_req *req)
+{
+	struct run *r = ctx;
+
+	if (r->next >= r->n)
+		return 1;
+	req->url = r->urls[r->next];
+	req->user_agent = "tributary-test/1";
+	req->etag = r->etag;
+	req->arg = &r->got[r->next];
+	r->next++;
+	r->in_flight++;
+	if (r->in_flight > r->max_in_flight)
+		r->max_in_flight = r->in_flight;
+	return 0;
+}
+
+static int
+body_start_cb(void *arg, const struct tr_fetch_result *res)
+{
+	struct got *g = arg;
+
+	g->started++;
+	CHECK(res->effective_url != NULL);
+	return 0;
+}
+
+static int
+body_cb(void *arg, const void *buf, size_t len)
+{
+	struct got *g = arg;
+	size_t room = sizeof(g->body) - 1 - g->len;
+
+	memcpy(g->body + g->len, buf, len < room ? len : room);
+	g->len += len < room ? len : room;
+	g->body[g->len] = '\0';
+	return 0;
+}
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void
+done_cb(void *ctx, void *arg, const struct tr_fetch_result *res)
+{
+	struct run *r = ctx;
+	struct got *g = arg;
+
+	r->in_flight--;
+	g->done++;
+	g->r = *res;
+	copy(g->errmsg, sizeof(g->errmsg), res->errmsg);
+	copy(g->etag, sizeof(g->etag), res->etag);
+	copy(g->ctype, sizeof(g->ctype), res->content_type);
+	copy(g->permanent, sizeof(g->permanent), res->permanent_url);
+	copy(g->effective, sizeof(g->effective), res->effective_url);
+	copy(g->retry_after, sizeof(g->retry_after), res->retry_after);
+}
+
+static const struct tr_fetch_ops ops = {next_cb, body_start_cb, body_cb,
+    done_cb};
+
+static void
+default_opts(struct tr_fetch_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->concurrency = 4;
+	o->per_host = 2;
+	o->connect_timeout = 5;
+	o->timeout = 10;
+	o->low_speed_limit = 1;
+	o->low_speed_time = 10;
+	o->max_redirects = 5;
+	o->max_body = 64 * 1024;
+}
+
+/* Fetches one path with o; fills *g. */
+static void
+fetch_one(struct got *g, const struct tr_fetch_opts *o, const char *path,
+    const char *etag)
+{
+	char url[256];
+	const char *urls[1] = {url};
+	struct run r;
+
+	memset(g, 0, sizeof(*g));
+	memset(&r, 0, sizeof(r));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
+	r.urls = urls;
+	r.n = 1;
+	r.got = g;
+	r.etag = etag;
+	CHECK_INT(tr_fetch_run(o, &ops, &r), 0);
+	CHECK_INT(g->done, 1);
+}
+
+static char *
+url_of(const char *path)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "http://127.0.0.1:%d%s", server_port, path);
+	return buf;
+}
+
+static void
+test_200_body_headers_and_hash(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+	char *log;
+	const char *body = "<rss><channel><title>t</title></channel></rss>";
+
+	default_opts(&o);
+	route("{\"path\": \"/ok.xml\", \"body\": \"<rss><channel><title>t"
+	      "</title></channel></rss>\", \"etag\": \"\\\"v1\\\"\", "
+	      "\"content_type\": \"application/rss+xml; charset=iso-8859-1\"}");
+	fetch_one(&g, &o, "/ok.xml", NULL);
+	CHECK_INT(g.r.err, 0);
+	CHECK_INT(g.r.status, 200);
+	CHECK_INT(g.started, 1);
+	CHECK_STR(g.body, body);
+	CHECK_INT(g.r.bytes, (long long)strlen(body));
+	CHECK(g.r.body_hash == tr_fetch_hash(TR_FNV1A_INIT, body,
+				   strlen(body)));
+	CHECK_STR(g.etag, "\"v1\"");
+	CHECK_STR(g.ctype, "application/rss+xml; charset=iso-8859-1");
+	CHECK_STR(g.permanent, "");
+	/* What the server saw. */
+	log = requests();
+	CHECK(log != NULL && strstr(log, "\"user-agent\": "
+					 "\"tributary-test/1\"") != NULL);
+	CHECK(log != NULL && strstr(log, "application/atom+xml, "
+					 "application/rss+xml") != NULL);
+	CHECK(log != NULL && strstr(log, "\"accept-encoding\": ") != NULL);
+	CHECK(log != NULL && strstr(log, "gzip") != NULL);
+	free(log);
+}
+
+static void
+test_304_with_validator(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+	char *log;
+
+	default_opts(&o);
+	route("{\"path\": \"/cond.xml\", \"body\": \"<rss/>\", "
+	      "\"etag\": \"\\\"abc\\\"\"}");
+	fetch_one(&g, &o, "/cond.xml", "\"abc\"");
+	CHECK_INT(g.r.err, 0);
+	CHECK_INT(g.r.status, 304);
+	CHECK_INT(g.started, 0);
+	CHECK_INT(g.r.bytes, 0);
+	log = requests();
+	CHECK(log != NULL &&
+	      strstr(log, "\"if-none-match\": \"\\\"abc\\\"\"") != NULL);
+	free(log);
+}
+
+static void
+test_redirects_permanent_or_not(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+	char want[256];
+
+	default_opts(&o);
+	route("{\"path\": \"/final.xml\", \"body\": \"<rss/>\"}");
+	route("{\"path\": \"/p1\", \"redirect\": [301, \"/p2\"]}");
+	route("{\"path\": \"/p2\", \"redirect\": [308, \"/final.xml\"]}");
+	route("{\"path\": \"/t1\", \"redirect\": [301, \"/t2\"]}");
+	route("{\"path\": \"/t2\", \"redirect\": [302, \"/final.xml\"]}");
+	route("{\"path\": \"/t3\", \"redirect\": [307, \"/final.xml\"]}");
+	snprintf(want, sizeof(want), "%s", url_of("/final.xml"));
+
+	fetch_one(&g, &o, "/p1", NULL);
+	CHECK_INT(g.r.status, 200);
+	CHECK_INT(g.r.redirects, 2);
+	CHECK_STR(g.permanent, want);
+	CHECK_STR(g.effective, want);
+
+	fetch_one(&g, &o, "/t1", NULL);
+	CHECK_INT(g.r.status, 200);
+	CHECK_INT(g.r.redirects, 2);
+	CHECK_STR(g.permanent, ""); /* one hop was temporary */
+	CHECK_STR(g.effective, want);
+
+	fetch_one(&g, &o, "/t3", NULL);
+	CHECK_INT(g.r.status, 200);
+	CHECK_STR(g.permanent, "");
+	CHECK_STR(g.body, "<rss/>");
+}
+
+static void
+test_redirect_loop_and_file_refused(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+
+	default_opts(&o);
+	route("{\"path\": \"/loop\", \"redirect\": [302, \"/loop\"]}");
+	route("{\"path\": \"/tofile\", \"redirect\": [301, "
+	      "\"file:///etc/passwd\"]}");
+	fetch_one(&g, &o, "/loop", NULL);
+	CHECK_INT(g.r.err, TR_EHTTP);
+	CHECK(strstr(g.errmsg, "redirects") != NULL);
+	CHECK_INT(g.started, 0);
+
+	fetch_one(&g, &o, "/tofile", NULL);
+	CHECK_INT(g.r.err, TR_EHTTP);
+	CHECK(strstr(g.errmsg, "file:///etc/passwd refused") != NULL);
+	CHECK_INT(g.started, 0);
+	CHECK_INT(g.len, 0);
+}
+
+static void
+test_too_large(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+
+	default_opts(&o);
+	o.max_body = 4096;
+	/* An endless chunked body: the running count stops it. */
+	route("{\"path\": \"/endless\", \"endless\": true}");
+	fetch_one(&g, &o, "/endless", NULL);
+	CHECK_INT(g.r.err, TR_ETOOBIG);
+	CHECK(strstr(g.errmsg, "too large") != NULL);
+	CHECK(g.r.bytes > 4096);
+	/* A declared Content-Length over the cap. */
+	route("{\"path\": \"/declared\", \"body\": \"x\", "
+	      "\"extra_length\": 100000}");
+	fetch_one(&g, &o, "/declared", NULL);
+	CHECK_INT(g.r.err, TR_ETOOBIG);
+	CHECK_INT(g.started, 0);
+}
+
+static void
+test_truncated_and_refused(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+
+	default_opts(&o);
+	route("{\"path\": \"/cut\", \"body\": \"<rss><channel><item>"
+	      "</item></channel></rss>\", \"truncate\": 10}");
+	fetch_one(&g, &o, "/cut", NULL);
+	CHECK_INT(g.r.err, TR_EHTTP);
+	CHECK(strstr(g.errmsg, "closed") != NULL ||
+	      strstr(g.errmsg, "remaining") != NULL);
+
+	/* Port 1 on 127.0.0.1: nobody listens. */
+	memset(&g, 0, sizeof(g));
+	{
+		const char *urls[1] = {"http://127.0.0.1:1/feed.xml"};
+		struct run r;
+
+		memset(&r, 0, sizeof(r));
+		r.urls = urls;
+		r.n = 1;
+		r.got = &g;
+		CHECK_INT(tr_fetch_run(&o, &ops, &r), 0);
+		CHECK_INT(g.done, 1);
+		CHECK_INT(g.r.err, TR_EHTTP);
+		CHECK_INT(g.r.status, 0);
+		CHECK(strstr(g.errmsg, "onnect") != NULL);
+	}
+}
+
+static void
+test_error_status_and_retry_after(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+
+	default_opts(&o);
+	route("{\"path\": \"/busy\", \"status\": 503, \"retry_after\": "
+	      "\"120\", \"body\": \"<html>busy</html>\"}");
+	fetch_one(&g, &o, "/busy", NULL);
+	CHECK_INT(g.r.err, 0);
+	CHECK_INT(g.r.status, 503);
+	CHECK_STR(g.retry_after, "120");
+	CHECK_INT(g.started, 0); /* error bodies are not delivered */
+	CHECK_INT(g.len, 0);
+	/* An endless error body is hung up on, not read to the cap. */
+	route("{\"path\": \"/busy2\", \"status\": 500, \"endless\": true}");
+	fetch_one(&g, &o, "/busy2", NULL);
+	CHECK_INT(g.r.err, 0);
+	CHECK_INT(g.r.status, 500);
+}
+
+static void
+test_gzip_decoded(void)
+{
+	struct tr_fetch_opts o;
+	struct got g;
+
+	default_opts(&o);
+	route("{\"path\": \"/gz\", \"body\": \"<rss>zipped</rss>\", "
+	      "\"gzip\": true}");
+	fetch_one(&g, &o, "/gz", NULL);
+	CHECK_INT(g.r.err, 0);
+	CHECK_STR(g.body, "<rss>zipped</rss>");
+	route("{\"path\": \"/badgz\", \"body\": \"<rss>plain</rss>\", "
+	      "\"bad_gzip\": true}");
+	fetch_one(&g, &o, "/badgz", NULL);
+	CHECK_INT(g.r.err, TR_EHTTP);
+	CHECK(g.errmsg[0] != '\0');
+}
+
+static void
+test_concurrency_bounded(void)
+{
+	struct tr_fetch_opts o;
+	struct got g[24];
+	char urls_buf[24][128];
+	const char *urls[24];
+	struct run r;
+	size_t i;
+
+	default_opts(&o);
+	o.concurrency = 5;
+	route("{\"path\": \"/slow\", \"body\": \"<rss/>\", \"delay\": 0.1}");
+	for (i = 0; i < 24; i++) {
+		snprintf(urls_buf[i], sizeof(urls_buf[i]),
+		    "http://127.0.0.1:%d/slow?%zu", server_port, i);
+		urls[i] = urls_buf[i];
+	}
+	memset(g, 0, sizeof(g));
+	memset(&r, 0, sizeof(r));
+	r.urls = urls;
+	r.n = 24;
+	r.got = g;
+	CHECK_INT(tr_fetch_run(&o, &ops, &r), 0);
+	CHECK_INT(r.max_in_flight, 5);
+	CHECK_INT(r.in_flight, 0);
+	for (i = 0; i < 24; i++) {
+		CHECK_INT(g[i].done, 1);
+		CHECK_INT(g[i].r.status, 200);
+	}
+}
+
+static volatile int cancel_flag;
+
+static int
+cancel_body_cb(void *arg, const void *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+	cancel_flag = 1; /* as a signal handler would */
+	return 0;
+}
+
+static void
+test_cancel_ends_everything(void)
+{
+	static const struct tr_fetch_ops cops = {next_cb, NULL,
+	    cancel_body_cb, done_cb};
+	struct tr_fetch_opts o;
+	struct got g[3];
+	char urls_buf[3][128];
+	const char *urls[3];
+	struct run r;
+	size_t i;
+
+	default_opts(&o);
+	o.cancel = &cancel_flag;
+	route("{\"path\": \"/drip\", \"body\": \"<rss></rss>\", "
+	      "\"dribble\": 0.5}");
+	route("{\"path\": \"/hang\", \"no_answer\": true}");
+	for (i = 0; i < 3; i++) {
+		snprintf(urls_buf[i], sizeof(urls_buf[i]),
+		    "http://127.0.0.1:%d/%s?%zu", server_port,
+		    i == 0 ? "drip" : "hang", i);
+		urls[i] = urls_buf[i];
+	}
+	memset(g, 0, sizeof(g));
+	memset(&r, 0, sizeof(r));
+	r.urls = urls;
+	r.n = 3;
+	r.got = g;
+	CHECK_INT(tr_fetch_run(&o, &cops, &r), 0);
+	for (i = 0; i < 3; i++) {
+		CHECK_INT(g[i].done, 1);
+		CHECK_INT(g[i].r.err, TR_EABORT);
+		CHECK_STR(g[i].errmsg, "cancelled");
+	}
+}
+
+static void
+test_host_key(void)
+{
+	char h[128];
+
+	tr_fetch_host(h, sizeof(h), "http://Example.ORG/feed");
+	CHECK_STR(h, "example.org:80");
+	tr_fetch_host(h, sizeof(h), "https://example.org:8443/x?y");
+	CHECK_STR(h, "example.org:8443");
+	tr_fetch_host(h, sizeof(h), "https://example.org/");
+	CHECK_STR(h, "example.org:443");
+	tr_fetch_host(h, sizeof(h), "not a url");
+	CHECK_STR(h, "");
+}
+
+static void
+test_start_server(void)
+{
+	CHECK_INT(server_start(), 0);
+	CHECK(server_port > 0);
+}
+
+static void
+test_stop_server(void)
+{
+	server_stop();
+}
+
+TR_TESTS(test_start_server, test_host_key, test_200_body_headers_and_hash,
+    test_304_with_validator, test_redirects_permanent_or_not,
+    test_redirect_loop_and_file_refused, test_too_large,
+    test_truncated_and_refused, test_error_status_and_retry_after,
+    test_gzip_decoded, test_concurrency_bounded, test_cancel_ends_everything,
+    test_stop_server)
