@@ -1,0 +1,247 @@
+/*
+ * test_url.c — tr_url_resolve against RFC 3986 §5.4, tr_url_canonical and
+ * tr_url_scheme, as tables.
+ */
+#include "runner.h"
+
+#include <stdlib.h>
+
+#include "tributary/url.h"
+
+struct resolve_case {
+	const char *base, *ref, *want; /* want NULL: no valid result */
+};
+
+#define RFC_BASE "http://a/b/c/d;p?q"
+
+static const struct resolve_case resolve_table[] = {
+    /* RFC 3986 §5.4.1 normal examples. */
+    {RFC_BASE, "g:h", "g:h"},
+    {RFC_BASE, "g", "http://a/b/c/g"},
+    {RFC_BASE, "./g", "http://a/b/c/g"},
+    {RFC_BASE, "g/", "http://a/b/c/g/"},
+    {RFC_BASE, "/g", "http://a/g"},
+    {RFC_BASE, "//g", "http://g/"},
+    {RFC_BASE, "?y", "http://a/b/c/d;p?y"},
+    {RFC_BASE, "g?y", "http://a/b/c/g?y"},
+    {RFC_BASE, "#s", "http://a/b/c/d;p?q#s"},
+    {RFC_BASE, "g#s", "http://a/b/c/g#s"},
+    {RFC_BASE, "g?y#s", "http://a/b/c/g?y#s"},
+    {RFC_BASE, ";x", "http://a/b/c/;x"},
+    {RFC_BASE, "g;x", "http://a/b/c/g;x"},
+    {RFC_BASE, "g;x?y#s", "http://a/b/c/g;x?y#s"},
+    {RFC_BASE, "", "http://a/b/c/d;p?q"},
+    {RFC_BASE, ".", "http://a/b/c/"},
+    {RFC_BASE, "./", "http://a/b/c/"},
+    {RFC_BASE, "..", "http://a/b/"},
+    {RFC_BASE, "../", "http://a/b/"},
+    {RFC_BASE, "../g", "http://a/b/g"},
+    {RFC_BASE, "../..", "http://a/"},
+    {RFC_BASE, "../../", "http://a/"},
+    {RFC_BASE, "../../g", "http://a/g"},
+    /* §5.4.2 abnormal examples. */
+    {RFC_BASE, "../../../g", "http://a/g"},
+    {RFC_BASE, "../../../../g", "http://a/g"},
+    {RFC_BASE, "/./g", "http://a/g"},
+    {RFC_BASE, "/../g", "http://a/g"},
+    {RFC_BASE, "g.", "http://a/b/c/g."},
+    {RFC_BASE, ".g", "http://a/b/c/.g"},
+    {RFC_BASE, "g..", "http://a/b/c/g.."},
+    {RFC_BASE, "..g", "http://a/b/c/..g"},
+    {RFC_BASE, "./../g", "http://a/b/g"},
+    {RFC_BASE, "./g/.", "http://a/b/c/g/"},
+    {RFC_BASE, "g/./h", "http://a/b/c/g/h"},
+    {RFC_BASE, "g/../h", "http://a/b/c/h"},
+    {RFC_BASE, "g;x=1/./y", "http://a/b/c/g;x=1/y"},
+    {RFC_BASE, "g;x=1/../y", "http://a/b/c/y"},
+    {RFC_BASE, "g?y/./x", "http://a/b/c/g?y/./x"},
+    {RFC_BASE, "g?y/../x", "http://a/b/c/g?y/../x"},
+    {RFC_BASE, "g#s/./x", "http://a/b/c/g#s/./x"},
+    {RFC_BASE, "g#s/../x", "http://a/b/c/g#s/../x"},
+    /* "http:g": strict parsers give "http:g", which is no http URL. */
+    {RFC_BASE, "http:g", NULL},
+    /* Feeds. */
+    {"https://example.org/blog/feed.xml", "../a", "https://example.org/a"},
+    {"https://example.org/blog/feed.xml", "post/1.html",
+	"https://example.org/blog/post/1.html"},
+    {"https://example.org/blog/", "//cdn.example.net/x.mp3",
+	"https://cdn.example.net/x.mp3"},
+    {"https://example.org/blog/feed.xml#top", "p", "https://example.org/blog/p"},
+    {"https://example.org/blog/feed.xml", "  \t /a b\n",
+	"https://example.org/a%20b"},
+    {" https://example.org/x/ ", "y", "https://example.org/x/y"},
+    {"https://example.org/", "http://other.example/p?q=1#f",
+	"http://other.example/p?q=1#f"},
+    {NULL, "https://example.org/p", "https://example.org/p"},
+    {NULL, "HTTPS://Example.org/a/../p", "https://Example.org/p"},
+    {"not a url", "https://example.org/p", "https://example.org/p"},
+    {"http://example.org/", "http://example.org:99999/", NULL},
+    {"ftp://example.org/pub/", "file.txt", "ftp://example.org/pub/file.txt"},
+    {"http://[::1]:8080/a/", "b", "http://[::1]:8080/a/b"},
+    {"http://example.org/", "caf\xc3\xa9", "http://example.org/caf%c3%a9"},
+    /* Relative refs without a usable base. */
+    {NULL, "a", NULL},
+    {NULL, "/a", NULL},
+    {NULL, "//host/x", NULL},
+    {NULL, "", NULL},
+    {"relative/base", "a", NULL},
+    {"", "a", NULL},
+    {"mailto:a@example.org", "b", NULL},
+    /* Opaque absolute URIs pass through; script schemes never do. */
+    {NULL, "mailto:a@example.org", "mailto:a@example.org"},
+    {"http://a/", " tag:example.org,2024:post-1 ", "tag:example.org,2024:post-1"},
+    {NULL, "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6",
+	"urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6"},
+    {NULL, "mailto:a b@example.org", NULL},
+    {NULL, "mailto:", NULL},
+    {"http://a/", "javascript:alert(1)", NULL},
+    {"http://a/", "JavaScript://x/%0aalert(1)", NULL},
+    {"http://a/", "vbscript:msgbox", NULL},
+    {"http://a/", "data:text/html,<script>", NULL},
+    {"javascript:alert(1)", "x", NULL},
+    {NULL, NULL, NULL},
+    {"http://a/", "http://a/b\nc", NULL},
+};
+
+static void
+test_url_resolve(void)
+{
+	size_t i, n = sizeof(resolve_table) / sizeof(resolve_table[0]);
+
+	for (i = 0; i < n; i++) {
+		const struct resolve_case *c = &resolve_table[i];
+		char *got = tr_url_resolve(c->base, c->ref);
+		char name[512];
+
+		snprintf(name, sizeof(name), "%s + %s",
+		    c->base ? c->base : "(null)", c->ref ? c->ref : "(null)");
+		CHECK_STR_CASE(name, got, c->want);
+		free(got);
+	}
+}
+
+struct canon_case {
+	const char *in, *want;
+};
+
+static const struct canon_case canon_table[] = {
+    {"http://example.org/a", "http://example.org/a"},
+    {"HTTP://EXAMPLE.ORG/Path/To", "http://example.org/Path/To"},
+    {"https://Example.Org:443/a", "https://example.org/a"},
+    {"http://example.org:80/a", "http://example.org/a"},
+    {"http://example.org:443/a", "http://example.org:443/a"},
+    {"https://example.org:80/a", "https://example.org:80/a"},
+    {"http://example.org:8080/a", "http://example.org:8080/a"},
+    {"http://example.org/a#section-2", "http://example.org/a"},
+    {"http://example.org/a?x=1#f", "http://example.org/a?x=1"},
+    {"http://example.org/a?utm_source=rss", "http://example.org/a"},
+    {"http://example.org/a?utm_source=rss&utm_medium=feed&utm_campaign=c"
+     "&utm_content=x&utm_term=y&utm_id=9",
+	"http://example.org/a"},
+    {"http://example.org/a?id=7&utm_source=rss", "http://example.org/a?id=7"},
+    {"http://example.org/a?utm_source=rss&id=7", "http://example.org/a?id=7"},
+    {"http://example.org/a?b=2&fbclid=IwAR0&a=1&gclid=x",
+	"http://example.org/a?b=2&a=1"},
+    {"http://example.org/a?dclid=1&msclkid=2&mc_cid=3&mc_eid=4&_ga=5"
+     "&yclid=6&igshid=7&ref_src=twsrc",
+	"http://example.org/a"},
+    {"http://example.org/a?UTM_Source=x&k=v", "http://example.org/a?k=v"},
+    {"http://example.org/a?utm=1&xutm_source=2",
+	"http://example.org/a?utm=1&xutm_source=2"},
+    {"http://example.org/a?fbclid", "http://example.org/a"},
+    {"http://example.org/a?q=a&&b", "http://example.org/a?q=a&b"},
+    {"http://example.org/a?", "http://example.org/a"},
+    {"http://example.org/a?q=%41%20b", "http://example.org/a?q=%41%20b"},
+    {"http://example.org/a/./b/../c", "http://example.org/a/c"},
+    {"http://example.org", "http://example.org/"},
+    {"http://example.org/A%2fB", "http://example.org/A%2fB"},
+    {"  https://example.org/x  ", "https://example.org/x"},
+    {"http://user@Example.org/x", "http://user@example.org/x"},
+    {"http://[::1]:80/x", "http://[::1]/x"},
+    {"ftp://example.org/a", NULL},
+    {"mailto:a@example.org", NULL},
+    {"javascript:alert(1)", NULL},
+    {"/relative/path", NULL},
+    {"example.org/a", NULL},
+    {"", NULL},
+    {"http://", NULL},
+    {"http://example.org:99999/", NULL},
+    {NULL, NULL},
+};
+
+static void
+test_url_canonical(void)
+{
+	size_t i, n = sizeof(canon_table) / sizeof(canon_table[0]);
+
+	for (i = 0; i < n; i++) {
+		char *got = tr_url_canonical(canon_table[i].in);
+
+		CHECK_STR_CASE(canon_table[i].in ? canon_table[i].in : "(null)",
+		    got, canon_table[i].want);
+		free(got);
+	}
+}
+
+/* Links that differ only in what canonicalization removes compare equal. */
+static void
+test_url_canonical_dedup(void)
+{
+	char *a = tr_url_canonical("https://News.example.com:443/story/42?"
+				   "utm_source=twitter#comments");
+	char *b = tr_url_canonical("https://news.example.com/story/42");
+	char *c = tr_url_canonical("https://news.example.com/story/43");
+
+	CHECK(a && b && c);
+	CHECK_STR(a, b);
+	CHECK(a && c && strcmp(a, c) != 0);
+	free(a);
+	free(b);
+	free(c);
+}
+
+struct scheme_case {
+	const char *in, *want;
+};
+
+static const struct scheme_case scheme_table[] = {
+    {"http://example.org/", "http"},
+    {"HTTPS://example.org/", "https"},
+    {"  file:///etc/hosts", "file"},
+    {"mailto:a@b", "mailto"},
+    {"svn+ssh://host/x", "svn+ssh"},
+    {"x-my.scheme-1:foo", "x-my.scheme-1"},
+    {"/path/only", ""},
+    {"relative:colon/x", "relative"},
+    {"1http://x", ""},
+    {"://x", ""},
+    {"no-colon", ""},
+    {"", ""},
+    {NULL, ""},
+};
+
+static void
+test_url_scheme(void)
+{
+	size_t i, n = sizeof(scheme_table) / sizeof(scheme_table[0]);
+	char out[16];
+
+	for (i = 0; i < n; i++) {
+		memset(out, 'x', sizeof(out));
+		tr_url_scheme(out, sizeof(out), scheme_table[i].in);
+		CHECK_STR_CASE(scheme_table[i].in ? scheme_table[i].in
+						  : "(null)",
+		    out, scheme_table[i].want);
+	}
+	/* A scheme that does not fit is not truncated into another one. */
+	tr_url_scheme(out, 5, "https://x/");
+	CHECK_STR(out, "");
+	tr_url_scheme(out, 6, "https://x/");
+	CHECK_STR(out, "https");
+	out[0] = 'x';
+	tr_url_scheme(out, 0, "https://x/");
+	CHECK_INT(out[0], 'x');
+}
+
+TR_TESTS(test_url_resolve, test_url_canonical, test_url_canonical_dedup,
+    test_url_scheme)
