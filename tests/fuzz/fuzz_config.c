@@ -1,0 +1,49 @@
+/*
+ * fuzz_config.c — libFuzzer target for the feeds.conf loader.
+ *
+ * The loader reads a file by path, so each input is written to an
+ * in-memory file (memfd) and loaded through /proc/self/fd/N. Any input
+ * must give either a config or a non-empty "file:line: message" text.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tributary/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tr_config *cfg = NULL;
+	char *errors = NULL, path[64];
+	int fd, rc;
+
+	if ((fd = memfd_create("feeds.conf", 0)) < 0)
+		return 0;
+	if (size && write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rc = tr_config_load(&cfg, &errors, path);
+	if (rc == 0) {
+		if (cfg == NULL || errors != NULL)
+			abort();
+		for (size_t i = 0; i < cfg->n_feeds; i++)
+			if (cfg->feeds[i].url == NULL ||
+			    tr_config_feed(cfg, cfg->feeds[i].name) == NULL)
+				abort();
+	} else if (cfg != NULL || errors == NULL || errors[0] == '\0') {
+		abort();
+	}
+	tr_config_free(cfg);
+	free(errors);
+	close(fd);
+	return 0;
+}
