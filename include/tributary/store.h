@@ -32,6 +32,13 @@ void tr_store_close(struct tr_store *st);
 /* The last error's text on this handle. Borrowed. */
 const char *tr_store_errmsg(const struct tr_store *st);
 
+/*
+ * Makes the handle use now (Unix seconds) as the current time for
+ * first_seen, updated and the clamp of future dates; 0 returns to the
+ * clock. For tests and benchmarks.
+ */
+void tr_store_set_now(struct tr_store *st, int64_t now);
+
 /* --- feeds --- */
 
 struct tr_feed_state {
@@ -54,6 +61,7 @@ struct tr_feed_state {
 	char *disabled_reason;
 	int active;	     /* still in feeds.conf */
 	int64_t n_articles;
+	int enabled;	     /* not "enabled = no" in feeds.conf */
 };
 
 /*
@@ -92,6 +100,8 @@ struct tr_store_result {
 	int64_t added;	   /* new identities */
 	int64_t updated;   /* same identity, changed content */
 	int64_t unchanged; /* same identity, same content: no write */
+	int64_t changes;   /* rows the commit wrote in the database (0 when
+			      the document brought nothing new) */
 };
 
 int tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
@@ -137,6 +147,13 @@ typedef int (*tr_item_cb)(const struct tr_item *it, void *arg);
  */
 int tr_store_query(struct tr_store *st, const struct tr_query *q,
     tr_item_cb cb, void *arg, char **next);
+
+/*
+ * The SQL text tr_store_query() runs for q's filters (named parameters
+ * :tag :feed :q :since :cs :ci), for EXPLAIN QUERY PLAN in tests.
+ * malloc'ed, or NULL when out of memory.
+ */
+char *tr_store_query_sql(const struct tr_query *q);
 
 /*
  * A counter that changes whenever articles or feeds change, and the time

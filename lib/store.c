@@ -1,0 +1,1142 @@
+/*
+ * store.c — the SQLite article store: opening and migrating the database,
+ * the statement cache, feeds and their polling state, reconciling with
+ * feeds.conf, the generation counter, statistics and retention.
+ *
+ * Storing documents lives in store_batch.c, the merged query in
+ * store_query.c.
+ *
+ * Design notes
+ *
+ * - Each article row carries a sort_date computed when it is written
+ *   (published, else updated, else first_seen; a date past the time of
+ *   writing becomes first_seen), so the merged order is an index.
+ * - Cross-feed deduplication is kept at write time too: of all rows that
+ *   share a canonical link the one with the earliest (first_seen, id) has
+ *   is_primary = 1; a row without a canonical link is always primary. The
+ *   unfiltered merged query is then a walk down a partial index on
+ *   sort_date WHERE is_primary. Every write that adds, changes or deletes
+ *   rows records the canonical links it touched in temp.touched, and
+ *   store_fix_primary() recomputes just those groups.
+ * - in_latest marks the rows present in their feed's latest document:
+ *   retention never deletes them, since they would come back as new.
+ * - Every write path only writes rows whose values change, so storing an
+ *   unchanged document makes no write at all.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+#include "tributary/error.h"
+#include "tributary/log.h"
+
+/* The schema version this tributary writes (PRAGMA user_version). */
+#define SCHEMA_VERSION 1
+
+/*
+ * migrations[i] brings a database from user_version i to i + 1. Append
+ * only: a released step is never edited.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES ('generation', 0),"
+    "  ('changed_at', 0);"
+    "CREATE TABLE feeds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  url TEXT NOT NULL,"
+    "  effective_url TEXT,"
+    "  conf_title TEXT,"
+    "  doc_title TEXT,"
+    "  site_link TEXT,"
+    "  etag TEXT,"
+    "  last_modified TEXT,"
+    "  body_hash TEXT,"
+    "  last_check INTEGER NOT NULL DEFAULT 0,"
+    "  next_check INTEGER NOT NULL DEFAULT 0,"
+    "  last_success INTEGER NOT NULL DEFAULT 0,"
+    "  retry_after INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  last_status INTEGER NOT NULL DEFAULT 0,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  disabled_reason TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  max_per_feed INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE feed_tags ("
+    "  tag TEXT NOT NULL,"
+    "  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (tag, feed_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX feed_tags_feed ON feed_tags(feed_id);"
+    "CREATE TABLE articles ("
+    "  id INTEGER PRIMARY KEY,"
+    "  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+    "  identity TEXT NOT NULL,"
+    "  guid TEXT,"
+    "  guid_is_permalink INTEGER NOT NULL DEFAULT 1,"
+    "  link TEXT,"
+    "  canon TEXT,"
+    "  title TEXT,"
+    "  author TEXT,"
+    "  authors TEXT," /* JSON [{name,email,uri}], NULL when none */
+    "  summary TEXT,"
+    "  content TEXT,"
+    "  published INTEGER,"
+    "  updated INTEGER,"
+    "  categories TEXT," /* JSON [string], NULL when none */
+    "  enclosures TEXT," /* JSON [{url,type,length}], NULL when none */
+    "  source_title TEXT,"
+    "  source_url TEXT,"
+    "  source_id TEXT,"
+    "  first_seen INTEGER NOT NULL,"
+    "  changed_at INTEGER NOT NULL,"
+    "  sort_date INTEGER NOT NULL,"
+    "  hash INTEGER NOT NULL,"
+    "  in_latest INTEGER NOT NULL DEFAULT 1,"
+    "  is_primary INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (feed_id, identity)"
+    ");"
+    "CREATE INDEX articles_merged ON articles(sort_date) WHERE is_primary;"
+    "CREATE INDEX articles_feed ON articles(feed_id, sort_date);"
+    "CREATE INDEX articles_canon ON articles(canon, first_seen)"
+    "  WHERE canon IS NOT NULL;"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5("
+    "  title, summary, content, content='articles', content_rowid='id');"
+    "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, summary, content"
+    "  ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;",
+};
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* The writer's scratch tables, in the temp database of its connection. */
+static const char temp_schema[] =
+    "PRAGMA temp_store = FILE;"
+    "PRAGMA temp.journal_mode = MEMORY;"
+    "CREATE TEMP TABLE stage ("
+    "  batch INTEGER NOT NULL,"
+    "  identity TEXT NOT NULL,"
+    "  guid TEXT, guid_is_permalink INTEGER, link TEXT, canon TEXT,"
+    "  title TEXT, author TEXT, authors TEXT, summary TEXT, content TEXT,"
+    "  published INTEGER, updated INTEGER, categories TEXT,"
+    "  enclosures TEXT, source_title TEXT, source_url TEXT,"
+    "  source_id TEXT, hash INTEGER NOT NULL,"
+    "  PRIMARY KEY (batch, identity)"
+    ");"
+    "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
+
+/* The columns of struct tr_feed_state, in the order feed_from_row reads. */
+#define FEED_COLS                                                             \
+	"f.name, f.url, f.effective_url, coalesce(f.conf_title, f.doc_title),"  \
+	" f.site_link, f.etag, f.last_modified, f.body_hash, f.last_check,"   \
+	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
+	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
+	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
+	" f.enabled"
+
+/* sort_date of a staged row s written at ?T (first_seen ?F for it). */
+#define SORT_DATE(first_seen)                                                 \
+	"CASE WHEN coalesce(s.published, s.updated) IS NULL"                  \
+	"  OR coalesce(s.published, s.updated) > ?3 THEN " first_seen         \
+	" ELSE coalesce(s.published, s.updated) END"
+
+static const char *const stmt_sql[S__COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_GEN_GET] = "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
+		  " (SELECT value FROM meta WHERE key = 'changed_at')",
+    [S_GEN_BUMP] = "UPDATE meta SET value = CASE key WHEN 'generation'"
+		   " THEN value + 1 ELSE ?1 END"
+		   " WHERE key IN ('generation', 'changed_at')",
+    [S_FEED_ID] = "SELECT id FROM feeds WHERE name = ?1",
+    [S_FEED_GET] = "SELECT " FEED_COLS " FROM feeds f WHERE f.name = ?1",
+    [S_FEED_ALL] = "SELECT " FEED_COLS " FROM feeds f ORDER BY f.name",
+    [S_FEED_SAVE] =
+	"UPDATE feeds SET effective_url = ?2, etag = ?3, last_modified = ?4,"
+	" body_hash = ?5, last_check = ?6, next_check = ?7,"
+	" last_success = ?8, retry_after = ?9, errors = ?10,"
+	" last_error = ?11, last_status = ?12, disabled = ?13,"
+	" disabled_reason = ?14 WHERE name = ?1",
+    [S_FEED_OLD] = "SELECT effective_url, disabled FROM feeds WHERE name = ?1",
+    [S_FEED_INSERT] = "INSERT INTO feeds(name, url) VALUES (?1, ?2)"
+		      " ON CONFLICT(name) DO NOTHING",
+    [S_FEED_CONF] =
+	"UPDATE feeds SET conf_title = ?2, max_per_feed = ?3, enabled = ?4,"
+	" active = 1 WHERE name = ?1 AND (conf_title IS NOT ?2"
+	" OR max_per_feed <> ?3 OR enabled <> ?4 OR active <> 1)",
+    [S_FEED_URL_RESET] =
+	"UPDATE feeds SET url = ?2, effective_url = NULL, etag = NULL,"
+	" last_modified = NULL, body_hash = NULL, next_check = 0,"
+	" retry_after = 0, disabled = 0, disabled_reason = NULL"
+	" WHERE name = ?1 AND url <> ?2",
+    [S_FEED_DEACTIVATE] = "UPDATE feeds SET active = 0 WHERE active = 1"
+			  " AND name NOT IN (SELECT value FROM json_each(?1))",
+    [S_FEED_META] = "UPDATE feeds SET doc_title = ?2, site_link = ?3"
+		    " WHERE id = ?1 AND (doc_title IS NOT ?2"
+		    " OR site_link IS NOT ?3)",
+    [S_TAGS_GET] = "SELECT group_concat(tag, char(10)) FROM"
+		   " (SELECT t.tag FROM feed_tags t JOIN feeds f"
+		   " ON f.id = t.feed_id WHERE f.name = ?1 ORDER BY t.tag)",
+    [S_TAGS_DEL] = "DELETE FROM feed_tags WHERE feed_id ="
+		   " (SELECT id FROM feeds WHERE name = ?1)",
+    [S_TAG_ADD] = "INSERT OR IGNORE INTO feed_tags(tag, feed_id)"
+		  " SELECT ?2, id FROM feeds WHERE name = ?1",
+    [S_NEXT_DUE] = "SELECT min(max(next_check, retry_after)) FROM feeds"
+		   " WHERE active = 1 AND enabled = 1 AND disabled = 0",
+    [S_STATS] = "SELECT count(*), coalesce(sum(active = 1), 0),"
+		" coalesce(sum(disabled <> 0 OR enabled = 0), 0),"
+		" coalesce(sum(errors > 0), 0),"
+		" (SELECT count(*) FROM articles) FROM feeds",
+    [S_STAGE_ADD] =
+	"INSERT OR REPLACE INTO temp.stage(batch, identity, guid,"
+	" guid_is_permalink, link, canon, title, author, authors, summary,"
+	" content, published, updated, categories, enclosures, source_title,"
+	" source_url, source_id, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    [S_STAGE_DROP] = "DELETE FROM temp.stage WHERE batch = ?1",
+    [S_TOUCHED_CLEAR] = "DELETE FROM temp.touched",
+    /* Old links of rows whose content (and maybe link) changes. */
+    [S_TOUCH_OLD] =
+	"INSERT OR IGNORE INTO temp.touched(canon) SELECT a.canon"
+	" FROM temp.stage s JOIN articles a ON a.feed_id = ?2"
+	" AND a.identity = s.identity WHERE s.batch = ?1"
+	" AND a.hash <> s.hash AND a.canon IS NOT NULL",
+    /* Links of rows that are new or change. */
+    [S_TOUCH_NEW] =
+	"INSERT OR IGNORE INTO temp.touched(canon) SELECT s.canon"
+	" FROM temp.stage s WHERE s.batch = ?1 AND s.canon IS NOT NULL"
+	" AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = ?2"
+	" AND a.identity = s.identity AND a.hash = s.hash)",
+    [S_APPLY_UPDATE] =
+	"UPDATE articles AS a SET guid = s.guid,"
+	" guid_is_permalink = s.guid_is_permalink, link = s.link,"
+	" canon = s.canon, title = s.title, author = s.author,"
+	" authors = s.authors, summary = s.summary, content = s.content,"
+	" published = s.published,"
+	" updated = CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
+	"   OR s.updated > a.updated) THEN s.updated ELSE ?3 END,"
+	" categories = s.categories, enclosures = s.enclosures,"
+	" source_title = s.source_title, source_url = s.source_url,"
+	" source_id = s.source_id, hash = s.hash, changed_at = ?3,"
+	" in_latest = 1,"
+	" is_primary = CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
+	" sort_date = CASE WHEN s.published IS NOT NULL THEN"
+	"   (CASE WHEN s.published > ?3 THEN a.first_seen ELSE s.published"
+	"   END) ELSE (CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
+	"   OR s.updated > a.updated) THEN (CASE WHEN s.updated > ?3 THEN"
+	"   a.first_seen ELSE s.updated END) ELSE ?3 END) END"
+	" FROM temp.stage AS s WHERE s.batch = ?1 AND a.feed_id = ?2"
+	" AND a.identity = s.identity AND a.hash <> s.hash",
+    [S_APPLY_INSERT] =
+	"INSERT INTO articles(feed_id, identity, guid, guid_is_permalink,"
+	" link, canon, title, author, authors, summary, content, published,"
+	" updated, categories, enclosures, source_title, source_url,"
+	" source_id, first_seen, changed_at, sort_date, hash, in_latest,"
+	" is_primary) SELECT ?2, s.identity, s.guid, s.guid_is_permalink,"
+	" s.link, s.canon, s.title, s.author, s.authors, s.summary,"
+	" s.content, s.published, s.updated, s.categories, s.enclosures,"
+	" s.source_title, s.source_url, s.source_id, ?3, ?3,"
+	" " SORT_DATE("?3") ", s.hash, 1, 1 FROM temp.stage s"
+	" WHERE s.batch = ?1 AND NOT EXISTS (SELECT 1 FROM articles a"
+	" WHERE a.feed_id = ?2 AND a.identity = s.identity)"
+	" ORDER BY s.rowid",
+    [S_LATEST_OFF] = "UPDATE articles SET in_latest = 0 WHERE feed_id = ?2"
+		     " AND in_latest = 1 AND identity NOT IN"
+		     " (SELECT identity FROM temp.stage WHERE batch = ?1)",
+    [S_LATEST_ON] = "UPDATE articles SET in_latest = 1 WHERE feed_id = ?2"
+		    " AND in_latest = 0 AND identity IN"
+		    " (SELECT identity FROM temp.stage WHERE batch = ?1)",
+    [S_PRIMARY_FIX] =
+	"UPDATE articles SET is_primary = NOT is_primary"
+	" WHERE canon IN (SELECT canon FROM temp.touched)"
+	" AND is_primary <> (id = (SELECT b.id FROM articles b"
+	" WHERE b.canon = articles.canon"
+	" ORDER BY b.first_seen, b.id LIMIT 1))",
+    [S_STAGE_COUNT] = "SELECT count(*) FROM temp.stage WHERE batch = ?1",
+    [S_RET_FEEDS] = "SELECT id, name FROM feeds ORDER BY id",
+    [S_RET_TOUCH_DAYS] =
+	"INSERT OR IGNORE INTO temp.touched(canon) SELECT canon FROM articles"
+	" WHERE feed_id = ?1 AND sort_date < ?2 AND in_latest = 0"
+	" AND canon IS NOT NULL",
+    [S_RET_DEL_DAYS] = "DELETE FROM articles WHERE feed_id = ?1"
+		       " AND sort_date < ?2 AND in_latest = 0",
+    [S_RET_TOUCH_ITEMS] =
+	"INSERT OR IGNORE INTO temp.touched(canon) SELECT canon FROM articles"
+	" WHERE id IN (SELECT id FROM articles WHERE feed_id = ?1"
+	" ORDER BY sort_date DESC, id DESC LIMIT -1 OFFSET ?2)"
+	" AND in_latest = 0 AND canon IS NOT NULL",
+    [S_RET_DEL_ITEMS] =
+	"DELETE FROM articles WHERE id IN (SELECT id FROM articles"
+	" WHERE feed_id = ?1 ORDER BY sort_date DESC, id DESC"
+	" LIMIT -1 OFFSET ?2) AND in_latest = 0",
+    [S_ALSO] = "SELECT f.name FROM articles b JOIN feeds f"
+	       " ON f.id = b.feed_id WHERE b.canon = ?1 AND b.feed_id <> ?2"
+	       " GROUP BY b.feed_id ORDER BY min(b.first_seen), f.name",
+    [S_JSON_STRINGS] = "SELECT value FROM json_each(?1)",
+    [S_JSON_AUTHORS] = "SELECT json_extract(value, '$.name'),"
+		       " json_extract(value, '$.email'),"
+		       " json_extract(value, '$.uri') FROM json_each(?1)",
+    [S_JSON_ENCLOSURES] = "SELECT json_extract(value, '$.url'),"
+			  " json_extract(value, '$.type'),"
+			  " json_extract(value, '$.length')"
+			  " FROM json_each(?1)",
+};
+
+/* --- errors, statements, helpers --- */
+
+int
+store_err(struct tr_store *st, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+store_dberr(struct tr_store *st, const char *what)
+{
+	return store_err(st, TR_ESTORE, "%s: %s: %s", st->path, what,
+	    st->db ? sqlite3_errmsg(st->db) : "no database");
+}
+
+const char *
+tr_store_errmsg(const struct tr_store *st)
+{
+	if (st == NULL)
+		return "out of memory";
+	return st->errmsg[0] ? st->errmsg : "no error";
+}
+
+sqlite3_stmt *
+store_stmt(struct tr_store *st, enum store_stmt id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+			SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			store_dberr(st, "preparing a statement");
+			return NULL;
+		}
+		st->stmt[id] = s;
+		return s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+int
+store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_dberr(st, what);
+	return 0;
+}
+
+int
+store_exec(struct tr_store *st, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		store_err(st, TR_ESTORE, "%s: %s", st->path,
+		    err ? err : sqlite3_errmsg(st->db));
+		sqlite3_free(err);
+		return TR_ESTORE;
+	}
+	return 0;
+}
+
+int
+store_begin(struct tr_store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, S_BEGIN);
+
+	return s ? store_exec_stmt(st, s, "beginning a transaction")
+		 : TR_ESTORE;
+}
+
+int
+store_commit(struct tr_store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, S_COMMIT);
+
+	return s ? store_exec_stmt(st, s, "committing") : TR_ESTORE;
+}
+
+void
+store_rollback(struct tr_store *st)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	/* Keep the first error's message: rolling back is the aftermath. */
+	if ((s = store_stmt(st, S_ROLLBACK)) != NULL) {
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+}
+
+int64_t
+store_now(const struct tr_store *st)
+{
+	return st->fixed_now ? st->fixed_now : (int64_t)time(NULL);
+}
+
+void
+tr_store_set_now(struct tr_store *st, int64_t now)
+{
+	st->fixed_now = now;
+}
+
+int
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+int
+store_bind_date(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v == TR_DATE_NONE)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_int64(s, i, v);
+}
+
+int64_t
+store_col_date(sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return TR_DATE_NONE;
+	return sqlite3_column_int64(s, i);
+}
+
+const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+char *
+store_col_borrow(sqlite3_stmt *s, int i)
+{
+	return (char *)(uintptr_t)sqlite3_column_text(s, i);
+}
+
+int
+store_bump_generation(struct tr_store *st)
+{
+	sqlite3_stmt *s = store_stmt(st, S_GEN_BUMP);
+
+	if (s == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, store_now(st));
+	return store_exec_stmt(st, s, "bumping the generation");
+}
+
+int
+store_fix_primary(struct tr_store *st, int64_t *changes)
+{
+	sqlite3_stmt *s = store_stmt(st, S_PRIMARY_FIX);
+	int rc;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	if ((rc = store_exec_stmt(st, s, "deduplicating links")) != 0)
+		return rc;
+	if (changes)
+		*changes += sqlite3_changes(st->db);
+	if ((s = store_stmt(st, S_TOUCHED_CLEAR)) == NULL)
+		return TR_ESTORE;
+	return store_exec_stmt(st, s, "clearing touched links");
+}
+
+/* --- open, migrate, close --- */
+
+/* Reads PRAGMA user_version into *v. */
+static int
+user_version(struct tr_store *st, int *v)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+		NULL) != SQLITE_OK)
+		return store_dberr(st, "reading the schema version");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*v = sqlite3_column_int(s, 0);
+	else
+		rc = store_dberr(st, "reading the schema version");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Runs the migrations from the database's version up to ours. */
+static int
+migrate(struct tr_store *st)
+{
+	char sql[64];
+	int v = 0, rc;
+
+	if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != 0)
+		return rc;
+	/* Again inside the write lock: another process may have migrated. */
+	if ((rc = user_version(st, &v)) != 0)
+		goto out;
+	if (v > SCHEMA_VERSION) {
+		rc = store_err(st, TR_ENEWER,
+		    "%s: database schema version %d is newer than this "
+		    "tributary's (%d); upgrade tributary",
+		    st->path, v, SCHEMA_VERSION);
+		goto out;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		tr_log(TR_LOG_INFO, "store %s: migrating schema %d -> %d",
+		    st->path, v, v + 1);
+		if ((rc = store_exec(st, migrations[v])) != 0)
+			goto out;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if ((rc = store_exec(st, sql)) != 0)
+		goto out;
+	rc = store_exec(st, "COMMIT");
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* Settings of every connection; journal mode and schema for writers. */
+static int
+setup(struct tr_store *st)
+{
+	int v = 0, rc;
+
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 1);
+	/* Check the version before anything writes (WAL changes the file). */
+	if ((rc = user_version(st, &v)) != 0)
+		return rc;
+	if (v > SCHEMA_VERSION)
+		return store_err(st, TR_ENEWER,
+		    "%s: database schema version %d is newer than this "
+		    "tributary's (%d); upgrade tributary, the file was not "
+		    "changed",
+		    st->path, v, SCHEMA_VERSION);
+	if ((rc = store_exec(st, "PRAGMA foreign_keys = ON")) != 0)
+		return rc;
+	if (st->readonly) {
+		if (v < SCHEMA_VERSION)
+			return store_err(st, TR_ESTORE,
+			    "%s: database schema version %d is older than "
+			    "%d%s; open it read-write once (tributary feeds) "
+			    "to migrate it",
+			    st->path, v, SCHEMA_VERSION,
+			    v == 0 ? " (no tributary schema)" : "");
+		return 0;
+	}
+	if ((rc = store_exec(st, "PRAGMA journal_mode = WAL;"
+				 "PRAGMA synchronous = NORMAL")) != 0)
+		return rc;
+	if (v < SCHEMA_VERSION && (rc = migrate(st)) != 0)
+		return rc;
+	return store_exec(st, temp_schema);
+}
+
+int
+tr_store_open(struct tr_store **out, const char *path, int flags)
+{
+	struct tr_store *st;
+	int oflags, rc;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return TR_ENOMEM;
+	*out = st;
+	if ((st->path = strdup(path)) == NULL)
+		return store_err(st, TR_ENOMEM, "out of memory");
+	st->readonly = (flags & TR_STORE_READONLY) != 0;
+	st->next_batch = 1;
+	oflags = st->readonly ? SQLITE_OPEN_READONLY
+			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	oflags |= SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		rc = (rc & 0xff) == SQLITE_CANTOPEN && st->readonly
+			 ? TR_ENOTFOUND
+			 : TR_ESTORE;
+		return store_err(st, rc, "%s: cannot open database: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	}
+	if ((rc = setup(st)) != 0)
+		return rc;
+	st->errmsg[0] = '\0';
+	return 0;
+}
+
+void
+tr_store_close(struct tr_store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	store_query_finalize(st);
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		tr_log(TR_LOG_WARN, "store %s: close: %s", st->path,
+		    sqlite3_errmsg(st->db));
+	free(st->path);
+	free(st);
+}
+
+/* --- generation, next due, statistics --- */
+
+int
+tr_store_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)
+{
+	sqlite3_stmt *s = store_stmt(st, S_GEN_GET);
+	int rc = 0;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (gen)
+			*gen = sqlite3_column_int64(s, 0);
+		if (changed_at)
+			*changed_at = sqlite3_column_int64(s, 1);
+	} else
+		rc = store_dberr(st, "reading the generation");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+tr_store_next_due(struct tr_store *st, int64_t *when)
+{
+	sqlite3_stmt *s = store_stmt(st, S_NEXT_DUE);
+	int rc = 0;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	*when = 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*when = sqlite3_column_int64(s, 0);
+	else
+		rc = store_dberr(st, "reading the next due feed");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+tr_store_stats(struct tr_store *st, struct tr_store_stats *out)
+{
+	sqlite3_stmt *s = store_stmt(st, S_STATS);
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return TR_ESTORE;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->feeds = sqlite3_column_int64(s, 0);
+		out->feeds_active = sqlite3_column_int64(s, 1);
+		out->feeds_disabled = sqlite3_column_int64(s, 2);
+		out->feeds_failing = sqlite3_column_int64(s, 3);
+		out->articles = sqlite3_column_int64(s, 4);
+	} else
+		rc = store_dberr(st, "reading statistics");
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* --- feeds --- */
+
+/* Fills fs from a row of FEED_COLS; the strings are borrowed from s. */
+static void
+feed_from_row(struct tr_feed_state *fs, sqlite3_stmt *s)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->name = store_col_borrow(s, 0);
+	fs->url = store_col_borrow(s, 1);
+	fs->effective_url = store_col_borrow(s, 2);
+	fs->title = store_col_borrow(s, 3);
+	fs->site_link = store_col_borrow(s, 4);
+	fs->etag = store_col_borrow(s, 5);
+	fs->last_modified = store_col_borrow(s, 6);
+	fs->body_hash = store_col_borrow(s, 7);
+	fs->last_check = sqlite3_column_int64(s, 8);
+	fs->next_check = sqlite3_column_int64(s, 9);
+	fs->last_success = sqlite3_column_int64(s, 10);
+	fs->retry_after = sqlite3_column_int64(s, 11);
+	fs->errors = sqlite3_column_int64(s, 12);
+	fs->last_error = store_col_borrow(s, 13);
+	fs->last_status = sqlite3_column_int(s, 14);
+	fs->disabled = sqlite3_column_int(s, 15);
+	fs->disabled_reason = store_col_borrow(s, 16);
+	fs->active = sqlite3_column_int(s, 17) != 0;
+	fs->n_articles = sqlite3_column_int64(s, 18);
+	fs->enabled = sqlite3_column_int(s, 19);
+}
+
+/* Replaces each borrowed string of fs by an owned copy. */
+static int
+feed_own(struct tr_feed_state *fs)
+{
+	char **fields[] = {&fs->name, &fs->url, &fs->effective_url,
+	    &fs->title, &fs->site_link, &fs->etag, &fs->last_modified,
+	    &fs->body_hash, &fs->last_error, &fs->disabled_reason};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (*fields[i] == NULL)
+			continue;
+		if ((*fields[i] = strdup(*fields[i])) == NULL)
+			rc = TR_ENOMEM;
+	}
+	return rc;
+}
+
+void
+tr_feed_state_free(struct tr_feed_state *fs)
+{
+	if (fs == NULL)
+		return;
+	free(fs->name);
+	free(fs->url);
+	free(fs->effective_url);
+	free(fs->title);
+	free(fs->site_link);
+	free(fs->etag);
+	free(fs->last_modified);
+	free(fs->body_hash);
+	free(fs->last_error);
+	free(fs->disabled_reason);
+	memset(fs, 0, sizeof(*fs));
+}
+
+int
+tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
+    const char *name)
+{
+	sqlite3_stmt *s = store_stmt(st, S_FEED_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return TR_ESTORE;
+	store_bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		feed_from_row(out, s);
+		if (feed_own(out) != 0) {
+			sqlite3_reset(s);
+			tr_feed_state_free(out);
+			return store_err(st, TR_ENOMEM, "out of memory");
+		}
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = store_err(st, TR_ENOTFOUND, "%s: no feed named %s",
+		    st->path, name);
+	else
+		rc = store_dberr(st, "reading a feed");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(st, S_FEED_ALL);
+	struct tr_feed_state fs;
+	int rc;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int crc;
+
+		feed_from_row(&fs, s);
+		if ((crc = cb(&fs, arg)) != 0) {
+			sqlite3_reset(s);
+			return crc < 0 ? crc : TR_EABORT;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_dberr(st, "listing feeds");
+	return 0;
+}
+
+static int
+streq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Saves the polling state. A change of the effective URL or of the
+ * disabled flag shows in the rendered feeds, so it bumps the generation.
+ */
+int
+tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs)
+{
+	sqlite3_stmt *s;
+	int rc, bump = 0;
+
+	if (fs == NULL || fs->name == NULL)
+		return store_err(st, TR_EINVAL, "feed_save: no feed name");
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((s = store_stmt(st, S_FEED_OLD)) == NULL) {
+		rc = TR_ESTORE;
+		goto out;
+	}
+	store_bind_text(s, 1, fs->name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		bump = !streq(store_col_text(s, 0), fs->effective_url) ||
+		       (sqlite3_column_int(s, 1) != 0) != (fs->disabled != 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = store_err(st, TR_ENOTFOUND, "%s: no feed named %s",
+		    st->path, fs->name);
+	else
+		rc = store_dberr(st, "reading a feed");
+	sqlite3_reset(s);
+	if (rc != 0)
+		goto out;
+	if ((s = store_stmt(st, S_FEED_SAVE)) == NULL) {
+		rc = TR_ESTORE;
+		goto out;
+	}
+	store_bind_text(s, 1, fs->name);
+	store_bind_text(s, 2, fs->effective_url);
+	store_bind_text(s, 3, fs->etag);
+	store_bind_text(s, 4, fs->last_modified);
+	store_bind_text(s, 5, fs->body_hash);
+	sqlite3_bind_int64(s, 6, fs->last_check);
+	sqlite3_bind_int64(s, 7, fs->next_check);
+	sqlite3_bind_int64(s, 8, fs->last_success);
+	sqlite3_bind_int64(s, 9, fs->retry_after);
+	sqlite3_bind_int64(s, 10, fs->errors);
+	store_bind_text(s, 11, fs->last_error);
+	sqlite3_bind_int(s, 12, fs->last_status);
+	sqlite3_bind_int(s, 13, fs->disabled != 0);
+	store_bind_text(s, 14, fs->disabled_reason);
+	if ((rc = store_exec_stmt(st, s, "saving a feed")) != 0)
+		goto out;
+	if (bump && (rc = store_bump_generation(st)) != 0)
+		goto out;
+	rc = store_commit(st);
+out:
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* --- reconciling with feeds.conf --- */
+
+/* Sorted, newline-joined tags of f, as S_TAGS_GET returns them. */
+static int
+tags_text(struct tr_buf *b, const struct tr_feed_conf *f)
+{
+	const char **v = NULL;
+	size_t i, j;
+	int rc = 0;
+
+	tr_buf_reset(b);
+	if (f->n_tags == 0)
+		return 0;
+	if ((v = malloc(f->n_tags * sizeof(*v))) == NULL)
+		return TR_ENOMEM;
+	for (i = 0; i < f->n_tags; i++) {
+		const char *t = f->tags[i];
+
+		/* Insertion sort: a feed has a handful of tags. */
+		for (j = i; j > 0 && strcmp(v[j - 1], t) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+	for (i = 0; i < f->n_tags && rc == 0; i++) {
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if (i > 0)
+			rc = tr_buf_addc(b, '\n');
+		if (rc == 0)
+			rc = tr_buf_adds(b, v[i]);
+	}
+	free(v);
+	return rc;
+}
+
+/* Replaces the feed's tags when they differ from the configured ones. */
+static int
+sync_tags(struct tr_store *st, const struct tr_feed_conf *f, int64_t *n)
+{
+	struct tr_buf want;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, same;
+
+	tr_buf_init(&want, 1 << 20);
+	if ((rc = tags_text(&want, f)) != 0)
+		goto out;
+	if ((s = store_stmt(st, S_TAGS_GET)) == NULL) {
+		rc = TR_ESTORE;
+		goto out;
+	}
+	store_bind_text(s, 1, f->name);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		rc = store_dberr(st, "reading tags");
+		goto out;
+	}
+	same = strcmp(store_col_text(s, 0) ? store_col_text(s, 0) : "",
+		   tr_buf_str(&want)) == 0;
+	sqlite3_reset(s);
+	if (same)
+		goto out;
+	if ((s = store_stmt(st, S_TAGS_DEL)) == NULL) {
+		rc = TR_ESTORE;
+		goto out;
+	}
+	store_bind_text(s, 1, f->name);
+	if ((rc = store_exec_stmt(st, s, "deleting tags")) != 0)
+		goto out;
+	*n += 1;
+	for (i = 0; i < f->n_tags; i++) {
+		if ((s = store_stmt(st, S_TAG_ADD)) == NULL) {
+			rc = TR_ESTORE;
+			goto out;
+		}
+		store_bind_text(s, 1, f->name);
+		store_bind_text(s, 2, f->tags[i]);
+		if ((rc = store_exec_stmt(st, s, "adding a tag")) != 0)
+			goto out;
+	}
+out:
+	tr_buf_free(&want);
+	return rc;
+}
+
+/* Adds or updates one configured feed; *n counts rows written. */
+static int
+sync_feed(struct tr_store *st, const struct tr_config *cfg,
+    const struct tr_feed_conf *f, int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = store_stmt(st, S_FEED_INSERT)) == NULL)
+		return TR_ESTORE;
+	store_bind_text(s, 1, f->name);
+	store_bind_text(s, 2, f->url);
+	if ((rc = store_exec_stmt(st, s, "adding a feed")) != 0)
+		return rc;
+	*n += sqlite3_changes(st->db);
+	if ((s = store_stmt(st, S_FEED_URL_RESET)) == NULL)
+		return TR_ESTORE;
+	store_bind_text(s, 1, f->name);
+	store_bind_text(s, 2, f->url);
+	if ((rc = store_exec_stmt(st, s, "resetting a feed")) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) > 0) {
+		tr_log(TR_LOG_INFO,
+		    "feed %s: URL changed to %s, validators reset", f->name,
+		    f->url);
+		*n += 1;
+	}
+	if ((s = store_stmt(st, S_FEED_CONF)) == NULL)
+		return TR_ESTORE;
+	store_bind_text(s, 1, f->name);
+	store_bind_text(s, 2, f->title);
+	sqlite3_bind_int64(s, 3, tr_config_feed_max_per_feed(cfg, f));
+	sqlite3_bind_int(s, 4, f->enabled != 0);
+	if ((rc = store_exec_stmt(st, s, "configuring a feed")) != 0)
+		return rc;
+	*n += sqlite3_changes(st->db);
+	return sync_tags(st, f, n);
+}
+
+/* Marks every feed that is not in cfg inactive. */
+static int
+sync_removed(struct tr_store *st, const struct tr_config *cfg, int64_t *n)
+{
+	struct tr_buf names;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	tr_buf_init(&names, (size_t)1 << 30);
+	rc = tr_buf_addc(&names, '[');
+	for (i = 0; i < cfg->n_feeds && rc == 0; i++) {
+		if (i > 0)
+			rc = tr_buf_addc(&names, ',');
+		if (rc == 0)
+			rc = store_json_str(&names, cfg->feeds[i].name);
+	}
+	if (rc == 0)
+		rc = tr_buf_addc(&names, ']');
+	if (rc != 0) {
+		tr_buf_free(&names);
+		return store_err(st, rc, "out of memory");
+	}
+	if ((s = store_stmt(st, S_FEED_DEACTIVATE)) == NULL) {
+		tr_buf_free(&names);
+		return TR_ESTORE;
+	}
+	store_bind_text(s, 1, tr_buf_str(&names));
+	rc = store_exec_stmt(st, s, "deactivating removed feeds");
+	*n += sqlite3_changes(st->db);
+	tr_buf_free(&names);
+	return rc;
+}
+
+int
+tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
+{
+	int64_t n = 0;
+	size_t i;
+	int rc;
+
+	if (st->readonly)
+		return store_err(st, TR_EINVAL,
+		    "%s: sync_config on a read-only handle", st->path);
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
+		rc = sync_feed(st, cfg, &cfg->feeds[i], &n);
+	if (rc == 0)
+		rc = sync_removed(st, cfg, &n);
+	if (rc == 0 && n > 0)
+		rc = store_bump_generation(st);
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
+/* --- retention --- */
+
+/* Applies one feed's limits; *n counts deleted articles. */
+static int
+retain_feed(struct tr_store *st, int64_t feed_id, int64_t days,
+    int64_t items, int64_t now, int64_t *n)
+{
+	static const enum store_stmt steps[2][2] = {
+	    {S_RET_TOUCH_DAYS, S_RET_DEL_DAYS},
+	    {S_RET_TOUCH_ITEMS, S_RET_DEL_ITEMS},
+	};
+	int64_t arg[2];
+	sqlite3_stmt *s;
+	int i, j, rc;
+
+	arg[0] = days > 0 ? now - days * 86400 : 0;
+	arg[1] = items;
+	for (i = 0; i < 2; i++) {
+		if ((i == 0 && days <= 0) || (i == 1 && items <= 0))
+			continue;
+		for (j = 0; j < 2; j++) {
+			if ((s = store_stmt(st, steps[i][j])) == NULL)
+				return TR_ESTORE;
+			sqlite3_bind_int64(s, 1, feed_id);
+			sqlite3_bind_int64(s, 2, arg[i]);
+			if ((rc = store_exec_stmt(st, s, "retention")) != 0)
+				return rc;
+			if (j == 1)
+				*n += sqlite3_changes(st->db);
+		}
+	}
+	return 0;
+}
+
+int
+tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
+    int64_t now, int64_t *deleted)
+{
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	int rc, step;
+
+	if (deleted)
+		*deleted = 0;
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((s = store_stmt(st, S_RET_FEEDS)) == NULL) {
+		rc = TR_ESTORE;
+		goto out;
+	}
+	/*
+	 * The feeds statement stays open while the deletes run on the same
+	 * connection: SQLite allows it, and the deletes touch only articles.
+	 */
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const struct tr_feed_conf *f =
+		    tr_config_feed(cfg, store_col_text(s, 1));
+		int64_t days = f ? tr_config_feed_keep_days(cfg, f)
+				 : cfg->keep_days;
+		int64_t items = f ? tr_config_feed_keep_items(cfg, f)
+				  : cfg->keep_items;
+
+		rc = retain_feed(st, sqlite3_column_int64(s, 0), days, items,
+		    now, &n);
+		if (rc != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_dberr(st, "retention: listing feeds");
+	if (rc == 0)
+		rc = store_fix_primary(st, NULL);
+	if (rc == 0 && n > 0)
+		rc = store_bump_generation(st);
+	if (rc == 0)
+		rc = store_commit(st);
+out:
+	if (rc != 0)
+		store_rollback(st);
+	else {
+		if (deleted)
+			*deleted = n;
+		if (n > 0)
+			tr_log(TR_LOG_INFO, "store: retention deleted %lld "
+			    "article%s", (long long)n, n == 1 ? "" : "s");
+	}
+	return rc;
+}

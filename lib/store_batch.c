@@ -1,0 +1,355 @@
+/*
+ * store_batch.c — storing one fetched document.
+ *
+ * A batch stages its items in temp.stage on the writer's connection,
+ * keyed by (batch id, identity): the temp database lives in a file
+ * (temp_store = FILE), so a huge document does not sit in memory, and
+ * INSERT OR REPLACE makes the last item of an identity win within one
+ * document. Batches of several feeds can be staged interleaved; only
+ * tr_store_batch_commit() touches the main database, in one transaction
+ * that applies every staged item of its batch or none:
+ *
+ *   1. record the canonical links about to change (temp.touched);
+ *   2. update rows whose content hash changed (first_seen kept);
+ *   3. insert rows of new identities;
+ *   4. move the in_latest marks to exactly the document's identities;
+ *   5. recompute the primary row of every touched canonical link;
+ *   6. store the document's title and site link;
+ *   7. bump the generation when any of this wrote a row.
+ *
+ * Each step only writes rows whose values change, so an unchanged
+ * document writes nothing (tr_store_result.changes is 0).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "tributary/error.h"
+#include "tributary/log.h"
+#include "tributary/url.h"
+
+struct tr_store_batch {
+	struct tr_store *st;
+	int64_t id;
+	int64_t feed_id;
+	char *feed_name;
+	struct tr_buf authors, categories, enclosures; /* reused per item */
+};
+
+/* Caps the JSON text of one article's lists (they come from outside). */
+#define LIST_MAX ((size_t)16 << 20)
+
+int
+store_json_str(struct tr_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	int rc = 0;
+
+	if (s == NULL)
+		return tr_buf_adds(b, "null");
+	rc = tr_buf_addc(b, '"');
+	for (p = (const unsigned char *)s; *p && rc == 0; p++) {
+		if (*p == '"' || *p == '\\') {
+			char e[2] = {'\\', (char)*p};
+
+			rc = tr_buf_add(b, e, 2);
+		} else if (*p < 0x20) {
+			char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4],
+			    hex[*p & 15]};
+
+			rc = tr_buf_add(b, e, 6);
+		} else
+			rc = tr_buf_addc(b, (char)*p);
+	}
+	if (rc == 0)
+		rc = tr_buf_addc(b, '"');
+	return rc;
+}
+
+/* The JSON of the article's authors, categories and enclosures. */
+static int
+lists_json(struct tr_store_batch *b, const struct tr_article *a)
+{
+	size_t i;
+	int rc = 0;
+
+	tr_buf_reset(&b->authors);
+	tr_buf_reset(&b->categories);
+	tr_buf_reset(&b->enclosures);
+	for (i = 0; i < a->n_authors && rc == 0; i++) {
+		const struct tr_person *p = &a->authors[i];
+
+		rc = tr_buf_adds(&b->authors, i ? ",{\"name\":" : "[{\"name\":");
+		if (rc == 0)
+			rc = store_json_str(&b->authors, p->name);
+		if (rc == 0)
+			rc = tr_buf_adds(&b->authors, ",\"email\":");
+		if (rc == 0)
+			rc = store_json_str(&b->authors, p->email);
+		if (rc == 0)
+			rc = tr_buf_adds(&b->authors, ",\"uri\":");
+		if (rc == 0)
+			rc = store_json_str(&b->authors, p->uri);
+		if (rc == 0)
+			rc = tr_buf_adds(&b->authors,
+			    i + 1 == a->n_authors ? "}]" : "}");
+	}
+	for (i = 0; i < a->n_categories && rc == 0; i++) {
+		rc = tr_buf_addc(&b->categories, i ? ',' : '[');
+		if (rc == 0)
+			rc = store_json_str(&b->categories, a->categories[i]);
+		if (rc == 0 && i + 1 == a->n_categories)
+			rc = tr_buf_addc(&b->categories, ']');
+	}
+	for (i = 0; i < a->n_enclosures && rc == 0; i++) {
+		const struct tr_enclosure *e = &a->enclosures[i];
+
+		rc = tr_buf_adds(&b->enclosures, i ? ",{\"url\":" : "[{\"url\":");
+		if (rc == 0)
+			rc = store_json_str(&b->enclosures, e->url);
+		if (rc == 0)
+			rc = tr_buf_adds(&b->enclosures, ",\"type\":");
+		if (rc == 0)
+			rc = store_json_str(&b->enclosures, e->type);
+		if (rc == 0)
+			rc = tr_buf_printf(&b->enclosures, ",\"length\":%lld}%s",
+			    (long long)e->length,
+			    i + 1 == a->n_enclosures ? "]" : "");
+	}
+	return rc;
+}
+
+int
+tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
+    const char *feed_name)
+{
+	struct tr_store_batch *b;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	if (st->readonly)
+		return store_err(st, TR_EINVAL,
+		    "%s: cannot store articles through a read-only handle",
+		    st->path);
+	if ((s = store_stmt(st, S_FEED_ID)) == NULL)
+		return TR_ESTORE;
+	store_bind_text(s, 1, feed_name);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return store_err(st, TR_ENOTFOUND,
+			    "%s: no feed named %s", st->path, feed_name);
+		return store_dberr(st, "looking up a feed");
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->feed_name = strdup(feed_name)) == NULL) {
+		sqlite3_reset(s);
+		free(b);
+		return store_err(st, TR_ENOMEM, "out of memory");
+	}
+	b->feed_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	b->st = st;
+	b->id = st->next_batch++;
+	tr_buf_init(&b->authors, LIST_MAX);
+	tr_buf_init(&b->categories, LIST_MAX);
+	tr_buf_init(&b->enclosures, LIST_MAX);
+	*out = b;
+	return 0;
+}
+
+/* Binds a list's JSON, or NULL when the list is empty. */
+static void
+bind_list(sqlite3_stmt *s, int i, const struct tr_buf *json)
+{
+	if (json->len == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, json->data, (int)json->len,
+		    SQLITE_STATIC);
+}
+
+int
+tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
+{
+	struct tr_store *st = b->st;
+	sqlite3_stmt *s;
+	char *canon = NULL;
+	int rc;
+
+	if (a->id == NULL || a->id[0] == '\0')
+		return store_err(st, TR_EINVAL,
+		    "feed %s: an article without identity", b->feed_name);
+	if ((rc = lists_json(b, a)) != 0)
+		return store_err(st, rc, "feed %s: article %s: %s",
+		    b->feed_name, a->id, tr_strerror(rc));
+	if (a->link && (canon = tr_url_canonical(a->link)) == NULL)
+		tr_log(TR_LOG_DEBUG, "feed %s: article %s: link %s has no "
+		    "canonical form", b->feed_name, a->id, a->link);
+	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL) {
+		free(canon);
+		return TR_ESTORE;
+	}
+	sqlite3_bind_int64(s, 1, b->id);
+	store_bind_text(s, 2, a->id);
+	store_bind_text(s, 3, a->guid);
+	sqlite3_bind_int(s, 4, a->guid_is_permalink != 0);
+	store_bind_text(s, 5, a->link);
+	store_bind_text(s, 6, canon);
+	store_bind_text(s, 7, a->title);
+	store_bind_text(s, 8, a->author);
+	bind_list(s, 9, &b->authors);
+	store_bind_text(s, 10, a->summary);
+	store_bind_text(s, 11, a->content);
+	store_bind_date(s, 12, a->published);
+	store_bind_date(s, 13, a->updated);
+	bind_list(s, 14, &b->categories);
+	bind_list(s, 15, &b->enclosures);
+	store_bind_text(s, 16, a->source_title);
+	store_bind_text(s, 17, a->source_url);
+	store_bind_text(s, 18, a->source_id);
+	sqlite3_bind_int64(s, 19, (int64_t)tr_article_content_hash(a));
+	rc = store_exec_stmt(st, s, "staging an article");
+	sqlite3_clear_bindings(s); /* canon and the lists are going away */
+	free(canon);
+	return rc;
+}
+
+/* Runs one apply step bound to (batch, feed, now); adds its changes. */
+static int
+apply_step(struct tr_store_batch *b, enum store_stmt id, int64_t now,
+    int64_t *changes, int64_t *n)
+{
+	struct tr_store *st = b->st;
+	sqlite3_stmt *s = store_stmt(st, id);
+	int rc;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, b->id);
+	sqlite3_bind_int64(s, 2, b->feed_id);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_int64(s, 3, now);
+	if ((rc = store_exec_stmt(st, s, "storing a document")) != 0)
+		return rc;
+	if (n)
+		*n = sqlite3_changes(st->db);
+	if (changes)
+		*changes += sqlite3_changes(st->db);
+	return 0;
+}
+
+/* Number of distinct identities staged in the batch. */
+static int
+staged(struct tr_store_batch *b, int64_t *n)
+{
+	sqlite3_stmt *s = store_stmt(b->st, S_STAGE_COUNT);
+	int rc = 0;
+
+	if (s == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, b->id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	else
+		rc = store_dberr(b->st, "counting staged articles");
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Stores the document's title and site link; NULL meta changes nothing. */
+static int
+store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
+    int64_t *changes)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (meta == NULL)
+		return 0;
+	if ((s = store_stmt(b->st, S_FEED_META)) == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, b->feed_id);
+	store_bind_text(s, 2, meta->title);
+	store_bind_text(s, 3, meta->link);
+	if ((rc = store_exec_stmt(b->st, s, "storing feed metadata")) != 0)
+		return rc;
+	*changes += sqlite3_changes(b->st->db);
+	return 0;
+}
+
+/* Everything of the commit that runs inside its transaction. */
+static int
+apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
+    struct tr_store_result *r)
+{
+	int64_t now = store_now(b->st), total = 0;
+	int rc;
+
+	if ((rc = staged(b, &total)) != 0 ||
+	    (rc = apply_step(b, S_TOUCHED_CLEAR, now, NULL, NULL)) != 0 ||
+	    (rc = apply_step(b, S_TOUCH_OLD, now, NULL, NULL)) != 0 ||
+	    (rc = apply_step(b, S_TOUCH_NEW, now, NULL, NULL)) != 0 ||
+	    (rc = apply_step(b, S_APPLY_UPDATE, now, &r->changes,
+		 &r->updated)) != 0 ||
+	    (rc = apply_step(b, S_APPLY_INSERT, now, &r->changes,
+		 &r->added)) != 0 ||
+	    (rc = apply_step(b, S_LATEST_OFF, now, &r->changes, NULL)) != 0 ||
+	    (rc = apply_step(b, S_LATEST_ON, now, &r->changes, NULL)) != 0 ||
+	    (rc = store_fix_primary(b->st, &r->changes)) != 0 ||
+	    (rc = store_meta(b, meta, &r->changes)) != 0)
+		return rc;
+	r->unchanged = total - r->added - r->updated;
+	if (r->changes > 0 && (rc = store_bump_generation(b->st)) != 0)
+		return rc;
+	return apply_step(b, S_STAGE_DROP, now, NULL, NULL);
+}
+
+int
+tr_store_batch_commit(struct tr_store_batch *b,
+    const struct tr_feed_meta *meta, struct tr_store_result *res)
+{
+	struct tr_store *st = b->st;
+	struct tr_store_result r = {0, 0, 0, 0};
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = apply(b, meta, &r)) != 0 || (rc = store_commit(st)) != 0) {
+		store_rollback(st);
+		tr_log(TR_LOG_WARN, "feed %s: storing the document failed: %s",
+		    b->feed_name, st->errmsg);
+		return rc;
+	}
+	tr_log(TR_LOG_DEBUG, "feed %s: stored %lld new, %lld updated, "
+	    "%lld unchanged", b->feed_name, (long long)r.added,
+	    (long long)r.updated, (long long)r.unchanged);
+	if (res)
+		*res = r;
+	return 0;
+}
+
+void
+tr_store_batch_free(struct tr_store_batch *b)
+{
+	sqlite3_stmt *s;
+
+	if (b == NULL)
+		return;
+	/* After a commit this finds nothing; otherwise it discards. */
+	if ((s = store_stmt(b->st, S_STAGE_DROP)) != NULL) {
+		sqlite3_bind_int64(s, 1, b->id);
+		if (store_exec_stmt(b->st, s, "discarding a batch") != 0)
+			tr_log(TR_LOG_WARN, "feed %s: %s", b->feed_name,
+			    b->st->errmsg);
+	}
+	tr_buf_free(&b->authors);
+	tr_buf_free(&b->categories);
+	tr_buf_free(&b->enclosures);
+	free(b->feed_name);
+	free(b);
+}

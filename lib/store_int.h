@@ -1,0 +1,141 @@
+/*
+ * store_int.h — what the parts of the store (store.c: open, migrations,
+ * feeds, retention; store_batch.c: storing documents; store_query.c: the
+ * merged query) share inside lib/.
+ */
+#ifndef TRIBUTARY_STORE_INT_H
+#define TRIBUTARY_STORE_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "tributary/buf.h"
+#include "tributary/store.h"
+
+/*
+ * Every fixed statement of the store, prepared on first use and kept on
+ * the handle until it is closed (see stmt_sql[] in store.c).
+ */
+enum store_stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_GEN_GET,
+	S_GEN_BUMP,
+	S_FEED_ID,
+	S_FEED_GET,
+	S_FEED_ALL,
+	S_FEED_SAVE,
+	S_FEED_OLD,
+	S_FEED_INSERT,
+	S_FEED_CONF,
+	S_FEED_URL_RESET,
+	S_FEED_DEACTIVATE,
+	S_FEED_META,
+	S_TAGS_GET,
+	S_TAGS_DEL,
+	S_TAG_ADD,
+	S_NEXT_DUE,
+	S_STATS,
+	S_STAGE_ADD,
+	S_STAGE_DROP,
+	S_TOUCHED_CLEAR,
+	S_TOUCH_OLD,
+	S_TOUCH_NEW,
+	S_APPLY_UPDATE,
+	S_APPLY_INSERT,
+	S_LATEST_OFF,
+	S_LATEST_ON,
+	S_PRIMARY_FIX,
+	S_STAGE_COUNT,
+	S_RET_FEEDS,
+	S_RET_TOUCH_DAYS,
+	S_RET_DEL_DAYS,
+	S_RET_TOUCH_ITEMS,
+	S_RET_DEL_ITEMS,
+	S_ALSO,
+	S_JSON_STRINGS,
+	S_JSON_AUTHORS,
+	S_JSON_ENCLOSURES,
+	S__COUNT
+};
+
+/* The query variants: one bit per optional filter (store_query.c). */
+enum { Q_TAG = 1, Q_FEED = 2, Q_FTS = 4, Q_SINCE = 8, Q_CURSOR = 16 };
+#define Q_VARIANTS 32
+
+struct tr_store {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
+	int64_t next_batch;	/* id of the next batch on this handle */
+	sqlite3_stmt *stmt[S__COUNT];
+	sqlite3_stmt *qstmt[Q_VARIANTS];
+	char errmsg[512];
+};
+
+/*
+ * Returns the statement id, reset and with its bindings cleared, or NULL
+ * (with errmsg set) when it cannot be prepared.
+ */
+sqlite3_stmt *store_stmt(struct tr_store *st, enum store_stmt id);
+
+/* Sets errmsg from a printf format and returns rc. */
+int store_err(struct tr_store *st, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets errmsg to "WHAT: <sqlite's message>" and returns TR_ESTORE. */
+int store_dberr(struct tr_store *st, const char *what);
+
+/* Steps a statement to completion (no rows expected). 0 or TR_ESTORE. */
+int store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what);
+
+/* Runs literal SQL (no parameters). 0 or TR_ESTORE. */
+int store_exec(struct tr_store *st, const char *sql);
+
+/* Begins a write transaction (BEGIN IMMEDIATE), commits, rolls back. */
+int store_begin(struct tr_store *st);
+int store_commit(struct tr_store *st);
+void store_rollback(struct tr_store *st);
+
+/* Bumps the generation counter (inside the caller's transaction). */
+int store_bump_generation(struct tr_store *st);
+
+/* The current time in Unix seconds (or the fixed time for tests). */
+int64_t store_now(const struct tr_store *st);
+
+/* Binds s, or NULL when s is NULL. The text must outlive the step. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* Binds a date, or NULL when it is TR_DATE_NONE. */
+int store_bind_date(sqlite3_stmt *s, int i, int64_t v);
+
+/* The column as a date: TR_DATE_NONE when NULL. */
+int64_t store_col_date(sqlite3_stmt *s, int i);
+
+/* The column's text, or NULL for SQL NULL. Valid until the next step. */
+const char *store_col_text(sqlite3_stmt *s, int i);
+
+/*
+ * Appends s as a JSON string literal (null for NULL). Lossless, unlike
+ * the renderers' tr_escape_json, which cleans text for display: what the
+ * store writes must read back byte for byte.
+ */
+int store_json_str(struct tr_buf *b, const char *s);
+
+/*
+ * The same as a char *, for filling the public records whose string
+ * fields are not const; such records are borrowed and never written
+ * through.
+ */
+char *store_col_borrow(sqlite3_stmt *s, int i);
+
+/* Recomputes is_primary for every canonical link in temp.touched. */
+int store_fix_primary(struct tr_store *st, int64_t *changes);
+
+/* Finalizes the query statements (store_query.c). */
+void store_query_finalize(struct tr_store *st);
+
+#endif
