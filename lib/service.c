@@ -1,0 +1,750 @@
+/*
+ * service.c — `tributary serve`: the poller loop and the HTTP endpoint in
+ * one process, signals, reload, sd_notify, /metrics and /healthz.
+ *
+ * Threads. The poller runs on the caller's thread and owns the only
+ * writable store handle and the config. libmicrohttpd's threads answer
+ * requests with their own read-only handles; they touch this file only
+ * through the /healthz and /metrics hooks, which read the health fields
+ * under sv->mu and the metrics registry (which has its own lock).
+ *
+ * Sleeping. The loop asks the store when the next feed is due
+ * (tr_store_next_due) and sleeps in poll(2) on the read end of a pipe
+ * until then: no periodic tick. Signal handlers only set a flag and
+ * write a byte to the pipe (the self-pipe trick: both are
+ * async-signal-safe), so a signal ends the sleep at once. The sleep is
+ * cut short only to send WATCHDOG=1 when systemd asked for it and to
+ * re-check the schedule at least once per polling interval (which is
+ * also what /healthz calls progress when no feed is due for long).
+ *
+ * Stopping. The stop flag doubles as the fetch engine's cancel flag
+ * (tr_fetch_opts.cancel): a SIGTERM during a round ends every transfer
+ * at once, the poller commits the documents that were complete, and the
+ * loop returns; then the listener stops and the store is closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tributary/buf.h"
+#include "tributary/config.h"
+#include "tributary/error.h"
+#include "tributary/http.h"
+#include "tributary/log.h"
+#include "tributary/metrics.h"
+#include "tributary/notify.h"
+#include "tributary/service.h"
+#include "tributary/store.h"
+
+/* A round that fetched nothing although a feed looked due: back off. */
+#define IDLE_BACKOFF_MAX 60
+
+/* --- signals --- */
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+static int wake_pipe[2] = {-1, -1};
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	ssize_t n;
+
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+	if (wake_pipe[1] >= 0) {
+		n = write(wake_pipe[1], "", 1);
+		(void)n; /* a full pipe already wakes the loop */
+	}
+	errno = saved;
+}
+
+static const int handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+#define N_SIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
+
+/* Installs the handlers, keeping the previous actions in old. */
+static int
+signals_install(struct sigaction *old)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < N_SIGNALS; i++) {
+		sa.sa_handler = handled_signals[i] == SIGPIPE ? SIG_IGN
+							      : on_signal;
+		if (sigaction(handled_signals[i], &sa, &old[i]) != 0)
+			return TR_EIO;
+	}
+	return 0;
+}
+
+static void
+signals_restore(const struct sigaction *old)
+{
+	size_t i;
+
+	for (i = 0; i < N_SIGNALS; i++)
+		sigaction(handled_signals[i], &old[i], NULL);
+}
+
+static int
+pipe_open(void)
+{
+	int i;
+
+	if (pipe(wake_pipe) != 0)
+		return TR_EIO;
+	for (i = 0; i < 2; i++) {
+		fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(wake_pipe[i], F_SETFL,
+		    fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+	}
+	return 0;
+}
+
+static void
+pipe_close(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+		wake_pipe[i] = -1;
+	}
+}
+
+static void
+pipe_drain(void)
+{
+	char buf[64];
+
+	while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* --- time --- */
+
+static int64_t
+mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static double
+wall_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- the service --- */
+
+struct service_metrics {
+	struct tr_metric *feeds;	/* gauge, by state */
+	struct tr_metric *articles;	/* gauge: articles in the store */
+	struct tr_metric *fetches;	/* counter, by outcome */
+	struct tr_metric *stored;	/* counter, by change */
+	struct tr_metric *duration;	/* histogram: fetch seconds */
+	struct tr_metric *rounds;	/* counter */
+	struct tr_metric *last_round;	/* gauge: Unix time */
+	struct tr_metric *round_secs;	/* gauge: last round's duration */
+	struct tr_metric *reloads;	/* counter, by result */
+	struct tr_metric *start_time;	/* gauge: Unix time */
+};
+
+struct service {
+	struct tr_config *cfg; /* the running config, owned */
+	struct tr_service_opts opts;
+	struct tr_store *st;   /* the writer handle */
+	struct tr_http *http;
+	struct tr_notify *notify;
+	struct tr_metrics *metrics;
+	struct service_metrics m;
+	int64_t last_watchdog;	/* monotonic usec of the last WATCHDOG=1 */
+	int idle_rounds;	/* rounds in a row that fetched nothing */
+	int64_t not_before;	/* monotonic usec: no round before */
+
+	/* Read by /healthz on server threads: guarded by mu. */
+	pthread_mutex_t mu;
+	int64_t progress;	/* monotonic usec of the loop's last step */
+	int64_t interval;	/* the config's interval, seconds */
+	int64_t round_usec;	/* the last round's duration */
+	int64_t rounds_done;
+	double last_round_end;	/* Unix time, 0 = none yet */
+};
+
+/* The loop did something: note it for /healthz and the watchdog. */
+static void
+progress(struct service *sv)
+{
+	int64_t now = mono_usec();
+	uint64_t wd = tr_notify_watchdog_usec(sv->notify);
+
+	pthread_mutex_lock(&sv->mu);
+	sv->progress = now;
+	pthread_mutex_unlock(&sv->mu);
+	/* sd_watchdog_enabled(3) advises pinging at half the interval; a
+	 * quarter leaves room for a late wakeup. */
+	if (wd > 0 && now - sv->last_watchdog >= (int64_t)(wd / 4)) {
+		tr_notify_watchdog(sv->notify);
+		sv->last_watchdog = now;
+	}
+}
+
+/*
+ * /healthz: healthy while the loop made progress within three times the
+ * longer of the polling interval and the last round's duration (the loop
+ * re-checks the schedule at least once per interval, and a round reports
+ * progress as each of its feeds completes).
+ */
+static int
+health(struct tr_buf *msg, void *arg)
+{
+	struct service *sv = arg;
+	int64_t now = mono_usec(), age, limit;
+	double last_round;
+
+	pthread_mutex_lock(&sv->mu);
+	age = (now - sv->progress) / 1000000;
+	limit = sv->interval * 1000000 > sv->round_usec ? sv->interval
+						      : sv->round_usec / 1000000;
+	limit *= 3;
+	last_round = sv->last_round_end;
+	pthread_mutex_unlock(&sv->mu);
+	if (age > limit) {
+		tr_buf_printf(msg, "poller stalled: no progress for %llds "
+				   "(limit %llds)",
+		    (long long)age, (long long)limit);
+		return 1;
+	}
+	if (last_round > 0)
+		tr_buf_printf(msg, "poller ok: last round %.0fs ago",
+		    wall_seconds() - last_round);
+	else
+		tr_buf_printf(msg, "poller ok: no round yet");
+	return 0;
+}
+
+/* /metrics: the registry; the endpoint appends its request counters. */
+static int
+metrics_hook(struct tr_buf *out, void *arg)
+{
+	struct service *sv = arg;
+
+	return tr_metrics_render(out, sv->metrics);
+}
+
+/* The outcomes of a fetch, as the tributary_fetches_total label says. */
+static const char *const outcomes[] = {"200", "304", "unchanged",
+    "redirect", "4xx", "5xx", "timeout", "too_large", "parse_recovered",
+    "error", "aborted"};
+static const char *const feed_states[] = {"ok", "new", "failing",
+    "disabled", "inactive"};
+
+static int
+metrics_setup(struct service *sv)
+{
+	static const double bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+	    30, 60};
+	struct service_metrics *m = &sv->m;
+	struct tr_metrics *r;
+	size_t i;
+	int rc;
+
+	if ((rc = tr_metrics_new(&sv->metrics)) != 0)
+		return rc;
+	r = sv->metrics;
+	if ((rc = tr_metrics_gauge(&m->feeds, r, "tributary_feeds",
+		 "Feeds by state.", (const char *[]){"state", NULL})) ||
+	    (rc = tr_metrics_gauge(&m->articles, r, "tributary_articles",
+		 "Articles in the store.", NULL)) ||
+	    (rc = tr_metrics_counter(&m->fetches, r, "tributary_fetches_total",
+		 "Fetches by outcome.", (const char *[]){"outcome", NULL})) ||
+	    (rc = tr_metrics_counter(&m->stored, r,
+		 "tributary_articles_stored_total",
+		 "Articles written to the store, new or updated.",
+		 (const char *[]){"change", NULL})) ||
+	    (rc = tr_metrics_histogram(&m->duration, r,
+		 "tributary_fetch_duration_seconds",
+		 "Duration of one fetch, request to stored.", NULL, bounds,
+		 sizeof(bounds) / sizeof(bounds[0]))) ||
+	    (rc = tr_metrics_counter(&m->rounds, r, "tributary_rounds_total",
+		 "Polling rounds completed.", NULL)) ||
+	    (rc = tr_metrics_gauge(&m->last_round, r,
+		 "tributary_last_round_timestamp_seconds",
+		 "Unix time the last polling round completed.", NULL)) ||
+	    (rc = tr_metrics_gauge(&m->round_secs, r,
+		 "tributary_last_round_duration_seconds",
+		 "Duration of the last polling round.", NULL)) ||
+	    (rc = tr_metrics_counter(&m->reloads, r,
+		 "tributary_config_reloads_total",
+		 "Configuration reloads by result.",
+		 (const char *[]){"result", NULL})) ||
+	    (rc = tr_metrics_gauge(&m->start_time, r,
+		 "tributary_start_time_seconds",
+		 "Unix time the service started.", NULL)))
+		return rc;
+	/* Every series exists from the start, so that rates work from the
+	 * first scrape. */
+	for (i = 0; rc == 0 && i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		rc = tr_metric_add(m->fetches, (const char *[]){outcomes[i]}, 0);
+	for (i = 0; rc == 0 &&
+	     i < sizeof(feed_states) / sizeof(feed_states[0]); i++)
+		rc = tr_metric_set(m->feeds, (const char *[]){feed_states[i]}, 0);
+	if (rc == 0)
+		rc = tr_metric_add(m->stored, (const char *[]){"added"}, 0);
+	if (rc == 0)
+		rc = tr_metric_add(m->stored, (const char *[]){"updated"}, 0);
+	if (rc == 0)
+		rc = tr_metric_add(m->reloads, (const char *[]){"ok"}, 0);
+	if (rc == 0)
+		rc = tr_metric_add(m->reloads, (const char *[]){"failed"}, 0);
+	if (rc == 0)
+		rc = tr_metric_add(m->rounds, NULL, 0);
+	if (rc == 0)
+		rc = tr_metric_set(m->start_time, NULL, wall_seconds());
+	return rc;
+}
+
+/* --- feeds by state, the status line --- */
+
+struct state_count {
+	int64_t n[sizeof(feed_states) / sizeof(feed_states[0])];
+};
+
+static int
+count_feed(const struct tr_feed_state *fs, void *arg)
+{
+	struct state_count *c = arg;
+
+	if (!fs->active)
+		c->n[4]++;
+	else if (fs->disabled)
+		c->n[3]++;
+	else if (fs->errors > 0)
+		c->n[2]++;
+	else if (fs->last_check == 0)
+		c->n[1]++;
+	else
+		c->n[0]++;
+	return 0;
+}
+
+/*
+ * Refreshes the gauges that come from the store and sends STATUS= (with
+ * READY=1 when ready is non-zero).
+ */
+static void
+refresh_status(struct service *sv, int ready)
+{
+	struct tr_store_stats stats;
+	struct state_count c;
+	char status[256], when[32] = "none yet";
+	double last;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&stats, 0, sizeof(stats));
+	if (tr_store_feeds(sv->st, count_feed, &c) == 0)
+		for (i = 0; i < sizeof(feed_states) / sizeof(feed_states[0]); i++)
+			tr_metric_set(sv->m.feeds,
+			    (const char *[]){feed_states[i]}, (double)c.n[i]);
+	if (tr_store_stats(sv->st, &stats) == 0)
+		tr_metric_set(sv->m.articles, NULL, (double)stats.articles);
+	else
+		tr_log(TR_LOG_WARN, "store: %s", tr_store_errmsg(sv->st));
+	pthread_mutex_lock(&sv->mu);
+	last = sv->last_round_end;
+	pthread_mutex_unlock(&sv->mu);
+	if (last > 0) {
+		time_t t = (time_t)last;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	}
+	snprintf(status, sizeof(status),
+	    "%zu feeds (%lld failing, %lld disabled), %lld articles, last "
+	    "round %s",
+	    sv->cfg->n_feeds, (long long)c.n[2], (long long)c.n[3],
+	    (long long)stats.articles, when);
+	if (ready)
+		tr_notify_ready(sv->notify, status);
+	else
+		tr_notify_status(sv->notify, status);
+}
+
+/* --- one polling round --- */
+
+/*
+ * Runs one round of every due feed and records its metrics. Returns the
+ * number of feeds fetched (0 when nothing was), or a negative tr_err.
+ */
+static int
+run_round(struct service *sv)
+{
+	int64_t start = mono_usec(), usec;
+	int fetched = 0;
+
+	/* The poller (lib/poll.c) is not in this build yet. */
+	usec = mono_usec() - start;
+	if (fetched > 0) {
+		pthread_mutex_lock(&sv->mu);
+		sv->round_usec = usec;
+		sv->last_round_end = wall_seconds();
+		sv->rounds_done++;
+		pthread_mutex_unlock(&sv->mu);
+		tr_metric_add(sv->m.rounds, NULL, 1);
+		tr_metric_set(sv->m.last_round, NULL, sv->last_round_end);
+		tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
+		refresh_status(sv, 0);
+	}
+	return fetched;
+}
+
+/* --- the endpoint --- */
+
+static const char *
+listen_of(const struct service *sv, const struct tr_config *cfg)
+{
+	return sv->opts.listen ? sv->opts.listen : cfg->listen;
+}
+
+/* Creates, hooks up and binds an endpoint for cfg. */
+static int
+http_start(struct service *sv, struct tr_http **out,
+    const struct tr_config *cfg)
+{
+	struct tr_http_opts ho;
+	struct tr_http *srv = NULL;
+	int rc;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.listen = sv->opts.listen;
+	*out = NULL;
+	rc = tr_http_new(&srv, cfg, cfg->database, &ho);
+	if (rc == 0) {
+		tr_http_set_health(srv, health, sv);
+		tr_http_set_metrics(srv, metrics_hook, sv);
+		rc = tr_http_listen(srv);
+	}
+	if (rc != 0) {
+		tr_log(TR_LOG_ERROR, "http: cannot listen on %s: %s",
+		    listen_of(sv, cfg),
+		    srv ? tr_http_errmsg(srv) : tr_strerror(rc));
+		tr_http_stop(srv);
+		return rc;
+	}
+	*out = srv;
+	return 0;
+}
+
+/* --- reload --- */
+
+/* Logs every "file:line: message" line of a config's error text. */
+static void
+log_config_errors(const char *errors)
+{
+	const char *p = errors, *nl;
+
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		tr_log(TR_LOG_ERROR, "reload: %.*s",
+		    (int)(nl ? nl - p : (ptrdiff_t)strlen(p)), p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Counts the feeds of a not in b. */
+static size_t
+feeds_missing(const struct tr_config *a, const struct tr_config *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->n_feeds; i++)
+		if (tr_config_feed(b, a->feeds[i].name) == NULL)
+			n++;
+	return n;
+}
+
+/*
+ * Switches the endpoint to ncfg. When the listen address changed, a new
+ * listener is bound before the old one stops; if the new address cannot
+ * be bound (the same port on another host form, say), the old one is
+ * stopped first and the new one tried again, and when that fails too
+ * the old address is bound again. Returns 0, or the error of the new
+ * address.
+ */
+static int
+http_switch(struct service *sv, const struct tr_config *ncfg)
+{
+	struct tr_http *srv = NULL;
+	int rc;
+
+	if (strcmp(listen_of(sv, sv->cfg), listen_of(sv, ncfg)) == 0) {
+		tr_http_set_config(sv->http, ncfg);
+		return 0;
+	}
+	if (http_start(sv, &srv, ncfg) == 0) {
+		tr_http_stop(sv->http);
+		sv->http = srv;
+		return 0;
+	}
+	tr_http_stop(sv->http);
+	sv->http = NULL;
+	if ((rc = http_start(sv, &srv, ncfg)) == 0) {
+		sv->http = srv;
+		return 0;
+	}
+	if (http_start(sv, &sv->http, sv->cfg) == 0)
+		tr_log(TR_LOG_WARN, "reload: still listening on %s",
+		    listen_of(sv, sv->cfg));
+	return rc;
+}
+
+/*
+ * Rereads the config file. A file with errors changes nothing. The
+ * database cannot change without a restart: a new path is ignored with
+ * a warning.
+ */
+static void
+reload(struct service *sv)
+{
+	struct tr_config *ncfg = NULL;
+	char *errors = NULL, *tmp;
+	size_t added, removed;
+	int rc;
+
+	tr_notify_reloading(sv->notify);
+	tr_log(TR_LOG_INFO, "reload: reading %s", sv->cfg->path);
+	rc = tr_config_load(&ncfg, &errors, sv->cfg->path);
+	if (rc != 0) {
+		log_config_errors(errors ? errors : tr_strerror(rc));
+		tr_log(TR_LOG_ERROR, "reload: %s has errors; keeping the "
+				     "running configuration",
+		    sv->cfg->path);
+		free(errors);
+		tr_metric_add(sv->m.reloads, (const char *[]){"failed"}, 1);
+		refresh_status(sv, 1);
+		return;
+	}
+	if (strcmp(ncfg->database, sv->cfg->database) != 0) {
+		tr_log(TR_LOG_WARN, "reload: database changed to %s; it "
+				    "takes a restart, still using %s",
+		    ncfg->database, sv->cfg->database);
+		tmp = ncfg->database;
+		ncfg->database = sv->cfg->database;
+		sv->cfg->database = tmp;
+	}
+	if ((rc = tr_store_sync_config(sv->st, ncfg)) != 0) {
+		tr_log(TR_LOG_ERROR, "reload: store: %s; keeping the running "
+				     "configuration",
+		    tr_store_errmsg(sv->st));
+		tr_config_free(ncfg);
+		tr_metric_add(sv->m.reloads, (const char *[]){"failed"}, 1);
+		refresh_status(sv, 1);
+		return;
+	}
+	if (http_switch(sv, ncfg) != 0)
+		tr_log(TR_LOG_ERROR, "reload: listen %s failed",
+		    listen_of(sv, ncfg));
+	added = feeds_missing(ncfg, sv->cfg);
+	removed = feeds_missing(sv->cfg, ncfg);
+	tr_config_free(sv->cfg);
+	sv->cfg = ncfg;
+	pthread_mutex_lock(&sv->mu);
+	sv->interval = ncfg->interval;
+	pthread_mutex_unlock(&sv->mu);
+	sv->idle_rounds = 0;
+	sv->not_before = 0;
+	tr_metric_add(sv->m.reloads, (const char *[]){"ok"}, 1);
+	tr_log(TR_LOG_INFO, "reload: %zu feeds (%zu added, %zu removed)",
+	    ncfg->n_feeds, added, removed);
+	refresh_status(sv, 1);
+}
+
+/* --- the loop --- */
+
+/*
+ * How long to sleep, in milliseconds: until the next due feed, at most
+ * one polling interval, at most half the watchdog interval; and while a
+ * round that fetched nothing holds the loop back, until that ends.
+ */
+static int
+sleep_ms(struct service *sv, int64_t due, int64_t now)
+{
+	uint64_t wd = tr_notify_watchdog_usec(sv->notify);
+	int64_t ms, cap = sv->cfg->interval * 1000;
+
+	if (due > 0 && due <= now)
+		ms = (sv->not_before - mono_usec()) / 1000 + 1;
+	else if (due > 0)
+		ms = (due - now) * 1000 + 50; /* just into the due second */
+	else
+		ms = cap;
+	if (ms > cap)
+		ms = cap;
+	if (wd > 0 && ms > (int64_t)(wd / 2000))
+		ms = (int64_t)(wd / 2000);
+	return ms < 0 ? 0 : (int)ms;
+}
+
+static void
+wait_for(int ms)
+{
+	struct pollfd p;
+
+	p.fd = wake_pipe[0];
+	p.events = POLLIN;
+	p.revents = 0;
+	if (poll(&p, 1, ms) > 0)
+		pipe_drain();
+}
+
+/*
+ * A round that fetched nothing although the store said a feed was due
+ * (a host on hold, say) must not make the loop spin: the next round
+ * waits 1, 2, 4 ... up to IDLE_BACKOFF_MAX seconds.
+ */
+static void
+note_round(struct service *sv, int fetched)
+{
+	int64_t delay;
+
+	if (fetched > 0) {
+		sv->idle_rounds = 0;
+		sv->not_before = 0;
+		return;
+	}
+	sv->idle_rounds++;
+	delay = (int64_t)1 << (sv->idle_rounds < 7 ? sv->idle_rounds - 1 : 6);
+	if (delay > IDLE_BACKOFF_MAX)
+		delay = IDLE_BACKOFF_MAX;
+	sv->not_before = mono_usec() + delay * 1000000;
+	tr_log(TR_LOG_DEBUG, "poller: nothing fetched although a feed was "
+			     "due; next try in %llds",
+	    (long long)delay);
+}
+
+static void
+loop(struct service *sv)
+{
+	int64_t due, now;
+
+	while (!stop_requested) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(sv);
+			progress(sv);
+			continue;
+		}
+		now = (int64_t)time(NULL);
+		due = 0;
+		if (tr_store_next_due(sv->st, &due) != 0) {
+			tr_log(TR_LOG_WARN, "store: %s", tr_store_errmsg(sv->st));
+			due = 0;
+		}
+		if (due > 0 && due <= now && mono_usec() >= sv->not_before) {
+			note_round(sv, run_round(sv));
+			progress(sv);
+			continue;
+		}
+		wait_for(sleep_ms(sv, due, now));
+		progress(sv);
+	}
+}
+
+/* --- start and stop --- */
+
+static int
+service_start(struct service *sv)
+{
+	char url[1024];
+	int rc;
+
+	rc = tr_store_open(&sv->st, sv->cfg->database, 0);
+	if (rc != 0) {
+		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database,
+		    sv->st ? tr_store_errmsg(sv->st) : tr_strerror(rc));
+		return rc;
+	}
+	if ((rc = tr_store_sync_config(sv->st, sv->cfg)) != 0) {
+		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database,
+		    tr_store_errmsg(sv->st));
+		return rc;
+	}
+	if ((rc = http_start(sv, &sv->http, sv->cfg)) != 0)
+		return rc;
+	snprintf(url, sizeof(url), "%s/feed.atom", tr_http_url(sv->http));
+	tr_log(TR_LOG_INFO, "serve: %zu feeds, database %s, merged feed at %s",
+	    sv->cfg->n_feeds, sv->cfg->database, url);
+	if (sv->opts.ready)
+		sv->opts.ready(tr_http_url(sv->http), url, sv->opts.arg);
+	refresh_status(sv, 1);
+	return 0;
+}
+
+int
+tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
+{
+	struct sigaction old[N_SIGNALS];
+	struct service sv;
+	int rc, have_signals = 0;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.cfg = cfg;
+	if (opts)
+		sv.opts = *opts;
+	sv.interval = cfg->interval;
+	sv.progress = sv.last_watchdog = mono_usec();
+	stop_requested = reload_requested = 0;
+	if (pthread_mutex_init(&sv.mu, NULL) != 0) {
+		tr_config_free(cfg);
+		return TR_ENOMEM;
+	}
+	if ((rc = tr_notify_new_env(&sv.notify)) != 0 ||
+	    (rc = metrics_setup(&sv)) != 0 || (rc = pipe_open()) != 0)
+		goto out;
+	if ((rc = signals_install(old)) != 0)
+		goto out;
+	have_signals = 1;
+	if ((rc = service_start(&sv)) != 0)
+		goto out;
+	loop(&sv);
+	tr_log(TR_LOG_INFO, "serve: stopping");
+out:
+	tr_notify_stopping(sv.notify);
+	tr_http_stop(sv.http);
+	tr_store_close(sv.st);
+	if (have_signals)
+		signals_restore(old);
+	pipe_close();
+	tr_metrics_free(sv.metrics);
+	tr_notify_free(sv.notify);
+	pthread_mutex_destroy(&sv.mu);
+	tr_config_free(sv.cfg);
+	if (rc == 0)
+		tr_log(TR_LOG_INFO, "serve: stopped");
+	return rc;
+}
