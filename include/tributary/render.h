@@ -67,4 +67,19 @@ void tr_render_free(struct tr_render *r);
 int tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
     struct tr_store *st);
 
+/*
+ * The endpoint's path of a merged document, appended to out:
+ * "/feed.atom", "/tags/TAG.rss", "/feeds/NAME.json" (tag and feed
+ * percent-encoded; at most one of them non-NULL), "/feeds.opml" for
+ * OPML and "/" for the HTML page.
+ */
+int tr_render_path(struct tr_buf *out, enum tr_format fmt, const char *tag,
+    const char *feed);
+
+/*
+ * The public base URL of the endpoint, appended to out without a
+ * trailing slash: cfg->base_url when set, else "http://" + cfg->listen.
+ */
+int tr_render_base_url(struct tr_buf *out, const struct tr_config *cfg);
+
 #endif

@@ -1,0 +1,87 @@
+/*
+ * render_opml.c — the subscriptions as OPML 2.0 (http://opml.org/spec2.opml).
+ *
+ * One <outline type="rss"> per feed of feeds.conf, in the file's order:
+ * text and title (the configured title, else the document's, else the
+ * name), xmlUrl (the effective URL after a permanent redirect when the
+ * store knows one), htmlUrl (the site link the store saw) and category
+ * from the feed's tags, as OPML 2.0's comma-separated "/tag" paths.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "render_int.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/escape.h"
+
+static int
+opml_category(struct tr_buf *out, const struct tr_feed_conf *f)
+{
+	size_t i;
+	int rc;
+
+	if (f->n_tags == 0)
+		return 0;
+	TRY(tr_buf_adds(out, " category=\""));
+	for (i = 0; i < f->n_tags; i++) {
+		TRY(tr_buf_adds(out, i ? ",/" : "/"));
+		TRY(tr_escape_xml(out, f->tags[i]));
+	}
+	return tr_buf_addc(out, '"');
+}
+
+static int
+opml_outline(struct tr_buf *out, const struct tr_feed_conf *f,
+    const struct tr_feed_state *fs)
+{
+	const char *title = f->title, *url = f->url, *site = NULL;
+	int rc;
+
+	if (fs) {
+		if (title == NULL && fs->title && *fs->title)
+			title = fs->title;
+		if (fs->effective_url && *fs->effective_url)
+			url = fs->effective_url;
+		site = fs->site_link;
+	}
+	if (title == NULL || *title == '\0')
+		title = f->name;
+	TRY(tr_buf_adds(out, "    <outline type=\"rss\""));
+	TRY(render_attr(out, "text", title));
+	TRY(render_attr(out, "title", title));
+	TRY(render_attr(out, "xmlUrl", url));
+	if (site && *site)
+		TRY(render_attr(out, "htmlUrl", site));
+	TRY(opml_category(out, f));
+	return tr_buf_adds(out, "/>\n");
+}
+
+int
+tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
+    struct tr_store *st)
+{
+	struct tr_feed_state fs;
+	char d[64];
+	size_t i;
+	int rc, have;
+
+	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+			     "<opml version=\"2.0\">\n  <head>\n"));
+	TRY(render_elem(out, "    ", "title",
+	    cfg->title ? cfg->title : "tributary"));
+	tr_date_format_rfc822(d, sizeof(d), (int64_t)time(NULL));
+	TRY(render_elem(out, "    ", "dateCreated", d));
+	TRY(tr_buf_adds(out, "    <docs>http://opml.org/spec2.opml</docs>\n"
+			     "  </head>\n  <body>\n"));
+	for (i = 0; i < cfg->n_feeds; i++) {
+		memset(&fs, 0, sizeof(fs));
+		have = st && tr_store_feed_get(st, &fs, cfg->feeds[i].name) == 0;
+		rc = opml_outline(out, &cfg->feeds[i], have ? &fs : NULL);
+		if (have)
+			tr_feed_state_free(&fs);
+		if (rc != 0)
+			return rc;
+	}
+	return tr_buf_adds(out, "  </body>\n</opml>\n");
+}
