@@ -61,6 +61,8 @@ static const struct zone {
     {"MSK", 180}, {"JST", 540}, {"KST", 540}, {"AWST", 480},
     {"ACST", 570}, {"ACDT", 630}, {"AEST", 600}, {"AEDT", 660},
     {"NZST", 720}, {"NZDT", 780},
+    /* Generic North American names (feedparser reads them the same). */
+    {"AT", -240}, {"ET", -300}, {"CT", -360}, {"MT", -420}, {"PT", -480},
 };
 
 /*
@@ -326,6 +328,13 @@ zone(const char **p, int *off)
 	if (!is_alpha((unsigned char)**p))
 		return 1;
 	n = word(p, w, sizeof(w));
+	if (n == 3 && strcasecmp(w, "etc") == 0 && **p == '/') {
+		/* tz database spelling: "Etc/GMT", "Etc/UTC" */
+		(*p)++;
+		n = word(p, w, sizeof(w));
+		if (strcasecmp(w, "gmt") != 0 && strcasecmp(w, "utc") != 0)
+			return TR_EINVAL;
+	}
 	if (n == 1)
 		return military_zone(w[0], off);
 	for (i = 0; i < NELEM(zones); i++)
@@ -469,7 +478,7 @@ day_first(const char **p, struct fields *f)
 	skip_ws(p);
 	if (word(p, w, sizeof(w)) == 0 || (f->mon = month_lookup(w)) == 0)
 		return TR_EINVAL;
-	if (**p == '.')
+	if (**p == '.' || **p == ',')
 		(*p)++;
 	skip_ws(p);
 	if (**p == '-')
