@@ -19,7 +19,10 @@
  */
 int tr_date_parse(int64_t *out, const char *s);
 
-/* "2024-12-06T09:30:00Z" (RFC 3339, UTC). out holds at least 32 bytes. */
+/*
+ * "2024-12-06T09:30:00Z" (RFC 3339, UTC). out holds at least 32 bytes.
+ * TR_DATE_NONE gives "" (also for the RFC 822 form below).
+ */
 void tr_date_format_rfc3339(char *out, size_t size, int64_t t);
 
 /* "Fri, 06 Dec 2024 09:30:00 GMT" (RFC 822 / RFC 9110 IMF-fixdate). */

@@ -8,6 +8,11 @@
  * Resolves ref against base (RFC 3986 §5) and returns a malloc'ed
  * absolute URL. base may be NULL; then ref must be absolute. Returns NULL
  * when the result would not be a valid absolute URL.
+ * Whitespace around base and ref is ignored. Absolute "scheme://" URLs of
+ * any scheme pass (normalized by curl); opaque URIs without an authority
+ * ("mailto:a@b", "tag:...", "urn:...") pass unchanged, except for the
+ * schemes that need one ("http:g" gives NULL); javascript:, vbscript: and
+ * data: always give NULL.
  */
 char *tr_url_resolve(const char *base, const char *ref);
 
