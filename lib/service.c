@@ -42,6 +42,7 @@
 #include "tributary/log.h"
 #include "tributary/metrics.h"
 #include "tributary/notify.h"
+#include "tributary/poll.h"
 #include "tributary/service.h"
 #include "tributary/store.h"
 
@@ -398,29 +399,124 @@ refresh_status(struct service *sv, int ready)
 /* --- one polling round --- */
 
 /*
- * Runs one round of every due feed and records its metrics. Returns the
- * number of feeds fetched (0 when nothing was), or a negative tr_err.
+ * The outcome label of one fetch; each fetch counts once, under the
+ * first that applies: too_large, timeout, aborted, error (no response),
+ * 4xx, 5xx, redirect (a 3xx the poller did not follow, or a success
+ * reached through redirects), parse_recovered (a broken document stored
+ * anyway), 304, unchanged (a 200 with the same body), 200.
+ */
+static const char *
+fetch_outcome(const struct tr_poll_result *r)
+{
+	const char *msg = r->message ? r->message : "";
+
+	if (r->outcome == TR_POLL_FAILED) {
+		if (strstr(msg, "too large"))
+			return "too_large";
+		if (strstr(msg, "timed out") || strstr(msg, "timeout"))
+			return "timeout";
+		if (stop_requested && strstr(msg, "cancel"))
+			return "aborted";
+		if (r->status >= 500)
+			return "5xx";
+		if (r->status >= 400)
+			return "4xx";
+		if (r->status >= 300 && r->status < 400)
+			return "redirect";
+		return "error";
+	}
+	if (r->outcome == TR_POLL_UNCHANGED)
+		return r->status == 304 ? "304" : "unchanged";
+	return "200";
+}
+
+/* Called by the poller as each feed of the round ends. */
+static void
+on_feed(const struct tr_poll_result *r, void *arg)
+{
+	struct service *sv = arg;
+	char next[32];
+
+	if (r->outcome == TR_POLL_OK || r->outcome == TR_POLL_UNCHANGED ||
+	    r->outcome == TR_POLL_FAILED) {
+		tr_metric_add(sv->m.fetches,
+		    (const char *[]){fetch_outcome(r)}, 1);
+		tr_metric_observe(sv->m.duration, NULL, r->seconds);
+	}
+	if (r->added > 0)
+		tr_metric_add(sv->m.stored, (const char *[]){"added"},
+		    (double)r->added);
+	if (r->updated > 0)
+		tr_metric_add(sv->m.stored, (const char *[]){"updated"},
+		    (double)r->updated);
+	tr_format_duration(next, sizeof(next),
+	    r->next_check > time(NULL) ? r->next_check - time(NULL) : 0);
+	if (r->outcome == TR_POLL_FAILED)
+		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", r->name,
+		    r->message ? r->message : "failed", next);
+	else
+		tr_log(TR_LOG_DEBUG, "feed %s: %s%s%s, %lld new, %lld updated, "
+				     "%.2fs, next check in %s",
+		    r->name, tr_poll_outcome_name(r->outcome),
+		    r->message ? ": " : "", r->message ? r->message : "",
+		    (long long)r->added, (long long)r->updated, r->seconds,
+		    next);
+	progress(sv);
+}
+
+/* Records a completed round: health, metrics, the INFO summary. */
+static void
+round_done(struct service *sv, const struct tr_poll_stats *ps, int64_t usec)
+{
+	double end = wall_seconds();
+
+	pthread_mutex_lock(&sv->mu);
+	sv->round_usec = usec;
+	sv->last_round_end = end;
+	pthread_mutex_unlock(&sv->mu);
+	tr_metric_add(sv->m.rounds, NULL, 1);
+	tr_metric_set(sv->m.last_round, NULL, end);
+	tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
+	tr_log(ps->failed > 0 ? TR_LOG_WARN : TR_LOG_INFO,
+	    "round: %lld feeds in %.1fs: %lld new articles, %lld updated; "
+	    "%lld ok, %lld unchanged, %lld failed, %lld held%s",
+	    (long long)ps->feeds, (double)usec / 1e6, (long long)ps->added,
+	    (long long)ps->updated, (long long)ps->ok,
+	    (long long)ps->unchanged, (long long)ps->failed,
+	    (long long)ps->held, stop_requested ? " (stopped early)" : "");
+	refresh_status(sv, 0);
+}
+
+/*
+ * Runs one round of every due feed. The stop flag is the round's cancel
+ * flag: a SIGTERM ends the transfers in flight, and what was complete is
+ * committed. Returns the number of feeds fetched (0 when none was), or a
+ * negative tr_err.
  */
 static int
 run_round(struct service *sv)
 {
-	int64_t start = mono_usec(), usec;
-	int fetched = 0;
+	struct tr_poll_opts po;
+	struct tr_poll_stats ps;
+	int64_t start = mono_usec();
+	int rc;
 
-	/* The poller (lib/poll.c) is not in this build yet. */
-	usec = mono_usec() - start;
-	if (fetched > 0) {
-		pthread_mutex_lock(&sv->mu);
-		sv->round_usec = usec;
-		sv->last_round_end = wall_seconds();
-		sv->rounds_done++;
-		pthread_mutex_unlock(&sv->mu);
-		tr_metric_add(sv->m.rounds, NULL, 1);
-		tr_metric_set(sv->m.last_round, NULL, sv->last_round_end);
-		tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
-		refresh_status(sv, 0);
+	memset(&po, 0, sizeof(po));
+	memset(&ps, 0, sizeof(ps));
+	po.cancel = &stop_requested;
+	po.on_feed = on_feed;
+	po.arg = sv;
+	rc = tr_poll_run(&ps, sv->st, sv->cfg, &po);
+	if (rc != 0) {
+		tr_log(TR_LOG_ERROR, "round: %s%s%s", tr_strerror(rc),
+		    rc == TR_ESTORE ? ": " : "",
+		    rc == TR_ESTORE ? tr_store_errmsg(sv->st) : "");
+		return rc;
 	}
-	return fetched;
+	if (ps.feeds - ps.held - ps.disabled <= 0)
+		return 0;
+	round_done(sv, &ps, mono_usec() - start);
+	return (int)(ps.feeds - ps.held - ps.disabled);
 }
 
 /* --- the endpoint --- */
