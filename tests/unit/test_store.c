@@ -1,0 +1,737 @@
+/*
+ * test_store.c — the article store: opening, migrations, feeds and their
+ * state, reconciling with feeds.conf, storing documents, generation.
+ * Queries are in test_store_query.c, crash and concurrency tests in
+ * test_store_kill.c.
+ */
+#include <sys/stat.h>
+
+#include "test_store_util.h"
+
+static const char conf2[] = "[tributary]\n"
+			    "database = x.db\n"
+			    "[feed \"alpha\"]\n"
+			    "url = http://127.0.0.1:1/a.xml\n"
+			    "tags = news, world\n"
+			    "[feed \"beta\"]\n"
+			    "url = http://127.0.0.1:1/b.xml\n"
+			    "title = Beta Title\n";
+
+/* The whole file as a malloc'ed buffer; *n its size. */
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (fp == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	*n = fread(buf, 1, (size_t)len, fp);
+	fclose(fp);
+	return buf;
+}
+
+static void
+test_open_memory(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_store_stats stats;
+	int64_t gen = -1, at = -1, due = -1;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_generation(st, &gen, &at), 0);
+	CHECK_INT(gen, 0);
+	CHECK_INT(at, 0);
+	CHECK_INT(tr_store_stats(st, &stats), 0);
+	CHECK_INT(stats.feeds, 0);
+	CHECK_INT(stats.articles, 0);
+	CHECK_INT(tr_store_next_due(st, &due), 0);
+	CHECK_INT(due, 0);
+	tr_store_close(st);
+	tr_store_close(NULL);
+}
+
+static void
+test_open_file_schema(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE "
+				"name IN ('feeds','articles','articles_fts',"
+				"'feed_tags','meta')"),
+	    5);
+	tr_store_close(st);
+	/* Reopening an up-to-date file migrates nothing and works. */
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	tr_store_close(st);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	{
+		/* WAL is persistent in the file: read it back raw. */
+		sqlite3 *db = NULL;
+		sqlite3_stmt *s = NULL;
+
+		sqlite3_open(path, &db);
+		sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
+		CHECK(sqlite3_step(s) == SQLITE_ROW);
+		CHECK_STR((const char *)sqlite3_column_text(s, 0), "wal");
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+	}
+	rm_db(path);
+}
+
+static void
+test_newer_refused(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	sqlite3 *db = NULL;
+	char *before, *after;
+	size_t nb = 0, na = 0;
+
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE future(x); PRAGMA user_version = 99;",
+	    NULL, NULL, NULL);
+	sqlite3_close(db);
+	before = slurp(path, &nb);
+	CHECK(nb > 0);
+	CHECK_INT(tr_store_open(&st, path, 0), TR_ENEWER);
+	CHECK(st != NULL);
+	CHECK(strstr(tr_store_errmsg(st), "newer") != NULL);
+	CHECK(strstr(tr_store_errmsg(st), "99") != NULL);
+	tr_store_close(st);
+	st = NULL;
+	CHECK_INT(tr_store_open(&st, path, TR_STORE_READONLY), TR_ENEWER);
+	tr_store_close(st);
+	after = slurp(path, &na);
+	CHECK_INT(na, nb);
+	CHECK(after && before && memcmp(before, after, nb) == 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 99);
+	free(before);
+	free(after);
+	rm_db(path);
+}
+
+static void
+test_readonly(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_store_batch *b = NULL;
+	char *before, *after;
+	size_t nb = 0, na = 0;
+	struct stat sb;
+
+	/* An empty file: a read-only handle must not create the schema. */
+	before = slurp(path, &nb);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), TR_ESTORE);
+	CHECK(ro && strstr(tr_store_errmsg(ro), "older") != NULL);
+	tr_store_close(ro);
+	ro = NULL;
+	after = slurp(path, &na);
+	CHECK_INT(na, nb);
+	free(before);
+	free(after);
+	/* A missing file is not created. */
+	CHECK_INT(tr_store_open(&ro, "/tmp/tr-no-such-dir/x.db",
+		      TR_STORE_READONLY),
+	    TR_ENOTFOUND);
+	tr_store_close(ro);
+	ro = NULL;
+	CHECK(stat("/tmp/tr-no-such-dir/x.db", &sb) != 0);
+	/* Up to date: reads work, writes are refused. */
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	{
+		struct tr_config *cfg = cfg_from(conf2);
+
+		CHECK_INT(tr_store_sync_config(st, cfg), 0);
+		CHECK(tr_store_sync_config(ro, cfg) != 0);
+		tr_config_free(cfg);
+	}
+	CHECK(tr_store_batch_begin(&b, ro, "alpha") != 0);
+	CHECK(b == NULL);
+	{
+		struct tr_store_stats stats;
+
+		CHECK_INT(tr_store_stats(ro, &stats), 0);
+		CHECK_INT(stats.feeds, 2);
+	}
+	tr_store_close(ro);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_bad_file(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	FILE *fp = fopen(path, "w");
+
+	fputs("this is not a database, but it is long enough to have a "
+	      "header that SQLite reads and rejects as such.............\n",
+	    fp);
+	fclose(fp);
+	CHECK_INT(tr_store_open(&st, path, 0), TR_ESTORE);
+	CHECK(st && strstr(tr_store_errmsg(st), path) != NULL);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_sync_config(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2), *cfg2;
+	struct tr_feed_state fs;
+	int64_t gen0 = 0, gen1 = 0, gen2 = 0, due = -1;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	tr_store_set_now(st, 5000);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	CHECK(gen0 > 0);
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	CHECK_STR(fs.url, "http://127.0.0.1:1/a.xml");
+	CHECK_INT(fs.next_check, 0);
+	CHECK_INT(fs.active, 1);
+	CHECK_INT(fs.enabled, 1);
+	CHECK_INT(fs.n_articles, 0);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	CHECK_STR(fs.title, "Beta Title");
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(st, &fs, "gamma"), TR_ENOTFOUND);
+	CHECK_INT(tr_store_next_due(st, &due), 0);
+	CHECK_INT(due, 0);
+
+	/* The same config again changes nothing. */
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_generation(st, &gen1, NULL), 0);
+	CHECK_INT(gen1, gen0);
+
+	/* Give alpha some state, then change its URL and drop beta. */
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	fs.etag = strdup("\"e1\"");
+	fs.last_modified = strdup("Mon, 01 Jan 2024 00:00:00 GMT");
+	fs.effective_url = strdup("http://127.0.0.1:1/moved.xml");
+	fs.body_hash = strdup("abc");
+	fs.disabled = 1;
+	fs.disabled_reason = strdup("HTTP 410 Gone");
+	fs.last_status = 410;
+	fs.next_check = 9000;
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	tr_feed_state_free(&fs);
+	cfg2 = cfg_from("[feed \"alpha\"]\n"
+			"url = http://127.0.0.1:1/new.xml\n"
+			"tags = world\n");
+	CHECK_INT(tr_store_sync_config(st, cfg2), 0);
+	CHECK_INT(tr_store_generation(st, &gen2, NULL), 0);
+	CHECK(gen2 > gen1);
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	CHECK_STR(fs.url, "http://127.0.0.1:1/new.xml");
+	CHECK_STR(fs.etag, NULL);
+	CHECK_STR(fs.last_modified, NULL);
+	CHECK_STR(fs.effective_url, NULL);
+	CHECK_STR(fs.body_hash, NULL);
+	CHECK_INT(fs.disabled, 0);
+	CHECK_STR(fs.disabled_reason, NULL);
+	CHECK_INT(fs.next_check, 0);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	CHECK_INT(fs.active, 0);
+	tr_feed_state_free(&fs);
+	/* Beta comes back when it is configured again. */
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	CHECK_INT(fs.active, 1);
+	tr_feed_state_free(&fs);
+	tr_config_free(cfg);
+	tr_config_free(cfg2);
+	tr_store_close(st);
+}
+
+static void
+test_disabled_in_config(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg =
+	    cfg_from("[feed \"on\"]\nurl = http://127.0.0.1:1/a\n"
+		     "[feed \"off\"]\nurl = http://127.0.0.1:1/b\n"
+		     "enabled = no\n");
+	struct tr_feed_state fs;
+	struct tr_store_stats stats;
+	int64_t due = -1;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_feed_get(st, &fs, "off"), 0);
+	CHECK_INT(fs.enabled, 0);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(st, &fs, "on"), 0);
+	fs.next_check = 777;
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	tr_feed_state_free(&fs);
+	/* Only the enabled feed counts for the next due time. */
+	CHECK_INT(tr_store_next_due(st, &due), 0);
+	CHECK_INT(due, 777);
+	CHECK_INT(tr_store_stats(st, &stats), 0);
+	CHECK_INT(stats.feeds, 2);
+	CHECK_INT(stats.feeds_active, 2);
+	CHECK_INT(stats.feeds_disabled, 1);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+static void
+test_feed_state_roundtrip(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_feed_state fs, back;
+	struct tr_store_stats stats;
+	int64_t gen0 = 0, gen1 = 0, at = 0;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	memset(&fs, 0, sizeof(fs));
+	fs.name = strdup("beta");
+	fs.effective_url = strdup("https://127.0.0.1:2/b2.xml");
+	fs.etag = strdup("W/\"x y\"");
+	fs.last_modified = strdup("Tue, 02 Jan 2024 03:04:05 GMT");
+	fs.body_hash = strdup("0123456789abcdef");
+	fs.last_check = 1700000001;
+	fs.next_check = 1700000600;
+	fs.last_success = 1700000000;
+	fs.retry_after = 1700000900;
+	fs.errors = 3;
+	fs.last_error = strdup("HTTP 503: Service Unavailable");
+	fs.last_status = 503;
+	fs.disabled = 0;
+	fs.disabled_reason = NULL;
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	tr_store_set_now(st, 1234567);
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	CHECK_INT(tr_store_feed_get(st, &back, "beta"), 0);
+	CHECK_STR(back.name, "beta");
+	CHECK_STR(back.url, "http://127.0.0.1:1/b.xml");
+	CHECK_STR(back.effective_url, fs.effective_url);
+	CHECK_STR(back.etag, fs.etag);
+	CHECK_STR(back.last_modified, fs.last_modified);
+	CHECK_STR(back.body_hash, fs.body_hash);
+	CHECK_INT(back.last_check, fs.last_check);
+	CHECK_INT(back.next_check, fs.next_check);
+	CHECK_INT(back.last_success, fs.last_success);
+	CHECK_INT(back.retry_after, fs.retry_after);
+	CHECK_INT(back.errors, 3);
+	CHECK_STR(back.last_error, fs.last_error);
+	CHECK_INT(back.last_status, 503);
+	CHECK_INT(back.disabled, 0);
+	CHECK_STR(back.disabled_reason, NULL);
+	CHECK_INT(back.active, 1);
+	tr_feed_state_free(&back);
+	/* The effective URL shows in output: the generation moved. */
+	CHECK_INT(tr_store_generation(st, &gen1, &at), 0);
+	CHECK_INT(gen1, gen0 + 1);
+	CHECK_INT(at, 1234567);
+	CHECK_INT(tr_store_stats(st, &stats), 0);
+	CHECK_INT(stats.feeds_failing, 1);
+	/* Saving the same state again does not. */
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	CHECK_INT(gen0, gen1);
+	free(fs.name);
+	fs.name = strdup("nope");
+	CHECK_INT(tr_store_feed_save(st, &fs), TR_ENOTFOUND);
+	tr_feed_state_free(&fs);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+struct feeds_seen {
+	char names[8][32];
+	int64_t counts[8];
+	int n;
+};
+
+static int
+feeds_cb(const struct tr_feed_state *fs, void *arg)
+{
+	struct feeds_seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->names[s->n], 32, "%s", fs->name);
+		s->counts[s->n] = fs->n_articles;
+		s->n++;
+	}
+	return 0;
+}
+
+static void
+test_store_doc_dedup(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_article v[3];
+	struct tr_store_result r;
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct feeds_seen seen = {{{0}}, {0}, 0};
+	int64_t gen0 = 0, gen1 = 0, dv0, dv1;
+	sqlite3 *other = NULL;
+	sqlite3_stmt *dv = NULL;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_store_set_now(st, 1000000);
+	mkart(&v[0], "id-1", "http://127.0.0.1/1", "One", 900000);
+	mkart(&v[1], "id-2", "http://127.0.0.1/2", "Two", 900100);
+	mkart(&v[2], "id-3", NULL, "Three", TR_DATE_NONE);
+	CHECK_INT(store_doc(st, "alpha", v, 3, &r), 0);
+	CHECK_INT(r.added, 3);
+	CHECK_INT(r.updated, 0);
+	CHECK_INT(r.unchanged, 0);
+	CHECK(r.changes >= 3);
+
+	/* The same document again: nothing is written at all. */
+	sqlite3_open(path, &other);
+	sqlite3_prepare_v2(other, "PRAGMA data_version", -1, &dv, NULL);
+	sqlite3_step(dv);
+	dv0 = sqlite3_column_int64(dv, 0);
+	sqlite3_reset(dv);
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	tr_store_set_now(st, 1000500);
+	CHECK_INT(store_doc(st, "alpha", v, 3, &r), 0);
+	CHECK_INT(r.added, 0);
+	CHECK_INT(r.updated, 0);
+	CHECK_INT(r.unchanged, 3);
+	CHECK_INT(r.changes, 0);
+	CHECK_INT(tr_store_generation(st, &gen1, NULL), 0);
+	CHECK_INT(gen1, gen0);
+	sqlite3_step(dv);
+	dv1 = sqlite3_column_int64(dv, 0);
+	sqlite3_reset(dv);
+	CHECK_INT(dv1, dv0);
+
+	/* Changed content: updated in place, first_seen kept. */
+	free(v[1].title);
+	v[1].title = strdup("Two, corrected");
+	tr_store_set_now(st, 1000900);
+	CHECK_INT(store_doc(st, "alpha", v, 3, &r), 0);
+	CHECK_INT(r.added, 0);
+	CHECK_INT(r.updated, 1);
+	CHECK_INT(r.unchanged, 2);
+	sqlite3_step(dv);
+	CHECK(sqlite3_column_int64(dv, 0) != dv1);
+	sqlite3_reset(dv);
+	CHECK_INT(tr_store_generation(st, &gen1, NULL), 0);
+	CHECK(gen1 > gen0);
+	q.feed = "alpha";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	{
+		size_t i;
+		int found = 0;
+
+		for (i = 0; i < p->n; i++) {
+			if (strcmp(p->items[i].id, "id-2") != 0)
+				continue;
+			found = 1;
+			CHECK_STR(p->items[i].title, "Two, corrected");
+			CHECK_INT(p->items[i].first_seen, 1000000);
+			/* No updated date in the item: the change time. */
+			CHECK_INT(p->items[i].updated, 1000900);
+			CHECK_INT(p->items[i].published, 900100);
+		}
+		CHECK(found);
+	}
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3);
+	CHECK_INT(tr_store_feeds(st, feeds_cb, &seen), 0);
+	CHECK_INT(seen.n, 2);
+	CHECK_STR(seen.names[0], "alpha");
+	CHECK_INT(seen.counts[0], 3);
+	CHECK_INT(seen.counts[1], 0);
+	sqlite3_finalize(dv);
+	sqlite3_close(other);
+	page_free(p);
+	free(p);
+	free_arts(v, 3);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_same_identity_in_document(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_article v[3];
+	struct tr_store_result r;
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	mkart(&v[0], "dup", "http://127.0.0.1/d", "First", 1000);
+	mkart(&v[1], "other", "http://127.0.0.1/o", "Other", 1000);
+	mkart(&v[2], "dup", "http://127.0.0.1/d", "Last", 1000);
+	CHECK_INT(store_doc(st, "alpha", v, 3, &r), 0);
+	CHECK_INT(r.added, 2);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	CHECK(p->n == 2 && (strcmp(p->items[0].title, "Last") == 0 ||
+			       strcmp(p->items[1].title, "Last") == 0));
+	page_free(p);
+	free(p);
+	free_arts(v, 3);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+static void
+test_interleaved_batches(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_store_batch *a = NULL, *b = NULL, *c = NULL;
+	struct tr_article x[4];
+	struct tr_store_result r;
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	mkart(&x[0], "a1", "http://127.0.0.1/a1", "A1", 100);
+	mkart(&x[1], "b1", "http://127.0.0.1/b1", "B1", 200);
+	mkart(&x[2], "a2", "http://127.0.0.1/a2", "A2", 300);
+	mkart(&x[3], "c1", "http://127.0.0.1/c1", "C1", 400);
+	CHECK_INT(tr_store_batch_begin(&a, st, "alpha"), 0);
+	CHECK_INT(tr_store_batch_begin(&b, st, "beta"), 0);
+	CHECK_INT(tr_store_batch_begin(&c, st, "beta"), 0);
+	CHECK_INT(tr_store_batch_add(a, &x[0]), 0);
+	CHECK_INT(tr_store_batch_add(b, &x[1]), 0);
+	CHECK_INT(tr_store_batch_add(c, &x[3]), 0);
+	CHECK_INT(tr_store_batch_add(a, &x[2]), 0);
+	/* Nothing is visible before a commit. */
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), 0);
+	CHECK_INT(r.added, 1);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	/* c is discarded without a commit. */
+	tr_store_batch_free(c);
+	CHECK_INT(tr_store_batch_commit(a, NULL, &r), 0);
+	CHECK_INT(r.added, 2);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	CHECK_STR(p->items[0].id, "a2");
+	CHECK_STR(p->items[1].id, "b1");
+	CHECK_STR(p->items[2].id, "a1");
+	tr_store_batch_free(a);
+	tr_store_batch_free(b);
+	CHECK_INT(tr_store_batch_begin(&a, st, "nosuch"), TR_ENOTFOUND);
+	page_free(p);
+	free(p);
+	free_arts(x, 4);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+static void
+test_meta_title(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_store_batch *b = NULL;
+	struct tr_feed_meta m;
+	struct tr_feed_state fs;
+	struct tr_store_result r;
+	int64_t g0 = 0, g1 = 0;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_feed_meta_init(&m);
+	m.title = strdup("Alpha From Document");
+	m.link = strdup("http://127.0.0.1/alpha");
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(tr_store_batch_commit(b, &m, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(r.changes, 1);
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	CHECK_STR(fs.title, "Alpha From Document");
+	CHECK_STR(fs.site_link, "http://127.0.0.1/alpha");
+	tr_feed_state_free(&fs);
+	/* The configured title wins over the document's. */
+	CHECK_INT(tr_store_batch_begin(&b, st, "beta"), 0);
+	CHECK_INT(tr_store_batch_commit(b, &m, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	CHECK_STR(fs.title, "Beta Title");
+	tr_feed_state_free(&fs);
+	/* The same meta again is no change. */
+	CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(tr_store_batch_commit(b, &m, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(r.changes, 0);
+	CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+	CHECK_INT(g1, g0);
+	tr_feed_meta_free(&m);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+/* Every field of the record, with NULLs, quotes and controls. */
+static int
+roundtrip_cb(const struct tr_item *it, void *arg)
+{
+	const struct tr_article *a = &it->a;
+
+	(void)arg;
+	CHECK_STR(a->id, "urn:x:1");
+	CHECK_STR(a->guid, "urn:x:1");
+	CHECK_INT(a->guid_is_permalink, 0);
+	CHECK_STR(a->link, "http://127.0.0.1/x?a=1&b=\"2\"");
+	CHECK_STR(a->title, "T\xc3\xa9tle \"q\" \\ \x01 tab\t");
+	CHECK_STR(a->author, "Ann");
+	CHECK_INT(a->n_authors, 2);
+	if (a->n_authors == 2) {
+		CHECK_STR(a->authors[0].name, "Ann");
+		CHECK_STR(a->authors[0].email, "ann@example.org");
+		CHECK_STR(a->authors[0].uri, NULL);
+		CHECK_STR(a->authors[1].name, "");
+		CHECK_STR(a->authors[1].email, NULL);
+		CHECK_STR(a->authors[1].uri, "http://127.0.0.1/bob");
+	}
+	CHECK_STR(a->summary, "<p>sum</p>");
+	CHECK_STR(a->content, "<p>content \xe2\x80\xa8</p>");
+	CHECK_INT(a->published, 1700000000);
+	CHECK_INT(a->updated, 1700000100);
+	CHECK_INT(a->n_categories, 3);
+	if (a->n_categories == 3) {
+		CHECK_STR(a->categories[0], "a,b");
+		CHECK_STR(a->categories[1], "[\"]");
+		CHECK_STR(a->categories[2], "\n");
+	}
+	CHECK_INT(a->n_enclosures, 2);
+	if (a->n_enclosures == 2) {
+		CHECK_STR(a->enclosures[0].url, "http://127.0.0.1/e.mp3");
+		CHECK_STR(a->enclosures[0].type, "audio/mpeg");
+		CHECK_INT(a->enclosures[0].length, 123456789012LL);
+		CHECK_STR(a->enclosures[1].url, "http://127.0.0.1/f");
+		CHECK_STR(a->enclosures[1].type, NULL);
+		CHECK_INT(a->enclosures[1].length, -1);
+	}
+	CHECK_STR(a->source_title, "Src");
+	CHECK_STR(a->source_url, "http://127.0.0.1/src.xml");
+	CHECK_STR(a->source_id, NULL);
+	CHECK_STR(it->feed_name, "beta");
+	CHECK_STR(it->feed_title, "Beta Title");
+	CHECK_STR(it->feed_url, "http://127.0.0.1:1/b.xml");
+	CHECK_INT(it->n_also, 0);
+	return 0;
+}
+
+static void
+test_record_roundtrip(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_article a, empty;
+	struct tr_store_result r;
+	struct tr_query q = q_all();
+	int n = 0;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_store_set_now(st, 1800000000);
+	tr_article_init(&a);
+	a.id = strdup("urn:x:1");
+	a.guid = strdup("urn:x:1");
+	a.guid_is_permalink = 0;
+	a.link = strdup("http://127.0.0.1/x?a=1&b=\"2\"");
+	a.title = strdup("T\xc3\xa9tle \"q\" \\ \x01 tab\t");
+	a.author = strdup("Ann");
+	a.n_authors = 2;
+	a.authors = calloc(2, sizeof(*a.authors));
+	a.authors[0].name = strdup("Ann");
+	a.authors[0].email = strdup("ann@example.org");
+	a.authors[1].name = strdup("");
+	a.authors[1].uri = strdup("http://127.0.0.1/bob");
+	a.summary = strdup("<p>sum</p>");
+	a.content = strdup("<p>content \xe2\x80\xa8</p>");
+	a.published = 1700000000;
+	a.updated = 1700000100;
+	a.n_categories = 3;
+	a.categories = calloc(3, sizeof(char *));
+	a.categories[0] = strdup("a,b");
+	a.categories[1] = strdup("[\"]");
+	a.categories[2] = strdup("\n");
+	a.n_enclosures = 2;
+	a.enclosures = calloc(2, sizeof(*a.enclosures));
+	a.enclosures[0].url = strdup("http://127.0.0.1/e.mp3");
+	a.enclosures[0].type = strdup("audio/mpeg");
+	a.enclosures[0].length = 123456789012LL;
+	a.enclosures[1].url = strdup("http://127.0.0.1/f");
+	a.enclosures[1].length = -1;
+	a.source_title = strdup("Src");
+	a.source_url = strdup("http://127.0.0.1/src.xml");
+	CHECK_INT(store_doc(st, "beta", &a, 1, &r), 0);
+	CHECK_INT(tr_store_query(st, &q, roundtrip_cb, NULL, NULL), 0);
+	/* And the same document again counts as unchanged. */
+	CHECK_INT(store_doc(st, "beta", &a, 1, &r), 0);
+	CHECK_INT(r.unchanged, 1);
+	CHECK_INT(r.changes, 0);
+	/* A record with nothing but an identity round-trips as empty. */
+	tr_article_init(&empty);
+	empty.id = strdup("bare");
+	CHECK_INT(store_doc(st, "alpha", &empty, 1, &r), 0);
+	{
+		struct page *p = calloc(1, sizeof(*p));
+
+		q.feed = "alpha";
+		CHECK_INT(query(st, &q, p, NULL), 0);
+		CHECK_INT(p->n, 1);
+		if (p->n == 1) {
+			CHECK_STR(p->items[0].title, NULL);
+			CHECK_INT(p->items[0].published, TR_DATE_NONE);
+			CHECK_INT(p->items[0].updated, TR_DATE_NONE);
+			CHECK_INT(p->items[0].sort_date, 1800000000);
+		}
+		page_free(p);
+		free(p);
+	}
+	/* Without an identity nothing is staged. */
+	free(empty.id);
+	empty.id = NULL;
+	{
+		struct tr_store_batch *b = NULL;
+
+		CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+		CHECK_INT(tr_store_batch_add(b, &empty), TR_EINVAL);
+		tr_store_batch_free(b);
+	}
+	(void)n;
+	tr_article_free(&empty);
+	tr_article_free(&a);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+TR_TESTS(test_open_memory, test_open_file_schema, test_newer_refused,
+    test_readonly, test_bad_file, test_sync_config, test_disabled_in_config,
+    test_feed_state_roundtrip, test_store_doc_dedup,
+    test_same_identity_in_document, test_interleaved_batches, test_meta_title,
+    test_record_roundtrip)

@@ -1,0 +1,212 @@
+/*
+ * test_store_util.h — helpers shared by the store's unit tests: temp
+ * databases, configs written to temp files, articles, and collecting the
+ * merged query into owned records.
+ */
+#ifndef TR_TEST_STORE_UTIL_H
+#define TR_TEST_STORE_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "runner.h"
+#include "tributary/article.h"
+#include "tributary/config.h"
+#include "tributary/error.h"
+#include "tributary/store.h"
+
+/* A new empty file under /tmp; SQLite treats it as a new database. */
+static char *
+tmp_db(void)
+{
+	char *p = strdup("/tmp/tr-store-test-XXXXXX");
+	int fd = mkstemp(p);
+
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(1);
+	}
+	close(fd);
+	return p;
+}
+
+/* Removes the database and its WAL files; frees path. */
+static void
+rm_db(char *path)
+{
+	char buf[512];
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+	free(path);
+}
+
+/* Loads a config from text (written to a temp file, then removed). */
+static struct tr_config *
+cfg_from(const char *text)
+{
+	char path[] = "/tmp/tr-store-conf-XXXXXX";
+	struct tr_config *cfg = NULL;
+	char *errors = NULL;
+	int fd = mkstemp(path);
+	FILE *fp;
+
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		perror("config");
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+	if (tr_config_load(&cfg, &errors, path) != 0) {
+		printf("  config does not load: %s\n", errors ? errors : "?");
+		exit(1);
+	}
+	free(errors);
+	unlink(path);
+	return cfg;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* An article with identity id, link (may be NULL), title and date. */
+static void
+mkart(struct tr_article *a, const char *id, const char *link,
+    const char *title, int64_t published)
+{
+	tr_article_init(a);
+	a->id = xstrdup(id);
+	a->guid = xstrdup(id);
+	a->link = xstrdup(link);
+	a->title = xstrdup(title);
+	a->summary = xstrdup("summary text");
+	a->published = published;
+}
+
+/* Stores n articles as one document of feed; returns the commit's rc. */
+static int
+store_doc(struct tr_store *st, const char *feed, struct tr_article *v,
+    size_t n, struct tr_store_result *res)
+{
+	struct tr_store_batch *b = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = tr_store_batch_add(b, &v[i]);
+	if (rc == 0)
+		rc = tr_store_batch_commit(b, NULL, res);
+	tr_store_batch_free(b);
+	return rc;
+}
+
+static void
+free_arts(struct tr_article *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		tr_article_free(&v[i]);
+}
+
+/* One item of a merged page, owned. */
+struct got {
+	char *id, *feed, *title, *also; /* also: names joined with ',' */
+	int64_t sort_date, first_seen, published, updated;
+};
+
+struct page {
+	struct got items[1100];
+	size_t n;
+};
+
+static int
+collect_cb(const struct tr_item *it, void *arg)
+{
+	struct page *p = arg;
+	struct got *g = &p->items[p->n++];
+	char also[512] = "";
+	size_t i;
+
+	g->id = xstrdup(it->a.id);
+	g->feed = xstrdup(it->feed_name);
+	g->title = xstrdup(it->a.title);
+	for (i = 0; i < it->n_also; i++) {
+		if (i)
+			strcat(also, ",");
+		strcat(also, it->also[i]);
+	}
+	g->also = strdup(also);
+	g->sort_date = it->sort_date;
+	g->first_seen = it->first_seen;
+	g->published = it->a.published;
+	g->updated = it->a.updated;
+	return 0;
+}
+
+static void
+page_free(struct page *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->items[i].id);
+		free(p->items[i].feed);
+		free(p->items[i].title);
+		free(p->items[i].also);
+	}
+	p->n = 0;
+}
+
+/* Runs q into p (emptied first). */
+static int
+query(struct tr_store *st, const struct tr_query *q, struct page *p,
+    char **next)
+{
+	page_free(p);
+	return tr_store_query(st, q, collect_cb, p, next);
+}
+
+static struct tr_query
+q_all(void)
+{
+	struct tr_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.since = TR_DATE_NONE;
+	return q;
+}
+
+/* One integer from SQL on a raw connection to path. */
+static int64_t
+sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v = -999;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		printf("  sql_int(%s): %s\n", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+#endif
