@@ -1,0 +1,1011 @@
+/*
+ * poll.c — one polling round (see poll.h).
+ *
+ * The round has three steps:
+ *
+ *   1. Read every feed's state (tr_store_feeds) and keep a job for each
+ *      feed to poll: due, forced or named. While reading, collect the
+ *      Retry-After holds of all feeds into a per-host map.
+ *   2. Run the fetch engine. Its next() hands out the jobs in order,
+ *      skipping those whose host is held (holds that arrive during the
+ *      round count at once). For a 2xx body, body_start() opens a
+ *      parser and a store batch, body() feeds the parser as bytes
+ *      arrive, and each parsed article goes straight into the batch.
+ *   3. done() decides the outcome, commits or discards the batch, and
+ *      saves the feed's new state with its next check. A job's memory
+ *      is freed as soon as its transfer ends.
+ *
+ * Why nothing is stored from a failed transfer (a cut, a timeout, a body
+ * over the cap): the batch is all-or-nothing, the document is incomplete,
+ * and its items will come with the next complete fetch. The validators
+ * and body hash are not updated either, so the next fetch is a full one.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tributary/buf.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/fetch.h"
+#include "tributary/log.h"
+#include "tributary/parse.h"
+#include "tributary/poll.h"
+#include "tributary/sched.h"
+#include "tributary/store.h"
+#include "tributary/url.h"
+
+/* How much of an HTML body is kept to look for <link rel=alternate>. */
+#define SNIFF_MAX (64 * 1024)
+/* Alternate links named in a "not a feed" error. */
+#define MAX_ALT_LINKS 3
+
+struct hold {
+	char *host;
+	int64_t until;
+};
+
+struct round;
+
+struct job {
+	struct round *rd;
+	struct tr_feed_state fs; /* owned copy; freed when done */
+	const struct tr_feed_conf *fc;
+	char *host;		 /* "host:port" of the request URL */
+	int skip;		 /* enum tr_poll_outcome + 1 when not fetched */
+	/* While in flight: */
+	struct tr_parser *parser;
+	struct tr_store_batch *batch;
+	struct tr_buf sniff;	 /* start of a possibly HTML body */
+	int sniffing;
+	int parse_err;		 /* the parser gave up */
+	int store_err;		 /* the batch refused an article */
+	int html_type;		 /* Content-Type says HTML */
+	char *content_type;
+};
+
+struct round {
+	struct tr_store *st;
+	const struct tr_config *cfg;
+	const struct tr_poll_opts *opts;
+	const struct tr_feed_conf **index; /* cfg->feeds sorted by name */
+	struct job *jobs;
+	size_t n_jobs, cap_jobs, next_job;
+	struct hold *holds;
+	size_t n_holds, cap_holds;
+	struct tr_poll_stats stats;
+	size_t reported, total;
+	int64_t now;
+	uint64_t rnd;
+	int err;
+};
+
+static const char *const outcome_names[] = {"ok", "unchanged", "failed",
+    "held", "disabled"};
+
+const char *
+tr_poll_outcome_name(enum tr_poll_outcome o)
+{
+	if ((unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]))
+		return outcome_names[o];
+	return "?";
+}
+
+/* --- small helpers --- */
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Replaces *dst with a copy of src (NULL allowed). 0 or TR_ENOMEM. */
+static int
+set_str(char **dst, const char *src)
+{
+	char *c = NULL;
+
+	if (src != NULL && (c = strdup(src)) == NULL)
+		return TR_ENOMEM;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+static int
+copy_state(struct tr_feed_state *d, const struct tr_feed_state *s)
+{
+	*d = *s;
+	d->name = dup_or_null(s->name);
+	d->url = dup_or_null(s->url);
+	d->effective_url = dup_or_null(s->effective_url);
+	d->title = dup_or_null(s->title);
+	d->site_link = dup_or_null(s->site_link);
+	d->etag = dup_or_null(s->etag);
+	d->last_modified = dup_or_null(s->last_modified);
+	d->body_hash = dup_or_null(s->body_hash);
+	d->last_error = dup_or_null(s->last_error);
+	d->disabled_reason = dup_or_null(s->disabled_reason);
+	if (!d->name || !d->url || (s->effective_url && !d->effective_url) ||
+	    (s->title && !d->title) || (s->site_link && !d->site_link) ||
+	    (s->etag && !d->etag) || (s->last_modified && !d->last_modified) ||
+	    (s->body_hash && !d->body_hash) ||
+	    (s->last_error && !d->last_error) ||
+	    (s->disabled_reason && !d->disabled_reason)) {
+		tr_feed_state_free(d);
+		return TR_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+cmp_conf(const void *a, const void *b)
+{
+	const struct tr_feed_conf *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* The config of the feed named name, by binary search in the index. */
+static const struct tr_feed_conf *
+find_conf(const struct round *rd, const char *name)
+{
+	struct tr_feed_conf key;
+	const struct tr_feed_conf *kp = &key, *const *hit;
+
+	memset(&key, 0, sizeof(key));
+	key.name = (char *)(uintptr_t)name;
+	hit = bsearch(&kp, rd->index, rd->cfg->n_feeds, sizeof(*rd->index),
+	    cmp_conf);
+	return hit ? *hit : NULL;
+}
+
+static const char *
+request_url(const struct tr_feed_state *fs)
+{
+	return fs->effective_url && *fs->effective_url ? fs->effective_url
+						       : fs->url;
+}
+
+/* --- host holds (Retry-After) --- */
+
+static int64_t
+hold_until(const struct round *rd, const char *host)
+{
+	size_t i;
+
+	if (host == NULL || *host == '\0')
+		return 0;
+	for (i = 0; i < rd->n_holds; i++)
+		if (strcmp(rd->holds[i].host, host) == 0)
+			return rd->holds[i].until;
+	return 0;
+}
+
+static int
+hold_set(struct round *rd, const char *host, int64_t until)
+{
+	size_t i;
+
+	if (host == NULL || *host == '\0')
+		return 0;
+	for (i = 0; i < rd->n_holds; i++) {
+		if (strcmp(rd->holds[i].host, host) == 0) {
+			if (until > rd->holds[i].until)
+				rd->holds[i].until = until;
+			return 0;
+		}
+	}
+	if (rd->n_holds == rd->cap_holds) {
+		size_t cap = rd->cap_holds ? rd->cap_holds * 2 : 8;
+		struct hold *h = realloc(rd->holds, cap * sizeof(*h));
+
+		if (h == NULL)
+			return TR_ENOMEM;
+		rd->holds = h;
+		rd->cap_holds = cap;
+	}
+	if ((rd->holds[rd->n_holds].host = strdup(host)) == NULL)
+		return TR_ENOMEM;
+	rd->holds[rd->n_holds++].until = until;
+	return 0;
+}
+
+/* --- step 1: choose the feeds --- */
+
+static int
+is_named(const struct round *rd, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rd->opts->n_names; i++)
+		if (strcmp(rd->opts->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+collect_cb(const struct tr_feed_state *fs, void *arg)
+{
+	struct round *rd = arg;
+	const struct tr_feed_conf *fc;
+	struct job *j;
+	char host[512];
+	int selected;
+
+	if (!fs->active || (fc = find_conf(rd, fs->name)) == NULL)
+		return 0;
+	tr_fetch_host(host, sizeof(host), request_url(fs));
+	if (fs->retry_after > rd->now &&
+	    (rd->err = hold_set(rd, host, fs->retry_after)) != 0)
+		return 1;
+	if (rd->opts->names != NULL)
+		selected = is_named(rd, fs->name);
+	else
+		selected = rd->opts->force || fs->last_check == 0 ||
+		    fs->next_check <= rd->now;
+	if (!selected)
+		return 0;
+	/* Disabled feeds are only reported when asked for. */
+	if ((fs->disabled || !fc->enabled) && rd->opts->names == NULL &&
+	    !rd->opts->force)
+		return 0;
+	if (rd->n_jobs == rd->cap_jobs) {
+		size_t cap = rd->cap_jobs ? rd->cap_jobs * 2 : 64;
+		struct job *nj = realloc(rd->jobs, cap * sizeof(*nj));
+
+		if (nj == NULL) {
+			rd->err = TR_ENOMEM;
+			return 1;
+		}
+		rd->jobs = nj;
+		rd->cap_jobs = cap;
+	}
+	j = &rd->jobs[rd->n_jobs];
+	memset(j, 0, sizeof(*j));
+	if ((rd->err = copy_state(&j->fs, fs)) != 0)
+		return 1;
+	if ((j->host = strdup(host)) == NULL) {
+		tr_feed_state_free(&j->fs);
+		rd->err = TR_ENOMEM;
+		return 1;
+	}
+	j->fc = fc;
+	j->rd = rd;
+	tr_buf_init(&j->sniff, SNIFF_MAX);
+	rd->n_jobs++;
+	return 0;
+}
+
+/* --- reporting and saving --- */
+
+static void
+job_release(struct job *j)
+{
+	tr_parser_free(j->parser);
+	tr_store_batch_free(j->batch);
+	tr_buf_free(&j->sniff);
+	free(j->content_type);
+	free(j->host);
+	tr_feed_state_free(&j->fs);
+	j->parser = NULL;
+	j->batch = NULL;
+	j->content_type = NULL;
+	j->host = NULL;
+}
+
+static void
+report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
+    const struct tr_store_result *res, double seconds, const char *msg)
+{
+	struct tr_poll_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.name = j->fs.name;
+	r.outcome = oc;
+	r.status = status;
+	r.added = res ? res->added : 0;
+	r.updated = res ? res->updated : 0;
+	r.seconds = seconds;
+	r.message = msg;
+	r.url = request_url(&j->fs);
+	r.next_check = j->fs.next_check;
+	r.index = ++rd->reported;
+	r.total = rd->total;
+	rd->stats.feeds++;
+	rd->stats.added += r.added;
+	rd->stats.updated += r.updated;
+	switch (oc) {
+	case TR_POLL_OK:
+		rd->stats.ok++;
+		break;
+	case TR_POLL_UNCHANGED:
+		rd->stats.unchanged++;
+		break;
+	case TR_POLL_FAILED:
+		rd->stats.failed++;
+		break;
+	case TR_POLL_HELD:
+		rd->stats.held++;
+		break;
+	case TR_POLL_DISABLED:
+		rd->stats.disabled++;
+		break;
+	}
+	if (rd->opts->on_feed != NULL)
+		rd->opts->on_feed(&r, rd->opts->arg);
+}
+
+static void
+save(struct round *rd, struct job *j)
+{
+	if (tr_store_feed_save(rd->st, &j->fs) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: %s",
+		    j->fs.name, tr_store_errmsg(rd->st));
+}
+
+static int64_t
+feed_interval(const struct round *rd, const struct job *j)
+{
+	return tr_config_feed_interval(rd->cfg, j->fc);
+}
+
+/* Now, from the options (tests) or the clock. */
+static int64_t
+clock_now(const struct round *rd)
+{
+	return rd->opts->now ? rd->opts->now : (int64_t)time(NULL);
+}
+
+/* A delay for people: "45s", "20m", "3h", "2d" (rounded). */
+static void
+human_delay(char *out, size_t size, int64_t s)
+{
+	if (s < 120)
+		snprintf(out, size, "%" PRId64 "s", s < 0 ? 0 : s);
+	else if (s < 2 * 3600)
+		snprintf(out, size, "%" PRId64 "m", (s + 30) / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, size, "%" PRId64 "h", (s + 1800) / 3600);
+	else
+		snprintf(out, size, "%" PRId64 "d", (s + 43200) / 86400);
+}
+
+/* --- the HTML sniffer --- */
+
+/*
+ * Why hand-written: the only HTML-aware parser among Debian libraries we
+ * could use is libxml2's, which is not a dependency of this project (expat
+ * reads XML only and stops at the first HTML-ism). All that is needed
+ * here is the attributes of <link> tags in the first 64 KiB of a page
+ * that claims to be a feed, for an error message; a tolerant scanner of
+ * "<link a=b c='d' e=\"f\">" does that in a few lines.
+ */
+
+/* The next case-insensitive occurrence of the ASCII word w in [p, end). */
+static const char *
+find_ci(const char *p, const char *end, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (; p + n <= end; p++)
+		if (strncasecmp(p, w, n) == 0)
+			return p;
+	return NULL;
+}
+
+struct attr {
+	const char *v;
+	size_t len;
+};
+
+/* Does the space-separated list [v, v+len) hold the token tok? */
+static int
+has_token(const struct attr *a, const char *tok)
+{
+	size_t n = strlen(tok), i = 0;
+
+	while (i < a->len) {
+		size_t start;
+
+		while (i < a->len && isspace((unsigned char)a->v[i]))
+			i++;
+		start = i;
+		while (i < a->len && !isspace((unsigned char)a->v[i]))
+			i++;
+		if (i - start == n && strncasecmp(a->v + start, tok, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is the media type a feed type (parameters ignored)? */
+static int
+is_feed_type(const struct attr *a)
+{
+	static const char *const types[] = {"application/rss+xml",
+	    "application/atom+xml"};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = strlen(types[i]);
+		if (a->len >= n && strncasecmp(a->v, types[i], n) == 0 &&
+		    (a->len == n || a->v[n] == ';' || a->v[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Parses the attributes of one tag from p (just after "<link") up to its
+ * '>'; fills rel, type and href. Returns where the tag ends.
+ */
+static const char *
+scan_attrs(const char *p, const char *end, struct attr *rel,
+    struct attr *type, struct attr *href)
+{
+	while (p < end && *p != '>') {
+		const char *name, *v;
+		size_t nlen, vlen = 0;
+
+		while (p < end && (isspace((unsigned char)*p) || *p == '/'))
+			p++;
+		name = p;
+		while (p < end && !isspace((unsigned char)*p) && *p != '=' &&
+		    *p != '>' && *p != '/')
+			p++;
+		nlen = (size_t)(p - name);
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		v = p;
+		if (p < end && *p == '=') {
+			p++;
+			while (p < end && isspace((unsigned char)*p))
+				p++;
+			if (p < end && (*p == '"' || *p == '\'')) {
+				char q = *p++;
+
+				v = p;
+				while (p < end && *p != q)
+					p++;
+				vlen = (size_t)(p - v);
+				if (p < end)
+					p++;
+			} else {
+				v = p;
+				while (p < end && !isspace((unsigned char)*p) &&
+				    *p != '>')
+					p++;
+				vlen = (size_t)(p - v);
+			}
+		}
+		if (nlen == 0 && p < end && *p != '>')
+			p++; /* stray character: skip it */
+		else if (nlen == 3 && strncasecmp(name, "rel", 3) == 0)
+			*rel = (struct attr){v, vlen};
+		else if (nlen == 4 && strncasecmp(name, "type", 4) == 0)
+			*type = (struct attr){v, vlen};
+		else if (nlen == 4 && strncasecmp(name, "href", 4) == 0)
+			*href = (struct attr){v, vlen};
+	}
+	return p;
+}
+
+/* Copies an attribute value, decoding the one entity URLs carry (&amp;). */
+static char *
+attr_text(const struct attr *a)
+{
+	char *out = malloc(a->len + 1);
+	size_t i, o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < a->len; i++) {
+		if (a->v[i] == '&' && a->len - i >= 5 &&
+		    strncasecmp(a->v + i, "&amp;", 5) == 0) {
+			out[o++] = '&';
+			i += 4;
+		} else {
+			out[o++] = a->v[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+size_t
+tr_poll_html_feed_links(const char *html, size_t len, const char *base,
+    size_t max, void (*cb)(const char *url, void *arg), void *arg)
+{
+	const char *p = html, *end = html + len;
+	size_t found = 0;
+
+	while (found < max && (p = find_ci(p, end, "<link")) != NULL) {
+		struct attr rel = {NULL, 0}, type = {NULL, 0}, href = {NULL, 0};
+		char *text, *abs;
+
+		p += 5;
+		if (p < end && !isspace((unsigned char)*p) && *p != '/')
+			continue; /* <linkage> or the like */
+		p = scan_attrs(p, end, &rel, &type, &href);
+		if (rel.v == NULL || href.v == NULL || type.v == NULL ||
+		    !has_token(&rel, "alternate") || !is_feed_type(&type))
+			continue;
+		if ((text = attr_text(&href)) == NULL)
+			break;
+		abs = tr_url_resolve(base, text);
+		if (abs != NULL) {
+			cb(abs, arg);
+			found++;
+		}
+		free(abs);
+		free(text);
+	}
+	return found;
+}
+
+/* --- streaming a body into the parser and the batch --- */
+
+static int
+on_article(const struct tr_article *a, void *arg)
+{
+	struct job *j = arg;
+	int rc;
+
+	if ((rc = tr_store_batch_add(j->batch, a)) != 0) {
+		j->store_err = rc;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+media_is_html(const char *ctype)
+{
+	return ctype != NULL && (strncasecmp(ctype, "text/html", 9) == 0 ||
+				    strncasecmp(ctype, "application/xhtml+xml",
+					21) == 0);
+}
+
+static int
+body_start_cb(void *arg, const struct tr_fetch_result *r)
+{
+	struct job *j = arg;
+	struct tr_parse_opts po;
+	int rc;
+
+	memset(&po, 0, sizeof(po));
+	po.base_url = r->effective_url;
+	po.content_type = r->content_type;
+	j->html_type = media_is_html(r->content_type);
+	j->sniffing = 1;
+	if (set_str(&j->content_type, r->content_type) != 0) {
+		j->store_err = TR_ENOMEM;
+		return 1;
+	}
+	if ((rc = tr_store_batch_begin(&j->batch, j->rd->st, j->fs.name)) !=
+	    0) {
+		j->store_err = rc;
+		return 1;
+	}
+	if ((rc = tr_parser_new(&j->parser, &po, on_article, j)) != 0) {
+		j->store_err = rc;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+body_cb(void *arg, const void *buf, size_t len)
+{
+	struct job *j = arg;
+	const char *root;
+	int rc;
+
+	if (j->sniffing && j->sniff.len < SNIFF_MAX) {
+		size_t room = SNIFF_MAX - j->sniff.len;
+
+		if (tr_buf_add(&j->sniff, buf, len < room ? len : room) != 0)
+			j->sniffing = 0;
+	}
+	if (!j->parse_err) {
+		rc = tr_parser_feed(j->parser, buf, len);
+		if (rc == TR_EABORT || j->store_err)
+			return 1;
+		if (rc != 0)
+			j->parse_err = 1;
+	}
+	/* Once the parser saw a root that is not html, stop sniffing. */
+	if (j->sniffing && !j->html_type) {
+		root = tr_parser_root(j->parser);
+		if (root != NULL && *root != '\0' &&
+		    strcasecmp(root, "html") != 0) {
+			j->sniffing = 0;
+			tr_buf_free(&j->sniff);
+		}
+	}
+	/* A broken document: read on only to fill the sniff buffer. */
+	if (j->parse_err && (!j->sniffing || j->sniff.len >= SNIFF_MAX))
+		return 1;
+	return 0;
+}
+
+/* --- the outcome of one transfer --- */
+
+/* RFC 9110 §15 reason phrases of the statuses feeds meet. */
+static const struct {
+	int code;
+	const char *text;
+} reasons[] = {
+    {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
+    {404, "Not Found"}, {405, "Method Not Allowed"},
+    {406, "Not Acceptable"}, {408, "Request Timeout"}, {410, "Gone"},
+    {429, "Too Many Requests"}, {451, "Unavailable For Legal Reasons"},
+    {500, "Internal Server Error"}, {501, "Not Implemented"},
+    {502, "Bad Gateway"}, {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
+static const char *
+reason(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].code == code)
+			return reasons[i].text;
+	return "";
+}
+
+/*
+ * Records a failure: errors + 1, the message, the next check after
+ * backoff (and not before not_before), saved and reported.
+ */
+static void
+fail(struct round *rd, struct job *j, int status, double secs,
+    const char *msg, int64_t not_before)
+{
+	int64_t now = clock_now(rd), delay;
+	char when[32];
+
+	j->fs.errors++;
+	if (set_str(&j->fs.last_error, msg) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
+	delay = tr_sched_jitter(tr_sched_backoff(feed_interval(rd, j),
+				    j->fs.errors),
+	    tr_sched_random(&rd->rnd));
+	j->fs.next_check = now + delay;
+	if (not_before > j->fs.next_check)
+		j->fs.next_check = not_before;
+	save(rd, j);
+	human_delay(when, sizeof(when), j->fs.next_check - now);
+	tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name, msg,
+	    when);
+	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
+}
+
+/* Records a good answer (200 stored, same body, or 304). */
+static void
+succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
+    enum tr_poll_outcome oc, const struct tr_store_result *res)
+{
+	struct tr_sched_hints h = {0, 0, 0};
+	const struct tr_feed_meta *meta = NULL;
+	int64_t now = clock_now(rd), exp = 0;
+	int rc = 0;
+
+	if (j->parser != NULL && oc == TR_POLL_OK &&
+	    (meta = tr_parser_meta(j->parser)) != NULL)
+		h.ttl = meta->ttl;
+	h.max_age = tr_sched_max_age(r->cache_control);
+	if (r->expires != NULL && tr_date_parse_http(&exp, r->expires) == 0)
+		h.expires = exp;
+	/* Validators verbatim; a 304 need not repeat them (RFC 9110
+	 * §15.4.5), a 200 without them has none. */
+	if (r->status != 304 || r->etag != NULL)
+		rc |= set_str(&j->fs.etag, r->etag);
+	if (r->status != 304 || r->last_modified != NULL)
+		rc |= set_str(&j->fs.last_modified, r->last_modified);
+	if (r->permanent_url != NULL)
+		rc |= set_str(&j->fs.effective_url,
+		    strcmp(r->permanent_url, j->fs.url) == 0 ? NULL
+							     : r->permanent_url);
+	if (rc != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
+	j->fs.errors = 0;
+	set_str(&j->fs.last_error, NULL);
+	j->fs.retry_after = 0;
+	j->fs.last_success = now;
+	j->fs.next_check = now +
+	    tr_sched_jitter(tr_sched_interval(feed_interval(rd, j), &h, now,
+				rd->cfg->min_interval, rd->cfg->max_interval),
+		tr_sched_random(&rd->rnd));
+	save(rd, j);
+	if (r->permanent_url != NULL)
+		tr_log(TR_LOG_INFO, "feed %s: moved permanently to %s",
+		    j->fs.name, r->permanent_url);
+	tr_log(TR_LOG_DEBUG, "feed %s: %s, %" PRId64 " new, %" PRId64
+			     " updated, %.2fs",
+	    j->fs.name, tr_poll_outcome_name(oc), res ? res->added : 0,
+	    res ? res->updated : 0, r->seconds);
+	report(rd, j, oc, r->status, res, r->seconds, NULL);
+}
+
+struct links {
+	struct tr_buf *msg;
+	size_t n;
+};
+
+static void
+add_link(const char *url, void *arg)
+{
+	struct links *l = arg;
+
+	tr_buf_printf(l->msg, "%s%s", l->n++ ? ", " : "; it links to ", url);
+}
+
+/* The error for a body the parser could not read as a feed. */
+static void
+not_a_feed(struct round *rd, struct job *j, const struct tr_fetch_result *r)
+{
+	struct tr_buf msg;
+	const char *root = j->parser ? tr_parser_root(j->parser) : "";
+	size_t nw = j->parser ? tr_parser_nwarnings(j->parser) : 0;
+	struct links l;
+
+	tr_buf_init(&msg, 2048);
+	l.msg = &msg;
+	l.n = 0;
+	if (r->bytes == 0) {
+		tr_buf_adds(&msg, "not a feed (empty body)");
+	} else if (j->html_type || (root && strcasecmp(root, "html") == 0)) {
+		tr_buf_adds(&msg, "not a feed (text/html)");
+		if (j->sniff.len > 0)
+			tr_poll_html_feed_links(j->sniff.data, j->sniff.len,
+			    r->effective_url, MAX_ALT_LINKS, add_link, &l);
+	} else if (root && *root) {
+		tr_buf_printf(&msg, "not a feed (root element <%s>)", root);
+		if (nw > 0)
+			tr_buf_printf(&msg, ": %s",
+			    tr_parser_warning(j->parser, nw - 1));
+	} else {
+		tr_buf_adds(&msg, "not a feed");
+		if (nw > 0)
+			tr_buf_printf(&msg, ": %s",
+			    tr_parser_warning(j->parser, nw - 1));
+	}
+	fail(rd, j, r->status, r->seconds,
+	    msg.data ? msg.data : "not a feed", 0);
+	tr_buf_free(&msg);
+}
+
+/* A 2xx body has been read whole: finish, compare, commit. */
+static void
+body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
+{
+	struct tr_store_result res;
+	char hash[64], msg[512];
+
+	memset(&res, 0, sizeof(res));
+
+	if (j->store_err) {
+		snprintf(msg, sizeof(msg), "storing failed: %s",
+		    j->store_err == TR_ENOMEM ? "out of memory"
+					      : tr_store_errmsg(rd->st));
+		fail(rd, j, r->status, r->seconds, msg, 0);
+		return;
+	}
+	if (j->parser == NULL || j->parse_err ||
+	    tr_parser_finish(j->parser) != 0 || j->store_err) {
+		not_a_feed(rd, j, r);
+		return;
+	}
+	snprintf(hash, sizeof(hash), "%016" PRIx64 "-%" PRId64, r->body_hash,
+	    r->bytes);
+	if (j->fs.body_hash != NULL && strcmp(j->fs.body_hash, hash) == 0) {
+		/* The same bytes as last time: the batch is dropped. */
+		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
+		return;
+	}
+	if (tr_store_batch_commit(j->batch, tr_parser_meta(j->parser), &res) !=
+	    0) {
+		snprintf(msg, sizeof(msg), "storing failed: %s",
+		    tr_store_errmsg(rd->st));
+		fail(rd, j, r->status, r->seconds, msg, 0);
+		return;
+	}
+	set_str(&j->fs.body_hash, hash);
+	succeed(rd, j, r, TR_POLL_OK, &res);
+}
+
+/* A final status that is neither 2xx nor 304. */
+static void
+status_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
+{
+	int64_t now = clock_now(rd), until = 0;
+	char msg[512], host[512];
+	const char *why = reason(r->status);
+
+	if (r->status == 410) {
+		/* RFC 9110 §15.5.11: gone for good; stop until the config
+		 * changes the URL (tr_store_sync_config lifts it). */
+		j->fs.disabled = 1;
+		set_str(&j->fs.disabled_reason, "gone (HTTP 410)");
+		fail(rd, j, r->status, r->seconds,
+		    "HTTP 410 Gone, feed disabled until its URL changes", 0);
+		return;
+	}
+	if ((r->status == 429 || r->status == 503) &&
+	    tr_sched_retry_after(&until, r->retry_after, now,
+		rd->cfg->retry_after_max) == 0) {
+		char when[32];
+
+		/* RFC 9110 §10.2.3: not this host before then. */
+		j->fs.retry_after = until;
+		hold_set(rd, j->host, until);
+		tr_fetch_host(host, sizeof(host), r->effective_url);
+		hold_set(rd, host, until);
+		human_delay(when, sizeof(when), until - now);
+		snprintf(msg, sizeof(msg), "HTTP %d%s%s, Retry-After %s",
+		    r->status, *why ? " " : "", why, when);
+		fail(rd, j, r->status, r->seconds, msg, until);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "HTTP %d%s%s", r->status, *why ? " " : "",
+	    why);
+	fail(rd, j, r->status, r->seconds, msg, 0);
+}
+
+static void
+done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
+{
+	struct round *rd = ctx;
+	struct job *j = arg;
+
+	if (r->err == TR_EABORT && !j->parse_err && !j->store_err) {
+		/* Cancelled: not the feed's fault; its state stays. */
+		job_release(j);
+		return;
+	}
+	j->fs.last_check = clock_now(rd);
+	j->fs.last_status = r->status;
+	if (r->err != 0 && r->err != TR_EABORT)
+		fail(rd, j, r->status, r->seconds, r->errmsg, 0);
+	else if (r->status == 304)
+		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
+	else if (r->status >= 200 && r->status < 300)
+		body_done(rd, j, r);
+	else
+		status_done(rd, j, r);
+	job_release(j);
+}
+
+/* Reports a job that is not fetched and releases it. */
+static void
+skip(struct round *rd, struct job *j, enum tr_poll_outcome oc,
+    const char *msg)
+{
+	report(rd, j, oc, 0, NULL, 0, msg);
+	job_release(j);
+}
+
+static int
+next_cb(void *ctx, struct tr_fetch_req *req)
+{
+	struct round *rd = ctx;
+
+	while (rd->next_job < rd->n_jobs) {
+		struct job *j = &rd->jobs[rd->next_job++];
+		int64_t held = hold_until(rd, j->host), now = clock_now(rd);
+
+		if (!j->fc->enabled) {
+			skip(rd, j, TR_POLL_DISABLED, "disabled in feeds.conf");
+			continue;
+		}
+		if (j->fs.disabled) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "disabled: %s",
+			    j->fs.disabled_reason ? j->fs.disabled_reason
+						  : "by an earlier error");
+			skip(rd, j, TR_POLL_DISABLED, msg);
+			continue;
+		}
+		if (held > now) {
+			char msg[128], when[32];
+
+			human_delay(when, sizeof(when), held - now);
+			snprintf(msg, sizeof(msg),
+			    "host %s asked to wait (Retry-After), %s left",
+			    j->host, when);
+			if (j->fs.next_check < held) {
+				j->fs.next_check = held;
+				save(rd, j);
+			}
+			skip(rd, j, TR_POLL_HELD, msg);
+			continue;
+		}
+		req->url = request_url(&j->fs);
+		req->user_agent = tr_config_feed_user_agent(rd->cfg, j->fc);
+		req->etag = j->fs.etag;
+		req->last_modified = j->fs.last_modified;
+		req->allow_file = strncasecmp(j->fs.url, "file:", 5) == 0;
+		req->arg = j;
+		return 0;
+	}
+	return 1;
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
+    const struct tr_config *cfg, const struct tr_poll_opts *opts)
+{
+	static const struct tr_poll_opts no_opts;
+	static const struct tr_fetch_ops ops = {next_cb, body_start_cb,
+	    body_cb, done_cb};
+	struct tr_fetch_opts fo;
+	struct round rd;
+	double t0 = mono_now();
+	size_t i;
+	int rc = 0;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.st = st;
+	rd.cfg = cfg;
+	rd.opts = opts ? opts : &no_opts;
+	rd.now = clock_now(&rd);
+	rd.rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)(uintptr_t)&rd;
+	if (cfg->n_feeds > 0 &&
+	    (rd.index = malloc(cfg->n_feeds * sizeof(*rd.index))) == NULL)
+		return TR_ENOMEM;
+	for (i = 0; i < cfg->n_feeds; i++)
+		rd.index[i] = &cfg->feeds[i];
+	if (cfg->n_feeds > 0)
+		qsort(rd.index, cfg->n_feeds, sizeof(*rd.index), cmp_conf);
+	rc = tr_store_feeds(st, collect_cb, &rd);
+	if (rd.err != 0 || rc != 0) {
+		rc = rd.err ? rd.err : TR_ESTORE;
+		tr_log(TR_LOG_ERROR, "poll: reading the feeds failed: %s",
+		    rd.err ? tr_strerror(rd.err) : tr_store_errmsg(st));
+		goto out;
+	}
+	rd.total = rd.n_jobs;
+	tr_fetch_opts_from_config(&fo, cfg);
+	fo.cancel = rd.opts->cancel;
+	rc = tr_fetch_run(&fo, &ops, &rd);
+	rd.stats.seconds = mono_now() - t0;
+	tr_log(TR_LOG_INFO,
+	    "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64
+	    " unchanged, %" PRId64 " failed, %" PRId64 " held, %" PRId64
+	    " disabled; %" PRId64 " new, %" PRId64 " updated articles",
+	    rd.stats.feeds, rd.stats.seconds, rd.stats.ok, rd.stats.unchanged,
+	    rd.stats.failed, rd.stats.held, rd.stats.disabled, rd.stats.added,
+	    rd.stats.updated);
+out:
+	/* Jobs never handed out (cancelled round) still own memory. */
+	for (i = rd.next_job; i < rd.n_jobs; i++)
+		job_release(&rd.jobs[i]);
+	if (stats != NULL)
+		*stats = rd.stats;
+	for (i = 0; i < rd.n_holds; i++)
+		free(rd.holds[i].host);
+	free(rd.holds);
+	free(rd.jobs);
+	free(rd.index);
+	return rc;
+}
