@@ -412,9 +412,7 @@ skip_markup(const char *s, int *block)
 int
 tr_escape_html_text(struct tr_buf *out, const char *html, size_t max_chars)
 {
-	/* One character is kept for the ellipsis. */
-	struct text t = {out, out->len, 0, max_chars ? max_chars - 1 : 0,
-	    out->len, 0, 0};
+	struct text t = {out, out->len, 0, max_chars, out->len, 0, 0};
 	size_t n = html ? strlen(html) : 0, i = 0, k;
 	uint32_t ucp;
 	int32_t cp;
@@ -435,6 +433,13 @@ tr_escape_html_text(struct tr_buf *out, const char *html, size_t max_chars)
 	}
 	if (rc != 0 || !t.full)
 		return rc;
+	/* Make room for the ellipsis: drop the last character. */
+	n = out->len;
+	while (n > t.start && ((unsigned char)out->data[n - 1] & 0xC0) == 0x80)
+		n--;
+	if (n > t.start)
+		n--;
+	tr_buf_truncate(out, n);
 	/* Cut back to the last word break when it keeps most of the text. */
 	if (t.last_word > t.start &&
 	    (t.last_word - t.start) * 5 >= (out->len - t.start) * 4)
