@@ -351,17 +351,25 @@ zone(const char **p, int *off)
 
 /*
  * The end of a date: whitespace, at most one parenthesized comment
- * ("+0000 (UTC)"), whitespace, end of string.
+ * ("+0000 (UTC)"; comments nest, RFC 5322 §3.2.2), whitespace, end of
+ * string.
  */
 static int
 tail(const char *p)
 {
+	int depth = 0;
+
 	skip_ws(&p);
 	if (*p == '(') {
-		p = strchr(p, ')');
-		if (p == NULL)
-			return TR_EINVAL;
-		p++;
+		do {
+			if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			else if (*p == '\0')
+				return TR_EINVAL;
+			p++;
+		} while (depth > 0);
 		skip_ws(&p);
 	}
 	return *p == '\0' ? 0 : TR_EINVAL;
