@@ -1,0 +1,2125 @@
+/*
+ * http.c — the HTTP endpoint: routes, query parameters, conditional
+ * requests, gzip and a cache of rendered bodies, served with
+ * libmicrohttpd.
+ *
+ * The request logic is tr_http_handle(), a plain function from a struct
+ * tr_http_request to a struct tr_http_response, so that it is tested
+ * without sockets; on_request() adapts libmicrohttpd to it.
+ *
+ * The hot path is a poll of an unchanged document: read the store's
+ * generation (one query on this thread's read-only handle), find the
+ * rendered body in the cache, compare validators, and queue a prebuilt
+ * libmicrohttpd response object. Response objects are reference-counted
+ * by libmicrohttpd and reused across connections; each cache entry keeps
+ * one per (status 200 or 304, identity or gzip), rebuilt only when its
+ * Cache-Control max-age changes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <zlib.h>
+
+#include "http_int.h"
+#include "tributary/article.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/escape.h"
+#include "tributary/log.h"
+#include "tributary/render.h"
+#include "tributary/store.h"
+
+#define MAX_ARGS 64	   /* query parameters read per request */
+#define KEY_MAX 4096	   /* cache key; the URI limit keeps keys shorter */
+#define HDR_MAX 1024	   /* If-None-Match / Accept-Encoding kept */
+#define POOL_MAX 16	   /* idle store handles kept */
+#define MAX_AGE_MIN 60	   /* Cache-Control bounds, seconds */
+#define MAX_AGE_MAX 3600
+#define NEXT_DUE_TTL 60	   /* re-read the next poll time at least this often */
+#define N_BUCKETS 1024	   /* cache hash table */
+#define PARAM_MAX 1024	   /* longest q or before */
+
+static const char text_plain[] = "text/plain; charset=utf-8";
+static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
+static const char allow_methods[] = "GET, HEAD";
+
+/* ------------------------------------------------------------------ */
+/* Server state                                                        */
+
+/* The statuses counted per route; anything else counts as "other". */
+static const int counted_status[] = {200, 304, 400, 404, 405, 413, 414,
+    500, 503};
+#define N_COUNTED (sizeof(counted_status) / sizeof(counted_status[0]))
+
+struct tr_http_entry {
+	atomic_int refs;	    /* the cache's, responses', callers' */
+	uint64_t hash;
+	char *key;
+	int64_t gen;		    /* store generation it was rendered at */
+	uint64_t epoch;		    /* config epoch */
+	int cached;		    /* linked into the cache */
+	struct tr_http_entry *hnext; /* bucket chain */
+	struct tr_http_entry *prev, *next; /* LRU, most recent first */
+	char *body;
+	size_t body_len;
+	char *gz; /* NULL when gzip failed or was not worth it */
+	size_t gz_len;
+	const char *content_type;
+	char etag[48];	  /* quoted */
+	char etag_gz[52]; /* quoted, "-gz" before the closing quote */
+	char last_modified[40];
+	int64_t modified;
+	/* Prebuilt responses: [gzip][not modified], with their max-age. */
+	struct MHD_Response *mhd[2][2];
+	int mhd_age[2][2];
+};
+
+struct tr_http {
+	struct tr_http_opts opts;
+	struct tr_http_source src;
+	char *db_path;
+	char *listen; /* copy of the address to bind */
+	char errmsg[256];
+
+	/* Config, read-locked for the length of a request. */
+	pthread_rwlock_t cfg_lock;
+	const struct tr_config *cfg;
+	uint64_t cfg_hash;    /* fingerprint of what the documents show */
+	int64_t cfg_time;     /* when this config took effect */
+	char base_url[512];
+
+	/* Idle store handles. */
+	pthread_mutex_t pool_lock;
+	void *pool[POOL_MAX];
+	int n_pool;
+
+	/* Rendered bodies. */
+	pthread_mutex_t cache_lock;
+	struct tr_http_entry *buckets[N_BUCKETS];
+	struct tr_http_entry *lru_head, *lru_tail;
+	size_t n_entries, n_bytes;
+	int64_t cache_gen;    /* newest generation seen */
+	uint64_t epoch;	      /* bumped by set_config / invalidate */
+	uint64_t hits, misses;
+	int64_t next_due, next_due_read; /* tr_store_next_due, and when */
+
+	/* Hooks. */
+	tr_http_health_fn health_fn;
+	void *health_arg;
+	tr_http_metrics_fn metrics_fn;
+	void *metrics_arg;
+
+	atomic_ullong counts[TR_ROUTE_COUNT][N_COUNTED + 1];
+
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	unsigned port;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	int dual;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+/* Non-zero when the n bytes at s are valid UTF-8 without NUL. */
+static int
+utf8_valid(const char *s, size_t n)
+{
+	size_t i = 0, k;
+	int32_t cp;
+
+	while (i < n) {
+		if (s[i] == '\0')
+			return 0;
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = tr_utf8_decode(s + i, n - i, &cp);
+		if (cp < 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* 64-bit FNV-1a, continued from h. */
+static uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	while (n--) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static uint64_t
+fnv1a_str(uint64_t h, const char *s)
+{
+	/* The NUL is hashed too, so that "ab","c" differs from "a","bc". */
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                              */
+
+enum match_kind {
+	M_EXACT,    /* the path is the pattern */
+	M_EXT,	    /* pattern "." EXT */
+	M_NAME_EXT, /* pattern NAME "." EXT */
+};
+
+static const struct route_def {
+	const char *pattern;
+	enum match_kind kind;
+	enum tr_http_route_id id;
+	int fmt; /* of M_EXACT routes; -1: not a rendered document */
+	int params;
+	const char *name;
+} route_table[] = {
+    {"/", M_EXACT, TR_ROUTE_HOME, TR_FMT_HTML, 1, "home"},
+    {"/feed", M_EXT, TR_ROUTE_FEED, 0, 1, "feed"},
+    {"/tags/", M_NAME_EXT, TR_ROUTE_TAG, 0, 1, "tag"},
+    {"/feeds/", M_NAME_EXT, TR_ROUTE_FEEDNAME, 0, 1, "feeds"},
+    {"/feeds.opml", M_EXACT, TR_ROUTE_OPML, TR_FMT_OPML, 0, "opml"},
+    {"/healthz", M_EXACT, TR_ROUTE_HEALTHZ, -1, 0, "healthz"},
+    {"/metrics", M_EXACT, TR_ROUTE_METRICS, -1, 0, "metrics"},
+};
+#define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
+
+/* The extensions of the feed routes. */
+static const struct {
+	const char *ext;
+	enum tr_format fmt;
+} ext_table[] = {
+    {"atom", TR_FMT_ATOM},
+    {"rss", TR_FMT_RSS},
+    {"json", TR_FMT_JSON},
+};
+
+const char *
+tr_http_route_name(enum tr_http_route_id id)
+{
+	size_t i;
+
+	for (i = 0; i < N_ROUTES; i++)
+		if (route_table[i].id == id)
+			return route_table[i].name;
+	return "other";
+}
+
+static int
+ext_format(const char *ext)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ext_table) / sizeof(ext_table[0]); i++)
+		if (strcmp(ext, ext_table[i].ext) == 0)
+			return (int)ext_table[i].fmt;
+	return -1;
+}
+
+/* Matches rest = NAME "." EXT (NAME may hold dots: the last one splits). */
+static int
+match_name_ext(struct tr_http_route *r, const char *rest)
+{
+	const char *dot = strrchr(rest, '.');
+	size_t n;
+	int fmt;
+
+	if (dot == NULL || dot == rest || (fmt = ext_format(dot + 1)) < 0)
+		return TR_ENOTFOUND;
+	n = (size_t)(dot - rest);
+	if (n >= sizeof(r->name) || memchr(rest, '/', n) != NULL ||
+	    !utf8_valid(rest, n))
+		return TR_ENOTFOUND;
+	memcpy(r->name, rest, n);
+	r->name[n] = '\0';
+	r->fmt = fmt;
+	return 0;
+}
+
+int
+tr_http_route_match(struct tr_http_route *r, const char *path)
+{
+	size_t i, n;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; path && i < N_ROUTES; i++) {
+		const struct route_def *d = &route_table[i];
+		int rc = TR_ENOTFOUND;
+
+		n = strlen(d->pattern);
+		if (d->kind == M_EXACT) {
+			if (strcmp(path, d->pattern) == 0) {
+				r->fmt = d->fmt;
+				rc = 0;
+			}
+		} else if (strncmp(path, d->pattern, n) == 0) {
+			if (d->kind == M_NAME_EXT)
+				rc = match_name_ext(r, path + n);
+			else if (path[n] == '.' &&
+			    (r->fmt = ext_format(path + n + 1)) >= 0)
+				rc = 0;
+		}
+		if (rc == 0) {
+			r->id = d->id;
+			r->params = d->params;
+			return 0;
+		}
+	}
+	memset(r, 0, sizeof(*r));
+	return TR_ENOTFOUND;
+}
+
+/* ------------------------------------------------------------------ */
+/* Query parameters                                                    */
+
+enum param_id { P_LIMIT, P_SINCE, P_Q, P_BEFORE, P_COUNT };
+
+static const char *const param_names[P_COUNT] = {"limit", "since", "q",
+    "before"};
+
+static int
+param_lookup(const struct tr_http_arg *a)
+{
+	int i;
+
+	for (i = 0; i < P_COUNT; i++)
+		if (a->key_len == strlen(param_names[i]) &&
+		    memcmp(a->key, param_names[i], a->key_len) == 0)
+			return i;
+	return -1;
+}
+
+/* "limit": digits only, 1..1000; no sign, no spaces, no leading '+'. */
+static int
+parse_limit(int *out, const char *v)
+{
+	long n = 0;
+
+	if (*v == '\0' || strlen(v) > 4)
+		return TR_EINVAL;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return TR_EINVAL;
+		n = n * 10 + (*v - '0');
+	}
+	if (n < 1 || n > TR_HTTP_LIMIT_MAX)
+		return TR_EINVAL;
+	*out = (int)n;
+	return 0;
+}
+
+/* Checks one known parameter's value and stores it in p. */
+static int
+param_set(struct tr_http_params *p, char *why, size_t whysize, int id,
+    const struct tr_http_arg *a)
+{
+	const char *name = param_names[id];
+	const char *v = a->value ? a->value : "";
+
+	if (a->value && strlen(a->value) != a->value_len) {
+		snprintf(why, whysize, "%s: contains a NUL byte", name);
+		return TR_EINVAL;
+	}
+	if (!utf8_valid(v, strlen(v))) {
+		snprintf(why, whysize, "%s: not valid UTF-8", name);
+		return TR_EINVAL;
+	}
+	if (id == P_Q) {
+		/* An empty q (a search form sent blank) means no search. */
+		if (strlen(v) > PARAM_MAX)
+			goto toolong;
+		p->q = *v ? v : NULL;
+		return 0;
+	}
+	if (*v == '\0') {
+		snprintf(why, whysize, "%s: empty value", name);
+		return TR_EINVAL;
+	}
+	switch (id) {
+	case P_LIMIT:
+		if (parse_limit(&p->limit, v) != 0) {
+			snprintf(why, whysize,
+			    "limit: must be a whole number from 1 to %d",
+			    TR_HTTP_LIMIT_MAX);
+			return TR_EINVAL;
+		}
+		p->limit_given = 1;
+		return 0;
+	case P_SINCE:
+		if (tr_date_parse(&p->since, v) != 0) {
+			snprintf(why, whysize,
+			    "since: not a date (use RFC 3339, e.g. "
+			    "2024-12-06T09:30:00Z)");
+			return TR_EINVAL;
+		}
+		return 0;
+	default:
+		if (strlen(v) > PARAM_MAX)
+			goto toolong;
+		p->before = v;
+		return 0;
+	}
+toolong:
+	snprintf(why, whysize, "%s: longer than %d bytes", name, PARAM_MAX);
+	return TR_EINVAL;
+}
+
+int
+tr_http_params_parse(struct tr_http_params *p, char *why, size_t whysize,
+    const struct tr_http_arg *args, size_t n_args)
+{
+	int seen[P_COUNT] = {0};
+	size_t i;
+	int id, rc;
+
+	p->limit = TR_HTTP_LIMIT_DEFAULT;
+	p->limit_given = 0;
+	p->since = TR_DATE_NONE;
+	p->q = NULL;
+	p->before = NULL;
+	if (whysize)
+		why[0] = '\0';
+	for (i = 0; i < n_args; i++) {
+		/* Unknown keys are ignored: readers add cache-busters. */
+		if (args[i].key == NULL || (id = param_lookup(&args[i])) < 0)
+			continue;
+		if (seen[id]++) {
+			snprintf(why, whysize, "%s: given more than once",
+			    param_names[id]);
+			return TR_EINVAL;
+		}
+		if ((rc = param_set(p, why, whysize, id, &args[i])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Appends "&name=" and the percent-encoded value. */
+static int
+query_add(struct tr_buf *out, const char *name, const char *value)
+{
+	char *enc;
+	int rc;
+
+	if (out->len && (rc = tr_buf_addc(out, '&')) != 0)
+		return rc;
+	if ((rc = tr_buf_printf(out, "%s=", name)) != 0)
+		return rc;
+	/* curl_easy_escape ignores its handle since curl 7.82. */
+	if ((enc = curl_easy_escape(NULL, value, 0)) == NULL)
+		return TR_ENOMEM;
+	rc = tr_buf_adds(out, enc);
+	curl_free(enc);
+	return rc;
+}
+
+int
+tr_http_params_query(struct tr_buf *out, const struct tr_http_params *p,
+    const char *before_override)
+{
+	const char *before = before_override ? before_override : p->before;
+	size_t start = out->len;
+	char num[32];
+	int rc = 0;
+
+	/* query_add() puts '&' before every item when out is not empty. */
+	struct tr_buf q;
+	tr_buf_init(&q, out->max);
+	if (p->limit_given) {
+		snprintf(num, sizeof(num), "%d", p->limit);
+		rc = query_add(&q, "limit", num);
+	}
+	if (rc == 0 && p->since != TR_DATE_NONE) {
+		tr_date_format_rfc3339(num, sizeof(num), p->since);
+		rc = query_add(&q, "since", num);
+	}
+	if (rc == 0 && p->q)
+		rc = query_add(&q, "q", p->q);
+	if (rc == 0 && before)
+		rc = query_add(&q, "before", before);
+	if (rc == 0 && q.len)
+		rc = tr_buf_add(out, q.data, q.len);
+	if (rc != 0)
+		tr_buf_truncate(out, start);
+	tr_buf_free(&q);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header fields                                                       */
+
+static const char *
+skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+int
+tr_http_etag_match(const char *inm, const char *etag)
+{
+	size_t elen;
+	const char *s, *end, *opaque;
+
+	if (inm == NULL || etag == NULL)
+		return 0;
+	s = skip_ows(inm);
+	if (*s == '*')
+		return *skip_ows(s + 1) == '\0';
+	/* Weak comparison (RFC 9110 §8.8.3.2): opaque-tags equal. */
+	elen = strlen(etag);
+	while (*s) {
+		s = skip_ows(s);
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (strncmp(s, "W/", 2) == 0)
+			s += 2;
+		if (*s != '"')
+			return 0; /* not an entity-tag: stop here */
+		opaque = s;
+		if ((end = strchr(s + 1, '"')) == NULL)
+			return 0;
+		if ((size_t)(end + 1 - opaque) == elen &&
+		    memcmp(opaque, etag, elen) == 0)
+			return 1;
+		s = skip_ows(end + 1);
+		if (*s != ',' && *s != '\0')
+			return 0;
+	}
+	return 0;
+}
+
+/* Parses ";q=0.5" parameters after a coding; returns q in thousandths. */
+static int
+coding_qvalue(const char *s, const char *end)
+{
+	int q = 1000;
+
+	while (s < end) {
+		const char *semi = memchr(s, ';', (size_t)(end - s));
+		const char *p;
+
+		if (semi == NULL)
+			break;
+		p = skip_ows(semi + 1);
+		if ((*p == 'q' || *p == 'Q') && p[1] == '=') {
+			int digits = 0, scale = 100;
+
+			p += 2;
+			q = (*p == '1') ? 1000 : 0;
+			if (*p != '0' && *p != '1')
+				return 0; /* malformed: do not use */
+			if (*++p == '.')
+				for (p++; *p >= '0' && *p <= '9' && digits < 3;
+				     p++, digits++, scale /= 10)
+					q += (*p - '0') * scale;
+			return q > 1000 ? 1000 : q;
+		}
+		s = semi + 1;
+	}
+	return q;
+}
+
+int
+tr_http_accepts_gzip(const char *ae)
+{
+	int gzip_q = -1, star_q = -1;
+	const char *s = ae;
+
+	if (ae == NULL)
+		return 0;
+	while (*s) {
+		const char *end = strchr(s, ','), *name, *ne;
+		size_t n;
+		int q;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		name = skip_ows(s);
+		for (ne = name; ne < end && *ne != ';' && *ne != ' ' &&
+		     *ne != '\t';
+		     ne++)
+			;
+		n = (size_t)(ne - name);
+		q = coding_qvalue(ne, end);
+		if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+			gzip_q = q > gzip_q ? q : gzip_q;
+		else if (n == 1 && *name == '*')
+			star_q = q;
+		s = *end ? end + 1 : end;
+	}
+	/* The named coding wins over "*" (RFC 9110 §12.5.3). */
+	if (gzip_q >= 0)
+		return gzip_q > 0;
+	return star_q > 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listen address                                                      */
+
+int
+tr_http_parse_listen(struct sockaddr_storage *ss, socklen_t *len, int *dual,
+    const char *listen)
+{
+	char host[256];
+	const char *colon, *port_s;
+	struct addrinfo hints, *res = NULL;
+	char *end = NULL;
+	long port;
+	size_t hn;
+
+	memset(ss, 0, sizeof(*ss));
+	*dual = 0;
+	if (listen == NULL || *listen == '\0')
+		return TR_EINVAL;
+	colon = strrchr(listen, ':');
+	port_s = colon ? colon + 1 : listen;
+	hn = colon ? (size_t)(colon - listen) : 0;
+	if (listen[0] == '[') { /* "[V6]:PORT" */
+		if (colon == NULL || colon[-1] != ']' || hn < 3)
+			return TR_EINVAL;
+		listen++;
+		hn -= 2;
+	} else if (colon && memchr(listen, ':', hn) != NULL) {
+		return TR_EINVAL; /* a bare IPv6 address needs brackets */
+	}
+	errno = 0;
+	port = strtol(port_s, &end, 10);
+	if (*port_s < '0' || *port_s > '9' || *end != '\0' || errno ||
+	    port < 0 || port > 65535 || hn >= sizeof(host))
+		return TR_EINVAL;
+	memcpy(host, listen, hn);
+	host[hn] = '\0';
+	if (colon == NULL || hn == 0)
+		strcpy(host, "127.0.0.1");
+	if (strcmp(host, "*") == 0 || strcmp(host, "::") == 0) {
+		strcpy(host, "::");
+		*dual = 1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (strcmp(host, "localhost") != 0)
+		hints.ai_flags |= AI_NUMERICHOST;
+	if (getaddrinfo(host, port_s, &hints, &res) != 0 || res == NULL)
+		return TR_EINVAL;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* gzip                                                                */
+
+/*
+ * Compresses n bytes at in as one gzip member (RFC 1952) with zlib.
+ * Returns a malloc'ed buffer and sets *outlen, or NULL.
+ */
+static char *
+gzip_body(const char *in, size_t n, size_t *outlen)
+{
+	z_stream z;
+	uLong bound;
+	char *out;
+
+	memset(&z, 0, sizeof(z));
+	/* windowBits 15 + 16: a gzip header and trailer instead of zlib's. */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return NULL;
+	bound = deflateBound(&z, (uLong)n) + 32;
+	if ((out = malloc(bound)) == NULL) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)bound;
+	if (n > UINT32_MAX / 2 || deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cache entries                                                       */
+
+static void
+entry_unref(struct tr_http_entry *e)
+{
+	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	free(e->key);
+	free(e->body);
+	free(e->gz);
+	free(e);
+}
+
+/* libmicrohttpd's release of a response body: drops the entry ref. */
+static void
+entry_release_cb(void *cls)
+{
+	entry_unref(cls);
+}
+
+static size_t
+entry_bytes(const struct tr_http_entry *e)
+{
+	return e->body_len + e->gz_len + strlen(e->key) + sizeof(*e);
+}
+
+/* Destroys the prebuilt responses (each may live on in connections). */
+static void
+entry_drop_responses(struct tr_http_entry *e)
+{
+	int g, m;
+
+	for (g = 0; g < 2; g++)
+		for (m = 0; m < 2; m++)
+			if (e->mhd[g][m]) {
+				MHD_destroy_response(e->mhd[g][m]);
+				e->mhd[g][m] = NULL;
+			}
+}
+
+static void
+lru_unlink(struct tr_http *srv, struct tr_http_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		srv->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		srv->lru_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+lru_push_front(struct tr_http *srv, struct tr_http_entry *e)
+{
+	e->prev = NULL;
+	e->next = srv->lru_head;
+	if (srv->lru_head)
+		srv->lru_head->prev = e;
+	srv->lru_head = e;
+	if (srv->lru_tail == NULL)
+		srv->lru_tail = e;
+}
+
+/* Removes e from the cache. Called with cache_lock held. */
+static void
+cache_remove(struct tr_http *srv, struct tr_http_entry *e)
+{
+	struct tr_http_entry **pp = &srv->buckets[e->hash % N_BUCKETS];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	e->hnext = NULL;
+	lru_unlink(srv, e);
+	srv->n_entries--;
+	srv->n_bytes -= entry_bytes(e);
+	e->cached = 0;
+	entry_drop_responses(e);
+	entry_unref(e);
+}
+
+static void
+cache_flush_locked(struct tr_http *srv)
+{
+	while (srv->lru_head)
+		cache_remove(srv, srv->lru_head);
+}
+
+/*
+ * Finds the entry for key at generation gen; returns a new reference or
+ * NULL. A newer generation than any seen empties the cache first.
+ */
+static struct tr_http_entry *
+cache_get(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
+    uint64_t epoch)
+{
+	struct tr_http_entry *e;
+
+	pthread_mutex_lock(&srv->cache_lock);
+	if (gen > srv->cache_gen) {
+		cache_flush_locked(srv);
+		srv->cache_gen = gen;
+	}
+	for (e = srv->buckets[hash % N_BUCKETS]; e; e = e->hnext)
+		if (e->hash == hash && e->gen == gen && e->epoch == epoch &&
+		    strcmp(e->key, key) == 0)
+			break;
+	if (e) {
+		atomic_fetch_add(&e->refs, 1);
+		if (srv->lru_head != e) {
+			lru_unlink(srv, e);
+			lru_push_front(srv, e);
+		}
+		srv->hits++;
+	} else {
+		srv->misses++;
+	}
+	pthread_mutex_unlock(&srv->cache_lock);
+	return e;
+}
+
+/*
+ * Adds e (rendered at its generation) unless the cache moved on, an equal
+ * entry got there first, or it is too big; then evicts the least recently
+ * used entries past the bounds.
+ */
+static void
+cache_put(struct tr_http *srv, struct tr_http_entry *e)
+{
+	struct tr_http_entry *o;
+	size_t size = entry_bytes(e);
+
+	if (size > srv->opts.cache_bytes / 2)
+		return;
+	pthread_mutex_lock(&srv->cache_lock);
+	if (e->gen != srv->cache_gen || e->epoch != srv->epoch)
+		goto out;
+	for (o = srv->buckets[e->hash % N_BUCKETS]; o; o = o->hnext)
+		if (o->hash == e->hash && o->gen == e->gen &&
+		    o->epoch == e->epoch && strcmp(o->key, e->key) == 0)
+			goto out;
+	atomic_fetch_add(&e->refs, 1);
+	e->cached = 1;
+	e->hnext = srv->buckets[e->hash % N_BUCKETS];
+	srv->buckets[e->hash % N_BUCKETS] = e;
+	lru_push_front(srv, e);
+	srv->n_entries++;
+	srv->n_bytes += size;
+	while (srv->lru_tail && srv->lru_tail != e &&
+	    (srv->n_entries > srv->opts.cache_entries ||
+		srv->n_bytes > srv->opts.cache_bytes))
+		cache_remove(srv, srv->lru_tail);
+out:
+	pthread_mutex_unlock(&srv->cache_lock);
+}
+
+void
+tr_http_invalidate(struct tr_http *srv)
+{
+	pthread_mutex_lock(&srv->cache_lock);
+	srv->epoch++;
+	cache_flush_locked(srv);
+	pthread_mutex_unlock(&srv->cache_lock);
+}
+
+void
+tr_http_cache_stats(struct tr_http *srv, struct tr_http_cache_stats *st)
+{
+	pthread_mutex_lock(&srv->cache_lock);
+	st->hits = srv->hits;
+	st->misses = srv->misses;
+	st->entries = srv->n_entries;
+	st->bytes = srv->n_bytes;
+	pthread_mutex_unlock(&srv->cache_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Store handles                                                       */
+
+static int
+pool_get(struct tr_http *srv, void **h)
+{
+	int rc;
+
+	*h = NULL;
+	pthread_mutex_lock(&srv->pool_lock);
+	if (srv->n_pool > 0)
+		*h = srv->pool[--srv->n_pool];
+	pthread_mutex_unlock(&srv->pool_lock);
+	if (*h)
+		return 0;
+	if ((rc = srv->src.open(h, srv->db_path)) != 0)
+		*h = NULL;
+	return rc;
+}
+
+/* Gives h back; a handle that failed (ok == 0) is closed instead. */
+static void
+pool_put(struct tr_http *srv, void *h, int ok)
+{
+	if (h == NULL)
+		return;
+	if (ok) {
+		pthread_mutex_lock(&srv->pool_lock);
+		if (srv->n_pool < POOL_MAX) {
+			srv->pool[srv->n_pool++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&srv->pool_lock);
+	}
+	if (h)
+		srv->src.close(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Answers                                                             */
+
+static void
+count(struct tr_http *srv, enum tr_http_route_id route, int status)
+{
+	size_t i;
+
+	for (i = 0; i < N_COUNTED && counted_status[i] != status; i++)
+		;
+	if ((unsigned)route >= TR_ROUTE_COUNT)
+		route = TR_ROUTE_NONE;
+	atomic_fetch_add_explicit(&srv->counts[route][i], 1,
+	    memory_order_relaxed);
+}
+
+/* A plain-text answer: one line (the reason) and no caching. */
+static void
+answer_text(struct tr_http_response *resp, int status, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void
+answer_text(struct tr_http_response *resp, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	resp->status = status;
+	resp->content_type = text_plain;
+	resp->max_age = -1;
+	tr_buf_reset(&resp->text);
+	va_start(ap, fmt);
+	if (tr_buf_vprintf(&resp->text, fmt, ap) == 0)
+		tr_buf_addc(&resp->text, '\n');
+	va_end(ap);
+	resp->body = tr_buf_str(&resp->text);
+	resp->body_len = resp->text.len;
+}
+
+void
+tr_http_response_free(struct tr_http_response *resp)
+{
+	if (resp == NULL)
+		return;
+	entry_unref(resp->entry);
+	resp->entry = NULL;
+	tr_buf_free(&resp->text);
+}
+
+/*
+ * The Cache-Control max-age: the seconds until the next scheduled poll,
+ * within [MAX_AGE_MIN, MAX_AGE_MAX]. The next poll time is read at most
+ * once a second when it has passed (nothing polls, or a poll is due),
+ * else once a minute.
+ */
+static int
+max_age(struct tr_http *srv, void *h, int64_t now)
+{
+	int64_t due, read_at, when = 0;
+
+	pthread_mutex_lock(&srv->cache_lock);
+	due = srv->next_due;
+	read_at = srv->next_due_read;
+	pthread_mutex_unlock(&srv->cache_lock);
+	if (now - read_at >= NEXT_DUE_TTL || (now >= due && now != read_at)) {
+		if (srv->src.next_due(h, &when) != 0)
+			when = 0;
+		pthread_mutex_lock(&srv->cache_lock);
+		srv->next_due = due = when;
+		srv->next_due_read = now;
+		pthread_mutex_unlock(&srv->cache_lock);
+	}
+	if (due <= 0)
+		return MAX_AGE_MAX; /* nothing scheduled */
+	if (due - now < MAX_AGE_MIN)
+		return MAX_AGE_MIN;
+	return due - now > MAX_AGE_MAX ? MAX_AGE_MAX : (int)(due - now);
+}
+
+/* The cache key: route, path and the parameters, length-prefixed. */
+static int
+make_key(char *key, size_t size, const struct tr_http_route *r,
+    const char *path, const struct tr_http_params *p)
+{
+	int n;
+
+	n = snprintf(key, size, "%d\n%s\n%d\n%lld\n%zu:%s\n%zu:%s", r->id,
+	    path, p->limit, (long long)p->since, p->q ? strlen(p->q) : 0,
+	    p->q ? p->q : "", p->before ? strlen(p->before) : 0,
+	    p->before ? p->before : "");
+	return n > 0 && (size_t)n < size ? 0 : TR_ETOOBIG;
+}
+
+/* Builds a new entry (one reference, not cached) from a rendered body. */
+static struct tr_http_entry *
+entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
+    uint64_t epoch, int64_t modified, struct tr_buf *body,
+    const char *ctype)
+{
+	struct tr_http_entry *e = calloc(1, sizeof(*e));
+	uint64_t tag;
+
+	if (e == NULL || (e->key = strdup(key)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	atomic_init(&e->refs, 1);
+	e->hash = hash;
+	e->gen = gen;
+	e->epoch = epoch;
+	e->body_len = body->len;
+	if ((e->body = tr_buf_detach(body)) == NULL) {
+		entry_unref(e);
+		return NULL;
+	}
+	/* Compressed once here, so gzip answers cost no compression. */
+	e->gz = gzip_body(e->body, e->body_len, &e->gz_len);
+	e->content_type = ctype;
+	/* Strong: a new generation, config or query gives a new tag. */
+	tag = fnv1a(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));
+	snprintf(e->etag, sizeof(e->etag), "\"%llx-%016llx\"",
+	    (unsigned long long)gen, (unsigned long long)tag);
+	snprintf(e->etag_gz, sizeof(e->etag_gz), "\"%llx-%016llx-gz\"",
+	    (unsigned long long)gen, (unsigned long long)tag);
+	e->modified = modified;
+	if (modified > 0)
+		tr_date_format_rfc822(e->last_modified,
+		    sizeof(e->last_modified), modified);
+	return e;
+}
+
+/* Renders the document of route r into a new entry, or answers an error. */
+static struct tr_http_entry *
+render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
+    const struct tr_http_route *r, const struct tr_http_params *p,
+    const char *path, const char *key, uint64_t hash, int64_t gen,
+    int64_t modified)
+{
+	struct tr_http_render_req rr;
+	struct tr_http_entry *e;
+	struct tr_buf body;
+	int rc;
+
+	memset(&rr, 0, sizeof(rr));
+	tr_buf_init(&body, srv->opts.max_body);
+	rr.cfg = srv->cfg;
+	rr.base_url = srv->base_url;
+	rr.route = r;
+	rr.params = p;
+	rr.path = path;
+	rr.updated = modified > 0 ? modified : TR_DATE_NONE;
+	rr.out = &body;
+	rc = srv->src.render(h, &rr);
+	if (rc == TR_EINVAL || rc == TR_ENOTFOUND) {
+		answer_text(resp, rc == TR_EINVAL ? 400 : 404, "%s",
+		    rr.why[0] ? rr.why : "bad request");
+	} else if (rc != 0) {
+		tr_log(TR_LOG_WARN, "http %s: rendering failed: %s%s%s", path,
+		    tr_strerror(rc), rr.why[0] ? ": " : "", rr.why);
+		answer_text(resp, 500, "rendering failed: %s",
+		    rc == TR_ETOOBIG ? "document too large (lower limit)"
+				     : tr_strerror(rc));
+	}
+	if (rc != 0) {
+		tr_buf_free(&body);
+		return NULL;
+	}
+	e = entry_new(srv, key, hash, gen, srv->epoch, modified, &body,
+	    rr.content_type ? rr.content_type : tr_format_content_type(r->fmt));
+	tr_buf_free(&body);
+	if (e == NULL)
+		answer_text(resp, 500, "out of memory");
+	return e;
+}
+
+/* Fills a 200 or 304 answer from entry e (whose reference resp takes). */
+static void
+answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
+    const struct tr_http_request *req, int age)
+{
+	int gz = e->gz && tr_http_accepts_gzip(req->accept_encoding);
+	int not_modified = 0;
+	int64_t ims;
+
+	resp->entry = e;
+	resp->content_type = e->content_type;
+	resp->max_age = age;
+	resp->vary = 1;
+	resp->gzip = gz;
+	snprintf(resp->etag, sizeof(resp->etag), "%s", gz ? e->etag_gz : e->etag);
+	snprintf(resp->last_modified, sizeof(resp->last_modified), "%s",
+	    e->last_modified);
+	/* RFC 9110 §13.2.2: If-None-Match first; then If-Modified-Since. */
+	if (req->if_none_match)
+		not_modified = tr_http_etag_match(req->if_none_match,
+		    resp->etag);
+	else if (req->if_modified_since && e->modified > 0 &&
+	    tr_date_parse_http(&ims, req->if_modified_since) == 0)
+		not_modified = e->modified <= ims;
+	resp->status = not_modified ? 304 : 200;
+	if (!not_modified) {
+		resp->body = gz ? e->gz : e->body;
+		resp->body_len = gz ? e->gz_len : e->body_len;
+	}
+}
+
+/* A rendered document: the cached body, else rendered and cached. */
+static void
+handle_document(struct tr_http *srv, struct tr_http_response *resp,
+    const struct tr_http_request *req, const struct tr_http_route *r,
+    const struct tr_http_params *p)
+{
+	char key[KEY_MAX];
+	struct tr_http_entry *e = NULL;
+	int64_t gen = 0, changed = 0, modified;
+	uint64_t hash = 0;
+	void *h = NULL;
+	int rc, keyed, age;
+
+	pthread_rwlock_rdlock(&srv->cfg_lock);
+	if ((rc = pool_get(srv, &h)) != 0 ||
+	    (rc = srv->src.generation(h, &gen, &changed)) != 0) {
+		answer_text(resp, 503, "store unavailable: %s", tr_strerror(rc));
+		pool_put(srv, h, 0);
+		goto out;
+	}
+	keyed = make_key(key, sizeof(key), r, req->path, p) == 0;
+	if (keyed) {
+		hash = fnv1a_str(FNV_INIT, key);
+		e = cache_get(srv, key, hash, gen, srv->epoch);
+	}
+	/* The document also shows the config: its time counts as a change. */
+	modified = changed > srv->cfg_time ? changed : srv->cfg_time;
+	if (e == NULL) {
+		e = render_entry(srv, h, resp, r, p, req->path,
+		    keyed ? key : "", hash, gen, modified);
+		if (e && keyed)
+			cache_put(srv, e);
+	}
+	age = e ? max_age(srv, h, req->now) : 0;
+	pool_put(srv, h, 1);
+	if (e)
+		answer_entry(resp, e, req, age);
+out:
+	pthread_rwlock_unlock(&srv->cfg_lock);
+}
+
+static void
+handle_healthz(struct tr_http *srv, struct tr_http_response *resp)
+{
+	struct tr_buf msg;
+	int64_t gen, changed;
+	void *h = NULL;
+	int rc, sick = 0;
+
+	if ((rc = pool_get(srv, &h)) != 0 ||
+	    (rc = srv->src.generation(h, &gen, &changed)) != 0) {
+		pool_put(srv, h, 0);
+		answer_text(resp, 503, "unavailable: store: %s",
+		    tr_strerror(rc));
+		return;
+	}
+	pool_put(srv, h, 1);
+	tr_buf_init(&msg, 1024);
+	if (srv->health_fn)
+		sick = srv->health_fn(&msg, srv->health_arg);
+	answer_text(resp, sick ? 503 : 200, "%s%s%s",
+	    sick ? "unavailable" : "ok", msg.len ? ": " : "",
+	    tr_buf_str(&msg));
+	tr_buf_free(&msg);
+}
+
+static void
+handle_metrics(struct tr_http *srv, struct tr_http_response *resp)
+{
+	int rc;
+
+	tr_buf_reset(&resp->text);
+	rc = srv->metrics_fn(&resp->text, srv->metrics_arg);
+	/* Count this request before writing the counters out. */
+	count(srv, TR_ROUTE_METRICS, rc == 0 ? 200 : 500);
+	if (rc == 0)
+		rc = tr_http_write_counters(&resp->text, srv);
+	if (rc != 0) {
+		answer_text(resp, 500, "metrics unavailable");
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = metrics_type;
+	resp->max_age = -1;
+	resp->body = tr_buf_str(&resp->text);
+	resp->body_len = resp->text.len;
+}
+
+/* Checks that come before routing: framing, size, method, body. */
+static int
+precheck(struct tr_http_response *resp, const struct tr_http_request *req,
+    const struct tr_http_route *r, size_t max_uri)
+{
+	if (req->framing_conflict) {
+		/* RFC 9112 §6.1: both headers may be a smuggling attempt. */
+		answer_text(resp, 400,
+		    "request has both Transfer-Encoding and Content-Length");
+		resp->close = 1;
+	} else if (req->uri_too_long) {
+		answer_text(resp, 414, "request target longer than %zu bytes",
+		    max_uri);
+		resp->close = 1;
+	} else if (!utf8_valid(req->path, strlen(req->path))) {
+		answer_text(resp, 400, "path: not valid UTF-8");
+	} else if (r->id == TR_ROUTE_NONE) {
+		answer_text(resp, 404, "not found: %s", req->path);
+	} else if (req->method == TR_HTTP_OTHER) {
+		answer_text(resp, 405, "method not allowed (use GET or HEAD)");
+		resp->allow = allow_methods;
+		resp->close = req->has_body;
+	} else if (req->has_body) {
+		answer_text(resp, 413, "request bodies are not accepted");
+		resp->close = 1;
+	} else if (req->too_many_args) {
+		answer_text(resp, 400, "query: more than %d parameters",
+		    MAX_ARGS);
+	} else {
+		return 0;
+	}
+	return -1;
+}
+
+void
+tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
+    const struct tr_http_request *req)
+{
+	struct tr_http_route r;
+	struct tr_http_params p;
+	char why[256];
+
+	memset(resp, 0, sizeof(*resp));
+	tr_buf_init(&resp->text, 1 << 20);
+	resp->max_age = -1;
+	if (req->path == NULL || tr_http_route_match(&r, req->path) != 0 ||
+	    (r.id == TR_ROUTE_METRICS && srv->metrics_fn == NULL))
+		memset(&r, 0, sizeof(r));
+	resp->route = r.id;
+	if (precheck(resp, req, &r, srv->opts.max_uri) != 0)
+		goto out;
+	if (tr_http_params_parse(&p, why, sizeof(why), r.params ? req->args : NULL,
+		r.params ? req->n_args : 0) != 0) {
+		answer_text(resp, 400, "%s", why);
+		goto out;
+	}
+	if (r.id == TR_ROUTE_HEALTHZ) {
+		handle_healthz(srv, resp);
+	} else if (r.id == TR_ROUTE_METRICS) {
+		handle_metrics(srv, resp);
+		return; /* counted before the counters were written */
+	} else {
+		handle_document(srv, resp, req, &r, &p);
+	}
+out:
+	count(srv, resp->route, resp->status);
+}
+
+/* ------------------------------------------------------------------ */
+/* The production source: the store and the renderers                 */
+
+static int
+store_open(void **h, const char *db_path)
+{
+	struct tr_store *st = NULL;
+	int rc;
+
+	if ((rc = tr_store_open(&st, db_path, TR_STORE_READONLY)) != 0) {
+		tr_log(TR_LOG_WARN, "http: store %s: %s", db_path,
+		    st ? tr_store_errmsg(st) : tr_strerror(rc));
+		tr_store_close(st);
+		return rc;
+	}
+	*h = st;
+	return 0;
+}
+
+static void
+store_close(void *h)
+{
+	tr_store_close(h);
+}
+
+static int
+store_generation(void *h, int64_t *gen, int64_t *changed_at)
+{
+	return tr_store_generation(h, gen, changed_at);
+}
+
+static int
+store_next_due(void *h, int64_t *when)
+{
+	return tr_store_next_due(h, when);
+}
+
+static int
+has_tag(const struct tr_config *cfg, const char *tag)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_feeds; i++)
+		for (j = 0; j < cfg->feeds[i].n_tags; j++)
+			if (strcmp(cfg->feeds[i].tags[j], tag) == 0)
+				return 1;
+	return 0;
+}
+
+static int
+ignore_item(const struct tr_item *it, void *arg)
+{
+	(void)it;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * The store refused the query with TR_EINVAL: a bad full-text query or a
+ * bad cursor. Names the parameter at fault (asking the store again with q
+ * alone when both were given).
+ */
+static void
+blame_param(struct tr_store *st, struct tr_http_render_req *rr,
+    const struct tr_query *q)
+{
+	const char *bad = "query";
+	char msg[160];
+	size_t i;
+
+	if (q->q && q->before) {
+		struct tr_query probe = *q;
+
+		probe.before = NULL;
+		probe.limit = 1;
+		bad = tr_store_query(st, &probe, ignore_item, NULL, NULL) ==
+			TR_EINVAL
+		    ? "q"
+		    : "before";
+	} else if (q->q) {
+		bad = "q";
+	} else if (q->before) {
+		bad = "before";
+	}
+	snprintf(msg, sizeof(msg), "%s", tr_store_errmsg(st));
+	for (i = 0; msg[i]; i++) /* keep the reason on one line */
+		if (msg[i] == '\n' || msg[i] == '\r')
+			msg[i] = ' ';
+	snprintf(rr->why, sizeof(rr->why), "%s: %s%s%s", bad,
+	    strcmp(bad, "before") == 0 ? "invalid cursor"
+				       : "invalid full-text query",
+	    msg[0] ? ": " : "", msg);
+}
+
+/* The id "BASE/PATH" and self link "BASE/PATH?QUERY" of a document. */
+static int
+doc_urls(struct tr_buf *self, struct tr_buf *id,
+    const struct tr_http_render_req *rr)
+{
+	const struct tr_http_params *p = rr->params;
+	int rc;
+
+	if ((rc = tr_buf_printf(id, "%s%s", rr->base_url, rr->path)) != 0 ||
+	    (rc = tr_buf_add(self, id->data, id->len)) != 0)
+		return rc;
+	if (p->limit_given || p->since != TR_DATE_NONE || p->q || p->before) {
+		if ((rc = tr_buf_addc(self, '?')) != 0 ||
+		    (rc = tr_http_params_query(self, p, NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The next page: "BASE/PATH?QUERY" with before=cursor. */
+static int
+next_url(struct tr_buf *next, const struct tr_buf *id,
+    const struct tr_http_render_req *rr, const char *cursor)
+{
+	int rc;
+
+	if ((rc = tr_buf_add(next, id->data, id->len)) != 0 ||
+	    (rc = tr_buf_addc(next, '?')) != 0)
+		return rc;
+	return tr_http_params_query(next, rr->params, cursor);
+}
+
+/* Renders a feed or the HTML page: the query, with next-page links. */
+static int
+render_feed(struct tr_store *st, struct tr_http_render_req *rr,
+    const struct tr_query *q, const char *title)
+{
+	struct tr_buf self, next, id, home;
+	struct tr_render_doc doc;
+	struct tr_render *r = NULL;
+	char *cursor = NULL;
+	size_t mark = rr->out->len;
+	int rc, rc2;
+
+	tr_buf_init(&self, 8192);
+	tr_buf_init(&next, 8192);
+	tr_buf_init(&id, 8192);
+	tr_buf_init(&home, 8192);
+	memset(&doc, 0, sizeof(doc));
+	/*
+	 * One pass: the self link needs only the request, and the next-page
+	 * cursor, known once the query ends, goes into tr_render_end().
+	 */
+	if ((rc = doc_urls(&self, &id, rr)) != 0 ||
+	    (rc = tr_buf_printf(&home, "%s/", rr->base_url)) != 0)
+		goto out;
+	doc.title = title;
+	doc.id = tr_buf_str(&id);
+	doc.self_url = tr_buf_str(&self);
+	doc.home_url = tr_buf_str(&home);
+	doc.updated = rr->updated;
+	if ((rc = tr_render_begin(&r, rr->out, rr->route->fmt, &doc)) != 0)
+		goto out;
+	rc = tr_store_query(st, q, tr_render_item, r, &cursor);
+	if (rc == TR_EINVAL) {
+		blame_param(st, rr, q);
+		goto out;
+	}
+	if (rc != 0) {
+		/* The renderer's own error (a cap) explains more. */
+		rc2 = tr_render_end(r, NULL);
+		rc = rc2 ? rc2 : rc;
+		snprintf(rr->why, sizeof(rr->why), "%s", tr_store_errmsg(st));
+		goto out;
+	}
+	if (cursor && (rc = next_url(&next, &id, rr, cursor)) != 0)
+		goto out;
+	rc = tr_render_end(r, cursor ? tr_buf_str(&next) : NULL);
+out:
+	if (rc != 0)
+		tr_buf_truncate(rr->out, mark);
+	tr_render_free(r);
+	free(cursor);
+	tr_buf_free(&self);
+	tr_buf_free(&next);
+	tr_buf_free(&id);
+	tr_buf_free(&home);
+	return rc;
+}
+
+static int
+store_render(void *h, struct tr_http_render_req *rr)
+{
+	const struct tr_http_route *r = rr->route;
+	const struct tr_http_params *p = rr->params;
+	const struct tr_feed_conf *f = NULL;
+	struct tr_store *st = h;
+	struct tr_query q;
+	char title[512];
+
+	rr->content_type = tr_format_content_type(r->fmt);
+	if (r->id == TR_ROUTE_OPML)
+		return tr_render_opml(rr->out, rr->cfg, st);
+	memset(&q, 0, sizeof(q));
+	q.since = p->since;
+	q.q = p->q;
+	q.before = p->before;
+	q.limit = p->limit;
+	snprintf(title, sizeof(title), "%s", rr->cfg->title);
+	if (r->id == TR_ROUTE_TAG) {
+		if (!has_tag(rr->cfg, r->name)) {
+			snprintf(rr->why, sizeof(rr->why), "no tag named %s",
+			    r->name);
+			return TR_ENOTFOUND;
+		}
+		q.tag = r->name;
+		snprintf(title, sizeof(title), "%s: %s", rr->cfg->title,
+		    r->name);
+	} else if (r->id == TR_ROUTE_FEEDNAME) {
+		if ((f = tr_config_feed(rr->cfg, r->name)) == NULL) {
+			snprintf(rr->why, sizeof(rr->why), "no feed named %s",
+			    r->name);
+			return TR_ENOTFOUND;
+		}
+		q.feed = f->name;
+		snprintf(title, sizeof(title), "%s: %s", rr->cfg->title,
+		    f->title ? f->title : f->name);
+	}
+	return render_feed(st, rr, &q, title);
+}
+
+static const struct tr_http_source store_source = {
+    store_open, store_close, store_generation, store_next_due, store_render,
+};
+
+/* ------------------------------------------------------------------ */
+/* libmicrohttpd                                                       */
+
+/* What one request carries, gathered from libmicrohttpd's tables. */
+struct conn_info {
+	struct tr_http_arg args[MAX_ARGS];
+	size_t n_args;
+	int too_many_args;
+	char inm[HDR_MAX];
+	size_t inm_len;
+	char ae[HDR_MAX];
+	size_t ae_len;
+	const char *ims;
+	int content_length; /* present */
+	int body;	    /* a non-zero Content-Length or chunked */
+	int transfer_encoding;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct conn_info *ci = cls;
+
+	(void)kind;
+	if (ci->n_args == MAX_ARGS) {
+		ci->too_many_args = 1;
+		return MHD_NO;
+	}
+	ci->args[ci->n_args].key = key;
+	ci->args[ci->n_args].key_len = key_size;
+	ci->args[ci->n_args].value = value;
+	ci->args[ci->n_args].value_len = value_size;
+	ci->n_args++;
+	return MHD_YES;
+}
+
+/* Appends a repeated field's value as a list item (RFC 9110 §5.3). */
+static void
+join_field(char *dst, size_t *len, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (*len && *len + 2 < HDR_MAX) {
+		memcpy(dst + *len, ", ", 2);
+		*len += 2;
+	}
+	if (*len + n >= HDR_MAX)
+		n = HDR_MAX - 1 - *len; /* cut: loses only late list items */
+	memcpy(dst + *len, v, n);
+	*len += n;
+	dst[*len] = '\0';
+}
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct conn_info *ci = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value_size;
+	if (value == NULL)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0) {
+		join_field(ci->inm, &ci->inm_len, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
+		join_field(ci->ae, &ci->ae_len, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0) {
+		if (ci->ims == NULL)
+			ci->ims = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		ci->content_length = 1;
+		if (strspn(value, "0") != strlen(value))
+			ci->body = 1;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		ci->transfer_encoding = 1;
+		ci->body = 1;
+	}
+	return MHD_YES;
+}
+
+/* Markers returned by the URI callback, read back as *req_cls. */
+static char uri_ok_mark, uri_long_mark;
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct tr_http *srv = cls;
+
+	(void)c;
+	return strlen(uri) > srv->opts.max_uri ? &uri_long_mark : &uri_ok_mark;
+}
+
+/* Adds the headers of resp; 0 or -1 when out of memory. */
+static int
+add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
+{
+	char cc[48];
+	int ok = 1;
+
+	if (resp->status != 304 && resp->content_type)
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    resp->content_type) == MHD_YES;
+	if (resp->max_age >= 0)
+		snprintf(cc, sizeof(cc), "max-age=%d", resp->max_age);
+	else
+		snprintf(cc, sizeof(cc), "no-store");
+	ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, cc) ==
+	    MHD_YES;
+	if (resp->etag[0])
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_ETAG,
+		    resp->etag) == MHD_YES;
+	if (resp->last_modified[0])
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_LAST_MODIFIED,
+		    resp->last_modified) == MHD_YES;
+	if (resp->vary)
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_VARY,
+		    MHD_HTTP_HEADER_ACCEPT_ENCODING) == MHD_YES;
+	if (resp->gzip && resp->status != 304)
+		ok &= MHD_add_response_header(m,
+		    MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") == MHD_YES;
+	if (resp->allow)
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW,
+		    resp->allow) == MHD_YES;
+	if (resp->close)
+		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION,
+		    "close") == MHD_YES;
+	ok &= MHD_add_response_header(m, "X-Content-Type-Options",
+	    "nosniff") == MHD_YES;
+	if (resp->route == TR_ROUTE_HOME && resp->status == 200)
+		/* The page shows no third-party content; say so. */
+		ok &= MHD_add_response_header(m,
+		    "Content-Security-Policy",
+		    "default-src 'none'; style-src 'unsafe-inline'; "
+		    "form-action 'self'; base-uri 'none'") == MHD_YES;
+	return ok ? 0 : -1;
+}
+
+static char empty_body[1];
+
+/*
+ * Queues the cached answer resp (200 or 304 from an entry) with the
+ * entry's prebuilt response object, building it when missing or when its
+ * max-age is out of date. The lock keeps the object alive until
+ * MHD_queue_response() took its own reference.
+ */
+static enum MHD_Result
+queue_cached(struct tr_http *srv, struct MHD_Connection *c,
+    const struct tr_http_response *resp)
+{
+	struct tr_http_entry *e = resp->entry;
+	int g = resp->gzip != 0, nm = resp->status == 304;
+	struct MHD_Response *m;
+	enum MHD_Result ret = MHD_NO;
+
+	pthread_mutex_lock(&srv->cache_lock);
+	m = e->mhd[g][nm];
+	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
+		if (nm)
+			m = MHD_create_response_from_buffer(0, empty_body,
+			    MHD_RESPMEM_PERSISTENT);
+		else
+			m = MHD_create_response_from_buffer_with_free_callback_cls(
+			    resp->body_len, (void *)(uintptr_t)resp->body,
+			    entry_release_cb, e);
+		if (m && !nm)
+			atomic_fetch_add(&e->refs, 1);
+		if (m && add_headers(m, resp) != 0) {
+			MHD_destroy_response(m);
+			m = NULL;
+		}
+		if (m == NULL)
+			goto out;
+		/* An uncached entry keeps no response: this one is used once. */
+		if (e->cached) {
+			if (e->mhd[g][nm])
+				MHD_destroy_response(e->mhd[g][nm]);
+			e->mhd[g][nm] = m;
+			e->mhd_age[g][nm] = resp->max_age;
+		}
+	}
+	ret = MHD_queue_response(c, (unsigned)resp->status, m);
+	if (!e->cached)
+		MHD_destroy_response(m);
+out:
+	pthread_mutex_unlock(&srv->cache_lock);
+	return ret;
+}
+
+/* Queues an uncached answer: the body is copied. */
+static enum MHD_Result
+queue_plain(struct MHD_Connection *c, const struct tr_http_response *resp)
+{
+	struct MHD_Response *m;
+	enum MHD_Result ret;
+
+	m = MHD_create_response_from_buffer(resp->body_len,
+	    (void *)(uintptr_t)(resp->body ? resp->body : ""),
+	    MHD_RESPMEM_MUST_COPY);
+	if (m == NULL)
+		return MHD_NO;
+	if (add_headers(m, resp) != 0) {
+		MHD_destroy_response(m);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, (unsigned)resp->status, m);
+	MHD_destroy_response(m);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct tr_http *srv = cls;
+	struct tr_http_request req;
+	struct tr_http_response resp;
+	struct conn_info ci;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	if (*req_cls == NULL || *upload_data_size != 0)
+		return MHD_NO; /* never: the answer is queued on the 1st call */
+	memset(&ci, 0, sizeof(ci));
+	memset(&req, 0, sizeof(req));
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &ci);
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &ci);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		req.method = TR_HTTP_GET;
+	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		req.method = TR_HTTP_HEAD;
+	else
+		req.method = TR_HTTP_OTHER;
+	req.path = url;
+	req.args = ci.args;
+	req.n_args = ci.n_args;
+	req.too_many_args = ci.too_many_args;
+	req.uri_too_long = *req_cls == &uri_long_mark;
+	req.has_body = ci.body;
+	req.framing_conflict = ci.content_length && ci.transfer_encoding;
+	req.if_none_match = ci.inm_len ? ci.inm : NULL;
+	req.if_modified_since = ci.ims;
+	req.accept_encoding = ci.ae_len ? ci.ae : NULL;
+	req.now = (int64_t)time(NULL);
+	tr_http_handle(srv, &resp, &req);
+	if (resp.entry)
+		ret = queue_cached(srv, c, &resp);
+	else
+		ret = queue_plain(c, &resp);
+	tr_http_response_free(&resp);
+	return ret;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	tr_log(TR_LOG_DEBUG, "http: %s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+
+/* What the documents show of the config: a change makes new ETags. */
+static uint64_t
+config_hash(const struct tr_config *cfg)
+{
+	uint64_t h = FNV_INIT;
+	size_t i, j;
+
+	h = fnv1a_str(h, cfg->title);
+	h = fnv1a_str(h, cfg->base_url);
+	h = fnv1a(h, &cfg->max_per_feed, sizeof(cfg->max_per_feed));
+	for (i = 0; i < cfg->n_feeds; i++) {
+		const struct tr_feed_conf *f = &cfg->feeds[i];
+
+		h = fnv1a_str(h, f->name);
+		h = fnv1a_str(h, f->url);
+		h = fnv1a_str(h, f->title);
+		h = fnv1a(h, &f->enabled, sizeof(f->enabled));
+		h = fnv1a(h, &f->max_per_feed, sizeof(f->max_per_feed));
+		for (j = 0; j < f->n_tags; j++)
+			h = fnv1a_str(h, f->tags[j]);
+	}
+	return h;
+}
+
+/*
+ * The base URL: cfg->base_url without trailing slashes, else the bound
+ * address ("http://127.0.0.1:8080"; a wildcard host as localhost), else
+ * the configured listen address. Called with cfg_lock held for writing.
+ */
+static void
+set_base_url(struct tr_http *srv)
+{
+	const struct tr_config *cfg = srv->cfg;
+	char host[INET6_ADDRSTRLEN + 2] = "localhost";
+	size_t n;
+
+	if (cfg->base_url && *cfg->base_url) {
+		snprintf(srv->base_url, sizeof(srv->base_url), "%s",
+		    cfg->base_url);
+		n = strlen(srv->base_url);
+		while (n > 0 && srv->base_url[n - 1] == '/')
+			srv->base_url[--n] = '\0';
+		return;
+	}
+	if (srv->port == 0) {
+		snprintf(srv->base_url, sizeof(srv->base_url), "http://%s",
+		    srv->listen);
+		return;
+	}
+	if (srv->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&srv->addr;
+
+		if (a->sin_addr.s_addr != htonl(INADDR_ANY))
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+	} else if (srv->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&srv->addr;
+
+		if (!IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) {
+			host[0] = '[';
+			inet_ntop(AF_INET6, &a->sin6_addr, host + 1,
+			    sizeof(host) - 2);
+			strcat(host, "]");
+		}
+	}
+	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", host,
+	    srv->port);
+}
+
+static int
+nprocs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > 4 ? 4 : (int)n;
+}
+
+static void
+apply_defaults(struct tr_http_opts *o)
+{
+	if (o->threads <= 0)
+		o->threads = nprocs();
+	if (o->max_connections <= 0)
+		o->max_connections = 1024;
+	if (o->timeout <= 0)
+		o->timeout = 30;
+	if (o->max_uri == 0)
+		o->max_uri = 2048;
+	if (o->max_header == 0)
+		o->max_header = 16 * 1024;
+	if (o->cache_entries == 0)
+		o->cache_entries = 256;
+	if (o->cache_bytes == 0)
+		o->cache_bytes = 64 * 1024 * 1024;
+	if (o->max_body == 0)
+		o->max_body = 64 * 1024 * 1024;
+}
+
+int
+tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
+    const char *db_path, const struct tr_http_opts *opts,
+    const struct tr_http_source *src)
+{
+	struct tr_http *srv;
+	const char *listen;
+
+	*out = NULL;
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return TR_ENOMEM;
+	if (opts)
+		srv->opts = *opts;
+	apply_defaults(&srv->opts);
+	srv->src = *src;
+	srv->listen_fd = -1;
+	pthread_rwlock_init(&srv->cfg_lock, NULL);
+	pthread_mutex_init(&srv->pool_lock, NULL);
+	pthread_mutex_init(&srv->cache_lock, NULL);
+	*out = srv;
+	listen = srv->opts.listen ? srv->opts.listen : cfg->listen;
+	srv->opts.listen = NULL; /* borrowed: keep only the copy */
+	srv->db_path = strdup(db_path ? db_path : "");
+	srv->listen = strdup(listen ? listen : "127.0.0.1:8080");
+	if (srv->db_path == NULL || srv->listen == NULL)
+		return TR_ENOMEM;
+	if (tr_http_parse_listen(&srv->addr, &srv->addr_len, &srv->dual,
+		srv->listen) != 0) {
+		snprintf(srv->errmsg, sizeof(srv->errmsg),
+		    "invalid listen address: %s (expected HOST:PORT, "
+		    "[V6]:PORT or *:PORT)",
+		    srv->listen);
+		return TR_EINVAL;
+	}
+	srv->cfg = cfg;
+	srv->cfg_hash = config_hash(cfg);
+	srv->cfg_time = (int64_t)time(NULL);
+	set_base_url(srv);
+	return 0;
+}
+
+int
+tr_http_new(struct tr_http **out, const struct tr_config *cfg,
+    const char *db_path, const struct tr_http_opts *opts)
+{
+	return tr_http_new_source(out, cfg, db_path, opts, &store_source);
+}
+
+/* Creates the listening socket (errors are clearer than the daemon's). */
+static int
+open_listener(struct tr_http *srv)
+{
+	struct sockaddr_storage ss = srv->addr;
+	socklen_t len = srv->addr_len;
+	int fd, one = 1, zero = 0;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0 && srv->dual && errno == EAFNOSUPPORT) {
+		/* No IPv6 here: "*" falls back to every IPv4 address. */
+		struct sockaddr_in *a = (void *)&ss;
+		in_port_t port = ((struct sockaddr_in6 *)(void *)&ss)->sin6_port;
+
+		memset(&ss, 0, sizeof(ss));
+		a->sin_family = AF_INET;
+		a->sin_port = port;
+		a->sin_addr.s_addr = htonl(INADDR_ANY);
+		len = sizeof(*a);
+		fd = socket(AF_INET,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	}
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+		    srv->dual ? &zero : &one, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(fd, 256) != 0)
+		goto fail;
+	len = sizeof(srv->addr);
+	if (getsockname(fd, (struct sockaddr *)&srv->addr, &len) != 0)
+		goto fail;
+	srv->addr_len = len;
+	srv->port = ntohs(srv->addr.ss_family == AF_INET6
+		? ((struct sockaddr_in6 *)(void *)&srv->addr)->sin6_port
+		: ((struct sockaddr_in *)(void *)&srv->addr)->sin_port);
+	srv->listen_fd = fd;
+	return 0;
+fail:
+	snprintf(srv->errmsg, sizeof(srv->errmsg), "listen %s: %s", srv->listen,
+	    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return TR_EIO;
+}
+
+int
+tr_http_listen(struct tr_http *srv)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	int rc;
+
+	if (srv->daemon)
+		return 0;
+	if ((rc = open_listener(srv)) != 0)
+		return rc;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+	    ? MHD_USE_EPOLL
+	    : MHD_USE_POLL;
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		snprintf(srv->errmsg, sizeof(srv->errmsg),
+		    "listen %s: the HTTP server could not start", srv->listen);
+		close(srv->listen_fd);
+		srv->listen_fd = -1;
+		return TR_EIO;
+	}
+	pthread_rwlock_wrlock(&srv->cfg_lock);
+	set_base_url(srv);
+	pthread_rwlock_unlock(&srv->cfg_lock);
+	return 0;
+}
+
+int
+tr_http_start(struct tr_http **out, const struct tr_config *cfg,
+    const char *db_path)
+{
+	int rc;
+
+	if ((rc = tr_http_new(out, cfg, db_path, NULL)) != 0)
+		return rc;
+	return tr_http_listen(*out);
+}
+
+unsigned
+tr_http_port(const struct tr_http *srv)
+{
+	return srv && srv->daemon ? srv->port : 0;
+}
+
+const char *
+tr_http_url(const struct tr_http *srv)
+{
+	return srv->base_url;
+}
+
+const char *
+tr_http_errmsg(const struct tr_http *srv)
+{
+	return srv && srv->errmsg[0] ? srv->errmsg : "no error";
+}
+
+void
+tr_http_stop(struct tr_http *srv)
+{
+	MHD_socket fd;
+	int i;
+
+	if (srv == NULL)
+		return;
+	if (srv->daemon) {
+		/* Stop accepting first; the socket comes back to us. */
+		fd = MHD_quiesce_daemon(srv->daemon);
+		MHD_stop_daemon(srv->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		srv->listen_fd = -1;
+	}
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	pthread_mutex_lock(&srv->cache_lock);
+	cache_flush_locked(srv);
+	pthread_mutex_unlock(&srv->cache_lock);
+	for (i = 0; i < srv->n_pool; i++)
+		srv->src.close(srv->pool[i]);
+	pthread_rwlock_destroy(&srv->cfg_lock);
+	pthread_mutex_destroy(&srv->pool_lock);
+	pthread_mutex_destroy(&srv->cache_lock);
+	free(srv->db_path);
+	free(srv->listen);
+	free(srv);
+}
+
+void
+tr_http_set_config(struct tr_http *srv, const struct tr_config *cfg)
+{
+	pthread_rwlock_wrlock(&srv->cfg_lock);
+	srv->cfg = cfg;
+	srv->cfg_hash = config_hash(cfg);
+	srv->cfg_time = (int64_t)time(NULL);
+	set_base_url(srv);
+	tr_http_invalidate(srv);
+	pthread_rwlock_unlock(&srv->cfg_lock);
+}
+
+void
+tr_http_set_health(struct tr_http *srv, tr_http_health_fn fn, void *arg)
+{
+	srv->health_fn = fn;
+	srv->health_arg = arg;
+}
+
+void
+tr_http_set_metrics(struct tr_http *srv, tr_http_metrics_fn fn, void *arg)
+{
+	srv->metrics_fn = fn;
+	srv->metrics_arg = arg;
+}
+
+void
+tr_http_counters(struct tr_http *srv, tr_http_counter_cb cb, void *arg)
+{
+	size_t r, i;
+
+	for (r = 0; r < TR_ROUTE_COUNT; r++)
+		for (i = 0; i <= N_COUNTED; i++) {
+			uint64_t n = atomic_load_explicit(&srv->counts[r][i],
+			    memory_order_relaxed);
+
+			if (n)
+				cb(tr_http_route_name((enum tr_http_route_id)r),
+				    i < N_COUNTED ? counted_status[i] : 0, n,
+				    arg);
+		}
+}
+
+struct counter_out {
+	struct tr_buf *out;
+	int rc;
+};
+
+static void
+write_counter(const char *route, int status, uint64_t n, void *arg)
+{
+	struct counter_out *co = arg;
+
+	if (co->rc == 0)
+		co->rc = tr_buf_printf(co->out,
+		    "tributary_http_requests_total{route=\"%s\","
+		    "status=\"%d\"} %llu\n",
+		    route, status, (unsigned long long)n);
+}
+
+int
+tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
+{
+	struct counter_out co = {out, 0};
+
+	co.rc = tr_buf_adds(out,
+	    "# HELP tributary_http_requests_total HTTP requests answered, "
+	    "by route and status.\n"
+	    "# TYPE tributary_http_requests_total counter\n");
+	tr_http_counters(srv, write_counter, &co);
+	return co.rc;
+}

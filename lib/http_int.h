@@ -1,0 +1,209 @@
+/*
+ * http_int.h — the endpoint's request handling as plain functions, for
+ * lib/http.c, its unit tests and its fuzz target.
+ *
+ * tr_http_handle() turns a request described by struct tr_http_request
+ * into a struct tr_http_response without any socket; lib/http.c adapts
+ * libmicrohttpd to it. The parsers below are the pieces it is made of.
+ */
+#ifndef TRIBUTARY_HTTP_INT_H
+#define TRIBUTARY_HTTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tributary/buf.h"
+#include "tributary/config.h"
+#include "tributary/http.h"
+
+/* --- routes --- */
+
+enum tr_http_route_id {
+	TR_ROUTE_NONE = 0, /* no route: 404 */
+	TR_ROUTE_FEED,	   /* /feed.EXT */
+	TR_ROUTE_TAG,	   /* /tags/NAME.EXT */
+	TR_ROUTE_FEEDNAME, /* /feeds/NAME.EXT */
+	TR_ROUTE_OPML,	   /* /feeds.opml */
+	TR_ROUTE_HOME,	   /* / */
+	TR_ROUTE_HEALTHZ,  /* /healthz */
+	TR_ROUTE_METRICS,  /* /metrics */
+	TR_ROUTE_COUNT
+};
+
+#define TR_HTTP_NAME_MAX 256
+
+struct tr_http_route {
+	enum tr_http_route_id id;
+	int fmt;		      /* enum tr_format of the body */
+	int params;		      /* non-zero: takes limit/since/q/before */
+	char name[TR_HTTP_NAME_MAX]; /* NAME of /tags/ and /feeds/, or "" */
+};
+
+/*
+ * Matches a percent-decoded path against the route table. Returns 0 and
+ * fills *r, or TR_ENOTFOUND (r->id is TR_ROUTE_NONE). A NAME must be
+ * non-empty, valid UTF-8 without '/', and shorter than TR_HTTP_NAME_MAX.
+ */
+int tr_http_route_match(struct tr_http_route *r, const char *path);
+
+/* "feed", "tag", "feeds", "opml", "home", "healthz", "metrics", "other". */
+const char *tr_http_route_name(enum tr_http_route_id id);
+
+/* --- query parameters --- */
+
+/* One query argument as libmicrohttpd hands it over (percent-decoded). */
+struct tr_http_arg {
+	const char *key;
+	size_t key_len;	   /* may differ from strlen when %00 was sent */
+	const char *value; /* NULL for "?key" without '=' */
+	size_t value_len;
+};
+
+#define TR_HTTP_LIMIT_DEFAULT 50
+#define TR_HTTP_LIMIT_MAX 1000
+
+struct tr_http_params {
+	int limit;	    /* 1..1000; TR_HTTP_LIMIT_DEFAULT when not given */
+	int limit_given;
+	int64_t since;	    /* TR_DATE_NONE when not given */
+	const char *q;	    /* borrowed from the args, or NULL */
+	const char *before; /* borrowed from the args, or NULL */
+};
+
+/*
+ * Reads limit, since, q and before from args, ignoring other keys.
+ * Returns 0, or TR_EINVAL with a one-line reason naming the parameter in
+ * why (e.g. "limit: must be a whole number from 1 to 1000").
+ */
+int tr_http_params_parse(struct tr_http_params *p, char *why,
+    size_t whysize, const struct tr_http_arg *args, size_t n_args);
+
+/*
+ * The parameters as a canonical query string ("limit=10&q=a%20b"), only
+ * those given, percent-encoded; before_override replaces before when not
+ * NULL. Appends to out. 0, TR_ENOMEM or TR_ETOOBIG.
+ */
+int tr_http_params_query(struct tr_buf *out, const struct tr_http_params *p,
+    const char *before_override);
+
+/* --- headers --- */
+
+/*
+ * RFC 9110 §13.1.2: non-zero when the If-None-Match field value inm
+ * matches etag (a quoted strong entity-tag) by weak comparison, or is
+ * "*". A malformed list matches nothing past the point it breaks.
+ */
+int tr_http_etag_match(const char *inm, const char *etag);
+
+/*
+ * RFC 9110 §12.5.3: non-zero when the Accept-Encoding value allows gzip
+ * ("gzip", "x-gzip" or "*" with a q-value above 0, the most specific
+ * entry winning). NULL means no preference: identity.
+ */
+int tr_http_accepts_gzip(const char *accept_encoding);
+
+/*
+ * Parses a listen address: "HOST:PORT", "[V6]:PORT", "*:PORT" or a bare
+ * port (127.0.0.1). "*" and "[::]" listen on IPv6 and IPv4 (*dual is set,
+ * the caller falls back to 0.0.0.0 without IPv6). HOST is numeric or
+ * "localhost". Port 0 asks for any free port. 0 or TR_EINVAL.
+ */
+int tr_http_parse_listen(struct sockaddr_storage *ss, socklen_t *len,
+    int *dual, const char *listen);
+
+/* --- requests and responses --- */
+
+enum tr_http_method {
+	TR_HTTP_GET,
+	TR_HTTP_HEAD,
+	TR_HTTP_OTHER,
+};
+
+struct tr_http_request {
+	enum tr_http_method method;
+	const char *path; /* percent-decoded, without the query */
+	const struct tr_http_arg *args;
+	size_t n_args;
+	int too_many_args;	       /* more than the server reads */
+	int uri_too_long;	       /* the request target passed max_uri */
+	int has_body;		       /* Content-Length > 0 or chunked */
+	int framing_conflict;	       /* both Content-Length and
+					  Transfer-Encoding (smuggling) */
+	const char *if_none_match;     /* or NULL */
+	const char *if_modified_since; /* or NULL */
+	const char *accept_encoding;   /* or NULL */
+	int64_t now;		       /* Unix seconds */
+};
+
+struct tr_http_entry; /* a cached rendered body, reference-counted */
+
+struct tr_http_response {
+	int status;
+	enum tr_http_route_id route;
+	const char *content_type;  /* static */
+	const char *allow;	   /* for 405, else NULL */
+	char etag[64];		   /* quoted, or "" */
+	char last_modified[40];	   /* IMF-fixdate, or "" */
+	int max_age;		   /* Cache-Control max-age, -1: no-store */
+	int gzip;		   /* body is gzip (Content-Encoding) */
+	int vary;		   /* send Vary: Accept-Encoding */
+	int close;		   /* send Connection: close */
+	struct tr_http_entry *entry; /* a reference, or NULL */
+	const char *body;	   /* borrowed from entry or text */
+	size_t body_len;	   /* HEAD: the GET body's, not sent */
+	struct tr_buf text;	   /* owned body of uncached answers */
+};
+
+/*
+ * Answers req. Always fills *resp (free with tr_http_response_free): a
+ * failure of the store becomes a 503, of rendering a 500. Thread-safe.
+ */
+void tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
+    const struct tr_http_request *req);
+
+void tr_http_response_free(struct tr_http_response *resp);
+
+/* --- where bodies come from (replaceable by tests) --- */
+
+struct tr_http_render_req {
+	const struct tr_config *cfg;
+	const char *base_url;		    /* without trailing slash */
+	const struct tr_http_route *route;
+	const struct tr_http_params *params;
+	const char *path;		    /* the request's path */
+	int64_t updated;		    /* Last-Modified time */
+	struct tr_buf *out;		    /* the body goes here */
+	const char *content_type;	    /* set by render */
+	char why[320];			    /* reason of a 400 or 404 */
+};
+
+/*
+ * A source of documents: the store and the renderers in production, a
+ * fake in tests. open() gives a handle used by one thread at a time;
+ * render() returns 0, TR_EINVAL (400 with why), TR_ENOTFOUND (404 with
+ * why) or another error (500).
+ */
+struct tr_http_source {
+	int (*open)(void **h, const char *db_path);
+	void (*close)(void *h);
+	int (*generation)(void *h, int64_t *gen, int64_t *changed_at);
+	int (*next_due)(void *h, int64_t *when);
+	int (*render)(void *h, struct tr_http_render_req *rr);
+};
+
+/* Like tr_http_new() with another source of documents (src is kept). */
+int tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
+    const char *db_path, const struct tr_http_opts *opts,
+    const struct tr_http_source *src);
+
+/* Cache statistics, for tests. */
+struct tr_http_cache_stats {
+	uint64_t hits;
+	uint64_t misses;
+	size_t entries;
+	size_t bytes;
+};
+void tr_http_cache_stats(struct tr_http *srv, struct tr_http_cache_stats *st);
+
+#endif
