@@ -20,7 +20,7 @@
 #include "tributary/store.h"
 
 /* A new empty file under /tmp; SQLite treats it as a new database. */
-static char *
+static inline char *
 tmp_db(void)
 {
 	char *p = strdup("/tmp/tr-store-test-XXXXXX");
@@ -35,7 +35,7 @@ tmp_db(void)
 }
 
 /* Removes the database and its WAL files; frees path. */
-static void
+static inline void
 rm_db(char *path)
 {
 	char buf[512];
@@ -49,7 +49,7 @@ rm_db(char *path)
 }
 
 /* Loads a config from text (written to a temp file, then removed). */
-static struct tr_config *
+static inline struct tr_config *
 cfg_from(const char *text)
 {
 	char path[] = "/tmp/tr-store-conf-XXXXXX";
@@ -73,14 +73,14 @@ cfg_from(const char *text)
 	return cfg;
 }
 
-static char *
+static inline char *
 xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
 /* An article with identity id, link (may be NULL), title and date. */
-static void
+static inline void
 mkart(struct tr_article *a, const char *id, const char *link,
     const char *title, int64_t published)
 {
@@ -94,7 +94,7 @@ mkart(struct tr_article *a, const char *id, const char *link,
 }
 
 /* Stores n articles as one document of feed; returns the commit's rc. */
-static int
+static inline int
 store_doc(struct tr_store *st, const char *feed, struct tr_article *v,
     size_t n, struct tr_store_result *res)
 {
@@ -112,7 +112,7 @@ store_doc(struct tr_store *st, const char *feed, struct tr_article *v,
 	return rc;
 }
 
-static void
+static inline void
 free_arts(struct tr_article *v, size_t n)
 {
 	size_t i;
@@ -132,7 +132,7 @@ struct page {
 	size_t n;
 };
 
-static int
+static inline int
 collect_cb(const struct tr_item *it, void *arg)
 {
 	struct page *p = arg;
@@ -156,7 +156,7 @@ collect_cb(const struct tr_item *it, void *arg)
 	return 0;
 }
 
-static void
+static inline void
 page_free(struct page *p)
 {
 	size_t i;
@@ -171,7 +171,7 @@ page_free(struct page *p)
 }
 
 /* Runs q into p (emptied first). */
-static int
+static inline int
 query(struct tr_store *st, const struct tr_query *q, struct page *p,
     char **next)
 {
@@ -179,7 +179,7 @@ query(struct tr_store *st, const struct tr_query *q, struct page *p,
 	return tr_store_query(st, q, collect_cb, p, next);
 }
 
-static struct tr_query
+static inline struct tr_query
 q_all(void)
 {
 	struct tr_query q;
@@ -190,7 +190,7 @@ q_all(void)
 }
 
 /* One integer from SQL on a raw connection to path. */
-static int64_t
+static inline int64_t
 sql_int(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;

@@ -1,0 +1,601 @@
+/*
+ * test_store_query.c — the merged query: order and date clamping,
+ * cross-feed deduplication, filters, full-text search, pagination,
+ * per-feed caps, query plans; and retention.
+ */
+#include "test_store_util.h"
+
+static const char conf3[] = "[tributary]\n"
+			    "database = x.db\n"
+			    "[feed \"a\"]\n"
+			    "url = http://127.0.0.1:1/a.xml\n"
+			    "tags = news\n"
+			    "[feed \"b\"]\n"
+			    "url = http://127.0.0.1:1/b.xml\n"
+			    "tags = news, tech\n"
+			    "[feed \"c\"]\n"
+			    "url = http://127.0.0.1:1/c.xml\n"
+			    "tags = tech\n";
+
+static struct tr_store *
+open_with(const char *conf, struct tr_config **cfgp)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf);
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	if (cfgp)
+		*cfgp = cfg;
+	else
+		tr_config_free(cfg);
+	return st;
+}
+
+/* Stores one article as a one-item document... of a growing document. */
+static void
+put(struct tr_store *st, const char *feed, int64_t now, const char *id,
+    const char *link, const char *title, int64_t published)
+{
+	struct tr_article a;
+
+	mkart(&a, id, link, title, published);
+	tr_store_set_now(st, now);
+	{
+		struct tr_store_batch *b = NULL;
+
+		CHECK_INT(tr_store_batch_begin(&b, st, feed), 0);
+		CHECK_INT(tr_store_batch_add(b, &a), 0);
+		CHECK_INT(tr_store_batch_commit(b, NULL, NULL), 0);
+		tr_store_batch_free(b);
+	}
+	tr_article_free(&a);
+}
+
+static void
+test_order_and_clamp(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct tr_article v[4];
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	tr_store_set_now(st, 10000);
+	mkart(&v[0], "pub", NULL, "published", 5000);
+	mkart(&v[1], "upd", NULL, "updated only", TR_DATE_NONE);
+	v[1].updated = 6000;
+	mkart(&v[2], "none", NULL, "no date", TR_DATE_NONE);
+	mkart(&v[3], "future", NULL, "future", 99999999);
+	CHECK_INT(store_doc(st, "a", v, 4, NULL), 0);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 4);
+	if (p->n == 4) {
+		/* none and future both sort at first_seen; newer id first. */
+		CHECK_STR(p->items[0].id, "future");
+		CHECK_INT(p->items[0].sort_date, 10000);
+		CHECK_INT(p->items[0].published, 99999999);
+		CHECK_STR(p->items[1].id, "none");
+		CHECK_INT(p->items[1].sort_date, 10000);
+		CHECK_STR(p->items[2].id, "upd");
+		CHECK_INT(p->items[2].sort_date, 6000);
+		CHECK_STR(p->items[3].id, "pub");
+		CHECK_INT(p->items[3].sort_date, 5000);
+	}
+	page_free(p);
+	free(p);
+	free_arts(v, 4);
+	tr_store_close(st);
+}
+
+static void
+test_cross_feed_dedup(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	/* The same article under three spellings of its link. */
+	put(st, "b", 2000, "b-1", "http://127.0.0.1/x?utm_source=rss&id=7",
+	    "From B", 500);
+	put(st, "a", 1000, "a-1", "HTTP://127.0.0.1:80/x?id=7#top", "From A",
+	    500);
+	put(st, "c", 3000, "c-1", "http://127.0.0.1/x?id=7&fbclid=zz",
+	    "From C", 500);
+	/* No link: identical identities in two feeds are two articles. */
+	put(st, "a", 1000, "hash:0011223344556677", NULL, "no link", 400);
+	put(st, "b", 1000, "hash:0011223344556677", NULL, "no link", 400);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	if (p->n == 3) {
+		/* Earliest first_seen wins, although A stored it later. */
+		CHECK_STR(p->items[0].feed, "a");
+		CHECK_STR(p->items[0].title, "From A");
+		CHECK_STR(p->items[0].also, "b,c");
+		CHECK_STR(p->items[1].also, "");
+		CHECK_STR(p->items[2].also, "");
+	}
+	/* Within tag tech (b, c) the earliest there is b's. */
+	q.tag = "tech";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	if (p->n == 2) {
+		CHECK_STR(p->items[0].feed, "b");
+		CHECK_STR(p->items[0].also, "a,c");
+		CHECK_STR(p->items[1].title, "no link");
+	}
+	/* Only feed c. */
+	q.tag = NULL;
+	q.feed = "c";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	if (p->n == 1)
+		CHECK_STR(p->items[0].title, "From C");
+	/* Retention removing a's copy promotes the next earliest (b). */
+	{
+		struct tr_config *cfg = cfg_from("[tributary]\nkeep_days = 1\n"
+						 "[feed \"b\"]\nurl = "
+						 "http://127.0.0.1:1/b\n"
+						 "keep_days = 0\n"
+						 "[feed \"c\"]\nurl = "
+						 "http://127.0.0.1:1/c\n"
+						 "keep_days = 0\n");
+		struct tr_store_batch *b = NULL;
+		int64_t n = -1;
+
+		/* a's latest document no longer holds its articles. */
+		CHECK_INT(tr_store_batch_begin(&b, st, "a"), 0);
+		CHECK_INT(tr_store_batch_commit(b, NULL, NULL), 0);
+		tr_store_batch_free(b);
+		CHECK_INT(tr_store_retention(st, cfg, 1500 + 2 * 86400, &n), 0);
+		/* a's two (global keep_days); b and c keep forever */
+		CHECK_INT(n, 2);
+		q.feed = NULL;
+		CHECK_INT(query(st, &q, p, NULL), 0);
+		CHECK_INT(p->n, 2);
+		if (p->n == 2) {
+			CHECK_STR(p->items[0].feed, "b");
+			CHECK_STR(p->items[0].also, "c");
+		}
+		tr_config_free(cfg);
+	}
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
+static void
+test_link_change_moves_primary(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	put(st, "a", 1000, "a-1", "http://127.0.0.1/one", "A one", 900);
+	put(st, "b", 2000, "b-1", "http://127.0.0.1/one", "B one", 900);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	/* a's article now points elsewhere: b's copy becomes visible. */
+	put(st, "a", 3000, "a-1", "http://127.0.0.1/two", "A two", 900);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	if (p->n == 2) {
+		CHECK_STR(p->items[0].also, "");
+		CHECK_STR(p->items[1].also, "");
+	}
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
+static void
+test_filters_and_search(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+
+	put(st, "a", 5000, "a1", "http://127.0.0.1/a1", "Volcano erupts",
+	    1000);
+	put(st, "b", 5000, "b1", "http://127.0.0.1/b1", "Compiler release",
+	    2000);
+	put(st, "c", 5000, "c1", "http://127.0.0.1/c1", "Volcanic compiler",
+	    3000);
+	q.tag = "news";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	q.tag = "nosuchtag";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	q.tag = "tech";
+	q.feed = "b";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	q.tag = NULL;
+	q.feed = NULL;
+	q.since = 2000;
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	q.since = TR_DATE_NONE;
+	q.q = "compiler";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 2);
+	if (p->n == 2) {
+		CHECK_STR(p->items[0].id, "c1");
+		CHECK_STR(p->items[1].id, "b1");
+	}
+	q.q = "volcan*";
+	q.tag = "news";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	q.tag = NULL;
+	q.q = "summary AND volcano";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	/* A malformed query is the caller's error, with a message. */
+	q.q = "\"unbalanced AND (";
+	CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+	CHECK(strstr(tr_store_errmsg(st), "full-text") != NULL);
+	q.q = "nosuchcolumn:foo";
+	CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+	/* The handle still works afterwards. */
+	q.q = NULL;
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
+static void
+test_pagination(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct tr_article v[7];
+	char seen[7] = {0};
+	char *next = NULL, *cur = NULL;
+	int pages = 0, total = 0, i;
+	char id[16];
+
+	tr_store_set_now(st, 100000);
+	for (i = 0; i < 7; i++) {
+		snprintf(id, sizeof(id), "i%d", i);
+		/* Two pairs share a date: the id breaks the tie. */
+		mkart(&v[i], id, NULL, id, 1000 + (i / 2) * 10);
+	}
+	CHECK_INT(store_doc(st, "a", v, 7, NULL), 0);
+	q.limit = 3;
+	do {
+		q.before = cur;
+		CHECK_INT(query(st, &q, p, &next), 0);
+		for (i = 0; i < (int)p->n; i++) {
+			int k = atoi(p->items[i].id + 1);
+
+			CHECK(!seen[k]);
+			seen[k] = 1;
+			total++;
+		}
+		free(cur);
+		cur = next;
+		pages++;
+	} while (cur && pages < 10);
+	CHECK_INT(pages, 3);
+	CHECK_INT(total, 7);
+	/* Exactly one full page leaves no cursor. */
+	q.before = NULL;
+	q.limit = 7;
+	CHECK_INT(query(st, &q, p, &next), 0);
+	CHECK_INT(p->n, 7);
+	CHECK(next == NULL);
+	q.limit = 6;
+	CHECK_INT(query(st, &q, p, &next), 0);
+	CHECK(next != NULL && strlen(next) == 40);
+	if (next) {
+		char *bad = strdup(next);
+
+		bad[5] = bad[5] == '0' ? '1' : '0';
+		q.before = bad;
+		CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+		CHECK(strstr(tr_store_errmsg(st), "cursor") != NULL);
+		q.before = "garbage";
+		CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+		q.before = "";
+		CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+		q.before = next;
+		CHECK_INT(query(st, &q, p, NULL), 0);
+		CHECK_INT(p->n, 1);
+		free(bad);
+	}
+	free(next);
+	q.before = NULL;
+	q.limit = -1;
+	CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+	q.limit = 5000; /* clamped to 1000 */
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 7);
+	page_free(p);
+	free(p);
+	free_arts(v, 7);
+	tr_store_close(st);
+}
+
+static void
+test_default_limit(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct tr_article v[60];
+	char *next = NULL;
+	char id[16];
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		mkart(&v[i], id, NULL, id, 1000 + i);
+	}
+	CHECK_INT(store_doc(st, "b", v, 60, NULL), 0);
+	CHECK_INT(query(st, &q, p, &next), 0);
+	CHECK_INT(p->n, 50);
+	CHECK(next != NULL);
+	free(next);
+	page_free(p);
+	free(p);
+	free_arts(v, 60);
+	tr_store_close(st);
+}
+
+static void
+test_max_per_feed(void)
+{
+	struct tr_store *st = open_with(
+	    "[tributary]\nmax_per_feed = 3\n"
+	    "[feed \"flood\"]\nurl = http://127.0.0.1:1/f\nmax_per_feed = 2\n"
+	    "[feed \"calm\"]\nurl = http://127.0.0.1:1/c\n",
+	    NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct tr_article f[6], c[5];
+	char id[16];
+	int i, nf = 0, nc = 0;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "f%d", i);
+		mkart(&f[i], id, NULL, id, 2000 + i);
+	}
+	for (i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		mkart(&c[i], id, NULL, id, 1000 + i);
+	}
+	CHECK_INT(store_doc(st, "flood", f, 6, NULL), 0);
+	CHECK_INT(store_doc(st, "calm", c, 5, NULL), 0);
+	q.limit = 10;
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	for (i = 0; i < (int)p->n; i++) {
+		if (strcmp(p->items[i].feed, "flood") == 0)
+			nf++;
+		else
+			nc++;
+	}
+	CHECK_INT(nf, 2);
+	CHECK_INT(nc, 3);
+	if (p->n > 0)
+		CHECK_STR(p->items[0].id, "f5");
+	page_free(p);
+	free(p);
+	free_arts(f, 6);
+	free_arts(c, 5);
+	tr_store_close(st);
+}
+
+/* The query plan of q's SQL as one text, lines joined with '|'. */
+static void
+plan(const char *path, const struct tr_query *q, char *out, size_t size)
+{
+	char *sql = tr_store_query_sql(q), *eqp;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	out[0] = '\0';
+	eqp = malloc(strlen(sql) + 32);
+	sprintf(eqp, "EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (sqlite3_prepare_v2(db, eqp, -1, &s, NULL) != SQLITE_OK)
+		printf("  plan: %s\n", sqlite3_errmsg(db));
+	while (s && sqlite3_step(s) == SQLITE_ROW) {
+		strncat(out, (const char *)sqlite3_column_text(s, 3),
+		    size - strlen(out) - 2);
+		strcat(out, "|");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(eqp);
+	free(sql);
+}
+
+/* True when the plan reads table a (articles) without an index. */
+static int
+full_scan(const char *p)
+{
+	char line[512];
+	const char *s = p, *end;
+	size_t n;
+
+	/* Plan lines are "SCAN a USING INDEX x" or "SEARCH a USING ...". */
+	while ((s = strstr(s, "SCAN a")) != NULL) {
+		if (s[6] != ' ' && s[6] != '|' && s[6] != '\0') {
+			s += 6; /* another table: "SCAN articles_fts ..." */
+			continue;
+		}
+		end = strchr(s, '|');
+		n = end ? (size_t)(end - s) : strlen(s);
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, s, n);
+		line[n] = '\0';
+		if (strcmp(line, "SCAN a") == 0 || !strstr(line, "USING"))
+			return 1;
+		s += 6;
+	}
+	return 0;
+}
+
+static void
+test_query_plans(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf3);
+	struct tr_query q = q_all();
+	char p[4096];
+
+	/* The checker itself. */
+	CHECK(full_scan("SEARCH f USING INTEGER PRIMARY KEY (rowid=?)|SCAN a|"));
+	CHECK(full_scan("SCAN a"));
+	CHECK(!full_scan("SCAN a USING INDEX articles_merged|"));
+	CHECK(!full_scan("SCAN articles_fts VIRTUAL TABLE INDEX 0:M3|"));
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	plan(path, &q, p, sizeof(p));
+	CHECK(strstr(p, "articles_merged") != NULL);
+	CHECK(!full_scan(p));
+	CHECK(strstr(p, "TEMP B-TREE") == NULL);
+	if (full_scan(p) || !strstr(p, "articles_merged"))
+		printf("  plan: %s\n", p);
+	q.before = "x";
+	q.since = 5;
+	plan(path, &q, p, sizeof(p));
+	CHECK(strstr(p, "articles_merged") != NULL);
+	CHECK(!full_scan(p));
+	q.before = NULL;
+	q.since = TR_DATE_NONE;
+	q.tag = "news";
+	plan(path, &q, p, sizeof(p));
+	if (getenv("TR_SHOW_PLANS"))
+		printf("  tag plan: %s\n", p);
+	CHECK(!full_scan(p));
+	CHECK(strstr(p, "USING INDEX articles_feed") != NULL ||
+	      strstr(p, "USING INDEX articles_merged") != NULL);
+	if (full_scan(p))
+		printf("  plan: %s\n", p);
+	q.tag = NULL;
+	q.feed = "a";
+	plan(path, &q, p, sizeof(p));
+	CHECK(!full_scan(p));
+	CHECK(strstr(p, "articles_feed") != NULL);
+	if (full_scan(p))
+		printf("  plan: %s\n", p);
+	q.feed = NULL;
+	q.q = "x";
+	plan(path, &q, p, sizeof(p));
+	CHECK(!full_scan(p));
+	if (full_scan(p))
+		printf("  plan: %s\n", p);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_retention(void)
+{
+	struct tr_config *cfg = NULL;
+	struct tr_store *st = open_with(
+	    "[tributary]\nkeep_items = 3\n"
+	    "[feed \"a\"]\nurl = http://127.0.0.1:1/a\n"
+	    "[feed \"b\"]\nurl = http://127.0.0.1:1/b\nkeep_items = 0\n"
+	    "keep_days = 10\n",
+	    &cfg);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct tr_article v[6];
+	int64_t n = -1, g0 = 0, g1 = 0;
+	char id[16];
+	int i;
+
+	tr_store_set_now(st, 1000000);
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		mkart(&v[i], id, NULL, i == 0 ? "zebra oldest" : id,
+		    900000 + i * 1000);
+	}
+	/* a: 5 articles, all in the latest document: nothing goes. */
+	CHECK_INT(store_doc(st, "a", v, 5, NULL), 0);
+	CHECK_INT(tr_store_retention(st, cfg, 1000000, &n), 0);
+	CHECK_INT(n, 0);
+	/*
+	 * The next document holds r4 and the new r5: of six, the newest
+	 * three stay (r3 r4 r5); r0 r1 r2 go.
+	 */
+	CHECK_INT(store_doc(st, "a", &v[4], 2, NULL), 0);
+	CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+	CHECK_INT(tr_store_retention(st, cfg, 1000000, &n), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+	CHECK(g1 > g0);
+	q.feed = "a";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	if (p->n == 3)
+		CHECK_STR(p->items[2].id, "r3");
+	/* The full-text rows went with the articles. */
+	q.q = "zebra";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	/* b keeps by age: 10 days. */
+	q.q = NULL;
+	q.feed = "b";
+	CHECK_INT(store_doc(st, "b", v, 6, NULL), 0);
+	CHECK_INT(store_doc(st, "b", &v[5], 1, NULL), 0);
+	CHECK_INT(tr_store_retention(st, cfg, 900000 + 10 * 86400 + 2500,
+		      &n),
+	    0);
+	CHECK_INT(n, 3); /* r0 r1 r2 older than the cutoff; r5 protected */
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 3);
+	/* Nothing more to delete: no new generation. */
+	CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+	CHECK_INT(tr_store_retention(st, cfg, 900000 + 10 * 86400 + 2500,
+		      &n),
+	    0);
+	CHECK_INT(n, 0);
+	CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+	CHECK_INT(g1, g0);
+	page_free(p);
+	free(p);
+	free_arts(v, 6);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+static int
+stop_cb(const struct tr_item *it, void *arg)
+{
+	int *n = arg;
+
+	(void)it;
+	return ++*n == 2 ? 1 : 0;
+}
+
+static void
+test_callback_stops(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct tr_query q = q_all();
+	char *next = (char *)1;
+	int n = 0;
+
+	put(st, "a", 1000, "x1", NULL, "x1", 1);
+	put(st, "a", 1000, "x2", NULL, "x2", 2);
+	put(st, "a", 1000, "x3", NULL, "x3", 3);
+	CHECK_INT(tr_store_query(st, &q, stop_cb, &n, &next), TR_EABORT);
+	CHECK_INT(n, 2);
+	CHECK(next == NULL);
+	tr_store_close(st);
+}
+
+TR_TESTS(test_order_and_clamp, test_cross_feed_dedup,
+    test_link_change_moves_primary, test_filters_and_search, test_pagination,
+    test_default_limit, test_max_per_feed, test_query_plans, test_retention,
+    test_callback_stops)
