@@ -1567,8 +1567,13 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-/* Markers returned by the URI callback, read back as *req_cls. */
-static char uri_ok_mark, uri_long_mark;
+/*
+ * Per-request state without allocation: *req_cls points into marks[],
+ * at index (target too long ? 1 : 0) + (headers seen ? 2 : 0). The URI
+ * callback sets the first half; the first call of on_request() moves to
+ * the second.
+ */
+static char marks[4];
 
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -1576,7 +1581,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	struct tr_http *srv = cls;
 
 	(void)c;
-	return strlen(uri) > srv->opts.max_uri ? &uri_long_mark : &uri_ok_mark;
+	return &marks[strlen(uri) > srv->opts.max_uri ? 1 : 0];
 }
 
 /* Adds the headers of resp; 0 or -1 when out of memory. */
@@ -1709,12 +1714,26 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	(void)upload_data;
-	if (*req_cls == NULL || *upload_data_size != 0)
-		return MHD_NO; /* never: the answer is queued on the 1st call */
+	if (*req_cls == NULL)
+		*req_cls = &marks[0];
 	memset(&ci, 0, sizeof(ci));
 	memset(&req, 0, sizeof(req));
-	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &ci);
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &ci);
+	if (*req_cls < (void *)&marks[2]) {
+		/*
+		 * First call, after the headers. Answering now makes
+		 * libmicrohttpd discard the rest of the request and close
+		 * the connection: right for a request with a body (refused)
+		 * and nothing else, so others wait for the second call.
+		 */
+		*req_cls = (char *)*req_cls + 2;
+		if (!ci.body && !(ci.content_length && ci.transfer_encoding))
+			return MHD_YES;
+	} else if (*upload_data_size != 0) {
+		*upload_data_size = 0; /* never: bodies got their answer */
+		return MHD_YES;
+	}
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &ci);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
 		req.method = TR_HTTP_GET;
 	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
@@ -1725,7 +1744,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.args = ci.args;
 	req.n_args = ci.n_args;
 	req.too_many_args = ci.too_many_args;
-	req.uri_too_long = *req_cls == &uri_long_mark;
+	req.uri_too_long = *req_cls == &marks[3];
 	req.has_body = ci.body;
 	req.framing_conflict = ci.content_length && ci.transfer_encoding;
 	req.if_none_match = ci.inm_len ? ci.inm : NULL;
