@@ -67,6 +67,7 @@ struct job {
 	int store_err;		 /* the batch refused an article */
 	int html_type;		 /* Content-Type says HTML */
 	char *content_type;
+	int redirects;		 /* of the transfer, for the report */
 };
 
 struct round {
@@ -317,6 +318,9 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 	r.next_check = j->fs.next_check;
 	r.index = ++rd->reported;
 	r.total = rd->total;
+	r.redirects = j->redirects;
+	r.recovered = oc == TR_POLL_OK && j->parser != NULL &&
+	    tr_parser_bozo(j->parser);
 	rd->stats.feeds++;
 	rd->stats.added += r.added;
 	rd->stats.updated += r.updated;
@@ -874,6 +878,7 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 	}
 	j->fs.last_check = clock_now(rd);
 	j->fs.last_status = r->status;
+	j->redirects = r->redirects;
 	if (r->err != 0 && r->err != TR_EABORT)
 		fail(rd, j, r->status, r->seconds, r->errmsg, 0);
 	else if (r->status == 304)

@@ -48,6 +48,10 @@ struct tr_poll_result {
 	int64_t next_check; /* Unix seconds */
 	size_t index;	    /* 1-based count of feeds reported so far */
 	size_t total;	    /* feeds in this round */
+	/* For the service's metrics: */
+	int redirects;	    /* redirects followed (0 when not fetched) */
+	int recovered;	    /* OK, but the document was not well-formed
+			       and the parser recovered (tr_parser_bozo) */
 };
 
 typedef void (*tr_poll_cb)(const struct tr_poll_result *r, void *arg);
