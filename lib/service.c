@@ -259,7 +259,7 @@ metrics_hook(struct tr_buf *out, void *arg)
 /* The outcomes of a fetch, as the tributary_fetches_total label says. */
 static const char *const outcomes[] = {"200", "304", "unchanged",
     "redirect", "4xx", "5xx", "timeout", "too_large", "parse_recovered",
-    "error", "aborted"};
+    "error"};
 static const char *const feed_states[] = {"ok", "new", "failing",
     "disabled", "inactive"};
 
@@ -400,10 +400,11 @@ refresh_status(struct service *sv, int ready)
 
 /*
  * The outcome label of one fetch; each fetch counts once, under the
- * first that applies: too_large, timeout, aborted, error (no response),
- * 4xx, 5xx, redirect (a 3xx the poller did not follow, or a success
- * reached through redirects), parse_recovered (a broken document stored
- * anyway), 304, unchanged (a 200 with the same body), 200.
+ * first that applies: too_large, timeout (connect, total or too slow),
+ * error (other failures without a response), 4xx, 5xx, redirect (a 3xx
+ * that was not followed, or a success reached through redirects),
+ * parse_recovered (a broken document stored anyway), 304, unchanged (a
+ * 200 with the same body as last time), 200.
  */
 static const char *
 fetch_outcome(const struct tr_poll_result *r)
@@ -411,31 +412,38 @@ fetch_outcome(const struct tr_poll_result *r)
 	const char *msg = r->message ? r->message : "";
 
 	if (r->outcome == TR_POLL_FAILED) {
-		if (strstr(msg, "too large"))
+		/* The fetch engine's texts (lib/fetch.c, libcurl's). */
+		if (r->status == 0 && strstr(msg, "too large"))
 			return "too_large";
-		if (strstr(msg, "timed out") || strstr(msg, "timeout"))
+		if (r->status == 0 && (strstr(msg, "timed out") ||
+					  strstr(msg, "too slow")))
 			return "timeout";
-		if (stop_requested && strstr(msg, "cancel"))
-			return "aborted";
 		if (r->status >= 500)
 			return "5xx";
 		if (r->status >= 400)
 			return "4xx";
-		if (r->status >= 300 && r->status < 400)
+		if (r->status >= 300)
 			return "redirect";
 		return "error";
 	}
+	if (r->redirects > 0)
+		return "redirect";
+	if (r->recovered)
+		return "parse_recovered";
 	if (r->outcome == TR_POLL_UNCHANGED)
 		return r->status == 304 ? "304" : "unchanged";
 	return "200";
 }
 
-/* Called by the poller as each feed of the round ends. */
+/*
+ * Called by the poller as each feed of the round ends. The poller logs
+ * each feed itself (DEBUG, failures at WARN) and the round's summary
+ * (INFO); this counts.
+ */
 static void
 on_feed(const struct tr_poll_result *r, void *arg)
 {
 	struct service *sv = arg;
-	char next[32];
 
 	if (r->outcome == TR_POLL_OK || r->outcome == TR_POLL_UNCHANGED ||
 	    r->outcome == TR_POLL_FAILED) {
@@ -449,24 +457,12 @@ on_feed(const struct tr_poll_result *r, void *arg)
 	if (r->updated > 0)
 		tr_metric_add(sv->m.stored, (const char *[]){"updated"},
 		    (double)r->updated);
-	tr_format_duration(next, sizeof(next),
-	    r->next_check > time(NULL) ? r->next_check - time(NULL) : 0);
-	if (r->outcome == TR_POLL_FAILED)
-		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", r->name,
-		    r->message ? r->message : "failed", next);
-	else
-		tr_log(TR_LOG_DEBUG, "feed %s: %s%s%s, %lld new, %lld updated, "
-				     "%.2fs, next check in %s",
-		    r->name, tr_poll_outcome_name(r->outcome),
-		    r->message ? ": " : "", r->message ? r->message : "",
-		    (long long)r->added, (long long)r->updated, r->seconds,
-		    next);
 	progress(sv);
 }
 
-/* Records a completed round: health, metrics, the INFO summary. */
+/* Records a completed round for /healthz, /metrics and STATUS=. */
 static void
-round_done(struct service *sv, const struct tr_poll_stats *ps, int64_t usec)
+round_done(struct service *sv, int64_t usec)
 {
 	double end = wall_seconds();
 
@@ -477,13 +473,9 @@ round_done(struct service *sv, const struct tr_poll_stats *ps, int64_t usec)
 	tr_metric_add(sv->m.rounds, NULL, 1);
 	tr_metric_set(sv->m.last_round, NULL, end);
 	tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
-	tr_log(ps->failed > 0 ? TR_LOG_WARN : TR_LOG_INFO,
-	    "round: %lld feeds in %.1fs: %lld new articles, %lld updated; "
-	    "%lld ok, %lld unchanged, %lld failed, %lld held%s",
-	    (long long)ps->feeds, (double)usec / 1e6, (long long)ps->added,
-	    (long long)ps->updated, (long long)ps->ok,
-	    (long long)ps->unchanged, (long long)ps->failed,
-	    (long long)ps->held, stop_requested ? " (stopped early)" : "");
+	if (stop_requested)
+		tr_log(TR_LOG_INFO, "round: stopped early; complete feeds "
+				    "were stored");
 	refresh_status(sv, 0);
 }
 
@@ -515,7 +507,7 @@ run_round(struct service *sv)
 	}
 	if (ps.feeds - ps.held - ps.disabled <= 0)
 		return 0;
-	round_done(sv, &ps, mono_usec() - start);
+	round_done(sv, mono_usec() - start);
 	return (int)(ps.feeds - ps.held - ps.disabled);
 }
 
@@ -743,6 +735,17 @@ note_round(struct service *sv, int fetched)
 	    (long long)delay);
 }
 
+static int
+any_enabled(const struct tr_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_feeds; i++)
+		if (cfg->feeds[i].enabled)
+			return 1;
+	return 0;
+}
+
 static void
 loop(struct service *sv)
 {
@@ -761,6 +764,11 @@ loop(struct service *sv)
 			tr_log(TR_LOG_WARN, "store: %s", tr_store_errmsg(sv->st));
 			due = 0;
 		}
+		/* 0 means "none", but also "a feed never polled yet" (its
+		 * next_check is 0): with enabled feeds, try a round; the idle
+		 * backoff covers the case where nothing was due after all. */
+		if (due == 0 && any_enabled(sv->cfg))
+			due = now;
 		if (due > 0 && due <= now && mono_usec() >= sv->not_before) {
 			note_round(sv, run_round(sv));
 			progress(sv);

@@ -1,56 +1,38 @@
 /*
- * cmd_serve.c — tributary serve: serve the store over HTTP until SIGINT
- * or SIGTERM.
+ * cmd_serve.c — tributary serve: the long-running service.
  *
- * Everything that serves lives in lib/http.c; this file opens the store,
- * starts the endpoint and waits for a signal.
+ * Everything lives in lib/service.c (the poller loop, the HTTP endpoint,
+ * signals, reload, sd_notify); this file parses the options, loads the
+ * config, and prints the merged feed's URL once the service is up.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "cli.h"
 #include "tributary/error.h"
-#include "tributary/http.h"
-#include "tributary/log.h"
-#include "tributary/store.h"
+#include "tributary/service.h"
 
 static const char usage[] =
     "usage: tributary [-c FILE] serve [--listen HOST:PORT]\n"
-    "Serves the merged feed over HTTP: /feed.atom, /feed.rss, /feed.json,\n"
-    "/tags/TAG.atom, /feeds/NAME.atom, /feeds.opml, /healthz and /.\n"
-    "Runs until SIGINT or SIGTERM, then exits 0.\n\n"
+    "Polls every feed on its schedule and serves the merged feed over\n"
+    "HTTP: /feed.atom, /feed.rss, /feed.json, /tags/TAG.atom,\n"
+    "/feeds/NAME.atom, /feeds.opml, /, /healthz and /metrics. Prints the\n"
+    "merged feed's URL once the store is open and the listener bound.\n"
+    "SIGHUP rereads the config (a file with errors is rejected and the\n"
+    "running config stays); SIGINT or SIGTERM stops, exiting 0.\n\n"
     "options:\n"
     "  -l, --listen ADDR  listen on ADDR instead of the config's listen\n"
     "                     (HOST:PORT, [V6]:PORT or *:PORT; port 0 picks a\n"
-    "                     free port, and the log line names it)\n";
+    "                     free port, and the printed URL names it)\n";
 
-/* Creates or migrates the store and records the configured feeds. */
-static int
-prepare_store(const struct tr_config *cfg)
+/* The service is up: show where the merged feed is. */
+static void
+on_ready(const char *base_url, const char *feed_url, void *arg)
 {
-	struct tr_store *st = NULL;
-	int rc;
-
-	rc = tr_store_open(&st, cfg->database, 0);
-	if (rc == 0)
-		rc = tr_store_sync_config(st, cfg);
-	if (rc != 0)
-		fprintf(stderr, "tributary serve: %s: %s\n", cfg->database,
-		    st ? tr_store_errmsg(st) : tr_strerror(rc));
-	tr_store_close(st);
-	return rc;
-}
-
-/* Blocks until SIGINT or SIGTERM arrives (the signals are blocked). */
-static int
-wait_for_stop(const sigset_t *set)
-{
-	int sig = 0;
-
-	while (sigwait(set, &sig) != 0)
-		;
-	return sig;
+	(void)base_url;
+	(void)arg;
+	printf("tributary: merged feed at %s\n", feed_url);
+	fflush(stdout);
 }
 
 int
@@ -60,11 +42,9 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct tr_http_opts ho = {0};
+	struct tr_service_opts so = {0};
 	struct tr_config *cfg = NULL;
-	struct tr_http *srv = NULL;
-	sigset_t set;
-	int c, rc, status = EXIT_FAIL;
+	int c, rc;
 
 	if (cli_wants_help(argc, argv, usage))
 		return EXIT_OK;
@@ -73,39 +53,17 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 			return cli_usage_error("serve", usage,
 			    "unknown option or missing argument: %s",
 			    argv[optind - 1]);
-		ho.listen = optarg;
+		so.listen = optarg;
 	}
 	if (optind < argc)
 		return cli_usage_error("serve", usage,
 		    "unexpected argument: %s", argv[optind]);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EXIT_USAGE;
-	if (prepare_store(cfg) != 0)
-		goto out;
-	/* Block the stop signals before any server thread starts. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	rc = tr_http_new(&srv, cfg, cfg->database, &ho);
-	if (rc == 0)
-		rc = tr_http_listen(srv);
-	if (rc != 0) {
-		fprintf(stderr, "tributary serve: %s\n",
-		    srv ? tr_http_errmsg(srv) : tr_strerror(rc));
-		status = rc == TR_EINVAL ? EXIT_USAGE : EXIT_FAIL;
-		goto out;
-	}
-	tr_log(TR_LOG_INFO,
-	    "serve: listening on port %u, merged feed at %s/feed.atom",
-	    tr_http_port(srv), tr_http_url(srv));
-	c = wait_for_stop(&set);
-	tr_log(TR_LOG_INFO, "serve: %s, stopping",
-	    c == SIGINT ? "SIGINT" : "SIGTERM");
-	status = EXIT_OK;
-out:
-	tr_http_stop(srv);
-	tr_config_free(cfg);
-	return status;
+	so.ready = on_ready;
+	/* The service takes cfg over; its errors are logged. */
+	rc = tr_service_run(cfg, &so);
+	if (rc == TR_EINVAL)
+		return EXIT_USAGE; /* a bad --listen address */
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
