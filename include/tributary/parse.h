@@ -49,6 +49,7 @@ struct tr_parse_opts {
 	const char *content_type; /* HTTP Content-Type, for its charset */
 	size_t max_field;	  /* cap on one text field; 0: 1 MiB */
 	size_t max_items;	  /* cap on items per document; 0: 100000 */
+	size_t max_depth;	  /* cap on element nesting; 0: 1000 */
 };
 
 struct tr_parser;

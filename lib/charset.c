@@ -1,0 +1,480 @@
+/*
+ * charset.c — encoding detection and streaming conversion to UTF-8.
+ *
+ * See charset_int.h for the order of precedence. The first bytes are held
+ * back until the encoding is known (at most SNIFF_MAX bytes, usually just
+ * the XML declaration); after that every chunk is converted on its own,
+ * with the few bytes of a character split across chunks carried over.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charset_int.h"
+#include "tributary/buf.h"
+#include "tributary/error.h"
+
+#define SNIFF_MAX 1024
+#define OUT_MAX ((size_t)1 << 30)
+
+enum decoder { DEC_NONE, DEC_UTF8, DEC_CP1252, DEC_ICONV };
+
+struct tr_charset {
+	enum decoder dec;
+	char name[64];
+	char http_charset[64];
+	int http_is_xml;
+	iconv_t cd;
+	size_t unit;		/* code unit size for iconv resync (1, 2, 4) */
+	struct tr_buf sniff;	/* bytes held back while deciding */
+	struct tr_buf out;	/* converted text handed to the caller */
+	struct tr_buf join;	/* carried bytes joined to the next chunk */
+	char carry[8];		/* an incomplete character from the last chunk */
+	size_t ncarry;
+	int n_bad;		/* invalid sequences replaced */
+	tr_charset_warn_fn warn;
+	void *warn_arg;
+};
+
+/* windows-1252 0x80-0x9f (https://encoding.spec.whatwg.org/index-windows-1252.txt) */
+static const unsigned short cp1252_c1[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+};
+
+unsigned int
+tr_cp1252(unsigned char c)
+{
+	return c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
+}
+
+/* Reports "<before><name><after>". */
+static void
+warnf(struct tr_charset *cs, const char *before, const char *name,
+    const char *after)
+{
+	char msg[160];
+
+	if (cs->warn == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "%s%s%s", before, name, after);
+	cs->warn(cs->warn_arg, msg);
+}
+
+/* Copies s (n bytes) into out lowercased and trimmed. */
+static void
+lower_copy(char *out, size_t size, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	for (; i + 1 < size && i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+int
+tr_charset_content_type(char *type, size_t tsize, char *charset,
+    size_t csize, const char *ct)
+{
+	const char *p, *semi;
+	size_t tl;
+
+	type[0] = charset[0] = '\0';
+	if (ct == NULL)
+		return 0;
+	semi = strchr(ct, ';');
+	lower_copy(type, tsize, ct, semi ? (size_t)(semi - ct) : strlen(ct));
+	for (p = semi; p && *p; p = strchr(p + 1, ';')) {
+		const char *v, *e;
+
+		v = p + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (strncasecmp(v, "charset", 7) != 0)
+			continue;
+		v += 7;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v++ != '=')
+			continue;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == '"') {
+			v++;
+			e = strchr(v, '"');
+		} else
+			e = v + strcspn(v, "; \t");
+		if (e == NULL)
+			e = v + strlen(v);
+		lower_copy(charset, csize, v, (size_t)(e - v));
+		break;
+	}
+	tl = strlen(type);
+	return strcmp(type, "text/xml") == 0 ||
+	    strcmp(type, "application/xml") == 0 ||
+	    (tl > 4 && strcmp(type + tl - 4, "+xml") == 0);
+}
+
+int
+tr_charset_xml_decl(char *enc, size_t size, const char *s, size_t n)
+{
+	const char *lt, *end, *p;
+	size_t left;
+
+	enc[0] = '\0';
+	if ((lt = memchr(s, '<', n)) == NULL)
+		return n >= SNIFF_MAX ? 0 : -1;
+	left = n - (size_t)(lt - s);
+	if (left < 6)
+		return memcmp(lt, "<?xml ", left) == 0 ? -1 : 0;
+	if (memcmp(lt, "<?xml", 5) != 0 || !isspace((unsigned char)lt[5]))
+		return 0;
+	for (end = lt; end + 1 < s + n; end++)
+		if (end[0] == '?' && end[1] == '>')
+			break;
+	if (end + 1 >= s + n)
+		return n >= SNIFF_MAX ? 0 : -1;
+	for (p = lt + 5; p + 8 < end; p++) {
+		const char *v, *q;
+
+		if (memcmp(p, "encoding", 8) != 0)
+			continue;
+		v = p + 8;
+		while (v < end && isspace((unsigned char)*v))
+			v++;
+		if (v >= end || *v++ != '=')
+			continue;
+		while (v < end && isspace((unsigned char)*v))
+			v++;
+		if (v >= end || (*v != '"' && *v != '\''))
+			continue;
+		if ((q = memchr(v + 1, *v, (size_t)(end - v - 1))) == NULL)
+			return 0;
+		lower_copy(enc, size, v + 1, (size_t)(q - v - 1));
+		return enc[0] != '\0';
+	}
+	return 0;
+}
+
+/* Labels read as windows-1252 (WHATWG Encoding §4.2, "windows-1252"). */
+static const char *const cp1252_labels[] = {
+    "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819",
+    "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1",
+    "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252",
+    "x-cp1252",
+};
+
+static int
+cmp_label(const void *k, const void *e)
+{
+	return strcmp(k, *(const char *const *)e);
+}
+
+static int
+is_cp1252(const char *name)
+{
+	return bsearch(name, cp1252_labels,
+		   sizeof(cp1252_labels) / sizeof(cp1252_labels[0]),
+		   sizeof(cp1252_labels[0]), cmp_label) != NULL;
+}
+
+/* What the byte order mark or the first bytes say, else NULL (RFC 7303 §3, XML 1.0 App. F). */
+static const char *
+sniff_bom(const unsigned char *b, size_t n, size_t *bom)
+{
+	*bom = 0;
+	if (n >= 4 && !memcmp(b, "\0\0\xfe\xff", 4))
+		return *bom = 4, "utf-32be";
+	if (n >= 4 && !memcmp(b, "\xff\xfe\0\0", 4))
+		return *bom = 4, "utf-32le";
+	if (n >= 3 && !memcmp(b, "\xef\xbb\xbf", 3))
+		return *bom = 3, "utf-8";
+	if (n >= 2 && !memcmp(b, "\xfe\xff", 2))
+		return *bom = 2, "utf-16be";
+	if (n >= 2 && !memcmp(b, "\xff\xfe", 2))
+		return *bom = 2, "utf-16le";
+	return NULL;
+}
+
+static const char *
+sniff_pattern(const unsigned char *b, size_t n)
+{
+	if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] != 0)
+		return "utf-32be";
+	if (n >= 4 && b[0] != 0 && b[1] == 0 && b[2] == 0 && b[3] == 0)
+		return "utf-32le";
+	if (n >= 2 && b[0] == 0 && b[1] != 0)
+		return "utf-16be";
+	if (n >= 2 && b[0] != 0 && b[1] == 0)
+		return "utf-16le";
+	return NULL;
+}
+
+/* Sets up the decoder for name; unknown names fall back to UTF-8. */
+static int
+open_decoder(struct tr_charset *cs, const char *name, const char *wide)
+{
+	if (strcmp(name, "utf-16") == 0 || strcmp(name, "utf-32") == 0 ||
+	    strcmp(name, "ucs-2") == 0 || strcmp(name, "ucs-4") == 0)
+		name = wide ? wide : (name[4] == '3' || name[4] == '4')
+		    ? "utf-32be" : "utf-16be";
+	if (wide && strncmp(name, "utf-", 4) != 0)
+		name = wide; /* the bytes are UTF-16/32 whatever the label */
+	if (!wide && (strncmp(name, "utf-16", 6) == 0 ||
+	    strncmp(name, "utf-32", 6) == 0)) {
+		/* Labelled wide, but the bytes are ASCII-compatible. */
+		warnf(cs, "document labelled ", name, " is not; read as UTF-8");
+		name = "utf-8";
+	}
+	snprintf(cs->name, sizeof(cs->name), "%s", name);
+	if (strcmp(name, "utf-8") == 0 || strcmp(name, "utf8") == 0) {
+		snprintf(cs->name, sizeof(cs->name), "utf-8");
+		cs->dec = DEC_UTF8;
+		return 0;
+	}
+	if (is_cp1252(name)) {
+		cs->dec = DEC_CP1252;
+		return 0;
+	}
+	cs->unit = strncmp(name, "utf-32", 6) == 0 ? 4 :
+	    strncmp(name, "utf-16", 6) == 0 ? 2 : 1;
+	cs->cd = iconv_open("UTF-8", name);
+	if (cs->cd == (iconv_t)-1) {
+		warnf(cs, "unknown encoding \"", name, "\", read as UTF-8");
+		snprintf(cs->name, sizeof(cs->name), "utf-8");
+		cs->dec = DEC_UTF8;
+		return 0;
+	}
+	cs->dec = DEC_ICONV;
+	return 0;
+}
+
+/*
+ * Decides the encoding from the held-back bytes. Returns 1 when decided
+ * (and *skip is the BOM length), 0 when more bytes are needed.
+ */
+static int
+decide(struct tr_charset *cs, int final, size_t *skip)
+{
+	const unsigned char *b = (const unsigned char *)cs->sniff.data;
+	size_t n = cs->sniff.len;
+	const char *bom, *wide;
+	char decl[64] = "";
+	int r;
+
+	*skip = 0;
+	if (n < 4 && !final)
+		return 0;
+	if ((bom = sniff_bom(b, n, skip)) != NULL) {
+		open_decoder(cs, bom, strcmp(bom, "utf-8") ? bom : NULL);
+		return 1;
+	}
+	wide = sniff_pattern(b, n);
+	if (wide == NULL) {
+		r = tr_charset_xml_decl(decl, sizeof(decl), (const char *)b, n);
+		if (r < 0 && !final && n < SNIFF_MAX)
+			return 0;
+	}
+	if (cs->http_charset[0] && cs->http_is_xml)
+		open_decoder(cs, cs->http_charset, wide);
+	else if (decl[0])
+		open_decoder(cs, decl, wide);
+	else if (cs->http_charset[0])
+		open_decoder(cs, cs->http_charset, wide);
+	else
+		open_decoder(cs, wide ? wide : "utf-8", wide);
+	return 1;
+}
+
+int
+tr_charset_new(struct tr_charset **out, const char *content_type,
+    tr_charset_warn_fn warn, void *arg)
+{
+	struct tr_charset *cs;
+	char type[128];
+
+	*out = NULL;
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		return TR_ENOMEM;
+	cs->cd = (iconv_t)-1;
+	cs->warn = warn;
+	cs->warn_arg = arg;
+	tr_buf_init(&cs->sniff, SNIFF_MAX + 64);
+	tr_buf_init(&cs->out, OUT_MAX);
+	tr_buf_init(&cs->join, OUT_MAX);
+	cs->http_is_xml = tr_charset_content_type(type, sizeof(type),
+	    cs->http_charset, sizeof(cs->http_charset), content_type);
+	*out = cs;
+	return 0;
+}
+
+static int
+add_cp(struct tr_buf *b, unsigned int c)
+{
+	char u[4];
+	size_t n;
+
+	if (c < 0x80)
+		u[0] = (char)c, n = 1;
+	else if (c < 0x800) {
+		u[0] = (char)(0xc0 | (c >> 6));
+		u[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else {
+		u[0] = (char)(0xe0 | (c >> 12));
+		u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	}
+	return tr_buf_add(b, u, n);
+}
+
+static int
+decode_cp1252(struct tr_charset *cs, const unsigned char *in, size_t n)
+{
+	size_t i, run = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] < 0x80)
+			continue;
+		if ((rc = tr_buf_add(&cs->out, in + run, i - run)) != 0 ||
+		    (rc = add_cp(&cs->out, tr_cp1252(in[i]))) != 0)
+			return rc;
+		run = i + 1;
+	}
+	return tr_buf_add(&cs->out, in + run, n - run);
+}
+
+/*
+ * Runs iconv over the carried bytes and in; keeps an incomplete character
+ * at the end for the next chunk. Invalid sequences become U+FFFD, one code
+ * unit at a time.
+ */
+static int
+decode_iconv(struct tr_charset *cs, const char *in, size_t n, int final)
+{
+	char tmp[8192], *src, *dst;
+	size_t srcleft, dstleft, take, r;
+	int rc, e;
+
+	if (cs->ncarry > 0) {
+		tr_buf_reset(&cs->join);
+		if ((rc = tr_buf_add(&cs->join, cs->carry, cs->ncarry)) != 0 ||
+		    (rc = tr_buf_add(&cs->join, in, n)) != 0)
+			return rc;
+		cs->ncarry = 0;
+		in = cs->join.data, n = cs->join.len;
+	}
+	src = (char *)(uintptr_t)in; /* iconv(3) takes char ** */
+	srcleft = n;
+	while (srcleft > 0) {
+		dst = tmp, dstleft = sizeof(tmp);
+		r = iconv(cs->cd, &src, &srcleft, &dst, &dstleft);
+		e = errno;
+		if ((rc = tr_buf_add(&cs->out, tmp, (size_t)(dst - tmp))) != 0)
+			return rc;
+		if (r != (size_t)-1 || e == E2BIG)
+			continue;
+		if (e == EINVAL && !final && srcleft < sizeof(cs->carry)) {
+			memcpy(cs->carry, src, srcleft);
+			cs->ncarry = srcleft;
+			return 0;
+		}
+		/* EILSEQ, or an incomplete character at the very end. */
+		cs->n_bad++;
+		if ((rc = tr_buf_add(&cs->out, "\xef\xbf\xbd", 3)) != 0)
+			return rc;
+		take = srcleft < cs->unit ? srcleft : cs->unit;
+		src += take, srcleft -= take;
+	}
+	if (final) {
+		/* Ends the shift state of stateful encodings (ISO-2022-JP). */
+		dst = tmp, dstleft = sizeof(tmp);
+		iconv(cs->cd, NULL, NULL, &dst, &dstleft);
+		return tr_buf_add(&cs->out, tmp, (size_t)(dst - tmp));
+	}
+	return 0;
+}
+
+static int
+convert(struct tr_charset *cs, const char *in, size_t n, int final,
+    const char **out, size_t *outlen)
+{
+	int rc = 0, bad = cs->n_bad;
+
+	if (cs->dec == DEC_UTF8) {
+		*out = in, *outlen = n;
+		return 0;
+	}
+	tr_buf_reset(&cs->out);
+	if (cs->dec == DEC_CP1252)
+		rc = decode_cp1252(cs, (const unsigned char *)in, n);
+	else
+		rc = decode_iconv(cs, in, n, final);
+	if (bad == 0 && cs->n_bad > 0)
+		warnf(cs, "invalid ", cs->name,
+		    " byte sequence replaced by U+FFFD");
+	*out = tr_buf_str(&cs->out), *outlen = cs->out.len;
+	return rc;
+}
+
+int
+tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
+    const char **out, size_t *outlen)
+{
+	size_t skip, room;
+	int rc;
+
+	*out = "", *outlen = 0;
+	if (cs->dec != DEC_NONE) {
+		tr_buf_free(&cs->sniff); /* the caller is done with it */
+		return convert(cs, in, n, final, out, outlen);
+	}
+	/* Sniffing: hold bytes back until the encoding is known. */
+	room = SNIFF_MAX - cs->sniff.len;
+	if (room > n)
+		room = n;
+	if ((rc = tr_buf_add(&cs->sniff, in, room)) != 0)
+		return rc;
+	in += room, n -= room;
+	if (!decide(cs, final || cs->sniff.len >= SNIFF_MAX, &skip))
+		return 0;
+	/* Join the held bytes and the rest of this chunk, convert once. */
+	cs->sniff.max = cs->sniff.len + n + 1;
+	if (n > 0 && (rc = tr_buf_add(&cs->sniff, in, n)) != 0)
+		return rc;
+	if (cs->sniff.len == 0)
+		return 0;
+	return convert(cs, cs->sniff.data + skip, cs->sniff.len - skip, final,
+	    out, outlen);
+}
+
+const char *
+tr_charset_name(const struct tr_charset *cs)
+{
+	return cs->name;
+}
+
+void
+tr_charset_free(struct tr_charset *cs)
+{
+	if (cs == NULL)
+		return;
+	if (cs->cd != (iconv_t)-1)
+		iconv_close(cs->cd);
+	tr_buf_free(&cs->sniff);
+	tr_buf_free(&cs->out);
+	tr_buf_free(&cs->join);
+	free(cs);
+}

@@ -1,0 +1,1927 @@
+/*
+ * parse.c — the streaming feed parser: bytes in, feed metadata and
+ * normalized article records out.
+ *
+ * The pipeline for every chunk:
+ *
+ *	bytes --charset.c--> UTF-8 --parse_clean.c--> well-formed XML
+ *	      --expat--> start/end/text handlers here --> tr_article_cb
+ *
+ * expat is created with namespace processing (names arrive as
+ * "URI\x01local") and told the text is UTF-8. Namespaces are matched by
+ * URI through a bsearch table; (vocabulary, local name) pairs map to tag
+ * ids through a second one (the sfeed way), and a (context, tag) table
+ * says which field a tag fills where: a <title> under an item is the
+ * item's title, under the channel the feed's, under an <image> nothing.
+ *
+ * Text is collected into one size-capped buffer per field being read,
+ * reused from field to field and item to item, so the per-character work
+ * is a copy. Each item is handed to the callback when its element closes
+ * and then cleared, so memory stays flat however long the document is.
+ *
+ * Security: no external entity or DTD is ever loaded (no external entity
+ * handler; parameter entity parsing off); expat's billion-laughs
+ * protection stays on; nesting depth, field size and item count are
+ * capped (tr_parse_opts).
+ */
+/*
+ * Debian's libexpat is built with DTD support (expat_config.h sets
+ * XML_DTD); expat.h declares the billion-laughs limits only under it.
+ */
+#ifndef XML_DTD
+#define XML_DTD 1
+#endif
+#include <expat.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charset_int.h"
+#include "parse_int.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/parse.h"
+#include "tributary/url.h"
+
+#define NS_SEP '\x01'
+#define CHUNK (64 << 10)	  /* cleaned bytes handed to expat at once */
+#define MAX_WARNINGS 100
+#define WARNINGS_PER_KIND 5
+
+/* --- namespaces and tags ------------------------------------------------ */
+
+enum ns {
+	NS_NONE,
+	NS_RSS090,
+	NS_RSS10,
+	NS_USERLAND,
+	NS_RDF,
+	NS_ATOM03,
+	NS_ATOM10,
+	NS_DC,
+	NS_DCTERMS,
+	NS_CONTENT,
+	NS_MEDIA,
+	NS_SY,
+	NS_XHTML,
+	NS_XML,
+	NS_OTHER,
+};
+
+static const struct ns_entry {
+	const char *uri;
+	enum ns ns;
+} namespaces[] = {
+    /* sorted by uri (strcmp) */
+    {"http://backend.userland.com/rss2", NS_USERLAND},
+    {"http://channel.netscape.com/rdf/simple/0.9/", NS_RSS090},
+    {"http://my.netscape.com/rdf/simple/0.9/", NS_RSS090},
+    {"http://purl.org/atom/ns#", NS_ATOM03},
+    {"http://purl.org/dc/elements/1.1/", NS_DC},
+    {"http://purl.org/dc/terms/", NS_DCTERMS},
+    {"http://purl.org/rss/1.0/", NS_RSS10},
+    {"http://purl.org/rss/1.0/modules/content/", NS_CONTENT},
+    {"http://purl.org/rss/1.0/modules/syndication/", NS_SY},
+    {"http://search.yahoo.com/mrss", NS_MEDIA},
+    {"http://search.yahoo.com/mrss/", NS_MEDIA},
+    {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", NS_RDF},
+    {"http://www.w3.org/1999/xhtml", NS_XHTML},
+    {"http://www.w3.org/2005/Atom", NS_ATOM10},
+    {"http://www.w3.org/XML/1998/namespace", NS_XML},
+};
+
+/* Vocabularies: namespaces that share element names. */
+enum fam { FAM_RSS, FAM_RDF, FAM_ATOM, FAM_DC, FAM_DCTERMS, FAM_CONTENT,
+	FAM_MEDIA, FAM_SY, FAM_OTHER };
+
+enum tag {
+	T_NONE,
+	/* RSS 0.9x/1.0/2.0 */
+	T_AUTHOR, T_CATEGORY, T_CHANNEL, T_DESCRIPTION, T_ENCLOSURE, T_GUID,
+	T_ITEM, T_LANGUAGE, T_LASTBUILDDATE, T_LINK, T_MANAGINGEDITOR,
+	T_PUBDATE, T_RSS, T_SOURCE, T_TITLE, T_TTL,
+	/* RDF */
+	T_RDF,
+	/* Atom 1.0 and 0.3 */
+	T_A_AUTHOR, T_A_CATEGORY, T_A_CONTENT, T_A_CREATED, T_A_EMAIL,
+	T_A_ENTRY, T_A_FEED, T_A_ID, T_A_ISSUED, T_A_LINK, T_A_MODIFIED,
+	T_A_NAME, T_A_PUBLISHED, T_A_SOURCE, T_A_SUBTITLE, T_A_SUMMARY,
+	T_A_TAGLINE, T_A_TITLE, T_A_UPDATED, T_A_URI, T_A_URL,
+	/* modules */
+	T_DC_CREATOR, T_DC_DATE, T_DC_DESCRIPTION, T_DC_LANGUAGE,
+	T_DC_SUBJECT, T_DC_TITLE, T_DCT_CREATED, T_DCT_ISSUED,
+	T_DCT_MODIFIED, T_CONTENT_ENCODED, T_MEDIA_CONTENT, T_MEDIA_GROUP,
+	T_MEDIA_THUMBNAIL, T_SY_FREQUENCY, T_SY_PERIOD,
+	N_TAGS
+};
+
+static const struct tag_entry {
+	unsigned char fam;
+	const char *name;
+	unsigned char tag;
+} tags[] = {
+    /* sorted by (fam, name) */
+    {FAM_RSS, "author", T_AUTHOR},
+    {FAM_RSS, "category", T_CATEGORY},
+    {FAM_RSS, "channel", T_CHANNEL},
+    {FAM_RSS, "description", T_DESCRIPTION},
+    {FAM_RSS, "enclosure", T_ENCLOSURE},
+    {FAM_RSS, "guid", T_GUID},
+    {FAM_RSS, "item", T_ITEM},
+    {FAM_RSS, "language", T_LANGUAGE},
+    {FAM_RSS, "lastBuildDate", T_LASTBUILDDATE},
+    {FAM_RSS, "link", T_LINK},
+    {FAM_RSS, "managingEditor", T_MANAGINGEDITOR},
+    {FAM_RSS, "pubDate", T_PUBDATE},
+    {FAM_RSS, "rss", T_RSS},
+    {FAM_RSS, "source", T_SOURCE},
+    {FAM_RSS, "title", T_TITLE},
+    {FAM_RSS, "ttl", T_TTL},
+    {FAM_RDF, "RDF", T_RDF},
+    {FAM_ATOM, "author", T_A_AUTHOR},
+    {FAM_ATOM, "category", T_A_CATEGORY},
+    {FAM_ATOM, "content", T_A_CONTENT},
+    {FAM_ATOM, "created", T_A_CREATED},
+    {FAM_ATOM, "email", T_A_EMAIL},
+    {FAM_ATOM, "entry", T_A_ENTRY},
+    {FAM_ATOM, "feed", T_A_FEED},
+    {FAM_ATOM, "id", T_A_ID},
+    {FAM_ATOM, "issued", T_A_ISSUED},
+    {FAM_ATOM, "link", T_A_LINK},
+    {FAM_ATOM, "modified", T_A_MODIFIED},
+    {FAM_ATOM, "name", T_A_NAME},
+    {FAM_ATOM, "published", T_A_PUBLISHED},
+    {FAM_ATOM, "source", T_A_SOURCE},
+    {FAM_ATOM, "subtitle", T_A_SUBTITLE},
+    {FAM_ATOM, "summary", T_A_SUMMARY},
+    {FAM_ATOM, "tagline", T_A_TAGLINE},
+    {FAM_ATOM, "title", T_A_TITLE},
+    {FAM_ATOM, "updated", T_A_UPDATED},
+    {FAM_ATOM, "uri", T_A_URI},
+    {FAM_ATOM, "url", T_A_URL},
+    {FAM_DC, "creator", T_DC_CREATOR},
+    {FAM_DC, "date", T_DC_DATE},
+    {FAM_DC, "description", T_DC_DESCRIPTION},
+    {FAM_DC, "language", T_DC_LANGUAGE},
+    {FAM_DC, "subject", T_DC_SUBJECT},
+    {FAM_DC, "title", T_DC_TITLE},
+    {FAM_DCTERMS, "created", T_DCT_CREATED},
+    {FAM_DCTERMS, "issued", T_DCT_ISSUED},
+    {FAM_DCTERMS, "modified", T_DCT_MODIFIED},
+    {FAM_CONTENT, "encoded", T_CONTENT_ENCODED},
+    {FAM_MEDIA, "content", T_MEDIA_CONTENT},
+    {FAM_MEDIA, "group", T_MEDIA_GROUP},
+    {FAM_MEDIA, "thumbnail", T_MEDIA_THUMBNAIL},
+    {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
+    {FAM_SY, "updatePeriod", T_SY_PERIOD},
+};
+
+/* Contexts an element can open. */
+enum role {
+	R_NONE,	   /* ignored, and so is everything inside */
+	R_ROOT,	   /* <rss>, <rdf:RDF> */
+	R_CHANNEL, /* RSS <channel>, Atom <feed>: feed metadata */
+	R_ITEM,	   /* <item>, <entry> */
+	R_PERSON,  /* Atom <author> */
+	R_SOURCE,  /* Atom <source> in an entry */
+	R_GROUP,   /* <media:group> in an item */
+	R_FIELD,   /* an element whose text is being read */
+	R_SER,	   /* markup inside a field, serialized into it */
+	R_SER_VOID, /* an HTML void element serialized as <x /> */
+	R_SER_SKIP, /* the xhtml <div> wrapper: children only */
+	N_ROLES
+};
+
+/* Where the text of a field goes. */
+enum target {
+	X_NONE,
+	X_I_TITLE, X_I_LINK, X_I_SUMMARY, X_I_CONTENT, X_I_GUID, X_I_ID,
+	X_I_PUBLISHED, X_I_UPDATED, X_I_DCDATE, X_I_AUTHOR, X_I_CREATOR,
+	X_I_CATEGORY, X_I_SOURCE,
+	X_F_TITLE, X_F_LINK, X_F_SUBTITLE, X_F_ID, X_F_UPDATED, X_F_LANGUAGE,
+	X_F_AUTHOR, X_F_TTL, X_F_SY_PERIOD, X_F_SY_FREQ,
+	X_P_NAME, X_P_EMAIL, X_P_URI,
+	X_S_TITLE, X_S_ID,
+};
+
+/* Which field a tag fills, by the context it appears in. */
+static const unsigned char targets[N_ROLES][N_TAGS] = {
+    [R_ITEM] = {
+	[T_TITLE] = X_I_TITLE, [T_A_TITLE] = X_I_TITLE,
+	[T_DC_TITLE] = X_I_TITLE,
+	[T_LINK] = X_I_LINK,
+	[T_DESCRIPTION] = X_I_SUMMARY, [T_A_SUMMARY] = X_I_SUMMARY,
+	[T_DC_DESCRIPTION] = X_I_SUMMARY,
+	[T_CONTENT_ENCODED] = X_I_CONTENT, [T_A_CONTENT] = X_I_CONTENT,
+	[T_GUID] = X_I_GUID, [T_A_ID] = X_I_ID,
+	[T_PUBDATE] = X_I_PUBLISHED, [T_A_PUBLISHED] = X_I_PUBLISHED,
+	[T_A_ISSUED] = X_I_PUBLISHED, [T_A_CREATED] = X_I_PUBLISHED,
+	[T_DCT_ISSUED] = X_I_PUBLISHED, [T_DCT_CREATED] = X_I_PUBLISHED,
+	[T_A_UPDATED] = X_I_UPDATED, [T_A_MODIFIED] = X_I_UPDATED,
+	[T_DCT_MODIFIED] = X_I_UPDATED,
+	[T_DC_DATE] = X_I_DCDATE,
+	[T_AUTHOR] = X_I_AUTHOR, [T_DC_CREATOR] = X_I_CREATOR,
+	[T_CATEGORY] = X_I_CATEGORY, [T_DC_SUBJECT] = X_I_CATEGORY,
+	[T_SOURCE] = X_I_SOURCE,
+    },
+    [R_CHANNEL] = {
+	[T_TITLE] = X_F_TITLE, [T_A_TITLE] = X_F_TITLE,
+	[T_DC_TITLE] = X_F_TITLE,
+	[T_LINK] = X_F_LINK,
+	[T_DESCRIPTION] = X_F_SUBTITLE, [T_A_SUBTITLE] = X_F_SUBTITLE,
+	[T_A_TAGLINE] = X_F_SUBTITLE, [T_DC_DESCRIPTION] = X_F_SUBTITLE,
+	[T_A_ID] = X_F_ID,
+	[T_LASTBUILDDATE] = X_F_UPDATED, [T_PUBDATE] = X_F_UPDATED,
+	[T_A_UPDATED] = X_F_UPDATED, [T_A_MODIFIED] = X_F_UPDATED,
+	[T_DC_DATE] = X_F_UPDATED, [T_DCT_MODIFIED] = X_F_UPDATED,
+	[T_LANGUAGE] = X_F_LANGUAGE, [T_DC_LANGUAGE] = X_F_LANGUAGE,
+	[T_MANAGINGEDITOR] = X_F_AUTHOR, [T_DC_CREATOR] = X_F_AUTHOR,
+	[T_TTL] = X_F_TTL,
+	[T_SY_PERIOD] = X_F_SY_PERIOD, [T_SY_FREQUENCY] = X_F_SY_FREQ,
+    },
+    [R_PERSON] = {
+	[T_A_NAME] = X_P_NAME, [T_A_EMAIL] = X_P_EMAIL,
+	[T_A_URI] = X_P_URI, [T_A_URL] = X_P_URI,
+    },
+    [R_SOURCE] = {
+	[T_A_TITLE] = X_S_TITLE, [T_A_ID] = X_S_ID,
+    },
+};
+
+/* How a field's text is read (Atom text constructs, RFC 4287 §3.1). */
+enum mode {
+	M_TEXT,	 /* plain text; child elements contribute their text */
+	M_HTML,	 /* the text is HTML; child elements are serialized */
+	M_XHTML, /* child elements are the content (xhtml, Atom 0.3 xml) */
+};
+
+struct frame {
+	unsigned char tag;
+	unsigned char role;
+	unsigned char fam;
+	unsigned char pushed_base; /* this element set an xml:base */
+};
+
+struct tr_parser {
+	XML_Parser xp;
+	struct tr_charset *cs;
+	struct tr_clean *cl;
+	struct tr_buf cleaned; /* cleaner output on its way to expat */
+	tr_article_cb cb;
+	void *arg;
+	size_t max_field, max_items, max_depth;
+
+	enum tr_feed_version version;
+	char root[64];
+	int none_is_atom;	/* <feed> without a namespace */
+	int bozo;
+	int dead;		/* expat stopped: nothing more is read */
+	int stop_rc;		/* why we stopped it (0: expat error) */
+	int finished;
+	int eof_repair;		/* elements are being closed at the end */
+	char **warnings;
+	size_t n_warnings;
+	unsigned char kind_count[32];
+
+	struct frame *frames;	/* frames[0] is the document */
+	size_t depth;
+	size_t overflow;	/* elements past max_depth still open */
+	char **bases;		/* xml:base stack; bases[0] the document's */
+	size_t n_bases, cap_bases;
+
+	/* The field being read. */
+	int target;
+	enum mode mode;
+	int base64;
+	int atom_text;		/* an Atom text construct (escape if text) */
+	size_t field_depth;
+	const char *field_base;
+	struct tr_buf text;
+	int truncated_warned;
+
+	/* The item being read. */
+	int in_item;
+	struct tr_article art;
+	size_t cap_authors, cap_categories, cap_enclosures;
+	int item_has_pubdate;
+	int64_t item_dcdate;
+	char *alt_link;		/* Atom entry: first non-alternate link */
+	int person_owner;	/* R_ITEM, R_CHANNEL or R_SOURCE */
+	struct tr_person person;
+
+	struct tr_feed_meta meta;
+	int64_t sy_period, sy_freq;
+	size_t n_items;
+};
+
+/* --- warnings ----------------------------------------------------------- */
+
+static void
+add_warning(struct tr_parser *p, unsigned long line, unsigned long col,
+    const char *kind, const char *msg, int bozo)
+{
+	unsigned h = 0;
+	char buf[300], **w;
+
+	if (bozo)
+		p->bozo = 1;
+	while (*kind)
+		h = h * 31 + (unsigned char)*kind++;
+	if (p->kind_count[h % 32] >= WARNINGS_PER_KIND ||
+	    p->n_warnings >= MAX_WARNINGS)
+		return;
+	p->kind_count[h % 32]++;
+	snprintf(buf, sizeof(buf), "line %lu, column %lu: %s", line, col, msg);
+	if ((w = realloc(p->warnings, (p->n_warnings + 1) * sizeof(*w))) ==
+	    NULL)
+		return;
+	p->warnings = w;
+	if ((w[p->n_warnings] = strdup(buf)) != NULL)
+		p->n_warnings++;
+}
+
+static void
+clean_warn(void *arg, unsigned long line, unsigned long col,
+    const char *kind, const char *msg)
+{
+	add_warning(arg, line, col, kind, msg, 1);
+}
+
+static void
+charset_warn(void *arg, const char *msg)
+{
+	struct tr_parser *p = arg;
+	unsigned long line = 1, col = 1;
+
+	if (p->cl)
+		tr_clean_position(p->cl, &line, &col);
+	add_warning(p, line, col, "charset", msg, 1);
+}
+
+/* A warning at expat's current position. */
+static void
+xml_warn(struct tr_parser *p, const char *kind, const char *msg, int bozo)
+{
+	add_warning(p, (unsigned long)XML_GetCurrentLineNumber(p->xp),
+	    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1, kind, msg,
+	    bozo);
+}
+
+/* Stops expat from a handler; tr_parser_feed returns rc. */
+static void
+stop(struct tr_parser *p, int rc)
+{
+	if (p->stop_rc == 0)
+		p->stop_rc = rc;
+	XML_StopParser(p->xp, XML_FALSE);
+}
+
+/* --- small string helpers ----------------------------------------------- */
+
+static int
+cmp_ns(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct ns_entry *)e)->uri);
+}
+
+struct tag_key {
+	unsigned char fam;
+	const char *name;
+};
+
+static int
+cmp_tag(const void *k, const void *e)
+{
+	const struct tag_key *key = k;
+	const struct tag_entry *t = e;
+
+	if (key->fam != t->fam)
+		return key->fam < t->fam ? -1 : 1;
+	return strcmp(key->name, t->name);
+}
+
+static enum fam
+ns_family(const struct tr_parser *p, enum ns ns)
+{
+	switch (ns) {
+	case NS_NONE:
+		return p->none_is_atom ? FAM_ATOM : FAM_RSS;
+	case NS_RSS090:
+	case NS_RSS10:
+	case NS_USERLAND:
+		return FAM_RSS;
+	case NS_RDF:
+		return FAM_RDF;
+	case NS_ATOM03:
+	case NS_ATOM10:
+		return FAM_ATOM;
+	case NS_DC:
+		return FAM_DC;
+	case NS_DCTERMS:
+		return FAM_DCTERMS;
+	case NS_CONTENT:
+		return FAM_CONTENT;
+	case NS_MEDIA:
+		return FAM_MEDIA;
+	case NS_SY:
+		return FAM_SY;
+	default:
+		return FAM_OTHER;
+	}
+}
+
+/*
+ * Splits an expat name "URI\x01local" into its namespace and local name.
+ * The URI is looked up with bsearch; the local name points into name.
+ */
+static enum ns
+split_name(const char *name, const char **local)
+{
+	const char *sep = strchr(name, NS_SEP);
+	const struct ns_entry *e;
+	char uri[128];
+	size_t n;
+
+	if (sep == NULL) {
+		*local = name;
+		return NS_NONE;
+	}
+	*local = sep + 1;
+	n = (size_t)(sep - name);
+	if (n >= sizeof(uri))
+		return NS_OTHER;
+	memcpy(uri, name, n);
+	uri[n] = '\0';
+	e = bsearch(uri, namespaces, sizeof(namespaces) / sizeof(namespaces[0]),
+	    sizeof(namespaces[0]), cmp_ns);
+	return e ? e->ns : NS_OTHER;
+}
+
+static enum tag
+lookup_tag(enum fam fam, const char *local)
+{
+	struct tag_key key = {(unsigned char)fam, local};
+	const struct tag_entry *t;
+
+	if (fam == FAM_OTHER)
+		return T_NONE;
+	t = bsearch(&key, tags, sizeof(tags) / sizeof(tags[0]),
+	    sizeof(tags[0]), cmp_tag);
+	return t ? (enum tag)t->tag : T_NONE;
+}
+
+/* The value of the attribute with this local name and no namespace. */
+static const char *
+attr(const char **atts, const char *name)
+{
+	size_t i;
+
+	for (i = 0; atts[i]; i += 2)
+		if (strcmp(atts[i], name) == 0)
+			return atts[i + 1];
+	return NULL;
+}
+
+/* The value of an xml: attribute (xml:base, xml:lang). */
+static const char *
+xml_attr(const char **atts, const char *local)
+{
+	static const char xmlns[] = "http://www.w3.org/XML/1998/namespace\x01";
+	size_t i;
+
+	for (i = 0; atts[i]; i += 2)
+		if (strncmp(atts[i], xmlns, sizeof(xmlns) - 1) == 0 &&
+		    strcmp(atts[i] + sizeof(xmlns) - 1, local) == 0)
+			return atts[i + 1];
+	return NULL;
+}
+
+static int
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Copies s (n bytes) without surrounding whitespace; NULL when empty. */
+static char *
+dup_trim(const char *s, size_t n)
+{
+	char *d;
+
+	while (n && is_ws((unsigned char)*s))
+		s++, n--;
+	while (n && is_ws((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0)
+		return NULL;
+	if ((d = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* Replaces *dst with s (taking it); keeps the old value when s is NULL. */
+static void
+set_str(char **dst, char *s)
+{
+	if (s == NULL)
+		return;
+	free(*dst);
+	*dst = s;
+}
+
+/* Sets *dst to s unless *dst is already set; frees s otherwise. */
+static void
+set_first(char **dst, char *s)
+{
+	if (*dst == NULL)
+		*dst = s;
+	else
+		free(s);
+}
+
+static const char *
+cur_base(const struct tr_parser *p)
+{
+	return p->n_bases ? p->bases[p->n_bases - 1] : NULL;
+}
+
+/* Resolves a link against base; NULL for an empty or unusable link. */
+static char *
+resolve(const char *base, const char *ref)
+{
+	char *t, *r;
+
+	if (ref == NULL || (t = dup_trim(ref, strlen(ref))) == NULL)
+		return NULL;
+	r = tr_url_resolve(base, t);
+	free(t);
+	return r;
+}
+
+/* Appends code point cp as UTF-8. */
+static void
+add_utf8(struct tr_buf *b, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80)
+		u[0] = (char)cp, n = 1;
+	else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	tr_buf_add(b, u, n);
+}
+
+/*
+ * Decodes the character reference at s ("&amp;", "&#8217;", "&eacute;")
+ * into out. Returns the bytes it spans, or 0 when it is not one.
+ */
+static size_t
+decode_ref(struct tr_buf *out, const char *s)
+{
+	static const struct {
+		const char *name;
+		unsigned long cp;
+	} xml[] = {{"amp", '&'}, {"apos", '\''}, {"gt", '>'}, {"lt", '<'},
+	    {"quot", '"'}};
+	char name[40];
+	unsigned int cp[2];
+	unsigned long v = 0;
+	size_t n, i;
+
+	for (n = 1; n < sizeof(name) && s[n] && s[n] != ';' && s[n] != '&' &&
+	     !is_ws((unsigned char)s[n]) && s[n] != '<';
+	     n++)
+		name[n - 1] = s[n];
+	if (s[n] != ';' || n == 1)
+		return 0;
+	name[n - 1] = '\0';
+	if (name[0] == '#') {
+		int hex = name[1] == 'x' || name[1] == 'X';
+		char *end;
+
+		v = strtoul(name + 1 + hex, &end, hex ? 16 : 10);
+		if (*end || end == name + 1 + hex || v == 0 || v > 0x10ffff ||
+		    (v >= 0xd800 && v <= 0xdfff))
+			return 0;
+		if (v >= 0x80 && v < 0xa0)
+			v = tr_cp1252((unsigned char)v);
+		add_utf8(out, v);
+		return n + 1;
+	}
+	for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)
+		if (strcmp(name, xml[i].name) == 0) {
+			add_utf8(out, xml[i].cp);
+			return n + 1;
+		}
+	if (!tr_html_entity(name, cp))
+		return 0;
+	add_utf8(out, cp[0]);
+	if (cp[1])
+		add_utf8(out, cp[1]);
+	return n + 1;
+}
+
+/*
+ * HTML to plain text for titles and names: tags dropped, references
+ * decoded, runs of whitespace collapsed to one space, trimmed.
+ */
+static char *
+html_to_text(const char *s)
+{
+	struct tr_buf b;
+	size_t k;
+	int space = 0;
+
+	tr_buf_init(&b, strlen(s) + 1);
+	while (*s) {
+		if (*s == '<' && (s[1] == '/' || s[1] == '!' ||
+				     ((s[1] | 0x20) >= 'a' &&
+					 (s[1] | 0x20) <= 'z'))) {
+			const char *e = strchr(s, '>');
+
+			if (e == NULL)
+				break;
+			s = e + 1;
+			continue;
+		}
+		if (is_ws((unsigned char)*s)) {
+			space = 1;
+			s++;
+			continue;
+		}
+		if (space && b.len)
+			tr_buf_addc(&b, ' ');
+		space = 0;
+		if (*s == '&' && (k = decode_ref(&b, s)) != 0) {
+			s += k;
+			continue;
+		}
+		tr_buf_addc(&b, *s++);
+	}
+	if (b.len == 0) {
+		tr_buf_free(&b);
+		return NULL;
+	}
+	return tr_buf_detach(&b);
+}
+
+/* Plain text to HTML: & < > " escaped (Atom type="text" in content). */
+static char *
+text_to_html(const char *s, size_t n)
+{
+	struct tr_buf b;
+	size_t i, run = 0;
+
+	tr_buf_init(&b, n * 6 + 1);
+	for (i = 0; i < n; i++) {
+		const char *e = NULL;
+
+		switch (s[i]) {
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		case '"': e = "&quot;"; break;
+		default: continue;
+		}
+		tr_buf_add(&b, s + run, i - run);
+		tr_buf_adds(&b, e);
+		run = i + 1;
+	}
+	tr_buf_add(&b, s + run, n - run);
+	return tr_buf_detach(&b);
+}
+
+/*
+ * Decodes base64 (RFC 4648 §4, whitespace ignored) in place; returns the
+ * decoded length. Atom 0.3 mode="base64" is the only user, and no Debian
+ * library the project already links exports a decoder, hence these lines.
+ */
+static size_t
+base64_decode(char *s, size_t n)
+{
+	unsigned long acc = 0;
+	size_t i, o = 0;
+	int bits = 0, v;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else
+			continue;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			s[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	return o;
+}
+
+/* Keeps only complete UTF-8 sequences at the end of a truncated buffer. */
+static void
+trim_partial_utf8(struct tr_buf *b)
+{
+	size_t i = b->len, k = 0;
+
+	while (i > 0 && k < 4 && ((unsigned char)b->data[i - 1] & 0xc0) == 0x80)
+		i--, k++;
+	if (i > 0 && (unsigned char)b->data[i - 1] >= 0xc0) {
+		unsigned char c = (unsigned char)b->data[i - 1];
+		size_t need = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+
+		if (k < need)
+			tr_buf_truncate(b, i - 1);
+	}
+}
+
+/* --- the text of a field ------------------------------------------------- */
+
+/* Appends text to the field, up to the cap; warns once when cut. */
+static void
+field_add(struct tr_parser *p, const char *s, size_t n)
+{
+	size_t room = p->text.max - p->text.len;
+
+	if (n > room) {
+		n = room;
+		if (!p->truncated_warned) {
+			p->truncated_warned = 1;
+			xml_warn(p, "size", "field longer than the size cap "
+			    "truncated", 0);
+		}
+	}
+	if (n)
+		tr_buf_add(&p->text, s, n);
+}
+
+static void
+field_add_escaped(struct tr_parser *p, const char *s, size_t n, int attr_val)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *e = NULL;
+
+		switch (s[i]) {
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		case '"': e = attr_val ? "&quot;" : NULL; break;
+		default: break;
+		}
+		if (e == NULL)
+			continue;
+		field_add(p, s + run, i - run);
+		field_add(p, e, strlen(e));
+		run = i + 1;
+	}
+	field_add(p, s + run, n - run);
+}
+
+/* Atom text construct type / Atom 0.3 mode attributes to a mode. */
+static void
+text_mode(struct tr_parser *p, const char **atts)
+{
+	const char *type = attr(atts, "type"), *mode = attr(atts, "mode");
+
+	p->mode = M_TEXT;
+	p->base64 = 0;
+	p->atom_text = 1;
+	if (type == NULL || strcmp(type, "text") == 0 ||
+	    strcmp(type, "text/plain") == 0)
+		p->mode = M_TEXT;
+	else if (strcmp(type, "html") == 0 || strcmp(type, "text/html") == 0)
+		p->mode = M_HTML;
+	else if (strcmp(type, "xhtml") == 0 ||
+	    strcmp(type, "application/xhtml+xml") == 0)
+		p->mode = M_XHTML;
+	if (mode && strcmp(mode, "escaped") == 0 && p->mode == M_XHTML)
+		p->mode = M_HTML;
+	else if (mode && strcmp(mode, "base64") == 0)
+		p->base64 = 1;
+	else if (mode && strcmp(mode, "xml") == 0)
+		p->mode = M_XHTML;
+}
+
+static void
+begin_field(struct tr_parser *p, int target, const char **atts,
+    enum tag tag)
+{
+	p->target = target;
+	p->field_depth = p->depth;
+	p->field_base = cur_base(p);
+	p->mode = M_TEXT;
+	p->base64 = 0;
+	p->atom_text = 0;
+	tr_buf_reset(&p->text);
+	switch (tag) {
+	case T_A_TITLE:
+	case T_A_SUBTITLE:
+	case T_A_TAGLINE:
+	case T_A_SUMMARY:
+	case T_A_CONTENT:
+		text_mode(p, atts);
+		break;
+	case T_DESCRIPTION:
+	case T_CONTENT_ENCODED:
+	case T_DC_DESCRIPTION:
+		p->mode = M_HTML;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The field's text as plain text (titles, names). */
+static char *
+field_text(struct tr_parser *p)
+{
+	if (p->mode == M_TEXT)
+		return dup_trim(tr_buf_str(&p->text), p->text.len);
+	return html_to_text(tr_buf_str(&p->text));
+}
+
+/* The field's text as HTML (summary, content). */
+static char *
+field_html(struct tr_parser *p)
+{
+	const char *s = tr_buf_str(&p->text);
+	size_t n = p->text.len;
+
+	while (n && is_ws((unsigned char)*s))
+		s++, n--;
+	while (n && is_ws((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0)
+		return NULL;
+	if (p->mode == M_TEXT && p->atom_text)
+		return text_to_html(s, n);
+	return dup_trim(s, n);
+}
+
+static int64_t
+field_date(struct tr_parser *p)
+{
+	int64_t t = TR_DATE_NONE;
+	char *s = dup_trim(tr_buf_str(&p->text), p->text.len);
+
+	if (s && tr_date_parse(&t, s) != 0)
+		t = TR_DATE_NONE;
+	free(s);
+	return t;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static void *
+grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	void *q;
+	size_t c;
+
+	if (n < *cap)
+		return arr;
+	c = *cap ? *cap * 2 : 4;
+	if ((q = realloc(arr, c * size)) == NULL)
+		return NULL;
+	*cap = c;
+	return q;
+}
+
+static void
+add_category(struct tr_parser *p, char *cat)
+{
+	struct tr_article *a = &p->art;
+	char **q;
+	size_t i;
+
+	if (cat == NULL)
+		return;
+	for (i = 0; i < a->n_categories; i++)
+		if (strcmp(a->categories[i], cat) == 0) {
+			free(cat);
+			return;
+		}
+	if ((q = grow(a->categories, &p->cap_categories, a->n_categories,
+		 sizeof(*q))) == NULL) {
+		free(cat);
+		return;
+	}
+	a->categories = q;
+	a->categories[a->n_categories++] = cat;
+}
+
+/* Adds an enclosure (url resolved, duplicates by URL skipped). */
+static void
+add_enclosure(struct tr_parser *p, const char *url, const char *type,
+    const char *length)
+{
+	struct tr_article *a = &p->art;
+	struct tr_enclosure *q;
+	char *u = resolve(cur_base(p), url);
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < a->n_enclosures; i++)
+		if (strcmp(a->enclosures[i].url, u) == 0) {
+			free(u);
+			return;
+		}
+	if ((q = grow(a->enclosures, &p->cap_enclosures, a->n_enclosures,
+		 sizeof(*q))) == NULL) {
+		free(u);
+		return;
+	}
+	a->enclosures = q;
+	q = &a->enclosures[a->n_enclosures++];
+	q->url = u;
+	q->type = type && *type ? dup_trim(type, strlen(type)) : NULL;
+	q->length = -1;
+	if (length && *length) {
+		char *end;
+		long long v = strtoll(length, &end, 10);
+
+		if (end != length && v >= 0)
+			q->length = v;
+	}
+}
+
+static void
+add_person(struct tr_parser *p, struct tr_person *pe)
+{
+	struct tr_article *a = &p->art;
+	struct tr_person *q;
+
+	if (!pe->name && !pe->email && !pe->uri)
+		return;
+	if ((q = grow(a->authors, &p->cap_authors, a->n_authors,
+		 sizeof(*q))) == NULL) {
+		free(pe->name), free(pe->email), free(pe->uri);
+		memset(pe, 0, sizeof(*pe));
+		return;
+	}
+	a->authors = q;
+	a->authors[a->n_authors++] = *pe;
+	memset(pe, 0, sizeof(*pe));
+}
+
+/*
+ * RSS <author> and <managingEditor>: "jo@example.com (Jo Doe)", "Jo Doe
+ * <jo@example.com>", a bare address or a bare name.
+ */
+static void
+parse_rss_person(struct tr_person *pe, const char *s)
+{
+	const char *open, *close, *at = strchr(s, '@');
+
+	memset(pe, 0, sizeof(*pe));
+	if ((open = strchr(s, '(')) && (close = strrchr(s, ')')) &&
+	    close > open && at && at < open) {
+		pe->email = dup_trim(s, (size_t)(open - s));
+		pe->name = dup_trim(open + 1, (size_t)(close - open - 1));
+	} else if ((open = strchr(s, '<')) && (close = strchr(open, '>')) &&
+	    at && at > open && at < close) {
+		pe->name = dup_trim(s, (size_t)(open - s));
+		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
+	} else if (at && strcspn(s, " \t") == strlen(s))
+		pe->email = dup_trim(s, strlen(s));
+	else
+		pe->name = dup_trim(s, strlen(s));
+	if (pe->email && strncmp(pe->email, "mailto:", 7) == 0)
+		memmove(pe->email, pe->email + 7, strlen(pe->email + 7) + 1);
+}
+
+static char *
+person_display(const struct tr_person *pe)
+{
+	if (pe->name)
+		return strdup(pe->name);
+	if (pe->email)
+		return strdup(pe->email);
+	return NULL;
+}
+
+static int
+has_http_scheme(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+/* Completes the item and hands it to the callback. */
+static void
+end_item(struct tr_parser *p)
+{
+	struct tr_article *a = &p->art;
+
+	p->in_item = 0;
+	if (p->eof_repair)
+		goto out; /* cut off by the end of the document */
+	if (a->published == TR_DATE_NONE && p->item_dcdate != TR_DATE_NONE)
+		a->published = p->item_dcdate;
+	else if (a->updated == TR_DATE_NONE && p->item_dcdate != TR_DATE_NONE)
+		a->updated = p->item_dcdate;
+	if (a->link == NULL && p->alt_link) {
+		a->link = p->alt_link;
+		p->alt_link = NULL;
+	}
+	/* RSS 2.0: a permalink guid is the item's URL when there is no link. */
+	if (a->link == NULL && a->guid && a->guid_is_permalink &&
+	    has_http_scheme(a->guid))
+		a->link = strdup(a->guid);
+	if (a->author == NULL && a->n_authors > 0)
+		a->author = person_display(&a->authors[0]);
+	if (tr_article_identity(a) != 0)
+		goto out;
+	p->n_items++;
+	if (p->cb && p->cb(a, p->arg) != 0)
+		stop(p, TR_EABORT);
+	else if (p->n_items >= p->max_items) {
+		xml_warn(p, "items", "item cap reached; the rest of the "
+		    "document is ignored", 0);
+		stop(p, TR_ETOOBIG);
+	}
+out:
+	tr_article_free(a);
+	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
+	free(p->alt_link);
+	p->alt_link = NULL;
+}
+
+static void
+begin_item(struct tr_parser *p)
+{
+	tr_article_free(&p->art);
+	p->in_item = 1;
+	p->item_has_pubdate = 0;
+	p->item_dcdate = TR_DATE_NONE;
+}
+
+/* --- links ---------------------------------------------------------------- */
+
+/* <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). */
+static void
+atom_link(struct tr_parser *p, enum role ctx, const char **atts)
+{
+	const char *rel = attr(atts, "rel"), *href = attr(atts, "href");
+	char *u;
+
+	if (href == NULL)
+		return;
+	if (rel == NULL || *rel == '\0')
+		rel = "alternate";
+	if (ctx == R_ITEM && strcmp(rel, "enclosure") == 0) {
+		add_enclosure(p, href, attr(atts, "type"), attr(atts, "length"));
+		return;
+	}
+	if ((u = resolve(cur_base(p), href)) == NULL)
+		return;
+	if (ctx == R_ITEM && strcmp(rel, "alternate") == 0)
+		set_first(&p->art.link, u);
+	else if (ctx == R_ITEM && strcmp(rel, "self") != 0 &&
+	    strcmp(rel, "replies") != 0 && strcmp(rel, "edit") != 0)
+		set_first(&p->alt_link, u);
+	else if (ctx == R_CHANNEL && strcmp(rel, "alternate") == 0)
+		set_first(&p->meta.link, u);
+	else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
+		set_first(&p->meta.self, u);
+	else if (ctx == R_SOURCE && (strcmp(rel, "self") == 0 ||
+	    (strcmp(rel, "alternate") == 0 && p->art.source_url == NULL)))
+		set_str(&p->art.source_url, u);
+	else
+		free(u);
+}
+
+/* --- field ends ---------------------------------------------------------- */
+
+static void
+end_item_field(struct tr_parser *p)
+{
+	struct tr_article *a = &p->art;
+	struct tr_person pe;
+	char *s;
+
+	switch (p->target) {
+	case X_I_TITLE:
+		set_first(&a->title, field_text(p));
+		break;
+	case X_I_LINK:
+		s = dup_trim(tr_buf_str(&p->text), p->text.len);
+		set_first(&a->link, resolve(p->field_base, s));
+		free(s);
+		break;
+	case X_I_SUMMARY:
+		set_first(&a->summary, field_html(p));
+		break;
+	case X_I_CONTENT:
+		set_first(&a->content, field_html(p));
+		break;
+	case X_I_GUID:
+		set_str(&a->guid, dup_trim(tr_buf_str(&p->text), p->text.len));
+		break;
+	case X_I_ID:
+		/* Atom ids are IRIs; a relative one is read against xml:base. */
+		s = dup_trim(tr_buf_str(&p->text), p->text.len);
+		if (s && !strchr(s, ':') && p->field_base) {
+			char *r = tr_url_resolve(p->field_base, s);
+
+			if (r)
+				free(s), s = r;
+		}
+		set_str(&a->guid, s);
+		a->guid_is_permalink = 0;
+		break;
+	case X_I_PUBLISHED:
+		if (a->published == TR_DATE_NONE)
+			a->published = field_date(p);
+		break;
+	case X_I_UPDATED:
+		if (a->updated == TR_DATE_NONE)
+			a->updated = field_date(p);
+		break;
+	case X_I_DCDATE:
+		if (p->item_dcdate == TR_DATE_NONE)
+			p->item_dcdate = field_date(p);
+		break;
+	case X_I_AUTHOR:
+	case X_I_CREATOR:
+		if ((s = field_text(p)) == NULL)
+			break;
+		if (p->target == X_I_AUTHOR)
+			parse_rss_person(&pe, s);
+		else
+			memset(&pe, 0, sizeof(pe)), pe.name = strdup(s);
+		free(s);
+		add_person(p, &pe);
+		break;
+	case X_I_CATEGORY:
+		add_category(p, field_text(p));
+		break;
+	case X_I_SOURCE:
+		set_first(&a->source_title, field_text(p));
+		break;
+	case X_S_TITLE:
+		set_first(&a->source_title, field_text(p));
+		break;
+	case X_S_ID:
+		set_first(&a->source_id, field_text(p));
+		break;
+	default:
+		break;
+	}
+}
+
+/* Syndication module periods (http://purl.org/rss/1.0/modules/syndication/). */
+static int64_t
+sy_seconds(const char *s)
+{
+	static const struct {
+		const char *name;
+		int64_t secs;
+	} periods[] = {{"daily", 86400}, {"hourly", 3600},
+	    {"monthly", 2592000}, {"weekly", 604800}, {"yearly", 31536000}};
+	size_t i;
+
+	for (i = 0; s && i < sizeof(periods) / sizeof(periods[0]); i++)
+		if (strcmp(s, periods[i].name) == 0)
+			return periods[i].secs;
+	return 0;
+}
+
+static void
+end_feed_field(struct tr_parser *p)
+{
+	struct tr_feed_meta *m = &p->meta;
+	struct tr_person pe;
+	char *s = NULL;
+	long long v;
+
+	switch (p->target) {
+	case X_F_TITLE:
+		set_first(&m->title, field_text(p));
+		break;
+	case X_F_LINK:
+		s = dup_trim(tr_buf_str(&p->text), p->text.len);
+		set_first(&m->link, resolve(p->field_base, s));
+		break;
+	case X_F_SUBTITLE:
+		set_first(&m->subtitle, field_text(p));
+		break;
+	case X_F_ID:
+		set_first(&m->id, field_text(p));
+		break;
+	case X_F_UPDATED:
+		if (m->updated == TR_DATE_NONE)
+			m->updated = field_date(p);
+		break;
+	case X_F_LANGUAGE:
+		set_str(&m->language, field_text(p));
+		break;
+	case X_F_AUTHOR:
+		if ((s = field_text(p)) != NULL && m->author == NULL) {
+			parse_rss_person(&pe, s);
+			m->author = person_display(&pe);
+			free(pe.name), free(pe.email), free(pe.uri);
+		}
+		break;
+	case X_F_TTL:
+		s = field_text(p);
+		if (s && (v = strtoll(s, NULL, 10)) > 0 && v < 1000000)
+			m->ttl = v * 60; /* RSS 2.0: minutes */
+		break;
+	case X_F_SY_PERIOD:
+		s = field_text(p);
+		p->sy_period = sy_seconds(s);
+		break;
+	case X_F_SY_FREQ:
+		s = field_text(p);
+		if (s && (v = strtoll(s, NULL, 10)) > 0 && v < 1000000)
+			p->sy_freq = v;
+		break;
+	default:
+		break;
+	}
+	free(s);
+}
+
+static void
+end_person_field(struct tr_parser *p)
+{
+	char *s = field_text(p);
+
+	switch (p->target) {
+	case X_P_NAME:
+		set_first(&p->person.name, s);
+		break;
+	case X_P_EMAIL:
+		set_first(&p->person.email, s);
+		break;
+	case X_P_URI:
+		set_first(&p->person.uri, resolve(p->field_base, s));
+		free(s);
+		break;
+	default:
+		free(s);
+		break;
+	}
+}
+
+static void
+end_field(struct tr_parser *p)
+{
+	if (p->base64 && p->text.data) {
+		p->text.len = base64_decode(p->text.data, p->text.len);
+		p->text.data[p->text.len] = '\0';
+		if (p->mode == M_XHTML)
+			p->mode = M_HTML;
+	}
+	if (p->text.len >= p->text.max)
+		trim_partial_utf8(&p->text);
+	if (p->target >= X_P_NAME && p->target <= X_P_URI)
+		end_person_field(p);
+	else if (p->target >= X_F_TITLE && p->target <= X_F_SY_FREQ)
+		end_feed_field(p);
+	else
+		end_item_field(p);
+	p->target = X_NONE;
+	tr_buf_reset(&p->text);
+}
+
+/* --- version detection ---------------------------------------------------- */
+
+static enum tr_feed_version
+rss_version(const char *v)
+{
+	if (v == NULL)
+		return TR_RSS20;
+	if (strcmp(v, "0.91") == 0)
+		return TR_RSS091;
+	if (strcmp(v, "0.92") == 0)
+		return TR_RSS092;
+	if (strcmp(v, "0.93") == 0)
+		return TR_RSS093;
+	if (strcmp(v, "0.94") == 0)
+		return TR_RSS094;
+	if (strcmp(v, "0.90") == 0 || strcmp(v, "0.9") == 0)
+		return TR_RSS090;
+	return TR_RSS20;
+}
+
+/* The root element: the format, and the role it opens. */
+static enum role
+root_element(struct tr_parser *p, enum ns ns, const char *local,
+    const char **atts)
+{
+	const char *lang = xml_attr(atts, "lang");
+
+	snprintf(p->root, sizeof(p->root), "%s", local);
+	if (strcmp(local, "feed") == 0 && (ns == NS_ATOM10 || ns == NS_ATOM03 ||
+	    ns == NS_NONE)) {
+		const char *v = attr(atts, "version");
+
+		p->none_is_atom = ns == NS_NONE;
+		p->version = ns == NS_ATOM03 || (v && strcmp(v, "0.3") == 0) ?
+		    TR_ATOM03 : TR_ATOM10;
+		if (lang)
+			p->meta.language = dup_trim(lang, strlen(lang));
+		return R_CHANNEL;
+	}
+	if (strcmp(local, "entry") == 0 && (ns == NS_ATOM10 || ns == NS_ATOM03)) {
+		p->version = ns == NS_ATOM03 ? TR_ATOM03 : TR_ATOM10;
+		begin_item(p);
+		return R_ITEM;
+	}
+	if (strcmp(local, "rss") == 0 && ns_family(p, ns) == FAM_RSS) {
+		p->version = rss_version(attr(atts, "version"));
+		return R_ROOT;
+	}
+	if (strcmp(local, "RDF") == 0 && ns == NS_RDF)
+		return R_ROOT; /* the version comes with the channel */
+	if (strcmp(local, "channel") == 0 && ns_family(p, ns) == FAM_RSS) {
+		p->version = TR_RSS091;
+		return R_CHANNEL;
+	}
+	return R_NONE;
+}
+
+/* --- expat handlers ------------------------------------------------------- */
+
+static int
+is_void_element(const char *name)
+{
+	static const char *const v[] = {"area", "base", "br", "col", "embed",
+	    "hr", "img", "input", "link", "meta", "param", "source", "track",
+	    "wbr"};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(name, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An element inside a field: its markup goes into the field's text. */
+static enum role
+serialize_start(struct tr_parser *p, enum ns ns, const char *local,
+    const char **atts)
+{
+	const char *l;
+	size_t i;
+
+	if (p->mode == M_TEXT)
+		return R_SER; /* text only: tags are left out */
+	if (p->mode == M_XHTML && p->depth == p->field_depth + 1 &&
+	    p->text.len == 0 && ns == NS_XHTML && strcmp(local, "div") == 0)
+		return R_SER_SKIP; /* RFC 4287 §3.1.1.3: the div wrapper */
+	field_add(p, "<", 1);
+	field_add(p, local, strlen(local));
+	for (i = 0; atts[i]; i += 2) {
+		split_name(atts[i], &l);
+		field_add(p, " ", 1);
+		field_add(p, l, strlen(l));
+		field_add(p, "=\"", 2);
+		field_add_escaped(p, atts[i + 1], strlen(atts[i + 1]), 1);
+		field_add(p, "\"", 1);
+	}
+	if (is_void_element(local)) {
+		field_add(p, " />", 3);
+		return R_SER_VOID;
+	}
+	field_add(p, ">", 1);
+	return R_SER;
+}
+
+/* What an element with this tag opens inside a context. */
+static enum role
+child_role(struct tr_parser *p, enum role parent, enum tag tag,
+    enum ns ns, const char **atts)
+{
+	int target = targets[parent][tag];
+
+	switch (parent) {
+	case R_ROOT:
+		if (tag == T_CHANNEL) {
+			if (p->version == TR_FEED_UNKNOWN)
+				p->version = ns == NS_RSS090 ? TR_RSS090 :
+				    TR_RSS10;
+			return R_CHANNEL;
+		}
+		if (tag == T_ITEM) {
+			if (p->version == TR_FEED_UNKNOWN)
+				p->version = ns == NS_RSS090 ? TR_RSS090 :
+				    TR_RSS10;
+			begin_item(p);
+			return R_ITEM;
+		}
+		return R_NONE;
+	case R_CHANNEL:
+		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
+			begin_item(p);
+			return R_ITEM;
+		}
+		if (tag == T_A_LINK) {
+			atom_link(p, R_CHANNEL, atts);
+			return R_NONE;
+		}
+		if (tag == T_A_AUTHOR) {
+			p->person_owner = R_CHANNEL;
+			memset(&p->person, 0, sizeof(p->person));
+			return R_PERSON;
+		}
+		break;
+	case R_ITEM:
+		switch (tag) {
+		case T_A_LINK:
+			atom_link(p, R_ITEM, atts);
+			return R_NONE;
+		case T_ENCLOSURE:
+			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
+			    attr(atts, "length"));
+			return R_NONE;
+		case T_MEDIA_CONTENT:
+		case T_MEDIA_THUMBNAIL:
+			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
+			    attr(atts, "fileSize"));
+			return R_NONE;
+		case T_MEDIA_GROUP:
+			return R_GROUP;
+		case T_A_AUTHOR:
+			p->person_owner = R_ITEM;
+			memset(&p->person, 0, sizeof(p->person));
+			return R_PERSON;
+		case T_A_SOURCE:
+			return R_SOURCE;
+		case T_GUID: {
+			const char *pl = attr(atts, "isPermaLink");
+
+			p->art.guid_is_permalink = !(pl &&
+			    strcmp(pl, "false") == 0);
+			break;
+		}
+		case T_SOURCE: {
+			const char *u = attr(atts, "url");
+
+			if (u)
+				set_first(&p->art.source_url,
+				    resolve(cur_base(p), u));
+			break;
+		}
+		case T_A_CATEGORY: {
+			const char *t = attr(atts, "term");
+
+			if (t == NULL || *t == '\0')
+				t = attr(atts, "label");
+			if (t)
+				add_category(p, dup_trim(t, strlen(t)));
+			return R_NONE;
+		}
+		default:
+			break;
+		}
+		break;
+	case R_GROUP:
+		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
+			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
+			    attr(atts, "fileSize"));
+		return R_NONE;
+	case R_SOURCE:
+		if (tag == T_A_LINK) {
+			atom_link(p, R_SOURCE, atts);
+			return R_NONE;
+		}
+		break;
+	default:
+		break;
+	}
+	if (target == X_NONE)
+		return R_NONE;
+	begin_field(p, target, atts, (enum tag)tag);
+	return R_FIELD;
+}
+
+/* xml:base on any element (XML Base §4.2); returns 1 when pushed. */
+static int
+push_base(struct tr_parser *p, const char **atts)
+{
+	const char *b = xml_attr(atts, "base");
+	char *r, **q;
+
+	if (b == NULL)
+		return 0;
+	if ((r = resolve(cur_base(p), b)) == NULL)
+		return 0;
+	if (p->n_bases == p->cap_bases) {
+		size_t cap = p->cap_bases ? p->cap_bases * 2 : 8;
+
+		if ((q = realloc(p->bases, cap * sizeof(*q))) == NULL) {
+			free(r);
+			return 0;
+		}
+		p->bases = q;
+		p->cap_bases = cap;
+	}
+	p->bases[p->n_bases++] = r;
+	return 1;
+}
+
+static void XMLCALL
+on_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	struct tr_parser *p = ud;
+	struct frame *f, *parent;
+	const char *local;
+	enum ns ns;
+	enum fam fam;
+	enum tag tag;
+	enum role role;
+
+	if (p->depth >= p->max_depth) {
+		/* Handlers may still run after the stop: count, ignore. */
+		if (p->overflow++ == 0) {
+			xml_warn(p, "depth", "elements nested too deeply; the "
+			    "rest of the document is ignored", 0);
+			stop(p, TR_ETOOBIG);
+		}
+		return;
+	}
+	parent = &p->frames[p->depth];
+	f = &p->frames[++p->depth];
+	memset(f, 0, sizeof(*f));
+	ns = split_name(name, &local);
+	if (parent->role >= R_FIELD) {
+		f->role = (unsigned char)serialize_start(p, ns, local, atts);
+		return;
+	}
+	f->pushed_base = (unsigned char)push_base(p, atts);
+	fam = ns_family(p, ns);
+	tag = lookup_tag(fam, local);
+	f->tag = (unsigned char)tag;
+	f->fam = (unsigned char)fam;
+	if (p->depth == 1)
+		role = root_element(p, ns, local, atts);
+	else if (parent->role == R_NONE)
+		role = R_NONE;
+	else
+		role = child_role(p, (enum role)parent->role, tag, ns, atts);
+	f->role = (unsigned char)role;
+}
+
+static void
+end_person(struct tr_parser *p)
+{
+	struct tr_person *pe = &p->person;
+
+	if (p->person_owner == R_ITEM && p->in_item)
+		add_person(p, pe);
+	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL)
+		p->meta.author = person_display(pe);
+	free(pe->name), free(pe->email), free(pe->uri);
+	memset(pe, 0, sizeof(*pe));
+}
+
+static void XMLCALL
+on_end(void *ud, const XML_Char *name)
+{
+	struct tr_parser *p = ud;
+	struct frame *f = &p->frames[p->depth];
+	const char *local;
+
+	if (p->overflow > 0) {
+		p->overflow--;
+		return;
+	}
+	if (p->depth == 0)
+		return;
+	switch (f->role) {
+	case R_SER:
+		if (p->mode != M_TEXT) {
+			split_name(name, &local);
+			field_add(p, "</", 2);
+			field_add(p, local, strlen(local));
+			field_add(p, ">", 1);
+		}
+		break;
+	case R_FIELD:
+		if (p->target != X_NONE)
+			end_field(p);
+		break;
+	case R_ITEM:
+		end_item(p);
+		break;
+	case R_PERSON:
+		end_person(p);
+		break;
+	default:
+		break;
+	}
+	if (f->pushed_base && p->n_bases > 1)
+		free(p->bases[--p->n_bases]);
+	p->depth--;
+}
+
+static void XMLCALL
+on_text(void *ud, const XML_Char *s, int len)
+{
+	struct tr_parser *p = ud;
+
+	if (p->target == X_NONE || p->frames[p->depth].role < R_FIELD)
+		return;
+	if (p->mode == M_XHTML || (p->mode == M_HTML &&
+	    p->depth > p->field_depth))
+		field_add_escaped(p, s, (size_t)len, 0);
+	else
+		field_add(p, s, (size_t)len);
+}
+
+/* --- the public API --------------------------------------------------------- */
+
+const char *
+tr_feed_version_name(enum tr_feed_version v)
+{
+	static const char *const names[] = {"unknown", "rss090", "rss091",
+	    "rss092", "rss093", "rss094", "rss20", "rss10", "atom03",
+	    "atom10"};
+
+	if ((unsigned)v >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[v];
+}
+
+static int
+setup_expat(struct tr_parser *p)
+{
+	/* The cleaner hands expat UTF-8 whatever the declaration says. */
+	p->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
+	if (p->xp == NULL)
+		return TR_ENOMEM;
+	XML_SetUserData(p->xp, p);
+	XML_SetElementHandler(p->xp, on_start, on_end);
+	XML_SetCharacterDataHandler(p->xp, on_text);
+	/* Never read an external DTD or parameter entity. */
+	XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
+	/* Entity expansion limits (on by default since 2.4.0; explicit). */
+	XML_SetBillionLaughsAttackProtectionMaximumAmplification(p->xp, 100.0f);
+	XML_SetBillionLaughsAttackProtectionActivationThreshold(p->xp,
+	    4u << 20);
+	return 0;
+}
+
+int
+tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
+    tr_article_cb cb, void *arg)
+{
+	struct tr_parser *p;
+	int rc = TR_ENOMEM;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return TR_ENOMEM;
+	p->cb = cb;
+	p->arg = arg;
+	p->max_field = opts && opts->max_field ? opts->max_field : 1 << 20;
+	p->max_items = opts && opts->max_items ? opts->max_items : 100000;
+	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
+	tr_buf_init(&p->text, p->max_field);
+	tr_buf_init(&p->cleaned, (size_t)1 << 30);
+	tr_article_init(&p->art);
+	tr_feed_meta_init(&p->meta);
+	p->item_dcdate = TR_DATE_NONE;
+	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) == NULL)
+		goto out;
+	if ((p->bases = calloc(8, sizeof(*p->bases))) == NULL)
+		goto out;
+	p->cap_bases = 8;
+	p->n_bases = 1;
+	if (opts && opts->base_url && *opts->base_url &&
+	    (p->bases[0] = strdup(opts->base_url)) == NULL)
+		goto out;
+	if ((rc = tr_charset_new(&p->cs, opts ? opts->content_type : NULL,
+		 charset_warn, p)) != 0 ||
+	    (rc = tr_clean_new(&p->cl, p->max_depth + 1, clean_warn, p)) != 0 ||
+	    (rc = setup_expat(p)) != 0)
+		goto out;
+	*out = p;
+	return 0;
+out:
+	tr_parser_free(p);
+	return rc;
+}
+
+/*
+ * What tr_parser_feed returns once expat stopped: TR_EABORT when the
+ * callback asked, 0 after a cap (the document was fine, the rest is
+ * skipped), TR_EPARSE after an XML error.
+ */
+static int
+dead_rc(const struct tr_parser *p)
+{
+	if (p->stop_rc == TR_ETOOBIG)
+		return 0;
+	return p->stop_rc ? p->stop_rc : TR_EPARSE;
+}
+
+/* Hands cleaned text to expat through its own buffer. */
+static int
+to_expat(struct tr_parser *p, const char *s, size_t n, int final)
+{
+	void *b;
+
+	enum XML_Status st;
+
+	if (p->dead)
+		return dead_rc(p);
+	if (n == 0) {
+		st = XML_Parse(p->xp, "", 0, final);
+	} else {
+		if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
+			return TR_ENOMEM;
+		memcpy(b, s, n);
+		st = XML_ParseBuffer(p->xp, (int)n, final);
+	}
+	if (st != XML_STATUS_ERROR)
+		return 0;
+	p->dead = 1;
+	if (p->stop_rc == 0 && XML_GetErrorCode(p->xp) == XML_ERROR_NO_MEMORY)
+		p->stop_rc = TR_ENOMEM;
+	else if (p->stop_rc == 0)
+		xml_warn(p, "xml", XML_ErrorString(XML_GetErrorCode(p->xp)), 1);
+	return dead_rc(p);
+}
+
+/* Charset, cleaner and expat over one piece of input. */
+static int
+pump(struct tr_parser *p, const char *buf, size_t len, int final)
+{
+	const char *u;
+	size_t ulen, off, n;
+	int rc;
+
+	if ((rc = tr_charset_feed(p->cs, buf, len, final, &u, &ulen)) != 0)
+		return rc;
+	for (off = 0; off < ulen; off += n) {
+		n = ulen - off < CHUNK ? ulen - off : CHUNK;
+		tr_buf_reset(&p->cleaned);
+		if ((rc = tr_clean_feed(p->cl, &p->cleaned, u + off, n)) != 0)
+			return rc;
+		if (p->cleaned.len &&
+		    (rc = to_expat(p, p->cleaned.data, p->cleaned.len, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+tr_parser_feed(struct tr_parser *p, const void *buf, size_t len)
+{
+	const char *s = buf;
+	size_t n;
+	int rc;
+
+	if (p->dead || p->finished)
+		return p->dead ? dead_rc(p) : TR_EINVAL;
+	while (len > 0) {
+		n = len < CHUNK ? len : CHUNK;
+		if ((rc = pump(p, s, n, 0)) != 0)
+			return rc;
+		s += n, len -= n;
+	}
+	return 0;
+}
+
+static int
+recognized(const struct tr_parser *p)
+{
+	return p->version != TR_FEED_UNKNOWN || p->n_items > 0;
+}
+
+int
+tr_parser_finish(struct tr_parser *p)
+{
+	size_t closed = 0;
+	int rc = 0;
+
+	if (p->finished)
+		return recognized(p) ? 0 : TR_EPARSE;
+	p->finished = 1;
+	if (!p->dead)
+		rc = pump(p, NULL, 0, 1); /* what the charset decoder held */
+	if (!p->dead && rc == 0) {
+		tr_buf_reset(&p->cleaned);
+		rc = tr_clean_finish(p->cl, &p->cleaned, &closed);
+		/* Items closed here were cut off: end_item drops them. */
+		p->eof_repair = closed > 0;
+		if (rc == 0)
+			rc = to_expat(p, p->cleaned.data, p->cleaned.len, 1);
+	}
+	if (p->meta.ttl == 0 && p->sy_period > 0)
+		p->meta.ttl = p->sy_period / (p->sy_freq > 0 ? p->sy_freq : 1);
+	if (rc == TR_ENOMEM)
+		return rc;
+	return recognized(p) ? 0 : TR_EPARSE;
+}
+
+const struct tr_feed_meta *
+tr_parser_meta(const struct tr_parser *p)
+{
+	return &p->meta;
+}
+
+enum tr_feed_version
+tr_parser_version(const struct tr_parser *p)
+{
+	return p->version;
+}
+
+const char *
+tr_parser_encoding(const struct tr_parser *p)
+{
+	const char *n = tr_charset_name(p->cs);
+
+	return *n ? n : "utf-8";
+}
+
+int
+tr_parser_bozo(const struct tr_parser *p)
+{
+	return p->bozo;
+}
+
+size_t
+tr_parser_nwarnings(const struct tr_parser *p)
+{
+	return p->n_warnings;
+}
+
+const char *
+tr_parser_warning(const struct tr_parser *p, size_t i)
+{
+	return i < p->n_warnings ? p->warnings[i] : NULL;
+}
+
+size_t
+tr_parser_nitems(const struct tr_parser *p)
+{
+	return p->n_items;
+}
+
+const char *
+tr_parser_root(const struct tr_parser *p)
+{
+	return p->root;
+}
+
+void
+tr_parser_free(struct tr_parser *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	if (p->xp)
+		XML_ParserFree(p->xp);
+	tr_charset_free(p->cs);
+	tr_clean_free(p->cl);
+	tr_buf_free(&p->cleaned);
+	tr_buf_free(&p->text);
+	tr_article_free(&p->art);
+	tr_feed_meta_free(&p->meta);
+	free(p->person.name), free(p->person.email), free(p->person.uri);
+	free(p->alt_link);
+	for (i = 0; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
+	for (i = 0; i < p->n_bases; i++)
+		free(p->bases[i]);
+	free(p->bases);
+	free(p->frames);
+	free(p);
+}

@@ -1,0 +1,1064 @@
+/*
+ * parse_clean.c — the streaming pre-cleaner in front of expat.
+ *
+ * Real feeds are often not well-formed XML; expat rightly stops at the
+ * first error. Rather than hold the document and re-parse a repaired
+ * copy, this small lexer runs over the stream once, knows just enough XML
+ * (tags, attribute values, comments, CDATA, PIs, the DOCTYPE) to repair
+ * the common breakages on the fly, and hands expat text it accepts. See
+ * parse_int.h for the list of repairs. Every repair is reported with its
+ * line and column.
+ *
+ * State survives chunk borders: a tag name, an entity name or the bytes
+ * of a UTF-8 sequence cut by a border are kept until the next chunk, so
+ * the output does not depend on how the input was split.
+ *
+ * Speed: in every state the bytes that need no attention are found with a
+ * table lookup and copied as one run; only markup characters, newlines
+ * and invalid bytes take the slow path.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charset_int.h"
+#include "parse_int.h"
+#include "tributary/error.h"
+
+enum state {
+	S_PRE,	     /* before the first element: junk is dropped */
+	S_TEXT,	     /* character data */
+	S_LT,	     /* after '<' */
+	S_STAG_NAME, /* the name of a start tag */
+	S_TAG,	     /* inside a start tag, outside quotes */
+	S_ADQ,	     /* attribute value in double quotes */
+	S_ASQ,	     /* attribute value in single quotes */
+	S_ETAG_NAME, /* the name of an end tag (held back, not copied) */
+	S_ETAG_REST, /* after the end tag's name, until '>' */
+	S_BANG,	     /* after "<!", deciding what follows */
+	S_COMMENT,
+	S_CDATA,
+	S_PI,
+	S_DECL,	     /* <!DOCTYPE ...> with its internal subset */
+	S_ENTITY,    /* after '&' */
+	S_POST,	     /* after the root element: only comments and PIs */
+	S_DROP,	     /* a second root element: the rest is dropped */
+	N_STATES
+};
+
+#define ENT_MAX 32	    /* longest entity name kept (HTML's is 31) */
+#define NAME_MAX_LEN 1024   /* longer tag names stop tag repair */
+#define DECL_MAX (64 << 10) /* DOCTYPE text kept to find ENTITY names */
+
+struct tr_clean {
+	enum state st;
+	enum state ent_ret; /* where to go back after an entity */
+	unsigned long line;
+	uint64_t off;	     /* bytes read so far */
+	uint64_t line_start; /* offset of the current line's first byte */
+	int match;	     /* progress through "-->", "]]>" or "?>" */
+	int slash;	     /* '/' seen in a start tag (maybe "/>") */
+	int seen_root;
+	int any_markup;
+	int pre_junk;	     /* non-space junk dropped before the root */
+	int pre_space;	     /* whitespace dropped before the root */
+	int post;	     /* the '<' being read is after the root */
+	int decl_quote, decl_depth;
+	int repair_off;	     /* too deep or too long: tags pass unchecked */
+	char ent[ENT_MAX + 2];
+	size_t n_ent;
+	char bang[8];
+	size_t n_bang;
+	unsigned char u8[4]; /* a UTF-8 sequence cut by the chunk border */
+	size_t n_u8;
+	struct tr_buf name;   /* the tag name being read */
+	struct tr_buf names;  /* open elements' names, NUL-separated */
+	size_t *open;	      /* offsets into names */
+	size_t depth, cap, max_depth;
+	struct tr_buf decl;     /* the DOCTYPE text, to find ENTITY names */
+	struct tr_buf declared; /* entity names it declares, NUL-separated */
+	unsigned char plain[N_STATES][256]; /* 1: byte needs no attention */
+	tr_clean_warn_fn warn;
+	void *warn_arg;
+};
+
+static int
+is_name_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    c == ':' || c >= 0x80;
+}
+
+static int
+is_name_char(unsigned char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
+	    c == '.';
+}
+
+static int
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Fills the per-state tables of bytes that are copied without a look. */
+static void
+init_tables(struct tr_clean *c)
+{
+	static const char *const special[N_STATES] = {
+	    [S_TEXT] = "<&", [S_STAG_NAME] = "", [S_TAG] = "\"'>/<&",
+	    [S_ADQ] = "\"&<", [S_ASQ] = "'&<", [S_ETAG_NAME] = "",
+	    [S_COMMENT] = "->", [S_CDATA] = "]>", [S_PI] = "?>",
+	    [S_DECL] = "\"'[]>", [S_POST] = "<", [S_DROP] = "",
+	};
+	int s, b;
+
+	memset(c->plain, 0, sizeof(c->plain));
+	for (s = 0; s < N_STATES; s++) {
+		if (special[s] == NULL)
+			continue;
+		for (b = 0x20; b < 0x80; b++)
+			c->plain[s][b] = strchr(special[s], b) == NULL;
+		c->plain[s]['\t'] = c->plain[s]['\r'] = 1;
+	}
+	/* Names: only name characters; anything else ends the name. */
+	for (b = 0; b < 0x80; b++) {
+		c->plain[S_STAG_NAME][b] = (unsigned char)is_name_char(
+		    (unsigned char)b);
+		c->plain[S_ETAG_NAME][b] = c->plain[S_STAG_NAME][b];
+	}
+	/* After the root, whitespace only; a drop state drops all. */
+	for (b = 0x21; b < 0x80; b++)
+		c->plain[S_POST][b] = 0;
+	c->plain[S_POST][' '] = 1;
+	for (b = 0; b < 0x80; b++)
+		c->plain[S_DROP][b] = b != '\n';
+}
+
+int
+tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
+    void *arg)
+{
+	struct tr_clean *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TR_ENOMEM;
+	c->st = S_PRE;
+	c->line = 1;
+	c->max_depth = max_depth ? max_depth : 1000;
+	c->warn = warn;
+	c->warn_arg = arg;
+	tr_buf_init(&c->name, NAME_MAX_LEN);
+	tr_buf_init(&c->names, (size_t)64 << 20);
+	tr_buf_init(&c->decl, DECL_MAX);
+	tr_buf_init(&c->declared, DECL_MAX);
+	init_tables(c);
+	*out = c;
+	return 0;
+}
+
+void
+tr_clean_free(struct tr_clean *c)
+{
+	if (c == NULL)
+		return;
+	tr_buf_free(&c->name);
+	tr_buf_free(&c->names);
+	tr_buf_free(&c->decl);
+	tr_buf_free(&c->declared);
+	free(c->open);
+	free(c);
+}
+
+void
+tr_clean_position(const struct tr_clean *c, unsigned long *line,
+    unsigned long *col)
+{
+	*line = c->line;
+	*col = (unsigned long)(c->off - c->line_start) + 1;
+}
+
+static void
+warn(struct tr_clean *c, const char *kind, const char *msg)
+{
+	unsigned long line, col;
+
+	if (c->warn == NULL)
+		return;
+	tr_clean_position(c, &line, &col);
+	c->warn(c->warn_arg, line, col, kind, msg);
+}
+
+/* Reports "<before><name><after>". */
+static void
+warn_name(struct tr_clean *c, const char *kind, const char *before,
+    const char *name, const char *after)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "%s%.120s%s", before, name, after);
+	warn(c, kind, msg);
+}
+
+/* Where text goes after a comment, PI or DOCTYPE. */
+static enum state
+outside(const struct tr_clean *c)
+{
+	if (!c->seen_root)
+		return S_PRE;
+	if (c->depth == 0 && !c->repair_off)
+		return S_POST;
+	return S_TEXT;
+}
+
+static int
+emit(struct tr_buf *out, const void *p, size_t n)
+{
+	return tr_buf_add(out, p, n);
+}
+
+static int
+emits(struct tr_buf *out, const char *s)
+{
+	return tr_buf_add(out, s, strlen(s));
+}
+
+/* Appends "&#N;" for code point cp. */
+static int
+emit_ref(struct tr_buf *out, unsigned long cp)
+{
+	char ref[16];
+	int n = snprintf(ref, sizeof(ref), "&#%lu;", cp);
+
+	return tr_buf_add(out, ref, (size_t)n);
+}
+
+static int
+is_xml_char(unsigned long cp)
+{
+	return cp == 0x9 || cp == 0xa || cp == 0xd ||
+	    (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+	    (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/* --- the element stack ------------------------------------------------ */
+
+static const char *
+open_name(const struct tr_clean *c, size_t i)
+{
+	return c->names.data + c->open[i];
+}
+
+static int
+push(struct tr_clean *c)
+{
+	size_t *o;
+	int rc;
+
+	if (c->repair_off)
+		return 0;
+	if (c->depth >= c->max_depth) {
+		c->repair_off = 1;
+		return 0;
+	}
+	if (c->depth == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+
+		if ((o = realloc(c->open, cap * sizeof(*o))) == NULL)
+			return TR_ENOMEM;
+		c->open = o;
+		c->cap = cap;
+	}
+	c->open[c->depth] = c->names.len;
+	if ((rc = tr_buf_add(&c->names, tr_buf_str(&c->name),
+		 c->name.len + 1)) != 0)
+		return rc;
+	c->depth++;
+	c->seen_root = 1;
+	return 0;
+}
+
+static void
+pop(struct tr_clean *c)
+{
+	if (c->repair_off || c->depth == 0)
+		return;
+	c->depth--;
+	tr_buf_truncate(&c->names, c->open[c->depth]);
+}
+
+static int
+emit_end_tag(struct tr_buf *out, const char *name)
+{
+	int rc;
+
+	if ((rc = emits(out, "</")) == 0 && (rc = emits(out, name)) == 0)
+		rc = emits(out, ">");
+	return rc;
+}
+
+/*
+ * A complete end tag: copied when it closes the innermost element; when
+ * it closes an outer one, the elements in between are closed first; when
+ * it matches nothing open, it is dropped.
+ */
+static int
+end_tag(struct tr_clean *c, struct tr_buf *out)
+{
+	const char *name = tr_buf_str(&c->name);
+	size_t i;
+	int rc;
+
+	if (c->repair_off)
+		return emit_end_tag(out, name);
+	for (i = c->depth; i > 0; i--)
+		if (strcmp(open_name(c, i - 1), name) == 0)
+			break;
+	if (i == 0) {
+		warn_name(c, "tag", "close tag </", name,
+		    "> matches no open element, dropped");
+		return 0;
+	}
+	while (c->depth > i) {
+		warn_name(c, "tag", "missing close tag </",
+		    open_name(c, c->depth - 1), "> added");
+		if ((rc = emit_end_tag(out, open_name(c, c->depth - 1))) != 0)
+			return rc;
+		pop(c);
+	}
+	if ((rc = emit_end_tag(out, name)) != 0)
+		return rc;
+	pop(c);
+	return 0;
+}
+
+/* --- the DOCTYPE -------------------------------------------------------- */
+
+/* Records the general entities the internal subset declares. */
+static int
+scan_decl(struct tr_clean *c)
+{
+	const char *p = tr_buf_str(&c->decl), *e;
+	int rc;
+
+	while ((p = strstr(p, "<!ENTITY")) != NULL) {
+		p += 8;
+		while (is_space((unsigned char)*p))
+			p++;
+		if (*p == '%')
+			continue; /* a parameter entity */
+		for (e = p; is_name_char((unsigned char)*e); e++)
+			;
+		if (e == p)
+			continue;
+		if ((rc = tr_buf_add(&c->declared, p, (size_t)(e - p))) != 0 ||
+		    (rc = tr_buf_addc(&c->declared, '\0')) != 0)
+			return rc == TR_ETOOBIG ? 0 : rc;
+	}
+	tr_buf_free(&c->decl);
+	return 0;
+}
+
+static int
+is_declared(const struct tr_clean *c, const char *name)
+{
+	const char *p = c->declared.data, *end = p + c->declared.len;
+
+	for (; p && p < end; p += strlen(p) + 1)
+		if (strcmp(p, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* --- entities ----------------------------------------------------------- */
+
+/* A '&' that starts no reference: escape it, then the name bytes. */
+static int
+bare_amp(struct tr_clean *c, struct tr_buf *out)
+{
+	int rc;
+
+	warn(c, "amp", "bare & escaped");
+	if ((rc = emits(out, "&amp;")) == 0)
+		rc = emit(out, c->ent, c->n_ent);
+	c->st = c->ent_ret;
+	return rc;
+}
+
+/* Parses "#123" / "#x1F" into *cp; 0 when malformed. */
+static int
+numeric_ref(const char *s, unsigned long *cp)
+{
+	unsigned long v = 0;
+	int hex = s[1] == 'x' || s[1] == 'X', d;
+	const char *p = s + 1 + hex;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (hex && ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f'))
+			d = (*p | 0x20) - 'a' + 10;
+		else
+			return 0;
+		v = v * (hex ? 16 : 10) + (unsigned long)d;
+		if (v > 0x10ffff)
+			v = 0x110000; /* stays invalid, never overflows */
+	}
+	*cp = v;
+	return 1;
+}
+
+/* The ';' after a reference name: decide what to write for it. */
+static int
+end_entity(struct tr_clean *c, struct tr_buf *out)
+{
+	static const char *const xml[] = {"amp", "apos", "gt", "lt", "quot"};
+	unsigned int cp[2];
+	unsigned long n;
+	size_t i;
+	int rc;
+
+	c->ent[c->n_ent] = '\0';
+	c->st = c->ent_ret;
+	if (c->ent[0] == '#') {
+		if (!numeric_ref(c->ent, &n)) {
+			if ((rc = bare_amp(c, out)) == 0)
+				rc = emits(out, ";");
+			return rc;
+		}
+		/* HTML reads &#128;-&#159; as windows-1252 (HTML §13.2.5.80). */
+		if (n >= 0x80 && n < 0xa0)
+			n = tr_cp1252((unsigned char)n);
+		if (!is_xml_char(n)) {
+			warn(c, "ref", "reference to a character XML forbids "
+			    "dropped");
+			return 0;
+		}
+		return emit_ref(out, n);
+	}
+	for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)
+		if (strcmp(c->ent, xml[i]) == 0)
+			goto verbatim;
+	if (is_declared(c, c->ent))
+		goto verbatim;
+	if (tr_html_entity(c->ent, cp)) {
+		warn_name(c, "entity", "undefined entity &", c->ent,
+		    "; read as HTML");
+		if ((rc = emit_ref(out, cp[0])) == 0 && cp[1])
+			rc = emit_ref(out, cp[1]);
+		return rc;
+	}
+	warn_name(c, "entity", "undefined entity &", c->ent, "; escaped");
+	if ((rc = emits(out, "&amp;")) == 0 && (rc = emits(out, c->ent)) == 0)
+		rc = emits(out, ";");
+	return rc;
+verbatim:
+	if ((rc = emits(out, "&")) == 0 && (rc = emits(out, c->ent)) == 0)
+		rc = emits(out, ";");
+	return rc;
+}
+
+/* One ASCII byte inside a reference. Returns 1 when b must be re-read. */
+static int
+entity_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b, int *rc)
+{
+	int ok;
+
+	if (b == ';' && c->n_ent > 0) {
+		*rc = end_entity(c, out);
+		return 0;
+	}
+	if (c->n_ent == 0)
+		ok = b == '#' || is_name_start(b);
+	else if (c->ent[0] == '#')
+		ok = (b >= '0' && b <= '9') ||
+		    (c->n_ent == 1 && (b == 'x' || b == 'X')) ||
+		    (c->n_ent > 1 && (c->ent[1] | 0x20) == 'x' &&
+			(((b | 0x20) >= 'a' && (b | 0x20) <= 'f')));
+	else
+		ok = is_name_char(b);
+	if (ok && b < 0x80 && c->n_ent < ENT_MAX) {
+		c->ent[c->n_ent++] = (char)b;
+		return 0;
+	}
+	*rc = bare_amp(c, out);
+	return 1;
+}
+
+/* --- one character at a time -------------------------------------------- */
+
+static int step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len);
+
+/* "<!" followed by the bytes in c->bang: what can it still become? */
+static int
+bang_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len)
+{
+	static const char *const starts[] = {"--", "[CDATA[", "DOCTYPE"};
+	static const enum state next[] = {S_COMMENT, S_CDATA, S_DECL};
+	size_t i;
+	int rc, prefix = 0;
+
+	if (len == 1 && c->n_bang < sizeof(c->bang) - 1) {
+		c->bang[c->n_bang++] = (char)s[0];
+		for (i = 0; i < 3; i++) {
+			if (strncmp(starts[i], c->bang, c->n_bang) != 0)
+				continue;
+			prefix = 1;
+			if (strlen(starts[i]) != c->n_bang)
+				continue;
+			c->st = next[i];
+			c->match = c->decl_quote = c->decl_depth = 0;
+			if (c->st == S_DECL)
+				tr_buf_reset(&c->decl);
+			if ((rc = emits(out, "<!")) != 0)
+				return rc;
+			return emit(out, c->bang, c->n_bang);
+		}
+		if (prefix)
+			return 0;
+		c->n_bang--;
+	}
+	if (c->post) {
+		warn(c, "junk", "content after the root element dropped");
+		c->st = S_DROP;
+		return 0;
+	}
+	warn(c, "lt", "bare < escaped");
+	if ((rc = emits(out, "&lt;!")) != 0 ||
+	    (rc = emit(out, c->bang, c->n_bang)) != 0)
+		return rc;
+	c->st = c->post ? S_DROP : S_TEXT;
+	return step(c, out, s, len);
+}
+
+/* After '<': what kind of markup starts here. */
+static int
+lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len)
+{
+	int first = !c->any_markup;
+
+	c->any_markup = 1;
+	if (s[0] == '!') {
+		c->st = S_BANG;
+		c->n_bang = 0;
+		return 0;
+	}
+	if (s[0] == '?') {
+		if (first && c->pre_space && !c->pre_junk)
+			warn(c, "junk", "whitespace before the XML declaration "
+			    "dropped");
+		c->st = S_PI;
+		c->match = 0;
+		return emits(out, "<?");
+	}
+	if (c->post) {
+		warn(c, "junk", "content after the root element dropped");
+		c->st = S_DROP;
+		return 0;
+	}
+	if (s[0] == '/') {
+		c->st = S_ETAG_NAME;
+		tr_buf_reset(&c->name);
+		return 0;
+	}
+	if (is_name_start(s[0])) {
+		c->st = S_STAG_NAME;
+		c->slash = 0;
+		tr_buf_reset(&c->name);
+		return emits(out, "<");
+	}
+	if (!c->seen_root) {
+		c->pre_junk = 1;
+		c->st = S_PRE;
+		return 0;
+	}
+	warn(c, "lt", "bare < escaped");
+	c->st = S_TEXT;
+	if (emits(out, "&lt;") != 0)
+		return TR_ENOMEM;
+	return step(c, out, s, len);
+}
+
+/* Appends a run to the tag name; too long a name stops tag repair. */
+static void
+add_name(struct tr_clean *c, const unsigned char *s, size_t len)
+{
+	if (tr_buf_add(&c->name, s, len) != 0)
+		c->repair_off = 1;
+}
+
+static int
+tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
+{
+	int rc, slash = c->slash;
+
+	c->slash = 0;
+	switch (b) {
+	case '"':
+		c->st = S_ADQ;
+		break;
+	case '\'':
+		c->st = S_ASQ;
+		break;
+	case '/':
+		c->slash = 1;
+		break;
+	case '>':
+		c->st = S_TEXT;
+		if (slash)
+			pop(c); /* an empty-element tag */
+		if (c->depth == 0 && !c->repair_off)
+			c->st = S_POST;
+		break;
+	case '<':
+	case '&':
+		/* A broken tag: let expat report it. */
+		break;
+	default:
+		c->slash = slash && is_space(b);
+		break;
+	}
+	rc = tr_buf_addc(out, (char)b);
+	return rc;
+}
+
+/* A character ending a run of name bytes in S_STAG_NAME/S_ETAG_NAME. */
+static int
+name_end(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len)
+{
+	int rc;
+
+	if (c->st == S_STAG_NAME) {
+		if ((rc = push(c)) != 0)
+			return rc;
+		c->st = S_TAG;
+		return step(c, out, s, len);
+	}
+	c->st = S_ETAG_REST;
+	return step(c, out, s, len);
+}
+
+/* Terminators of comments, CDATA and PIs, one byte at a time. */
+static int
+section_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
+{
+	int done = 0;
+
+	switch (c->st) {
+	case S_COMMENT:
+		done = b == '>' && c->match >= 2;
+		c->match = b == '-' ? c->match + 1 : 0;
+		break;
+	case S_CDATA:
+		done = b == '>' && c->match >= 2;
+		c->match = b == ']' ? c->match + 1 : 0;
+		break;
+	default: /* S_PI */
+		done = b == '>' && c->match >= 1;
+		c->match = b == '?';
+		break;
+	}
+	if (done)
+		c->st = outside(c);
+	return tr_buf_addc(out, (char)b);
+}
+
+static int
+decl_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
+{
+	int rc;
+
+	if (c->decl_quote) {
+		if (b == c->decl_quote)
+			c->decl_quote = 0;
+	} else if (b == '"' || b == '\'')
+		c->decl_quote = b;
+	else if (b == '[')
+		c->decl_depth++;
+	else if (b == ']' && c->decl_depth > 0)
+		c->decl_depth--;
+	else if (b == '>' && c->decl_depth == 0) {
+		if ((rc = scan_decl(c)) != 0)
+			return rc;
+		c->st = outside(c);
+		return tr_buf_addc(out, '>');
+	}
+	tr_buf_addc(&c->decl, (char)b); /* capped: extra text is not kept */
+	return tr_buf_addc(out, (char)b);
+}
+
+/*
+ * Handles one character s (len bytes: an ASCII byte or a whole UTF-8
+ * sequence) that the run tables did not let through.
+ */
+static int
+step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len)
+{
+	unsigned char b = s[0];
+	int rc = 0;
+
+	if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
+		warn(c, "ctrl", "control character dropped");
+		return 0;
+	}
+	switch (c->st) {
+	case S_PRE:
+		if (b == '<') {
+			if (c->pre_junk)
+				warn(c, "junk", "junk before the root element "
+				    "dropped");
+			c->pre_junk = 0;
+			c->st = S_LT;
+			c->post = 0;
+		} else if (is_space(b))
+			c->pre_space = 1;
+		else
+			c->pre_junk = 1;
+		return 0;
+	case S_POST:
+		if (b == '<') {
+			c->st = S_LT;
+			c->post = 1;
+		} else if (!is_space(b)) {
+			warn(c, "junk", "content after the root element "
+			    "dropped");
+			c->st = S_DROP;
+		}
+		return 0;
+	case S_DROP:
+		return 0;
+	case S_TEXT:
+		if (b == '<') {
+			c->st = S_LT;
+			c->post = 0;
+			return 0;
+		}
+		if (b == '&') {
+			c->st = S_ENTITY, c->ent_ret = S_TEXT, c->n_ent = 0;
+			return 0;
+		}
+		return emit(out, s, len);
+	case S_ADQ:
+	case S_ASQ:
+		if (b == (c->st == S_ADQ ? '"' : '\''))
+			c->st = S_TAG;
+		else if (b == '&') {
+			c->ent_ret = c->st, c->st = S_ENTITY, c->n_ent = 0;
+			return 0;
+		} else if (b == '<') {
+			warn(c, "lt", "< in an attribute value escaped");
+			return emits(out, "&lt;");
+		}
+		return emit(out, s, len);
+	case S_ENTITY:
+		if (len > 1) {
+			if ((rc = bare_amp(c, out)) != 0)
+				return rc;
+			return step(c, out, s, len);
+		}
+		if (entity_byte(c, out, b, &rc) && rc == 0)
+			return step(c, out, s, len);
+		return rc;
+	case S_LT:
+		return lt_byte(c, out, s, len);
+	case S_BANG:
+		return bang_byte(c, out, s, len);
+	case S_STAG_NAME:
+		if (len > 1) {
+			add_name(c, s, len);
+			return emit(out, s, len);
+		}
+		return name_end(c, out, s, len);
+	case S_ETAG_NAME:
+		if (len > 1) {
+			add_name(c, s, len);
+			return 0;
+		}
+		return name_end(c, out, s, len);
+	case S_ETAG_REST:
+		if (b == '>') {
+			rc = end_tag(c, out);
+			c->st = c->depth == 0 && !c->repair_off ? S_POST :
+			    S_TEXT;
+		}
+		return rc;
+	case S_TAG:
+		if (len > 1)
+			return emit(out, s, len);
+		return tag_byte(c, out, b);
+	case S_COMMENT:
+	case S_CDATA:
+	case S_PI:
+		if (len > 1) {
+			c->match = 0;
+			return emit(out, s, len);
+		}
+		return section_byte(c, out, b);
+	case S_DECL:
+		if (len > 1) {
+			tr_buf_add(&c->decl, s, len);
+			return emit(out, s, len);
+		}
+		return decl_byte(c, out, b);
+	default:
+		return 0;
+	}
+}
+
+/* --- UTF-8 -------------------------------------------------------------- */
+
+/*
+ * Checks the UTF-8 sequence at s (n bytes available). Returns its length,
+ * 0 when the bytes are not valid UTF-8, or -1 when they are a valid start
+ * cut short by the end of the input.
+ */
+static int
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	int len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0; /* no overlongs */
+		else if (s[0] == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return -1;
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80, hi = 0xbf;
+	}
+	/* U+FFFE and U+FFFF are not XML characters. */
+	if (len == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+		return 0;
+	return len;
+}
+
+/* A byte that is not valid UTF-8: read it as windows-1252. */
+static int
+bad_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
+{
+	unsigned int cp = tr_cp1252(b);
+	unsigned char u[3];
+	size_t n;
+
+	warn(c, "utf8", "invalid UTF-8 read as windows-1252");
+	if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | (cp >> 6));
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else {
+		u[0] = (unsigned char)(0xe0 | (cp >> 12));
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	}
+	return step(c, out, u, n);
+}
+
+/* Completes a sequence cut by the last chunk border. Returns bytes used. */
+static size_t
+finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
+    size_t n, int *rc)
+{
+	size_t used = 0, i;
+	int len;
+
+	*rc = 0;
+	while (used < n && c->n_u8 < 4) {
+		c->u8[c->n_u8++] = in[used++];
+		len = utf8_len(c->u8, c->n_u8);
+		if (len > 0) {
+			*rc = step(c, out, c->u8, c->n_u8);
+			c->n_u8 = 0;
+			break;
+		}
+		if (len == 0) {
+			/* Not valid: the held bytes are each cp1252; the new
+			 * byte is read again by the caller. */
+			used--;
+			c->n_u8--;
+			for (i = 0; i < c->n_u8 && *rc == 0; i++)
+				*rc = bad_byte(c, out, c->u8[i]);
+			c->n_u8 = 0;
+			break;
+		}
+	}
+	c->off += used;
+	return used;
+}
+
+int
+tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
+    size_t n)
+{
+	const unsigned char *in = (const unsigned char *)in_;
+	size_t i = 0, j;
+	int rc = 0, len;
+
+	if (c->n_u8 > 0) {
+		i = finish_u8(c, out, in, n, &rc);
+		if (rc != 0 || c->n_u8 > 0)
+			return rc;
+	}
+	while (i < n) {
+		const unsigned char *plain = c->plain[c->st];
+
+		/* The run of bytes this state copies without a look. */
+		for (j = i;;) {
+			while (j < n && plain[in[j]])
+				j++;
+			if (j < n && in[j] >= 0x80 && plain['a'] &&
+			    c->st != S_STAG_NAME && c->st != S_ETAG_NAME &&
+			    (len = utf8_len(in + j, n - j)) > 0) {
+				j += (size_t)len;
+				continue;
+			}
+			break;
+		}
+		if (j > i) {
+			switch (c->st) {
+			case S_STAG_NAME:
+				add_name(c, in + i, j - i);
+				rc = emit(out, in + i, j - i);
+				break;
+			case S_ETAG_NAME:
+				add_name(c, in + i, j - i);
+				break;
+			case S_PRE:
+			case S_POST:
+			case S_DROP:
+				break;
+			case S_DECL:
+				tr_buf_add(&c->decl, in + i, j - i);
+				rc = emit(out, in + i, j - i);
+				break;
+			default:
+				c->match = 0;
+				c->slash = 0;
+				rc = emit(out, in + i, j - i);
+				break;
+			}
+			c->off += j - i;
+			i = j;
+			if (rc != 0 || i >= n)
+				break;
+		}
+		if (in[i] < 0x80) {
+			rc = step(c, out, in + i, 1);
+			c->off++;
+			if (in[i] == '\n') {
+				c->line++;
+				c->line_start = c->off;
+			}
+			i++;
+		} else if ((len = utf8_len(in + i, n - i)) > 0) {
+			rc = step(c, out, in + i, (size_t)len);
+			c->off += (size_t)len;
+			i += (size_t)len;
+		} else if (len < 0) {
+			/* Cut by the chunk border: keep it for the next one. */
+			memcpy(c->u8, in + i, n - i);
+			c->n_u8 = n - i;
+			c->off += n - i;
+			return 0;
+		} else {
+			rc = bad_byte(c, out, in[i]);
+			c->off++;
+			i++;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return rc;
+}
+
+int
+tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed)
+{
+	size_t i;
+	int rc = 0;
+
+	*closed = 0;
+	for (i = 0; i < c->n_u8 && rc == 0; i++)
+		rc = bad_byte(c, out, c->u8[i]);
+	c->n_u8 = 0;
+	if (rc != 0)
+		return rc;
+	switch (c->st) {
+	case S_ENTITY:
+		if ((rc = bare_amp(c, out)) != 0)
+			return rc;
+		return tr_clean_finish(c, out, closed);
+	case S_LT:
+		rc = c->post ? 0 : emits(out, "&lt;");
+		break;
+	case S_BANG:
+		if (!c->post && (rc = emits(out, "&lt;!")) == 0)
+			rc = emit(out, c->bang, c->n_bang);
+		break;
+	case S_ADQ:
+	case S_ASQ:
+		rc = emits(out, c->st == S_ADQ ? "\">" : "'>");
+		break;
+	case S_STAG_NAME:
+		if ((rc = push(c)) == 0)
+			rc = emits(out, c->slash ? "/>" : ">");
+		break;
+	case S_TAG:
+		if (c->slash)
+			pop(c);
+		rc = emits(out, ">");
+		break;
+	case S_ETAG_NAME:
+	case S_ETAG_REST:
+		rc = end_tag(c, out);
+		break;
+	case S_COMMENT:
+		rc = emits(out, "-->");
+		break;
+	case S_CDATA:
+		rc = emits(out, "]]>");
+		break;
+	case S_PI:
+		rc = emits(out, "?>");
+		break;
+	default:
+		break;
+	}
+	c->st = S_TEXT;
+	if (rc != 0 || c->repair_off || c->depth == 0)
+		return rc;
+	warn_name(c, "eof", "document ends inside <",
+	    open_name(c, c->depth - 1), ">; open elements closed");
+	while (c->depth > 0) {
+		if ((rc = emit_end_tag(out, open_name(c, c->depth - 1))) != 0)
+			return rc;
+		pop(c);
+		(*closed)++;
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * parse_int.h — pieces of the feed parser shared inside lib/: the HTML
+ * entity table and the streaming pre-cleaner that sits between the
+ * charset decoder and expat.
+ */
+#ifndef TRIBUTARY_PARSE_INT_H
+#define TRIBUTARY_PARSE_INT_H
+
+#include <stddef.h>
+
+#include "tributary/buf.h"
+
+/*
+ * Looks up an HTML named character reference (without '&' and ';').
+ * Returns 1 and fills cp (cp[1] is 0 unless the entity stands for two
+ * code points), or 0 when name is not an HTML entity.
+ */
+int tr_html_entity(const char *name, unsigned int cp[2]);
+
+/* Reports one repair: line and column (1-based, bytes) and a message. */
+typedef void (*tr_clean_warn_fn)(void *arg, unsigned long line,
+    unsigned long col, const char *kind, const char *msg);
+
+struct tr_clean;
+
+/*
+ * The pre-cleaner reads UTF-8 (checked here: invalid bytes are read as
+ * windows-1252) and writes text expat accepts, repairing on the way:
+ *  - HTML entities XML does not declare become numeric references;
+ *    unknown ones and a bare '&' are escaped (&amp;);
+ *  - characters XML forbids (C0 controls) are dropped;
+ *  - junk before the first element and after the last is dropped;
+ *  - a close tag that skips open elements gets them closed first; a close
+ *    tag matching nothing open is dropped;
+ *  - at the end, elements still open are closed.
+ * Entities inside CDATA sections, comments, PIs and the DOCTYPE are left
+ * alone; entities the internal DTD subset declares are left to expat.
+ * It holds at most one tag name and one entity name, never the document.
+ * max_depth bounds the elements it tracks (beyond it, repair stops).
+ */
+int tr_clean_new(struct tr_clean **out, size_t max_depth,
+    tr_clean_warn_fn warn, void *arg);
+
+/* Cleans n more bytes, appending to out. 0, TR_ENOMEM or TR_ETOOBIG. */
+int tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in,
+    size_t n);
+
+/*
+ * Ends the input: completes a cut-off tag, comment or reference and
+ * closes open elements. *closed is set to the number of elements it had
+ * to close (0 when the document ended properly).
+ */
+int tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed);
+
+/* The position of the next byte (1-based line, byte column). */
+void tr_clean_position(const struct tr_clean *c, unsigned long *line,
+    unsigned long *col);
+
+void tr_clean_free(struct tr_clean *c);
+
+#endif
