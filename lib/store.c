@@ -524,9 +524,14 @@ migrate(struct tr_store *st)
 		    st->path, v, SCHEMA_VERSION);
 		goto out;
 	}
+	if (v == 0)
+		tr_log(TR_LOG_INFO, "store %s: new database, schema version %d",
+		    st->path, SCHEMA_VERSION);
 	for (; v < SCHEMA_VERSION; v++) {
-		tr_log(TR_LOG_INFO, "store %s: migrating schema %d -> %d",
-		    st->path, v, v + 1);
+		if (v > 0)
+			tr_log(TR_LOG_INFO,
+			    "store %s: migrating schema %d -> %d", st->path,
+			    v, v + 1);
 		if ((rc = store_exec(st, migrations[v])) != 0)
 			goto out;
 	}
@@ -599,8 +604,11 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 		rc = (rc & 0xff) == SQLITE_CANTOPEN && st->readonly
 			 ? TR_ENOTFOUND
 			 : TR_ESTORE;
-		return store_err(st, rc, "%s: cannot open database: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		return store_err(st, rc, "%s: cannot open database: %s%s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory",
+		    rc == TR_ESTORE && !st->readonly
+			? " (does its folder exist, and may it be written?)"
+			: "");
 	}
 	if ((rc = setup(st)) != 0)
 		return rc;
