@@ -40,6 +40,16 @@ int cli_wants_help(int argc, char **argv, const char *usage);
 /* Resets getopt so that a command can parse its own argv. */
 void cli_getopt_reset(void);
 
+/*
+ * Writes len bytes to path atomically: a temporary file in the same
+ * folder, fsync'ed, then renamed over path (a symlink is followed), so a
+ * reader sees the old file or the new one, never half of one. Keeps an
+ * existing file's permissions (else 0666 & ~umask). On failure prints
+ * "tributary COMMAND: PATH: reason" and returns -1. (cmd_export.c)
+ */
+int cli_write_atomic(const char *command, const char *path, const void *data,
+    size_t len);
+
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_parse(struct cli *cli, int argc, char **argv);
 int cmd_fetch(struct cli *cli, int argc, char **argv);

@@ -1,14 +1,375 @@
-/* cmd_export.c — tributary export (not built yet). */
+/*
+ * cmd_export.c — tributary export: the merged feed written once, to
+ * stdout or atomically to a file, the same documents the endpoint serves:
+ *
+ *	tributary fetch && tributary export --output /var/www/planet.atom
+ *
+ * from cron is a complete static planet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tributary/article.h"
+#include "tributary/buf.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/render.h"
+#include "tributary/store.h"
+
+/* The largest document export writes (1000 items of large content). */
+#define EXPORT_MAX (256u << 20)
+
+static const char usage[] =
+    "usage: tributary [-c FILE] export [--format atom|rss|json|opml|html]\n"
+    "                 [--tag TAG | --feed NAME] [--limit N] [--since DATE]\n"
+    "                 [--output FILE]\n"
+    "Writes the merged feed (newest first) to stdout, or atomically to FILE\n"
+    "(a temporary file renamed into place). Default format atom, limit 50\n"
+    "(at most 1000). DATE is RFC 3339 or RFC 822 (2024-12-06T09:30:00Z).\n"
+    "Self links use base_url from the config (else http://LISTEN).\n";
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync of the folder holding path, so the rename itself is durable. */
+static int
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+		    (int)(slash == path ? 1 : slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+cli_write_atomic(const char *command, const char *path, const void *data,
+    size_t len)
+{
+	char real[PATH_MAX], tmp[PATH_MAX + 16];
+	const char *target = path;
+	struct stat st;
+	mode_t mode, mask;
+	int fd, err;
+
+	/* Replace what a symlink points at, not the link. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    realpath(path, real) != NULL)
+		target = real;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", target) >=
+	    (int)sizeof(tmp)) {
+		fprintf(stderr, "tributary %s: %s: path too long\n", command,
+		    path);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "tributary %s: %s: cannot create a temporary "
+				"file next to it: %s\n",
+		    command, path, strerror(errno));
+		return -1;
+	}
+	if (stat(target, &st) == 0) {
+		mode = st.st_mode & 07777;
+	} else {
+		mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0 || rename(tmp, target) != 0) {
+		err = errno;
+		goto fail;
+	}
+	sync_dir(target); /* best effort: the data itself is on disk */
+	return 0;
+fail:
+	unlink(tmp);
+	fprintf(stderr, "tributary %s: %s: %s\n", command, path, strerror(err));
+	return -1;
+}
+
+struct options {
+	enum tr_format fmt;
+	const char *tag, *feed, *output;
+	int limit;
+	int64_t since;
+};
+
+static int
+parse_options(struct options *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"tag", required_argument, NULL, 't'},
+	    {"feed", required_argument, NULL, 'F'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"since", required_argument, NULL, 's'},
+	    {"output", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
+	};
+	char *end;
+	long v;
+	int c, f;
+
+	o->fmt = TR_FMT_ATOM;
+	o->since = TR_DATE_NONE;
+	while ((c = getopt_long(argc, argv, "f:t:F:n:s:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if ((f = tr_format_from_name(optarg)) < 0)
+				return cli_usage_error("export", usage,
+				    "unknown format \"%s\" (atom, rss, json, "
+				    "opml or html)", optarg);
+			o->fmt = (enum tr_format)f;
+			break;
+		case 't':
+			o->tag = optarg;
+			break;
+		case 'F':
+			o->feed = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 1000)
+				return cli_usage_error("export", usage,
+				    "--limit: expected a number from 1 to "
+				    "1000, got \"%s\"", optarg);
+			o->limit = (int)v;
+			break;
+		case 's':
+			if (tr_date_parse(&o->since, optarg) != 0)
+				return cli_usage_error("export", usage,
+				    "--since: not a date: \"%s\" (example: "
+				    "2024-12-06T09:30:00Z)", optarg);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		default:
+			return cli_usage_error("export", usage,
+			    "unknown option or missing argument: %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("export", usage,
+		    "unexpected argument: %s", argv[optind]);
+	if (o->tag && o->feed)
+		return cli_usage_error("export", usage,
+		    "--tag and --feed cannot be combined");
+	return 0;
+}
+
+static int
+has_tag(const struct tr_config *cfg, const char *tag)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_feeds; i++)
+		for (j = 0; j < cfg->feeds[i].n_tags; j++)
+			if (strcmp(cfg->feeds[i].tags[j], tag) == 0)
+				return 1;
+	return 0;
+}
+
+/* Checks --tag and --feed against the config; builds the title. */
+static int
+check_scope(const struct options *o, const struct tr_config *cfg,
+    struct tr_buf *title)
+{
+	const struct tr_feed_conf *f;
+
+	if (o->tag && !has_tag(cfg, o->tag))
+		return cli_usage_error("export", usage,
+		    "no feed in %s has the tag \"%s\"", cfg->path, o->tag);
+	if (o->feed && (f = tr_config_feed(cfg, o->feed)) == NULL)
+		return cli_usage_error("export", usage,
+		    "no feed named \"%s\" in %s", o->feed, cfg->path);
+	if (tr_buf_adds(title, cfg->title ? cfg->title : "tributary") != 0)
+		return EXIT_FAIL;
+	if (o->tag)
+		return tr_buf_printf(title, ": %s", o->tag) ? EXIT_FAIL : 0;
+	if (o->feed) {
+		f = tr_config_feed(cfg, o->feed);
+		return tr_buf_printf(title, ": %s",
+			   f->title ? f->title : f->name)
+		    ? EXIT_FAIL
+		    : 0;
+	}
+	return 0;
+}
+
+/* Runs the query through the renderer into out. */
+static int
+render_query(struct tr_buf *out, struct tr_store *st,
+    const struct tr_config *cfg, const struct options *o, const char *title)
+{
+	struct tr_buf self, home, next;
+	struct tr_render_doc doc;
+	struct tr_render *r = NULL;
+	struct tr_query q;
+	char *cursor = NULL;
+	int64_t gen = 0, changed = TR_DATE_NONE;
+	int rc;
+
+	tr_buf_init(&self, 8192);
+	tr_buf_init(&home, 8192);
+	tr_buf_init(&next, 16384);
+	memset(&q, 0, sizeof(q));
+	q.tag = o->tag;
+	q.feed = o->feed;
+	q.since = o->since;
+	q.limit = o->limit;
+	if ((rc = tr_render_base_url(&self, cfg)) != 0 ||
+	    (rc = tr_render_base_url(&home, cfg)) != 0 ||
+	    (rc = tr_buf_addc(&home, '/')) != 0 ||
+	    (rc = tr_render_path(&self, o->fmt, o->tag, o->feed)) != 0 ||
+	    (rc = tr_store_generation(st, &gen, &changed)) != 0)
+		goto out;
+	memset(&doc, 0, sizeof(doc));
+	doc.title = title;
+	doc.id = tr_buf_str(&self);
+	doc.self_url = tr_buf_str(&self);
+	doc.home_url = tr_buf_str(&home);
+	doc.updated = changed > 0 ? changed : TR_DATE_NONE;
+	if ((rc = tr_render_begin(&r, out, o->fmt, &doc)) != 0)
+		goto out;
+	if ((rc = tr_store_query(st, &q, tr_render_item, r, &cursor)) != 0) {
+		int rrc = tr_render_end(r, NULL);
+
+		rc = rrc ? rrc : rc; /* a cap says more than "aborted" */
+		goto out;
+	}
+	/* The next page as the endpoint would serve it (the cursor is hex). */
+	if (cursor) {
+		rc = tr_buf_printf(&next, "%s?", tr_buf_str(&self));
+		if (rc == 0 && o->limit)
+			rc = tr_buf_printf(&next, "limit=%d&", o->limit);
+		if (rc == 0 && o->since != TR_DATE_NONE) {
+			char d[64];
+
+			tr_date_format_rfc3339(d, sizeof(d), o->since);
+			rc = tr_buf_printf(&next, "since=%s&", d);
+		}
+		if (rc == 0)
+			rc = tr_buf_printf(&next, "before=%s", cursor);
+	}
+	if (rc == 0)
+		rc = tr_render_end(r, cursor ? tr_buf_str(&next) : NULL);
+out:
+	tr_render_free(r);
+	free(cursor);
+	tr_buf_free(&self);
+	tr_buf_free(&home);
+	tr_buf_free(&next);
+	return rc;
+}
+
+static int
+write_out(const struct options *o, const struct tr_buf *out)
+{
+	if (o->output)
+		return cli_write_atomic("export", o->output, out->data, out->len)
+		    ? EXIT_FAIL
+		    : EXIT_OK;
+	if (fwrite(out->data, 1, out->len, stdout) != out->len ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "tributary export: writing to stdout: %s\n",
+		    strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
 
 int
 cmd_export(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "tributary export: not available in this build yet\n");
-	return EXIT_FAIL;
+	struct tr_config *cfg = NULL;
+	struct tr_store *st = NULL;
+	struct tr_buf out, title;
+	struct options o;
+	int rc, status = EXIT_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	tr_buf_init(&out, EXPORT_MAX);
+	tr_buf_init(&title, 4096);
+	if (cli_wants_help(argc, argv, usage))
+		return EXIT_OK;
+	if ((rc = parse_options(&o, argc, argv)) != 0)
+		return rc;
+	if ((cfg = cli_load_config(cli)) == NULL)
+		return EXIT_USAGE;
+	if ((status = check_scope(&o, cfg, &title)) != 0)
+		goto out;
+	status = EXIT_FAIL;
+	if (access(cfg->database, F_OK) != 0) {
+		/* OPML needs only the config; the store adds site links. */
+		if (o.fmt != TR_FMT_OPML) {
+			fprintf(stderr, "tributary export: %s: no database yet "
+					"(run 'tributary fetch' first)\n",
+			    cfg->database);
+			goto out;
+		}
+	} else if ((rc = tr_store_open(&st, cfg->database,
+			TR_STORE_READONLY)) != 0) {
+		fprintf(stderr, "tributary export: %s: %s\n", cfg->database,
+		    st ? tr_store_errmsg(st) : tr_strerror(rc));
+		goto out;
+	}
+	if (o.fmt == TR_FMT_OPML)
+		rc = tr_render_opml(&out, cfg, st);
+	else
+		rc = render_query(&out, st, cfg, &o, tr_buf_str(&title));
+	if (rc != 0) {
+		fprintf(stderr, "tributary export: %s\n",
+		    rc == TR_ETOOBIG ? "the document would pass 256 MB"
+		    : st && rc != TR_ENOMEM ? tr_store_errmsg(st)
+					    : tr_strerror(rc));
+		goto out;
+	}
+	status = write_out(&o, &out);
+out:
+	tr_store_close(st);
+	tr_config_free(cfg);
+	tr_buf_free(&out);
+	tr_buf_free(&title);
+	return status;
 }
