@@ -5,6 +5,8 @@
  */
 #include "runner.h"
 
+#include <time.h>
+
 #include "tributary/article.h"
 #include "tributary/date.h"
 #include "tributary/error.h"
@@ -402,5 +404,29 @@ test_date_round_trip(void)
 	CHECK_INT(bad, 0);
 }
 
-TR_TESTS(test_date_table, test_date_null, test_date_http, test_date_format,
+/* Results do not depend on the process's time zone or locale. */
+static void
+test_date_tz_independent(void)
+{
+	static const char *const tzs[] = {"UTC0", "America/New_York",
+	    "Pacific/Kiritimati", "EST5EDT,M3.2.0,M11.1.0"};
+	size_t i;
+	int64_t t;
+	char b[64];
+
+	for (i = 0; i < sizeof(tzs) / sizeof(tzs[0]); i++) {
+		setenv("TZ", tzs[i], 1);
+		tzset();
+		CHECK_INT(tr_date_parse(&t, "Sun, 10 Mar 2024 02:30:00 EST"), 0);
+		CHECK_INT(t, 1710055800);
+		CHECK_INT(tr_date_parse(&t, "2024-07-01T12:00:00"), 0);
+		CHECK_INT(t, 1719835200);
+		tr_date_format_rfc822(b, sizeof(b), 1719835200);
+		CHECK_STR(b, "Mon, 01 Jul 2024 12:00:00 GMT");
+	}
+	unsetenv("TZ");
+	tzset();
+}
+
+TR_TESTS(test_date_table, test_date_tz_independent, test_date_null, test_date_http, test_date_format,
     test_date_civil, test_date_round_trip)
