@@ -538,6 +538,14 @@ bang_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	return step(c, out, s, len);
 }
 
+/* Appends a run to the tag name; too long a name stops tag repair. */
+static void
+add_name(struct tr_clean *c, const unsigned char *s, size_t len)
+{
+	if (tr_buf_add(&c->name, s, len) != 0)
+		c->repair_off = 1;
+}
+
 /* After '<': what kind of markup starts here. */
 static int
 lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
@@ -573,7 +581,10 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 		c->st = S_STAG_NAME;
 		c->slash = 0;
 		tr_buf_reset(&c->name);
-		return emits(out, "<");
+		add_name(c, s, len);
+		if (emits(out, "<") != 0)
+			return TR_ENOMEM;
+		return emit(out, s, len);
 	}
 	if (!c->seen_root) {
 		c->pre_junk = 1;
@@ -585,14 +596,6 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	if (emits(out, "&lt;") != 0)
 		return TR_ENOMEM;
 	return step(c, out, s, len);
-}
-
-/* Appends a run to the tag name; too long a name stops tag repair. */
-static void
-add_name(struct tr_clean *c, const unsigned char *s, size_t len)
-{
-	if (tr_buf_add(&c->name, s, len) != 0)
-		c->repair_off = 1;
 }
 
 static int
