@@ -55,6 +55,7 @@ struct xfer {
 	struct xfer *next_active;
 	struct curl_slist *headers;
 	struct tr_fetch_req req;
+	char host[256];		/* "host:port" counted against per_host */
 	const struct tr_fetch_ops *ops;
 	const struct tr_fetch_opts *o;
 	char *hdr[N_HDR];
@@ -489,6 +490,80 @@ free_all(struct xfer *list)
 	}
 }
 
+/*
+ * Per-host limits are kept here rather than left to
+ * CURLMOPT_MAX_HOST_CONNECTIONS alone: libcurl starts a transfer's clock
+ * when it is added, so transfers queued inside libcurl behind a busy
+ * host time out before they ever start. The engine hands libcurl only
+ * transfers that can start now; the others wait in a short deferred
+ * queue, in order.
+ */
+#define HOST_KEY 256
+#define MAX_DEFERRED 1024
+
+struct deferred {
+	struct tr_fetch_req req;
+	char host[HOST_KEY];
+	struct deferred *next;
+};
+
+struct host_count {
+	char host[HOST_KEY];
+	long n;
+};
+
+struct engine {
+	CURLM *multi;
+	const struct tr_fetch_opts *o;
+	const struct tr_fetch_ops *ops;
+	void *ctx;
+	long conc, per_host;
+	struct xfer *free_list, *active;
+	int in_flight, exhausted;
+	struct deferred *dhead, **dtail;
+	size_t n_deferred;
+	struct host_count *hosts; /* conc entries; n == 0 is free */
+};
+
+static struct host_count *
+host_slot(struct engine *en, const char *host, int create)
+{
+	struct host_count *free_slot = NULL;
+	long i;
+
+	for (i = 0; i < en->conc; i++) {
+		if (en->hosts[i].n > 0 && strcmp(en->hosts[i].host, host) == 0)
+			return &en->hosts[i];
+		if (en->hosts[i].n == 0 && free_slot == NULL)
+			free_slot = &en->hosts[i];
+	}
+	if (create && free_slot != NULL)
+		snprintf(free_slot->host, sizeof(free_slot->host), "%s", host);
+	return create ? free_slot : NULL;
+}
+
+/* May a transfer to host start now? ("" is a file URL: no limit.) */
+static int
+host_has_room(struct engine *en, const char *host)
+{
+	struct host_count *h;
+
+	if (*host == '\0')
+		return 1;
+	h = host_slot(en, host, 0);
+	return h == NULL || h->n < en->per_host;
+}
+
+static void
+host_add(struct engine *en, const char *host, long d)
+{
+	struct host_count *h;
+
+	if (*host == '\0' || (h = host_slot(en, host, d > 0)) == NULL)
+		return;
+	h->n += d;
+}
+
 /* Unlinks x from the list of transfers in flight. */
 static void
 unlink_active(struct xfer **active, struct xfer *x)
@@ -504,119 +579,201 @@ unlink_active(struct xfer **active, struct xfer *x)
 	x->next_active = NULL;
 }
 
-/* Collects every ended transfer; returns how many ended. */
-static int
-collect(CURLM *multi, struct xfer **active, struct xfer **free_list,
-    void *ctx)
+/* Ends x, which libcurl is done with or which is cancelled. */
+static void
+end_xfer(struct engine *en, struct xfer *x, CURLcode cc, int cancelled)
+{
+	curl_multi_remove_handle(en->multi, x->easy);
+	unlink_active(&en->active, x);
+	host_add(en, x->host, -1);
+	en->in_flight--;
+	finish(x, cc, en->ctx, &en->free_list, cancelled);
+}
+
+/* Collects every ended transfer. */
+static void
+collect(struct engine *en)
 {
 	CURLMsg *m;
-	int left = 0, ended = 0;
+	int left = 0;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(en->multi, &left)) != NULL) {
 		struct xfer *x = NULL;
-		CURL *e = m->easy_handle;
-		CURLcode cc = m->data.result;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
-		curl_multi_remove_handle(multi, e);
-		unlink_active(active, x);
-		finish(x, cc, ctx, free_list, 0);
-		ended++;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		end_xfer(en, x, m->data.result, 0);
 	}
-	return ended;
 }
 
-/* Ends every transfer still in flight, as cancelled. */
+/* Ends every transfer in flight, and every deferred one, as cancelled. */
 static void
-cancel_all(CURLM *multi, struct xfer **active, struct xfer **free_list,
-    void *ctx)
+cancel_all(struct engine *en)
 {
-	struct xfer *x;
+	struct tr_fetch_result r;
+	struct deferred *d;
 
-	while ((x = *active) != NULL) {
-		*active = x->next_active;
-		x->next_active = NULL;
-		curl_multi_remove_handle(multi, x->easy);
-		finish(x, CURLE_ABORTED_BY_CALLBACK, ctx, free_list, 1);
+	while (en->active != NULL)
+		end_xfer(en, en->active, CURLE_ABORTED_BY_CALLBACK, 1);
+	while ((d = en->dhead) != NULL) {
+		en->dhead = d->next;
+		memset(&r, 0, sizeof(r));
+		r.url = r.effective_url = d->req.url;
+		r.err = TR_EABORT;
+		r.errmsg = "cancelled";
+		en->ops->done(en->ctx, d->req.arg, &r);
+		free(d);
 	}
+	en->dtail = &en->dhead;
+	en->n_deferred = 0;
+}
+
+/* Starts req for host; 0 or TR_ENOMEM. */
+static int
+launch(struct engine *en, const struct tr_fetch_req *req, const char *host)
+{
+	struct xfer *x = NULL;
+	int rc;
+
+	rc = start(&x, en->multi, &en->free_list, en->o, en->ops, en->ctx,
+	    req);
+	if (rc != 0 || x == NULL)
+		return rc;
+	snprintf(x->host, sizeof(x->host), "%s", host);
+	host_add(en, host, 1);
+	x->next_active = en->active;
+	en->active = x;
+	en->in_flight++;
+	return 0;
+}
+
+/* Starts the deferred requests whose host has room now, in order. */
+static int
+start_deferred(struct engine *en)
+{
+	struct deferred **pp = &en->dhead, *d;
+	int rc = 0;
+
+	while ((d = *pp) != NULL && en->in_flight < en->conc) {
+		if (!host_has_room(en, d->host)) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		if (en->dtail == &d->next)
+			en->dtail = pp;
+		en->n_deferred--;
+		/* Things may have changed while it waited (a host hold). */
+		if (en->ops->recheck == NULL ||
+		    en->ops->recheck(en->ctx, &d->req) == 0)
+			rc = launch(en, &d->req, d->host);
+		free(d);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Pulls requests from next() until the slots are full; 0 or an error. */
 static int
-fill(CURLM *multi, struct xfer **active, struct xfer **free_list,
-    const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
-    void *ctx, int *in_flight, int *exhausted)
+fill(struct engine *en)
 {
-	long conc = o->concurrency > 0 ? o->concurrency : 1;
+	int rc;
 
-	while (!*exhausted && *in_flight < conc) {
+	if ((rc = start_deferred(en)) != 0)
+		return rc;
+	while (!en->exhausted && en->in_flight < en->conc &&
+	    en->n_deferred < MAX_DEFERRED) {
 		struct tr_fetch_req req;
-		struct xfer *x = NULL;
-		int r;
+		char host[HOST_KEY];
+		struct deferred *d;
 
 		memset(&req, 0, sizeof(req));
-		if ((r = ops->next(ctx, &req)) != 0) {
-			*exhausted = 1;
-			return r < 0 ? r : 0;
+		if ((rc = en->ops->next(en->ctx, &req)) != 0) {
+			en->exhausted = 1;
+			return rc < 0 ? rc : 0;
 		}
-		if ((r = start(&x, multi, free_list, o, ops, ctx, &req)) < 0) {
-			*exhausted = 1;
-			return r;
+		if (strncasecmp(req.url, "file:", 5) == 0)
+			host[0] = '\0';
+		else
+			tr_fetch_host(host, sizeof(host), req.url);
+		if (host_has_room(en, host)) {
+			if ((rc = launch(en, &req, host)) != 0)
+				return rc;
+			continue;
 		}
-		if (x != NULL) {
-			x->next_active = *active;
-			*active = x;
-			(*in_flight)++;
-		}
+		if ((d = calloc(1, sizeof(*d))) == NULL)
+			return TR_ENOMEM;
+		d->req = req;
+		memcpy(d->host, host, sizeof(host));
+		*en->dtail = d;
+		en->dtail = &d->next;
+		en->n_deferred++;
 	}
 	return 0;
+}
+
+static int
+loop(struct engine *en)
+{
+	int running = 0, rc = 0, r;
+
+	for (;;) {
+		if (en->o->cancel != NULL && *en->o->cancel) {
+			cancel_all(en);
+			break;
+		}
+		if ((r = fill(en)) != 0) {
+			/* Stop asking; what is in flight or deferred runs on. */
+			en->exhausted = 1;
+			if (rc == 0)
+				rc = r;
+		}
+		if (en->exhausted && en->in_flight == 0 && en->dhead == NULL)
+			break;
+		if (curl_multi_perform(en->multi, &running) != CURLM_OK) {
+			if (rc == 0)
+				rc = TR_EHTTP;
+			cancel_all(en);
+			break;
+		}
+		collect(en);
+		if (en->in_flight > 0 && running == en->in_flight)
+			curl_multi_poll(en->multi, NULL, 0, 200, NULL);
+	}
+	return rc;
 }
 
 int
 tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
     void *ctx)
 {
-	struct xfer *free_list = NULL, *active = NULL;
-	CURLM *multi = NULL;
-	long conc = o->concurrency > 0 ? o->concurrency : 1;
-	int running = 0, in_flight = 0, exhausted = 0, rc = 0, r;
+	struct engine en;
+	int rc = 0;
 
+	memset(&en, 0, sizeof(en));
+	en.o = o;
+	en.ops = ops;
+	en.ctx = ctx;
+	en.conc = o->concurrency > 0 ? o->concurrency : 1;
+	en.per_host = o->per_host > 0 ? o->per_host : 1;
+	en.dtail = &en.dhead;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return TR_EHTTP;
-	if ((multi = curl_multi_init()) == NULL) {
+	if ((en.hosts = calloc((size_t)en.conc, sizeof(*en.hosts))) == NULL ||
+	    (en.multi = curl_multi_init()) == NULL) {
 		rc = TR_ENOMEM;
 		goto out;
 	}
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    o->per_host > 0 ? o->per_host : 1L);
-	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conc);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, conc);
-	for (;;) {
-		if (o->cancel != NULL && *o->cancel) {
-			cancel_all(multi, &active, &free_list, ctx);
-			break;
-		}
-		if ((r = fill(multi, &active, &free_list, o, ops, ctx,
-			 &in_flight, &exhausted)) != 0 &&
-		    rc == 0)
-			rc = r;
-		if (exhausted && in_flight == 0)
-			break;
-		if (curl_multi_perform(multi, &running) != CURLM_OK) {
-			if (rc == 0)
-				rc = TR_EHTTP;
-			cancel_all(multi, &active, &free_list, ctx);
-			break;
-		}
-		in_flight -= collect(multi, &active, &free_list, ctx);
-		if (in_flight > 0 && running == in_flight)
-			curl_multi_poll(multi, NULL, 0, 200, NULL);
-	}
+	curl_multi_setopt(en.multi, CURLMOPT_MAX_HOST_CONNECTIONS, en.per_host);
+	curl_multi_setopt(en.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, en.conc);
+	curl_multi_setopt(en.multi, CURLMOPT_MAXCONNECTS, en.conc);
+	rc = loop(&en);
 out:
-	free_all(free_list);
-	curl_multi_cleanup(multi);
+	free_all(en.free_list);
+	curl_multi_cleanup(en.multi);
+	free(en.hosts);
 	curl_global_cleanup();
 	return rc;
 }

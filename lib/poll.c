@@ -688,8 +688,11 @@ fail(struct round *rd, struct job *j, int status, double secs,
 		j->fs.next_check = not_before;
 	save(rd, j);
 	human_delay(when, sizeof(when), j->fs.next_check - now);
-	tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name, msg,
-	    when);
+	if (j->fs.disabled)
+		tr_log(TR_LOG_WARN, "feed %s: %s", j->fs.name, msg);
+	else
+		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name,
+		    msg, when);
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
 
@@ -899,6 +902,29 @@ skip(struct round *rd, struct job *j, enum tr_poll_outcome oc,
 	job_release(j);
 }
 
+/*
+ * When j's host is held (Retry-After), reports j as held, moves its next
+ * check to the end of the hold, releases it and returns 1.
+ */
+static int
+skip_if_held(struct round *rd, struct job *j)
+{
+	int64_t held = hold_until(rd, j->host), now = clock_now(rd);
+	char msg[600], when[32];
+
+	if (held <= now)
+		return 0;
+	human_delay(when, sizeof(when), held - now);
+	snprintf(msg, sizeof(msg),
+	    "host %s asked to wait (Retry-After), %s left", j->host, when);
+	if (j->fs.next_check < held) {
+		j->fs.next_check = held;
+		save(rd, j);
+	}
+	skip(rd, j, TR_POLL_HELD, msg);
+	return 1;
+}
+
 static int
 next_cb(void *ctx, struct tr_fetch_req *req)
 {
@@ -906,7 +932,6 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 
 	while (rd->next_job < rd->n_jobs) {
 		struct job *j = &rd->jobs[rd->next_job++];
-		int64_t held = hold_until(rd, j->host), now = clock_now(rd);
 
 		if (!j->fc->enabled) {
 			skip(rd, j, TR_POLL_DISABLED, "disabled in feeds.conf");
@@ -921,20 +946,8 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 			skip(rd, j, TR_POLL_DISABLED, msg);
 			continue;
 		}
-		if (held > now) {
-			char msg[128], when[32];
-
-			human_delay(when, sizeof(when), held - now);
-			snprintf(msg, sizeof(msg),
-			    "host %s asked to wait (Retry-After), %s left",
-			    j->host, when);
-			if (j->fs.next_check < held) {
-				j->fs.next_check = held;
-				save(rd, j);
-			}
-			skip(rd, j, TR_POLL_HELD, msg);
+		if (skip_if_held(rd, j))
 			continue;
-		}
 		req->url = request_url(&j->fs);
 		req->user_agent = tr_config_feed_user_agent(rd->cfg, j->fc);
 		req->etag = j->fs.etag;
@@ -944,6 +957,13 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 		return 0;
 	}
 	return 1;
+}
+
+/* A request that waited for its host: a hold may have come meanwhile. */
+static int
+recheck_cb(void *ctx, const struct tr_fetch_req *req)
+{
+	return skip_if_held(ctx, req->arg);
 }
 
 static double
@@ -960,8 +980,9 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
     const struct tr_config *cfg, const struct tr_poll_opts *opts)
 {
 	static const struct tr_poll_opts no_opts;
-	static const struct tr_fetch_ops ops = {next_cb, body_start_cb,
-	    body_cb, done_cb};
+	static const struct tr_fetch_ops ops = {.next = next_cb,
+	    .body_start = body_start_cb, .body = body_cb,
+	    .recheck = recheck_cb, .done = done_cb};
 	struct tr_fetch_opts fo;
 	struct round rd;
 	double t0 = mono_now();

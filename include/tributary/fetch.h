@@ -10,7 +10,7 @@
  * engine keeps only the captured response headers of the transfers in
  * flight, and reuses its easy handles.
  *
- *	struct tr_fetch_ops ops = {next, body_start, body, done};
+ *	struct tr_fetch_ops ops = {.next = next, .body = body, .done = done};
  *	tr_fetch_opts_from_config(&o, cfg);
  *	tr_fetch_run(&o, &ops, ctx);
  *
@@ -111,6 +111,13 @@ struct tr_fetch_ops {
 	 * Bodies of other statuses are not delivered.
 	 */
 	int (*body)(void *arg, const void *buf, size_t len);
+	/*
+	 * A request that had to wait for its host (per_host transfers of
+	 * it were in flight) is about to start: return 0 to send it, or
+	 * non-zero to drop it (then done() is not called for it; the
+	 * caller deals with it). May be NULL.
+	 */
+	int (*recheck)(void *ctx, const struct tr_fetch_req *req);
 	/* The transfer ended, one way or another. Called exactly once. */
 	void (*done)(void *ctx, void *arg, const struct tr_fetch_result *r);
 };

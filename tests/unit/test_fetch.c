@@ -6,6 +6,7 @@
 #include "runner.h"
 
 #include <signal.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,8 +205,8 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *res)
 	copy(g->retry_after, sizeof(g->retry_after), res->retry_after);
 }
 
-static const struct tr_fetch_ops ops = {next_cb, body_start_cb, body_cb,
-    done_cb};
+static const struct tr_fetch_ops ops = {.next = next_cb,
+    .body_start = body_start_cb, .body = body_cb, .done = done_cb};
 
 static void
 default_opts(struct tr_fetch_opts *o)
@@ -456,36 +457,82 @@ test_gzip_decoded(void)
 	CHECK(g.errmsg[0] != '\0');
 }
 
-static void
-test_concurrency_bounded(void)
+static double
+mono(void)
 {
-	struct tr_fetch_opts o;
-	struct got g[24];
-	char urls_buf[24][128];
-	const char *urls[24];
-	struct run r;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs 24 requests of 0.1 s each; returns the wall time. */
+static double
+run_slow_round(const struct tr_fetch_opts *o, struct run *r, struct got *g)
+{
+	static char urls_buf[24][128];
+	static const char *urls[24];
+	double t0;
 	size_t i;
 
-	default_opts(&o);
-	o.concurrency = 5;
 	route("{\"path\": \"/slow\", \"body\": \"<rss/>\", \"delay\": 0.1}");
 	for (i = 0; i < 24; i++) {
 		snprintf(urls_buf[i], sizeof(urls_buf[i]),
 		    "http://127.0.0.1:%d/slow?%zu", server_port, i);
 		urls[i] = urls_buf[i];
 	}
-	memset(g, 0, sizeof(g));
-	memset(&r, 0, sizeof(r));
-	r.urls = urls;
-	r.n = 24;
-	r.got = g;
-	CHECK_INT(tr_fetch_run(&o, &ops, &r), 0);
-	CHECK_INT(r.max_in_flight, 5);
-	CHECK_INT(r.in_flight, 0);
+	memset(g, 0, 24 * sizeof(*g));
+	memset(r, 0, sizeof(*r));
+	r->urls = urls;
+	r->n = 24;
+	r->got = g;
+	t0 = mono();
+	CHECK_INT(tr_fetch_run(o, &ops, r), 0);
 	for (i = 0; i < 24; i++) {
 		CHECK_INT(g[i].done, 1);
 		CHECK_INT(g[i].r.status, 200);
+		CHECK_STR(g[i].errmsg, "");
 	}
+	CHECK_INT(r->in_flight, 0);
+	return mono() - t0;
+}
+
+static void
+test_concurrency_bounded(void)
+{
+	struct tr_fetch_opts o;
+	struct got g[24];
+	struct run r;
+	double t;
+
+	/* 5 at once: 5 waves of 0.1 s at least, far less than 24. */
+	default_opts(&o);
+	o.concurrency = 5;
+	o.per_host = 8;
+	t = run_slow_round(&o, &r, g);
+	CHECK(t >= 0.45);
+	CHECK(t < 1.5);
+	CHECK_INT(r.max_in_flight, 5);
+}
+
+static void
+test_per_host_bounded_without_timeouts(void)
+{
+	struct tr_fetch_opts o;
+	struct got g[24];
+	struct run r;
+	double t;
+
+	/*
+	 * 2 per host: 12 waves, 1.2 s, longer than the 1 s timeout of each
+	 * transfer. None times out: waiting for the host is not counted.
+	 */
+	default_opts(&o);
+	o.concurrency = 5;
+	o.per_host = 2;
+	o.timeout = 1;
+	t = run_slow_round(&o, &r, g);
+	CHECK(t >= 1.15);
 }
 
 static volatile int cancel_flag;
@@ -503,8 +550,8 @@ cancel_body_cb(void *arg, const void *buf, size_t len)
 static void
 test_cancel_ends_everything(void)
 {
-	static const struct tr_fetch_ops cops = {next_cb, NULL,
-	    cancel_body_cb, done_cb};
+	static const struct tr_fetch_ops cops = {.next = next_cb,
+	    .body = cancel_body_cb, .done = done_cb};
 	struct tr_fetch_opts o;
 	struct got g[3];
 	char urls_buf[3][128];
@@ -568,5 +615,6 @@ TR_TESTS(test_start_server, test_host_key, test_200_body_headers_and_hash,
     test_304_with_validator, test_redirects_permanent_or_not,
     test_redirect_loop_and_file_refused, test_too_large,
     test_truncated_and_refused, test_error_status_and_retry_after,
-    test_gzip_decoded, test_concurrency_bounded, test_cancel_ends_everything,
+    test_gzip_decoded, test_concurrency_bounded,
+    test_per_host_bounded_without_timeouts, test_cancel_ends_everything,
     test_stop_server)
