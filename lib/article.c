@@ -83,8 +83,8 @@ copy_authors(struct tr_article *dst, const struct tr_article *src)
 		const struct tr_person *s = &src->authors[i];
 		struct tr_person *d = &dst->authors[i];
 
-		if (dup_str(&d->name, s->name) || dup_str(&d->email, s->email) ||
-		    dup_str(&d->uri, s->uri))
+		if (dup_str(&d->name, s->name) ||
+		    dup_str(&d->email, s->email) || dup_str(&d->uri, s->uri))
 			return TR_ENOMEM;
 	}
 	return 0;
@@ -322,7 +322,7 @@ tr_article_identity(struct tr_article *a)
 		h = fnv_int(h, F_PUBLISHED, a->published);
 		h = fnv_field(h, F_SUMMARY, a->summary);
 		snprintf(buf, sizeof(buf), "hash:%016llx",
-		    (unsigned long long)h);
+		         (unsigned long long)h);
 		src = buf;
 	}
 	id = strdup(src);

@@ -31,14 +31,16 @@
 #define MAX_OFFSET_MIN (14 * 60)
 
 static const char *const month_abbr[12] = {"Jan", "Feb", "Mar", "Apr",
-    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const month_full[12] = {"january", "february", "march",
-    "april", "may", "june", "july", "august", "september", "october",
-    "november", "december"};
-static const char *const wday_abbr[7] = {"Sun", "Mon", "Tue", "Wed", "Thu",
-    "Fri", "Sat"};
-static const char *const wday_full[7] = {"sunday", "monday", "tuesday",
-    "wednesday", "thursday", "friday", "saturday"};
+                                           "May", "Jun", "Jul", "Aug",
+                                           "Sep", "Oct", "Nov", "Dec"};
+static const char *const month_full[12] = {
+    "january", "february", "march",     "april",   "may",      "june",
+    "july",    "august",   "september", "october", "november", "december"};
+static const char *const wday_abbr[7] = {"Sun", "Mon", "Tue", "Wed",
+                                         "Thu", "Fri", "Sat"};
+static const char *const wday_full[7] = {"sunday",    "monday",   "tuesday",
+                                         "wednesday", "thursday", "friday",
+                                         "saturday"};
 /* Other abbreviations seen in feeds. */
 static const char *const wday_other[] = {"tues", "thur", "thurs"};
 
@@ -52,17 +54,48 @@ static const struct zone {
 	const char *name;
 	int minutes;
 } zones[] = {
-    {"UT", 0}, {"UTC", 0}, {"GMT", 0}, {"Z", 0}, {"EST", -300},
-    {"EDT", -240}, {"CST", -360}, {"CDT", -300}, {"MST", -420},
-    {"MDT", -360}, {"PST", -480}, {"PDT", -420}, {"AST", -240},
-    {"ADT", -180}, {"AKST", -540}, {"AKDT", -480}, {"HST", -600},
-    {"WET", 0}, {"WEST", 60}, {"BST", 60}, {"CET", 60}, {"CEST", 120},
-    {"MET", 60}, {"MEST", 120}, {"EET", 120}, {"EEST", 180},
-    {"MSK", 180}, {"JST", 540}, {"KST", 540}, {"AWST", 480},
-    {"ACST", 570}, {"ACDT", 630}, {"AEST", 600}, {"AEDT", 660},
-    {"NZST", 720}, {"NZDT", 780},
+    {"UT", 0},
+    {"UTC", 0},
+    {"GMT", 0},
+    {"Z", 0},
+    {"EST", -300},
+    {"EDT", -240},
+    {"CST", -360},
+    {"CDT", -300},
+    {"MST", -420},
+    {"MDT", -360},
+    {"PST", -480},
+    {"PDT", -420},
+    {"AST", -240},
+    {"ADT", -180},
+    {"AKST", -540},
+    {"AKDT", -480},
+    {"HST", -600},
+    {"WET", 0},
+    {"WEST", 60},
+    {"BST", 60},
+    {"CET", 60},
+    {"CEST", 120},
+    {"MET", 60},
+    {"MEST", 120},
+    {"EET", 120},
+    {"EEST", 180},
+    {"MSK", 180},
+    {"JST", 540},
+    {"KST", 540},
+    {"AWST", 480},
+    {"ACST", 570},
+    {"ACDT", 630},
+    {"AEST", 600},
+    {"AEDT", 660},
+    {"NZST", 720},
+    {"NZDT", 780},
     /* Generic North American names (feedparser reads them the same). */
-    {"AT", -240}, {"ET", -300}, {"CT", -360}, {"MT", -420}, {"PT", -480},
+    {"AT", -240},
+    {"ET", -300},
+    {"CT", -360},
+    {"MT", -420},
+    {"PT", -480},
 };
 
 /*
@@ -107,7 +140,7 @@ int64_t
 tr_date_from_civil(int year, int month, int day, int hour, int min, int sec)
 {
 	return days_from_civil(year, month, day) * 86400 +
-	    (int64_t)hour * 3600 + (int64_t)min * 60 + sec;
+	       (int64_t)hour * 3600 + (int64_t)min * 60 + sec;
 }
 
 static int
@@ -119,8 +152,8 @@ is_leap(int y)
 static int
 days_in_month(int y, int m)
 {
-	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
+	static const int dm[12] = {31, 28, 31, 30, 31, 30,
+	                           31, 31, 30, 31, 30, 31};
 
 	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
 }
@@ -146,7 +179,7 @@ fields_to_time(const struct fields *f, int64_t *out)
 	    f->off > MAX_OFFSET_MIN)
 		return TR_EINVAL;
 	t = tr_date_from_civil(f->year, f->mon, f->day, f->hour, f->min,
-		f->sec == 60 ? 59 : f->sec) -
+	                       f->sec == 60 ? 59 : f->sec) -
 	    (int64_t)f->off * 60;
 	if (t < DATE_MIN || t > DATE_MAX)
 		return TR_EINVAL;
@@ -170,7 +203,7 @@ static int
 is_space(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
-	    c == '\v';
+	       c == '\v';
 }
 
 static void
@@ -777,7 +810,7 @@ tr_date_format_rfc3339(char *out, size_t size, int64_t t)
 	}
 	split(t, &y, &mo, &d, &h, &mi, &s);
 	snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y,
-	    mo, d, h, mi, s);
+	         mo, d, h, mi, s);
 }
 
 /*
@@ -799,5 +832,5 @@ tr_date_format_rfc822(char *out, size_t size, int64_t t)
 	}
 	wd = split(t, &y, &mo, &d, &h, &mi, &s);
 	snprintf(out, size, "%s, %02d %s %04lld %02d:%02d:%02d GMT",
-	    wday_abbr[wd], d, month_abbr[mo - 1], (long long)y, h, mi, s);
+	         wday_abbr[wd], d, month_abbr[mo - 1], (long long)y, h, mi, s);
 }

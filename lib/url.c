@@ -23,22 +23,23 @@
 #include "tributary/url.h"
 
 /* Schemes never returned (script or inline content in an href). */
-static const char *const refused_schemes[] = {"javascript", "vbscript",
-    "data"};
+static const char *const refused_schemes[] = {"javascript", "vbscript", "data"};
 
 /* Schemes that need "//authority"; never accepted in an opaque form. */
-static const char *const authority_schemes[] = {"http", "https", "ftp",
-    "ftps", "ws", "wss", "file", "gopher", "gophers", "sftp", "scp"};
+static const char *const authority_schemes[] = {
+    "http", "https",  "ftp",     "ftps", "ws", "wss",
+    "file", "gopher", "gophers", "sftp", "scp"};
 
 /*
  * Query parameters dropped by tr_url_canonical(): click and campaign
  * trackers that vary per share but name the same article. Entries ending
  * in '*' are prefixes. Compared without regard to ASCII case.
  */
-static const char *const tracking_params[] = {"utm_*", "fbclid", "gclid",
-    "gclsrc", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl",
-    "yclid", "igshid", "ref_src", "ref_url", "twclid", "ttclid", "_hsenc",
-    "_hsmi", "mkt_tok", "wickedid", "oly_anon_id", "oly_enc_id", "vero_id"};
+static const char *const tracking_params[] = {
+    "utm_*",   "fbclid",   "gclid",       "gclsrc",     "dclid",  "msclkid",
+    "mc_cid",  "mc_eid",   "_ga",         "_gl",        "yclid",  "igshid",
+    "ref_src", "ref_url",  "twclid",      "ttclid",     "_hsenc", "_hsmi",
+    "mkt_tok", "wickedid", "oly_anon_id", "oly_enc_id", "vero_id"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -46,7 +47,7 @@ static int
 is_space(int c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
+	       c == '\v';
 }
 
 static int
@@ -187,7 +188,7 @@ tr_url_resolve(const char *base, const char *ref)
 		goto out;
 	if (tr[0] == '\0' || tr[0] == '#') {
 		if (curl_url_set(h, CURLUPART_FRAGMENT, tr[0] ? tr + 1 : NULL,
-			CURLU_URLENCODE) != CURLUE_OK)
+		                 CURLU_URLENCODE) != CURLUE_OK)
 			goto out;
 	} else if (curl_url_set(h, CURLUPART_URL, tr, SET_FLAGS) != CURLUE_OK)
 		goto out;

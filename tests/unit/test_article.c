@@ -261,10 +261,10 @@ test_article_hash_stable(void)
 
 typedef void (*mutate_fn)(struct tr_article *);
 
-#define MUT(name, stmt)                                                       \
-	static void name(struct tr_article *a)                                \
-	{                                                                     \
-		stmt;                                                         \
+#define MUT(name, stmt)                                                        \
+	static void name(struct tr_article *a)                                 \
+	{                                                                      \
+		stmt;                                                          \
 	}
 MUT(m_title, a->title[0] = 't')
 MUT(m_link, a->link[8] = 'E')
@@ -292,12 +292,13 @@ MUT(m_swap_text, (a->summary[0] = 'x', a->content[0] = 'x'))
 static void
 test_article_hash_changes(void)
 {
-	static const mutate_fn muts[] = {m_title, m_link, m_summary,
-	    m_content, m_published, m_updated, m_author, m_person_name,
-	    m_person_email, m_person_uri, m_n_authors, m_category,
-	    m_n_categories, m_enc_url, m_enc_type, m_enc_length,
+	static const mutate_fn muts[] = {
+	    m_title,        m_link,         m_summary,    m_content,
+	    m_published,    m_updated,      m_author,     m_person_name,
+	    m_person_email, m_person_uri,   m_n_authors,  m_category,
+	    m_n_categories, m_enc_url,      m_enc_type,   m_enc_length,
 	    m_n_enclosures, m_source_title, m_source_url, m_source_id,
-	    m_title_null, m_swap_text};
+	    m_title_null,   m_swap_text};
 	struct tr_article base, a;
 	uint64_t h0;
 	size_t i, n_auth, n_cat, n_enc;
@@ -340,13 +341,13 @@ test_article_hash_changes(void)
 		x.summary = strdup("same text");
 		y.content = strdup("same text");
 		CHECK(tr_article_content_hash(&x) !=
-		    tr_article_content_hash(&y));
+		      tr_article_content_hash(&y));
 		tr_article_free(&x);
 		tr_article_free(&y);
 	}
 	tr_article_free(&base);
 }
 
-TR_TESTS(test_article_init_free, test_article_copy_deep,
-    test_article_identity, test_article_identity_separators,
-    test_article_hash_stable, test_article_hash_changes)
+TR_TESTS(test_article_init_free, test_article_copy_deep, test_article_identity,
+         test_article_identity_separators, test_article_hash_stable,
+         test_article_hash_changes)

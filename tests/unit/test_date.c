@@ -377,16 +377,16 @@ test_date_civil(void)
 	CHECK_INT(tr_date_from_civil(1900, 1, 1, 0, 0, 0), -2208988800LL);
 	CHECK_INT(tr_date_from_civil(2038, 1, 19, 3, 14, 8), 2147483648LL);
 	CHECK_INT(tr_date_from_civil(0, 1, 1, 0, 0, 0), -62167219200LL);
-	CHECK_INT(tr_date_from_civil(9999, 12, 31, 23, 59, 59),
-	    253402300799LL);
+	CHECK_INT(tr_date_from_civil(9999, 12, 31, 23, 59, 59), 253402300799LL);
 }
 
 /* Every second of a few days around odd places formats and parses back. */
 static void
 test_date_round_trip(void)
 {
-	static const int64_t starts[] = {-62167219200LL, -2208988800LL,
-	    -86400, 0, 951782400, 2147483000LL, 253402214400LL};
+	static const int64_t starts[] = {
+	    -62167219200LL, -2208988800LL, -86400,        0,
+	    951782400,      2147483000LL,  253402214400LL};
 	size_t i;
 	int64_t t, back;
 	char b[64], c[64];
@@ -409,7 +409,8 @@ static void
 test_date_tz_independent(void)
 {
 	static const char *const tzs[] = {"UTC0", "America/New_York",
-	    "Pacific/Kiritimati", "EST5EDT,M3.2.0,M11.1.0"};
+	                                  "Pacific/Kiritimati",
+	                                  "EST5EDT,M3.2.0,M11.1.0"};
 	size_t i;
 	int64_t t;
 	char b[64];
@@ -417,7 +418,8 @@ test_date_tz_independent(void)
 	for (i = 0; i < sizeof(tzs) / sizeof(tzs[0]); i++) {
 		setenv("TZ", tzs[i], 1);
 		tzset();
-		CHECK_INT(tr_date_parse(&t, "Sun, 10 Mar 2024 02:30:00 EST"), 0);
+		CHECK_INT(tr_date_parse(&t, "Sun, 10 Mar 2024 02:30:00 EST"),
+		          0);
 		CHECK_INT(t, 1710055800);
 		CHECK_INT(tr_date_parse(&t, "2024-07-01T12:00:00"), 0);
 		CHECK_INT(t, 1719835200);
@@ -428,5 +430,6 @@ test_date_tz_independent(void)
 	tzset();
 }
 
-TR_TESTS(test_date_table, test_date_tz_independent, test_date_null, test_date_http, test_date_format,
-    test_date_civil, test_date_round_trip)
+TR_TESTS(test_date_table, test_date_tz_independent, test_date_null,
+         test_date_http, test_date_format, test_date_civil,
+         test_date_round_trip)

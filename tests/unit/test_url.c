@@ -63,15 +63,16 @@ static const struct resolve_case resolve_table[] = {
     /* Feeds. */
     {"https://example.org/blog/feed.xml", "../a", "https://example.org/a"},
     {"https://example.org/blog/feed.xml", "post/1.html",
-	"https://example.org/blog/post/1.html"},
+     "https://example.org/blog/post/1.html"},
     {"https://example.org/blog/", "//cdn.example.net/x.mp3",
-	"https://cdn.example.net/x.mp3"},
-    {"https://example.org/blog/feed.xml#top", "p", "https://example.org/blog/p"},
+     "https://cdn.example.net/x.mp3"},
+    {"https://example.org/blog/feed.xml#top", "p",
+     "https://example.org/blog/p"},
     {"https://example.org/blog/feed.xml", "  \t /a b\n",
-	"https://example.org/a%20b"},
+     "https://example.org/a%20b"},
     {" https://example.org/x/ ", "y", "https://example.org/x/y"},
     {"https://example.org/", "http://other.example/p?q=1#f",
-	"http://other.example/p?q=1#f"},
+     "http://other.example/p?q=1#f"},
     {NULL, "https://example.org/p", "https://example.org/p"},
     {NULL, "HTTPS://Example.org/a/../p", "https://Example.org/p"},
     {"not a url", "https://example.org/p", "https://example.org/p"},
@@ -89,9 +90,10 @@ static const struct resolve_case resolve_table[] = {
     {"mailto:a@example.org", "b", NULL},
     /* Opaque absolute URIs pass through; script schemes never do. */
     {NULL, "mailto:a@example.org", "mailto:a@example.org"},
-    {"http://a/", " tag:example.org,2024:post-1 ", "tag:example.org,2024:post-1"},
+    {"http://a/", " tag:example.org,2024:post-1 ",
+     "tag:example.org,2024:post-1"},
     {NULL, "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6",
-	"urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6"},
+     "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6"},
     {NULL, "mailto:a b@example.org", NULL},
     {NULL, "mailto:", NULL},
     {"http://a/", "javascript:alert(1)", NULL},
@@ -114,7 +116,8 @@ test_url_resolve(void)
 		char name[512];
 
 		snprintf(name, sizeof(name), "%s + %s",
-		    c->base ? c->base : "(null)", c->ref ? c->ref : "(null)");
+		         c->base ? c->base : "(null)",
+		         c->ref ? c->ref : "(null)");
 		CHECK_STR_CASE(name, got, c->want);
 		free(got);
 	}
@@ -137,17 +140,17 @@ static const struct canon_case canon_table[] = {
     {"http://example.org/a?utm_source=rss", "http://example.org/a"},
     {"http://example.org/a?utm_source=rss&utm_medium=feed&utm_campaign=c"
      "&utm_content=x&utm_term=y&utm_id=9",
-	"http://example.org/a"},
+     "http://example.org/a"},
     {"http://example.org/a?id=7&utm_source=rss", "http://example.org/a?id=7"},
     {"http://example.org/a?utm_source=rss&id=7", "http://example.org/a?id=7"},
     {"http://example.org/a?b=2&fbclid=IwAR0&a=1&gclid=x",
-	"http://example.org/a?b=2&a=1"},
+     "http://example.org/a?b=2&a=1"},
     {"http://example.org/a?dclid=1&msclkid=2&mc_cid=3&mc_eid=4&_ga=5"
      "&yclid=6&igshid=7&ref_src=twsrc",
-	"http://example.org/a"},
+     "http://example.org/a"},
     {"http://example.org/a?UTM_Source=x&k=v", "http://example.org/a?k=v"},
     {"http://example.org/a?utm=1&xutm_source=2",
-	"http://example.org/a?utm=1&xutm_source=2"},
+     "http://example.org/a?utm=1&xutm_source=2"},
     {"http://example.org/a?fbclid", "http://example.org/a"},
     {"http://example.org/a?q=a&&b", "http://example.org/a?q=a&b"},
     {"http://example.org/a?", "http://example.org/a"},
@@ -178,7 +181,7 @@ test_url_canonical(void)
 		char *got = tr_url_canonical(canon_table[i].in);
 
 		CHECK_STR_CASE(canon_table[i].in ? canon_table[i].in : "(null)",
-		    got, canon_table[i].want);
+		               got, canon_table[i].want);
 		free(got);
 	}
 }
@@ -188,7 +191,7 @@ static void
 test_url_canonical_dedup(void)
 {
 	char *a = tr_url_canonical("https://News.example.com:443/story/42?"
-				   "utm_source=twitter#comments");
+	                           "utm_source=twitter#comments");
 	char *b = tr_url_canonical("https://news.example.com/story/42");
 	char *c = tr_url_canonical("https://news.example.com/story/43");
 
@@ -230,8 +233,8 @@ test_url_scheme(void)
 		memset(out, 'x', sizeof(out));
 		tr_url_scheme(out, sizeof(out), scheme_table[i].in);
 		CHECK_STR_CASE(scheme_table[i].in ? scheme_table[i].in
-						  : "(null)",
-		    out, scheme_table[i].want);
+		                                  : "(null)",
+		               out, scheme_table[i].want);
 	}
 	/* A scheme that does not fit is not truncated into another one. */
 	tr_url_scheme(out, 5, "https://x/");
@@ -244,4 +247,4 @@ test_url_scheme(void)
 }
 
 TR_TESTS(test_url_resolve, test_url_canonical, test_url_canonical_dedup,
-    test_url_scheme)
+         test_url_scheme)
