@@ -14,8 +14,8 @@
  * - Cross-feed deduplication is kept at write time too: of all rows that
  *   share a canonical link the one with the earliest (first_seen, id) has
  *   is_primary = 1; a row without a canonical link is always primary. The
- *   unfiltered merged query is then a walk down a partial index on
- *   sort_date WHERE is_primary. Every write that adds, changes or deletes
+ *   unfiltered merged query is then a walk down the index on sort_date
+ *   that skips the (few) rows that are not primary. Every write that adds, changes or deletes
  *   rows records the canonical links it touched in temp.touched, and
  *   store_fix_primary() recomputes just those groups.
  * - in_latest marks the rows present in their feed's latest document:
@@ -106,7 +106,7 @@ static const char *const migrations[] = {
     "  is_primary INTEGER NOT NULL DEFAULT 1,"
     "  UNIQUE (feed_id, identity)"
     ");"
-    "CREATE INDEX articles_merged ON articles(sort_date) WHERE is_primary;"
+    "CREATE INDEX articles_sort ON articles(sort_date);"
     "CREATE INDEX articles_feed ON articles(feed_id, sort_date);"
     "CREATE INDEX articles_canon ON articles(canon, first_seen)"
     "  WHERE canon IS NOT NULL;"
@@ -302,6 +302,9 @@ static const char *const stmt_sql[S__COUNT] = {
 			  " json_extract(value, '$.type'),"
 			  " json_extract(value, '$.length')"
 			  " FROM json_each(?1)",
+    [S_TAG_SHARE] = "SELECT (SELECT count(*) FROM feed_tags WHERE tag = ?1),"
+		    " (SELECT count(*) FROM feeds),"
+		    " (SELECT coalesce(max(id), 0) FROM articles)",
 };
 
 /* --- errors, statements, helpers --- */

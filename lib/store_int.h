@@ -58,12 +58,20 @@ enum store_stmt {
 	S_JSON_STRINGS,
 	S_JSON_AUTHORS,
 	S_JSON_ENCLOSURES,
+	S_TAG_SHARE,
 	S__COUNT
 };
 
 /* The query variants: one bit per optional filter (store_query.c). */
-enum { Q_TAG = 1, Q_FEED = 2, Q_FTS = 4, Q_SINCE = 8, Q_CURSOR = 16 };
-#define Q_VARIANTS 32
+enum {
+	Q_TAG = 1,
+	Q_FEED = 2,
+	Q_FTS = 4,
+	Q_SINCE = 8,
+	Q_CURSOR = 16,
+	Q_WALK = 32 /* a tag's rows found by walking the date index */
+};
+#define Q_VARIANTS 64
 
 struct tr_store {
 	sqlite3 *db;

@@ -2,13 +2,24 @@
  * store_query.c — the merged feed: newest first, one article per
  * canonical link, filters, per-feed caps and keyset pagination.
  *
- * Without a tag or feed filter the query walks the partial index
- * articles_merged (sort_date WHERE is_primary) backwards and stops after
- * the page: is_primary already picks, at write time, the earliest-seen
- * row of each canonical link. With a tag or feed filter only the feeds in
- * that set count, so the earliest row among them wins; a NOT EXISTS on
- * the canon index decides that per row. Rows are handed to the callback
- * one at a time as the statement yields them.
+ * Without a tag or feed filter the query walks the index articles_sort
+ * (sort_date) backwards, skipping rows that are not primary, and stops
+ * after the page: is_primary already picks, at write time, the
+ * earliest-seen row of each canonical link. With a tag or feed filter
+ * only the feeds in that set count, so the earliest row among them wins;
+ * a NOT EXISTS on the canon index decides that per row.
+ *
+ * A feed filter reads that feed's range of articles_feed (feed_id,
+ * sort_date), already in order. For a tag there are two plans, chosen per
+ * query: when the tag's feeds are a large share of all, walking
+ * articles_sort and skipping other feeds' rows reaches a page soonest
+ * (Q_WALK); when they are few, reading each tagged feed's range and
+ * sorting those rows is cheaper than walking past everyone else's. With
+ * a share f of N articles the walk reads about limit / f rows and the
+ * sort about f * N, so the walk wins when f * f * N > limit.
+ *
+ * Rows are handed to the callback one at a time as the statement yields
+ * them.
  *
  * Each combination of filters is one SQL text, prepared on first use and
  * kept on the handle.
@@ -38,8 +49,7 @@ static const char select_cols[] =
     " a.summary, a.content, a.published, a.updated, a.categories,"
     " a.enclosures, a.source_title, a.source_url, a.source_id, f.name,"
     " coalesce(f.conf_title, f.doc_title), coalesce(f.effective_url, f.url),"
-    " f.site_link, f.max_per_feed"
-    " FROM articles a JOIN feeds f ON f.id = a.feed_id";
+    " f.site_link, f.max_per_feed FROM articles a";
 
 /* Builds the SQL text of one filter combination into b. */
 static int
@@ -52,6 +62,10 @@ build_sql(struct tr_buf *b, unsigned v)
 					    " feed_tags WHERE tag = :tag)";
 	int rc = tr_buf_adds(b, select_cols);
 
+	if (rc == 0 && (v & Q_WALK))
+		rc = tr_buf_adds(b, " INDEXED BY articles_sort");
+	if (rc == 0)
+		rc = tr_buf_adds(b, " JOIN feeds f ON f.id = a.feed_id");
 	if (rc == 0 && !(v & (Q_TAG | Q_FEED)))
 		rc = tr_buf_adds(b, " WHERE a.is_primary");
 	if (rc == 0 && (v & (Q_TAG | Q_FEED))) {
@@ -142,13 +156,45 @@ variant(const struct tr_query *q)
 	return v;
 }
 
+/*
+ * Whether a tag query should walk the date index (see the top of this
+ * file). An estimate from three cheap counts: feeds with the tag, all
+ * feeds, and the highest article id for the number of articles.
+ */
+static int
+walk_tag(struct tr_store *st, const char *tag, size_t limit, int *walk)
+{
+	sqlite3_stmt *s = store_stmt(st, S_TAG_SHARE);
+	double tagged, feeds, articles;
+
+	*walk = 0;
+	if (s == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_text(s, 1, tag, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store_dberr(st, "estimating a tag's share");
+	}
+	tagged = (double)sqlite3_column_int64(s, 0);
+	feeds = (double)sqlite3_column_int64(s, 1);
+	articles = (double)sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	if (feeds > 0 && tagged > 0)
+		*walk = (tagged / feeds) * (tagged / feeds) * articles >
+			(double)limit;
+	return 0;
+}
+
 char *
-tr_store_query_sql(const struct tr_query *q)
+tr_store_query_sql(const struct tr_query *q, int walk)
 {
 	struct tr_buf sql;
+	unsigned v = variant(q);
 
+	if (walk && v == (v & (Q_TAG | Q_SINCE | Q_CURSOR)))
+		v |= Q_WALK;
 	tr_buf_init(&sql, 1 << 16);
-	if (build_sql(&sql, variant(q)) != 0) {
+	if (build_sql(&sql, v) != 0) {
 		tr_buf_free(&sql);
 		return NULL;
 	}
@@ -519,6 +565,7 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 	int64_t last_sort = 0, last_id = 0;
 	size_t limit, emitted = 0;
 	sqlite3_stmt *s;
+	unsigned v;
 	int rc = 0, src;
 
 	if (next)
@@ -528,7 +575,16 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 		    q->limit, LIMIT_MAX);
 	limit = q->limit == 0 ? LIMIT_DEFAULT
 	      : q->limit > LIMIT_MAX ? LIMIT_MAX : (size_t)q->limit;
-	if ((s = query_stmt(st, variant(q))) == NULL)
+	v = variant(q);
+	if (v == (v & (Q_TAG | Q_SINCE | Q_CURSOR)) && (v & Q_TAG)) {
+		int walk = 0;
+
+		if ((rc = walk_tag(st, q->tag, limit, &walk)) != 0)
+			return rc;
+		if (walk)
+			v |= Q_WALK;
+	}
+	if ((s = query_stmt(st, v)) == NULL)
 		return TR_ESTORE;
 	if ((rc = bind_query(st, s, q)) != 0)
 		return rc;

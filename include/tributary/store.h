@@ -150,10 +150,11 @@ int tr_store_query(struct tr_store *st, const struct tr_query *q,
 
 /*
  * The SQL text tr_store_query() runs for q's filters (named parameters
- * :tag :feed :q :since :cs :ci), for EXPLAIN QUERY PLAN in tests.
+ * :tag :feed :q :since :cs :ci), for EXPLAIN QUERY PLAN in tests. A tag
+ * query has two plans; walk picks the one that walks the date index.
  * malloc'ed, or NULL when out of memory.
  */
-char *tr_store_query_sql(const struct tr_query *q);
+char *tr_store_query_sql(const struct tr_query *q, int walk);
 
 /*
  * A counter that changes whenever articles or feeds change, and the time
