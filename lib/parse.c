@@ -186,6 +186,7 @@ enum role {
 	R_PERSON,  /* Atom <author> */
 	R_SOURCE,  /* Atom <source> in an entry */
 	R_GROUP,   /* <media:group> in an item */
+	R_LOOSE,   /* inside an unknown root: items and titles at any depth */
 	R_FIELD,   /* an element whose text is being read */
 	R_SER,	   /* markup inside a field, serialized into it */
 	R_SER_VOID, /* an HTML void element serialized as <x /> */
@@ -1370,7 +1371,7 @@ root_element(struct tr_parser *p, enum ns ns, const char *local,
 		p->version = TR_RSS091;
 		return R_CHANNEL;
 	}
-	return R_NONE;
+	return R_LOOSE;
 }
 
 /* --- expat handlers ------------------------------------------------------- */
@@ -1507,6 +1508,19 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 		default:
 			break;
 		}
+		break;
+	case R_LOOSE:
+		/* Not a feed format we know; still take what looks like one
+		 * (feedparser does the same), the version stays unknown. */
+		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
+			begin_item(p);
+			return R_ITEM;
+		}
+		if (tag == T_CHANNEL || tag == T_A_FEED)
+			return R_CHANNEL;
+		target = targets[R_CHANNEL][tag];
+		if (target == X_NONE)
+			return R_LOOSE;
 		break;
 	case R_GROUP:
 		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
