@@ -537,6 +537,8 @@ tr_poll_html_feed_links(const char *html, size_t len, const char *base,
 		if (p < end && !isspace((unsigned char)*p) && *p != '/')
 			continue; /* <linkage> or the like */
 		p = scan_attrs(p, end, &rel, &type, &href);
+		if (p >= end)
+			break; /* cut off before its '>': the href may be too */
 		if (rel.v == NULL || href.v == NULL || type.v == NULL ||
 		    !has_token(&rel, "alternate") || !is_feed_type(&type))
 			continue;
