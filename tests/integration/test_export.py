@@ -1,0 +1,469 @@
+"""test_export.py — `tributary export` and `tributary opml import` read by
+real consumers: feedparser (Atom, RSS), the RFC 4287 RELAX NG schema with
+xmllint, a JSON Feed 1.1 checker, Python's HTML parser, and the OPML
+importer itself.
+
+The store is filled by `tributary fetch` from file: feeds; while that
+command is not built, by tests/helpers/store_fill, which runs the real
+parser and store the same way.
+"""
+import html
+import html.parser
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from datetime import datetime
+
+import feedparser
+
+from harness import (DATA, TempDir, check, contains, eq, main, run, test)
+
+RENDER = os.path.join(DATA, "render")
+BUILD = os.environ.get("TR_BUILD") or os.path.join(
+    os.path.dirname(os.environ.get("TRIBUTARY", "build/tributary")))
+
+CONF = """# planet config
+[tributary]
+database = var/t.db
+base_url = http://planet.test/
+title = Test planet
+
+[feed "alpha"]
+url = file:alpha.rss
+tags = one, two
+
+[feed "beta"]
+url = file:beta.atom
+title = Beta (configured)
+tags = two
+"""
+
+
+def filled(t):
+    """Writes the config and feeds into TempDir t and fills the store."""
+    shutil.copy(os.path.join(RENDER, "alpha.rss"), t.join("alpha.rss"))
+    shutil.copy(os.path.join(RENDER, "beta.atom"), t.join("beta.atom"))
+    os.makedirs(t.join("var"), exist_ok=True)
+    conf = t.write("feeds.conf", CONF)
+    r = run("-c", conf, "fetch")
+    if r.rc != 0 and "not available" in r.err:
+        helper = os.path.join(BUILD, "tests", "helpers", "store_fill")
+        p = subprocess.run([helper, conf, "alpha=" + t.join("alpha.rss"),
+                            "beta=" + t.join("beta.atom")],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "store_fill: %s %s" % (p.stdout, p.stderr))
+    else:
+        check(r.rc == 0, "fetch: %r" % r)
+    return conf
+
+
+def export(conf, *args):
+    r = run("-c", conf, "export", *args)
+    check(r.rc == 0, "export %s: %r" % (" ".join(args), r))
+    return r.out
+
+
+def source_articles():
+    """(link, id) of every article of the fixtures, read by feedparser."""
+    out = set()
+    for name in ("alpha.rss", "beta.atom"):
+        d = feedparser.parse(os.path.join(RENDER, name))
+        check(not d.bozo, "fixture %s: %s" % (name, d.get("bozo_exception")))
+        for e in d.entries:
+            out.add(e.link)
+    return out
+
+
+def plain(s):
+    """A title as text: markup entities decoded, white space collapsed."""
+    return " ".join(html.unescape(s).split())
+
+
+def source_titles():
+    out = set()
+    for name in ("alpha.rss", "beta.atom"):
+        for e in feedparser.parse(os.path.join(RENDER, name)).entries:
+            out.add(plain(e.title))
+    return out
+
+
+def check_feedparser(text, fmt):
+    d = feedparser.parse(text.encode("utf-8"))
+    check(not d.bozo, "%s: bozo: %s" % (fmt, d.get("bozo_exception")))
+    eq(d.version, {"atom": "atom10", "rss": "rss20"}[fmt], "version")
+    eq(d.feed.title, "Test planet", "feed title")
+    eq(len(d.entries), 5, "entries")
+    eq({e.link for e in d.entries}, source_articles(), "links")
+    eq({plain(e.title) for e in d.entries}, source_titles(), "titles")
+    return d
+
+
+@test
+def atom_read_by_feedparser():
+    with TempDir() as t:
+        conf = filled(t)
+        d = check_feedparser(export(conf), "atom")
+        eq(d.feed.id, "http://planet.test/feed.atom", "feed id")
+        links = {l.rel: l.href for l in d.feed.links}
+        eq(links.get("self"), "http://planet.test/feed.atom", "self")
+        eq(links.get("alternate"), "http://planet.test/", "alternate")
+        by = {e.link: e for e in d.entries}
+        one = by["https://alpha.example/posts/1"]
+        eq(one.id, "https://alpha.example/posts/1", "origin id kept")
+        eq(one.author, "Ann Author", "author")
+        eq([t.term for t in one.tags], ["news", "tech & science"], "tags")
+        enc = [l for l in one.links if l.rel == "enclosure"]
+        eq([(l.href, l.type, l.length) for l in enc],
+           [("https://alpha.example/media/one.mp3", "audio/mpeg", "12345")],
+           "enclosure")
+        contains(one.content[0].value, "Full <em>content</em>")
+        eq(one.source.title, "Alpha & Sons", "source title")
+        eq(one.published, "2024-12-06T09:30:00Z", "published")
+        b1 = by["https://beta.example/1"]
+        eq([a.name for a in b1.authors], ["Bea Writer", "Co Author"],
+           "authors")
+        eq(b1.updated, "2024-12-08T08:00:00Z", "updated")
+        # Every entry has an author and an updated date (RFC 4287 4.1.2).
+        for e in d.entries:
+            check(e.get("author"), "entry without author: %s" % e.link)
+            check(e.get("updated"), "entry without updated: %s" % e.link)
+
+
+@test
+def atom_valid_against_rfc4287_schema():
+    if not shutil.which("trang") or not shutil.which("xmllint"):
+        check(False, "trang and xmllint are needed for this test")
+    with TempDir() as t:
+        conf = filled(t)
+        shared = os.path.join(os.environ.get("TR_SRC", ""), "..", "shared",
+                              "schemas", "atom.rnc")
+        rnc = shared if os.path.exists(shared) else os.path.join(
+            DATA, "atom.rnc")
+        rng = t.join("atom.rng")
+        p = subprocess.run(["trang", rnc, rng], capture_output=True,
+                           text=True)
+        check(p.returncode == 0, "trang: %s" % p.stderr)
+        for args in ((), ("--limit", "2"), ("--feed", "beta")):
+            path = t.write("out.atom", export(conf, *args))
+            p = subprocess.run(["xmllint", "--noout", "--relaxng", rng,
+                                path], capture_output=True, text=True)
+            check(p.returncode == 0, "xmllint %s: %s" % (args, p.stderr))
+
+
+@test
+def rss_read_by_feedparser():
+    with TempDir() as t:
+        conf = filled(t)
+        text = export(conf, "--format", "rss")
+        path = t.write("out.rss", text)
+        p = subprocess.run(["xmllint", "--noout", path], capture_output=True,
+                           text=True)
+        check(p.returncode == 0, "xmllint: %s" % p.stderr)
+        d = check_feedparser(text, "rss")
+        by = {e.link: e for e in d.entries}
+        one = by["https://alpha.example/posts/1"]
+        eq(one.id, "https://alpha.example/posts/1", "guid")
+        # (feedparser's guidislink is false whenever <link> is present, so
+        # isPermaLink is read from the document itself.)
+        guids = dict((g, p) for p, g in re.findall(
+            r'<guid isPermaLink="(true|false)">([^<]*)</guid>', text))
+        eq(guids, {"https://alpha.example/posts/1": "true",
+                   "https://alpha.example/posts/3": "false",
+                   "alpha-2": "false",
+                   "tag:beta.example,2024:1": "false",
+                   "tag:beta.example,2024:2": "false"}, "isPermaLink")
+        eq(one.published, "Fri, 06 Dec 2024 09:30:00 GMT", "pubDate")
+        contains(one.content[0].value, "Full <em>content</em>")
+        eq(one.enclosures[0].href, "https://alpha.example/media/one.mp3",
+           "enclosure")
+        three = by["https://alpha.example/posts/3?utm_source=rss&a=1"]
+        eq(three.enclosures[0].length, "0", "unknown length")
+        eq(one.source.title, "Alpha & Sons", "source")
+        contains(text, '<source url="')
+
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
+                     r"(Z|[+-]\d\d:\d\d)$")
+
+
+def check_jsonfeed(doc):
+    """The JSON Feed 1.1 spec's required fields and types."""
+    eq(doc.get("version"), "https://jsonfeed.org/version/1.1", "version")
+    check(isinstance(doc.get("title"), str), "title must be a string")
+    for k in ("home_page_url", "feed_url", "next_url", "description"):
+        check(k not in doc or isinstance(doc[k], str), "%s type" % k)
+    check(isinstance(doc.get("items"), list), "items must be an array")
+    for it in doc["items"]:
+        check(isinstance(it.get("id"), str) and it["id"], "item id %r" % it)
+        check(isinstance(it.get("content_html"), str) or
+              isinstance(it.get("content_text"), str),
+              "item needs content_html or content_text: %r" % it)
+        for k in ("url", "title", "summary", "content_html"):
+            check(k not in it or isinstance(it[k], str), "%s type" % k)
+        for k in ("date_published", "date_modified"):
+            check(k not in it or RFC3339.match(it[k]), "%s: %r" % (k, it))
+        for a in it.get("authors", []):
+            check(isinstance(a, dict) and ("name" in a or "url" in a),
+                  "author %r" % a)
+        check(all(isinstance(x, str) for x in it.get("tags", [])), "tags")
+        for a in it.get("attachments", []):
+            check(isinstance(a.get("url"), str), "attachment url")
+            check(isinstance(a.get("mime_type"), str), "attachment type")
+            check("size_in_bytes" not in a or
+                  isinstance(a["size_in_bytes"], int), "attachment size")
+        for k in it:
+            check(k in ("id", "url", "external_url", "title", "content_html",
+                        "content_text", "summary", "image", "banner_image",
+                        "date_published", "date_modified", "authors",
+                        "tags", "language", "attachments")
+                  or k.startswith("_"), "unknown item key %s" % k)
+
+
+@test
+def json_feed_valid():
+    with TempDir() as t:
+        conf = filled(t)
+        doc = json.loads(export(conf, "--format", "json"))
+        check_jsonfeed(doc)
+        eq(doc["feed_url"], "http://planet.test/feed.json", "feed_url")
+        eq({it["url"] for it in doc["items"]}, source_articles(), "urls")
+        by = {it["url"]: it for it in doc["items"]}
+        one = by["https://alpha.example/posts/1"]
+        eq(one["authors"], [{"name": "Ann Author"}], "authors")
+        eq(one["attachments"], [{"url": "https://alpha.example/media/one.mp3",
+                                 "mime_type": "audio/mpeg",
+                                 "size_in_bytes": 12345}], "attachments")
+        eq(one["summary"], "A short summary with an entity: \u00e9",
+           "plain-text summary")
+        eq(one["_source"]["name"], "alpha", "_source")
+        # Paging: next_url when there is more.
+        doc = json.loads(export(conf, "--format", "json", "--limit", "2"))
+        check_jsonfeed(doc)
+        eq(len(doc["items"]), 2, "limited items")
+        contains(doc.get("next_url", ""), "http://planet.test/feed.json?")
+        contains(doc["next_url"], "before=")
+
+
+class PageChecker(html.parser.HTMLParser):
+    VOID = {"meta", "link", "br", "img", "hr", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.links, self.alternates = [], [], [], []
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "iframe", "object", "embed", "img"):
+            self.errors.append("third-party element <%s>" % tag)
+        for k in a:
+            if k.startswith("on"):
+                self.errors.append("event handler %s" % k)
+        if tag == "a":
+            self.links.append(a.get("href", ""))
+        if tag == "link" and a.get("rel") == "alternate":
+            self.alternates.append((a.get("type"), a.get("href")))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append("unbalanced </%s> (open: %s)" %
+                               (tag, self.stack[-3:]))
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@test
+def html_page_sane():
+    with TempDir() as t:
+        conf = filled(t)
+        page = export(conf, "--format", "html")
+        check(page.startswith("<!DOCTYPE html>"), "doctype")
+        p = PageChecker()
+        p.feed(page)
+        p.close()
+        eq(p.errors, [], "page errors")
+        eq(p.stack, [], "unclosed elements")
+        eq(sorted(p.alternates), sorted([
+            ("application/atom+xml", "http://planet.test/feed.atom"),
+            ("application/rss+xml", "http://planet.test/feed.rss"),
+            ("application/feed+json", "http://planet.test/feed.json")]),
+           "autodiscovery")
+        for href in p.links:
+            check(href.startswith("http://") or href.startswith("https://"),
+                  "link %r" % href)
+        check("https://alpha.example/posts/1" in p.links, "article link")
+        check("http://planet.test/feeds.opml" in p.links, "opml link")
+        text = "".join(p.text)
+        contains(text, 'Alpha two: ]]> <script>alert("x")</script> & more')
+        contains(text, "A short summary with an entity: \u00e9")
+        contains(text, "Alpha & Sons")
+
+
+@test
+def scopes_and_limits():
+    with TempDir() as t:
+        conf = filled(t)
+
+        def links(*args):
+            d = feedparser.parse(export(conf, *args).encode())
+            check(not d.bozo, "bozo with %s" % (args,))
+            return [e.link for e in d.entries], d
+
+        got, _ = links("--feed", "beta")
+        eq(sorted(got), ["https://beta.example/1", "https://beta.example/2"],
+           "--feed beta")
+        got, d = links("--tag", "one")
+        eq(len(got), 3, "--tag one")
+        eq(d.feed.id, "http://planet.test/tags/one.atom", "tag feed id")
+        eq(d.feed.title, "Test planet: one", "tag title")
+        got, _ = links("--tag", "two")
+        eq(len(got), 5, "--tag two")
+        got, _ = links("--since", "2024-12-07T00:00:00Z")
+        eq(sorted(got), ["https://alpha.example/posts/2",
+                         "https://alpha.example/posts/3?utm_source=rss&a=1"],
+           "--since")
+        got, d = links("--limit", "2")
+        eq(len(got), 2, "--limit 2")
+        nxt = [l.href for l in d.feed.links if l.rel == "next"]
+        check(len(nxt) == 1 and "before=" in nxt[0] and "limit=2" in nxt[0],
+              "next link: %r" % nxt)
+        d = feedparser.parse(export(conf, "--format", "rss", "--limit",
+                                    "1").encode())
+        eq(len(d.entries), 1, "rss --limit 1")
+        contains(export(conf, "--format", "rss", "--limit", "1"),
+                 'rel="next"')
+
+
+@test
+def bad_arguments():
+    with TempDir() as t:
+        conf = filled(t)
+        for args, msg in ((("--format", "xml"), "unknown format"),
+                          (("--limit", "0"), "--limit"),
+                          (("--limit", "1001"), "--limit"),
+                          (("--limit", "ten"), "--limit"),
+                          (("--since", "yesterday"), "--since"),
+                          (("--tag", "nope"), "no feed"),
+                          (("--feed", "nope"), "no feed named"),
+                          (("--tag", "one", "--feed", "alpha"), "combined"),
+                          (("extra",), "unexpected argument"),
+                          (("--bogus",), "unknown option")):
+            r = run("-c", conf, "export", *args)
+            eq(r.rc, 2, "exit status for %s" % (args,))
+            contains(r.err, msg, "stderr for %s" % (args,))
+            eq(r.out, "", "stdout for %s" % (args,))
+        # No database yet: a clear error.
+        conf2 = t.write("other.conf", CONF.replace("var/t.db", "none.db"))
+        r = run("-c", conf2, "export")
+        eq(r.rc, 1, "exit without a database")
+        contains(r.err, "no database yet")
+        check(not os.path.exists(t.join("none.db")), "database created")
+
+
+@test
+def output_file_atomic():
+    with TempDir() as t:
+        conf = filled(t)
+        out = t.join("www", "planet.atom")
+        os.makedirs(t.join("www"))
+        with open(out, "w") as f:
+            f.write("old")
+        os.chmod(out, 0o640)
+        r = run("-c", conf, "export", "--output", out)
+        eq(r.rc, 0, "exit")
+        eq(r.out, "", "nothing on stdout")
+        with open(out) as f:
+            eq(f.read(), export(conf), "file content")
+        eq(stat.S_IMODE(os.stat(out).st_mode), 0o640, "mode kept")
+        eq(os.listdir(t.join("www")), ["planet.atom"], "no temporary left")
+        r = run("-c", conf, "export", "--output",
+                t.join("missing", "x.atom"))
+        eq(r.rc, 1, "exit for an impossible path")
+        contains(r.err, "missing/x.atom")
+
+
+@test
+def opml_round_trip():
+    with TempDir() as t:
+        conf = filled(t)
+        # file: feeds are not importable (a shared OPML must not make
+        # tributary read local files), so the round trip uses http ones.
+        http_conf = t.write("http.conf", """[tributary]
+database = var/none.db
+title = Round <trip> & back
+
+[feed "world"]
+url = https://news.example/world.xml
+title = World news
+tags = news, world
+
+[feed "lwn"]
+url = https://lwn.net/headlines/rss
+""")
+        opml = export(http_conf, "--format", "opml")
+        path = t.write("subs.opml", opml)
+        p = subprocess.run(["xmllint", "--noout", path], capture_output=True,
+                           text=True)
+        check(p.returncode == 0, "xmllint: %s" % p.stderr)
+        r = run("opml", "import", path)
+        eq(r.rc, 0, "import exit")
+        eq(r.out, "[feed \"world-news\"]\nurl = https://news.example/world.xml"
+           "\ntitle = World news\ntags = news, world\n\n"
+           "[feed \"lwn\"]\nurl = https://lwn.net/headlines/rss\n"
+           "title = lwn\n\n", "sections")
+        # With the store: htmlUrl from what fetch saw.
+        opml = export(conf, "--format", "opml")
+        contains(opml, 'htmlUrl="https://alpha.example/"')
+        contains(opml, 'category="/one,/two"')
+
+
+@test
+def opml_import_append():
+    with TempDir() as t:
+        original = ("; my feeds\n[tributary]\ndatabase = x.db  ; inline\n\n"
+                    "# kept\n[feed \"lwn-net\"]\nurl = "
+                    "https://lwn.net/headlines/rss\n")
+        conf = t.write("feeds.conf", original)
+        os.chmod(conf, 0o600)
+        src = os.path.join(DATA, "opml", "subscriptions.opml")
+        r = run("-c", conf, "opml", "import", "--append", src)
+        eq(r.rc, 0, "exit: %r" % r)
+        contains(r.err, "8 new feeds added")
+        with open(conf) as f:
+            text = f.read()
+        check(text.startswith(original), "original text kept byte for byte")
+        contains(text, '[feed "lwn-net-2"]\nurl = https://other.example/lwn')
+        check("url = https://lwn.net/headlines/rss\ntitle" not in text,
+              "already subscribed URL imported again")
+        eq(stat.S_IMODE(os.stat(conf).st_mode), 0o600, "mode kept")
+        r = run("-c", conf, "check")
+        eq(r.rc, 0, "appended config is valid: %r" % r)
+        contains(r.out, "9 feeds")
+        # Again: nothing new, the file is untouched.
+        r = run("-c", conf, "opml", "import", "--append", src)
+        eq(r.rc, 0, "second exit")
+        contains(r.err, "0 new feeds")
+        with open(conf) as f:
+            eq(f.read(), text, "second import changed the file")
+        # Errors: a broken document, a missing file, no file.
+        bad = t.write("bad.opml", "<opml><body><outline></body></opml>")
+        r = run("-c", conf, "opml", "import", bad)
+        eq(r.rc, 1, "broken OPML")
+        contains(r.err, "line 1, column")
+        r = run("opml", "import", t.join("nope.opml"))
+        eq(r.rc, 1, "missing file")
+        r = run("opml", "import")
+        eq(r.rc, 2, "no file")
+        r = run("opml", "frobnicate")
+        eq(r.rc, 2, "unknown subcommand")
+
+
+main()
