@@ -53,6 +53,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t stop_signal;
 static int wake_pipe[2] = {-1, -1};
 
 static void
@@ -61,10 +62,12 @@ on_signal(int sig)
 	int saved = errno;
 	ssize_t n;
 
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
 		reload_requested = 1;
-	else
+	} else {
 		stop_requested = 1;
+		stop_signal = sig;
+	}
 	if (wake_pipe[1] >= 0) {
 		n = write(wake_pipe[1], "", 1);
 		(void)n; /* a full pipe already wakes the loop */
@@ -822,7 +825,7 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 		sv.opts = *opts;
 	sv.interval = cfg->interval;
 	sv.progress = sv.last_watchdog = mono_usec();
-	stop_requested = reload_requested = 0;
+	stop_requested = reload_requested = stop_signal = 0;
 	if (pthread_mutex_init(&sv.mu, NULL) != 0) {
 		tr_config_free(cfg);
 		return TR_ENOMEM;
@@ -836,7 +839,8 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 	if ((rc = service_start(&sv)) != 0)
 		goto out;
 	loop(&sv);
-	tr_log(TR_LOG_INFO, "serve: stopping");
+	tr_log(TR_LOG_INFO, "serve: %s, stopping",
+	    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 out:
 	tr_notify_stopping(sv.notify);
 	tr_http_stop(sv.http);

@@ -129,7 +129,7 @@ class Service:
         with open(self.outpath) as f:
             return f.read()
 
-    def signal(self, sig):
+    def send(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=5):
@@ -259,7 +259,7 @@ def notify_sequence_around_reload_and_stop():
                      "http://127.0.0.1:%d/feed.atom" % port, "stdout")
             before = len(svc.notify.messages)
             t0 = time.monotonic()
-            svc.signal(signal.SIGHUP)
+            svc.send(signal.SIGHUP)
             reloading = svc.notify.wait_for(
                 lambda m: "RELOADING=1" in m.split("\n"), start=before)
             usec = int(fields(reloading)["MONOTONIC_USEC"])
@@ -297,7 +297,7 @@ def reload_adds_and_removes_feeds():
             check(not srv.requests_for("/c.xml"), "c polled before added")
             write_config(tmp, port, [("a", srv.url("/a.xml")),
                                      ("c", srv.url("/c.xml"))])
-            svc.signal(signal.SIGHUP)
+            svc.send(signal.SIGHUP)
             wait_until(lambda: srv.requests_for("/c.xml"), 10,
                        "the added feed polled")
             wait_until(lambda: db_rows(
@@ -309,13 +309,58 @@ def reload_adds_and_removes_feeds():
             na, nb = len(srv.requests_for("/a.xml")), \
                 len(srv.requests_for("/b.xml"))
             make_due(db, "a", "b")
-            svc.signal(signal.SIGHUP)  # wakes the loop
+            svc.send(signal.SIGHUP)  # wakes the loop
             wait_until(lambda: len(srv.requests_for("/a.xml")) > na, 10,
                        "the kept feed polled again")
             time.sleep(0.5)
             eq(len(srv.requests_for("/b.xml")), nb,
                "requests of the removed feed")
             contains(svc.log(), "1 added, 1 removed", "log")
+            rc, _ = svc.stop()
+            eq(rc, 0, "exit status")
+        finally:
+            svc.close()
+
+
+@test
+def reload_keeps_open_connections_and_moves_the_listener():
+    import http.client
+    with TempDir() as tmp, FeedServer() as srv:
+        srv.route("/a.xml", body=rss("A", 2))
+        port = free_port()
+        cfg = write_config(tmp, port, [("a", srv.url("/a.xml"))])
+        svc = Service(tmp, cfg)
+        try:
+            svc.ready()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            r = conn.getresponse()
+            r.read()
+            eq(r.status, 200, "first request")
+            n = len(svc.notify.messages)
+            svc.send(signal.SIGHUP)
+            svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
+                                start=n)
+            # The same keep-alive connection still answers.
+            conn.request("GET", "/healthz")
+            r = conn.getresponse()
+            r.read()
+            eq(r.status, 200, "request on the connection opened before "
+               "the reload")
+            conn.close()
+            # A new listen address: the listener moves there.
+            port2 = free_port()
+            write_config(tmp, port2, [("a", srv.url("/a.xml"))])
+            n = len(svc.notify.messages)
+            svc.send(signal.SIGHUP)
+            svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
+                                start=n)
+            eq(get(port2, "/healthz")[0], 200, "new listen address")
+            try:
+                get(port, "/healthz", timeout=2)
+                check(False, "old address still answers")
+            except (ConnectionError, urllib.error.URLError):
+                pass
             rc, _ = svc.stop()
             eq(rc, 0, "exit status")
         finally:
@@ -338,7 +383,7 @@ def broken_config_on_reload_keeps_the_old_one():
             tmp.write("feeds.conf", good.replace("interval = 1h",
                                                  "interval = soon"))
             n = len(svc.notify.messages)
-            svc.signal(signal.SIGHUP)
+            svc.send(signal.SIGHUP)
             svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
                                 start=n)
             wait_until(lambda: "keeping the running configuration"
@@ -352,7 +397,7 @@ def broken_config_on_reload_keeps_the_old_one():
             make_due(db, "a")
             tmp.write("feeds.conf", good.replace("interval = 1h",
                                                  "interval = 1h\nbogus = 1"))
-            svc.signal(signal.SIGHUP)  # rejected again, and wakes the loop
+            svc.send(signal.SIGHUP)  # rejected again, and wakes the loop
             wait_until(lambda: len(srv.requests_for("/a.xml")) > na, 10,
                        "old config still polling")
             status, text = get(port, "/metrics")
@@ -402,8 +447,10 @@ def sigterm_during_a_round_commits_what_was_complete():
             for i, n in enumerate(names):
                 eq(stored.get(n), 5 + i, "articles of " + n)
             eq(stored.get("slow"), None, "articles of the aborted fetch")
+            svc.notify.collect(0.3)
             check("STOPPING=1" in "\n".join(svc.notify.messages),
                   "STOPPING=1 sent")
+            print("  stopped %.2fs after SIGTERM during a round" % secs)
         finally:
             svc.close()
 
@@ -471,7 +518,7 @@ def metrics_parse_and_move():
                   "HTTP requests by route and status")
             # A second poll answered 304 moves the 304 counter.
             make_due(db, "a")
-            svc.signal(signal.SIGHUP)
+            svc.send(signal.SIGHUP)
             wait_until(lambda: scrape().get(nm) == 1, 10, "a 304 counted")
             rc, _ = svc.stop()
             eq(rc, 0, "exit status")
