@@ -1197,6 +1197,9 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 		answer_text(resp, 400,
 		    "request has both Transfer-Encoding and Content-Length");
 		resp->close = 1;
+	} else if (req->bad_header) {
+		answer_text(resp, 400, "malformed header field name");
+		resp->close = 1;
 	} else if (req->uri_too_long) {
 		answer_text(resp, 414, "request target longer than %zu bytes",
 		    max_uri);
@@ -1500,6 +1503,7 @@ struct conn_info {
 	int content_length; /* present */
 	int body;	    /* a non-zero Content-Length or chunked */
 	int transfer_encoding;
+	int bad_name; /* a field name that is not a token */
 };
 
 static enum MHD_Result
@@ -1538,6 +1542,10 @@ join_field(char *dst, size_t *len, const char *v)
 	dst[*len] = '\0';
 }
 
+static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz";
+
 static enum MHD_Result
 collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
     size_t key_size, const char *value, size_t value_size)
@@ -1545,8 +1553,14 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	struct conn_info *ci = cls;
 
 	(void)kind;
-	(void)key_size;
 	(void)value_size;
+	/*
+	 * RFC 9112 §5.1: no whitespace between a field name and its colon
+	 * ("Transfer-Encoding : chunked" is a smuggling classic); names are
+	 * tokens (RFC 9110 §5.6.2).
+	 */
+	if (key_size == 0 || strspn(key, tchars) != key_size)
+		ci->bad_name = 1;
 	if (value == NULL)
 		return MHD_YES;
 	if (strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0) {
@@ -1727,7 +1741,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		 * and nothing else, so others wait for the second call.
 		 */
 		*req_cls = (char *)*req_cls + 2;
-		if (!ci.body && !(ci.content_length && ci.transfer_encoding))
+		if (!ci.body && !ci.bad_name)
 			return MHD_YES;
 	} else if (*upload_data_size != 0) {
 		*upload_data_size = 0; /* never: bodies got their answer */
@@ -1747,6 +1761,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.uri_too_long = *req_cls == &marks[3];
 	req.has_body = ci.body;
 	req.framing_conflict = ci.content_length && ci.transfer_encoding;
+	req.bad_header = ci.bad_name;
 	req.if_none_match = ci.inm_len ? ci.inm : NULL;
 	req.if_modified_since = ci.ims;
 	req.accept_encoding = ci.ae_len ? ci.ae : NULL;

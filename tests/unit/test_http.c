@@ -717,6 +717,14 @@ test_handle_errors(void)
 	tr_http_response_free(&resp);
 
 	req_init(&q, TR_HTTP_GET, "/feed.atom");
+	q.r.bad_header = 1;
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 400);
+	CHECK(resp.close);
+	CHECK_STR(resp.body, "malformed header field name\n");
+	tr_http_response_free(&resp);
+
+	req_init(&q, TR_HTTP_GET, "/feed.atom");
 	q.r.uri_too_long = 1;
 	tr_http_handle(srv, &resp, &q.r);
 	CHECK_INT(resp.status, 414);

@@ -1,0 +1,675 @@
+"""test_serve.py — the HTTP endpoint of `tributary serve`, driven over
+127.0.0.1 with curl, python's http.client, raw sockets and newsboat.
+
+The store is filled before the server starts with tests/helpers/fill_store
+(made-up articles plus one parsed Atom document); the feeds' URLs point at
+a closed port, so the service's poller changes nothing while the tests
+run.
+"""
+import gzip
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (TRIBUTARY, TempDir, check, contains, eq, main, run,
+                     test)
+
+import feedparser
+
+BUILD = os.environ.get("TR_BUILD") or os.path.dirname(TRIBUTARY)
+FILL = os.path.join(BUILD, "tests", "helpers", "fill_store")
+
+CONF = """\
+[tributary]
+database = var/planet.db
+title = Loopback Planet
+
+[feed "alpha"]
+url = http://127.0.0.1:9/alpha.xml
+tags = world, tech
+
+[feed "beta"]
+url = http://127.0.0.1:9/beta.xml
+title = Beta Blog
+tags = tech
+
+[feed "gamma"]
+url = http://127.0.0.1:9/gamma.xml
+"""
+
+# A document with hostile text, parsed by fill_store into feed gamma.
+GAMMA = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Gamma</title>
+  <id>urn:gamma</id>
+  <updated>2024-12-06T09:30:00Z</updated>
+  <link href="https://gamma.example/"/>
+  <entry>
+    <id>urn:gamma:1</id>
+    <title>Tricky &lt;script&gt;alert(1)&lt;/script&gt; ]]&gt; &amp; more</title>
+    <link href="https://gamma.example/1"/>
+    <updated>2024-12-06T09:30:00Z</updated>
+    <content type="html">&lt;p&gt;caf\u00e9 &amp;amp; \u2603&lt;/p&gt;</content>
+  </entry>
+  <entry>
+    <id>urn:gamma:2</id>
+    <title>Second gamma post</title>
+    <link href="https://gamma.example/2"/>
+    <updated>2024-12-07T09:30:00Z</updated>
+    <summary>plain summary</summary>
+  </entry>
+</feed>
+"""
+
+N_ALPHA, N_BETA, N_GAMMA = 20, 5, 2
+TOTAL = N_ALPHA + N_BETA + N_GAMMA
+
+
+class Server:
+    """`tributary serve` on an ephemeral port of 127.0.0.1."""
+
+    def __init__(self, tmp, extra_args=()):
+        self.tmp = tmp
+        self.log = open(tmp.join("serve.log"), "w+")
+        env = dict(os.environ)
+        for k in ("TRIBUTARY_CONFIG", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen(
+            [TRIBUTARY, "-c", tmp.join("feeds.conf"), "serve", "--listen",
+             "127.0.0.1:0"] + list(extra_args),
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline and self.port is None:
+            self.log.seek(0)
+            m = re.search(r"http://127\.0\.0\.1:(\d+)/feed\.atom",
+                          self.log.read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.05)
+        check(self.port, "no listening line in the log: " + self.output())
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.settle()
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def settle(self):
+        """Waits until the first poll round has stored what it will."""
+        last = None
+        for _ in range(50):
+            tag = self.request("HEAD", "/feed.atom")[1].get("etag")
+            if tag == last:
+                return
+            last = tag
+            time.sleep(0.2)
+
+    def request(self, method, path, headers=None):
+        """One request on a new connection: (status, headers, body)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            c.request(method, path, headers=headers or {})
+            r = c.getresponse()
+            body = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            return r.status, hdrs, body
+        finally:
+            c.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers)
+
+    def curl(self, *args):
+        p = subprocess.run(["curl", "-sS", "--max-time", "10"] + list(args),
+                           capture_output=True, timeout=20)
+        return p
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self.log.close()
+        return rc
+
+
+def make_store(tmp):
+    tmp.write("feeds.conf", CONF)
+    os.makedirs(tmp.join("var"), exist_ok=True)
+    gamma = tmp.write("gamma.xml", GAMMA)
+    for args in (["alpha", "-n", str(N_ALPHA), "-t", "1700000000"],
+                 ["beta", "-n", str(N_BETA), "-t", "1700001800"],
+                 ["gamma", gamma]):
+        p = subprocess.run([FILL, tmp.join("feeds.conf")] + args,
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, "fill_store: %s%s" % (p.stdout, p.stderr))
+
+
+_shared = {}
+
+
+def shared():
+    """One server for the read-only tests (started on first use)."""
+    if "srv" not in _shared:
+        tmp = TempDir().__enter__()
+        _shared["tmp"] = tmp
+        make_store(tmp)
+        _shared["srv"] = Server(tmp)
+    return _shared["srv"]
+
+
+def cleanup_shared():
+    if "srv" in _shared:
+        _shared["srv"].stop()
+        _shared["tmp"].__exit__(None, None, None)
+
+
+def raw(port, data, timeout=3):
+    """Sends bytes on a new connection; returns all bytes until close."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    out = b""
+    try:
+        s.sendall(data)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except (socket.timeout, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return out
+
+
+class JSONFeed:
+    """A JSON Feed read into feedparser's shape (Debian's feedparser 6.0
+    does not read JSON Feed)."""
+
+    def __init__(self, body):
+        doc = json.loads(body)
+        eq(doc.get("version"), "https://jsonfeed.org/version/1.1",
+           "JSON Feed version")
+        self.bozo = 0
+        self.feed = {"title": doc.get("title"), "links": []}
+        self.entries = [{"id": i.get("id"), "link": i.get("url"),
+                         "title": i.get("title")} for i in doc["items"]]
+
+    def get(self, key, default=None):
+        return getattr(self, key, default)
+
+
+def parse(srv, path):
+    """GETs path and parses it: feedparser, or json for JSON Feed."""
+    status, h, body = srv.get(path)
+    eq(status, 200, path)
+    if "json" in h.get("content-type", ""):
+        return JSONFeed(body)
+    return feedparser.parse(body)
+
+
+def status_lines(data):
+    return re.findall(rb"HTTP/1\.[01] (\d{3})", data)
+
+
+TYPES = {
+    "/feed.atom": "application/atom+xml; charset=utf-8",
+    "/feed.rss": "application/rss+xml; charset=utf-8",
+    "/feed.json": "application/feed+json; charset=utf-8",
+    "/tags/world.atom": "application/atom+xml; charset=utf-8",
+    "/tags/tech.rss": "application/rss+xml; charset=utf-8",
+    "/tags/tech.json": "application/feed+json; charset=utf-8",
+    "/feeds/alpha.atom": "application/atom+xml; charset=utf-8",
+    "/feeds/beta.rss": "application/rss+xml; charset=utf-8",
+    "/feeds/gamma.json": "application/feed+json; charset=utf-8",
+    "/feeds.opml": "text/x-opml; charset=utf-8",
+    "/": "text/html; charset=utf-8",
+    "/healthz": "text/plain; charset=utf-8",
+}
+
+
+@test
+def every_route_200_with_its_content_type():
+    srv = shared()
+    for path, ctype in TYPES.items():
+        status, h, body = srv.get(path)
+        eq(status, 200, path)
+        eq(h.get("content-type"), ctype, path + " Content-Type")
+        check(len(body) > 0, path + ": empty body")
+    status, h, body = srv.get("/healthz")
+    check(body.startswith(b"ok"), "healthz body %r" % body)
+    eq(h.get("cache-control"), "no-store", "healthz Cache-Control")
+
+
+@test
+def feeds_parse_and_hold_every_article():
+    srv = shared()
+    counts = {"/feed.atom": TOTAL, "/feed.rss": TOTAL, "/feed.json": TOTAL,
+              "/tags/world.atom": N_ALPHA,
+              "/tags/tech.rss": N_ALPHA + N_BETA,
+              "/feeds/beta.json": N_BETA, "/feeds/gamma.atom": N_GAMMA}
+    for path, n in counts.items():
+        d = parse(srv, path)
+        check(not d.bozo, "%s: bozo: %r" % (path, d.get("bozo_exception")))
+        eq(len(d.entries), n, path + " entries")
+    d = feedparser.parse(srv.get("/feed.atom")[2])
+    titles = [e.title for e in d.entries]
+    contains(" ".join(titles), "Tricky <script>alert(1)</script> ]]> & more",
+             "titles")
+    check("alpha article 19" in titles and "beta article 0" in titles,
+          "titles %r" % titles[:5])
+    eq(d.feed.title, "Loopback Planet", "feed title")
+    self_links = [l.href for l in d.feed.links if l.rel == "self"]
+    eq(self_links, [srv.base + "/feed.atom"], "self link")
+
+
+@test
+def html_page_lists_articles_without_their_markup():
+    srv = shared()
+    status, h, body = srv.get("/")
+    eq(status, 200, "status")
+    text = body.decode("utf-8")
+    contains(text, "alpha article 19", "page")
+    check("<script>alert(1)" not in text, "script tag passed through")
+    check("default-src 'none'" in h.get("content-security-policy", ""),
+          "CSP %r" % h.get("content-security-policy"))
+
+
+@test
+def opml_lists_the_subscriptions():
+    srv = shared()
+    status, h, body = srv.get("/feeds.opml")
+    eq(status, 200, "status")
+    for url in ("http://127.0.0.1:9/alpha.xml", "http://127.0.0.1:9/beta.xml"):
+        contains(body.decode(), url, "opml")
+
+
+@test
+def etag_and_if_none_match_give_304():
+    srv = shared()
+    status, h, body = srv.get("/feed.atom")
+    tag = h.get("etag")
+    check(tag and tag.startswith('"') and tag.endswith('"'),
+          "strong ETag %r" % tag)
+    for inm in (tag, "W/" + tag, '"nope", ' + tag, "*"):
+        status, h2, body2 = srv.get("/feed.atom", {"If-None-Match": inm})
+        eq(status, 304, "If-None-Match %s" % inm)
+        eq(body2, b"", "304 body")
+        eq(h2.get("etag"), tag, "304 ETag")
+        check(h2.get("cache-control", "").startswith("max-age="),
+              "304 Cache-Control %r" % h2.get("cache-control"))
+        eq(h2.get("vary"), "Accept-Encoding", "304 Vary")
+    status, _, _ = srv.get("/feed.atom", {"If-None-Match": '"other"'})
+    eq(status, 200, "non-matching If-None-Match")
+    # A cache-buster changes nothing: same tag, 304.
+    status, h3, _ = srv.get("/feed.atom?_=1700000000",
+                            {"If-None-Match": tag})
+    eq(status, 304, "cache-buster")
+    # Another query is another representation.
+    status, h4, _ = srv.get("/feed.atom?limit=5", {"If-None-Match": tag})
+    eq(status, 200, "other query")
+    check(h4.get("etag") != tag, "same ETag for limit=5")
+    # curl does the same with its own client.
+    p = srv.curl("-o", "/dev/null", "-w", "%{http_code}", "-H",
+                 "If-None-Match: " + tag, srv.base + "/feed.atom")
+    eq(p.stdout.decode(), "304", "curl status")
+
+
+@test
+def if_modified_since_gives_304():
+    srv = shared()
+    status, h, _ = srv.get("/feed.rss")
+    lm = h.get("last-modified")
+    check(lm and lm.endswith(" GMT"), "Last-Modified %r" % lm)
+    status, _, body = srv.get("/feed.rss", {"If-Modified-Since": lm})
+    eq(status, 304, "same date")
+    eq(body, b"", "304 body")
+    status, _, _ = srv.get("/feed.rss", {
+        "If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"})
+    eq(status, 200, "older date")
+    # If-None-Match takes precedence (RFC 9110 §13.2.2).
+    status, _, _ = srv.get("/feed.rss", {"If-Modified-Since": lm,
+                                         "If-None-Match": '"other"'})
+    eq(status, 200, "If-None-Match wins")
+
+
+@test
+def cache_control_follows_the_schedule():
+    srv = shared()
+    _, h, _ = srv.get("/feed.json")
+    m = re.fullmatch(r"max-age=(\d+)", h.get("cache-control", ""))
+    check(m, "Cache-Control %r" % h.get("cache-control"))
+    check(60 <= int(m.group(1)) <= 3600, "max-age %s" % m.group(1))
+
+
+@test
+def gzip_when_accepted():
+    srv = shared()
+    _, hi, plain = srv.get("/feed.atom")
+    status, hg, packed = srv.get("/feed.atom", {"Accept-Encoding": "gzip"})
+    eq(status, 200, "status")
+    eq(hg.get("content-encoding"), "gzip", "Content-Encoding")
+    eq(hg.get("vary"), "Accept-Encoding", "Vary")
+    eq(gzip.decompress(packed), plain, "inflated body")
+    check(len(packed) < len(plain), "gzip is not smaller")
+    check(hg.get("etag") != hi.get("etag"), "same ETag for gzip")
+    eq(hi.get("vary"), "Accept-Encoding", "identity Vary")
+    check("content-encoding" not in hi, "identity Content-Encoding")
+    status, h0, body0 = srv.get("/feed.atom", {"Accept-Encoding": "gzip;q=0"})
+    check("content-encoding" not in h0, "gzip;q=0 honoured")
+    eq(body0, plain, "q=0 body")
+    # The gzip tag validates the gzip representation only.
+    status, _, _ = srv.get("/feed.atom", {"Accept-Encoding": "gzip",
+                                          "If-None-Match": hg["etag"]})
+    eq(status, 304, "gzip 304")
+    status, _, _ = srv.get("/feed.atom", {"If-None-Match": hg["etag"]})
+    eq(status, 200, "gzip tag on identity")
+    # curl --compressed.
+    with TempDir() as t:
+        p = srv.curl("--compressed", "-D", t.join("h"), "-o", t.join("b"),
+                     srv.base + "/feed.atom")
+        eq(p.returncode, 0, "curl")
+        hdr = open(t.join("h")).read().lower()
+        contains(hdr, "content-encoding: gzip", "curl headers")
+        contains(hdr, "vary: accept-encoding", "curl headers")
+        eq(open(t.join("b"), "rb").read(), plain, "curl body")
+
+
+@test
+def head_has_the_same_headers_and_no_body():
+    srv = shared()
+    for path in ("/feed.atom", "/feeds.opml", "/", "/nope"):
+        for hdrs in ({}, {"Accept-Encoding": "gzip"}):
+            sg, hg, bg = srv.get(path, hdrs)
+            sh, hh, bh = srv.request("HEAD", path, hdrs)
+            eq(sh, sg, path + " status")
+            eq(bh, b"", path + " HEAD body")
+            hg.pop("date", None)
+            hh.pop("date", None)
+            eq(hh, hg, path + " headers")
+    p = srv.curl("-I", srv.base + "/feed.json")
+    contains(p.stdout.decode(), "Content-Length:", "curl -I")
+
+
+@test
+def bad_parameters_get_400_with_one_line():
+    srv = shared()
+    cases = {
+        "/feed.atom?limit=0": "limit: ",
+        "/feed.atom?limit=1001": "limit: ",
+        "/feed.rss?limit=ten": "limit: ",
+        "/feed.atom?limit=5&limit=6": "limit: given more than once",
+        "/feed.json?since=yesterday": "since: ",
+        "/feed.atom?before=not-a-cursor": "before: ",
+        "/feed.atom?q=%22unbalanced": "q: ",
+        "/feed.atom?q=caf%E9": "q: not valid UTF-8",
+        "/tags/world.atom?q=a%00b": "q: contains a NUL byte",
+        "/?limit=-1": "limit: ",
+    }
+    for path, reason in cases.items():
+        status, h, body = srv.get(path)
+        eq(status, 400, path)
+        eq(h.get("content-type"), "text/plain; charset=utf-8", path)
+        text = body.decode()
+        check(text.startswith(reason), "%s: %r" % (path, text))
+        check(text.endswith("\n") and text.count("\n") == 1,
+              "%s: not one line: %r" % (path, text))
+    p = srv.curl("-w", "%{http_code}", "-o", "/dev/null",
+                 srv.base + "/feed.atom?since=nope")
+    eq(p.stdout.decode(), "400", "curl")
+    # Valid values work.
+    for path in ("/feed.atom?limit=1000", "/feed.atom?since=2023-11-14T22:13:20Z",
+                 "/feed.json?q=alpha", "/feed.atom?limit=3&unknown=1&_=2"):
+        eq(srv.get(path)[0], 200, path)
+
+
+@test
+def since_and_search_filter():
+    srv = shared()
+    # alpha i is published at 1700000000 + i h; beta i at +30 min.
+    since = "2023-11-15T07:13:20Z"  # 1700032400: alpha 9.., beta 9.. none
+    d = parse(srv, "/feeds/alpha.atom?since=" + since)
+    eq(len(d.entries), N_ALPHA - 9, "since")
+    d = parse(srv, "/feed.json?q=gamma")
+    check(len(d.entries) >= 1, "search found nothing")
+    check(all("gamma" in (e.get("link") or "") for e in d.entries),
+          "search results %r" % [e.get("link") for e in d.entries])
+
+
+@test
+def pagination_follows_next_links_through_every_article():
+    srv = shared()
+    seen = []
+    url = "/feed.atom?limit=7"
+    for _ in range(10):
+        status, _, body = srv.get(url)
+        eq(status, 200, url)
+        d = feedparser.parse(body)
+        seen += [e.id for e in d.entries]
+        nxt = [l.href for l in d.feed.get("links", []) if l.rel == "next"]
+        if not nxt:
+            break
+        check(nxt[0].startswith(srv.base + "/feed.atom?"), "next %r" % nxt)
+        url = nxt[0][len(srv.base):]
+        contains(url, "limit=7", "next link keeps the limit")
+    eq(len(seen), TOTAL, "articles over all pages")
+    eq(len(set(seen)), TOTAL, "distinct articles")
+
+
+@test
+def unknown_paths_and_names_404():
+    srv = shared()
+    for path, reason in (("/nope", "not found: /nope"),
+                         ("/feed.xml", "not found: /feed.xml"),
+                         ("/tags/nosuch.atom", "no tag named nosuch"),
+                         ("/feeds/nosuch.rss", "no feed named nosuch"),
+                         ("/metrics/x", "not found: /metrics/x")):
+        status, h, body = srv.get(path)
+        eq(status, 404, path)
+        eq(body.decode(), reason + "\n", path)
+
+
+@test
+def other_methods_405_with_allow():
+    srv = shared()
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        status, h, body = srv.request(method, "/feed.atom")
+        eq(status, 405, method)
+        eq(h.get("allow"), "GET, HEAD", method + " Allow")
+    p = srv.curl("-X", "POST", "-d", "x=1", "-D", "-", "-o", "/dev/null",
+                 srv.base + "/feed.atom")
+    out = p.stdout.decode()
+    contains(out, "405", "curl POST")
+    contains(out, "Allow: GET, HEAD", "curl POST")
+
+
+@test
+def long_urls_414():
+    srv = shared()
+    status, _, body = srv.get("/feed.atom?x=" + "a" * 3000)
+    eq(status, 414, "3000-byte target")
+    contains(body.decode(), "longer than 2048", "reason")
+    # Past the header buffer libmicrohttpd answers 414 itself.
+    out = raw(srv.port, b"GET /feed.atom?" + b"a" * 40000 +
+              b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    eq(status_lines(out), [b"414"], "40000-byte target")
+    # Just under the limit is fine.
+    path = "/feed.atom?x=" + "a" * (2048 - len("/feed.atom?x="))
+    eq(srv.get(path)[0], 200, "2048-byte target")
+    p = srv.curl("-o", "/dev/null", "-w", "%{http_code}",
+                 srv.base + "/feed.atom?x=" + "b" * 5000)
+    eq(p.stdout.decode(), "414", "curl")
+
+
+@test
+def oversized_headers_refused():
+    srv = shared()
+    out = raw(srv.port, b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nX-Big: " +
+              b"a" * 40000 + b"\r\n\r\n")
+    eq(status_lines(out), [b"431"], "one 40 KB header")
+    many = b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 100) for i in range(400))
+    out = raw(srv.port, b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n" + many +
+              b"\r\n")
+    eq(status_lines(out), [b"431"], "400 headers")
+    # The server is still fine.
+    eq(srv.get("/healthz")[0], 200, "after")
+
+
+@test
+def request_smuggling_attempts_rejected():
+    srv = shared()
+    smuggled = b"GET /feeds.opml HTTP/1.1\r\nHost: x\r\n\r\n"
+    attempts = [
+        # CL.TE and TE.CL: both framings present.
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+        b"POST /feed.atom HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+        b"\r\nContent-Length: 43\r\n\r\n0\r\n\r\n" + smuggled,
+        # Two different Content-Lengths.
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+        b"Content-Length: 39\r\n\r\n" + smuggled,
+        # Whitespace before the colon.
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked"
+        b"\r\n\r\n0\r\n\r\n" + smuggled,
+        # A body on a GET.
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nContent-Length: 39\r\n\r\n"
+        + smuggled,
+    ]
+    for data in attempts:
+        out = raw(srv.port, data)
+        codes = status_lines(out)
+        eq(len(codes), 1, "responses to %r: %r" % (data[:60], out[:300]))
+        check(codes[0] in (b"400", b"405", b"413"),
+              "status %r for %r" % (codes, data[:60]))
+        check(b"<opml" not in out, "smuggled request answered")
+        contains(out.decode("latin-1").lower(), "connection: close",
+                 "closes after %r" % data[:40])
+    # Pipelining of two honest requests still works.
+    out = raw(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    eq(status_lines(out), [b"200", b"200"], "pipelined")
+
+
+@test
+def keep_alive_reuses_the_connection():
+    srv = shared()
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    c.request("GET", "/feed.atom")
+    r = c.getresponse()
+    r.read()
+    sock = c.sock
+    for path in ("/feed.rss", "/healthz", "/nope", "/feed.atom"):
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        check(c.sock is sock, "connection not reused for " + path)
+    c.close()
+
+
+@test
+def newsboat_sees_every_article():
+    srv = shared()
+    if shutil.which("newsboat") is None:
+        check(False, "newsboat is not installed")
+    with TempDir() as t:
+        urls = t.write("urls", srv.base + "/feed.atom?limit=1000\n")
+        conf = t.write("config", "")
+        cache = t.join("cache.db")
+        env = dict(os.environ, HOME=t.path, XDG_CONFIG_HOME=t.path,
+                   XDG_DATA_HOME=t.path)
+        p = subprocess.run(["newsboat", "-u", urls, "-c", cache, "-C", conf,
+                            "-x", "reload"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        eq(p.returncode, 0, "newsboat: %s %s" % (p.stdout, p.stderr))
+        db = sqlite3.connect(cache)
+        titles = [r[0] for r in db.execute("SELECT title FROM rss_item")]
+        db.close()
+        eq(len(titles), TOTAL, "articles newsboat stored")
+        for want in ("alpha article 0", "alpha article 19", "beta article 4",
+                     "Second gamma post"):
+            check(want in titles, "%r missing from %r" % (want, titles[:5]))
+
+
+@test
+def new_articles_change_the_etag():
+    with TempDir() as tmp:
+        make_store(tmp)
+        srv = Server(tmp)
+        try:
+            _, h, _ = srv.get("/feeds/beta.atom")
+            tag = h["etag"]
+            eq(srv.get("/feeds/beta.atom", {"If-None-Match": tag})[0], 304,
+               "before")
+            p = subprocess.run([FILL, tmp.join("feeds.conf"), "beta", "-n",
+                                str(N_BETA + 3)], capture_output=True,
+                               text=True, timeout=60)
+            eq(p.returncode, 0, "fill_store: " + p.stderr)
+            status, h2, body = srv.get("/feeds/beta.atom",
+                                       {"If-None-Match": tag})
+            eq(status, 200, "after new articles")
+            check(h2["etag"] != tag, "ETag unchanged")
+            eq(len(feedparser.parse(body).entries), N_BETA + 3, "entries")
+        finally:
+            eq(srv.stop(), 0, "exit status")
+
+
+@test
+def sigint_and_sigterm_stop_cleanly():
+    with TempDir() as tmp:
+        make_store(tmp)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            srv = Server(tmp)
+            eq(srv.get("/healthz")[0], 200, "serving")
+            start = time.time()
+            eq(srv.stop(sig), 0, "exit status after %s" % sig.name)
+            check(time.time() - start < 5, "slow stop")
+            try:
+                socket.create_connection(("127.0.0.1", srv.port), timeout=1)
+                check(False, "still listening after stop")
+            except OSError:
+                pass
+
+
+@test
+def listen_errors_are_reported():
+    with TempDir() as tmp:
+        make_store(tmp)
+        r = run("-c", tmp.join("feeds.conf"), "serve", "--listen",
+                "not-an-address", timeout=20)
+        check(r.rc != 0, "bad address accepted: %r" % r)
+        contains(r.out + r.err, "not-an-address", "message")
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        try:
+            r = run("-c", tmp.join("feeds.conf"), "serve", "--listen",
+                    "127.0.0.1:%d" % busy.getsockname()[1], timeout=20)
+        finally:
+            busy.close()
+        check(r.rc != 0, "busy port accepted: %r" % r)
+        contains(r.out + r.err, "in use", "message")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        cleanup_shared()
