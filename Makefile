@@ -74,6 +74,11 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(BUILD)/libtributary.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
 
+# The store benchmark (bench/store_bench.c): make $(BUILD)/bench/store_bench
+$(BUILD)/bench/store_bench: bench/store_bench.c $(BUILD)/libtributary.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
+
 # Installs the Debian packages the build and the tests need, only when
 # something is missing.
 deps:

@@ -163,6 +163,7 @@ static const char temp_schema[] =
 
 static const char *const stmt_sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_BEGIN_STAGE] = "BEGIN DEFERRED",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_GEN_GET] = "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
@@ -382,10 +383,35 @@ store_exec(struct tr_store *st, const char *sql)
 }
 
 int
+store_stage_flush(struct tr_store *st)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st->staging)
+		return 0;
+	st->staging = 0;
+	st->staged_rows = 0;
+	s = store_stmt(st, S_COMMIT);
+	rc = s ? store_exec_stmt(st, s, "staging articles") : TR_ESTORE;
+	if (rc != 0) {
+		store_rollback(st);
+		st->stage_epoch++;
+		tr_log(TR_LOG_WARN, "store %s: staged articles lost: %s",
+		    st->path, st->errmsg);
+	}
+	return rc;
+}
+
+int
 store_begin(struct tr_store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, S_BEGIN);
+	sqlite3_stmt *s;
+	int rc;
 
+	if ((rc = store_stage_flush(st)) != 0)
+		return rc;
+	s = store_stmt(st, S_BEGIN);
 	return s ? store_exec_stmt(st, s, "beginning a transaction")
 		 : TR_ESTORE;
 }

@@ -29,9 +29,13 @@
 #include "tributary/log.h"
 #include "tributary/url.h"
 
+/* Staged rows per temp commit (see struct tr_store). */
+#define STAGE_FLUSH 1000
+
 struct tr_store_batch {
 	struct tr_store *st;
 	int64_t id;
+	int64_t epoch; /* st->stage_epoch at the start */
 	int64_t feed_id;
 	char *feed_name;
 	struct tr_buf authors, categories, enclosures; /* reused per item */
@@ -155,6 +159,7 @@ tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
 	sqlite3_reset(s);
 	b->st = st;
 	b->id = st->next_batch++;
+	b->epoch = st->stage_epoch;
 	tr_buf_init(&b->authors, LIST_MAX);
 	tr_buf_init(&b->categories, LIST_MAX);
 	tr_buf_init(&b->enclosures, LIST_MAX);
@@ -190,6 +195,14 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	if (a->link && (canon = tr_url_canonical(a->link)) == NULL)
 		tr_log(TR_LOG_DEBUG, "feed %s: article %s: link %s has no "
 		    "canonical form", b->feed_name, a->id, a->link);
+	if (!st->staging) {
+		if ((s = store_stmt(st, S_BEGIN_STAGE)) == NULL ||
+		    store_exec_stmt(st, s, "staging articles") != 0) {
+			free(canon);
+			return TR_ESTORE;
+		}
+		st->staging = 1;
+	}
 	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL) {
 		free(canon);
 		return TR_ESTORE;
@@ -216,6 +229,8 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* canon and the lists are going away */
 	free(canon);
+	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
+		rc = store_stage_flush(st);
 	return rc;
 }
 
@@ -319,6 +334,13 @@ tr_store_batch_commit(struct tr_store_batch *b,
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
+	if (b->epoch != st->stage_epoch) {
+		store_rollback(st);
+		return store_err(st, TR_ESTORE,
+		    "feed %s: the staged document was lost to an earlier "
+		    "database error; fetch it again",
+		    b->feed_name);
+	}
 	if ((rc = apply(b, meta, &r)) != 0 || (rc = store_commit(st)) != 0) {
 		store_rollback(st);
 		tr_log(TR_LOG_WARN, "feed %s: storing the document failed: %s",

@@ -19,6 +19,7 @@
  */
 enum store_stmt {
 	S_BEGIN,
+	S_BEGIN_STAGE,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_GEN_GET,
@@ -79,6 +80,17 @@ struct tr_store {
 	int readonly;
 	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
 	int64_t next_batch;	/* id of the next batch on this handle */
+	/*
+	 * Staged rows go into temp.stage inside a deferred transaction that
+	 * touches only the temp database (so it takes no lock on the main
+	 * one) and is committed every STAGE_FLUSH rows and before any write
+	 * transaction: one temp commit per many rows instead of one each.
+	 * If such a commit fails, the staged rows of every open batch are
+	 * gone: stage_epoch moves on and those batches refuse to commit.
+	 */
+	int staging;
+	int64_t staged_rows;
+	int64_t stage_epoch;
 	sqlite3_stmt *stmt[S__COUNT];
 	sqlite3_stmt *qstmt[Q_VARIANTS];
 	char errmsg[512];
@@ -103,7 +115,13 @@ int store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what);
 /* Runs literal SQL (no parameters). 0 or TR_ESTORE. */
 int store_exec(struct tr_store *st, const char *sql);
 
-/* Begins a write transaction (BEGIN IMMEDIATE), commits, rolls back. */
+/* Commits the staging transaction, if one is open. */
+int store_stage_flush(struct tr_store *st);
+
+/*
+ * Begins a write transaction (BEGIN IMMEDIATE; the staging transaction
+ * is committed first), commits, rolls back.
+ */
 int store_begin(struct tr_store *st);
 int store_commit(struct tr_store *st);
 void store_rollback(struct tr_store *st);

@@ -1,0 +1,310 @@
+/*
+ * store_bench.c — the article store under load (issue 4's benchmark).
+ *
+ *	store_bench [FEEDS [PER_FEED [RUNS [DIR]]]]
+ *
+ * defaults 10000 feeds x 100 articles (1,000,000), 21 query runs, /tmp.
+ * Built by `make build/bench/store_bench` (BUILD=... for another folder),
+ * or by hand:
+ *
+ *	cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude \
+ *	    -o store_bench bench/store_bench.c build/libtributary.a \
+ *	    $(pkg-config --libs libcurl expat sqlite3 libmicrohttpd zlib inih) -lm
+ *
+ * Measures, on a fresh database file:
+ *   1. inserting FEEDS x PER_FEED articles, one transaction (batch) per
+ *      feed: articles per second;
+ *   2. storing one feed's unchanged document again: rows written (must be
+ *      0) and whether another connection saw a change (PRAGMA
+ *      data_version);
+ *   3. the merged query for 100 articles: median latency over RUNS runs,
+ *      also with a tag, on the second page (cursor) and with a
+ *      full-text query.
+ * Prints one "key value" line per result. The database is removed at the
+ * end.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "tributary/article.h"
+#include "tributary/config.h"
+#include "tributary/error.h"
+#include "tributary/store.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+die(const char *what, struct tr_store *st, int rc)
+{
+	fprintf(stderr, "store_bench: %s: %s (%s)\n", what,
+	    st ? tr_store_errmsg(st) : "", tr_strerror(rc));
+	exit(1);
+}
+
+/* Writes a feeds.conf with n feeds (tags t0..t9 round robin). */
+static struct tr_config *
+make_config(const char *dir, long n)
+{
+	char path[4096];
+	struct tr_config *cfg = NULL;
+	char *errors = NULL;
+	FILE *fp;
+	long i;
+
+	snprintf(path, sizeof(path), "%s/store_bench.conf", dir);
+	if ((fp = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(fp, "[tributary]\ndatabase = store_bench.db\n");
+	for (i = 0; i < n; i++)
+		fprintf(fp, "[feed \"feed%ld\"]\nurl = http://127.0.0.1/%ld.xml\n"
+			    "tags = t%ld\n",
+		    i, i, i % 10);
+	fclose(fp);
+	if (tr_config_load(&cfg, &errors, path) != 0) {
+		fprintf(stderr, "store_bench: config: %s\n",
+		    errors ? errors : "?");
+		exit(1);
+	}
+	unlink(path);
+	free(errors);
+	return cfg;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+fmt(const char *f, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, sizeof(buf), f, ap);
+	va_end(ap);
+	return strdup(buf);
+}
+
+static const char *const words[] = {"river", "delta", "harbour", "council",
+    "market", "season", "engine", "orbit", "garden", "signal", "archive",
+    "bridge", "summit", "ledger", "frontier", "canvas"};
+
+/* Article j of feed i, as a parser would hand it over. */
+static void
+make_article(struct tr_article *a, long i, long j, int64_t base)
+{
+	char text[600];
+	size_t k, len = 0;
+
+	tr_article_init(a);
+	a->id = fmt("tag:127.0.0.1,2024:feed%ld/%ld", i, j);
+	a->guid = strdup(a->id);
+	/* One in ten links is shared with the previous feed (cross-feed). */
+	a->link = j % 10 == 0 && i > 0
+		      ? fmt("http://127.0.0.1/shared/%ld/%ld", i - 1, j)
+		      : fmt("http://127.0.0.1/%ld/%ld", i, j);
+	a->title = fmt("Article %ld of feed %ld", j, i);
+	for (k = 0; k < 60 && len + 12 < sizeof(text); k++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s ",
+		    words[(size_t)(i * 7 + j * 3 + (long)k) % 16]);
+	a->summary = strdup(text);
+	a->content = fmt("<p>%ld %ld</p>", i, j);
+	a->published = base + i * 37 + j * 3600;
+	a->n_categories = 1;
+	a->categories = calloc(1, sizeof(char *));
+	a->categories[0] = strdup(words[(size_t)j % 16]);
+}
+
+static int
+count_cb(const struct tr_item *it, void *arg)
+{
+	(void)it;
+	++*(long *)arg;
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median milliseconds of runs queries q; *n_items gets the last count. */
+static double
+time_query(struct tr_store *st, const struct tr_query *q, int runs,
+    long *n_items)
+{
+	double *t = calloc((size_t)runs, sizeof(double)), med;
+	int r, rc;
+
+	for (r = 0; r < runs; r++) {
+		double t0 = now_s();
+
+		*n_items = 0;
+		if ((rc = tr_store_query(st, q, count_cb, n_items, NULL)) != 0)
+			die("query", st, rc);
+		t[r] = (now_s() - t0) * 1e3;
+	}
+	qsort(t, (size_t)runs, sizeof(double), cmp_double);
+	med = t[runs / 2];
+	free(t);
+	return med;
+}
+
+static int64_t
+data_version(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s, NULL);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	long feeds = argc > 1 ? atol(argv[1]) : 10000;
+	long per = argc > 2 ? atol(argv[2]) : 100;
+	int runs = argc > 3 ? atoi(argv[3]) : 21;
+	const char *dir = argc > 4 ? argv[4] : "/tmp";
+	struct tr_config *cfg;
+	struct tr_store *st = NULL;
+	struct tr_store_result res;
+	struct tr_article *doc;
+	struct tr_query q;
+	char path[4096], feed[32], *cursor = NULL;
+	int64_t base = 1600000000, dv0, dv1;
+	double t0, secs;
+	long i, j, n = 0;
+	sqlite3 *other = NULL;
+	struct stat sb;
+	int rc;
+
+	if (feeds < 1 || per < 1 || runs < 1) {
+		fprintf(stderr, "usage: store_bench [FEEDS [PER_FEED [RUNS "
+				"[DIR]]]]\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/store_bench-%ld.db", dir,
+	    (long)getpid());
+	cfg = make_config(dir, feeds);
+	if ((rc = tr_store_open(&st, path, 0)) != 0)
+		die("open", st, rc);
+	if ((rc = tr_store_sync_config(st, cfg)) != 0)
+		die("sync", st, rc);
+	doc = calloc((size_t)per, sizeof(*doc));
+
+	/* 1. Insert: one document (one transaction) per feed. */
+	tr_store_set_now(st, base + 400 * 86400);
+	secs = 0;
+	for (i = 0; i < feeds; i++) {
+		struct tr_store_batch *b = NULL;
+
+		for (j = 0; j < per; j++)
+			make_article(&doc[j], i, j, base);
+		snprintf(feed, sizeof(feed), "feed%ld", i);
+		t0 = now_s();
+		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
+			die("batch", st, rc);
+		for (j = 0; j < per; j++)
+			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
+				die("add", st, rc);
+		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
+			die("commit", st, rc);
+		tr_store_batch_free(b);
+		secs += now_s() - t0;
+		n += res.added;
+		for (j = 0; j < per; j++)
+			tr_article_free(&doc[j]);
+	}
+	printf("feeds %ld\n", feeds);
+	printf("articles %ld\n", n);
+	printf("insert_seconds %.2f\n", secs);
+	printf("insert_articles_per_sec %.0f\n", (double)n / secs);
+
+	/* 2. The last feed's document again, unchanged. */
+	sqlite3_open_v2(path, &other, SQLITE_OPEN_READONLY, NULL);
+	dv0 = data_version(other);
+	for (j = 0; j < per; j++)
+		make_article(&doc[j], feeds - 1, j, base);
+	{
+		struct tr_store_batch *b = NULL;
+
+		snprintf(feed, sizeof(feed), "feed%ld", feeds - 1);
+		t0 = now_s();
+		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
+			die("batch", st, rc);
+		for (j = 0; j < per; j++)
+			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
+				die("add", st, rc);
+		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
+			die("commit", st, rc);
+		tr_store_batch_free(b);
+		secs = now_s() - t0;
+	}
+	dv1 = data_version(other);
+	sqlite3_close(other);
+	for (j = 0; j < per; j++)
+		tr_article_free(&doc[j]);
+	printf("restore_unchanged_items %ld\n", (long)res.unchanged);
+	printf("restore_unchanged_changes %ld\n", (long)res.changes);
+	printf("restore_unchanged_data_version_changed %d\n", dv0 != dv1);
+	printf("restore_unchanged_ms %.2f\n", secs * 1e3);
+
+	/* 3. The merged query, 100 articles. */
+	memset(&q, 0, sizeof(q));
+	q.since = TR_DATE_NONE;
+	q.limit = 100;
+	printf("query_limit 100\n");
+	printf("query_median_ms %.3f\n", time_query(st, &q, runs, &n));
+	printf("query_items %ld\n", n);
+	if ((rc = tr_store_query(st, &q, count_cb, &n, &cursor)) != 0)
+		die("query", st, rc);
+	q.before = cursor;
+	printf("query_page2_median_ms %.3f\n", time_query(st, &q, runs, &n));
+	q.before = NULL;
+	q.tag = "t3";
+	printf("query_tag_median_ms %.3f\n", time_query(st, &q, runs, &n));
+	q.tag = NULL;
+	q.feed = "feed7";
+	printf("query_feed_median_ms %.3f\n", time_query(st, &q, runs, &n));
+	q.feed = NULL;
+	q.q = "harbour AND orbit";
+	printf("query_fts_median_ms %.3f\n", time_query(st, &q, runs, &n));
+	printf("query_fts_items %ld\n", n);
+	free(cursor);
+
+	if (stat(path, &sb) == 0)
+		printf("db_bytes %lld\n", (long long)sb.st_size);
+	tr_store_close(st);
+	tr_config_free(cfg);
+	free(doc);
+	unlink(path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "-wal");
+	unlink(path);
+	path[strlen(path) - 4] = '\0';
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "-shm");
+	unlink(path);
+	return 0;
+}
