@@ -181,7 +181,8 @@ struct service {
 	struct tr_config *cfg; /* the running config, owned */
 	struct tr_service_opts opts;
 	struct tr_store *st;   /* the writer handle */
-	struct tr_http *http;
+	struct tr_http *http;  /* NULL only when a reload lost the listener */
+	char *bound;	       /* the address http listens on */
 	struct tr_notify *notify;
 	struct tr_metrics *metrics;
 	struct service_metrics m;
@@ -522,18 +523,24 @@ listen_of(const struct service *sv, const struct tr_config *cfg)
 	return sv->opts.listen ? sv->opts.listen : cfg->listen;
 }
 
-/* Creates, hooks up and binds an endpoint for cfg. */
+/*
+ * Creates, hooks up and binds an endpoint for cfg on the address listen.
+ * On success sv->bound is that address.
+ */
 static int
 http_start(struct service *sv, struct tr_http **out,
-    const struct tr_config *cfg)
+    const struct tr_config *cfg, const char *listen)
 {
 	struct tr_http_opts ho;
 	struct tr_http *srv = NULL;
+	char *copy;
 	int rc;
 
 	memset(&ho, 0, sizeof(ho));
-	ho.listen = sv->opts.listen;
+	ho.listen = listen;
 	*out = NULL;
+	if ((copy = strdup(listen)) == NULL)
+		return TR_ENOMEM;
 	rc = tr_http_new(&srv, cfg, cfg->database, &ho);
 	if (rc == 0) {
 		tr_http_set_health(srv, health, sv);
@@ -541,12 +548,14 @@ http_start(struct service *sv, struct tr_http **out,
 		rc = tr_http_listen(srv);
 	}
 	if (rc != 0) {
-		tr_log(TR_LOG_ERROR, "http: cannot listen on %s: %s",
-		    listen_of(sv, cfg),
+		tr_log(TR_LOG_ERROR, "http: cannot listen on %s: %s", listen,
 		    srv ? tr_http_errmsg(srv) : tr_strerror(rc));
 		tr_http_stop(srv);
+		free(copy);
 		return rc;
 	}
+	free(sv->bound);
+	sv->bound = copy;
 	*out = srv;
 	return 0;
 }
@@ -582,35 +591,40 @@ feeds_missing(const struct tr_config *a, const struct tr_config *b)
 /*
  * Switches the endpoint to ncfg. When the listen address changed, a new
  * listener is bound before the old one stops; if the new address cannot
- * be bound (the same port on another host form, say), the old one is
- * stopped first and the new one tried again, and when that fails too
- * the old address is bound again. Returns 0, or the error of the new
- * address.
+ * be bound (the same port in another form, say), the old one is stopped
+ * first and the new one tried again, and when that fails too the old
+ * address is bound again (with ncfg: the old config is freed after the
+ * reload). Returns 0, or the error of the new address.
  */
 static int
 http_switch(struct service *sv, const struct tr_config *ncfg)
 {
+	const char *want = listen_of(sv, ncfg);
 	struct tr_http *srv = NULL;
+	char *old = NULL;
 	int rc;
 
-	if (strcmp(listen_of(sv, sv->cfg), listen_of(sv, ncfg)) == 0) {
+	if (sv->http != NULL && strcmp(sv->bound, want) == 0) {
 		tr_http_set_config(sv->http, ncfg);
 		return 0;
 	}
-	if (http_start(sv, &srv, ncfg) == 0) {
+	if (sv->http != NULL && http_start(sv, &srv, ncfg, want) == 0) {
 		tr_http_stop(sv->http);
 		sv->http = srv;
+		tr_log(TR_LOG_INFO, "http: now listening on %s", want);
 		return 0;
 	}
 	tr_http_stop(sv->http);
 	sv->http = NULL;
-	if ((rc = http_start(sv, &srv, ncfg)) == 0) {
+	if ((rc = http_start(sv, &srv, ncfg, want)) == 0) {
 		sv->http = srv;
+		tr_log(TR_LOG_INFO, "http: now listening on %s", want);
 		return 0;
 	}
-	if (http_start(sv, &sv->http, sv->cfg) == 0)
-		tr_log(TR_LOG_WARN, "reload: still listening on %s",
-		    listen_of(sv, sv->cfg));
+	if (sv->bound != NULL && (old = strdup(sv->bound)) != NULL &&
+	    http_start(sv, &sv->http, ncfg, old) == 0)
+		tr_log(TR_LOG_WARN, "http: still listening on %s", old);
+	free(old);
 	return rc;
 }
 
@@ -801,7 +815,8 @@ service_start(struct service *sv)
 		    tr_store_errmsg(sv->st));
 		return rc;
 	}
-	if ((rc = http_start(sv, &sv->http, sv->cfg)) != 0)
+	if ((rc = http_start(sv, &sv->http, sv->cfg,
+		 listen_of(sv, sv->cfg))) != 0)
 		return rc;
 	snprintf(url, sizeof(url), "%s/feed.atom", tr_http_url(sv->http));
 	tr_log(TR_LOG_INFO, "serve: %zu feeds, database %s, merged feed at %s",
@@ -844,6 +859,7 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 out:
 	tr_notify_stopping(sv.notify);
 	tr_http_stop(sv.http);
+	free(sv.bound);
 	tr_store_close(sv.st);
 	if (have_signals)
 		signals_restore(old);

@@ -316,6 +316,17 @@ def reload_adds_and_removes_feeds():
             eq(len(srv.requests_for("/b.xml")), nb,
                "requests of the removed feed")
             contains(svc.log(), "1 added, 1 removed", "log")
+            # A changed setting applies: a's new URL is used when due.
+            srv.route("/a2.xml", body=rss("A2", 1, "a2"))
+            write_config(tmp, port, [("a", srv.url("/a2.xml")),
+                                     ("c", srv.url("/c.xml"))])
+            svc.send(signal.SIGHUP)
+            wait_until(lambda: "reload: 2 feeds" in svc.log().split(
+                "1 added, 1 removed", 1)[1], 10, "second reload")
+            make_due(db, "a")
+            svc.send(signal.SIGHUP)
+            wait_until(lambda: srv.requests_for("/a2.xml"), 10,
+                       "the changed URL polled")
             rc, _ = svc.stop()
             eq(rc, 0, "exit status")
         finally:
@@ -361,6 +372,23 @@ def reload_keeps_open_connections_and_moves_the_listener():
                 check(False, "old address still answers")
             except (ConnectionError, urllib.error.URLError):
                 pass
+            # An address that cannot be bound: the listener stays.
+            blocker = socket.socket()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen(1)
+            try:
+                write_config(tmp, blocker.getsockname()[1],
+                             [("a", srv.url("/a.xml"))])
+                n = len(svc.notify.messages)
+                svc.send(signal.SIGHUP)
+                svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
+                                    start=n)
+                eq(get(port2, "/healthz")[0], 200,
+                   "the old listener after a failed move")
+                contains(svc.log(), "still listening on 127.0.0.1:%d"
+                         % port2, "log")
+            finally:
+                blocker.close()
             rc, _ = svc.stop()
             eq(rc, 0, "exit status")
         finally:
