@@ -602,7 +602,9 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 				rc = store_err(st, TR_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (cap_take(&caps, sqlite3_column_int64(s, C_FEED_ID),
+		/* The cap is for mixing feeds: not within one feed's list. */
+		if (q->feed == NULL &&
+		    cap_take(&caps, sqlite3_column_int64(s, C_FEED_ID),
 			sqlite3_column_int64(s, C_MAX_PER_FEED), limit) != 0)
 			continue;
 		last_sort = sqlite3_column_int64(s, C_SORT);

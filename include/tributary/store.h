@@ -79,7 +79,11 @@ int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
 /* Saves the polling-state fields of fs (matched by fs->name). */
 int tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs);
 
-/* Calls cb for every feed (active and not), by name. */
+/*
+ * Calls cb for every feed (active and not), by name; fs and its strings
+ * are borrowed for the call. A non-zero return stops the walk: a
+ * negative one is returned, a positive one becomes TR_EABORT.
+ */
 typedef int (*tr_feed_cb)(const struct tr_feed_state *fs, void *arg);
 int tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg);
 
@@ -141,9 +145,12 @@ typedef int (*tr_item_cb)(const struct tr_item *it, void *arg);
 
 /*
  * Runs the merged query, newest first, one item per canonical link, with
- * each feed's max_per_feed cap applied. Calls cb per item. When there
- * are more, *next (if not NULL) gets a malloc'ed cursor for
- * tr_query.before, else NULL. TR_EINVAL for a bad cursor or FTS query.
+ * each feed's max_per_feed cap applied per page (not with a feed filter).
+ * Calls cb per item; a non-zero return stops the query (a negative one
+ * is returned, a positive one becomes TR_EABORT). When there are more,
+ * *next (if not NULL) gets a malloc'ed cursor for tr_query.before, else
+ * NULL. TR_EINVAL for a bad cursor, a bad FTS query or a negative limit;
+ * a limit past 1000 is taken as 1000.
  */
 int tr_store_query(struct tr_store *st, const struct tr_query *q,
     tr_item_cb cb, void *arg, char **next);

@@ -440,6 +440,10 @@ test_max_per_feed(void)
 	CHECK_INT(nc, 3);
 	if (p->n > 0)
 		CHECK_STR(p->items[0].id, "f5");
+	/* A page of only that feed is not capped. */
+	q.feed = "flood";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 6);
 	page_free(p);
 	free(p);
 	free_arts(f, 6);
