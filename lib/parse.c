@@ -1406,12 +1406,20 @@ serialize_start(struct tr_parser *p, enum ns ns, const char *local,
 	field_add(p, "<", 1);
 	field_add(p, local, strlen(local));
 	for (i = 0; atts[i]; i += 2) {
+		const char *v = atts[i + 1];
+		char *abs = NULL;
+
 		split_name(atts[i], &l);
+		/* Links in xhtml content follow xml:base (RFC 4287 §3.1.1.3). */
+		if ((strcmp(l, "href") == 0 || strcmp(l, "src") == 0) &&
+		    p->field_base && (abs = resolve(p->field_base, v)) != NULL)
+			v = abs;
 		field_add(p, " ", 1);
 		field_add(p, l, strlen(l));
 		field_add(p, "=\"", 2);
-		field_add_escaped(p, atts[i + 1], strlen(atts[i + 1]), 1);
+		field_add_escaped(p, v, strlen(v), 1);
 		field_add(p, "\"", 1);
+		free(abs);
 	}
 	if (is_void_element(local)) {
 		field_add(p, " />", 3);

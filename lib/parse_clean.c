@@ -66,6 +66,8 @@ struct tr_clean {
 	int post;	     /* the '<' being read is after the root */
 	int decl_quote, decl_depth;
 	int repair_off;	     /* too deep or too long: tags pass unchecked */
+	int name_flushed;    /* a long start tag name is written as it comes */
+	int ext_dtd;	     /* the DOCTYPE names an external DTD */
 	char ent[ENT_MAX + 2];
 	size_t n_ent;
 	char bang[8];
@@ -342,7 +344,19 @@ static int
 scan_decl(struct tr_clean *c)
 {
 	const char *p = tr_buf_str(&c->decl), *e;
+	size_t ext;
 	int rc;
+
+	/*
+	 * With an external DTD (RSS 0.91's Netscape DTD declares the HTML
+	 * entities) undeclared references are not well-formedness errors
+	 * (XML 1.0 §4.1, WFC: Entity Declared); expat skips them, the
+	 * rewrite below keeps them, and neither is a repair.
+	 */
+	ext = strcspn(p, "[");
+	for (e = p; e + 6 <= p + ext; e++)
+		if (memcmp(e, "PUBLIC", 6) == 0 || memcmp(e, "SYSTEM", 6) == 0)
+			c->ext_dtd = 1;
 
 	while ((p = strstr(p, "<!ENTITY")) != NULL) {
 		p += 8;
@@ -447,8 +461,9 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 	if (is_declared(c, c->ent))
 		goto verbatim;
 	if (tr_html_entity(c->ent, cp)) {
-		warn_name(c, "entity", "undefined entity &", c->ent,
-		    "; read as HTML");
+		if (!c->ext_dtd)
+			warn_name(c, "entity", "undefined entity &", c->ent,
+			    "; read as HTML");
 		if ((rc = emit_ref(out, cp[0])) == 0 && cp[1])
 			rc = emit_ref(out, cp[1]);
 		return rc;
@@ -538,12 +553,71 @@ bang_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	return step(c, out, s, len);
 }
 
-/* Appends a run to the tag name; too long a name stops tag repair. */
-static void
-add_name(struct tr_clean *c, const unsigned char *s, size_t len)
+/*
+ * Appends a run to the tag name being held back. A start tag name too
+ * long to hold stops tag repair and is written out as it comes.
+ */
+static int
+add_name(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+    size_t len)
 {
-	if (tr_buf_add(&c->name, s, len) != 0)
-		c->repair_off = 1;
+	int rc;
+
+	if (c->name_flushed)
+		return emit(out, s, len);
+	if (tr_buf_add(&c->name, s, len) == 0)
+		return 0;
+	c->repair_off = 1;
+	if (c->st != S_STAG_NAME)
+		return 0;
+	c->name_flushed = 1;
+	if ((rc = emits(out, "<")) != 0 ||
+	    (rc = emit(out, c->name.data, c->name.len)) != 0)
+		return rc;
+	return emit(out, s, len);
+}
+
+/* "item" or "entry", with or without a prefix: they never nest. */
+static int
+is_item_name(const char *name)
+{
+	const char *colon = strrchr(name, ':');
+	const char *local = colon ? colon + 1 : name;
+
+	return strcmp(local, "item") == 0 || strcmp(local, "entry") == 0;
+}
+
+/*
+ * A start tag's name is complete: a new <item> while an <item> is still
+ * open closes the open one first (feeds never nest items, and a missing
+ * </item> is a common breakage); then the tag is written and pushed.
+ */
+static int
+start_tag(struct tr_clean *c, struct tr_buf *out)
+{
+	const char *name = tr_buf_str(&c->name);
+	size_t i;
+	int rc;
+
+	if (c->name_flushed)
+		return 0;
+	if (!c->repair_off && is_item_name(name)) {
+		for (i = c->depth; i > 0; i--)
+			if (strcmp(open_name(c, i - 1), name) == 0)
+				break;
+		while (i > 0 && c->depth >= i) {
+			warn_name(c, "tag", "missing close tag </",
+			    open_name(c, c->depth - 1), "> added");
+			if ((rc = emit_end_tag(out,
+				 open_name(c, c->depth - 1))) != 0)
+				return rc;
+			pop(c);
+		}
+	}
+	if ((rc = emits(out, "<")) != 0 ||
+	    (rc = emit(out, c->name.data, c->name.len)) != 0)
+		return rc;
+	return push(c);
 }
 
 /* After '<': what kind of markup starts here. */
@@ -580,11 +654,9 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	if (is_name_start(s[0])) {
 		c->st = S_STAG_NAME;
 		c->slash = 0;
+		c->name_flushed = 0;
 		tr_buf_reset(&c->name);
-		add_name(c, s, len);
-		if (emits(out, "<") != 0)
-			return TR_ENOMEM;
-		return emit(out, s, len);
+		return add_name(c, out, s, len);
 	}
 	if (!c->seen_root) {
 		c->pre_junk = 1;
@@ -641,7 +713,7 @@ name_end(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	int rc;
 
 	if (c->st == S_STAG_NAME) {
-		if ((rc = push(c)) != 0)
+		if ((rc = start_tag(c, out)) != 0)
 			return rc;
 		c->st = S_TAG;
 		return step(c, out, s, len);
@@ -720,7 +792,7 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 			if (c->pre_junk)
 				warn(c, "junk", "junk before the root element "
 				    "dropped");
-			c->pre_junk = 0;
+			c->pre_junk = c->pre_space = 0;
 			c->st = S_LT;
 			c->post = 0;
 		} else if (is_space(b))
@@ -777,16 +849,12 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	case S_BANG:
 		return bang_byte(c, out, s, len);
 	case S_STAG_NAME:
-		if (len > 1) {
-			add_name(c, s, len);
-			return emit(out, s, len);
-		}
+		if (len > 1)
+			return add_name(c, out, s, len);
 		return name_end(c, out, s, len);
 	case S_ETAG_NAME:
-		if (len > 1) {
-			add_name(c, s, len);
-			return 0;
-		}
+		if (len > 1)
+			return add_name(c, out, s, len);
 		return name_end(c, out, s, len);
 	case S_ETAG_REST:
 		if (b == '>') {
@@ -945,11 +1013,8 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
 		if (j > i) {
 			switch (c->st) {
 			case S_STAG_NAME:
-				add_name(c, in + i, j - i);
-				rc = emit(out, in + i, j - i);
-				break;
 			case S_ETAG_NAME:
-				add_name(c, in + i, j - i);
+				rc = add_name(c, out, in + i, j - i);
 				break;
 			case S_PRE:
 			case S_POST:
@@ -1028,8 +1093,8 @@ tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed)
 		rc = emits(out, c->st == S_ADQ ? "\">" : "'>");
 		break;
 	case S_STAG_NAME:
-		if ((rc = push(c)) == 0)
-			rc = emits(out, c->slash ? "/>" : ">");
+		if ((rc = start_tag(c, out)) == 0)
+			rc = emits(out, ">");
 		break;
 	case S_TAG:
 		if (c->slash)
