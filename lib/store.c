@@ -306,6 +306,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_TAG_SHARE] = "SELECT (SELECT count(*) FROM feed_tags WHERE tag = ?1),"
 		    " (SELECT count(*) FROM feeds),"
 		    " (SELECT coalesce(max(id), 0) FROM articles)",
+    [S_FTS_COUNT] = "SELECT count(*) FROM (SELECT rowid FROM articles_fts"
+		    " WHERE articles_fts MATCH ?1 LIMIT ?2)",
 };
 
 /* --- errors, statements, helpers --- */

@@ -60,6 +60,7 @@ enum store_stmt {
 	S_JSON_AUTHORS,
 	S_JSON_ENCLOSURES,
 	S_TAG_SHARE,
+	S_FTS_COUNT,
 	S__COUNT
 };
 
@@ -70,7 +71,7 @@ enum {
 	Q_FTS = 4,
 	Q_SINCE = 8,
 	Q_CURSOR = 16,
-	Q_WALK = 32 /* a tag's rows found by walking the date index */
+	Q_WALK = 32 /* walk the date index, skipping rows (store_query.c) */
 };
 #define Q_VARIANTS 64
 

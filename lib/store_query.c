@@ -10,13 +10,16 @@
  * a NOT EXISTS on the canon index decides that per row.
  *
  * A feed filter reads that feed's range of articles_feed (feed_id,
- * sort_date), already in order. For a tag there are two plans, chosen per
- * query: when the tag's feeds are a large share of all, walking
- * articles_sort and skipping other feeds' rows reaches a page soonest
- * (Q_WALK); when they are few, reading each tagged feed's range and
- * sorting those rows is cheaper than walking past everyone else's. With
- * a share f of N articles the walk reads about limit / f rows and the
- * sort about f * N, so the walk wins when f * f * N > limit.
+ * sort_date), already in order. A tag or a full-text query has two
+ * plans, chosen per query: when the rows they select are a large share
+ * of all, walking articles_sort and skipping the others reaches a page
+ * soonest (Q_WALK; a full-text match is then probed per row by rowid);
+ * when they are few, reading just those rows (each tagged feed's range,
+ * or the full-text matches) and sorting them is cheaper. With a share f
+ * of N articles the walk reads about limit / f rows and the sort about
+ * f * N, so the walk wins when f * f * N > limit. The share of a tag is
+ * that of its feeds; the share of a full-text query comes from counting
+ * its matches, stopping at sqrt(limit * N), past which the walk wins.
  *
  * Rows are handed to the callback one at a time as the statement yields
  * them.
@@ -25,6 +28,7 @@
  * kept on the handle.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,9 @@ static const char select_cols[] =
     " a.enclosures, a.source_title, a.source_url, a.source_id, f.name,"
     " coalesce(f.conf_title, f.doc_title), coalesce(f.effective_url, f.url),"
     " f.site_link, f.max_per_feed FROM articles a";
+
+static int step_error(struct tr_store *st, const struct tr_query *q,
+    int src);
 
 /* Builds the SQL text of one filter combination into b. */
 static int
@@ -92,10 +99,14 @@ build_sql(struct tr_buf *b, unsigned v)
 	if (rc == 0 && (v & Q_CURSOR))
 		rc = tr_buf_adds(b, " AND a.sort_date <= :cs"
 				    " AND (a.sort_date < :cs OR a.id < :ci)");
-	if (rc == 0 && (v & Q_FTS))
+	if (rc == 0 && (v & Q_FTS) && !(v & Q_WALK))
 		rc = tr_buf_adds(b, " AND a.id IN (SELECT rowid FROM"
 				    " articles_fts WHERE articles_fts"
 				    " MATCH :q)");
+	if (rc == 0 && (v & Q_FTS) && (v & Q_WALK))
+		rc = tr_buf_adds(b, " AND EXISTS (SELECT 1 FROM articles_fts"
+				    " WHERE articles_fts MATCH :q"
+				    " AND rowid = a.id)");
 	if (rc == 0)
 		rc = tr_buf_adds(b, " ORDER BY a.sort_date DESC, a.id DESC");
 	return rc;
@@ -157,31 +168,50 @@ variant(const struct tr_query *q)
 }
 
 /*
- * Whether a tag query should walk the date index (see the top of this
- * file). An estimate from three cheap counts: feeds with the tag, all
- * feeds, and the highest article id for the number of articles.
+ * Whether the query should walk the date index (see the top of this
+ * file). The estimate comes from cheap counts: feeds with the tag, all
+ * feeds, the highest article id for the number of articles, and the
+ * full-text matches up to a cap.
  */
 static int
-walk_tag(struct tr_store *st, const char *tag, size_t limit, int *walk)
+choose_walk(struct tr_store *st, const struct tr_query *q, size_t limit,
+    unsigned *v)
 {
-	sqlite3_stmt *s = store_stmt(st, S_TAG_SHARE);
-	double tagged, feeds, articles;
+	sqlite3_stmt *s;
+	double share = 1, articles, cap;
+	int rc;
 
-	*walk = 0;
-	if (s == NULL)
+	if ((*v & Q_FEED) || !(*v & (Q_TAG | Q_FTS)))
+		return 0;
+	if ((s = store_stmt(st, S_TAG_SHARE)) == NULL)
 		return TR_ESTORE;
-	sqlite3_bind_text(s, 1, tag, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, q->tag ? q->tag : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		sqlite3_reset(s);
-		return store_dberr(st, "estimating a tag's share");
+		return store_dberr(st, "estimating a query's share");
 	}
-	tagged = (double)sqlite3_column_int64(s, 0);
-	feeds = (double)sqlite3_column_int64(s, 1);
+	if (q->tag)
+		share = sqlite3_column_int64(s, 1) > 0
+			    ? (double)sqlite3_column_int64(s, 0) /
+				  (double)sqlite3_column_int64(s, 1)
+			    : 0;
 	articles = (double)sqlite3_column_int64(s, 2);
 	sqlite3_reset(s);
-	if (feeds > 0 && tagged > 0)
-		*walk = (tagged / feeds) * (tagged / feeds) * articles >
-			(double)limit;
+	if (q->q && articles > 0) {
+		cap = sqrt((double)limit * articles) + 1;
+		if ((s = store_stmt(st, S_FTS_COUNT)) == NULL)
+			return TR_ESTORE;
+		sqlite3_bind_text(s, 1, q->q, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (int64_t)cap);
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+			sqlite3_reset(s);
+			return step_error(st, q, rc);
+		}
+		share *= (double)sqlite3_column_int64(s, 0) / articles;
+		sqlite3_reset(s);
+	}
+	if (share * share * articles > (double)limit)
+		*v |= Q_WALK;
 	return 0;
 }
 
@@ -191,7 +221,7 @@ tr_store_query_sql(const struct tr_query *q, int walk)
 	struct tr_buf sql;
 	unsigned v = variant(q);
 
-	if (walk && v == (v & (Q_TAG | Q_SINCE | Q_CURSOR)))
+	if (walk && !(v & Q_FEED) && (v & (Q_TAG | Q_FTS)))
 		v |= Q_WALK;
 	tr_buf_init(&sql, 1 << 16);
 	if (build_sql(&sql, v) != 0) {
@@ -576,14 +606,8 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 	limit = q->limit == 0 ? LIMIT_DEFAULT
 	      : q->limit > LIMIT_MAX ? LIMIT_MAX : (size_t)q->limit;
 	v = variant(q);
-	if (v == (v & (Q_TAG | Q_SINCE | Q_CURSOR)) && (v & Q_TAG)) {
-		int walk = 0;
-
-		if ((rc = walk_tag(st, q->tag, limit, &walk)) != 0)
-			return rc;
-		if (walk)
-			v |= Q_WALK;
-	}
+	if ((rc = choose_walk(st, q, limit, &v)) != 0)
+		return rc;
 	if ((s = query_stmt(st, v)) == NULL)
 		return TR_ESTORE;
 	if ((rc = bind_query(st, s, q)) != 0)

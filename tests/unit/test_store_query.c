@@ -278,27 +278,42 @@ test_tag_plans_agree(void)
 		CHECK_INT(store_doc(st, feeds[f], v, 100, NULL), 0);
 		free_arts(v, 100);
 	}
-	q.tag = "tech";
-	q.limit = 1000;
-	CHECK_INT(query(st, &q, p, NULL), 0);
-	for (i = 0; i < p->n; i++)
-		snprintf(all[n_all++], 32, "%s", p->items[i].id);
-	CHECK_INT(n_all, 200);
-	q.limit = 10;
-	do {
-		q.before = cur;
-		CHECK_INT(query(st, &q, p, &next), 0);
-		for (i = 0; i < p->n && n < 300; i++)
-			snprintf(ids[n++], 32, "%s", p->items[i].id);
-		free(cur);
-		cur = next;
-	} while (cur);
-	CHECK_INT(n, n_all);
-	for (i = 0; i < n && i < n_all; i++)
-		if (strcmp(ids[i], all[i]) != 0) {
-			CHECK_STR(ids[i], all[i]);
-			break;
+	/* Tag; full text matching all; both; each walked and sorted. */
+	{
+		static const char *tags[3] = {"tech", NULL, "news"};
+		static const char *fts[3] = {NULL, "summary", "text"};
+		static const size_t want[3] = {200, 275, 200};
+		int c;
+
+		for (c = 0; c < 3; c++) {
+			q.tag = tags[c];
+			q.q = fts[c];
+			q.limit = 1000;
+			n = n_all = 0;
+			CHECK_INT(query(st, &q, p, NULL), 0);
+			for (i = 0; i < p->n; i++)
+				snprintf(all[n_all++], 32, "%s",
+				    p->items[i].id);
+			CHECK_INT(n_all, want[c]);
+			q.limit = 10;
+			do {
+				q.before = cur;
+				CHECK_INT(query(st, &q, p, &next), 0);
+				for (i = 0; i < p->n && n < 300; i++)
+					snprintf(ids[n++], 32, "%s",
+					    p->items[i].id);
+				free(cur);
+				cur = next;
+			} while (cur);
+			q.before = NULL;
+			CHECK_INT(n, n_all);
+			for (i = 0; i < n && i < n_all; i++)
+				if (strcmp(ids[i], all[i]) != 0) {
+					CHECK_STR(ids[i], all[i]);
+					break;
+				}
 		}
+	}
 	page_free(p);
 	free(p);
 	tr_store_close(st);
@@ -561,6 +576,12 @@ test_query_plans(void)
 	CHECK(!full_scan(p));
 	if (full_scan(p))
 		printf("  plan: %s\n", p);
+	plan(path, &q, 1, p, sizeof(p));
+	if (getenv("TR_SHOW_PLANS"))
+		printf("  fts walk plan: %s\n", p);
+	CHECK(!full_scan(p));
+	CHECK(strstr(p, "USING INDEX articles_sort") != NULL);
+	CHECK(strstr(p, "TEMP B-TREE") == NULL);
 	tr_config_free(cfg);
 	tr_store_close(st);
 	rm_db(path);
