@@ -1,0 +1,672 @@
+"""test_faults.py — the fault matrix of issue 9, one test per fault.
+
+Every test runs two servers on 127.0.0.1 (two hosts, so that one host's
+Retry-After cannot hold the other): a healthy feed and a victim feed.
+
+    1. `tributary fetch` stores a good version of both.
+    2. The victim starts misbehaving; the healthy feed publishes a new
+       version (2 new items, 5 changed ones).
+    3. `tributary fetch --force`, then the checks:
+       - the process ends by itself with exit 1 (0 where the "fault" is a
+         valid document), never by a signal or a sanitizer report;
+       - the healthy feed's new version is stored (2 new, 5 updated);
+       - `tributary feeds --json` names the victim's error clearly, with
+         one consecutive error;
+       - every article stored at step 1 is still there, unchanged (same
+         row id, title, hash and first-seen), and nothing was added;
+       - no (feed, identity) exists twice;
+       - the peak RSS of the process (wait4's ru_maxrss) is under 64 MB.
+
+The last test runs `tributary serve` with every fault at once and checks
+that the service keeps running, serving and polling the healthy feed.
+
+Timeouts are shortened through feeds.conf (connect_timeout, timeout,
+low_speed_limit/low_speed_time) so the matrix runs in about a minute.
+"""
+import email.utils
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import TempDir, check, contains, eq, main, test  # noqa: E402
+from server import FeedServer  # noqa: E402
+from faults import (RSS_LIMIT_KB, BacklogListener, SilentListener, Store,  # noqa: E402,E501
+                    bad_bytes, big_feed, billion_laughs, feeds_json,
+                    free_port, items, measure, rss, spawn, vm_hwm_kb,
+                    wrapped, xxe)
+
+FAST = {"connect_timeout": "2s", "timeout": "8s", "low_speed_limit": "100",
+        "low_speed_time": "3s"}
+
+HEALTHY_V1 = rss("healthy", items("h", 5, 1))
+HEALTHY_V2 = rss("healthy", items("h", 5, 2) + items("h", 2, 2, start=5))
+VICTIM_V1 = rss("victim", items("v", 4, 1))
+
+
+def write_conf(td, feeds, glob):
+    settings = {"interval": "30m"}
+    settings.update(glob)
+    lines = ["[tributary]", "database = %s" % td.join("db.sqlite")]
+    lines += ["%s = %s" % kv for kv in settings.items()]
+    for name, url in feeds:
+        lines += ["", '[feed "%s"]' % name, "url = %s" % url]
+    return td.write("feeds.conf", "\n".join(lines) + "\n")
+
+
+def line_of(out, name):
+    for line in out.splitlines():
+        if line.split(" ", 1)[0] == name:
+            return line
+    raise AssertionError("no line for %s in %r" % (name, out))
+
+
+def check_clean_exit(r, want_rc):
+    check(r.rc >= 0, "killed by signal %d: %r" % (-r.rc, r))
+    for bad in ("Sanitizer", "runtime error", "Assertion", "core dumped"):
+        check(bad not in r.err, "%s in stderr: %r" % (bad, r))
+    eq(r.rc, want_rc, "exit status (%r)" % r)
+
+
+def check_rss(r, what):
+    if wrapped():
+        return  # the wrapper's memory, not tributary's
+    check(r.maxrss_kb < RSS_LIMIT_KB, "%s: peak RSS %d kB over %d kB"
+          % (what, r.maxrss_kb, RSS_LIMIT_KB))
+
+
+class Matrix:
+    """One fault test: a healthy server, a victim server, a temp dir."""
+
+    def __init__(self, glob=None):
+        self.glob = dict(FAST)
+        self.glob.update(glob or {})
+
+    def __enter__(self):
+        self.td = TempDir().__enter__()
+        self.good = FeedServer().start()
+        self.bad = FeedServer().start()
+        self.good.route("/h.xml", sequence=[{"body": HEALTHY_V1},
+                                            {"body": HEALTHY_V2}])
+        self.bad.route("/v.xml", body=VICTIM_V1)
+        self.victim_url = self.bad.url("/v.xml")
+        self.store = Store(self.td.join("db.sqlite"))
+        return self
+
+    def __exit__(self, *exc):
+        self.good.stop()
+        self.bad.stop()
+        self.td.__exit__(*exc)
+
+    def conf(self):
+        return write_conf(self.td, [("healthy", self.good.url("/h.xml")),
+                                    ("victim", self.victim_url)], self.glob)
+
+    def first(self):
+        """Step 1: both feeds stored in good health."""
+        r = measure(["-c", self.conf(), "fetch"])
+        check_clean_exit(r, 0)
+        eq(self.store.count("healthy"), 5, "healthy articles after step 1")
+        eq(self.store.count("victim"), 4, "victim articles after step 1")
+        self.before = self.store.articles("victim")
+        return r
+
+    def fault(self, want_rc=1, timeout=120):
+        """Step 3: the forced round with the victim misbehaving."""
+        r = measure(["-c", self.conf(), "fetch", "--force"],
+                    timeout=timeout)
+        check_clean_exit(r, want_rc)
+        self.r = r
+        print("  victim: %s (%.1fs, %d kB)" % (
+            line_of(r.out, "victim").split(None, 1)[1].rsplit(None, 1)[0],
+            r.seconds, r.maxrss_kb))
+        # The healthy feed's new version is stored beside the fault.
+        contains(line_of(r.out, "healthy"), "2 new, 5 updated",
+                 "healthy feed line")
+        h = self.store.articles("healthy")
+        eq(len(h), 7, "healthy articles")
+        eq(sorted(v[1] for v in h.values())[:2], ["h 0 v2", "h 1 v2"],
+           "healthy titles of version 2")
+        eq(self.store.duplicates(), [], "duplicate identities")
+        check_rss(r, "fetch")
+        self.states = feeds_json(self.conf())
+        eq(self.states["healthy"]["errors"], 0, "healthy errors")
+        eq(self.states["healthy"]["last_error"], None, "healthy last_error")
+        return r
+
+    def failed(self, *needles):
+        """The victim failed with a message holding every needle, and
+        nothing stored before was lost, changed or added."""
+        v = self.states["victim"]
+        eq(v["errors"], 1, "victim consecutive errors")
+        msg = v["last_error"] or ""
+        for n in needles:
+            contains(msg.lower(), n.lower(), "victim last_error")
+        contains(line_of(self.r.out, "victim"), "failed", "victim line")
+        self.unchanged()
+        return v
+
+    def unchanged(self):
+        eq(self.store.articles("victim"), self.before,
+           "victim articles after the fault (row id, title, hash, "
+           "first seen, summary)")
+
+
+def run_fault(behaviour, *needles, glob=None):
+    """The common case: the victim route's behaviour changes."""
+    with Matrix(glob) as m:
+        m.first()
+        m.bad.route("/v.xml", **behaviour)
+        m.fault()
+        return m.failed(*needles)
+
+
+# --- below HTTP ---------------------------------------------------------
+
+@test
+def connection_refused():
+    with Matrix() as m:
+        m.first()
+        m.bad.stop()  # nothing listens on its port any more
+        m.fault()
+        m.failed("couldn't connect", "127.0.0.1")
+
+
+@test
+def dns_failure():
+    with Matrix() as m:
+        m.first()
+        # The victim's URL moves to a name that cannot resolve (RFC 2606
+        # reserves .invalid); the articles of its old URL stay.
+        m.victim_url = "http://feeds.tributary-test.invalid/v.xml"
+        m.fault()
+        m.failed("resolve", "feeds.tributary-test.invalid")
+
+
+@test
+def connect_timeout():
+    with Matrix() as m:
+        m.first()
+        port = m.bad.port
+        m.bad.stop()
+        with BacklogListener(port):  # same port, accept queue full
+            m.fault()
+            m.failed("timeout", "connect")
+            check(m.r.seconds < 60, "took %.1fs" % m.r.seconds)
+
+
+@test
+def accepts_and_never_answers():
+    with Matrix() as m:
+        m.first()
+        port = m.bad.port
+        m.bad.stop()
+        with SilentListener(port) as sl:
+            m.fault()
+            check(sl.accepted >= 1, "the silent listener saw no connection")
+            # low_speed (3 s without 100 B/s) or the total timeout (8 s)
+            v = m.failed()
+            msg = v["last_error"].lower()
+            check("too slow" in msg or "timed out" in msg,
+                  "a timeout message: %r" % msg)
+
+
+@test
+def slowloris_body():
+    v = run_fault({"body": VICTIM_V1.replace(b"v1", b"v2"), "dribble": 1},
+                  "too slow")
+    contains(v["last_error"], "bytes/sec")
+
+
+# --- broken bodies --------------------------------------------------------
+
+@test
+def body_cut_mid_document():
+    doc = rss("victim", items("v", 40, 2))
+    run_fault({"body": doc, "truncate": len(doc) // 2}, "transfer closed",
+              "remaining")
+
+
+@test
+def content_length_longer_than_body():
+    run_fault({"body": rss("victim", items("v", 6, 2)),
+               "extra_length": 1000}, "transfer closed",
+              "1000 bytes remaining")
+
+
+@test
+def endless_body():
+    # The default 16 MiB cap: the body streams until the cap (or the
+    # timeout on a slow machine); memory stays bounded either way.
+    v = run_fault({"endless": True,
+                   "body": b"<rss version='2.0'><channel><title>t</title>"},
+                  glob={"timeout": "20s", "low_speed_time": "10s"})
+    msg = v["last_error"].lower()
+    check("too large" in msg or "timed out" in msg,
+          "too large or timed out: %r" % msg)
+
+
+@test
+def body_over_the_size_cap():
+    big = rss("victim", items("v", 2000, 2))
+    check(len(big) > 64 * 1024, "the document is over the cap")
+    run_fault({"body": big}, "too large", glob={"max_body": "64k"})
+
+
+@test
+def gzip_body_that_is_not_gzip():
+    run_fault({"body": rss("victim", items("v", 4, 2)), "bad_gzip": True},
+              "unencoding")
+
+
+# --- redirects ------------------------------------------------------------
+
+@test
+def redirect_loop():
+    with Matrix() as m:
+        m.first()
+        m.bad.route("/v.xml", redirect=(302, "/v2.xml"))
+        m.bad.route("/v2.xml", redirect=(301, "/v.xml"))
+        m.fault()
+        m.failed("redirect")
+        n = len(m.bad.requests_for("/v.xml")) + len(
+            m.bad.requests_for("/v2.xml"))
+        eq(n, 1 + 1 + 5, "requests: step 1, then 1 + 5 redirects")
+        eq(m.states["victim"]["effective_url"], None,
+           "a loop moves nothing")
+
+
+@test
+def redirect_to_file_url():
+    with Matrix() as m:
+        secret = m.td.write("secret.xml", rss("secret", items("s", 3)))
+        m.first()
+        m.bad.route("/v.xml", redirect=(302, "file://" + secret))
+        m.fault()
+        m.failed("refused")
+        check(b"s-0" not in m.store.raw_bytes(), "the file was read")
+
+
+# --- status codes ---------------------------------------------------------
+
+def status_case(status, retry_after=None, needle=None, then=None):
+    """A victim answering status; then(m, state, t0) runs before the
+    servers stop."""
+    with Matrix() as m:
+        m.first()
+        b = {"status": status, "body": "<html>busy</html>",
+             "content_type": "text/html"}
+        if retry_after is not None:
+            b["retry_after"] = retry_after
+        m.bad.route("/v.xml", **b)
+        t0 = time.time()
+        m.fault()
+        v = m.failed("HTTP %d" % status, *([needle] if needle else []))
+        eq(v["last_status"], status, "last_status")
+        if then:
+            then(m, v, t0)
+        return v
+
+
+@test
+def http_500():
+    v = status_case(500)
+    eq(v["retry_after"], None, "no hold")
+
+
+@test
+def http_500_with_retry_after():
+    # Retry-After only means something on 503 and 3xx (RFC 9110 §10.2.3)
+    # and 429 (RFC 6585); on a 500 it is a plain error with backoff.
+    status_case(500, "60", "Internal Server Error")
+
+
+@test
+def http_502():
+    v = status_case(502, None, "Bad Gateway")
+    eq(v["retry_after"], None, "no hold")
+
+
+@test
+def http_502_with_retry_after():
+    status_case(502, "60", "Bad Gateway")
+
+
+@test
+def http_503():
+    v = status_case(503, None, "Service Unavailable")
+    eq(v["retry_after"], None, "no hold without Retry-After")
+
+
+@test
+def http_503_with_retry_after():
+    status_case(503, "600", "Retry-After", then=held_503)
+
+
+def held_503(m, v, t0):
+    check(t0 + 590 <= (v["retry_after"] or 0) <= time.time() + 610,
+          "hold until %r" % v["retry_after"])
+    # The held host is asked nothing more in a forced round; the healthy
+    # host is.
+    n = len(m.bad.requests_for("/v.xml"))
+    r = measure(["-c", m.conf(), "fetch", "--force"])
+    check_clean_exit(r, 1)
+    contains(line_of(r.out, "victim"), "held")
+    contains(line_of(r.out, "healthy"), "unchanged")
+    eq(len(m.bad.requests_for("/v.xml")), n, "requests to the held host")
+
+
+@test
+def http_429_with_retry_after_date():
+    in_5m = email.utils.formatdate(time.time() + 300, usegmt=True)
+    v = status_case(429, in_5m, "Too Many Requests")
+    now = time.time()
+    check(now + 270 <= (v["retry_after"] or 0) <= now + 310,
+          "hold until %r (date %s)" % (v["retry_after"], in_5m))
+
+
+@test
+def http_410():
+    v = status_case(410, None, "Gone")
+    eq(v["disabled"], True, "disabled")
+    contains(v["disabled_reason"] or "", "410")
+
+
+# --- not a feed -----------------------------------------------------------
+
+@test
+def html_page():
+    v = run_fault({"body": "<!doctype html><html><head><title>x</title>"
+                   "</head><body>Hello</body></html>",
+                   "content_type": "text/html; charset=utf-8"},
+                  "not a feed (text/html)")
+
+
+@test
+def empty_200():
+    run_fault({"body": b"", "content_type": "application/rss+xml"},
+              "not a feed (empty body)")
+
+
+# --- hostile and huge documents ------------------------------------------
+
+@test
+def valid_feed_with_100000_items():
+    with Matrix({"timeout": "60s"}) as m:
+        m.first()
+        m.bad.route("/v.xml", body=big_feed(100000))
+        m.fault(want_rc=0, timeout=300)
+        contains(line_of(m.r.out, "victim"), "100000 new, 0 updated")
+        eq(m.store.count("victim"), 100004, "articles: 4 + 100,000")
+        # The four earlier ones are untouched.
+        after = m.store.articles("victim")
+        for ident, row in m.before.items():
+            eq(after.get(ident), row, "article %s" % ident)
+        eq(m.states["victim"]["errors"], 0, "errors")
+        # A second round of the same bytes writes nothing.
+        r = measure(["-c", m.conf(), "fetch", "--force"], timeout=300)
+        check_clean_exit(r, 0)
+        contains(line_of(r.out, "victim"), "same document")
+        check_rss(r, "second fetch")
+        print("  100,000 items: first fetch %.1fs %d kB, same again %.1fs"
+              % (m.r.seconds, m.r.maxrss_kb, r.seconds))
+
+
+@test
+def billion_laughs_entity_expansion():
+    t0 = time.monotonic()
+    run_fault({"body": billion_laughs()}, "amplification")
+    check(time.monotonic() - t0 < 60, "took %.1fs" % (time.monotonic() - t0))
+
+
+@test
+def external_entity_to_a_local_file():
+    with Matrix() as m:
+        marker = "SECRET-%d-%d" % (os.getpid(), time.time_ns())
+        secret = m.td.write("secret.txt", marker + "\n")
+        m.first()
+        m.bad.route("/v.xml", body=xxe(secret))
+        r = measure(["-c", m.conf(), "fetch", "--force"])
+        check(r.rc in (0, 1), "exit status %r" % r)
+        check_clean_exit(r, r.rc)
+        check(marker not in r.out and marker not in r.err,
+              "the file's content in the output")
+        check(marker.encode() not in m.store.raw_bytes(),
+              "the file's content in the store's bytes")
+        check(marker not in m.store.dump(), "the file's content in a row")
+        for ident, row in m.before.items():
+            eq(m.store.articles("victim").get(ident), row,
+               "article %s" % ident)
+        eq(m.store.duplicates(), [], "duplicates")
+        check_rss(r, "fetch")
+        st = feeds_json(m.conf())["victim"]
+        print("  XXE: %s" % line_of(r.out, "victim"))
+        if r.rc == 1:
+            check(st["last_error"], "an error is recorded")
+
+
+@test
+def invalid_utf8_and_nul_bytes():
+    with Matrix() as m:
+        m.first()
+        m.bad.route("/v.xml", body=bad_bytes())
+        r = measure(["-c", m.conf(), "fetch", "--force"])
+        check(r.rc in (0, 1), "exit status %r" % r)
+        check_clean_exit(r, r.rc)
+        check_rss(r, "fetch")
+        # Whatever was stored is valid UTF-8 without NUL: read the text
+        # columns as bytes and decode strictly.
+        con = m.store.connect()
+        con.text_factory = bytes
+        rows = con.execute("SELECT identity, title, summary, content, link "
+                           "FROM articles").fetchall()
+        feeds = con.execute("SELECT doc_title, last_error FROM feeds"
+                            ).fetchall()
+        con.close()
+        for row in rows + feeds:
+            for col in row:
+                if col is None:
+                    continue
+                check(b"\x00" not in col, "NUL stored: %r" % (row,))
+                try:
+                    col.decode("utf-8", "strict")
+                except UnicodeDecodeError:
+                    check(False, "invalid UTF-8 stored: %r" % (row,))
+        for ident, row in m.before.items():
+            eq(m.store.articles("victim").get(ident), row,
+               "article %s" % ident)
+        eq(m.store.duplicates(), [], "duplicates")
+        print("  bad bytes: %s" % line_of(r.out, "victim"))
+
+
+# --- documents that change ------------------------------------------------
+
+@test
+def document_changing_every_fetch():
+    with Matrix() as m:
+        m.first()
+        first_ids = {k: (v[0], v[3]) for k, v in m.before.items()}
+        for version in range(2, 6):
+            m.bad.route("/v.xml", body=rss("victim",
+                                           items("v", 4, version)))
+            r = measure(["-c", m.conf(), "fetch", "--force", "victim"])
+            check_clean_exit(r, 0)
+            contains(line_of(r.out, "victim"), "0 new, 4 updated",
+                     "version %d" % version)
+            now = m.store.articles("victim")
+            eq(sorted(now), sorted(m.before), "identities")
+            eq({k: (v[0], v[3]) for k, v in now.items()}, first_ids,
+               "row ids and first seen kept")
+            eq(sorted(v[1] for v in now.values()),
+               ["v %d v%d" % (i, version) for i in range(4)], "titles")
+            eq(m.store.duplicates(), [], "duplicates")
+            check_rss(r, "fetch")
+
+
+@test
+def all_ids_change_at_once():
+    with Matrix() as m:
+        m.first()
+        renamed = [("w-%d" % i, t, x) for i, (_, t, x) in
+                   enumerate(items("v", 4, 1))]
+        m.bad.route("/v.xml", body=rss("victim", renamed))
+        m.fault(want_rc=0)
+        contains(line_of(m.r.out, "victim"), "4 new, 0 updated")
+        now = m.store.articles("victim")
+        eq(len(now), 8, "old and new articles")
+        for ident, row in m.before.items():
+            eq(now.get(ident), row, "old article %s kept" % ident)
+        # Retention removes the old ones once configured: keep_items = 4
+        # keeps the four of the latest document.
+        m.glob["keep_items"] = "4"
+        r = measure(["-c", m.conf(), "fetch", "--force", "victim"])
+        check_clean_exit(r, 0)
+        now = m.store.articles("victim")
+        eq(sorted(now), sorted(ident for ident in now
+                               if ident not in m.before), "only new kept")
+        eq(len(now), 4, "after retention")
+
+
+# --- the service ------------------------------------------------------------
+
+def wait_until(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def http_status(port, path):
+    """The status of GET path, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=10) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return None
+
+
+@test
+def serve_survives_every_fault_at_once():
+    faults = {
+        "status500": {"status": 500}, "status502": {"status": 502},
+        "status503": {"status": 503, "retry_after": "600"},
+        "status429": {"status": 429, "retry_after": email.utils.formatdate(
+            time.time() + 600, usegmt=True)},
+        "status410": {"status": 410},
+        "cut": {"body": rss("c", items("c", 40)), "truncate": 300},
+        "short": {"body": rss("c", items("c", 4)), "extra_length": 100},
+        "endless": {"endless": True, "body": b"<rss><channel>"},
+        "drip": {"body": rss("d", items("d", 4)), "dribble": 1},
+        "noanswer": {"no_answer": True},
+        "loop": {"redirect": (302, "/v.xml")},
+        "tofile": {"redirect": (302, "file:///etc/passwd")},
+        "badgzip": {"body": rss("g", items("g", 4)), "bad_gzip": True},
+        "html": {"body": "<html></html>", "content_type": "text/html"},
+        "empty": {"body": b""},
+        "laughs": {"body": billion_laughs()},
+        "badbytes": {"body": bad_bytes()},
+    }
+    servers = []
+    with TempDir() as td:
+        try:
+            good = FeedServer().start()
+            servers.append(good)
+            good.route("/h.xml", body=HEALTHY_V1)
+            feeds = [("healthy", good.url("/h.xml"))]
+            for name, b in sorted(faults.items()):
+                s = FeedServer().start()
+                servers.append(s)
+                s.route("/v.xml", **b)
+                feeds.append((name, s.url("/v.xml")))
+            bl = BacklogListener()
+            sl = SilentListener()
+            feeds += [("refused", "http://127.0.0.1:%d/v.xml" % free_port()),
+                      ("dns", "http://feeds.tributary-test.invalid/v.xml"),
+                      ("backlog", bl.url("/v.xml")),
+                      ("silent", sl.url("/v.xml"))]
+            port = free_port()
+            glob = dict(FAST)
+            glob["listen"] = "127.0.0.1:%d" % port
+            glob["interval"] = "1h"
+            conf = write_conf(td, feeds, glob)
+            store = Store(td.join("db.sqlite"))
+            err = open(td.join("stderr.log"), "w")
+            proc = spawn(["-c", conf, "serve"], stdout=err, stderr=err)
+            try:
+                wait_until(lambda: http_status(port, "/healthz") == 200
+                           if _alive(proc) else _died(proc, td), 30,
+                           "the endpoint")
+                names = [f[0] for f in feeds]
+
+                def all_checked():
+                    rows = store.query("SELECT name, last_check FROM feeds")
+                    return len(rows) == len(names) and all(
+                        r[1] > 0 for r in rows)
+                wait_until(all_checked, 90, "every feed checked once")
+                check(_alive(proc), "serve died")
+                eq(store.count("healthy"), 5, "healthy articles")
+                states = feeds_json(conf)
+                for name in names:
+                    if name in ("healthy", "badbytes"):
+                        continue
+                    check(states[name]["errors"] >= 1 and
+                          states[name]["last_error"],
+                          "%s: error recorded: %r" % (name, states[name]))
+                eq(http_status(port, "/feed.atom"), 200, "/feed.atom")
+                # The healthy feed is polled again while the slow faults
+                # may still be pending: make it due and wake the loop.
+                good.route("/h.xml", body=HEALTHY_V2)
+                con = store.connect(rw=True)
+                con.execute("UPDATE feeds SET next_check = 1 "
+                            "WHERE name = 'healthy'")
+                con.commit()
+                con.close()
+                proc.send_signal(signal.SIGHUP)
+                wait_until(lambda: store.count("healthy") == 7, 60,
+                           "the healthy feed's second version")
+                check(_alive(proc), "serve died")
+                eq(http_status(port, "/healthz"), 200, "/healthz")
+                eq(store.duplicates(), [], "duplicates")
+                hwm = vm_hwm_kb(proc.pid)
+                print("  serve peak RSS %s kB with %d faulty feeds"
+                      % (hwm, len(names) - 1))
+                if not wrapped():
+                    check(hwm is not None and hwm < RSS_LIMIT_KB,
+                          "serve peak RSS %r kB" % hwm)
+                proc.send_signal(signal.SIGTERM)
+                rc = proc.wait(60)
+                eq(rc, 0, "exit status after SIGTERM")
+                eq(store.integrity(), [("ok",)], "integrity_check")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                err.close()
+                bl.close()
+                sl.close()
+        finally:
+            for s in servers:
+                s.stop()
+
+
+def _alive(proc):
+    return proc.poll() is None
+
+
+def _died(proc, td):
+    with open(td.join("stderr.log")) as f:
+        raise AssertionError("serve exited %r:\n%s" % (proc.poll(),
+                                                       f.read()[-3000:]))
+
+
+if __name__ == "__main__":
+    main()
