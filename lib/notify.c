@@ -12,7 +12,6 @@
  * descriptors (FDSTORE=1 and friends are not used).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,8 @@
 
 /* The longest datagram sent: STATUS= lines are short summaries. */
 #define MAX_MESSAGE 4096
+/* Retries of a datagram the manager's full queue refused, 10 ms apart. */
+#define SEND_TRIES 10
 
 struct tr_notify {
 	int fd;			   /* -1 when disabled */
@@ -162,15 +163,29 @@ tr_notify_watchdog_usec(const struct tr_notify *n)
 int
 tr_notify_send(struct tr_notify *n, const char *msg)
 {
+	static const struct timespec pause = {0, 10 * 1000 * 1000};
 	size_t len = strlen(msg);
 	ssize_t sent;
+	int tries;
 
 	if (!tr_notify_enabled(n))
 		return 0;
-	do
-		sent = sendto(n->fd, msg, len, MSG_NOSIGNAL,
+	/*
+	 * Never block on the manager: a datagram socket whose reader lags
+	 * (its queue holds net.unix.max_dgram_qlen messages) would stall
+	 * the service, shutdown included. A full queue gets a few short
+	 * retries, then the message is dropped.
+	 */
+	for (tries = 0;; tries++) {
+		sent = sendto(n->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT,
 		    (const struct sockaddr *)&n->addr, n->addr_len);
-	while (sent < 0 && errno == EINTR);
+		if (sent >= 0 || (errno != EINTR && errno != EAGAIN &&
+				     errno != EWOULDBLOCK) ||
+		    tries >= SEND_TRIES)
+			break;
+		if (errno != EINTR)
+			nanosleep(&pause, NULL);
+	}
 	if (sent < 0 || (size_t)sent != len) {
 		tr_log(TR_LOG_DEBUG, "notify: sending to NOTIFY_SOCKET failed: "
 				     "%s", strerror(errno));

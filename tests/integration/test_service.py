@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -49,27 +50,32 @@ def write_config(tmp, port, feeds, extra=""):
 
 
 class Notify:
-    """A datagram socket bound in tmp: what systemd's NOTIFY_SOCKET is."""
+    """A datagram socket bound in tmp: what systemd's NOTIFY_SOCKET is.
+    A thread receives every message as it arrives, as systemd does."""
 
     def __init__(self, path):
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
+        self.sock.settimeout(0.1)
         self.messages = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._receive, daemon=True)
+        self.thread.start()
 
-    def collect(self, timeout):
-        """Receives what arrives within timeout seconds."""
-        end = time.monotonic() + timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            self.sock.settimeout(left)
+    def _receive(self):
+        while not self.done.is_set():
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:
+                continue
+            except OSError:
                 return
             self.messages.append(data.decode())
+
+    def collect(self, timeout):
+        """Waits timeout seconds for more messages to arrive."""
+        time.sleep(timeout)
 
     def wait_for(self, pred, timeout=10, start=0):
         """Receives until some message from index start on satisfies
@@ -81,11 +87,13 @@ class Notify:
                 if pred(self.messages[seen]):
                     return self.messages[seen]
                 seen += 1
-            self.collect(min(0.2, max(0.01, end - time.monotonic())))
+            time.sleep(0.02)
         raise AssertionError("no matching notification in %r"
                              % self.messages)
 
     def close(self):
+        self.done.set()
+        self.thread.join()
         self.sock.close()
 
 
@@ -139,7 +147,17 @@ class Service:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            # Show where it hangs, for the failure message.
+            try:
+                bt = subprocess.run(
+                    ["gdb", "-p", str(self.proc.pid), "-batch", "-ex",
+                     "thread apply all bt"], capture_output=True,
+                    text=True, timeout=30).stdout
+            except (OSError, subprocess.TimeoutExpired):
+                bt = ""
             self.kill()
+            print("  did not stop within %ss; log:\n%s\n%s"
+                  % (timeout, self.log()[-3000:], bt[-6000:]))
             return None, time.monotonic() - t0
         return rc, time.monotonic() - t0
 

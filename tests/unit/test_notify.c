@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -202,5 +203,40 @@ test_nobody_listening(void)
 	tr_notify_free(n);
 }
 
+/* A manager that does not read: sends fail after a short wait, never
+ * block (the queue holds net.unix.max_dgram_qlen datagrams). */
+static void
+test_full_queue_does_not_block(void)
+{
+	struct tr_notify *n = NULL;
+	struct timespec t0, t1;
+	char name[64];
+	int fd, i, rc = 0;
+	double secs;
+
+	snprintf(name, sizeof(name), "@tributary-full-%ld", (long)getpid());
+	if ((fd = listen_at(name)) < 0) {
+		CHECK(!"bind");
+		return;
+	}
+	CHECK_INT(tr_notify_new(&n, name, 0), 0);
+	for (i = 0; i < 10000 && rc == 0; i++)
+		rc = tr_notify_status(n, "filling the queue");
+	CHECK_INT(rc, TR_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(tr_notify_stopping(n), TR_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(secs < 1.0);
+	/* Once the manager reads again, messages go through. */
+	while (!nothing_pending(fd))
+		recv_one(fd);
+	CHECK_INT(tr_notify_stopping(n), 0);
+	CHECK_STR(recv_one(fd), "STOPPING=1");
+	tr_notify_free(n);
+	close(fd);
+}
+
 TR_TESTS(test_path_socket, test_abstract_socket, test_watchdog, test_env,
-    test_disabled, test_nobody_listening)
+    test_disabled, test_nobody_listening, test_full_queue_does_not_block)
