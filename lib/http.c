@@ -836,13 +836,25 @@ out:
 	pthread_mutex_unlock(&srv->cache_lock);
 }
 
-void
-tr_http_invalidate(struct tr_http *srv)
+/*
+ * Starts a new epoch: entries of older ones are never found again. The
+ * caller holds cfg_lock for writing, so no request reads srv->epoch.
+ */
+static void
+invalidate_locked(struct tr_http *srv)
 {
 	pthread_mutex_lock(&srv->cache_lock);
 	srv->epoch++;
 	cache_flush_locked(srv);
 	pthread_mutex_unlock(&srv->cache_lock);
+}
+
+void
+tr_http_invalidate(struct tr_http *srv)
+{
+	pthread_rwlock_wrlock(&srv->cfg_lock);
+	invalidate_locked(srv);
+	pthread_rwlock_unlock(&srv->cfg_lock);
 }
 
 void
@@ -2093,7 +2105,7 @@ tr_http_set_config(struct tr_http *srv, const struct tr_config *cfg)
 	srv->cfg_hash = config_hash(cfg);
 	srv->cfg_time = (int64_t)time(NULL);
 	set_base_url(srv);
-	tr_http_invalidate(srv);
+	invalidate_locked(srv);
 	pthread_rwlock_unlock(&srv->cfg_lock);
 }
 

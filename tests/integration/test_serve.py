@@ -668,6 +668,21 @@ def listen_errors_are_reported():
         contains(r.out + r.err, "in use", "message")
 
 
+@test
+def shared_server_stops_cleanly():
+    """Last: the server that answered every test above exits 0 on
+    SIGTERM with nothing on its log past the stop (a sanitizer build
+    reports leaks and errors there)."""
+    srv = shared()
+    rc = srv.stop()
+    out = open(srv.tmp.join("serve.log")).read()
+    eq(rc, 0, "exit status; log: " + out[-2000:])
+    for bad in ("Sanitizer", "runtime error", "leak"):
+        check(bad not in out, "%s in the log: %s" % (bad, out[-2000:]))
+    _shared.pop("srv")
+    _shared.pop("tmp").__exit__(None, None, None)
+
+
 if __name__ == "__main__":
     try:
         main()
