@@ -819,8 +819,10 @@ service_start(struct service *sv)
 		 listen_of(sv, sv->cfg))) != 0)
 		return rc;
 	snprintf(url, sizeof(url), "%s/feed.atom", tr_http_url(sv->http));
-	tr_log(TR_LOG_INFO, "serve: %zu feeds, database %s, merged feed at %s",
-	    sv->cfg->n_feeds, sv->cfg->database, url);
+	tr_log(TR_LOG_INFO, "serve: %zu feeds, database %s, listening on %s "
+			    "(%s)",
+	    sv->cfg->n_feeds, sv->cfg->database, sv->bound,
+	    tr_http_url(sv->http));
 	if (sv->opts.ready)
 		sv->opts.ready(tr_http_url(sv->http), url, sv->opts.arg);
 	refresh_status(sv, 1);
