@@ -147,5 +147,18 @@ else
 fi
 end
 
+# systemd-analyze verify: every directive known and valid. The one thing
+# it may say is that the binary is not installed on this machine.
+begin unit_verifies
+if command -v systemd-analyze >/dev/null 2>&1; then
+	out=$(systemd-analyze verify --man=no \
+	    "$top/dist/systemd/tributary.service" 2>&1 |
+	    grep -v 'Command /usr/local/bin/tributary is not executable')
+	[ -z "$out" ] || fail "$out"
+else
+	fail "systemd-analyze is not installed (apt-get install systemd)"
+fi
+end
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
