@@ -12,6 +12,7 @@
 
 #include "tributary/error.h"
 #include "tributary/escape.h"
+#include "tributary/json.h"
 
 size_t
 tr_utf8_decode(const char *str, size_t n, int32_t *cp)
@@ -162,67 +163,15 @@ tr_escape_xml(struct tr_buf *out, const char *s)
 	return s ? tr_escape_xml_n(out, s, strlen(s)) : 0;
 }
 
-static int
-json_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/* Writes one non-plain ASCII byte of a JSON string. */
-static int
-json_ascii(struct tr_buf *out, unsigned char c)
-{
-	switch (c) {
-	case '"':
-		return tr_buf_adds(out, "\\\"");
-	case '\\':
-		return tr_buf_adds(out, "\\\\");
-	case '\n':
-		return tr_buf_adds(out, "\\n");
-	case '\r':
-		return tr_buf_adds(out, "\\r");
-	case '\t':
-		return tr_buf_adds(out, "\\t");
-	default:
-		/* JSON could carry any control as \u00XX, but the text has to
-		 * match the XML formats, where C0 controls are dropped. */
-		return 0;
-	}
-}
-
 int
 tr_escape_json(struct tr_buf *out, const char *s)
 {
-	size_t n = s ? strlen(s) : 0, i = 0, run, len;
-	int32_t cp;
 	int rc;
 
-	if ((rc = tr_buf_addc(out, '"')) != 0)
+	/* One JSON escaper in the tree: the JSON writer's (json.c). */
+	if ((rc = tr_buf_addc(out, '"')) != 0 ||
+	    (s && (rc = tr_json_escape(out, s, strlen(s))) != 0))
 		return rc;
-	while (i < n) {
-		for (run = i; run < n && json_plain((unsigned char)s[run]); run++)
-			;
-		if (run > i && (rc = tr_buf_add(out, s + i, run - i)) != 0)
-			return rc;
-		if ((i = run) >= n)
-			break;
-		if ((unsigned char)s[i] < 0x80) {
-			if ((rc = json_ascii(out, (unsigned char)s[i])) != 0)
-				return rc;
-			i++;
-			continue;
-		}
-		len = tr_utf8_decode(s + i, n - i, &cp);
-		if (cp < 0 || cp == 0xFFFE || cp == 0xFFFF)
-			rc = tr_buf_add(out, REPLACEMENT, 3);
-		else if (cp == 0x2028 || cp == 0x2029)
-			rc = tr_buf_printf(out, "\\u%04X", (unsigned)cp);
-		else
-			rc = tr_buf_add(out, s + i, len);
-		if (rc != 0)
-			return rc;
-		i += len;
-	}
 	return tr_buf_addc(out, '"');
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tributary/json.h"
 #include "tributary/render.h"
 
 struct render_ops {
@@ -30,6 +31,7 @@ struct tr_render {
 	size_t n_items;
 	char *home;	    /* base for page links (HTML), malloc'ed */
 	struct tr_buf scratch; /* reused for excerpts, capped like out */
+	struct tr_json json;   /* the JSON Feed writer's nesting state */
 	int err;	    /* first error; once set, every call returns it */
 };
 

@@ -1,6 +1,7 @@
 /*
  * render_json.c — the merged feed as JSON Feed 1.1
- * (https://www.jsonfeed.org/version/1.1/).
+ * (https://www.jsonfeed.org/version/1.1/), written with the shared JSON
+ * writer (json.h), whose state lives in the renderer between calls.
  *
  * Every item has an id (a string) and content_html (the spec requires
  * content_html or content_text). summary is plain text in JSON Feed, so
@@ -13,49 +14,41 @@
 #include "render_int.h"
 #include "tributary/date.h"
 #include "tributary/escape.h"
+#include "tributary/json.h"
 
 #define SUMMARY_CHARS 500
 
-/* Appends ,"key":"value" (or without the comma when first). */
 static int
-json_member(struct tr_buf *out, const char *key, const char *value,
-    int first)
-{
-	int rc;
-
-	if (value == NULL)
-		return 0;
-	TRY(tr_buf_printf(out, "%s\"%s\":", first ? "" : ",", key));
-	return tr_escape_json(out, value);
-}
-
-static int
-json_date(struct tr_buf *out, const char *key, int64_t t)
+json_date(struct tr_json *j, const char *key, int64_t t)
 {
 	char d[64];
 
 	if (!render_date_ok(t))
 		return 0;
 	tr_date_format_rfc3339(d, sizeof(d), t);
-	return tr_buf_printf(out, ",\"%s\":\"%s\"", key, d);
+	return tr_json_member_str(j, key, d);
 }
 
 static int
 json_begin(struct tr_render *r, const struct tr_render_doc *doc)
 {
-	struct tr_buf *out = r->out;
+	struct tr_json *j = &r->json;
 	int rc;
 
-	TRY(tr_buf_adds(out, "{\"version\":\"https://jsonfeed.org/version/1.1\""));
-	TRY(json_member(out, "title", doc->title ? doc->title : "", 0));
-	TRY(json_member(out, "home_page_url", doc->home_url, 0));
-	TRY(json_member(out, "feed_url", doc->self_url, 0));
-	TRY(json_member(out, "description", doc->subtitle, 0));
-	return tr_buf_adds(out, ",\"items\":[");
+	tr_json_init(j, r->out, 0);
+	TRY(tr_json_begin_object(j));
+	TRY(tr_json_member_str(j, "version",
+	    "https://jsonfeed.org/version/1.1"));
+	TRY(tr_json_member_str(j, "title", doc->title ? doc->title : ""));
+	TRY(tr_json_member_str(j, "home_page_url", doc->home_url));
+	TRY(tr_json_member_str(j, "feed_url", doc->self_url));
+	TRY(tr_json_member_str(j, "description", doc->subtitle));
+	TRY(tr_json_key(j, "items"));
+	return tr_json_begin_array(j);
 }
 
 static int
-json_authors(struct tr_buf *out, const struct tr_item *it)
+json_authors(struct tr_json *j, const struct tr_item *it)
 {
 	const struct tr_person *p;
 	const char *url;
@@ -67,24 +60,29 @@ json_authors(struct tr_buf *out, const struct tr_item *it)
 		url = render_is_uri(p->uri) ? p->uri : NULL;
 		if (!render_has_text(p->name) && !url)
 			continue;
-		TRY(tr_buf_adds(out, n ? ",{" : ",\"authors\":[{"));
-		TRY(json_member(out, "name",
-		    render_has_text(p->name) ? p->name : NULL, 1));
-		TRY(json_member(out, "url", url, !render_has_text(p->name)));
-		TRY(tr_buf_addc(out, '}'));
-		n++;
+		if (n++ == 0) {
+			TRY(tr_json_key(j, "authors"));
+			TRY(tr_json_begin_array(j));
+		}
+		TRY(tr_json_begin_object(j));
+		TRY(tr_json_member_str(j, "name",
+		    render_has_text(p->name) ? p->name : NULL));
+		TRY(tr_json_member_str(j, "url", url));
+		TRY(tr_json_end_object(j));
 	}
 	if (n == 0 && render_has_text(it->a.author)) {
-		TRY(tr_buf_adds(out, ",\"authors\":[{"));
-		TRY(json_member(out, "name", it->a.author, 1));
-		TRY(tr_buf_addc(out, '}'));
+		TRY(tr_json_key(j, "authors"));
+		TRY(tr_json_begin_array(j));
+		TRY(tr_json_begin_object(j));
+		TRY(tr_json_member_str(j, "name", it->a.author));
+		TRY(tr_json_end_object(j));
 		n++;
 	}
-	return n ? tr_buf_addc(out, ']') : 0;
+	return n ? tr_json_end_array(j) : 0;
 }
 
 static int
-json_attachments(struct tr_buf *out, const struct tr_item *it)
+json_attachments(struct tr_json *j, const struct tr_item *it)
 {
 	const struct tr_enclosure *e;
 	size_t i, n = 0;
@@ -94,22 +92,24 @@ json_attachments(struct tr_buf *out, const struct tr_item *it)
 		e = &it->a.enclosures[i];
 		if (e->url == NULL)
 			continue;
-		TRY(tr_buf_adds(out, n ? ",{" : ",\"attachments\":[{"));
-		TRY(json_member(out, "url", e->url, 1));
-		TRY(json_member(out, "mime_type", render_is_mime(e->type)
+		if (n++ == 0) {
+			TRY(tr_json_key(j, "attachments"));
+			TRY(tr_json_begin_array(j));
+		}
+		TRY(tr_json_begin_object(j));
+		TRY(tr_json_member_str(j, "url", e->url));
+		TRY(tr_json_member_str(j, "mime_type", render_is_mime(e->type)
 			? e->type
-			: "application/octet-stream", 0));
+			: "application/octet-stream"));
 		if (e->length >= 0)
-			TRY(tr_buf_printf(out, ",\"size_in_bytes\":%lld",
-			    (long long)e->length));
-		TRY(tr_buf_addc(out, '}'));
-		n++;
+			TRY(tr_json_member_int(j, "size_in_bytes", e->length));
+		TRY(tr_json_end_object(j));
 	}
-	return n ? tr_buf_addc(out, ']') : 0;
+	return n ? tr_json_end_array(j) : 0;
 }
 
 static int
-json_tags(struct tr_buf *out, const struct tr_item *it)
+json_tags(struct tr_json *j, const struct tr_item *it)
 {
 	size_t i, n = 0;
 	int rc;
@@ -117,11 +117,13 @@ json_tags(struct tr_buf *out, const struct tr_item *it)
 	for (i = 0; i < it->a.n_categories; i++) {
 		if (!render_has_text(it->a.categories[i]))
 			continue;
-		TRY(tr_buf_adds(out, n ? "," : ",\"tags\":["));
-		TRY(tr_escape_json(out, it->a.categories[i]));
-		n++;
+		if (n++ == 0) {
+			TRY(tr_json_key(j, "tags"));
+			TRY(tr_json_begin_array(j));
+		}
+		TRY(tr_json_string(j, it->a.categories[i]));
 	}
-	return n ? tr_buf_addc(out, ']') : 0;
+	return n ? tr_json_end_array(j) : 0;
 }
 
 static int
@@ -135,45 +137,49 @@ json_summary(struct tr_render *r, const char *html)
 	TRY(tr_escape_html_text(&r->scratch, html, SUMMARY_CHARS));
 	if (r->scratch.len == 0)
 		return 0;
-	return json_member(r->out, "summary", r->scratch.data, 0);
+	return tr_json_member_str(&r->json, "summary", r->scratch.data);
 }
 
 static int
 json_item(struct tr_render *r, const struct tr_item *it)
 {
-	struct tr_buf *out = r->out;
+	struct tr_json *j = &r->json;
 	const char *html = it->a.content ? it->a.content : it->a.summary;
 	int rc;
 
-	TRY(tr_buf_adds(out, r->n_items ? ",\n{" : "\n{"));
-	TRY(json_member(out, "id", it->a.id ? it->a.id
-			    : it->a.link ? it->a.link : "", 1));
-	TRY(json_member(out, "url", it->a.link, 0));
-	TRY(json_member(out, "title", it->a.title, 0));
-	TRY(json_member(out, "content_html", html ? html : "", 0));
+	TRY(tr_json_begin_object(j));
+	TRY(tr_json_member_str(j, "id", it->a.id ? it->a.id
+				      : it->a.link ? it->a.link : ""));
+	TRY(tr_json_member_str(j, "url", it->a.link));
+	TRY(tr_json_member_str(j, "title", it->a.title));
+	TRY(tr_json_member_str(j, "content_html", html ? html : ""));
 	TRY(json_summary(r, it->a.summary));
-	TRY(json_date(out, "date_published",
+	TRY(json_date(j, "date_published",
 	    render_item_published(it, TR_DATE_NONE)));
-	TRY(json_date(out, "date_modified", it->a.updated));
-	TRY(json_authors(out, it));
-	TRY(json_tags(out, it));
-	TRY(json_attachments(out, it));
-	TRY(tr_buf_adds(out, ",\"_source\":{"));
-	TRY(json_member(out, "title", render_feed_title(it), 1));
-	TRY(json_member(out, "name", it->feed_name, 0));
-	TRY(json_member(out, "feed_url", it->feed_url, 0));
-	TRY(json_member(out, "home_page_url", it->feed_link, 0));
-	return tr_buf_adds(out, "}}");
+	TRY(json_date(j, "date_modified", it->a.updated));
+	TRY(json_authors(j, it));
+	TRY(json_tags(j, it));
+	TRY(json_attachments(j, it));
+	TRY(tr_json_key(j, "_source"));
+	TRY(tr_json_begin_object(j));
+	TRY(tr_json_member_str(j, "title", render_feed_title(it)));
+	TRY(tr_json_member_str(j, "name", it->feed_name));
+	TRY(tr_json_member_str(j, "feed_url", it->feed_url));
+	TRY(tr_json_member_str(j, "home_page_url", it->feed_link));
+	TRY(tr_json_end_object(j));
+	return tr_json_end_object(j);
 }
 
 static int
 json_end(struct tr_render *r, const char *next_url)
 {
+	struct tr_json *j = &r->json;
 	int rc;
 
-	TRY(tr_buf_adds(r->out, r->n_items ? "\n]" : "]"));
-	TRY(json_member(r->out, "next_url", next_url, 0));
-	return tr_buf_adds(r->out, "}\n");
+	TRY(tr_json_end_array(j));
+	TRY(tr_json_member_str(j, "next_url", next_url));
+	TRY(tr_json_end_object(j));
+	return tr_buf_addc(r->out, '\n');
 }
 
 const struct render_ops render_json_ops = {json_begin, json_item, json_end};

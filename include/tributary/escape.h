@@ -9,8 +9,8 @@
  *   - an invalid or overlong UTF-8 sequence, an encoded surrogate and a
  *     code point past U+10FFFF become U+FFFD (one per bad byte);
  *   - U+FFFE and U+FFFF become U+FFFD;
- *   - C0 controls other than tab, LF and CR are dropped (XML 1.0 §2.2
- *     has no way to write them, not even as character references).
+ *   - C0 controls other than tab, LF and CR are dropped from XML (XML 1.0
+ *     §2.2 has no way to write them, not even as character references).
  *
  * Nothing here writes CDATA sections: text is always escaped with
  * character references, so "]]>" in the input is harmless.
@@ -53,8 +53,10 @@ int tr_escape_xml_n(struct tr_buf *out, const char *s, size_t n);
 
 /*
  * Appends s (NULL counts as "") as a JSON string literal, quotes
- * included (RFC 8259 §7). U+2028 and U+2029 are written as \u escapes so
- * the text is also a valid JavaScript literal.
+ * included (RFC 8259 §7), with tr_json_escape() from json.h: controls as
+ * \u00XX, U+2028 and U+2029 as \u escapes (a valid JavaScript literal
+ * too), invalid UTF-8 as U+FFFD. JSON can carry every control character,
+ * so unlike the XML functions nothing is dropped.
  */
 int tr_escape_json(struct tr_buf *out, const char *s);
 

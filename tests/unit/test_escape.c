@@ -17,7 +17,7 @@ static const struct {
     {"a<b>&\"'c", "a&lt;b&gt;&amp;&quot;&#39;c", "\"a<b>&\\\"'c\""},
     {"]]>", "]]&gt;", "\"]]>\""},
     {"tab\tlf\ncr\r", "tab&#9;lf&#10;cr&#13;", "\"tab\\tlf\\ncr\\r\""},
-    {"\x01\x08\x0b\x0c\x1f!", "!", "\"!\""},
+    {"\x01\x08\x0b\x0c\x1f!", "!", "\"\\u0001\\b\\u000b\\f\\u001f!\""},
     {"del\x7f", "del\x7f", "\"del\x7f\""},
     {"caf\xc3\xa9", "caf\xc3\xa9", "\"caf\xc3\xa9\""},
     /* Invalid UTF-8: a lone continuation byte, a truncated sequence, an
@@ -38,7 +38,7 @@ static const struct {
     /* U+FFFE and U+FFFF are not XML characters; U+FFFD is. */
     {"\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd",
 	"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
-	"\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+	"\"\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\""},
     /* Non-BMP and U+2028 are kept (JSON escapes U+2028 for JavaScript). */
     {"\xf0\x9f\x98\x80\xe2\x80\xa8", "\xf0\x9f\x98\x80\xe2\x80\xa8",
 	"\"\xf0\x9f\x98\x80\\u2028\""},

@@ -233,9 +233,10 @@ json_valid(const char *doc)
 	return end != NULL && *json_ws(end) == '\0';
 }
 
-/* Non-zero when s is valid UTF-8 with no C0 control but tab/LF/CR. */
+/* Non-zero when s is valid UTF-8 with no C0 control but tab/LF/CR, and
+ * unless nonchars is set, no U+FFFE or U+FFFF. */
 static int
-clean_utf8(const char *s, size_t n)
+valid_utf8(const char *s, size_t n, int nonchars)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k, len;
@@ -256,11 +257,18 @@ clean_utf8(const char *s, size_t n)
 				return 0;
 		if (p[i] == 0xED && p[i + 1] >= 0xA0)
 			return 0; /* surrogate */
-		if (p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] >= 0xBE)
+		if (!nonchars && p[i] == 0xEF && p[i + 1] == 0xBF &&
+		    p[i + 2] >= 0xBE)
 			return 0; /* U+FFFE, U+FFFF */
 		i += len;
 	}
 	return 1;
+}
+
+static int
+clean_utf8(const char *s, size_t n)
+{
+	return valid_utf8(s, n, 0);
 }
 
 /* --- fixtures --- */
@@ -618,7 +626,8 @@ test_json(void)
 	CHECK_INT(render(&out, TR_FMT_JSON, it, 3, "https://planet.example/n?x=\"",
 		      1 << 20),
 	    0);
-	CHECK(clean_utf8(out.data, out.len));
+	/* JSON may carry U+FFFE; controls must be escaped (RFC 8259 §7). */
+	CHECK(valid_utf8(out.data, out.len, 1));
 	CHECK(json_valid(out.data));
 	CHECK(strstr(out.data,
 	    "{\"version\":\"https://jsonfeed.org/version/1.1\"") == out.data);
@@ -638,9 +647,9 @@ test_json(void)
 			       "\"mime_type\":\"application/octet-stream\"}"));
 	CHECK(strstr(out.data, "\"size_in_bytes\":12345"));
 	CHECK(strstr(out.data, "\"_source\":{\"title\":\"Example Feed\""));
-	/* Hostile text: controls dropped, quotes and newlines escaped. */
+	/* Hostile text: controls, quotes and newlines escaped. */
 	CHECK(strstr(out.data, "\"title\":\"A]]>B<script>alert(1)</script>"
-			       "C\xef\xbf\xbd"));
+			       "\\u0001\\u001fC\xef\xbf\xbd"));
 	CHECK(strstr(out.data, "\\\"'&\\r\\n\""));
 	/* The bare item has an id, content_html and no dates. */
 	CHECK(strstr(out.data, "{\"id\":\"bare-1\",\"content_html\":\"\","
@@ -696,7 +705,7 @@ test_long_fields(void)
 	it.a.summary = big;
 	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
 		CHECK_INT(render(&out, fmts[f], &it, 1, NULL, 16 << 20), 0);
-		CHECK(clean_utf8(out.data, out.len));
+		CHECK(valid_utf8(out.data, out.len, fmts[f] == TR_FMT_JSON));
 		if (fmts[f] == TR_FMT_ATOM || fmts[f] == TR_FMT_RSS) {
 			CHECK(xml_parse(&r, out.data, out.len));
 			rec_free(&r);
