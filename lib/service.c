@@ -336,8 +336,41 @@ metrics_setup(struct service *sv)
 
 struct state_count {
 	int64_t n[sizeof(feed_states) / sizeof(feed_states[0])];
+	const char **off;	/* names of "enabled = no" feeds, sorted */
+	size_t n_off;
 };
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The feeds the config turns off, sorted for bsearch; NULL when none. */
+static const char **
+disabled_names(const struct tr_config *cfg, size_t *n)
+{
+	const char **v;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < cfg->n_feeds; i++)
+		if (!cfg->feeds[i].enabled)
+			(*n)++;
+	if (*n == 0 || (v = malloc(*n * sizeof(*v))) == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	for (*n = 0, i = 0; i < cfg->n_feeds; i++)
+		if (!cfg->feeds[i].enabled)
+			v[(*n)++] = cfg->feeds[i].name;
+	qsort(v, *n, sizeof(*v), cmp_name);
+	return v;
+}
+
+/* Sorts one feed into its state: inactive (not in the config any more),
+ * disabled (410 Gone, or "enabled = no"), failing, new (never polled),
+ * ok. */
 static int
 count_feed(const struct tr_feed_state *fs, void *arg)
 {
@@ -345,7 +378,9 @@ count_feed(const struct tr_feed_state *fs, void *arg)
 
 	if (!fs->active)
 		c->n[4]++;
-	else if (fs->disabled)
+	else if (fs->disabled ||
+	    (c->n_off > 0 && bsearch(&fs->name, c->off, c->n_off,
+				 sizeof(*c->off), cmp_name) != NULL))
 		c->n[3]++;
 	else if (fs->errors > 0)
 		c->n[2]++;
@@ -371,10 +406,12 @@ refresh_status(struct service *sv, int ready)
 
 	memset(&c, 0, sizeof(c));
 	memset(&stats, 0, sizeof(stats));
+	c.off = disabled_names(sv->cfg, &c.n_off);
 	if (tr_store_feeds(sv->st, count_feed, &c) == 0)
 		for (i = 0; i < sizeof(feed_states) / sizeof(feed_states[0]); i++)
 			tr_metric_set(sv->m.feeds,
 			    (const char *[]){feed_states[i]}, (double)c.n[i]);
+	free(c.off);
 	if (tr_store_stats(sv->st, &stats) == 0)
 		tr_metric_set(sv->m.articles, NULL, (double)stats.articles);
 	else
@@ -416,11 +453,13 @@ fetch_outcome(const struct tr_poll_result *r)
 	const char *msg = r->message ? r->message : "";
 
 	if (r->outcome == TR_POLL_FAILED) {
-		/* The fetch engine's texts (lib/fetch.c, libcurl's). */
-		if (r->status == 0 && strstr(msg, "too large"))
+		/* The fetch engine's texts (lib/fetch.c, and libcurl's
+		 * CURLE_OPERATION_TIMEDOUT ones); a status may have come
+		 * before the body failed. */
+		if (strncmp(msg, "too large", 9) == 0)
 			return "too_large";
-		if (r->status == 0 && (strstr(msg, "timed out") ||
-					  strstr(msg, "too slow")))
+		if (strncmp(msg, "HTTP ", 5) != 0 &&
+		    (strstr(msg, "timed out") || strstr(msg, "too slow")))
 			return "timeout";
 		if (r->status >= 500)
 			return "5xx";

@@ -44,8 +44,9 @@ def write_config(tmp, port, feeds, extra=""):
     """feeds: list of (name, url); returns the config path."""
     text = ("[tributary]\ndatabase = %s\nlisten = 127.0.0.1:%d\n"
             "interval = 1h\n%s\n" % (tmp.join("t.db"), port, extra))
-    for name, url in feeds:
-        text += '[feed "%s"]\nurl = %s\n\n' % (name, url)
+    for feed in feeds:
+        text += '[feed "%s"]\nurl = %s\n%s\n' % (feed[0], feed[1],
+                                                  "".join(feed[2:]))
     return tmp.write("feeds.conf", text)
 
 
@@ -566,6 +567,56 @@ def metrics_parse_and_move():
             make_due(db, "a")
             svc.send(signal.SIGHUP)
             wait_until(lambda: scrape().get(nm) == 1, 10, "a 304 counted")
+            rc, _ = svc.stop()
+            eq(rc, 0, "exit status")
+        finally:
+            svc.close()
+
+
+@test
+def feeds_by_state_and_outcomes_in_metrics():
+    with TempDir() as tmp, FeedServer() as srv:
+        srv.route("/ok.xml", body=rss("ok", 2, "ok"))
+        srv.route("/missing.xml", status=404)
+        srv.route("/broken.xml", status=500)
+        srv.route("/moved.xml", redirect=(302, "/ok.xml"))
+        srv.route("/big.xml", body=rss("big", 40, "big"))
+        srv.route("/slow.xml", body=rss("slow", 1, "slow"), delay=4)
+        srv.route("/bozo.xml", body=rss("bozo", 1, "bozo").replace(
+            "<title>bozo 0</title>", "<title>a &nbsp; b & c</title>"))
+        port = free_port()
+        cfg = write_config(tmp, port, [
+            ("good", srv.url("/ok.xml")),
+            ("missing", srv.url("/missing.xml")),
+            ("broken", srv.url("/broken.xml")),
+            ("moved", srv.url("/moved.xml")),
+            ("big", srv.url("/big.xml")),
+            ("slow", srv.url("/slow.xml")),
+            ("bozo", srv.url("/bozo.xml")),
+            ("off", srv.url("/ok.xml"), "enabled = no\n")],
+            extra="max_body = 2k\ntimeout = 1s\n")
+        svc = Service(tmp, cfg)
+        try:
+            svc.ready()
+
+            def scrape():
+                return parse_metrics(get(port, "/metrics")[1])[0]
+            s = wait_until(lambda: (lambda m: m if m.get((
+                "tributary_rounds_total", "")) else None)(scrape()), 10,
+                "a round")
+            for state, n in (("ok", 3), ("failing", 4), ("disabled", 1),
+                             ("new", 0), ("inactive", 0)):
+                eq(s.get(("tributary_feeds", '{state="%s"}' % state)),
+                   float(n), "feeds " + state)
+            for outcome, n in (("200", 1), ("4xx", 1), ("5xx", 1),
+                               ("redirect", 1), ("304", 0),
+                               ("timeout", 1), ("too_large", 1),
+                               ("parse_recovered", 1), ("error", 0)):
+                eq(s.get(("tributary_fetches_total",
+                          '{outcome="%s"}' % outcome)),
+                   float(n), "fetches " + outcome)
+            # Failures are logged at WARN naming the feed.
+            contains(svc.log(), "warn: feed missing: HTTP 404", "log")
             rc, _ = svc.stop()
             eq(rc, 0, "exit status")
         finally:
