@@ -44,15 +44,15 @@
 #include "tributary/render.h"
 #include "tributary/store.h"
 
-#define MAX_ARGS 64	   /* query parameters read per request */
-#define KEY_MAX 4096	   /* cache key; the URI limit keeps keys shorter */
-#define HDR_MAX 1024	   /* If-None-Match / Accept-Encoding kept */
-#define POOL_MAX 16	   /* idle store handles kept */
-#define MAX_AGE_MIN 60	   /* Cache-Control bounds, seconds */
+#define MAX_ARGS 64    /* query parameters read per request */
+#define KEY_MAX 4096   /* cache key; the URI limit keeps keys shorter */
+#define HDR_MAX 1024   /* If-None-Match / Accept-Encoding kept */
+#define POOL_MAX 16    /* idle store handles kept */
+#define MAX_AGE_MIN 60 /* Cache-Control bounds, seconds */
 #define MAX_AGE_MAX 3600
-#define NEXT_DUE_TTL 60	   /* re-read the next poll time at least this often */
-#define N_BUCKETS 1024	   /* cache hash table */
-#define PARAM_MAX 1024	   /* longest q or before */
+#define NEXT_DUE_TTL 60 /* re-read the next poll time at least this often */
+#define N_BUCKETS 1024  /* cache hash table */
+#define PARAM_MAX 1024  /* longest q or before */
 
 static const char text_plain[] = "text/plain; charset=utf-8";
 static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,17 +62,17 @@ static const char allow_methods[] = "GET, HEAD";
 /* Server state                                                        */
 
 /* The statuses counted per route; anything else counts as "other". */
-static const int counted_status[] = {200, 304, 400, 404, 405, 413, 414,
-    500, 503};
+static const int counted_status[] = {200, 304, 400, 404, 405,
+                                     413, 414, 500, 503};
 #define N_COUNTED (sizeof(counted_status) / sizeof(counted_status[0]))
 
 struct tr_http_entry {
-	atomic_int refs;	    /* the cache's, responses', callers' */
+	atomic_int refs; /* the cache's, responses', callers' */
 	uint64_t hash;
 	char *key;
-	int64_t gen;		    /* store generation it was rendered at */
-	uint64_t epoch;		    /* config epoch */
-	int cached;		    /* linked into the cache */
+	int64_t gen;                 /* store generation it was rendered at */
+	uint64_t epoch;              /* config epoch */
+	int cached;                  /* linked into the cache */
 	struct tr_http_entry *hnext; /* bucket chain */
 	struct tr_http_entry *prev, *next; /* LRU, most recent first */
 	char *body;
@@ -80,7 +80,7 @@ struct tr_http_entry {
 	char *gz; /* NULL when gzip failed or was not worth it */
 	size_t gz_len;
 	const char *content_type;
-	char etag[48];	  /* quoted */
+	char etag[48];    /* quoted */
 	char etag_gz[52]; /* quoted, "-gz" before the closing quote */
 	char last_modified[40];
 	int64_t modified;
@@ -99,8 +99,8 @@ struct tr_http {
 	/* Config, read-locked for the length of a request. */
 	pthread_rwlock_t cfg_lock;
 	const struct tr_config *cfg;
-	uint64_t cfg_hash;    /* fingerprint of what the documents show */
-	int64_t cfg_time;     /* when this config took effect */
+	uint64_t cfg_hash; /* fingerprint of what the documents show */
+	int64_t cfg_time;  /* when this config took effect */
 	char base_url[512];
 
 	/* Idle store handles. */
@@ -113,8 +113,8 @@ struct tr_http {
 	struct tr_http_entry *buckets[N_BUCKETS];
 	struct tr_http_entry *lru_head, *lru_tail;
 	size_t n_entries, n_bytes;
-	int64_t cache_gen;    /* newest generation seen */
-	uint64_t epoch;	      /* bumped by set_config / invalidate */
+	int64_t cache_gen; /* newest generation seen */
+	uint64_t epoch;    /* bumped by set_config / invalidate */
 	uint64_t hits, misses;
 	int64_t next_due, next_due_read; /* tr_store_next_due, and when */
 
@@ -186,7 +186,7 @@ fnv1a_str(uint64_t h, const char *s)
 
 enum match_kind {
 	M_EXACT,    /* the path is the pattern */
-	M_EXT,	    /* pattern "." EXT */
+	M_EXT,      /* pattern "." EXT */
 	M_NAME_EXT, /* pattern NAME "." EXT */
 };
 
@@ -280,7 +280,7 @@ tr_http_route_match(struct tr_http_route *r, const char *path)
 			if (d->kind == M_NAME_EXT)
 				rc = match_name_ext(r, path + n);
 			else if (path[n] == '.' &&
-			    (r->fmt = ext_format(path + n + 1)) >= 0)
+			         (r->fmt = ext_format(path + n + 1)) >= 0)
 				rc = 0;
 		}
 		if (rc == 0) {
@@ -299,7 +299,7 @@ tr_http_route_match(struct tr_http_route *r, const char *path)
 enum param_id { P_LIMIT, P_SINCE, P_Q, P_BEFORE, P_COUNT };
 
 static const char *const param_names[P_COUNT] = {"limit", "since", "q",
-    "before"};
+                                                 "before"};
 
 static int
 param_lookup(const struct tr_http_arg *a)
@@ -335,7 +335,7 @@ parse_limit(int *out, const char *v)
 /* Checks one known parameter's value and stores it in p. */
 static int
 param_set(struct tr_http_params *p, char *why, size_t whysize, int id,
-    const struct tr_http_arg *a)
+          const struct tr_http_arg *a)
 {
 	const char *name = param_names[id];
 	const char *v = a->value ? a->value : "";
@@ -363,8 +363,8 @@ param_set(struct tr_http_params *p, char *why, size_t whysize, int id,
 	case P_LIMIT:
 		if (parse_limit(&p->limit, v) != 0) {
 			snprintf(why, whysize,
-			    "limit: must be a whole number from 1 to %d",
-			    TR_HTTP_LIMIT_MAX);
+			         "limit: must be a whole number from 1 to %d",
+			         TR_HTTP_LIMIT_MAX);
 			return TR_EINVAL;
 		}
 		p->limit_given = 1;
@@ -372,8 +372,8 @@ param_set(struct tr_http_params *p, char *why, size_t whysize, int id,
 	case P_SINCE:
 		if (tr_date_parse(&p->since, v) != 0) {
 			snprintf(why, whysize,
-			    "since: not a date (use RFC 3339, e.g. "
-			    "2024-12-06T09:30:00Z)");
+			         "since: not a date (use RFC 3339, e.g. "
+			         "2024-12-06T09:30:00Z)");
 			return TR_EINVAL;
 		}
 		return 0;
@@ -390,7 +390,7 @@ toolong:
 
 int
 tr_http_params_parse(struct tr_http_params *p, char *why, size_t whysize,
-    const struct tr_http_arg *args, size_t n_args)
+                     const struct tr_http_arg *args, size_t n_args)
 {
 	int seen[P_COUNT] = {0};
 	size_t i;
@@ -409,7 +409,7 @@ tr_http_params_parse(struct tr_http_params *p, char *why, size_t whysize,
 			continue;
 		if (seen[id]++) {
 			snprintf(why, whysize, "%s: given more than once",
-			    param_names[id]);
+			         param_names[id]);
 			return TR_EINVAL;
 		}
 		if ((rc = param_set(p, why, whysize, id, &args[i])) != 0)
@@ -439,7 +439,7 @@ query_add(struct tr_buf *out, const char *name, const char *value)
 
 int
 tr_http_params_query(struct tr_buf *out, const struct tr_http_params *p,
-    const char *before_override)
+                     const char *before_override)
 {
 	const char *before = before_override ? before_override : p->before;
 	size_t start = out->len;
@@ -563,9 +563,8 @@ tr_http_accepts_gzip(const char *ae)
 		if (end == NULL)
 			end = s + strlen(s);
 		name = skip_ows(s);
-		for (ne = name; ne < end && *ne != ';' && *ne != ' ' &&
-		     *ne != '\t';
-		     ne++)
+		for (ne = name;
+		     ne < end && *ne != ';' && *ne != ' ' && *ne != '\t'; ne++)
 			;
 		n = (size_t)(ne - name);
 		q = coding_qvalue(ne, end);
@@ -587,7 +586,7 @@ tr_http_accepts_gzip(const char *ae)
 
 int
 tr_http_parse_listen(struct sockaddr_storage *ss, socklen_t *len, int *dual,
-    const char *listen)
+                     const char *listen)
 {
 	char host[256];
 	const char *colon, *port_s;
@@ -774,7 +773,7 @@ cache_flush_locked(struct tr_http *srv)
  */
 static struct tr_http_entry *
 cache_get(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
-    uint64_t epoch)
+          uint64_t epoch)
 {
 	struct tr_http_entry *e;
 
@@ -829,8 +828,8 @@ cache_put(struct tr_http *srv, struct tr_http_entry *e)
 	srv->n_entries++;
 	srv->n_bytes += size;
 	while (srv->lru_tail && srv->lru_tail != e &&
-	    (srv->n_entries > srv->opts.cache_entries ||
-		srv->n_bytes > srv->opts.cache_bytes))
+	       (srv->n_entries > srv->opts.cache_entries ||
+	        srv->n_bytes > srv->opts.cache_bytes))
 		cache_remove(srv, srv->lru_tail);
 out:
 	pthread_mutex_unlock(&srv->cache_lock);
@@ -919,13 +918,13 @@ count(struct tr_http *srv, enum tr_http_route_id route, int status)
 	if ((unsigned)route >= TR_ROUTE_COUNT)
 		route = TR_ROUTE_NONE;
 	atomic_fetch_add_explicit(&srv->counts[route][i], 1,
-	    memory_order_relaxed);
+	                          memory_order_relaxed);
 }
 
 /* A plain-text answer: one line (the reason) and no caching. */
-static void
-answer_text(struct tr_http_response *resp, int status, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+static void answer_text(struct tr_http_response *resp, int status,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 answer_text(struct tr_http_response *resp, int status, const char *fmt, ...)
@@ -987,22 +986,22 @@ max_age(struct tr_http *srv, void *h, int64_t now)
 /* The cache key: route, path and the parameters, length-prefixed. */
 static int
 make_key(char *key, size_t size, const struct tr_http_route *r,
-    const char *path, const struct tr_http_params *p)
+         const char *path, const struct tr_http_params *p)
 {
 	int n;
 
-	n = snprintf(key, size, "%d\n%s\n%d\n%lld\n%zu:%s\n%zu:%s", r->id,
-	    path, p->limit, (long long)p->since, p->q ? strlen(p->q) : 0,
-	    p->q ? p->q : "", p->before ? strlen(p->before) : 0,
-	    p->before ? p->before : "");
+	n = snprintf(key, size, "%d\n%s\n%d\n%lld\n%zu:%s\n%zu:%s", r->id, path,
+	             p->limit, (long long)p->since, p->q ? strlen(p->q) : 0,
+	             p->q ? p->q : "", p->before ? strlen(p->before) : 0,
+	             p->before ? p->before : "");
 	return n > 0 && (size_t)n < size ? 0 : TR_ETOOBIG;
 }
 
 /* Builds a new entry (one reference, not cached) from a rendered body. */
 static struct tr_http_entry *
 entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
-    uint64_t epoch, int64_t modified, struct tr_buf *body,
-    const char *ctype)
+          uint64_t epoch, int64_t modified, struct tr_buf *body,
+          const char *ctype)
 {
 	struct tr_http_entry *e = calloc(1, sizeof(*e));
 	uint64_t tag;
@@ -1026,22 +1025,22 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 	/* Strong: a new generation, config or query gives a new tag. */
 	tag = fnv1a(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));
 	snprintf(e->etag, sizeof(e->etag), "\"%llx-%016llx\"",
-	    (unsigned long long)gen, (unsigned long long)tag);
+	         (unsigned long long)gen, (unsigned long long)tag);
 	snprintf(e->etag_gz, sizeof(e->etag_gz), "\"%llx-%016llx-gz\"",
-	    (unsigned long long)gen, (unsigned long long)tag);
+	         (unsigned long long)gen, (unsigned long long)tag);
 	e->modified = modified;
 	if (modified > 0)
 		tr_date_format_rfc822(e->last_modified,
-		    sizeof(e->last_modified), modified);
+		                      sizeof(e->last_modified), modified);
 	return e;
 }
 
 /* Renders the document of route r into a new entry, or answers an error. */
 static struct tr_http_entry *
 render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
-    const struct tr_http_route *r, const struct tr_http_params *p,
-    const char *path, const char *key, uint64_t hash, int64_t gen,
-    int64_t modified)
+             const struct tr_http_route *r, const struct tr_http_params *p,
+             const char *path, const char *key, uint64_t hash, int64_t gen,
+             int64_t modified)
 {
 	struct tr_http_render_req rr;
 	struct tr_http_entry *e;
@@ -1060,20 +1059,22 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 	rc = srv->src.render(h, &rr);
 	if (rc == TR_EINVAL || rc == TR_ENOTFOUND) {
 		answer_text(resp, rc == TR_EINVAL ? 400 : 404, "%s",
-		    rr.why[0] ? rr.why : "bad request");
+		            rr.why[0] ? rr.why : "bad request");
 	} else if (rc != 0) {
 		tr_log(TR_LOG_WARN, "http %s: rendering failed: %s%s%s", path,
-		    tr_strerror(rc), rr.why[0] ? ": " : "", rr.why);
+		       tr_strerror(rc), rr.why[0] ? ": " : "", rr.why);
 		answer_text(resp, 500, "rendering failed: %s",
-		    rc == TR_ETOOBIG ? "document too large (lower limit)"
-				     : tr_strerror(rc));
+		            rc == TR_ETOOBIG
+		                ? "document too large (lower limit)"
+		                : tr_strerror(rc));
 	}
 	if (rc != 0) {
 		tr_buf_free(&body);
 		return NULL;
 	}
 	e = entry_new(srv, key, hash, gen, srv->epoch, modified, &body,
-	    rr.content_type ? rr.content_type : tr_format_content_type(r->fmt));
+	              rr.content_type ? rr.content_type
+	                              : tr_format_content_type(r->fmt));
 	tr_buf_free(&body);
 	if (e == NULL)
 		answer_text(resp, 500, "out of memory");
@@ -1083,7 +1084,7 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 /* Fills a 200 or 304 answer from entry e (whose reference resp takes). */
 static void
 answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
-    const struct tr_http_request *req, int age)
+             const struct tr_http_request *req, int age)
 {
 	int gz = e->gz && tr_http_accepts_gzip(req->accept_encoding);
 	int not_modified = 0;
@@ -1094,15 +1095,16 @@ answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
 	resp->max_age = age;
 	resp->vary = 1;
 	resp->gzip = gz;
-	snprintf(resp->etag, sizeof(resp->etag), "%s", gz ? e->etag_gz : e->etag);
+	snprintf(resp->etag, sizeof(resp->etag), "%s",
+	         gz ? e->etag_gz : e->etag);
 	snprintf(resp->last_modified, sizeof(resp->last_modified), "%s",
-	    e->last_modified);
+	         e->last_modified);
 	/* RFC 9110 §13.2.2: If-None-Match first; then If-Modified-Since. */
 	if (req->if_none_match)
-		not_modified = tr_http_etag_match(req->if_none_match,
-		    resp->etag);
+		not_modified =
+		    tr_http_etag_match(req->if_none_match, resp->etag);
 	else if (req->if_modified_since && e->modified > 0 &&
-	    tr_date_parse_http(&ims, req->if_modified_since) == 0)
+	         tr_date_parse_http(&ims, req->if_modified_since) == 0)
 		not_modified = e->modified <= ims;
 	resp->status = not_modified ? 304 : 200;
 	if (!not_modified) {
@@ -1114,8 +1116,8 @@ answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
 /* A rendered document: the cached body, else rendered and cached. */
 static void
 handle_document(struct tr_http *srv, struct tr_http_response *resp,
-    const struct tr_http_request *req, const struct tr_http_route *r,
-    const struct tr_http_params *p)
+                const struct tr_http_request *req,
+                const struct tr_http_route *r, const struct tr_http_params *p)
 {
 	char key[KEY_MAX];
 	struct tr_http_entry *e = NULL;
@@ -1127,7 +1129,8 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 	pthread_rwlock_rdlock(&srv->cfg_lock);
 	if ((rc = pool_get(srv, &h)) != 0 ||
 	    (rc = srv->src.generation(h, &gen, &changed)) != 0) {
-		answer_text(resp, 503, "store unavailable: %s", tr_strerror(rc));
+		answer_text(resp, 503, "store unavailable: %s",
+		            tr_strerror(rc));
 		pool_put(srv, h, 0);
 		goto out;
 	}
@@ -1140,7 +1143,7 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 	modified = changed > srv->cfg_time ? changed : srv->cfg_time;
 	if (e == NULL) {
 		e = render_entry(srv, h, resp, r, p, req->path,
-		    keyed ? key : "", hash, gen, modified);
+		                 keyed ? key : "", hash, gen, modified);
 		if (e && keyed)
 			cache_put(srv, e);
 	}
@@ -1164,7 +1167,7 @@ handle_healthz(struct tr_http *srv, struct tr_http_response *resp)
 	    (rc = srv->src.generation(h, &gen, &changed)) != 0) {
 		pool_put(srv, h, 0);
 		answer_text(resp, 503, "unavailable: store: %s",
-		    tr_strerror(rc));
+		            tr_strerror(rc));
 		return;
 	}
 	pool_put(srv, h, 1);
@@ -1172,8 +1175,8 @@ handle_healthz(struct tr_http *srv, struct tr_http_response *resp)
 	if (srv->health_fn)
 		sick = srv->health_fn(&msg, srv->health_arg);
 	answer_text(resp, sick ? 503 : 200, "%s%s%s",
-	    sick ? "unavailable" : "ok", msg.len ? ": " : "",
-	    tr_buf_str(&msg));
+	            sick ? "unavailable" : "ok", msg.len ? ": " : "",
+	            tr_buf_str(&msg));
 	tr_buf_free(&msg);
 }
 
@@ -1202,11 +1205,12 @@ handle_metrics(struct tr_http *srv, struct tr_http_response *resp)
 /* Checks that come before routing: framing, size, method, body. */
 static int
 precheck(struct tr_http_response *resp, const struct tr_http_request *req,
-    const struct tr_http_route *r, size_t max_uri)
+         const struct tr_http_route *r, size_t max_uri)
 {
 	if (req->framing_conflict) {
 		/* RFC 9112 §6.1: both headers may be a smuggling attempt. */
-		answer_text(resp, 400,
+		answer_text(
+		    resp, 400,
 		    "request has both Transfer-Encoding and Content-Length");
 		resp->close = 1;
 	} else if (req->bad_header) {
@@ -1214,7 +1218,7 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 		resp->close = 1;
 	} else if (req->uri_too_long) {
 		answer_text(resp, 414, "request target longer than %zu bytes",
-		    max_uri);
+		            max_uri);
 		resp->close = 1;
 	} else if (!utf8_valid(req->path, strlen(req->path))) {
 		answer_text(resp, 400, "path: not valid UTF-8");
@@ -1229,7 +1233,7 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 		resp->close = 1;
 	} else if (req->too_many_args) {
 		answer_text(resp, 400, "query: more than %d parameters",
-		    MAX_ARGS);
+		            MAX_ARGS);
 	} else {
 		return 0;
 	}
@@ -1238,7 +1242,7 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 
 void
 tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
-    const struct tr_http_request *req)
+               const struct tr_http_request *req)
 {
 	struct tr_http_route r;
 	struct tr_http_params p;
@@ -1253,8 +1257,9 @@ tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
 	resp->route = r.id;
 	if (precheck(resp, req, &r, srv->opts.max_uri) != 0)
 		goto out;
-	if (tr_http_params_parse(&p, why, sizeof(why), r.params ? req->args : NULL,
-		r.params ? req->n_args : 0) != 0) {
+	if (tr_http_params_parse(&p, why, sizeof(why),
+	                         r.params ? req->args : NULL,
+	                         r.params ? req->n_args : 0) != 0) {
 		answer_text(resp, 400, "%s", why);
 		goto out;
 	}
@@ -1281,7 +1286,7 @@ store_open(void **h, const char *db_path)
 
 	if ((rc = tr_store_open(&st, db_path, TR_STORE_READONLY)) != 0) {
 		tr_log(TR_LOG_WARN, "http: store %s: %s", db_path,
-		    st ? tr_store_errmsg(st) : tr_strerror(rc));
+		       st ? tr_store_errmsg(st) : tr_strerror(rc));
 		tr_store_close(st);
 		return rc;
 	}
@@ -1334,7 +1339,7 @@ ignore_item(const struct tr_item *it, void *arg)
  */
 static void
 blame_param(struct tr_store *st, struct tr_http_render_req *rr,
-    const struct tr_query *q)
+            const struct tr_query *q)
 {
 	const char *bad = "query";
 	char msg[160];
@@ -1346,9 +1351,9 @@ blame_param(struct tr_store *st, struct tr_http_render_req *rr,
 		probe.before = NULL;
 		probe.limit = 1;
 		bad = tr_store_query(st, &probe, ignore_item, NULL, NULL) ==
-			TR_EINVAL
-		    ? "q"
-		    : "before";
+		              TR_EINVAL
+		          ? "q"
+		          : "before";
 	} else if (q->q) {
 		bad = "q";
 	} else if (q->before) {
@@ -1359,15 +1364,15 @@ blame_param(struct tr_store *st, struct tr_http_render_req *rr,
 		if (msg[i] == '\n' || msg[i] == '\r')
 			msg[i] = ' ';
 	snprintf(rr->why, sizeof(rr->why), "%s: %s%s%s", bad,
-	    strcmp(bad, "before") == 0 ? "invalid cursor"
-				       : "invalid full-text query",
-	    msg[0] ? ": " : "", msg);
+	         strcmp(bad, "before") == 0 ? "invalid cursor"
+	                                    : "invalid full-text query",
+	         msg[0] ? ": " : "", msg);
 }
 
 /* The id "BASE/PATH" and self link "BASE/PATH?QUERY" of a document. */
 static int
 doc_urls(struct tr_buf *self, struct tr_buf *id,
-    const struct tr_http_render_req *rr)
+         const struct tr_http_render_req *rr)
 {
 	const struct tr_http_params *p = rr->params;
 	int rc;
@@ -1386,7 +1391,7 @@ doc_urls(struct tr_buf *self, struct tr_buf *id,
 /* The next page: "BASE/PATH?QUERY" with before=cursor. */
 static int
 next_url(struct tr_buf *next, const struct tr_buf *id,
-    const struct tr_http_render_req *rr, const char *cursor)
+         const struct tr_http_render_req *rr, const char *cursor)
 {
 	int rc;
 
@@ -1399,7 +1404,7 @@ next_url(struct tr_buf *next, const struct tr_buf *id,
 /* Renders a feed or the HTML page: the query, with next-page links. */
 static int
 render_feed(struct tr_store *st, struct tr_http_render_req *rr,
-    const struct tr_query *q, const char *title)
+            const struct tr_query *q, const char *title)
 {
 	struct tr_buf self, next, id, home;
 	struct tr_render_doc doc;
@@ -1476,21 +1481,21 @@ store_render(void *h, struct tr_http_render_req *rr)
 	if (r->id == TR_ROUTE_TAG) {
 		if (!has_tag(rr->cfg, r->name)) {
 			snprintf(rr->why, sizeof(rr->why), "no tag named %s",
-			    r->name);
+			         r->name);
 			return TR_ENOTFOUND;
 		}
 		q.tag = r->name;
 		snprintf(title, sizeof(title), "%s: %s", rr->cfg->title,
-		    r->name);
+		         r->name);
 	} else if (r->id == TR_ROUTE_FEEDNAME) {
 		if ((f = tr_config_feed(rr->cfg, r->name)) == NULL) {
 			snprintf(rr->why, sizeof(rr->why), "no feed named %s",
-			    r->name);
+			         r->name);
 			return TR_ENOTFOUND;
 		}
 		q.feed = f->name;
 		snprintf(title, sizeof(title), "%s: %s", rr->cfg->title,
-		    f->title ? f->title : f->name);
+		         f->title ? f->title : f->name);
 	}
 	return render_feed(st, rr, &q, title);
 }
@@ -1513,14 +1518,14 @@ struct conn_info {
 	size_t ae_len;
 	const char *ims;
 	int content_length; /* present */
-	int body;	    /* a non-zero Content-Length or chunked */
+	int body;           /* a non-zero Content-Length or chunked */
 	int transfer_encoding;
 	int bad_name; /* a field name that is not a token */
 };
 
 static enum MHD_Result
 collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+            size_t key_size, const char *value, size_t value_size)
 {
 	struct conn_info *ci = cls;
 
@@ -1555,12 +1560,12 @@ join_field(char *dst, size_t *len, const char *v)
 }
 
 static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
-			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "abcdefghijklmnopqrstuvwxyz";
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz";
 
 static enum MHD_Result
 collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+               size_t key_size, const char *value, size_t value_size)
 {
 	struct conn_info *ci = cls;
 
@@ -1619,39 +1624,41 @@ add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
 
 	if (resp->status != 304 && resp->content_type)
 		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    resp->content_type) == MHD_YES;
+		                              resp->content_type) == MHD_YES;
 	if (resp->max_age >= 0)
 		snprintf(cc, sizeof(cc), "max-age=%d", resp->max_age);
 	else
 		snprintf(cc, sizeof(cc), "no-store");
 	ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, cc) ==
-	    MHD_YES;
+	      MHD_YES;
 	if (resp->etag[0])
 		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_ETAG,
-		    resp->etag) == MHD_YES;
+		                              resp->etag) == MHD_YES;
 	if (resp->last_modified[0])
 		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_LAST_MODIFIED,
-		    resp->last_modified) == MHD_YES;
+		                              resp->last_modified) == MHD_YES;
 	if (resp->vary)
-		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_VARY,
-		    MHD_HTTP_HEADER_ACCEPT_ENCODING) == MHD_YES;
+		ok &= MHD_add_response_header(
+		          m, MHD_HTTP_HEADER_VARY,
+		          MHD_HTTP_HEADER_ACCEPT_ENCODING) == MHD_YES;
 	if (resp->gzip && resp->status != 304)
-		ok &= MHD_add_response_header(m,
-		    MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") == MHD_YES;
+		ok &=
+		    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_ENCODING,
+		                            "gzip") == MHD_YES;
 	if (resp->allow)
 		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW,
-		    resp->allow) == MHD_YES;
+		                              resp->allow) == MHD_YES;
 	if (resp->close)
 		ok &= MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION,
-		    "close") == MHD_YES;
-	ok &= MHD_add_response_header(m, "X-Content-Type-Options",
-	    "nosniff") == MHD_YES;
+		                              "close") == MHD_YES;
+	ok &= MHD_add_response_header(m, "X-Content-Type-Options", "nosniff") ==
+	      MHD_YES;
 	if (resp->route == TR_ROUTE_HOME && resp->status == 200)
 		/* The page shows no third-party content; say so. */
-		ok &= MHD_add_response_header(m,
-		    "Content-Security-Policy",
-		    "default-src 'none'; style-src 'unsafe-inline'; "
-		    "form-action 'self'; base-uri 'none'") == MHD_YES;
+		ok &= MHD_add_response_header(
+		          m, "Content-Security-Policy",
+		          "default-src 'none'; style-src 'unsafe-inline'; "
+		          "form-action 'self'; base-uri 'none'") == MHD_YES;
 	return ok ? 0 : -1;
 }
 
@@ -1665,7 +1672,7 @@ static char empty_body[1];
  */
 static enum MHD_Result
 queue_cached(struct tr_http *srv, struct MHD_Connection *c,
-    const struct tr_http_response *resp)
+             const struct tr_http_response *resp)
 {
 	struct tr_http_entry *e = resp->entry;
 	int g = resp->gzip != 0, nm = resp->status == 304;
@@ -1676,8 +1683,8 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 	m = e->mhd[g][nm];
 	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
 		if (nm)
-			m = MHD_create_response_from_buffer(0, empty_body,
-			    MHD_RESPMEM_PERSISTENT);
+			m = MHD_create_response_from_buffer(
+			    0, empty_body, MHD_RESPMEM_PERSISTENT);
 		else
 			m = MHD_create_response_from_buffer_with_free_callback_cls(
 			    resp->body_len, (void *)(uintptr_t)resp->body,
@@ -1690,7 +1697,8 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 		}
 		if (m == NULL)
 			goto out;
-		/* An uncached entry keeps no response: this one is used once. */
+		/* An uncached entry keeps no response: this one is used once.
+		 */
 		if (e->cached) {
 			if (e->mhd[g][nm])
 				MHD_destroy_response(e->mhd[g][nm]);
@@ -1713,8 +1721,8 @@ queue_plain(struct MHD_Connection *c, const struct tr_http_response *resp)
 	struct MHD_Response *m;
 	enum MHD_Result ret;
 
-	m = MHD_create_response_from_buffer(resp->body_len,
-	    (void *)(uintptr_t)(resp->body ? resp->body : ""),
+	m = MHD_create_response_from_buffer(
+	    resp->body_len, (void *)(uintptr_t)(resp->body ? resp->body : ""),
 	    MHD_RESPMEM_MUST_COPY);
 	if (m == NULL)
 		return MHD_NO;
@@ -1729,8 +1737,8 @@ queue_plain(struct MHD_Connection *c, const struct tr_http_response *resp)
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **req_cls)
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_data_size, void **req_cls)
 {
 	struct tr_http *srv = cls;
 	struct tr_http_request req;
@@ -1845,7 +1853,7 @@ set_base_url(struct tr_http *srv)
 
 	if (cfg->base_url && *cfg->base_url) {
 		snprintf(srv->base_url, sizeof(srv->base_url), "%s",
-		    cfg->base_url);
+		         cfg->base_url);
 		n = strlen(srv->base_url);
 		while (n > 0 && srv->base_url[n - 1] == '/')
 			srv->base_url[--n] = '\0';
@@ -1853,7 +1861,7 @@ set_base_url(struct tr_http *srv)
 	}
 	if (srv->port == 0) {
 		snprintf(srv->base_url, sizeof(srv->base_url), "http://%s",
-		    srv->listen);
+		         srv->listen);
 		return;
 	}
 	if (srv->addr.ss_family == AF_INET) {
@@ -1867,12 +1875,12 @@ set_base_url(struct tr_http *srv)
 		if (!IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) {
 			host[0] = '[';
 			inet_ntop(AF_INET6, &a->sin6_addr, host + 1,
-			    sizeof(host) - 2);
+			          sizeof(host) - 2);
 			strcat(host, "]");
 		}
 	}
 	snprintf(srv->base_url, sizeof(srv->base_url), "http://%s:%u", host,
-	    srv->port);
+	         srv->port);
 }
 
 static int
@@ -1906,8 +1914,8 @@ apply_defaults(struct tr_http_opts *o)
 
 int
 tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path, const struct tr_http_opts *opts,
-    const struct tr_http_source *src)
+                   const char *db_path, const struct tr_http_opts *opts,
+                   const struct tr_http_source *src)
 {
 	struct tr_http *srv;
 	const char *listen;
@@ -1931,11 +1939,11 @@ tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
 	if (srv->db_path == NULL || srv->listen == NULL)
 		return TR_ENOMEM;
 	if (tr_http_parse_listen(&srv->addr, &srv->addr_len, &srv->dual,
-		srv->listen) != 0) {
+	                         srv->listen) != 0) {
 		snprintf(srv->errmsg, sizeof(srv->errmsg),
-		    "invalid listen address: %s (expected HOST:PORT, "
-		    "[V6]:PORT or *:PORT)",
-		    srv->listen);
+		         "invalid listen address: %s (expected HOST:PORT, "
+		         "[V6]:PORT or *:PORT)",
+		         srv->listen);
 		return TR_EINVAL;
 	}
 	srv->cfg = cfg;
@@ -1947,7 +1955,7 @@ tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
 
 int
 tr_http_new(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path, const struct tr_http_opts *opts)
+            const char *db_path, const struct tr_http_opts *opts)
 {
 	return tr_http_new_source(out, cfg, db_path, opts, &store_source);
 }
@@ -1960,42 +1968,43 @@ open_listener(struct tr_http *srv)
 	socklen_t len = srv->addr_len;
 	int fd, one = 1, zero = 0;
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 && srv->dual && errno == EAFNOSUPPORT) {
 		/* No IPv6 here: "*" falls back to every IPv4 address. */
 		struct sockaddr_in *a = (void *)&ss;
-		in_port_t port = ((struct sockaddr_in6 *)(void *)&ss)->sin6_port;
+		in_port_t port =
+		    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port;
 
 		memset(&ss, 0, sizeof(ss));
 		a->sin_family = AF_INET;
 		a->sin_port = port;
 		a->sin_addr.s_addr = htonl(INADDR_ANY);
 		len = sizeof(*a);
-		fd = socket(AF_INET,
-		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		            0);
 	}
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-		    srv->dual ? &zero : &one, sizeof(int));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-	    listen(fd, 256) != 0)
+		           srv->dual ? &zero : &one, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 256) != 0)
 		goto fail;
 	len = sizeof(srv->addr);
 	if (getsockname(fd, (struct sockaddr *)&srv->addr, &len) != 0)
 		goto fail;
 	srv->addr_len = len;
-	srv->port = ntohs(srv->addr.ss_family == AF_INET6
-		? ((struct sockaddr_in6 *)(void *)&srv->addr)->sin6_port
-		: ((struct sockaddr_in *)(void *)&srv->addr)->sin_port);
+	srv->port =
+	    ntohs(srv->addr.ss_family == AF_INET6
+	              ? ((struct sockaddr_in6 *)(void *)&srv->addr)->sin6_port
+	              : ((struct sockaddr_in *)(void *)&srv->addr)->sin_port);
 	srv->listen_fd = fd;
 	return 0;
 fail:
 	snprintf(srv->errmsg, sizeof(srv->errmsg), "listen %s: %s", srv->listen,
-	    strerror(errno));
+	         strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return TR_EIO;
@@ -2005,7 +2014,7 @@ int
 tr_http_listen(struct tr_http *srv)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	int rc;
 
 	if (srv->daemon)
@@ -2013,20 +2022,21 @@ tr_http_listen(struct tr_http *srv)
 	if ((rc = open_listener(srv)) != 0)
 		return rc;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
-	    ? MHD_USE_EPOLL
-	    : MHD_USE_POLL;
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+	             ? MHD_USE_EPOLL
+	             : MHD_USE_POLL;
+	srv->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)srv->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)srv->opts.timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    srv->opts.max_header, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		snprintf(srv->errmsg, sizeof(srv->errmsg),
-		    "listen %s: the HTTP server could not start", srv->listen);
+		         "listen %s: the HTTP server could not start",
+		         srv->listen);
 		close(srv->listen_fd);
 		srv->listen_fd = -1;
 		return TR_EIO;
@@ -2039,7 +2049,7 @@ tr_http_listen(struct tr_http *srv)
 
 int
 tr_http_start(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path)
+              const char *db_path)
 {
 	int rc;
 
@@ -2131,12 +2141,12 @@ tr_http_counters(struct tr_http *srv, tr_http_counter_cb cb, void *arg)
 	for (r = 0; r < TR_ROUTE_COUNT; r++)
 		for (i = 0; i <= N_COUNTED; i++) {
 			uint64_t n = atomic_load_explicit(&srv->counts[r][i],
-			    memory_order_relaxed);
+			                                  memory_order_relaxed);
 
 			if (n)
 				cb(tr_http_route_name((enum tr_http_route_id)r),
-				    i < N_COUNTED ? counted_status[i] : 0, n,
-				    arg);
+				   i < N_COUNTED ? counted_status[i] : 0, n,
+				   arg);
 		}
 }
 
@@ -2151,10 +2161,11 @@ write_counter(const char *route, int status, uint64_t n, void *arg)
 	struct counter_out *co = arg;
 
 	if (co->rc == 0)
-		co->rc = tr_buf_printf(co->out,
-		    "tributary_http_requests_total{route=\"%s\","
-		    "status=\"%d\"} %llu\n",
-		    route, status, (unsigned long long)n);
+		co->rc =
+		    tr_buf_printf(co->out,
+		                  "tributary_http_requests_total{route=\"%s\","
+		                  "status=\"%d\"} %llu\n",
+		                  route, status, (unsigned long long)n);
 }
 
 int
@@ -2162,10 +2173,10 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 {
 	struct counter_out co = {out, 0};
 
-	co.rc = tr_buf_adds(out,
-	    "# HELP tributary_http_requests_total HTTP requests answered, "
-	    "by route and status.\n"
-	    "# TYPE tributary_http_requests_total counter\n");
+	co.rc = tr_buf_adds(
+	    out, "# HELP tributary_http_requests_total HTTP requests answered, "
+	         "by route and status.\n"
+	         "# TYPE tributary_http_requests_total counter\n");
 	tr_http_counters(srv, write_counter, &co);
 	return co.rc;
 }

@@ -21,11 +21,11 @@
 
 enum tr_http_route_id {
 	TR_ROUTE_NONE = 0, /* no route: 404 */
-	TR_ROUTE_FEED,	   /* /feed.EXT */
-	TR_ROUTE_TAG,	   /* /tags/NAME.EXT */
+	TR_ROUTE_FEED,     /* /feed.EXT */
+	TR_ROUTE_TAG,      /* /tags/NAME.EXT */
 	TR_ROUTE_FEEDNAME, /* /feeds/NAME.EXT */
-	TR_ROUTE_OPML,	   /* /feeds.opml */
-	TR_ROUTE_HOME,	   /* / */
+	TR_ROUTE_OPML,     /* /feeds.opml */
+	TR_ROUTE_HOME,     /* / */
 	TR_ROUTE_HEALTHZ,  /* /healthz */
 	TR_ROUTE_METRICS,  /* /metrics */
 	TR_ROUTE_COUNT
@@ -35,8 +35,8 @@ enum tr_http_route_id {
 
 struct tr_http_route {
 	enum tr_http_route_id id;
-	int fmt;		      /* enum tr_format of the body */
-	int params;		      /* non-zero: takes limit/since/q/before */
+	int fmt;                     /* enum tr_format of the body */
+	int params;                  /* non-zero: takes limit/since/q/before */
 	char name[TR_HTTP_NAME_MAX]; /* NAME of /tags/ and /feeds/, or "" */
 };
 
@@ -55,7 +55,7 @@ const char *tr_http_route_name(enum tr_http_route_id id);
 /* One query argument as libmicrohttpd hands it over (percent-decoded). */
 struct tr_http_arg {
 	const char *key;
-	size_t key_len;	   /* may differ from strlen when %00 was sent */
+	size_t key_len;    /* may differ from strlen when %00 was sent */
 	const char *value; /* NULL for "?key" without '=' */
 	size_t value_len;
 };
@@ -64,10 +64,10 @@ struct tr_http_arg {
 #define TR_HTTP_LIMIT_MAX 1000
 
 struct tr_http_params {
-	int limit;	    /* 1..1000; TR_HTTP_LIMIT_DEFAULT when not given */
+	int limit; /* 1..1000; TR_HTTP_LIMIT_DEFAULT when not given */
 	int limit_given;
-	int64_t since;	    /* TR_DATE_NONE when not given */
-	const char *q;	    /* borrowed from the args, or NULL */
+	int64_t since;      /* TR_DATE_NONE when not given */
+	const char *q;      /* borrowed from the args, or NULL */
 	const char *before; /* borrowed from the args, or NULL */
 };
 
@@ -76,8 +76,8 @@ struct tr_http_params {
  * Returns 0, or TR_EINVAL with a one-line reason naming the parameter in
  * why (e.g. "limit: must be a whole number from 1 to 1000").
  */
-int tr_http_params_parse(struct tr_http_params *p, char *why,
-    size_t whysize, const struct tr_http_arg *args, size_t n_args);
+int tr_http_params_parse(struct tr_http_params *p, char *why, size_t whysize,
+                         const struct tr_http_arg *args, size_t n_args);
 
 /*
  * The parameters as a canonical query string ("limit=10&q=a%20b"), only
@@ -85,7 +85,7 @@ int tr_http_params_parse(struct tr_http_params *p, char *why,
  * NULL. Appends to out. 0, TR_ENOMEM or TR_ETOOBIG.
  */
 int tr_http_params_query(struct tr_buf *out, const struct tr_http_params *p,
-    const char *before_override);
+                         const char *before_override);
 
 /* --- headers --- */
 
@@ -109,8 +109,8 @@ int tr_http_accepts_gzip(const char *accept_encoding);
  * the caller falls back to 0.0.0.0 without IPv6). HOST is numeric or
  * "localhost". Port 0 asks for any free port. 0 or TR_EINVAL.
  */
-int tr_http_parse_listen(struct sockaddr_storage *ss, socklen_t *len,
-    int *dual, const char *listen);
+int tr_http_parse_listen(struct sockaddr_storage *ss, socklen_t *len, int *dual,
+                         const char *listen);
 
 /* --- requests and responses --- */
 
@@ -125,16 +125,16 @@ struct tr_http_request {
 	const char *path; /* percent-decoded, without the query */
 	const struct tr_http_arg *args;
 	size_t n_args;
-	int too_many_args;	       /* more than the server reads */
-	int uri_too_long;	       /* the request target passed max_uri */
-	int has_body;		       /* Content-Length > 0 or chunked */
-	int framing_conflict;	       /* both Content-Length and
-					  Transfer-Encoding (smuggling) */
-	int bad_header;		       /* a field name that is no token */
+	int too_many_args;             /* more than the server reads */
+	int uri_too_long;              /* the request target passed max_uri */
+	int has_body;                  /* Content-Length > 0 or chunked */
+	int framing_conflict;          /* both Content-Length and
+	                                  Transfer-Encoding (smuggling) */
+	int bad_header;                /* a field name that is no token */
 	const char *if_none_match;     /* or NULL */
 	const char *if_modified_since; /* or NULL */
 	const char *accept_encoding;   /* or NULL */
-	int64_t now;		       /* Unix seconds */
+	int64_t now;                   /* Unix seconds */
 };
 
 struct tr_http_entry; /* a cached rendered body, reference-counted */
@@ -142,18 +142,18 @@ struct tr_http_entry; /* a cached rendered body, reference-counted */
 struct tr_http_response {
 	int status;
 	enum tr_http_route_id route;
-	const char *content_type;  /* static */
-	const char *allow;	   /* for 405, else NULL */
-	char etag[64];		   /* quoted, or "" */
-	char last_modified[40];	   /* IMF-fixdate, or "" */
-	int max_age;		   /* Cache-Control max-age, -1: no-store */
-	int gzip;		   /* body is gzip (Content-Encoding) */
-	int vary;		   /* send Vary: Accept-Encoding */
-	int close;		   /* send Connection: close */
+	const char *content_type;    /* static */
+	const char *allow;           /* for 405, else NULL */
+	char etag[64];               /* quoted, or "" */
+	char last_modified[40];      /* IMF-fixdate, or "" */
+	int max_age;                 /* Cache-Control max-age, -1: no-store */
+	int gzip;                    /* body is gzip (Content-Encoding) */
+	int vary;                    /* send Vary: Accept-Encoding */
+	int close;                   /* send Connection: close */
 	struct tr_http_entry *entry; /* a reference, or NULL */
-	const char *body;	   /* borrowed from entry or text */
-	size_t body_len;	   /* HEAD: the GET body's, not sent */
-	struct tr_buf text;	   /* owned body of uncached answers */
+	const char *body;            /* borrowed from entry or text */
+	size_t body_len;             /* HEAD: the GET body's, not sent */
+	struct tr_buf text;          /* owned body of uncached answers */
 };
 
 /*
@@ -161,7 +161,7 @@ struct tr_http_response {
  * failure of the store becomes a 503, of rendering a 500. Thread-safe.
  */
 void tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
-    const struct tr_http_request *req);
+                    const struct tr_http_request *req);
 
 void tr_http_response_free(struct tr_http_response *resp);
 
@@ -169,14 +169,14 @@ void tr_http_response_free(struct tr_http_response *resp);
 
 struct tr_http_render_req {
 	const struct tr_config *cfg;
-	const char *base_url;		    /* without trailing slash */
+	const char *base_url; /* without trailing slash */
 	const struct tr_http_route *route;
 	const struct tr_http_params *params;
-	const char *path;		    /* the request's path */
-	int64_t updated;		    /* Last-Modified time */
-	struct tr_buf *out;		    /* the body goes here */
-	const char *content_type;	    /* set by render */
-	char why[320];			    /* reason of a 400 or 404 */
+	const char *path;         /* the request's path */
+	int64_t updated;          /* Last-Modified time */
+	struct tr_buf *out;       /* the body goes here */
+	const char *content_type; /* set by render */
+	char why[320];            /* reason of a 400 or 404 */
 };
 
 /*
@@ -195,8 +195,8 @@ struct tr_http_source {
 
 /* Like tr_http_new() with another source of documents (src is kept). */
 int tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path, const struct tr_http_opts *opts,
-    const struct tr_http_source *src);
+                       const char *db_path, const struct tr_http_opts *opts,
+                       const struct tr_http_source *src);
 
 /* Cache statistics, for tests. */
 struct tr_http_cache_stats {

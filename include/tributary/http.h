@@ -14,8 +14,8 @@
  *	/tags/NAME.atom .rss .json		feeds tagged NAME
  *	/feeds/NAME.atom .rss .json		one feed
  *	/feeds.opml				the subscriptions
- *	/					an HTML page of the newest articles
- *	/healthz				200 "ok" while the store answers
+ *	/					an HTML page of the newest
+ *articles /healthz				200 "ok" while the store answers
  *	/metrics				only when a metrics hook is set
  *
  * Query parameters of the feed routes and "/": limit (1..1000, default
@@ -44,10 +44,10 @@ struct tr_http;
 /* Tuning; a zero field takes its default. */
 struct tr_http_opts {
 	const char *listen;   /* overrides cfg->listen; port 0 = any free */
-	int threads;	      /* server threads (2..4 by CPU count) */
+	int threads;          /* server threads (2..4 by CPU count) */
 	int max_connections;  /* open connections at once (1024) */
-	int timeout;	      /* seconds a connection may idle (30) */
-	size_t max_uri;	      /* longest request target, else 414 (2048) */
+	int timeout;          /* seconds a connection may idle (30) */
+	size_t max_uri;       /* longest request target, else 414 (2048) */
 	size_t max_header;    /* request line and headers, else 431 (16k) */
 	size_t cache_entries; /* rendered bodies kept (256) */
 	size_t cache_bytes;   /* bytes of bodies kept, gzip included (64M) */
@@ -63,7 +63,7 @@ struct tr_http_opts {
  * tr_http_errmsg() can tell why; free it with tr_http_stop().
  */
 int tr_http_new(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path, const struct tr_http_opts *opts);
+                const char *db_path, const struct tr_http_opts *opts);
 
 /*
  * Binds the listen address and starts the server threads. TR_EIO when
@@ -73,7 +73,7 @@ int tr_http_listen(struct tr_http *srv);
 
 /* tr_http_new() and tr_http_listen() with default options. */
 int tr_http_start(struct tr_http **out, const struct tr_config *cfg,
-    const char *db_path);
+                  const char *db_path);
 
 /* The bound port (after tr_http_listen), else 0. */
 unsigned tr_http_port(const struct tr_http *srv);
@@ -121,8 +121,7 @@ void tr_http_set_health(struct tr_http *srv, tr_http_health_fn fn, void *arg);
  * after the hook's lines. Called from server threads, concurrently.
  */
 typedef int (*tr_http_metrics_fn)(struct tr_buf *out, void *arg);
-void tr_http_set_metrics(struct tr_http *srv, tr_http_metrics_fn fn,
-    void *arg);
+void tr_http_set_metrics(struct tr_http *srv, tr_http_metrics_fn fn, void *arg);
 
 /*
  * Set the hooks before tr_http_listen() or while no request runs; they
@@ -135,7 +134,7 @@ void tr_http_set_metrics(struct tr_http *srv, tr_http_metrics_fn fn,
  * "metrics" or "other" (no route); status is the HTTP status.
  */
 typedef void (*tr_http_counter_cb)(const char *route, int status,
-    uint64_t count, void *arg);
+                                   uint64_t count, void *arg);
 void tr_http_counters(struct tr_http *srv, tr_http_counter_cb cb, void *arg);
 
 /*

@@ -69,7 +69,7 @@ fake_render(void *h, struct tr_http_render_req *rr)
 	(void)h;
 	if (rr->route->name[0] == 'x') {
 		snprintf(rr->why, sizeof(rr->why), "no tag named %s",
-		    rr->route->name);
+		         rr->route->name);
 		return TR_ENOTFOUND;
 	}
 	if (tr_buf_printf(rr->out, "%s%s?", rr->base_url, rr->path) != 0)
@@ -97,7 +97,7 @@ server(void)
 		abort();
 	fputs("[tributary]\nbase_url = http://fuzz.test\n"
 	      "[feed \"a\"]\nurl = http://127.0.0.1:1/\ntags = t\n",
-	    fp);
+	      fp);
 	fclose(fp);
 	if (tr_config_load(&cfg, NULL, path) != 0)
 		abort();
@@ -183,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tr_http_handle(server(), &resp, &req);
 	if (resp.status == 400 &&
 	    (resp.body_len == 0 || memchr(resp.body, '\n', resp.body_len) !=
-		    resp.body + resp.body_len - 1))
+	                               resp.body + resp.body_len - 1))
 		abort();
 	if ((resp.status == 200 || resp.status == 304) && resp.entry &&
 	    resp.etag[0] != '"')

@@ -29,7 +29,7 @@ add_cb(const struct tr_article *a, void *arg)
 /* Parses the document at path into batch b; 0 or a tr_err. */
 static int
 parse_file(struct tr_store_batch *b, struct tr_store_result *res,
-    const char *path)
+           const char *path)
 {
 	struct tr_parser *p = NULL;
 	char buf[8192];
@@ -60,7 +60,7 @@ out:
 /* Stores n made-up articles in batch b. */
 static int
 synthetic(struct tr_store_batch *b, struct tr_store_result *res,
-    const char *feed, long n, long long t0)
+          const char *feed, long n, long long t0)
 {
 	struct tr_article a;
 	char id[256], link[256], title[256], body[512];
@@ -70,13 +70,13 @@ synthetic(struct tr_store_batch *b, struct tr_store_result *res,
 	for (i = 0; i < n && rc == 0; i++) {
 		tr_article_init(&a);
 		snprintf(id, sizeof(id), "urn:test:%s:%ld", feed, i);
-		snprintf(link, sizeof(link), "https://example.org/%s/%ld",
-		    feed, i);
+		snprintf(link, sizeof(link), "https://example.org/%s/%ld", feed,
+		         i);
 		snprintf(title, sizeof(title), "%s article %ld", feed, i);
 		snprintf(body, sizeof(body),
-		    "<p>Article %ld of %s. Lorem ipsum dolor sit amet, "
-		    "consectetur adipiscing elit.</p>",
-		    i, feed);
+		         "<p>Article %ld of %s. Lorem ipsum dolor sit amet, "
+		         "consectetur adipiscing elit.</p>",
+		         i, feed);
 		a.id = id;
 		a.guid = id;
 		a.link = link;
@@ -103,7 +103,7 @@ main(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: fill_store CONFIG FEED FILE...\n"
-				"       fill_store CONFIG FEED -n N [-t T]\n");
+		                "       fill_store CONFIG FEED -n N [-t T]\n");
 		return 2;
 	}
 	if (tr_config_load(&cfg, &errors, argv[1]) != 0) {
@@ -114,14 +114,14 @@ main(int argc, char **argv)
 	if ((rc = tr_store_open(&st, cfg->database, 0)) != 0 ||
 	    (rc = tr_store_sync_config(st, cfg)) != 0) {
 		fprintf(stderr, "fill_store: %s: %s\n", cfg->database,
-		    st ? tr_store_errmsg(st) : tr_strerror(rc));
+		        st ? tr_store_errmsg(st) : tr_strerror(rc));
 		goto out;
 	}
 	for (i = 3; i < argc; i++) {
 		memset(&one, 0, sizeof(one));
 		if ((rc = tr_store_batch_begin(&b, st, argv[2])) != 0) {
 			fprintf(stderr, "fill_store: %s\n",
-			    tr_store_errmsg(st));
+			        tr_store_errmsg(st));
 			goto out;
 		}
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
@@ -138,7 +138,7 @@ main(int argc, char **argv)
 		b = NULL;
 		if (rc != 0) {
 			fprintf(stderr, "fill_store: %s\n",
-			    tr_store_errmsg(st));
+			        tr_store_errmsg(st));
 			goto out;
 		}
 		res.added += one.added;
@@ -146,8 +146,8 @@ main(int argc, char **argv)
 		res.unchanged += one.unchanged;
 	}
 	printf("%s: %lld added, %lld updated, %lld unchanged\n", argv[2],
-	    (long long)res.added, (long long)res.updated,
-	    (long long)res.unchanged);
+	       (long long)res.added, (long long)res.updated,
+	       (long long)res.unchanged);
 	status = 0;
 out:
 	tr_store_close(st);

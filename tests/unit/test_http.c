@@ -44,15 +44,15 @@ load_cfg(const char *text)
 }
 
 static const char conf[] = "[tributary]\n"
-			   "database = /nonexistent/x.db\n"
-			   "title = Planet Test\n"
-			   "base_url = http://planet.test/\n"
-			   "[feed \"alpha\"]\n"
-			   "url = http://127.0.0.1:1/a.xml\n"
-			   "tags = world, tech\n"
-			   "[feed \"beta\"]\n"
-			   "url = http://127.0.0.1:1/b.xml\n"
-			   "title = Beta Blog\n";
+                           "database = /nonexistent/x.db\n"
+                           "title = Planet Test\n"
+                           "base_url = http://planet.test/\n"
+                           "[feed \"alpha\"]\n"
+                           "url = http://127.0.0.1:1/a.xml\n"
+                           "tags = world, tech\n"
+                           "[feed \"beta\"]\n"
+                           "url = http://127.0.0.1:1/b.xml\n"
+                           "title = Beta Blog\n";
 
 /* A request with up to 8 query arguments "k=v" (NULL value: "k"). */
 struct req {
@@ -111,8 +111,8 @@ gunzip(const char *in, size_t n)
 static struct fake {
 	int opens, closes, gens, dues, renders;
 	int64_t gen, changed_at, next_due;
-	int fail_gen;	 /* generation() fails */
-	int render_rc;	 /* what render() returns */
+	int fail_gen;  /* generation() fails */
+	int render_rc; /* what render() returns */
 	char last_query[512];
 	char last_self[512];
 } fk;
@@ -171,10 +171,10 @@ fake_render(void *h, struct tr_http_render_req *rr)
 	snprintf(fk.last_query, sizeof(fk.last_query), "%s", tr_buf_str(&q));
 	tr_buf_free(&q);
 	snprintf(fk.last_self, sizeof(fk.last_self), "%s%s", rr->base_url,
-	    rr->path);
+	         rr->path);
 	/* Repetitive text, so gzip has something to do. */
 	tr_buf_printf(rr->out, "<doc gen=\"%lld\" path=\"%s\">",
-	    (long long)fk.gen, rr->path);
+	              (long long)fk.gen, rr->path);
 	for (i = 0; i < 50; i++)
 		tr_buf_printf(rr->out, "<item n=\"%d\">lorem ipsum</item>", i);
 	tr_buf_adds(rr->out, "</doc>");
@@ -194,8 +194,7 @@ fake_server(const struct tr_config *cfg, const struct tr_http_opts *o)
 	fk.gen = 7;
 	fk.changed_at = 1700000000;
 	fk.next_due = 1800000000 + 600;
-	CHECK_INT(tr_http_new_source(&srv, cfg, "fake.db", o, &fake_source),
-	    0);
+	CHECK_INT(tr_http_new_source(&srv, cfg, "fake.db", o, &fake_source), 0);
 	return srv;
 }
 
@@ -216,7 +215,7 @@ test_routes(void)
 	    {"/tags/world.atom", TR_ROUTE_TAG, TR_FMT_ATOM, "world"},
 	    {"/tags/web.dev.rss", TR_ROUTE_TAG, TR_FMT_RSS, "web.dev"},
 	    {"/tags/caf\xc3\xa9 news.json", TR_ROUTE_TAG, TR_FMT_JSON,
-		"caf\xc3\xa9 news"},
+	     "caf\xc3\xa9 news"},
 	    {"/feeds/alpha.json", TR_ROUTE_FEEDNAME, TR_FMT_JSON, "alpha"},
 	    {"/feeds.opml", TR_ROUTE_OPML, TR_FMT_OPML, ""},
 	    {"/", TR_ROUTE_HOME, TR_FMT_HTML, ""},
@@ -246,7 +245,7 @@ test_routes(void)
 		int rc = tr_http_route_match(&r, cases[i].path);
 
 		CHECK_STR_CASE(cases[i].path, tr_http_route_name(r.id),
-		    tr_http_route_name(cases[i].id));
+		               tr_http_route_name(cases[i].id));
 		CHECK_INT(rc, cases[i].id == TR_ROUTE_NONE ? TR_ENOTFOUND : 0);
 		if (cases[i].id != TR_ROUTE_NONE) {
 			CHECK_INT(r.fmt, cases[i].fmt);
@@ -276,7 +275,7 @@ test_routes(void)
 
 static int
 parse1(struct tr_http_params *p, char *why, size_t n, const char *k,
-    const char *v)
+       const char *v)
 {
 	struct tr_http_arg a = {k, strlen(k), v, v ? strlen(v) : 0};
 
@@ -337,11 +336,11 @@ test_params_errors(void)
 	    {"limit", " 5", "limit: must be a whole number from 1 to 1000"},
 	    {"limit", "5x", "limit: must be a whole number from 1 to 1000"},
 	    {"limit", "99999999999999999999",
-		"limit: must be a whole number from 1 to 1000"},
+	     "limit: must be a whole number from 1 to 1000"},
 	    {"limit", "", "limit: empty value"},
 	    {"limit", NULL, "limit: empty value"},
 	    {"since", "yesterday",
-		"since: not a date (use RFC 3339, e.g. 2024-12-06T09:30:00Z)"},
+	     "since: not a date (use RFC 3339, e.g. 2024-12-06T09:30:00Z)"},
 	    {"since", "", "since: empty value"},
 	    {"before", "", "before: empty value"},
 	    {"q", "caf\xe9", "q: not valid UTF-8"},
@@ -352,11 +351,11 @@ test_params_errors(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECK_INT(parse1(&p, why, sizeof(why), cases[i].key,
-			      cases[i].value),
+		CHECK_INT(
+		    parse1(&p, why, sizeof(why), cases[i].key, cases[i].value),
 		    TR_EINVAL);
 		CHECK_STR_CASE(cases[i].value ? cases[i].value : "(null)", why,
-		    cases[i].why);
+		               cases[i].why);
 		CHECK(strchr(why, '\n') == NULL);
 	}
 }
@@ -407,18 +406,19 @@ test_params_query(void)
 	CHECK_STR(tr_buf_str(&b), "before=c%2F1%2B2");
 	tr_buf_reset(&b);
 	a[0] = (struct tr_http_arg){"q", 1, "a b&c=\xc3\xa9", 8};
-	a[1] = (struct tr_http_arg){"since", 5, "2024-12-06T10:30:00+01:00", 25};
+	a[1] =
+	    (struct tr_http_arg){"since", 5, "2024-12-06T10:30:00+01:00", 25};
 	a[2] = (struct tr_http_arg){"limit", 5, "7", 1};
 	a[3] = (struct tr_http_arg){"before", 6, "old", 3};
 	CHECK_INT(tr_http_params_parse(&p, why, sizeof(why), a, 4), 0);
 	CHECK_INT(tr_http_params_query(&b, &p, NULL), 0);
 	/* Fixed order, since normalized to UTC, everything encoded. */
 	CHECK_STR(tr_buf_str(&b), "limit=7&since=2024-12-06T09%3A30%3A00Z&"
-				  "q=a%20b%26c%3D%C3%A9&before=old");
+	                          "q=a%20b%26c%3D%C3%A9&before=old");
 	tr_buf_reset(&b);
 	CHECK_INT(tr_http_params_query(&b, &p, "new"), 0);
 	CHECK_STR(tr_buf_str(&b), "limit=7&since=2024-12-06T09%3A30%3A00Z&"
-				  "q=a%20b%26c%3D%C3%A9&before=new");
+	                          "q=a%20b%26c%3D%C3%A9&before=new");
 	tr_buf_free(&b);
 }
 
@@ -452,9 +452,10 @@ test_etag_match(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_STR_CASE(cases[i].inm,
-		    tr_http_etag_match(cases[i].inm, "\"7-ab\"") ? "match"
-								  : "no",
-		    cases[i].want ? "match" : "no");
+		               tr_http_etag_match(cases[i].inm, "\"7-ab\"")
+		                   ? "match"
+		                   : "no",
+		               cases[i].want ? "match" : "no");
 	CHECK(!tr_http_etag_match(NULL, "\"7-ab\""));
 }
 
@@ -488,8 +489,9 @@ test_accepts_gzip(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_STR_CASE(cases[i].ae,
-		    tr_http_accepts_gzip(cases[i].ae) ? "gzip" : "identity",
-		    cases[i].want ? "gzip" : "identity");
+		               tr_http_accepts_gzip(cases[i].ae) ? "gzip"
+		                                                 : "identity",
+		               cases[i].want ? "gzip" : "identity");
 	CHECK(!tr_http_accepts_gzip(NULL));
 }
 
@@ -528,12 +530,13 @@ test_parse_listen(void)
 		int port;
 
 		CHECK_STR_CASE(cases[i].s, rc == 0 ? "ok" : "invalid",
-		    cases[i].ok ? "ok" : "invalid");
+		               cases[i].ok ? "ok" : "invalid");
 		if (rc != 0 || !cases[i].ok)
 			continue;
-		port = ss.ss_family == AF_INET6
-		    ? ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port)
-		    : ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+		port =
+		    ss.ss_family == AF_INET6
+		        ? ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port)
+		        : ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
 		CHECK_INT(port, cases[i].port);
 		if (cases[i].family)
 			CHECK_INT(ss.ss_family, cases[i].family);
@@ -558,7 +561,7 @@ test_handle_cache_and_validators(void)
 	CHECK_INT(resp.status, 200);
 	CHECK_STR(resp.content_type, "application/atom+xml; charset=utf-8");
 	CHECK(resp.body_len > 100 &&
-	    strncmp(resp.body, "<doc gen=\"7\"", 12) == 0);
+	      strncmp(resp.body, "<doc gen=\"7\"", 12) == 0);
 	CHECK(resp.etag[0] == '"' && resp.etag[strlen(resp.etag) - 1] == '"');
 	CHECK(strncmp(resp.etag, "\"7-", 3) == 0);
 	CHECK(resp.vary);
@@ -713,7 +716,7 @@ test_handle_errors(void)
 	CHECK_INT(resp.status, 400);
 	CHECK(resp.close);
 	CHECK_STR(resp.body,
-	    "request has both Transfer-Encoding and Content-Length\n");
+	          "request has both Transfer-Encoding and Content-Length\n");
 	tr_http_response_free(&resp);
 
 	req_init(&q, TR_HTTP_GET, "/feed.atom");
@@ -818,8 +821,8 @@ count_of(struct tr_http *srv, const char *route, int status)
 	tr_buf_init(&b, 1 << 16);
 	tr_http_write_counters(&b, srv);
 	snprintf(want, sizeof(want),
-	    "tributary_http_requests_total{route=\"%s\",status=\"%d\"} ",
-	    route, status);
+	         "tributary_http_requests_total{route=\"%s\",status=\"%d\"} ",
+	         route, status);
 	if ((p = strstr(tr_buf_str(&b), want)) != NULL)
 		n = atoi(p + strlen(want));
 	tr_buf_free(&b);
@@ -863,8 +866,9 @@ test_hooks_and_counters(void)
 	CHECK_INT(resp.status, 200);
 	CHECK(strncmp(resp.body, "tributary_feeds 2\n", 18) == 0);
 	CHECK(strstr(resp.body, "# TYPE tributary_http_requests_total "
-				"counter\n") != NULL);
-	CHECK_STR(resp.content_type, "text/plain; version=0.0.4; charset=utf-8");
+	                        "counter\n") != NULL);
+	CHECK_STR(resp.content_type,
+	          "text/plain; version=0.0.4; charset=utf-8");
 	tr_http_response_free(&resp);
 	CHECK_INT(count_of(srv, "feed", 200), 2);
 	CHECK_INT(count_of(srv, "healthz", 200), 1);
@@ -947,7 +951,7 @@ static void
 test_base_url(void)
 {
 	struct tr_config *cfg = load_cfg("[tributary]\n"
-					 "listen = 127.0.0.1:8123\n");
+	                                 "listen = 127.0.0.1:8123\n");
 	struct tr_http_opts o = {0};
 	struct tr_http *srv = NULL;
 
@@ -1118,7 +1122,7 @@ test_real_store(void)
 		next += 7;
 		end = next + strcspn(next, "\"&");
 		snprintf(cursor, sizeof(cursor), "%.*s", (int)(end - next),
-		    next);
+		         next);
 		/* The cursor is URL-encoded in the link; decode %XX. */
 		{
 			char *r = cursor, *w = cursor;
@@ -1126,7 +1130,8 @@ test_real_store(void)
 			for (; *r; r++, w++) {
 				unsigned x;
 
-				if (*r == '%' && sscanf(r + 1, "%2x", &x) == 1) {
+				if (*r == '%' &&
+				    sscanf(r + 1, "%2x", &x) == 1) {
 					*w = (char)x;
 					r += 2;
 				} else {
@@ -1136,7 +1141,7 @@ test_real_store(void)
 			*w = '\0';
 		}
 		CHECK_INT(get(srv, "/feed.atom", "before", cursor, &page2),
-		    200);
+		          200);
 		CHECK_INT(count_str(page2, "<entry"), 5);
 		CHECK(strstr(page2, "alpha article 4") == NULL);
 		free(page2);
@@ -1148,7 +1153,7 @@ test_real_store(void)
 }
 
 TR_TESTS(test_routes, test_params_defaults_and_values, test_params_errors,
-    test_params_repeat_nul_long, test_params_query, test_etag_match,
-    test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
-    test_handle_errors, test_hooks_and_counters,
-    test_max_age_and_cache_bounds, test_base_url, test_real_store)
+         test_params_repeat_nul_long, test_params_query, test_etag_match,
+         test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
+         test_handle_errors, test_hooks_and_counters,
+         test_max_age_and_cache_bounds, test_base_url, test_real_store)
