@@ -78,21 +78,22 @@ TOTAL = N_ALPHA + N_BETA + N_GAMMA
 class Server:
     """`tributary serve` on an ephemeral port of 127.0.0.1."""
 
-    def __init__(self, tmp, extra_args=()):
+    def __init__(self, tmp, listen="127.0.0.1:0"):
         self.tmp = tmp
+        self.host = "::1" if listen.startswith("[::1]") else "127.0.0.1"
         self.log = open(tmp.join("serve.log"), "w+")
         env = dict(os.environ)
         for k in ("TRIBUTARY_CONFIG", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
             env.pop(k, None)
         self.proc = subprocess.Popen(
             [TRIBUTARY, "-c", tmp.join("feeds.conf"), "serve", "--listen",
-             "127.0.0.1:0"] + list(extra_args),
+             listen],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
             self.log.seek(0)
-            m = re.search(r"http://127\.0\.0\.1:(\d+)/feed\.atom",
+            m = re.search(r"http://[^/\s]+:(\d+)/feed\.atom",
                           self.log.read())
             if m:
                 self.port = int(m.group(1))
@@ -120,7 +121,7 @@ class Server:
 
     def request(self, method, path, headers=None):
         """One request on a new connection: (status, headers, body)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             c.request(method, path, headers=headers or {})
             r = c.getresponse()
@@ -666,6 +667,40 @@ def listen_errors_are_reported():
             busy.close()
         check(r.rc != 0, "busy port accepted: %r" % r)
         contains(r.out + r.err, "in use", "message")
+
+
+def connects(family, host, port):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(2)
+    try:
+        s.connect((host, port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        return s.recv(100).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+@test
+def listen_addresses_ipv6_and_dual_stack():
+    with TempDir() as tmp:
+        make_store(tmp)
+        for listen, v4, v6 in (("[::]:0", True, True), ("*:0", True, True),
+                               ("[::1]:0", False, True),
+                               ("127.0.0.1:0", True, False)):
+            srv = Server(tmp, listen)
+            try:
+                eq(connects(socket.AF_INET, "127.0.0.1", srv.port), v4,
+                   listen + " over IPv4")
+                eq(connects(socket.AF_INET6, "::1", srv.port), v6,
+                   listen + " over IPv6")
+                if listen.startswith("[::1]"):
+                    contains(srv.output(), "http://[::1]:%d/" % srv.port,
+                             "feed URL")
+            finally:
+                eq(srv.stop(), 0, listen + " exit status")
 
 
 @test
