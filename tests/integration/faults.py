@@ -32,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TRIBUTARY, CheckFailed  # noqa: E402
+from server import FeedServer as _FeedServer  # noqa: E402
 
 # Peak RSS allowed for one tributary process in the fault tests. Issue 5
 # asks for 64 MB for a whole 10,000-feed round; one misbehaving feed must
@@ -48,6 +49,22 @@ def wrapped():
     """True when tributary runs under a wrapper: its RSS and timing are
     then the wrapper's, and only correctness is checked."""
     return bool(wrapper())
+
+
+class FeedServer(_FeedServer):
+    """server.py's FeedServer, quiet about clients that hang up: the
+    fault tests make tributary hang up (timeouts, size caps, SIGKILL) on
+    purpose, and socketserver would print a traceback for each."""
+
+    def __init__(self, port=0):
+        super().__init__(port)
+        default = self.httpd.handle_error
+
+        def handle_error(request, client_address):
+            if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                return
+            default(request, client_address)
+        self.httpd.handle_error = handle_error
 
 
 # --- listeners below HTTP ---------------------------------------------

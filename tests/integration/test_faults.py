@@ -32,9 +32,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TempDir, check, contains, eq, main, test  # noqa: E402
-from server import FeedServer  # noqa: E402
-from faults import (RSS_LIMIT_KB, BacklogListener, SilentListener, Store,  # noqa: E402,E501
-                    bad_bytes, big_feed, billion_laughs, feeds_json,
+from faults import (RSS_LIMIT_KB, BacklogListener, FeedServer,  # noqa: E402
+                    SilentListener, Store, bad_bytes, big_feed, billion_laughs, feeds_json,
                     free_port, items, measure, rss, spawn, vm_hwm_kb,
                     wrapped, xxe)
 
