@@ -33,9 +33,9 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TempDir, check, contains, eq, main, test  # noqa: E402
 from faults import (RSS_LIMIT_KB, BacklogListener, FeedServer,  # noqa: E402
-                    SilentListener, Store, bad_bytes, big_feed, billion_laughs, feeds_json,
-                    free_port, items, measure, rss, spawn, vm_hwm_kb,
-                    wrapped, xxe)
+                    SilentListener, Store, bad_bytes, big_feed,
+                    billion_laughs, feeds_json, free_port, items,
+                    measure, rss, spawn, vm_hwm_kb, wrapped, xxe)
 
 FAST = {"connect_timeout": "2s", "timeout": "8s", "low_speed_limit": "100",
         "low_speed_time": "3s"}
@@ -377,7 +377,7 @@ def http_410():
 
 @test
 def html_page():
-    v = run_fault({"body": "<!doctype html><html><head><title>x</title>"
+    run_fault({"body": "<!doctype html><html><head><title>x</title>"
                    "</head><body>Hello</body></html>",
                    "content_type": "text/html; charset=utf-8"},
                   "not a feed (text/html)")
