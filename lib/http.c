@@ -240,9 +240,13 @@ ext_format(const char *ext)
 	return -1;
 }
 
-/* Matches rest = NAME "." EXT (NAME may hold dots: the last one splits). */
+/*
+ * Matches rest = NAME "." EXT (NAME may hold dots: the last one splits).
+ * A tag may hold '/' (sent as %2F, which libmicrohttpd decodes); a feed
+ * name cannot.
+ */
 static int
-match_name_ext(struct tr_http_route *r, const char *rest)
+match_name_ext(struct tr_http_route *r, const char *rest, int slash)
 {
 	const char *dot = strrchr(rest, '.');
 	size_t n;
@@ -251,7 +255,7 @@ match_name_ext(struct tr_http_route *r, const char *rest)
 	if (dot == NULL || dot == rest || (fmt = ext_format(dot + 1)) < 0)
 		return TR_ENOTFOUND;
 	n = (size_t)(dot - rest);
-	if (n >= sizeof(r->name) || memchr(rest, '/', n) != NULL ||
+	if (n >= sizeof(r->name) || (!slash && memchr(rest, '/', n)) ||
 	    !utf8_valid(rest, n))
 		return TR_ENOTFOUND;
 	memcpy(r->name, rest, n);
@@ -278,7 +282,8 @@ tr_http_route_match(struct tr_http_route *r, const char *path)
 			}
 		} else if (strncmp(path, d->pattern, n) == 0) {
 			if (d->kind == M_NAME_EXT)
-				rc = match_name_ext(r, path + n);
+				rc = match_name_ext(r, path + n,
+				                    d->id == TR_ROUTE_TAG);
 			else if (path[n] == '.' &&
 			         (r->fmt = ext_format(path + n + 1)) >= 0)
 				rc = 0;
@@ -1105,7 +1110,8 @@ answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
 		    tr_http_etag_match(req->if_none_match, resp->etag);
 	else if (req->if_modified_since && e->modified > 0 &&
 	         tr_date_parse_http(&ims, req->if_modified_since) == 0)
-		not_modified = e->modified <= ims;
+		/* A date in the future is a broken clock: ignore it. */
+		not_modified = e->modified <= ims && ims <= req->now;
 	resp->status = not_modified ? 304 : 200;
 	if (!not_modified) {
 		resp->body = gz ? e->gz : e->body;

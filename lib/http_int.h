@@ -43,7 +43,8 @@ struct tr_http_route {
 /*
  * Matches a percent-decoded path against the route table. Returns 0 and
  * fills *r, or TR_ENOTFOUND (r->id is TR_ROUTE_NONE). A NAME must be
- * non-empty, valid UTF-8 without '/', and shorter than TR_HTTP_NAME_MAX.
+ * non-empty, valid UTF-8 and shorter than TR_HTTP_NAME_MAX; a feed name
+ * has no '/' (a tag may).
  */
 int tr_http_route_match(struct tr_http_route *r, const char *path);
 

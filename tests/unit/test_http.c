@@ -229,7 +229,8 @@ test_routes(void)
 	    {"//feed.atom", TR_ROUTE_NONE, 0, ""},
 	    {"/tags/.atom", TR_ROUTE_NONE, 0, ""},
 	    {"/tags/world", TR_ROUTE_NONE, 0, ""},
-	    {"/tags/a/b.atom", TR_ROUTE_NONE, 0, ""},
+	    {"/tags/a/b.atom", TR_ROUTE_TAG, TR_FMT_ATOM, "a/b"},
+	    {"/feeds/a/b.atom", TR_ROUTE_NONE, 0, ""},
 	    {"/tags/\xff.atom", TR_ROUTE_NONE, 0, ""},
 	    {"/tags/world.html", TR_ROUTE_NONE, 0, ""},
 	    {"/feeds/", TR_ROUTE_NONE, 0, ""},
@@ -606,6 +607,7 @@ test_handle_cache_and_validators(void)
 	CHECK_INT(resp.status, 200);
 	tr_http_response_free(&resp);
 	/* If-None-Match wins over a matching If-Modified-Since. */
+	q.r.now = (int64_t)time(NULL) + 60; /* Last-Modified is the start */
 	q.r.if_modified_since = lm;
 	tr_http_handle(srv, &resp, &q.r);
 	CHECK_INT(resp.status, 200);
@@ -615,6 +617,10 @@ test_handle_cache_and_validators(void)
 	CHECK_INT(resp.status, 304);
 	tr_http_response_free(&resp);
 	q.r.if_modified_since = "Sat, 01 Jan 2000 00:00:00 GMT";
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 200);
+	tr_http_response_free(&resp);
+	q.r.if_modified_since = "Sat, 01 Jan 2050 00:00:00 GMT"; /* future */
 	tr_http_handle(srv, &resp, &q.r);
 	CHECK_INT(resp.status, 200);
 	tr_http_response_free(&resp);
