@@ -499,7 +499,7 @@ free_all(struct xfer *list)
  * queue, in order.
  */
 #define HOST_KEY 256
-#define MAX_DEFERRED 1024
+#define MAX_DEFERRED 256
 
 struct deferred {
 	struct tr_fetch_req req;
@@ -590,12 +590,12 @@ end_xfer(struct engine *en, struct xfer *x, CURLcode cc, int cancelled)
 	finish(x, cc, en->ctx, &en->free_list, cancelled);
 }
 
-/* Collects every ended transfer. */
-static void
+/* Collects every ended transfer; returns how many ended. */
+static int
 collect(struct engine *en)
 {
 	CURLMsg *m;
-	int left = 0;
+	int left = 0, ended = 0;
 
 	while ((m = curl_multi_info_read(en->multi, &left)) != NULL) {
 		struct xfer *x = NULL;
@@ -604,7 +604,9 @@ collect(struct engine *en)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		end_xfer(en, x, m->data.result, 0);
+		ended++;
 	}
+	return ended;
 }
 
 /* Ends every transfer in flight, and every deferred one, as cancelled. */
@@ -653,10 +655,14 @@ static int
 start_deferred(struct engine *en)
 {
 	struct deferred **pp = &en->dhead, *d;
+	const char *full = NULL; /* the last host found full */
 	int rc = 0;
 
 	while ((d = *pp) != NULL && en->in_flight < en->conc) {
-		if (!host_has_room(en, d->host)) {
+		/* Runs of one host are common: skip them cheaply. */
+		if ((full != NULL && strcmp(d->host, full) == 0) ||
+		    !host_has_room(en, d->host)) {
+			full = d->host;
 			pp = &d->next;
 			continue;
 		}
@@ -738,8 +744,11 @@ loop(struct engine *en)
 			cancel_all(en);
 			break;
 		}
-		collect(en);
-		if (en->in_flight > 0 && running == en->in_flight)
+		/* Slots freed: refill them at once rather than wait on the
+		 * transfers still running. */
+		if (collect(en) > 0)
+			continue;
+		if (en->in_flight > 0)
 			curl_multi_poll(en->multi, NULL, 0, 200, NULL);
 	}
 	return rc;

@@ -57,6 +57,7 @@ struct job {
 	struct tr_feed_state fs; /* owned copy; freed when done */
 	const struct tr_feed_conf *fc;
 	char *host;		 /* "host:port" of the request URL */
+	size_t rank;		 /* its place among the feeds of its host */
 	int skip;		 /* enum tr_poll_outcome + 1 when not fetched */
 	/* While in flight: */
 	struct tr_parser *parser;
@@ -968,6 +969,47 @@ recheck_cb(void *ctx, const struct tr_fetch_req *req)
 	return skip_if_held(ctx, req->arg);
 }
 
+static int
+cmp_host_name(const void *a, const void *b)
+{
+	const struct job *x = a, *y = b;
+	int c = strcmp(x->host, y->host);
+
+	return c ? c : strcmp(x->fs.name, y->fs.name);
+}
+
+static int
+cmp_rank_host(const void *a, const void *b)
+{
+	const struct job *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return cmp_host_name(a, b);
+}
+
+/*
+ * Orders the jobs round-robin over hosts: the first feed of every host,
+ * then the second of every host, and so on. Transfers then spread over
+ * hosts instead of queuing behind one host's per_host limit, and a host
+ * with many feeds sees them spaced out.
+ */
+static void
+interleave_hosts(struct round *rd)
+{
+	size_t i;
+
+	if (rd->n_jobs < 2)
+		return;
+	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_host_name);
+	for (i = 0; i < rd->n_jobs; i++)
+		rd->jobs[i].rank = i > 0 && strcmp(rd->jobs[i].host,
+						rd->jobs[i - 1].host) == 0
+		    ? rd->jobs[i - 1].rank + 1
+		    : 0;
+	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_rank_host);
+}
+
 static double
 mono_now(void)
 {
@@ -1013,6 +1055,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 		goto out;
 	}
 	rd.total = rd.n_jobs;
+	interleave_hosts(&rd);
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
 	rc = tr_fetch_run(&fo, &ops, &rd);
