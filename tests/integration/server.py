@@ -51,6 +51,12 @@ A route's behaviour (keyword arguments of route(), keys of the JSON):
     no_answer       read the request, never answer (until the server stops)
     sequence        a list of behaviours used one per request; the last
                     one repeats
+    vary            replace every "{n}" in the body with the number of
+                    earlier requests for the path (a document that changes
+                    on every fetch)
+
+NeverAccepts() is a listener whose backlog is full, so that a connection
+attempt hangs until the client's connect timeout.
 
 Unknown paths get 404.
 """
@@ -161,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "sequence" in b:
             seq = b["sequence"]
             b = seq[min(n, len(seq) - 1)]
-        self._serve(b)
+        self._serve(b, n)
 
     def do_HEAD(self):
         self.do_GET()
@@ -199,18 +205,22 @@ class _Handler(BaseHTTPRequestHandler):
             return ims == b["last_modified"]
         return False
 
-    def _body_of(self, b):
+    def _body_of(self, b, n):
         if b.get("file"):
             with open(b["file"], "rb") as f:
-                return f.read()
-        body = b.get("body", b"")
-        return body.encode() if isinstance(body, str) else body
+                body = f.read()
+        else:
+            body = b.get("body", b"")
+            body = body.encode() if isinstance(body, str) else body
+        if b.get("vary"):
+            body = body.replace(b"{n}", str(n).encode())
+        return body
 
     def _wait(self, seconds):
         """Sleeps, waking early when the server stops. False if stopped."""
         return not self.server.owner.stopping.wait(seconds)
 
-    def _serve(self, b):
+    def _serve(self, b, n=0):
         owner = self.server.owner
         if b.get("no_answer"):
             owner.stopping.wait(3600)
@@ -242,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = self._body_of(b)
+        body = self._body_of(b, n)
         self.send_response(status)
         ctype = b.get("content_type")
         if ctype is None and body:
@@ -380,6 +390,42 @@ class FeedServer:
     def clear_requests(self):
         with self.lock:
             self.requests.clear()
+
+
+class NeverAccepts:
+    """A listener on 127.0.0.1 that never accepts, its backlog filled so
+    that the kernel drops further SYNs: connecting to url() hangs until
+    the client's connect timeout."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+        time.sleep(0.1)
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def close(self):
+        for c in self.fillers:
+            c.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def main(argv):

@@ -16,8 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DATA, TempDir, check, contains, eq, main, run, test  # noqa: E402
-from server import FeedServer, have_brotli  # noqa: E402
+from harness import (DATA, TRIBUTARY, TempDir, check, contains, eq,  # noqa: E402
+                     main, run, test)
+from server import FeedServer, NeverAccepts, have_brotli  # noqa: E402
 
 FIX = os.path.join(DATA, "fetch")
 
@@ -509,6 +510,44 @@ def connection_refused_is_recorded():
 
 
 @test
+def dns_failure_and_connect_timeout_are_recorded():
+    with NeverAccepts() as hole, TempDir() as td:
+        conf = write_conf(td, [("nodns", "http://nonexistent.invalid/f.xml"),
+                               ("hole", hole.url("/f.xml"))],
+                          connect_timeout="1s")
+        t0 = time.time()
+        r = fetch(conf)
+        eq(r.rc, 1, "exit (%r)" % r)
+        check(time.time() - t0 < 8, "took %.1fs" % (time.time() - t0))
+        contains(line_of(r, "nodns").lower(), "resolve")
+        contains((feed_row(td, "nodns")["last_error"] or "").lower(),
+                 "resolve")
+        contains(line_of(r, "hole").lower(), "timeout")
+        eq(feed_row(td, "hole")["errors"], 1, "errors")
+
+
+@test
+def changing_document_is_stored_each_time():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/v.xml", vary=True, body=RSS1.replace(
+            b"<description>one</description>",
+            b"<description>one, version {n}</description>"))
+        conf = write_conf(td, [("v", srv.url("/v.xml"))])
+        eq(fetch(conf).rc, 0, "first")
+        for i in range(2):
+            r = fetch(conf, "--force")
+            eq(r.rc, 0, "refetch")
+            contains(line_of(r, "v"), "0 new, 1 updated")
+        con = db(td)
+        eq(con.execute("SELECT count(*) FROM articles").fetchone()[0], 3,
+           "no duplicates")
+        eq(con.execute("SELECT summary FROM articles WHERE guid = "
+                       "'urn:fixture:1'").fetchone()[0],
+           "one, version 2", "latest content")
+        con.close()
+
+
+@test
 def named_feeds_only_and_unknown_names():
     with FeedServer() as srv, TempDir() as td:
         srv.route("/a.xml", body=RSS1)
@@ -525,6 +564,37 @@ def named_feeds_only_and_unknown_names():
         eq(len(srv.requests_for("/b.xml")), 1, "nothing fetched")
         r = fetch(conf, "--bogus")
         eq(r.rc, 2, "unknown option")
+
+
+@test
+def progress_only_on_a_terminal():
+    import pty
+    import subprocess
+    with FeedServer() as srv, TempDir() as td:
+        feeds = []
+        for i in range(3):
+            srv.route("/p%d.xml" % i, body=RSS1)
+            feeds.append(("p%d" % i, srv.url("/p%d.xml" % i)))
+        conf = write_conf(td, feeds, concurrency=1)
+        master, slave = pty.openpty()
+        proc = subprocess.run([TRIBUTARY, "-q", "-c", conf,
+                               "fetch", "--force"], stdout=subprocess.PIPE,
+                              stderr=slave, timeout=60)
+        os.close(slave)
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty += chunk
+        os.close(master)
+        eq(proc.returncode, 0, "exit")
+        contains(tty.decode(), "[1/3] fetching", "terminal output")
+        r = fetch(conf, "--force")
+        check("fetching" not in r.err, "no progress into a pipe: %r" % r.err)
 
 
 @test
