@@ -511,7 +511,7 @@ test_concurrency_bounded(void)
 	o.per_host = 8;
 	t = run_slow_round(&o, &r, g);
 	CHECK(t >= 0.45);
-	CHECK(t < 1.5);
+	CHECK(t < 2.0); /* one at a time would take 2.4 s */
 	CHECK_INT(r.max_in_flight, 5);
 }
 
