@@ -1,0 +1,493 @@
+"""test_security.py — the security section of issue 9.
+
+Poller side (`tributary fetch` against FeedServer on 127.0.0.1):
+  - XXE: external general and parameter entities and an external DTD,
+    pointing at a local file and at our own server: no file content
+    anywhere in the store or the output, no request for the DTDs.
+  - entity expansion: billion laughs and the quadratic blowup (one big
+    entity referenced many times): refused within bounded time and
+    memory, nothing stored from them.
+  - redirects to non-HTTP schemes (file, ftp, gopher, dict, ldap, smb,
+    scp, telnet, tftp, data): refused, nothing stored, no connection to
+    the target.
+
+Endpoint side (`tributary serve`, raw sockets):
+  - request smuggling: Content-Length with Transfer-Encoding, two
+    different Content-Lengths, "Transfer-Encoding : chunked", an unknown
+    transfer coding: 400 (or a refusal) and the request hidden behind
+    the first one is never answered;
+  - oversized headers: 431; an oversized request target: 414;
+  - it binds 127.0.0.1 by default (127.0.0.1:8080), loopback only for
+    listen = localhost:PORT;
+  - it writes nothing on behalf of a client: after every method, odd
+    query and path a client can send, the store's rows and the files of
+    its folder are as before.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (TRIBUTARY, TempDir, check, contains, eq, main,  # noqa: E402
+                     test)
+from faults import (RSS_LIMIT_KB, FeedServer, Store, _env,  # noqa: E402
+                    billion_laughs, free_port, items, measure, rss, wrapped, wrapper)
+
+FAST = ("connect_timeout = 2s\ntimeout = 10s\nlow_speed_limit = 100\n"
+        "low_speed_time = 3s\n")
+
+
+def conf_for(td, feeds, extra=""):
+    text = ("[tributary]\ndatabase = %s\ninterval = 1h\n%s%s\n"
+            % (td.join("db.sqlite"), FAST, extra))
+    for name, url in feeds:
+        text += '[feed "%s"]\nurl = %s\n\n' % (name, url)
+    return td.write("feeds.conf", text)
+
+
+def clean(r):
+    check(r.rc in (0, 1), "exit status %r" % r)
+    for bad in ("Sanitizer", "runtime error", "Assertion"):
+        check(bad not in r.err, "%s: %r" % (bad, r))
+    if not wrapped():
+        check(r.maxrss_kb < RSS_LIMIT_KB, "peak RSS %d kB" % r.maxrss_kb)
+
+
+# --- the poller ---------------------------------------------------------
+
+@test
+def xxe_reads_no_file_and_fetches_no_dtd():
+    with FeedServer() as srv, TempDir() as td:
+        marker = "XXE-SECRET-%d" % time.time_ns()
+        secret = td.write("secret.txt", marker)
+        dtd = srv.url("/evil.dtd")
+        srv.route("/evil.dtd", body='<!ENTITY leak SYSTEM "file://%s">'
+                  % secret, content_type="application/xml-dtd")
+        srv.route("/param.dtd", body='<!ENTITY leak2 SYSTEM "file://%s">'
+                  % secret, content_type="application/xml-dtd")
+        docs = {
+            "general": '<!DOCTYPE rss [<!ENTITY x SYSTEM "file://%s">]>'
+                       % secret,
+            "parameter": '<!DOCTYPE rss [<!ENTITY %% p SYSTEM "%s"> %%p;]>'
+                         % srv.url("/param.dtd"),
+            "external-dtd": '<!DOCTYPE rss SYSTEM "%s">' % dtd,
+            "http-entity": '<!DOCTYPE rss [<!ENTITY x SYSTEM "%s">]>'
+                           % srv.url("/entity.txt"),
+        }
+        feeds = []
+        for name, prolog in docs.items():
+            body = ('<?xml version="1.0"?>\n%s\n<rss version="2.0"><channel>'
+                    "<title>t &x; &leak; &leak2;</title><link>http://e/</link>"
+                    "<description>d</description><item><guid>%s-1</guid>"
+                    "<title>a &x; &leak; &leak2;</title><description>&x;"
+                    "</description></item></channel></rss>"
+                    % (prolog, name))
+            srv.route("/%s.xml" % name, body=body)
+            feeds.append((name, srv.url("/%s.xml" % name)))
+        conf = conf_for(td, feeds)
+        r = measure(["-c", conf, "fetch"])
+        clean(r)
+        store = Store(td.join("db.sqlite"))
+        check(marker not in r.out + r.err, "file content in the output")
+        check(marker.encode() not in store.raw_bytes(),
+              "file content in the store's bytes")
+        check(marker not in store.dump(), "file content in a row")
+        for path in ("/evil.dtd", "/param.dtd", "/entity.txt"):
+            eq(srv.requests_for(path), [], "requests for " + path)
+        for name in docs:
+            line = [ln for ln in r.out.splitlines()
+                    if ln.startswith(name + " ")][0]
+            print("  %s" % " ".join(line.split()))
+
+
+@test
+def entity_expansion_is_bounded():
+    with FeedServer() as srv, TempDir() as td:
+        big = "A" * 100000
+        quadratic = ('<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "%s">]>'
+                     '<rss version="2.0"><channel><title>q</title>'
+                     "<link>http://e/</link><description>d</description>"
+                     "<item><guid>q-1</guid><title>q</title><description>%s"
+                     "</description></item></channel></rss>"
+                     % (big, "&a;" * 20000)).encode()
+        srv.route("/laughs.xml", body=billion_laughs())
+        srv.route("/quadratic.xml", body=quadratic)
+        srv.route("/ok.xml", body=rss("ok", items("ok", 3)))
+        conf = conf_for(td, [("laughs", srv.url("/laughs.xml")),
+                             ("quadratic", srv.url("/quadratic.xml")),
+                             ("ok", srv.url("/ok.xml"))])
+        r = measure(["-c", conf, "fetch"], timeout=120)
+        clean(r)
+        eq(r.rc, 1, "exit status")
+        store = Store(td.join("db.sqlite"))
+        eq(store.count("ok"), 3, "the healthy feed")
+        eq(store.count("laughs"), 0, "articles of the bomb")
+        longest = store.query("SELECT max(length(summary)) FROM articles")
+        check((longest[0][0] or 0) < 1000000, "an expansion was stored: "
+              "%r" % longest)
+        for name in ("laughs", "quadratic"):
+            line = [ln for ln in r.out.splitlines()
+                    if ln.startswith(name + " ")][0]
+            print("  %s" % " ".join(line.split()))
+        contains(r.out, "amplification")
+        print("  %.1fs, %d kB" % (r.seconds, r.maxrss_kb))
+
+
+@test
+def redirects_to_other_schemes_are_refused():
+    schemes = {
+        "file": "file:///etc/passwd",
+        "ftp": "ftp://127.0.0.1:%d/feed.xml",
+        "gopher": "gopher://127.0.0.1:%d/1feed",
+        "dict": "dict://127.0.0.1:%d/d:feed",
+        "ldap": "ldap://127.0.0.1:%d/o=feed",
+        "smb": "smb://127.0.0.1:%d/share/feed.xml",
+        "scp": "scp://127.0.0.1:%d/feed.xml",
+        "telnet": "telnet://127.0.0.1:%d/",
+        "tftp": "tftp://127.0.0.1:%d/feed.xml",
+        "data": "data:application/rss+xml,<rss/>",
+    }
+    # A listener standing in for every non-HTTP server: nothing may
+    # connect to it.
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(16)
+    trap.setblocking(False)
+    tport = trap.getsockname()[1]
+    try:
+        with FeedServer() as srv, TempDir() as td:
+            feeds = []
+            for name, target in schemes.items():
+                if "%d" in target:
+                    target = target % tport
+                srv.route("/%s" % name, redirect=(302, target))
+                feeds.append((name, srv.url("/%s" % name)))
+            conf = conf_for(td, feeds)
+            r = measure(["-c", conf, "fetch"])
+            clean(r)
+            eq(r.rc, 1, "exit status")
+            for name in schemes:
+                line = [ln for ln in r.out.splitlines()
+                        if ln.startswith(name + " ")][0]
+                contains(line, "failed", name)
+                contains(line, "refused", name)
+            eq(Store(td.join("db.sqlite")).count(), 0, "articles")
+            try:
+                c, _ = trap.accept()
+                c.close()
+                check(False, "a redirect target was connected to")
+            except BlockingIOError:
+                pass
+    finally:
+        trap.close()
+
+
+# --- the endpoint -------------------------------------------------------
+
+class Serve:
+    """tributary serve on 127.0.0.1:port over a store with articles."""
+
+    def __init__(self, td, listen=None, feeds=(), wait_articles=0):
+        self.td = td
+        self.port = free_port()
+        extra = "listen = %s\n" % (listen if listen is not None else
+                                   "127.0.0.1:%d" % self.port)
+        if listen == "":
+            extra = ""
+        self.conf = conf_for(td, feeds, extra)
+        self.log = open(td.join("serve.log"), "wb")
+        self.proc = subprocess.Popen(wrapper() + [TRIBUTARY, "-c", self.conf,
+                                                  "serve"], env=_env(),
+                                     stdout=self.log, stderr=self.log)
+        self.store = Store(td.join("db.sqlite"))
+
+    def wait_port(self, port, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            check(self.proc.poll() is None, "serve exited %r:\n%s"
+                  % (self.proc.poll(), self.logtext()))
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        check(False, "nothing listens on %d" % port)
+
+    def logtext(self):
+        with open(self.td.join("serve.log"), "rb") as f:
+            return f.read()[-3000:].decode(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def exchange(port, data, timeout=5):
+    """Sends raw bytes, reads until the server closes or goes quiet;
+    returns the bytes received."""
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    out = b""
+    try:
+        s.sendall(data)
+        s.settimeout(2)
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    return out
+
+
+def statuses(raw):
+    return [int(m.group(1)) for m in
+            re.finditer(rb"HTTP/1\.[01] (\d{3}) ", raw)]
+
+
+SMUGGLED = b"GET /feeds.opml?smuggled=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@test
+def request_smuggling_attempts_are_refused():
+    with TempDir() as td:
+        sv = Serve(td)
+        try:
+            sv.wait_port(sv.port)
+            attacks = {
+                "CL.TE": b"POST /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 6\r\nTransfer-Encoding: chunked"
+                         b"\r\n\r\n0\r\n\r\n" + SMUGGLED,
+                "TE.CL": b"POST /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encoding: chunked\r\nContent-Length: 3"
+                         b"\r\n\r\n" + b"%x\r\n" % len(SMUGGLED) + SMUGGLED
+                         + b"\r\n0\r\n\r\n",
+                "GET CL+TE": b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                             b"Content-Length: 0\r\nTransfer-Encoding: "
+                             b"chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+                "two CL": b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 0\r\nContent-Length: %d\r\n\r\n"
+                          % len(SMUGGLED) + SMUGGLED,
+                "TE space colon": b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                                  b"Transfer-Encoding : chunked\r\n"
+                                  b"Content-Length: 0\r\n\r\n" + SMUGGLED,
+                "TE obfuscated": b"POST /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                                 b"Transfer-Encoding: xchunked\r\n"
+                                 b"Content-Length: 0\r\n\r\n" + SMUGGLED,
+                "GET with body": b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: %d\r\n\r\n"
+                                 % len(SMUGGLED) + SMUGGLED,
+            }
+            for name, data in attacks.items():
+                raw = exchange(sv.port, data)
+                st = statuses(raw)
+                print("  %-15s -> %s" % (name, st))
+                check(st, "%s: no answer at all: %r" % (name, raw[:300]))
+                check(400 <= st[0] < 500 or st[0] == 501,
+                      "%s: first answer %d, want a refusal" % (name, st[0]))
+                # The request hidden behind the first one is never run:
+                # one answer only, and no OPML in the bytes.
+                eq(len(st), 1, "%s: answers" % name)
+                check(b"<opml" not in raw, "%s: the smuggled request was "
+                      "answered" % name)
+            # A plain request still works afterwards.
+            raw = exchange(sv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n")
+            eq(statuses(raw), [200], "/healthz after the attacks")
+            check(sv.proc.poll() is None, "serve died")
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+@test
+def oversized_headers_and_url_are_refused():
+    with TempDir() as td:
+        sv = Serve(td)
+        try:
+            sv.wait_port(sv.port)
+            one_big = (b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                       b"a" * 32768 + b"\r\n\r\n")
+            raw = exchange(sv.port, one_big)
+            eq(statuses(raw)[:1], [431], "one 32 KiB header: %r" % raw[:200])
+            many = (b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n" +
+                    b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 100)
+                             for i in range(400)) + b"\r\n")
+            raw = exchange(sv.port, many)
+            eq(statuses(raw)[:1], [431], "400 headers of 100 bytes")
+            long_url = b"/feed.atom?q=" + b"x" * 8192
+            raw = exchange(sv.port, b"GET " + long_url + b" HTTP/1.1\r\n"
+                           b"Host: x\r\n\r\n")
+            eq(statuses(raw)[:1], [414], "an 8 KiB URL: %r" % raw[:200])
+            mid_url = b"/feed.atom?q=" + b"y" * 3000
+            raw = exchange(sv.port, b"GET " + mid_url + b" HTTP/1.1\r\n"
+                           b"Host: x\r\n\r\n")
+            eq(statuses(raw)[:1], [414], "a 3 KiB URL")
+            raw = exchange(sv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n")
+            eq(statuses(raw), [200], "/healthz afterwards")
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+def listening_addresses(pid):
+    """The (address, port) of every listening TCP socket of pid, from
+    /proc/net/tcp{,6} and the process's socket descriptors."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]", target)
+        if m:
+            inodes.add(m.group(1))
+    found = []
+    for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, state, inode = cols[1], cols[3], cols[9]
+            if state != "0A" or inode not in inodes:
+                continue
+            addr, port = local.split(":")
+            if v6:
+                raw = bytes.fromhex(addr)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                host = socket.inet_ntop(socket.AF_INET6, words)
+            else:
+                host = socket.inet_ntop(socket.AF_INET,
+                                        bytes.fromhex(addr)[::-1])
+            found.append((host, int(port, 16)))
+    return found
+
+
+@test
+def binds_loopback_unless_told_otherwise():
+    # "listen = localhost:PORT": loopback only.
+    with TempDir() as td:
+        port = free_port()
+        sv = Serve(td, listen="localhost:%d" % port)
+        try:
+            sv.wait_port(port)
+            addrs = listening_addresses(sv.proc.pid)
+            check(addrs and all(a in (("127.0.0.1", port), ("::1", port))
+                                for a in addrs),
+                  "listening sockets with listen = localhost:%d: %r"
+                  % (port, addrs))
+        finally:
+            eq(sv.stop(), 0, "exit status")
+    # No listen at all: the default, 127.0.0.1:8080. When 8080 is taken
+    # on this machine, the refusal must name that address.
+    with TempDir() as td:
+        sv = Serve(td, listen="")
+        try:
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                if sv.proc.poll() is not None:
+                    break
+                addrs = listening_addresses(sv.proc.pid)
+                if addrs:
+                    break
+                time.sleep(0.05)
+            if sv.proc.poll() is None:
+                eq(listening_addresses(sv.proc.pid), [("127.0.0.1", 8080)],
+                   "listening sockets by default")
+            else:
+                contains(sv.logtext(), "127.0.0.1:8080",
+                         "the default address in the error")
+                print("  8080 is taken here: checked the error instead")
+        finally:
+            sv.stop()
+
+
+@test
+def endpoint_writes_nothing_for_a_client():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=rss("a", items("a", 5)))
+        srv.route("/b.xml", body=rss("b", items("b", 5)))
+        sv = Serve(td, feeds=[("a", srv.url("/a.xml")),
+                              ("b", srv.url("/b.xml"))])
+        try:
+            sv.wait_port(sv.port)
+            end = time.monotonic() + 30
+            while sv.store.query("SELECT count(*) FROM feeds WHERE "
+                                 "last_check > 0")[0][0] < 2:
+                check(time.monotonic() < end, "first round")
+                time.sleep(0.1)
+            time.sleep(1)  # the round's last commit and retention
+            before = sv.store.dump()
+            files = sorted(f for f in os.listdir(td.path)
+                           if f not in ("serve.log",))
+            eq(sv.store.count(), 10, "articles")
+            paths = ["/", "/feed.atom", "/feed.rss", "/feed.json",
+                     "/feeds.opml", "/healthz", "/metrics",
+                     "/feeds/a.atom", "/tags/x.rss",
+                     "/feed.atom?q=%27%20OR%201%3D1%3B%20DROP%20TABLE%20"
+                     "articles%3B--", "/feed.atom?q=a*%20NEAR(a%20b)",
+                     "/feed.atom?q=%22", "/feed.json?limit=1000",
+                     "/feed.atom?since=1970-01-01T00:00:00Z",
+                     "/feed.atom?before=%00%ff", "/feeds/..%2f..%2f..%2f"
+                     "etc%2fpasswd.atom", "/feeds/../../etc/passwd",
+                     "/tags/%2e%2e.atom", "/feeds/a.atom/../../db.sqlite",
+                     "/db.sqlite", "/feeds.conf"]
+            methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                       "OPTIONS", "TRACE", "PROPFIND", "MKCOL"]
+            answers = {}
+            for path in paths:
+                for method in methods:
+                    body = b"name=x&url=http://evil/"
+                    req = ("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close"
+                           "\r\nContent-Type: application/x-www-form-"
+                           "urlencoded\r\n" % (method, path)).encode()
+                    if method in ("POST", "PUT", "PATCH"):
+                        req += b"Content-Length: %d\r\n\r\n" % len(body) + \
+                            body
+                    else:
+                        req += b"\r\n"
+                    raw = exchange(sv.port, req)
+                    st = statuses(raw)
+                    check(st, "%s %s: no answer" % (method, path))
+                    answers[st[0]] = answers.get(st[0], 0) + 1
+                    check(b"root:x:0:0" not in raw, "%s %s: /etc/passwd"
+                          % (method, path))
+                    check(b"SQLite format 3" not in raw, "%s %s: the "
+                          "database file" % (method, path))
+                    check(b"[tributary]" not in raw, "%s %s: the config"
+                          % (method, path))
+                    if method not in ("GET", "HEAD"):
+                        check(st[0] in (400, 404, 405, 413), "%s %s: %d"
+                              % (method, path, st[0]))
+            print("  %d requests, answers %s" % (
+                sum(answers.values()), dict(sorted(answers.items()))))
+            check(sv.proc.poll() is None, "serve died")
+            eq(sv.store.dump() == before, True, "the store's rows changed")
+            eq(sorted(f for f in os.listdir(td.path)
+                      if f not in ("serve.log",)), files,
+               "files of the store's folder")
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+if __name__ == "__main__":
+    main()
