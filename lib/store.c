@@ -593,7 +593,15 @@ setup(struct tr_store *st)
 		    "tributary's (%d); upgrade tributary, the file was not "
 		    "changed",
 		    st->path, v, SCHEMA_VERSION);
-	if ((rc = store_exec(st, "PRAGMA foreign_keys = ON")) != 0)
+	/*
+	 * A bigger page cache than SQLite's 2 MiB default: the writer
+	 * updates index pages spread over the whole file (dates, links).
+	 */
+	if ((rc = store_exec(st, st->readonly ? "PRAGMA foreign_keys = ON;"
+						"PRAGMA cache_size = -16384"
+					      : "PRAGMA foreign_keys = ON;"
+						"PRAGMA cache_size = -65536")) !=
+	    0)
 		return rc;
 	if (st->readonly) {
 		if (v < SCHEMA_VERSION)
