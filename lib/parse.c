@@ -1713,7 +1713,7 @@ setup_expat(struct tr_parser *p)
 	/* Entity expansion limits (on by default since 2.4.0; explicit). */
 	XML_SetBillionLaughsAttackProtectionMaximumAmplification(p->xp, 100.0f);
 	XML_SetBillionLaughsAttackProtectionActivationThreshold(p->xp,
-	    4u << 20);
+	    1u << 20);
 	return 0;
 }
 

@@ -964,6 +964,7 @@ finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
 		len = utf8_len(c->u8, c->n_u8);
 		if (len > 0) {
 			*rc = step(c, out, c->u8, c->n_u8);
+			c->off += c->n_u8;
 			c->n_u8 = 0;
 			break;
 		}
@@ -972,13 +973,14 @@ finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
 			 * byte is read again by the caller. */
 			used--;
 			c->n_u8--;
-			for (i = 0; i < c->n_u8 && *rc == 0; i++)
+			for (i = 0; i < c->n_u8 && *rc == 0; i++) {
 				*rc = bad_byte(c, out, c->u8[i]);
+				c->off++;
+			}
 			c->n_u8 = 0;
 			break;
 		}
 	}
-	c->off += used;
 	return used;
 }
 
@@ -1050,8 +1052,7 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
 		} else if (len < 0) {
 			/* Cut by the chunk border: keep it for the next one. */
 			memcpy(c->u8, in + i, n - i);
-			c->n_u8 = n - i;
-			c->off += n - i;
+			c->n_u8 = n - i; /* counted in off once complete */
 			return 0;
 		} else {
 			rc = bad_byte(c, out, in[i]);
@@ -1071,8 +1072,10 @@ tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed)
 	int rc = 0;
 
 	*closed = 0;
-	for (i = 0; i < c->n_u8 && rc == 0; i++)
+	for (i = 0; i < c->n_u8 && rc == 0; i++) {
 		rc = bad_byte(c, out, c->u8[i]);
+		c->off++;
+	}
 	c->n_u8 = 0;
 	if (rc != 0)
 		return rc;

@@ -1,0 +1,766 @@
+/*
+ * test_parse.c — the feed parser: every fixture in tests/data/parse
+ * parsed whole and split at every byte offset (same result), field checks
+ * on the format fixtures, breakage and hostile inputs, caps and the
+ * callback contract.
+ *
+ * The expected JSON next to each fixture is checked by
+ * tests/integration/test_parse.py through `tributary parse --json`; here
+ * the whole-document parse is the reference the split parses must match.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "tributary/article.h"
+#include "tributary/buf.h"
+#include "tributary/date.h"
+#include "tributary/error.h"
+#include "tributary/json.h"
+#include "tributary/parse.h"
+
+#define DATA "tests/data/parse"
+
+/* --- a parse result rendered as one string ------------------------------ */
+
+struct result {
+	struct tr_buf out;
+	struct tr_json j;
+	size_t n;
+	int stop_after; /* callback returns non-zero at this item (1-based) */
+	struct tr_article first;
+};
+
+static void
+date_member(struct tr_json *j, const char *key, int64_t t)
+{
+	char d[40];
+
+	if (t == TR_DATE_NONE)
+		return;
+	tr_date_format_rfc3339(d, sizeof(d), t);
+	tr_json_member_str(j, key, d);
+}
+
+static int
+on_item(const struct tr_article *a, void *arg)
+{
+	struct result *r = arg;
+	struct tr_json *j = &r->j;
+	size_t i;
+
+	if (r->n == 0)
+		tr_article_copy(&r->first, a);
+	r->n++;
+	tr_json_begin_object(j);
+	tr_json_member_str(j, "id", a->id);
+	tr_json_member_str(j, "guid", a->guid);
+	tr_json_member_str(j, "title", a->title);
+	tr_json_member_str(j, "link", a->link);
+	tr_json_member_str(j, "author", a->author);
+	tr_json_member_str(j, "summary", a->summary);
+	tr_json_member_str(j, "content", a->content);
+	date_member(j, "published", a->published);
+	date_member(j, "updated", a->updated);
+	tr_json_member_str(j, "source_title", a->source_title);
+	tr_json_member_str(j, "source_url", a->source_url);
+	tr_json_member_str(j, "source_id", a->source_id);
+	tr_json_key(j, "authors");
+	tr_json_begin_array(j);
+	for (i = 0; i < a->n_authors; i++) {
+		tr_json_string(j, a->authors[i].name);
+		tr_json_string(j, a->authors[i].email);
+		tr_json_string(j, a->authors[i].uri);
+	}
+	tr_json_end_array(j);
+	tr_json_key(j, "categories");
+	tr_json_begin_array(j);
+	for (i = 0; i < a->n_categories; i++)
+		tr_json_string(j, a->categories[i]);
+	tr_json_end_array(j);
+	tr_json_key(j, "enclosures");
+	tr_json_begin_array(j);
+	for (i = 0; i < a->n_enclosures; i++) {
+		tr_json_string(j, a->enclosures[i].url);
+		tr_json_string(j, a->enclosures[i].type);
+		tr_json_int(j, a->enclosures[i].length);
+	}
+	tr_json_end_array(j);
+	tr_json_end_object(j);
+	return r->stop_after && (int)r->n >= r->stop_after;
+}
+
+/*
+ * Parses data in chunks: split 0 feeds it whole, split k feeds [0,k) and
+ * [k,len), split -1 feeds one byte at a time. Returns the rendered result
+ * (malloc'ed) and the finish code in *rc.
+ */
+static char *
+parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
+    long split, int *rc, struct result *keep)
+{
+	struct tr_parser *p = NULL;
+	struct result r;
+	const struct tr_feed_meta *m;
+	size_t i;
+	int frc = 0;
+
+	memset(&r, 0, sizeof(r));
+	tr_article_init(&r.first);
+	if (keep)
+		r.stop_after = keep->stop_after;
+	tr_buf_init(&r.out, (size_t)64 << 20);
+	tr_json_init(&r.j, &r.out, 0);
+	tr_json_begin_object(&r.j);
+	tr_json_key(&r.j, "items");
+	tr_json_begin_array(&r.j);
+	if (tr_parser_new(&p, o, on_item, &r) != 0)
+		return NULL;
+	if (split < 0) {
+		for (i = 0; i < len && frc == 0; i++)
+			frc = tr_parser_feed(p, data + i, 1);
+	} else if (split == 0) {
+		frc = tr_parser_feed(p, data, len);
+	} else {
+		frc = tr_parser_feed(p, data, (size_t)split);
+		if (frc == 0)
+			frc = tr_parser_feed(p, data + split, len - (size_t)split);
+	}
+	*rc = tr_parser_finish(p);
+	if (frc == TR_EABORT)
+		*rc = TR_EABORT;
+	m = tr_parser_meta(p);
+	tr_json_end_array(&r.j);
+	tr_json_member_str(&r.j, "version",
+	    tr_feed_version_name(tr_parser_version(p)));
+	tr_json_member_str(&r.j, "encoding", tr_parser_encoding(p));
+	tr_json_member_bool(&r.j, "bozo", tr_parser_bozo(p));
+	tr_json_member_str(&r.j, "root", tr_parser_root(p));
+	tr_json_member_str(&r.j, "title", m->title);
+	tr_json_member_str(&r.j, "link", m->link);
+	tr_json_member_str(&r.j, "self", m->self);
+	tr_json_member_str(&r.j, "id", m->id);
+	tr_json_member_str(&r.j, "author", m->author);
+	tr_json_member_str(&r.j, "subtitle", m->subtitle);
+	tr_json_member_str(&r.j, "language", m->language);
+	date_member(&r.j, "updated", m->updated);
+	tr_json_member_int(&r.j, "ttl", m->ttl);
+	tr_json_member_int(&r.j, "nitems", (int64_t)tr_parser_nitems(p));
+	tr_json_key(&r.j, "warnings");
+	tr_json_begin_array(&r.j);
+	for (i = 0; i < tr_parser_nwarnings(p); i++)
+		tr_json_string(&r.j, tr_parser_warning(p, i));
+	tr_json_end_array(&r.j);
+	tr_json_end_object(&r.j);
+	tr_parser_free(p);
+	if (keep) {
+		tr_article_free(&keep->first);
+		keep->first = r.first;
+		keep->n = r.n;
+	} else
+		tr_article_free(&r.first);
+	return tr_buf_detach(&r.out);
+}
+
+static char *
+parse_str(const char *doc, const struct tr_parse_opts *o, int *rc,
+    struct result *keep)
+{
+	return parse_split(doc, strlen(doc), o, 0, rc, keep);
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct tr_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	tr_buf_init(&b, (size_t)16 << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		tr_buf_add(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return tr_buf_detach(&b);
+}
+
+/* Reads NAME.opts ("base-url=..." and "content-type=..." lines). */
+static void
+read_opts(const char *xml, struct tr_parse_opts *o, char *base, char *ctype,
+    size_t size)
+{
+	char path[512], line[512];
+	FILE *f;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(path, sizeof(path), "%.*s.opts", (int)(strlen(xml) - 4), xml);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "base-url=", 9) == 0) {
+			snprintf(base, size, "%s", line + 9);
+			o->base_url = base;
+		} else if (strncmp(line, "content-type=", 13) == 0) {
+			snprintf(ctype, size, "%s", line + 13);
+			o->content_type = ctype;
+		}
+	}
+	fclose(f);
+}
+
+/* --- every fixture, every split ------------------------------------------ */
+
+static int
+is_fixture(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && strcmp(name + n - 4, ".xml") == 0;
+}
+
+static void
+test_fixtures_split_everywhere(void)
+{
+	DIR *d = opendir(DATA);
+	struct dirent *e;
+	int nfix = 0;
+
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[512], base[512] = "", ctype[512] = "";
+		struct tr_parse_opts o;
+		char *data, *whole, *part;
+		size_t len, k, step;
+		int rc, rc2, bad = 0;
+
+		if (!is_fixture(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", DATA, e->d_name);
+		read_opts(path, &o, base, ctype, sizeof(base));
+		data = read_file(path, &len);
+		CHECK(data != NULL);
+		if (data == NULL)
+			continue;
+		nfix++;
+		whole = parse_split(data, len, &o, 0, &rc, NULL);
+		CHECK(whole != NULL && strstr(whole, "\"nitems\":0") == NULL);
+		/* The entity bomb costs a megabyte per parse: sample it. */
+		step = strncmp(e->d_name, "hostile-", 8) == 0 ? 29 : 1;
+		for (k = 1; k < len && !bad; k += step) {
+			part = parse_split(data, len, &o, (long)k, &rc2, NULL);
+			if (part == NULL || strcmp(part, whole) != 0 ||
+			    rc2 != rc) {
+				printf("  %s split at %zu differs:\n  whole %s\n"
+				       "  split %s\n", e->d_name, k, whole,
+				    part ? part : "(null)");
+				bad = 1;
+			}
+			free(part);
+		}
+		part = parse_split(data, len, &o, -1, &rc2, NULL);
+		if (part == NULL || strcmp(part, whole) != 0) {
+			printf("  %s byte by byte differs:\n  %s\n", e->d_name,
+			    part ? part : "(null)");
+			bad = 1;
+		}
+		free(part);
+		CHECK_STR_CASE(e->d_name, bad ? "differs" : "same", "same");
+		free(whole);
+		free(data);
+	}
+	closedir(d);
+	CHECK(nfix >= 30);
+}
+
+/* --- formats --------------------------------------------------------------- */
+
+/* Parses a fixture file; the first item is kept in *r. */
+static char *
+parse_fixture(const char *name, struct result *r, int *rc)
+{
+	char path[512], base[512] = "", ctype[512] = "", *data, *out;
+	struct tr_parse_opts o;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", DATA, name);
+	read_opts(path, &o, base, ctype, sizeof(base));
+	if ((data = read_file(path, &len)) == NULL)
+		return NULL;
+	out = parse_split(data, len, &o, 0, rc, r);
+	free(data);
+	return out;
+}
+
+static void
+test_rss20_fields(void)
+{
+	struct result r = {0};
+	int rc;
+	char *out = parse_fixture("rss20.xml", &r, &rc);
+	const struct tr_article *a = &r.first;
+
+	CHECK(out != NULL);
+	CHECK_INT(rc, 0);
+	CHECK_INT(r.n, 3);
+	CHECK_STR(a->title,
+	    "Foreign ministers pledge \xe2\x80\x9cunwavering\xe2\x80\x9d "
+	    "support for Ukraine \xf0\x9f\x94\xb9");
+	CHECK_STR(a->guid,
+	    "https://news.example.org/europe/2024/12/06/ministers-brussels");
+	CHECK_INT(a->guid_is_permalink, 1);
+	CHECK_INT(a->published, tr_date_from_civil(2024, 12, 6, 9, 30, 0));
+	CHECK_INT(a->n_enclosures, 2);
+	if (a->n_enclosures == 2) {
+		CHECK_INT(a->enclosures[0].length, 4812300);
+		CHECK_STR(a->enclosures[1].type, "image/jpeg");
+	}
+	CHECK_INT(a->n_authors, 1);
+	if (a->n_authors == 1) {
+		CHECK_STR(a->authors[0].email, "m.lindqvist@news.example.org");
+		CHECK_STR(a->authors[0].name, "Maja Lindqvist");
+	}
+	CHECK(strstr(out, "\"self\":\"https://news.example.org/europe/"
+			  "feed.xml\"") != NULL);
+	CHECK(strstr(out, "\"ttl\":2700") != NULL); /* 45 minutes */
+	/* <image><title> is not the channel's title. */
+	CHECK(strstr(out, "not the feed title") == NULL);
+	/* A relative link resolved against the document URL. */
+	CHECK(strstr(out, "\"link\":\"https://news.example.org/europe/2024/"
+			  "12/05/amman-office\"") != NULL);
+	CHECK(strstr(out, "\"source_title\":\"Example Wire\"") != NULL);
+	CHECK(strstr(out, "\"source_url\":\"https://wire.example.com/rss\"") !=
+	    NULL);
+	/* An unparseable date is absent, never 0 or now. */
+	CHECK(strstr(out, "\"title\":\"Podcast: the week in Europe\","
+			  "\"link\"") != NULL);
+	CHECK(strstr(out, "1970-01-01") == NULL);
+	tr_article_free(&r.first);
+	free(out);
+}
+
+static void
+test_rss10_and_090(void)
+{
+	struct result r = {0};
+	int rc;
+	char *out = parse_fixture("rss10.xml", &r, &rc);
+
+	CHECK(out && strstr(out, "\"version\":\"rss10\""));
+	CHECK(out && strstr(out, "\"ttl\":1800")); /* hourly, twice */
+	CHECK_INT(r.n, 2);
+	CHECK_STR(r.first.author, "Lena Vogt");
+	CHECK_INT(r.first.published,
+	    tr_date_from_civil(2024, 12, 6, 8, 12, 30));
+	tr_article_free(&r.first);
+	free(out);
+	out = parse_fixture("rss090.xml", &r, &rc);
+	CHECK(out && strstr(out, "\"version\":\"rss090\""));
+	CHECK_INT(r.n, 2);
+	tr_article_free(&r.first);
+	free(out);
+}
+
+static void
+test_versions(void)
+{
+	static const struct {
+		const char *file, *version;
+	} t[] = {
+	    {"rss091.xml", "rss091"}, {"rss092.xml", "rss092"},
+	    {"rss093.xml", "rss093"}, {"rss094.xml", "rss094"},
+	    {"rss20.xml", "rss20"},   {"rss10.xml", "rss10"},
+	    {"rss090.xml", "rss090"}, {"atom03.xml", "atom03"},
+	    {"atom10.xml", "atom10"}, {"atom-prefixes.xml", "atom10"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char want[64], *out;
+		int rc;
+
+		out = parse_fixture(t[i].file, NULL, &rc);
+		snprintf(want, sizeof(want), "\"version\":\"%s\"",
+		    t[i].version);
+		CHECK_STR_CASE(t[i].file, out && strstr(out, want) ? want : out,
+		    want);
+		CHECK_INT(rc, 0);
+		free(out);
+	}
+}
+
+static void
+test_atom10_fields(void)
+{
+	struct result r = {0};
+	int rc;
+	char *out = parse_fixture("atom10.xml", &r, &rc);
+	const struct tr_article *a = &r.first;
+
+	CHECK_INT(r.n, 2);
+	CHECK_STR(a->link, "https://blog.example.com/posts/2024/trams.html");
+	CHECK_STR(a->guid, "tag:blog.example.com,2024:trams");
+	CHECK_INT(a->n_authors, 2);
+	if (a->n_authors == 2)
+		CHECK_STR(a->authors[0].uri, "https://blog.example.com/about");
+	CHECK_INT(a->n_enclosures, 1);
+	if (a->n_enclosures == 1) {
+		CHECK_STR(a->enclosures[0].url,
+		    "https://blog.example.com/media/trams.mp4");
+		CHECK_INT(a->enclosures[0].length, 1048576);
+	}
+	/* type="text" becomes HTML; xhtml keeps the div's children. */
+	CHECK_STR(a->summary, "Lines 12 &amp; 15 run &lt;again&gt; \xe2\x80\x94"
+			      " at last.");
+	CHECK(a->content && strncmp(a->content, "<p>Lines <b>12</b>", 18) == 0);
+	CHECK(a->content && strstr(a->content, "<br />"));
+	CHECK(a->content && strstr(a->content, "<div") == NULL);
+	CHECK_INT(a->published, tr_date_from_civil(2024, 12, 4, 6, 0, 0));
+	CHECK_INT(a->updated, tr_date_from_civil(2024, 12, 5, 15, 30, 15));
+	/* Feed title type="html": tags stripped, references decoded. */
+	CHECK(out && strstr(out, "\"title\":\"Notes & Drafts\""));
+	CHECK(out && strstr(out, "\"self\":\"https://blog.example.com/"
+				 "feed.atom\""));
+	CHECK(out && strstr(out, "\"title\":\"Bridges and ferries\""));
+	CHECK(out && strstr(out, "\"source_id\":\"tag:river.example.org,"
+				 "2024:feed\""));
+	CHECK(out && strstr(out, "\"source_url\":\"https://river.example.org"
+				 "/feed\""));
+	tr_article_free(&r.first);
+	free(out);
+}
+
+static void
+test_atom03_modes(void)
+{
+	int rc;
+	char *out = parse_fixture("atom03.xml", NULL, &rc);
+
+	CHECK(out && strstr(out, "\"content\":\"<p>Hello <b>world</b></p>\""));
+	CHECK(out && strstr(out, "\"content\":\"<p>Encoded \xe2\x80\x94 "
+				 "decoded.</p>\""));
+	CHECK(out && strstr(out, "\"summary\":\"A &lt;plain&gt; summary\""));
+	CHECK(out && strstr(out, "\"subtitle\":\"Still on 0.3\""));
+	free(out);
+}
+
+static void
+test_namespaces_by_uri(void)
+{
+	int rc;
+	char *out = parse_fixture("atom-prefixes.xml", NULL, &rc);
+
+	CHECK(out && strstr(out, "\"title\":\"Prefixed feed\""));
+	CHECK(out && strstr(out, "not the Atom title") == NULL);
+	CHECK(out && strstr(out, "ignored too") == NULL);
+	CHECK(out && strstr(out, "\"categories\":[\"prefixes\"]"));
+	free(out);
+	/* RSS elements in a default namespace of another vocabulary. */
+	out = parse_str("<rss version=\"2.0\"><channel xmlns=\"urn:x\">"
+			"<item><title>no</title></item></channel></rss>",
+	    NULL, &rc, NULL);
+	CHECK(out && strstr(out, "\"nitems\":0"));
+	free(out);
+}
+
+/* --- broken documents ------------------------------------------------------ */
+
+static void
+test_broken_recovered(void)
+{
+	static const struct {
+		const char *file;
+		int items;
+		const char *needle;
+	} t[] = {
+	    {"broken-entities.xml", 2, "Caf\xc3\xa9 prices rise \xe2\x80\x94"},
+	    {"broken-amp.xml", 1, "\"title\":\"Fish & chips & more\""},
+	    {"broken-control.xml", 1, "\"title\":\"Bell and formfeed\""},
+	    {"broken-junk.xml", 1, "\"title\":\"Still parsed\""},
+	    {"broken-truncated.xml", 2, "Second complete item"},
+	    {"broken-unclosed.xml", 2, "\"title\":\"Next item\""},
+	    {"broken-cp1252-in-utf8.xml", 1,
+		"It\xe2\x80\x99s a \xe2\x80\x9cquoted\xe2\x80\x9d caf\xc3\xa9"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct result r = {0};
+		int rc;
+		char *out = parse_fixture(t[i].file, &r, &rc);
+
+		CHECK_INT(rc, 0);
+		CHECK_INT(r.n, t[i].items);
+		CHECK_STR_CASE(t[i].file,
+		    out && strstr(out, "\"bozo\":true") ? "bozo" : out, "bozo");
+		CHECK_STR_CASE(t[i].file,
+		    out && strstr(out, t[i].needle) ? t[i].needle : out,
+		    t[i].needle);
+		CHECK_STR_CASE(t[i].file,
+		    out && strstr(out, "\"warnings\":[\"line ") ? "warned" :
+		    out, "warned");
+		tr_article_free(&r.first);
+		free(out);
+	}
+}
+
+static void
+test_truncation_drops_partial_item(void)
+{
+	int rc;
+	char *out = parse_fixture("broken-truncated.xml", NULL, &rc);
+
+	CHECK(out && strstr(out, "Third item is cut") == NULL);
+	CHECK(out && strstr(out, "document ends inside <description>"));
+	free(out);
+	/* Cut inside a tag. */
+	out = parse_str("<rss><channel><title>T</title><item><title>A</title>"
+			"</item><item><title>B</title></item><item><lin",
+	    NULL, &rc, NULL);
+	CHECK(out && strstr(out, "\"nitems\":2"));
+	CHECK_INT(rc, 0);
+	free(out);
+}
+
+static void
+test_entities_in_attributes_and_cdata(void)
+{
+	int rc;
+	char *out;
+
+	out = parse_str("<rss><channel><item><title>x</title>"
+			"<enclosure url=\"http://e.example/a?b=1&c=2&amp;d&eacute;\""
+			" type=\"audio/mpeg\"/></item></channel></rss>",
+	    NULL, &rc, NULL);
+	CHECK(out && (strstr(out, "http://e.example/a?b=1&c=2&d%c3%a9") ||
+			 strstr(out, "http://e.example/a?b=1&c=2&d\xc3\xa9")));
+	free(out);
+	out = parse_str("<rss><channel><item><description><![CDATA[a &nbsp; "
+			"&bogus; <b>]]></description></item></channel></rss>",
+	    NULL, &rc, NULL);
+	CHECK(out && strstr(out, "\"summary\":\"a &nbsp; &bogus; <b>\""));
+	CHECK(out && strstr(out, "\"bozo\":false"));
+	free(out);
+}
+
+static void
+test_unescaped_html_in_description(void)
+{
+	int rc;
+	char *out = parse_str(
+	    "<rss><channel><item><description>Hello <b>bold</b> &amp; "
+	    "<img src=\"/x.png\"> done</description></item></channel></rss>",
+	    NULL, &rc, NULL);
+
+	/* Child elements are serialized back; <img> is closed by the
+	 * cleaner at </description> and written as a void element. */
+	CHECK(out && strstr(out, "\"summary\":\"Hello <b>bold</b> & "
+				 "<img src=\\\"/x.png\\\" /> done\""));
+	free(out);
+}
+
+/* --- hostile inputs --------------------------------------------------------- */
+
+static void
+test_xxe_not_loaded(void)
+{
+	int rc;
+	char *out = parse_fixture("hostile-xxe.xml", NULL, &rc);
+
+	CHECK(out != NULL);
+	CHECK(out && strstr(out, "root:") == NULL);
+	CHECK(out && strstr(out, "\"title\":\"Secret: []\""));
+	CHECK(out && strstr(out, "XXE declared & fine"));
+	free(out);
+}
+
+static void
+test_billion_laughs(void)
+{
+	struct tr_parse_opts o = {0};
+	int rc;
+	char *out;
+
+	size_t len;
+	char *data = read_file(DATA "/hostile-laughs.xml", &len);
+
+	o.max_field = 4096;
+	CHECK(data != NULL);
+	out = data ? parse_split(data, len, &o, 0, &rc, NULL) : NULL;
+	free(data);
+	CHECK(out && strstr(out, "\"bozo\":true"));
+	CHECK(out && strstr(out, "Before the bomb"));
+	CHECK(out && strlen(out) < (2u << 20));
+	free(out);
+}
+
+static void
+test_deep_nesting(void)
+{
+	struct tr_buf b;
+	size_t i;
+	int rc;
+	char *out;
+
+	tr_buf_init(&b, (size_t)64 << 20);
+	tr_buf_adds(&b, "<rss><channel><item><title>kept</title></item><item>"
+			"<description>");
+	for (i = 0; i < 200000; i++)
+		tr_buf_adds(&b, "<a>");
+	out = parse_split(b.data, b.len, NULL, 0, &rc, NULL);
+	CHECK(out && strstr(out, "\"nitems\":1"));
+	CHECK(out && strstr(out, "nested too deeply"));
+	free(out);
+	tr_buf_free(&b);
+}
+
+static void
+test_huge_field_capped(void)
+{
+	struct tr_parse_opts o = {0};
+	struct result r = {0};
+	struct tr_buf b;
+	size_t i;
+	int rc;
+	char *out;
+
+	o.max_field = 1000;
+	tr_buf_init(&b, (size_t)64 << 20);
+	tr_buf_adds(&b, "<rss><channel><item><title>");
+	for (i = 0; i < 300000; i++)
+		tr_buf_adds(&b, "\xc3\xa9"); /* 2-byte characters */
+	tr_buf_adds(&b, "</title></item></channel></rss>");
+	out = parse_split(b.data, b.len, &o, 0, &rc, &r);
+	CHECK_INT(r.n, 1);
+	CHECK(r.first.title && strlen(r.first.title) <= 1000);
+	CHECK(r.first.title && strlen(r.first.title) >= 998);
+	CHECK(r.first.title && strlen(r.first.title) % 2 == 0);
+	CHECK(out && strstr(out, "size cap"));
+	tr_article_free(&r.first);
+	free(out);
+	tr_buf_free(&b);
+}
+
+static void
+test_item_cap_and_abort(void)
+{
+	struct tr_parse_opts o = {0};
+	struct result r = {0};
+	const char *doc = "<rss><channel><item><title>1</title></item>"
+			  "<item><title>2</title></item><item><title>3</title>"
+			  "</item></channel></rss>";
+	int rc;
+	char *out;
+
+	o.max_items = 2;
+	out = parse_str(doc, &o, &rc, &r);
+	CHECK_INT(r.n, 2);
+	CHECK_INT(rc, 0);
+	CHECK(out && strstr(out, "item cap"));
+	tr_article_free(&r.first);
+	free(out);
+
+	memset(&r, 0, sizeof(r));
+	r.stop_after = 1;
+	out = parse_str(doc, NULL, &rc, &r);
+	CHECK_INT(r.n, 1);
+	CHECK_INT(rc, TR_EABORT);
+	tr_article_free(&r.first);
+	free(out);
+}
+
+static void
+test_garbage_and_empty(void)
+{
+	unsigned char junk[4096];
+	unsigned int seed = 12345;
+	size_t i;
+	int rc, k;
+	char *out;
+
+	out = parse_split("", 0, NULL, 0, &rc, NULL);
+	CHECK_INT(rc, TR_EPARSE);
+	free(out);
+	out = parse_str("<!DOCTYPE html><html><body><p>not a feed</p></body>"
+			"</html>", NULL, &rc, NULL);
+	CHECK_INT(rc, TR_EPARSE);
+	CHECK(out && strstr(out, "\"root\":\"html\""));
+	CHECK(out && strstr(out, "\"version\":\"unknown\""));
+	free(out);
+	for (k = 0; k < 50; k++) {
+		for (i = 0; i < sizeof(junk); i++) {
+			seed = seed * 1103515245u + 12345u;
+			junk[i] = (unsigned char)(seed >> 16);
+			if (k % 2 && (seed >> 8) % 5 == 0)
+				junk[i] = (unsigned char)"<>&;/!?[]\"'="[seed % 12];
+		}
+		out = parse_split((const char *)junk, sizeof(junk), NULL,
+		    (long)(seed % sizeof(junk)), &rc, NULL);
+		CHECK(out != NULL);
+		free(out);
+	}
+}
+
+/* --- identity -------------------------------------------------------------- */
+
+static void
+test_identity_stable(void)
+{
+	struct result a = {0}, b = {0};
+	const char *doc = "<rss><channel><item><title>No guid, no link</title>"
+			  "<description>same</description><pubDate>Fri, 06 Dec "
+			  "2024 09:30:00 GMT</pubDate></item></channel></rss>";
+	int rc;
+	char *o1 = parse_str(doc, NULL, &rc, &a);
+	char *o2 = parse_split(doc, strlen(doc), NULL, 17, &rc, &b);
+
+	CHECK(a.first.id && strncmp(a.first.id, "hash:", 5) == 0);
+	CHECK_STR(a.first.id, b.first.id);
+	tr_article_free(&a.first);
+	tr_article_free(&b.first);
+	free(o1);
+	free(o2);
+	o1 = parse_str("<rss><channel><item><link>http://x.example/1</link>"
+		       "</item></channel></rss>", NULL, &rc, &a);
+	CHECK_STR(a.first.id, "http://x.example/1");
+	tr_article_free(&a.first);
+	free(o1);
+}
+
+static void
+test_feed_api_after_finish(void)
+{
+	struct tr_parser *p = NULL;
+	const char *doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+			  "<title>T</title><entry><id>1</id></entry></feed>";
+
+	CHECK_INT(tr_parser_new(&p, NULL, NULL, NULL), 0);
+	CHECK_INT(tr_parser_feed(p, doc, strlen(doc)), 0);
+	CHECK_INT(tr_parser_finish(p), 0);
+	CHECK_INT(tr_parser_finish(p), 0);
+	CHECK_INT(tr_parser_nitems(p), 1);
+	CHECK_STR(tr_parser_meta(p)->title, "T");
+	CHECK_STR(tr_parser_root(p), "feed");
+	CHECK_STR(tr_feed_version_name(TR_ATOM10), "atom10");
+	CHECK_STR(tr_feed_version_name((enum tr_feed_version)99), "unknown");
+	CHECK(tr_parser_warning(p, 5) == NULL);
+	tr_parser_free(p);
+	tr_parser_free(NULL);
+}
+
+TR_TESTS(test_fixtures_split_everywhere, test_rss20_fields, test_rss10_and_090,
+    test_versions, test_atom10_fields, test_atom03_modes,
+    test_namespaces_by_uri, test_broken_recovered,
+    test_truncation_drops_partial_item, test_entities_in_attributes_and_cdata,
+    test_unescaped_html_in_description, test_xxe_not_loaded,
+    test_billion_laughs, test_deep_nesting, test_huge_field_capped,
+    test_item_cap_and_abort, test_garbage_and_empty, test_identity_stable,
+    test_feed_api_after_finish)
