@@ -272,4 +272,34 @@ test_readers_and_writer(void)
 	rm_db(path);
 }
 
-TR_TESTS(test_kill_safety, test_readers_and_writer)
+/* Several processes opening one new file at once: one schema, no error. */
+static void
+test_concurrent_first_open(void)
+{
+	char *path = tmp_db();
+	pid_t pids[4];
+	int i, status;
+
+	for (i = 0; i < 4; i++) {
+		fflush(stdout);
+		if ((pids[i] = fork()) == 0) {
+			struct tr_store *st = NULL;
+			int rc = tr_store_open(&st, path, 0);
+
+			if (rc != 0)
+				printf("  child: %s\n", tr_store_errmsg(st));
+			tr_store_close(st);
+			_exit(rc == 0 ? 0 : 1);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		status = -1;
+		waitpid(pids[i], &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM meta"), 2);
+	rm_db(path);
+}
+
+TR_TESTS(test_kill_safety, test_readers_and_writer, test_concurrent_first_open)
