@@ -127,7 +127,8 @@ test-corpus: all
 
 bench: deps
 	@$(MAKE) --no-print-directory all OPT="-O2"
-	@bench/run $(if $(FULL),--full)
+	@bench/run --build $(BUILD) $(if $(FULL),--full) \
+		$(if $(CORPUS),--corpus $(CORPUS))
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
