@@ -806,6 +806,7 @@ static void
 loop(struct service *sv)
 {
 	int64_t due, now;
+	int guessed, n;
 
 	while (!stop_requested) {
 		if (reload_requested) {
@@ -821,12 +822,19 @@ loop(struct service *sv)
 			due = 0;
 		}
 		/* 0 means "none", but also "a feed never polled yet" (its
-		 * next_check is 0): with enabled feeds, try a round; the idle
-		 * backoff covers the case where nothing was due after all. */
-		if (due == 0 && any_enabled(sv->cfg))
+		 * next_check is 0): with enabled feeds, try a round. If it
+		 * fetched nothing, every enabled feed is disabled by the
+		 * store (410 Gone): look again after an interval, or at once
+		 * after a reload. */
+		guessed = due == 0 && any_enabled(sv->cfg);
+		if (guessed)
 			due = now;
 		if (due > 0 && due <= now && mono_usec() >= sv->not_before) {
-			note_round(sv, run_round(sv));
+			n = run_round(sv);
+			note_round(sv, n);
+			if (guessed && n <= 0)
+				sv->not_before = mono_usec() +
+				    sv->cfg->interval * 1000000;
 			progress(sv);
 			continue;
 		}

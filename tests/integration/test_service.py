@@ -708,6 +708,30 @@ def idle_service_sleeps():
 
 
 @test
+def only_gone_feeds_do_not_spin():
+    # A 410 disables the feed; with nothing left to poll the loop sleeps
+    # instead of running empty rounds.
+    with TempDir() as tmp, FeedServer() as srv:
+        srv.route("/gone.xml", status=410)
+        port = free_port()
+        cfg = write_config(tmp, port, [("gone", srv.url("/gone.xml"))])
+        svc = Service(tmp, cfg)
+        try:
+            svc.ready()
+            wait_until(lambda: "poll: 1 feeds" in svc.log(), 10, "a round")
+            time.sleep(3)
+            # The round that got the 410, and at most one empty round
+            # that found nothing left to poll.
+            check(svc.log().count("poll: ") <= 2, "%d rounds logged"
+                  % svc.log().count("poll: "))
+            eq(len(srv.requests_for("/gone.xml")), 1, "requests")
+            rc, _ = svc.stop()
+            eq(rc, 0, "exit status")
+        finally:
+            svc.close()
+
+
+@test
 def bad_listen_address_fails_cleanly():
     with TempDir() as tmp:
         blocker = socket.socket()
