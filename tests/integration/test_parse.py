@@ -67,8 +67,8 @@ def plain(title):
     (tags dropped, references decoded, whitespace collapsed)."""
     if title is None:
         return None
-    t = " ".join(html.unescape(re.sub(r"<[^>]*>", "", title)).split())
-    return t or None
+    t = html.unescape(re.sub(r"<[^>]*>", "", title))
+    return re.sub(r"[ \t\r\n]+", " ", t).strip() or None
 
 
 def rfc3339(struct_time):
