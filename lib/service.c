@@ -21,6 +21,12 @@
  * (tr_fetch_opts.cancel): a SIGTERM during a round ends every transfer
  * at once, the poller commits the documents that were complete, and the
  * loop returns; then the listener stops and the store is closed.
+ *
+ * Reloading. SIGHUP is handled between rounds: a round in progress ends
+ * first (a round takes at most about the transfer timeout per
+ * `concurrency` feeds). The new config is read and checked completely
+ * before anything changes, so a file with errors leaves everything as it
+ * was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,8 +200,8 @@ struct service {
 	pthread_mutex_t mu;
 	int64_t progress;	/* monotonic usec of the loop's last step */
 	int64_t interval;	/* the config's interval, seconds */
+	int64_t timeout;	/* the config's transfer timeout, seconds */
 	int64_t round_usec;	/* the last round's duration */
-	int64_t rounds_done;
 	double last_round_end;	/* Unix time, 0 = none yet */
 };
 
@@ -219,9 +225,10 @@ progress(struct service *sv)
 
 /*
  * /healthz: healthy while the loop made progress within three times the
- * longer of the polling interval and the last round's duration (the loop
- * re-checks the schedule at least once per interval, and a round reports
- * progress as each of its feeds completes).
+ * longest of the polling interval, the last round's duration and the
+ * transfer timeout (the loop re-checks the schedule at least once per
+ * interval, a round reports progress as each of its feeds completes, and
+ * no transfer outlives the timeout).
  */
 static int
 health(struct tr_buf *msg, void *arg)
@@ -232,8 +239,11 @@ health(struct tr_buf *msg, void *arg)
 
 	pthread_mutex_lock(&sv->mu);
 	age = (now - sv->progress) / 1000000;
-	limit = sv->interval * 1000000 > sv->round_usec ? sv->interval
-						      : sv->round_usec / 1000000;
+	limit = sv->round_usec / 1000000;
+	if (limit < sv->interval)
+		limit = sv->interval;
+	if (limit < sv->timeout)
+		limit = sv->timeout;
 	limit *= 3;
 	last_round = sv->last_round_end;
 	pthread_mutex_unlock(&sv->mu);
@@ -719,6 +729,7 @@ reload(struct service *sv)
 	sv->cfg = ncfg;
 	pthread_mutex_lock(&sv->mu);
 	sv->interval = ncfg->interval;
+	sv->timeout = ncfg->timeout;
 	pthread_mutex_unlock(&sv->mu);
 	sv->idle_rounds = 0;
 	sv->not_before = 0;
@@ -888,6 +899,7 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 	if (opts)
 		sv.opts = *opts;
 	sv.interval = cfg->interval;
+	sv.timeout = cfg->timeout;
 	sv.progress = sv.last_watchdog = mono_usec();
 	stop_requested = reload_requested = stop_signal = 0;
 	if (pthread_mutex_init(&sv.mu, NULL) != 0) {
