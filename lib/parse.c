@@ -871,6 +871,45 @@ field_text(struct tr_parser *p)
 	return html_to_text(tr_buf_str(&p->text));
 }
 
+/*
+ * Whether s looks like HTML: a tag or a character reference. RSS does
+ * not say whether <title> is text or HTML, and feeds write both (also
+ * doubly escaped "&amp;amp;"); feedparser applies the same test.
+ */
+static int
+looks_like_html(const char *s)
+{
+	const char *p;
+
+	for (p = s; (p = strpbrk(p, "<&")) != NULL; p++) {
+		if (p[0] == '<' && (p[1] == '/' || ((p[1] | 0x20) >= 'a' &&
+		    (p[1] | 0x20) <= 'z')) && strchr(p, '>'))
+			return 1;
+		if (p[0] == '&') {
+			size_t n = strspn(p + 1, "#abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+			if (n > 0 && n < 32 && p[1 + n] == ';')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* A title: plain text, read as HTML where an RSS title looks like it. */
+static char *
+field_title(struct tr_parser *p)
+{
+	char *s = field_text(p), *t;
+
+	if (s == NULL || p->mode != M_TEXT || p->atom_text ||
+	    !looks_like_html(s))
+		return s;
+	t = html_to_text(s);
+	free(s);
+	return t;
+}
+
 /* The field's text as HTML (summary, content). */
 static char *
 field_html(struct tr_parser *p)
@@ -1133,7 +1172,7 @@ end_item_field(struct tr_parser *p)
 
 	switch (p->target) {
 	case X_I_TITLE:
-		set_first(&a->title, field_text(p));
+		set_first(&a->title, field_title(p));
 		break;
 	case X_I_LINK:
 		s = dup_trim(tr_buf_str(&p->text), p->text.len);
@@ -1188,7 +1227,7 @@ end_item_field(struct tr_parser *p)
 		add_category(p, field_text(p));
 		break;
 	case X_I_SOURCE:
-		set_first(&a->source_title, field_text(p));
+		set_first(&a->source_title, field_title(p));
 		break;
 	case X_S_TITLE:
 		set_first(&a->source_title, field_text(p));
@@ -1228,7 +1267,7 @@ end_feed_field(struct tr_parser *p)
 
 	switch (p->target) {
 	case X_F_TITLE:
-		set_first(&m->title, field_text(p));
+		set_first(&m->title, field_title(p));
 		break;
 	case X_F_LINK:
 		s = dup_trim(tr_buf_str(&p->text), p->text.len);

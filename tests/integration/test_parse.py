@@ -92,8 +92,10 @@ FEEDPARSER_SKIP = {
 # Fields feedparser reads wrongly: "&lang=en" in a URL becomes "\u2329=en"
 # (an HTML entity without its ';'); a UTF-8 document with a few cp1252
 # bytes is decoded as cp1252 throughout, so its real UTF-8 turns to
-# mojibake.
+# mojibake; it does not expand entities the internal DTD subset declares
+# and keeps an unread external one as "&xxe;" text.
 FEEDPARSER_SKIP_FIELDS = {
+    "hostile-xxe.xml": {"feed title", "title"},
     "broken-amp.xml": {"link", "id"},
     "broken-cp1252-in-utf8.xml": {"title"},
 }
@@ -117,9 +119,9 @@ def fixtures_agree_with_feedparser():
         fp = feedparser.parse(raw, response_headers=headers)
         eq(len(got["items"]), len(fp.entries), name + ": item count")
         ft = fp.feed.get("title")
-        if ft is not None and "title" in got["feed"]:
-            eq(got["feed"]["title"], plain(ft), name + ": feed title")
         skip = FEEDPARSER_SKIP_FIELDS.get(name, set())
+        if ft is not None and "feed title" not in skip:
+            eq(got["feed"].get("title"), plain(ft), name + ": feed title")
         for mine, theirs in zip(got["items"], fp.entries):
             what = "%s: item %r" % (name, mine.get("title"))
             if theirs.get("title") is not None and "title" not in skip:
