@@ -448,11 +448,14 @@ tr_http_params_query(struct tr_buf *out, const struct tr_http_params *p,
 {
 	const char *before = before_override ? before_override : p->before;
 	size_t start = out->len;
+	struct tr_buf q;
 	char num[32];
 	int rc = 0;
 
-	/* query_add() puts '&' before every item when out is not empty. */
-	struct tr_buf q;
+	/*
+	 * Built apart, since query_add() puts '&' before every item when
+	 * its buffer is not empty, and out may already hold a URL.
+	 */
 	tr_buf_init(&q, out->max);
 	if (p->limit_given) {
 		snprintf(num, sizeof(num), "%d", p->limit);
