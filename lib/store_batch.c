@@ -36,6 +36,7 @@ struct tr_store_batch {
 	struct tr_store *st;
 	int64_t id;
 	int64_t epoch; /* st->stage_epoch at the start */
+	int committed;
 	int64_t feed_id;
 	char *feed_name;
 	struct tr_buf authors, categories, enclosures; /* reused per item */
@@ -186,6 +187,9 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	char *canon = NULL;
 	int rc;
 
+	if (b->committed)
+		return store_err(st, TR_EINVAL,
+		    "feed %s: adding to a committed batch", b->feed_name);
 	if (a->id == NULL || a->id[0] == '\0')
 		return store_err(st, TR_EINVAL,
 		    "feed %s: an article without identity", b->feed_name);
@@ -332,6 +336,10 @@ tr_store_batch_commit(struct tr_store_batch *b,
 	struct tr_store_result r = {0, 0, 0, 0};
 	int rc;
 
+	/* A second commit would see an empty document. */
+	if (b->committed)
+		return store_err(st, TR_EINVAL,
+		    "feed %s: the batch was already committed", b->feed_name);
 	if ((rc = store_begin(st)) != 0)
 		return rc;
 	if (b->epoch != st->stage_epoch) {
@@ -347,6 +355,7 @@ tr_store_batch_commit(struct tr_store_batch *b,
 		    b->feed_name, st->errmsg);
 		return rc;
 	}
+	b->committed = 1;
 	tr_log(TR_LOG_DEBUG, "feed %s: stored %lld new, %lld updated, "
 	    "%lld unchanged", b->feed_name, (long long)r.added,
 	    (long long)r.updated, (long long)r.unchanged);

@@ -534,6 +534,9 @@ test_interleaved_batches(void)
 	tr_store_batch_free(c);
 	CHECK_INT(tr_store_batch_commit(a, NULL, &r), 0);
 	CHECK_INT(r.added, 2);
+	/* Once committed, a batch takes nothing more. */
+	CHECK_INT(tr_store_batch_commit(a, NULL, &r), TR_EINVAL);
+	CHECK_INT(tr_store_batch_add(a, &x[0]), TR_EINVAL);
 	CHECK_INT(query(st, &q, p, NULL), 0);
 	CHECK_INT(p->n, 3);
 	CHECK_STR(p->items[0].id, "a2");
