@@ -84,77 +84,66 @@ tr_utf8_append(struct tr_buf *out, uint32_t cp)
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
 /*
- * Non-zero for bytes an XML writer copies as they are: printable ASCII
- * other than the five markup characters.
+ * What the XML writer does with each ASCII byte: 0 copy it, 1 drop it
+ * (C0 controls XML 1.0 §2.2 cannot carry), else the index of its
+ * reference in xml_refs.
  */
-static int
-xml_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7F && c != '&' && c != '<' && c != '>' &&
-	    c != '"' && c != '\'';
-}
+static const char *const xml_refs[] = {NULL, NULL, "&amp;", "&lt;", "&gt;",
+    "&quot;", "&#39;", "&#9;", "&#10;", "&#13;"};
+static const unsigned char xml_refs_len[] = {0, 0, 5, 4, 4, 6, 5, 4, 5, 5};
+static const unsigned char xml_class[128] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 8, 1, 1, 9, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 5, 0, 0, 0, 2, 6, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 4, 0,
+    /* 0x40..0x7F: all copied (DEL is allowed by XML 1.0 §2.2) */
+};
 
-/* The reference for an ASCII byte the XML writer must not copy, or NULL
- * when the byte is dropped. */
-static const char *
-xml_ref(unsigned char c)
-{
-	switch (c) {
-	case '&':
-		return "&amp;";
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&#39;";
-	case '\t':
-		return "&#9;";
-	case '\n':
-		return "&#10;";
-	case '\r':
-		return "&#13;";
-	case 0x7F:
-		return "\x7F"; /* allowed by XML 1.0 §2.2 */
-	default:
-		return NULL; /* other C0 controls: not representable */
-	}
-}
+/*
+ * Escaped text is staged in a local block and added to the buffer a
+ * block at a time: one tr_buf_add() per 4 KiB instead of one per
+ * reference.
+ */
+#define STAGE 4096
 
 int
 tr_escape_xml_n(struct tr_buf *out, const char *s, size_t n)
 {
-	size_t i = 0, run, len;
-	const char *ref;
+	const unsigned char *u = (const unsigned char *)s;
+	char stage[STAGE];
+	size_t i = 0, k = 0, len;
+	unsigned char c;
 	int32_t cp;
 	int rc;
 
 	while (i < n) {
-		for (run = i; run < n && xml_plain((unsigned char)s[run]); run++)
-			;
-		if (run > i && (rc = tr_buf_add(out, s + i, run - i)) != 0)
-			return rc;
-		if ((i = run) >= n)
-			break;
-		if ((unsigned char)s[i] < 0x80) {
-			ref = xml_ref((unsigned char)s[i]);
-			if (ref && (rc = tr_buf_adds(out, ref)) != 0)
+		if (k > STAGE - 8) {
+			if ((rc = tr_buf_add(out, stage, k)) != 0)
 				return rc;
+			k = 0;
+		}
+		if ((c = u[i]) < 0x80) {
+			if (xml_class[c] == 0) {
+				stage[k++] = (char)c;
+			} else if (xml_class[c] > 1) {
+				memcpy(stage + k, xml_refs[xml_class[c]],
+				    xml_refs_len[xml_class[c]]);
+				k += xml_refs_len[xml_class[c]];
+			}
 			i++;
 			continue;
 		}
 		len = tr_utf8_decode(s + i, n - i, &cp);
-		if (cp < 0 || cp == 0xFFFE || cp == 0xFFFF)
-			rc = tr_buf_add(out, REPLACEMENT, 3);
-		else
-			rc = tr_buf_add(out, s + i, len);
-		if (rc != 0)
-			return rc;
+		if (cp < 0 || cp == 0xFFFE || cp == 0xFFFF) {
+			memcpy(stage + k, REPLACEMENT, 3);
+			k += 3;
+		} else {
+			memcpy(stage + k, s + i, len);
+			k += len;
+		}
 		i += len;
 	}
-	return 0;
+	return k ? tr_buf_add(out, stage, k) : 0;
 }
 
 int
@@ -310,6 +299,18 @@ tag_name(const char *s, char *name, size_t size)
 	return n;
 }
 
+/* Elements that separate words, sorted for bsearch. */
+static const char *const blocks[] = {"article", "blockquote", "br", "dd",
+    "div", "dt", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "img", "li", "ol", "p", "pre", "section", "table", "td", "th",
+    "tr", "ul"};
+
+static int
+name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
 /*
  * Skips the markup at s[0] == '<'. Returns the bytes to skip (0 when the
  * '<' is a plain character) and sets *block when the tag separates words.
@@ -317,13 +318,9 @@ tag_name(const char *s, char *name, size_t size)
 static size_t
 skip_markup(const char *s, int *block)
 {
-	static const char *const blocks[] = {"br", "p", "div", "li", "tr",
-	    "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-	    "pre", "ul", "ol", "dd", "dt", "hr", "section", "article",
-	    "figure", "figcaption", "table", "img"};
 	const char *p, *end;
 	char name[16], close[20];
-	size_t i, n;
+	size_t n;
 	char quote = 0;
 
 	*block = 0;
@@ -342,9 +339,8 @@ skip_markup(const char *s, int *block)
 	n = (size_t)(end - s) + (*end == '>');
 	if (s[1] == '!' || s[1] == '?')
 		return n;
-	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (strcmp(name, blocks[i]) == 0)
-			*block = 1;
+	*block = bsearch(name, blocks, sizeof(blocks) / sizeof(blocks[0]),
+	    sizeof(blocks[0]), name_cmp) != NULL;
 	if (s[1] != '/' && (strcmp(name, "script") == 0 ||
 	    strcmp(name, "style") == 0)) {
 		/* Raw text elements: skip to the end tag, case-insensitively. */
