@@ -703,14 +703,6 @@ reload(struct service *sv)
 		refresh_status(sv, 1);
 		return;
 	}
-	if (strcmp(ncfg->database, sv->cfg->database) != 0) {
-		tr_log(TR_LOG_WARN, "reload: database changed to %s; it "
-				    "takes a restart, still using %s",
-		    ncfg->database, sv->cfg->database);
-		tmp = ncfg->database;
-		ncfg->database = sv->cfg->database;
-		sv->cfg->database = tmp;
-	}
 	if ((rc = tr_store_sync_config(sv->st, ncfg)) != 0) {
 		tr_log(TR_LOG_ERROR, "reload: store: %s; keeping the running "
 				     "configuration",
@@ -719,6 +711,14 @@ reload(struct service *sv)
 		tr_metric_add(sv->m.reloads, (const char *[]){"failed"}, 1);
 		refresh_status(sv, 1);
 		return;
+	}
+	if (strcmp(ncfg->database, sv->cfg->database) != 0) {
+		tr_log(TR_LOG_WARN, "reload: database changed to %s; it "
+				    "takes a restart, still using %s",
+		    ncfg->database, sv->cfg->database);
+		tmp = ncfg->database;
+		ncfg->database = sv->cfg->database;
+		sv->cfg->database = tmp;
 	}
 	if (http_switch(sv, ncfg) != 0)
 		tr_log(TR_LOG_ERROR, "reload: listen %s failed",

@@ -458,6 +458,39 @@ def broken_config_on_reload_keeps_the_old_one():
 
 
 @test
+def reload_keeps_the_database():
+    with TempDir() as tmp, FeedServer() as srv:
+        srv.route("/a.xml", body=rss("A", 2))
+        port = free_port()
+        db = tmp.join("t.db")
+        cfg = write_config(tmp, port, [("a", srv.url("/a.xml"))])
+        svc = Service(tmp, cfg)
+        try:
+            svc.ready()
+            wait_until(lambda: srv.requests_for("/a.xml"), 10, "first poll")
+            tmp.write("feeds.conf", open(cfg).read().replace(
+                "t.db", "other.db"))
+            n = len(svc.notify.messages)
+            svc.send(signal.SIGHUP)
+            svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
+                                start=n)
+            contains(svc.log(), "takes a restart", "log")
+            check(not os.path.exists(tmp.join("other.db")),
+                  "a second database was created")
+            # Still polling into the first one.
+            na = len(srv.requests_for("/a.xml"))
+            make_due(db, "a")
+            svc.send(signal.SIGHUP)
+            wait_until(lambda: len(srv.requests_for("/a.xml")) > na, 10,
+                       "polled after the reload")
+            eq(get(port, "/healthz")[0], 200, "/healthz")
+            rc, _ = svc.stop()
+            eq(rc, 0, "exit status")
+        finally:
+            svc.close()
+
+
+@test
 def sigterm_during_a_round_commits_what_was_complete():
     with TempDir() as tmp, FeedServer() as srv:
         names = ["f%d" % i for i in range(4)]
