@@ -353,7 +353,7 @@ decode_cp1252(struct tr_charset *cs, const unsigned char *in, size_t n)
 			return rc;
 		run = i + 1;
 	}
-	return tr_buf_add(&cs->out, in + run, n - run);
+	return n > run ? tr_buf_add(&cs->out, in + run, n - run) : 0;
 }
 
 /*
@@ -445,9 +445,10 @@ tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
 	room = SNIFF_MAX - cs->sniff.len;
 	if (room > n)
 		room = n;
-	if ((rc = tr_buf_add(&cs->sniff, in, room)) != 0)
+	if (room > 0 && (rc = tr_buf_add(&cs->sniff, in, room)) != 0)
 		return rc;
-	in += room, n -= room;
+	if (room > 0)
+		in += room, n -= room;
 	if (!decide(cs, final || cs->sniff.len >= SNIFF_MAX, &skip))
 		return 0;
 	/* Join the held bytes and the rest of this chunk, convert once. */

@@ -200,8 +200,12 @@ warn_name(struct tr_clean *c, const char *kind, const char *before,
     const char *name, const char *after)
 {
 	char msg[200];
+	size_t n = strlen(name);
 
-	snprintf(msg, sizeof(msg), "%s%.120s%s", before, name, after);
+	if (n > 120) /* cut, but not inside a UTF-8 sequence */
+		for (n = 120; n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80;)
+			n--;
+	snprintf(msg, sizeof(msg), "%s%.*s%s", before, (int)n, name, after);
 	warn(c, kind, msg);
 }
 
@@ -379,9 +383,11 @@ scan_decl(struct tr_clean *c)
 static int
 is_declared(const struct tr_clean *c, const char *name)
 {
-	const char *p = c->declared.data, *end = p + c->declared.len;
+	const char *p = c->declared.data, *end;
 
-	for (; p && p < end; p += strlen(p) + 1)
+	if (p == NULL)
+		return 0;
+	for (end = p + c->declared.len; p < end; p += strlen(p) + 1)
 		if (strcmp(p, name) == 0)
 			return 1;
 	return 0;

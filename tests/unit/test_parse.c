@@ -45,6 +45,27 @@ date_member(struct tr_json *j, const char *key, int64_t t)
 	tr_json_member_str(j, key, d);
 }
 
+/* Non-zero when s is NULL or valid UTF-8 (RFC 3629). */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p < 0xe0 ? 2 :
+		    *p >= 0xe0 && *p < 0xf0 ? 3 : *p >= 0xf0 && *p < 0xf5 ? 4 : 0;
+		size_t i;
+
+		if (n == 0)
+			return 0;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
 static int
 on_item(const struct tr_article *a, void *arg)
 {
@@ -52,6 +73,8 @@ on_item(const struct tr_article *a, void *arg)
 	struct tr_json *j = &r->j;
 	size_t i;
 
+	CHECK(utf8_ok(a->id) && utf8_ok(a->title) && utf8_ok(a->link) &&
+	    utf8_ok(a->summary) && utf8_ok(a->content) && utf8_ok(a->author));
 	if (r->n == 0)
 		tr_article_copy(&r->first, a);
 	r->n++;
@@ -151,8 +174,11 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	tr_json_member_int(&r.j, "nitems", (int64_t)tr_parser_nitems(p));
 	tr_json_key(&r.j, "warnings");
 	tr_json_begin_array(&r.j);
-	for (i = 0; i < tr_parser_nwarnings(p); i++)
+	for (i = 0; i < tr_parser_nwarnings(p); i++) {
+		CHECK(utf8_ok(tr_parser_warning(p, i)));
 		tr_json_string(&r.j, tr_parser_warning(p, i));
+	}
+	CHECK(utf8_ok(m->title) && utf8_ok(m->subtitle) && utf8_ok(m->author));
 	tr_json_end_array(&r.j);
 	tr_json_end_object(&r.j);
 	tr_parser_free(p);
@@ -756,7 +782,45 @@ test_feed_api_after_finish(void)
 	tr_parser_free(NULL);
 }
 
-TR_TESTS(test_fixtures_split_everywhere, test_rss20_fields, test_rss10_and_090,
+/*
+ * Inputs that once broke the parser (fuzzer finds), in regress/: no
+ * crash, valid UTF-8 out, the same result however they are split.
+ */
+static void
+test_regressions(void)
+{
+	DIR *d = opendir(DATA "/regress");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while (d && (e = readdir(d)) != NULL) {
+		char path[512], *data, *whole, *part;
+		size_t len, k;
+		int rc, rc2, same = 1;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/regress/%s", DATA, e->d_name);
+		if ((data = read_file(path, &len)) == NULL)
+			continue;
+		n++;
+		whole = parse_split(data, len, NULL, 0, &rc, NULL);
+		for (k = 1; k < len; k += 7) {
+			part = parse_split(data, len, NULL, (long)k, &rc2, NULL);
+			same = same && part && whole && strcmp(part, whole) == 0;
+			free(part);
+		}
+		CHECK_STR_CASE(e->d_name, same ? "same" : "differs", "same");
+		free(whole);
+		free(data);
+	}
+	if (d)
+		closedir(d);
+	CHECK(n >= 1);
+}
+
+TR_TESTS(test_fixtures_split_everywhere, test_regressions, test_rss20_fields, test_rss10_and_090,
     test_versions, test_atom10_fields, test_atom03_modes,
     test_namespaces_by_uri, test_broken_recovered,
     test_truncation_drops_partial_item, test_entities_in_attributes_and_cdata,
