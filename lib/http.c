@@ -1796,6 +1796,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.accept_encoding = ci.ae_len ? ci.ae : NULL;
 	req.now = (int64_t)time(NULL);
 	tr_http_handle(srv, &resp, &req);
+	if (tr_log_enabled(TR_LOG_DEBUG))
+		tr_log(TR_LOG_DEBUG, "http: %s %s: %d%s", method, url,
+		       resp.status, resp.gzip ? " gzip" : "");
 	if (resp.entry)
 		ret = queue_cached(srv, c, &resp);
 	else
@@ -2033,15 +2036,19 @@ tr_http_listen(struct tr_http *srv)
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
 	             ? MHD_USE_EPOLL
 	             : MHD_USE_POLL;
-	srv->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET,
-	    (MHD_socket)srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)srv->opts.threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)srv->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)srv->opts.timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    srv->opts.max_header, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+	/* One option per line; the logger first, so nothing goes to stderr. */
+	/* clang-format off */
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_END);
+	/* clang-format on */
 	if (srv->daemon == NULL) {
 		snprintf(srv->errmsg, sizeof(srv->errmsg),
 		         "listen %s: the HTTP server could not start",
