@@ -1029,6 +1029,11 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 	}
 	/* Compressed once here, so gzip answers cost no compression. */
 	e->gz = gzip_body(e->body, e->body_len, &e->gz_len);
+	if (e->gz && e->gz_len >= e->body_len) { /* not worth it */
+		free(e->gz);
+		e->gz = NULL;
+		e->gz_len = 0;
+	}
 	e->content_type = ctype;
 	/* Strong: a new generation, config or query gives a new tag. */
 	tag = fnv1a(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));

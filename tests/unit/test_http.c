@@ -113,6 +113,7 @@ static struct fake {
 	int64_t gen, changed_at, next_due;
 	int fail_gen;  /* generation() fails */
 	int render_rc; /* what render() returns */
+	int tiny;      /* render() writes a few bytes only */
 	char last_query[512];
 	char last_self[512];
 } fk;
@@ -172,6 +173,8 @@ fake_render(void *h, struct tr_http_render_req *rr)
 	tr_buf_free(&q);
 	snprintf(fk.last_self, sizeof(fk.last_self), "%s%s", rr->base_url,
 	         rr->path);
+	if (fk.tiny)
+		return tr_buf_adds(rr->out, "x");
 	/* Repetitive text, so gzip has something to do. */
 	tr_buf_printf(rr->out, "<doc gen=\"%lld\" path=\"%s\">",
 	              (long long)fk.gen, rr->path);
@@ -688,6 +691,28 @@ test_handle_cache_and_validators(void)
 }
 
 static void
+test_tiny_body_not_gzipped(void)
+{
+	struct tr_config *cfg = load_cfg(conf);
+	struct tr_http *srv = fake_server(cfg, NULL);
+	struct tr_http_response resp;
+	struct req q;
+
+	fk.tiny = 1;
+	req_init(&q, TR_HTTP_GET, "/feed.json");
+	q.r.accept_encoding = "gzip";
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 200);
+	CHECK(!resp.gzip); /* gzip would be larger than 1 byte */
+	CHECK(resp.vary);
+	CHECK_INT(resp.body_len, 1);
+	CHECK(strstr(resp.etag, "-gz") == NULL);
+	tr_http_response_free(&resp);
+	tr_http_stop(srv);
+	tr_config_free(cfg);
+}
+
+static void
 test_handle_errors(void)
 {
 	struct tr_config *cfg = load_cfg(conf);
@@ -1161,5 +1186,6 @@ test_real_store(void)
 TR_TESTS(test_routes, test_params_defaults_and_values, test_params_errors,
          test_params_repeat_nul_long, test_params_query, test_etag_match,
          test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
-         test_handle_errors, test_hooks_and_counters,
-         test_max_age_and_cache_bounds, test_base_url, test_real_store)
+         test_tiny_body_not_gzipped, test_handle_errors,
+         test_hooks_and_counters, test_max_age_and_cache_bounds, test_base_url,
+         test_real_store)
