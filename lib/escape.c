@@ -54,31 +54,14 @@ tr_utf8_decode(const char *str, size_t n, int32_t *cp)
 	return len;
 }
 
+static size_t utf8_put(char *p, uint32_t cp);
+
 int
 tr_utf8_append(struct tr_buf *out, uint32_t cp)
 {
 	char b[4];
 
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		return tr_buf_add(out, b, 1);
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xC0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		return tr_buf_add(out, b, 2);
-	}
-	if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		return tr_buf_add(out, b, 3);
-	}
-	b[0] = (char)(0xF0 | (cp >> 18));
-	b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	b[3] = (char)(0x80 | (cp & 0x3F));
-	return tr_buf_add(out, b, 4);
+	return tr_buf_add(out, b, utf8_put(b, cp));
 }
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
@@ -250,10 +233,54 @@ struct text {
 	size_t start;	  /* out->len when the excerpt began */
 	size_t chars;	  /* characters written */
 	size_t max;	  /* characters allowed */
-	size_t last_word; /* out->len before the last pending space */
+	size_t last_word; /* length before the last space written */
 	int space;	  /* a space is due before the next character */
 	int full;	  /* max reached: the rest was cut */
+	size_t k;	  /* bytes staged, not yet in out */
+	char stage[1024];
 };
+
+/* The excerpt's length so far, staged bytes included. */
+static size_t
+text_len(const struct text *t)
+{
+	return t->out->len + t->k;
+}
+
+static int
+text_flush(struct text *t)
+{
+	int rc = t->k ? tr_buf_add(t->out, t->stage, t->k) : 0;
+
+	t->k = 0;
+	return rc;
+}
+
+/* Encodes cp (a valid scalar value) as UTF-8 at p; returns its length. */
+static size_t
+utf8_put(char *p, uint32_t cp)
+{
+	if (cp < 0x80) {
+		p[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		p[0] = (char)(0xC0 | (cp >> 6));
+		p[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		p[0] = (char)(0xE0 | (cp >> 12));
+		p[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		p[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	p[0] = (char)(0xF0 | (cp >> 18));
+	p[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	p[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	p[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
 
 static int
 text_add(struct text *t, uint32_t cp)
@@ -262,7 +289,7 @@ text_add(struct text *t, uint32_t cp)
 
 	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
 	    cp == '\f' || cp == 0xA0) {
-		t->space = t->out->len > t->start;
+		t->space = text_len(t) > t->start;
 		return 0;
 	}
 	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE ||
@@ -272,15 +299,17 @@ text_add(struct text *t, uint32_t cp)
 		t->full = 1;
 		return 0;
 	}
+	if (t->k > sizeof(t->stage) - 8 && (rc = text_flush(t)) != 0)
+		return rc;
 	if (t->space) {
-		t->last_word = t->out->len;
-		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
-			return rc;
+		t->last_word = text_len(t);
+		t->stage[t->k++] = ' ';
 		t->chars++;
 		t->space = 0;
 	}
 	t->chars++;
-	return tr_utf8_append(t->out, cp);
+	t->k += utf8_put(t->stage + t->k, cp);
+	return 0;
 }
 
 /* Length of the tag name at s (after '<' or '</'), lowercased into name. */
@@ -357,16 +386,20 @@ skip_markup(const char *s, int *block)
 int
 tr_escape_html_text(struct tr_buf *out, const char *html, size_t max_chars)
 {
-	struct text t = {out, out->len, 0, max_chars, out->len, 0, 0};
+	struct text t;
 	size_t n = html ? strlen(html) : 0, i = 0, k;
 	uint32_t ucp;
 	int32_t cp;
 	int block, rc = 0;
 
+	memset(&t, 0, sizeof(t) - sizeof(t.stage));
+	t.out = out;
+	t.start = t.last_word = out->len;
+	t.max = max_chars;
 	while (i < n && !t.full && rc == 0) {
 		if (html[i] == '<' && (k = skip_markup(html + i, &block)) > 0) {
 			if (block)
-				t.space = out->len > t.start;
+				t.space = text_len(&t) > t.start;
 			i += k;
 		} else if (html[i] == '&' && (k = decode_ref(html + i, &ucp))) {
 			rc = text_add(&t, ucp);
@@ -376,6 +409,8 @@ tr_escape_html_text(struct tr_buf *out, const char *html, size_t max_chars)
 			rc = text_add(&t, cp < 0 ? 0xFFFD : (uint32_t)cp);
 		}
 	}
+	if (rc == 0)
+		rc = text_flush(&t);
 	if (rc != 0 || !t.full)
 		return rc;
 	/* Make room for the ellipsis: drop the last character. */
