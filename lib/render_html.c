@@ -61,9 +61,10 @@ html_head(struct tr_render *r, const char *title)
 			     RENDER_GENERATOR " " TR_VERSION "\">\n"));
 	TRY(render_elem(out, "", "title", title));
 	for (i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
-		TRY(tr_buf_printf(out, "<link rel=\"alternate\" type=\"%s\"",
-		    feeds[i].type));
-		TRY(render_attr(out, "title", title));
+		TRY(tr_buf_printf(out, "<link rel=\"alternate\" type=\"%s\" "
+				       "title=\"", feeds[i].type));
+		TRY(tr_escape_xml(out, title));
+		TRY(tr_buf_printf(out, " (%s)\"", feeds[i].label));
 		TRY(html_href(r, feeds[i].path));
 		TRY(tr_buf_adds(out, ">\n"));
 	}
