@@ -51,6 +51,12 @@ def wrapped():
     return bool(wrapper())
 
 
+def slow(seconds):
+    """A timeout for waiting on tributary: 20 times longer when it runs
+    under a wrapper (valgrind)."""
+    return seconds * 20 if wrapped() else seconds
+
+
 class FeedServer(_FeedServer):
     """server.py's FeedServer, quiet about clients that hang up: the
     fault tests make tributary hang up (timeouts, size caps, SIGKILL) on
@@ -294,6 +300,7 @@ def measure(args, env=None, timeout=120):
     process would include the RSS of the python process it was forked
     from (Linux keeps the pre-exec high-water mark). Under TR_WRAPPER the
     peak is not measured (0)."""
+    timeout = slow(timeout)
     fd, rss_file = tempfile.mkstemp(prefix="tributary-rss-")
     os.close(fd)
     prefix = [] if wrapped() else ["/usr/bin/time", "-f", "%M", "-o",

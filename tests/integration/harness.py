@@ -8,6 +8,7 @@ The built binary is $TRIBUTARY (tests/run sets it); fixtures live under
 $TR_SRC/tests/data.
 """
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,15 +64,21 @@ class Result:
 
 
 def run(*args, cwd=None, env=None, stdin=None, timeout=60):
-    """Runs the tributary binary with args; returns a Result."""
+    """Runs the tributary binary with args; returns a Result.
+
+    TR_WRAPPER, when set, is a command the binary runs under (tests/valgrind
+    sets it to valgrind's memcheck); the timeout is then 20 times longer."""
     e = dict(os.environ)
     e.pop("TRIBUTARY_CONFIG", None)
     e.pop("JOURNAL_STREAM", None)
     e.pop("NOTIFY_SOCKET", None)
     if env:
         e.update(env)
-    proc = subprocess.run([TRIBUTARY] + [str(a) for a in args], cwd=cwd,
-                          env=e, input=stdin, capture_output=True,
+    wrapper = shlex.split(os.environ.get("TR_WRAPPER", ""))
+    if wrapper and timeout:
+        timeout *= 20
+    proc = subprocess.run(wrapper + [TRIBUTARY] + [str(a) for a in args],
+                          cwd=cwd, env=e, input=stdin, capture_output=True,
                           text=True, timeout=timeout)
     return Result(proc)
 

@@ -35,7 +35,8 @@ from harness import TempDir, check, contains, eq, main, test  # noqa: E402
 from faults import (RSS_LIMIT_KB, BacklogListener, FeedServer,  # noqa: E402
                     SilentListener, Store, bad_bytes, big_feed,
                     billion_laughs, feeds_json, free_port, items,
-                    measure, rss, spawn, vm_hwm_kb, wrapped, xxe)
+                    measure, rss, slow, spawn, vm_hwm_kb, wrapped,
+                    xxe)
 
 FAST = {"connect_timeout": "2s", "timeout": "8s", "low_speed_limit": "100",
         "low_speed_time": "3s"}
@@ -391,7 +392,6 @@ def empty_200():
 
 # --- hostile and huge documents ------------------------------------------
 
-@test
 def valid_feed_with_100000_items():
     with Matrix({"timeout": "60s"}) as m:
         m.first()
@@ -411,6 +411,15 @@ def valid_feed_with_100000_items():
         check_rss(r, "second fetch")
         print("  100,000 items: first fetch %.1fs %d kB, same again %.1fs"
               % (m.r.seconds, m.r.maxrss_kb, r.seconds))
+
+
+if wrapped():
+    # Not registered: neither passes nor fails. Minutes under valgrind;
+    # it runs natively in tests/run.
+    print("skipped (not counted) under TR_WRAPPER: "
+          "valid_feed_with_100000_items")
+else:
+    test(valid_feed_with_100000_items)
 
 
 @test
@@ -602,7 +611,7 @@ def serve_survives_every_fault_at_once():
             proc = spawn(["-c", conf, "serve"], stdout=err, stderr=err)
             try:
                 wait_until(lambda: http_status(port, "/healthz") == 200
-                           if _alive(proc) else _died(proc, td), 30,
+                           if _alive(proc) else _died(proc, td), slow(30),
                            "the endpoint")
                 names = [f[0] for f in feeds]
 
@@ -610,7 +619,7 @@ def serve_survives_every_fault_at_once():
                     rows = store.query("SELECT name, last_check FROM feeds")
                     return len(rows) == len(names) and all(
                         r[1] > 0 for r in rows)
-                wait_until(all_checked, 90, "every feed checked once")
+                wait_until(all_checked, slow(90), "every feed checked once")
                 check(_alive(proc), "serve died")
                 eq(store.count("healthy"), 5, "healthy articles")
                 states = feeds_json(conf)
@@ -630,7 +639,7 @@ def serve_survives_every_fault_at_once():
                 con.commit()
                 con.close()
                 proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: store.count("healthy") == 7, 60,
+                wait_until(lambda: store.count("healthy") == 7, slow(60),
                            "the healthy feed's second version")
                 check(_alive(proc), "serve died")
                 eq(http_status(port, "/healthz"), 200, "/healthz")
@@ -642,7 +651,7 @@ def serve_survives_every_fault_at_once():
                     check(hwm is not None and hwm < RSS_LIMIT_KB,
                           "serve peak RSS %r kB" % hwm)
                 proc.send_signal(signal.SIGTERM)
-                rc = proc.wait(60)
+                rc = proc.wait(slow(60))
                 eq(rc, 0, "exit status after SIGTERM")
                 eq(store.integrity(), [("ok",)], "integrity_check")
             finally:

@@ -35,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (TRIBUTARY, TempDir, check, contains, eq, main,  # noqa: E402
                      test)
 from faults import (RSS_LIMIT_KB, FeedServer, Store, _env,  # noqa: E402
-                    billion_laughs, free_port, items, measure, rss, wrapped, wrapper)
+                    billion_laughs, free_port, items, measure, rss, slow,
+                    wrapped, wrapper)
 
 FAST = ("connect_timeout = 2s\ntimeout = 10s\nlow_speed_limit = 100\n"
         "low_speed_time = 3s\n")
@@ -206,7 +207,7 @@ class Serve:
         self.store = Store(td.join("db.sqlite"))
 
     def wait_port(self, port, timeout=30):
-        end = time.monotonic() + timeout
+        end = time.monotonic() + slow(timeout)
         while time.monotonic() < end:
             check(self.proc.poll() is None, "serve exited %r:\n%s"
                   % (self.proc.poll(), self.logtext()))
@@ -225,7 +226,7 @@ class Serve:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(slow(30))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -240,7 +241,7 @@ def exchange(port, data, timeout=5):
     out = b""
     try:
         s.sendall(data)
-        s.settimeout(2)
+        s.settimeout(10 if wrapped() else 2)
         while True:
             try:
                 chunk = s.recv(65536)
@@ -402,7 +403,7 @@ def binds_loopback_unless_told_otherwise():
     with TempDir() as td:
         sv = Serve(td, listen="")
         try:
-            end = time.monotonic() + 30
+            end = time.monotonic() + slow(30)
             while time.monotonic() < end:
                 if sv.proc.poll() is not None:
                     break
@@ -430,7 +431,7 @@ def endpoint_writes_nothing_for_a_client():
                               ("b", srv.url("/b.xml"))])
         try:
             sv.wait_port(sv.port)
-            end = time.monotonic() + 30
+            end = time.monotonic() + slow(30)
             while sv.store.query("SELECT count(*) FROM feeds WHERE "
                                  "last_check > 0")[0][0] < 2:
                 check(time.monotonic() < end, "first round")
