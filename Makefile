@@ -4,6 +4,7 @@
 #   make run        install missing dependencies, build, run on feeds.conf
 #   make test       install missing dependencies, build, run every test
 #   make check      the same suite under AddressSanitizer + UBSan (build-san/)
+#   make valgrind   the integration tests under valgrind memcheck (build-vg/)
 #   make fuzz       build and run the libFuzzer targets (FUZZ_SECONDS=N each)
 #   make bench      benchmarks against peers (FULL=1 for full sizes)
 #   make test-corpus CORPUS=DIR   parse every document under DIR
@@ -50,7 +51,7 @@ HELPER_SRC = $(wildcard tests/helpers/*.c)
 HELPER_BIN = $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all deps run test check unit fuzz bench test-corpus install \
-	uninstall format clean
+	uninstall format clean valgrind
 
 all: $(BUILD)/tributary
 
@@ -104,6 +105,12 @@ check: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run build-san
 
+# The integration tests with every tributary process under memcheck;
+# tests/valgrind says which tests and why.
+valgrind: deps
+	@$(MAKE) --no-print-directory unit BUILD=build-vg OPT="-O1 -g"
+	@tests/valgrind build-vg
+
 FUZZ_SECONDS ?= 10
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -156,6 +163,6 @@ format:
 		lib/*.h $(FUZZ_SRC)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-vg
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
