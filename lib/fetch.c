@@ -55,7 +55,7 @@ struct xfer {
 	struct xfer *next_active;
 	struct curl_slist *headers;
 	struct tr_fetch_req req;
-	char host[256];		/* "host:port" counted against per_host */
+	struct host_rec *rec;	/* its host, counted against per_host */
 	const struct tr_fetch_ops *ops;
 	const struct tr_fetch_opts *o;
 	char *hdr[N_HDR];
@@ -501,15 +501,22 @@ free_all(struct xfer *list)
 #define HOST_KEY 256
 #define MAX_DEFERRED 256
 
+/*
+ * One host of the round: its transfers in flight. Records live until the
+ * end of the run (a round has at most one per distinct host), found by a
+ * hash table, so that a deferred request or a transfer points to its
+ * host and checks it in O(1).
+ */
 struct deferred {
 	struct tr_fetch_req req;
-	char host[HOST_KEY];
 	struct deferred *next;
 };
 
-struct host_count {
-	char host[HOST_KEY];
-	long n;
+struct host_rec {
+	long n;			/* transfers in flight */
+	struct deferred *dq;	/* requests waiting for this host, in order */
+	struct deferred **dq_tail;
+	char host[];
 };
 
 struct engine {
@@ -519,49 +526,80 @@ struct engine {
 	void *ctx;
 	long conc, per_host;
 	struct xfer *free_list, *active;
-	int in_flight, exhausted;
-	struct deferred *dhead, **dtail;
-	size_t n_deferred;
-	struct host_count *hosts; /* conc entries; n == 0 is free */
+	int in_flight, exhausted, err;
+	size_t n_deferred; /* in all the hosts' queues */
+	struct host_rec **htab; /* open addressing, power-of-two size */
+	size_t hcap, hlen;
 };
 
-static struct host_count *
-host_slot(struct engine *en, const char *host, int create)
+static size_t
+host_hash(const char *host, size_t mask)
 {
-	struct host_count *free_slot = NULL;
-	long i;
-
-	for (i = 0; i < en->conc; i++) {
-		if (en->hosts[i].n > 0 && strcmp(en->hosts[i].host, host) == 0)
-			return &en->hosts[i];
-		if (en->hosts[i].n == 0 && free_slot == NULL)
-			free_slot = &en->hosts[i];
-	}
-	if (create && free_slot != NULL)
-		snprintf(free_slot->host, sizeof(free_slot->host), "%s", host);
-	return create ? free_slot : NULL;
+	return (size_t)tr_fetch_hash(TR_FNV1A_INIT, host, strlen(host)) & mask;
 }
 
-/* May a transfer to host start now? ("" is a file URL: no limit.) */
+/* Doubles the table; 0 or TR_ENOMEM. */
 static int
-host_has_room(struct engine *en, const char *host)
+host_grow(struct engine *en)
 {
-	struct host_count *h;
+	size_t cap = en->hcap ? en->hcap * 2 : 64, i, h;
+	struct host_rec **t = calloc(cap, sizeof(*t));
 
-	if (*host == '\0')
-		return 1;
-	h = host_slot(en, host, 0);
-	return h == NULL || h->n < en->per_host;
+	if (t == NULL)
+		return TR_ENOMEM;
+	for (i = 0; i < en->hcap; i++) {
+		if (en->htab[i] == NULL)
+			continue;
+		for (h = host_hash(en->htab[i]->host, cap - 1); t[h] != NULL;
+		     h = (h + 1) & (cap - 1))
+			;
+		t[h] = en->htab[i];
+	}
+	free(en->htab);
+	en->htab = t;
+	en->hcap = cap;
+	return 0;
+}
+
+/* The record of host, made on first use; NULL when out of memory. */
+static struct host_rec *
+host_get(struct engine *en, const char *host)
+{
+	size_t h, len = strlen(host);
+	struct host_rec *r;
+
+	if ((en->hlen + 1) * 2 > en->hcap && host_grow(en) != 0)
+		return NULL;
+	for (h = host_hash(host, en->hcap - 1); en->htab[h] != NULL;
+	     h = (h + 1) & (en->hcap - 1))
+		if (strcmp(en->htab[h]->host, host) == 0)
+			return en->htab[h];
+	if ((r = malloc(sizeof(*r) + len + 1)) == NULL)
+		return NULL;
+	r->n = 0;
+	r->dq = NULL;
+	r->dq_tail = &r->dq;
+	memcpy(r->host, host, len + 1);
+	en->htab[h] = r;
+	en->hlen++;
+	return r;
 }
 
 static void
-host_add(struct engine *en, const char *host, long d)
+host_free_all(struct engine *en)
 {
-	struct host_count *h;
+	size_t i;
 
-	if (*host == '\0' || (h = host_slot(en, host, d > 0)) == NULL)
-		return;
-	h->n += d;
+	for (i = 0; i < en->hcap; i++)
+		free(en->htab[i]);
+	free(en->htab);
+}
+
+/* May a transfer to rec's host start now? */
+static int
+host_has_room(const struct engine *en, const struct host_rec *rec)
+{
+	return rec == NULL || rec->n < en->per_host;
 }
 
 /* Unlinks x from the list of transfers in flight. */
@@ -579,15 +617,48 @@ unlink_active(struct xfer **active, struct xfer *x)
 	x->next_active = NULL;
 }
 
+static int launch(struct engine *en, const struct tr_fetch_req *req,
+    struct host_rec *rec);
+
+/*
+ * Starts the requests waiting for rec's host while it and the engine have
+ * room. A request waits only while its host is full, so this is called
+ * when one of the host's transfers ends.
+ */
+static void
+start_waiting(struct engine *en, struct host_rec *rec)
+{
+	struct deferred *d;
+	int rc;
+
+	while ((d = rec->dq) != NULL && rec->n < en->per_host &&
+	    en->in_flight < en->conc && en->err == 0) {
+		if ((rec->dq = d->next) == NULL)
+			rec->dq_tail = &rec->dq;
+		en->n_deferred--;
+		/* Things may have changed while it waited (a host hold). */
+		if ((en->ops->recheck == NULL ||
+			en->ops->recheck(en->ctx, &d->req) == 0) &&
+		    (rc = launch(en, &d->req, rec)) != 0)
+			en->err = rc;
+		free(d);
+	}
+}
+
 /* Ends x, which libcurl is done with or which is cancelled. */
 static void
 end_xfer(struct engine *en, struct xfer *x, CURLcode cc, int cancelled)
 {
+	struct host_rec *rec = x->rec;
+
 	curl_multi_remove_handle(en->multi, x->easy);
 	unlink_active(&en->active, x);
-	host_add(en, x->host, -1);
+	if (rec != NULL)
+		rec->n--;
 	en->in_flight--;
 	finish(x, cc, en->ctx, &en->free_list, cancelled);
+	if (rec != NULL && !cancelled)
+		start_waiting(en, rec);
 }
 
 /* Collects every ended transfer; returns how many ended. */
@@ -609,31 +680,38 @@ collect(struct engine *en)
 	return ended;
 }
 
-/* Ends every transfer in flight, and every deferred one, as cancelled. */
+/* Ends every transfer in flight, and every waiting one, as cancelled. */
 static void
 cancel_all(struct engine *en)
 {
 	struct tr_fetch_result r;
 	struct deferred *d;
+	size_t i;
 
 	while (en->active != NULL)
 		end_xfer(en, en->active, CURLE_ABORTED_BY_CALLBACK, 1);
-	while ((d = en->dhead) != NULL) {
-		en->dhead = d->next;
-		memset(&r, 0, sizeof(r));
-		r.url = r.effective_url = d->req.url;
-		r.err = TR_EABORT;
-		r.errmsg = "cancelled";
-		en->ops->done(en->ctx, d->req.arg, &r);
-		free(d);
+	for (i = 0; i < en->hcap; i++) {
+		struct host_rec *rec = en->htab[i];
+
+		while (rec != NULL && (d = rec->dq) != NULL) {
+			rec->dq = d->next;
+			memset(&r, 0, sizeof(r));
+			r.url = r.effective_url = d->req.url;
+			r.err = TR_EABORT;
+			r.errmsg = "cancelled";
+			en->ops->done(en->ctx, d->req.arg, &r);
+			free(d);
+		}
+		if (rec != NULL)
+			rec->dq_tail = &rec->dq;
 	}
-	en->dtail = &en->dhead;
 	en->n_deferred = 0;
 }
 
-/* Starts req for host; 0 or TR_ENOMEM. */
+/* Starts req, a transfer to rec's host; 0 or TR_ENOMEM. */
 static int
-launch(struct engine *en, const struct tr_fetch_req *req, const char *host)
+launch(struct engine *en, const struct tr_fetch_req *req,
+    struct host_rec *rec)
 {
 	struct xfer *x = NULL;
 	int rc;
@@ -642,42 +720,12 @@ launch(struct engine *en, const struct tr_fetch_req *req, const char *host)
 	    req);
 	if (rc != 0 || x == NULL)
 		return rc;
-	snprintf(x->host, sizeof(x->host), "%s", host);
-	host_add(en, host, 1);
+	x->rec = rec;
+	if (rec != NULL)
+		rec->n++;
 	x->next_active = en->active;
 	en->active = x;
 	en->in_flight++;
-	return 0;
-}
-
-/* Starts the deferred requests whose host has room now, in order. */
-static int
-start_deferred(struct engine *en)
-{
-	struct deferred **pp = &en->dhead, *d;
-	const char *full = NULL; /* the last host found full */
-	int rc = 0;
-
-	while ((d = *pp) != NULL && en->in_flight < en->conc) {
-		/* Runs of one host are common: skip them cheaply. */
-		if ((full != NULL && strcmp(d->host, full) == 0) ||
-		    !host_has_room(en, d->host)) {
-			full = d->host;
-			pp = &d->next;
-			continue;
-		}
-		*pp = d->next;
-		if (en->dtail == &d->next)
-			en->dtail = pp;
-		en->n_deferred--;
-		/* Things may have changed while it waited (a host hold). */
-		if (en->ops->recheck == NULL ||
-		    en->ops->recheck(en->ctx, &d->req) == 0)
-			rc = launch(en, &d->req, d->host);
-		free(d);
-		if (rc != 0)
-			return rc;
-	}
 	return 0;
 }
 
@@ -687,34 +735,34 @@ fill(struct engine *en)
 {
 	int rc;
 
-	if ((rc = start_deferred(en)) != 0)
-		return rc;
 	while (!en->exhausted && en->in_flight < en->conc &&
 	    en->n_deferred < MAX_DEFERRED) {
 		struct tr_fetch_req req;
-		char host[HOST_KEY];
+		struct host_rec *rec = NULL;
 		struct deferred *d;
+		char host[HOST_KEY];
 
 		memset(&req, 0, sizeof(req));
 		if ((rc = en->ops->next(en->ctx, &req)) != 0) {
 			en->exhausted = 1;
 			return rc < 0 ? rc : 0;
 		}
-		if (strncasecmp(req.url, "file:", 5) == 0)
-			host[0] = '\0';
-		else
+		/* A file URL (or no host at all) has no per-host limit. */
+		host[0] = '\0';
+		if (strncasecmp(req.url, "file:", 5) != 0)
 			tr_fetch_host(host, sizeof(host), req.url);
-		if (host_has_room(en, host)) {
-			if ((rc = launch(en, &req, host)) != 0)
+		if (host[0] != '\0' && (rec = host_get(en, host)) == NULL)
+			return TR_ENOMEM;
+		if (host_has_room(en, rec)) {
+			if ((rc = launch(en, &req, rec)) != 0)
 				return rc;
 			continue;
 		}
 		if ((d = calloc(1, sizeof(*d))) == NULL)
 			return TR_ENOMEM;
 		d->req = req;
-		memcpy(d->host, host, sizeof(host));
-		*en->dtail = d;
-		en->dtail = &d->next;
+		*rec->dq_tail = d;
+		rec->dq_tail = &d->next;
 		en->n_deferred++;
 	}
 	return 0;
@@ -730,14 +778,26 @@ loop(struct engine *en)
 			cancel_all(en);
 			break;
 		}
-		if ((r = fill(en)) != 0) {
-			/* Stop asking; what is in flight or deferred runs on. */
+		if ((r = fill(en)) != 0 || (r = en->err) != 0) {
+			/* Stop asking; what is in flight or waiting runs on. */
 			en->exhausted = 1;
+			en->err = 0;
 			if (rc == 0)
 				rc = r;
 		}
-		if (en->exhausted && en->in_flight == 0 && en->dhead == NULL)
-			break;
+		if (en->exhausted && en->in_flight == 0) {
+			if (en->n_deferred == 0)
+				break;
+			/* Not expected (a request waits only behind a busy
+			 * host), but never leave one behind. */
+			for (r = 0; (size_t)r < en->hcap; r++)
+				if (en->htab[r] != NULL)
+					start_waiting(en, en->htab[r]);
+			if (en->in_flight == 0) {
+				cancel_all(en);
+				break;
+			}
+		}
 		if (curl_multi_perform(en->multi, &running) != CURLM_OK) {
 			if (rc == 0)
 				rc = TR_EHTTP;
@@ -767,11 +827,9 @@ tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
 	en.ctx = ctx;
 	en.conc = o->concurrency > 0 ? o->concurrency : 1;
 	en.per_host = o->per_host > 0 ? o->per_host : 1;
-	en.dtail = &en.dhead;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return TR_EHTTP;
-	if ((en.hosts = calloc((size_t)en.conc, sizeof(*en.hosts))) == NULL ||
-	    (en.multi = curl_multi_init()) == NULL) {
+	if ((en.multi = curl_multi_init()) == NULL) {
 		rc = TR_ENOMEM;
 		goto out;
 	}
@@ -782,7 +840,7 @@ tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
 out:
 	free_all(en.free_list);
 	curl_multi_cleanup(en.multi);
-	free(en.hosts);
+	host_free_all(&en);
 	curl_global_cleanup();
 	return rc;
 }

@@ -535,6 +535,58 @@ test_per_host_bounded_without_timeouts(void)
 	CHECK(t >= 1.15);
 }
 
+static int rechecked;
+
+/* Drops the second request when it comes back from waiting. */
+static int
+recheck_cb(void *ctx, const struct tr_fetch_req *req)
+{
+	struct run *r = ctx;
+
+	rechecked++;
+	if (req->arg == &r->got[1]) {
+		r->in_flight--; /* it ends here, as the caller decided */
+		return 1;
+	}
+	return 0;
+}
+
+static void
+test_waiting_requests_are_rechecked(void)
+{
+	static const struct tr_fetch_ops rops = {.next = next_cb,
+	    .body = body_cb, .recheck = recheck_cb, .done = done_cb};
+	struct tr_fetch_opts o;
+	struct got g[3];
+	char urls_buf[3][128];
+	const char *urls[3];
+	struct run r;
+	size_t i;
+
+	default_opts(&o);
+	o.concurrency = 4;
+	o.per_host = 1; /* the 2nd and 3rd wait for the 1st */
+	route("{\"path\": \"/one\", \"body\": \"<rss/>\", \"delay\": 0.1}");
+	for (i = 0; i < 3; i++) {
+		snprintf(urls_buf[i], sizeof(urls_buf[i]),
+		    "http://127.0.0.1:%d/one?%zu", server_port, i);
+		urls[i] = urls_buf[i];
+	}
+	memset(g, 0, sizeof(g));
+	memset(&r, 0, sizeof(r));
+	r.urls = urls;
+	r.n = 3;
+	r.got = g;
+	rechecked = 0;
+	CHECK_INT(tr_fetch_run(&o, &rops, &r), 0);
+	CHECK_INT(rechecked, 2);
+	CHECK_INT(g[0].done, 1);
+	CHECK_INT(g[1].done, 0); /* dropped by recheck: no done() */
+	CHECK_INT(g[2].done, 1);
+	CHECK_STR(g[2].body, "<rss/>");
+	CHECK_INT(r.in_flight, 0);
+}
+
 static volatile int cancel_flag;
 
 static int
@@ -616,5 +668,6 @@ TR_TESTS(test_start_server, test_host_key, test_200_body_headers_and_hash,
     test_redirect_loop_and_file_refused, test_too_large,
     test_truncated_and_refused, test_error_status_and_retry_after,
     test_gzip_decoded, test_concurrency_bounded,
-    test_per_host_bounded_without_timeouts, test_cancel_ends_everything,
+    test_per_host_bounded_without_timeouts,
+    test_waiting_requests_are_rechecked, test_cancel_ends_everything,
     test_stop_server)
