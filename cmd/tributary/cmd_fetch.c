@@ -115,8 +115,15 @@ print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 		if (tr_store_next_due(st, &due) == 0 && due > 0) {
 			int64_t in = due - (int64_t)time(NULL);
 
-			printf("no feed due; next check in %llds\n",
-			    (long long)(in < 0 ? 0 : in));
+			if (in < 120)
+				printf("no feed due; next check in %llds\n",
+				    (long long)(in < 0 ? 0 : in));
+			else if (in < 2 * 3600)
+				printf("no feed due; next check in %lldm\n",
+				    (long long)(in + 30) / 60);
+			else
+				printf("no feed due; next check in %lldh\n",
+				    (long long)(in + 1800) / 3600);
 		} else {
 			printf("no feed due\n");
 		}
