@@ -132,6 +132,8 @@ tr_charset_xml_decl(char *enc, size_t size, const char *s, size_t n)
 	size_t left;
 
 	enc[0] = '\0';
+	if (n == 0)
+		return -1;
 	if ((lt = memchr(s, '<', n)) == NULL)
 		return n >= SNIFF_MAX ? 0 : -1;
 	left = n - (size_t)(lt - s);
