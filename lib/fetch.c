@@ -45,8 +45,8 @@ enum hdr {
 
 /* The response headers captured, by name (RFC 9110 field names). */
 static const char *const hdr_names[N_HDR] = {
-    "etag", "last-modified", "content-type", "retry-after", "cache-control",
-    "expires", "location",
+    "etag",          "last-modified", "content-type", "retry-after",
+    "cache-control", "expires",       "location",
 };
 
 struct xfer {
@@ -55,18 +55,18 @@ struct xfer {
 	struct xfer *next_active;
 	struct curl_slist *headers;
 	struct tr_fetch_req req;
-	struct host_rec *rec;	/* its host, counted against per_host */
+	struct host_rec *rec; /* its host, counted against per_host */
 	const struct tr_fetch_ops *ops;
 	const struct tr_fetch_opts *o;
 	char *hdr[N_HDR];
-	char *location;	    /* Location of the last 3xx hop */
-	int hop_status;	    /* status line of the current hop */
+	char *location;     /* Location of the last 3xx hop */
+	int hop_status;     /* status line of the current hop */
 	int hops_redirect;  /* 3xx hops seen */
 	int hops_temporary; /* ... of which not 301/308 */
-	int started;	    /* body_start() was called */
+	int started;        /* body_start() was called */
 	int too_large;
-	int stopped;	    /* the consumer asked to stop */
-	int discarded;	    /* we hung up on a non-2xx body on purpose */
+	int stopped;   /* the consumer asked to stop */
+	int discarded; /* we hung up on a non-2xx body on purpose */
 	int64_t bytes;
 	uint64_t hash;
 	char errbuf[CURL_ERROR_SIZE];
@@ -86,8 +86,7 @@ tr_fetch_hash(uint64_t h, const void *buf, size_t len)
 }
 
 void
-tr_fetch_opts_from_config(struct tr_fetch_opts *o,
-    const struct tr_config *cfg)
+tr_fetch_opts_from_config(struct tr_fetch_opts *o, const struct tr_config *cfg)
 {
 	memset(o, 0, sizeof(*o));
 	o->concurrency = (long)cfg->concurrency;
@@ -115,7 +114,7 @@ tr_fetch_host(char *out, size_t size, const char *url)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-		CURLUE_OK) {
+	        CURLUE_OK) {
 		snprintf(out, size, "%s:%s", host, port);
 		for (i = 0; out[i] != '\0'; i++)
 			out[i] = (char)tolower((unsigned char)out[i]);
@@ -192,7 +191,7 @@ header_cb(char *p, size_t size, size_t nmemb, void *arg)
 	for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
 	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-			      end[-1] == ' ' || end[-1] == '\t'))
+	                   end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	for (i = 0; i < N_HDR; i++) {
 		if (strlen(hdr_names[i]) == name_len &&
@@ -314,7 +313,7 @@ static int
 valid_header_value(const char *v)
 {
 	return v != NULL && *v != '\0' && strlen(v) <= MAX_HEADER_VALUE &&
-	    strpbrk(v, "\r\n") == NULL;
+	       strpbrk(v, "\r\n") == NULL;
 }
 
 static int
@@ -331,12 +330,12 @@ setup_easy(struct xfer *x)
 		return rc;
 	if (valid_header_value(x->req.last_modified) &&
 	    (rc = add_header(x, "If-Modified-Since", x->req.last_modified)) !=
-		0)
+	        0)
 		return rc;
 	if (curl_easy_setopt(e, CURLOPT_URL, x->req.url) != CURLE_OK)
 		return TR_EINVAL;
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
-	    x->req.allow_file ? "http,https,file" : "http,https");
+	                 x->req.allow_file ? "http,https,file" : "http,https");
 	/* RFC 9110 §15.4: a redirect may lead anywhere; never to a file. */
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -347,7 +346,7 @@ setup_easy(struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
 	if (o->max_body > 0)
 		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)o->max_body);
+		                 (curl_off_t)o->max_body);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, x->req.user_agent);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
@@ -371,18 +370,18 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		if (x->o->max_body % (1024 * 1024) == 0)
 			snprintf(cap, sizeof(cap), "%" PRId64 "M",
-			    x->o->max_body / (1024 * 1024));
+			         x->o->max_body / (1024 * 1024));
 		else
 			snprintf(cap, sizeof(cap), "%" PRId64 " bytes",
-			    x->o->max_body);
+			         x->o->max_body);
 		snprintf(buf, size, "too large (body over %s)", cap);
 	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL && x->location != NULL) {
 		snprintf(buf, size, "redirect to %.200s refused: %s",
-		    x->location, detail);
+		         x->location, detail);
 	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL &&
-	    x->hdr[H_LOCATION] != NULL) {
+	           x->hdr[H_LOCATION] != NULL) {
 		snprintf(buf, size, "redirect to %.200s refused: %s",
-		    x->hdr[H_LOCATION], detail);
+		         x->hdr[H_LOCATION], detail);
 	} else {
 		snprintf(buf, size, "%s", detail);
 	}
@@ -391,7 +390,7 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 /* Reports an ended transfer to done() and returns x to the free list. */
 static void
 finish(struct xfer *x, CURLcode cc, void *ctx, struct xfer **free_list,
-    int cancelled)
+       int cancelled)
 {
 	struct tr_fetch_result r;
 	char msg[CURL_ERROR_SIZE + 320];
@@ -408,8 +407,8 @@ finish(struct xfer *x, CURLcode cc, void *ctx, struct xfer **free_list,
 		r.errmsg = cancelled ? "cancelled" : "stopped by the reader";
 	} else {
 		r.err = (x->too_large || cc == CURLE_FILESIZE_EXCEEDED)
-		    ? TR_ETOOBIG
-		    : TR_EHTTP;
+		            ? TR_ETOOBIG
+		            : TR_EHTTP;
 		error_text(msg, sizeof(msg), x, cc);
 		r.errmsg = msg;
 	}
@@ -430,8 +429,8 @@ finish(struct xfer *x, CURLcode cc, void *ctx, struct xfer **free_list,
  */
 static int
 start(struct xfer **out, CURLM *multi, struct xfer **free_list,
-    const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops, void *ctx,
-    const struct tr_fetch_req *req)
+      const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops, void *ctx,
+      const struct tr_fetch_req *req)
 {
 	struct xfer *x = *free_list;
 	int rc;
@@ -465,7 +464,7 @@ start(struct xfer **out, CURLM *multi, struct xfer **free_list,
 		fill_result(&r, x);
 		r.err = rc == TR_ENOMEM ? TR_ENOMEM : TR_EHTTP;
 		r.errmsg = rc == TR_ENOMEM ? "out of memory"
-					   : "invalid URL or request";
+		                           : "invalid URL or request";
 		ops->done(ctx, req->arg, &r);
 		curl_slist_free_all(x->headers);
 		x->headers = NULL;
@@ -513,8 +512,8 @@ struct deferred {
 };
 
 struct host_rec {
-	long n;			/* transfers in flight */
-	struct deferred *dq;	/* requests waiting for this host, in order */
+	long n;              /* transfers in flight */
+	struct deferred *dq; /* requests waiting for this host, in order */
 	struct deferred **dq_tail;
 	char host[];
 };
@@ -527,7 +526,7 @@ struct engine {
 	long conc, per_host;
 	struct xfer *free_list, *active;
 	int in_flight, exhausted, err;
-	size_t n_deferred; /* in all the hosts' queues */
+	size_t n_deferred;      /* in all the hosts' queues */
 	struct host_rec **htab; /* open addressing, power-of-two size */
 	size_t hcap, hlen;
 };
@@ -618,7 +617,7 @@ unlink_active(struct xfer **active, struct xfer *x)
 }
 
 static int launch(struct engine *en, const struct tr_fetch_req *req,
-    struct host_rec *rec);
+                  struct host_rec *rec);
 
 /*
  * Starts the requests waiting for rec's host while it and the engine have
@@ -632,13 +631,13 @@ start_waiting(struct engine *en, struct host_rec *rec)
 	int rc;
 
 	while ((d = rec->dq) != NULL && rec->n < en->per_host &&
-	    en->in_flight < en->conc && en->err == 0) {
+	       en->in_flight < en->conc && en->err == 0) {
 		if ((rec->dq = d->next) == NULL)
 			rec->dq_tail = &rec->dq;
 		en->n_deferred--;
 		/* Things may have changed while it waited (a host hold). */
 		if ((en->ops->recheck == NULL ||
-			en->ops->recheck(en->ctx, &d->req) == 0) &&
+		     en->ops->recheck(en->ctx, &d->req) == 0) &&
 		    (rc = launch(en, &d->req, rec)) != 0)
 			en->err = rc;
 		free(d);
@@ -673,7 +672,8 @@ collect(struct engine *en)
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		                  (char **)&x);
 		end_xfer(en, x, m->data.result, 0);
 		ended++;
 	}
@@ -710,14 +710,12 @@ cancel_all(struct engine *en)
 
 /* Starts req, a transfer to rec's host; 0 or TR_ENOMEM. */
 static int
-launch(struct engine *en, const struct tr_fetch_req *req,
-    struct host_rec *rec)
+launch(struct engine *en, const struct tr_fetch_req *req, struct host_rec *rec)
 {
 	struct xfer *x = NULL;
 	int rc;
 
-	rc = start(&x, en->multi, &en->free_list, en->o, en->ops, en->ctx,
-	    req);
+	rc = start(&x, en->multi, &en->free_list, en->o, en->ops, en->ctx, req);
 	if (rc != 0 || x == NULL)
 		return rc;
 	x->rec = rec;
@@ -736,7 +734,7 @@ fill(struct engine *en)
 	int rc;
 
 	while (!en->exhausted && en->in_flight < en->conc &&
-	    en->n_deferred < MAX_DEFERRED) {
+	       en->n_deferred < MAX_DEFERRED) {
 		struct tr_fetch_req req;
 		struct host_rec *rec = NULL;
 		struct deferred *d;
@@ -816,7 +814,7 @@ loop(struct engine *en)
 
 int
 tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
-    void *ctx)
+             void *ctx)
 {
 	struct engine en;
 	int rc = 0;

@@ -56,19 +56,19 @@ struct job {
 	struct round *rd;
 	struct tr_feed_state fs; /* owned copy; freed when done */
 	const struct tr_feed_conf *fc;
-	char *host;		 /* "host:port" of the request URL */
-	size_t rank;		 /* its place among the feeds of its host */
-	int skip;		 /* enum tr_poll_outcome + 1 when not fetched */
+	char *host;  /* "host:port" of the request URL */
+	size_t rank; /* its place among the feeds of its host */
+	int skip;    /* enum tr_poll_outcome + 1 when not fetched */
 	/* While in flight: */
 	struct tr_parser *parser;
 	struct tr_store_batch *batch;
-	struct tr_buf sniff;	 /* start of a possibly HTML body */
+	struct tr_buf sniff; /* start of a possibly HTML body */
 	int sniffing;
-	int parse_err;		 /* the parser gave up */
-	int store_err;		 /* the batch refused an article */
-	int html_type;		 /* Content-Type says HTML */
+	int parse_err; /* the parser gave up */
+	int store_err; /* the batch refused an article */
+	int html_type; /* Content-Type says HTML */
 	char *content_type;
-	int redirects;		 /* of the transfer, for the report */
+	int redirects; /* of the transfer, for the report */
 };
 
 struct round {
@@ -87,8 +87,8 @@ struct round {
 	int err;
 };
 
-static const char *const outcome_names[] = {"ok", "unchanged", "failed",
-    "held", "disabled"};
+static const char *const outcome_names[] = {"ok", "unchanged", "failed", "held",
+                                            "disabled"};
 
 const char *
 tr_poll_outcome_name(enum tr_poll_outcome o)
@@ -158,12 +158,12 @@ static const struct tr_feed_conf *
 find_conf(const struct round *rd, const char *name)
 {
 	struct tr_feed_conf key;
-	const struct tr_feed_conf *kp = &key, *const *hit;
+	const struct tr_feed_conf *kp = &key, *const * hit;
 
 	memset(&key, 0, sizeof(key));
 	key.name = (char *)(uintptr_t)name;
 	hit = bsearch(&kp, rd->index, rd->cfg->n_feeds, sizeof(*rd->index),
-	    cmp_conf);
+	              cmp_conf);
 	return hit ? *hit : NULL;
 }
 
@@ -171,7 +171,7 @@ static const char *
 request_url(const struct tr_feed_state *fs)
 {
 	return fs->effective_url && *fs->effective_url ? fs->effective_url
-						       : fs->url;
+	                                               : fs->url;
 }
 
 /* --- host holds (Retry-After) --- */
@@ -250,7 +250,7 @@ collect_cb(const struct tr_feed_state *fs, void *arg)
 		selected = is_named(rd, fs->name);
 	else
 		selected = rd->opts->force || fs->last_check == 0 ||
-		    fs->next_check <= rd->now;
+		           fs->next_check <= rd->now;
 	if (!selected)
 		return 0;
 	/* Disabled feeds are only reported when asked for. */
@@ -303,7 +303,7 @@ job_release(struct job *j)
 
 static void
 report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
-    const struct tr_store_result *res, double seconds, const char *msg)
+       const struct tr_store_result *res, double seconds, const char *msg)
 {
 	struct tr_poll_result r;
 
@@ -320,8 +320,8 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 	r.index = ++rd->reported;
 	r.total = rd->total;
 	r.redirects = j->redirects;
-	r.recovered = oc == TR_POLL_OK && j->parser != NULL &&
-	    tr_parser_bozo(j->parser);
+	r.recovered =
+	    oc == TR_POLL_OK && j->parser != NULL && tr_parser_bozo(j->parser);
 	rd->stats.feeds++;
 	rd->stats.added += r.added;
 	rd->stats.updated += r.updated;
@@ -351,7 +351,7 @@ save(struct round *rd, struct job *j)
 {
 	if (tr_store_feed_save(rd->st, &j->fs) != 0)
 		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: %s",
-		    j->fs.name, tr_store_errmsg(rd->st));
+		       j->fs.name, tr_store_errmsg(rd->st));
 }
 
 static int64_t
@@ -434,7 +434,7 @@ static int
 is_feed_type(const struct attr *a)
 {
 	static const char *const types[] = {"application/rss+xml",
-	    "application/atom+xml"};
+	                                    "application/atom+xml"};
 	size_t i, n;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -451,8 +451,8 @@ is_feed_type(const struct attr *a)
  * '>'; fills rel, type and href. Returns where the tag ends.
  */
 static const char *
-scan_attrs(const char *p, const char *end, struct attr *rel,
-    struct attr *type, struct attr *href)
+scan_attrs(const char *p, const char *end, struct attr *rel, struct attr *type,
+           struct attr *href)
 {
 	while (p < end && *p != '>') {
 		const char *name, *v;
@@ -462,7 +462,7 @@ scan_attrs(const char *p, const char *end, struct attr *rel,
 			p++;
 		name = p;
 		while (p < end && !isspace((unsigned char)*p) && *p != '=' &&
-		    *p != '>' && *p != '/')
+		       *p != '>' && *p != '/')
 			p++;
 		nlen = (size_t)(p - name);
 		while (p < end && isspace((unsigned char)*p))
@@ -484,7 +484,7 @@ scan_attrs(const char *p, const char *end, struct attr *rel,
 			} else {
 				v = p;
 				while (p < end && !isspace((unsigned char)*p) &&
-				    *p != '>')
+				       *p != '>')
 					p++;
 				vlen = (size_t)(p - v);
 			}
@@ -525,7 +525,8 @@ attr_text(const struct attr *a)
 
 size_t
 tr_poll_html_feed_links(const char *html, size_t len, const char *base,
-    size_t max, void (*cb)(const char *url, void *arg), void *arg)
+                        size_t max, void (*cb)(const char *url, void *arg),
+                        void *arg)
 {
 	const char *p = html, *end = html + len;
 	size_t found = 0;
@@ -574,9 +575,9 @@ on_article(const struct tr_article *a, void *arg)
 static int
 media_is_html(const char *ctype)
 {
-	return ctype != NULL && (strncasecmp(ctype, "text/html", 9) == 0 ||
-				    strncasecmp(ctype, "application/xhtml+xml",
-					21) == 0);
+	return ctype != NULL &&
+	       (strncasecmp(ctype, "text/html", 9) == 0 ||
+	        strncasecmp(ctype, "application/xhtml+xml", 21) == 0);
 }
 
 static int
@@ -649,12 +650,20 @@ static const struct {
 	int code;
 	const char *text;
 } reasons[] = {
-    {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"},
-    {404, "Not Found"}, {405, "Method Not Allowed"},
-    {406, "Not Acceptable"}, {408, "Request Timeout"}, {410, "Gone"},
-    {429, "Too Many Requests"}, {451, "Unavailable For Legal Reasons"},
-    {500, "Internal Server Error"}, {501, "Not Implemented"},
-    {502, "Bad Gateway"}, {503, "Service Unavailable"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {410, "Gone"},
+    {429, "Too Many Requests"},
+    {451, "Unavailable For Legal Reasons"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
     {504, "Gateway Timeout"},
 };
 
@@ -674,8 +683,8 @@ reason(int code)
  * backoff (and not before not_before), saved and reported.
  */
 static void
-fail(struct round *rd, struct job *j, int status, double secs,
-    const char *msg, int64_t not_before)
+fail(struct round *rd, struct job *j, int status, double secs, const char *msg,
+     int64_t not_before)
 {
 	int64_t now = clock_now(rd), delay;
 	char when[32];
@@ -683,8 +692,8 @@ fail(struct round *rd, struct job *j, int status, double secs,
 	j->fs.errors++;
 	if (set_str(&j->fs.last_error, msg) != 0)
 		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
-	delay = tr_sched_jitter(tr_sched_backoff(feed_interval(rd, j),
-				    j->fs.errors),
+	delay = tr_sched_jitter(
+	    tr_sched_backoff(feed_interval(rd, j), j->fs.errors),
 	    tr_sched_random(&rd->rnd));
 	j->fs.next_check = now + delay;
 	if (not_before > j->fs.next_check)
@@ -695,14 +704,14 @@ fail(struct round *rd, struct job *j, int status, double secs,
 		tr_log(TR_LOG_WARN, "feed %s: %s", j->fs.name, msg);
 	else
 		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name,
-		    msg, when);
+		       msg, when);
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
 
 /* Records a good answer (200 stored, same body, or 304). */
 static void
 succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
-    enum tr_poll_outcome oc, const struct tr_store_result *res)
+        enum tr_poll_outcome oc, const struct tr_store_result *res)
 {
 	struct tr_sched_hints h = {0, 0, 0};
 	const struct tr_feed_meta *meta = NULL;
@@ -723,26 +732,28 @@ succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
 		rc |= set_str(&j->fs.last_modified, r->last_modified);
 	if (r->permanent_url != NULL)
 		rc |= set_str(&j->fs.effective_url,
-		    strcmp(r->permanent_url, j->fs.url) == 0 ? NULL
-							     : r->permanent_url);
+		              strcmp(r->permanent_url, j->fs.url) == 0
+		                  ? NULL
+		                  : r->permanent_url);
 	if (rc != 0)
 		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
 	j->fs.errors = 0;
 	set_str(&j->fs.last_error, NULL);
 	j->fs.retry_after = 0;
 	j->fs.last_success = now;
-	j->fs.next_check = now +
-	    tr_sched_jitter(tr_sched_interval(feed_interval(rd, j), &h, now,
-				rd->cfg->min_interval, rd->cfg->max_interval),
-		tr_sched_random(&rd->rnd));
+	j->fs.next_check =
+	    now + tr_sched_jitter(tr_sched_interval(feed_interval(rd, j), &h,
+	                                            now, rd->cfg->min_interval,
+	                                            rd->cfg->max_interval),
+	                          tr_sched_random(&rd->rnd));
 	save(rd, j);
 	if (r->permanent_url != NULL)
 		tr_log(TR_LOG_INFO, "feed %s: moved permanently to %s",
-		    j->fs.name, r->permanent_url);
-	tr_log(TR_LOG_DEBUG, "feed %s: %s, %" PRId64 " new, %" PRId64
-			     " updated, %.2fs",
-	    j->fs.name, tr_poll_outcome_name(oc), res ? res->added : 0,
-	    res ? res->updated : 0, r->seconds);
+		       j->fs.name, r->permanent_url);
+	tr_log(TR_LOG_DEBUG,
+	       "feed %s: %s, %" PRId64 " new, %" PRId64 " updated, %.2fs",
+	       j->fs.name, tr_poll_outcome_name(oc), res ? res->added : 0,
+	       res ? res->updated : 0, r->seconds);
 	report(rd, j, oc, r->status, res, r->seconds, NULL);
 }
 
@@ -777,20 +788,21 @@ not_a_feed(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		tr_buf_adds(&msg, "not a feed (text/html)");
 		if (j->sniff.len > 0)
 			tr_poll_html_feed_links(j->sniff.data, j->sniff.len,
-			    r->effective_url, MAX_ALT_LINKS, add_link, &l);
+			                        r->effective_url, MAX_ALT_LINKS,
+			                        add_link, &l);
 	} else if (root && *root) {
 		tr_buf_printf(&msg, "not a feed (root element <%s>)", root);
 		if (nw > 0)
 			tr_buf_printf(&msg, ": %s",
-			    tr_parser_warning(j->parser, nw - 1));
+			              tr_parser_warning(j->parser, nw - 1));
 	} else {
 		tr_buf_adds(&msg, "not a feed");
 		if (nw > 0)
 			tr_buf_printf(&msg, ": %s",
-			    tr_parser_warning(j->parser, nw - 1));
+			              tr_parser_warning(j->parser, nw - 1));
 	}
-	fail(rd, j, r->status, r->seconds,
-	    msg.data ? msg.data : "not a feed", 0);
+	fail(rd, j, r->status, r->seconds, msg.data ? msg.data : "not a feed",
+	     0);
 	tr_buf_free(&msg);
 }
 
@@ -805,8 +817,8 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 
 	if (j->store_err) {
 		snprintf(msg, sizeof(msg), "storing failed: %s",
-		    j->store_err == TR_ENOMEM ? "out of memory"
-					      : tr_store_errmsg(rd->st));
+		         j->store_err == TR_ENOMEM ? "out of memory"
+		                                   : tr_store_errmsg(rd->st));
 		fail(rd, j, r->status, r->seconds, msg, 0);
 		return;
 	}
@@ -816,7 +828,7 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		return;
 	}
 	snprintf(hash, sizeof(hash), "%016" PRIx64 "-%" PRId64, r->body_hash,
-	    r->bytes);
+	         r->bytes);
 	if (j->fs.body_hash != NULL && strcmp(j->fs.body_hash, hash) == 0) {
 		/* The same bytes as last time: the batch is dropped. */
 		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
@@ -825,7 +837,7 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	if (tr_store_batch_commit(j->batch, tr_parser_meta(j->parser), &res) !=
 	    0) {
 		snprintf(msg, sizeof(msg), "storing failed: %s",
-		    tr_store_errmsg(rd->st));
+		         tr_store_errmsg(rd->st));
 		fail(rd, j, r->status, r->seconds, msg, 0);
 		return;
 	}
@@ -847,12 +859,12 @@ status_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		j->fs.disabled = 1;
 		set_str(&j->fs.disabled_reason, "gone (HTTP 410)");
 		fail(rd, j, r->status, r->seconds,
-		    "HTTP 410 Gone, feed disabled until its URL changes", 0);
+		     "HTTP 410 Gone, feed disabled until its URL changes", 0);
 		return;
 	}
 	if ((r->status == 429 || r->status == 503) &&
 	    tr_sched_retry_after(&until, r->retry_after, now,
-		rd->cfg->retry_after_max) == 0) {
+	                         rd->cfg->retry_after_max) == 0) {
 		char when[32];
 
 		/* RFC 9110 §10.2.3: not this host before then. */
@@ -862,12 +874,12 @@ status_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		hold_set(rd, host, until);
 		human_delay(when, sizeof(when), until - now);
 		snprintf(msg, sizeof(msg), "HTTP %d%s%s, Retry-After %s",
-		    r->status, *why ? " " : "", why, when);
+		         r->status, *why ? " " : "", why, when);
 		fail(rd, j, r->status, r->seconds, msg, until);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "HTTP %d%s%s", r->status, *why ? " " : "",
-	    why);
+	         why);
 	fail(rd, j, r->status, r->seconds, msg, 0);
 }
 
@@ -898,8 +910,7 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 
 /* Reports a job that is not fetched and releases it. */
 static void
-skip(struct round *rd, struct job *j, enum tr_poll_outcome oc,
-    const char *msg)
+skip(struct round *rd, struct job *j, enum tr_poll_outcome oc, const char *msg)
 {
 	report(rd, j, oc, 0, NULL, 0, msg);
 	job_release(j);
@@ -919,7 +930,7 @@ skip_if_held(struct round *rd, struct job *j)
 		return 0;
 	human_delay(when, sizeof(when), held - now);
 	snprintf(msg, sizeof(msg),
-	    "host %s asked to wait (Retry-After), %s left", j->host, when);
+	         "host %s asked to wait (Retry-After), %s left", j->host, when);
 	if (j->fs.next_check < held) {
 		j->fs.next_check = held;
 		save(rd, j);
@@ -944,8 +955,8 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 			char msg[256];
 
 			snprintf(msg, sizeof(msg), "disabled: %s",
-			    j->fs.disabled_reason ? j->fs.disabled_reason
-						  : "by an earlier error");
+			         j->fs.disabled_reason ? j->fs.disabled_reason
+			                               : "by an earlier error");
 			skip(rd, j, TR_POLL_DISABLED, msg);
 			continue;
 		}
@@ -1003,10 +1014,10 @@ interleave_hosts(struct round *rd)
 		return;
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_host_name);
 	for (i = 0; i < rd->n_jobs; i++)
-		rd->jobs[i].rank = i > 0 && strcmp(rd->jobs[i].host,
-						rd->jobs[i - 1].host) == 0
-		    ? rd->jobs[i - 1].rank + 1
-		    : 0;
+		rd->jobs[i].rank =
+		    i > 0 && strcmp(rd->jobs[i].host, rd->jobs[i - 1].host) == 0
+		        ? rd->jobs[i - 1].rank + 1
+		        : 0;
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_rank_host);
 }
 
@@ -1021,12 +1032,14 @@ mono_now(void)
 
 int
 tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
-    const struct tr_config *cfg, const struct tr_poll_opts *opts)
+            const struct tr_config *cfg, const struct tr_poll_opts *opts)
 {
 	static const struct tr_poll_opts no_opts;
 	static const struct tr_fetch_ops ops = {.next = next_cb,
-	    .body_start = body_start_cb, .body = body_cb,
-	    .recheck = recheck_cb, .done = done_cb};
+	                                        .body_start = body_start_cb,
+	                                        .body = body_cb,
+	                                        .recheck = recheck_cb,
+	                                        .done = done_cb};
 	struct tr_fetch_opts fo;
 	struct round rd;
 	double t0 = mono_now();
@@ -1039,7 +1052,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	rd.opts = opts ? opts : &no_opts;
 	rd.now = clock_now(&rd);
 	rd.rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-	    (uint64_t)(uintptr_t)&rd;
+	         (uint64_t)(uintptr_t)&rd;
 	if (cfg->n_feeds > 0 &&
 	    (rd.index = malloc(cfg->n_feeds * sizeof(*rd.index))) == NULL)
 		return TR_ENOMEM;
@@ -1051,7 +1064,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	if (rd.err != 0 || rc != 0) {
 		rc = rd.err ? rd.err : TR_ESTORE;
 		tr_log(TR_LOG_ERROR, "poll: reading the feeds failed: %s",
-		    rd.err ? tr_strerror(rd.err) : tr_store_errmsg(st));
+		       rd.err ? tr_strerror(rd.err) : tr_store_errmsg(st));
 		goto out;
 	}
 	rd.total = rd.n_jobs;
@@ -1061,12 +1074,12 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	rc = tr_fetch_run(&fo, &ops, &rd);
 	rd.stats.seconds = mono_now() - t0;
 	tr_log(TR_LOG_INFO,
-	    "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64
-	    " unchanged, %" PRId64 " failed, %" PRId64 " held, %" PRId64
-	    " disabled; %" PRId64 " new, %" PRId64 " updated articles",
-	    rd.stats.feeds, rd.stats.seconds, rd.stats.ok, rd.stats.unchanged,
-	    rd.stats.failed, rd.stats.held, rd.stats.disabled, rd.stats.added,
-	    rd.stats.updated);
+	       "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64
+	       " unchanged, %" PRId64 " failed, %" PRId64 " held, %" PRId64
+	       " disabled; %" PRId64 " new, %" PRId64 " updated articles",
+	       rd.stats.feeds, rd.stats.seconds, rd.stats.ok,
+	       rd.stats.unchanged, rd.stats.failed, rd.stats.held,
+	       rd.stats.disabled, rd.stats.added, rd.stats.updated);
 out:
 	/* Jobs never handed out (cancelled round) still own memory. */
 	for (i = rd.next_job; i < rd.n_jobs; i++)

@@ -11,8 +11,8 @@
 #include "tributary/sched.h"
 
 int64_t
-tr_sched_interval(int64_t interval, const struct tr_sched_hints *h,
-    int64_t now, int64_t min_interval, int64_t max_interval)
+tr_sched_interval(int64_t interval, const struct tr_sched_hints *h, int64_t now,
+                  int64_t min_interval, int64_t max_interval)
 {
 	int64_t d = interval;
 
@@ -35,8 +35,8 @@ tr_sched_interval(int64_t interval, const struct tr_sched_hints *h,
 int64_t
 tr_sched_backoff(int64_t interval, int64_t errors)
 {
-	int64_t cap = interval > TR_SCHED_BACKOFF_MAX ? interval
-						      : TR_SCHED_BACKOFF_MAX;
+	int64_t cap =
+	    interval > TR_SCHED_BACKOFF_MAX ? interval : TR_SCHED_BACKOFF_MAX;
 	int64_t d = interval < 1 ? 1 : interval;
 	int64_t i;
 
@@ -82,7 +82,7 @@ parse_seconds(int64_t *out, const char *s)
 
 int
 tr_sched_retry_after(int64_t *until, const char *value, int64_t now,
-    int64_t max)
+                     int64_t max)
 {
 	int64_t v = 0;
 
@@ -128,12 +128,13 @@ tr_sched_max_age(const char *cc)
 				q++;
 			if (isdigit((unsigned char)*q)) {
 				for (; isdigit((unsigned char)*q); q++)
-					n = n > INT64_MAX / 100 ? n
-								: n * 10 + (*q - '0');
+					n = n > INT64_MAX / 100
+					        ? n
+					        : n * 10 + (*q - '0');
 				v = n;
 			}
 		} else if (strncasecmp(p, "no-store", 8) == 0 ||
-		    strncasecmp(p, "no-cache", 8) == 0) {
+		           strncasecmp(p, "no-cache", 8) == 0) {
 			return -1;
 		}
 		p += strcspn(p, ",");

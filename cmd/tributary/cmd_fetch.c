@@ -33,10 +33,10 @@ on_signal(int sig)
 }
 
 struct out {
-	int width;     /* of the name column */
-	int progress;  /* stderr is a terminal */
-	int shown;     /* a progress line is on screen */
-	double last;   /* when it was drawn */
+	int width;    /* of the name column */
+	int progress; /* stderr is a terminal */
+	int shown;    /* a progress line is on screen */
+	double last;  /* when it was drawn */
 };
 
 static double
@@ -66,20 +66,21 @@ on_feed(const struct tr_poll_result *r, void *arg)
 	switch (r->outcome) {
 	case TR_POLL_OK:
 		snprintf(detail, sizeof(detail), "%lld new, %lld updated",
-		    (long long)r->added, (long long)r->updated);
+		         (long long)r->added, (long long)r->updated);
 		break;
 	case TR_POLL_UNCHANGED:
 		snprintf(detail, sizeof(detail), "%s",
-		    r->status == 304 ? "not modified (304)" : "same document");
+		         r->status == 304 ? "not modified (304)"
+		                          : "same document");
 		break;
 	default:
 		snprintf(detail, sizeof(detail), "%s",
-		    r->message ? r->message : "");
+		         r->message ? r->message : "");
 		break;
 	}
 	clear_progress(o);
 	printf("%-*s  %-9s  %s  %.2fs\n", o->width, r->name,
-	    tr_poll_outcome_name(r->outcome), detail, r->seconds);
+	       tr_poll_outcome_name(r->outcome), detail, r->seconds);
 	fflush(stdout);
 	if (o->progress && r->total > 1 && r->index < r->total &&
 	    now_mono() - o->last > 0.1) {
@@ -98,8 +99,8 @@ check_names(const struct tr_config *cfg, int n, char **names)
 	for (i = 0; i < n; i++) {
 		if (tr_config_feed(cfg, names[i]) == NULL) {
 			fprintf(stderr,
-			    "tributary fetch: no feed named %s in %s\n",
-			    names[i], cfg->path);
+			        "tributary fetch: no feed named %s in %s\n",
+			        names[i], cfg->path);
 			return -1;
 		}
 	}
@@ -117,13 +118,13 @@ print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 
 			if (in < 120)
 				printf("no feed due; next check in %llds\n",
-				    (long long)(in < 0 ? 0 : in));
+				       (long long)(in < 0 ? 0 : in));
 			else if (in < 2 * 3600)
 				printf("no feed due; next check in %lldm\n",
-				    (long long)(in + 30) / 60);
+				       (long long)(in + 30) / 60);
 			else
 				printf("no feed due; next check in %lldh\n",
-				    (long long)(in + 1800) / 3600);
+				       (long long)(in + 1800) / 3600);
 		} else {
 			printf("no feed due\n");
 		}
@@ -131,10 +132,10 @@ print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 	}
 	printf("%lld feed%s in %.2fs: %lld ok, %lld unchanged, %lld failed, "
 	       "%lld held, %lld disabled; %lld new, %lld updated\n",
-	    (long long)s->feeds, s->feeds == 1 ? "" : "s", s->seconds,
-	    (long long)s->ok, (long long)s->unchanged, (long long)s->failed,
-	    (long long)s->held, (long long)s->disabled, (long long)s->added,
-	    (long long)s->updated);
+	       (long long)s->feeds, s->feeds == 1 ? "" : "s", s->seconds,
+	       (long long)s->ok, (long long)s->unchanged, (long long)s->failed,
+	       (long long)s->held, (long long)s->disabled, (long long)s->added,
+	       (long long)s->updated);
 }
 
 /* Name column width: the longest name among those that may print. */
@@ -172,7 +173,8 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 			force = 1;
 		else
 			return cli_usage_error("fetch", usage,
-			    "unknown option: %s", argv[optind - 1]);
+			                       "unknown option: %s",
+			                       argv[optind - 1]);
 	}
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EXIT_USAGE;
@@ -185,7 +187,7 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 		rc = tr_store_sync_config(st, cfg);
 	if (rc != 0) {
 		fprintf(stderr, "tributary fetch: %s: %s\n", cfg->database,
-		    st ? tr_store_errmsg(st) : tr_strerror(rc));
+		        st ? tr_store_errmsg(st) : tr_strerror(rc));
 		status = EXIT_FAIL;
 		goto out;
 	}
@@ -219,7 +221,7 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 		tr_log(TR_LOG_WARN, "retention: %s", tr_store_errmsg(st));
 	else if (deleted > 0)
 		tr_log(TR_LOG_INFO, "retention: %lld old articles deleted",
-		    (long long)deleted);
+		       (long long)deleted);
 	if (stats.failed > 0 || stats.held > 0 || interrupted ||
 	    (po.names != NULL && stats.disabled > 0))
 		status = EXIT_FAIL;

@@ -29,36 +29,36 @@
 #include "tributary/config.h"
 
 /* The Accept header of every request: feed types first. */
-#define TR_FETCH_ACCEPT                                                       \
-	"application/atom+xml, application/rss+xml, "                         \
-	"application/rdf+xml;q=0.9, application/xml;q=0.8, "                  \
+#define TR_FETCH_ACCEPT                                                        \
+	"application/atom+xml, application/rss+xml, "                          \
+	"application/rdf+xml;q=0.9, application/xml;q=0.8, "                   \
 	"text/xml;q=0.8, */*;q=0.5"
 
 struct tr_fetch_opts {
-	long concurrency;	 /* transfers in flight (>= 1) */
-	long per_host;		 /* connections per host (>= 1) */
-	long connect_timeout;	 /* seconds */
-	long timeout;		 /* seconds for a whole transfer */
-	long low_speed_limit;	 /* bytes/s below which ... */
-	long low_speed_time;	 /* ... for this many seconds aborts */
-	long max_redirects;	 /* redirects followed */
-	int64_t max_body;	 /* bytes of one (decoded) body */
+	long concurrency;           /* transfers in flight (>= 1) */
+	long per_host;              /* connections per host (>= 1) */
+	long connect_timeout;       /* seconds */
+	long timeout;               /* seconds for a whole transfer */
+	long low_speed_limit;       /* bytes/s below which ... */
+	long low_speed_time;        /* ... for this many seconds aborts */
+	long max_redirects;         /* redirects followed */
+	int64_t max_body;           /* bytes of one (decoded) body */
 	const volatile int *cancel; /* when it points to non-zero, every
-				       transfer ends (TR_EABORT); or NULL */
+	                               transfer ends (TR_EABORT); or NULL */
 };
 
 /* Fills o from the config's limits. */
 void tr_fetch_opts_from_config(struct tr_fetch_opts *o,
-    const struct tr_config *cfg);
+                               const struct tr_config *cfg);
 
 /* One request. Strings are borrowed until the transfer's done() call. */
 struct tr_fetch_req {
 	const char *url;
 	const char *user_agent;
-	const char *etag;	   /* sent as If-None-Match, or NULL */
+	const char *etag;          /* sent as If-None-Match, or NULL */
 	const char *last_modified; /* sent as If-Modified-Since, or NULL */
-	int allow_file;		   /* the feed is configured as a file URL */
-	void *arg;		   /* the caller's per-transfer data */
+	int allow_file;            /* the feed is configured as a file URL */
+	void *arg;                 /* the caller's per-transfer data */
 };
 
 /*
@@ -67,29 +67,29 @@ struct tr_fetch_req {
  * NULL when absent.
  */
 struct tr_fetch_result {
-	const char *url;	   /* as requested */
-	int status;		   /* final HTTP status; 0 when none came
-				      (200 is reported for a file URL read) */
-	int err;		   /* 0: a response came (any status); else
-				      TR_EHTTP (transfer failed), TR_ETOOBIG
-				      (body over max_body), TR_EABORT (the
-				      body callback or cancel stopped it) */
-	const char *errmsg;	   /* set when err != 0: a clear sentence */
+	const char *url;           /* as requested */
+	int status;                /* final HTTP status; 0 when none came
+	                              (200 is reported for a file URL read) */
+	int err;                   /* 0: a response came (any status); else
+	                              TR_EHTTP (transfer failed), TR_ETOOBIG
+	                              (body over max_body), TR_EABORT (the
+	                              body callback or cancel stopped it) */
+	const char *errmsg;        /* set when err != 0: a clear sentence */
 	const char *effective_url; /* the URL the final response came from */
 	const char *permanent_url; /* effective_url when every redirect on
-				      the way was permanent (301/308), else
-				      NULL (also when there was none) */
-	int redirects;		   /* redirects followed */
+	                              the way was permanent (301/308), else
+	                              NULL (also when there was none) */
+	int redirects;             /* redirects followed */
 	const char *etag;
 	const char *last_modified;
 	const char *content_type;
 	const char *retry_after;
 	const char *cache_control;
 	const char *expires;
-	const char *location;	   /* of the last redirect response */
-	int64_t bytes;		   /* decoded body bytes received */
-	uint64_t body_hash;	   /* FNV-1a 64 of those bytes */
-	double seconds;		   /* total time of the transfer */
+	const char *location; /* of the last redirect response */
+	int64_t bytes;        /* decoded body bytes received */
+	uint64_t body_hash;   /* FNV-1a 64 of those bytes */
+	double seconds;       /* total time of the transfer */
 };
 
 struct tr_fetch_ops {
@@ -129,7 +129,7 @@ struct tr_fetch_ops {
  * errors of the run: they are reported to done().
  */
 int tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
-    void *ctx);
+                 void *ctx);
 
 /* FNV-1a 64 of len bytes, continuing from h (start with TR_FNV1A_INIT). */
 #define TR_FNV1A_INIT UINT64_C(0xcbf29ce484222325)

@@ -25,10 +25,10 @@
 #include "tributary/store.h"
 
 enum tr_poll_outcome {
-	TR_POLL_OK,	   /* a new document parsed and stored */
+	TR_POLL_OK,        /* a new document parsed and stored */
 	TR_POLL_UNCHANGED, /* 304, or the same body as last time */
-	TR_POLL_FAILED,	   /* error recorded; retried with backoff */
-	TR_POLL_HELD,	   /* its host is under Retry-After: not requested */
+	TR_POLL_FAILED,    /* error recorded; retried with backoff */
+	TR_POLL_HELD,      /* its host is under Retry-After: not requested */
 	TR_POLL_DISABLED,  /* disabled (410 Gone, or in feeds.conf) */
 };
 
@@ -39,32 +39,32 @@ const char *tr_poll_outcome_name(enum tr_poll_outcome o);
 struct tr_poll_result {
 	const char *name;
 	enum tr_poll_outcome outcome;
-	int status;	    /* final HTTP status, 0 if none */
-	int64_t added;	    /* new articles */
-	int64_t updated;    /* changed articles */
-	double seconds;	    /* transfer time */
+	int status;          /* final HTTP status, 0 if none */
+	int64_t added;       /* new articles */
+	int64_t updated;     /* changed articles */
+	double seconds;      /* transfer time */
 	const char *message; /* what went wrong or why skipped, or NULL */
-	const char *url;    /* the URL requested */
-	int64_t next_check; /* Unix seconds */
-	size_t index;	    /* 1-based count of feeds reported so far */
-	size_t total;	    /* feeds in this round */
+	const char *url;     /* the URL requested */
+	int64_t next_check;  /* Unix seconds */
+	size_t index;        /* 1-based count of feeds reported so far */
+	size_t total;        /* feeds in this round */
 	/* For the service's metrics: */
-	int redirects;	    /* redirects followed (0 when not fetched) */
-	int recovered;	    /* OK, but the document was not well-formed
-			       and the parser recovered (tr_parser_bozo) */
+	int redirects; /* redirects followed (0 when not fetched) */
+	int recovered; /* OK, but the document was not well-formed
+	                  and the parser recovered (tr_parser_bozo) */
 };
 
 typedef void (*tr_poll_cb)(const struct tr_poll_result *r, void *arg);
 
 struct tr_poll_opts {
-	int force;		   /* poll every feed, due or not (never a
-				      held host or a disabled feed) */
-	const char *const *names;  /* only these feeds (due or not), or
-				      NULL for every due feed */
+	int force;                /* poll every feed, due or not (never a
+	                             held host or a disabled feed) */
+	const char *const *names; /* only these feeds (due or not), or
+	                             NULL for every due feed */
 	size_t n_names;
-	int64_t now;		   /* 0: the clock */
+	int64_t now;                /* 0: the clock */
 	const volatile int *cancel; /* non-zero ends the round early */
-	tr_poll_cb on_feed;	   /* called once per feed, or NULL */
+	tr_poll_cb on_feed;         /* called once per feed, or NULL */
 	void *arg;
 };
 
@@ -88,7 +88,7 @@ struct tr_poll_stats {
  * not in cfg are ignored (the caller checks names first).
  */
 int tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
-    const struct tr_config *cfg, const struct tr_poll_opts *opts);
+                const struct tr_config *cfg, const struct tr_poll_opts *opts);
 
 /*
  * Finds the feed URLs an HTML page announces: every <link rel="alternate"
@@ -96,8 +96,9 @@ int tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
  * resolved against base. Calls cb for each (at most max). Returns how
  * many were found.
  */
-size_t tr_poll_html_feed_links(const char *html, size_t len,
-    const char *base, size_t max, void (*cb)(const char *url, void *arg),
-    void *arg);
+size_t tr_poll_html_feed_links(const char *html, size_t len, const char *base,
+                               size_t max,
+                               void (*cb)(const char *url, void *arg),
+                               void *arg);
 
 #endif

@@ -26,7 +26,7 @@
 
 /* What the publisher said about freshness; 0 (or less) means "no hint". */
 struct tr_sched_hints {
-	int64_t ttl;	 /* seconds: RSS ttl, sy:updatePeriod/Frequency */
+	int64_t ttl;     /* seconds: RSS ttl, sy:updatePeriod/Frequency */
 	int64_t max_age; /* seconds: Cache-Control max-age */
 	int64_t expires; /* Unix seconds: the Expires header */
 };
@@ -37,7 +37,8 @@ struct tr_sched_hints {
  * [min_interval, max_interval]. h may be NULL.
  */
 int64_t tr_sched_interval(int64_t interval, const struct tr_sched_hints *h,
-    int64_t now, int64_t min_interval, int64_t max_interval);
+                          int64_t now, int64_t min_interval,
+                          int64_t max_interval);
 
 /*
  * The delay after the errors-th consecutive failure (errors >= 1):
@@ -59,7 +60,7 @@ int64_t tr_sched_jitter(int64_t delay, uint64_t rnd);
  * when value is neither form (then *until is 0).
  */
 int tr_sched_retry_after(int64_t *until, const char *value, int64_t now,
-    int64_t max);
+                         int64_t max);
 
 /*
  * The max-age of a Cache-Control header value (RFC 9111 §5.2.2.1), or -1

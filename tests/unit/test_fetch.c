@@ -29,7 +29,7 @@ server_start(void)
 	FILE *fp;
 
 	snprintf(script, sizeof(script), "%s/tests/integration/server.py",
-	    src && *src ? src : ".");
+	         src && *src ? src : ".");
 	if (pipe(fds) != 0)
 		return -1;
 	if ((server_pid = fork()) == 0) {
@@ -206,7 +206,9 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *res)
 }
 
 static const struct tr_fetch_ops ops = {.next = next_cb,
-    .body_start = body_start_cb, .body = body_cb, .done = done_cb};
+                                        .body_start = body_start_cb,
+                                        .body = body_cb,
+                                        .done = done_cb};
 
 static void
 default_opts(struct tr_fetch_opts *o)
@@ -225,7 +227,7 @@ default_opts(struct tr_fetch_opts *o)
 /* Fetches one path with o; fills *g. */
 static void
 fetch_one(struct got *g, const struct tr_fetch_opts *o, const char *path,
-    const char *etag)
+          const char *etag)
 {
 	char url[256];
 	const char *urls[1] = {url};
@@ -269,17 +271,17 @@ test_200_body_headers_and_hash(void)
 	CHECK_INT(g.started, 1);
 	CHECK_STR(g.body, body);
 	CHECK_INT(g.r.bytes, (long long)strlen(body));
-	CHECK(g.r.body_hash == tr_fetch_hash(TR_FNV1A_INIT, body,
-				   strlen(body)));
+	CHECK(g.r.body_hash ==
+	      tr_fetch_hash(TR_FNV1A_INIT, body, strlen(body)));
 	CHECK_STR(g.etag, "\"v1\"");
 	CHECK_STR(g.ctype, "application/rss+xml; charset=iso-8859-1");
 	CHECK_STR(g.permanent, "");
 	/* What the server saw. */
 	log = requests();
 	CHECK(log != NULL && strstr(log, "\"user-agent\": "
-					 "\"tributary-test/1\"") != NULL);
+	                                 "\"tributary-test/1\"") != NULL);
 	CHECK(log != NULL && strstr(log, "application/atom+xml, "
-					 "application/rss+xml") != NULL);
+	                                 "application/rss+xml") != NULL);
 	CHECK(log != NULL && strstr(log, "\"accept-encoding\": ") != NULL);
 	CHECK(log != NULL && strstr(log, "gzip") != NULL);
 	free(log);
@@ -478,7 +480,7 @@ run_slow_round(const struct tr_fetch_opts *o, struct run *r, struct got *g)
 	route("{\"path\": \"/slow\", \"body\": \"<rss/>\", \"delay\": 0.1}");
 	for (i = 0; i < 24; i++) {
 		snprintf(urls_buf[i], sizeof(urls_buf[i]),
-		    "http://127.0.0.1:%d/slow?%zu", server_port, i);
+		         "http://127.0.0.1:%d/slow?%zu", server_port, i);
 		urls[i] = urls_buf[i];
 	}
 	memset(g, 0, 24 * sizeof(*g));
@@ -555,7 +557,9 @@ static void
 test_waiting_requests_are_rechecked(void)
 {
 	static const struct tr_fetch_ops rops = {.next = next_cb,
-	    .body = body_cb, .recheck = recheck_cb, .done = done_cb};
+	                                         .body = body_cb,
+	                                         .recheck = recheck_cb,
+	                                         .done = done_cb};
 	struct tr_fetch_opts o;
 	struct got g[3];
 	char urls_buf[3][128];
@@ -569,7 +573,7 @@ test_waiting_requests_are_rechecked(void)
 	route("{\"path\": \"/one\", \"body\": \"<rss/>\", \"delay\": 0.1}");
 	for (i = 0; i < 3; i++) {
 		snprintf(urls_buf[i], sizeof(urls_buf[i]),
-		    "http://127.0.0.1:%d/one?%zu", server_port, i);
+		         "http://127.0.0.1:%d/one?%zu", server_port, i);
 		urls[i] = urls_buf[i];
 	}
 	memset(g, 0, sizeof(g));
@@ -602,8 +606,8 @@ cancel_body_cb(void *arg, const void *buf, size_t len)
 static void
 test_cancel_ends_everything(void)
 {
-	static const struct tr_fetch_ops cops = {.next = next_cb,
-	    .body = cancel_body_cb, .done = done_cb};
+	static const struct tr_fetch_ops cops = {
+	    .next = next_cb, .body = cancel_body_cb, .done = done_cb};
 	struct tr_fetch_opts o;
 	struct got g[3];
 	char urls_buf[3][128];
@@ -618,8 +622,8 @@ test_cancel_ends_everything(void)
 	route("{\"path\": \"/hang\", \"no_answer\": true}");
 	for (i = 0; i < 3; i++) {
 		snprintf(urls_buf[i], sizeof(urls_buf[i]),
-		    "http://127.0.0.1:%d/%s?%zu", server_port,
-		    i == 0 ? "drip" : "hang", i);
+		         "http://127.0.0.1:%d/%s?%zu", server_port,
+		         i == 0 ? "drip" : "hang", i);
 		urls[i] = urls_buf[i];
 	}
 	memset(g, 0, sizeof(g));
@@ -664,10 +668,10 @@ test_stop_server(void)
 }
 
 TR_TESTS(test_start_server, test_host_key, test_200_body_headers_and_hash,
-    test_304_with_validator, test_redirects_permanent_or_not,
-    test_redirect_loop_and_file_refused, test_too_large,
-    test_truncated_and_refused, test_error_status_and_retry_after,
-    test_gzip_decoded, test_concurrency_bounded,
-    test_per_host_bounded_without_timeouts,
-    test_waiting_requests_are_rechecked, test_cancel_ends_everything,
-    test_stop_server)
+         test_304_with_validator, test_redirects_permanent_or_not,
+         test_redirect_loop_and_file_refused, test_too_large,
+         test_truncated_and_refused, test_error_status_and_retry_after,
+         test_gzip_decoded, test_concurrency_bounded,
+         test_per_host_bounded_without_timeouts,
+         test_waiting_requests_are_rechecked, test_cancel_ends_everything,
+         test_stop_server)

@@ -12,8 +12,7 @@
 static void
 test_interval_plain_and_clamped(void)
 {
-	CHECK_INT(tr_sched_interval(30 * MIN, NULL, 0, 5 * MIN, DAY),
-	    30 * MIN);
+	CHECK_INT(tr_sched_interval(30 * MIN, NULL, 0, 5 * MIN, DAY), 30 * MIN);
 	/* Below the floor, above the ceiling. */
 	CHECK_INT(tr_sched_interval(MIN, NULL, 0, 5 * MIN, DAY), 5 * MIN);
 	CHECK_INT(tr_sched_interval(3 * DAY, NULL, 0, 5 * MIN, DAY), DAY);
@@ -26,17 +25,13 @@ test_interval_hints_raise_never_lower(void)
 	int64_t now = 1700000000;
 
 	h.ttl = 2 * HOUR; /* RSS ttl 120 */
-	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY),
-	    2 * HOUR);
+	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), 2 * HOUR);
 	h.ttl = 10 * MIN; /* shorter than the interval: ignored */
-	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY),
-	    30 * MIN);
+	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), 30 * MIN);
 	h.max_age = 3 * HOUR;
-	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY),
-	    3 * HOUR);
+	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), 3 * HOUR);
 	h.expires = now + 5 * HOUR;
-	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY),
-	    5 * HOUR);
+	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), 5 * HOUR);
 	/* Hints are still held to the ceiling. */
 	h.ttl = 7 * DAY;
 	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), DAY);
@@ -44,8 +39,7 @@ test_interval_hints_raise_never_lower(void)
 	h.ttl = 0;
 	h.max_age = 0;
 	h.expires = now - HOUR;
-	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY),
-	    30 * MIN);
+	CHECK_INT(tr_sched_interval(30 * MIN, &h, now, 5 * MIN, DAY), 30 * MIN);
 }
 
 static void
@@ -100,8 +94,8 @@ test_retry_after_seconds(void)
 	CHECK_INT(tr_sched_retry_after(&until, " 0 ", now, DAY), 0);
 	CHECK_INT(until, now);
 	/* Capped by retry_after_max, even when absurd. */
-	CHECK_INT(tr_sched_retry_after(&until, "999999999999999999999999", now,
-		      DAY),
+	CHECK_INT(
+	    tr_sched_retry_after(&until, "999999999999999999999999", now, DAY),
 	    0);
 	CHECK_INT(until, now + DAY);
 	CHECK_INT(tr_sched_retry_after(&until, "-5", now, DAY), TR_EINVAL);
@@ -118,28 +112,28 @@ test_retry_after_http_date(void)
 	/* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 (RFC 9110 §5.6.7) */
 	int64_t date = 784111777, until = 0;
 
-	CHECK_INT(tr_sched_retry_after(&until,
-		      "Sun, 06 Nov 1994 08:49:37 GMT", date - 600, DAY),
-	    0);
+	CHECK_INT(tr_sched_retry_after(&until, "Sun, 06 Nov 1994 08:49:37 GMT",
+	                               date - 600, DAY),
+	          0);
 	CHECK_INT(until, date);
 	/* The obsolete forms too. */
-	CHECK_INT(tr_sched_retry_after(&until,
-		      "Sunday, 06-Nov-94 08:49:37 GMT", date - 600, DAY),
-	    0);
+	CHECK_INT(tr_sched_retry_after(&until, "Sunday, 06-Nov-94 08:49:37 GMT",
+	                               date - 600, DAY),
+	          0);
 	CHECK_INT(until, date);
 	CHECK_INT(tr_sched_retry_after(&until, "Sun Nov  6 08:49:37 1994",
-		      date - 600, DAY),
-	    0);
+	                               date - 600, DAY),
+	          0);
 	CHECK_INT(until, date);
 	/* Far future: capped. */
-	CHECK_INT(tr_sched_retry_after(&until,
-		      "Sun, 06 Nov 1994 08:49:37 GMT", date - 10 * DAY, DAY),
-	    0);
+	CHECK_INT(tr_sched_retry_after(&until, "Sun, 06 Nov 1994 08:49:37 GMT",
+	                               date - 10 * DAY, DAY),
+	          0);
 	CHECK_INT(until, date - 10 * DAY + DAY);
 	/* In the past: now. */
-	CHECK_INT(tr_sched_retry_after(&until,
-		      "Sun, 06 Nov 1994 08:49:37 GMT", date + 5, DAY),
-	    0);
+	CHECK_INT(tr_sched_retry_after(&until, "Sun, 06 Nov 1994 08:49:37 GMT",
+	                               date + 5, DAY),
+	          0);
 	CHECK_INT(until, date + 5);
 }
 
@@ -148,7 +142,7 @@ test_max_age(void)
 {
 	CHECK_INT(tr_sched_max_age("max-age=3600"), 3600);
 	CHECK_INT(tr_sched_max_age("public, MAX-AGE=600, must-revalidate"),
-	    600);
+	          600);
 	CHECK_INT(tr_sched_max_age("public,max-age=\"90\""), 90);
 	CHECK_INT(tr_sched_max_age("s-maxage=60"), -1);
 	CHECK_INT(tr_sched_max_age("no-cache, max-age=600"), -1);
@@ -158,7 +152,6 @@ test_max_age(void)
 	CHECK_INT(tr_sched_max_age(NULL), -1);
 }
 
-TR_TESTS(test_interval_plain_and_clamped,
-    test_interval_hints_raise_never_lower, test_backoff_doubles_and_caps,
-    test_jitter_within_ten_percent, test_retry_after_seconds,
-    test_retry_after_http_date, test_max_age)
+TR_TESTS(test_interval_plain_and_clamped, test_interval_hints_raise_never_lower,
+         test_backoff_doubles_and_caps, test_jitter_within_ten_percent,
+         test_retry_after_seconds, test_retry_after_http_date, test_max_age)
