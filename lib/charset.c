@@ -67,7 +67,7 @@ warnf(struct tr_charset *cs, const char *before, const char *name,
 	cs->warn(cs->warn_arg, msg);
 }
 
-/* Copies s (n bytes) into out lowercased and trimmed. */
+/* Copies s (n bytes) into out lowercased and trimmed, as ASCII. */
 static void
 lower_copy(char *out, size_t size, const char *s, size_t n)
 {
@@ -77,8 +77,10 @@ lower_copy(char *out, size_t size, const char *s, size_t n)
 		s++, n--;
 	while (n && isspace((unsigned char)s[n - 1]))
 		n--;
+	/* Charset names are printable ASCII (RFC 2978); others are junk. */
 	for (; i + 1 < size && i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
+		out[i] = (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f ?
+		    (char)tolower((unsigned char)s[i]) : '?';
 	out[i] = '\0';
 }
 
