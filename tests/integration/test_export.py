@@ -302,6 +302,41 @@ def html_page_sane():
 
 
 @test
+def hostile_feed_end_to_end():
+    """A feed with invalid UTF-8, control characters (raw and as
+    references), U+FFFE, ]]> and markup in titles, an item with no date
+    and no link: every format still reads cleanly."""
+    with TempDir() as t:
+        shutil.copy(os.path.join(RENDER, "hostile.rss"), t.join("h.rss"))
+        conf = t.write("feeds.conf", "[tributary]\ndatabase = h.db\n\n"
+                       "[feed \"hostile\"]\nurl = file:h.rss\n")
+        r = run("-c", conf, "fetch")
+        check(r.rc == 0, "fetch: %r" % r)
+        rng = t.join("atom.rng")
+        p = subprocess.run(["trang", os.path.join(DATA, "atom.rnc"), rng],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "trang: %s" % p.stderr)
+        for fmt in ("atom", "rss"):
+            text = export(conf, "--format", fmt)
+            path = t.write("out." + fmt, text)
+            cmd = ["xmllint", "--noout"] + (
+                ["--relaxng", rng] if fmt == "atom" else []) + [path]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            check(p.returncode == 0, "xmllint %s: %s" % (fmt, p.stderr))
+            d = feedparser.parse(text.encode("utf-8"))
+            check(not d.bozo, "%s bozo: %s" % (fmt,
+                                               d.get("bozo_exception")))
+            eq(len(d.entries), 2, "%s entries" % fmt)
+        doc = json.loads(export(conf, "--format", "json"))
+        check_jsonfeed(doc)
+        eq(len(doc["items"]), 2, "json items")
+        p = PageChecker()
+        p.feed(export(conf, "--format", "html"))
+        p.close()
+        eq(p.errors, [], "page errors")
+
+
+@test
 def scopes_and_limits():
     with TempDir() as t:
         conf = filled(t)
