@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +119,13 @@ static struct fake {
 	char last_self[512];
 } fk;
 
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int
 fake_open(void **h, const char *db)
 {
 	(void)db;
-	fk.opens++;
+	__atomic_add_fetch(&fk.opens, 1, __ATOMIC_RELAXED);
 	*h = &fk;
 	return 0;
 }
@@ -131,17 +134,17 @@ static void
 fake_close(void *h)
 {
 	(void)h;
-	fk.closes++;
+	__atomic_add_fetch(&fk.closes, 1, __ATOMIC_RELAXED);
 }
 
 static int
 fake_generation(void *h, int64_t *gen, int64_t *changed_at)
 {
 	(void)h;
-	fk.gens++;
+	__atomic_add_fetch(&fk.gens, 1, __ATOMIC_RELAXED);
 	if (fk.fail_gen)
 		return TR_ESTORE;
-	*gen = fk.gen;
+	*gen = __atomic_load_n(&fk.gen, __ATOMIC_SEQ_CST);
 	*changed_at = fk.changed_at;
 	return 0;
 }
@@ -150,7 +153,7 @@ static int
 fake_next_due(void *h, int64_t *when)
 {
 	(void)h;
-	fk.dues++;
+	__atomic_add_fetch(&fk.dues, 1, __ATOMIC_RELAXED);
 	*when = fk.next_due;
 	return 0;
 }
@@ -162,22 +165,25 @@ fake_render(void *h, struct tr_http_render_req *rr)
 	int i;
 
 	(void)h;
-	fk.renders++;
+	__atomic_add_fetch(&fk.renders, 1, __ATOMIC_RELAXED);
 	if (fk.render_rc != 0) {
 		snprintf(rr->why, sizeof(rr->why), "fake says no");
 		return fk.render_rc;
 	}
 	tr_buf_init(&q, 4096);
 	tr_http_params_query(&q, rr->params, NULL);
+	pthread_mutex_lock(&fake_mu);
 	snprintf(fk.last_query, sizeof(fk.last_query), "%s", tr_buf_str(&q));
-	tr_buf_free(&q);
 	snprintf(fk.last_self, sizeof(fk.last_self), "%s%s", rr->base_url,
 	         rr->path);
+	pthread_mutex_unlock(&fake_mu);
+	tr_buf_free(&q);
 	if (fk.tiny)
 		return tr_buf_adds(rr->out, "x");
 	/* Repetitive text, so gzip has something to do. */
 	tr_buf_printf(rr->out, "<doc gen=\"%lld\" path=\"%s\">",
-	              (long long)fk.gen, rr->path);
+	              (long long)__atomic_load_n(&fk.gen, __ATOMIC_SEQ_CST),
+	              rr->path);
 	for (i = 0; i < 50; i++)
 		tr_buf_printf(rr->out, "<item n=\"%d\">lorem ipsum</item>", i);
 	tr_buf_adds(rr->out, "</doc>");
@@ -998,6 +1004,83 @@ test_base_url(void)
 	tr_config_free(cfg);
 }
 
+/* ---- many threads at once ---- */
+
+struct worker {
+	struct tr_http *srv;
+	int bad;
+};
+
+/*
+ * Each answer must be whole: a 200 whose body (inflated when gzip) is
+ * a document of at least the generation its ETag names.
+ */
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	static const char *const paths[] = {"/feed.atom", "/feed.rss",
+	                                    "/tags/world.json", "/"};
+	struct tr_http_response resp;
+	struct req q;
+	unsigned long long tag_gen;
+	long long body_gen;
+	char *plain;
+	int i;
+
+	for (i = 0; i < 400; i++) {
+		req_init(&q, TR_HTTP_GET, paths[i % 4]);
+		q.r.accept_encoding = i % 3 ? "gzip" : NULL;
+		tr_http_handle(w->srv, &resp, &q.r);
+		plain = resp.gzip ? gunzip(resp.body, resp.body_len)
+		                  : strndup(resp.body, resp.body_len);
+		/*
+		 * The body may be newer than the generation read before it
+		 * was rendered, never older.
+		 */
+		if (resp.status != 200 || plain == NULL ||
+		    sscanf(resp.etag, "\"%llx-", &tag_gen) != 1 ||
+		    sscanf(plain, "<doc gen=\"%lld\"", &body_gen) != 1 ||
+		    body_gen < (long long)tag_gen)
+			w->bad++;
+		free(plain);
+		tr_http_response_free(&resp);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_requests(void)
+{
+	struct tr_config *cfg = load_cfg(conf);
+	struct tr_http_opts o = {0};
+	struct tr_http *srv;
+	struct worker w[4];
+	pthread_t t[4];
+	int i, j;
+
+	o.cache_entries = 3; /* evictions while others hold entries */
+	srv = fake_server(cfg, &o);
+	for (i = 0; i < 4; i++) {
+		w[i].srv = srv;
+		w[i].bad = 0;
+		pthread_create(&t[i], NULL, worker_run, &w[i]);
+	}
+	/* New generations and a reload while the workers run. */
+	for (j = 0; j < 20; j++) {
+		usleep(1000);
+		__atomic_add_fetch(&fk.gen, 1, __ATOMIC_SEQ_CST);
+		if (j == 10)
+			tr_http_set_config(srv, cfg);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(w[i].bad, 0);
+	}
+	tr_http_stop(srv);
+	tr_config_free(cfg);
+}
+
 /* ---- the real store and renderers ---- */
 
 static void
@@ -1188,4 +1271,4 @@ TR_TESTS(test_routes, test_params_defaults_and_values, test_params_errors,
          test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
          test_tiny_body_not_gzipped, test_handle_errors,
          test_hooks_and_counters, test_max_age_and_cache_bounds, test_base_url,
-         test_real_store)
+         test_concurrent_requests, test_real_store)
