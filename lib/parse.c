@@ -364,9 +364,32 @@ charset_warn(void *arg, const char *msg)
 static void
 xml_warn(struct tr_parser *p, const char *kind, const char *msg, int bozo)
 {
-	add_warning(p, (unsigned long)XML_GetCurrentLineNumber(p->xp),
+	add_warning(p, (unsigned long)XML_GetCurrentLineNumber(p->xp) +
+		tr_clean_lines_dropped(p->cl),
 	    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1, kind, msg,
 	    bozo);
+}
+
+/*
+ * After a fatal XML error: the cleaner runs up to a chunk ahead of expat,
+ * so repairs it reported past the error depend on where chunks ended.
+ * Dropping them keeps the result the same however the input is split.
+ */
+static void
+drop_warnings_after(struct tr_parser *p, unsigned long line, unsigned long col)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < p->n_warnings; i++) {
+		unsigned long l = 0, c = 0;
+
+		sscanf(p->warnings[i], "line %lu, column %lu", &l, &c);
+		if (l < line || (l == line && c <= col))
+			p->warnings[keep++] = p->warnings[i];
+		else
+			free(p->warnings[i]);
+	}
+	p->n_warnings = keep;
 }
 
 /* Stops expat from a handler; tr_parser_feed returns rc. */
@@ -1833,8 +1856,12 @@ to_expat(struct tr_parser *p, const char *s, size_t n, int final)
 	p->dead = 1;
 	if (p->stop_rc == 0 && XML_GetErrorCode(p->xp) == XML_ERROR_NO_MEMORY)
 		p->stop_rc = TR_ENOMEM;
-	else if (p->stop_rc == 0)
+	else if (p->stop_rc == 0) {
+		drop_warnings_after(p, (unsigned long)XML_GetCurrentLineNumber(
+		    p->xp) + tr_clean_lines_dropped(p->cl),
+		    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1);
 		xml_warn(p, "xml", XML_ErrorString(XML_GetErrorCode(p->xp)), 1);
+	}
 	return dead_rc(p);
 }
 

@@ -68,6 +68,7 @@ struct tr_clean {
 	int repair_off;	     /* too deep or too long: tags pass unchecked */
 	int name_flushed;    /* a long start tag name is written as it comes */
 	int ext_dtd;	     /* the DOCTYPE names an external DTD */
+	unsigned long lines_dropped; /* newlines dropped before any markup */
 	char ent[ENT_MAX + 2];
 	size_t n_ent;
 	char bang[8];
@@ -160,6 +161,12 @@ tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
 	init_tables(c);
 	*out = c;
 	return 0;
+}
+
+unsigned long
+tr_clean_lines_dropped(const struct tr_clean *c)
+{
+	return c->lines_dropped;
 }
 
 void
@@ -801,9 +808,16 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 			c->pre_junk = c->pre_space = 0;
 			c->st = S_LT;
 			c->post = 0;
-		} else if (is_space(b))
+		} else if (is_space(b)) {
 			c->pre_space = 1;
-		else
+			/* Whitespace is fine in the prolog, not before the XML
+			 * declaration; lines dropped there are counted so expat's
+			 * line numbers can be mapped back. */
+			if (c->any_markup)
+				return emit(out, s, len);
+			if (b == '\n')
+				c->lines_dropped++;
+		} else
 			c->pre_junk = 1;
 		return 0;
 	case S_POST:

@@ -56,6 +56,12 @@ int tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed);
 void tr_clean_position(const struct tr_clean *c, unsigned long *line,
     unsigned long *col);
 
+/*
+ * Newlines dropped before the document's first markup: expat's line
+ * numbers plus this give the input's.
+ */
+unsigned long tr_clean_lines_dropped(const struct tr_clean *c);
+
 void tr_clean_free(struct tr_clean *c);
 
 #endif
