@@ -9,14 +9,15 @@
  *	... wait for a signal ...
  *	tr_http_stop(srv);
  *
- * Routes (GET and HEAD; other methods get 405 with Allow):
- *	/feed.atom /feed.rss /feed.json		the merged feed
- *	/tags/NAME.atom .rss .json		feeds tagged NAME
- *	/feeds/NAME.atom .rss .json		one feed
- *	/feeds.opml				the subscriptions
- *	/					an HTML page of the newest
- *articles /healthz				200 "ok" while the store answers
- *	/metrics				only when a metrics hook is set
+ * Routes, for GET and HEAD (other methods get 405 with Allow):
+ *   /feed.atom, /feed.rss, /feed.json      the merged feed
+ *   /tags/NAME.atom (.rss, .json)          the feeds tagged NAME
+ *   /feeds/NAME.atom (.rss, .json)         one feed
+ *   /feeds.opml                            the subscriptions
+ *   /                                      HTML page of the newest articles
+ *   /healthz                               200 "ok" while the store answers
+ *   /metrics                               only while a metrics hook is set
+ * An unknown path is a 404; an unknown tag or feed a 404 naming it.
  *
  * Query parameters of the feed routes and "/": limit (1..1000, default
  * 50), since (any date tr_date_parse() accepts, RFC 3339 included), q (an
@@ -24,6 +25,19 @@
  * parameters are ignored, since feed readers add cache-busters such as
  * "?_=1700000000"; a known parameter given twice, a bad value or text that
  * is not UTF-8 is a 400 with a one-line plain-text reason naming it.
+ *
+ * Validators: a strong ETag per (store generation, path and parameters,
+ * config), with "-gz" inside the quotes for the gzip form; Last-Modified
+ * is the later of the store's last change and the time the config took
+ * effect (the documents show both). If-None-Match (weak comparison, lists,
+ * "*") takes precedence over If-Modified-Since; either gives a 304.
+ * Cache-Control: max-age is the time to the next scheduled poll, within
+ * 60..3600 s. Vary: Accept-Encoding on every document.
+ *
+ * Limits: a request target over max_uri is a 414, a request line and
+ * headers over max_header a 431 (from libmicrohttpd), a request body a 413
+ * and both Content-Length and Transfer-Encoding, or a header name that is
+ * not a token, a 400; these close the connection.
  *
  * Bodies are rendered once per (path, parameters, store generation) and
  * kept in a bounded cache together with their gzip form, so a poll of an
