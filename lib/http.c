@@ -1696,6 +1696,13 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 	pthread_mutex_lock(&srv->cache_lock);
 	m = e->mhd[g][nm];
 	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
+		/*
+		 * libmicrohttpd 0.9.75 sends "Content-Length: 0" with a 304
+		 * whatever the application sets (RFC 9110 §8.6 would want
+		 * the 200's length or none); caches ignore it on a 304
+		 * (RFC 9111 §3.2), and a body-less callback response would
+		 * be chunked, which is worse.
+		 */
 		if (nm)
 			m = MHD_create_response_from_buffer(
 			    0, empty_body, MHD_RESPMEM_PERSISTENT);
