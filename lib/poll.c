@@ -58,7 +58,6 @@ struct job {
 	const struct tr_feed_conf *fc;
 	char *host;  /* "host:port" of the request URL */
 	size_t rank; /* its place among the feeds of its host */
-	int skip;    /* enum tr_poll_outcome + 1 when not fetched */
 	/* While in flight: */
 	struct tr_parser *parser;
 	struct tr_store_batch *batch;
@@ -912,6 +911,8 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 static void
 skip(struct round *rd, struct job *j, enum tr_poll_outcome oc, const char *msg)
 {
+	tr_log(TR_LOG_DEBUG, "feed %s: %s, %s", j->fs.name,
+	       tr_poll_outcome_name(oc), msg);
 	report(rd, j, oc, 0, NULL, 0, msg);
 	job_release(j);
 }
