@@ -770,6 +770,56 @@ base64_decode(char *s, size_t n)
 	return o;
 }
 
+/*
+ * Replaces bytes that are not valid UTF-8 (and NULs) with U+FFFD, in
+ * place when nothing is wrong. Base64 content decodes to any bytes.
+ */
+static void
+utf8_repair(struct tr_buf *b)
+{
+	struct tr_buf fixed;
+	const unsigned char *s = (const unsigned char *)b->data;
+	size_t i = 0, n = b->len, run = 0, len;
+	int bad = 0;
+
+	tr_buf_init(&fixed, b->max * 3 + 1);
+	while (s && i < n) {
+		unsigned char c = s[i];
+
+		len = c >= 0x01 && c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 :
+		    c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+		if (len > 1) {
+			unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 :
+			    0x80;
+			unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f :
+			    0xbf;
+			size_t k;
+
+			if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
+				len = 0;
+			for (k = 2; len && k < len; k++)
+				if ((s[i + k] & 0xc0) != 0x80)
+					len = 0;
+		}
+		if (len) {
+			i += len;
+			continue;
+		}
+		bad = 1;
+		tr_buf_add(&fixed, s + run, i - run);
+		tr_buf_add(&fixed, "\xef\xbf\xbd", 3);
+		run = ++i;
+	}
+	if (!bad) {
+		tr_buf_free(&fixed);
+		return;
+	}
+	tr_buf_add(&fixed, s + run, n - run);
+	tr_buf_free(b);
+	*b = fixed;
+	b->max = fixed.len > b->max ? fixed.len : b->max;
+}
+
 /* Keeps only complete UTF-8 sequences at the end of a truncated buffer. */
 static void
 trim_partial_utf8(struct tr_buf *b)
@@ -1362,8 +1412,12 @@ static void
 end_field(struct tr_parser *p)
 {
 	if (p->base64 && p->text.data) {
+		size_t max = p->text.max;
+
 		p->text.len = base64_decode(p->text.data, p->text.len);
 		p->text.data[p->text.len] = '\0';
+		utf8_repair(&p->text);
+		p->text.max = max; /* the buffer is reused for the next field */
 		if (p->mode == M_XHTML)
 			p->mode = M_HTML;
 	}
