@@ -372,7 +372,7 @@ skip_markup(const char *s, int *block)
 	    sizeof(blocks[0]), name_cmp) != NULL;
 	if (s[1] != '/' && (strcmp(name, "script") == 0 ||
 	    strcmp(name, "style") == 0)) {
-		/* Raw text elements: skip to the end tag, case-insensitively. */
+		/* Raw text elements: skip to the end tag (any case). */
 		snprintf(close, sizeof(close), "</%s", name);
 		for (p = s + n; *p; p++)
 			if (strncasecmp(p, close, strlen(close)) == 0)

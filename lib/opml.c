@@ -392,7 +392,8 @@ subscription(struct tr_opml *op, const XML_Char **atts, const char *xml_url)
 		op->skipped++;
 		goto out;
 	}
-	if ((key = tr_url_canonical(url)) == NULL && (key = strdup(url)) == NULL) {
+	if ((key = tr_url_canonical(url)) == NULL &&
+	    (key = strdup(url)) == NULL) {
 		rc = TR_ENOMEM;
 		goto out;
 	}
@@ -531,7 +532,8 @@ tr_opml_reserve(struct tr_opml *op, const char *name, const char *url)
 		rc = set_add(&op->names, name);
 	if (rc != 0 || url == NULL)
 		return rc;
-	if ((key = tr_url_canonical(url)) == NULL && (key = strdup(url)) == NULL)
+	if ((key = tr_url_canonical(url)) == NULL &&
+	    (key = strdup(url)) == NULL)
 		return TR_ENOMEM;
 	if (!set_has(&op->urls, key))
 		rc = set_add(&op->urls, key);
@@ -557,7 +559,9 @@ tr_opml_parse(struct tr_opml *op, const char *data, size_t len, int final)
 			snprintf(op->errmsg, sizeof(op->errmsg),
 			    "line %lu, column %lu: %s",
 			    (unsigned long)XML_GetCurrentLineNumber(op->xp),
-			    (unsigned long)XML_GetCurrentColumnNumber(op->xp) + 1,
+			    /* expat counts columns from 0 */
+			    (unsigned long)XML_GetCurrentColumnNumber(op->xp) +
+				1,
 			    XML_ErrorString(e));
 			return op->err = e == XML_ERROR_NO_MEMORY ? TR_ENOMEM
 								: TR_EPARSE;

@@ -140,9 +140,10 @@ tr_render_base_url(struct tr_buf *out, const struct tr_config *cfg)
 	size_t n;
 
 	if (b == NULL || *b == '\0') {
+		const char *l = cfg->listen ? cfg->listen : "127.0.0.1:8080";
 		int rc = tr_buf_adds(out, "http://");
-		return rc ? rc : tr_buf_adds(out, cfg->listen ? cfg->listen
-							      : "127.0.0.1:8080");
+
+		return rc ? rc : tr_buf_adds(out, l);
 	}
 	for (n = strlen(b); n > 0 && b[n - 1] == '/'; n--)
 		;
@@ -264,7 +265,8 @@ render_is_uri(const char *s)
 {
 	const char *p = s;
 
-	if (s == NULL || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+	if (s == NULL ||
+	    !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		return 0;
 	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')

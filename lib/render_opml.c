@@ -76,7 +76,8 @@ tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
 			     "  </head>\n  <body>\n"));
 	for (i = 0; i < cfg->n_feeds; i++) {
 		memset(&fs, 0, sizeof(fs));
-		have = st && tr_store_feed_get(st, &fs, cfg->feeds[i].name) == 0;
+		have = st &&
+		    tr_store_feed_get(st, &fs, cfg->feeds[i].name) == 0;
 		rc = opml_outline(out, &cfg->feeds[i], have ? &fs : NULL);
 		if (have)
 			tr_feed_state_free(&fs);

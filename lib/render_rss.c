@@ -27,15 +27,16 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
 	    "<channel>\n"));
 	TRY(render_elem(out, "  ", "title", title));
-	TRY(render_elem(out, "  ", "link",
-	    doc->home_url ? doc->home_url : doc->self_url ? doc->self_url : ""));
+	TRY(render_elem(out, "  ", "link", doc->home_url ? doc->home_url
+				   : doc->self_url ? doc->self_url
+						   : ""));
 	TRY(render_elem(out, "  ", "description",
 	    doc->subtitle ? doc->subtitle : title));
 	TRY(render_date_elem(out, "  ", "lastBuildDate", r->updated, 1));
 	TRY(tr_buf_adds(out, "  <generator>" RENDER_GENERATOR " " TR_VERSION
 			     "</generator>\n"
-			     "  <docs>https://www.rssboard.org/rss-specification"
-			     "</docs>\n"));
+			     "  <docs>https://www.rssboard.org/"
+			     "rss-specification</docs>\n"));
 	if (doc->self_url) {
 		TRY(tr_buf_adds(out, "  <atom:link rel=\"self\" "
 				     "type=\"application/rss+xml\""));

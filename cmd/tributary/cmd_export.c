@@ -150,7 +150,8 @@ parse_options(struct options *o, int argc, char **argv)
 
 	o->fmt = TR_FMT_ATOM;
 	o->since = TR_DATE_NONE;
-	while ((c = getopt_long(argc, argv, "f:t:F:n:s:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:F:n:s:o:", opts, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'f':
 			if ((f = tr_format_from_name(optarg)) < 0)
@@ -307,7 +308,8 @@ static int
 write_out(const struct options *o, const struct tr_buf *out)
 {
 	if (o->output)
-		return cli_write_atomic("export", o->output, out->data, out->len)
+		return cli_write_atomic("export", o->output, out->data,
+			   out->len) != 0
 		    ? EXIT_FAIL
 		    : EXIT_OK;
 	if (fwrite(out->data, 1, out->len, stdout) != out->len ||
