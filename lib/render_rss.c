@@ -17,6 +17,7 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 {
 	struct tr_buf *out = r->out;
 	const char *title = doc->title ? doc->title : "";
+	const char *link = doc->home_url ? doc->home_url : doc->self_url;
 	int rc;
 
 	TRY(tr_buf_adds(out,
@@ -27,9 +28,7 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
 	    "<channel>\n"));
 	TRY(render_elem(out, "  ", "title", title));
-	TRY(render_elem(out, "  ", "link", doc->home_url ? doc->home_url
-				   : doc->self_url ? doc->self_url
-						   : ""));
+	TRY(render_elem(out, "  ", "link", link ? link : ""));
 	TRY(render_elem(out, "  ", "description",
 	    doc->subtitle ? doc->subtitle : title));
 	TRY(render_date_elem(out, "  ", "lastBuildDate", r->updated, 1));
