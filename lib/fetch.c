@@ -371,6 +371,9 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 		if (x->o->max_body % (1024 * 1024) == 0)
 			snprintf(cap, sizeof(cap), "%" PRId64 "M",
 			         x->o->max_body / (1024 * 1024));
+		else if (x->o->max_body % 1024 == 0)
+			snprintf(cap, sizeof(cap), "%" PRId64 "k",
+			         x->o->max_body / 1024);
 		else
 			snprintf(cap, sizeof(cap), "%" PRId64 " bytes",
 			         x->o->max_body);

@@ -358,7 +358,7 @@ def too_large_stores_nothing():
         r = fetch(conf)
         eq(r.rc, 1, "exit")
         for name in ("big", "endless", "bigz"):
-            contains(line_of(r, name), "too large")
+            contains(line_of(r, name), "too large (body over 4k)")
             eq(titles(td, name), [], "articles of %s" % name)
             contains(feed_row(td, name)["last_error"] or "", "too large")
 
