@@ -117,6 +117,32 @@ def first_fetch_stores_and_sends_polite_headers():
 
 
 @test
+def cache_headers_raise_the_interval_within_bounds():
+    rss = RSS1.replace(b"<ttl>60</ttl>", b"")
+    with FeedServer() as srv, TempDir() as td:
+        in_3h = email.utils.formatdate(time.time() + 3 * 3600, usegmt=True)
+        srv.route("/cc.xml", body=rss,
+                  headers={"Cache-Control": "public, max-age=7200"})
+        srv.route("/exp.xml", body=rss, headers={"Expires": in_3h})
+        srv.route("/far.xml", body=rss,
+                  headers={"Cache-Control": "max-age=604800"})
+        srv.route("/plain.xml", body=rss)
+        conf = write_conf(td, [("cc", srv.url("/cc.xml")),
+                               ("exp", srv.url("/exp.xml")),
+                               ("far", srv.url("/far.xml")),
+                               ("plain", srv.url("/plain.xml"))],
+                          max_interval="12h")
+        eq(fetch(conf).rc, 0, "exit")
+        now = time.time()
+        for name, want in (("cc", 7200), ("exp", 3 * 3600),
+                           ("far", 12 * 3600), ("plain", 1800)):
+            nc = feed_row(td, name)["next_check"]
+            check(now + want * 0.88 < nc < now + want * 1.12,
+                  "%s: next_check in %ds, want about %ds"
+                  % (name, nc - now, want))
+
+
+@test
 def default_user_agent_names_tributary():
     with FeedServer() as srv, TempDir() as td:
         srv.route("/a.xml", body=RSS1)
