@@ -8,7 +8,6 @@
  * from the feed's tags, as OPML 2.0's comma-separated "/tag" paths.
  */
 #include <string.h>
-#include <time.h>
 
 #include "render_int.h"
 #include "tributary/date.h"
@@ -62,6 +61,7 @@ tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
     struct tr_store *st)
 {
 	struct tr_feed_state fs;
+	int64_t gen = 0, changed = 0;
 	char d[64];
 	size_t i;
 	int rc, have;
@@ -70,8 +70,13 @@ tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
 			     "<opml version=\"2.0\">\n  <head>\n"));
 	TRY(render_elem(out, "    ", "title",
 	    cfg->title ? cfg->title : "tributary"));
-	tr_date_format_rfc822(d, sizeof(d), (int64_t)time(NULL));
-	TRY(render_elem(out, "    ", "dateCreated", d));
+	/* The store's last change, not the clock: the same subscriptions
+	 * give the same bytes, as a strong ETag promises. */
+	if (st && tr_store_generation(st, &gen, &changed) == 0 &&
+	    render_date_ok(changed) && changed > 0) {
+		tr_date_format_rfc822(d, sizeof(d), changed);
+		TRY(render_elem(out, "    ", "dateModified", d));
+	}
 	TRY(tr_buf_adds(out, "    <docs>http://opml.org/spec2.opml</docs>\n"
 			     "  </head>\n  <body>\n"));
 	for (i = 0; i < cfg->n_feeds; i++) {

@@ -13,6 +13,7 @@ import re
 import shutil
 import stat
 import subprocess
+import time
 from datetime import datetime
 
 import feedparser
@@ -448,8 +449,11 @@ url = https://lwn.net/headlines/rss
            "\ntitle = World news\ntags = news, world\n\n"
            "[feed \"lwn\"]\nurl = https://lwn.net/headlines/rss\n"
            "title = lwn\n\n", "sections")
-        # With the store: htmlUrl from what fetch saw.
+        # With the store: htmlUrl from what fetch saw, and the same bytes
+        # a second later (the endpoint gives it a strong ETag).
         opml = export(conf, "--format", "opml")
+        time.sleep(1.1)
+        eq(export(conf, "--format", "opml"), opml, "second export")
         contains(opml, 'htmlUrl="https://alpha.example/"')
         contains(opml, 'category="/one,/two"')
 
