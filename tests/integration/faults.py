@@ -51,6 +51,28 @@ def wrapped():
     return bool(wrapper())
 
 
+_sanitized = None
+
+
+def sanitized():
+    """True when the binary is built with AddressSanitizer (make check):
+    its shadow memory and quarantine make RSS meaningless."""
+    global _sanitized
+    if _sanitized is None:
+        try:
+            with open(TRIBUTARY, "rb") as f:
+                _sanitized = b"__asan_init" in f.read()
+        except OSError:
+            _sanitized = False
+    return _sanitized
+
+
+def rss_measurable():
+    """True when a peak RSS says something about tributary itself: not
+    under a wrapper, not an AddressSanitizer build."""
+    return not wrapped() and not sanitized()
+
+
 def slow(seconds):
     """A timeout for waiting on tributary: 20 times longer when it runs
     under a wrapper (valgrind)."""
