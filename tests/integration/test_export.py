@@ -14,7 +14,6 @@ import shutil
 import stat
 import subprocess
 import time
-from datetime import datetime
 
 import feedparser
 
