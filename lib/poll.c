@@ -159,6 +159,8 @@ find_conf(const struct round *rd, const char *name)
 	struct tr_feed_conf key;
 	const struct tr_feed_conf *kp = &key, *const * hit;
 
+	if (rd->cfg->n_feeds == 0)
+		return NULL; /* bsearch wants a base even for no elements */
 	memset(&key, 0, sizeof(key));
 	key.name = (char *)(uintptr_t)name;
 	hit = bsearch(&kp, rd->index, rd->cfg->n_feeds, sizeof(*rd->index),

@@ -624,6 +624,29 @@ def progress_only_on_a_terminal():
 
 
 @test
+def feeds_removed_from_the_config_are_not_polled():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=RSS1)
+        srv.route("/b.xml", body=ATOM)
+        conf = write_conf(td, [("a", srv.url("/a.xml")),
+                               ("b", srv.url("/b.xml"))])
+        eq(fetch(conf).rc, 0, "first")
+        conf = write_conf(td, [("b", srv.url("/b.xml"))])
+        srv.clear_requests()
+        r = fetch(conf, "--force")
+        eq(r.rc, 0, "exit (%r)" % r)
+        eq(len(srv.requests_for("/a.xml")), 0, "removed feed asked")
+        eq(len(srv.requests_for("/b.xml")), 1, "kept feed")
+        eq(len(titles(td, "a")), 3, "articles of the removed feed stay")
+        # No feed at all left: nothing to do, no crash.
+        conf = write_conf(td, [])
+        srv.clear_requests()
+        r = fetch(conf, "--force")
+        eq(r.rc, 0, "exit with no feeds (%r)" % r)
+        eq(len(srv.requests), 0, "requests")
+
+
+@test
 def many_feeds_one_round():
     with FeedServer() as srv, TempDir() as td:
         feeds = []
