@@ -47,6 +47,8 @@ enum state {
 	N_STATES
 };
 
+enum { P_SPECIAL, P_PLAIN, P_NEWLINE, P_UTF8, P_AMP };
+
 #define ENT_MAX 32	    /* longest entity name kept (HTML's is 31) */
 #define NAME_MAX_LEN 1024   /* longer tag names stop tag repair */
 #define DECL_MAX (64 << 10) /* DOCTYPE text kept to find ENTITY names */
@@ -106,14 +108,20 @@ is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Fills the per-state tables of bytes that are copied without a look. */
+/*
+ * Fills the per-state tables of bytes that are copied without a look:
+ * P_PLAIN, P_NEWLINE (copied, counted) and P_UTF8 (a lead byte: copied
+ * when its sequence is valid). Comments, CDATA and PIs watch only the
+ * first byte of their terminator; the bytes after it are looked at one by
+ * one (see tr_clean_feed).
+ */
 static void
 init_tables(struct tr_clean *c)
 {
 	static const char *const special[N_STATES] = {
 	    [S_TEXT] = "<&", [S_STAG_NAME] = "", [S_TAG] = "\"'>/<&",
 	    [S_ADQ] = "\"&<", [S_ASQ] = "'&<", [S_ETAG_NAME] = "",
-	    [S_COMMENT] = "->", [S_CDATA] = "]>", [S_PI] = "?>",
+	    [S_COMMENT] = "-", [S_CDATA] = "]", [S_PI] = "?",
 	    [S_DECL] = "\"'[]>", [S_POST] = "<", [S_DROP] = "",
 	};
 	int s, b;
@@ -124,8 +132,14 @@ init_tables(struct tr_clean *c)
 			continue;
 		for (b = 0x20; b < 0x80; b++)
 			c->plain[s][b] = strchr(special[s], b) == NULL;
-		c->plain[s]['\t'] = c->plain[s]['\r'] = 1;
+		c->plain[s]['\t'] = c->plain[s]['\r'] = P_PLAIN;
+		c->plain[s]['\n'] = P_NEWLINE;
+		for (b = 0xc2; b <= 0xf4; b++)
+			c->plain[s][b] = P_UTF8;
 	}
+	/* A reference XML knows is copied as it is (see xml_ref_len). */
+	c->plain[S_TEXT]['&'] = c->plain[S_ADQ]['&'] = P_AMP;
+	c->plain[S_ASQ]['&'] = P_AMP;
 	/* Names: only name characters; anything else ends the name. */
 	for (b = 0; b < 0x80; b++) {
 		c->plain[S_STAG_NAME][b] = (unsigned char)is_name_char(
@@ -133,11 +147,12 @@ init_tables(struct tr_clean *c)
 		c->plain[S_ETAG_NAME][b] = c->plain[S_STAG_NAME][b];
 	}
 	/* After the root, whitespace only; a drop state drops all. */
-	for (b = 0x21; b < 0x80; b++)
-		c->plain[S_POST][b] = 0;
-	c->plain[S_POST][' '] = 1;
-	for (b = 0; b < 0x80; b++)
-		c->plain[S_DROP][b] = b != '\n';
+	memset(c->plain[S_POST], 0, sizeof(c->plain[S_POST]));
+	c->plain[S_POST][' '] = P_PLAIN;
+	c->plain[S_POST]['\n'] = P_NEWLINE;
+	for (b = 0; b < 0x20; b++)
+		c->plain[S_DROP][b] = 0;
+	c->plain[S_DROP]['\n'] = P_NEWLINE;
 }
 
 int
@@ -466,7 +481,9 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 			    "dropped");
 			return 0;
 		}
-		return emit_ref(out, n);
+		if (n >= 0x80 && n < 0xa0)
+			return emit_ref(out, n);
+		goto verbatim; /* as the fast path in xml_ref_len does */
 	}
 	for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)
 		if (strcmp(c->ent, xml[i]) == 0)
@@ -516,6 +533,79 @@ entity_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b, int *rc)
 	}
 	*rc = bare_amp(c, out);
 	return 1;
+}
+
+/*
+ * The length of the reference at s when it needs no repair: one of the
+ * five XML entities, or a character reference to a character XML allows
+ * (and not one HTML reads as windows-1252). 0 otherwise, also when the
+ * reference is cut by the end of the chunk: the slow path handles those.
+ */
+static size_t
+xml_ref_len(const unsigned char *s, size_t n)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (n >= 4 && s[3] == ';' &&
+	    ((s[1] == 'l' && s[2] == 't') || (s[1] == 'g' && s[2] == 't')))
+		return 4;
+	if (n >= 5 && memcmp(s, "&amp;", 5) == 0)
+		return 5;
+	if (n >= 6 && (memcmp(s, "&quot;", 6) == 0 ||
+			  memcmp(s, "&apos;", 6) == 0))
+		return 6;
+	if (n < 4 || s[1] != '#')
+		return 0;
+	if (s[2] == 'x') {
+		for (i = 3; i < n && i < 12; i++) {
+			unsigned char h = s[i] | 0x20;
+
+			if (s[i] >= '0' && s[i] <= '9')
+				v = v * 16 + (s[i] - '0');
+			else if (h >= 'a' && h <= 'f')
+				v = v * 16 + (h - 'a' + 10);
+			else
+				break;
+		}
+		if (i == 3)
+			return 0;
+	} else {
+		for (i = 2; i < n && i < 11 && s[i] >= '0' && s[i] <= '9'; i++)
+			v = v * 10 + (s[i] - '0');
+		if (i == 2)
+			return 0;
+	}
+	if (i >= n || s[i] != ';' || !is_xml_char(v) || (v >= 0x80 && v < 0xa0))
+		return 0;
+	return i + 1;
+}
+
+/*
+ * Skips 8 bytes at a time while none of them needs a look: no control,
+ * newline or non-ASCII byte and neither of the two state's special
+ * characters (SWAR tests from "Bit Twiddling Hacks": a word has a byte
+ * below n, a word has a zero byte). Returns the new position.
+ */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static size_t
+skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
+    unsigned char b)
+{
+	uint64_t w, xa, xb;
+
+	while (j + 8 <= n) {
+		memcpy(&w, in + j, 8);
+		xa = w ^ (ONES * a);
+		xb = w ^ (ONES * b);
+		if (((w - ONES * 0x20) | w | ((xa - ONES) & ~xa) |
+			((xb - ONES) & ~xb)) & HIGHS)
+			break;
+		j += 8;
+	}
+	return j;
 }
 
 /* --- one character at a time -------------------------------------------- */
@@ -1009,7 +1099,7 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
     size_t n)
 {
 	const unsigned char *in = (const unsigned char *)in_;
-	size_t i = 0, j;
+	size_t i = 0, j, rl;
 	int rc = 0, len;
 
 	if (c->n_u8 > 0) {
@@ -1021,16 +1111,36 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
 		const unsigned char *plain = c->plain[c->st];
 
 		/* The run of bytes this state copies without a look. */
-		for (j = i;;) {
-			while (j < n && plain[in[j]])
+		j = i;
+		if (c->match && (c->st == S_COMMENT || c->st == S_CDATA ||
+				    c->st == S_PI))
+			plain = c->plain[S_PRE]; /* inside "-->": byte by byte */
+		while (j < n) {
+			unsigned char k = plain[in[j]];
+
+			if (k == P_PLAIN && c->st == S_TEXT)
+				j = skip_words(in, j, n, '<', '&');
+			else if (k == P_PLAIN && c->st == S_CDATA)
+				j = skip_words(in, j, n, ']', ']');
+			else if (k == P_PLAIN && c->st == S_ADQ)
+				j = skip_words(in, j, n, '"', '&');
+			if (j >= n)
+				break;
+			k = plain[in[j]];
+			if (k == P_PLAIN) {
 				j++;
-			if (j < n && in[j] >= 0x80 && plain['a'] &&
-			    c->st != S_STAG_NAME && c->st != S_ETAG_NAME &&
+			} else if (k == P_NEWLINE) {
+				j++;
+				c->line++;
+				c->line_start = c->off + (j - i);
+			} else if (k == P_UTF8 &&
 			    (len = utf8_len(in + j, n - j)) > 0) {
 				j += (size_t)len;
-				continue;
-			}
-			break;
+			} else if (k == P_AMP &&
+			    (rl = xml_ref_len(in + j, n - j)) > 0) {
+				j += rl;
+			} else
+				break;
 		}
 		if (j > i) {
 			switch (c->st) {
