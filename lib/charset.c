@@ -29,18 +29,19 @@ struct tr_charset {
 	char http_charset[64];
 	int http_is_xml;
 	iconv_t cd;
-	size_t unit;		/* code unit size for iconv resync (1, 2, 4) */
-	struct tr_buf sniff;	/* bytes held back while deciding */
-	struct tr_buf out;	/* converted text handed to the caller */
-	struct tr_buf join;	/* carried bytes joined to the next chunk */
-	char carry[8];		/* an incomplete character from the last chunk */
+	size_t unit;         /* code unit size for iconv resync (1, 2, 4) */
+	struct tr_buf sniff; /* bytes held back while deciding */
+	struct tr_buf out;   /* converted text handed to the caller */
+	struct tr_buf join;  /* carried bytes joined to the next chunk */
+	char carry[8];       /* an incomplete character from the last chunk */
 	size_t ncarry;
-	int n_bad;		/* invalid sequences replaced */
+	int n_bad; /* invalid sequences replaced */
 	tr_charset_warn_fn warn;
 	void *warn_arg;
 };
 
-/* windows-1252 0x80-0x9f (https://encoding.spec.whatwg.org/index-windows-1252.txt) */
+/* windows-1252 0x80-0x9f
+ * (https://encoding.spec.whatwg.org/index-windows-1252.txt) */
 static const unsigned short cp1252_c1[32] = {
     0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
     0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
@@ -57,7 +58,7 @@ tr_cp1252(unsigned char c)
 /* Reports "<before><name><after>". */
 static void
 warnf(struct tr_charset *cs, const char *before, const char *name,
-    const char *after)
+      const char *after)
 {
 	char msg[160];
 
@@ -79,14 +80,16 @@ lower_copy(char *out, size_t size, const char *s, size_t n)
 		n--;
 	/* Charset names are printable ASCII (RFC 2978); others are junk. */
 	for (; i + 1 < size && i < n; i++)
-		out[i] = (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f ?
-		    (char)tolower((unsigned char)s[i]) : '?';
+		out[i] =
+		    (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f
+		        ? (char)tolower((unsigned char)s[i])
+		        : '?';
 	out[i] = '\0';
 }
 
 int
-tr_charset_content_type(char *type, size_t tsize, char *charset,
-    size_t csize, const char *ct)
+tr_charset_content_type(char *type, size_t tsize, char *charset, size_t csize,
+                        const char *ct)
 {
 	const char *p, *semi;
 	size_t tl;
@@ -123,8 +126,8 @@ tr_charset_content_type(char *type, size_t tsize, char *charset,
 	}
 	tl = strlen(type);
 	return strcmp(type, "text/xml") == 0 ||
-	    strcmp(type, "application/xml") == 0 ||
-	    (tl > 4 && strcmp(type + tl - 4, "+xml") == 0);
+	       strcmp(type, "application/xml") == 0 ||
+	       (tl > 4 && strcmp(type + tl - 4, "+xml") == 0);
 }
 
 int
@@ -172,9 +175,22 @@ tr_charset_xml_decl(char *enc, size_t size, const char *s, size_t n)
 
 /* Labels read as windows-1252 (WHATWG Encoding §4.2, "windows-1252"). */
 static const char *const cp1252_labels[] = {
-    "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819",
-    "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1",
-    "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252",
+    "ansi_x3.4-1968",
+    "ascii",
+    "cp1252",
+    "cp819",
+    "csisolatin1",
+    "ibm819",
+    "iso-8859-1",
+    "iso-ir-100",
+    "iso8859-1",
+    "iso88591",
+    "iso_8859-1",
+    "iso_8859-1:1987",
+    "l1",
+    "latin1",
+    "us-ascii",
+    "windows-1252",
     "x-cp1252",
 };
 
@@ -188,11 +204,12 @@ static int
 is_cp1252(const char *name)
 {
 	return bsearch(name, cp1252_labels,
-		   sizeof(cp1252_labels) / sizeof(cp1252_labels[0]),
-		   sizeof(cp1252_labels[0]), cmp_label) != NULL;
+	               sizeof(cp1252_labels) / sizeof(cp1252_labels[0]),
+	               sizeof(cp1252_labels[0]), cmp_label) != NULL;
 }
 
-/* What the byte order mark or the first bytes say, else NULL (RFC 7303 §3, XML 1.0 App. F). */
+/* What the byte order mark or the first bytes say, else NULL (RFC 7303 §3,
+ * XML 1.0 App. F). */
 static const char *
 sniff_bom(const unsigned char *b, size_t n, size_t *bom)
 {
@@ -230,12 +247,13 @@ open_decoder(struct tr_charset *cs, const char *name, const char *wide)
 {
 	if (strcmp(name, "utf-16") == 0 || strcmp(name, "utf-32") == 0 ||
 	    strcmp(name, "ucs-2") == 0 || strcmp(name, "ucs-4") == 0)
-		name = wide ? wide : (name[4] == '3' || name[4] == '4')
-		    ? "utf-32be" : "utf-16be";
+		name = wide                                 ? wide
+		       : (name[4] == '3' || name[4] == '4') ? "utf-32be"
+		                                            : "utf-16be";
 	if (wide && strncmp(name, "utf-", 4) != 0)
 		name = wide; /* the bytes are UTF-16/32 whatever the label */
 	if (!wide && (strncmp(name, "utf-16", 6) == 0 ||
-	    strncmp(name, "utf-32", 6) == 0)) {
+	              strncmp(name, "utf-32", 6) == 0)) {
 		/* Labelled wide, but the bytes are ASCII-compatible. */
 		warnf(cs, "document labelled ", name, " is not; read as UTF-8");
 		name = "utf-8";
@@ -250,8 +268,9 @@ open_decoder(struct tr_charset *cs, const char *name, const char *wide)
 		cs->dec = DEC_CP1252;
 		return 0;
 	}
-	cs->unit = strncmp(name, "utf-32", 6) == 0 ? 4 :
-	    strncmp(name, "utf-16", 6) == 0 ? 2 : 1;
+	cs->unit = strncmp(name, "utf-32", 6) == 0   ? 4
+	           : strncmp(name, "utf-16", 6) == 0 ? 2
+	                                             : 1;
 	cs->cd = iconv_open("UTF-8", name);
 	if (cs->cd == (iconv_t)-1) {
 		warnf(cs, "unknown encoding \"", name, "\", read as UTF-8");
@@ -302,7 +321,7 @@ decide(struct tr_charset *cs, int final, size_t *skip)
 
 int
 tr_charset_new(struct tr_charset **out, const char *content_type,
-    tr_charset_warn_fn warn, void *arg)
+               tr_charset_warn_fn warn, void *arg)
 {
 	struct tr_charset *cs;
 	char type[128];
@@ -316,8 +335,9 @@ tr_charset_new(struct tr_charset **out, const char *content_type,
 	tr_buf_init(&cs->sniff, SNIFF_MAX + 64);
 	tr_buf_init(&cs->out, OUT_MAX);
 	tr_buf_init(&cs->join, OUT_MAX);
-	cs->http_is_xml = tr_charset_content_type(type, sizeof(type),
-	    cs->http_charset, sizeof(cs->http_charset), content_type);
+	cs->http_is_xml =
+	    tr_charset_content_type(type, sizeof(type), cs->http_charset,
+	                            sizeof(cs->http_charset), content_type);
 	*out = cs;
 	return 0;
 }
@@ -413,7 +433,7 @@ decode_iconv(struct tr_charset *cs, const char *in, size_t n, int final)
 
 static int
 convert(struct tr_charset *cs, const char *in, size_t n, int final,
-    const char **out, size_t *outlen)
+        const char **out, size_t *outlen)
 {
 	int rc = 0, bad = cs->n_bad;
 
@@ -428,14 +448,14 @@ convert(struct tr_charset *cs, const char *in, size_t n, int final,
 		rc = decode_iconv(cs, in, n, final);
 	if (bad == 0 && cs->n_bad > 0)
 		warnf(cs, "invalid ", cs->name,
-		    " byte sequence replaced by U+FFFD");
+		      " byte sequence replaced by U+FFFD");
 	*out = tr_buf_str(&cs->out), *outlen = cs->out.len;
 	return rc;
 }
 
 int
 tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
-    const char **out, size_t *outlen)
+                const char **out, size_t *outlen)
 {
 	size_t skip, room;
 	int rc;
@@ -462,7 +482,7 @@ tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
 	if (cs->sniff.len == 0)
 		return 0;
 	return convert(cs, cs->sniff.data + skip, cs->sniff.len - skip, final,
-	    out, outlen);
+	               out, outlen);
 }
 
 const char *

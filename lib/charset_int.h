@@ -30,7 +30,7 @@ struct tr_charset;
  * header value. 0 or TR_ENOMEM.
  */
 int tr_charset_new(struct tr_charset **out, const char *content_type,
-    tr_charset_warn_fn warn, void *arg);
+                   tr_charset_warn_fn warn, void *arg);
 
 /*
  * Converts the next n bytes. On return *out and *outlen hold UTF-8 text
@@ -38,8 +38,8 @@ int tr_charset_new(struct tr_charset **out, const char *content_type,
  * next call. With final non-zero everything held back is flushed.
  * 0, TR_ENOMEM or TR_ETOOBIG.
  */
-int tr_charset_feed(struct tr_charset *cs, const char *in, size_t n,
-    int final, const char **out, size_t *outlen);
+int tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
+                    const char **out, size_t *outlen);
 
 /* The encoding's name, lowercase ("utf-8"); "" until it is decided. */
 const char *tr_charset_name(const struct tr_charset *cs);
@@ -53,7 +53,7 @@ void tr_charset_free(struct tr_charset *cs);
  * absent). Returns non-zero when the type is an XML media type.
  */
 int tr_charset_content_type(char *type, size_t tsize, char *charset,
-    size_t csize, const char *content_type);
+                            size_t csize, const char *content_type);
 
 /*
  * Reads the encoding pseudo-attribute of the XML declaration at the start

@@ -173,7 +173,8 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 
 	while (i < n) {
 		/* Plain printable ASCII runs are copied in one go. */
-		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
+		    s[i] != '\\') {
 			i++;
 			continue;
 		}
@@ -192,12 +193,23 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 			const char *named = NULL;
 
 			switch (s[i]) {
-			case '\n': named = "\\n"; break;
-			case '\r': named = "\\r"; break;
-			case '\t': named = "\\t"; break;
-			case '\b': named = "\\b"; break;
-			case '\f': named = "\\f"; break;
-			default: break;
+			case '\n':
+				named = "\\n";
+				break;
+			case '\r':
+				named = "\\r";
+				break;
+			case '\t':
+				named = "\\t";
+				break;
+			case '\b':
+				named = "\\b";
+				break;
+			case '\f':
+				named = "\\f";
+				break;
+			default:
+				break;
 			}
 			if (named)
 				rc = tr_buf_add(out, named, 2);
@@ -210,7 +222,8 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 			len = 1;
 		} else if (s[i] >= 0x80 && utf8_seq(s + i, n - i, &cp)) {
 			/* U+2028 and U+2029 end lines in JavaScript. */
-			rc = tr_buf_adds(out, cp == 0x2028 ? "\\u2028" : "\\u2029");
+			rc = tr_buf_adds(out,
+			                 cp == 0x2028 ? "\\u2028" : "\\u2029");
 			len = 3;
 		} else {
 			rc = tr_buf_add(out, "\xef\xbf\xbd", 3); /* U+FFFD */
@@ -297,8 +310,9 @@ tr_json_key(struct tr_json *j, const char *key)
 	if (rc == 0)
 		rc = tr_json_escape(j->out, key, strlen(key));
 	if (rc == 0)
-		rc = tr_buf_add(j->out, (j->flags & TR_JSON_PRETTY) ? "\": " : "\":",
-		    (j->flags & TR_JSON_PRETTY) ? 3 : 2);
+		rc = tr_buf_add(j->out,
+		                (j->flags & TR_JSON_PRETTY) ? "\": " : "\":",
+		                (j->flags & TR_JSON_PRETTY) ? 3 : 2);
 	if (rc != 0)
 		return fail(j, rc);
 	j->n_items[d] = 1;

@@ -45,7 +45,7 @@
 #include "tributary/url.h"
 
 #define NS_SEP '\x01'
-#define CHUNK (64 << 10)	  /* cleaned bytes handed to expat at once */
+#define CHUNK (64 << 10) /* cleaned bytes handed to expat at once */
 #define MAX_WARNINGS 100
 #define WARNINGS_PER_KIND 5
 
@@ -92,27 +92,77 @@ static const struct ns_entry {
 };
 
 /* Vocabularies: namespaces that share element names. */
-enum fam { FAM_RSS, FAM_RDF, FAM_ATOM, FAM_DC, FAM_DCTERMS, FAM_CONTENT,
-	FAM_MEDIA, FAM_SY, FAM_OTHER };
+enum fam {
+	FAM_RSS,
+	FAM_RDF,
+	FAM_ATOM,
+	FAM_DC,
+	FAM_DCTERMS,
+	FAM_CONTENT,
+	FAM_MEDIA,
+	FAM_SY,
+	FAM_OTHER
+};
 
 enum tag {
 	T_NONE,
 	/* RSS 0.9x/1.0/2.0 */
-	T_AUTHOR, T_CATEGORY, T_CHANNEL, T_DESCRIPTION, T_ENCLOSURE, T_GUID,
-	T_ITEM, T_LANGUAGE, T_LASTBUILDDATE, T_LINK, T_MANAGINGEDITOR,
-	T_PUBDATE, T_RSS, T_SOURCE, T_TITLE, T_TTL,
+	T_AUTHOR,
+	T_CATEGORY,
+	T_CHANNEL,
+	T_DESCRIPTION,
+	T_ENCLOSURE,
+	T_GUID,
+	T_ITEM,
+	T_LANGUAGE,
+	T_LASTBUILDDATE,
+	T_LINK,
+	T_MANAGINGEDITOR,
+	T_PUBDATE,
+	T_RSS,
+	T_SOURCE,
+	T_TITLE,
+	T_TTL,
 	/* RDF */
 	T_RDF,
 	/* Atom 1.0 and 0.3 */
-	T_A_AUTHOR, T_A_CATEGORY, T_A_CONTENT, T_A_CREATED, T_A_EMAIL,
-	T_A_ENTRY, T_A_FEED, T_A_ID, T_A_ISSUED, T_A_LINK, T_A_MODIFIED,
-	T_A_NAME, T_A_PUBLISHED, T_A_SOURCE, T_A_SUBTITLE, T_A_SUMMARY,
-	T_A_TAGLINE, T_A_TITLE, T_A_UPDATED, T_A_URI, T_A_URL,
+	T_A_AUTHOR,
+	T_A_CATEGORY,
+	T_A_CONTENT,
+	T_A_CREATED,
+	T_A_EMAIL,
+	T_A_ENTRY,
+	T_A_FEED,
+	T_A_ID,
+	T_A_ISSUED,
+	T_A_LINK,
+	T_A_MODIFIED,
+	T_A_NAME,
+	T_A_PUBLISHED,
+	T_A_SOURCE,
+	T_A_SUBTITLE,
+	T_A_SUMMARY,
+	T_A_TAGLINE,
+	T_A_TITLE,
+	T_A_UPDATED,
+	T_A_URI,
+	T_A_URL,
 	/* modules */
-	T_DC_CREATOR, T_DC_DATE, T_DC_DESCRIPTION, T_DC_LANGUAGE,
-	T_DC_SUBJECT, T_DC_TITLE, T_DCT_CREATED, T_DCT_ISSUED,
-	T_DCT_MODIFIED, T_CONTENT_ENCODED, T_MEDIA_CONTENT, T_MEDIA_GROUP,
-	T_MEDIA_THUMBNAIL, T_SY_FREQUENCY, T_SY_PERIOD,
+	T_DC_CREATOR,
+	T_DC_DATE,
+	T_DC_DESCRIPTION,
+	T_DC_LANGUAGE,
+	T_DC_SUBJECT,
+	T_DC_TITLE,
+	T_DCT_CREATED,
+	T_DCT_ISSUED,
+	T_DCT_MODIFIED,
+	T_CONTENT_ENCODED,
+	T_MEDIA_CONTENT,
+	T_MEDIA_GROUP,
+	T_MEDIA_THUMBNAIL,
+	T_SY_FREQUENCY,
+	T_SY_PERIOD,
 	N_TAGS
 };
 
@@ -179,16 +229,16 @@ static const struct tag_entry {
 
 /* Contexts an element can open. */
 enum role {
-	R_NONE,	   /* ignored, and so is everything inside */
-	R_ROOT,	   /* <rss>, <rdf:RDF> */
-	R_CHANNEL, /* RSS <channel>, Atom <feed>: feed metadata */
-	R_ITEM,	   /* <item>, <entry> */
-	R_PERSON,  /* Atom <author> */
-	R_SOURCE,  /* Atom <source> in an entry */
-	R_GROUP,   /* <media:group> in an item */
-	R_LOOSE,   /* inside an unknown root: items and titles at any depth */
-	R_FIELD,   /* an element whose text is being read */
-	R_SER,	   /* markup inside a field, serialized into it */
+	R_NONE,     /* ignored, and so is everything inside */
+	R_ROOT,     /* <rss>, <rdf:RDF> */
+	R_CHANNEL,  /* RSS <channel>, Atom <feed>: feed metadata */
+	R_ITEM,     /* <item>, <entry> */
+	R_PERSON,   /* Atom <author> */
+	R_SOURCE,   /* Atom <source> in an entry */
+	R_GROUP,    /* <media:group> in an item */
+	R_LOOSE,    /* inside an unknown root: items and titles at any depth */
+	R_FIELD,    /* an element whose text is being read */
+	R_SER,      /* markup inside a field, serialized into it */
 	R_SER_VOID, /* an HTML void element serialized as <x /> */
 	R_SER_SKIP, /* the xhtml <div> wrapper: children only */
 	N_ROLES
@@ -197,63 +247,110 @@ enum role {
 /* Where the text of a field goes. */
 enum target {
 	X_NONE,
-	X_I_TITLE, X_I_LINK, X_I_SUMMARY, X_I_CONTENT, X_I_GUID, X_I_ID,
-	X_I_PUBLISHED, X_I_UPDATED, X_I_DCDATE, X_I_AUTHOR, X_I_CREATOR,
-	X_I_CATEGORY, X_I_SOURCE,
-	X_F_TITLE, X_F_LINK, X_F_SUBTITLE, X_F_ID, X_F_UPDATED, X_F_LANGUAGE,
-	X_F_AUTHOR, X_F_TTL, X_F_SY_PERIOD, X_F_SY_FREQ,
-	X_P_NAME, X_P_EMAIL, X_P_URI,
-	X_S_TITLE, X_S_ID,
+	X_I_TITLE,
+	X_I_LINK,
+	X_I_SUMMARY,
+	X_I_CONTENT,
+	X_I_GUID,
+	X_I_ID,
+	X_I_PUBLISHED,
+	X_I_UPDATED,
+	X_I_DCDATE,
+	X_I_AUTHOR,
+	X_I_CREATOR,
+	X_I_CATEGORY,
+	X_I_SOURCE,
+	X_F_TITLE,
+	X_F_LINK,
+	X_F_SUBTITLE,
+	X_F_ID,
+	X_F_UPDATED,
+	X_F_LANGUAGE,
+	X_F_AUTHOR,
+	X_F_TTL,
+	X_F_SY_PERIOD,
+	X_F_SY_FREQ,
+	X_P_NAME,
+	X_P_EMAIL,
+	X_P_URI,
+	X_S_TITLE,
+	X_S_ID,
 };
 
 /* Which field a tag fills, by the context it appears in. */
 static const unsigned char targets[N_ROLES][N_TAGS] = {
-    [R_ITEM] = {
-	[T_TITLE] = X_I_TITLE, [T_A_TITLE] = X_I_TITLE,
-	[T_DC_TITLE] = X_I_TITLE,
-	[T_LINK] = X_I_LINK,
-	[T_DESCRIPTION] = X_I_SUMMARY, [T_A_SUMMARY] = X_I_SUMMARY,
-	[T_DC_DESCRIPTION] = X_I_SUMMARY,
-	[T_CONTENT_ENCODED] = X_I_CONTENT, [T_A_CONTENT] = X_I_CONTENT,
-	[T_GUID] = X_I_GUID, [T_A_ID] = X_I_ID,
-	[T_PUBDATE] = X_I_PUBLISHED, [T_A_PUBLISHED] = X_I_PUBLISHED,
-	[T_A_ISSUED] = X_I_PUBLISHED, [T_A_CREATED] = X_I_PUBLISHED,
-	[T_DCT_ISSUED] = X_I_PUBLISHED, [T_DCT_CREATED] = X_I_PUBLISHED,
-	[T_A_UPDATED] = X_I_UPDATED, [T_A_MODIFIED] = X_I_UPDATED,
-	[T_DCT_MODIFIED] = X_I_UPDATED,
-	[T_DC_DATE] = X_I_DCDATE,
-	[T_AUTHOR] = X_I_AUTHOR, [T_DC_CREATOR] = X_I_CREATOR,
-	[T_CATEGORY] = X_I_CATEGORY, [T_DC_SUBJECT] = X_I_CATEGORY,
-	[T_SOURCE] = X_I_SOURCE,
-    },
-    [R_CHANNEL] = {
-	[T_TITLE] = X_F_TITLE, [T_A_TITLE] = X_F_TITLE,
-	[T_DC_TITLE] = X_F_TITLE,
-	[T_LINK] = X_F_LINK,
-	[T_DESCRIPTION] = X_F_SUBTITLE, [T_A_SUBTITLE] = X_F_SUBTITLE,
-	[T_A_TAGLINE] = X_F_SUBTITLE, [T_DC_DESCRIPTION] = X_F_SUBTITLE,
-	[T_A_ID] = X_F_ID,
-	[T_LASTBUILDDATE] = X_F_UPDATED, [T_PUBDATE] = X_F_UPDATED,
-	[T_A_UPDATED] = X_F_UPDATED, [T_A_MODIFIED] = X_F_UPDATED,
-	[T_DC_DATE] = X_F_UPDATED, [T_DCT_MODIFIED] = X_F_UPDATED,
-	[T_LANGUAGE] = X_F_LANGUAGE, [T_DC_LANGUAGE] = X_F_LANGUAGE,
-	[T_MANAGINGEDITOR] = X_F_AUTHOR, [T_DC_CREATOR] = X_F_AUTHOR,
-	[T_TTL] = X_F_TTL,
-	[T_SY_PERIOD] = X_F_SY_PERIOD, [T_SY_FREQUENCY] = X_F_SY_FREQ,
-    },
-    [R_PERSON] = {
-	[T_A_NAME] = X_P_NAME, [T_A_EMAIL] = X_P_EMAIL,
-	[T_A_URI] = X_P_URI, [T_A_URL] = X_P_URI,
-    },
-    [R_SOURCE] = {
-	[T_A_TITLE] = X_S_TITLE, [T_A_ID] = X_S_ID,
-    },
+    [R_ITEM] =
+        {
+            [T_TITLE] = X_I_TITLE,
+            [T_A_TITLE] = X_I_TITLE,
+            [T_DC_TITLE] = X_I_TITLE,
+            [T_LINK] = X_I_LINK,
+            [T_DESCRIPTION] = X_I_SUMMARY,
+            [T_A_SUMMARY] = X_I_SUMMARY,
+            [T_DC_DESCRIPTION] = X_I_SUMMARY,
+            [T_CONTENT_ENCODED] = X_I_CONTENT,
+            [T_A_CONTENT] = X_I_CONTENT,
+            [T_GUID] = X_I_GUID,
+            [T_A_ID] = X_I_ID,
+            [T_PUBDATE] = X_I_PUBLISHED,
+            [T_A_PUBLISHED] = X_I_PUBLISHED,
+            [T_A_ISSUED] = X_I_PUBLISHED,
+            [T_A_CREATED] = X_I_PUBLISHED,
+            [T_DCT_ISSUED] = X_I_PUBLISHED,
+            [T_DCT_CREATED] = X_I_PUBLISHED,
+            [T_A_UPDATED] = X_I_UPDATED,
+            [T_A_MODIFIED] = X_I_UPDATED,
+            [T_DCT_MODIFIED] = X_I_UPDATED,
+            [T_DC_DATE] = X_I_DCDATE,
+            [T_AUTHOR] = X_I_AUTHOR,
+            [T_DC_CREATOR] = X_I_CREATOR,
+            [T_CATEGORY] = X_I_CATEGORY,
+            [T_DC_SUBJECT] = X_I_CATEGORY,
+            [T_SOURCE] = X_I_SOURCE,
+        },
+    [R_CHANNEL] =
+        {
+            [T_TITLE] = X_F_TITLE,
+            [T_A_TITLE] = X_F_TITLE,
+            [T_DC_TITLE] = X_F_TITLE,
+            [T_LINK] = X_F_LINK,
+            [T_DESCRIPTION] = X_F_SUBTITLE,
+            [T_A_SUBTITLE] = X_F_SUBTITLE,
+            [T_A_TAGLINE] = X_F_SUBTITLE,
+            [T_DC_DESCRIPTION] = X_F_SUBTITLE,
+            [T_A_ID] = X_F_ID,
+            [T_LASTBUILDDATE] = X_F_UPDATED,
+            [T_PUBDATE] = X_F_UPDATED,
+            [T_A_UPDATED] = X_F_UPDATED,
+            [T_A_MODIFIED] = X_F_UPDATED,
+            [T_DC_DATE] = X_F_UPDATED,
+            [T_DCT_MODIFIED] = X_F_UPDATED,
+            [T_LANGUAGE] = X_F_LANGUAGE,
+            [T_DC_LANGUAGE] = X_F_LANGUAGE,
+            [T_MANAGINGEDITOR] = X_F_AUTHOR,
+            [T_DC_CREATOR] = X_F_AUTHOR,
+            [T_TTL] = X_F_TTL,
+            [T_SY_PERIOD] = X_F_SY_PERIOD,
+            [T_SY_FREQUENCY] = X_F_SY_FREQ,
+        },
+    [R_PERSON] =
+        {
+            [T_A_NAME] = X_P_NAME,
+            [T_A_EMAIL] = X_P_EMAIL,
+            [T_A_URI] = X_P_URI,
+            [T_A_URL] = X_P_URI,
+        },
+    [R_SOURCE] =
+        {
+            [T_A_TITLE] = X_S_TITLE,
+            [T_A_ID] = X_S_ID,
+        },
 };
 
 /* How a field's text is read (Atom text constructs, RFC 4287 §3.1). */
 enum mode {
-	M_TEXT,	 /* plain text; child elements contribute their text */
-	M_HTML,	 /* the text is HTML; child elements are serialized */
+	M_TEXT,  /* plain text; child elements contribute their text */
+	M_HTML,  /* the text is HTML; child elements are serialized */
 	M_XHTML, /* child elements are the content (xhtml, Atom 0.3 xml) */
 };
 
@@ -275,27 +372,27 @@ struct tr_parser {
 
 	enum tr_feed_version version;
 	char root[64];
-	int none_is_atom;	/* <feed> without a namespace */
+	int none_is_atom; /* <feed> without a namespace */
 	int bozo;
-	int dead;		/* expat stopped: nothing more is read */
-	int stop_rc;		/* why we stopped it (0: expat error) */
+	int dead;    /* expat stopped: nothing more is read */
+	int stop_rc; /* why we stopped it (0: expat error) */
 	int finished;
-	int eof_repair;		/* elements are being closed at the end */
+	int eof_repair; /* elements are being closed at the end */
 	char **warnings;
 	size_t n_warnings;
 	unsigned char kind_count[32];
 
-	struct frame *frames;	/* frames[0] is the document */
+	struct frame *frames; /* frames[0] is the document */
 	size_t depth;
-	size_t overflow;	/* elements past max_depth still open */
-	char **bases;		/* xml:base stack; bases[0] the document's */
+	size_t overflow; /* elements past max_depth still open */
+	char **bases;    /* xml:base stack; bases[0] the document's */
 	size_t n_bases, cap_bases;
 
 	/* The field being read. */
 	int target;
 	enum mode mode;
 	int base64;
-	int atom_text;		/* an Atom text construct (escape if text) */
+	int atom_text; /* an Atom text construct (escape if text) */
 	size_t field_depth;
 	const char *field_base;
 	struct tr_buf text;
@@ -307,8 +404,8 @@ struct tr_parser {
 	size_t cap_authors, cap_categories, cap_enclosures;
 	int item_has_pubdate;
 	int64_t item_dcdate;
-	char *alt_link;		/* Atom entry: first non-alternate link */
-	int person_owner;	/* R_ITEM, R_CHANNEL or R_SOURCE */
+	char *alt_link;   /* Atom entry: first non-alternate link */
+	int person_owner; /* R_ITEM, R_CHANNEL or R_SOURCE */
 	struct tr_person person;
 
 	struct tr_feed_meta meta;
@@ -320,7 +417,7 @@ struct tr_parser {
 
 static void
 add_warning(struct tr_parser *p, unsigned long line, unsigned long col,
-    const char *kind, const char *msg, int bozo)
+            const char *kind, const char *msg, int bozo)
 {
 	unsigned h = 0;
 	char buf[300], **w;
@@ -343,8 +440,8 @@ add_warning(struct tr_parser *p, unsigned long line, unsigned long col,
 }
 
 static void
-clean_warn(void *arg, unsigned long line, unsigned long col,
-    const char *kind, const char *msg)
+clean_warn(void *arg, unsigned long line, unsigned long col, const char *kind,
+           const char *msg)
 {
 	add_warning(arg, line, col, kind, msg, 1);
 }
@@ -364,10 +461,11 @@ charset_warn(void *arg, const char *msg)
 static void
 xml_warn(struct tr_parser *p, const char *kind, const char *msg, int bozo)
 {
-	add_warning(p, (unsigned long)XML_GetCurrentLineNumber(p->xp) +
-		tr_clean_lines_dropped(p->cl),
-	    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1, kind, msg,
-	    bozo);
+	add_warning(p,
+	            (unsigned long)XML_GetCurrentLineNumber(p->xp) +
+	                tr_clean_lines_dropped(p->cl),
+	            (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1, kind,
+	            msg, bozo);
 }
 
 /*
@@ -478,7 +576,7 @@ split_name(const char *name, const char **local)
 	memcpy(uri, name, n);
 	uri[n] = '\0';
 	e = bsearch(uri, namespaces, sizeof(namespaces) / sizeof(namespaces[0]),
-	    sizeof(namespaces[0]), cmp_ns);
+	            sizeof(namespaces[0]), cmp_ns);
 	return e ? e->ns : NS_OTHER;
 }
 
@@ -490,8 +588,8 @@ lookup_tag(enum fam fam, const char *local)
 
 	if (fam == FAM_OTHER)
 		return T_NONE;
-	t = bsearch(&key, tags, sizeof(tags) / sizeof(tags[0]),
-	    sizeof(tags[0]), cmp_tag);
+	t = bsearch(&key, tags, sizeof(tags) / sizeof(tags[0]), sizeof(tags[0]),
+	            cmp_tag);
 	return t ? (enum tag)t->tag : T_NONE;
 }
 
@@ -623,15 +721,18 @@ decode_ref(struct tr_buf *out, const char *s)
 	static const struct {
 		const char *name;
 		unsigned long cp;
-	} xml[] = {{"amp", '&'}, {"apos", '\''}, {"gt", '>'}, {"lt", '<'},
-	    {"quot", '"'}};
+	} xml[] = {{"amp", '&'},
+	           {"apos", '\''},
+	           {"gt", '>'},
+	           {"lt", '<'},
+	           {"quot", '"'}};
 	char name[40];
 	unsigned int cp[2];
 	unsigned long v = 0;
 	size_t n, i;
 
 	for (n = 1; n < sizeof(name) && s[n] && s[n] != ';' && s[n] != '&' &&
-	     !is_ws((unsigned char)s[n]) && s[n] != '<';
+	            !is_ws((unsigned char)s[n]) && s[n] != '<';
 	     n++)
 		name[n - 1] = s[n];
 	if (s[n] != ';' || n == 1)
@@ -676,9 +777,9 @@ html_to_text(const char *s)
 
 	tr_buf_init(&b, strlen(s) + 1);
 	while (*s) {
-		if (*s == '<' && (s[1] == '/' || s[1] == '!' ||
-				     ((s[1] | 0x20) >= 'a' &&
-					 (s[1] | 0x20) <= 'z'))) {
+		if (*s == '<' &&
+		    (s[1] == '/' || s[1] == '!' ||
+		     ((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))) {
 			const char *e = strchr(s, '>');
 
 			if (e == NULL)
@@ -719,11 +820,20 @@ text_to_html(const char *s, size_t n)
 		const char *e = NULL;
 
 		switch (s[i]) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		default: continue;
+		case '&':
+			e = "&amp;";
+			break;
+		case '<':
+			e = "&lt;";
+			break;
+		case '>':
+			e = "&gt;";
+			break;
+		case '"':
+			e = "&quot;";
+			break;
+		default:
+			continue;
 		}
 		tr_buf_add(&b, s + run, i - run);
 		tr_buf_adds(&b, e);
@@ -786,13 +896,18 @@ utf8_repair(struct tr_buf *b)
 	while (s && i < n) {
 		unsigned char c = s[i];
 
-		len = c >= 0x01 && c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 :
-		    c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+		len = c >= 0x01 && c < 0x80   ? 1
+		      : c >= 0xc2 && c < 0xe0 ? 2
+		      : c >= 0xe0 && c < 0xf0 ? 3
+		      : c >= 0xf0 && c < 0xf5 ? 4
+		                              : 0;
 		if (len > 1) {
-			unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 :
-			    0x80;
-			unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f :
-			    0xbf;
+			unsigned char lo = c == 0xe0   ? 0xa0
+			                   : c == 0xf0 ? 0x90
+			                               : 0x80;
+			unsigned char hi = c == 0xed   ? 0x9f
+			                   : c == 0xf4 ? 0x8f
+			                               : 0xbf;
 			size_t k;
 
 			if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
@@ -849,8 +964,10 @@ field_add(struct tr_parser *p, const char *s, size_t n)
 		n = room;
 		if (!p->truncated_warned) {
 			p->truncated_warned = 1;
-			xml_warn(p, "size", "field longer than the size cap "
-			    "truncated", 0);
+			xml_warn(p, "size",
+			         "field longer than the size cap "
+			         "truncated",
+			         0);
 		}
 	}
 	if (n)
@@ -866,11 +983,20 @@ field_add_escaped(struct tr_parser *p, const char *s, size_t n, int attr_val)
 		const char *e = NULL;
 
 		switch (s[i]) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = attr_val ? "&quot;" : NULL; break;
-		default: break;
+		case '&':
+			e = "&amp;";
+			break;
+		case '<':
+			e = "&lt;";
+			break;
+		case '>':
+			e = "&gt;";
+			break;
+		case '"':
+			e = attr_val ? "&quot;" : NULL;
+			break;
+		default:
+			break;
 		}
 		if (e == NULL)
 			continue;
@@ -896,7 +1022,7 @@ text_mode(struct tr_parser *p, const char **atts)
 	else if (strcmp(type, "html") == 0 || strcmp(type, "text/html") == 0)
 		p->mode = M_HTML;
 	else if (strcmp(type, "xhtml") == 0 ||
-	    strcmp(type, "application/xhtml+xml") == 0)
+	         strcmp(type, "application/xhtml+xml") == 0)
 		p->mode = M_XHTML;
 	if (mode && strcmp(mode, "escaped") == 0 && p->mode == M_XHTML)
 		p->mode = M_HTML;
@@ -907,8 +1033,7 @@ text_mode(struct tr_parser *p, const char **atts)
 }
 
 static void
-begin_field(struct tr_parser *p, int target, const char **atts,
-    enum tag tag)
+begin_field(struct tr_parser *p, int target, const char **atts, enum tag tag)
 {
 	p->target = target;
 	p->field_depth = p->depth;
@@ -955,12 +1080,15 @@ looks_like_html(const char *s)
 	const char *p;
 
 	for (p = s; (p = strpbrk(p, "<&")) != NULL; p++) {
-		if (p[0] == '<' && (p[1] == '/' || ((p[1] | 0x20) >= 'a' &&
-		    (p[1] | 0x20) <= 'z')) && strchr(p, '>'))
+		if (p[0] == '<' &&
+		    (p[1] == '/' ||
+		     ((p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z')) &&
+		    strchr(p, '>'))
 			return 1;
 		if (p[0] == '&') {
-			size_t n = strspn(p + 1, "#abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+			size_t n = strspn(
+			    p + 1, "#abcdefghijklmnopqrstuvwxyz"
+			           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 
 			if (n > 0 && n < 32 && p[1 + n] == ';')
 				return 1;
@@ -1045,7 +1173,7 @@ add_category(struct tr_parser *p, char *cat)
 			return;
 		}
 	if ((q = grow(a->categories, &p->cap_categories, a->n_categories,
-		 sizeof(*q))) == NULL) {
+	              sizeof(*q))) == NULL) {
 		free(cat);
 		return;
 	}
@@ -1056,7 +1184,7 @@ add_category(struct tr_parser *p, char *cat)
 /* Adds an enclosure (url resolved, duplicates by URL skipped). */
 static void
 add_enclosure(struct tr_parser *p, const char *url, const char *type,
-    const char *length)
+              const char *length)
 {
 	struct tr_article *a = &p->art;
 	struct tr_enclosure *q;
@@ -1071,7 +1199,7 @@ add_enclosure(struct tr_parser *p, const char *url, const char *type,
 			return;
 		}
 	if ((q = grow(a->enclosures, &p->cap_enclosures, a->n_enclosures,
-		 sizeof(*q))) == NULL) {
+	              sizeof(*q))) == NULL) {
 		free(u);
 		return;
 	}
@@ -1097,8 +1225,8 @@ add_person(struct tr_parser *p, struct tr_person *pe)
 
 	if (!pe->name && !pe->email && !pe->uri)
 		return;
-	if ((q = grow(a->authors, &p->cap_authors, a->n_authors,
-		 sizeof(*q))) == NULL) {
+	if ((q = grow(a->authors, &p->cap_authors, a->n_authors, sizeof(*q))) ==
+	    NULL) {
 		free(pe->name), free(pe->email), free(pe->uri);
 		memset(pe, 0, sizeof(*pe));
 		return;
@@ -1123,7 +1251,7 @@ parse_rss_person(struct tr_person *pe, const char *s)
 		pe->email = dup_trim(s, (size_t)(open - s));
 		pe->name = dup_trim(open + 1, (size_t)(close - open - 1));
 	} else if ((open = strchr(s, '<')) && (close = strchr(open, '>')) &&
-	    at && at > open && at < close) {
+	           at && at > open && at < close) {
 		pe->name = dup_trim(s, (size_t)(open - s));
 		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
 	} else if (at && strcspn(s, " \t") == strlen(s))
@@ -1179,8 +1307,10 @@ end_item(struct tr_parser *p)
 	if (p->cb && p->cb(a, p->arg) != 0)
 		stop(p, TR_EABORT);
 	else if (p->n_items >= p->max_items) {
-		xml_warn(p, "items", "item cap reached; the rest of the "
-		    "document is ignored", 0);
+		xml_warn(p, "items",
+		         "item cap reached; the rest of the "
+		         "document is ignored",
+		         0);
 		stop(p, TR_ETOOBIG);
 	}
 out:
@@ -1213,7 +1343,8 @@ atom_link(struct tr_parser *p, enum role ctx, const char **atts)
 	if (rel == NULL || *rel == '\0')
 		rel = "alternate";
 	if (ctx == R_ITEM && strcmp(rel, "enclosure") == 0) {
-		add_enclosure(p, href, attr(atts, "type"), attr(atts, "length"));
+		add_enclosure(p, href, attr(atts, "type"),
+		              attr(atts, "length"));
 		return;
 	}
 	if ((u = resolve(cur_base(p), href)) == NULL)
@@ -1221,14 +1352,15 @@ atom_link(struct tr_parser *p, enum role ctx, const char **atts)
 	if (ctx == R_ITEM && strcmp(rel, "alternate") == 0)
 		set_first(&p->art.link, u);
 	else if (ctx == R_ITEM && strcmp(rel, "self") != 0 &&
-	    strcmp(rel, "replies") != 0 && strcmp(rel, "edit") != 0)
+	         strcmp(rel, "replies") != 0 && strcmp(rel, "edit") != 0)
 		set_first(&p->alt_link, u);
 	else if (ctx == R_CHANNEL && strcmp(rel, "alternate") == 0)
 		set_first(&p->meta.link, u);
 	else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
 		set_first(&p->meta.self, u);
-	else if (ctx == R_SOURCE && (strcmp(rel, "self") == 0 ||
-	    (strcmp(rel, "alternate") == 0 && p->art.source_url == NULL)))
+	else if (ctx == R_SOURCE &&
+	         (strcmp(rel, "self") == 0 ||
+	          (strcmp(rel, "alternate") == 0 && p->art.source_url == NULL)))
 		set_str(&p->art.source_url, u);
 	else
 		free(u);
@@ -1262,7 +1394,8 @@ end_item_field(struct tr_parser *p)
 		set_str(&a->guid, dup_trim(tr_buf_str(&p->text), p->text.len));
 		break;
 	case X_I_ID:
-		/* Atom ids are IRIs; a relative one is read against xml:base. */
+		/* Atom ids are IRIs; a relative one is read against xml:base.
+		 */
 		s = dup_trim(tr_buf_str(&p->text), p->text.len);
 		if (s && !strchr(s, ':') && p->field_base) {
 			char *r = tr_url_resolve(p->field_base, s);
@@ -1320,8 +1453,11 @@ sy_seconds(const char *s)
 	static const struct {
 		const char *name;
 		int64_t secs;
-	} periods[] = {{"daily", 86400}, {"hourly", 3600},
-	    {"monthly", 2592000}, {"weekly", 604800}, {"yearly", 31536000}};
+	} periods[] = {{"daily", 86400},
+	               {"hourly", 3600},
+	               {"monthly", 2592000},
+	               {"weekly", 604800},
+	               {"yearly", 31536000}};
 	size_t i;
 
 	for (i = 0; s && i < sizeof(periods) / sizeof(periods[0]); i++)
@@ -1456,23 +1592,25 @@ rss_version(const char *v)
 /* The root element: the format, and the role it opens. */
 static enum role
 root_element(struct tr_parser *p, enum ns ns, const char *local,
-    const char **atts)
+             const char **atts)
 {
 	const char *lang = xml_attr(atts, "lang");
 
 	snprintf(p->root, sizeof(p->root), "%s", local);
-	if (strcmp(local, "feed") == 0 && (ns == NS_ATOM10 || ns == NS_ATOM03 ||
-	    ns == NS_NONE)) {
+	if (strcmp(local, "feed") == 0 &&
+	    (ns == NS_ATOM10 || ns == NS_ATOM03 || ns == NS_NONE)) {
 		const char *v = attr(atts, "version");
 
 		p->none_is_atom = ns == NS_NONE;
-		p->version = ns == NS_ATOM03 || (v && strcmp(v, "0.3") == 0) ?
-		    TR_ATOM03 : TR_ATOM10;
+		p->version = ns == NS_ATOM03 || (v && strcmp(v, "0.3") == 0)
+		                 ? TR_ATOM03
+		                 : TR_ATOM10;
 		if (lang)
 			p->meta.language = dup_trim(lang, strlen(lang));
 		return R_CHANNEL;
 	}
-	if (strcmp(local, "entry") == 0 && (ns == NS_ATOM10 || ns == NS_ATOM03)) {
+	if (strcmp(local, "entry") == 0 &&
+	    (ns == NS_ATOM10 || ns == NS_ATOM03)) {
 		p->version = ns == NS_ATOM03 ? TR_ATOM03 : TR_ATOM10;
 		begin_item(p);
 		return R_ITEM;
@@ -1495,9 +1633,9 @@ root_element(struct tr_parser *p, enum ns ns, const char *local,
 static int
 is_void_element(const char *name)
 {
-	static const char *const v[] = {"area", "base", "br", "col", "embed",
-	    "hr", "img", "input", "link", "meta", "param", "source", "track",
-	    "wbr"};
+	static const char *const v[] = {
+	    "area",  "base", "br",   "col",   "embed",  "hr",    "img",
+	    "input", "link", "meta", "param", "source", "track", "wbr"};
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -1509,7 +1647,7 @@ is_void_element(const char *name)
 /* An element inside a field: its markup goes into the field's text. */
 static enum role
 serialize_start(struct tr_parser *p, enum ns ns, const char *local,
-    const char **atts)
+                const char **atts)
 {
 	const char *l;
 	size_t i;
@@ -1526,7 +1664,8 @@ serialize_start(struct tr_parser *p, enum ns ns, const char *local,
 		char *abs = NULL;
 
 		split_name(atts[i], &l);
-		/* Links in xhtml content follow xml:base (RFC 4287 §3.1.1.3). */
+		/* Links in xhtml content follow xml:base (RFC 4287 §3.1.1.3).
+		 */
 		if ((strcmp(l, "href") == 0 || strcmp(l, "src") == 0) &&
 		    p->field_base && (abs = resolve(p->field_base, v)) != NULL)
 			v = abs;
@@ -1547,8 +1686,8 @@ serialize_start(struct tr_parser *p, enum ns ns, const char *local,
 
 /* What an element with this tag opens inside a context. */
 static enum role
-child_role(struct tr_parser *p, enum role parent, enum tag tag,
-    enum ns ns, const char **atts)
+child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
+           const char **atts)
 {
 	int target = targets[parent][tag];
 
@@ -1556,14 +1695,14 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 	case R_ROOT:
 		if (tag == T_CHANNEL) {
 			if (p->version == TR_FEED_UNKNOWN)
-				p->version = ns == NS_RSS090 ? TR_RSS090 :
-				    TR_RSS10;
+				p->version =
+				    ns == NS_RSS090 ? TR_RSS090 : TR_RSS10;
 			return R_CHANNEL;
 		}
 		if (tag == T_ITEM) {
 			if (p->version == TR_FEED_UNKNOWN)
-				p->version = ns == NS_RSS090 ? TR_RSS090 :
-				    TR_RSS10;
+				p->version =
+				    ns == NS_RSS090 ? TR_RSS090 : TR_RSS10;
 			begin_item(p);
 			return R_ITEM;
 		}
@@ -1590,12 +1729,12 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 			return R_NONE;
 		case T_ENCLOSURE:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
-			    attr(atts, "length"));
+			              attr(atts, "length"));
 			return R_NONE;
 		case T_MEDIA_CONTENT:
 		case T_MEDIA_THUMBNAIL:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
-			    attr(atts, "fileSize"));
+			              attr(atts, "fileSize"));
 			return R_NONE;
 		case T_MEDIA_GROUP:
 			return R_GROUP;
@@ -1608,8 +1747,8 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 		case T_GUID: {
 			const char *pl = attr(atts, "isPermaLink");
 
-			p->art.guid_is_permalink = !(pl &&
-			    strcmp(pl, "false") == 0);
+			p->art.guid_is_permalink =
+			    !(pl && strcmp(pl, "false") == 0);
 			break;
 		}
 		case T_SOURCE: {
@@ -1617,7 +1756,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 
 			if (u)
 				set_first(&p->art.source_url,
-				    resolve(cur_base(p), u));
+				          resolve(cur_base(p), u));
 			break;
 		}
 		case T_A_CATEGORY: {
@@ -1649,7 +1788,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag,
 	case R_GROUP:
 		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
-			    attr(atts, "fileSize"));
+			              attr(atts, "fileSize"));
 		return R_NONE;
 	case R_SOURCE:
 		if (tag == T_A_LINK) {
@@ -1705,8 +1844,10 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	if (p->depth >= p->max_depth) {
 		/* Handlers may still run after the stop: count, ignore. */
 		if (p->overflow++ == 0) {
-			xml_warn(p, "depth", "elements nested too deeply; the "
-			    "rest of the document is ignored", 0);
+			xml_warn(p, "depth",
+			         "elements nested too deeply; the "
+			         "rest of the document is ignored",
+			         0);
 			stop(p, TR_ETOOBIG);
 		}
 		return;
@@ -1793,21 +1934,22 @@ on_text(void *ud, const XML_Char *s, int len)
 
 	if (p->target == X_NONE || p->frames[p->depth].role < R_FIELD)
 		return;
-	if (p->mode == M_XHTML || (p->mode == M_HTML &&
-	    p->depth > p->field_depth))
+	if (p->mode == M_XHTML ||
+	    (p->mode == M_HTML && p->depth > p->field_depth))
 		field_add_escaped(p, s, (size_t)len, 0);
 	else
 		field_add(p, s, (size_t)len);
 }
 
-/* --- the public API --------------------------------------------------------- */
+/* --- the public API ---------------------------------------------------------
+ */
 
 const char *
 tr_feed_version_name(enum tr_feed_version v)
 {
-	static const char *const names[] = {"unknown", "rss090", "rss091",
-	    "rss092", "rss093", "rss094", "rss20", "rss10", "atom03",
-	    "atom10"};
+	static const char *const names[] = {
+	    "unknown", "rss090", "rss091", "rss092", "rss093",
+	    "rss094",  "rss20",  "rss10",  "atom03", "atom10"};
 
 	if ((unsigned)v >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -1829,13 +1971,13 @@ setup_expat(struct tr_parser *p)
 	/* Entity expansion limits (on by default since 2.4.0; explicit). */
 	XML_SetBillionLaughsAttackProtectionMaximumAmplification(p->xp, 100.0f);
 	XML_SetBillionLaughsAttackProtectionActivationThreshold(p->xp,
-	    1u << 20);
+	                                                        1u << 20);
 	return 0;
 }
 
 int
 tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
-    tr_article_cb cb, void *arg)
+              tr_article_cb cb, void *arg)
 {
 	struct tr_parser *p;
 	int rc = TR_ENOMEM;
@@ -1863,7 +2005,7 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	    (p->bases[0] = strdup(opts->base_url)) == NULL)
 		goto out;
 	if ((rc = tr_charset_new(&p->cs, opts ? opts->content_type : NULL,
-		 charset_warn, p)) != 0 ||
+	                         charset_warn, p)) != 0 ||
 	    (rc = tr_clean_new(&p->cl, p->max_depth + 1, clean_warn, p)) != 0 ||
 	    (rc = setup_expat(p)) != 0)
 		goto out;
@@ -1911,8 +2053,10 @@ to_expat(struct tr_parser *p, const char *s, size_t n, int final)
 	if (p->stop_rc == 0 && XML_GetErrorCode(p->xp) == XML_ERROR_NO_MEMORY)
 		p->stop_rc = TR_ENOMEM;
 	else if (p->stop_rc == 0) {
-		drop_warnings_after(p, (unsigned long)XML_GetCurrentLineNumber(
-		    p->xp) + tr_clean_lines_dropped(p->cl),
+		drop_warnings_after(
+		    p,
+		    (unsigned long)XML_GetCurrentLineNumber(p->xp) +
+		        tr_clean_lines_dropped(p->cl),
 		    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1);
 		xml_warn(p, "xml", XML_ErrorString(XML_GetErrorCode(p->xp)), 1);
 	}

@@ -27,29 +27,29 @@
 #include "tributary/error.h"
 
 enum state {
-	S_PRE,	     /* before the first element: junk is dropped */
-	S_TEXT,	     /* character data */
-	S_LT,	     /* after '<' */
+	S_PRE,       /* before the first element: junk is dropped */
+	S_TEXT,      /* character data */
+	S_LT,        /* after '<' */
 	S_STAG_NAME, /* the name of a start tag */
-	S_TAG,	     /* inside a start tag, outside quotes */
-	S_ADQ,	     /* attribute value in double quotes */
-	S_ASQ,	     /* attribute value in single quotes */
+	S_TAG,       /* inside a start tag, outside quotes */
+	S_ADQ,       /* attribute value in double quotes */
+	S_ASQ,       /* attribute value in single quotes */
 	S_ETAG_NAME, /* the name of an end tag (held back, not copied) */
 	S_ETAG_REST, /* after the end tag's name, until '>' */
-	S_BANG,	     /* after "<!", deciding what follows */
+	S_BANG,      /* after "<!", deciding what follows */
 	S_COMMENT,
 	S_CDATA,
 	S_PI,
-	S_DECL,	     /* <!DOCTYPE ...> with its internal subset */
-	S_ENTITY,    /* after '&' */
-	S_POST,	     /* after the root element: only comments and PIs */
-	S_DROP,	     /* a second root element: the rest is dropped */
+	S_DECL,   /* <!DOCTYPE ...> with its internal subset */
+	S_ENTITY, /* after '&' */
+	S_POST,   /* after the root element: only comments and PIs */
+	S_DROP,   /* a second root element: the rest is dropped */
 	N_STATES
 };
 
 enum { P_SPECIAL, P_PLAIN, P_NEWLINE, P_UTF8, P_AMP };
 
-#define ENT_MAX 32	    /* longest entity name kept (HTML's is 31) */
+#define ENT_MAX 32          /* longest entity name kept (HTML's is 31) */
 #define NAME_MAX_LEN 1024   /* longer tag names stop tag repair */
 #define DECL_MAX (64 << 10) /* DOCTYPE text kept to find ENTITY names */
 
@@ -57,19 +57,19 @@ struct tr_clean {
 	enum state st;
 	enum state ent_ret; /* where to go back after an entity */
 	unsigned long line;
-	uint64_t off;	     /* bytes read so far */
+	uint64_t off;        /* bytes read so far */
 	uint64_t line_start; /* offset of the current line's first byte */
-	int match;	     /* progress through "-->", "]]>" or "?>" */
-	int slash;	     /* '/' seen in a start tag (maybe "/>") */
+	int match;           /* progress through "-->", "]]>" or "?>" */
+	int slash;           /* '/' seen in a start tag (maybe "/>") */
 	int seen_root;
 	int any_markup;
-	int pre_junk;	     /* non-space junk dropped before the root */
-	int pre_space;	     /* whitespace dropped before the root */
-	int post;	     /* the '<' being read is after the root */
+	int pre_junk;  /* non-space junk dropped before the root */
+	int pre_space; /* whitespace dropped before the root */
+	int post;      /* the '<' being read is after the root */
 	int decl_quote, decl_depth;
-	int repair_off;	     /* too deep or too long: tags pass unchecked */
-	int name_flushed;    /* a long start tag name is written as it comes */
-	int ext_dtd;	     /* the DOCTYPE names an external DTD */
+	int repair_off;   /* too deep or too long: tags pass unchecked */
+	int name_flushed; /* a long start tag name is written as it comes */
+	int ext_dtd;      /* the DOCTYPE names an external DTD */
 	unsigned long lines_dropped; /* newlines dropped before any markup */
 	char ent[ENT_MAX + 2];
 	size_t n_ent;
@@ -77,9 +77,9 @@ struct tr_clean {
 	size_t n_bang;
 	unsigned char u8[4]; /* a UTF-8 sequence cut by the chunk border */
 	size_t n_u8;
-	struct tr_buf name;   /* the tag name being read */
-	struct tr_buf names;  /* open elements' names, NUL-separated */
-	size_t *open;	      /* offsets into names */
+	struct tr_buf name;  /* the tag name being read */
+	struct tr_buf names; /* open elements' names, NUL-separated */
+	size_t *open;        /* offsets into names */
 	size_t depth, cap, max_depth;
 	struct tr_buf decl;     /* the DOCTYPE text, to find ENTITY names */
 	struct tr_buf declared; /* entity names it declares, NUL-separated */
@@ -92,14 +92,14 @@ static int
 is_name_start(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	    c == ':' || c >= 0x80;
+	       c == ':' || c >= 0x80;
 }
 
 static int
 is_name_char(unsigned char c)
 {
 	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' ||
-	    c == '.';
+	       c == '.';
 }
 
 static int
@@ -119,10 +119,10 @@ static void
 init_tables(struct tr_clean *c)
 {
 	static const char *const special[N_STATES] = {
-	    [S_TEXT] = "<&", [S_STAG_NAME] = "", [S_TAG] = "\"'>/<&",
-	    [S_ADQ] = "\"&<", [S_ASQ] = "'&<", [S_ETAG_NAME] = "",
-	    [S_COMMENT] = "-", [S_CDATA] = "]", [S_PI] = "?",
-	    [S_DECL] = "\"'[]>", [S_POST] = "<", [S_DROP] = "",
+	    [S_TEXT] = "<&",     [S_STAG_NAME] = "", [S_TAG] = "\"'>/<&",
+	    [S_ADQ] = "\"&<",    [S_ASQ] = "'&<",    [S_ETAG_NAME] = "",
+	    [S_COMMENT] = "-",   [S_CDATA] = "]",    [S_PI] = "?",
+	    [S_DECL] = "\"'[]>", [S_POST] = "<",     [S_DROP] = "",
 	};
 	int s, b;
 
@@ -142,8 +142,8 @@ init_tables(struct tr_clean *c)
 	c->plain[S_ASQ]['&'] = P_AMP;
 	/* Names: only name characters; anything else ends the name. */
 	for (b = 0; b < 0x80; b++) {
-		c->plain[S_STAG_NAME][b] = (unsigned char)is_name_char(
-		    (unsigned char)b);
+		c->plain[S_STAG_NAME][b] =
+		    (unsigned char)is_name_char((unsigned char)b);
 		c->plain[S_ETAG_NAME][b] = c->plain[S_STAG_NAME][b];
 	}
 	/* After the root, whitespace only; a drop state drops all. */
@@ -157,7 +157,7 @@ init_tables(struct tr_clean *c)
 
 int
 tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
-    void *arg)
+             void *arg)
 {
 	struct tr_clean *c;
 
@@ -199,7 +199,7 @@ tr_clean_free(struct tr_clean *c)
 
 void
 tr_clean_position(const struct tr_clean *c, unsigned long *line,
-    unsigned long *col)
+                  unsigned long *col)
 {
 	*line = c->line;
 	*col = (unsigned long)(c->off - c->line_start) + 1;
@@ -219,7 +219,7 @@ warn(struct tr_clean *c, const char *kind, const char *msg)
 /* Reports "<before><name><after>". */
 static void
 warn_name(struct tr_clean *c, const char *kind, const char *before,
-    const char *name, const char *after)
+          const char *name, const char *after)
 {
 	char msg[200];
 	size_t n = strlen(name);
@@ -268,8 +268,8 @@ static int
 is_xml_char(unsigned long cp)
 {
 	return cp == 0x9 || cp == 0xa || cp == 0xd ||
-	    (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
-	    (cp >= 0x10000 && cp <= 0x10ffff);
+	       (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+	       (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 /* --- the element stack ------------------------------------------------ */
@@ -302,7 +302,7 @@ push(struct tr_clean *c)
 	}
 	c->open[c->depth] = c->names.len;
 	if ((rc = tr_buf_add(&c->names, tr_buf_str(&c->name),
-		 c->name.len + 1)) != 0)
+	                     c->name.len + 1)) != 0)
 		return rc;
 	c->depth++;
 	c->seen_root = 1;
@@ -347,12 +347,12 @@ end_tag(struct tr_clean *c, struct tr_buf *out)
 			break;
 	if (i == 0) {
 		warn_name(c, "tag", "close tag </", name,
-		    "> matches no open element, dropped");
+		          "> matches no open element, dropped");
 		return 0;
 	}
 	while (c->depth > i) {
 		warn_name(c, "tag", "missing close tag </",
-		    open_name(c, c->depth - 1), "> added");
+		          open_name(c, c->depth - 1), "> added");
 		if ((rc = emit_end_tag(out, open_name(c, c->depth - 1))) != 0)
 			return rc;
 		pop(c);
@@ -473,12 +473,14 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 				rc = emits(out, ";");
 			return rc;
 		}
-		/* HTML reads &#128;-&#159; as windows-1252 (HTML §13.2.5.80). */
+		/* HTML reads &#128;-&#159; as windows-1252 (HTML §13.2.5.80).
+		 */
 		if (n >= 0x80 && n < 0xa0)
 			n = tr_cp1252((unsigned char)n);
 		if (!is_xml_char(n)) {
-			warn(c, "ref", "reference to a character XML forbids "
-			    "dropped");
+			warn(c, "ref",
+			     "reference to a character XML forbids "
+			     "dropped");
 			return 0;
 		}
 		if (n >= 0x80 && n < 0xa0)
@@ -493,7 +495,7 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 	if (tr_html_entity(c->ent, cp)) {
 		if (!c->ext_dtd)
 			warn_name(c, "entity", "undefined entity &", c->ent,
-			    "; read as HTML");
+			          "; read as HTML");
 		if ((rc = emit_ref(out, cp[0])) == 0 && cp[1])
 			rc = emit_ref(out, cp[1]);
 		return rc;
@@ -522,9 +524,9 @@ entity_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b, int *rc)
 		ok = b == '#' || is_name_start(b);
 	else if (c->ent[0] == '#')
 		ok = (b >= '0' && b <= '9') ||
-		    (c->n_ent == 1 && (b == 'x' || b == 'X')) ||
-		    (c->n_ent > 1 && (c->ent[1] | 0x20) == 'x' &&
-			(((b | 0x20) >= 'a' && (b | 0x20) <= 'f')));
+		     (c->n_ent == 1 && (b == 'x' || b == 'X')) ||
+		     (c->n_ent > 1 && (c->ent[1] | 0x20) == 'x' &&
+		      (((b | 0x20) >= 'a' && (b | 0x20) <= 'f')));
 	else
 		ok = is_name_char(b);
 	if (ok && b < 0x80 && c->n_ent < ENT_MAX) {
@@ -552,8 +554,8 @@ xml_ref_len(const unsigned char *s, size_t n)
 		return 4;
 	if (n >= 5 && memcmp(s, "&amp;", 5) == 0)
 		return 5;
-	if (n >= 6 && (memcmp(s, "&quot;", 6) == 0 ||
-			  memcmp(s, "&apos;", 6) == 0))
+	if (n >= 6 &&
+	    (memcmp(s, "&quot;", 6) == 0 || memcmp(s, "&apos;", 6) == 0))
 		return 6;
 	if (n < 4 || s[1] != '#')
 		return 0;
@@ -592,7 +594,7 @@ xml_ref_len(const unsigned char *s, size_t n)
 
 static size_t
 skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
-    unsigned char b)
+           unsigned char b)
 {
 	uint64_t w, xa, xb;
 
@@ -601,7 +603,8 @@ skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
 		xa = w ^ (ONES * a);
 		xb = w ^ (ONES * b);
 		if (((w - ONES * 0x20) | w | ((xa - ONES) & ~xa) |
-			((xb - ONES) & ~xb)) & HIGHS)
+		     ((xb - ONES) & ~xb)) &
+		    HIGHS)
 			break;
 		j += 8;
 	}
@@ -611,12 +614,12 @@ skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
 /* --- one character at a time -------------------------------------------- */
 
 static int step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len);
+                size_t len);
 
 /* "<!" followed by the bytes in c->bang: what can it still become? */
 static int
 bang_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len)
+          size_t len)
 {
 	static const char *const starts[] = {"--", "[CDATA[", "DOCTYPE"};
 	static const enum state next[] = {S_COMMENT, S_CDATA, S_DECL};
@@ -662,7 +665,7 @@ bang_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
  */
 static int
 add_name(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len)
+         size_t len)
 {
 	int rc;
 
@@ -710,9 +713,9 @@ start_tag(struct tr_clean *c, struct tr_buf *out)
 				break;
 		while (i > 0 && c->depth >= i) {
 			warn_name(c, "tag", "missing close tag </",
-			    open_name(c, c->depth - 1), "> added");
-			if ((rc = emit_end_tag(out,
-				 open_name(c, c->depth - 1))) != 0)
+			          open_name(c, c->depth - 1), "> added");
+			if ((rc = emit_end_tag(
+			         out, open_name(c, c->depth - 1))) != 0)
 				return rc;
 			pop(c);
 		}
@@ -726,7 +729,7 @@ start_tag(struct tr_clean *c, struct tr_buf *out)
 /* After '<': what kind of markup starts here. */
 static int
 lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len)
+        size_t len)
 {
 	int first = !c->any_markup;
 
@@ -738,8 +741,9 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	}
 	if (s[0] == '?') {
 		if (first && c->pre_space && !c->pre_junk)
-			warn(c, "junk", "whitespace before the XML declaration "
-			    "dropped");
+			warn(c, "junk",
+			     "whitespace before the XML declaration "
+			     "dropped");
 		c->st = S_PI;
 		c->match = 0;
 		return emits(out, "<?");
@@ -811,7 +815,7 @@ tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 /* A character ending a run of name bytes in S_STAG_NAME/S_ETAG_NAME. */
 static int
 name_end(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len)
+         size_t len)
 {
 	int rc;
 
@@ -879,8 +883,7 @@ decl_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
  * sequence) that the run tables did not let through.
  */
 static int
-step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
-    size_t len)
+step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s, size_t len)
 {
 	unsigned char b = s[0];
 	int rc = 0;
@@ -893,16 +896,17 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	case S_PRE:
 		if (b == '<') {
 			if (c->pre_junk)
-				warn(c, "junk", "junk before the root element "
-				    "dropped");
+				warn(c, "junk",
+				     "junk before the root element "
+				     "dropped");
 			c->pre_junk = c->pre_space = 0;
 			c->st = S_LT;
 			c->post = 0;
 		} else if (is_space(b)) {
 			c->pre_space = 1;
 			/* Whitespace is fine in the prolog, not before the XML
-			 * declaration; lines dropped there are counted so expat's
-			 * line numbers can be mapped back. */
+			 * declaration; lines dropped there are counted so
+			 * expat's line numbers can be mapped back. */
 			if (c->any_markup)
 				return emit(out, s, len);
 			if (b == '\n')
@@ -915,8 +919,9 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 			c->st = S_LT;
 			c->post = 1;
 		} else if (!is_space(b)) {
-			warn(c, "junk", "content after the root element "
-			    "dropped");
+			warn(c, "junk",
+			     "content after the root element "
+			     "dropped");
 			c->st = S_DROP;
 		}
 		return 0;
@@ -969,8 +974,8 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	case S_ETAG_REST:
 		if (b == '>') {
 			rc = end_tag(c, out);
-			c->st = c->depth == 0 && !c->repair_off ? S_POST :
-			    S_TEXT;
+			c->st =
+			    c->depth == 0 && !c->repair_off ? S_POST : S_TEXT;
 		}
 		return rc;
 	case S_TAG:
@@ -1063,7 +1068,7 @@ bad_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 /* Completes a sequence cut by the last chunk border. Returns bytes used. */
 static size_t
 finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
-    size_t n, int *rc)
+          size_t n, int *rc)
 {
 	size_t used = 0, i;
 	int len;
@@ -1095,8 +1100,7 @@ finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
 }
 
 int
-tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
-    size_t n)
+tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 {
 	const unsigned char *in = (const unsigned char *)in_;
 	size_t i = 0, j, rl;
@@ -1112,9 +1116,10 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
 
 		/* The run of bytes this state copies without a look. */
 		j = i;
-		if (c->match && (c->st == S_COMMENT || c->st == S_CDATA ||
-				    c->st == S_PI))
-			plain = c->plain[S_PRE]; /* inside "-->": byte by byte */
+		if (c->match &&
+		    (c->st == S_COMMENT || c->st == S_CDATA || c->st == S_PI))
+			plain =
+			    c->plain[S_PRE]; /* inside "-->": byte by byte */
 		while (j < n) {
 			unsigned char k = plain[in[j]];
 
@@ -1134,10 +1139,10 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_,
 				c->line++;
 				c->line_start = c->off + (j - i);
 			} else if (k == P_UTF8 &&
-			    (len = utf8_len(in + j, n - j)) > 0) {
+			           (len = utf8_len(in + j, n - j)) > 0) {
 				j += (size_t)len;
 			} else if (k == P_AMP &&
-			    (rl = xml_ref_len(in + j, n - j)) > 0) {
+			           (rl = xml_ref_len(in + j, n - j)) > 0) {
 				j += rl;
 			} else
 				break;
@@ -1254,7 +1259,7 @@ tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed)
 	if (rc != 0 || c->repair_off || c->depth == 0)
 		return rc;
 	warn_name(c, "eof", "document ends inside <",
-	    open_name(c, c->depth - 1), ">; open elements closed");
+	          open_name(c, c->depth - 1), ">; open elements closed");
 	while (c->depth > 0) {
 		if ((rc = emit_end_tag(out, open_name(c, c->depth - 1))) != 0)
 			return rc;

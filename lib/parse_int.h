@@ -19,7 +19,8 @@ int tr_html_entity(const char *name, unsigned int cp[2]);
 
 /* Reports one repair: line and column (1-based, bytes) and a message. */
 typedef void (*tr_clean_warn_fn)(void *arg, unsigned long line,
-    unsigned long col, const char *kind, const char *msg);
+                                 unsigned long col, const char *kind,
+                                 const char *msg);
 
 struct tr_clean;
 
@@ -38,12 +39,12 @@ struct tr_clean;
  * It holds at most one tag name and one entity name, never the document.
  * max_depth bounds the elements it tracks (beyond it, repair stops).
  */
-int tr_clean_new(struct tr_clean **out, size_t max_depth,
-    tr_clean_warn_fn warn, void *arg);
+int tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
+                 void *arg);
 
 /* Cleans n more bytes, appending to out. 0, TR_ENOMEM or TR_ETOOBIG. */
 int tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in,
-    size_t n);
+                  size_t n);
 
 /*
  * Ends the input: completes a cut-off tag, comment or reference and
@@ -54,7 +55,7 @@ int tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed);
 
 /* The position of the next byte (1-based line, byte column). */
 void tr_clean_position(const struct tr_clean *c, unsigned long *line,
-    unsigned long *col);
+                       unsigned long *col);
 
 /*
  * Newlines dropped before the document's first markup: expat's line

@@ -101,7 +101,7 @@ json_item(struct tr_json *j, const struct tr_article *a)
 			tr_json_member_str(j, "type", a->enclosures[i].type);
 			if (a->enclosures[i].length >= 0)
 				tr_json_member_int(j, "length",
-				    a->enclosures[i].length);
+				                   a->enclosures[i].length);
 			tr_json_end_object(j);
 		}
 		tr_json_end_array(j);
@@ -147,7 +147,7 @@ json_tail(struct out *o, const struct tr_parser *p)
 
 	tr_json_end_array(j);
 	tr_json_member_str(j, "version",
-	    tr_feed_version_name(tr_parser_version(p)));
+	                   tr_feed_version_name(tr_parser_version(p)));
 	tr_json_member_str(j, "encoding", tr_parser_encoding(p));
 	tr_json_member_bool(j, "bozo", tr_parser_bozo(p));
 	tr_json_key(j, "warnings");
@@ -177,9 +177,10 @@ text_tail(const struct tr_parser *p)
 	size_t i;
 
 	printf("%s, %s, %zu item%s%s\n",
-	    tr_feed_version_name(tr_parser_version(p)), tr_parser_encoding(p),
-	    tr_parser_nitems(p), tr_parser_nitems(p) == 1 ? "" : "s",
-	    tr_parser_bozo(p) ? ", not well-formed (recovered)" : "");
+	       tr_feed_version_name(tr_parser_version(p)),
+	       tr_parser_encoding(p), tr_parser_nitems(p),
+	       tr_parser_nitems(p) == 1 ? "" : "s",
+	       tr_parser_bozo(p) ? ", not well-formed (recovered)" : "");
 	if (m->title)
 		printf("title: %s\n", m->title);
 	if (m->link)
@@ -204,7 +205,7 @@ read_all(struct tr_parser *p, int fd, const char *path)
 			continue;
 		if (n < 0) {
 			fprintf(stderr, "tributary parse: %s: %s\n", path,
-			    strerror(errno));
+			        strerror(errno));
 			return TR_EIO;
 		}
 		if (n == 0)
@@ -248,7 +249,8 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 			opts.content_type = optarg;
 			break;
 		default:
-			return cli_usage_error("parse", usage,
+			return cli_usage_error(
+			    "parse", usage,
 			    "unknown option or missing value: %s",
 			    argv[optind - 1]);
 		}
@@ -257,13 +259,14 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("parse", usage, "missing FILE");
 	if (optind + 1 < argc)
 		return cli_usage_error("parse", usage,
-		    "unexpected argument: %s", argv[optind + 1]);
+		                       "unexpected argument: %s",
+		                       argv[optind + 1]);
 	path = argv[optind];
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY)) < 0) {
 		fprintf(stderr, "tributary parse: %s: %s\n", path,
-		    strerror(errno));
+		        strerror(errno));
 		return EXIT_FAIL;
 	}
 	tr_buf_init(&o.buf, (size_t)1 << 30);
@@ -282,7 +285,7 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 	if (rc == TR_EIO || rc == TR_ENOMEM) {
 		if (rc == TR_ENOMEM)
 			fprintf(stderr, "tributary parse: %s\n",
-			    tr_strerror(rc));
+			        tr_strerror(rc));
 		goto out;
 	}
 	rc = tr_parser_finish(p);

@@ -39,9 +39,9 @@ enum tr_json_flags {
 struct tr_json {
 	struct tr_buf *out;
 	int flags;
-	int err;	  /* first error, sticky */
-	int depth;	  /* open containers */
-	int after_key;	  /* a key was written, its value is due */
+	int err;       /* first error, sticky */
+	int depth;     /* open containers */
+	int after_key; /* a key was written, its value is due */
 	unsigned char is_object[TR_JSON_MAX_DEPTH]; /* per level */
 	unsigned char n_items[TR_JSON_MAX_DEPTH];   /* 0, or 1 once non-empty */
 };

@@ -27,7 +27,7 @@ count_warning(void *arg, const char *msg)
  */
 static char *
 convert(const char *in, size_t n, const char *ctype, long split, char *name,
-    size_t size)
+        size_t size)
 {
 	struct tr_charset *cs = NULL;
 	struct tr_buf b;
@@ -79,47 +79,53 @@ test_detection_table(void)
 	    {BYTES("\0\0\0<\0\0\0a\0\0\0>"), NULL, "utf-32be", "<a>"},
 	    /* A surrogate pair in UTF-16LE. */
 	    {BYTES("\xff\xfe<\0=\xd8\x39\xdd>\0"), NULL, "utf-16le",
-		"<\xf0\x9f\x94\xb9>"},
+	     "<\xf0\x9f\x94\xb9>"},
 	    /* Declarations. */
-	    {BYTES("<?xml version='1.0' encoding='ISO-8859-1'?><a>\xe9\x92</a>"),
-		NULL, "iso-8859-1",
-		"<?xml version='1.0' encoding='ISO-8859-1'?><a>\xc3\xa9"
-		"\xe2\x80\x99</a>"},
-	    {BYTES("<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\x80</a>"),
-		NULL, "windows-1252",
-		"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>"
-		"\xe2\x82\xac</a>"},
-	    {BYTES("<?xml version=\"1.0\" encoding=\"KOI8-R\"?><a>\xf0\xd2</a>"),
-		NULL, "koi8-r",
-		"<?xml version=\"1.0\" encoding=\"KOI8-R\"?><a>"
-		"\xd0\x9f\xd1\x80</a>"},
-	    {BYTES("<?xml version=\"1.0\" encoding=\"windows-1251\"?><a>\xcf</a>"),
-		NULL, "windows-1251",
-		"<?xml version=\"1.0\" encoding=\"windows-1251\"?><a>"
-		"\xd0\x9f</a>"},
+	    {BYTES(
+	         "<?xml version='1.0' encoding='ISO-8859-1'?><a>\xe9\x92</a>"),
+	     NULL, "iso-8859-1",
+	     "<?xml version='1.0' encoding='ISO-8859-1'?><a>\xc3\xa9"
+	     "\xe2\x80\x99</a>"},
+	    {BYTES("<?xml version=\"1.0\" "
+	           "encoding=\"windows-1252\"?><a>\x80</a>"),
+	     NULL, "windows-1252",
+	     "<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>"
+	     "\xe2\x82\xac</a>"},
+	    {BYTES(
+	         "<?xml version=\"1.0\" encoding=\"KOI8-R\"?><a>\xf0\xd2</a>"),
+	     NULL, "koi8-r",
+	     "<?xml version=\"1.0\" encoding=\"KOI8-R\"?><a>"
+	     "\xd0\x9f\xd1\x80</a>"},
+	    {BYTES("<?xml version=\"1.0\" "
+	           "encoding=\"windows-1251\"?><a>\xcf</a>"),
+	     NULL, "windows-1251",
+	     "<?xml version=\"1.0\" encoding=\"windows-1251\"?><a>"
+	     "\xd0\x9f</a>"},
 	    /* RFC 7303: an XML media type's charset beats the declaration. */
 	    {BYTES("<?xml version=\"1.0\" encoding=\"utf-8\"?><a>\xe9</a>"),
-		"application/atom+xml; charset=ISO-8859-1", "iso-8859-1",
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?><a>\xc3\xa9</a>"},
+	     "application/atom+xml; charset=ISO-8859-1", "iso-8859-1",
+	     "<?xml version=\"1.0\" encoding=\"utf-8\"?><a>\xc3\xa9</a>"},
 	    /* ... but not a BOM. */
-	    {BYTES("\xef\xbb\xbf<a>\xc3\xa9</a>"), "text/xml; charset=iso-8859-1",
-		"utf-8", "<a>\xc3\xa9</a>"},
+	    {BYTES("\xef\xbb\xbf<a>\xc3\xa9</a>"),
+	     "text/xml; charset=iso-8859-1", "utf-8", "<a>\xc3\xa9</a>"},
 	    /* Another media type's charset only fills in. */
 	    {BYTES("<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"),
-		"text/html; charset=iso-8859-1", "utf-8",
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"},
+	     "text/html; charset=iso-8859-1", "utf-8",
+	     "<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"},
 	    {BYTES("<a>\xe9</a>"), "text/plain; charset=\"latin1\"", "latin1",
-		"<a>\xc3\xa9</a>"},
+	     "<a>\xc3\xa9</a>"},
 	    /* Labelled UTF-16 but ASCII-compatible: read as UTF-8. */
 	    {BYTES("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>"), NULL,
-		"utf-8", "<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>"},
+	     "utf-8", "<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>"},
 	    /* Unknown charset: UTF-8. */
 	    {BYTES("<?xml version=\"1.0\" encoding=\"x-no-such\"?><a/>"), NULL,
-		"utf-8", "<?xml version=\"1.0\" encoding=\"x-no-such\"?><a/>"},
+	     "utf-8", "<?xml version=\"1.0\" encoding=\"x-no-such\"?><a/>"},
 	    /* Junk before the declaration does not hide it. */
-	    {BYTES("  \n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>\xe9</a>"), NULL, "iso-8859-1",
-		"  \n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>\xc3\xa9"
-		"</a>"},
+	    {BYTES("  \n<?xml version=\"1.0\" "
+	           "encoding=\"iso-8859-1\"?><a>\xe9</a>"),
+	     NULL, "iso-8859-1",
+	     "  \n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>\xc3\xa9"
+	     "</a>"},
 	};
 	size_t i;
 	long k;
@@ -129,18 +135,19 @@ test_detection_table(void)
 		int same = 1;
 
 		whole = convert(t[i].bytes, t[i].n, t[i].ctype, 0, name,
-		    sizeof(name));
+		                sizeof(name));
 		CHECK_STR_CASE(t[i].utf8, name, t[i].name);
 		CHECK_STR_CASE(t[i].name, whole, t[i].utf8);
 		for (k = -1; k < (long)t[i].n; k++) {
 			if (k == 0)
 				continue;
 			part = convert(t[i].bytes, t[i].n, t[i].ctype, k, name,
-			    sizeof(name));
+			               sizeof(name));
 			if (part == NULL || strcmp(part, t[i].utf8) != 0 ||
 			    strcmp(name, t[i].name) != 0) {
 				printf("  [%s] split at %ld: %s (%s)\n",
-				    t[i].name, k, part ? part : "(null)", name);
+				       t[i].name, k, part ? part : "(null)",
+				       name);
 				same = 0;
 			}
 			free(part);
@@ -158,7 +165,7 @@ test_invalid_sequences(void)
 	/* An unpaired surrogate in UTF-16LE, and a truncated last unit. */
 	n_warnings = 0;
 	out = convert(BYTES("\xff\xfe<\0\x00\xd8>\0x"), NULL, 0, name,
-	    sizeof(name));
+	              sizeof(name));
 	CHECK_STR(name, "utf-16le");
 	CHECK(out && strncmp(out, "<\xef\xbf\xbd", 4) == 0);
 	CHECK(out && strstr(out, ">") != NULL);
@@ -166,8 +173,10 @@ test_invalid_sequences(void)
 	free(out);
 	/* Invalid Shift_JIS bytes through iconv. */
 	n_warnings = 0;
-	out = convert(BYTES("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x82\xa0"
-		      "\xff</a>"), NULL, 0, name, sizeof(name));
+	out = convert(
+	    BYTES("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x82\xa0"
+	          "\xff</a>"),
+	    NULL, 0, name, sizeof(name));
 	CHECK_STR(name, "shift_jis");
 	CHECK(out && strstr(out, "<a>\xe3\x81\x82\xef\xbf\xbd</a>") != NULL);
 	CHECK_INT(n_warnings, 1);
@@ -184,9 +193,9 @@ test_content_type(void)
 	    {"application/rss+xml", "application/rss+xml", "", 1},
 	    {"text/xml; charset=UTF-8", "text/xml", "utf-8", 1},
 	    {"Application/Atom+XML;Charset=\"iso-8859-1\"",
-		"application/atom+xml", "iso-8859-1", 1},
+	     "application/atom+xml", "iso-8859-1", 1},
 	    {"text/html; q=1; charset = windows-1251 ; x=y", "text/html",
-		"windows-1251", 0},
+	     "windows-1251", 0},
 	    {"application/xml", "application/xml", "", 1},
 	    {"application/octet-stream", "application/octet-stream", "", 0},
 	    {"", "", "", 0},
@@ -196,14 +205,15 @@ test_content_type(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int xml = tr_charset_content_type(type, sizeof(type), charset,
-		    sizeof(charset), t[i].ct);
+		                                  sizeof(charset), t[i].ct);
 
 		CHECK_STR_CASE(t[i].ct, type, t[i].type);
 		CHECK_STR_CASE(t[i].ct, charset, t[i].charset);
 		CHECK_INT(xml, t[i].xml);
 	}
 	CHECK_INT(tr_charset_content_type(type, sizeof(type), charset,
-		      sizeof(charset), NULL), 0);
+	                                  sizeof(charset), NULL),
+	          0);
 }
 
 static void
@@ -211,17 +221,21 @@ test_xml_decl(void)
 {
 	char enc[32];
 
-	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc),
-		      "<?xml version=\"1.0\" encoding = 'Big5' ?>", 40), 1);
+	CHECK_INT(tr_charset_xml_decl(
+	              enc, sizeof(enc),
+	              "<?xml version=\"1.0\" encoding = 'Big5' ?>", 40),
+	          1);
 	CHECK_STR(enc, "big5");
 	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc), "<?xml version=", 14),
-	    -1);
+	          -1);
 	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc), "<?xm", 4), -1);
 	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc), "<rss>", 5), 0);
 	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc),
-		      "<?xml version=\"1.0\"?><rss>", 26), 0);
+	                              "<?xml version=\"1.0\"?><rss>", 26),
+	          0);
 	CHECK_INT(tr_charset_xml_decl(enc, sizeof(enc),
-		      "<?xml-stylesheet href=\"a\"?>", 27), 0);
+	                              "<?xml-stylesheet href=\"a\"?>", 27),
+	          0);
 }
 
 static void
@@ -236,4 +250,4 @@ test_cp1252(void)
 }
 
 TR_TESTS(test_detection_table, test_invalid_sequences, test_content_type,
-    test_xml_decl, test_cp1252)
+         test_xml_decl, test_cp1252)

@@ -30,9 +30,10 @@ test_object_and_array(void)
 	CHECK_INT(tr_json_end_array(&j), 0);
 	CHECK_INT(tr_json_end_object(&j), 0);
 	CHECK(tr_json_done(&j));
-	CHECK_STR(tr_buf_str(&b), "{\"title\":\"Caf\xc3\xa9\",\"n\":-42,"
-				  "\"ok\":true,\"list\":[\"a\",9007199254740993,"
-				  "null,false,{},[]]}");
+	CHECK_STR(tr_buf_str(&b),
+	          "{\"title\":\"Caf\xc3\xa9\",\"n\":-42,"
+	          "\"ok\":true,\"list\":[\"a\",9007199254740993,"
+	          "null,false,{},[]]}");
 	tr_buf_free(&b);
 }
 
@@ -53,12 +54,16 @@ test_escaping(void)
 	    {"\xe2\x80\xa8|\xe2\x80\xa9", 7, "\\u2028|\\u2029"},
 	    {"\xf0\x9f\x94\xb9 ok", 7, "\xf0\x9f\x94\xb9 ok"},
 	    /* Invalid UTF-8 becomes U+FFFD, one per bad byte. */
-	    {"a\xff" "b", 3, "a\xef\xbf\xbd" "b"},
+	    {"a\xff"
+	     "b",
+	     3,
+	     "a\xef\xbf\xbd"
+	     "b"},
 	    {"\xc3", 1, "\xef\xbf\xbd"},
-	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},	/* overlong */
+	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong */
 	    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
 	    {"\xf4\x90\x80\x80", 4,
-		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
 	    {"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"}, /* cut short */
 	};
 	size_t i;
@@ -164,9 +169,9 @@ test_pretty(void)
 	tr_json_end_object(&j);
 	tr_json_end_object(&j);
 	CHECK_STR(tr_buf_str(&b), "{\n  \"a\": 1,\n  \"b\": [\n    \"x\"\n  ],"
-				  "\n  \"c\": {}\n}");
+	                          "\n  \"c\": {}\n}");
 	tr_buf_free(&b);
 }
 
 TR_TESTS(test_object_and_array, test_escaping, test_misuse_is_sticky,
-    test_depth_and_cap, test_flush_between_items, test_pretty)
+         test_depth_and_cap, test_flush_between_items, test_pretty)

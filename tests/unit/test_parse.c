@@ -52,8 +52,11 @@ utf8_ok(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (p && *p) {
-		size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p < 0xe0 ? 2 :
-		    *p >= 0xe0 && *p < 0xf0 ? 3 : *p >= 0xf0 && *p < 0xf5 ? 4 : 0;
+		size_t n = *p < 0x80                 ? 1
+		           : *p >= 0xc2 && *p < 0xe0 ? 2
+		           : *p >= 0xe0 && *p < 0xf0 ? 3
+		           : *p >= 0xf0 && *p < 0xf5 ? 4
+		                                     : 0;
 		size_t i;
 
 		if (n == 0)
@@ -74,7 +77,7 @@ on_item(const struct tr_article *a, void *arg)
 	size_t i;
 
 	CHECK(utf8_ok(a->id) && utf8_ok(a->title) && utf8_ok(a->link) &&
-	    utf8_ok(a->summary) && utf8_ok(a->content) && utf8_ok(a->author));
+	      utf8_ok(a->summary) && utf8_ok(a->content) && utf8_ok(a->author));
 	if (r->n == 0)
 		tr_article_copy(&r->first, a);
 	r->n++;
@@ -123,7 +126,7 @@ on_item(const struct tr_article *a, void *arg)
  */
 static char *
 parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
-    long split, int *rc, struct result *keep)
+            long split, int *rc, struct result *keep)
 {
 	struct tr_parser *p = NULL;
 	struct result r;
@@ -150,7 +153,8 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	} else {
 		frc = tr_parser_feed(p, data, (size_t)split);
 		if (frc == 0)
-			frc = tr_parser_feed(p, data + split, len - (size_t)split);
+			frc = tr_parser_feed(p, data + split,
+			                     len - (size_t)split);
 	}
 	*rc = tr_parser_finish(p);
 	if (frc == TR_EABORT)
@@ -158,7 +162,7 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	m = tr_parser_meta(p);
 	tr_json_end_array(&r.j);
 	tr_json_member_str(&r.j, "version",
-	    tr_feed_version_name(tr_parser_version(p)));
+	                   tr_feed_version_name(tr_parser_version(p)));
 	tr_json_member_str(&r.j, "encoding", tr_parser_encoding(p));
 	tr_json_member_bool(&r.j, "bozo", tr_parser_bozo(p));
 	tr_json_member_str(&r.j, "root", tr_parser_root(p));
@@ -193,7 +197,7 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 
 static char *
 parse_str(const char *doc, const struct tr_parse_opts *o, int *rc,
-    struct result *keep)
+          struct result *keep)
 {
 	return parse_split(doc, strlen(doc), o, 0, rc, keep);
 }
@@ -219,7 +223,7 @@ read_file(const char *path, size_t *len)
 /* Reads NAME.opts ("base-url=..." and "content-type=..." lines). */
 static void
 read_opts(const char *xml, struct tr_parse_opts *o, char *base, char *ctype,
-    size_t size)
+          size_t size)
 {
 	char path[512], line[512];
 	FILE *f;
@@ -285,8 +289,10 @@ test_fixtures_split_everywhere(void)
 			part = parse_split(data, len, &o, (long)k, &rc2, NULL);
 			if (part == NULL || strcmp(part, whole) != 0 ||
 			    rc2 != rc) {
-				printf("  %s split at %zu differs:\n  whole %s\n"
-				       "  split %s\n", e->d_name, k, whole,
+				printf(
+				    "  %s split at %zu differs:\n  whole %s\n"
+				    "  split %s\n",
+				    e->d_name, k, whole,
 				    part ? part : "(null)");
 				bad = 1;
 			}
@@ -295,7 +301,7 @@ test_fixtures_split_everywhere(void)
 		part = parse_split(data, len, &o, -1, &rc2, NULL);
 		if (part == NULL || strcmp(part, whole) != 0) {
 			printf("  %s byte by byte differs:\n  %s\n", e->d_name,
-			    part ? part : "(null)");
+			       part ? part : "(null)");
 			bad = 1;
 		}
 		free(part);
@@ -307,7 +313,8 @@ test_fixtures_split_everywhere(void)
 	CHECK(nfix >= 30);
 }
 
-/* --- formats --------------------------------------------------------------- */
+/* --- formats ---------------------------------------------------------------
+ */
 
 /* Parses a fixture file; the first item is kept in *r. */
 static char *
@@ -338,9 +345,10 @@ test_rss20_fields(void)
 	CHECK_INT(rc, 0);
 	CHECK_INT(r.n, 3);
 	CHECK_STR(a->title,
-	    "Foreign ministers pledge \xe2\x80\x9cunwavering\xe2\x80\x9d "
-	    "support for Ukraine \xf0\x9f\x94\xb9");
-	CHECK_STR(a->guid,
+	          "Foreign ministers pledge \xe2\x80\x9cunwavering\xe2\x80\x9d "
+	          "support for Ukraine \xf0\x9f\x94\xb9");
+	CHECK_STR(
+	    a->guid,
 	    "https://news.example.org/europe/2024/12/06/ministers-brussels");
 	CHECK_INT(a->guid_is_permalink, 1);
 	CHECK_INT(a->published, tr_date_from_civil(2024, 12, 6, 9, 30, 0));
@@ -355,19 +363,19 @@ test_rss20_fields(void)
 		CHECK_STR(a->authors[0].name, "Maja Lindqvist");
 	}
 	CHECK(strstr(out, "\"self\":\"https://news.example.org/europe/"
-			  "feed.xml\"") != NULL);
+	                  "feed.xml\"") != NULL);
 	CHECK(strstr(out, "\"ttl\":2700") != NULL); /* 45 minutes */
 	/* <image><title> is not the channel's title. */
 	CHECK(strstr(out, "not the feed title") == NULL);
 	/* A relative link resolved against the document URL. */
 	CHECK(strstr(out, "\"link\":\"https://news.example.org/europe/2024/"
-			  "12/05/amman-office\"") != NULL);
+	                  "12/05/amman-office\"") != NULL);
 	CHECK(strstr(out, "\"source_title\":\"Example Wire\"") != NULL);
 	CHECK(strstr(out, "\"source_url\":\"https://wire.example.com/rss\"") !=
-	    NULL);
+	      NULL);
 	/* An unparseable date is absent, never 0 or now. */
 	CHECK(strstr(out, "\"title\":\"Podcast: the week in Europe\","
-			  "\"link\"") != NULL);
+	                  "\"link\"") != NULL);
 	CHECK(strstr(out, "1970-01-01") == NULL);
 	tr_article_free(&r.first);
 	free(out);
@@ -385,7 +393,7 @@ test_rss10_and_090(void)
 	CHECK_INT(r.n, 2);
 	CHECK_STR(r.first.author, "Lena Vogt");
 	CHECK_INT(r.first.published,
-	    tr_date_from_civil(2024, 12, 6, 8, 12, 30));
+	          tr_date_from_civil(2024, 12, 6, 8, 12, 30));
 	tr_article_free(&r.first);
 	free(out);
 	out = parse_fixture("rss090.xml", &r, &rc);
@@ -415,9 +423,9 @@ test_versions(void)
 
 		out = parse_fixture(t[i].file, NULL, &rc);
 		snprintf(want, sizeof(want), "\"version\":\"%s\"",
-		    t[i].version);
+		         t[i].version);
 		CHECK_STR_CASE(t[i].file, out && strstr(out, want) ? want : out,
-		    want);
+		               want);
 		CHECK_INT(rc, 0);
 		free(out);
 	}
@@ -440,12 +448,12 @@ test_atom10_fields(void)
 	CHECK_INT(a->n_enclosures, 1);
 	if (a->n_enclosures == 1) {
 		CHECK_STR(a->enclosures[0].url,
-		    "https://blog.example.com/media/trams.mp4");
+		          "https://blog.example.com/media/trams.mp4");
 		CHECK_INT(a->enclosures[0].length, 1048576);
 	}
 	/* type="text" becomes HTML; xhtml keeps the div's children. */
 	CHECK_STR(a->summary, "Lines 12 &amp; 15 run &lt;again&gt; \xe2\x80\x94"
-			      " at last.");
+	                      " at last.");
 	CHECK(a->content && strncmp(a->content, "<p>Lines <b>12</b>", 18) == 0);
 	CHECK(a->content && strstr(a->content, "<br />"));
 	CHECK(a->content && strstr(a->content, "<div") == NULL);
@@ -454,12 +462,12 @@ test_atom10_fields(void)
 	/* Feed title type="html": tags stripped, references decoded. */
 	CHECK(out && strstr(out, "\"title\":\"Notes & Drafts\""));
 	CHECK(out && strstr(out, "\"self\":\"https://blog.example.com/"
-				 "feed.atom\""));
+	                         "feed.atom\""));
 	CHECK(out && strstr(out, "\"title\":\"Bridges and ferries\""));
 	CHECK(out && strstr(out, "\"source_id\":\"tag:river.example.org,"
-				 "2024:feed\""));
+	                         "2024:feed\""));
 	CHECK(out && strstr(out, "\"source_url\":\"https://river.example.org"
-				 "/feed\""));
+	                         "/feed\""));
 	tr_article_free(&r.first);
 	free(out);
 }
@@ -472,7 +480,7 @@ test_atom03_modes(void)
 
 	CHECK(out && strstr(out, "\"content\":\"<p>Hello <b>world</b></p>\""));
 	CHECK(out && strstr(out, "\"content\":\"<p>Encoded \xe2\x80\x94 "
-				 "decoded.</p>\""));
+	                         "decoded.</p>\""));
 	CHECK(out && strstr(out, "\"summary\":\"A &lt;plain&gt; summary\""));
 	CHECK(out && strstr(out, "\"subtitle\":\"Still on 0.3\""));
 	free(out);
@@ -491,13 +499,14 @@ test_namespaces_by_uri(void)
 	free(out);
 	/* RSS elements in a default namespace of another vocabulary. */
 	out = parse_str("<rss version=\"2.0\"><channel xmlns=\"urn:x\">"
-			"<item><title>no</title></item></channel></rss>",
-	    NULL, &rc, NULL);
+	                "<item><title>no</title></item></channel></rss>",
+	                NULL, &rc, NULL);
 	CHECK(out && strstr(out, "\"nitems\":0"));
 	free(out);
 }
 
-/* --- broken documents ------------------------------------------------------ */
+/* --- broken documents ------------------------------------------------------
+ */
 
 static void
 test_broken_recovered(void)
@@ -514,7 +523,7 @@ test_broken_recovered(void)
 	    {"broken-truncated.xml", 2, "Second complete item"},
 	    {"broken-unclosed.xml", 2, "\"title\":\"Next item\""},
 	    {"broken-cp1252-in-utf8.xml", 1,
-		"It\xe2\x80\x99s a \xe2\x80\x9cquoted\xe2\x80\x9d caf\xc3\xa9"},
+	     "It\xe2\x80\x99s a \xe2\x80\x9cquoted\xe2\x80\x9d caf\xc3\xa9"},
 	};
 	size_t i;
 
@@ -525,14 +534,18 @@ test_broken_recovered(void)
 
 		CHECK_INT(rc, 0);
 		CHECK_INT(r.n, t[i].items);
-		CHECK_STR_CASE(t[i].file,
+		CHECK_STR_CASE(
+		    t[i].file,
 		    out && strstr(out, "\"bozo\":true") ? "bozo" : out, "bozo");
 		CHECK_STR_CASE(t[i].file,
-		    out && strstr(out, t[i].needle) ? t[i].needle : out,
-		    t[i].needle);
+		               out && strstr(out, t[i].needle) ? t[i].needle
+		                                               : out,
+		               t[i].needle);
 		CHECK_STR_CASE(t[i].file,
-		    out && strstr(out, "\"warnings\":[\"line ") ? "warned" :
-		    out, "warned");
+		               out && strstr(out, "\"warnings\":[\"line ")
+		                   ? "warned"
+		                   : out,
+		               "warned");
 		tr_article_free(&r.first);
 		free(out);
 	}
@@ -549,8 +562,8 @@ test_truncation_drops_partial_item(void)
 	free(out);
 	/* Cut inside a tag. */
 	out = parse_str("<rss><channel><title>T</title><item><title>A</title>"
-			"</item><item><title>B</title></item><item><lin",
-	    NULL, &rc, NULL);
+	                "</item><item><title>B</title></item><item><lin",
+	                NULL, &rc, NULL);
 	CHECK(out && strstr(out, "\"nitems\":2"));
 	CHECK_INT(rc, 0);
 	free(out);
@@ -562,16 +575,17 @@ test_entities_in_attributes_and_cdata(void)
 	int rc;
 	char *out;
 
-	out = parse_str("<rss><channel><item><title>x</title>"
-			"<enclosure url=\"http://e.example/a?b=1&c=2&amp;d&eacute;\""
-			" type=\"audio/mpeg\"/></item></channel></rss>",
+	out = parse_str(
+	    "<rss><channel><item><title>x</title>"
+	    "<enclosure url=\"http://e.example/a?b=1&c=2&amp;d&eacute;\""
+	    " type=\"audio/mpeg\"/></item></channel></rss>",
 	    NULL, &rc, NULL);
 	CHECK(out && (strstr(out, "http://e.example/a?b=1&c=2&d%c3%a9") ||
-			 strstr(out, "http://e.example/a?b=1&c=2&d\xc3\xa9")));
+	              strstr(out, "http://e.example/a?b=1&c=2&d\xc3\xa9")));
 	free(out);
 	out = parse_str("<rss><channel><item><description><![CDATA[a &nbsp; "
-			"&bogus; <b>]]></description></item></channel></rss>",
-	    NULL, &rc, NULL);
+	                "&bogus; <b>]]></description></item></channel></rss>",
+	                NULL, &rc, NULL);
 	CHECK(out && strstr(out, "\"summary\":\"a &nbsp; &bogus; <b>\""));
 	CHECK(out && strstr(out, "\"bozo\":false"));
 	free(out);
@@ -589,11 +603,12 @@ test_unescaped_html_in_description(void)
 	/* Child elements are serialized back; <img> is closed by the
 	 * cleaner at </description> and written as a void element. */
 	CHECK(out && strstr(out, "\"summary\":\"Hello <b>bold</b> & "
-				 "<img src=\\\"/x.png\\\" /> done\""));
+	                         "<img src=\\\"/x.png\\\" /> done\""));
 	free(out);
 }
 
-/* --- hostile inputs --------------------------------------------------------- */
+/* --- hostile inputs ---------------------------------------------------------
+ */
 
 static void
 test_xxe_not_loaded(void)
@@ -638,7 +653,7 @@ test_deep_nesting(void)
 
 	tr_buf_init(&b, (size_t)64 << 20);
 	tr_buf_adds(&b, "<rss><channel><item><title>kept</title></item><item>"
-			"<description>");
+	                "<description>");
 	for (i = 0; i < 200000; i++)
 		tr_buf_adds(&b, "<a>");
 	out = parse_split(b.data, b.len, NULL, 0, &rc, NULL);
@@ -681,8 +696,8 @@ test_item_cap_and_abort(void)
 	struct tr_parse_opts o = {0};
 	struct result r = {0};
 	const char *doc = "<rss><channel><item><title>1</title></item>"
-			  "<item><title>2</title></item><item><title>3</title>"
-			  "</item></channel></rss>";
+	                  "<item><title>2</title></item><item><title>3</title>"
+	                  "</item></channel></rss>";
 	int rc;
 	char *out;
 
@@ -716,7 +731,8 @@ test_garbage_and_empty(void)
 	CHECK_INT(rc, TR_EPARSE);
 	free(out);
 	out = parse_str("<!DOCTYPE html><html><body><p>not a feed</p></body>"
-			"</html>", NULL, &rc, NULL);
+	                "</html>",
+	                NULL, &rc, NULL);
 	CHECK_INT(rc, TR_EPARSE);
 	CHECK(out && strstr(out, "\"root\":\"html\""));
 	CHECK(out && strstr(out, "\"version\":\"unknown\""));
@@ -726,24 +742,26 @@ test_garbage_and_empty(void)
 			seed = seed * 1103515245u + 12345u;
 			junk[i] = (unsigned char)(seed >> 16);
 			if (k % 2 && (seed >> 8) % 5 == 0)
-				junk[i] = (unsigned char)"<>&;/!?[]\"'="[seed % 12];
+				junk[i] =
+				    (unsigned char)"<>&;/!?[]\"'="[seed % 12];
 		}
 		out = parse_split((const char *)junk, sizeof(junk), NULL,
-		    (long)(seed % sizeof(junk)), &rc, NULL);
+		                  (long)(seed % sizeof(junk)), &rc, NULL);
 		CHECK(out != NULL);
 		free(out);
 	}
 }
 
-/* --- identity -------------------------------------------------------------- */
+/* --- identity --------------------------------------------------------------
+ */
 
 static void
 test_identity_stable(void)
 {
 	struct result a = {0}, b = {0};
 	const char *doc = "<rss><channel><item><title>No guid, no link</title>"
-			  "<description>same</description><pubDate>Fri, 06 Dec "
-			  "2024 09:30:00 GMT</pubDate></item></channel></rss>";
+	                  "<description>same</description><pubDate>Fri, 06 Dec "
+	                  "2024 09:30:00 GMT</pubDate></item></channel></rss>";
 	int rc;
 	char *o1 = parse_str(doc, NULL, &rc, &a);
 	char *o2 = parse_split(doc, strlen(doc), NULL, 17, &rc, &b);
@@ -755,7 +773,8 @@ test_identity_stable(void)
 	free(o1);
 	free(o2);
 	o1 = parse_str("<rss><channel><item><link>http://x.example/1</link>"
-		       "</item></channel></rss>", NULL, &rc, &a);
+	               "</item></channel></rss>",
+	               NULL, &rc, &a);
 	CHECK_STR(a.first.id, "http://x.example/1");
 	tr_article_free(&a.first);
 	free(o1);
@@ -766,7 +785,7 @@ test_feed_api_after_finish(void)
 {
 	struct tr_parser *p = NULL;
 	const char *doc = "<feed xmlns=\"http://www.w3.org/2005/Atom\">"
-			  "<title>T</title><entry><id>1</id></entry></feed>";
+	                  "<title>T</title><entry><id>1</id></entry></feed>";
 
 	CHECK_INT(tr_parser_new(&p, NULL, NULL, NULL), 0);
 	CHECK_INT(tr_parser_feed(p, doc, strlen(doc)), 0);
@@ -807,8 +826,10 @@ test_regressions(void)
 		n++;
 		whole = parse_split(data, len, NULL, 0, &rc, NULL);
 		for (k = 1; k < len; k += 7) {
-			part = parse_split(data, len, NULL, (long)k, &rc2, NULL);
-			same = same && part && whole && strcmp(part, whole) == 0;
+			part =
+			    parse_split(data, len, NULL, (long)k, &rc2, NULL);
+			same =
+			    same && part && whole && strcmp(part, whole) == 0;
 			free(part);
 		}
 		CHECK_STR_CASE(e->d_name, same ? "same" : "differs", "same");
@@ -820,11 +841,12 @@ test_regressions(void)
 	CHECK(n >= 1);
 }
 
-TR_TESTS(test_fixtures_split_everywhere, test_regressions, test_rss20_fields, test_rss10_and_090,
-    test_versions, test_atom10_fields, test_atom03_modes,
-    test_namespaces_by_uri, test_broken_recovered,
-    test_truncation_drops_partial_item, test_entities_in_attributes_and_cdata,
-    test_unescaped_html_in_description, test_xxe_not_loaded,
-    test_billion_laughs, test_deep_nesting, test_huge_field_capped,
-    test_item_cap_and_abort, test_garbage_and_empty, test_identity_stable,
-    test_feed_api_after_finish)
+TR_TESTS(test_fixtures_split_everywhere, test_regressions, test_rss20_fields,
+         test_rss10_and_090, test_versions, test_atom10_fields,
+         test_atom03_modes, test_namespaces_by_uri, test_broken_recovered,
+         test_truncation_drops_partial_item,
+         test_entities_in_attributes_and_cdata,
+         test_unescaped_html_in_description, test_xxe_not_loaded,
+         test_billion_laughs, test_deep_nesting, test_huge_field_capped,
+         test_item_cap_and_abort, test_garbage_and_empty, test_identity_stable,
+         test_feed_api_after_finish)
