@@ -91,6 +91,9 @@ struct loader {
 	int nerrors;
 	int oom;
 	struct tr_buf errors;
+	size_t *slots;	  /* feed names: hash table of index + 1 */
+	size_t nslots;	  /* a power of two */
+	size_t feeds_cap; /* allocated entries of cfg->feeds */
 };
 
 static void
@@ -440,36 +443,100 @@ feed_defaults(struct tr_feed_conf *f)
 	f->max_per_feed = TR_UNSET;
 }
 
-static void
-start_feed(struct loader *ld, const char *name)
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The index of the feed named name in the loader's hash table (open
+ * addressing, slots hold index + 1), or the free slot where it would go.
+ */
+static size_t
+name_slot(const struct loader *ld, const char *name)
+{
+	size_t mask = ld->nslots - 1, i = (size_t)name_hash(name) & mask;
+
+	while (ld->slots[i] &&
+	    strcmp(ld->cfg->feeds[ld->slots[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Keeps the table under half full. 0 or TR_ENOMEM. */
+static int
+grow_slots(struct loader *ld)
+{
+	size_t *old = ld->slots, n = ld->nslots, i;
+
+	if (ld->cfg->n_feeds * 2 < ld->nslots)
+		return 0;
+	ld->nslots = n ? n * 2 : 64;
+	if ((ld->slots = calloc(ld->nslots, sizeof(*ld->slots))) == NULL) {
+		ld->slots = old;
+		ld->nslots = n;
+		return TR_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (old[i])
+			ld->slots[name_slot(ld, ld->cfg->feeds[old[i] - 1].name)] =
+			    old[i];
+	free(old);
+	return 0;
+}
+
+/* Appends a feed section; feeds grow geometrically. */
+static struct tr_feed_conf *
+add_feed(struct loader *ld, const char *name)
 {
 	struct tr_config *cfg = ld->cfg;
 	struct tr_feed_conf *nf;
-	size_t i;
 
-	for (i = 0; i < cfg->n_feeds; i++) {
-		if (strcmp(cfg->feeds[i].name, name) == 0) {
-			err_at(ld, ld->line,
-			    "duplicate feed name \"%s\" (first defined on "
-			    "line %d)",
-			    name, cfg->feeds[i].line);
-			ld->sec = SEC_BAD;
-			return;
-		}
+	if (cfg->n_feeds == ld->feeds_cap) {
+		size_t cap = ld->feeds_cap ? ld->feeds_cap * 2 : 16;
+
+		if ((nf = realloc(cfg->feeds, cap * sizeof(*nf))) == NULL)
+			return NULL;
+		cfg->feeds = nf;
+		ld->feeds_cap = cap;
 	}
-	nf = realloc(cfg->feeds, (cfg->n_feeds + 1) * sizeof(*nf));
-	if (nf == NULL || (feed_defaults(&nf[cfg->n_feeds]),
-			      nf[cfg->n_feeds].name = strdup(name)) == NULL) {
-		if (nf)
-			cfg->feeds = nf;
-		ld->oom = 1;
+	nf = &cfg->feeds[cfg->n_feeds];
+	feed_defaults(nf);
+	if ((nf->name = strdup(name)) == NULL)
+		return NULL;
+	cfg->n_feeds++;
+	return nf;
+}
+
+static void
+start_feed(struct loader *ld, const char *name)
+{
+	size_t slot;
+
+	if (grow_slots(ld) != 0)
+		goto oom;
+	slot = name_slot(ld, name);
+	if (ld->slots[slot]) {
+		err_at(ld, ld->line,
+		    "duplicate feed name \"%s\" (first defined on line %d)",
+		    name, ld->cfg->feeds[ld->slots[slot] - 1].line);
 		ld->sec = SEC_BAD;
 		return;
 	}
-	cfg->feeds = nf;
-	ld->feed = &nf[cfg->n_feeds++];
+	if ((ld->feed = add_feed(ld, name)) == NULL)
+		goto oom;
+	ld->slots[slot] = ld->cfg->n_feeds;
 	ld->feed->line = ld->line;
 	ld->sec = SEC_FEED;
+	return;
+oom:
+	ld->oom = 1;
+	ld->sec = SEC_BAD;
 }
 
 /* Handles a "[...]" line (s starts at '['). */
@@ -759,6 +826,45 @@ dir_of(const char *path)
 	return d;
 }
 
+struct name_index {
+	const char *name;
+	size_t idx;
+};
+
+static int
+cmp_by_name(const void *a, const void *b)
+{
+	const struct name_index *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Sorts feed indices by name, for tr_config_feed's binary search. */
+static int
+build_index(struct tr_config *cfg)
+{
+	struct name_index *tmp;
+	size_t i;
+
+	if (cfg->n_feeds == 0)
+		return 0;
+	tmp = malloc(cfg->n_feeds * sizeof(*tmp));
+	cfg->by_name = malloc(cfg->n_feeds * sizeof(size_t));
+	if (tmp == NULL || cfg->by_name == NULL) {
+		free(tmp);
+		return TR_ENOMEM;
+	}
+	for (i = 0; i < cfg->n_feeds; i++) {
+		tmp[i].name = cfg->feeds[i].name;
+		tmp[i].idx = i;
+	}
+	qsort(tmp, cfg->n_feeds, sizeof(*tmp), cmp_by_name);
+	for (i = 0; i < cfg->n_feeds; i++)
+		cfg->by_name[i] = tmp[i].idx;
+	free(tmp);
+	return 0;
+}
+
 int
 tr_config_load(struct tr_config **out, char **errors, const char *path)
 {
@@ -793,10 +899,13 @@ tr_config_load(struct tr_config **out, char **errors, const char *path)
 		rc = TR_ENOMEM;
 	else if (ld.nerrors)
 		rc = TR_ECONFIG;
+	if (rc == 0 && build_index(ld.cfg) != 0)
+		rc = TR_ENOMEM;
 out:
 	if (ld.fp)
 		fclose(ld.fp);
 	free(ld.dir);
+	free(ld.slots);
 	if (rc == 0) {
 		*out = ld.cfg;
 	} else {
@@ -829,6 +938,7 @@ tr_config_free(struct tr_config *cfg)
 		free(f->tags);
 	}
 	free(cfg->feeds);
+	free(cfg->by_name);
 	free(cfg->path);
 	free(cfg->database);
 	free(cfg->listen);
@@ -841,11 +951,26 @@ tr_config_free(struct tr_config *cfg)
 const struct tr_feed_conf *
 tr_config_feed(const struct tr_config *cfg, const char *name)
 {
-	size_t i;
+	size_t lo = 0, hi = cfg->n_feeds, i;
 
-	for (i = 0; i < cfg->n_feeds; i++)
-		if (strcmp(cfg->feeds[i].name, name) == 0)
-			return &cfg->feeds[i];
+	if (cfg->by_name == NULL) { /* a config built by hand, not loaded */
+		for (i = 0; i < cfg->n_feeds; i++)
+			if (strcmp(cfg->feeds[i].name, name) == 0)
+				return &cfg->feeds[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct tr_feed_conf *f = &cfg->feeds[cfg->by_name[mid]];
+		int c = strcmp(name, f->name);
+
+		if (c == 0)
+			return f;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 

@@ -71,6 +71,8 @@ struct tr_config {
 	int64_t max_per_feed;	 /* per-feed cap in merged pages, 0 = none */
 	struct tr_feed_conf *feeds;
 	size_t n_feeds;
+	size_t *by_name; /* private: feed indices sorted by name, for
+			    tr_config_feed() */
 };
 
 /*

@@ -1,6 +1,7 @@
 /* test_config.c — value parsers, defaults and per-feed fallbacks. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -163,5 +164,43 @@ test_errors_are_collected(void)
 	unlink(path);
 }
 
-TR_TESTS(test_durations, test_sizes_and_bools, test_format_duration,
+static void
+test_many_feeds_lookup_and_duplicates(void)
+{
+	char path[] = "/tmp/tr-config-many-XXXXXX", name[32], *errors = NULL;
+	struct tr_config *cfg = NULL;
+	int fd = mkstemp(path), i, found = 0;
+	FILE *fp = fdopen(fd, "w");
+
+	for (i = 0; i < 3000; i++)
+		fprintf(fp, "[feed \"n%d\"]\nurl = http://h%d.example/\n", i,
+		    i % 7);
+	fclose(fp);
+	CHECK_INT(tr_config_load(&cfg, &errors, path), 0);
+	if (cfg) {
+		for (i = 0; i < 3000; i++) {
+			const struct tr_feed_conf *f;
+
+			snprintf(name, sizeof(name), "n%d", i);
+			f = tr_config_feed(cfg, name);
+			if (f && strcmp(f->name, name) == 0 &&
+			    f->line == 2 * i + 1)
+				found++;
+		}
+		CHECK_INT(found, 3000);
+		CHECK(tr_config_feed(cfg, "n3000") == NULL);
+		CHECK(tr_config_feed(cfg, "") == NULL);
+	}
+	tr_config_free(cfg);
+	fp = fopen(path, "a");
+	fprintf(fp, "[feed \"n1234\"]\nurl = http://x.example/\n");
+	fclose(fp);
+	CHECK_INT(tr_config_load(&cfg, &errors, path), TR_ECONFIG);
+	CHECK(errors && strstr(errors, ":6001: duplicate feed name \"n1234\" "
+					"(first defined on line 2469)"));
+	free(errors);
+	unlink(path);
+}
+
+TR_TESTS(test_many_feeds_lookup_and_duplicates, test_durations, test_sizes_and_bools, test_format_duration,
     test_defaults_and_fallbacks, test_errors_are_collected)
