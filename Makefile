@@ -117,7 +117,8 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_LIB_OBJ = $(LIB_SRC:%.c=build-fuzz/%.o)
 build-fuzz/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(ALL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP \
+		-c -o $@ $<
 build-fuzz/libtributary.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -165,4 +166,4 @@ format:
 clean:
 	rm -rf build build-san build-fuzz build-vg
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
