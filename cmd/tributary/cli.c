@@ -1,9 +1,14 @@
 /* cli.c — helpers shared by the subcommands. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tributary/error.h"
@@ -62,4 +67,92 @@ cli_getopt_reset(void)
 {
 	optind = 0; /* glibc: 0 reinitializes getopt completely */
 	opterr = 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync of the folder holding path, so the rename itself is durable. */
+static int
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+		    (int)(slash == path ? 1 : slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+cli_write_atomic(const char *command, const char *path, const void *data,
+    size_t len)
+{
+	char real[PATH_MAX], tmp[PATH_MAX + 16];
+	const char *target = path;
+	struct stat st;
+	mode_t mode, mask;
+	int fd, err;
+
+	/* Replace what a symlink points at, not the link. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    realpath(path, real) != NULL)
+		target = real;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", target) >=
+	    (int)sizeof(tmp)) {
+		fprintf(stderr, "tributary %s: %s: path too long\n", command,
+		    path);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "tributary %s: %s: cannot create a temporary "
+				"file next to it: %s\n",
+		    command, path, strerror(errno));
+		return -1;
+	}
+	if (stat(target, &st) == 0) {
+		mode = st.st_mode & 07777;
+	} else {
+		mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0 || rename(tmp, target) != 0) {
+		err = errno;
+		goto fail;
+	}
+	sync_dir(target); /* best effort: the data itself is on disk */
+	return 0;
+fail:
+	unlink(tmp);
+	fprintf(stderr, "tributary %s: %s: %s\n", command, path, strerror(err));
+	return -1;
 }
