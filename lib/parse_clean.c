@@ -476,15 +476,13 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 		/* HTML reads &#128;-&#159; as windows-1252 (HTML §13.2.5.80).
 		 */
 		if (n >= 0x80 && n < 0xa0)
-			n = tr_cp1252((unsigned char)n);
+			return emit_ref(out, tr_cp1252((unsigned char)n));
 		if (!is_xml_char(n)) {
 			warn(c, "ref",
 			     "reference to a character XML forbids "
 			     "dropped");
 			return 0;
 		}
-		if (n >= 0x80 && n < 0xa0)
-			return emit_ref(out, n);
 		goto verbatim; /* as the fast path in xml_ref_len does */
 	}
 	for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)

@@ -592,6 +592,25 @@ test_entities_in_attributes_and_cdata(void)
 }
 
 static void
+test_character_references(void)
+{
+	struct result r = {0};
+	int rc;
+	char *out;
+
+	/* &#146; is windows-1252's quote in HTML; &#0; is no character. */
+	out = parse_str("<rss><channel><item><title>a&#146;b&#x2019;c&#0;d"
+	                "&#65;</title></item></channel></rss>",
+	                NULL, &rc, &r);
+	CHECK_STR(r.first.title, "a\xe2\x80\x99"
+	                         "b\xe2\x80\x99"
+	                         "cdA");
+	CHECK(out && strstr(out, "\"bozo\":true"));
+	tr_article_free(&r.first);
+	free(out);
+}
+
+static void
 test_unescaped_html_in_description(void)
 {
 	int rc;
@@ -845,7 +864,7 @@ TR_TESTS(test_fixtures_split_everywhere, test_regressions, test_rss20_fields,
          test_rss10_and_090, test_versions, test_atom10_fields,
          test_atom03_modes, test_namespaces_by_uri, test_broken_recovered,
          test_truncation_drops_partial_item,
-         test_entities_in_attributes_and_cdata,
+         test_entities_in_attributes_and_cdata, test_character_references,
          test_unescaped_html_in_description, test_xxe_not_loaded,
          test_billion_laughs, test_deep_nesting, test_huge_field_capped,
          test_item_cap_and_abort, test_garbage_and_empty, test_identity_stable,
