@@ -108,6 +108,8 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX articles_sort ON articles(sort_date);"
     "CREATE INDEX articles_feed ON articles(feed_id, sort_date);"
+    /* The latest document's rows, so a fetch does not scan a feed's past. */
+    "CREATE INDEX articles_latest ON articles(feed_id) WHERE in_latest = 1;"
     "CREATE INDEX articles_canon ON articles(canon, first_seen)"
     "  WHERE canon IS NOT NULL;"
     "CREATE VIRTUAL TABLE articles_fts USING fts5("
@@ -221,7 +223,7 @@ static const char *const stmt_sql[S__COUNT] = {
     /* Old links of rows whose content (and maybe link) changes. */
     [S_TOUCH_OLD] =
 	"INSERT OR IGNORE INTO temp.touched(canon) SELECT a.canon"
-	" FROM temp.stage s JOIN articles a ON a.feed_id = ?2"
+	" FROM temp.stage s CROSS JOIN articles a ON a.feed_id = ?2"
 	" AND a.identity = s.identity WHERE s.batch = ?1"
 	" AND a.hash <> s.hash AND a.canon IS NOT NULL",
     /* Links of rows that are new or change. */
@@ -230,26 +232,32 @@ static const char *const stmt_sql[S__COUNT] = {
 	" FROM temp.stage s WHERE s.batch = ?1 AND s.canon IS NOT NULL"
 	" AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = ?2"
 	" AND a.identity = s.identity AND a.hash = s.hash)",
+    /*
+     * Driven by the staged identities (the IN list on the unique index),
+     * never by the feed's past rows: an UPDATE ... FROM let the planner
+     * scan every row of the feed instead.
+     */
     [S_APPLY_UPDATE] =
-	"UPDATE articles AS a SET guid = s.guid,"
-	" guid_is_permalink = s.guid_is_permalink, link = s.link,"
-	" canon = s.canon, title = s.title, author = s.author,"
-	" authors = s.authors, summary = s.summary, content = s.content,"
-	" published = s.published,"
-	" updated = CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
+	"UPDATE articles AS a SET (guid, guid_is_permalink, link, canon,"
+	" title, author, authors, summary, content, published, updated,"
+	" categories, enclosures, source_title, source_url, source_id, hash,"
+	" changed_at, in_latest, is_primary, sort_date) = (SELECT s.guid,"
+	" s.guid_is_permalink, s.link, s.canon, s.title, s.author, s.authors,"
+	" s.summary, s.content, s.published,"
+	" CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
 	"   OR s.updated > a.updated) THEN s.updated ELSE ?3 END,"
-	" categories = s.categories, enclosures = s.enclosures,"
-	" source_title = s.source_title, source_url = s.source_url,"
-	" source_id = s.source_id, hash = s.hash, changed_at = ?3,"
-	" in_latest = 1,"
-	" is_primary = CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
-	" sort_date = CASE WHEN s.published IS NOT NULL THEN"
+	" s.categories, s.enclosures, s.source_title, s.source_url,"
+	" s.source_id, s.hash, ?3, 1,"
+	" CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
+	" CASE WHEN s.published IS NOT NULL THEN"
 	"   (CASE WHEN s.published > ?3 THEN a.first_seen ELSE s.published"
 	"   END) ELSE (CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
 	"   OR s.updated > a.updated) THEN (CASE WHEN s.updated > ?3 THEN"
 	"   a.first_seen ELSE s.updated END) ELSE ?3 END) END"
-	" FROM temp.stage AS s WHERE s.batch = ?1 AND a.feed_id = ?2"
-	" AND a.identity = s.identity AND a.hash <> s.hash",
+	" FROM temp.stage s WHERE s.batch = ?1 AND s.identity = a.identity)"
+	" WHERE a.feed_id = ?2 AND a.identity IN (SELECT identity"
+	" FROM temp.stage WHERE batch = ?1) AND a.hash <> (SELECT s.hash"
+	" FROM temp.stage s WHERE s.batch = ?1 AND s.identity = a.identity)",
     [S_APPLY_INSERT] =
 	"INSERT INTO articles(feed_id, identity, guid, guid_is_permalink,"
 	" link, canon, title, author, authors, summary, content, published,"

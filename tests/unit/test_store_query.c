@@ -3,6 +3,7 @@
  * cross-feed deduplication, filters, full-text search, pagination,
  * per-feed caps, query plans; and retention.
  */
+#include "store_int.h" /* the statements of a commit, for their plans */
 #include "test_store_util.h"
 
 static const char conf3[] = "[tributary]\n"
@@ -685,7 +686,48 @@ test_callback_stops(void)
 	tr_store_close(st);
 }
 
-TR_TESTS(test_order_and_clamp, test_cross_feed_dedup,
+/*
+ * Storing a document must cost in proportion to the document, not to the
+ * feed's past: no statement of a commit may read a feed's rows through
+ * articles_feed (all of its articles) or scan articles.
+ */
+static void
+test_commit_plans(void)
+{
+	static const enum store_stmt ids[] = {S_TOUCH_OLD, S_TOUCH_NEW,
+	    S_APPLY_UPDATE, S_APPLY_INSERT, S_LATEST_OFF, S_LATEST_ON,
+	    S_PRIMARY_FIX};
+	struct tr_store *st = open_with(conf3, NULL);
+	size_t i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		sqlite3_stmt *s = store_stmt(st, ids[i]), *e = NULL;
+		char sql[8192], p[4096] = "";
+
+		CHECK(s != NULL);
+		if (s == NULL)
+			continue;
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+		    sqlite3_sql(s));
+		CHECK_INT(sqlite3_prepare_v2(st->db, sql, -1, &e, NULL),
+		    SQLITE_OK);
+		while (e && sqlite3_step(e) == SQLITE_ROW) {
+			strncat(p, (const char *)sqlite3_column_text(e, 3),
+			    sizeof(p) - strlen(p) - 2);
+			strcat(p, "|");
+		}
+		sqlite3_finalize(e);
+		if (strstr(p, "articles_feed") || strstr(p, "SCAN a|") ||
+		    strstr(p, "SCAN articles|") || strstr(p, "SCAN a ") ||
+		    strstr(p, "SCAN articles ")) {
+			printf("  statement %d plan: %s\n", (int)ids[i], p);
+			CHECK(!"a commit statement reads all of a feed");
+		}
+	}
+	tr_store_close(st);
+}
+
+TR_TESTS(test_commit_plans, test_order_and_clamp, test_cross_feed_dedup,
     test_link_change_moves_primary, test_filters_and_search, test_tag_plans_agree, test_pagination,
     test_default_limit, test_max_per_feed, test_query_plans, test_retention,
     test_callback_stops)
