@@ -76,7 +76,12 @@ int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
 int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
 
-/* Saves the polling-state fields of fs (matched by fs->name). */
+/*
+ * Saves the polling-state fields of fs (matched by fs->name):
+ * effective_url, validators, body_hash, times, errors, last_error,
+ * last_status, disabled and its reason. A change of effective_url or of
+ * disabled bumps the generation. TR_ENOTFOUND for an unknown name.
+ */
 int tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs);
 
 /*
@@ -158,7 +163,8 @@ int tr_store_query(struct tr_store *st, const struct tr_query *q,
 /*
  * The SQL text tr_store_query() runs for q's filters (named parameters
  * :tag :feed :q :since :cs :ci), for EXPLAIN QUERY PLAN in tests. A tag
- * query has two plans; walk picks the one that walks the date index.
+ * or full-text query has two plans, chosen per query from estimates;
+ * walk picks the one that walks the date index.
  * malloc'ed, or NULL when out of memory.
  */
 char *tr_store_query_sql(const struct tr_query *q, int walk);
@@ -170,7 +176,10 @@ char *tr_store_query_sql(const struct tr_query *q, int walk);
 int tr_store_generation(struct tr_store *st, int64_t *gen,
     int64_t *changed_at);
 
-/* The earliest next_check of any active, enabled feed (0 if none). */
+/*
+ * The earliest next_check of any active, enabled feed (0 if none); a
+ * feed's retry_after counts when it is later than its next_check.
+ */
 int tr_store_next_due(struct tr_store *st, int64_t *when);
 
 /*
