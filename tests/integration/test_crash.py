@@ -15,8 +15,10 @@ stay in the store: no retention is configured). Each round:
     3. the store is checked: PRAGMA integrity_check is ok, no (feed,
        identity) and no (feed, guid) exists twice, every article of every
        version that a feed had completely stored before is still there,
-       and a feed never holds more articles than its versions so far had
-       (no duplicate under another identity);
+       a feed never holds more articles than its versions so far had
+       (no duplicate under another identity), no article's text goes
+       back to an older version, and the items a stored version changed
+       carry its text;
     4. the service restarts (READY=1 on a NOTIFY_SOCKET), resumes: the
        feeds of round r it had not done are still due and get polled;
        the test waits until every feed stored version r, and checks
@@ -29,6 +31,7 @@ are printed for RELIABILITY.md.
 """
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -130,6 +133,7 @@ class Crash:
         self.proc = None
         self.done = {n: -1 for n in self.names}  # version fully stored
         self.articles_checked = 0
+        self.versions = {}  # guid: newest text version seen stored
 
     def server(self, i):
         return self.servers[i % len(self.servers)]
@@ -176,18 +180,28 @@ class Crash:
             con.close()
 
     def stored(self):
-        """{feed: set of guids} in the store, read-only."""
+        """{feed: set of guids} in the store, read-only. Also checks that
+        no article's text went back to an older version (an update that
+        a kill undid after it was seen committed)."""
         con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True,
                               timeout=30)
         try:
-            rows = con.execute("SELECT f.name, a.guid FROM articles a "
-                               "JOIN feeds f ON f.id = a.feed_id"
+            rows = con.execute("SELECT f.name, a.guid, a.summary FROM "
+                               "articles a JOIN feeds f ON f.id = a.feed_id"
                                ).fetchall()
         finally:
             con.close()
         out = {n: set() for n in self.names}
-        for name, guid in rows:
+        for name, guid, summary in rows:
             out.setdefault(name, set()).add(guid)
+            m = re.search(r" round (\d+)$", summary or "")
+            v = int(m.group(1)) if m else None
+            seen = self.versions.get(guid)
+            if seen is not None:
+                check(v is None or v >= seen, "%s went back from text "
+                      "version %d to %r" % (guid, seen, v))
+            if v is not None:
+                self.versions[guid] = v
         return out
 
     def verify(self, when):
@@ -220,6 +234,11 @@ class Crash:
                   "%d %s" % (name, self.done[name], r, when))
             eq(len(have), len(guids_upto(name, r)),
                "%s: articles for version %d %s" % (name, r, when))
+            # The items version r changed carry its text.
+            top = NEW_PER_ROUND * r + NEW_PER_ROUND - 1
+            for k in range(max(0, top - 4), top + 1):
+                eq(self.versions.get("%s-%d" % (name, k)), r,
+                   "text version of %s-%d %s" % (name, k, when))
             self.done[name] = r
         return stored
 
