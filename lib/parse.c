@@ -958,8 +958,16 @@ trim_partial_utf8(struct tr_buf *b)
 static void
 field_add(struct tr_parser *p, const char *s, size_t n)
 {
-	size_t room = p->text.max - p->text.len;
+	struct tr_buf *b = &p->text;
+	size_t room = b->max - b->len;
 
+	/* expat hands text over in small pieces: copy in place when it fits. */
+	if (n < room && b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
 	if (n > room) {
 		n = room;
 		if (!p->truncated_warned) {
