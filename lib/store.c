@@ -604,11 +604,14 @@ setup(struct tr_store *st)
 	/*
 	 * A bigger page cache than SQLite's 2 MiB default: the writer
 	 * updates index pages spread over the whole file (dates, links).
+	 * Bounded so that a whole polling round stays well under 64 MB of
+	 * resident memory (the poller's target); readers, one per HTTP
+	 * thread, need less.
 	 */
 	if ((rc = store_exec(st, st->readonly ? "PRAGMA foreign_keys = ON;"
-						"PRAGMA cache_size = -16384"
+						"PRAGMA cache_size = -4096"
 					      : "PRAGMA foreign_keys = ON;"
-						"PRAGMA cache_size = -65536")) !=
+						"PRAGMA cache_size = -16384")) !=
 	    0)
 		return rc;
 	if (st->readonly) {
