@@ -343,7 +343,7 @@ resolve_file_url(const char *dir, const char *v)
 	return NULL;
 }
 
-/* "HOST:PORT", "[V6]:PORT" or "*:PORT"; port 1..65535. */
+/* "HOST:PORT", "[V6]:PORT" or "*:PORT"; port 0..65535 (0: any free). */
 static int
 valid_listen(const char *s)
 {
@@ -359,8 +359,8 @@ valid_listen(const char *s)
 		return 0;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
-	return errno == 0 && *end == '\0' && colon[1] != '\0' && port > 0 &&
-	    port <= 65535;
+	return errno == 0 && *end == '\0' && colon[1] != '\0' && port >= 0 &&
+	    port <= 65535 && colon[1] != '-' && colon[1] != '+';
 }
 
 static int

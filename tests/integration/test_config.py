@@ -92,7 +92,7 @@ def all_errors_reported_in_line_order():
 
 @test
 def valid_config_lists_feeds():
-    text = ('[tributary]\ninterval = 45m\n'
+    text = ('[tributary]\ninterval = 45m\nlisten = [::1]:0\n'
             '[feed "world"]\nurl = https://news.example.org/world.xml\n'
             'tags = world, security\ninterval = 2h\n'
             '[feed "local"]\nurl = file:feeds/local.xml\nenabled = no\n')
