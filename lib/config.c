@@ -974,6 +974,18 @@ tr_config_feed(const struct tr_config *cfg, const char *name)
 	return NULL;
 }
 
+int
+tr_config_has_tag(const struct tr_config *cfg, const char *tag)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_feeds; i++)
+		for (j = 0; j < cfg->feeds[i].n_tags; j++)
+			if (strcmp(cfg->feeds[i].tags[j], tag) == 0)
+				return 1;
+	return 0;
+}
+
 int64_t
 tr_config_feed_interval(const struct tr_config *cfg,
     const struct tr_feed_conf *f)

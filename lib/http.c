@@ -1327,18 +1327,6 @@ store_next_due(void *h, int64_t *when)
 }
 
 static int
-has_tag(const struct tr_config *cfg, const char *tag)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->n_feeds; i++)
-		for (j = 0; j < cfg->feeds[i].n_tags; j++)
-			if (strcmp(cfg->feeds[i].tags[j], tag) == 0)
-				return 1;
-	return 0;
-}
-
-static int
 ignore_item(const struct tr_item *it, void *arg)
 {
 	(void)it;
@@ -1493,7 +1481,7 @@ store_render(void *h, struct tr_http_render_req *rr)
 	q.limit = p->limit;
 	snprintf(title, sizeof(title), "%s", rr->cfg->title);
 	if (r->id == TR_ROUTE_TAG) {
-		if (!has_tag(rr->cfg, r->name)) {
+		if (!tr_config_has_tag(rr->cfg, r->name)) {
 			snprintf(rr->why, sizeof(rr->why), "no tag named %s",
 			         r->name);
 			return TR_ENOTFOUND;

@@ -111,18 +111,6 @@ parse_options(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-static int
-has_tag(const struct tr_config *cfg, const char *tag)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->n_feeds; i++)
-		for (j = 0; j < cfg->feeds[i].n_tags; j++)
-			if (strcmp(cfg->feeds[i].tags[j], tag) == 0)
-				return 1;
-	return 0;
-}
-
 /* Checks --tag and --feed against the config; builds the title. */
 static int
 check_scope(const struct options *o, const struct tr_config *cfg,
@@ -130,7 +118,7 @@ check_scope(const struct options *o, const struct tr_config *cfg,
 {
 	const struct tr_feed_conf *f;
 
-	if (o->tag && !has_tag(cfg, o->tag))
+	if (o->tag && !tr_config_has_tag(cfg, o->tag))
 		return cli_usage_error("export", usage,
 		    "no feed in %s has the tag \"%s\"", cfg->path, o->tag);
 	if (o->feed && (f = tr_config_feed(cfg, o->feed)) == NULL)

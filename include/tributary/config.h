@@ -91,6 +91,9 @@ void tr_config_free(struct tr_config *cfg);
 const struct tr_feed_conf *tr_config_feed(const struct tr_config *cfg,
     const char *name);
 
+/* Non-zero when some feed carries tag. */
+int tr_config_has_tag(const struct tr_config *cfg, const char *tag);
+
 /*
  * The effective per-feed values: the feed's own setting, else the global
  * one.

@@ -137,6 +137,9 @@ test_defaults_and_fallbacks(void)
 			CHECK_STR(b->tags[1], "y");
 			CHECK_STR(b->tags[2], "z");
 		}
+		CHECK(tr_config_has_tag(cfg, "y"));
+		CHECK(!tr_config_has_tag(cfg, "w"));
+		CHECK(!tr_config_has_tag(cfg, ""));
 		CHECK_INT(a->line, 4);
 		CHECK_INT(a->enabled, 1);
 	}
