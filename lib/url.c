@@ -147,6 +147,65 @@ get_url(CURLU *h)
 	return r;
 }
 
+/*
+ * Is ref an absolute http(s) URL that curl_url would hand back unchanged?
+ * Most feed links are, and skipping the curl_url round trip (a handle,
+ * a parse, a reassembly, three allocations) for them is a large part of
+ * the parser's time. The test is deliberately narrow; anything outside it
+ * goes through curl:
+ *   - "http://" or "https://" in lower case (curl lowercases the scheme);
+ *   - a host of lower-case letters, digits and '-' in dot-separated
+ *     labels, its last label starting with a letter (so never an IPv4
+ *     address curl would normalize), no port, no user info;
+ *   - then '/', and only printable ASCII that curl neither encodes nor
+ *     rewrites: no whitespace or controls, none of "\"<>[]^`{|}" and no
+ *     '\\';
+ *   - no "/." anywhere (dot segments, which curl removes), no "%2e" or
+ *     "%2E" (encoded dots), no empty query or fragment ("?#", a trailing
+ *     '?' or '#'), a single '#'.
+ * tests/unit/test_url.c compares this with curl's result on such URLs.
+ */
+static int
+is_plain_http_url(const char *u)
+{
+	const char *p = u, *label = NULL;
+	int hashes = 0;
+
+	if (strncmp(p, "http://", 7) == 0)
+		p += 7;
+	else if (strncmp(p, "https://", 8) == 0)
+		p += 8;
+	else
+		return 0;
+	for (label = p;; p++) {
+		if ((*p >= 'a' && *p <= 'z') || is_digit(*p) ||
+		    (*p == '-' && p > label))
+			continue;
+		if (p == label)
+			return 0; /* an empty label */
+		if (*p != '.')
+			break;
+		label = p + 1;
+	}
+	if (*p != '/' || !(*label >= 'a' && *label <= 'z'))
+		return 0;
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c >= 0x7f || strchr("\"<>[]^`{|}\\", c))
+			return 0;
+		if (c == '/' && p[1] == '.')
+			return 0;
+		if (c == '%' && p[1] == '2' && (p[2] == 'e' || p[2] == 'E'))
+			return 0;
+		if (c == '#' && (++hashes > 1 || p[1] == '\0'))
+			return 0;
+		if (c == '?' && (p[1] == '#' || p[1] == '\0'))
+			return 0;
+	}
+	return p - u < 8000;
+}
+
 #define SET_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE)
 
 /*
@@ -166,6 +225,12 @@ tr_url_resolve(const char *base, const char *ref)
 
 	if (ref == NULL || (tr = trimmed_copy(ref)) == NULL)
 		goto out;
+	if (is_plain_http_url(tr)) {
+		/* Absolute and already in curl's form (§5.2.2). */
+		r = tr;
+		tr = NULL;
+		goto out;
+	}
 	slen = scheme_len(tr);
 	if (slen && in_list(refused_schemes, NELEM(refused_schemes), tr, slen))
 		goto out;

@@ -4,7 +4,10 @@
  */
 #include "runner.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <curl/curl.h>
 
 #include "tributary/url.h"
 
@@ -121,6 +124,71 @@ test_url_resolve(void)
 		CHECK_STR_CASE(name, got, c->want);
 		free(got);
 	}
+}
+
+/*
+ * tr_url_resolve skips curl_url for absolute http(s) links already in
+ * curl's form. Whatever the path taken, the result must be curl's own:
+ * each of these URLs (most of them inside the fast path, some just
+ * outside) is compared with a curl_url round trip done here.
+ */
+static char *
+curl_round_trip(const char *url)
+{
+	CURLU *h = curl_url();
+	char *u = NULL, *r = NULL;
+
+	if (h && curl_url_set(h, CURLUPART_URL, url,
+	                      CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE) ==
+	             CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_URL, &u, 0) == CURLUE_OK)
+		r = strdup(u);
+	curl_free(u);
+	curl_url_cleanup(h);
+	return r;
+}
+
+static void
+test_url_resolve_as_curl(void)
+{
+	static const char *const schemes[] = {"http://", "https://", "HTTP://",
+	                                      "Https://"};
+	static const char *const hosts[] = {
+	    "example.com", "a-b.example.org", "x1.y2.z",   "localhost",
+	    "www.example.co.uk", "Example.COM", "127.0.0.1", "1.2.3.4a",
+	    "0x7f.1",   "host:80",        "host:8080",     "u@host",
+	    "[::1]",    "a..b",           "a.b.",          "-a.b"};
+	static const char *const paths[] = {
+	    "",           "/",          "/a/b",         "/a//b",
+	    "/a/b?x=1&y=2", "/a?q#f",   "/a#f",         "/~u/p;q=1",
+	    "/a%20b",     "/a%C3%A9",   "/p/!$&'()*+,;=:@", "/a?b=c/d",
+	    "/a.b/c.",    "/a-b_c~d",   "/a?x#y?z",     "/a?x=%2F",
+	    "/a/./b",     "/a/../b",    "/a/.",         "/a/..",
+	    "/a%2e%2E/b", "/a?",        "/a#",          "/a?#",
+	    "/a#b#c",     "/a b",       "/a\\b",       "/a|b",
+	    "/a{b}",      "/a^b",       "/a`b",         "/a\"b",
+	    "/a<b>",      "/a[1]",      "/caf\xc3\xa9", "?q",
+	    "#f",         "/a\x7f"};
+	size_t s, h, p;
+	char url[256], name[300];
+
+	for (s = 0; s < sizeof(schemes) / sizeof(schemes[0]); s++)
+		for (h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++)
+			for (p = 0; p < sizeof(paths) / sizeof(paths[0]);
+			     p++) {
+				char *got, *want;
+
+				snprintf(url, sizeof(url), "%s%s%s",
+				         schemes[s], hosts[h], paths[p]);
+				got = tr_url_resolve("http://base.example/d/",
+				                     url);
+				want = curl_round_trip(url);
+				snprintf(name, sizeof(name), "resolve %s",
+				         url);
+				CHECK_STR_CASE(name, got, want);
+				free(got);
+				free(want);
+			}
 }
 
 struct canon_case {
@@ -246,5 +314,5 @@ test_url_scheme(void)
 	CHECK_INT(out[0], 'x');
 }
 
-TR_TESTS(test_url_resolve, test_url_canonical, test_url_canonical_dedup,
-         test_url_scheme)
+TR_TESTS(test_url_resolve, test_url_resolve_as_curl, test_url_canonical,
+         test_url_canonical_dedup, test_url_scheme)
