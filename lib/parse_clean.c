@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "charset_int.h"
 #include "parse_int.h"
 #include "tributary/error.h"
@@ -596,6 +600,25 @@ skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
 {
 	uint64_t w, xa, xb;
 
+#if defined(__SSE2__)
+	/* 16 bytes at a time where SSE2 is there (every x86-64): a signed
+	 * compare with 0x20 catches both controls and non-ASCII bytes, and
+	 * the mask gives the first byte needing a look. */
+	const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	while (j + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + j));
+		__m128i m = _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+		    _mm_cmplt_epi8(v, sp));
+		unsigned int bits = (unsigned int)_mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return j + (size_t)__builtin_ctz(bits);
+		j += 16;
+	}
+#endif
 	while (j + 8 <= n) {
 		memcpy(&w, in + j, 8);
 		xa = w ^ (ONES * a);
