@@ -246,16 +246,39 @@ outside(const struct tr_clean *c)
 	return S_TEXT;
 }
 
-static int
+/*
+ * Appends n bytes. The common case, room already allocated, is done here
+ * inline with tr_buf_add's rules (within max, NUL-terminated); the rest
+ * (growing, the cap) is left to tr_buf_add. Most calls append a few
+ * bytes, and a call into buf.c for each was a tenth of the cleaner's time.
+ */
+static inline int
 emit(struct tr_buf *out, const void *p, size_t n)
 {
+	if (n <= out->max - out->len && out->len + n < out->cap) {
+		memcpy(out->data + out->len, p, n);
+		out->len += n;
+		out->data[out->len] = '\0';
+		return 0;
+	}
 	return tr_buf_add(out, p, n);
 }
 
-static int
+static inline int
+emitc(struct tr_buf *out, unsigned char b)
+{
+	if (out->len < out->max && out->len + 1 < out->cap) {
+		out->data[out->len++] = (char)b;
+		out->data[out->len] = '\0';
+		return 0;
+	}
+	return tr_buf_addc(out, (char)b);
+}
+
+static inline int
 emits(struct tr_buf *out, const char *s)
 {
-	return tr_buf_add(out, s, strlen(s));
+	return emit(out, s, strlen(s));
 }
 
 /* Appends "&#N;" for code point cp. */
@@ -305,7 +328,7 @@ push(struct tr_clean *c)
 		c->cap = cap;
 	}
 	c->open[c->depth] = c->names.len;
-	if ((rc = tr_buf_add(&c->names, tr_buf_str(&c->name),
+	if ((rc = emit(&c->names, tr_buf_str(&c->name),
 	                     c->name.len + 1)) != 0)
 		return rc;
 	c->depth++;
@@ -325,9 +348,21 @@ pop(struct tr_clean *c)
 static int
 emit_end_tag(struct tr_buf *out, const char *name)
 {
+	size_t n = strlen(name);
+	char *d;
 	int rc;
 
-	if ((rc = emits(out, "</")) == 0 && (rc = emits(out, name)) == 0)
+	if (n + 3 <= out->max - out->len && out->len + n + 3 < out->cap) {
+		d = out->data + out->len;
+		d[0] = '<';
+		d[1] = '/';
+		memcpy(d + 2, name, n);
+		d[n + 2] = '>';
+		d[n + 3] = '\0';
+		out->len += n + 3;
+		return 0;
+	}
+	if ((rc = emits(out, "</")) == 0 && (rc = emit(out, name, n)) == 0)
 		rc = emits(out, ">");
 	return rc;
 }
@@ -692,7 +727,7 @@ add_name(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 
 	if (c->name_flushed)
 		return emit(out, s, len);
-	if (tr_buf_add(&c->name, s, len) == 0)
+	if (emit(&c->name, s, len) == 0)
 		return 0;
 	c->repair_off = 1;
 	if (c->st != S_STAG_NAME)
@@ -706,11 +741,15 @@ add_name(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 
 /* "item" or "entry", with or without a prefix: they never nest. */
 static int
-is_item_name(const char *name)
+is_item_name(const char *name, size_t len)
 {
-	const char *colon = strrchr(name, ':');
-	const char *local = colon ? colon + 1 : name;
+	const char *colon, *local;
 
+	/* Most names end otherwise: spare them the search. */
+	if (len < 4 || (name[len - 1] != 'm' && name[len - 1] != 'y'))
+		return 0;
+	colon = strrchr(name, ':');
+	local = colon ? colon + 1 : name;
 	return strcmp(local, "item") == 0 || strcmp(local, "entry") == 0;
 }
 
@@ -728,7 +767,7 @@ start_tag(struct tr_clean *c, struct tr_buf *out)
 
 	if (c->name_flushed)
 		return 0;
-	if (!c->repair_off && is_item_name(name)) {
+	if (!c->repair_off && is_item_name(name, c->name.len)) {
 		for (i = c->depth; i > 0; i--)
 			if (strcmp(open_name(c, i - 1), name) == 0)
 				break;
@@ -829,7 +868,7 @@ tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 		c->slash = slash && is_space(b);
 		break;
 	}
-	rc = tr_buf_addc(out, (char)b);
+	rc = emitc(out, b);
 	return rc;
 }
 
@@ -872,7 +911,7 @@ section_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 	}
 	if (done)
 		c->st = outside(c);
-	return tr_buf_addc(out, (char)b);
+	return emitc(out, b);
 }
 
 static int
@@ -896,7 +935,7 @@ decl_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 		return tr_buf_addc(out, '>');
 	}
 	tr_buf_addc(&c->decl, (char)b); /* capped: extra text is not kept */
-	return tr_buf_addc(out, (char)b);
+	return emitc(out, b);
 }
 
 /*
