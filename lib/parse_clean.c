@@ -872,6 +872,75 @@ tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 	return rc;
 }
 
+/*
+ * The plain tags that make up most of a feed, "<name>", "<name " and
+ * "</name>" closing the innermost element, written whole when the chunk
+ * holds them: the same output and state as the byte-by-byte states
+ * (S_LT, S_STAG_NAME, S_ETAG_NAME, S_ETAG_REST) reach, without a step
+ * per byte. Names of ASCII name characters only; anything else (a
+ * repair, a cut tag, a non-ASCII name, repair turned off) returns 0
+ * untouched and goes the slow way. s[0] is '<' read in S_TEXT. Returns
+ * the bytes used (c->off is moved past them here, as the slow way moves it,
+ * so that a warning from start_tag names the same column), *rc the result.
+ */
+static size_t
+fast_tag(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+         size_t n, int *rc)
+{
+	const unsigned char *nm = s + 1;
+	size_t k, len, top;
+	int end = 0;
+
+	*rc = 0;
+	if (c->repair_off || n < 3)
+		return 0;
+	if (nm[0] == '/') {
+		end = 1;
+		nm++;
+	}
+	if (nm >= s + n || nm[0] >= 0x80 || !is_name_start(nm[0]))
+		return 0;
+	for (k = (size_t)(nm - s); k < n && s[k] < 0x80 &&
+	                           c->plain[S_STAG_NAME][s[k]] == P_PLAIN;
+	     k++)
+		;
+	len = k - (size_t)(nm - s);
+	if (k >= n || len >= c->name.max)
+		return 0;
+	if (end) {
+		if (s[k] != '>' || c->depth == 0)
+			return 0;
+		top = c->open[c->depth - 1];
+		if (c->names.len - top - 1 != len ||
+		    memcmp(c->names.data + top, nm, len) != 0)
+			return 0;
+		c->any_markup = 1;
+		c->post = 0;
+		*rc = emit(out, s, k + 1);
+		pop(c);
+		c->st = c->depth == 0 ? S_POST : S_TEXT;
+		c->off += k + 1;
+		return k + 1;
+	}
+	if (s[k] != '>' && !is_space(s[k]))
+		return 0;
+	c->any_markup = 1;
+	c->post = 0;
+	c->slash = 0;
+	c->name_flushed = 0;
+	c->off += k;
+	tr_buf_reset(&c->name);
+	if ((*rc = emit(&c->name, nm, len)) != 0 ||
+	    (*rc = start_tag(c, out)) != 0)
+		return k;
+	c->st = S_TAG;
+	if (s[k] != '>')
+		return k;
+	*rc = tag_byte(c, out, '>');
+	c->off++;
+	return k + 1;
+}
+
 /* A character ending a run of name bytes in S_STAG_NAME/S_ETAG_NAME. */
 static int
 name_end(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
@@ -1232,7 +1301,10 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 			if (rc != 0 || i >= n)
 				break;
 		}
-		if (in[i] < 0x80) {
+		if (in[i] == '<' && c->st == S_TEXT &&
+		    (rl = fast_tag(c, out, in + i, n - i, &rc)) > 0) {
+			i += rl;
+		} else if (in[i] < 0x80) {
 			rc = step(c, out, in + i, 1);
 			c->off++;
 			if (in[i] == '\n') {
