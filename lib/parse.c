@@ -961,7 +961,13 @@ field_add(struct tr_parser *p, const char *s, size_t n)
 	struct tr_buf *b = &p->text;
 	size_t room = b->max - b->len;
 
-	/* expat hands text over in small pieces: copy in place when it fits. */
+	/* expat hands text over in small pieces: copy in place when it fits;
+	 * a reference ("&lt;") comes as one character of its own. */
+	if (n == 1 && room > 1 && b->len + 1 < b->cap) {
+		b->data[b->len++] = s[0];
+		b->data[b->len] = '\0';
+		return;
+	}
 	if (n < room && b->len + n < b->cap) {
 		memcpy(b->data + b->len, s, n);
 		b->len += n;
