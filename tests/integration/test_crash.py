@@ -245,8 +245,9 @@ class Crash:
 
 @test
 def sigkill_at_random_moments():
-    rng = random.Random(int(os.environ.get("TR_CRASH_SEED",
-                                           str(time.time_ns() % 10**6))))
+    seed = int(os.environ.get("TR_CRASH_SEED", str(time.time_ns() % 10**6)))
+    print("  TR_CRASH_SEED=%d" % seed)
+    rng = random.Random(seed)
     with TempDir() as td:
         c = Crash(td)
         try:
