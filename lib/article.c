@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tributary/article.h"
+#include "tributary/hash.h"
 #include "tributary/error.h"
 
 void
@@ -185,26 +186,6 @@ tr_feed_meta_free(struct tr_feed_meta *m)
 }
 
 /*
- * FNV-1a 64 (http://www.isthe.com/chongo/tech/comp/fnv/). Bytes only, so
- * the value is the same on every platform and every run.
- */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t
-fnv_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
-/*
  * Mixes one field into h: a tag byte, then a presence byte, then for a
  * present string its length as 8 little-endian bytes and its bytes. The
  * length prefix keeps fields from running together ("ab"+"c" differs from
@@ -221,9 +202,9 @@ fnv_field(uint64_t h, unsigned char tag, const char *s)
 	hdr[1] = s ? 1 : 0;
 	for (i = 0; i < 8; i++)
 		hdr[2 + i] = (unsigned char)(n >> (8 * i));
-	h = fnv_bytes(h, hdr, sizeof(hdr));
+	h = tr_hash(h, hdr, sizeof(hdr));
 	if (s)
-		h = fnv_bytes(h, s, (size_t)n);
+		h = tr_hash(h, s, (size_t)n);
 	return h;
 }
 
@@ -237,7 +218,7 @@ fnv_int(uint64_t h, unsigned char tag, int64_t v)
 	b[0] = tag;
 	for (i = 0; i < 8; i++)
 		b[1 + i] = (unsigned char)(u >> (8 * i));
-	return fnv_bytes(h, b, sizeof(b));
+	return tr_hash(h, b, sizeof(b));
 }
 
 /* Field tags for the hashes; never renumber (stored hashes depend on them). */
@@ -267,7 +248,7 @@ enum {
 uint64_t
 tr_article_content_hash(const struct tr_article *a)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = TR_HASH_INIT;
 	size_t i;
 
 	h = fnv_field(h, F_TITLE, a->title);
@@ -316,7 +297,7 @@ tr_article_identity(struct tr_article *a)
 	else if (a->link && a->link[0])
 		src = a->link;
 	else {
-		uint64_t h = FNV_OFFSET;
+		uint64_t h = TR_HASH_INIT;
 
 		h = fnv_field(h, F_TITLE, a->title);
 		h = fnv_int(h, F_PUBLISHED, a->published);

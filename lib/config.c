@@ -24,6 +24,7 @@
 #include "tributary/buf.h"
 #include "tributary/config.h"
 #include "tributary/error.h"
+#include "tributary/hash.h"
 
 #define MAX_ERRORS_TEXT (64 * 1024)
 #define DEFAULT_UA "tributary/" TR_VERSION " (+https://tributary.dev)"
@@ -443,16 +444,6 @@ feed_defaults(struct tr_feed_conf *f)
 	f->max_per_feed = TR_UNSET;
 }
 
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 /*
  * The index of the feed named name in the loader's hash table (open
  * addressing, slots hold index + 1), or the free slot where it would go.
@@ -460,7 +451,7 @@ name_hash(const char *s)
 static size_t
 name_slot(const struct loader *ld, const char *name)
 {
-	size_t mask = ld->nslots - 1, i = (size_t)name_hash(name) & mask;
+	size_t mask = ld->nslots - 1, i = (size_t)tr_hash_str(name) & mask;
 
 	while (ld->slots[i] &&
 	    strcmp(ld->cfg->feeds[ld->slots[i] - 1].name, name) != 0)

@@ -18,6 +18,7 @@
 #include "tributary/error.h"
 #include "tributary/escape.h"
 #include "tributary/log.h"
+#include "tributary/hash.h"
 #include "tributary/opml.h"
 #include "tributary/url.h"
 
@@ -34,16 +35,6 @@ struct strset {
 	size_t cap, n;
 };
 
-static uint64_t
-fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
 static int
 set_has(const struct strset *set, const char *s)
 {
@@ -51,7 +42,7 @@ set_has(const struct strset *set, const char *s)
 
 	if (set->cap == 0)
 		return 0;
-	for (i = fnv(s) & (set->cap - 1); set->slot[i];
+	for (i = tr_hash_str(s) & (set->cap - 1); set->slot[i];
 	     i = (i + 1) & (set->cap - 1))
 		if (strcmp(set->slot[i], s) == 0)
 			return 1;
@@ -74,7 +65,7 @@ set_add(struct strset *set, const char *s)
 		for (j = 0; j < set->cap; j++) {
 			if (old[j] == NULL)
 				continue;
-			for (i = fnv(old[j]) & (cap - 1); slot[i];
+			for (i = tr_hash_str(old[j]) & (cap - 1); slot[i];
 			     i = (i + 1) & (cap - 1))
 				;
 			slot[i] = old[j];
@@ -83,7 +74,7 @@ set_add(struct strset *set, const char *s)
 		set->slot = slot;
 		set->cap = cap;
 	}
-	for (i = fnv(s) & (set->cap - 1); set->slot[i];
+	for (i = tr_hash_str(s) & (set->cap - 1); set->slot[i];
 	     i = (i + 1) & (set->cap - 1))
 		;
 	if ((set->slot[i] = strdup(s)) == NULL)
