@@ -294,7 +294,10 @@ def sigkill_at_random_moments():
                              c.articles_checked, took))
             eq(total, FEEDS * len(guids_upto("x", ROUNDS)),
                "articles after the last round")
-            check(during > 0, "no kill landed in the middle of a round")
+            # With 50 random delays over about a round, some kills land
+            # mid-round; a short run (TR_CRASH_ROUNDS) may not hit one.
+            check(during > 0 or ROUNDS < 20,
+                  "no kill landed in the middle of a round")
             c.proc.send_signal(signal.SIGTERM)
             eq(c.proc.wait(30), 0, "exit status after SIGTERM")
             c.verify("after the end")
