@@ -580,7 +580,7 @@ entity_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b, int *rc)
  * (and not one HTML reads as windows-1252). 0 otherwise, also when the
  * reference is cut by the end of the chunk: the slow path handles those.
  */
-static size_t
+static inline size_t
 xml_ref_len(const unsigned char *s, size_t n)
 {
 	unsigned long v = 0;
@@ -629,7 +629,9 @@ xml_ref_len(const unsigned char *s, size_t n)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-static size_t
+static int utf8_len(const unsigned char *s, size_t n);
+
+static inline size_t
 skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
            unsigned char b)
 {
@@ -665,6 +667,48 @@ skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
 		j += 8;
 	}
 	return j;
+}
+
+/*
+ * The run of text (S_TEXT) that needs no step from in[j] on: the S_TEXT
+ * row of the run table (plain bytes, newlines, valid UTF-8, references
+ * XML knows) in one loop around skip_words, without going back to the
+ * caller's table loop at each stop. i is where the run began (for the
+ * line's start offset). Returns the first byte that needs a step, or n.
+ */
+static size_t
+scan_text(struct tr_clean *c, const unsigned char *in, size_t i, size_t j,
+          size_t n)
+{
+	size_t rl;
+	int len;
+
+	for (;;) {
+		j = skip_words(in, j, n, '<', '&');
+		if (j >= n)
+			return j;
+		switch (in[j]) {
+		case '&':
+			if ((rl = xml_ref_len(in + j, n - j)) == 0)
+				return j;
+			j += rl;
+			break;
+		case '\n':
+			j++;
+			c->line++;
+			c->line_start = c->off + (j - i);
+			break;
+		case '\t':
+		case '\r':
+			j++;
+			break;
+		default:
+			if (in[j] < 0x80 || (len = utf8_len(in + j, n - j)) <= 0)
+				return j;
+			j += (size_t)len;
+			break;
+		}
+	}
 }
 
 /* --- one character at a time -------------------------------------------- */
@@ -1252,8 +1296,8 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 		while (j < n) {
 			unsigned char k = plain[in[j]];
 
-			if (k == P_PLAIN && c->st == S_TEXT)
-				j = skip_words(in, j, n, '<', '&');
+			if (c->st == S_TEXT)
+				j = scan_text(c, in, i, j, n);
 			else if (k == P_PLAIN && c->st == S_CDATA)
 				j = skip_words(in, j, n, ']', ']');
 			else if (k == P_PLAIN && c->st == S_ADQ)
