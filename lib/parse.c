@@ -954,26 +954,13 @@ trim_partial_utf8(struct tr_buf *b)
 
 /* --- the text of a field ------------------------------------------------- */
 
-/* Appends text to the field, up to the cap; warns once when cut. */
-static void
-field_add(struct tr_parser *p, const char *s, size_t n)
+/* field_add's slow way: growing the buffer, or the cap reached. Out of
+ * line, so that the fast way in on_text needs no saved registers. */
+static void __attribute__((noinline))
+field_add_grow(struct tr_parser *p, const char *s, size_t n)
 {
-	struct tr_buf *b = &p->text;
-	size_t room = b->max - b->len;
+	size_t room = p->text.max - p->text.len;
 
-	/* expat hands text over in small pieces: copy in place when it fits;
-	 * a reference ("&lt;") comes as one character of its own. */
-	if (n == 1 && room > 1 && b->len + 1 < b->cap) {
-		b->data[b->len++] = s[0];
-		b->data[b->len] = '\0';
-		return;
-	}
-	if (n < room && b->len + n < b->cap) {
-		memcpy(b->data + b->len, s, n);
-		b->len += n;
-		b->data[b->len] = '\0';
-		return;
-	}
 	if (n > room) {
 		n = room;
 		if (!p->truncated_warned) {
@@ -988,7 +975,33 @@ field_add(struct tr_parser *p, const char *s, size_t n)
 		tr_buf_add(&p->text, s, n);
 }
 
-static void
+/*
+ * Appends text to the field, up to the cap; warns once when cut. Inline:
+ * expat hands text over in small pieces, and the common case (room
+ * already there) is a copy in place; a reference ("&lt;") comes as one
+ * character of its own.
+ */
+static inline void
+field_add(struct tr_parser *p, const char *s, size_t n)
+{
+	struct tr_buf *b = &p->text;
+	size_t room = b->max - b->len;
+
+	if (n == 1 && room > 1 && b->len + 1 < b->cap) {
+		b->data[b->len++] = s[0];
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (n < room && b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	field_add_grow(p, s, n);
+}
+
+static void __attribute__((noinline))
 field_add_escaped(struct tr_parser *p, const char *s, size_t n, int attr_val)
 {
 	size_t i, run = 0;
