@@ -42,7 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	found = tr_poll_html_feed_links(copy, size,
-	    "http://example.org/dir/page.html", MAX_LINKS, on_link, &calls);
+	                                "http://example.org/dir/page.html",
+	                                MAX_LINKS, on_link, &calls);
 	if (calls > MAX_LINKS || found < calls)
 		abort();
 	free(copy);
