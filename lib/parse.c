@@ -46,6 +46,10 @@
 
 #define NS_SEP '\x01'
 #define CHUNK (64 << 10) /* cleaned bytes handed to expat at once */
+/* Largest expat buffer asked for to clean a chunk straight into it; a
+ * document with more open element names than this goes through
+ * p->cleaned and a copy. */
+#define DIRECT_MAX ((size_t)2 << 20)
 #define MAX_WARNINGS 100
 #define WARNINGS_PER_KIND 5
 
@@ -2057,25 +2061,10 @@ dead_rc(const struct tr_parser *p)
 }
 
 /* Hands cleaned text to expat through its own buffer. */
+/* expat stopped with an error: the parser is dead, the error logged. */
 static int
-to_expat(struct tr_parser *p, const char *s, size_t n, int final)
+expat_failed(struct tr_parser *p)
 {
-	void *b;
-
-	enum XML_Status st;
-
-	if (p->dead)
-		return dead_rc(p);
-	if (n == 0) {
-		st = XML_Parse(p->xp, "", 0, final);
-	} else {
-		if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
-			return TR_ENOMEM;
-		memcpy(b, s, n);
-		st = XML_ParseBuffer(p->xp, (int)n, final);
-	}
-	if (st != XML_STATUS_ERROR)
-		return 0;
 	p->dead = 1;
 	if (p->stop_rc == 0 && XML_GetErrorCode(p->xp) == XML_ERROR_NO_MEMORY)
 		p->stop_rc = TR_ENOMEM;
@@ -2090,18 +2079,64 @@ to_expat(struct tr_parser *p, const char *s, size_t n, int final)
 	return dead_rc(p);
 }
 
+/* Parses the n bytes already in expat's buffer (XML_GetBuffer). */
+static int
+parse_buffer(struct tr_parser *p, size_t n, int final)
+{
+	if (XML_ParseBuffer(p->xp, (int)n, final) != XML_STATUS_ERROR)
+		return 0;
+	return expat_failed(p);
+}
+
+static int
+to_expat(struct tr_parser *p, const char *s, size_t n, int final)
+{
+	void *b;
+
+	if (p->dead)
+		return dead_rc(p);
+	if (n == 0) {
+		if (XML_Parse(p->xp, "", 0, final) != XML_STATUS_ERROR)
+			return 0;
+		return expat_failed(p);
+	}
+	if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
+		return TR_ENOMEM;
+	memcpy(b, s, n);
+	return parse_buffer(p, n, final);
+}
+
 /* Charset, cleaner and expat over one piece of input. */
 static int
 pump(struct tr_parser *p, const char *buf, size_t len, int final)
 {
 	const char *u;
-	size_t ulen, off, n;
+	size_t ulen, off, n, bound;
 	int rc;
 
 	if ((rc = tr_charset_feed(p->cs, buf, len, final, &u, &ulen)) != 0)
 		return rc;
 	for (off = 0; off < ulen; off += n) {
 		n = ulen - off < CHUNK ? ulen - off : CHUNK;
+		bound = tr_clean_bound(p->cl, n);
+		if (bound <= DIRECT_MAX) {
+			/* Cleaned straight into expat's buffer: a view whose
+			 * max is its size, so it can never grow (tr_buf_add
+			 * would say TR_ETOOBIG, which the bound rules out). */
+			struct tr_buf view;
+
+			if ((view.data = XML_GetBuffer(p->xp, (int)bound)) ==
+			    NULL)
+				return TR_ENOMEM;
+			view.len = 0;
+			view.cap = bound;
+			view.max = bound - 1;
+			if ((rc = tr_clean_feed(p->cl, &view, u + off, n)) != 0)
+				return rc;
+			if (view.len && (rc = parse_buffer(p, view.len, 0)) != 0)
+				return rc;
+			continue;
+		}
 		tr_buf_reset(&p->cleaned);
 		if ((rc = tr_clean_feed(p->cl, &p->cleaned, u + off, n)) != 0)
 			return rc;

@@ -1272,6 +1272,15 @@ finish_u8(struct tr_clean *c, struct tr_buf *out, const unsigned char *in,
 	return used;
 }
 
+size_t
+tr_clean_bound(const struct tr_clean *c, size_t n)
+{
+	/* 5 per byte, 3 more per byte for the "</" ">" of close tags of
+	 * elements opened in these bytes (each needs at least "<a"), the
+	 * names already open with their "</" ">", and the held bytes. */
+	return 8 * n + c->names.len + 4 * c->depth + NAME_MAX_LEN + 4096;
+}
+
 int
 tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 {

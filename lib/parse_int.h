@@ -42,6 +42,16 @@ struct tr_clean;
 int tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
                  void *arg);
 
+/*
+ * An upper bound on the bytes tr_clean_feed appends for n more input
+ * bytes: a byte becomes at most 5 ("&" -> "&amp;"), the close tags it may
+ * add are bounded by the names of the open elements and of those the n
+ * bytes open, and what the cleaner holds back from the last chunk (a tag
+ * name, an entity, "<!") is at most NAME_MAX_LEN plus a little. The
+ * parser uses it to clean straight into expat's buffer.
+ */
+size_t tr_clean_bound(const struct tr_clean *c, size_t n);
+
 /* Cleans n more bytes, appending to out. 0, TR_ENOMEM or TR_ETOOBIG. */
 int tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in,
                   size_t n);
