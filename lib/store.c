@@ -23,6 +23,7 @@
  * - Every write path only writes rows whose values change, so storing an
  *   unchanged document makes no write at all.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,13 +633,43 @@ setup(struct tr_store *st)
 	return store_exec(st, temp_schema);
 }
 
+/*
+ * Statement journals (the undo log of one statement inside a transaction:
+ * every multi-row write of a document commit has one, the FTS triggers
+ * write into it too) stay in memory up to this size, and only a bigger
+ * one goes to a temporary file. SQLite's default of 64 KiB sent most
+ * document commits to a new file under /var/tmp: an open, writes and an
+ * unlink per feed, about 40 writes each, the largest share of a polling
+ * round's system time after the WAL itself. One statement's journal at a
+ * time, so this bounds the memory too.
+ */
+#define STMT_JOURNAL_SPILL (4 << 20)
+
+/*
+ * Process-wide and only possible before SQLite initializes, so the first
+ * open does it (SQLITE_MISUSE when something else initialized SQLite
+ * first: the default stays, which is slower but correct).
+ */
+static void
+configure_sqlite(void)
+{
+	int rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL,
+	    STMT_JOURNAL_SPILL);
+
+	if (rc != SQLITE_OK)
+		tr_log(TR_LOG_DEBUG, "store: statement journal spill size "
+		    "left at SQLite's default (%s)", sqlite3_errstr(rc));
+}
+
 int
 tr_store_open(struct tr_store **out, const char *path, int flags)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct tr_store *st;
 	int oflags, rc;
 
 	*out = NULL;
+	pthread_once(&once, configure_sqlite);
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return TR_ENOMEM;
 	*out = st;
