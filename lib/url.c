@@ -192,8 +192,23 @@ is_plain_http_url(const char *u)
 	for (; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c <= ' ' || c >= 0x7f || strchr("\"<>[]^`{|}\\", c))
+		switch (c) {
+		case '"':
+		case '<':
+		case '>':
+		case '[':
+		case ']':
+		case '^':
+		case '`':
+		case '{':
+		case '|':
+		case '}':
+		case '\\':
 			return 0;
+		default:
+			if (c <= ' ' || c >= 0x7f)
+				return 0;
+		}
 		if (c == '/' && p[1] == '.')
 			return 0;
 		if (c == '%' && p[1] == '2' && (p[2] == 'e' || p[2] == 'E'))
