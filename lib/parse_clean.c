@@ -622,33 +622,38 @@ xml_ref_len(const unsigned char *s, size_t n)
 
 /*
  * Skips 8 bytes at a time while none of them needs a look: no control,
- * newline or non-ASCII byte and neither of the two state's special
+ * newline or non-ASCII byte and none of the state's three special
  * characters (SWAR tests from "Bit Twiddling Hacks": a word has a byte
- * below n, a word has a zero byte). Returns the new position.
+ * below n, a word has a zero byte). Returns the new position. The
+ * characters must be all of the state's specials in its run table: a
+ * word is skipped whole when none of them is in it (S_ADQ's '<' was left
+ * out once, so a '<' in an attribute value was escaped or not depending
+ * on where the chunk's 8-byte words fell).
  */
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-static int utf8_len(const unsigned char *s, size_t n);
+static inline int utf8_len(const unsigned char *s, size_t n);
 
 static inline size_t
 skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
-           unsigned char b)
+           unsigned char b, unsigned char d)
 {
-	uint64_t w, xa, xb;
+	uint64_t w, xa, xb, xd;
 
 #if defined(__SSE2__)
 	/* 16 bytes at a time where SSE2 is there (every x86-64): a signed
 	 * compare with 0x20 catches both controls and non-ASCII bytes, and
 	 * the mask gives the first byte needing a look. */
 	const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+	const __m128i vd = _mm_set1_epi8((char)d);
 	const __m128i sp = _mm_set1_epi8(0x20);
 
 	while (j + 16 <= n) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + j));
 		__m128i m = _mm_or_si128(
 		    _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
-		    _mm_cmplt_epi8(v, sp));
+		    _mm_or_si128(_mm_cmpeq_epi8(v, vd), _mm_cmplt_epi8(v, sp)));
 		unsigned int bits = (unsigned int)_mm_movemask_epi8(m);
 
 		if (bits != 0)
@@ -660,8 +665,9 @@ skip_words(const unsigned char *in, size_t j, size_t n, unsigned char a,
 		memcpy(&w, in + j, 8);
 		xa = w ^ (ONES * a);
 		xb = w ^ (ONES * b);
+		xd = w ^ (ONES * d);
 		if (((w - ONES * 0x20) | w | ((xa - ONES) & ~xa) |
-		     ((xb - ONES) & ~xb)) &
+		     ((xb - ONES) & ~xb) | ((xd - ONES) & ~xd)) &
 		    HIGHS)
 			break;
 		j += 8;
@@ -684,7 +690,7 @@ scan_text(struct tr_clean *c, const unsigned char *in, size_t i, size_t j,
 	int len;
 
 	for (;;) {
-		j = skip_words(in, j, n, '<', '&');
+		j = skip_words(in, j, n, '<', '&', '&');
 		if (j >= n)
 			return j;
 		switch (in[j]) {
@@ -1181,7 +1187,7 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s, size_t len)
  * 0 when the bytes are not valid UTF-8, or -1 when they are a valid start
  * cut short by the end of the input.
  */
-static int
+static inline int
 utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
@@ -1308,9 +1314,9 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 			if (c->st == S_TEXT)
 				j = scan_text(c, in, i, j, n);
 			else if (k == P_PLAIN && c->st == S_CDATA)
-				j = skip_words(in, j, n, ']', ']');
+				j = skip_words(in, j, n, ']', ']', ']');
 			else if (k == P_PLAIN && c->st == S_ADQ)
-				j = skip_words(in, j, n, '"', '&');
+				j = skip_words(in, j, n, '"', '&', '<');
 			if (j >= n)
 				break;
 			k = plain[in[j]];
