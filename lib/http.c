@@ -1227,6 +1227,9 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 		    resp, 400,
 		    "request has both Transfer-Encoding and Content-Length");
 		resp->close = 1;
+	} else if (req->bad_length) {
+		answer_text(resp, 400, "invalid or conflicting Content-Length");
+		resp->close = 1;
 	} else if (req->bad_header) {
 		answer_text(resp, 400, "malformed header field name");
 		resp->close = 1;
@@ -1520,6 +1523,8 @@ struct conn_info {
 	size_t ae_len;
 	const char *ims;
 	int content_length; /* present */
+	const char *length; /* its first value */
+	int bad_length;     /* not digits, or two that differ */
 	int body;           /* a non-zero Content-Length or chunked */
 	int transfer_encoding;
 	int bad_name; /* a field name that is not a token */
@@ -1590,6 +1595,14 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 		if (ci->ims == NULL)
 			ci->ims = value;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		/* RFC 9112 §6.3: an invalid or repeated-but-different
+		 * Content-Length makes the framing unrecoverable. */
+		if (*value == '\0' ||
+		    strspn(value, "0123456789") != strlen(value) ||
+		    (ci->length && strcmp(ci->length, value) != 0))
+			ci->bad_length = 1;
+		if (ci->length == NULL)
+			ci->length = value;
 		ci->content_length = 1;
 		if (strspn(value, "0") != strlen(value))
 			ci->body = 1;
@@ -1790,6 +1803,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	req.uri_too_long = *req_cls == &marks[3];
 	req.has_body = ci.body;
 	req.framing_conflict = ci.content_length && ci.transfer_encoding;
+	req.bad_length = ci.bad_length;
 	req.bad_header = ci.bad_name;
 	req.if_none_match = ci.inm_len ? ci.inm : NULL;
 	req.if_modified_since = ci.ims;

@@ -131,6 +131,8 @@ struct tr_http_request {
 	int has_body;                  /* Content-Length > 0 or chunked */
 	int framing_conflict;          /* both Content-Length and
 	                                  Transfer-Encoding (smuggling) */
+	int bad_length;                /* Content-Length not digits, or
+	                                  repeated with another value */
 	int bad_header;                /* a field name that is no token */
 	const char *if_none_match;     /* or NULL */
 	const char *if_modified_since; /* or NULL */

@@ -302,6 +302,9 @@ def request_smuggling_attempts_are_refused():
                 check(st, "%s: no answer at all: %r" % (name, raw[:300]))
                 check(400 <= st[0] < 500 or st[0] == 501,
                       "%s: first answer %d, want a refusal" % (name, st[0]))
+                if name == "two CL":
+                    # RFC 9112 §6.3: invalid framing is a 400.
+                    eq(st[0], 400, "%s: status" % name)
                 # The request hidden behind the first one is never run:
                 # one answer only, and no OPML in the bytes.
                 eq(len(st), 1, "%s: answers" % name)

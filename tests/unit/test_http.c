@@ -757,6 +757,15 @@ test_handle_errors(void)
 	tr_http_response_free(&resp);
 
 	req_init(&q, TR_HTTP_GET, "/feed.atom");
+	q.r.bad_length = 1;
+	q.r.has_body = 1;
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 400);
+	CHECK(resp.close);
+	CHECK_STR(resp.body, "invalid or conflicting Content-Length\n");
+	tr_http_response_free(&resp);
+
+	req_init(&q, TR_HTTP_GET, "/feed.atom");
 	q.r.bad_header = 1;
 	tr_http_handle(srv, &resp, &q.r);
 	CHECK_INT(resp.status, 400);
