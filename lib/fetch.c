@@ -24,6 +24,7 @@
 
 #include "tributary/error.h"
 #include "tributary/fetch.h"
+#include "tributary/hash.h"
 #include "tributary/log.h"
 
 /* A header value longer than this is not kept (an ETag cut short would
@@ -71,19 +72,6 @@ struct xfer {
 	uint64_t hash;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-uint64_t
-tr_fetch_hash(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
 
 void
 tr_fetch_opts_from_config(struct tr_fetch_opts *o, const struct tr_config *cfg)
@@ -271,7 +259,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
-	x->hash = tr_fetch_hash(x->hash, p, n);
+	x->hash = tr_hash(x->hash, p, n);
 	if (!x->started) {
 		x->started = 1;
 		if (x->ops->body_start != NULL) {
@@ -457,7 +445,7 @@ start(struct xfer **out, CURLM *multi, struct xfer **free_list,
 	x->hop_status = x->hops_redirect = x->hops_temporary = 0;
 	x->started = x->too_large = x->stopped = x->discarded = 0;
 	x->bytes = 0;
-	x->hash = TR_FNV1A_INIT;
+	x->hash = TR_HASH_INIT;
 	x->errbuf[0] = '\0';
 	if ((rc = setup_easy(x)) != 0 ||
 	    curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
@@ -537,7 +525,7 @@ struct engine {
 static size_t
 host_hash(const char *host, size_t mask)
 {
-	return (size_t)tr_fetch_hash(TR_FNV1A_INIT, host, strlen(host)) & mask;
+	return (size_t)tr_hash_str(host) & mask;
 }
 
 /* Doubles the table; 0 or TR_ENOMEM. */

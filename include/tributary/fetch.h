@@ -131,9 +131,6 @@ struct tr_fetch_ops {
 int tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
                  void *ctx);
 
-/* FNV-1a 64 of len bytes, continuing from h (start with TR_FNV1A_INIT). */
-#define TR_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
-uint64_t tr_fetch_hash(uint64_t h, const void *buf, size_t len);
 
 /*
  * The origin key "host:port" of an http(s) URL, lowercased, for per-host
