@@ -379,8 +379,8 @@ clean_query(CURLU *h)
  * dropped by CURLU_NO_DEFAULT_PORT; the fragment and tracking parameters
  * go; the path is otherwise kept as written.
  */
-char *
-tr_url_canonical(const char *link)
+static char *
+canonical_once(const char *link)
 {
 	CURLU *h = NULL;
 	char *t = NULL, *scheme = NULL, *u = NULL, *r = NULL;
@@ -407,6 +407,30 @@ out:
 	curl_free(scheme);
 	curl_url_cleanup(h);
 	free(t);
+	return r;
+}
+
+/*
+ * libcurl normalizes a host while parsing, before percent-decoding it:
+ * "http://%31/" comes out as "http://1/", which a second parse turns into
+ * "http://0.0.0.1/". A canonical link must be a fixed point (the same
+ * article must get the same key whichever form a feed used), so the
+ * result is parsed again until it no longer changes.
+ */
+char *
+tr_url_canonical(const char *link)
+{
+	char *r = canonical_once(link), *again;
+	int i;
+
+	for (i = 0; r != NULL && i < 3; i++) {
+		if ((again = canonical_once(r)) == NULL || strcmp(again, r) == 0) {
+			free(again);
+			break;
+		}
+		free(r);
+		r = again;
+	}
 	return r;
 }
 

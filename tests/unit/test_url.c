@@ -197,6 +197,10 @@ struct canon_case {
 
 static const struct canon_case canon_table[] = {
     {"http://example.org/a", "http://example.org/a"},
+    /* A percent-encoded numeric host reaches the same fixed point as
+     * the plain one (a fuzzer find). */
+    {"http://%3333/x", "http://0.0.1.77/x"},
+    {"http://333/x", "http://0.0.1.77/x"},
     {"HTTP://EXAMPLE.ORG/Path/To", "http://example.org/Path/To"},
     {"https://Example.Org:443/a", "https://example.org/a"},
     {"http://example.org:80/a", "http://example.org/a"},
