@@ -127,7 +127,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libtributary.a
 		build-fuzz/libtributary.a $(LIBS)
 fuzz: deps
 	@$(MAKE) --no-print-directory CC=clang OPT="-O1 -g" $(FUZZ_BIN)
-	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
+	@FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 test-corpus: all
 	@test -n "$(CORPUS)" || { echo "usage: make test-corpus CORPUS=DIR"; exit 2; }
