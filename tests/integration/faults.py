@@ -33,6 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TRIBUTARY, CheckFailed  # noqa: E402
 from server import FeedServer as _FeedServer  # noqa: E402
+from server import NeverAccepts  # noqa: E402
 
 # Peak RSS allowed for one tributary process in the fault tests. Issue 5
 # asks for 64 MB for a whole 10,000-feed round; one misbehaving feed must
@@ -97,45 +98,8 @@ class FeedServer(_FeedServer):
 
 # --- listeners below HTTP ---------------------------------------------
 
-class BacklogListener:
-    """A listening socket on 127.0.0.1 that never accepts, with its accept
-    queue filled by connections of our own: the kernel drops further SYNs
-    (tcp_abort_on_overflow is 0 by default), so a client's connect()
-    neither succeeds nor fails until its own timeout. port=0 picks one;
-    an earlier server's port can be reused."""
-
-    def __init__(self, port=0):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(0)
-        self.port = self.sock.getsockname()[1]
-        self.fillers = []
-        # backlog 0 still queues one connection (Linux allows backlog + 1);
-        # a few more make sure the queue is full whatever the kernel rounds.
-        for _ in range(4):
-            c = socket.socket()
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", self.port))
-            except (BlockingIOError, InterruptedError):
-                pass
-            self.fillers.append(c)
-        time.sleep(0.1)
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def close(self):
-        for c in self.fillers:
-            c.close()
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+# A listener whose accept queue is full: the test server's own.
+BacklogListener = NeverAccepts
 
 
 class SilentListener:

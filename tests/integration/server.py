@@ -393,22 +393,27 @@ class FeedServer:
 
 
 class NeverAccepts:
-    """A listener on 127.0.0.1 that never accepts, its backlog filled so
-    that the kernel drops further SYNs: connecting to url() hangs until
-    the client's connect timeout."""
+    """A listener on 127.0.0.1 that never accepts, its accept queue filled
+    by connections of our own: the kernel drops further SYNs
+    (tcp_abort_on_overflow is 0 by default), so connecting to url() neither
+    succeeds nor fails until the client's connect timeout. port=0 picks
+    one; an earlier server's port can be reused."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(0)
         self.port = self.sock.getsockname()[1]
         self.fillers = []
-        for _ in range(3):
+        # backlog 0 still queues one connection (Linux allows backlog + 1);
+        # a few more make sure the queue is full whatever the kernel rounds.
+        for _ in range(4):
             c = socket.socket()
             c.setblocking(False)
             try:
                 c.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
+            except (BlockingIOError, InterruptedError):
                 pass
             self.fillers.append(c)
         time.sleep(0.1)
