@@ -621,8 +621,20 @@ def serve_survives_every_fault_at_once():
                         r[1] > 0 for r in rows)
                 wait_until(all_checked, slow(90), "every feed checked once")
                 check(_alive(proc), "serve died")
-                eq(store.count("healthy"), 5, "healthy articles")
                 states = feeds_json(conf)
+                if wrapped() and states["healthy"]["errors"]:
+                    # Under memcheck the one loop runs 20-50 times slower
+                    # while the faulty transfers pour in, and the healthy
+                    # transfer can reach its 8 s timeout first: that is
+                    # timing, not memory. Poll it once more.
+                    print("  healthy's first poll failed under the "
+                          "wrapper (%s); polling it again"
+                          % states["healthy"]["last_error"])
+                    repoll(store, proc, "healthy")
+                    wait_until(lambda: store.count("healthy") == 5,
+                               slow(60), "the healthy feed's articles")
+                eq(store.count("healthy"), 5,
+                   "healthy articles (state %r)" % (states["healthy"],))
                 for name in names:
                     if name in ("healthy", "badbytes"):
                         continue
@@ -633,12 +645,7 @@ def serve_survives_every_fault_at_once():
                 # The healthy feed is polled again while the slow faults
                 # may still be pending: make it due and wake the loop.
                 good.route("/h.xml", body=HEALTHY_V2)
-                con = store.connect(rw=True)
-                con.execute("UPDATE feeds SET next_check = 1 "
-                            "WHERE name = 'healthy'")
-                con.commit()
-                con.close()
-                proc.send_signal(signal.SIGHUP)
+                repoll(store, proc, "healthy")
                 wait_until(lambda: store.count("healthy") == 7, slow(60),
                            "the healthy feed's second version")
                 check(_alive(proc), "serve died")
@@ -668,6 +675,15 @@ def serve_survives_every_fault_at_once():
 
 def _alive(proc):
     return proc.poll() is None
+
+
+def repoll(store, proc, name):
+    """Makes feed name due now and wakes serve's loop."""
+    con = store.connect(rw=True)
+    con.execute("UPDATE feeds SET next_check = 1 WHERE name = ?", (name,))
+    con.commit()
+    con.close()
+    proc.send_signal(signal.SIGHUP)
 
 
 def _died(proc, td):
