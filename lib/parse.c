@@ -1987,13 +1987,10 @@ tr_feed_version_name(enum tr_feed_version v)
 	return names[v];
 }
 
-static int
-setup_expat(struct tr_parser *p)
+/* Handlers and limits on p->xp, after creation or XML_ParserReset. */
+static void
+setup_handlers(struct tr_parser *p)
 {
-	/* The cleaner hands expat UTF-8 whatever the declaration says. */
-	p->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
-	if (p->xp == NULL)
-		return TR_ENOMEM;
 	XML_SetUserData(p->xp, p);
 	XML_SetElementHandler(p->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(p->xp, on_text);
@@ -2003,7 +2000,82 @@ setup_expat(struct tr_parser *p)
 	XML_SetBillionLaughsAttackProtectionMaximumAmplification(p->xp, 100.0f);
 	XML_SetBillionLaughsAttackProtectionActivationThreshold(p->xp,
 	                                                        1u << 20);
+}
+
+static int
+setup_expat(struct tr_parser *p)
+{
+	/* The cleaner hands expat UTF-8 whatever the declaration says. */
+	p->xp = XML_ParserCreateNS("UTF-8", NS_SEP);
+	if (p->xp == NULL)
+		return TR_ENOMEM;
+	setup_handlers(p);
 	return 0;
+}
+
+/*
+ * The state of one document: everything tr_parser_reset starts afresh.
+ * Expects the per-document fields freed (doc_clear) or zeroed (calloc).
+ */
+static int
+doc_init(struct tr_parser *p, const char *base_url, const char *content_type)
+{
+	int rc;
+
+	tr_article_init(&p->art);
+	tr_feed_meta_init(&p->meta);
+	p->item_dcdate = TR_DATE_NONE;
+	p->n_bases = 1;
+	if (base_url && *base_url && (p->bases[0] = strdup(base_url)) == NULL)
+		return TR_ENOMEM;
+	if ((rc = tr_charset_new(&p->cs, content_type, charset_warn, p)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Frees what one document left behind and zeroes its state. */
+static void
+doc_clear(struct tr_parser *p)
+{
+	size_t i;
+
+	tr_charset_free(p->cs);
+	p->cs = NULL;
+	tr_article_free(&p->art);
+	tr_feed_meta_free(&p->meta);
+	free(p->person.name), free(p->person.email), free(p->person.uri);
+	memset(&p->person, 0, sizeof(p->person));
+	free(p->alt_link);
+	p->alt_link = NULL;
+	for (i = 0; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
+	p->warnings = NULL;
+	p->n_warnings = 0;
+	memset(p->kind_count, 0, sizeof(p->kind_count));
+	for (i = 0; i < p->n_bases; i++)
+		free(p->bases[i]);
+	p->bases[0] = NULL;
+	p->n_bases = 0;
+	p->version = TR_FEED_UNKNOWN;
+	p->root[0] = '\0';
+	p->none_is_atom = p->bozo = p->dead = p->stop_rc = 0;
+	p->finished = p->eof_repair = 0;
+	p->depth = p->overflow = 0;
+	p->target = X_NONE;
+	p->mode = M_TEXT;
+	p->base64 = p->atom_text = 0;
+	p->field_depth = 0;
+	p->field_base = NULL;
+	tr_buf_reset(&p->text);
+	tr_buf_reset(&p->cleaned);
+	p->truncated_warned = 0;
+	p->in_item = 0;
+	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
+	p->item_has_pubdate = 0;
+	p->person_owner = 0;
+	p->sy_period = p->sy_freq = 0;
+	p->n_items = 0;
 }
 
 int
@@ -2023,20 +2095,13 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
 	tr_buf_init(&p->text, p->max_field);
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
-	tr_article_init(&p->art);
-	tr_feed_meta_init(&p->meta);
-	p->item_dcdate = TR_DATE_NONE;
 	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) == NULL)
 		goto out;
 	if ((p->bases = calloc(8, sizeof(*p->bases))) == NULL)
 		goto out;
 	p->cap_bases = 8;
-	p->n_bases = 1;
-	if (opts && opts->base_url && *opts->base_url &&
-	    (p->bases[0] = strdup(opts->base_url)) == NULL)
-		goto out;
-	if ((rc = tr_charset_new(&p->cs, opts ? opts->content_type : NULL,
-	                         charset_warn, p)) != 0 ||
+	if ((rc = doc_init(p, opts ? opts->base_url : NULL,
+	                   opts ? opts->content_type : NULL)) != 0 ||
 	    (rc = tr_clean_new(&p->cl, p->max_depth + 1, clean_warn, p)) != 0 ||
 	    (rc = setup_expat(p)) != 0)
 		goto out;
@@ -2045,6 +2110,18 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 out:
 	tr_parser_free(p);
 	return rc;
+}
+
+int
+tr_parser_reset(struct tr_parser *p, const char *base_url,
+                const char *content_type)
+{
+	doc_clear(p);
+	tr_clean_reset(p->cl);
+	if (!XML_ParserReset(p->xp, "UTF-8"))
+		return TR_ENOMEM;
+	setup_handlers(p);
+	return doc_init(p, base_url, content_type);
 }
 
 /*
@@ -2250,25 +2327,17 @@ tr_parser_root(const struct tr_parser *p)
 void
 tr_parser_free(struct tr_parser *p)
 {
-	size_t i;
-
 	if (p == NULL)
 		return;
 	if (p->xp)
 		XML_ParserFree(p->xp);
-	tr_charset_free(p->cs);
+	if (p->bases)
+		doc_clear(p);
+	else
+		tr_charset_free(p->cs);
 	tr_clean_free(p->cl);
 	tr_buf_free(&p->cleaned);
 	tr_buf_free(&p->text);
-	tr_article_free(&p->art);
-	tr_feed_meta_free(&p->meta);
-	free(p->person.name), free(p->person.email), free(p->person.uri);
-	free(p->alt_link);
-	for (i = 0; i < p->n_warnings; i++)
-		free(p->warnings[i]);
-	free(p->warnings);
-	for (i = 0; i < p->n_bases; i++)
-		free(p->bases[i]);
 	free(p->bases);
 	free(p->frames);
 	free(p);

@@ -182,6 +182,26 @@ tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
 	return 0;
 }
 
+void
+tr_clean_reset(struct tr_clean *c)
+{
+	c->st = S_PRE;
+	c->ent_ret = S_PRE;
+	c->line = 1;
+	c->off = c->line_start = 0;
+	c->match = c->slash = c->seen_root = c->any_markup = 0;
+	c->pre_junk = c->pre_space = c->post = 0;
+	c->decl_quote = c->decl_depth = 0;
+	c->repair_off = c->name_flushed = c->ext_dtd = 0;
+	c->lines_dropped = 0;
+	c->n_ent = c->n_bang = c->n_u8 = 0;
+	c->depth = 0;
+	tr_buf_reset(&c->name);
+	tr_buf_reset(&c->names);
+	tr_buf_reset(&c->decl);
+	tr_buf_reset(&c->declared);
+}
+
 unsigned long
 tr_clean_lines_dropped(const struct tr_clean *c)
 {

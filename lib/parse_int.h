@@ -52,6 +52,12 @@ int tr_clean_new(struct tr_clean **out, size_t max_depth, tr_clean_warn_fn warn,
  */
 size_t tr_clean_bound(const struct tr_clean *c, size_t n);
 
+/*
+ * Readies c for a new document: the state of tr_clean_new, keeping the
+ * tables and the buffers already allocated.
+ */
+void tr_clean_reset(struct tr_clean *c);
+
 /* Cleans n more bytes, appending to out. 0, TR_ENOMEM or TR_ETOOBIG. */
 int tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in,
                   size_t n);

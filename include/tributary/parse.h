@@ -59,6 +59,16 @@ int tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
     tr_article_cb cb, void *arg);
 
 /*
+ * Readies p for the next document: the state of a new parser with this
+ * base URL and Content-Type (each may be NULL), the callback and caps
+ * kept. The expat parser and the buffers are kept too, so that a round
+ * over many feeds does not allocate them per document. 0 or TR_ENOMEM
+ * (p can then only be freed).
+ */
+int tr_parser_reset(struct tr_parser *p, const char *base_url,
+                    const char *content_type);
+
+/*
  * Parses the next len bytes. Returns 0 (also when the document is broken
  * but the parser recovers), TR_EABORT when the callback stopped it, or
  * TR_EPARSE once nothing more can be read from the document.

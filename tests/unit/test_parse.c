@@ -119,6 +119,11 @@ on_item(const struct tr_article *a, void *arg)
 	return r->stop_after && (int)r->n >= r->stop_after;
 }
 
+/* When set, parse_split reuses this parser (tr_parser_reset) and its
+ * callback writes to shared_r: the parser keeps the arg it was made with. */
+static struct tr_parser *shared;
+static struct result shared_r;
+
 /*
  * Parses data in chunks: split 0 feeds it whole, split k feeds [0,k) and
  * [k,len), split -1 feeds one byte at a time. Returns the rendered result
@@ -129,7 +134,8 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
             long split, int *rc, struct result *keep)
 {
 	struct tr_parser *p = NULL;
-	struct result r;
+	struct result rloc, *rp = shared ? &shared_r : &rloc;
+#define r (*rp)
 	const struct tr_feed_meta *m;
 	size_t i;
 	int frc = 0;
@@ -143,7 +149,12 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	tr_json_begin_object(&r.j);
 	tr_json_key(&r.j, "items");
 	tr_json_begin_array(&r.j);
-	if (tr_parser_new(&p, o, on_item, &r) != 0)
+	if (shared) {
+		p = shared;
+		if (tr_parser_reset(p, o ? o->base_url : NULL,
+		                    o ? o->content_type : NULL) != 0)
+			return NULL;
+	} else if (tr_parser_new(&p, o, on_item, &r) != 0)
 		return NULL;
 	if (split < 0) {
 		for (i = 0; i < len && frc == 0; i++)
@@ -185,7 +196,8 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	CHECK(utf8_ok(m->title) && utf8_ok(m->subtitle) && utf8_ok(m->author));
 	tr_json_end_array(&r.j);
 	tr_json_end_object(&r.j);
-	tr_parser_free(p);
+	if (p != shared)
+		tr_parser_free(p);
 	if (keep) {
 		tr_article_free(&keep->first);
 		keep->first = r.first;
@@ -193,6 +205,7 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 	} else
 		tr_article_free(&r.first);
 	return tr_buf_detach(&r.out);
+#undef r
 }
 
 static char *
@@ -311,6 +324,61 @@ test_fixtures_split_everywhere(void)
 	}
 	closedir(d);
 	CHECK(nfix >= 30);
+}
+
+/*
+ * One parser for every fixture in turn, reset between documents (and fed
+ * each a second time, split in two): each result is the one a new parser
+ * gives, whatever the document before it left behind (open elements, an
+ * error, a base URL, a charset, warnings).
+ */
+static void
+test_reset_reuses_parser(void)
+{
+	DIR *d = opendir(DATA);
+	struct dirent *e;
+	int nfix = 0, rounds;
+
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	CHECK_INT(tr_parser_new(&shared, NULL, on_item, &shared_r), 0);
+	for (rounds = 0; rounds < 2; rounds++) {
+		rewinddir(d);
+		while ((e = readdir(d)) != NULL) {
+			char path[512], base[512] = "", ctype[512] = "";
+			struct tr_parse_opts o;
+			struct tr_parser *keep_shared = shared;
+			char *data, *fresh, *reused;
+			size_t len;
+			int rc, rc2;
+
+			if (!is_fixture(e->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", DATA, e->d_name);
+			read_opts(path, &o, base, ctype, sizeof(base));
+			if ((data = read_file(path, &len)) == NULL)
+				continue;
+			nfix++;
+			shared = NULL;
+			fresh = parse_split(data, len, &o, (long)len / 2, &rc,
+			                    NULL);
+			shared = keep_shared;
+			reused = parse_split(data, len, &o, (long)len / 2, &rc2,
+			                     NULL);
+			CHECK(fresh != NULL && reused != NULL);
+			if (fresh && reused)
+				CHECK_STR_CASE(e->d_name, reused, fresh);
+			CHECK_INT(rc2, rc);
+			free(fresh);
+			free(reused);
+			free(data);
+		}
+	}
+	closedir(d);
+	tr_parser_free(shared);
+	shared = NULL;
+	CHECK(nfix >= 60);
 }
 
 /* --- formats ---------------------------------------------------------------
@@ -860,7 +928,8 @@ test_regressions(void)
 	CHECK(n >= 1);
 }
 
-TR_TESTS(test_fixtures_split_everywhere, test_regressions, test_rss20_fields,
+TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
+         test_regressions, test_rss20_fields,
          test_rss10_and_090, test_versions, test_atom10_fields,
          test_atom03_modes, test_namespaces_by_uri, test_broken_recovered,
          test_truncation_drops_partial_item,
