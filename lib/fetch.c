@@ -797,8 +797,11 @@ loop(struct engine *en)
 		 * transfers still running. */
 		if (collect(en) > 0)
 			continue;
-		if (en->in_flight > 0)
+		if (en->in_flight > 0) {
+			if (en->ops->idle != NULL)
+				en->ops->idle(en->ctx);
 			curl_multi_poll(en->multi, NULL, 0, 200, NULL);
+		}
 	}
 	return rc;
 }

@@ -84,7 +84,19 @@ struct round {
 	int64_t now;
 	uint64_t rnd;
 	int err;
+	double group_t0; /* when the open group's first write came, or 0 */
 };
+
+/*
+ * How long the writes of a round gather in one transaction (see
+ * tr_store_group_begin) before they are committed. Short enough that the
+ * write lock is never held long, and that readers see new articles
+ * soon; long enough that a commit carries many documents: their index
+ * and FTS pages then go into the WAL once per group, not once each.
+ */
+#define GROUP_SECONDS 0.25
+
+static void group_tick(struct round *rd, int wrote);
 
 static const char *const outcome_names[] = {"ok", "unchanged", "failed", "held",
                                             "disabled"};
@@ -907,6 +919,39 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 	else
 		status_done(rd, j, r);
 	job_release(j);
+	group_tick(rd, 1);
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Commits the round's open group of writes once it is old enough. */
+static void
+group_tick(struct round *rd, int wrote)
+{
+	double now = mono_now();
+
+	if (wrote && rd->group_t0 == 0)
+		rd->group_t0 = now;
+	if (rd->group_t0 == 0 || now - rd->group_t0 < GROUP_SECONDS)
+		return;
+	rd->group_t0 = 0;
+	if (tr_store_group_commit(rd->st) != 0)
+		tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
+		       "(they are fetched again next time): %s",
+		       tr_store_errmsg(rd->st));
+}
+
+static void
+idle_cb(void *ctx)
+{
+	group_tick(ctx, 0);
 }
 
 /* Reports a job that is not fetched and releases it. */
@@ -937,6 +982,7 @@ skip_if_held(struct round *rd, struct job *j)
 	if (j->fs.next_check < held) {
 		j->fs.next_check = held;
 		save(rd, j);
+		group_tick(rd, 1);
 	}
 	skip(rd, j, TR_POLL_HELD, msg);
 	return 1;
@@ -1024,15 +1070,6 @@ interleave_hosts(struct round *rd)
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_rank_host);
 }
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int
 tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
             const struct tr_config *cfg, const struct tr_poll_opts *opts)
@@ -1042,7 +1079,8 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	                                        .body_start = body_start_cb,
 	                                        .body = body_cb,
 	                                        .recheck = recheck_cb,
-	                                        .done = done_cb};
+	                                        .done = done_cb,
+	                                        .idle = idle_cb};
 	struct tr_fetch_opts fo;
 	struct round rd;
 	double t0 = mono_now();
@@ -1074,7 +1112,20 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	interleave_hosts(&rd);
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
+	/* The round's new articles are indexed for search all at once at
+	 * its end: a bulk FTS5 insert costs a fraction of one per document. */
+	tr_store_defer_index(st, 1);
+	tr_store_group_begin(st);
 	rc = tr_fetch_run(&fo, &ops, &rd);
+	if (tr_store_group_end(st) != 0)
+		tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
+		       "(they are fetched again next time): %s",
+		       tr_store_errmsg(st));
+	tr_store_defer_index(st, 0);
+	if (tr_store_index(st) != 0)
+		tr_log(TR_LOG_WARN, "poll: indexing the new articles for search "
+		       "failed (the next stored document retries): %s",
+		       tr_store_errmsg(st));
 	rd.stats.seconds = mono_now() - t0;
 	tr_log(TR_LOG_INFO,
 	       "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64

@@ -23,6 +23,7 @@
  * - Every write path only writes rows whose values change, so storing an
  *   unchanged document makes no write at all.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -130,6 +131,46 @@ static const char *const migrations[] = {
     "  INSERT INTO articles_fts(rowid, title, summary, content)"
     "    VALUES (new.id, new.title, new.summary, new.content);"
     "END;",
+    /*
+     * 1 -> 2: the full-text index is written lazily. meta.fts_done is the
+     * highest article id up to which every row is in articles_fts; rows
+     * above it are indexed in bulk by store_fts_catch_up() (at the end of
+     * a polling round, or at once when the handle does not defer). The
+     * triggers keep the index right for rows at or below the mark only:
+     * a row above it is not in the index yet, so deleting it from there
+     * would corrupt the external-content table. An insert at or below
+     * the mark (an id reused after the highest row was deleted) is
+     * indexed at once. Every row of a version-1 database is indexed, so
+     * the mark starts at the highest id.
+     */
+    /* FTS5 flushes its in-memory terms as a segment every 'hashsize'
+     * bytes (1 MiB by default): bigger segments, less merging in a
+     * bulk index of a round's articles, for 8 MiB more while it runs. */
+    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize',"
+    "  8388608);"
+    "DROP TRIGGER articles_fts_ai;"
+    "DROP TRIGGER articles_fts_ad;"
+    "DROP TRIGGER articles_fts_au;"
+    "INSERT INTO meta(key, value) VALUES ('fts_done',"
+    "  (SELECT coalesce(max(id), 0) FROM articles));"
+    "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles"
+    "  WHEN new.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles"
+    "  WHEN old.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, summary, content"
+    "  ON articles"
+    "  WHEN old.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -169,6 +210,9 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_BEGIN_STAGE] = "BEGIN DEFERRED",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT w",
+    [S_RELEASE] = "RELEASE w",
+    [S_ROLLBACK_TO] = "ROLLBACK TO w",
     [S_GEN_GET] = "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
 		  " (SELECT value FROM meta WHERE key = 'changed_at')",
     [S_GEN_BUMP] = "UPDATE meta SET value = CASE key WHEN 'generation'"
@@ -317,6 +361,13 @@ static const char *const stmt_sql[S__COUNT] = {
 		    " (SELECT coalesce(max(id), 0) FROM articles)",
     [S_FTS_COUNT] = "SELECT count(*) FROM (SELECT rowid FROM articles_fts"
 		    " WHERE articles_fts MATCH ?1 LIMIT ?2)",
+    [S_FTS_PENDING] = "SELECT value, (SELECT coalesce(max(id), 0)"
+		      " FROM articles) FROM meta WHERE key = 'fts_done'",
+    [S_FTS_INDEX] = "INSERT INTO articles_fts(rowid, title, summary, content)"
+		    " SELECT id, title, summary, content FROM articles"
+		    " WHERE id > ?1 ORDER BY id",
+    [S_FTS_MARK] = "UPDATE meta SET value = ?1 WHERE key = 'fts_done'"
+		   " AND value < ?1",
 };
 
 /* --- errors, statements, helpers --- */
@@ -414,25 +465,69 @@ store_stage_flush(struct tr_store *st)
 	return rc;
 }
 
+/* Runs one of the fixed transaction statements. */
+static int
+run_stmt(struct tr_store *st, enum store_stmt id, const char *what)
+{
+	sqlite3_stmt *s = store_stmt(st, id);
+
+	return s ? store_exec_stmt(st, s, what) : TR_ESTORE;
+}
+
+/*
+ * The group's transaction ended without a COMMIT (a failed commit, or
+ * SQLite rolled it back after an I/O error): what it held is gone, the
+ * staged rows of open batches included.
+ */
+static void
+group_lost(struct tr_store *st)
+{
+	st->in_group = 0;
+	st->in_savepoint = 0;
+	st->staged_rows = 0;
+	st->stage_epoch++;
+	tr_log(TR_LOG_ERROR, "store %s: a group of %lld writes was rolled "
+	    "back: %s", st->path, (long long)st->group_writes, st->errmsg);
+	st->group_writes = 0;
+}
+
 int
 store_begin(struct tr_store *st)
 {
-	sqlite3_stmt *s;
 	int rc;
 
+	assert(!st->in_savepoint);
+	if (st->grouping) {
+		if (!st->in_group) {
+			if ((rc = store_stage_flush(st)) != 0 ||
+			    (rc = run_stmt(st, S_BEGIN,
+				 "beginning a transaction")) != 0)
+				return rc;
+			st->in_group = 1;
+			st->group_writes = 0;
+		}
+		if ((rc = run_stmt(st, S_SAVEPOINT, "opening a savepoint")) != 0)
+			return rc;
+		st->in_savepoint = 1;
+		return 0;
+	}
 	if ((rc = store_stage_flush(st)) != 0)
 		return rc;
-	s = store_stmt(st, S_BEGIN);
-	return s ? store_exec_stmt(st, s, "beginning a transaction")
-		 : TR_ESTORE;
+	return run_stmt(st, S_BEGIN, "beginning a transaction");
 }
 
 int
 store_commit(struct tr_store *st)
 {
-	sqlite3_stmt *s = store_stmt(st, S_COMMIT);
+	int rc;
 
-	return s ? store_exec_stmt(st, s, "committing") : TR_ESTORE;
+	if (st->in_savepoint) {
+		st->in_savepoint = 0;
+		if ((rc = run_stmt(st, S_RELEASE, "committing")) == 0)
+			st->group_writes++;
+		return rc;
+	}
+	return run_stmt(st, S_COMMIT, "committing");
 }
 
 void
@@ -440,13 +535,69 @@ store_rollback(struct tr_store *st)
 {
 	sqlite3_stmt *s;
 
-	if (sqlite3_get_autocommit(st->db))
+	if (st->in_savepoint) {
+		/* Only this write goes; the group's earlier ones stay. */
+		st->in_savepoint = 0;
+		if (sqlite3_get_autocommit(st->db)) {
+			group_lost(st);
+			return;
+		}
+		if ((s = store_stmt(st, S_ROLLBACK_TO)) != NULL) {
+			sqlite3_step(s);
+			sqlite3_reset(s);
+		}
+		if ((s = store_stmt(st, S_RELEASE)) != NULL) {
+			sqlite3_step(s);
+			sqlite3_reset(s);
+		}
 		return;
+	}
+	if (sqlite3_get_autocommit(st->db)) {
+		if (st->in_group)
+			group_lost(st);
+		return;
+	}
 	/* Keep the first error's message: rolling back is the aftermath. */
 	if ((s = store_stmt(st, S_ROLLBACK)) != NULL) {
 		sqlite3_step(s);
 		sqlite3_reset(s);
 	}
+	if (st->in_group)
+		group_lost(st);
+}
+
+void
+tr_store_group_begin(struct tr_store *st)
+{
+	st->grouping = !st->readonly;
+}
+
+int
+tr_store_group_commit(struct tr_store *st)
+{
+	int rc;
+
+	assert(!st->in_savepoint);
+	if (!st->in_group)
+		return 0;
+	if ((rc = run_stmt(st, S_COMMIT, "committing a group of writes")) !=
+	    0) {
+		store_rollback(st);
+		return rc;
+	}
+	st->in_group = 0;
+	st->staged_rows = 0;
+	st->group_writes = 0;
+	return 0;
+}
+
+int
+tr_store_group_end(struct tr_store *st)
+{
+	int rc = tr_store_group_commit(st);
+
+	st->grouping = 0;
+	return rc;
 }
 
 int64_t
@@ -525,6 +676,74 @@ store_fix_primary(struct tr_store *st, int64_t *changes)
 	return store_exec_stmt(st, s, "clearing touched links");
 }
 
+/*
+ * Indexes the articles above the fts_done mark in one statement and
+ * moves the mark to the highest id, inside the caller's transaction.
+ * One bulk insert into FTS5 costs a fraction of a trigger's insert per
+ * row: the terms of many rows are merged in memory and written as a few
+ * large segments instead of one small segment per document.
+ */
+int
+store_fts_catch_up(struct tr_store *st, int64_t *indexed)
+{
+	sqlite3_stmt *s = store_stmt(st, S_FTS_PENDING);
+	int64_t done = 0, top = 0;
+	int rc;
+
+	if (indexed)
+		*indexed = 0;
+	if (s == NULL)
+		return TR_ESTORE;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		done = sqlite3_column_int64(s, 0);
+		top = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_dberr(st, "reading the full-text mark");
+	if (top <= done)
+		return 0;
+	if ((s = store_stmt(st, S_FTS_INDEX)) == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, done);
+	if ((rc = store_exec_stmt(st, s, "indexing articles")) != 0)
+		return rc;
+	if (indexed)
+		*indexed = sqlite3_changes64(st->db);
+	if ((s = store_stmt(st, S_FTS_MARK)) == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, top);
+	return store_exec_stmt(st, s, "moving the full-text mark");
+}
+
+void
+tr_store_defer_index(struct tr_store *st, int defer)
+{
+	st->defer_index = defer != 0;
+}
+
+int
+tr_store_index(struct tr_store *st)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (st->readonly)
+		return store_err(st, TR_EINVAL,
+		    "%s: cannot index through a read-only handle", st->path);
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_fts_catch_up(st, &n)) != 0 ||
+	    (rc = store_commit(st)) != 0) {
+		store_rollback(st);
+		return rc;
+	}
+	if (n > 0)
+		tr_log(TR_LOG_DEBUG, "store %s: %lld articles indexed for "
+		    "search", st->path, (long long)n);
+	return 0;
+}
+
 /* --- open, migrate, close --- */
 
 /* Reads PRAGMA user_version into *v. */
@@ -550,7 +769,7 @@ static int
 migrate(struct tr_store *st)
 {
 	char sql[64];
-	int v = 0, rc;
+	int v = 0, from, rc;
 
 	if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != 0)
 		return rc;
@@ -567,8 +786,8 @@ migrate(struct tr_store *st)
 	if (v == 0)
 		tr_log(TR_LOG_INFO, "store %s: new database, schema version %d",
 		    st->path, SCHEMA_VERSION);
-	for (; v < SCHEMA_VERSION; v++) {
-		if (v > 0)
+	for (from = v; v < SCHEMA_VERSION; v++) {
+		if (from > 0)
 			tr_log(TR_LOG_INFO,
 			    "store %s: migrating schema %d -> %d", st->path,
 			    v, v + 1);
@@ -640,7 +859,9 @@ setup(struct tr_store *st)
 		return rc;
 	if (v < SCHEMA_VERSION && (rc = migrate(st)) != 0)
 		return rc;
-	return store_exec(st, temp_schema);
+	if ((rc = store_exec(st, temp_schema)) != 0)
+		return rc;
+	return 0;
 }
 
 /*

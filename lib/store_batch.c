@@ -15,7 +15,9 @@
  *   4. move the in_latest marks to exactly the document's identities;
  *   5. recompute the primary row of every touched canonical link;
  *   6. store the document's title and site link;
- *   7. bump the generation when any of this wrote a row.
+ *   7. bump the generation when any of this wrote a row;
+ *   8. unless the handle defers it, add the new rows (and any an earlier
+ *      deferred round left) to the full-text index.
  *
  * Each step only writes rows whose values change, so an unchanged
  * document writes nothing (tr_store_result.changes is 0).
@@ -199,7 +201,7 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	if (a->link && (canon = tr_url_canonical(a->link)) == NULL)
 		tr_log(TR_LOG_DEBUG, "feed %s: article %s: link %s has no "
 		    "canonical form", b->feed_name, a->id, a->link);
-	if (!st->staging) {
+	if (!st->staging && !st->in_group) {
 		if ((s = store_stmt(st, S_BEGIN_STAGE)) == NULL ||
 		    store_exec_stmt(st, s, "staging articles") != 0) {
 			free(canon);
@@ -234,7 +236,8 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	sqlite3_clear_bindings(s); /* canon and the lists are going away */
 	free(canon);
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
-		rc = store_stage_flush(st);
+		rc = st->in_group ? tr_store_group_commit(st)
+				  : store_stage_flush(st);
 	return rc;
 }
 
@@ -320,6 +323,8 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	    (rc = apply_step(b, S_LATEST_OFF, now, &r->changes, NULL)) != 0 ||
 	    (rc = apply_step(b, S_LATEST_ON, now, &r->changes, NULL)) != 0 ||
 	    (rc = store_fix_primary(b->st, &r->changes)) != 0 ||
+	    (!b->st->defer_index &&
+		(rc = store_fts_catch_up(b->st, NULL)) != 0) ||
 	    (rc = store_meta(b, meta, &r->changes)) != 0)
 		return rc;
 	r->unchanged = total - r->added - r->updated;

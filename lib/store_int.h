@@ -22,6 +22,9 @@ enum store_stmt {
 	S_BEGIN_STAGE,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_GEN_GET,
 	S_GEN_BUMP,
 	S_FEED_ID,
@@ -61,6 +64,9 @@ enum store_stmt {
 	S_JSON_ENCLOSURES,
 	S_TAG_SHARE,
 	S_FTS_COUNT,
+	S_FTS_PENDING,
+	S_FTS_INDEX,
+	S_FTS_MARK,
 	S__COUNT
 };
 
@@ -89,6 +95,16 @@ struct tr_store {
 	 * If such a commit fails, the staged rows of every open batch are
 	 * gone: stage_epoch moves on and those batches refuse to commit.
 	 */
+	int defer_index; /* tr_store_defer_index() */
+	/*
+	 * Group commit (tr_store_group_begin): writes run in savepoints of
+	 * one transaction, opened by the first of them and committed by
+	 * tr_store_group_commit(); staged rows go into it too.
+	 */
+	int grouping;
+	int in_group;
+	int in_savepoint;
+	int64_t group_writes; /* released savepoints in the open group */
 	int staging;
 	int64_t staged_rows;
 	int64_t stage_epoch;
@@ -121,7 +137,9 @@ int store_stage_flush(struct tr_store *st);
 
 /*
  * Begins a write transaction (BEGIN IMMEDIATE; the staging transaction
- * is committed first), commits, rolls back.
+ * is committed first), commits, rolls back. While grouping, they open,
+ * release and roll back a savepoint inside the group's transaction
+ * instead (opening that first when needed). Not nested.
  */
 int store_begin(struct tr_store *st);
 int store_commit(struct tr_store *st);
@@ -161,6 +179,13 @@ char *store_col_borrow(sqlite3_stmt *s, int i);
 
 /* Recomputes is_primary for every canonical link in temp.touched. */
 int store_fix_primary(struct tr_store *st, int64_t *changes);
+
+/*
+ * Adds the articles above meta.fts_done to the full-text index and moves
+ * the mark (inside the caller's write transaction). *indexed, if not
+ * NULL, gets the number of rows indexed.
+ */
+int store_fts_catch_up(struct tr_store *st, int64_t *indexed);
 
 /* Finalizes the query statements (store_query.c). */
 void store_query_finalize(struct tr_store *st);

@@ -120,6 +120,12 @@ struct tr_fetch_ops {
 	int (*recheck)(void *ctx, const struct tr_fetch_req *req);
 	/* The transfer ended, one way or another. Called exactly once. */
 	void (*done)(void *ctx, void *arg, const struct tr_fetch_result *r);
+	/*
+	 * The engine is about to sleep until a socket is ready (at most
+	 * 200 ms): a chance to finish work that should not wait on the
+	 * network, such as committing. May be NULL.
+	 */
+	void (*idle)(void *ctx);
 };
 
 /*

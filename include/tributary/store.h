@@ -121,6 +121,43 @@ int tr_store_batch_commit(struct tr_store_batch *b,
     const struct tr_feed_meta *meta, struct tr_store_result *res);
 void tr_store_batch_free(struct tr_store_batch *b);
 
+/* --- the full-text index --- */
+
+/*
+ * With defer set, documents committed through st leave their new
+ * articles out of the full-text index (tr_query.q) until
+ * tr_store_index(): a polling round stores faster when it indexes all of
+ * its articles at once at its end. Without it (the default) each commit
+ * indexes its own articles, and any left behind by a deferred or
+ * interrupted round. Searches through other handles do not see the rows
+ * not indexed yet; the other filters do.
+ */
+void tr_store_defer_index(struct tr_store *st, int defer);
+
+/*
+ * Adds every article not yet in the full-text index to it, in one
+ * transaction. TR_EINVAL on a read-only handle.
+ */
+int tr_store_index(struct tr_store *st);
+
+/* --- group commit --- */
+
+/*
+ * From tr_store_group_begin() on, the writes through st (documents, feed
+ * states, configuration syncs) share one transaction, opened by the
+ * first of them: each runs in its own savepoint, so a failing one still
+ * rolls back alone, but nothing is durable or visible to other handles
+ * until tr_store_group_commit(), which the caller runs often (the
+ * transaction holds the database's write lock). A crash loses the open
+ * group whole, documents and feed states together, never half of one.
+ * tr_store_group_end() commits and returns to one transaction per write.
+ * A failed group commit rolls the group back (logged) and returns
+ * TR_ESTORE. No-ops on a read-only handle.
+ */
+void tr_store_group_begin(struct tr_store *st);
+int tr_store_group_commit(struct tr_store *st);
+int tr_store_group_end(struct tr_store *st);
+
 /* --- the merged feed --- */
 
 struct tr_query {

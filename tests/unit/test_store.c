@@ -63,7 +63,7 @@ test_open_file_schema(void)
 	struct tr_store *st = NULL;
 
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE "
 				"name IN ('feeds','articles','articles_fts',"
 				"'feed_tags','meta')"),
@@ -72,7 +72,7 @@ test_open_file_schema(void)
 	/* Reopening an up-to-date file migrates nothing and works. */
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	tr_store_close(st);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
 	{
 		/* WAL is persistent in the file: read it back raw. */
 		sqlite3 *db = NULL;
@@ -733,8 +733,312 @@ test_record_roundtrip(void)
 	tr_store_close(st);
 }
 
+/*
+ * The schema of version 1, as tributary 0.1.0 created it (a fixture: the
+ * migration from it must keep everything).
+ */
+static const char schema_v1[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES ('generation', 0),"
+    "  ('changed_at', 0);"
+    "CREATE TABLE feeds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  url TEXT NOT NULL, effective_url TEXT, conf_title TEXT,"
+    "  doc_title TEXT, site_link TEXT, etag TEXT, last_modified TEXT,"
+    "  body_hash TEXT, last_check INTEGER NOT NULL DEFAULT 0,"
+    "  next_check INTEGER NOT NULL DEFAULT 0,"
+    "  last_success INTEGER NOT NULL DEFAULT 0,"
+    "  retry_after INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    "  last_status INTEGER NOT NULL DEFAULT 0,"
+    "  disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1, enabled INTEGER NOT NULL DEFAULT 1,"
+    "  max_per_feed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE feed_tags (tag TEXT NOT NULL, feed_id INTEGER NOT NULL"
+    "  REFERENCES feeds(id) ON DELETE CASCADE, PRIMARY KEY (tag, feed_id))"
+    "  WITHOUT ROWID;"
+    "CREATE INDEX feed_tags_feed ON feed_tags(feed_id);"
+    "CREATE TABLE articles (id INTEGER PRIMARY KEY, feed_id INTEGER NOT NULL"
+    "  REFERENCES feeds(id) ON DELETE CASCADE, identity TEXT NOT NULL,"
+    "  guid TEXT, guid_is_permalink INTEGER NOT NULL DEFAULT 1, link TEXT,"
+    "  canon TEXT, title TEXT, author TEXT, authors TEXT, summary TEXT,"
+    "  content TEXT, published INTEGER, updated INTEGER, categories TEXT,"
+    "  enclosures TEXT, source_title TEXT, source_url TEXT, source_id TEXT,"
+    "  first_seen INTEGER NOT NULL, changed_at INTEGER NOT NULL,"
+    "  sort_date INTEGER NOT NULL, hash INTEGER NOT NULL,"
+    "  in_latest INTEGER NOT NULL DEFAULT 1,"
+    "  is_primary INTEGER NOT NULL DEFAULT 1, UNIQUE (feed_id, identity));"
+    "CREATE INDEX articles_sort ON articles(sort_date);"
+    "CREATE INDEX articles_feed ON articles(feed_id, sort_date);"
+    "CREATE INDEX articles_latest ON articles(feed_id) WHERE in_latest = 1;"
+    "CREATE INDEX articles_canon ON articles(canon, first_seen)"
+    "  WHERE canon IS NOT NULL;"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, summary, content,"
+    "  content='articles', content_rowid='id');"
+    "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "END;"
+    "CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, summary, content"
+    "  ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, summary, content)"
+    "    VALUES ('delete', old.id, old.title, old.summary, old.content);"
+    "  INSERT INTO articles_fts(rowid, title, summary, content)"
+    "    VALUES (new.id, new.title, new.summary, new.content);"
+    "END;"
+    "PRAGMA user_version = 1;";
+
+/* Items matching the full-text query text, through st. */
+static size_t
+fts_hits(struct tr_store *st, const char *text)
+{
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	size_t n;
+
+	q.q = text;
+	if (query(st, &q, p, NULL) != 0)
+		n = (size_t)-1;
+	else
+		n = p->n;
+	page_free(p);
+	free(p);
+	return n;
+}
+
+/* FTS5's own check of an external-content index against its table. */
+static int
+fts_ok(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	sqlite3_open(path, &db);
+	rc = sqlite3_exec(db,
+	    "INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')",
+	    NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK;
+}
+
+/* A version-1 file with two feeds and three articles, migrated. */
+static void
+test_migrate_v1(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_article a;
+	sqlite3 *db = NULL;
+
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+		      "PRAGMA journal_mode = WAL;"
+		      "INSERT INTO feeds(id, name, url, etag) VALUES"
+		      "  (1, 'alpha', 'http://127.0.0.1:1/a.xml', '\"e1\"'),"
+		      "  (2, 'beta', 'http://127.0.0.1:1/b.xml', NULL);"
+		      "INSERT INTO articles(feed_id, identity, title, summary,"
+		      "  first_seen, changed_at, sort_date, hash) VALUES"
+		      "  (1, 'a1', 'Walrus news', 'tusks', 10, 10, 10, 1),"
+		      "  (1, 'a2', 'Otter news', 'whiskers', 11, 11, 11, 2),"
+		      "  (2, 'b1', 'Beta walrus', 'more tusks', 12, 12, 12, 3);"
+		      "UPDATE meta SET value = 7 WHERE key = 'generation';",
+		      NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3);
+	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'fts_done'"),
+	    3);
+	CHECK_INT(sql_int(path, "SELECT value FROM meta"
+				" WHERE key = 'generation'"),
+	    7);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds WHERE etag IS NOT"
+				" NULL"),
+	    1);
+	CHECK(fts_ok(path));
+	/* The old index answers, and keeps up with new articles. */
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(fts_hits(st, "walrus"), 2);
+	CHECK_INT(fts_hits(st, "whiskers"), 1);
+	mkart(&a, "a3", NULL, "Walrus again", 13);
+	CHECK_INT(store_doc(st, "alpha", &a, 1, NULL), 0);
+	tr_article_free(&a);
+	CHECK_INT(fts_hits(st, "walrus"), 3);
+	CHECK(fts_ok(path));
+	tr_store_close(st);
+	tr_config_free(cfg);
+	rm_db(path);
+}
+
+/*
+ * Deferred indexing: new rows are searchable only after tr_store_index;
+ * updates and deletes of rows not indexed yet leave the index right; a
+ * reused id below the mark is indexed at once.
+ */
+static void
+test_fts_deferred(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_article a[3];
+	char sql[128];
+	int64_t top;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_store_defer_index(st, 1);
+	mkart(&a[0], "d1", NULL, "Narwhal one", 100);
+	mkart(&a[1], "d2", NULL, "Narwhal two", 101);
+	CHECK_INT(store_doc(st, "alpha", a, 2, NULL), 0);
+	free_arts(a, 2);
+	CHECK_INT(fts_hits(st, "narwhal"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 2);
+	/* Changed before it was ever indexed: the index gets the new text. */
+	mkart(&a[0], "d1", NULL, "Beluga one", 100);
+	mkart(&a[1], "d2", NULL, "Narwhal two", 101);
+	CHECK_INT(store_doc(st, "alpha", a, 2, NULL), 0);
+	free_arts(a, 2);
+	CHECK(fts_ok(path));
+	CHECK_INT(tr_store_index(st), 0);
+	CHECK_INT(fts_hits(st, "narwhal"), 1);
+	CHECK_INT(fts_hits(st, "beluga"), 1);
+	CHECK(fts_ok(path));
+	/* A read-only handle cannot index; it sees what is indexed. */
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_index(ro), TR_EINVAL);
+	mkart(&a[0], "d3", NULL, "Narwhal three", 102);
+	CHECK_INT(store_doc(st, "beta", a, 1, NULL), 0);
+	free_arts(a, 1);
+	CHECK_INT(fts_hits(ro, "narwhal"), 1);
+	/* Deleted before it was indexed: nothing to take out of the index. */
+	{
+		sqlite3 *db = NULL;
+
+		sqlite3_open(path, &db);
+		CHECK_INT(sqlite3_exec(db,
+			      "DELETE FROM articles WHERE identity = 'd3'",
+			      NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	CHECK(fts_ok(path));
+	/* Without deferring, the next commit indexes what is left over. */
+	tr_store_defer_index(st, 0);
+	mkart(&a[0], "d4", NULL, "Narwhal four", 103);
+	CHECK_INT(store_doc(st, "beta", a, 1, NULL), 0);
+	free_arts(a, 1);
+	CHECK_INT(fts_hits(ro, "narwhal"), 2);
+	CHECK(fts_ok(path));
+	/* The highest row goes; its id comes back below the mark. */
+	top = sql_int(path, "SELECT max(id) FROM articles");
+	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'fts_done'"),
+	    top);
+	{
+		sqlite3 *db = NULL;
+
+		snprintf(sql, sizeof(sql), "DELETE FROM articles WHERE id = %lld",
+		    (long long)top);
+		sqlite3_open(path, &db);
+		CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	tr_store_defer_index(st, 1);
+	mkart(&a[0], "d5", NULL, "Narwhal five", 104);
+	CHECK_INT(store_doc(st, "beta", a, 1, NULL), 0);
+	free_arts(a, 1);
+	CHECK_INT(sql_int(path, "SELECT max(id) FROM articles"), top);
+	CHECK_INT(fts_hits(ro, "five"), 1);
+	CHECK(fts_ok(path));
+	tr_store_close(ro);
+	tr_store_close(st);
+	tr_config_free(cfg);
+	rm_db(path);
+}
+
+/*
+ * Group commit: nothing is visible to another handle before the group
+ * commits; a failing write rolls back alone; the next group starts
+ * after a commit.
+ */
+static void
+test_group_commit(void)
+{
+	char *path = tmp_db();
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_feed_state fs;
+	struct tr_article a[2];
+	struct tr_store_result r;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	tr_store_group_begin(st);
+	CHECK_INT(tr_store_group_commit(st), 0); /* nothing open: no-op */
+	mkart(&a[0], "g1", "http://127.0.0.1/g1", "Group one", 100);
+	mkart(&a[1], "g2", "http://127.0.0.1/g2", "Group two", 101);
+	CHECK_INT(store_doc(st, "alpha", a, 2, &r), 0);
+	CHECK_INT(r.added, 2);
+	CHECK_INT(store_doc(st, "beta", a, 1, &r), 0);
+	CHECK_INT(r.added, 1);
+	free_arts(a, 2);
+	memset(&fs, 0, sizeof(fs));
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	free(fs.etag);
+	fs.etag = strdup("\"v1\"");
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	tr_feed_state_free(&fs);
+	/* An unknown feed fails inside the group and rolls back alone. */
+	memset(&fs, 0, sizeof(fs));
+	fs.name = strdup("nosuch");
+	CHECK_INT(tr_store_feed_save(st, &fs), TR_ENOTFOUND);
+	tr_feed_state_free(&fs);
+	/* The writer sees its own group; another handle does not yet. */
+	CHECK_INT(fts_hits(st, "group"), 2);
+	{
+		struct tr_store_stats stats;
+
+		CHECK_INT(tr_store_stats(ro, &stats), 0);
+		CHECK_INT(stats.articles, 0);
+	}
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 0);
+	CHECK_INT(tr_store_group_commit(st), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds WHERE etag ="
+				" '\"v1\"'"),
+	    1);
+	/* A second group, ended by tr_store_group_end. */
+	mkart(&a[0], "g3", NULL, "Group three", 102);
+	CHECK_INT(store_doc(st, "beta", a, 1, NULL), 0);
+	free_arts(a, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3);
+	CHECK_INT(tr_store_group_end(st), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 4);
+	/* After the end, every write commits by itself again. */
+	mkart(&a[0], "g4", NULL, "Group four", 103);
+	CHECK_INT(store_doc(st, "beta", a, 1, NULL), 0);
+	free_arts(a, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 5);
+	CHECK_INT(fts_hits(ro, "group"), 4);
+	CHECK(fts_ok(path));
+	tr_store_close(ro);
+	tr_store_close(st);
+	tr_config_free(cfg);
+	rm_db(path);
+}
+
 TR_TESTS(test_open_memory, test_open_file_schema, test_newer_refused,
     test_readonly, test_bad_file, test_sync_config, test_disabled_in_config,
     test_feed_state_roundtrip, test_store_doc_dedup,
     test_same_identity_in_document, test_interleaved_batches, test_meta_title,
-    test_record_roundtrip)
+    test_record_roundtrip, test_migrate_v1, test_fts_deferred,
+    test_group_commit)
