@@ -491,6 +491,12 @@ tr_charset_name(const struct tr_charset *cs)
 	return cs->name;
 }
 
+int
+tr_charset_is_utf8(const struct tr_charset *cs)
+{
+	return cs->dec == DEC_UTF8;
+}
+
 void
 tr_charset_free(struct tr_charset *cs)
 {

@@ -44,6 +44,12 @@ int tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
 /* The encoding's name, lowercase ("utf-8"); "" until it is decided. */
 const char *tr_charset_name(const struct tr_charset *cs);
 
+/*
+ * Non-zero once the document is known to be UTF-8: tr_charset_feed then
+ * hands the input back unchanged and never warns again.
+ */
+int tr_charset_is_utf8(const struct tr_charset *cs);
+
 /* Frees the decoder; accepts NULL. */
 void tr_charset_free(struct tr_charset *cs);
 

@@ -363,6 +363,7 @@ struct frame {
 	unsigned char role;
 	unsigned char fam;
 	unsigned char pushed_base; /* this element set an xml:base */
+	unsigned char item_name;   /* local name "item" or "entry" */
 };
 
 struct tr_parser {
@@ -415,6 +416,41 @@ struct tr_parser {
 	struct tr_feed_meta meta;
 	int64_t sy_period, sy_freq;
 	size_t n_items;
+	size_t n_emitted; /* items handed to the callback (see fallback) */
+
+	/*
+	 * The fast way (see fast_feed): a UTF-8 document that starts with
+	 * '<' goes to expat unchanged, the cleaner idle, until something the
+	 * cleaner would repair shows up. Then the document is parsed again
+	 * through the cleaner from the last checkpoint: a point between two
+	 * children of the channel (or root) where the parser's state is
+	 * known. Only the bytes since that checkpoint are kept (held), and
+	 * the raw start tags of the elements open there (ctags).
+	 */
+	int always_clean; /* tr_parse_opts: never the fast way */
+	int fast;	  /* the cleaner is bypassed */
+	int fast_decided; /* whether to go the fast way was decided */
+	int halt;	  /* handlers ignore expat's events */
+	int want_clean;	  /* a handler found what the cleaner repairs */
+	long line_adjust; /* expat's line numbers to the input's */
+	uint64_t in_off;  /* bytes handed to expat the fast way */
+	struct tr_buf held;    /* input bytes [held_off, in_off) */
+	uint64_t held_off;
+	struct tr_buf ctags;   /* start tags of open channel-level elements */
+	size_t *ctag_end;      /* ctags.len after the tag at each depth */
+	size_t ctag_depth;     /* depths 1..ctag_depth have their tag kept */
+	size_t n_item_names;   /* open elements named item or entry */
+	/* the checkpoint */
+	uint64_t ck_off;
+	unsigned long ck_line, ck_col; /* expat's line and column there */
+	unsigned long ck_lfline;       /* the cleaner's line (LFs + 1) */
+	uint64_t ck_line_start;	       /* offset of that line's first byte */
+	uint64_t lf_off;	       /* LFs counted up to this offset */
+	unsigned long lf_line;
+	uint64_t lf_line_start;
+	size_t ck_depth, ck_items, ck_warnings, ck_bases;
+	unsigned char ck_kind[32];
+	int ck_truncated;
 };
 
 /* --- warnings ----------------------------------------------------------- */
@@ -447,7 +483,10 @@ static void
 clean_warn(void *arg, unsigned long line, unsigned long col, const char *kind,
            const char *msg)
 {
-	add_warning(arg, line, col, kind, msg, 1);
+	struct tr_parser *p = arg;
+
+	if (!p->halt)
+		add_warning(p, line, col, kind, msg, 1);
 }
 
 static void
@@ -461,13 +500,20 @@ charset_warn(void *arg, const char *msg)
 	add_warning(p, line, col, "charset", msg, 1);
 }
 
+/* The input's line at expat's current position. */
+static unsigned long
+xml_line(const struct tr_parser *p)
+{
+	return (unsigned long)((long)XML_GetCurrentLineNumber(p->xp) +
+	                       (long)tr_clean_lines_dropped(p->cl) +
+	                       p->line_adjust);
+}
+
 /* A warning at expat's current position. */
 static void
 xml_warn(struct tr_parser *p, const char *kind, const char *msg, int bozo)
 {
-	add_warning(p,
-	            (unsigned long)XML_GetCurrentLineNumber(p->xp) +
-	                tr_clean_lines_dropped(p->cl),
+	add_warning(p, xml_line(p),
 	            (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1, kind,
 	            msg, bozo);
 }
@@ -1335,9 +1381,16 @@ end_item(struct tr_parser *p)
 	if (tr_article_identity(a) != 0)
 		goto out;
 	p->n_items++;
-	if (p->cb && p->cb(a, p->arg) != 0)
-		stop(p, TR_EABORT);
-	else if (p->n_items >= p->max_items) {
+	/* An item handed out before a fallback parsed it again is not
+	 * handed out twice. */
+	if (p->n_items > p->n_emitted) {
+		p->n_emitted = p->n_items;
+		if (p->cb && p->cb(a, p->arg) != 0) {
+			stop(p, TR_EABORT);
+			goto out;
+		}
+	}
+	if (p->n_items >= p->max_items) {
 		xml_warn(p, "items",
 		         "item cap reached; the rest of the "
 		         "document is ignored",
@@ -1861,6 +1914,121 @@ push_base(struct tr_parser *p, const char **atts)
 	return 1;
 }
 
+/* --- the fast way: hooks in the handlers ---------------------------------- */
+
+/*
+ * Something the cleaner would repair (or might): stop expat; fast_feed
+ * parses again through the cleaner from the checkpoint. Later events of
+ * this parse are ignored (expat may still deliver some after the stop).
+ */
+static int
+request_clean(struct tr_parser *p)
+{
+	if (p->stop_rc == 0 && !p->want_clean) {
+		p->want_clean = 1;
+		p->halt = 1;
+		p->target = X_NONE;
+		XML_StopParser(p->xp, XML_FALSE);
+	}
+	return 1;
+}
+
+/*
+ * What the cleaner changes in a well-formed document, caught on the fast
+ * way: an item opened inside an item (the cleaner closes the first; this
+ * test is broader, by local name only) and a reference to U+0080-U+009F
+ * in an attribute value (read as windows-1252; any such character in a
+ * value goes the slow way, as expat does not tell a reference from the
+ * character itself there). Returns non-zero when the cleaner must run.
+ */
+static int
+fast_start(struct tr_parser *p, struct frame *f, const char *local,
+           const char **atts)
+{
+	const char *c;
+	size_t i;
+
+	if ((local[0] == 'i' && strcmp(local, "item") == 0) ||
+	    (local[0] == 'e' && strcmp(local, "entry") == 0)) {
+		if (p->n_item_names > 0)
+			return request_clean(p);
+		f->item_name = 1;
+		p->n_item_names++;
+	}
+	for (i = 0; atts[i]; i += 2)
+		for (c = strchr(atts[i + 1], '\xc2'); c; c = strchr(c + 1, '\xc2'))
+			if ((unsigned char)c[1] >= 0x80 &&
+			    (unsigned char)c[1] < 0xa0)
+				return request_clean(p);
+	return 0;
+}
+
+/* Keeps the raw start tag of a channel-level element (for a fallback). */
+static void
+keep_ctag(struct tr_parser *p)
+{
+	int off = 0, size = 0, n = XML_GetCurrentByteCount(p->xp);
+	const char *ctx = XML_GetInputContext(p->xp, &off, &size);
+
+	if (ctx == NULL || n <= 0 || off < 0 || off + n > size)
+		return;
+	tr_buf_truncate(&p->ctags, p->ctag_end[p->depth - 1]);
+	if (tr_buf_add(&p->ctags, ctx + off, (size_t)n) != 0)
+		return;
+	p->ctag_end[p->depth] = p->ctags.len;
+	p->ctag_depth = p->depth;
+}
+
+/*
+ * After an element closed inside the channel (or root): the parser's
+ * state is simple here (no item, field or person open), so a fallback
+ * can start again from here. Records the position after the end tag.
+ */
+static void
+checkpoint(struct tr_parser *p)
+{
+	int off = 0, size = 0, n = XML_GetCurrentByteCount(p->xp), i;
+	const char *ctx = XML_GetInputContext(p->xp, &off, &size);
+	unsigned long line = (unsigned long)XML_GetCurrentLineNumber(p->xp);
+	unsigned long col = (unsigned long)XML_GetCurrentColumnNumber(p->xp);
+
+	if (n < 0 || (n > 0 && (ctx == NULL || off < 0 || off + n > size)))
+		return; /* the older checkpoint stays */
+	/* expat's position is the tag's start: move it past the tag, as
+	 * expat counts (characters; CR, LF and CR LF end a line). */
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)ctx[off + i];
+
+		if (b == '\r' || b == '\n') {
+			line++, col = 0;
+			if (b == '\r' && i + 1 < n && ctx[off + i + 1] == '\n')
+				i++;
+		} else if ((b & 0xc0) != 0x80)
+			col++;
+	}
+	p->ck_off = (uint64_t)XML_GetCurrentByteIndex(p->xp) + (uint64_t)n;
+	p->ck_line = line;
+	p->ck_col = col;
+	p->ck_depth = p->depth;
+	p->ck_items = p->n_items;
+	p->ck_warnings = p->n_warnings;
+	p->ck_bases = p->n_bases;
+	memcpy(p->ck_kind, p->kind_count, sizeof(p->ck_kind));
+	p->ck_truncated = p->truncated_warned;
+}
+
+/* A DOCTYPE may declare entities: such documents go the slow way. */
+static void XMLCALL
+on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+           const XML_Char *pubid, int has_internal_subset)
+{
+	struct tr_parser *p = ud;
+
+	(void)name, (void)sysid, (void)pubid, (void)has_internal_subset;
+	if (p->fast)
+		request_clean(p);
+}
+
 static void XMLCALL
 on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
@@ -1872,6 +2040,8 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	enum tag tag;
 	enum role role;
 
+	if (p->halt)
+		return;
 	if (p->depth >= p->max_depth) {
 		/* Handlers may still run after the stop: count, ignore. */
 		if (p->overflow++ == 0) {
@@ -1887,6 +2057,8 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	f = &p->frames[++p->depth];
 	memset(f, 0, sizeof(*f));
 	ns = split_name(name, &local);
+	if (p->fast && fast_start(p, f, local, atts))
+		return;
 	if (parent->role >= R_FIELD) {
 		f->role = (unsigned char)serialize_start(p, ns, local, atts);
 		return;
@@ -1903,6 +2075,9 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	else
 		role = child_role(p, (enum role)parent->role, tag, ns, atts);
 	f->role = (unsigned char)role;
+	if (p->fast && p->depth == p->ctag_depth + 1 &&
+	    (role == R_ROOT || role == R_CHANNEL || role == R_LOOSE))
+		keep_ctag(p);
 }
 
 static void
@@ -1925,6 +2100,8 @@ on_end(void *ud, const XML_Char *name)
 	struct frame *f = &p->frames[p->depth];
 	const char *local;
 
+	if (p->halt)
+		return;
 	if (p->overflow > 0) {
 		p->overflow--;
 		return;
@@ -1955,7 +2132,24 @@ on_end(void *ud, const XML_Char *name)
 	}
 	if (f->pushed_base && p->n_bases > 1)
 		free(p->bases[--p->n_bases]);
+	if (f->item_name)
+		p->n_item_names--;
+	if (p->depth <= p->ctag_depth)
+		p->ctag_depth = p->depth - 1;
 	p->depth--;
+	if (p->fast && p->depth > 0 && p->depth <= p->ctag_depth &&
+	    !p->in_item && p->target == X_NONE && p->stop_rc == 0)
+		checkpoint(p);
+}
+
+/* U+0080-U+009F as a piece of its own: from a reference (which the
+ * cleaner reads as windows-1252) when expat read more than its 2 bytes. */
+static int
+c1_reference(struct tr_parser *p)
+{
+	if (XML_GetCurrentByteCount(p->xp) > 2)
+		return request_clean(p);
+	return 0;
 }
 
 static void XMLCALL
@@ -1963,6 +2157,9 @@ on_text(void *ud, const XML_Char *s, int len)
 {
 	struct tr_parser *p = ud;
 
+	if (len == 2 && (unsigned char)s[0] == 0xc2 &&
+	    (unsigned char)s[1] < 0xa0 && p->fast && c1_reference(p))
+		return;
 	if (p->target == X_NONE || p->frames[p->depth].role < R_FIELD)
 		return;
 	if (p->mode == M_XHTML ||
@@ -1994,6 +2191,7 @@ setup_handlers(struct tr_parser *p)
 	XML_SetUserData(p->xp, p);
 	XML_SetElementHandler(p->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(p->xp, on_text);
+	XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
 	/* Never read an external DTD or parameter entity. */
 	XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
 	/* Entity expansion limits (on by default since 2.4.0; explicit). */
@@ -2026,6 +2224,8 @@ doc_init(struct tr_parser *p, const char *base_url, const char *content_type)
 	tr_feed_meta_init(&p->meta);
 	p->item_dcdate = TR_DATE_NONE;
 	p->n_bases = 1;
+	p->ck_bases = 1;
+	p->ck_line = p->ck_lfline = p->lf_line = 1;
 	if (base_url && *base_url && (p->bases[0] = strdup(base_url)) == NULL)
 		return TR_ENOMEM;
 	if ((rc = tr_charset_new(&p->cs, content_type, charset_warn, p)) != 0)
@@ -2075,7 +2275,19 @@ doc_clear(struct tr_parser *p)
 	p->item_has_pubdate = 0;
 	p->person_owner = 0;
 	p->sy_period = p->sy_freq = 0;
-	p->n_items = 0;
+	p->n_items = p->n_emitted = 0;
+	p->fast = p->fast_decided = p->halt = p->want_clean = 0;
+	p->line_adjust = 0;
+	p->in_off = p->held_off = 0;
+	tr_buf_reset(&p->held);
+	tr_buf_reset(&p->ctags);
+	p->ctag_depth = p->n_item_names = 0;
+	p->ck_off = 0;
+	p->ck_line = p->ck_lfline = p->lf_line = 1;
+	p->ck_col = 0;
+	p->ck_line_start = p->lf_off = p->lf_line_start = 0;
+	p->ck_depth = p->ck_items = p->ck_warnings = p->ck_bases = 0;
+	p->ck_truncated = 0;
 }
 
 int
@@ -2093,9 +2305,13 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->max_field = opts && opts->max_field ? opts->max_field : 1 << 20;
 	p->max_items = opts && opts->max_items ? opts->max_items : 100000;
 	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
+	p->always_clean = opts && opts->always_clean;
 	tr_buf_init(&p->text, p->max_field);
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
-	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) == NULL)
+	tr_buf_init(&p->held, (size_t)1 << 30);
+	tr_buf_init(&p->ctags, (size_t)1 << 30);
+	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) == NULL ||
+	    (p->ctag_end = calloc(p->max_depth + 2, sizeof(size_t))) == NULL)
 		goto out;
 	if ((p->bases = calloc(8, sizeof(*p->bases))) == NULL)
 		goto out;
@@ -2147,9 +2363,7 @@ expat_failed(struct tr_parser *p)
 		p->stop_rc = TR_ENOMEM;
 	else if (p->stop_rc == 0) {
 		drop_warnings_after(
-		    p,
-		    (unsigned long)XML_GetCurrentLineNumber(p->xp) +
-		        tr_clean_lines_dropped(p->cl),
+		    p, xml_line(p),
 		    (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1);
 		xml_warn(p, "xml", XML_ErrorString(XML_GetErrorCode(p->xp)), 1);
 	}
@@ -2183,16 +2397,13 @@ to_expat(struct tr_parser *p, const char *s, size_t n, int final)
 	return parse_buffer(p, n, final);
 }
 
-/* Charset, cleaner and expat over one piece of input. */
+/* Cleaner and expat over UTF-8 text: the repairing way. */
 static int
-pump(struct tr_parser *p, const char *buf, size_t len, int final)
+clean_to_expat(struct tr_parser *p, const char *u, size_t ulen)
 {
-	const char *u;
-	size_t ulen, off, n, bound;
+	size_t off, n, bound;
 	int rc;
 
-	if ((rc = tr_charset_feed(p->cs, buf, len, final, &u, &ulen)) != 0)
-		return rc;
 	for (off = 0; off < ulen; off += n) {
 		n = ulen - off < CHUNK ? ulen - off : CHUNK;
 		bound = tr_clean_bound(p->cl, n);
@@ -2222,6 +2433,264 @@ pump(struct tr_parser *p, const char *buf, size_t len, int final)
 			return rc;
 	}
 	return 0;
+}
+
+/* The cleaner alone over text expat already read: output dropped. */
+static int
+clean_only(struct tr_parser *p, const char *u, size_t ulen)
+{
+	size_t off, n;
+	int rc;
+
+	for (off = 0; off < ulen; off += n) {
+		n = ulen - off < CHUNK ? ulen - off : CHUNK;
+		tr_buf_reset(&p->cleaned);
+		if ((rc = tr_clean_feed(p->cl, &p->cleaned, u + off, n)) != 0)
+			return rc;
+	}
+	tr_buf_reset(&p->cleaned);
+	return 0;
+}
+
+/* --- the fast way ----------------------------------------------------------
+ *
+ * Most documents are well-formed UTF-8, and for them the cleaner changes
+ * nothing but costs a pass over every byte. So a UTF-8 document that
+ * starts with '<' is handed to expat as it is, and the cleaner runs only
+ * when needed: expat reports an error, or a handler sees one of the few
+ * things the cleaner changes in a well-formed document (a DOCTYPE, whose
+ * entities it handles; an item inside an item; a reference to
+ * U+0080-U+009F). The document is then parsed again through the cleaner
+ * from the last checkpoint, with the parser's state as it was there; the
+ * result is the one the cleaner alone gives, items already handed out
+ * are not handed out twice. A checkpoint is taken each time an element
+ * closes inside the channel (or root), so only the bytes since the last
+ * one are kept; should they pass HOLD_MAX (a huge item), the cleaner
+ * catches up over them and the rest of the document goes the slow way.
+ */
+#define HOLD_MAX ((size_t)1 << 20)
+
+/* Counts the LFs in s[0,n), s being at offset base (the cleaner's lines). */
+static void
+count_lf(struct tr_parser *p, const char *s, size_t n, uint64_t base)
+{
+	const char *q = s, *end = s + n, *nl;
+
+	while (q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		p->lf_line++;
+		q = nl + 1;
+		p->lf_line_start = base + (uint64_t)(q - s);
+	}
+}
+
+/* The parser's state back to the checkpoint's. */
+static void
+restore_checkpoint(struct tr_parser *p)
+{
+	size_t i;
+
+	tr_article_free(&p->art);
+	tr_article_init(&p->art);
+	p->in_item = 0;
+	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
+	free(p->alt_link);
+	p->alt_link = NULL;
+	free(p->person.name), free(p->person.email), free(p->person.uri);
+	memset(&p->person, 0, sizeof(p->person));
+	p->target = X_NONE;
+	p->mode = M_TEXT;
+	p->base64 = p->atom_text = 0;
+	tr_buf_reset(&p->text);
+	while (p->n_bases > p->ck_bases && p->n_bases > 1)
+		free(p->bases[--p->n_bases]);
+	p->depth = p->ck_depth;
+	p->overflow = 0;
+	p->n_items = p->ck_items;
+	for (i = p->ck_warnings; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	p->n_warnings = p->ck_warnings;
+	memcpy(p->kind_count, p->ck_kind, sizeof(p->kind_count));
+	p->truncated_warned = p->ck_truncated;
+	if (p->ck_depth == 0) { /* from the document's start */
+		tr_feed_meta_free(&p->meta);
+		tr_feed_meta_init(&p->meta);
+		p->version = TR_FEED_UNKNOWN;
+		p->root[0] = '\0';
+		p->none_is_atom = 0;
+		p->sy_period = p->sy_freq = 0;
+	}
+}
+
+/*
+ * Brings the cleaner (and with feed, a reset expat) to the checkpoint:
+ * the kept start tags of the open elements, a newline, then as many
+ * spaces as expat's column there (text the handlers ignore), so that
+ * expat's columns come out as in the input; line_adjust maps its lines.
+ * Handlers are halted meanwhile. The cleaner's position is then set.
+ */
+static int
+resume_at_checkpoint(struct tr_parser *p, int feed)
+{
+	static const char spaces[] = "                                "
+	                             "                                ";
+	const char *t = p->ctags.data;
+	size_t n = p->ctag_end[p->ck_depth], i, nl = 0, col = p->ck_col, k;
+	int rc;
+
+	p->halt = 1;
+	for (i = 0; i < n; i++)
+		if (t[i] == '\n' || (t[i] == '\r' && (i + 1 == n || t[i + 1] != '\n')))
+			nl++;
+	if (feed) {
+		rc = clean_to_expat(p, t, n);
+		if (rc == 0)
+			rc = clean_to_expat(p, "\n", 1);
+		for (; rc == 0 && col > 0; col -= k) {
+			k = col < sizeof(spaces) - 1 ? col : sizeof(spaces) - 1;
+			rc = clean_to_expat(p, spaces, k);
+		}
+		p->line_adjust = (long)p->ck_line - (long)(nl + 2);
+	} else
+		rc = clean_only(p, t, n);
+	p->halt = 0;
+	tr_clean_set_position(p->cl, p->ck_lfline, p->ck_off, p->ck_line_start);
+	return rc;
+}
+
+/*
+ * expat stopped on something the cleaner repairs: parse the kept bytes
+ * again from the checkpoint, through the cleaner, with a reset expat. The
+ * rest of the document goes the same way.
+ */
+static int
+fallback(struct tr_parser *p)
+{
+	int rc = 0;
+
+	restore_checkpoint(p);
+	p->fast = p->want_clean = p->halt = 0;
+	tr_clean_reset(p->cl);
+	if (!XML_ParserReset(p->xp, "UTF-8")) {
+		p->dead = 1;
+		p->stop_rc = TR_ENOMEM;
+		return TR_ENOMEM;
+	}
+	setup_handlers(p);
+	if (p->ck_depth > 0)
+		rc = resume_at_checkpoint(p, 1);
+	if (rc == 0)
+		rc = clean_to_expat(p, p->held.data, p->held.len);
+	tr_buf_reset(&p->held);
+	return rc;
+}
+
+/*
+ * No checkpoint for too long: the cleaner reads what expat read since the
+ * last one (its output, the same bytes, dropped) and takes over.
+ */
+static int
+catch_up(struct tr_parser *p)
+{
+	int rc = 0;
+
+	p->fast = 0;
+	tr_clean_reset(p->cl);
+	if (p->ck_depth > 0)
+		rc = resume_at_checkpoint(p, 0);
+	if (rc == 0)
+		rc = clean_only(p, p->held.data, p->held.len);
+	tr_buf_free(&p->held);
+	return rc;
+}
+
+/* Keeps the input since the checkpoint, and the cleaner's line there. */
+static int
+hold(struct tr_parser *p, const char *u, size_t n, uint64_t start,
+     uint64_t ck_before)
+{
+	uint64_t a = p->lf_off, ck = p->ck_off;
+
+	if (ck != ck_before) {
+		/* LFs from the last checkpoint to this one: in held, then u */
+		if (a < start)
+			count_lf(p, p->held.data + (a - p->held_off),
+			         (size_t)((ck < start ? ck : start) - a), a);
+		if (ck > start) {
+			uint64_t b = a > start ? a : start;
+
+			count_lf(p, u + (b - start), (size_t)(ck - b), b);
+		}
+		p->lf_off = ck;
+		p->ck_lfline = p->lf_line;
+		p->ck_line_start = p->lf_line_start;
+	}
+	if (ck >= start) {
+		tr_buf_reset(&p->held);
+		p->held_off = ck;
+		return tr_buf_add(&p->held, u + (ck - start),
+		                  (size_t)(start + n - ck));
+	}
+	if (ck > p->held_off) {
+		size_t drop = (size_t)(ck - p->held_off);
+
+		memmove(p->held.data, p->held.data + drop, p->held.len - drop);
+		tr_buf_truncate(&p->held, p->held.len - drop);
+		p->held_off = ck;
+	}
+	return tr_buf_add(&p->held, u, n);
+}
+
+/* n bytes of UTF-8 straight to expat (the fast way). */
+static int
+fast_feed(struct tr_parser *p, const char *u, size_t n, int final)
+{
+	uint64_t start = p->in_off, ck_before = p->ck_off;
+	enum XML_Status st;
+	void *b;
+	int rc;
+
+	if (n > 0) {
+		if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
+			return TR_ENOMEM;
+		memcpy(b, u, n);
+	}
+	st = n > 0 ? XML_ParseBuffer(p->xp, (int)n, final)
+	           : XML_Parse(p->xp, "", 0, final);
+	p->in_off += n;
+	if ((rc = hold(p, u, n, start, ck_before)) != 0)
+		return rc;
+	if (st == XML_STATUS_ERROR) {
+		if (p->want_clean ||
+		    (p->stop_rc == 0 &&
+		     XML_GetErrorCode(p->xp) != XML_ERROR_NO_MEMORY))
+			return fallback(p);
+		return expat_failed(p);
+	}
+	if (!final && p->held.len > HOLD_MAX)
+		return catch_up(p);
+	return 0;
+}
+
+/* Charset, then the fast way or cleaner and expat, over one piece. */
+static int
+pump(struct tr_parser *p, const char *buf, size_t len, int final)
+{
+	const char *u;
+	size_t ulen;
+	int rc;
+
+	if ((rc = tr_charset_feed(p->cs, buf, len, final, &u, &ulen)) != 0)
+		return rc;
+	if (!p->fast_decided && ulen > 0) {
+		p->fast_decided = 1;
+		p->fast = !p->always_clean && tr_charset_is_utf8(p->cs) &&
+		          u[0] == '<';
+		p->ck_warnings = p->n_warnings;
+		memcpy(p->ck_kind, p->kind_count, sizeof(p->ck_kind));
+	}
+	if (p->fast)
+		return ulen > 0 ? fast_feed(p, u, ulen, 0) : 0;
+	return clean_to_expat(p, u, ulen);
 }
 
 int
@@ -2259,7 +2728,9 @@ tr_parser_finish(struct tr_parser *p)
 	p->finished = 1;
 	if (!p->dead)
 		rc = pump(p, NULL, 0, 1); /* what the charset decoder held */
-	if (!p->dead && rc == 0) {
+	if (!p->dead && rc == 0 && p->fast)
+		rc = fast_feed(p, "", 0, 1); /* may fall back, then go on */
+	if (!p->dead && rc == 0 && !p->fast) {
 		tr_buf_reset(&p->cleaned);
 		rc = tr_clean_finish(p->cl, &p->cleaned, &closed);
 		/* Items closed here were cut off: end_item drops them. */
@@ -2338,7 +2809,10 @@ tr_parser_free(struct tr_parser *p)
 	tr_clean_free(p->cl);
 	tr_buf_free(&p->cleaned);
 	tr_buf_free(&p->text);
+	tr_buf_free(&p->held);
+	tr_buf_free(&p->ctags);
 	free(p->bases);
 	free(p->frames);
+	free(p->ctag_end);
 	free(p);
 }

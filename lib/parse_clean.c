@@ -202,6 +202,15 @@ tr_clean_reset(struct tr_clean *c)
 	tr_buf_reset(&c->declared);
 }
 
+void
+tr_clean_set_position(struct tr_clean *c, unsigned long line, uint64_t off,
+                      uint64_t line_start)
+{
+	c->line = line;
+	c->off = off;
+	c->line_start = line_start;
+}
+
 unsigned long
 tr_clean_lines_dropped(const struct tr_clean *c)
 {

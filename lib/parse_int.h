@@ -7,6 +7,7 @@
 #define TRIBUTARY_PARSE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tributary/buf.h"
 
@@ -72,6 +73,14 @@ int tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed);
 /* The position of the next byte (1-based line, byte column). */
 void tr_clean_position(const struct tr_clean *c, unsigned long *line,
                        unsigned long *col);
+
+/*
+ * Moves the position to (line, byte offset off, offset of the line's
+ * first byte): the parser resumes cleaning in the middle of a document
+ * whose start it handed expat unchanged.
+ */
+void tr_clean_set_position(struct tr_clean *c, unsigned long line,
+                           uint64_t off, uint64_t line_start);
 
 /*
  * Newlines dropped before the document's first markup: expat's line

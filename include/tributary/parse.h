@@ -50,6 +50,9 @@ struct tr_parse_opts {
 	size_t max_field;	  /* cap on one text field; 0: 1 MiB */
 	size_t max_items;	  /* cap on items per document; 0: 100000 */
 	size_t max_depth;	  /* cap on element nesting; 0: 1000 */
+	int always_clean; /* run the repairing pre-cleaner over every byte,
+	                     not only when needed (same result, slower; for
+	                     tests and comparisons) */
 };
 
 struct tr_parser;
