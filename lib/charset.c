@@ -457,7 +457,8 @@ int
 tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
                 const char **out, size_t *outlen)
 {
-	size_t skip, room;
+	const char *in0 = in;
+	size_t skip, room, n0 = n, had = cs->sniff.len;
 	int rc;
 
 	*out = "", *outlen = 0;
@@ -475,6 +476,12 @@ tr_charset_feed(struct tr_charset *cs, const char *in, size_t n, int final,
 		in += room, n -= room;
 	if (!decide(cs, final || cs->sniff.len >= SNIFF_MAX, &skip))
 		return 0;
+	/* UTF-8 decided on this chunk's first bytes alone: they are still
+	 * in place before the rest, so no copy (the usual first chunk). */
+	if (had == 0 && cs->dec == DEC_UTF8 && n0 > skip) {
+		*out = in0 + skip, *outlen = n0 - skip;
+		return 0;
+	}
 	/* Join the held bytes and the rest of this chunk, convert once. */
 	cs->sniff.max = cs->sniff.len + n + 1;
 	if (n > 0 && (rc = tr_buf_add(&cs->sniff, in, n)) != 0)

@@ -261,30 +261,55 @@ word(const char **p, char *w, size_t size)
 	return n;
 }
 
+/*
+ * The entry of a table of three-letter names that w begins with (ASCII,
+ * any case), or -1. Every longer spelling in the tables below begins with
+ * its three-letter name, so one entry is left to compare whole: a test of
+ * three bytes per entry instead of a strcasecmp per spelling.
+ */
+static int
+prefix3(const char *w, const char *const *names, int n)
+{
+	int i;
+
+	if (w[0] == '\0' || w[1] == '\0' || w[2] == '\0')
+		return -1;
+	for (i = 0; i < n; i++)
+		if (((w[0] ^ names[i][0]) & ~0x20) == 0 &&
+		    ((w[1] ^ names[i][1]) & ~0x20) == 0 &&
+		    ((w[2] ^ names[i][2]) & ~0x20) == 0)
+			return i;
+	return -1;
+}
+
 /* Month 1-12 for an English month name, full or abbreviated, or 0. */
 static int
 month_lookup(const char *w)
 {
-	int i;
+	int i = prefix3(w, month_abbr, 12);
 
-	for (i = 0; i < 12; i++)
-		if (strcasecmp(w, month_abbr[i]) == 0 ||
-		    strcasecmp(w, month_full[i]) == 0)
-			return i + 1;
-	return strcasecmp(w, "sept") == 0 ? 9 : 0;
+	if (i < 0)
+		return 0;
+	if (strcasecmp(w, month_abbr[i]) == 0 ||
+	    strcasecmp(w, month_full[i]) == 0 ||
+	    (i == 8 && strcasecmp(w, "sept") == 0))
+		return i + 1;
+	return 0;
 }
 
 static int
 weekday_lookup(const char *w)
 {
-	size_t i;
+	size_t k;
+	int i = prefix3(w, wday_abbr, 7);
 
-	for (i = 0; i < 7; i++)
-		if (strcasecmp(w, wday_abbr[i]) == 0 ||
-		    strcasecmp(w, wday_full[i]) == 0)
-			return 1;
-	for (i = 0; i < NELEM(wday_other); i++)
-		if (strcasecmp(w, wday_other[i]) == 0)
+	if (i < 0)
+		return 0;
+	if (strcasecmp(w, wday_abbr[i]) == 0 ||
+	    strcasecmp(w, wday_full[i]) == 0)
+		return 1;
+	for (k = 0; k < NELEM(wday_other); k++)
+		if (strcasecmp(w, wday_other[k]) == 0)
 			return 1;
 	return 0;
 }
