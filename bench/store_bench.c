@@ -19,7 +19,10 @@
  *      data_version);
  *   3. the merged query for 100 articles: median latency over RUNS runs,
  *      also with a tag, on the second page (cursor) and with a
- *      full-text query.
+ *      full-text query;
+ *   4. the inserts of 1 again as a polling round makes them (groups of 16
+ *      documents per transaction, full-text index in bulk at the end),
+ *      into a second fresh file: insert_round_*.
  * Prints one "key value" line per result. The database is removed at the
  * end.
  */
@@ -198,6 +201,87 @@ data_version(sqlite3 *db)
 	return v;
 }
 
+/* Removes the database at path and its -wal and -shm files. */
+static void
+remove_db(const char *path)
+{
+	char side[4200];
+
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+/*
+ * 1b. The same inserts the way a polling round stores them: writes
+ * grouped into one transaction per 16 documents (tr_store_group_begin)
+ * and the full-text index written in bulk at the end
+ * (tr_store_defer_index, tr_store_index), into a second fresh file.
+ */
+static void
+insert_round(const char *dir, const struct tr_config *cfg, long feeds,
+    long per, struct tr_article *doc, int64_t base)
+{
+	struct tr_store *st = NULL;
+	struct tr_store_result res;
+	char path[4096], feed[64];
+	double secs = 0, cpu = 0, t0, c0;
+	long i, j, n = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/store_bench-round-%ld.db", dir,
+	    (long)getpid());
+	if ((rc = tr_store_open(&st, path, 0)) != 0)
+		die("open", st, rc);
+	if ((rc = tr_store_sync_config(st, cfg)) != 0)
+		die("sync", st, rc);
+	tr_store_set_now(st, base + 400 * 86400);
+	tr_store_defer_index(st, 1);
+	tr_store_group_begin(st);
+	for (i = 0; i < feeds; i++) {
+		struct tr_store_batch *b = NULL;
+
+		for (j = 0; j < per; j++)
+			make_article(&doc[j], i, j, base);
+		snprintf(feed, sizeof(feed), "feed%ld", i);
+		t0 = now_s();
+		c0 = cpu_s();
+		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
+			die("batch", st, rc);
+		for (j = 0; j < per; j++)
+			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
+				die("add", st, rc);
+		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
+			die("commit", st, rc);
+		tr_store_batch_free(b);
+		if (i % 16 == 15 && (rc = tr_store_group_commit(st)) != 0)
+			die("group commit", st, rc);
+		secs += now_s() - t0;
+		cpu += cpu_s() - c0;
+		n += res.added;
+		for (j = 0; j < per; j++)
+			tr_article_free(&doc[j]);
+	}
+	t0 = now_s();
+	c0 = cpu_s();
+	if ((rc = tr_store_group_end(st)) != 0)
+		die("group commit", st, rc);
+	tr_store_defer_index(st, 0);
+	if ((rc = tr_store_index(st)) != 0)
+		die("index", st, rc);
+	secs += now_s() - t0;
+	cpu += cpu_s() - c0;
+	printf("insert_round_seconds %.2f\n", secs);
+	printf("insert_round_index_seconds %.2f\n", now_s() - t0);
+	printf("insert_round_articles_per_sec %.0f\n", (double)n / secs);
+	printf("insert_round_cpu_seconds %.2f\n", cpu);
+	printf("insert_round_articles_per_cpu_sec %.0f\n", (double)n / cpu);
+	tr_store_close(st);
+	remove_db(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -328,13 +412,9 @@ main(int argc, char **argv)
 	if (stat(path, &sb) == 0)
 		printf("db_bytes %lld\n", (long long)sb.st_size);
 	tr_store_close(st);
+	remove_db(path);
+	insert_round(dir, cfg, feeds, per, doc, base);
 	tr_config_free(cfg);
 	free(doc);
-	unlink(path);
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), "-wal");
-	unlink(path);
-	path[strlen(path) - 4] = '\0';
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), "-shm");
-	unlink(path);
 	return 0;
 }
