@@ -32,6 +32,7 @@
 #define XML_DTD 1
 #endif
 #include <expat.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,8 +367,17 @@ struct frame {
 	unsigned char item_name;   /* local name "item" or "entry" */
 };
 
+#define NS_CACHE 4
+
 struct tr_parser {
 	XML_Parser xp;
+	struct {
+		char uri[64];
+		size_t len; /* 0: empty */
+		unsigned char ns;
+	} ns_cache[NS_CACHE];
+	unsigned ns_cache_next;
+	unsigned char tag_start[FAM_OTHER][128];
 	struct tr_charset *cs;
 	struct tr_clean *cl;
 	struct tr_buf cleaned; /* cleaner output on its way to expat */
@@ -428,6 +438,10 @@ struct tr_parser {
 	 * the raw start tags of the elements open there (ctags).
 	 */
 	int always_clean; /* tr_parse_opts: never the fast way */
+	int direct;	  /* tr_parser_buffer handed out expat's buffer */
+	char *direct_buf;
+	char *inbuf; /* tr_parser_buffer's buffer otherwise */
+	size_t inbuf_cap;
 	int fast;	  /* the cleaner is bypassed */
 	int fast_decided; /* whether to go the fast way was decided */
 	int halt;	  /* handlers ignore expat's events */
@@ -557,22 +571,6 @@ cmp_ns(const void *k, const void *e)
 	return strcmp(k, ((const struct ns_entry *)e)->uri);
 }
 
-struct tag_key {
-	unsigned char fam;
-	const char *name;
-};
-
-static int
-cmp_tag(const void *k, const void *e)
-{
-	const struct tag_key *key = k;
-	const struct tag_entry *t = e;
-
-	if (key->fam != t->fam)
-		return key->fam < t->fam ? -1 : 1;
-	return strcmp(key->name, t->name);
-}
-
 static enum fam
 ns_family(const struct tr_parser *p, enum ns ns)
 {
@@ -630,17 +628,72 @@ split_name(const char *name, const char **local)
 	return e ? e->ns : NS_OTHER;
 }
 
-static enum tag
-lookup_tag(enum fam fam, const char *local)
+/*
+ * The namespace of an element name, remembering the last few URIs: a
+ * feed uses a handful, so most names cost a strchr and a memcmp instead
+ * of a copy and a bsearch.
+ */
+static enum ns
+split_name_cached(struct tr_parser *p, const char *name, const char **local)
 {
-	struct tag_key key = {(unsigned char)fam, local};
-	const struct tag_entry *t;
+	const char *sep = strchr(name, NS_SEP);
+	size_t n, i;
+	enum ns ns;
 
-	if (fam == FAM_OTHER)
+	if (sep == NULL) {
+		*local = name;
+		return NS_NONE;
+	}
+	*local = sep + 1;
+	n = (size_t)(sep - name);
+	for (i = 0; i < NS_CACHE && n > 0; i++)
+		if (p->ns_cache[i].len == n &&
+		    memcmp(p->ns_cache[i].uri, name, n) == 0)
+			return (enum ns)p->ns_cache[i].ns;
+	ns = split_name(name, local);
+	if (n < sizeof(p->ns_cache[0].uri)) {
+		i = p->ns_cache_next++ % NS_CACHE;
+		memcpy(p->ns_cache[i].uri, name, n);
+		p->ns_cache[i].len = n;
+		p->ns_cache[i].ns = (unsigned char)ns;
+	}
+	return ns;
+}
+
+/*
+ * Where the tags of a vocabulary that begin with a given byte start in
+ * tags[] (255: none). Built once per parser; lookup_tag then compares
+ * the one or two names that can match instead of a bsearch.
+ */
+static void
+index_tags(struct tr_parser *p)
+{
+	size_t i;
+
+	memset(p->tag_start, 0xff, sizeof(p->tag_start));
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		unsigned char c = (unsigned char)tags[i].name[0];
+
+		if (p->tag_start[tags[i].fam][c & 0x7f] == 0xff)
+			p->tag_start[tags[i].fam][c & 0x7f] = (unsigned char)i;
+	}
+}
+
+static enum tag
+lookup_tag(const struct tr_parser *p, enum fam fam, const char *local)
+{
+	unsigned char c = (unsigned char)local[0];
+	size_t i;
+
+	if (fam == FAM_OTHER || c >= 0x80 || p->tag_start[fam][c] == 0xff)
 		return T_NONE;
-	t = bsearch(&key, tags, sizeof(tags) / sizeof(tags[0]), sizeof(tags[0]),
-	            cmp_tag);
-	return t ? (enum tag)t->tag : T_NONE;
+	for (i = p->tag_start[fam][c];
+	     i < sizeof(tags) / sizeof(tags[0]) && tags[i].fam == fam &&
+	     (unsigned char)tags[i].name[0] == c;
+	     i++)
+		if (strcmp(tags[i].name, local) == 0)
+			return (enum tag)tags[i].tag;
+	return T_NONE;
 }
 
 /* The value of the attribute with this local name and no namespace. */
@@ -2056,7 +2109,7 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	parent = &p->frames[p->depth];
 	f = &p->frames[++p->depth];
 	memset(f, 0, sizeof(*f));
-	ns = split_name(name, &local);
+	ns = split_name_cached(p, name, &local);
 	if (p->fast && fast_start(p, f, local, atts))
 		return;
 	if (parent->role >= R_FIELD) {
@@ -2065,7 +2118,7 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	}
 	f->pushed_base = (unsigned char)push_base(p, atts);
 	fam = ns_family(p, ns);
-	tag = lookup_tag(fam, local);
+	tag = lookup_tag(p, fam, local);
 	f->tag = (unsigned char)tag;
 	f->fam = (unsigned char)fam;
 	if (p->depth == 1)
@@ -2277,6 +2330,7 @@ doc_clear(struct tr_parser *p)
 	p->sy_period = p->sy_freq = 0;
 	p->n_items = p->n_emitted = 0;
 	p->fast = p->fast_decided = p->halt = p->want_clean = 0;
+	p->direct = 0;
 	p->line_adjust = 0;
 	p->in_off = p->held_off = 0;
 	tr_buf_reset(&p->held);
@@ -2306,6 +2360,7 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->max_items = opts && opts->max_items ? opts->max_items : 100000;
 	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
 	p->always_clean = opts && opts->always_clean;
+	index_tags(p);
 	tr_buf_init(&p->text, p->max_field);
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
 	tr_buf_init(&p->held, (size_t)1 << 30);
@@ -2640,20 +2695,14 @@ hold(struct tr_parser *p, const char *u, size_t n, uint64_t start,
 	return tr_buf_add(&p->held, u, n);
 }
 
-/* n bytes of UTF-8 straight to expat (the fast way). */
+/* The n bytes at u, already in expat's buffer, parsed (the fast way). */
 static int
-fast_feed(struct tr_parser *p, const char *u, size_t n, int final)
+fast_parse(struct tr_parser *p, const char *u, size_t n, int final)
 {
 	uint64_t start = p->in_off, ck_before = p->ck_off;
 	enum XML_Status st;
-	void *b;
 	int rc;
 
-	if (n > 0) {
-		if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
-			return TR_ENOMEM;
-		memcpy(b, u, n);
-	}
 	st = n > 0 ? XML_ParseBuffer(p->xp, (int)n, final)
 	           : XML_Parse(p->xp, "", 0, final);
 	p->in_off += n;
@@ -2671,6 +2720,41 @@ fast_feed(struct tr_parser *p, const char *u, size_t n, int final)
 	return 0;
 }
 
+/* n bytes of UTF-8 straight to expat (the fast way). */
+static int
+fast_feed(struct tr_parser *p, const char *u, size_t n, int final)
+{
+	void *b = NULL;
+
+	if (n > 0) {
+		if ((b = XML_GetBuffer(p->xp, (int)n)) == NULL)
+			return TR_ENOMEM;
+		memcpy(b, u, n);
+	}
+	return fast_parse(p, n > 0 ? b : u, n, final);
+}
+
+/* The first UTF-8 bytes decide the way: fast for UTF-8 opening with '<'. */
+static void
+decide_way(struct tr_parser *p, const char *u)
+{
+	p->fast_decided = 1;
+	p->fast = !p->always_clean && tr_charset_is_utf8(p->cs) && u[0] == '<';
+	p->ck_warnings = p->n_warnings;
+	memcpy(p->ck_kind, p->kind_count, sizeof(p->ck_kind));
+}
+
+/* UTF-8 text the fast way, or through the cleaner, to expat. */
+static int
+pump_utf8(struct tr_parser *p, const char *u, size_t ulen)
+{
+	if (!p->fast_decided && ulen > 0)
+		decide_way(p, u);
+	if (p->fast)
+		return ulen > 0 ? fast_feed(p, u, ulen, 0) : 0;
+	return clean_to_expat(p, u, ulen);
+}
+
 /* Charset, then the fast way or cleaner and expat, over one piece. */
 static int
 pump(struct tr_parser *p, const char *buf, size_t len, int final)
@@ -2681,16 +2765,7 @@ pump(struct tr_parser *p, const char *buf, size_t len, int final)
 
 	if ((rc = tr_charset_feed(p->cs, buf, len, final, &u, &ulen)) != 0)
 		return rc;
-	if (!p->fast_decided && ulen > 0) {
-		p->fast_decided = 1;
-		p->fast = !p->always_clean && tr_charset_is_utf8(p->cs) &&
-		          u[0] == '<';
-		p->ck_warnings = p->n_warnings;
-		memcpy(p->ck_kind, p->kind_count, sizeof(p->ck_kind));
-	}
-	if (p->fast)
-		return ulen > 0 ? fast_feed(p, u, ulen, 0) : 0;
-	return clean_to_expat(p, u, ulen);
+	return pump_utf8(p, u, ulen);
 }
 
 int
@@ -2709,6 +2784,82 @@ tr_parser_feed(struct tr_parser *p, const void *buf, size_t len)
 		s += n, len -= n;
 	}
 	return 0;
+}
+
+void *
+tr_parser_buffer(struct tr_parser *p, size_t len)
+{
+	char *b;
+
+	if (len == 0 || len > INT_MAX)
+		return NULL;
+	/* The fast way under way, or maybe about to be (the way is decided
+	 * on the first bytes): expat's own buffer, as XML_GetBuffer. */
+	p->direct = p->dead || p->finished ? 0
+	            : p->fast		  ? 1
+	            : !p->fast_decided && !p->always_clean ? 2
+	                                                    : 0;
+	if (p->direct)
+		return p->direct_buf = XML_GetBuffer(p->xp, (int)len);
+	if (len > p->inbuf_cap) {
+		if ((b = realloc(p->inbuf, len)) == NULL)
+			return NULL;
+		p->inbuf = b;
+		p->inbuf_cap = len;
+	}
+	return p->inbuf;
+}
+
+/*
+ * The first bytes, in expat's buffer before the way is decided: parsed
+ * in place when they open a UTF-8 document with '<'; else what the
+ * charset layer hands back is moved out of expat's buffer (expat counts
+ * that space free) and goes the usual way.
+ */
+static int
+parse_first_buffer(struct tr_parser *p, char *b, size_t n)
+{
+	const char *u;
+	size_t ulen;
+	int rc;
+
+	if ((rc = tr_charset_feed(p->cs, b, n, 0, &u, &ulen)) != 0)
+		return rc;
+	if (ulen == 0)
+		return 0; /* held by the charset layer (copied there) */
+	if (u == b && ulen == n && !p->fast_decided) {
+		decide_way(p, u);
+		if (p->fast)
+			return fast_parse(p, b, n, 0);
+	}
+	if (u >= b && u < b + n) {
+		if (ulen > p->inbuf_cap) {
+			char *q = realloc(p->inbuf, ulen);
+
+			if (q == NULL)
+				return TR_ENOMEM;
+			p->inbuf = q;
+			p->inbuf_cap = ulen;
+		}
+		memcpy(p->inbuf, u, ulen);
+		u = p->inbuf;
+	}
+	return pump_utf8(p, u, ulen);
+}
+
+int
+tr_parser_parse_buffer(struct tr_parser *p, size_t n)
+{
+	int direct = p->direct;
+
+	p->direct = 0;
+	if (direct == 0)
+		return n > 0 ? tr_parser_feed(p, p->inbuf, n) : 0;
+	if (n == 0)
+		return 0;
+	if (direct == 2)
+		return parse_first_buffer(p, p->direct_buf, n);
+	return fast_parse(p, p->direct_buf, n, 0);
 }
 
 static int
@@ -2811,6 +2962,7 @@ tr_parser_free(struct tr_parser *p)
 	tr_buf_free(&p->text);
 	tr_buf_free(&p->held);
 	tr_buf_free(&p->ctags);
+	free(p->inbuf);
 	free(p->bases);
 	free(p->frames);
 	free(p->ctag_end);
