@@ -773,17 +773,20 @@ cur_base(const struct tr_parser *p)
 	return p->n_bases ? p->bases[p->n_bases - 1] : NULL;
 }
 
-/* Resolves a link against base; NULL for an empty or unusable link. */
+/*
+ * Resolves a link against base; NULL for an empty or unusable link.
+ * tr_url_resolve ignores the whitespace around ref itself.
+ */
 static char *
 resolve(const char *base, const char *ref)
 {
-	char *t, *r;
-
-	if (ref == NULL || (t = dup_trim(ref, strlen(ref))) == NULL)
+	if (ref == NULL)
 		return NULL;
-	r = tr_url_resolve(base, t);
-	free(t);
-	return r;
+	while (is_ws((unsigned char)*ref))
+		ref++;
+	if (*ref == '\0')
+		return NULL;
+	return tr_url_resolve(base, ref);
 }
 
 /* Appends code point cp as UTF-8. */
@@ -1259,15 +1262,25 @@ field_html(struct tr_parser *p)
 	return dup_trim(s, n);
 }
 
+/* The field's text as a date; trimmed in place (the text is done with). */
 static int64_t
 field_date(struct tr_parser *p)
 {
 	int64_t t = TR_DATE_NONE;
-	char *s = dup_trim(tr_buf_str(&p->text), p->text.len);
+	char *s = p->text.data;
+	size_t n = p->text.len;
 
-	if (s && tr_date_parse(&t, s) != 0)
+	if (s == NULL)
+		return t;
+	while (n && is_ws((unsigned char)*s))
+		s++, n--;
+	while (n && is_ws((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0)
+		return t;
+	s[n] = '\0';
+	if (tr_date_parse(&t, s) != 0)
 		t = TR_DATE_NONE;
-	free(s);
 	return t;
 }
 
@@ -1517,9 +1530,8 @@ end_item_field(struct tr_parser *p)
 		set_first(&a->title, field_title(p));
 		break;
 	case X_I_LINK:
-		s = dup_trim(tr_buf_str(&p->text), p->text.len);
-		set_first(&a->link, resolve(p->field_base, s));
-		free(s);
+		set_first(&a->link,
+		          resolve(p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_I_SUMMARY:
 		set_first(&a->summary, field_html(p));
@@ -1616,8 +1628,8 @@ end_feed_field(struct tr_parser *p)
 		set_first(&m->title, field_title(p));
 		break;
 	case X_F_LINK:
-		s = dup_trim(tr_buf_str(&p->text), p->text.len);
-		set_first(&m->link, resolve(p->field_base, s));
+		set_first(&m->link,
+		          resolve(p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_F_SUBTITLE:
 		set_first(&m->subtitle, field_text(p));
