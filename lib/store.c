@@ -522,10 +522,12 @@ store_commit(struct tr_store *st)
 	int rc;
 
 	if (st->in_savepoint) {
+		/* On failure the savepoint stays for store_rollback(). */
+		if ((rc = run_stmt(st, S_RELEASE, "committing")) != 0)
+			return rc;
 		st->in_savepoint = 0;
-		if ((rc = run_stmt(st, S_RELEASE, "committing")) == 0)
-			st->group_writes++;
-		return rc;
+		st->group_writes++;
+		return 0;
 	}
 	return run_stmt(st, S_COMMIT, "committing");
 }
