@@ -79,6 +79,8 @@ struct tr_clean {
 	size_t n_ent;
 	char bang[8];
 	size_t n_bang;
+	char etag_ws[64];    /* whitespace before an end tag's '>' */
+	size_t n_etag_ws;
 	unsigned char u8[4]; /* a UTF-8 sequence cut by the chunk border */
 	size_t n_u8;
 	struct tr_buf name;  /* the tag name being read */
@@ -194,7 +196,7 @@ tr_clean_reset(struct tr_clean *c)
 	c->decl_quote = c->decl_depth = 0;
 	c->repair_off = c->name_flushed = c->ext_dtd = 0;
 	c->lines_dropped = 0;
-	c->n_ent = c->n_bang = c->n_u8 = 0;
+	c->n_ent = c->n_bang = c->n_u8 = c->n_etag_ws = 0;
 	c->depth = 0;
 	tr_buf_reset(&c->name);
 	tr_buf_reset(&c->names);
@@ -397,6 +399,24 @@ emit_end_tag(struct tr_buf *out, const char *name)
 }
 
 /*
+ * The end tag just read, "</name\n>" with the whitespace it had before
+ * its '>' written back, so that a well-formed end tag comes out unchanged
+ * and expat's line numbers stay the input's.
+ */
+static int
+emit_read_end_tag(struct tr_clean *c, struct tr_buf *out, const char *name)
+{
+	int rc;
+
+	if (c->n_etag_ws == 0)
+		return emit_end_tag(out, name);
+	if ((rc = emits(out, "</")) == 0 && (rc = emits(out, name)) == 0 &&
+	    (rc = emit(out, c->etag_ws, c->n_etag_ws)) == 0)
+		rc = emits(out, ">");
+	return rc;
+}
+
+/*
  * A complete end tag: copied when it closes the innermost element; when
  * it closes an outer one, the elements in between are closed first; when
  * it matches nothing open, it is dropped.
@@ -409,7 +429,7 @@ end_tag(struct tr_clean *c, struct tr_buf *out)
 	int rc;
 
 	if (c->repair_off)
-		return emit_end_tag(out, name);
+		return emit_read_end_tag(c, out, name);
 	for (i = c->depth; i > 0; i--)
 		if (strcmp(open_name(c, i - 1), name) == 0)
 			break;
@@ -425,7 +445,7 @@ end_tag(struct tr_clean *c, struct tr_buf *out)
 			return rc;
 		pop(c);
 	}
-	if ((rc = emit_end_tag(out, name)) != 0)
+	if ((rc = emit_read_end_tag(c, out, name)) != 0)
 		return rc;
 	pop(c);
 	return 0;
@@ -894,6 +914,7 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 	}
 	if (s[0] == '/') {
 		c->st = S_ETAG_NAME;
+		c->n_etag_ws = 0;
 		tr_buf_reset(&c->name);
 		return 0;
 	}
@@ -1192,6 +1213,8 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s, size_t len)
 			return add_name(c, out, s, len);
 		return name_end(c, out, s, len);
 	case S_ETAG_REST:
+		if (is_space(b) && c->n_etag_ws < sizeof(c->etag_ws))
+			c->etag_ws[c->n_etag_ws++] = (char)b;
 		if (b == '>') {
 			rc = end_tag(c, out);
 			c->st =

@@ -556,6 +556,9 @@ test_fast_way_same_as_cleaner(void)
 	    "y &nbsp; z</title></item></div></div></body></html>",
 	    "  <rss><channel><title>lead &amp; space</title><item><title>x"
 	    "</title></item>",
+	    "<rss><channel><title>t</title\r\n><item><title>a</title\n>"
+	    "</item\r\n><item><title>b</title></item\n\n><item><title>c "
+	    "&nbsp;</title></item></channel></rss>",
 	};
 	struct tr_buf big;
 	char *doc;
@@ -606,6 +609,34 @@ test_fast_way_same_as_cleaner(void)
 		                   : "differs",
 		               "same");
 		tr_buf_free(&big);
+	}
+}
+
+/*
+ * Whitespace before an end tag's '>' is kept by the cleaner, so that an
+ * error expat reports after "</item\n>" lines names the input's line,
+ * either way (the cleaner used to drop it, and expat's count with it).
+ */
+static void
+test_end_tag_whitespace_keeps_lines(void)
+{
+	static const char doc[] =
+	    "<rss><channel><title>t</title>\n"
+	    "<item><title>a</title></item\n>\n"
+	    "<item><title>b</title></item\r\n>\n"
+	    "<item><title>c</title><x a=\"1\" a=\"2\"/></item>\n"
+	    "</channel></rss>\n";
+	struct tr_parse_opts o = {0};
+	char *out;
+	int rc, clean;
+
+	for (clean = 0; clean < 2; clean++) {
+		o.always_clean = clean;
+		out = parse_split(doc, strlen(doc), &o, 0, &rc, NULL);
+		CHECK(out && strstr(out, "\"line 6, column 32: duplicate "
+		                         "attribute\""));
+		CHECK(out && strstr(out, "\"nitems\":2"));
+		free(out);
 	}
 }
 
@@ -1157,7 +1188,7 @@ test_regressions(void)
 }
 
 TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
-         test_fast_way_same_as_cleaner,
+         test_fast_way_same_as_cleaner, test_end_tag_whitespace_keeps_lines,
          test_regressions, test_rss20_fields,
          test_rss10_and_090, test_versions, test_atom10_fields,
          test_atom03_modes, test_namespaces_by_uri, test_broken_recovered,
