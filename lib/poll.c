@@ -15,6 +15,14 @@
  *      saves the feed's new state with its next check. A job's memory
  *      is freed as soon as its transfer ends.
  *
+ * The store's writes of a round are grouped (tr_store_group_begin): each
+ * document and each feed state is a savepoint of a transaction that is
+ * committed every GROUP_SECONDS, also while the engine waits on the
+ * network (its idle hook), and at the end. A crash loses at most the
+ * open group, whose documents and feed states go together, so those
+ * feeds are simply fetched again. The full-text index is written in
+ * bulk once the transfers are over (tr_store_defer_index).
+ *
  * Why nothing is stored from a failed transfer (a cut, a timeout, a body
  * over the cap): the batch is all-or-nothing, the document is incomplete,
  * and its items will come with the next complete fetch. The validators

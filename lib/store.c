@@ -685,24 +685,37 @@ store_fix_primary(struct tr_store *st, int64_t *changes)
  * row: the terms of many rows are merged in memory and written as a few
  * large segments instead of one small segment per document.
  */
+/* The fts_done mark and the highest article id. */
+static int
+fts_pending(struct tr_store *st, int64_t *done, int64_t *top)
+{
+	sqlite3_stmt *s = store_stmt(st, S_FTS_PENDING);
+	int rc;
+
+	*done = *top = 0;
+	if (s == NULL)
+		return TR_ESTORE;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*done = sqlite3_column_int64(s, 0);
+		*top = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_dberr(st, "reading the full-text mark");
+	return 0;
+}
+
 int
 store_fts_catch_up(struct tr_store *st, int64_t *indexed)
 {
-	sqlite3_stmt *s = store_stmt(st, S_FTS_PENDING);
+	sqlite3_stmt *s;
 	int64_t done = 0, top = 0;
 	int rc;
 
 	if (indexed)
 		*indexed = 0;
-	if (s == NULL)
-		return TR_ESTORE;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		done = sqlite3_column_int64(s, 0);
-		top = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return store_dberr(st, "reading the full-text mark");
+	if ((rc = fts_pending(st, &done, &top)) != 0)
+		return rc;
 	if (top <= done)
 		return 0;
 	if ((s = store_stmt(st, S_FTS_INDEX)) == NULL)
@@ -727,12 +740,19 @@ tr_store_defer_index(struct tr_store *st, int defer)
 int
 tr_store_index(struct tr_store *st)
 {
-	int64_t n = 0;
+	int64_t n = 0, done = 0, top = 0;
 	int rc;
 
 	if (st->readonly)
 		return store_err(st, TR_EINVAL,
 		    "%s: cannot index through a read-only handle", st->path);
+	/* Nothing to do: no write lock taken. */
+	if (!st->in_group) {
+		if ((rc = fts_pending(st, &done, &top)) != 0)
+			return rc;
+		if (top <= done)
+			return 0;
+	}
 	if ((rc = store_begin(st)) != 0)
 		return rc;
 	if ((rc = store_fts_catch_up(st, &n)) != 0 ||

@@ -1,0 +1,114 @@
+"""test_poll_store.py — what a polling round leaves in the store.
+
+A round commits its writes in groups and writes the full-text index in
+bulk once its transfers are over (issue 5, performance). These tests run
+`tributary fetch` against a FeedServer on 127.0.0.1 and read the SQLite
+file with python's sqlite3: after the round every article is searchable,
+the index agrees with the articles table (FTS5's integrity-check), changed
+articles are found by their new text only, and many feeds in one round
+are all stored with their state.
+"""
+import os
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DATA, TempDir, check, eq, main, run, test  # noqa: E402
+from server import FeedServer  # noqa: E402
+
+FIX = os.path.join(DATA, "fetch")
+
+
+def fixture(name):
+    with open(os.path.join(FIX, name), "rb") as f:
+        return f.read()
+
+
+RSS1 = fixture("rss1.xml")
+RSS2 = fixture("rss2.xml")
+
+
+def write_conf(td, feeds):
+    lines = ["[tributary]", "database = %s" % td.join("db.sqlite"),
+             "interval = 30m", "concurrency = 8"]
+    for name, url in feeds:
+        lines += ["", '[feed "%s"]' % name, "url = %s" % url]
+    return td.write("feeds.conf", "\n".join(lines) + "\n")
+
+
+def sql(td, query, args=()):
+    con = sqlite3.connect(td.join("db.sqlite"))
+    try:
+        return con.execute(query, args).fetchall()
+    finally:
+        con.close()
+
+
+def fts_consistent(td):
+    con = sqlite3.connect(td.join("db.sqlite"))
+    try:
+        con.execute("INSERT INTO articles_fts(articles_fts) "
+                    "VALUES ('integrity-check')")
+        return True
+    except sqlite3.DatabaseError as e:
+        print("  integrity-check: %s" % e)
+        return False
+    finally:
+        con.close()
+
+
+def hits(td, text):
+    return sql(td, "SELECT count(*) FROM articles_fts WHERE articles_fts "
+               "MATCH ?", (text,))[0][0]
+
+
+@test
+def round_leaves_every_article_searchable():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", sequence=[{"body": RSS1}, {"body": RSS2}])
+        conf = write_conf(td, [("news", srv.url("/a.xml"))])
+        eq(run("-c", conf, "fetch").rc, 0, "first fetch")
+        n = sql(td, "SELECT count(*) FROM articles")[0][0]
+        eq(n, 3, "articles")
+        eq(sql(td, "SELECT value FROM meta WHERE key = 'fts_done'")[0][0],
+           sql(td, "SELECT max(id) FROM articles")[0][0], "index mark")
+        eq(hits(td, "second"), 1, "search finds the second item")
+        check(fts_consistent(td), "index agrees with the articles")
+        # The second version corrects one title and adds an item.
+        eq(run("-c", conf, "fetch", "--force").rc, 0, "second fetch")
+        eq(hits(td, "corrected"), 1, "the new text is found")
+        eq(hits(td, "fourth"), 1, "the new item is found")
+        eq(sql(td, "SELECT count(*) FROM articles WHERE title = 'Second'")
+           [0][0], 0, "old title gone")
+        check(fts_consistent(td), "index agrees after the update")
+        eq(sql(td, "PRAGMA user_version")[0][0], 2, "schema version")
+
+
+@test
+def many_feeds_in_groups_all_stored_with_their_state():
+    with FeedServer() as srv, TempDir() as td:
+        feeds = []
+        for i in range(60):
+            srv.route("/f%d.xml" % i, body=RSS1, etag='"e%d"' % i)
+            feeds.append(("feed%02d" % i, srv.url("/f%d.xml" % i)))
+        conf = write_conf(td, feeds)
+        r = run("-c", conf, "fetch")
+        eq(r.rc, 0, "fetch (%r)" % r)
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0], 180, "articles")
+        eq(sql(td, "SELECT count(*) FROM feeds WHERE etag IS NOT NULL AND "
+               "last_status = 200 AND body_hash IS NOT NULL")[0][0], 60,
+           "feed states saved")
+        # Same links in every feed: one primary per link.
+        eq(sql(td, "SELECT count(*) FROM articles WHERE is_primary = 1")
+           [0][0], 3, "primaries")
+        eq(hits(td, "third"), 60, "searchable in every feed")
+        check(fts_consistent(td), "index agrees with the articles")
+        # Nothing changed: all 304s, nothing written.
+        gen = sql(td, "SELECT value FROM meta WHERE key = 'generation'")
+        eq(run("-c", conf, "fetch", "--force").rc, 0, "second fetch")
+        eq(sql(td, "SELECT value FROM meta WHERE key = 'generation'"), gen,
+           "generation unchanged")
+
+
+if __name__ == "__main__":
+    main()
