@@ -438,28 +438,28 @@ struct tr_parser {
 	 * the raw start tags of the elements open there (ctags).
 	 */
 	int always_clean; /* tr_parse_opts: never the fast way */
-	int direct;	  /* tr_parser_buffer handed out expat's buffer */
+	int direct;       /* tr_parser_buffer handed out expat's buffer */
 	char *direct_buf;
 	char *inbuf; /* tr_parser_buffer's buffer otherwise */
 	size_t inbuf_cap;
-	int fast;	  /* the cleaner is bypassed */
-	int fast_decided; /* whether to go the fast way was decided */
-	int halt;	  /* handlers ignore expat's events */
-	int want_clean;	  /* a handler found what the cleaner repairs */
-	long line_adjust; /* expat's line numbers to the input's */
-	uint64_t in_off;  /* bytes handed to expat the fast way */
-	struct tr_buf held;    /* input bytes [held_off, in_off) */
+	int fast;           /* the cleaner is bypassed */
+	int fast_decided;   /* whether to go the fast way was decided */
+	int halt;           /* handlers ignore expat's events */
+	int want_clean;     /* a handler found what the cleaner repairs */
+	long line_adjust;   /* expat's line numbers to the input's */
+	uint64_t in_off;    /* bytes handed to expat the fast way */
+	struct tr_buf held; /* input bytes [held_off, in_off) */
 	uint64_t held_off;
-	struct tr_buf ctags;   /* start tags of open channel-level elements */
-	size_t *ctag_end;      /* ctags.len after the tag at each depth */
-	size_t ctag_depth;     /* depths 1..ctag_depth have their tag kept */
-	size_t n_item_names;   /* open elements named item or entry */
+	struct tr_buf ctags; /* start tags of open channel-level elements */
+	size_t *ctag_end;    /* ctags.len after the tag at each depth */
+	size_t ctag_depth;   /* depths 1..ctag_depth have their tag kept */
+	size_t n_item_names; /* open elements named item or entry */
 	/* the checkpoint */
 	uint64_t ck_off;
 	unsigned long ck_line, ck_col; /* expat's line and column there */
 	unsigned long ck_lfline;       /* the cleaner's line (LFs + 1) */
-	uint64_t ck_line_start;	       /* offset of that line's first byte */
-	uint64_t lf_off;	       /* LFs counted up to this offset */
+	uint64_t ck_line_start;        /* offset of that line's first byte */
+	uint64_t lf_off;               /* LFs counted up to this offset */
 	unsigned long lf_line;
 	uint64_t lf_line_start;
 	size_t ck_depth, ck_items, ck_warnings, ck_bases;
@@ -2021,7 +2021,8 @@ fast_start(struct tr_parser *p, struct frame *f, const char *local,
 		p->n_item_names++;
 	}
 	for (i = 0; atts[i]; i += 2)
-		for (c = strchr(atts[i + 1], '\xc2'); c; c = strchr(c + 1, '\xc2'))
+		for (c = strchr(atts[i + 1], '\xc2'); c;
+		     c = strchr(c + 1, '\xc2'))
 			if ((unsigned char)c[1] >= 0x80 &&
 			    (unsigned char)c[1] < 0xa0)
 				return request_clean(p);
@@ -2377,7 +2378,8 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
 	tr_buf_init(&p->held, (size_t)1 << 30);
 	tr_buf_init(&p->ctags, (size_t)1 << 30);
-	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) == NULL ||
+	if ((p->frames = calloc(p->max_depth + 2, sizeof(*p->frames))) ==
+	        NULL ||
 	    (p->ctag_end = calloc(p->max_depth + 2, sizeof(size_t))) == NULL)
 		goto out;
 	if ((p->bases = calloc(8, sizeof(*p->bases))) == NULL)
@@ -2393,6 +2395,13 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 out:
 	tr_parser_free(p);
 	return rc;
+}
+
+void
+tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg)
+{
+	p->cb = cb;
+	p->arg = arg;
 }
 
 int
@@ -2488,7 +2497,8 @@ clean_to_expat(struct tr_parser *p, const char *u, size_t ulen)
 			view.max = bound - 1;
 			if ((rc = tr_clean_feed(p->cl, &view, u + off, n)) != 0)
 				return rc;
-			if (view.len && (rc = parse_buffer(p, view.len, 0)) != 0)
+			if (view.len &&
+			    (rc = parse_buffer(p, view.len, 0)) != 0)
 				return rc;
 			continue;
 		}
@@ -2606,7 +2616,8 @@ resume_at_checkpoint(struct tr_parser *p, int feed)
 
 	p->halt = 1;
 	for (i = 0; i < n; i++)
-		if (t[i] == '\n' || (t[i] == '\r' && (i + 1 == n || t[i + 1] != '\n')))
+		if (t[i] == '\n' ||
+		    (t[i] == '\r' && (i + 1 == n || t[i + 1] != '\n')))
 			nl++;
 	if (feed) {
 		rc = clean_to_expat(p, t, n);
@@ -2807,10 +2818,10 @@ tr_parser_buffer(struct tr_parser *p, size_t len)
 		return NULL;
 	/* The fast way under way, or maybe about to be (the way is decided
 	 * on the first bytes): expat's own buffer, as XML_GetBuffer. */
-	p->direct = p->dead || p->finished ? 0
-	            : p->fast		  ? 1
+	p->direct = p->dead || p->finished                 ? 0
+	            : p->fast                              ? 1
 	            : !p->fast_decided && !p->always_clean ? 2
-	                                                    : 0;
+	                                                   : 0;
 	if (p->direct)
 		return p->direct_buf = XML_GetBuffer(p->xp, (int)len);
 	if (len > p->inbuf_cap) {

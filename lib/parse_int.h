@@ -79,8 +79,8 @@ void tr_clean_position(const struct tr_clean *c, unsigned long *line,
  * first byte): the parser resumes cleaning in the middle of a document
  * whose start it handed expat unchanged.
  */
-void tr_clean_set_position(struct tr_clean *c, unsigned long line,
-                           uint64_t off, uint64_t line_start);
+void tr_clean_set_position(struct tr_clean *c, unsigned long line, uint64_t off,
+                           uint64_t line_start);
 
 /*
  * Newlines dropped before the document's first markup: expat's line

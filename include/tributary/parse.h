@@ -71,6 +71,9 @@ int tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 int tr_parser_reset(struct tr_parser *p, const char *base_url,
                     const char *content_type);
 
+/* Replaces the callback and its arg (a reused parser serving a new job). */
+void tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg);
+
 /*
  * Parses the next len bytes. Returns 0 (also when the document is broken
  * but the parser recovers), TR_EABORT when the callback stopped it, or

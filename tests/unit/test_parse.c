@@ -375,7 +375,8 @@ test_reset_reuses_parser(void)
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
-	CHECK_INT(tr_parser_new(&shared, NULL, on_item, &shared_r), 0);
+	CHECK_INT(tr_parser_new(&shared, NULL, NULL, NULL), 0);
+	tr_parser_set_callback(shared, on_item, &shared_r);
 	for (rounds = 0; rounds < 2; rounds++) {
 		rewinddir(d);
 		while ((e = readdir(d)) != NULL) {
@@ -436,14 +437,15 @@ gen_feed(int n, int k, const char *inject, int in_tail, const char *eol,
 	              "<channel>%s<title>Feed</title>%s<link>/</link>%s",
 	              prolog, eol, eol, eol, eol);
 	for (i = 0; i < n; i++) {
-		tr_buf_printf(&b, "<item>%s<title>T\xc3\xa9st %d</title>%s", eol,
-		              i, i == k && in_tail ? inject : "");
-		tr_buf_printf(&b,
-		              "%s<link>a/%d</link>%s<description>Body &lt;b&gt;"
-		              "\xe2\x80\x94 %d%s</description>%s<pubDate>Sat, 23 "
-		              "Nov 2024 17:15:13 +0200</pubDate>%s</item>%s",
-		              eol, i, eol, i, i == k && !in_tail ? inject : "",
-		              eol, eol, eol);
+		tr_buf_printf(&b, "<item>%s<title>T\xc3\xa9st %d</title>%s",
+		              eol, i, i == k && in_tail ? inject : "");
+		tr_buf_printf(
+		    &b,
+		    "%s<link>a/%d</link>%s<description>Body &lt;b&gt;"
+		    "\xe2\x80\x94 %d%s</description>%s<pubDate>Sat, 23 "
+		    "Nov 2024 17:15:13 +0200</pubDate>%s</item>%s",
+		    eol, i, eol, i, i == k && !in_tail ? inject : "", eol, eol,
+		    eol);
 	}
 	tr_buf_printf(&b, "</channel>%s</rss>%s", eol, eol);
 	return tr_buf_detach(&b);
@@ -474,8 +476,8 @@ static int
 fast_same_as_clean(const char *name, const char *doc, size_t len)
 {
 	struct tr_parse_opts fast = {0}, slow = {0};
-	long splits[] = {0, 1, 97, 4096, 65535, 65537, (long)len / 2,
-	                 (long)len - 3};
+	long splits[] = {
+	    0, 1, 97, 4096, 65535, 65537, (long)len / 2, (long)len - 3};
 	char *want, *got;
 	size_t i;
 	int rc, rc2, same = 1;
@@ -520,8 +522,7 @@ test_fast_way_same_as_cleaner(void)
 		const char *name, *inject, *eol, *prolog;
 		int n, k, in_tail;
 	} cases[] = {
-	    {"well-formed", "", "\n", "<?xml version=\"1.0\"?>\n", 300, 0,
-	     0},
+	    {"well-formed", "", "\n", "<?xml version=\"1.0\"?>\n", 300, 0, 0},
 	    {"html entity late", "x&nbsp;y", "\n", "", 300, 250, 0},
 	    {"bare amp", " a & b", "\n", "", 300, 299, 0},
 	    {"control char", "x\x01y", "\r\n", "", 300, 150, 0},
@@ -536,8 +537,8 @@ test_fast_way_same_as_cleaner(void)
 	    {"missing close tag", "<b>", "\n", "", 100, 60, 0},
 	    {"lt in attribute", "<enclosure url=\"e/a<b\" type=\"a\"/>", "\n",
 	     "", 100, 60, 1},
-	    {"xml:base in item", "<source url=\"s\">&copy;</source>", "\n",
-	     "", 100, 60, 1},
+	    {"xml:base in item", "<source url=\"s\">&copy;</source>", "\n", "",
+	     100, 60, 1},
 	    {"doctype", "&foo;", "\n",
 	     "<!DOCTYPE rss [<!ENTITY foo \"bar\">]>\n", 100, 60, 0},
 	    {"external dtd", "&eacute;", "\n",
@@ -568,12 +569,12 @@ test_fast_way_same_as_cleaner(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		doc = gen_feed(cases[i].n, cases[i].k, cases[i].inject,
 		               cases[i].in_tail, cases[i].eol, cases[i].prolog);
-		CHECK_STR_CASE(cases[i].name,
-		               fast_same_as_clean(cases[i].name, doc,
-		                                  strlen(doc))
-		                   ? "same"
-		                   : "differs",
-		               "same");
+		CHECK_STR_CASE(
+		    cases[i].name,
+		    fast_same_as_clean(cases[i].name, doc, strlen(doc))
+		        ? "same"
+		        : "differs",
+		    "same");
 		/* cut off: the end repaired */
 		len = strlen(doc) - 40;
 		CHECK_STR_CASE(cases[i].name,
@@ -584,12 +585,12 @@ test_fast_way_same_as_cleaner(void)
 		free(doc);
 	}
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-		CHECK_STR_CASE(others[i],
-		               fast_same_as_clean(others[i], others[i],
-		                                  strlen(others[i]))
-		                   ? "same"
-		                   : "differs",
-		               "same");
+		CHECK_STR_CASE(
+		    others[i],
+		    fast_same_as_clean(others[i], others[i], strlen(others[i]))
+		        ? "same"
+		        : "differs",
+		    "same");
 	/* An item longer than what the fast way keeps (the cleaner catches
 	 * up), then a repair after it, and one inside it. */
 	for (k = 0; k < 2; k++) {
@@ -597,11 +598,13 @@ test_fast_way_same_as_cleaner(void)
 		tr_buf_adds(&big, "<rss><channel><title>t</title><item><title>"
 		                  "big</title><description>");
 		for (i = 0; i < 300000; i++)
-			tr_buf_adds(&big, i == 200000 && k ? "&nbsp;" : "word ");
+			tr_buf_adds(&big,
+			            i == 200000 && k ? "&nbsp;" : "word ");
 		tr_buf_adds(&big, "</description></item>");
 		for (i = 0; i < 50; i++)
-			tr_buf_printf(&big, "<item><title>%zu%s</title></item>\n",
-			              i, i == 40 ? " &eacute;" : "");
+			tr_buf_printf(&big,
+			              "<item><title>%zu%s</title></item>\n", i,
+			              i == 40 ? " &eacute;" : "");
 		tr_buf_adds(&big, "</channel></rss>");
 		CHECK_STR_CASE("big item",
 		               fast_same_as_clean("big item", big.data, big.len)
@@ -1189,10 +1192,9 @@ test_regressions(void)
 
 TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
          test_fast_way_same_as_cleaner, test_end_tag_whitespace_keeps_lines,
-         test_regressions, test_rss20_fields,
-         test_rss10_and_090, test_versions, test_atom10_fields,
-         test_atom03_modes, test_namespaces_by_uri, test_broken_recovered,
-         test_truncation_drops_partial_item,
+         test_regressions, test_rss20_fields, test_rss10_and_090, test_versions,
+         test_atom10_fields, test_atom03_modes, test_namespaces_by_uri,
+         test_broken_recovered, test_truncation_drops_partial_item,
          test_entities_in_attributes_and_cdata, test_character_references,
          test_unescaped_html_in_description, test_xxe_not_loaded,
          test_billion_laughs, test_deep_nesting, test_huge_field_capped,
