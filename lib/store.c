@@ -22,6 +22,14 @@
  *   retention never deletes them, since they would come back as new.
  * - Every write path only writes rows whose values change, so storing an
  *   unchanged document makes no write at all.
+ * - The full-text index may lag behind the articles: meta.fts_done is the
+ *   highest id up to which it is complete (schema 2). A commit indexes
+ *   what is above the mark unless the handle defers it; a polling round
+ *   defers and indexes in bulk at its end, which costs less than half
+ *   the CPU of per-row triggers. Triggers keep rows at or below the mark
+ *   right when they change or go.
+ * - Group commit (tr_store_group_begin): store_begin/commit/rollback
+ *   become savepoints of one transaction that the caller commits.
  */
 #include <assert.h>
 #include <pthread.h>
