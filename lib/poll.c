@@ -1130,7 +1130,9 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 		       "(they are fetched again next time): %s",
 		       tr_store_errmsg(st));
 	tr_store_defer_index(st, 0);
-	if (tr_store_index(st) != 0)
+	/* A cancelled round (SIGTERM) leaves the index to the next commit,
+	 * which catches up whatever is missing: stopping stays quick. */
+	if (!(fo.cancel && *fo.cancel) && tr_store_index(st) != 0)
 		tr_log(TR_LOG_WARN, "poll: indexing the new articles for search "
 		       "failed (the next stored document retries): %s",
 		       tr_store_errmsg(st));
