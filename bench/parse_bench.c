@@ -2,8 +2,7 @@
  * parse_bench.c — drives tributary's streaming parser (tr_parser) over
  * files with a callback that only counts articles, to measure the parser
  * without the cost of a process per file or of printing JSON. Same read
- * loop as expat_noop.c: read(2) of 64 KiB into tr_parser_buffer(), then
- * tr_parser_parse_buffer(). One parser
+ * loop as expat_noop.c: read(2) of 64 KiB, tr_parser_feed(). One parser
  * serves all files (tr_parser_reset between them), as a fetch round does.
  *
  *	parse_bench FILE...
@@ -41,6 +40,7 @@ on_article(const struct tr_article *a, void *arg)
 static long long
 parse_file(const char *path)
 {
+	static char buf[CHUNK];
 	struct tr_parser *p = parser;
 	long long total = 0;
 	ssize_t n = 0;
@@ -55,19 +55,9 @@ parse_file(const char *path)
 		close(fd);
 		return -1;
 	}
-	/* Read straight into the parser's buffer, as expat_noop reads into
-	 * expat's (tr_parser_buffer: expat's own once the fast way is on). */
-	for (;;) {
-		void *b = tr_parser_buffer(p, CHUNK);
-
-		if (b == NULL) {
-			n = -1;
-			break;
-		}
-		if ((n = read(fd, b, CHUNK)) <= 0)
-			break;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		total += n;
-		if ((rc = tr_parser_parse_buffer(p, (size_t)n)) != 0)
+		if ((rc = tr_parser_feed(p, buf, (size_t)n)) != 0)
 			break;
 	}
 	if (n < 0 || tr_parser_finish(p) != 0) {

@@ -32,7 +32,6 @@
 #define XML_DTD 1
 #endif
 #include <expat.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,11 +436,7 @@ struct tr_parser {
 	 * known. Only the bytes since that checkpoint are kept (held), and
 	 * the raw start tags of the elements open there (ctags).
 	 */
-	int always_clean; /* tr_parse_opts: never the fast way */
-	int direct;       /* tr_parser_buffer handed out expat's buffer */
-	char *direct_buf;
-	char *inbuf; /* tr_parser_buffer's buffer otherwise */
-	size_t inbuf_cap;
+	int always_clean;   /* tr_parse_opts: never the fast way */
 	int fast;           /* the cleaner is bypassed */
 	int fast_decided;   /* whether to go the fast way was decided */
 	int halt;           /* handlers ignore expat's events */
@@ -2343,7 +2338,6 @@ doc_clear(struct tr_parser *p)
 	p->sy_period = p->sy_freq = 0;
 	p->n_items = p->n_emitted = 0;
 	p->fast = p->fast_decided = p->halt = p->want_clean = 0;
-	p->direct = 0;
 	p->line_adjust = 0;
 	p->in_off = p->held_off = 0;
 	tr_buf_reset(&p->held);
@@ -2809,82 +2803,6 @@ tr_parser_feed(struct tr_parser *p, const void *buf, size_t len)
 	return 0;
 }
 
-void *
-tr_parser_buffer(struct tr_parser *p, size_t len)
-{
-	char *b;
-
-	if (len == 0 || len > INT_MAX)
-		return NULL;
-	/* The fast way under way, or maybe about to be (the way is decided
-	 * on the first bytes): expat's own buffer, as XML_GetBuffer. */
-	p->direct = p->dead || p->finished                 ? 0
-	            : p->fast                              ? 1
-	            : !p->fast_decided && !p->always_clean ? 2
-	                                                   : 0;
-	if (p->direct)
-		return p->direct_buf = XML_GetBuffer(p->xp, (int)len);
-	if (len > p->inbuf_cap) {
-		if ((b = realloc(p->inbuf, len)) == NULL)
-			return NULL;
-		p->inbuf = b;
-		p->inbuf_cap = len;
-	}
-	return p->inbuf;
-}
-
-/*
- * The first bytes, in expat's buffer before the way is decided: parsed
- * in place when they open a UTF-8 document with '<'; else what the
- * charset layer hands back is moved out of expat's buffer (expat counts
- * that space free) and goes the usual way.
- */
-static int
-parse_first_buffer(struct tr_parser *p, char *b, size_t n)
-{
-	const char *u;
-	size_t ulen;
-	int rc;
-
-	if ((rc = tr_charset_feed(p->cs, b, n, 0, &u, &ulen)) != 0)
-		return rc;
-	if (ulen == 0)
-		return 0; /* held by the charset layer (copied there) */
-	if (u == b && ulen == n && !p->fast_decided) {
-		decide_way(p, u);
-		if (p->fast)
-			return fast_parse(p, b, n, 0);
-	}
-	if (u >= b && u < b + n) {
-		if (ulen > p->inbuf_cap) {
-			char *q = realloc(p->inbuf, ulen);
-
-			if (q == NULL)
-				return TR_ENOMEM;
-			p->inbuf = q;
-			p->inbuf_cap = ulen;
-		}
-		memcpy(p->inbuf, u, ulen);
-		u = p->inbuf;
-	}
-	return pump_utf8(p, u, ulen);
-}
-
-int
-tr_parser_parse_buffer(struct tr_parser *p, size_t n)
-{
-	int direct = p->direct;
-
-	p->direct = 0;
-	if (direct == 0)
-		return n > 0 ? tr_parser_feed(p, p->inbuf, n) : 0;
-	if (n == 0)
-		return 0;
-	if (direct == 2)
-		return parse_first_buffer(p, p->direct_buf, n);
-	return fast_parse(p, p->direct_buf, n, 0);
-}
-
 static int
 recognized(const struct tr_parser *p)
 {
@@ -2985,7 +2903,6 @@ tr_parser_free(struct tr_parser *p)
 	tr_buf_free(&p->text);
 	tr_buf_free(&p->held);
 	tr_buf_free(&p->ctags);
-	free(p->inbuf);
 	free(p->bases);
 	free(p->frames);
 	free(p->ctag_end);

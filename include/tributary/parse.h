@@ -81,23 +81,6 @@ void tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg);
  */
 int tr_parser_feed(struct tr_parser *p, const void *buf, size_t len);
 
-/*
- * Feeding without a copy, as expat's XML_GetBuffer/XML_ParseBuffer: a
- * buffer for the next len bytes of input (NULL when out of memory or len
- * is 0 or above INT_MAX). Write up to len bytes into it, then call
- * tr_parser_parse_buffer(p, n) with the number written; the buffer is
- * valid until then. Once the document is known to need no repair the
- * buffer is expat's own, so the bytes are not copied again. Returns as
- * tr_parser_feed.
- *
- *	while ((b = tr_parser_buffer(p, 65536)) != NULL &&
- *	       (n = read(fd, b, 65536)) > 0)
- *		if (tr_parser_parse_buffer(p, n) != 0)
- *			break;
- */
-void *tr_parser_buffer(struct tr_parser *p, size_t len);
-int tr_parser_parse_buffer(struct tr_parser *p, size_t n);
-
 /* Ends the document. 0 when a feed was recognized, else TR_EPARSE. */
 int tr_parser_finish(struct tr_parser *p);
 

@@ -123,25 +123,6 @@ on_item(const struct tr_article *a, void *arg)
  * callback writes to shared_r: the parser keeps the arg it was made with. */
 static struct tr_parser *shared;
 static struct result shared_r;
-/* When set, parse_split feeds through tr_parser_buffer. */
-static int buffer_api;
-
-/* tr_parser_feed, or the same bytes through tr_parser_buffer. */
-static int
-feed(struct tr_parser *p, const char *data, size_t len)
-{
-	char *b;
-
-	if (!buffer_api)
-		return tr_parser_feed(p, data, len);
-	if (len == 0)
-		return 0;
-	if ((b = tr_parser_buffer(p, len)) == NULL)
-		return TR_ENOMEM;
-	memcpy(b, data, len);
-	return tr_parser_parse_buffer(p, len);
-}
-
 /*
  * Parses data in chunks: split 0 feeds it whole, split k feeds [0,k) and
  * [k,len), split -1 feeds one byte at a time. Returns the rendered result
@@ -176,13 +157,14 @@ parse_split(const char *data, size_t len, const struct tr_parse_opts *o,
 		return NULL;
 	if (split < 0) {
 		for (i = 0; i < len && frc == 0; i++)
-			frc = feed(p, data + i, 1);
+			frc = tr_parser_feed(p, data + i, 1);
 	} else if (split == 0) {
-		frc = feed(p, data, len);
+		frc = tr_parser_feed(p, data, len);
 	} else {
-		frc = feed(p, data, (size_t)split);
+		frc = tr_parser_feed(p, data, (size_t)split);
 		if (frc == 0)
-			frc = feed(p, data + split, len - (size_t)split);
+			frc = tr_parser_feed(p, data + split,
+			                     len - (size_t)split);
 	}
 	*rc = tr_parser_finish(p);
 	if (frc == TR_EABORT)
@@ -335,22 +317,6 @@ test_fixtures_split_everywhere(void)
 			bad = 1;
 		}
 		free(part);
-		/* through tr_parser_buffer: whole, split, byte by byte */
-		buffer_api = 1;
-		for (k = 0; k < 3 && !bad; k++) {
-			long sp = k == 0 ? 0 : k == 1 ? (long)len / 3 : -1;
-
-			part = parse_split(data, len, &o, sp, &rc2, NULL);
-			if (part == NULL || strcmp(part, whole) != 0 ||
-			    rc2 != rc) {
-				printf("  %s via tr_parser_buffer (split %ld) "
-				       "differs:\n  %s\n",
-				       e->d_name, sp, part ? part : "(null)");
-				bad = 1;
-			}
-			free(part);
-		}
-		buffer_api = 0;
 		CHECK_STR_CASE(e->d_name, bad ? "differs" : "same", "same");
 		free(whole);
 		free(data);
@@ -489,9 +455,7 @@ fast_same_as_clean(const char *name, const char *doc, size_t len)
 		/* at the same split: where a field is cut by its cap depends
 		 * on how expat's text pieces fell, either way */
 		want = parse_split(doc, len, &slow, splits[i], &rc, NULL);
-		buffer_api = (int)(i % 2); /* every other split */
 		got = parse_split(doc, len, &fast, splits[i], &rc2, NULL);
-		buffer_api = 0;
 		mask_cap_position(want);
 		mask_cap_position(got);
 		same = want && got && strcmp(want, got) == 0 && rc == rc2;
