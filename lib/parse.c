@@ -1416,6 +1416,37 @@ has_http_scheme(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/*
+ * Frees what the item's record owns but keeps its author, category and
+ * enclosure arrays (and their capacities) for the next item, so that a
+ * document's items do not allocate them again. The record is left as
+ * tr_article_init leaves it, except for those arrays, with their counts 0.
+ */
+static void
+item_clear(struct tr_parser *p)
+{
+	struct tr_article *a = &p->art;
+	struct tr_person *authors = a->authors;
+	char **categories = a->categories;
+	struct tr_enclosure *enclosures = a->enclosures;
+	size_t i;
+
+	for (i = 0; i < a->n_authors; i++)
+		free(authors[i].name), free(authors[i].email),
+		    free(authors[i].uri);
+	for (i = 0; i < a->n_categories; i++)
+		free(categories[i]);
+	for (i = 0; i < a->n_enclosures; i++)
+		free(enclosures[i].url), free(enclosures[i].type);
+	a->authors = NULL, a->n_authors = 0;
+	a->categories = NULL, a->n_categories = 0;
+	a->enclosures = NULL, a->n_enclosures = 0;
+	tr_article_free(a);
+	a->authors = authors;
+	a->categories = categories;
+	a->enclosures = enclosures;
+}
+
 /* Completes the item and hands it to the callback. */
 static void
 end_item(struct tr_parser *p)
@@ -1459,8 +1490,7 @@ end_item(struct tr_parser *p)
 		stop(p, TR_ETOOBIG);
 	}
 out:
-	tr_article_free(a);
-	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
+	item_clear(p);
 	free(p->alt_link);
 	p->alt_link = NULL;
 }
@@ -1468,7 +1498,7 @@ out:
 static void
 begin_item(struct tr_parser *p)
 {
-	tr_article_free(&p->art);
+	item_clear(p);
 	p->in_item = 1;
 	p->item_has_pubdate = 0;
 	p->item_dcdate = TR_DATE_NONE;

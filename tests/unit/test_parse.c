@@ -1154,8 +1154,92 @@ test_regressions(void)
 	CHECK(n >= 1);
 }
 
+/*
+ * An item's authors, categories and enclosures are its own: the parser
+ * keeps their arrays from item to item, and an item with fewer (or none)
+ * must not show the previous item's. Checked the fast way and through the
+ * cleaner, and after a reset into a second document.
+ */
+struct lists_seen {
+	size_t n;
+	size_t n_authors[4], n_categories[4], n_enclosures[4];
+	char first_cat[4][16], first_author[4][16], first_enc[4][40];
+};
+
+static int
+on_lists(const struct tr_article *a, void *arg)
+{
+	struct lists_seen *s = arg;
+
+	if (s->n < 4) {
+		s->n_authors[s->n] = a->n_authors;
+		s->n_categories[s->n] = a->n_categories;
+		s->n_enclosures[s->n] = a->n_enclosures;
+		snprintf(s->first_cat[s->n], sizeof(s->first_cat[0]), "%s",
+		         a->n_categories ? a->categories[0] : "-");
+		snprintf(s->first_author[s->n], sizeof(s->first_author[0]),
+		         "%s", a->n_authors ? a->authors[0].name : "-");
+		snprintf(s->first_enc[s->n], sizeof(s->first_enc[0]), "%s",
+		         a->n_enclosures ? a->enclosures[0].url : "-");
+	}
+	s->n++;
+	return 0;
+}
+
+static void
+test_item_lists_not_carried_over(void)
+{
+	static const char doc[] =
+	    "<rss version=\"2.0\"><channel><title>t</title>"
+	    "<item><title>a</title><category>c1</category>"
+	    "<category>c2</category><category>c3</category>"
+	    "<dc:creator xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+	    "Ann</dc:creator><dc:creator "
+	    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">Bo</dc:creator>"
+	    "<enclosure url=\"http://e.example/1.mp3\" type=\"audio/mpeg\"/>"
+	    "<enclosure url=\"http://e.example/2.mp3\"/></item>"
+	    "<item><title>b</title></item>"
+	    "<item><title>c</title><category>c9</category></item>"
+	    "</channel></rss>";
+	int clean;
+
+	for (clean = 0; clean < 2; clean++) {
+		struct tr_parse_opts o = {.always_clean = clean};
+		struct tr_parser *p = NULL;
+		struct lists_seen s;
+		int pass;
+
+		CHECK_INT(tr_parser_new(&p, &o, on_lists, &s), 0);
+		if (p == NULL)
+			return;
+		for (pass = 0; pass < 2; pass++) {
+			memset(&s, 0, sizeof(s));
+			if (pass == 1)
+				CHECK_INT(tr_parser_reset(p, NULL, NULL), 0);
+			CHECK_INT(tr_parser_feed(p, doc, sizeof(doc) - 1), 0);
+			CHECK_INT(tr_parser_finish(p), 0);
+			CHECK_INT(s.n, 3);
+			CHECK_INT(s.n_categories[0], 3);
+			CHECK_INT(s.n_authors[0], 2);
+			CHECK_INT(s.n_enclosures[0], 2);
+			CHECK_STR(s.first_cat[0], "c1");
+			CHECK_STR(s.first_author[0], "Ann");
+			CHECK_STR(s.first_enc[0], "http://e.example/1.mp3");
+			CHECK_INT(s.n_categories[1], 0);
+			CHECK_INT(s.n_authors[1], 0);
+			CHECK_INT(s.n_enclosures[1], 0);
+			CHECK_INT(s.n_categories[2], 1);
+			CHECK_STR(s.first_cat[2], "c9");
+			CHECK_INT(s.n_authors[2], 0);
+			CHECK_INT(s.n_enclosures[2], 0);
+		}
+		tr_parser_free(p);
+	}
+}
+
 TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
-         test_fast_way_same_as_cleaner, test_end_tag_whitespace_keeps_lines,
+         test_item_lists_not_carried_over, test_fast_way_same_as_cleaner,
+         test_end_tag_whitespace_keeps_lines,
          test_regressions, test_rss20_fields, test_rss10_and_090, test_versions,
          test_atom10_fields, test_atom03_modes, test_namespaces_by_uri,
          test_broken_recovered, test_truncation_drops_partial_item,
