@@ -93,6 +93,10 @@ struct round {
 	uint64_t rnd;
 	int err;
 	double group_t0; /* when the open group's first write came, or 0 */
+	/* Parsers of finished jobs, reset and reused by the next ones (no
+	 * more than the jobs ever in flight at once); freed with the round. */
+	struct tr_parser **spare;
+	size_t n_spare, cap_spare;
 };
 
 /*
@@ -307,10 +311,60 @@ collect_cb(const struct tr_feed_state *fs, void *arg)
 
 /* --- reporting and saving --- */
 
+static int on_article(const struct tr_article *a, void *arg);
+
+/* Keeps a finished job's parser for the next job, or frees it. */
+static void
+parser_park(struct round *rd, struct tr_parser *p)
+{
+	struct tr_parser **q;
+
+	if (p == NULL)
+		return;
+	if (rd == NULL) {
+		tr_parser_free(p);
+		return;
+	}
+	if (rd->n_spare == rd->cap_spare) {
+		size_t cap = rd->cap_spare ? rd->cap_spare * 2 : 8;
+
+		if ((q = realloc(rd->spare, cap * sizeof(*q))) == NULL) {
+			tr_parser_free(p);
+			return;
+		}
+		rd->spare = q;
+		rd->cap_spare = cap;
+	}
+	rd->spare[rd->n_spare++] = p;
+}
+
+/*
+ * A parser for job j's document: a parked one reset for it (whatever
+ * state its last document left it in, a failure midway included), else a
+ * new one.
+ */
+static int
+parser_take(struct job *j, const struct tr_parse_opts *po)
+{
+	struct round *rd = j->rd;
+
+	while (rd->n_spare > 0) {
+		struct tr_parser *p = rd->spare[--rd->n_spare];
+
+		if (tr_parser_reset(p, po->base_url, po->content_type) == 0) {
+			tr_parser_set_callback(p, on_article, j);
+			j->parser = p;
+			return 0;
+		}
+		tr_parser_free(p); /* out of memory: not reusable */
+	}
+	return tr_parser_new(&j->parser, po, on_article, j);
+}
+
 static void
 job_release(struct job *j)
 {
-	tr_parser_free(j->parser);
+	parser_park(j->rd, j->parser);
 	tr_store_batch_free(j->batch);
 	tr_buf_free(&j->sniff);
 	free(j->content_type);
@@ -622,7 +676,7 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 		j->store_err = rc;
 		return 1;
 	}
-	if ((rc = tr_parser_new(&j->parser, &po, on_article, j)) != 0) {
+	if ((rc = parser_take(j, &po)) != 0) {
 		j->store_err = rc;
 		return 1;
 	}
@@ -1153,6 +1207,9 @@ out:
 	for (i = 0; i < rd.n_holds; i++)
 		free(rd.holds[i].host);
 	free(rd.holds);
+	for (i = 0; i < rd.n_spare; i++)
+		tr_parser_free(rd.spare[i]);
+	free(rd.spare);
 	free(rd.jobs);
 	free(rd.index);
 	return rc;
