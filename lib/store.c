@@ -223,6 +223,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_ROLLBACK_TO] = "ROLLBACK TO w",
     [S_GEN_GET] = "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
 		  " (SELECT value FROM meta WHERE key = 'changed_at')",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_GEN_BUMP] = "UPDATE meta SET value = CASE key WHEN 'generation'"
 		   " THEN value + 1 ELSE ?1 END"
 		   " WHERE key IN ('generation', 'changed_at')",
@@ -977,23 +978,59 @@ tr_store_close(struct tr_store *st)
 
 /* --- generation, next due, statistics --- */
 
-int
-tr_store_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)
+/* PRAGMA data_version of the main database into *dv. */
+static int
+data_version(struct tr_store *st, int64_t *dv)
 {
-	sqlite3_stmt *s = store_stmt(st, S_GEN_GET);
+	sqlite3_stmt *s = store_stmt(st, S_DATA_VERSION);
 	int rc = 0;
 
 	if (s == NULL)
 		return TR_ESTORE;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*dv = sqlite3_column_int64(s, 0);
+	else
+		rc = store_dberr(st, "reading the data version");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+tr_store_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)
+{
+	sqlite3_stmt *s;
+	int64_t dv = 0;
+	int rc = 0;
+
+	/* A read-only handle never commits, so its data_version moves only
+	 * when another connection does: one pragma instead of the query on
+	 * meta while nothing changed (every conditional request asks). */
+	if (st->readonly) {
+		if ((rc = data_version(st, &dv)) != 0)
+			return rc;
+		if (st->gen_cached && dv == st->gen_dv)
+			goto answer;
+	}
+	if ((s = store_stmt(st, S_GEN_GET)) == NULL)
+		return TR_ESTORE;
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		if (gen)
-			*gen = sqlite3_column_int64(s, 0);
-		if (changed_at)
-			*changed_at = sqlite3_column_int64(s, 1);
+		st->gen_value = sqlite3_column_int64(s, 0);
+		st->gen_changed_at = sqlite3_column_int64(s, 1);
+		/* Read after the version: a commit in between only makes the
+		 * next call read meta again. */
+		st->gen_dv = dv;
+		st->gen_cached = st->readonly;
 	} else
 		rc = store_dberr(st, "reading the generation");
 	sqlite3_reset(s);
-	return rc;
+	if (rc != 0)
+		return rc;
+answer:
+	if (gen)
+		*gen = st->gen_value;
+	if (changed_at)
+		*changed_at = st->gen_changed_at;
+	return 0;
 }
 
 int

@@ -26,6 +26,7 @@ enum store_stmt {
 	S_RELEASE,
 	S_ROLLBACK_TO,
 	S_GEN_GET,
+	S_DATA_VERSION,
 	S_GEN_BUMP,
 	S_FEED_ID,
 	S_FEED_GET,
@@ -108,6 +109,13 @@ struct tr_store {
 	int staging;
 	int64_t staged_rows;
 	int64_t stage_epoch;
+	/*
+	 * A read-only handle's last generation and the PRAGMA data_version
+	 * it was read at: while no other connection commits, the version
+	 * stays and the generation is answered without reading meta.
+	 */
+	int gen_cached;
+	int64_t gen_dv, gen_value, gen_changed_at;
 	sqlite3_stmt *stmt[S__COUNT];
 	sqlite3_stmt *qstmt[Q_VARIANTS];
 	char errmsg[512];

@@ -165,6 +165,25 @@ test_readonly(void)
 		CHECK_INT(tr_store_stats(ro, &stats), 0);
 		CHECK_INT(stats.feeds, 2);
 	}
+	/* The read-only handle answers its generation from a cache keyed by
+	 * PRAGMA data_version: every commit of the writer shows at once. */
+	{
+		int64_t g0 = 0, g1 = 0, g2 = 0, w = 0, at = 0;
+		struct tr_config *cfg = cfg_from("[feed \"alpha\"]\n"
+		    "url = http://127.0.0.1:1/other.xml\n");
+
+		CHECK_INT(tr_store_generation(ro, &g0, NULL), 0);
+		CHECK_INT(tr_store_generation(ro, &g1, NULL), 0);
+		CHECK_INT(g1, g0);
+		tr_store_set_now(st, 7000);
+		CHECK_INT(tr_store_sync_config(st, cfg), 0);
+		CHECK_INT(tr_store_generation(st, &w, NULL), 0);
+		CHECK(w > g0);
+		CHECK_INT(tr_store_generation(ro, &g2, &at), 0);
+		CHECK_INT(g2, w);
+		CHECK_INT(at, 7000);
+		tr_config_free(cfg);
+	}
 	tr_store_close(ro);
 	tr_store_close(st);
 	rm_db(path);
