@@ -214,6 +214,60 @@ remove_db(const char *path)
 	unlink(side);
 }
 
+/* Stores doc[0, per) as the document of feed; *res gets the result. */
+static void
+store_doc(struct tr_store *st, const char *feed, struct tr_article *doc,
+    long per, struct tr_store_result *res)
+{
+	struct tr_store_batch *b = NULL;
+	long j;
+	int rc;
+
+	if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
+		die("batch", st, rc);
+	for (j = 0; j < per; j++)
+		if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
+			die("add", st, rc);
+	if ((rc = tr_store_batch_commit(b, NULL, res)) != 0)
+		die("commit", st, rc);
+	tr_store_batch_free(b);
+}
+
+/*
+ * Stores one document of per new articles for each of the feeds; with
+ * group > 0, a group commit after every group documents. Adds the wall
+ * and CPU time of the store calls to *secs and *cpu; returns the number
+ * of articles added.
+ */
+static long
+insert_feeds(struct tr_store *st, long feeds, long per, struct tr_article *doc,
+    int64_t base, long group, double *secs, double *cpu)
+{
+	struct tr_store_result res;
+	char feed[64];
+	double t0, c0;
+	long i, j, n = 0;
+	int rc;
+
+	for (i = 0; i < feeds; i++) {
+		for (j = 0; j < per; j++)
+			make_article(&doc[j], i, j, base);
+		snprintf(feed, sizeof(feed), "feed%ld", i);
+		t0 = now_s();
+		c0 = cpu_s();
+		store_doc(st, feed, doc, per, &res);
+		if (group > 0 && i % group == group - 1 &&
+		    (rc = tr_store_group_commit(st)) != 0)
+			die("group commit", st, rc);
+		*secs += now_s() - t0;
+		*cpu += cpu_s() - c0;
+		n += res.added;
+		for (j = 0; j < per; j++)
+			tr_article_free(&doc[j]);
+	}
+	return n;
+}
+
 /*
  * 1b. The same inserts the way a polling round stores them: writes
  * grouped into one transaction per 16 documents (tr_store_group_begin)
@@ -225,10 +279,9 @@ insert_round(const char *dir, const struct tr_config *cfg, long feeds,
     long per, struct tr_article *doc, int64_t base)
 {
 	struct tr_store *st = NULL;
-	struct tr_store_result res;
-	char path[4096], feed[64];
+	char path[4096];
 	double secs = 0, cpu = 0, t0, c0;
-	long i, j, n = 0;
+	long n;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/store_bench-round-%ld.db", dir,
@@ -240,30 +293,7 @@ insert_round(const char *dir, const struct tr_config *cfg, long feeds,
 	tr_store_set_now(st, base + 400 * 86400);
 	tr_store_defer_index(st, 1);
 	tr_store_group_begin(st);
-	for (i = 0; i < feeds; i++) {
-		struct tr_store_batch *b = NULL;
-
-		for (j = 0; j < per; j++)
-			make_article(&doc[j], i, j, base);
-		snprintf(feed, sizeof(feed), "feed%ld", i);
-		t0 = now_s();
-		c0 = cpu_s();
-		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
-			die("batch", st, rc);
-		for (j = 0; j < per; j++)
-			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
-				die("add", st, rc);
-		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
-			die("commit", st, rc);
-		tr_store_batch_free(b);
-		if (i % 16 == 15 && (rc = tr_store_group_commit(st)) != 0)
-			die("group commit", st, rc);
-		secs += now_s() - t0;
-		cpu += cpu_s() - c0;
-		n += res.added;
-		for (j = 0; j < per; j++)
-			tr_article_free(&doc[j]);
-	}
+	n = insert_feeds(st, feeds, per, doc, base, 16, &secs, &cpu);
 	t0 = now_s();
 	c0 = cpu_s();
 	if ((rc = tr_store_group_end(st)) != 0)
@@ -296,8 +326,8 @@ main(int argc, char **argv)
 	struct tr_query q;
 	char path[4096], feed[64], *cursor = NULL;
 	int64_t base = 1600000000, dv0, dv1;
-	double t0, c0, secs, cpu;
-	long i, j, n = 0;
+	double t0, secs, cpu;
+	long j, n;
 	sqlite3 *other = NULL;
 	struct stat sb;
 	int rc;
@@ -319,28 +349,7 @@ main(int argc, char **argv)
 	/* 1. Insert: one document (one transaction) per feed. */
 	tr_store_set_now(st, base + 400 * 86400);
 	secs = cpu = 0;
-	for (i = 0; i < feeds; i++) {
-		struct tr_store_batch *b = NULL;
-
-		for (j = 0; j < per; j++)
-			make_article(&doc[j], i, j, base);
-		snprintf(feed, sizeof(feed), "feed%ld", i);
-		t0 = now_s();
-		c0 = cpu_s();
-		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
-			die("batch", st, rc);
-		for (j = 0; j < per; j++)
-			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
-				die("add", st, rc);
-		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
-			die("commit", st, rc);
-		tr_store_batch_free(b);
-		secs += now_s() - t0;
-		cpu += cpu_s() - c0;
-		n += res.added;
-		for (j = 0; j < per; j++)
-			tr_article_free(&doc[j]);
-	}
+	n = insert_feeds(st, feeds, per, doc, base, 0, &secs, &cpu);
 	printf("feeds %ld\n", feeds);
 	printf("articles %ld\n", n);
 	printf("insert_seconds %.2f\n", secs);
@@ -353,21 +362,10 @@ main(int argc, char **argv)
 	dv0 = data_version(other);
 	for (j = 0; j < per; j++)
 		make_article(&doc[j], feeds - 1, j, base);
-	{
-		struct tr_store_batch *b = NULL;
-
-		snprintf(feed, sizeof(feed), "feed%ld", feeds - 1);
-		t0 = now_s();
-		if ((rc = tr_store_batch_begin(&b, st, feed)) != 0)
-			die("batch", st, rc);
-		for (j = 0; j < per; j++)
-			if ((rc = tr_store_batch_add(b, &doc[j])) != 0)
-				die("add", st, rc);
-		if ((rc = tr_store_batch_commit(b, NULL, &res)) != 0)
-			die("commit", st, rc);
-		tr_store_batch_free(b);
-		secs = now_s() - t0;
-	}
+	snprintf(feed, sizeof(feed), "feed%ld", feeds - 1);
+	t0 = now_s();
+	store_doc(st, feed, doc, per, &res);
+	secs = now_s() - t0;
 	dv1 = data_version(other);
 	sqlite3_close(other);
 	for (j = 0; j < per; j++)

@@ -40,6 +40,7 @@
 #include "tributary/date.h"
 #include "tributary/error.h"
 #include "tributary/escape.h"
+#include "tributary/hash.h"
 #include "tributary/log.h"
 #include "tributary/render.h"
 #include "tributary/store.h"
@@ -159,26 +160,12 @@ utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-/* 64-bit FNV-1a, continued from h. */
+/* Mixes string s into h (tr_hash); NULL as "". */
 static uint64_t
-fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	while (n--) {
-		h ^= *s++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
-
-static uint64_t
-fnv1a_str(uint64_t h, const char *s)
+hash_str(uint64_t h, const char *s)
 {
 	/* The NUL is hashed too, so that "ab","c" differs from "a","bc". */
-	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
+	return tr_hash(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1036,7 +1023,7 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 	}
 	e->content_type = ctype;
 	/* Strong: a new generation, config or query gives a new tag. */
-	tag = fnv1a(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));
+	tag = tr_hash(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));
 	snprintf(e->etag, sizeof(e->etag), "\"%llx-%016llx\"",
 	         (unsigned long long)gen, (unsigned long long)tag);
 	snprintf(e->etag_gz, sizeof(e->etag_gz), "\"%llx-%016llx-gz\"",
@@ -1150,7 +1137,7 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 	}
 	keyed = make_key(key, sizeof(key), r, req->path, p) == 0;
 	if (keyed) {
-		hash = fnv1a_str(FNV_INIT, key);
+		hash = hash_str(TR_HASH_INIT, key);
 		e = cache_get(srv, key, hash, gen, srv->epoch);
 	}
 	/* The document also shows the config: its time counts as a change. */
@@ -1845,22 +1832,22 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 static uint64_t
 config_hash(const struct tr_config *cfg)
 {
-	uint64_t h = FNV_INIT;
+	uint64_t h = TR_HASH_INIT;
 	size_t i, j;
 
-	h = fnv1a_str(h, cfg->title);
-	h = fnv1a_str(h, cfg->base_url);
-	h = fnv1a(h, &cfg->max_per_feed, sizeof(cfg->max_per_feed));
+	h = hash_str(h, cfg->title);
+	h = hash_str(h, cfg->base_url);
+	h = tr_hash(h, &cfg->max_per_feed, sizeof(cfg->max_per_feed));
 	for (i = 0; i < cfg->n_feeds; i++) {
 		const struct tr_feed_conf *f = &cfg->feeds[i];
 
-		h = fnv1a_str(h, f->name);
-		h = fnv1a_str(h, f->url);
-		h = fnv1a_str(h, f->title);
-		h = fnv1a(h, &f->enabled, sizeof(f->enabled));
-		h = fnv1a(h, &f->max_per_feed, sizeof(f->max_per_feed));
+		h = hash_str(h, f->name);
+		h = hash_str(h, f->url);
+		h = hash_str(h, f->title);
+		h = tr_hash(h, &f->enabled, sizeof(f->enabled));
+		h = tr_hash(h, &f->max_per_feed, sizeof(f->max_per_feed));
 		for (j = 0; j < f->n_tags; j++)
-			h = fnv1a_str(h, f->tags[j]);
+			h = hash_str(h, f->tags[j]);
 	}
 	return h;
 }

@@ -2303,6 +2303,40 @@ setup_expat(struct tr_parser *p)
 }
 
 /*
+ * Drops an open item, person and field: the article record and its
+ * arrays, the alternate link, the text gathered so far.
+ */
+static void
+drop_open(struct tr_parser *p)
+{
+	tr_article_free(&p->art);
+	p->in_item = 0;
+	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
+	free(p->alt_link);
+	p->alt_link = NULL;
+	free(p->person.name), free(p->person.email), free(p->person.uri);
+	memset(&p->person, 0, sizeof(p->person));
+	p->target = X_NONE;
+	p->mode = M_TEXT;
+	p->base64 = p->atom_text = 0;
+	tr_buf_reset(&p->text);
+}
+
+/*
+ * expat and the cleaner ready for a new start (a document, or a parse
+ * again from a checkpoint), with the handlers set again.
+ */
+static int
+restart_expat(struct tr_parser *p)
+{
+	tr_clean_reset(p->cl);
+	if (!XML_ParserReset(p->xp, "UTF-8"))
+		return TR_ENOMEM;
+	setup_handlers(p);
+	return 0;
+}
+
+/*
  * The state of one document: everything tr_parser_reset starts afresh.
  * Expects the per-document fields freed (doc_clear) or zeroed (calloc).
  */
@@ -2332,12 +2366,8 @@ doc_clear(struct tr_parser *p)
 
 	tr_charset_free(p->cs);
 	p->cs = NULL;
-	tr_article_free(&p->art);
+	drop_open(p);
 	tr_feed_meta_free(&p->meta);
-	free(p->person.name), free(p->person.email), free(p->person.uri);
-	memset(&p->person, 0, sizeof(p->person));
-	free(p->alt_link);
-	p->alt_link = NULL;
 	for (i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
 	free(p->warnings);
@@ -2353,16 +2383,10 @@ doc_clear(struct tr_parser *p)
 	p->none_is_atom = p->bozo = p->dead = p->stop_rc = 0;
 	p->finished = p->eof_repair = 0;
 	p->depth = p->overflow = 0;
-	p->target = X_NONE;
-	p->mode = M_TEXT;
-	p->base64 = p->atom_text = 0;
 	p->field_depth = 0;
 	p->field_base = NULL;
-	tr_buf_reset(&p->text);
 	tr_buf_reset(&p->cleaned);
 	p->truncated_warned = 0;
-	p->in_item = 0;
-	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
 	p->item_has_pubdate = 0;
 	p->person_owner = 0;
 	p->sy_period = p->sy_freq = 0;
@@ -2432,11 +2456,11 @@ int
 tr_parser_reset(struct tr_parser *p, const char *base_url,
                 const char *content_type)
 {
+	int rc;
+
 	doc_clear(p);
-	tr_clean_reset(p->cl);
-	if (!XML_ParserReset(p->xp, "UTF-8"))
-		return TR_ENOMEM;
-	setup_handlers(p);
+	if ((rc = restart_expat(p)) != 0)
+		return rc;
 	return doc_init(p, base_url, content_type);
 }
 
@@ -2453,7 +2477,6 @@ dead_rc(const struct tr_parser *p)
 	return p->stop_rc ? p->stop_rc : TR_EPARSE;
 }
 
-/* Hands cleaned text to expat through its own buffer. */
 /* expat stopped with an error: the parser is dead, the error logged. */
 static int
 expat_failed(struct tr_parser *p)
@@ -2479,6 +2502,7 @@ parse_buffer(struct tr_parser *p, size_t n, int final)
 	return expat_failed(p);
 }
 
+/* Hands cleaned text to expat through its own buffer. */
 static int
 to_expat(struct tr_parser *p, const char *s, size_t n, int final)
 {
@@ -2590,18 +2614,7 @@ restore_checkpoint(struct tr_parser *p)
 {
 	size_t i;
 
-	tr_article_free(&p->art);
-	tr_article_init(&p->art);
-	p->in_item = 0;
-	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
-	free(p->alt_link);
-	p->alt_link = NULL;
-	free(p->person.name), free(p->person.email), free(p->person.uri);
-	memset(&p->person, 0, sizeof(p->person));
-	p->target = X_NONE;
-	p->mode = M_TEXT;
-	p->base64 = p->atom_text = 0;
-	tr_buf_reset(&p->text);
+	drop_open(p);
 	while (p->n_bases > p->ck_bases && p->n_bases > 1)
 		free(p->bases[--p->n_bases]);
 	p->depth = p->ck_depth;
@@ -2671,13 +2684,11 @@ fallback(struct tr_parser *p)
 
 	restore_checkpoint(p);
 	p->fast = p->want_clean = p->halt = 0;
-	tr_clean_reset(p->cl);
-	if (!XML_ParserReset(p->xp, "UTF-8")) {
+	if ((rc = restart_expat(p)) != 0) {
 		p->dead = 1;
-		p->stop_rc = TR_ENOMEM;
-		return TR_ENOMEM;
+		p->stop_rc = rc;
+		return rc;
 	}
-	setup_handlers(p);
 	if (p->ck_depth > 0)
 		rc = resume_at_checkpoint(p, 1);
 	if (rc == 0)

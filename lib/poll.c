@@ -993,6 +993,14 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A group commit failed: the store rolled the group back. */
+static void
+group_failed(struct tr_store *st)
+{
+	tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
+	       "(they are fetched again next time): %s", tr_store_errmsg(st));
+}
+
 /* Commits the round's open group of writes once it is old enough. */
 static void
 group_tick(struct round *rd, int wrote)
@@ -1005,9 +1013,7 @@ group_tick(struct round *rd, int wrote)
 		return;
 	rd->group_t0 = 0;
 	if (tr_store_group_commit(rd->st) != 0)
-		tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
-		       "(they are fetched again next time): %s",
-		       tr_store_errmsg(rd->st));
+		group_failed(rd->st);
 }
 
 static void
@@ -1180,9 +1186,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	tr_store_group_begin(st);
 	rc = tr_fetch_run(&fo, &ops, &rd);
 	if (tr_store_group_end(st) != 0)
-		tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
-		       "(they are fetched again next time): %s",
-		       tr_store_errmsg(st));
+		group_failed(st);
 	tr_store_defer_index(st, 0);
 	/* A cancelled round (SIGTERM) leaves the index to the next commit,
 	 * which catches up whatever is missing: stopping stays quick. */

@@ -541,11 +541,24 @@ store_commit(struct tr_store *st)
 	return run_stmt(st, S_COMMIT, "committing");
 }
 
+/*
+ * Runs a fixed statement of the rollback path, ignoring its result: the
+ * first error's message stays in errmsg, rolling back is the aftermath.
+ */
+static void
+run_quietly(struct tr_store *st, enum store_stmt id)
+{
+	sqlite3_stmt *s = store_stmt(st, id);
+
+	if (s != NULL) {
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+}
+
 void
 store_rollback(struct tr_store *st)
 {
-	sqlite3_stmt *s;
-
 	if (st->in_savepoint) {
 		/* Only this write goes; the group's earlier ones stay. */
 		st->in_savepoint = 0;
@@ -553,14 +566,8 @@ store_rollback(struct tr_store *st)
 			group_lost(st);
 			return;
 		}
-		if ((s = store_stmt(st, S_ROLLBACK_TO)) != NULL) {
-			sqlite3_step(s);
-			sqlite3_reset(s);
-		}
-		if ((s = store_stmt(st, S_RELEASE)) != NULL) {
-			sqlite3_step(s);
-			sqlite3_reset(s);
-		}
+		run_quietly(st, S_ROLLBACK_TO);
+		run_quietly(st, S_RELEASE);
 		return;
 	}
 	if (sqlite3_get_autocommit(st->db)) {
@@ -568,11 +575,7 @@ store_rollback(struct tr_store *st)
 			group_lost(st);
 		return;
 	}
-	/* Keep the first error's message: rolling back is the aftermath. */
-	if ((s = store_stmt(st, S_ROLLBACK)) != NULL) {
-		sqlite3_step(s);
-		sqlite3_reset(s);
-	}
+	run_quietly(st, S_ROLLBACK);
 	if (st->in_group)
 		group_lost(st);
 }
@@ -687,13 +690,6 @@ store_fix_primary(struct tr_store *st, int64_t *changes)
 	return store_exec_stmt(st, s, "clearing touched links");
 }
 
-/*
- * Indexes the articles above the fts_done mark in one statement and
- * moves the mark to the highest id, inside the caller's transaction.
- * One bulk insert into FTS5 costs a fraction of a trigger's insert per
- * row: the terms of many rows are merged in memory and written as a few
- * large segments instead of one small segment per document.
- */
 /* The fts_done mark and the highest article id. */
 static int
 fts_pending(struct tr_store *st, int64_t *done, int64_t *top)
@@ -714,6 +710,13 @@ fts_pending(struct tr_store *st, int64_t *done, int64_t *top)
 	return 0;
 }
 
+/*
+ * Indexes the articles above the fts_done mark in one statement and
+ * moves the mark to the highest id, inside the caller's transaction.
+ * One bulk insert into FTS5 costs a fraction of a trigger's insert per
+ * row: the terms of many rows are merged in memory and written as a few
+ * large segments instead of one small segment per document.
+ */
 int
 store_fts_catch_up(struct tr_store *st, int64_t *indexed)
 {
