@@ -123,8 +123,10 @@ class Matrix:
             line_of(r.out, "victim").split(None, 1)[1].rsplit(None, 1)[0],
             r.seconds, r.maxrss_kb))
         # The healthy feed's new version is stored beside the fault.
-        contains(line_of(r.out, "healthy"), "2 new, 5 updated",
-                 "healthy feed line")
+        self.healthy_line = line_of(r.out, "healthy")
+        if wrapped() and _timed_out(self.healthy_line):
+            self.healthy_again()
+        contains(self.healthy_line, "2 new, 5 updated", "healthy feed line")
         h = self.store.articles("healthy")
         eq(len(h), 7, "healthy articles")
         eq(sorted(v[1] for v in h.values())[:2], ["h 0 v2", "h 1 v2"],
@@ -135,6 +137,19 @@ class Matrix:
         eq(self.states["healthy"]["errors"], 0, "healthy errors")
         eq(self.states["healthy"]["last_error"], None, "healthy last_error")
         return r
+
+    def healthy_again(self):
+        """Under valgrind the one poll loop runs 20-50 times slower, and a
+        victim that floods it (an endless body) can starve the healthy
+        transfer past its low-speed limit: timing under the wrapper, not
+        a memory error. The healthy feed alone is then polled again; run
+        natively, the first poll has to succeed."""
+        print("  healthy's poll timed out under the wrapper (%s); "
+              "polling it again" % self.healthy_line.split(None, 2)[2])
+        r = measure(["-c", self.conf(), "fetch", "--force", "healthy"],
+                    timeout=slow(60))
+        check_clean_exit(r, 0)
+        self.healthy_line = line_of(r.out, "healthy")
 
     def failed(self, *needles):
         """The victim failed with a message holding every needle, and
@@ -152,6 +167,10 @@ class Matrix:
         eq(self.store.articles("victim"), self.before,
            "victim articles after the fault (row id, title, hash, "
            "first seen, summary)")
+
+
+def _timed_out(line):
+    return "failed" in line and ("too slow" in line or "timed out" in line)
 
 
 def run_fault(behaviour, *needles, glob=None):
