@@ -9,19 +9,25 @@
  *   2. Run the fetch engine. Its next() hands out the jobs in order,
  *      skipping those whose host is held (holds that arrive during the
  *      round count at once). For a 2xx body, body_start() opens a
- *      parser and a store batch, body() feeds the parser as bytes
- *      arrive, and each parsed article goes straight into the batch.
- *   3. done() decides the outcome, commits or discards the batch, and
- *      saves the feed's new state with its next check. A job's memory
- *      is freed as soon as its transfer ends.
+ *      parser and a document on the writer thread, body() feeds the
+ *      parser as bytes arrive, and each parsed article is queued for
+ *      the writer.
+ *   3. done() decides the outcome. A document to store is committed by
+ *      the writer; when its result comes back (on_stored), the feed's
+ *      new state is saved with its next check and the job ends. Other
+ *      outcomes save and end at once. A job's memory is freed as soon
+ *      as it ends.
  *
- * The store's writes of a round are grouped (tr_store_group_begin): each
- * document and each feed state is a savepoint of a transaction that is
- * committed every GROUP_SECONDS, also while the engine waits on the
- * network (its idle hook), and at the end. A crash loses at most the
- * open group, whose documents and feed states go together, so those
- * feeds are simply fetched again. The full-text index is written in
- * bulk once the transfers are over (tr_store_defer_index).
+ * The writer thread (writer.h) does every store write of the round, in
+ * the order queued, while this thread fetches and parses: the two
+ * overlap on two cores, and the queue between them is bounded, so a
+ * parser that outruns the store waits. The writes are grouped
+ * (tr_store_group_begin): each document and each feed state is a
+ * savepoint of a transaction that the writer commits a quarter second
+ * after its first write. A crash loses at most the open group, whose
+ * documents and feed states go together, so those feeds are simply
+ * fetched again. The full-text index is written in bulk once the
+ * transfers are over (tr_store_defer_index).
  *
  * Why nothing is stored from a failed transfer (a cut, a timeout, a body
  * over the cap): the batch is all-or-nothing, the document is incomplete,
@@ -47,11 +53,14 @@
 #include "tributary/sched.h"
 #include "tributary/store.h"
 #include "tributary/url.h"
+#include "tributary/writer.h"
 
 /* How much of an HTML body is kept to look for <link rel=alternate>. */
 #define SNIFF_MAX (64 * 1024)
 /* Alternate links named in a "not a feed" error. */
 #define MAX_ALT_LINKS 3
+/* Parsed articles queued for the writer thread at most (bytes of text). */
+#define WRITER_QUEUE_BYTES (4 << 20)
 
 struct hold {
 	char *host;
@@ -59,6 +68,14 @@ struct hold {
 };
 
 struct round;
+
+/* What succeed() needs of a response whose document is being stored. */
+struct answer {
+	int status;
+	double seconds;
+	char *etag, *last_modified, *permanent_url, *cache_control, *expires;
+	char body_hash[64];
+};
 
 struct job {
 	struct round *rd;
@@ -68,11 +85,13 @@ struct job {
 	size_t rank; /* its place among the feeds of its host */
 	/* While in flight: */
 	struct tr_parser *parser;
-	struct tr_store_batch *batch;
+	struct tr_writer_doc *doc; /* its document on the writer's side */
 	struct tr_buf sniff; /* start of a possibly HTML body */
 	int sniffing;
 	int parse_err; /* the parser gave up */
-	int store_err; /* the batch refused an article */
+	int store_err; /* out of memory queueing the document */
+	int waiting;   /* the document's commit is queued; see answer */
+	struct answer answer;
 	int html_type; /* Content-Type says HTML */
 	char *content_type;
 	int redirects; /* of the transfer, for the report */
@@ -92,23 +111,13 @@ struct round {
 	int64_t now;
 	uint64_t rnd;
 	int err;
-	double group_t0; /* when the open group's first write came, or 0 */
+	struct tr_writer *w; /* while the transfers run */
 	/* Parsers of finished jobs, reset and reused by the next ones (no
 	 * more than the jobs ever in flight at once); freed with the round. */
 	struct tr_parser **spare;
 	size_t n_spare, cap_spare;
 };
 
-/*
- * How long the writes of a round gather in one transaction (see
- * tr_store_group_begin) before they are committed. Short enough that the
- * write lock is never held long, and that readers see new articles
- * soon; long enough that a commit carries many documents: their index
- * and FTS pages then go into the WAL once per group, not once each.
- */
-#define GROUP_SECONDS 0.25
-
-static void group_tick(struct round *rd, int wrote);
 
 static const char *const outcome_names[] = {"ok", "unchanged", "failed", "held",
                                             "disabled"};
@@ -123,12 +132,6 @@ tr_poll_outcome_name(enum tr_poll_outcome o)
 
 /* --- small helpers --- */
 
-static char *
-dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* Replaces *dst with a copy of src (NULL allowed). 0 or TR_ENOMEM. */
 static int
 set_str(char **dst, const char *src)
@@ -139,32 +142,6 @@ set_str(char **dst, const char *src)
 		return TR_ENOMEM;
 	free(*dst);
 	*dst = c;
-	return 0;
-}
-
-static int
-copy_state(struct tr_feed_state *d, const struct tr_feed_state *s)
-{
-	*d = *s;
-	d->name = dup_or_null(s->name);
-	d->url = dup_or_null(s->url);
-	d->effective_url = dup_or_null(s->effective_url);
-	d->title = dup_or_null(s->title);
-	d->site_link = dup_or_null(s->site_link);
-	d->etag = dup_or_null(s->etag);
-	d->last_modified = dup_or_null(s->last_modified);
-	d->body_hash = dup_or_null(s->body_hash);
-	d->last_error = dup_or_null(s->last_error);
-	d->disabled_reason = dup_or_null(s->disabled_reason);
-	if (!d->name || !d->url || (s->effective_url && !d->effective_url) ||
-	    (s->title && !d->title) || (s->site_link && !d->site_link) ||
-	    (s->etag && !d->etag) || (s->last_modified && !d->last_modified) ||
-	    (s->body_hash && !d->body_hash) ||
-	    (s->last_error && !d->last_error) ||
-	    (s->disabled_reason && !d->disabled_reason)) {
-		tr_feed_state_free(d);
-		return TR_ENOMEM;
-	}
 	return 0;
 }
 
@@ -295,7 +272,7 @@ collect_cb(const struct tr_feed_state *fs, void *arg)
 	}
 	j = &rd->jobs[rd->n_jobs];
 	memset(j, 0, sizeof(*j));
-	if ((rd->err = copy_state(&j->fs, fs)) != 0)
+	if ((rd->err = tr_feed_state_copy(&j->fs, fs)) != 0)
 		return 1;
 	if ((j->host = strdup(host)) == NULL) {
 		tr_feed_state_free(&j->fs);
@@ -362,16 +339,29 @@ parser_take(struct job *j, const struct tr_parse_opts *po)
 }
 
 static void
+answer_free(struct answer *a)
+{
+	free(a->etag);
+	free(a->last_modified);
+	free(a->permanent_url);
+	free(a->cache_control);
+	free(a->expires);
+	memset(a, 0, sizeof(*a));
+}
+
+static void
 job_release(struct job *j)
 {
 	parser_park(j->rd, j->parser);
-	tr_store_batch_free(j->batch);
+	if (j->doc != NULL)
+		tr_writer_doc_discard(j->rd->w, j->doc);
+	answer_free(&j->answer);
 	tr_buf_free(&j->sniff);
 	free(j->content_type);
 	free(j->host);
 	tr_feed_state_free(&j->fs);
 	j->parser = NULL;
-	j->batch = NULL;
+	j->doc = NULL;
 	j->content_type = NULL;
 	j->host = NULL;
 }
@@ -421,12 +411,18 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 		rd->opts->on_feed(&r, rd->opts->arg);
 }
 
+/* Saves j's state: through the writer thread while the transfers run. */
 static void
 save(struct round *rd, struct job *j)
 {
-	if (tr_store_feed_save(rd->st, &j->fs) != 0)
+	if (rd->w != NULL) {
+		if (tr_writer_save(rd->w, &j->fs) != 0)
+			tr_log(TR_LOG_ERROR, "feed %s: saving its state "
+			       "failed: out of memory", j->fs.name);
+	} else if (tr_store_feed_save(rd->st, &j->fs) != 0) {
 		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: %s",
 		       j->fs.name, tr_store_errmsg(rd->st));
+	}
 }
 
 static int64_t
@@ -640,7 +636,7 @@ on_article(const struct tr_article *a, void *arg)
 	struct job *j = arg;
 	int rc;
 
-	if ((rc = tr_store_batch_add(j->batch, a)) != 0) {
+	if ((rc = tr_writer_doc_add(j->rd->w, j->doc, a)) != 0) {
 		j->store_err = rc;
 		return 1;
 	}
@@ -671,9 +667,8 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 		j->store_err = TR_ENOMEM;
 		return 1;
 	}
-	if ((rc = tr_store_batch_begin(&j->batch, j->rd->st, j->fs.name)) !=
-	    0) {
-		j->store_err = rc;
+	if ((j->doc = tr_writer_doc_begin(j->rd->w, j->fs.name, j)) == NULL) {
+		j->store_err = TR_ENOMEM;
 		return 1;
 	}
 	if ((rc = parser_take(j, &po)) != 0) {
@@ -881,20 +876,38 @@ not_a_feed(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	tr_buf_free(&msg);
 }
 
-/* A 2xx body has been read whole: finish, compare, commit. */
+/* Keeps what succeed() needs of r until the document's result comes. */
+static int
+answer_keep(struct answer *a, const struct tr_fetch_result *r,
+            const char *hash)
+{
+	a->status = r->status;
+	a->seconds = r->seconds;
+	snprintf(a->body_hash, sizeof(a->body_hash), "%s", hash);
+	if (set_str(&a->etag, r->etag) != 0 ||
+	    set_str(&a->last_modified, r->last_modified) != 0 ||
+	    set_str(&a->permanent_url, r->permanent_url) != 0 ||
+	    set_str(&a->cache_control, r->cache_control) != 0 ||
+	    set_str(&a->expires, r->expires) != 0) {
+		answer_free(a);
+		return TR_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A 2xx body has been read whole: finish and compare, then queue the
+ * commit; on_stored() ends the job when its result comes.
+ */
 static void
 body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 {
-	struct tr_store_result res;
-	char hash[64], msg[512];
-
-	memset(&res, 0, sizeof(res));
+	char hash[64];
+	int rc;
 
 	if (j->store_err) {
-		snprintf(msg, sizeof(msg), "storing failed: %s",
-		         j->store_err == TR_ENOMEM ? "out of memory"
-		                                   : tr_store_errmsg(rd->st));
-		fail(rd, j, r->status, r->seconds, msg, 0);
+		fail(rd, j, r->status, r->seconds,
+		     "storing failed: out of memory", 0);
 		return;
 	}
 	if (j->parser == NULL || j->parse_err ||
@@ -905,19 +918,50 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	snprintf(hash, sizeof(hash), "%016" PRIx64 "-%" PRId64, r->body_hash,
 	         r->bytes);
 	if (j->fs.body_hash != NULL && strcmp(j->fs.body_hash, hash) == 0) {
-		/* The same bytes as last time: the batch is dropped. */
+		/* The same bytes as last time: the document is dropped. */
 		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
 		return;
 	}
-	if (tr_store_batch_commit(j->batch, tr_parser_meta(j->parser), &res) !=
-	    0) {
-		snprintf(msg, sizeof(msg), "storing failed: %s",
-		         tr_store_errmsg(rd->st));
-		fail(rd, j, r->status, r->seconds, msg, 0);
+	if ((rc = answer_keep(&j->answer, r, hash)) == 0) {
+		rc = tr_writer_doc_commit(rd->w, j->doc,
+		                          tr_parser_meta(j->parser));
+		j->doc = NULL; /* queued, or discarded by the failed commit */
+	}
+	if (rc != 0) {
+		fail(rd, j, r->status, r->seconds,
+		     "storing failed: out of memory", 0);
 		return;
 	}
-	set_str(&j->fs.body_hash, hash);
-	succeed(rd, j, r, TR_POLL_OK, &res);
+	j->waiting = 1;
+}
+
+/* A document's result from the writer thread: the job ends. */
+static void
+on_stored(const struct tr_writer_result *wr, void *arg)
+{
+	struct round *rd = arg;
+	struct job *j = wr->token;
+	struct answer *a = &j->answer;
+	struct tr_fetch_result r;
+	char msg[512];
+
+	if (wr->rc != 0) {
+		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
+		fail(rd, j, a->status, a->seconds, msg, 0);
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.status = a->status;
+		r.seconds = a->seconds;
+		r.etag = a->etag;
+		r.last_modified = a->last_modified;
+		r.permanent_url = a->permanent_url;
+		r.cache_control = a->cache_control;
+		r.expires = a->expires;
+		set_str(&j->fs.body_hash, a->body_hash);
+		succeed(rd, j, &r, TR_POLL_OK, &wr->res);
+	}
+	j->waiting = 0;
+	job_release(j);
 }
 
 /* A final status that is neither 2xx nor 304. */
@@ -980,8 +1024,9 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 		body_done(rd, j, r);
 	else
 		status_done(rd, j, r);
-	job_release(j);
-	group_tick(rd, 1);
+	if (!j->waiting)
+		job_release(j);
+	tr_writer_results(rd->w, on_stored, rd);
 }
 
 static double
@@ -993,33 +1038,13 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A group commit failed: the store rolled the group back. */
-static void
-group_failed(struct tr_store *st)
-{
-	tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
-	       "(they are fetched again next time): %s", tr_store_errmsg(st));
-}
-
-/* Commits the round's open group of writes once it is old enough. */
-static void
-group_tick(struct round *rd, int wrote)
-{
-	double now = mono_now();
-
-	if (wrote && rd->group_t0 == 0)
-		rd->group_t0 = now;
-	if (rd->group_t0 == 0 || now - rd->group_t0 < GROUP_SECONDS)
-		return;
-	rd->group_t0 = 0;
-	if (tr_store_group_commit(rd->st) != 0)
-		group_failed(rd->st);
-}
-
+/* While the engine waits on the network: results that came meanwhile. */
 static void
 idle_cb(void *ctx)
 {
-	group_tick(ctx, 0);
+	struct round *rd = ctx;
+
+	tr_writer_results(rd->w, on_stored, rd);
 }
 
 /* Reports a job that is not fetched and releases it. */
@@ -1050,7 +1075,6 @@ skip_if_held(struct round *rd, struct job *j)
 	if (j->fs.next_check < held) {
 		j->fs.next_check = held;
 		save(rd, j);
-		group_tick(rd, 1);
 	}
 	skip(rd, j, TR_POLL_HELD, msg);
 	return 1;
@@ -1183,10 +1207,19 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	/* The round's new articles are indexed for search all at once at
 	 * its end: a bulk FTS5 insert costs a fraction of one per document. */
 	tr_store_defer_index(st, 1);
-	tr_store_group_begin(st);
+	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
+		tr_store_defer_index(st, 0);
+		tr_log(TR_LOG_ERROR, "poll: starting the writer thread failed: "
+		       "%s", tr_strerror(rc));
+		goto out;
+	}
 	rc = tr_fetch_run(&fo, &ops, &rd);
-	if (tr_store_group_end(st) != 0)
-		group_failed(st);
+	/* The last documents' results, whose feed states then go the same
+	 * way before the writer ends. */
+	tr_writer_flush(rd.w);
+	tr_writer_results(rd.w, on_stored, &rd);
+	tr_writer_stop(rd.w);
+	rd.w = NULL;
 	tr_store_defer_index(st, 0);
 	/* A cancelled round (SIGTERM) leaves the index to the next commit,
 	 * which catches up whatever is missing: stopping stays quick. */

@@ -76,6 +76,17 @@ tr_feed_state_free(struct tr_feed_state *fs)
 }
 
 int
+tr_feed_state_copy(struct tr_feed_state *d, const struct tr_feed_state *s)
+{
+	*d = *s;
+	if (feed_own(d) != 0) {
+		tr_feed_state_free(d); /* feed_own left NULL where it failed */
+		return TR_ENOMEM;
+	}
+	return 0;
+}
+
+int
 tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name)
 {

@@ -92,6 +92,11 @@ int tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs);
 typedef int (*tr_feed_cb)(const struct tr_feed_state *fs, void *arg);
 int tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg);
 
+/* Copies src into dst (every string duplicated). 0 or TR_ENOMEM, with
+ * dst then empty. */
+int tr_feed_state_copy(struct tr_feed_state *dst,
+    const struct tr_feed_state *src);
+
 void tr_feed_state_free(struct tr_feed_state *fs);
 
 /* --- storing one fetched document --- */

@@ -1,0 +1,96 @@
+/*
+ * writer.h — a thread that does a polling round's store writes.
+ *
+ * The poller's thread fetches and parses; the writer's thread stages,
+ * commits and saves feed states, so that the two overlap on two cores.
+ * Work goes to the writer through a queue bounded in bytes (a producer
+ * that fills it waits), and is done in the order it was queued. Each
+ * committed document's result comes back through tr_writer_results().
+ *
+ * While a writer runs, only its thread uses the store handle. Its
+ * writes are grouped (tr_store_group_begin): the writer commits the open
+ * group once it is a quarter of a second old, also while it waits for
+ * work, so that readers see new articles soon.
+ */
+#ifndef TRIBUTARY_WRITER_H
+#define TRIBUTARY_WRITER_H
+
+#include <stddef.h>
+
+#include "tributary/article.h"
+#include "tributary/store.h"
+
+struct tr_writer;
+struct tr_writer_doc;
+
+/* One document's outcome, borrowed for the callback. */
+struct tr_writer_result {
+	void *token;		     /* as given to tr_writer_doc_begin */
+	int rc;			     /* 0, or why it was not stored */
+	const char *errmsg;	     /* when rc != 0: the store's message */
+	struct tr_store_result res; /* when rc == 0 */
+};
+
+typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
+    void *arg);
+
+/*
+ * Starts the writer thread on st and groups st's writes
+ * (tr_store_group_begin). max_bytes caps the queued articles (about
+ * their text size). TR_ENOMEM, or TR_EINVAL when the thread cannot
+ * start (nothing is then left running).
+ */
+int tr_writer_start(struct tr_writer **out, struct tr_store *st,
+    size_t max_bytes);
+
+/* Waits until every operation queued so far is done. */
+void tr_writer_flush(struct tr_writer *w);
+
+/*
+ * Waits until every queued operation is done, ends the thread, commits
+ * the last group (tr_store_group_end; a failure is logged) and frees w
+ * (NULL allowed); results never collected are dropped. Then the store
+ * handle belongs to the caller's thread again.
+ */
+void tr_writer_stop(struct tr_writer *w);
+
+/*
+ * Opens a document of feed `feed` (a store batch, on the writer's
+ * thread); token comes back with its result. NULL when out of memory.
+ * The document is ended by exactly one tr_writer_doc_commit() or
+ * tr_writer_doc_discard(); the handle is not used after that.
+ */
+struct tr_writer_doc *tr_writer_doc_begin(struct tr_writer *w,
+    const char *feed, void *token);
+
+/*
+ * Queues a copy of article a for document d; waits while the queue is
+ * full. A store error of the document shows in its result. 0 or
+ * TR_ENOMEM.
+ */
+int tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
+    const struct tr_article *a);
+
+/*
+ * Queues the commit of document d with the feed's title and site link
+ * from meta (NULL: none); its result comes back through
+ * tr_writer_results(). 0 or TR_ENOMEM (the document is then discarded
+ * and no result comes).
+ */
+int tr_writer_doc_commit(struct tr_writer *w, struct tr_writer_doc *d,
+    const struct tr_feed_meta *meta);
+
+/* Queues dropping document d (NULL allowed); no result comes. */
+void tr_writer_doc_discard(struct tr_writer *w, struct tr_writer_doc *d);
+
+/*
+ * Queues saving a copy of fs (tr_store_feed_save; a failure is logged).
+ * 0 or TR_ENOMEM.
+ */
+int tr_writer_save(struct tr_writer *w, const struct tr_feed_state *fs);
+
+/* Calls cb for every document result that came back since last time. */
+void tr_writer_results(struct tr_writer *w, tr_writer_result_cb cb,
+    void *arg);
+
+#endif

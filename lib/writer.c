@@ -1,0 +1,488 @@
+/*
+ * writer.c — the writer thread of a polling round (see writer.h).
+ *
+ * One queue of operations, in order: open a document (a store batch),
+ * add an article to it, commit or discard it, save a feed state. The
+ * poller's thread appends, the writer's thread takes one operation at a
+ * time. The queue is bounded by the bytes of the articles in it, so a
+ * parser that outruns the store waits instead of buffering a round.
+ *
+ * A document's handle (struct tr_writer_doc) is created by the poller
+ * and from then on touched only by the writer thread, which frees it
+ * when the document is committed or discarded. Results of commits go
+ * back on a second list that the poller drains when it likes.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tributary/error.h"
+#include "tributary/log.h"
+#include "tributary/writer.h"
+
+/*
+ * How long the writes gather in one transaction before they are
+ * committed (see tr_store_group_begin). Short enough that the write lock
+ * is never held long and readers see new articles soon; long enough
+ * that a commit carries many documents, whose index and FTS pages then
+ * go into the WAL once per group, not once each.
+ */
+#define GROUP_SECONDS 0.25
+
+enum op_kind { OP_BEGIN, OP_ADD, OP_COMMIT, OP_DISCARD, OP_SAVE };
+
+struct op {
+	struct op *next;
+	enum op_kind kind;
+	struct tr_writer_doc *doc;
+	size_t bytes; /* counted against the queue's cap */
+	struct tr_article art;	/* OP_ADD */
+	struct tr_feed_meta meta; /* OP_COMMIT: title and link only */
+	struct tr_feed_state fs;  /* OP_SAVE */
+};
+
+struct tr_writer_doc {
+	char *feed;
+	void *token;
+	struct op *end; /* its commit or discard, allocated up front so
+			   that a discard cannot fail; the poller's */
+	struct tr_store_batch *batch;
+	int rc;	      /* the first error of the document */
+	char *errmsg; /* its message */
+};
+
+struct result {
+	struct result *next;
+	struct tr_writer_result r;
+	char *errmsg;
+};
+
+struct tr_writer {
+	struct tr_store *st;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* an operation came, or stop */
+	pthread_cond_t room; /* the queue went under its cap */
+	pthread_cond_t idle; /* the queue ran dry and nothing runs */
+	struct op *head, *tail;
+	size_t bytes, max_bytes;
+	int busy; /* the writer thread is executing an operation */
+	int stopping;
+	struct result *res_head, *res_tail;
+	/* Writer thread only: */
+	struct timespec group_t0; /* first write of the open group */
+	int group_open;
+};
+
+static size_t
+slen(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
+/* About the memory an article copy holds. */
+static size_t
+article_bytes(const struct tr_article *a)
+{
+	return sizeof(*a) + slen(a->id) + slen(a->guid) + slen(a->link) +
+	       slen(a->title) + slen(a->author) + slen(a->summary) +
+	       slen(a->content) + 64 * (a->n_authors + a->n_categories +
+	                                a->n_enclosures);
+}
+
+static void
+op_free(struct op *o)
+{
+	tr_article_free(&o->art);
+	free(o->meta.title);
+	free(o->meta.link);
+	tr_feed_state_free(&o->fs);
+	free(o);
+}
+
+static struct op *
+op_new(enum op_kind kind, struct tr_writer_doc *doc)
+{
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	o->kind = kind;
+	o->doc = doc;
+	tr_article_init(&o->art);
+	tr_feed_meta_init(&o->meta);
+	return o;
+}
+
+/* Appends o; waits while the queue is over its cap. */
+static void
+enqueue(struct tr_writer *w, struct op *o)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->head != NULL && w->bytes >= w->max_bytes)
+		pthread_cond_wait(&w->room, &w->mu);
+	if (w->tail)
+		w->tail->next = o;
+	else
+		w->head = o;
+	w->tail = o;
+	w->bytes += o->bytes;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* --- the writer thread --- */
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A group commit failed: the store rolled the group back. */
+static void
+group_failed(struct tr_store *st)
+{
+	tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
+	       "(they are fetched again next time): %s", tr_store_errmsg(st));
+}
+
+static void
+group_commit(struct tr_writer *w)
+{
+	w->group_open = 0;
+	if (tr_store_group_commit(w->st) != 0)
+		group_failed(w->st);
+}
+
+/* Marks that the open group got a write; commits it once old enough. */
+static void
+group_wrote(struct tr_writer *w)
+{
+	if (!w->group_open) {
+		w->group_open = 1;
+		clock_gettime(CLOCK_MONOTONIC, &w->group_t0);
+	} else if (since(&w->group_t0) >= GROUP_SECONDS) {
+		group_commit(w);
+	}
+}
+
+/* Records the first error of document d. */
+static void
+doc_failed(struct tr_writer *w, struct tr_writer_doc *d, int rc)
+{
+	if (d->rc != 0)
+		return;
+	d->rc = rc;
+	d->errmsg = strdup(rc == TR_ENOMEM ? "out of memory"
+	                                   : tr_store_errmsg(w->st));
+}
+
+static void
+doc_free(struct tr_writer_doc *d)
+{
+	tr_store_batch_free(d->batch);
+	free(d->feed);
+	free(d->errmsg);
+	free(d);
+}
+
+static void
+push_result(struct tr_writer *w, struct tr_writer_doc *d,
+            const struct tr_store_result *res)
+{
+	struct result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", d->feed);
+		return;
+	}
+	r->r.token = d->token;
+	r->r.rc = d->rc;
+	if (res)
+		r->r.res = *res;
+	if (d->rc != 0) {
+		r->errmsg = d->errmsg;
+		d->errmsg = NULL;
+		r->r.errmsg = r->errmsg ? r->errmsg : tr_strerror(d->rc);
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->res_tail)
+		w->res_tail->next = r;
+	else
+		w->res_head = r;
+	w->res_tail = r;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+do_commit(struct tr_writer *w, struct tr_writer_doc *d,
+          const struct tr_feed_meta *meta)
+{
+	struct tr_store_result res;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if (d->rc == 0 &&
+	    (rc = tr_store_batch_commit(d->batch, meta, &res)) != 0)
+		doc_failed(w, d, rc);
+	push_result(w, d, &res);
+	doc_free(d);
+}
+
+static void
+execute(struct tr_writer *w, struct op *o)
+{
+	struct tr_writer_doc *d = o->doc;
+	int rc;
+
+	switch (o->kind) {
+	case OP_BEGIN:
+		if ((rc = tr_store_batch_begin(&d->batch, w->st, d->feed)) != 0)
+			doc_failed(w, d, rc);
+		break;
+	case OP_ADD:
+		if (d->rc == 0 &&
+		    (rc = tr_store_batch_add(d->batch, &o->art)) != 0)
+			doc_failed(w, d, rc);
+		break;
+	case OP_COMMIT:
+		do_commit(w, d, o->meta.title || o->meta.link ? &o->meta
+		                                              : NULL);
+		break;
+	case OP_DISCARD:
+		doc_free(d);
+		break;
+	case OP_SAVE:
+		if (tr_store_feed_save(w->st, &o->fs) != 0)
+			tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: "
+			       "%s", o->fs.name, tr_store_errmsg(w->st));
+		break;
+	}
+	group_wrote(w);
+}
+
+/* The next operation, or NULL once stopping with nothing left. While
+ * the queue is dry, commits the open group when it is due. */
+static struct op *
+take(struct tr_writer *w)
+{
+	struct op *o;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->head == NULL && !w->stopping) {
+		if (w->group_open) {
+			struct timespec until = w->group_t0;
+			double left = GROUP_SECONDS - since(&w->group_t0);
+
+			if (left <= 0) {
+				pthread_mutex_unlock(&w->mu);
+				group_commit(w);
+				pthread_mutex_lock(&w->mu);
+				continue;
+			}
+			/* The wait's deadline is on the realtime clock. */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += (long)(left * 1e9);
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&w->work, &w->mu, &until);
+		} else {
+			pthread_cond_wait(&w->work, &w->mu);
+		}
+	}
+	if ((o = w->head) != NULL) {
+		w->busy = 1;
+		w->head = o->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		if (w->bytes >= w->max_bytes &&
+		    w->bytes - o->bytes < w->max_bytes)
+			pthread_cond_broadcast(&w->room);
+		w->bytes -= o->bytes;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return o;
+}
+
+static void *
+run(void *arg)
+{
+	struct tr_writer *w = arg;
+	struct op *o;
+
+	while ((o = take(w)) != NULL) {
+		execute(w, o);
+		op_free(o);
+		pthread_mutex_lock(&w->mu);
+		w->busy = 0;
+		if (w->head == NULL)
+			pthread_cond_broadcast(&w->idle);
+		pthread_mutex_unlock(&w->mu);
+	}
+	return NULL;
+}
+
+/* --- the poller's side --- */
+
+static void
+writer_free(struct tr_writer *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->room);
+	pthread_cond_destroy(&w->idle);
+	free(w);
+}
+
+int
+tr_writer_start(struct tr_writer **out, struct tr_store *st,
+                size_t max_bytes)
+{
+	struct tr_writer *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL)
+		return TR_ENOMEM;
+	w->st = st;
+	w->max_bytes = max_bytes;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->room, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	tr_store_group_begin(st);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		tr_store_group_end(st);
+		writer_free(w);
+		return TR_EINVAL;
+	}
+	*out = w;
+	return 0;
+}
+
+void
+tr_writer_flush(struct tr_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->head != NULL || w->busy)
+		pthread_cond_wait(&w->idle, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+tr_writer_stop(struct tr_writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	if (tr_store_group_end(w->st) != 0)
+		group_failed(w->st);
+	tr_writer_results(w, NULL, NULL); /* never collected: dropped */
+	writer_free(w);
+}
+
+struct tr_writer_doc *
+tr_writer_doc_begin(struct tr_writer *w, const char *feed, void *token)
+{
+	struct tr_writer_doc *d = calloc(1, sizeof(*d));
+	struct op *o = NULL;
+
+	if (d == NULL || (d->feed = strdup(feed)) == NULL ||
+	    (d->end = op_new(OP_DISCARD, d)) == NULL ||
+	    (o = op_new(OP_BEGIN, d)) == NULL) {
+		if (d) {
+			free(d->end);
+			free(d->feed);
+		}
+		free(d);
+		return NULL;
+	}
+	d->token = token;
+	enqueue(w, o);
+	return d;
+}
+
+int
+tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
+                  const struct tr_article *a)
+{
+	struct op *o = op_new(OP_ADD, d);
+
+	if (o == NULL)
+		return TR_ENOMEM;
+	if (tr_article_copy(&o->art, a) != 0) {
+		op_free(o);
+		return TR_ENOMEM;
+	}
+	o->bytes = article_bytes(a);
+	enqueue(w, o);
+	return 0;
+}
+
+int
+tr_writer_doc_commit(struct tr_writer *w, struct tr_writer_doc *d,
+                     const struct tr_feed_meta *meta)
+{
+	struct op *o = d->end;
+
+	if (meta != NULL &&
+	    ((meta->title && (o->meta.title = strdup(meta->title)) == NULL) ||
+	     (meta->link && (o->meta.link = strdup(meta->link)) == NULL))) {
+		tr_writer_doc_discard(w, d);
+		return TR_ENOMEM;
+	}
+	o->kind = OP_COMMIT;
+	enqueue(w, o);
+	return 0;
+}
+
+void
+tr_writer_doc_discard(struct tr_writer *w, struct tr_writer_doc *d)
+{
+	if (d == NULL)
+		return;
+	d->end->kind = OP_DISCARD;
+	enqueue(w, d->end);
+}
+
+int
+tr_writer_save(struct tr_writer *w, const struct tr_feed_state *fs)
+{
+	struct op *o = op_new(OP_SAVE, NULL);
+
+	if (o == NULL)
+		return TR_ENOMEM;
+	if (tr_feed_state_copy(&o->fs, fs) != 0) {
+		op_free(o);
+		return TR_ENOMEM;
+	}
+	enqueue(w, o);
+	return 0;
+}
+
+void
+tr_writer_results(struct tr_writer *w, tr_writer_result_cb cb, void *arg)
+{
+	struct result *r, *next;
+
+	pthread_mutex_lock(&w->mu);
+	r = w->res_head;
+	w->res_head = w->res_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		if (cb)
+			cb(&r->r, arg);
+		free(r->errmsg);
+		free(r);
+	}
+}

@@ -1,0 +1,222 @@
+/*
+ * test_writer.c — the writer thread: interleaved documents land whole,
+ * errors come back with their document, discards leave nothing, feed
+ * states are saved in order, a tiny queue still carries everything, and
+ * readers see the writes while the thread runs.
+ */
+#include <time.h>
+
+#include "runner.h"
+#include "test_store_util.h"
+#include "tributary/writer.h"
+
+static const char conf[] = "[tributary]\n"
+			   "database = x.db\n"
+			   "[feed \"alpha\"]\n"
+			   "url = http://127.0.0.1:1/a.xml\n"
+			   "[feed \"beta\"]\n"
+			   "url = http://127.0.0.1:1/b.xml\n";
+
+struct seen {
+	int n;
+	void *token[8];
+	int rc[8];
+	int64_t added[8];
+	char msg[8][256];
+};
+
+static void
+on_result(const struct tr_writer_result *r, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n >= 8)
+		return;
+	s->token[s->n] = r->token;
+	s->rc[s->n] = r->rc;
+	s->added[s->n] = r->res.added;
+	snprintf(s->msg[s->n], sizeof(s->msg[0]), "%s",
+	         r->rc ? r->errmsg : "");
+	s->n++;
+}
+
+/* A store with feeds alpha and beta; *path is its file. */
+static struct tr_store *
+open_store(char **path)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf);
+
+	*path = tmp_db();
+	CHECK_INT(tr_store_open(&st, *path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_config_free(cfg);
+	return st;
+}
+
+static void
+add(struct tr_writer *w, struct tr_writer_doc *d, const char *id)
+{
+	struct tr_article a;
+
+	mkart(&a, id, NULL, id, 1000);
+	CHECK_INT(tr_writer_doc_add(w, d, &a), 0);
+	tr_article_free(&a);
+}
+
+static void
+test_interleaved_documents(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *a, *b;
+	struct seen s;
+	int ta = 1, tb = 2;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	a = tr_writer_doc_begin(w, "alpha", &ta);
+	b = tr_writer_doc_begin(w, "beta", &tb);
+	CHECK(a != NULL && b != NULL);
+	add(w, a, "a1");
+	add(w, b, "b1");
+	add(w, a, "a2");
+	add(w, b, "b2");
+	add(w, b, "b3");
+	CHECK_INT(tr_writer_doc_commit(w, b, NULL), 0);
+	CHECK_INT(tr_writer_doc_commit(w, a, NULL), 0);
+	tr_writer_flush(w);
+	tr_writer_results(w, on_result, &s);
+	CHECK_INT(s.n, 2);
+	/* In commit order, each with its own count. */
+	CHECK(s.token[0] == &tb && s.token[1] == &ta);
+	CHECK_INT(s.rc[0], 0);
+	CHECK_INT(s.added[0], 3);
+	CHECK_INT(s.added[1], 2);
+	tr_writer_stop(w);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 5);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_error_and_discard(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *gone, *dropped;
+	struct seen s;
+	int t = 1;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	gone = tr_writer_doc_begin(w, "no-such-feed", &t);
+	dropped = tr_writer_doc_begin(w, "alpha", NULL);
+	add(w, gone, "x1");
+	add(w, dropped, "a1");
+	CHECK_INT(tr_writer_doc_commit(w, gone, NULL), 0);
+	tr_writer_doc_discard(w, dropped);
+	tr_writer_doc_discard(w, NULL);
+	tr_writer_flush(w);
+	tr_writer_results(w, on_result, &s);
+	CHECK_INT(s.n, 1);
+	CHECK(s.token[0] == &t);
+	CHECK_INT(s.rc[0], TR_ENOTFOUND);
+	CHECK(strstr(s.msg[0], "no feed named no-such-feed") != NULL);
+	tr_writer_stop(w);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 0);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+static void
+test_states_saved_in_order(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_feed_state fs;
+
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	free(fs.etag);
+	fs.etag = xstrdup("\"first\"");
+	CHECK_INT(tr_writer_save(w, &fs), 0);
+	free(fs.etag);
+	fs.etag = xstrdup("\"second\"");
+	fs.errors = 3;
+	CHECK_INT(tr_writer_save(w, &fs), 0);
+	tr_feed_state_free(&fs);
+	tr_writer_stop(w);
+	CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+	CHECK_STR(fs.etag, "\"second\"");
+	CHECK_INT(fs.errors, 3);
+	tr_feed_state_free(&fs);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/* A queue of one byte: every add waits for the one before. */
+static void
+test_tiny_queue(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *d;
+	struct seen s;
+	char id[32];
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(tr_writer_start(&w, st, 1), 0);
+	d = tr_writer_doc_begin(w, "alpha", NULL);
+	for (i = 0; i < 500; i++) {
+		snprintf(id, sizeof(id), "item-%d", i);
+		add(w, d, id);
+	}
+	CHECK_INT(tr_writer_doc_commit(w, d, NULL), 0);
+	tr_writer_flush(w);
+	tr_writer_results(w, on_result, &s);
+	CHECK_INT(s.n, 1);
+	CHECK_INT(s.added[0], 500);
+	tr_writer_stop(w);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 500);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/* The writer commits its group while waiting for work: another
+ * connection sees the document before the writer stops. */
+static void
+test_readers_see_writes_while_running(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *d;
+	struct timespec ms = {0, 10 * 1000 * 1000};
+	int i;
+	int64_t n = 0;
+
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	d = tr_writer_doc_begin(w, "beta", NULL);
+	add(w, d, "b1");
+	CHECK_INT(tr_writer_doc_commit(w, d, NULL), 0);
+	/* Up to 10 s: the group is committed a quarter second after its
+	 * first write. */
+	for (i = 0; i < 1000 && n == 0; i++) {
+		nanosleep(&ms, NULL);
+		n = sql_int(path, "SELECT count(*) FROM articles");
+	}
+	CHECK_INT(n, 1);
+	tr_writer_stop(w);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+TR_TESTS(test_interleaved_documents, test_error_and_discard,
+         test_states_saved_in_order, test_tiny_queue,
+         test_readers_see_writes_while_running)
