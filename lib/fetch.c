@@ -69,7 +69,7 @@ struct xfer {
 	int stopped;   /* the consumer asked to stop */
 	int discarded; /* we hung up on a non-2xx body on purpose */
 	int64_t bytes;
-	uint64_t hash;
+	struct tr_sum sum; /* of the body */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -222,7 +222,7 @@ fill_result(struct tr_fetch_result *r, struct xfer *x)
 	r->expires = x->hdr[H_EXPIRES];
 	r->location = x->hdr[H_LOCATION] ? x->hdr[H_LOCATION] : x->location;
 	r->bytes = x->bytes;
-	r->body_hash = x->hash;
+	r->body_hash = tr_sum_value(&x->sum);
 	r->seconds = total;
 }
 
@@ -259,7 +259,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
-	x->hash = tr_hash(x->hash, p, n);
+	tr_sum_add(&x->sum, p, n);
 	if (!x->started) {
 		x->started = 1;
 		if (x->ops->body_start != NULL) {
@@ -445,7 +445,7 @@ start(struct xfer **out, CURLM *multi, struct xfer **free_list,
 	x->hop_status = x->hops_redirect = x->hops_temporary = 0;
 	x->started = x->too_large = x->stopped = x->discarded = 0;
 	x->bytes = 0;
-	x->hash = TR_HASH_INIT;
+	tr_sum_init(&x->sum);
 	x->errbuf[0] = '\0';
 	if ((rc = setup_easy(x)) != 0 ||
 	    curl_multi_add_handle(multi, x->easy) != CURLM_OK) {

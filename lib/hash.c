@@ -1,5 +1,6 @@
-/* hash.c — FNV-1a 64. */
+/* hash.c — FNV-1a 64, and the body checksum over zlib. */
 #include <string.h>
+#include <zlib.h>
 
 #include "tributary/hash.h"
 
@@ -22,4 +23,24 @@ uint64_t
 tr_hash_str(const char *s)
 {
 	return tr_hash(TR_HASH_INIT, s, strlen(s));
+}
+
+void
+tr_sum_init(struct tr_sum *s)
+{
+	s->crc = (uint32_t)crc32_z(0, Z_NULL, 0);
+	s->adler = (uint32_t)adler32_z(0, Z_NULL, 0);
+}
+
+void
+tr_sum_add(struct tr_sum *s, const void *p, size_t n)
+{
+	s->crc = (uint32_t)crc32_z(s->crc, p, n);
+	s->adler = (uint32_t)adler32_z(s->adler, p, n);
+}
+
+uint64_t
+tr_sum_value(const struct tr_sum *s)
+{
+	return (uint64_t)s->crc << 32 | s->adler;
 }

@@ -60,7 +60,7 @@
 /* Alternate links named in a "not a feed" error. */
 #define MAX_ALT_LINKS 3
 /* Parsed articles queued for the writer thread at most (bytes of text). */
-#define WRITER_QUEUE_BYTES (4 << 20)
+#define WRITER_QUEUE_BYTES (1 << 20)
 
 struct hold {
 	char *host;
@@ -906,8 +906,11 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	int rc;
 
 	if (j->store_err) {
-		fail(rd, j, r->status, r->seconds,
-		     "storing failed: out of memory", 0);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "storing failed: %s",
+		         tr_strerror(j->store_err));
+		fail(rd, j, r->status, r->seconds, msg, 0);
 		return;
 	}
 	if (j->parser == NULL || j->parse_err ||

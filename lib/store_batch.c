@@ -41,7 +41,7 @@ struct tr_store_batch {
 	int committed;
 	int64_t feed_id;
 	char *feed_name;
-	struct tr_buf authors, categories, enclosures; /* reused per item */
+	struct tr_store_prep prep; /* reused by tr_store_batch_add */
 };
 
 /* Caps the JSON text of one article's lists (they come from outside). */
@@ -77,7 +77,7 @@ store_json_str(struct tr_buf *b, const char *s)
 
 /* The JSON of the article's authors, categories and enclosures. */
 static int
-lists_json(struct tr_store_batch *b, const struct tr_article *a)
+lists_json(struct tr_store_prep *b, const struct tr_article *a)
 {
 	size_t i;
 	int rc = 0;
@@ -128,6 +128,42 @@ lists_json(struct tr_store_batch *b, const struct tr_article *a)
 	return rc;
 }
 
+void
+tr_store_prep_init(struct tr_store_prep *p)
+{
+	p->canon = NULL;
+	p->hash = 0;
+	tr_buf_init(&p->authors, LIST_MAX);
+	tr_buf_init(&p->categories, LIST_MAX);
+	tr_buf_init(&p->enclosures, LIST_MAX);
+}
+
+void
+tr_store_prep_free(struct tr_store_prep *p)
+{
+	free(p->canon);
+	p->canon = NULL;
+	tr_buf_free(&p->authors);
+	tr_buf_free(&p->categories);
+	tr_buf_free(&p->enclosures);
+}
+
+int
+tr_store_prep(struct tr_store_prep *p, const struct tr_article *a)
+{
+	int rc;
+
+	free(p->canon);
+	p->canon = NULL;
+	if ((rc = lists_json(p, a)) != 0)
+		return rc;
+	if (a->link && (p->canon = tr_url_canonical(a->link)) == NULL)
+		tr_log(TR_LOG_DEBUG, "article %s: link %s has no canonical "
+		    "form", a->id ? a->id : "", a->link);
+	p->hash = tr_article_content_hash(a);
+	return 0;
+}
+
 int
 tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
     const char *feed_name)
@@ -163,9 +199,7 @@ tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
 	b->st = st;
 	b->id = st->next_batch++;
 	b->epoch = st->stage_epoch;
-	tr_buf_init(&b->authors, LIST_MAX);
-	tr_buf_init(&b->categories, LIST_MAX);
-	tr_buf_init(&b->enclosures, LIST_MAX);
+	tr_store_prep_init(&b->prep);
 	*out = b;
 	return 0;
 }
@@ -184,9 +218,20 @@ bind_list(sqlite3_stmt *s, int i, const struct tr_buf *json)
 int
 tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 {
+	int rc;
+
+	if ((rc = tr_store_prep(&b->prep, a)) != 0)
+		return store_err(b->st, rc, "feed %s: article %s: %s",
+		    b->feed_name, a->id ? a->id : "", tr_strerror(rc));
+	return tr_store_batch_add_prepared(b, a, &b->prep);
+}
+
+int
+tr_store_batch_add_prepared(struct tr_store_batch *b,
+    const struct tr_article *a, const struct tr_store_prep *p)
+{
 	struct tr_store *st = b->st;
 	sqlite3_stmt *s;
-	char *canon = NULL;
 	int rc;
 
 	if (b->committed)
@@ -195,46 +240,35 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	if (a->id == NULL || a->id[0] == '\0')
 		return store_err(st, TR_EINVAL,
 		    "feed %s: an article without identity", b->feed_name);
-	if ((rc = lists_json(b, a)) != 0)
-		return store_err(st, rc, "feed %s: article %s: %s",
-		    b->feed_name, a->id, tr_strerror(rc));
-	if (a->link && (canon = tr_url_canonical(a->link)) == NULL)
-		tr_log(TR_LOG_DEBUG, "feed %s: article %s: link %s has no "
-		    "canonical form", b->feed_name, a->id, a->link);
 	if (!st->staging && !st->in_group) {
 		if ((s = store_stmt(st, S_BEGIN_STAGE)) == NULL ||
-		    store_exec_stmt(st, s, "staging articles") != 0) {
-			free(canon);
+		    store_exec_stmt(st, s, "staging articles") != 0)
 			return TR_ESTORE;
-		}
 		st->staging = 1;
 	}
-	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL) {
-		free(canon);
+	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL)
 		return TR_ESTORE;
-	}
 	sqlite3_bind_int64(s, 1, b->id);
 	store_bind_text(s, 2, a->id);
 	store_bind_text(s, 3, a->guid);
 	sqlite3_bind_int(s, 4, a->guid_is_permalink != 0);
 	store_bind_text(s, 5, a->link);
-	store_bind_text(s, 6, canon);
+	store_bind_text(s, 6, p->canon);
 	store_bind_text(s, 7, a->title);
 	store_bind_text(s, 8, a->author);
-	bind_list(s, 9, &b->authors);
+	bind_list(s, 9, &p->authors);
 	store_bind_text(s, 10, a->summary);
 	store_bind_text(s, 11, a->content);
 	store_bind_date(s, 12, a->published);
 	store_bind_date(s, 13, a->updated);
-	bind_list(s, 14, &b->categories);
-	bind_list(s, 15, &b->enclosures);
+	bind_list(s, 14, &p->categories);
+	bind_list(s, 15, &p->enclosures);
 	store_bind_text(s, 16, a->source_title);
 	store_bind_text(s, 17, a->source_url);
 	store_bind_text(s, 18, a->source_id);
-	sqlite3_bind_int64(s, 19, (int64_t)tr_article_content_hash(a));
+	sqlite3_bind_int64(s, 19, (int64_t)p->hash);
 	rc = store_exec_stmt(st, s, "staging an article");
-	sqlite3_clear_bindings(s); /* canon and the lists are going away */
-	free(canon);
+	sqlite3_clear_bindings(s); /* the article and p are the caller's */
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
 		rc = st->in_group ? tr_store_group_commit(st)
 				  : store_stage_flush(st);
@@ -383,9 +417,7 @@ tr_store_batch_free(struct tr_store_batch *b)
 			tr_log(TR_LOG_WARN, "feed %s: %s", b->feed_name,
 			    b->st->errmsg);
 	}
-	tr_buf_free(&b->authors);
-	tr_buf_free(&b->categories);
-	tr_buf_free(&b->enclosures);
+	tr_store_prep_free(&b->prep);
 	free(b->feed_name);
 	free(b);
 }

@@ -88,7 +88,7 @@ struct tr_fetch_result {
 	const char *expires;
 	const char *location; /* of the last redirect response */
 	int64_t bytes;        /* decoded body bytes received */
-	uint64_t body_hash;   /* FNV-1a 64 of those bytes */
+	uint64_t body_hash;   /* tr_sum of those bytes */
 	double seconds;       /* total time of the transfer */
 };
 

@@ -1,7 +1,7 @@
 /*
  * hash.h — FNV-1a 64 (http://www.isthe.com/chongo/tech/comp/fnv/), the
- * one non-cryptographic hash of tributary: content hashes, body hashes
- * and hash tables. Bytes only, so a value is the same on every platform
+ * one non-cryptographic hash of tributary: content hashes and hash
+ * tables; and the checksum of response bodies (tr_sum). Bytes only, so a value is the same on every platform
  * and every run, and may be stored.
  */
 #ifndef TRIBUTARY_HASH_H
@@ -17,5 +17,20 @@ uint64_t tr_hash(uint64_t h, const void *p, size_t n);
 
 /* The hash of a NUL-terminated string, from TR_HASH_INIT. */
 uint64_t tr_hash_str(const char *s);
+
+/*
+ * A running checksum of a byte stream, for response bodies (is this the
+ * same body as last time?): zlib's CRC-32 and Adler-32 side by side, 64
+ * bits. Bodies are most of the bytes tributary reads, and FNV-1a costs a
+ * multiply per byte; zlib's checksums run several bytes per cycle.
+ */
+struct tr_sum {
+	uint32_t crc, adler;
+};
+
+void tr_sum_init(struct tr_sum *s);
+void tr_sum_add(struct tr_sum *s, const void *p, size_t n);
+/* CRC-32 in the high half, Adler-32 in the low one. */
+uint64_t tr_sum_value(const struct tr_sum *s);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tributary/article.h"
+#include "tributary/buf.h"
 #include "tributary/config.h"
 
 struct tr_store;
@@ -120,7 +121,31 @@ struct tr_store_result {
 
 int tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
     const char *feed_name);
+/* Stages a (copied; the last item of an identity wins). */
 int tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a);
+
+/*
+ * What staging an article derives from it before any write: its
+ * canonical link, its content hash and the JSON of its lists. Needs no
+ * handle, so another thread than the store's may prepare articles (the
+ * poller does, for its writer thread) and hand them to
+ * tr_store_batch_add_prepared(). A prep is reusable: init once, prepare
+ * any number of times, free once.
+ */
+struct tr_store_prep {
+	char *canon;   /* tr_url_canonical() of the link, or NULL */
+	uint64_t hash; /* tr_article_content_hash() */
+	struct tr_buf authors, categories, enclosures; /* JSON, empty: none */
+};
+
+void tr_store_prep_init(struct tr_store_prep *p);
+/* 0, TR_ENOMEM, or TR_ETOOBIG when a list's JSON passes 16 MiB. */
+int tr_store_prep(struct tr_store_prep *p, const struct tr_article *a);
+void tr_store_prep_free(struct tr_store_prep *p);
+
+/* tr_store_batch_add() with p = tr_store_prep(a) done by the caller. */
+int tr_store_batch_add_prepared(struct tr_store_batch *b,
+    const struct tr_article *a, const struct tr_store_prep *p);
 /* meta may be NULL. Also records which articles the document holds. */
 int tr_store_batch_commit(struct tr_store_batch *b,
     const struct tr_feed_meta *meta, struct tr_store_result *res);

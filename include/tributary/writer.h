@@ -64,9 +64,10 @@ struct tr_writer_doc *tr_writer_doc_begin(struct tr_writer *w,
     const char *feed, void *token);
 
 /*
- * Queues a copy of article a for document d; waits while the queue is
- * full. A store error of the document shows in its result. 0 or
- * TR_ENOMEM.
+ * Queues a copy of article a for document d, prepared for the store
+ * (tr_store_prep) on the calling thread; waits while the queue is full.
+ * A store error of the document shows in its result. 0, TR_ENOMEM or
+ * tr_store_prep()'s TR_ETOOBIG.
  */
 int tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
     const struct tr_article *a);
