@@ -26,8 +26,9 @@
  * savepoint of a transaction that the writer commits a quarter second
  * after its first write. A crash loses at most the open group, whose
  * documents and feed states go together, so those feeds are simply
- * fetched again. The full-text index is written in bulk once the
- * transfers are over (tr_store_defer_index).
+ * fetched again. The full-text index is written in bulk after each group
+ * commit (tr_store_defer_index), so it is built while transfers still
+ * run.
  *
  * Why nothing is stored from a failed transfer (a cut, a timeout, a body
  * over the cap): the batch is all-or-nothing, the document is incomplete,
@@ -1207,8 +1208,9 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	interleave_hosts(&rd);
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
-	/* The round's new articles are indexed for search all at once at
-	 * its end: a bulk FTS5 insert costs a fraction of one per document. */
+	/* The round's new articles are indexed for search in bulk after each
+	 * group commit (by the writer thread) and at the end: a bulk FTS5
+	 * insert costs a fraction of one per document. */
 	tr_store_defer_index(st, 1);
 	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
 		tr_store_defer_index(st, 0);

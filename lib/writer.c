@@ -77,6 +77,7 @@ struct tr_writer {
 	/* Writer thread only: */
 	struct timespec group_t0; /* first write of the open group */
 	int group_open;
+	int unindexed; /* documents committed since the last index */
 };
 
 static size_t
@@ -158,12 +159,28 @@ group_failed(struct tr_store *st)
 	       "(they are fetched again next time): %s", tr_store_errmsg(st));
 }
 
+/*
+ * Commits the open group, then indexes its new articles for search in a
+ * transaction of their own (outside the group: the bulk FTS5 insert
+ * then flushes once). Searches see a round's articles within a group's
+ * time, and the index is built while the other thread still fetches
+ * and parses, instead of all of it after the last transfer.
+ */
 static void
 group_commit(struct tr_writer *w)
 {
 	w->group_open = 0;
-	if (tr_store_group_commit(w->st) != 0)
+	if (tr_store_group_commit(w->st) != 0) {
 		group_failed(w->st);
+		return;
+	}
+	if (w->unindexed) {
+		w->unindexed = 0;
+		if (tr_store_index(w->st) != 0)
+			tr_log(TR_LOG_WARN, "poll: indexing new articles for "
+			       "search failed (the next group retries): %s",
+			       tr_store_errmsg(w->st));
+	}
 }
 
 /* Marks that the open group got a write; commits it once old enough. */
@@ -259,6 +276,7 @@ execute(struct tr_writer *w, struct op *o)
 			doc_failed(w, d, rc);
 		break;
 	case OP_COMMIT:
+		w->unindexed = 1;
 		do_commit(w, d, o->meta.title || o->meta.link ? &o->meta
 		                                              : NULL);
 		break;

@@ -83,8 +83,8 @@ struct tr_poll_stats {
 /*
  * Runs one round on st (which tr_store_sync_config() has matched to cfg).
  * Its writes are committed in groups every quarter of a second (other
- * handles see a stored feed that much later), and its new articles
- * become searchable (tr_query.q) when the round ends.
+ * handles see a stored feed that much later), and each group's new
+ * articles are indexed for search (tr_query.q) right after its commit.
  * stats may be NULL. Returns 0 when the round ran (whatever each feed's
  * outcome), TR_ESTORE when the feeds could not be read, TR_ENOMEM, or
  * TR_EHTTP when libcurl could not be set up. Feeds named in opts that are
