@@ -455,7 +455,9 @@ tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
 		op_free(o);
 		return rc;
 	}
-	o->bytes = article_bytes(a);
+	o->bytes = article_bytes(a) + slen(o->prep.canon) +
+	           o->prep.authors.len + o->prep.categories.len +
+	           o->prep.enclosures.len;
 	enqueue(w, o);
 	return 0;
 }
