@@ -6,14 +6,19 @@ bulk once its transfers are over (issue 5, performance). These tests run
 file with python's sqlite3: after the round every article is searchable,
 the index agrees with the articles table (FTS5's integrity-check), changed
 articles are found by their new text only, and many feeds in one round
-are all stored with their state.
+are all stored with their state. A database that another process keeps
+locked through a round fails the feed with a clear message (from the
+writer thread) and loses nothing: the next round stores it all.
 """
 import os
 import sqlite3
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DATA, TempDir, check, eq, main, run, test  # noqa: E402
+from harness import (DATA, TRIBUTARY, TempDir, check, contains,  # noqa: E402
+                     eq, main, run, test)
 from server import FeedServer  # noqa: E402
 
 FIX = os.path.join(DATA, "fetch")
@@ -108,6 +113,42 @@ def many_feeds_in_groups_all_stored_with_their_state():
         eq(run("-c", conf, "fetch", "--force").rc, 0, "second fetch")
         eq(sql(td, "SELECT value FROM meta WHERE key = 'generation'"), gen,
            "generation unchanged")
+
+
+@test
+def locked_database_fails_the_feed_and_loses_nothing():
+    with FeedServer() as srv, TempDir() as td:
+        # The answer waits a second: time to lock the database once the
+        # round has started (its configuration sync is a write too).
+        srv.route("/a.xml", body=RSS1, delay=1)
+        conf = write_conf(td, [("alpha", srv.url("/a.xml"))])
+        p = subprocess.Popen([TRIBUTARY, "-c", conf, "fetch"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(200):
+            if srv.requests_for("/a.xml") or p.poll() is not None:
+                break
+            time.sleep(0.05)
+        check(srv.requests_for("/a.xml"), "the round never fetched")
+        lock = sqlite3.connect(td.join("db.sqlite"), timeout=10,
+                               isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            out, err = p.communicate(timeout=120)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        out, err = out.decode(), err.decode()
+        eq(p.returncode, 1, "exit status (%s%s)" % (out, err))
+        contains(out, "storing failed", "the feed's line")
+        contains(out, "database is locked", "the feed's line")
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0], 0,
+           "articles while locked")
+        # Nothing was lost: the next round stores the document whole.
+        r = run("-c", conf, "fetch")
+        eq(r.rc, 0, "fetch after the lock (%r)" % r)
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0],
+           RSS1.count(b"<item"), "articles after the lock")
+        check(fts_consistent(td), "index agrees with the articles")
 
 
 if __name__ == "__main__":
