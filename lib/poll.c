@@ -26,8 +26,8 @@
  * savepoint of a transaction that the writer commits a quarter second
  * after its first write. A crash loses at most the open group, whose
  * documents and feed states go together, so those feeds are simply
- * fetched again. The full-text index is written in bulk after each group
- * commit (tr_store_defer_index), so it is built while transfers still
+ * fetched again. The writer indexes each group's new articles for search
+ * in bulk after its commit, so the index is built while transfers still
  * run.
  *
  * Why nothing is stored from a failed transfer (a cut, a timeout, a body
@@ -412,18 +412,13 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 		rd->opts->on_feed(&r, rd->opts->arg);
 }
 
-/* Saves j's state: through the writer thread while the transfers run. */
+/* Saves j's state through the writer thread (which logs a failure). */
 static void
 save(struct round *rd, struct job *j)
 {
-	if (rd->w != NULL) {
-		if (tr_writer_save(rd->w, &j->fs) != 0)
-			tr_log(TR_LOG_ERROR, "feed %s: saving its state "
-			       "failed: out of memory", j->fs.name);
-	} else if (tr_store_feed_save(rd->st, &j->fs) != 0) {
-		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: %s",
-		       j->fs.name, tr_store_errmsg(rd->st));
-	}
+	if (tr_writer_save(rd->w, &j->fs) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: out "
+		       "of memory", j->fs.name);
 }
 
 static int64_t
@@ -1208,12 +1203,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	interleave_hosts(&rd);
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
-	/* The round's new articles are indexed for search in bulk after each
-	 * group commit (by the writer thread) and at the end: a bulk FTS5
-	 * insert costs a fraction of one per document. */
-	tr_store_defer_index(st, 1);
 	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
-		tr_store_defer_index(st, 0);
 		tr_log(TR_LOG_ERROR, "poll: starting the writer thread failed: "
 		       "%s", tr_strerror(rc));
 		goto out;
@@ -1225,13 +1215,6 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	tr_writer_results(rd.w, on_stored, &rd);
 	tr_writer_stop(rd.w);
 	rd.w = NULL;
-	tr_store_defer_index(st, 0);
-	/* A cancelled round (SIGTERM) leaves the index to the next commit,
-	 * which catches up whatever is missing: stopping stays quick. */
-	if (!(fo.cancel && *fo.cancel) && tr_store_index(st) != 0)
-		tr_log(TR_LOG_WARN, "poll: indexing the new articles for search "
-		       "failed (the next stored document retries): %s",
-		       tr_store_errmsg(st));
 	rd.stats.seconds = mono_now() - t0;
 	tr_log(TR_LOG_INFO,
 	       "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64

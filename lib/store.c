@@ -452,6 +452,20 @@ store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what)
 }
 
 int
+store_step_int64(struct tr_store *st, sqlite3_stmt *s, const char *what,
+    int64_t *v)
+{
+	int rc = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*v = sqlite3_column_int64(s, 0);
+	else
+		rc = store_dberr(st, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
 store_exec(struct tr_store *st, const char *sql)
 {
 	char *err = NULL;
@@ -803,16 +817,15 @@ static int
 user_version(struct tr_store *st, int *v)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = 0;
+	int64_t v64 = 0;
+	int rc;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
 		NULL) != SQLITE_OK)
 		return store_dberr(st, "reading the schema version");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*v = sqlite3_column_int(s, 0);
-	else
-		rc = store_dberr(st, "reading the schema version");
+	rc = store_step_int64(st, s, "reading the schema version", &v64);
 	sqlite3_finalize(s);
+	*v = (int)v64;
 	return rc;
 }
 
@@ -1004,16 +1017,10 @@ static int
 data_version(struct tr_store *st, int64_t *dv)
 {
 	sqlite3_stmt *s = store_stmt(st, S_DATA_VERSION);
-	int rc = 0;
 
 	if (s == NULL)
 		return TR_ESTORE;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*dv = sqlite3_column_int64(s, 0);
-	else
-		rc = store_dberr(st, "reading the data version");
-	sqlite3_reset(s);
-	return rc;
+	return store_step_int64(st, s, "reading the data version", dv);
 }
 
 int
@@ -1058,17 +1065,11 @@ int
 tr_store_next_due(struct tr_store *st, int64_t *when)
 {
 	sqlite3_stmt *s = store_stmt(st, S_NEXT_DUE);
-	int rc = 0;
 
+	*when = 0;
 	if (s == NULL)
 		return TR_ESTORE;
-	*when = 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*when = sqlite3_column_int64(s, 0);
-	else
-		rc = store_dberr(st, "reading the next due feed");
-	sqlite3_reset(s);
-	return rc;
+	return store_step_int64(st, s, "reading the next due feed", when);
 }
 
 int

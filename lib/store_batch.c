@@ -304,17 +304,11 @@ static int
 staged(struct tr_store_batch *b, int64_t *n)
 {
 	sqlite3_stmt *s = store_stmt(b->st, S_STAGE_COUNT);
-	int rc = 0;
 
 	if (s == NULL)
 		return TR_ESTORE;
 	sqlite3_bind_int64(s, 1, b->id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	else
-		rc = store_dberr(b->st, "counting staged articles");
-	sqlite3_reset(s);
-	return rc;
+	return store_step_int64(b->st, s, "counting staged articles", n);
 }
 
 /* Stores the document's title and site link; NULL meta changes nothing. */

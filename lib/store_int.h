@@ -137,6 +137,13 @@ int store_dberr(struct tr_store *st, const char *what);
 /* Steps a statement to completion (no rows expected). 0 or TR_ESTORE. */
 int store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what);
 
+/*
+ * Steps a statement that answers one row and puts its first column in
+ * *v; resets it. 0, or TR_ESTORE with "WHAT: ..." in errmsg.
+ */
+int store_step_int64(struct tr_store *st, sqlite3_stmt *s, const char *what,
+    int64_t *v);
+
 /* Runs literal SQL (no parameters). 0 or TR_ESTORE. */
 int store_exec(struct tr_store *st, const char *sql);
 

@@ -383,9 +383,11 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->room, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	tr_store_defer_index(st, 1);
 	tr_store_group_begin(st);
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		tr_store_group_end(st);
+		tr_store_defer_index(st, 0);
 		writer_free(w);
 		return TR_EINVAL;
 	}
@@ -412,8 +414,12 @@ tr_writer_stop(struct tr_writer *w)
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	if (tr_store_group_end(w->st) != 0)
-		group_failed(w->st);
+	/* The last group and its index, with anything an earlier round left
+	 * unindexed; then nothing is left for group_end to commit. */
+	w->unindexed = 1;
+	group_commit(w);
+	tr_store_group_end(w->st);
+	tr_store_defer_index(w->st, 0);
 	tr_writer_results(w, NULL, NULL); /* never collected: dropped */
 	writer_free(w);
 }

@@ -1,8 +1,8 @@
 /*
  * hash.h — FNV-1a 64 (http://www.isthe.com/chongo/tech/comp/fnv/), the
  * one non-cryptographic hash of tributary: content hashes and hash
- * tables; and the checksum of response bodies (tr_sum). Bytes only, so a value is the same on every platform
- * and every run, and may be stored.
+ * tables; and the checksum of response bodies (tr_sum). Bytes only, so a
+ * value is the same on every platform and every run, and may be stored.
  */
 #ifndef TRIBUTARY_HASH_H
 #define TRIBUTARY_HASH_H

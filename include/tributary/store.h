@@ -157,9 +157,9 @@ void tr_store_batch_free(struct tr_store_batch *b);
  * With defer set, documents committed through st leave their new
  * articles out of the full-text index (tr_query.q) until
  * tr_store_index(): a polling round stores faster when it indexes many
- * documents' articles at once (after each group commit). Without it (the default) each commit
- * indexes its own articles, and any left behind by a deferred or
- * interrupted round. Searches through other handles do not see the rows
+ * documents' articles at once (after each group commit). Without it
+ * (the default) each commit indexes its own articles, and any left
+ * behind by a deferred or interrupted round. Searches through other handles do not see the rows
  * not indexed yet; the other filters do.
  */
 void tr_store_defer_index(struct tr_store *st, int defer);

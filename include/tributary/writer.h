@@ -10,7 +10,9 @@
  * While a writer runs, only its thread uses the store handle. Its
  * writes are grouped (tr_store_group_begin): the writer commits the open
  * group once it is a quarter of a second old, also while it waits for
- * work, so that readers see new articles soon.
+ * work, so that readers see new articles soon. The handle defers
+ * indexing (tr_store_defer_index): after each group commit the writer
+ * indexes the group's new articles for search in one bulk insert.
  */
 #ifndef TRIBUTARY_WRITER_H
 #define TRIBUTARY_WRITER_H
@@ -35,8 +37,8 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
     void *arg);
 
 /*
- * Starts the writer thread on st and groups st's writes
- * (tr_store_group_begin). max_bytes caps the queued articles (about
+ * Starts the writer thread on st, groups st's writes
+ * (tr_store_group_begin) and defers their indexing. max_bytes caps the queued articles (about
  * their text size). TR_ENOMEM, or TR_EINVAL when the thread cannot
  * start (nothing is then left running).
  */
@@ -48,9 +50,10 @@ void tr_writer_flush(struct tr_writer *w);
 
 /*
  * Waits until every queued operation is done, ends the thread, commits
- * the last group (tr_store_group_end; a failure is logged) and frees w
- * (NULL allowed); results never collected are dropped. Then the store
- * handle belongs to the caller's thread again.
+ * the last group and indexes every article not indexed yet (a failure
+ * is logged), ends grouping and deferring, and frees w (NULL allowed);
+ * results never collected are dropped. Then the store handle belongs to
+ * the caller's thread again.
  */
 void tr_writer_stop(struct tr_writer *w);
 

@@ -190,7 +190,7 @@ test_tiny_queue(void)
 
 /* The writer commits its group while waiting for work, then indexes
  * it: another connection sees and finds the document before the writer
- * stops, though the handle defers indexing as a polling round does. */
+ * stops, though the writer defers indexing on its commits. */
 static void
 test_readers_see_writes_while_running(void)
 {
@@ -202,7 +202,6 @@ test_readers_see_writes_while_running(void)
 	int i;
 	int64_t n = 0;
 
-	tr_store_defer_index(st, 1);
 	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
 	d = tr_writer_doc_begin(w, "beta", NULL);
 	add(w, d, "walrus");
