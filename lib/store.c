@@ -15,9 +15,10 @@
  *   share a canonical link the one with the earliest (first_seen, id) has
  *   is_primary = 1; a row without a canonical link is always primary. The
  *   unfiltered merged query is then a walk down the index on sort_date
- *   that skips the (few) rows that are not primary. Every write that adds, changes or deletes
- *   rows records the canonical links it touched in temp.touched, and
- *   store_fix_primary() recomputes just those groups.
+ *   that skips the (few) rows that are not primary. Every write that
+ *   adds, changes or deletes rows records the canonical links it touched
+ *   in temp.touched, and store_fix_primary() recomputes just those
+ *   groups.
  * - in_latest marks the rows present in their feed's latest document:
  *   retention never deletes them, since they would come back as new.
  * - Every write path only writes rows whose values change, so storing an
@@ -25,9 +26,9 @@
  * - The full-text index may lag behind the articles: meta.fts_done is the
  *   highest id up to which it is complete (schema 2). A commit indexes
  *   what is above the mark unless the handle defers it; a polling round
- *   defers and indexes in bulk after each group commit, which costs less
- *   than half the CPU of per-row triggers. Triggers keep rows at or below the mark
- *   right when they change or go.
+ *   defers and indexes in bulk after each group commit, which costs
+ *   less than half the CPU of per-row triggers. Triggers keep rows at or
+ *   below the mark right when they change or go.
  * - Group commit (tr_store_group_begin): store_begin/commit/rollback
  *   become savepoints of one transaction that the caller commits.
  */
@@ -526,6 +527,17 @@ group_lost(struct tr_store *st)
 	st->group_writes = 0;
 }
 
+/* A transaction of its own, whatever the grouping. */
+static int
+begin_own(struct tr_store *st)
+{
+	int rc;
+
+	if ((rc = store_stage_flush(st)) != 0)
+		return rc;
+	return run_stmt(st, S_BEGIN, "beginning a transaction");
+}
+
 int
 store_begin(struct tr_store *st)
 {
@@ -546,9 +558,7 @@ store_begin(struct tr_store *st)
 		st->in_savepoint = 1;
 		return 0;
 	}
-	if ((rc = store_stage_flush(st)) != 0)
-		return rc;
-	return run_stmt(st, S_BEGIN, "beginning a transaction");
+	return begin_own(st);
 }
 
 int
@@ -779,7 +789,7 @@ int
 tr_store_index(struct tr_store *st)
 {
 	int64_t n = 0, done = 0, top = 0;
-	int rc, grouping;
+	int rc;
 
 	if (st->readonly)
 		return store_err(st, TR_EINVAL,
@@ -791,19 +801,17 @@ tr_store_index(struct tr_store *st)
 		if (top <= done)
 			return 0;
 	}
-	/* Between groups (the writer thread indexes right after each group
-	 * commit) the index is a transaction of its own, not the start of
-	 * the next group: FTS5 writes its terms out once, at its commit. */
-	grouping = st->grouping;
-	if (!st->in_group)
-		st->grouping = 0;
-	if ((rc = store_begin(st)) == 0 &&
-	    ((rc = store_fts_catch_up(st, &n)) != 0 ||
-	     (rc = store_commit(st)) != 0))
-		store_rollback(st);
-	st->grouping = grouping;
-	if (rc != 0)
+	/* Inside a group, a savepoint of it. Between groups (the writer
+	 * thread indexes right after each group commit) a transaction of
+	 * its own, not the start of the next group: FTS5 writes its terms
+	 * out once, at its commit. */
+	if ((rc = st->in_group ? store_begin(st) : begin_own(st)) != 0)
 		return rc;
+	if ((rc = store_fts_catch_up(st, &n)) != 0 ||
+	    (rc = store_commit(st)) != 0) {
+		store_rollback(st);
+		return rc;
+	}
 	if (n > 0)
 		tr_log(TR_LOG_DEBUG, "store %s: %lld articles indexed for "
 		    "search", st->path, (long long)n);

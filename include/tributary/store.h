@@ -159,14 +159,15 @@ void tr_store_batch_free(struct tr_store_batch *b);
  * tr_store_index(): a polling round stores faster when it indexes many
  * documents' articles at once (after each group commit). Without it
  * (the default) each commit indexes its own articles, and any left
- * behind by a deferred or interrupted round. Searches through other handles do not see the rows
- * not indexed yet; the other filters do.
+ * behind by a deferred or interrupted round. Searches through other
+ * handles do not see the rows not indexed yet; the other filters do.
  */
 void tr_store_defer_index(struct tr_store *st, int defer);
 
 /*
- * Adds every article not yet in the full-text index to it, in one
- * transaction. TR_EINVAL on a read-only handle.
+ * Adds every article not yet in the full-text index to it: in a
+ * transaction of its own, or a savepoint of the open group while one is
+ * open. TR_EINVAL on a read-only handle.
  */
 int tr_store_index(struct tr_store *st);
 

@@ -38,9 +38,9 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
 
 /*
  * Starts the writer thread on st, groups st's writes
- * (tr_store_group_begin) and defers their indexing. max_bytes caps the queued articles (about
- * their text size). TR_ENOMEM, or TR_EINVAL when the thread cannot
- * start (nothing is then left running).
+ * (tr_store_group_begin) and defers their indexing. max_bytes caps the
+ * queued articles (about their text size). TR_ENOMEM, or TR_EINVAL when
+ * the thread cannot start (nothing is then left running).
  */
 int tr_writer_start(struct tr_writer **out, struct tr_store *st,
     size_t max_bytes);
