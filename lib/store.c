@@ -877,13 +877,37 @@ out:
 	return rc;
 }
 
+/* How long a connection waits for another one's lock. */
+#define BUSY_MS 5000
+
+/*
+ * Switches the file to WAL (a no-op once it is). SQLite does not call
+ * the busy handler here: the switch runs inside the statement's own read
+ * transaction, so a process opening a new file while another switches or
+ * migrates it got "database is locked" at once. Retried as long as the
+ * busy handler would wait.
+ */
+static int
+journal_wal(struct tr_store *st)
+{
+	int waited, rc;
+
+	for (waited = 0;; waited += 10) {
+		if ((rc = store_exec(st, "PRAGMA journal_mode = WAL")) == 0 ||
+		    (sqlite3_extended_errcode(st->db) & 0xff) != SQLITE_BUSY ||
+		    waited >= BUSY_MS)
+			return rc;
+		sqlite3_sleep(10);
+	}
+}
+
 /* Settings of every connection; journal mode and schema for writers. */
 static int
 setup(struct tr_store *st)
 {
 	int v = 0, rc;
 
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_timeout(st->db, BUSY_MS);
 	sqlite3_extended_result_codes(st->db, 1);
 	/* Check the version before anything writes (WAL changes the file). */
 	if ((rc = user_version(st, &v)) != 0)
@@ -925,8 +949,8 @@ setup(struct tr_store *st)
 	 * fewer pages into the database file. journal_size_limit truncates
 	 * a WAL that a long reader let grow beyond that back to 32 MiB.
 	 */
-	if ((rc = store_exec(st, "PRAGMA journal_mode = WAL;"
-				 "PRAGMA synchronous = NORMAL;"
+	if ((rc = journal_wal(st)) != 0 ||
+	    (rc = store_exec(st, "PRAGMA synchronous = NORMAL;"
 				 "PRAGMA wal_autocheckpoint = 4000;"
 				 "PRAGMA journal_size_limit = 33554432")) != 0)
 		return rc;
