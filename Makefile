@@ -20,7 +20,7 @@ UNITDIR ?= /lib/systemd/system
 
 BUILD ?= build
 CC ?= cc
-PKGS = libcurl expat sqlite3 libmicrohttpd zlib inih
+PKGS = libcurl expat sqlite3 libmicrohttpd zlib inih gumbo
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
