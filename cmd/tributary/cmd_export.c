@@ -4,7 +4,8 @@
  *
  *	tributary fetch && tributary export --output /var/www/planet.atom
  *
- * from cron is a complete static planet.
+ * from cron is a complete static planet (fetch exits 0 when its round
+ * ran, even when some feeds failed).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -14,12 +14,17 @@
 #include "tributary/store.h"
 
 static const char usage[] =
-    "usage: tributary [-c FILE] fetch [--force] [NAME...]\n"
+    "usage: tributary [-c FILE] [-q] fetch [-q] [--force] [--strict] [NAME...]\n"
     "Polls every due feed once (every feed with --force, or the named\n"
     "ones), stores new and changed articles, and prints one line per feed\n"
-    "and a summary. --force never overrides a host's Retry-After nor a\n"
-    "disabled feed. Exits 0 when every feed succeeded or was unchanged,\n"
-    "1 when any failed or was held, 2 on a usage or configuration error.\n";
+    "and a summary; with -q only the lines of failed feeds, and nothing\n"
+    "on a clean round. --force never overrides a host's Retry-After nor a\n"
+    "disabled feed.\n"
+    "Exits 0 when the round ran, even if some feeds failed (they are in\n"
+    "the output and in 'tributary feeds'); 1 when nothing could be\n"
+    "fetched or stored (every polled feed failed or was held, or the\n"
+    "database could not be opened), or with --strict when any feed failed\n"
+    "or was held; 2 on a usage or configuration error.\n";
 
 static volatile sig_atomic_t interrupted;
 static volatile int cancel_flag;
@@ -33,6 +38,7 @@ on_signal(int sig)
 }
 
 struct out {
+	int quiet;    /* -q: only failed feeds' lines */
 	int width;    /* of the name column */
 	int progress; /* stderr is a terminal */
 	int shown;    /* a progress line is on screen */
@@ -63,6 +69,8 @@ on_feed(const struct tr_poll_result *r, void *arg)
 	struct out *o = arg;
 	char detail[640];
 
+	if (o->quiet && r->outcome != TR_POLL_FAILED)
+		return;
 	switch (r->outcome) {
 	case TR_POLL_OK:
 		snprintf(detail, sizeof(detail), "%lld new, %lld updated",
@@ -138,6 +146,27 @@ print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 	       (long long)s->updated);
 }
 
+/*
+ * The exit status of a round that ran, for cron: "fetch && export" must
+ * export when some feeds failed, so a failure of some feeds is 0 (they
+ * are in the output and in "tributary feeds"); 1 when feeds were polled
+ * and none could be fetched (all failed or held: a dead network, a full
+ * disk), or when interrupted. A named feed that is disabled counts as
+ * one that could not be fetched. --strict: 1 on any failure or hold.
+ */
+static int
+round_status(const struct tr_poll_stats *s, int named, int strict,
+    int stopped)
+{
+	int64_t bad = s->failed + s->held + (named ? s->disabled : 0);
+
+	if (stopped)
+		return EXIT_FAIL;
+	if (strict)
+		return bad > 0 ? EXIT_FAIL : EXIT_OK;
+	return bad > 0 && s->ok + s->unchanged == 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 /* Name column width: the longest name among those that may print. */
 static int
 name_width(const struct tr_config *cfg)
@@ -155,6 +184,8 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"force", no_argument, NULL, 'f'},
+	    {"strict", no_argument, NULL, 's'},
+	    {"quiet", no_argument, NULL, 'q'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tr_config *cfg = NULL;
@@ -163,14 +194,21 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 	struct tr_poll_stats stats;
 	struct sigaction sa;
 	struct out o;
-	int c, force = 0, rc, status = EXIT_OK;
+	int c, force = 0, strict = 0, rc, status = EXIT_OK;
 	int64_t deleted = 0;
 
 	if (cli_wants_help(argc, argv, usage))
 		return EXIT_OK;
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+fsq", opts, NULL)) != -1) {
 		if (c == 'f')
 			force = 1;
+		else if (c == 's')
+			strict = 1;
+		else if (c == 'q') {
+			/* "fetch -q" as well as "tributary -q fetch". */
+			cli->verbosity = -1;
+			tr_log_set_level(TR_LOG_ERROR);
+		}
 		else
 			return cli_usage_error("fetch", usage,
 			                       "unknown option: %s",
@@ -198,8 +236,9 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	memset(&o, 0, sizeof(o));
+	o.quiet = cli->verbosity < 0;
 	o.width = name_width(cfg);
-	o.progress = isatty(STDERR_FILENO);
+	o.progress = !o.quiet && isatty(STDERR_FILENO);
 	memset(&po, 0, sizeof(po));
 	po.force = force;
 	if (optind < argc) {
@@ -216,15 +255,14 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 		status = EXIT_FAIL;
 		goto out;
 	}
-	print_summary(&stats, st);
+	if (!o.quiet)
+		print_summary(&stats, st);
 	if (tr_store_retention(st, cfg, (int64_t)time(NULL), &deleted) != 0)
 		tr_log(TR_LOG_WARN, "retention: %s", tr_store_errmsg(st));
 	else if (deleted > 0)
 		tr_log(TR_LOG_INFO, "retention: %lld old articles deleted",
 		       (long long)deleted);
-	if (stats.failed > 0 || stats.held > 0 || interrupted ||
-	    (po.names != NULL && stats.disabled > 0))
-		status = EXIT_FAIL;
+	status = round_status(&stats, po.names != NULL, strict, interrupted);
 out:
 	tr_store_close(st);
 	tr_config_free(cfg);

@@ -115,7 +115,8 @@ class Matrix:
 
     def fault(self, want_rc=1, timeout=120):
         """Step 3: the forced round with the victim misbehaving."""
-        r = measure(["-c", self.conf(), "fetch", "--force"],
+        # --strict: the victim's failure shows in the exit status.
+        r = measure(["-c", self.conf(), "fetch", "--force", "--strict"],
                     timeout=timeout)
         check_clean_exit(r, want_rc)
         self.r = r
@@ -370,7 +371,7 @@ def held_503(m, v, t0):
     # The held host is asked nothing more in a forced round; the healthy
     # host is.
     n = len(m.bad.requests_for("/v.xml"))
-    r = measure(["-c", m.conf(), "fetch", "--force"])
+    r = measure(["-c", m.conf(), "fetch", "--force", "--strict"])
     check_clean_exit(r, 1)
     contains(line_of(r.out, "victim"), "held")
     contains(line_of(r.out, "healthy"), "unchanged")

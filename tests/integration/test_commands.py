@@ -1,0 +1,164 @@
+"""test_commands.py — the commands as an operator runs them from a shell,
+cron or a script: the exit status of `fetch` and its quiet mode, what a
+runtime error prints, the database folder, and the help texts.
+
+Feeds are served by a FeedServer on 127.0.0.1; the store is a real SQLite
+file read back with python's sqlite3.
+"""
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (DATA, TRIBUTARY, TempDir, check, contains, eq,  # noqa
+                     main, run, test)
+from server import FeedServer  # noqa: E402
+
+
+def fixture(name):
+    with open(os.path.join(DATA, "fetch", name), "rb") as f:
+        return f.read()
+
+
+RSS1 = fixture("rss1.xml")
+ATOM = fixture("atom.xml")
+
+
+def write_conf(td, feeds, database=None, **glob):
+    """feeds: list of (name, url) or (name, url, {setting: value})."""
+    lines = ["[tributary]",
+             "database = %s" % (database or td.join("db.sqlite"))]
+    for k, v in glob.items():
+        lines.append("%s = %s" % (k, v))
+    for f in feeds:
+        lines += ["", '[feed "%s"]' % f[0], "url = %s" % f[1]]
+        for k, v in (f[2] if len(f) > 2 else {}).items():
+            lines.append("%s = %s" % (k, v))
+    return td.write("feeds.conf", "\n".join(lines) + "\n")
+
+
+# --- fetch: the exit status ---
+
+# (case, routes {name: route kwargs}, extra fetch args, want exit status)
+OK = {"body": RSS1}
+OK2 = {"body": ATOM}
+DOWN = {"status": 500}
+GONE = {"status": 410}
+NOT_FEED = {"body": b"<html>hi</html>", "content_type": "text/html"}
+EXIT_CASES = [
+    ("every feed ok", {"a": OK, "b": OK2}, [], 0),
+    ("one of two failed", {"a": OK, "b": DOWN}, [], 0),
+    ("one of three failed, one not a feed", {"a": OK, "b": DOWN,
+                                             "c": NOT_FEED}, [], 0),
+    ("a 410 beside an ok feed", {"a": OK, "b": GONE}, [], 0),
+    ("every feed failed", {"a": DOWN, "b": NOT_FEED}, [], 1),
+    ("the only feed failed", {"a": DOWN}, [], 1),
+    ("--strict, one of two failed", {"a": OK, "b": DOWN}, ["--strict"], 1),
+    ("--strict, every feed ok", {"a": OK, "b": OK2}, ["--strict"], 0),
+    ("named ok feed beside a failing one", {"a": OK, "b": DOWN}, ["a"], 0),
+    ("named failing feed", {"a": OK, "b": DOWN}, ["b"], 1),
+]
+
+
+@test
+def fetch_exit_status_table():
+    for case, routes, args, want in EXIT_CASES:
+        with FeedServer() as srv, TempDir() as td:
+            feeds = []
+            for name, kw in sorted(routes.items()):
+                srv.route("/%s.xml" % name, **kw)
+                feeds.append((name, srv.url("/%s.xml" % name)))
+            conf = write_conf(td, feeds)
+            r = run("-c", conf, "fetch", *args)
+            eq(r.rc, want, "%s: exit status (%r)" % (case, r))
+
+
+@test
+def fetch_exit_status_when_nothing_is_due_or_store_fails():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=RSS1)
+        conf = write_conf(td, [("a", srv.url("/a.xml"))])
+        eq(run("-c", conf, "fetch").rc, 0, "first round")
+        r = run("-c", conf, "fetch")
+        eq(r.rc, 0, "nothing due (%r)" % r)
+        contains(r.out, "no feed due")
+        # A database that cannot be opened: nothing could be stored.
+        os.makedirs(td.join("adir"))
+        conf = write_conf(td, [("a", srv.url("/a.xml"))],
+                          database=td.join("adir"))
+        r = run("-c", conf, "fetch")
+        eq(r.rc, 1, "database is a folder (%r)" % r)
+
+
+@test
+def cron_recipe_exports_when_some_feeds_fail():
+    """The README's recipe, run by a shell as cron would."""
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=RSS1)
+        srv.route("/b.xml", status=503)
+        conf = write_conf(td, [("a", srv.url("/a.xml")),
+                               ("b", srv.url("/b.xml"))])
+        out = td.join("planet.atom")
+        cmd = ('"$T" -c "$C" -q fetch && "$T" -c "$C" export --output "$O"')
+        p = subprocess.run(["sh", "-c", cmd], capture_output=True,
+                           text=True, timeout=60,
+                           env=dict(os.environ, T=TRIBUTARY, C=conf, O=out))
+        eq(p.returncode, 0, "recipe: %s %s" % (p.stdout, p.stderr))
+        check(os.path.exists(out), "the planet was exported")
+        with open(out, encoding="utf-8") as f:
+            contains(f.read(), "<entry>", "planet")
+
+
+# --- fetch -q ---
+
+@test
+def quiet_fetch_prints_nothing_on_a_clean_round():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=RSS1)
+        srv.route("/b.xml", body=ATOM)
+        conf = write_conf(td, [("a", srv.url("/a.xml")),
+                               ("b", srv.url("/b.xml"))])
+        for args in (["-q", "-c", conf, "fetch"],
+                     ["-c", conf, "fetch", "-q", "--force"],
+                     ["-c", conf, "--quiet", "fetch", "--force"],
+                     ["-q", "-c", conf, "fetch"]):  # nothing due
+            r = run(*args)
+            eq(r.rc, 0, "%s: exit (%r)" % (args, r))
+            eq(r.out, "", "%s: stdout" % args)
+            eq(r.err, "", "%s: stderr" % args)
+        # Stored all the same.
+        con = sqlite3.connect(td.join("db.sqlite"))
+        n = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        con.close()
+        check(n > 0, "articles stored")
+
+
+@test
+def quiet_fetch_prints_only_failures():
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/a.xml", body=RSS1)
+        srv.route("/b.xml", status=500)
+        srv.route("/c.xml", body=b"<html>x</html>", content_type="text/html")
+        conf = write_conf(td, [("aok", srv.url("/a.xml")),
+                               ("bdown", srv.url("/b.xml")),
+                               ("cpage", srv.url("/c.xml"))])
+        r = run("-q", "-c", conf, "fetch")
+        eq(r.rc, 0, "exit (%r)" % r)
+        lines = r.out.splitlines()
+        eq(sorted(line.split()[0] for line in lines), ["bdown", "cpage"],
+           "lines of stdout: %r" % r.out)
+        contains(r.out, "HTTP 500")
+        contains(r.out, "not a feed")
+        check("aok" not in r.out + r.err, "no line for the ok feed")
+        check("feeds in" not in r.out, "no summary")
+        # Without -q the same round prints every feed and a summary.
+        r = run("-c", conf, "fetch", "--force")
+        check(any(line.startswith("aok ") for line in r.out.splitlines()),
+              "ok feed listed without -q: %r" % r.out)
+        contains(r.out, "3 feeds in")
+
+
+if __name__ == "__main__":
+    main()
