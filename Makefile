@@ -1,8 +1,11 @@
 # tributary — build, test and install.
 #
 #   make            build build/tributary
-#   make run        install missing dependencies, build, run on feeds.conf
-#   make test       install missing dependencies, build, run every test
+#   make run        install missing build packages, build, serve feeds.conf
+#                   (PORT=N or LISTEN=HOST:PORT to listen elsewhere,
+#                   CONFIG=FILE for another config; Ctrl-C stops it)
+#   make test       install missing build and test packages, build, run
+#                   every test
 #   make check      the same suite under AddressSanitizer + UBSan (build-san/)
 #   make valgrind   the integration tests under valgrind memcheck (build-vg/)
 #   make fuzz       build and run the libFuzzer targets (FUZZ_SECONDS=N each)
@@ -50,7 +53,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC = $(wildcard tests/helpers/*.c)
 HELPER_BIN = $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: all deps run test check unit fuzz bench test-corpus install \
+.PHONY: all deps deps-test deps-bench deps-fuzz run test check unit fuzz bench test-corpus install \
 	uninstall format clean valgrind
 
 all: $(BUILD)/tributary
@@ -80,25 +83,36 @@ $(BUILD)/bench/store_bench: bench/store_bench.c $(BUILD)/libtributary.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
 
-# Installs the Debian packages the build and the tests need, only when
-# something is missing.
+# Installs the missing Debian packages of one level (scripts/install-deps):
+# the build's for make run, the tests' for test, check and valgrind, the
+# peers for bench, clang for fuzz. Running never needs a test tool.
 deps:
 	@scripts/install-deps
+deps-test:
+	@scripts/install-deps --test
+deps-bench:
+	@scripts/install-deps --bench
+deps-fuzz:
+	@scripts/install-deps --fuzz
 
 unit: $(BUILD)/tributary $(UNIT_BIN) $(HELPER_BIN)
 
+# make run PORT=8081, or LISTEN=0.0.0.0:8081; the config's listen else.
+CONFIG ?= feeds.conf
+RUN_LISTEN = $(if $(LISTEN),--listen '$(LISTEN)',$(if $(PORT),--listen \
+	'127.0.0.1:$(PORT)'))
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p var
-	./$(BUILD)/tributary -c feeds.conf serve
+	./$(BUILD)/tributary -c '$(CONFIG)' serve $(RUN_LISTEN)
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory unit
 	@tests/run $(BUILD)
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
-check: deps
+check: deps-test
 	@$(MAKE) --no-print-directory unit BUILD=build-san OPT="-O1 -g" \
 		SAN="$(SAN_FLAGS)"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -107,7 +121,7 @@ check: deps
 
 # The integration tests with every tributary process under memcheck;
 # tests/valgrind says which tests and why.
-valgrind: deps
+valgrind: deps-test
 	@$(MAKE) --no-print-directory unit BUILD=build-vg OPT="-O1 -g"
 	@tests/valgrind build-vg
 
@@ -125,7 +139,7 @@ build-fuzz/libtributary.a: $(FUZZ_LIB_OBJ)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libtributary.a
 	clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		build-fuzz/libtributary.a $(LIBS)
-fuzz: deps
+fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory CC=clang OPT="-O1 -g" $(FUZZ_BIN)
 	@FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
@@ -133,7 +147,7 @@ test-corpus: all
 	@test -n "$(CORPUS)" || { echo "usage: make test-corpus CORPUS=DIR"; exit 2; }
 	@tests/corpus-check $(BUILD)/tributary "$(CORPUS)"
 
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory all OPT="-O2"
 	@bench/run --build $(BUILD) $(if $(FULL),--full) \
 		$(if $(CORPUS),--corpus $(CORPUS))

@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "tributary/error.h"
@@ -32,6 +33,9 @@ on_ready(const char *base_url, const char *feed_url, void *arg)
 	(void)base_url;
 	(void)arg;
 	printf("tributary: merged feed at %s\n", feed_url);
+	/* Run by hand (make run): say how to stop; a service is told. */
+	if (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
+		printf("tributary: serving; press Ctrl-C to stop\n");
 	fflush(stdout);
 }
 

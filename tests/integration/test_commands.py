@@ -160,5 +160,62 @@ def quiet_fetch_prints_only_failures():
         contains(r.out, "3 feeds in")
 
 
+# --- serve run by hand (make run) ---
+
+def serve_until_ready(conf, tty):
+    """Starts serve on a free port; returns (process, first lines)."""
+    import pty
+    import select
+    import time
+    master = slave = None
+    if tty:
+        master, slave = pty.openpty()
+        stdin = slave
+    else:
+        stdin = subprocess.DEVNULL
+    p = subprocess.Popen([TRIBUTARY, "-c", conf, "serve", "--listen",
+                          "127.0.0.1:0"], stdin=stdin,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if slave is not None:
+        os.close(slave)
+    out = b""
+    deadline = time.time() + 30
+    while time.time() < deadline and b"merged feed at" not in out:
+        if select.select([p.stdout], [], [], 0.5)[0]:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+    time.sleep(0.3)  # the rest of the start lines
+    if select.select([p.stdout], [], [], 0.2)[0]:
+        out += os.read(p.stdout.fileno(), 4096)
+    if master is not None:
+        os.close(master)
+    return p, out.decode()
+
+
+@test
+def serve_by_hand_says_how_to_stop():
+    import signal
+    with TempDir() as td:
+        feed = td.write("f.xml", ATOM)
+        conf = write_conf(td, [("f", "file://" + feed)])
+        p, out = serve_until_ready(conf, tty=True)
+        try:
+            contains(out, "merged feed at http://127.0.0.1:", "start lines")
+            contains(out, "Ctrl-C", "start lines")
+        finally:
+            p.send_signal(signal.SIGINT)
+            rc = p.wait(30)
+        eq(rc, 0, "exit after Ctrl-C (SIGINT)")
+        # Under a service manager (no terminal) the line is left out.
+        p, out = serve_until_ready(conf, tty=False)
+        p.send_signal(signal.SIGTERM)
+        p.wait(30)
+        contains(out, "merged feed at", "start lines")
+        check("Ctrl-C" not in out, "no Ctrl-C hint without a terminal: %r"
+              % out)
+
+
 if __name__ == "__main__":
     main()

@@ -92,6 +92,103 @@ install_cycle() { # NAME PREFIX (empty: the Makefile's default)
 install_cycle default ""
 install_cycle opt /opt/tributary
 
+# scripts/install-deps by level: building and running need no test tool,
+# no benchmark peer and no compiler but the build's.
+begin deps_build_level_lists_no_test_tool
+deps="$top/scripts/install-deps"
+build_pkgs=$("$deps" --list) || fail "install-deps --list failed"
+test_pkgs=$("$deps" --test --list) || fail "install-deps --test --list failed"
+all_pkgs=$("$deps" --all --list) || fail "install-deps --all --list failed"
+[ -n "$build_pkgs" ] || fail "the build level is empty"
+# Every build package is a library the Makefile links (one per pkg-config
+# module of PKGS) or a tool of the build itself.
+n_pc=$(grep -c '^build [^:]*:pc:' "$deps")
+n_pkgs=$(sed -n 's/^PKGS = //p' "$top/Makefile" | wc -w)
+[ "$n_pc" = "$n_pkgs" ] ||
+    fail "build level has $n_pc pkg-config libraries, the Makefile links $n_pkgs"
+for m in $(sed -n 's/^PKGS = //p' "$top/Makefile"); do
+	grep -q "^build [^:]*:pc:$m\$" "$deps" ||
+	    fail "no build package provides pkg-config module $m"
+done
+for p in $build_pkgs; do
+	case $p in pkg-config | make | gcc) continue ;; esac
+	grep -q "^build $p:pc:" "$deps" ||
+	    fail "build level lists $p, which no build step uses"
+done
+for tool in python3 python3-feedparser libxml2-utils trang sqlite3 curl \
+    newsboat nginx-light wrk valgrind systemd sfeed hyperfine clang \
+    libclang-rt-14-dev chromium chromium-driver python3-bleach; do
+	if echo "$build_pkgs" | grep -qx "$tool"; then
+		fail "the build level lists the test tool $tool"
+	fi
+done
+for p in $build_pkgs; do
+	echo "$test_pkgs" | grep -qx "$p" || fail "--test lacks build's $p"
+done
+for tool in trang valgrind nginx-light wrk python3-feedparser; do
+	echo "$test_pkgs" | grep -qx "$tool" || fail "--test lacks $tool"
+	echo "$all_pkgs" | grep -qx "$tool" || fail "--all lacks $tool"
+done
+for tool in sfeed hyperfine clang; do
+	if echo "$test_pkgs" | grep -qx "$tool"; then
+		fail "--test lists $tool (a bench or fuzz tool)"
+	fi
+	echo "$all_pkgs" | grep -qx "$tool" || fail "--all lacks $tool"
+done
+"$deps" --nonsense >/dev/null 2>&1
+[ $? = 2 ] || fail "an unknown option is not a usage error"
+end
+
+# Which level each make target installs: run, all and install never the
+# test tools; test, check and valgrind the tests'; bench the peers'.
+begin make_targets_install_their_level
+want_level() { # TARGET WANT (the install-deps arguments, "" for none)
+	local out
+	out=$(make -n -s -C "$top" BUILD="$build" "$1" 2>/dev/null |
+	    grep -o 'scripts/install-deps[^;&|]*' | head -n 1)
+	out=${out#scripts/install-deps}
+	out=${out# }
+	[ "$out" = "$2" ] ||
+	    fail "make $1 runs install-deps with '$out', want '$2'"
+}
+want_level run ""
+want_level test --test
+want_level check --test
+want_level valgrind --test
+want_level bench --bench
+want_level fuzz --fuzz
+for target in all install; do
+	if make -n -s -C "$top" BUILD="$build" -o all "$target" 2>/dev/null |
+	    grep -q 'install-deps'; then
+		fail "make $target installs packages"
+	fi
+done
+# As a user who cannot install, the build level passes when the build's
+# packages are there (the test tools are not checked).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$deps" 2>&1) || fail "install-deps as nobody: $out"
+fi
+# make run PORT= / LISTEN= / CONFIG=
+out=$(make -n -s -C "$top" BUILD="$build" PORT=8123 CONFIG=/tmp/x.conf run |
+    tail -n 1)
+case $out in
+*"-c '/tmp/x.conf' serve --listen '127.0.0.1:8123'") ;;
+*) fail "make run PORT=8123: $out" ;;
+esac
+out=$(make -n -s -C "$top" BUILD="$build" LISTEN='[::1]:8124' run | tail -n 1)
+case $out in
+*"serve --listen '[::1]:8124'") ;;
+*) fail "make run LISTEN=[::1]:8124: $out" ;;
+esac
+out=$(make -n -s -C "$top" BUILD="$build" run | tail -n 1)
+case $out in
+*"-c 'feeds.conf' serve ") ;;
+*"-c 'feeds.conf' serve") ;;
+*) fail "make run without PORT: $out" ;;
+esac
+end
+
 begin man_pages_render
 for page in "$top/dist/man/tributary.1" "$top/dist/man/feeds.conf.5"; do
 	out=$(groff -mdoc -ww -z "$page" 2>&1)
