@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <ini.h>
@@ -25,13 +26,14 @@
 #include "tributary/config.h"
 #include "tributary/error.h"
 #include "tributary/hash.h"
+#include "tributary/url.h"
 
 #define MAX_ERRORS_TEXT (64 * 1024)
 #define DEFAULT_UA "tributary/" TR_VERSION " (+https://tributary.dev)"
 
 enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_FEED, SEC_BAD };
 enum value_kind { V_STRING, V_PATH, V_URL, V_LISTEN, V_DURATION, V_SIZE,
-	V_COUNT, V_BOOL, V_TAGS };
+	V_COUNT, V_BOOL, V_TAGS, V_PUBLIC_URL, V_URL_FILE };
 
 /* One setting: where it may appear, its type, its range and its field. */
 struct key {
@@ -68,7 +70,12 @@ static const struct key keys[] = {
     {"keep_days", SEC_GLOBAL, V_COUNT, 0, 100000, G(keep_days)},
     {"keep_items", SEC_GLOBAL, V_COUNT, 0, 100000000, G(keep_items)},
     {"max_per_feed", SEC_GLOBAL, V_COUNT, 0, 1000, G(max_per_feed)},
+    {"allow_private_redirects", SEC_GLOBAL, V_BOOL, 0, 1,
+	G(allow_private_redirects)},
     {"url", SEC_FEED, V_URL, 0, 0, F(url)},
+    {"url_file", SEC_FEED, V_URL_FILE, 0, 0, F(url)},
+    {"public_url", SEC_FEED, V_PUBLIC_URL, 0, 0, F(public_url)},
+    {"private", SEC_FEED, V_BOOL, 0, 1, F(is_private)},
     {"title", SEC_FEED, V_STRING, 0, 0, F(title)},
     {"tags", SEC_FEED, V_TAGS, 0, 0, F(tags)},
     {"enabled", SEC_FEED, V_BOOL, 0, 1, F(enabled)},
@@ -306,6 +313,25 @@ check_url(const char *s)
 	curl_free(scheme);
 	curl_url_cleanup(u);
 	return why;
+}
+
+/* Does the URL s name a user or password (RFC 3986 §3.2.1)? */
+static int
+has_userinfo(const char *s)
+{
+	CURLU *u = curl_url();
+	char *part = NULL;
+	int found = 0;
+
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME) ==
+		CURLUE_OK &&
+	    (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+		curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK))
+		found = 1;
+	curl_free(part);
+	curl_url_cleanup(u);
+	return found;
 }
 
 /*
@@ -626,6 +652,105 @@ find_key(const struct loader *ld, const char *name)
 	return -1;
 }
 
+/*
+ * A URL for a message about the config: its public form (a URL may carry
+ * a password or token, and messages end up in logs), or "" when not
+ * even that can be shown. Returns a malloc'ed string or NULL.
+ */
+static char *
+shown_url(const char *v)
+{
+	char *p = tr_url_public(v);
+
+	return p ? p : strdup("");
+}
+
+/*
+ * Sets the feed's url (field) to v: a relative file: URL resolved against
+ * the config's folder, then checked. An invalid URL is reported without
+ * echoing what may be a secret, and stored as "" (given but invalid: not
+ * also "has no url").
+ */
+static void
+set_url(struct loader *ld, const struct key *k, void *field, const char *v)
+{
+	char *copy = resolve_file_url(ld->dir, v), *shown = NULL;
+	const char *why;
+
+	if (*(char **)field != NULL) {
+		err_at(ld, ld->line, "%s: the feed has a url already (url and "
+		    "url_file are exclusive)", k->name);
+		free(copy);
+		return;
+	}
+	if ((why = check_url(copy ? copy : v)) != NULL) {
+		free(copy);
+		copy = strdup("");
+		shown = shown_url(v);
+		if (shown && *shown)
+			err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why,
+			    shown);
+		else
+			err_at(ld, ld->line, "%s: %s", k->name, why);
+		free(shown);
+	} else if (copy == NULL) {
+		copy = strdup(v);
+	}
+	if (copy == NULL)
+		ld->oom = 1;
+	*(char **)field = copy;
+}
+
+/*
+ * "url_file = PATH": the feed's URL is the first non-empty line of PATH
+ * (relative to the config's folder), so that a URL with a password or
+ * token can live in a file only tributary's user reads while feeds.conf
+ * stays world-readable. Returns the malloc'ed URL, or NULL after
+ * reporting why.
+ */
+static char *
+read_url_file(struct loader *ld, const char *v)
+{
+	char *path = join_path(ld->dir, v), *line = NULL, *s, *e, *r = NULL;
+	size_t cap = 0;
+	FILE *fp = NULL;
+	struct stat sb;
+
+	if (path == NULL) {
+		ld->oom = 1;
+		return NULL;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		err_at(ld, ld->line, "url_file: cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		err_at(ld, ld->line, "url_file: %s is not a regular file",
+		    path);
+		goto out;
+	}
+	while (getline(&line, &cap, fp) > 0) {
+		for (s = line; isspace((unsigned char)*s); s++)
+			;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((r = strdup(s)) == NULL)
+			ld->oom = 1;
+		goto out;
+	}
+	err_at(ld, ld->line, "url_file: %s has no URL in it", path);
+out:
+	if (fp)
+		fclose(fp);
+	free(line);
+	free(path);
+	return r;
+}
+
 /* Stores one value of a known key into its field. */
 static void
 set_value(struct loader *ld, const struct key *k, const char *v)
@@ -647,17 +772,31 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 		}
 		copy = strdup(v);
 		goto store_string;
-	case V_URL:
-		copy = resolve_file_url(ld->dir, v);
-		if ((why = check_url(copy ? copy : v)) != NULL) {
-			free(copy);
-			/* Given but invalid: not also "has no url". */
-			copy = strdup("");
-			err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
-			goto store_string;
+	case V_URL_FILE:
+		if ((copy = read_url_file(ld, v)) == NULL) {
+			/* Reported; not also "has no url". */
+			if (*(char **)field == NULL &&
+			    (*(char **)field = strdup("")) == NULL)
+				ld->oom = 1;
+			return;
 		}
-		if (copy == NULL)
-			copy = strdup(v);
+		set_url(ld, k, field, copy);
+		free(copy);
+		return;
+	case V_URL:
+		set_url(ld, k, field, v);
+		return;
+	case V_PUBLIC_URL:
+		if ((why = check_url(v)) == NULL &&
+		    strncmp(v, "file:", 5) == 0)
+			why = "must be an http or https URL";
+		else if (why == NULL && has_userinfo(v))
+			why = "must not carry a user name or password";
+		if (why) {
+			err_at(ld, ld->line, "%s: %s", k->name, why);
+			return;
+		}
+		copy = strdup(v);
 		goto store_string;
 	case V_PATH:
 		copy = join_path(ld->dir, v);
@@ -922,6 +1061,7 @@ tr_config_free(struct tr_config *cfg)
 
 		free(f->name);
 		free(f->url);
+		free(f->public_url);
 		free(f->title);
 		free(f->user_agent);
 		for (j = 0; j < f->n_tags; j++)
@@ -1011,4 +1151,16 @@ tr_config_feed_max_per_feed(const struct tr_config *cfg,
 {
 	return f->max_per_feed != TR_UNSET ? f->max_per_feed
 					   : cfg->max_per_feed;
+}
+
+char *
+tr_config_public_url(const struct tr_feed_conf *f, const char *url)
+{
+	if (f != NULL && f->is_private)
+		return NULL;
+	if (f != NULL && f->public_url != NULL)
+		return strdup(f->public_url);
+	if (url == NULL || *url == '\0')
+		url = f ? f->url : NULL;
+	return tr_url_public(url);
 }

@@ -26,6 +26,7 @@
 #include "tributary/fetch.h"
 #include "tributary/hash.h"
 #include "tributary/log.h"
+#include "tributary/url.h"
 
 /* A header value longer than this is not kept (an ETag cut short would
  * never match again; a Content-Type that long is not one). */
@@ -366,13 +367,15 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 			snprintf(cap, sizeof(cap), "%" PRId64 " bytes",
 			         x->o->max_body);
 		snprintf(buf, size, "too large (body over %s)", cap);
-	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL && x->location != NULL) {
-		snprintf(buf, size, "redirect to %.200s refused: %s",
-		         x->location, detail);
 	} else if (cc == CURLE_UNSUPPORTED_PROTOCOL &&
-	           x->hdr[H_LOCATION] != NULL) {
+	           (x->location != NULL || x->hdr[H_LOCATION] != NULL)) {
+		/* The Location is shown without user, password or token. */
+		char *loc = tr_url_public(x->location ? x->location
+		                                      : x->hdr[H_LOCATION]);
+
 		snprintf(buf, size, "redirect to %.200s refused: %s",
-		         x->hdr[H_LOCATION], detail);
+		         loc ? loc : "a URL that cannot be shown", detail);
+		free(loc);
 	} else {
 		snprintf(buf, size, "%s", detail);
 	}

@@ -813,9 +813,14 @@ succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
 	                                            rd->cfg->max_interval),
 	                          tr_sched_random(&rd->rnd));
 	save(rd, j);
-	if (r->permanent_url != NULL)
+	if (r->permanent_url != NULL) {
+		/* Logs show no password or token (tr_url_public). */
+		char *shown = tr_url_public(r->permanent_url);
+
 		tr_log(TR_LOG_INFO, "feed %s: moved permanently to %s",
-		       j->fs.name, r->permanent_url);
+		       j->fs.name, shown ? shown : "(a URL that cannot be shown)");
+		free(shown);
+	}
 	tr_log(TR_LOG_DEBUG,
 	       "feed %s: %s, %" PRId64 " new, %" PRId64 " updated, %.2fs",
 	       j->fs.name, tr_poll_outcome_name(oc), res ? res->added : 0,

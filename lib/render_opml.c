@@ -3,10 +3,13 @@
  *
  * One <outline type="rss"> per feed of feeds.conf, in the file's order:
  * text and title (the configured title, else the document's, else the
- * name), xmlUrl (the effective URL after a permanent redirect when the
- * store knows one), htmlUrl (the site link the store saw) and category
+ * name), xmlUrl (the feed's public address: public_url, else the
+ * effective URL after a permanent redirect when the store knows one, else
+ * the URL, without user, password or secret query parameters; a feed
+ * marked private is left out), htmlUrl (the site link the store saw) and category
  * from the feed's tags, as OPML 2.0's comma-separated "/tag" paths.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "render_int.h"
@@ -34,26 +37,32 @@ static int
 opml_outline(struct tr_buf *out, const struct tr_feed_conf *f,
     const struct tr_feed_state *fs)
 {
-	const char *title = f->title, *url = f->url, *site = NULL;
+	const char *title = f->title, *site = NULL;
+	char *url = NULL;
 	int rc;
 
 	if (fs) {
 		if (title == NULL && fs->title && *fs->title)
 			title = fs->title;
-		if (fs->effective_url && *fs->effective_url)
-			url = fs->effective_url;
 		site = fs->site_link;
 	}
+	/* Never the configured URL itself: it may carry a secret. */
+	url = tr_config_public_url(f, fs ? fs->effective_url : NULL);
+	if (url == NULL) /* private, or nothing of it may be shown */
+		return 0;
 	if (title == NULL || *title == '\0')
 		title = f->name;
-	TRY(tr_buf_adds(out, "    <outline type=\"rss\""));
-	TRY(render_attr(out, "text", title));
-	TRY(render_attr(out, "title", title));
-	TRY(render_attr(out, "xmlUrl", url));
-	if (site && *site)
-		TRY(render_attr(out, "htmlUrl", site));
-	TRY(opml_category(out, f));
-	return tr_buf_adds(out, "/>\n");
+	if ((rc = tr_buf_adds(out, "    <outline type=\"rss\"")) != 0 ||
+	    (rc = render_attr(out, "text", title)) != 0 ||
+	    (rc = render_attr(out, "title", title)) != 0 ||
+	    (rc = render_attr(out, "xmlUrl", url)) != 0 ||
+	    (site && *site && (rc = render_attr(out, "htmlUrl", site)) != 0) ||
+	    (rc = opml_category(out, f)) != 0)
+		goto out;
+	rc = tr_buf_adds(out, "/>\n");
+out:
+	free(url);
+	return rc;
 }
 
 int

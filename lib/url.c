@@ -43,6 +43,24 @@ static const char *const tracking_params[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Query parameters tr_url_public() removes because their value is a
+ * credential: private podcast and newsletter feeds, signed S3/GCS URLs
+ * and API feeds put one in the query. A name is compared lowercased with
+ * '-', '_' and '.' taken out ("X-Amz-Signature" is "xamzsignature"):
+ * equal to an entry of the first list, or containing one of the second.
+ * Erring on the side of removal costs a published URL that no longer
+ * works as is, never a leaked secret.
+ */
+static const char *const secret_names[] = {
+    "key", "auth", "sig", "pass", "pwd", "code", "hash", "sid", "jwt",
+    "otp", "ticket"};
+static const char *const secret_parts[] = {
+    "token",      "secret",    "passw",  "signature", "apikey",
+    "accesskey",  "privatekey", "session", "credential", "authkey",
+    "authorization", "bearer",  "oauth", "secure", "subscriber",
+    "feedkey", "userkey", "sessid", "hmac"};
+
 static int
 is_space(int c)
 {
@@ -299,14 +317,41 @@ is_tracking_param(const char *name, size_t len)
 	return 0;
 }
 
+/* Is the query parameter name[0..len) a credential (see secret_names)? */
+static int
+is_secret_param(const char *name, size_t len)
+{
+	char n[64];
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == '-' || c == '_' || c == '.')
+			continue;
+		if (o == sizeof(n) - 1)
+			return 1; /* a 60-letter name: not worth the risk */
+		n[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	n[o] = '\0';
+	for (i = 0; i < NELEM(secret_names); i++)
+		if (strcmp(n, secret_names[i]) == 0)
+			return 1;
+	for (i = 0; i < NELEM(secret_parts); i++)
+		if (strstr(n, secret_parts[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
- * The query q without tracking parameters and without empty ones, other
- * parameters kept in order, as a malloc'ed string ("" when nothing is
- * left). curl has no per-parameter API, so this walks the '&'-separated
- * list; the names are compared raw (trackers are plain ASCII).
+ * The query q without the parameters drop() names and without empty ones,
+ * other parameters kept in order, as a malloc'ed string ("" when nothing
+ * is left). curl has no per-parameter API, so this walks the
+ * '&'-separated list; the names are compared raw (trackers are plain
+ * ASCII).
  */
 static char *
-filter_query(const char *q)
+filter_query_by(const char *q, int (*drop)(const char *, size_t))
 {
 	size_t n = strlen(q), o = 0;
 	char *r = malloc(n + 1);
@@ -319,7 +364,7 @@ filter_query(const char *q)
 
 		if (nlen > plen)
 			nlen = plen;
-		if (plen > 0 && !is_tracking_param(p, nlen)) {
+		if (plen > 0 && !drop(p, nlen)) {
 			if (o > 0)
 				r[o++] = '&';
 			memcpy(r + o, p, plen);
@@ -331,6 +376,12 @@ filter_query(const char *q)
 	}
 	r[o] = '\0';
 	return r;
+}
+
+static char *
+filter_query(const char *q)
+{
+	return filter_query_by(q, is_tracking_param);
 }
 
 /* Lowercases the host part in place in the handle (RFC 3986 §6.2.2.1). */
@@ -459,4 +510,83 @@ tr_url_scheme(char *out, unsigned size, const char *url)
 		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
 	out[n] = '\0';
+}
+
+/*
+ * Parses url into a new handle and removes from it what may not be shown
+ * (see tr_url_public). *found is set when something was removed. NULL
+ * when url does not parse or out of memory.
+ */
+static CURLU *
+public_handle(const char *url, int *found)
+{
+	CURLU *h = NULL;
+	char *q = NULL, *part = NULL, *f = NULL;
+	static const CURLUPart userinfo[] = {CURLUPART_USER, CURLUPART_PASSWORD,
+	    CURLUPART_OPTIONS};
+	size_t i;
+	CURLUcode uc;
+
+	*found = 0;
+	if (url == NULL || (h = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(h, CURLUPART_URL, url,
+	        CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE) != CURLUE_OK)
+		goto fail;
+	for (i = 0; i < NELEM(userinfo); i++) {
+		if (curl_url_get(h, userinfo[i], &part, 0) == CURLUE_OK) {
+			*found = 1;
+			curl_free(part);
+			part = NULL;
+			if (curl_url_set(h, userinfo[i], NULL, 0) != CURLUE_OK)
+				goto fail;
+		}
+	}
+	uc = curl_url_get(h, CURLUPART_QUERY, &q, 0);
+	if (uc == CURLUE_NO_QUERY)
+		return h;
+	if (uc != CURLUE_OK || (f = filter_query_by(q, is_secret_param)) == NULL)
+		goto fail;
+	if (strcmp(f, q) != 0) {
+		*found = 1;
+		if (curl_url_set(h, CURLUPART_QUERY, f[0] ? f : NULL, 0) !=
+		    CURLUE_OK)
+			goto fail;
+	}
+	curl_free(q);
+	free(f);
+	return h;
+fail:
+	curl_free(q);
+	free(f);
+	curl_url_cleanup(h);
+	return NULL;
+}
+
+char *
+tr_url_public(const char *url)
+{
+	CURLU *h;
+	char *u = NULL, *r = NULL;
+	int found;
+
+	if ((h = public_handle(url, &found)) == NULL)
+		return NULL;
+	if (curl_url_get(h, CURLUPART_URL, &u, 0) == CURLUE_OK)
+		r = strdup(u);
+	curl_free(u);
+	curl_url_cleanup(h);
+	return r;
+}
+
+int
+tr_url_has_secret(const char *url)
+{
+	CURLU *h;
+	int found = 0;
+
+	if ((h = public_handle(url, &found)) == NULL)
+		return url != NULL && strchr(url, '@') != NULL;
+	curl_url_cleanup(h);
+	return found;
 }

@@ -1,7 +1,9 @@
 /* cmd_check.c — tributary check: validate the config, list its feeds. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
+#include "tributary/url.h"
 
 static const char usage[] =
     "usage: tributary [-c FILE] check\n"
@@ -29,10 +31,16 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		const struct tr_feed_conf *f = &cfg->feeds[i];
 		char every[32];
 
+		char *shown = tr_url_public(f->url);
+
 		tr_format_duration(every, sizeof(every),
 		    tr_config_feed_interval(cfg, f));
-		printf("%-20s every %-4s %s%s", f->name, every, f->url,
+		/* Never the URL's password or token (tr_url_public). */
+		printf("%-20s every %-4s %s%s%s", f->name, every,
+		    shown ? shown : "(URL hidden)",
+		    f->is_private ? " (private)" : "",
 		    f->enabled ? "" : " (disabled)");
+		free(shown);
 		for (j = 0; j < f->n_tags; j++)
 			printf("%s%s", j ? "," : " [", f->tags[j]);
 		printf("%s\n", f->n_tags ? "]" : "");

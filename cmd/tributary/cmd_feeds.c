@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,6 +16,7 @@
 #include "tributary/error.h"
 #include "tributary/json.h"
 #include "tributary/store.h"
+#include "tributary/url.h"
 
 static const char usage[] =
     "usage: tributary [-c FILE] feeds [--json]\n"
@@ -35,15 +37,27 @@ when(char *buf, size_t size, int64_t t, const char *word)
 	return buf;
 }
 
+/* A URL as it may be shown: without user, password or token. */
+static char *
+shown(const char *url)
+{
+	char *p = url ? tr_url_public(url) : NULL;
+
+	return p ? p : strdup(url ? "(hidden)" : "");
+}
+
 static int
 print_line(const struct tr_feed_state *fs, void *arg)
 {
 	char ok[40], next[40];
+	char *url = shown(fs->url), *moved = shown(fs->effective_url);
 
 	(void)arg;
-	printf("%s %s", fs->name, fs->url);
+	printf("%s %s", fs->name, url ? url : "");
 	if (fs->effective_url && strcmp(fs->effective_url, fs->url) != 0)
-		printf(" (moved to %s)", fs->effective_url);
+		printf(" (moved to %s)", moved ? moved : "");
+	free(url);
+	free(moved);
 	printf(" status=%d last_success=%s next_check=%s errors=%lld "
 	       "articles=%lld",
 	    fs->last_status, when(ok, sizeof(ok), fs->last_success, "never"),
@@ -78,12 +92,17 @@ print_json(const struct tr_feed_state *fs, void *arg)
 {
 	struct tr_json *j = arg;
 	struct tr_buf *b = j->out;
+	char *url, *moved;
 
 	tr_json_begin_object(j);
 	tr_json_member_str(j, "name", fs->name);
-	tr_json_member_str(j, "url", fs->url);
+	url = shown(fs->url);
+	moved = fs->effective_url ? shown(fs->effective_url) : NULL;
+	tr_json_member_str(j, "url", url);
 	tr_json_key(j, "effective_url");
-	tr_json_string(j, fs->effective_url);
+	tr_json_string(j, moved);
+	free(url);
+	free(moved);
 	tr_json_key(j, "title");
 	tr_json_string(j, fs->title);
 	tr_json_key(j, "site_link");

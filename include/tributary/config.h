@@ -31,7 +31,12 @@
 /* One [feed "NAME"] section. */
 struct tr_feed_conf {
 	char *name;	  /* the section's NAME: [A-Za-z0-9._-], unique */
-	char *url;	  /* http, https or file URL as written */
+	char *url;	  /* http, https or file URL as written (or read
+			     from url_file); may carry a secret: never
+			     show it, show tr_config_public_url() */
+	char *public_url; /* what outputs show instead of url, or NULL
+			     (then url without its secrets) */
+	int is_private;	  /* "private = yes": not in OPML, no source URL */
 	char *title;	  /* display title, or NULL (use the document's) */
 	char **tags;	  /* tags, trimmed, non-empty */
 	size_t n_tags;
@@ -69,6 +74,8 @@ struct tr_config {
 	int64_t keep_days;	 /* retention by age, 0 = forever (0) */
 	int64_t keep_items;	 /* retention per feed by count, 0 = all (0) */
 	int64_t max_per_feed;	 /* per-feed cap in merged pages, 0 = none */
+	int allow_private_redirects; /* a redirect may lead to a loopback,
+					private or link-local address (0) */
 	struct tr_feed_conf *feeds;
 	size_t n_feeds;
 	size_t *by_name; /* private: feed indices sorted by name, for
@@ -108,6 +115,17 @@ int64_t tr_config_feed_keep_items(const struct tr_config *cfg,
     const struct tr_feed_conf *f);
 int64_t tr_config_feed_max_per_feed(const struct tr_config *cfg,
     const struct tr_feed_conf *f);
+
+/*
+ * The address outputs show for feed f (OPML, each entry's source, JSON's
+ * _source.feed_url, tributary feeds, logs): NULL when f is private;
+ * else f->public_url when set; else tr_url_public() of url, the address
+ * the feed is fetched from now (its configured URL, or where it moved
+ * permanently; f->url when url is NULL). f may be NULL for a feed no
+ * longer in the config: then tr_url_public(url). malloc'ed; NULL also
+ * when nothing of url may be shown or out of memory.
+ */
+char *tr_config_public_url(const struct tr_feed_conf *f, const char *url);
 
 /*
  * Value parsers, shared with the command line. Each returns 0 and sets

@@ -24,6 +24,22 @@ char *tr_url_resolve(const char *base, const char *ref);
  */
 char *tr_url_canonical(const char *link);
 
+/*
+ * The form of a feed URL that may be shown to anyone: the user name and
+ * password (RFC 3986 §3.2.1 userinfo) removed, and every query parameter
+ * whose name says it carries a credential (token, key, auth, signature,
+ * password, session, ...; see secret_params in url.c) removed, the other
+ * parameters kept in order. malloc'ed; NULL when url is not a URL libcurl
+ * can parse (then nothing of it may be shown) or out of memory.
+ */
+char *tr_url_public(const char *url);
+
+/*
+ * Non-zero when url carries something tr_url_public() removes: a user
+ * name, a password or a secret-looking query parameter.
+ */
+int tr_url_has_secret(const char *url);
+
 /* The scheme ("http", "https", "file", ...) lowercased in out, or "". */
 void tr_url_scheme(char *out, unsigned size, const char *url);
 

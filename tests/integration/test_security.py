@@ -493,5 +493,113 @@ def endpoint_writes_nothing_for_a_client():
             eq(sv.stop(), 0, "exit status after SIGTERM")
 
 
+# --- secrets in feed URLs -------------------------------------------------
+
+# URL shapes that carry a credential: (feed name, path, how the secret is
+# put into the URL, extra settings). SECRET is the password or token; the
+# test fails if it appears in any output or log line.
+SECRET = "Pa55-w0rd-s3cr3t"
+SECRET_SHAPES = [
+    ("basic", "/basic.xml", "http://alice:%(s)s@%(h)s/basic.xml", ""),
+    ("user-only", "/user.xml", "http://%(s)s@%(h)s/user.xml", ""),
+    ("token", "/token.xml", "http://%(h)s/token.xml?token=%(s)s", ""),
+    ("token-and-page", "/tp.xml",
+     "http://%(h)s/tp.xml?page=1&access_token=%(s)s&lang=en", ""),
+    ("api-key", "/key.xml", "http://%(h)s/key.xml?api_key=%(s)s", ""),
+    ("signed", "/signed.xml",
+     "http://%(h)s/signed.xml?X-Amz-Signature=%(s)s&X-Amz-Expires=60", ""),
+    ("both", "/both.xml", "http://bob:%(s)s@%(h)s/both.xml?auth=%(s)s", ""),
+    ("public", "/pub.xml", "http://carol:%(s)s@%(h)s/pub.xml",
+     "public_url = https://example.org/carol.xml\n"),
+    ("hidden", "/hidden.xml", "http://dave:%(s)s@%(h)s/hidden.xml",
+     "private = yes\n"),
+    ("from-file", "/file.xml", None, ""),
+]
+
+
+def secret_outputs(sv, conf, td):
+    """Everything tributary shows: endpoint documents, exports, feeds,
+    check, with the serve log."""
+    out = {}
+    for path in ("/feed.atom", "/feed.rss", "/feed.json", "/feeds.opml", "/"):
+        raw = exchange(sv.port, b"GET %s HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n" % path.encode())
+        out["GET " + path] = raw.decode(errors="replace")
+    for fmt in ("atom", "rss", "json", "opml", "html"):
+        r = measure(["-c", conf, "export", "--format", fmt])
+        out["export " + fmt] = r.out + r.err
+    for args in (["feeds"], ["feeds", "--json"], ["check"], ["-v", "-v",
+                                                            "fetch"]):
+        r = measure(["-c", conf] + args)
+        out[" ".join(args)] = r.out + r.err
+    return out
+
+
+@test
+def secrets_in_feed_urls_are_never_shown():
+    with FeedServer() as srv, TempDir() as td:
+        host = "127.0.0.1:%d" % srv.port
+        feeds, extra = [], ""
+        for name, path, shape, more in SECRET_SHAPES:
+            srv.route(path, body=rss(name, items(name, 2)))
+            if shape is None:
+                td.write("secret-url", "# the feed's URL\n\nhttp://eve:%s@%s%s\n"
+                         % (SECRET, host, path))
+                extra += '[feed "%s"]\nurl_file = secret-url\n\n' % name
+            else:
+                extra += '[feed "%s"]\nurl = %s\n%s\n' % (
+                    name, shape % {"s": SECRET, "h": host}, more)
+        port = free_port()
+        conf = td.write("feeds.conf", "[tributary]\ndatabase = %s\n"
+                        "interval = 1h\nlisten = 127.0.0.1:%d\n%s\n%s"
+                        % (td.join("db.sqlite"), port, FAST, extra))
+        r = measure(["-c", conf, "-v", "-v", "fetch"])
+        clean(r)
+        eq(r.rc, 0, "exit status (%r)" % r)
+        check(SECRET not in r.out + r.err, "the secret in fetch's output")
+        # The credentials still work: they are sent, not dropped.
+        auth = srv.requests_for("/basic.xml")[0].header("Authorization")
+        check(auth and auth.startswith("Basic "), "no Authorization sent")
+        eq(srv.requests_for("/token.xml") != [], True, "token feed fetched")
+        eq(Store(td.join("db.sqlite")).count(), 2 * len(SECRET_SHAPES),
+           "articles")
+        # A serve over the same store (its first round refetches nothing
+        # new: every feed is fresh for an hour).
+        sv = Serve.__new__(Serve)
+        sv.td, sv.port, sv.conf = td, port, conf
+        sv.log = open(td.join("serve.log"), "wb")
+        sv.proc = subprocess.Popen(wrapper() + [TRIBUTARY, "-v", "-v", "-c",
+                                                conf, "serve"], env=_env(),
+                                   stdout=sv.log, stderr=sv.log)
+        sv.store = Store(td.join("db.sqlite"))
+        try:
+            sv.wait_port(port)
+            out = secret_outputs(sv, conf, td)
+        finally:
+            eq(sv.stop(), 0, "serve's exit status")
+        out["serve log"] = sv.logtext()
+        for what, text in out.items():
+            check(SECRET not in text, "%s shows the secret:\n%s"
+                  % (what, text[:3000]))
+            check("alice:" not in text and "bob:" not in text,
+                  "%s shows a user name" % what)
+        opml = out["GET /feeds.opml"]
+        contains(opml, 'xmlUrl="http://%s/basic.xml"' % host, "OPML")
+        contains(opml, 'xmlUrl="http://%s/tp.xml?page=1&amp;lang=en"' % host,
+                 "OPML")
+        contains(opml, 'xmlUrl="https://example.org/carol.xml"', "OPML")
+        check("hidden" not in opml, "a private feed is in the OPML")
+        atom = out["GET /feed.atom"]
+        contains(atom, '<link rel="self" href="http://%s/token.xml"/>' % host,
+                 "Atom source")
+        contains(atom, 'href="https://example.org/carol.xml"', "Atom source")
+        contains(out["GET /feed.rss"], '<source url="http://%s/both.xml">'
+                 % host, "RSS source")
+        # The private feed's entries are there, without a source URL.
+        contains(atom, "hidden 0 v1", "Atom")
+        check("/hidden.xml" not in atom + out["GET /feed.rss"] +
+              out["GET /feed.json"], "a private feed's URL is shown")
+
+
 if __name__ == "__main__":
     main()

@@ -318,5 +318,66 @@ test_url_scheme(void)
 	CHECK_INT(out[0], 'x');
 }
 
-TR_TESTS(test_url_resolve, test_url_resolve_as_curl, test_url_canonical,
+/* URL shapes that carry a credential, and what may be shown of them. */
+static const struct resolve_case public_table[] = {
+    /* in (base unused), want */
+    {NULL, "https://user:s3cret@example.org/feed.xml",
+     "https://example.org/feed.xml"},
+    {NULL, "https://s3cret@example.org/feed.xml", "https://example.org/feed.xml"},
+    {NULL, "https://:s3cret@example.org/f", "https://example.org/f"},
+    {NULL, "http://us%40er:s3cret@example.org:8080/f?a=1",
+     "http://example.org:8080/f?a=1"},
+    {NULL, "https://example.org/f?token=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?TOKEN=s3cret&page=2",
+     "https://example.org/f?page=2"},
+    {NULL, "https://example.org/f?page=2&access_token=s3cret&lang=en",
+     "https://example.org/f?page=2&lang=en"},
+    {NULL, "https://example.org/f?api_key=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?apiKey=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?key=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?auth=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?sig=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?password=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?passwd=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?secret=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?client_secret=s3cret",
+     "https://example.org/f"},
+    {NULL, "https://example.org/f?session_id=s3cret", "https://example.org/f"},
+    {NULL, "https://example.org/f?X-Amz-Credential=AK%2F1&X-Amz-Signature="
+           "s3cret&X-Amz-Security-Token=s3cret&X-Amz-Expires=60",
+     "https://example.org/f?X-Amz-Expires=60"},
+    {NULL, "https://example.org/f?oauth_token=s3cret", "https://example.org/f"},
+    {NULL, "https://u:s3cret@example.org/f?token=s3cret#top",
+     "https://example.org/f#top"},
+    /* Nothing secret: unchanged (as libcurl writes it). */
+    {NULL, "https://example.org/feed.xml", "https://example.org/feed.xml"},
+    {NULL, "https://example.org/f?page=2&author=jane",
+     "https://example.org/f?page=2&author=jane"},
+    {NULL, "https://example.org", "https://example.org/"},
+    {NULL, "file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"},
+    /* Not a URL: nothing may be shown. */
+    {NULL, "not a url", NULL},
+    {NULL, "", NULL},
+    {NULL, NULL, NULL},
+};
+
+static void
+test_url_public(void)
+{
+	size_t i, n = sizeof(public_table) / sizeof(public_table[0]);
+
+	for (i = 0; i < n; i++) {
+		const char *in = public_table[i].ref;
+		char *got = tr_url_public(in);
+
+		CHECK_STR_CASE(in ? in : "(null)", got, public_table[i].want);
+		/* The credential is never in what may be shown. */
+		CHECK(got == NULL || strstr(got, "s3cret") == NULL);
+		CHECK_INT(tr_url_has_secret(in),
+		    in != NULL && strstr(in, "s3cret") != NULL);
+		free(got);
+	}
+}
+
+TR_TESTS(test_url_public, test_url_resolve, test_url_resolve_as_curl, test_url_canonical,
          test_url_canonical_dedup, test_url_scheme)
