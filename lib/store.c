@@ -964,14 +964,28 @@ setup(struct tr_store *st)
 /*
  * Statement journals (the undo log of one statement inside a transaction:
  * every multi-row write of a document commit has one, the FTS triggers
- * write into it too) stay in memory up to this size, and only a bigger
- * one goes to a temporary file. SQLite's default of 64 KiB sent most
- * document commits to a new file under /var/tmp: an open, writes and an
- * unlink per feed, about 40 writes each, the largest share of a polling
- * round's system time after the WAL itself. One statement's journal at a
- * time, so this bounds the memory too.
+ * write into it too, and inside a group commit each write's savepoint
+ * journals every page it changes) stay in memory up to this size, and
+ * only a bigger one goes to a temporary file. SQLite's default of 64 KiB
+ * sent most document commits to a new file under /var/tmp: an open,
+ * writes and an unlink per feed, about 40 writes each, the largest share
+ * of a polling round's system time after the WAL itself.
+ *
+ * It must stay below 128 KiB. SQLite's memory journal keeps its content
+ * in chunks the size of the spill threshold, and when it spills it
+ * copies each chunk to the temporary file in one write; the unix VFS
+ * masks the length of one write to 17 bits (it assumes none is larger
+ * than 128 KiB, seekAndWriteFd() in os_unix.c, SQLite 3.40), so a chunk
+ * of 4 MiB was written as 0 bytes and the short write became SQLITE_FULL,
+ * "database or disk is full", on a disk with room. Every statement whose
+ * journal outgrew the threshold failed that way: a document of a
+ * thousand changed items of 4 KB, new identities on a feed with a long
+ * past, retention deleting a thousand full articles.
  */
-#define STMT_JOURNAL_SPILL (4 << 20)
+#define STMT_JOURNAL_SPILL (120 << 10)
+_Static_assert(STMT_JOURNAL_SPILL < (128 << 10),
+    "SQLite writes a spilled statement journal in chunks of this size, "
+    "and a unix VFS write is at most 128 KiB");
 
 /*
  * Process-wide and only possible before SQLite initializes, so the first
