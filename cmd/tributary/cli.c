@@ -37,11 +37,13 @@ cli_usage_error(const char *command, const char *usage, const char *fmt,
 {
 	va_list ap;
 
+	(void)usage; /* the whole text only for --help: a hint is enough */
 	fprintf(stderr, "tributary %s: ", command);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
+	fprintf(stderr, "\nRun 'tributary %s --help' for its usage.\n",
+	    command);
 	return EXIT_USAGE;
 }
 

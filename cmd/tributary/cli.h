@@ -27,7 +27,10 @@ struct cli {
  */
 struct tr_config *cli_load_config(const struct cli *cli);
 
-/* Prints "tributary: COMMAND: MESSAGE" and a hint to stderr; returns 2. */
+/*
+ * Prints "tributary COMMAND: MESSAGE" and a one-line hint (run the
+ * command with --help) to stderr, never the whole usage; returns 2.
+ */
 int cli_usage_error(const char *command, const char *usage, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 

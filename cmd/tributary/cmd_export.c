@@ -119,12 +119,19 @@ check_scope(const struct options *o, const struct tr_config *cfg,
 {
 	const struct tr_feed_conf *f;
 
-	if (o->tag && !tr_config_has_tag(cfg, o->tag))
-		return cli_usage_error("export", usage,
-		    "no feed in %s has the tag \"%s\"", cfg->path, o->tag);
-	if (o->feed && (f = tr_config_feed(cfg, o->feed)) == NULL)
-		return cli_usage_error("export", usage,
-		    "no feed named \"%s\" in %s", o->feed, cfg->path);
+	if (o->tag && !tr_config_has_tag(cfg, o->tag)) {
+		fprintf(stderr, "tributary export: no feed in %s has the tag "
+				"\"%s\"\n'tributary check' lists the feeds and "
+				"their tags.\n",
+		    cfg->path, o->tag);
+		return EXIT_USAGE;
+	}
+	if (o->feed && (f = tr_config_feed(cfg, o->feed)) == NULL) {
+		fprintf(stderr, "tributary export: no feed named \"%s\" in "
+				"%s\n'tributary check' lists the feeds.\n",
+		    o->feed, cfg->path);
+		return EXIT_USAGE;
+	}
 	if (tr_buf_adds(title, cfg->title ? cfg->title : "tributary") != 0)
 		return EXIT_FAIL;
 	if (o->tag)
@@ -168,6 +175,7 @@ render_query(struct tr_buf *out, struct tr_store *st,
 		goto out;
 	memset(&doc, 0, sizeof(doc));
 	doc.title = title;
+	doc.cfg = cfg; /* feeds' public URLs */
 	doc.id = tr_buf_str(&self);
 	doc.self_url = tr_buf_str(&self);
 	doc.home_url = tr_buf_str(&home);

@@ -22,7 +22,8 @@ static const struct command {
     {"parse", cmd_parse, "parse one feed document and print the result"},
     {"fetch", cmd_fetch, "poll the due feeds once and store new articles"},
     {"feeds", cmd_feeds, "show every feed's polling state"},
-    {"export", cmd_export, "write the merged feed as Atom, RSS, JSON or OPML"},
+    {"export", cmd_export,
+	"write the merged feed as Atom, RSS, JSON Feed, HTML or OPML"},
     {"serve", cmd_serve, "run the service: poll on schedule and serve HTTP"},
     {"opml", cmd_opml, "import subscriptions from an OPML file"},
 };
@@ -46,6 +47,14 @@ usage(FILE *fp)
 		    commands[i].summary);
 	fprintf(fp, "\nRun 'tributary COMMAND --help' for a command's "
 		    "options.\n");
+}
+
+/* After an error: one line that says where the usage is. */
+static void
+hint(void)
+{
+	fprintf(stderr, "Run 'tributary --help' for the options and "
+			"commands.\n");
 }
 
 /* The log sink: one line per message on stderr, journald-aware. */
@@ -121,7 +130,7 @@ main(int argc, char **argv)
 				fprintf(stderr,
 				    "tributary: unknown option: %s\n",
 				    argv[optind - 1]);
-			usage(stderr);
+			hint();
 			return EXIT_USAGE;
 		}
 	}
@@ -139,6 +148,6 @@ main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "tributary: unknown command: %s\n", argv[first]);
-	usage(stderr);
+	hint();
 	return EXIT_USAGE;
 }

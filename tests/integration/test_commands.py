@@ -160,6 +160,82 @@ def quiet_fetch_prints_only_failures():
         contains(r.out, "3 feeds in")
 
 
+# --- errors: the message and a one-line hint, never the whole usage ---
+
+ERROR_CASES = [
+    # (args after -c CONF, exit status, what stderr names)
+    (["frobnicate"], 2, "unknown command: frobnicate"),
+    (["--bogus", "check"], 2, "unknown option"),
+    (["check", "extra"], 2, "unexpected argument: extra"),
+    (["export", "--format", "pdf"], 2, 'unknown format "pdf"'),
+    (["export", "--limit", "0"], 2, "--limit"),
+    (["export", "--since", "yesterday"], 2, "--since"),
+    (["export", "--feed", "nosuch"], 2, 'no feed named "nosuch"'),
+    (["export", "--tag", "nosuch"], 2, 'has the tag "nosuch"'),
+    (["export", "--tag", "a", "--feed", "a"], 2, "cannot be combined"),
+    (["fetch", "--nope"], 2, "unknown option"),
+    (["fetch", "nosuch"], 2, "no feed named nosuch"),
+    (["feeds", "extra"], 2, "unexpected argument"),
+    (["opml", "frob"], 2, "unknown subcommand: frob"),
+    (["opml", "import"], 2, "no OPML file given"),
+    (["parse"], 2, "missing FILE"),
+    (["serve", "extra"], 2, "unexpected argument"),
+    (["export"], 1, "no database yet"),
+]
+
+
+@test
+def errors_print_a_hint_not_the_usage():
+    with TempDir() as td:
+        conf = write_conf(td, [("a", "http://127.0.0.1:9/a.xml",
+                                {"tags": "news"})])
+        for args, want, says in ERROR_CASES:
+            r = run("-c", conf, *args)
+            what = " ".join(args)
+            eq(r.rc, want, "%s: exit (%r)" % (what, r))
+            contains(r.err, says, "%s: stderr" % what)
+            check("usage:" not in r.err and "options:" not in r.err,
+                  "%s: the usage text printed: %r" % (what, r.err))
+            lines = r.err.strip().splitlines()
+            check(1 <= len(lines) <= 2, "%s: %d lines: %r"
+                  % (what, len(lines), r.err))
+            eq(r.out, "", "%s: stdout" % what)
+    # Asked for, the usage is there.
+    r = run("export", "--help")
+    eq(r.rc, 0, "export --help")
+    contains(r.out, "usage:")
+
+
+def render_formats():
+    """The format names of lib/render.c's table."""
+    import re
+    with open(os.path.join(os.environ.get("TR_SRC", "."), "lib",
+                           "render.c")) as f:
+        src = f.read()
+    names = re.findall(r'\[TR_FMT_[A-Z]+\] = \{"([a-z]+)"', src)
+    check(len(names) >= 5, "formats found in lib/render.c: %r" % names)
+    return names
+
+
+@test
+def every_export_format_is_documented():
+    with open(os.path.join(os.environ.get("TR_SRC", "."), "dist", "man",
+                           "tributary.1")) as f:
+        man = f.read()
+    man_export = [line for line in man.splitlines()
+                  if line.startswith(".It Ic export")]
+    eq(len(man_export), 1, "export entries in tributary.1")
+    main_help = run("--help").out.lower()
+    export_help = run("export", "--help").out
+    main_line = [line for line in main_help.splitlines()
+                 if line.strip().startswith("export")]
+    eq(len(main_line), 1, "export line of --help")
+    for name in render_formats():
+        contains(man_export[0], " %s " % name, "tributary.1 export formats")
+        contains(main_line[0], name, "tributary --help, export line")
+        contains(export_help, name, "export --help")
+
+
 # --- serve run by hand (make run) ---
 
 def serve_until_ready(conf, tty):

@@ -158,7 +158,7 @@ def cli_usage_errors():
     r = run("frobnicate")
     eq(r.rc, 2, "unknown command")
     contains(r.err, "unknown command: frobnicate")
-    contains(r.err, "usage:")
+    contains(r.err, "tributary --help")
     r = run("--bogus", "check")
     eq(r.rc, 2, "unknown option")
     contains(r.err, "unknown option")
