@@ -13,8 +13,11 @@
  * running byte count and body hash, and the hop bookkeeping that tells a
  * permanent redirect chain (all 301/308) from any other.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +75,181 @@ struct xfer {
 	int64_t bytes;
 	struct tr_sum sum; /* of the body */
 	char errbuf[CURL_ERROR_SIZE];
+	char first_ip[INET6_ADDRSTRLEN + 8]; /* the first hop's address */
+	char blocked[400]; /* why a redirect hop was refused, or "" */
 };
+
+/* --- redirects into internal networks --- */
+
+/* IPv4 ranges that are not the public internet (RFC 6890 and friends). */
+static const struct v4_range {
+	uint32_t net;
+	int bits;
+	const char *why;
+} v4_ranges[] = {
+    {0x00000000, 8, "unspecified"},      /* 0/8, "this network" */
+    {0x0a000000, 8, "private"},          /* RFC 1918 */
+    {0x64400000, 10, "shared (carrier-grade NAT)"}, /* RFC 6598 */
+    {0x7f000000, 8, "loopback"},
+    {0xa9fe0000, 16, "link-local"},      /* cloud metadata lives here */
+    {0xac100000, 12, "private"},         /* RFC 1918 */
+    {0xc0000000, 24, "reserved"},        /* IETF protocol assignments */
+    {0xc0000200, 24, "documentation"},
+    {0xc0a80000, 16, "private"},         /* RFC 1918 */
+    {0xc6120000, 15, "benchmarking"},
+    {0xc6336400, 24, "documentation"},
+    {0xcb007100, 24, "documentation"},
+    {0xe0000000, 4, "multicast"},
+    {0xf0000000, 4, "reserved"},         /* and 255.255.255.255 */
+};
+
+static const char *
+v4_class(uint32_t a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(v4_ranges) / sizeof(v4_ranges[0]); i++) {
+		uint32_t mask = 0xffffffffu << (32 - v4_ranges[i].bits);
+
+		if ((a & mask) == v4_ranges[i].net)
+			return v4_ranges[i].why;
+	}
+	return NULL;
+}
+
+static uint32_t
+v4_at(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+/* An IPv6 address, or the IPv4 address it carries (RFC 4291 §2.5.5,
+ * RFC 6052, RFC 3056). */
+static const char *
+v6_class(const unsigned char *b)
+{
+	static const unsigned char zero[12], mapped[12] = {0, 0, 0, 0, 0, 0,
+	                                                    0, 0, 0, 0, 0xff,
+	                                                    0xff},
+	                                      nat64[12] = {0, 0x64, 0xff, 0x9b};
+
+	if (memcmp(b, zero, 12) == 0) {
+		if (v4_at(b + 12) == 0)
+			return "unspecified";
+		if (v4_at(b + 12) == 1)
+			return "loopback";
+		return v4_class(v4_at(b + 12)); /* IPv4-compatible */
+	}
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+		return v4_class(v4_at(b + 12));
+	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
+		return v4_class(v4_at(b + 2));
+	if ((b[0] & 0xfe) == 0xfc)
+		return "unique local";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return "link-local";
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return "private"; /* site-local, deprecated */
+	if (b[0] == 0xff)
+		return "multicast";
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+		return "documentation";
+	if (b[0] == 0x01 && memcmp(b + 1, zero, 7) == 0)
+		return "reserved"; /* 100::/64, discard */
+	return NULL;
+}
+
+const char *
+tr_fetch_addr_class(const char *addr)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	unsigned char b6[16];
+	struct in_addr a4;
+	size_t n;
+
+	if (addr == NULL)
+		return "not an IP address";
+	if (*addr == '[')
+		addr++;
+	n = strcspn(addr, "]%");
+	if (n >= sizeof(text))
+		return "not an IP address";
+	memcpy(text, addr, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET6, text, b6) == 1)
+		return v6_class(b6);
+	/* inet_aton, not inet_pton: it takes the forms a URL host may use
+	 * and libcurl also accepts (2130706433, 0x7f.1, 127.1). */
+	if (strchr(text, ' ') == NULL && inet_aton(text, &a4) != 0)
+		return v4_class(ntohl(a4.s_addr));
+	return "not an IP address";
+}
+
+/*
+ * May the current hop of x connect to (or send a request over a
+ * connection to) ip? The first hop always may, and its address is
+ * remembered; a redirect hop (the last response was a 3xx) only to a
+ * public address, the first hop's own, or anywhere with
+ * allow_private_redirects. When not, x->blocked says why.
+ */
+static int
+hop_allowed(struct xfer *x, const char *ip, int prereq)
+{
+	const char *why;
+	char *loc;
+
+	if (x->hop_status < 300 || x->hop_status >= 400) {
+		if (prereq && x->first_ip[0] == '\0')
+			snprintf(x->first_ip, sizeof(x->first_ip), "%s", ip);
+		return 1;
+	}
+	if (x->o->allow_private_redirects ||
+	    (why = tr_fetch_addr_class(ip)) == NULL ||
+	    strcmp(ip, x->first_ip) == 0)
+		return 1;
+	loc = tr_url_public(x->hdr[H_LOCATION]);
+	snprintf(x->blocked, sizeof(x->blocked),
+	         "redirect to %.200s refused: it leads to a %s address (%s); "
+	         "set allow_private_redirects = yes to follow redirects into "
+	         "internal networks",
+	         loc ? loc : "a URL that cannot be shown", why, ip);
+	free(loc);
+	return 0;
+}
+
+static curl_socket_t
+opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = arg;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (purpose == CURLSOCKTYPE_IPCXN) {
+		if (a->family == AF_INET)
+			inet_ntop(AF_INET,
+			          &((struct sockaddr_in *)(void *)&a->addr)->sin_addr,
+			          ip, sizeof(ip));
+		else if (a->family == AF_INET6)
+			inet_ntop(AF_INET6,
+			          &((struct sockaddr_in6 *)(void *)&a->addr)
+			               ->sin6_addr,
+			          ip, sizeof(ip));
+		if (ip[0] != '\0' && !hop_allowed(x, ip, 0))
+			return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static int
+prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_port,
+          int local_port)
+{
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	return hop_allowed(arg, primary_ip, 1) ? CURL_PREREQFUNC_OK
+	                                       : CURL_PREREQFUNC_ABORT;
+}
 
 void
 tr_fetch_opts_from_config(struct tr_fetch_opts *o, const struct tr_config *cfg)
@@ -86,6 +263,7 @@ tr_fetch_opts_from_config(struct tr_fetch_opts *o, const struct tr_config *cfg)
 	o->low_speed_time = (long)cfg->low_speed_time;
 	o->max_redirects = (long)cfg->max_redirects;
 	o->max_body = cfg->max_body;
+	o->allow_private_redirects = cfg->allow_private_redirects;
 }
 
 void
@@ -213,7 +391,9 @@ fill_result(struct tr_fetch_result *r, struct xfer *x)
 	r->status = (int)code;
 	r->effective_url = eff ? eff : x->req.url;
 	r->redirects = (int)redirects;
-	if (redirects > 0 && x->hops_temporary == 0)
+	if (x->blocked[0] != '\0') /* a refused hop is nobody's address */
+		r->effective_url = x->req.url;
+	else if (redirects > 0 && x->hops_temporary == 0)
 		r->permanent_url = r->effective_url;
 	r->etag = x->hdr[H_ETAG];
 	r->last_modified = x->hdr[H_LAST_MODIFIED];
@@ -346,6 +526,11 @@ setup_easy(struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	/* Redirects into internal networks: see fetch.h. */
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
 	return 0;
 }
 
@@ -356,7 +541,9 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
 	char cap[32];
 
-	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+	if (x->blocked[0] != '\0') {
+		snprintf(buf, size, "%s", x->blocked);
+	} else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		if (x->o->max_body % (1024 * 1024) == 0)
 			snprintf(cap, sizeof(cap), "%" PRId64 "M",
 			         x->o->max_body / (1024 * 1024));
@@ -450,6 +637,7 @@ start(struct xfer **out, CURLM *multi, struct xfer **free_list,
 	x->bytes = 0;
 	tr_sum_init(&x->sum);
 	x->errbuf[0] = '\0';
+	x->first_ip[0] = x->blocked[0] = '\0';
 	if ((rc = setup_easy(x)) != 0 ||
 	    curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		struct tr_fetch_result r;

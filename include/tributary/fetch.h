@@ -19,6 +19,17 @@
  * compression bomb is caught), the number of redirects, and the
  * protocols (http and https; file only for requests that allow it; a
  * redirect never leads to file).
+ *
+ * Redirects and internal networks (server-side request forgery): the
+ * configured URL is trusted wherever it points (a feed on the LAN is
+ * legitimate), but a redirect hop may not lead to a loopback, private,
+ * link-local, unique local or otherwise non-public address unless
+ * allow_private_redirects is set, or it is the very address the first
+ * hop connected to (a LAN feed redirecting within itself). The check is
+ * made on the address actually connected (CURLOPT_OPENSOCKETFUNCTION
+ * before connecting, CURLOPT_PREREQFUNCTION for a reused connection,
+ * before any request byte is sent), so no DNS answer or numeric host
+ * form ("2130706433", "0x7f.1", "[::ffff:127.0.0.1]") gets past it.
  */
 #ifndef TRIBUTARY_FETCH_H
 #define TRIBUTARY_FETCH_H
@@ -43,6 +54,8 @@ struct tr_fetch_opts {
 	long low_speed_time;        /* ... for this many seconds aborts */
 	long max_redirects;         /* redirects followed */
 	int64_t max_body;           /* bytes of one (decoded) body */
+	int allow_private_redirects; /* a redirect may lead to an address
+	                                tr_fetch_addr_class() names (0) */
 	const volatile int *cancel; /* when it points to non-zero, every
 	                               transfer ends (TR_EABORT); or NULL */
 };
@@ -137,6 +150,18 @@ struct tr_fetch_ops {
 int tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
                  void *ctx);
 
+
+/*
+ * Why an IP address may not be reached by a redirect: "loopback",
+ * "private", "link-local", "unspecified", "unique local", "shared
+ * (carrier-grade NAT)", "multicast", "reserved", "benchmarking" or
+ * "documentation"; NULL for a public address. addr is an IPv4 address
+ * in any form inet_aton() takes ("127.1", "2130706433", "0x7f.1") or an
+ * IPv6 address, with or without brackets; IPv4-mapped, IPv4-compatible,
+ * NAT64 and 6to4 addresses are judged by the IPv4 address inside. Text
+ * that is not an address is "not an IP address" (never reached).
+ */
+const char *tr_fetch_addr_class(const char *addr);
 
 /*
  * The origin key "host:port" of an http(s) URL, lowercased, for per-host

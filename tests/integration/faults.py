@@ -85,8 +85,8 @@ class FeedServer(_FeedServer):
     fault tests make tributary hang up (timeouts, size caps, SIGKILL) on
     purpose, and socketserver would print a traceback for each."""
 
-    def __init__(self, port=0):
-        super().__init__(port)
+    def __init__(self, port=0, host="127.0.0.1"):
+        super().__init__(port, host)
         default = self.httpd.handle_error
 
         def handle_error(request, client_address):

@@ -17,6 +17,7 @@ From another process (the reliability tests, a shell):
 
     python3 tests/integration/server.py [--port N]
         prints "PORT N" on its first line, then serves until killed;
+        --host 127.0.0.2 listens on another loopback address;
         POST /_control with a JSON body {"path": "/a.xml", ...behaviour}
         sets a route, POST /_reset forgets routes and requests, GET
         /_requests returns the request log as JSON.
@@ -336,13 +337,14 @@ class _Handler(BaseHTTPRequestHandler):
 class FeedServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, host="127.0.0.1"):
+        self.host = host
         self.lock = threading.Lock()
         self.routes = {}
         self.requests = []
         self.counts = {}
         self.stopping = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
@@ -367,7 +369,7 @@ class FeedServer:
         self.stop()
 
     def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "http://%s:%d%s" % (self.host, self.port, path)
 
     def route(self, path, **behaviour):
         """Sets (replaces) the behaviour of path; see the module text."""
@@ -434,10 +436,14 @@ class NeverAccepts:
 
 
 def main(argv):
-    port = 0
-    if len(argv) >= 2 and argv[0] == "--port":
-        port = int(argv[1])
-    srv = FeedServer(port)
+    port, host = 0, "127.0.0.1"
+    while len(argv) >= 2 and argv[0] in ("--port", "--host"):
+        if argv[0] == "--port":
+            port = int(argv[1])
+        else:
+            host = argv[1]  # a 127.0.0.0/8 address: tests stay on loopback
+        argv = argv[2:]
+    srv = FeedServer(port, host)
     print("PORT %d" % srv.port, flush=True)
     try:
         srv.httpd.serve_forever(poll_interval=0.05)

@@ -669,5 +669,49 @@ def many_feeds_one_round():
         check(took < 3.0, "round took %.2fs: not concurrent?" % took)
 
 
+@test
+def redirects_into_internal_addresses_are_refused():
+    """A configured URL is trusted wherever it points (here 127.0.0.1);
+    a redirect from it to another internal address (127.0.0.2, in the
+    forms a Location may write it) is refused before any request reaches
+    it, and a 301 does not make it the feed's address; with
+    allow_private_redirects = yes it is followed."""
+    forms = ["127.0.0.2", "2130706434", "0x7f.2", "127.2",
+             "[::ffff:127.0.0.2]"]
+    with FeedServer() as srv, FeedServer(host="127.0.0.2") as inner, \
+            TempDir() as td:
+        inner.route("/meta.xml", body=RSS1)
+        srv.route("/self.xml", body=RSS2)
+        srv.route("/within.xml", redirect=(301, "/self.xml"))
+        feeds = [("within", srv.url("/within.xml"))]
+        for i, host in enumerate(forms):
+            srv.route("/out%d.xml" % i, redirect=(
+                301, "http://%s:%d/meta.xml" % (host, inner.port)))
+            feeds.append(("out%d" % i, srv.url("/out%d.xml" % i)))
+        conf = write_conf(td, feeds)
+        r = fetch(conf)
+        for i, host in enumerate(forms):
+            line = line_of(r, "out%d" % i)
+            contains(line, "failed", host)
+            contains(line, "refused: it leads to a loopback address", host)
+            contains(line, "allow_private_redirects", host)
+            eq(titles(td, "out%d" % i), [], "stored from %s" % host)
+            row = feed_row(td, "out%d" % i)
+            eq(row["effective_url"], None, "%s: the feed moved" % host)
+        eq(inner.requests_for("/meta.xml"), [], "requests inside")
+        contains(line_of(r, "within"), "ok")
+        check(titles(td, "within"), "a redirect within the feed's own "
+              "address is followed")
+        eq(feed_row(td, "within")["effective_url"], srv.url("/self.xml"),
+           "moved within its own address")
+        # Turned off: followed, stored, and the 301 moves the feed.
+        conf = write_conf(td, feeds, allow_private_redirects="yes")
+        r = fetch(conf, "--force")
+        for i, host in enumerate(forms):
+            contains(line_of(r, "out%d" % i), "ok", host)
+            check(titles(td, "out%d" % i), "nothing stored via %s" % host)
+        eq(len(inner.requests_for("/meta.xml")), len(forms), "requests")
+
+
 if __name__ == "__main__":
     main()

@@ -17,12 +17,12 @@
 #include "tributary/fetch.h"
 #include "tributary/hash.h"
 
-static pid_t server_pid;
-static int server_port;
+static pid_t server_pid, inner_pid;
+static int server_port, inner_port;
 
-/* Starts server.py and reads "PORT N" from its first line. */
+/* Starts server.py on host and reads "PORT N" from its first line. */
 static int
-server_start(void)
+server_start_at(const char *host, pid_t *pid, int *port)
 {
 	const char *src = getenv("TR_SRC");
 	char script[4096], line[64];
@@ -33,19 +33,26 @@ server_start(void)
 	         src && *src ? src : ".");
 	if (pipe(fds) != 0)
 		return -1;
-	if ((server_pid = fork()) == 0) {
+	if ((*pid = fork()) == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execl("/usr/bin/python3", "python3", script, (char *)NULL);
+		execl("/usr/bin/python3", "python3", script, "--host", host,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
 	fp = fdopen(fds[0], "r");
 	if (fp == NULL || fgets(line, sizeof(line), fp) == NULL ||
-	    sscanf(line, "PORT %d", &server_port) != 1)
+	    sscanf(line, "PORT %d", port) != 1)
 		return -1;
 	fclose(fp);
 	return 0;
+}
+
+static int
+server_start(void)
+{
+	return server_start_at("127.0.0.1", &server_pid, &server_port);
 }
 
 static void
@@ -54,6 +61,10 @@ server_stop(void)
 	if (server_pid > 0) {
 		kill(server_pid, SIGTERM);
 		waitpid(server_pid, NULL, 0);
+	}
+	if (inner_pid > 0) {
+		kill(inner_pid, SIGTERM);
+		waitpid(inner_pid, NULL, 0);
 	}
 }
 
@@ -82,15 +93,16 @@ sink(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* POSTs body to the server's path; returns the status. */
+/* POSTs body to path on the server at host:port; returns the status. */
 static long
-post(const char *path, const char *body, struct text *resp)
+post_at(const char *host, int port, const char *path, const char *body,
+        struct text *resp)
 {
 	CURL *e = curl_easy_init();
 	char url[256];
 	long code = 0;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", server_port, path);
+	snprintf(url, sizeof(url), "http://%s:%d%s", host, port, path);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	if (body != NULL)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -100,6 +112,12 @@ post(const char *path, const char *body, struct text *resp)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(e);
 	return code;
+}
+
+static long
+post(const char *path, const char *body, struct text *resp)
+{
+	return post_at("127.0.0.1", server_port, path, body, resp);
 }
 
 static void
@@ -645,6 +663,161 @@ test_cancel_ends_everything(void)
 	}
 }
 
+/* Addresses a redirect may not lead to, in the forms a URL may use. */
+static const struct {
+	const char *addr, *want; /* want NULL: public */
+} addr_table[] = {
+    {"127.0.0.1", "loopback"},
+    {"127.0.0.2", "loopback"},
+    {"127.255.255.254", "loopback"},
+    {"2130706433", "loopback"}, /* 127.0.0.1 as one number */
+    {"0x7f.1", "loopback"},
+    {"0x7f000001", "loopback"},
+    {"0177.0.0.1", "loopback"},
+    {"127.1", "loopback"},
+    {"::1", "loopback"},
+    {"[::1]", "loopback"},
+    {"::ffff:127.0.0.1", "loopback"},
+    {"[::ffff:127.0.0.1]", "loopback"},
+    {"::ffff:7f00:1", "loopback"},
+    {"::127.0.0.1", "loopback"},	 /* IPv4-compatible */
+    {"64:ff9b::127.0.0.1", "loopback"}, /* NAT64 */
+    {"2002:7f00:1::", "loopback"},	 /* 6to4 */
+    {"10.0.0.1", "private"},
+    {"10.255.255.255", "private"},
+    {"172.16.0.1", "private"},
+    {"172.31.255.255", "private"},
+    {"192.168.1.1", "private"},
+    {"::ffff:192.168.1.1", "private"},
+    {"::ffff:10.1.2.3", "private"},
+    {"169.254.169.254", "link-local"}, /* cloud metadata */
+    {"169.254.0.1", "link-local"},
+    {"fe80::1", "link-local"},
+    {"[fe80::1%25eth0]", "link-local"},
+    {"fe80::1%eth0", "link-local"},
+    {"febf::1", "link-local"},
+    {"fc00::1", "unique local"},
+    {"fd12:3456::1", "unique local"},
+    {"fec0::1", "private"},
+    {"0.0.0.0", "unspecified"},
+    {"0", "unspecified"},
+    {"0.1.2.3", "unspecified"},
+    {"::", "unspecified"},
+    {"[::]", "unspecified"},
+    {"100.64.0.1", "shared (carrier-grade NAT)"},
+    {"224.0.0.1", "multicast"},
+    {"ff02::1", "multicast"},
+    {"255.255.255.255", "reserved"},
+    {"240.0.0.1", "reserved"},
+    {"198.18.0.1", "benchmarking"},
+    {"192.0.2.1", "documentation"},
+    {"2001:db8::1", "documentation"},
+    {"localhost", "not an IP address"},
+    {"", "not an IP address"},
+    {"1.2.3.4 x", "not an IP address"},
+    /* Public. */
+    {"8.8.8.8", NULL},
+    {"1.1.1.1", NULL},
+    {"172.15.255.255", NULL},
+    {"172.32.0.1", NULL},
+    {"192.169.0.1", NULL},
+    {"169.253.255.255", NULL},
+    {"100.128.0.1", NULL},
+    {"11.0.0.1", NULL},
+    {"2001:4860:4860::8888", NULL},
+    {"[2606:4700::1111]", NULL},
+    {"::ffff:8.8.8.8", NULL},
+    {"fbff::1", NULL},
+};
+
+static void
+test_addr_class(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(addr_table) / sizeof(addr_table[0]); i++)
+		CHECK_STR_CASE(addr_table[i].addr,
+		               tr_fetch_addr_class(addr_table[i].addr),
+		               addr_table[i].want);
+	CHECK_STR(tr_fetch_addr_class(NULL), "not an IP address");
+}
+
+/*
+ * A feed configured at 127.0.0.1 is trusted; its redirect to 127.0.0.2
+ * (loopback, another address), in every form a Location may write it,
+ * is refused before any request reaches 127.0.0.2, unless
+ * allow_private_redirects; a redirect to its own address is followed.
+ */
+static void
+test_redirect_to_internal_address(void)
+{
+	static const char *const forms[] = {
+	    "127.0.0.2", "2130706434", "0x7f.2", "127.2", "0177.0.0.2",
+	    "[::ffff:127.0.0.2]"};
+	struct tr_fetch_opts o;
+	struct got g;
+	struct text log = {NULL, 0};
+	char json[512];
+	size_t i;
+
+	if (inner_pid == 0)
+		CHECK_INT(server_start_at("127.0.0.2", &inner_pid, &inner_port),
+		          0);
+	CHECK_INT(post_at("127.0.0.2", inner_port, "/_control",
+	                  "{\"path\": \"/inside.xml\", \"body\": \"<rss/>\"}",
+	                  NULL),
+	          200);
+	default_opts(&o);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(json, sizeof(json),
+		         "{\"path\": \"/out%zu\", \"redirect\": [301, "
+		         "\"http://%s:%d/inside.xml?token=s3cret\"]}",
+		         i, forms[i], inner_port);
+		route(json);
+		snprintf(json, sizeof(json), "/out%zu", i);
+		o.allow_private_redirects = 0;
+		fetch_one(&g, &o, json, NULL);
+		CHECK_INT(g.r.err, TR_EHTTP);
+		CHECK_INT(g.started, 0);
+		CHECK_STR(g.permanent, "");
+		CHECK(strstr(g.errmsg, "refused: it leads to a loopback "
+		                       "address") != NULL);
+		CHECK(strstr(g.errmsg, "allow_private_redirects") != NULL);
+		CHECK(strstr(g.errmsg, "s3cret") == NULL);
+		if (strstr(g.errmsg, "loopback") == NULL)
+			printf("  [%s] %s\n", forms[i], g.errmsg);
+		/* Allowed: followed, and a 301 moves the feed. */
+		o.allow_private_redirects = 1;
+		fetch_one(&g, &o, json, NULL);
+		CHECK_INT(g.r.err, 0);
+		CHECK_INT(g.r.status, 200);
+		CHECK_STR(g.body, "<rss/>");
+	}
+	/* The refused hops never reached 127.0.0.2: only the allowed ones. */
+	post_at("127.0.0.2", inner_port, "/_requests", NULL, &log);
+	{
+		size_t n = 0;
+		const char *p = log.data;
+
+		while (p && (p = strstr(p, "/inside.xml")) != NULL) {
+			n++;
+			p++;
+		}
+		CHECK_INT(n, sizeof(forms) / sizeof(forms[0]));
+	}
+	free(log.data);
+	/* Within the configured address itself: followed. */
+	o.allow_private_redirects = 0;
+	route("{\"path\": \"/self.xml\", \"body\": \"<rss/>\"}");
+	snprintf(json, sizeof(json),
+	         "{\"path\": \"/toself\", \"redirect\": [302, "
+	         "\"http://127.0.0.1:%d/self.xml\"]}", server_port);
+	route(json);
+	fetch_one(&g, &o, "/toself", NULL);
+	CHECK_INT(g.r.err, 0);
+	CHECK_STR(g.body, "<rss/>");
+}
+
 static void
 test_host_key(void)
 {
@@ -673,7 +846,8 @@ test_stop_server(void)
 	server_stop();
 }
 
-TR_TESTS(test_start_server, test_host_key, test_200_body_headers_and_hash,
+TR_TESTS(test_start_server, test_addr_class,
+         test_redirect_to_internal_address, test_host_key, test_200_body_headers_and_hash,
          test_304_with_validator, test_redirects_permanent_or_not,
          test_redirect_loop_and_file_refused, test_too_large,
          test_truncated_and_refused, test_error_status_and_retry_after,
