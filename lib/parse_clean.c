@@ -48,6 +48,7 @@ enum state {
 	S_ENTITY, /* after '&' */
 	S_POST,   /* after the root element: only comments and PIs */
 	S_DROP,   /* a second root element: the rest is dropped */
+	S_XDECL,  /* the XML declaration, held until "?>" and checked */
 	N_STATES
 };
 
@@ -56,6 +57,15 @@ enum { P_SPECIAL, P_PLAIN, P_NEWLINE, P_UTF8, P_AMP };
 #define ENT_MAX 32          /* longest entity name kept (HTML's is 31) */
 #define NAME_MAX_LEN 1024   /* longer tag names stop tag repair */
 #define DECL_MAX (64 << 10) /* DOCTYPE text kept to find ENTITY names */
+#define XDECL_MAX 512       /* a longer XML declaration is left to expat */
+#define ATEXT_MAX 2048      /* start tag text (outside values) kept */
+#define PREFIX_MAX 48       /* longer namespace prefixes are not tracked */
+
+/* A namespace prefix declared (or bound by a repair) on an open element. */
+struct ns_bind {
+	char prefix[PREFIX_MAX];
+	size_t depth; /* the element's depth (1: the root) */
+};
 
 struct tr_clean {
 	enum state st;
@@ -83,6 +93,13 @@ struct tr_clean {
 	size_t n_etag_ws;
 	unsigned char u8[4]; /* a UTF-8 sequence cut by the chunk border */
 	size_t n_u8;
+	char xdecl[XDECL_MAX]; /* the XML declaration after "<?" */
+	size_t n_xdecl;
+	char atext[ATEXT_MAX]; /* the start tag's text outside values */
+	size_t n_atext;
+	int atext_over;         /* too long: its prefixes are not checked */
+	struct ns_bind *binds; /* prefixes in scope, innermost last */
+	size_t n_binds, cap_binds;
 	struct tr_buf name;  /* the tag name being read */
 	struct tr_buf names; /* open elements' names, NUL-separated */
 	size_t *open;        /* offsets into names */
@@ -112,6 +129,17 @@ static int
 is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Skips XML whitespace from s (below end); returns how much was skipped. */
+static size_t
+skip_space(const char **s, const char *end)
+{
+	const char *p = *s;
+
+	while (*s < end && is_space((unsigned char)**s))
+		(*s)++;
+	return (size_t)(*s - p);
 }
 
 /*
@@ -197,6 +225,9 @@ tr_clean_reset(struct tr_clean *c)
 	c->repair_off = c->name_flushed = c->ext_dtd = 0;
 	c->lines_dropped = 0;
 	c->n_ent = c->n_bang = c->n_u8 = c->n_etag_ws = 0;
+	c->n_xdecl = c->n_atext = 0;
+	c->atext_over = 0;
+	c->n_binds = 0;
 	c->depth = 0;
 	tr_buf_reset(&c->name);
 	tr_buf_reset(&c->names);
@@ -229,6 +260,7 @@ tr_clean_free(struct tr_clean *c)
 	tr_buf_free(&c->decl);
 	tr_buf_free(&c->declared);
 	free(c->open);
+	free(c->binds);
 	free(c);
 }
 
@@ -374,6 +406,8 @@ pop(struct tr_clean *c)
 		return;
 	c->depth--;
 	tr_buf_truncate(&c->names, c->open[c->depth]);
+	while (c->n_binds > 0 && c->binds[c->n_binds - 1].depth > c->depth)
+		c->n_binds--;
 }
 
 static int
@@ -449,6 +483,225 @@ end_tag(struct tr_clean *c, struct tr_buf *out)
 		return rc;
 	pop(c);
 	return 0;
+}
+
+/* --- namespace prefixes -------------------------------------------------- */
+
+/*
+ * Prefixes feeds use without declaring them, and the namespaces they
+ * always stand for (sorted by prefix). An undeclared prefix is an error
+ * under Namespaces in XML §5 that expat rightly reports; the cleaner
+ * declares it on the element that uses it instead. tr_clean_bound relies
+ * on each URI being at most 9 * strlen(prefix) + 29 bytes long (checked
+ * by the unit tests through tr_clean_known_prefix).
+ */
+static const struct known_prefix {
+	const char *prefix, *uri;
+} known_prefixes[] = {
+    {"admin", "http://webns.net/mvcb/"},
+    {"atom", "http://www.w3.org/2005/Atom"},
+    {"cc", "http://web.resource.org/cc/"},
+    {"content", "http://purl.org/rss/1.0/modules/content/"},
+    {"creativeCommons",
+     "http://backend.userland.com/creativeCommonsRssModule"},
+    {"dc", "http://purl.org/dc/elements/1.1/"},
+    {"dcterms", "http://purl.org/dc/terms/"},
+    {"feedburner", "http://rssnamespace.org/feedburner/ext/1.0"},
+    {"gd", "http://schemas.google.com/g/2005"},
+    {"geo", "http://www.w3.org/2003/01/geo/wgs84_pos#"},
+    {"georss", "http://www.georss.org/georss"},
+    {"googleplay", "http://www.google.com/schemas/play-podcasts/1.0"},
+    {"itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"},
+    {"media", "http://search.yahoo.com/mrss/"},
+    {"opensearch", "http://a9.com/-/spec/opensearch/1.1/"},
+    {"podcast", "https://podcastindex.org/namespace/1.0"},
+    {"psc", "http://podlove.org/simple-chapters"},
+    {"rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"},
+    {"slash", "http://purl.org/rss/1.0/modules/slash/"},
+    {"sy", "http://purl.org/rss/1.0/modules/syndication/"},
+    {"taxo", "http://purl.org/rss/1.0/modules/taxonomy/"},
+    {"thr", "http://purl.org/syndication/thread/1.0"},
+    {"trackback", "http://madskills.com/public/xml/rss/module/trackback/"},
+    {"wfw", "http://wellformedweb.org/CommentAPI/"},
+    {"xhtml", "http://www.w3.org/1999/xhtml"},
+    {"xlink", "http://www.w3.org/1999/xlink"},
+    {"yt", "http://www.youtube.com/xml/schemas/2015"},
+};
+
+/* Prefixes nobody declares; a repair binds each to one of these. */
+#define UNKNOWN_NS "urn:x-undeclared-prefix:"
+
+static int
+cmp_prefix(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct known_prefix *)e)->prefix);
+}
+
+const char *
+tr_clean_known_prefix(const char *prefix, size_t i)
+{
+	const struct known_prefix *e;
+
+	if (prefix == NULL)
+		return i < sizeof(known_prefixes) / sizeof(known_prefixes[0])
+		           ? known_prefixes[i].prefix
+		           : NULL;
+	e = bsearch(prefix, known_prefixes,
+	            sizeof(known_prefixes) / sizeof(known_prefixes[0]),
+	            sizeof(known_prefixes[0]), cmp_prefix);
+	return e ? e->uri : NULL;
+}
+
+/* Binds prefix (n bytes) on the element at depth d. */
+static int
+bind_prefix(struct tr_clean *c, const char *prefix, size_t n, size_t d)
+{
+	struct ns_bind *b;
+
+	if (n == 0 || n >= PREFIX_MAX)
+		return 0;
+	if (c->n_binds == c->cap_binds) {
+		size_t cap = c->cap_binds ? c->cap_binds * 2 : 16;
+
+		if ((b = realloc(c->binds, cap * sizeof(*b))) == NULL)
+			return TR_ENOMEM;
+		c->binds = b;
+		c->cap_binds = cap;
+	}
+	b = &c->binds[c->n_binds++];
+	memcpy(b->prefix, prefix, n);
+	b->prefix[n] = '\0';
+	b->depth = d;
+	return 0;
+}
+
+/*
+ * The prefix of a name (n bytes) is in scope, or it cannot be helped
+ * (xml and xmlns are bound by definition; names with two colons or an
+ * over-long prefix are left to expat), else declares it on the start tag
+ * being written, before its '>': the namespace feeds mean by it, or one
+ * of its own for a prefix nobody knows (then an unknown element, as it
+ * would be had it been declared).
+ */
+static int
+need_prefix(struct tr_clean *c, struct tr_buf *out, const char *name,
+            size_t n)
+{
+	const char *colon = memchr(name, ':', n), *uri;
+	char prefix[PREFIX_MAX], msg[160];
+	size_t len, i;
+	int rc;
+
+	if (colon == NULL || colon == name || colon + 1 == name + n ||
+	    memchr(colon + 1, ':', (size_t)(name + n - colon - 1)) != NULL)
+		return 0;
+	len = (size_t)(colon - name);
+	if (len >= PREFIX_MAX)
+		return 0;
+	memcpy(prefix, name, len);
+	prefix[len] = '\0';
+	if (strcmp(prefix, "xml") == 0 || strcmp(prefix, "xmlns") == 0)
+		return 0;
+	for (i = c->n_binds; i > 0; i--)
+		if (strcmp(c->binds[i - 1].prefix, prefix) == 0)
+			return 0;
+	uri = tr_clean_known_prefix(prefix, 0);
+	if ((rc = emits(out, " xmlns:")) != 0 ||
+	    (rc = emits(out, prefix)) != 0 || (rc = emits(out, "=\"")) != 0 ||
+	    (rc = emits(out, uri ? uri : UNKNOWN_NS)) != 0 ||
+	    (!uri && (rc = emits(out, prefix)) != 0) ||
+	    (rc = emits(out, "\"")) != 0)
+		return rc;
+	snprintf(msg, sizeof(msg),
+	         uri ? "undeclared namespace prefix %s: bound to %s"
+	             : "undeclared namespace prefix %s: its elements "
+	               "read as unknown%s",
+	         prefix, uri ? uri : "");
+	warn(c, "ns", msg);
+	return bind_prefix(c, prefix, len, c->depth);
+}
+
+/*
+ * Calls fn for each attribute name in the start tag text kept (its text
+ * outside attribute values: names, '=' and spaces).
+ */
+static int
+each_attr(struct tr_clean *c, struct tr_buf *out,
+          int (*fn)(struct tr_clean *, struct tr_buf *, const char *, size_t))
+{
+	const char *s = c->atext, *end = s + c->n_atext, *name;
+	int rc;
+
+	while (s < end) {
+		if (!is_name_char((unsigned char)*s)) {
+			s++;
+			continue;
+		}
+		for (name = s; s < end && is_name_char((unsigned char)*s); s++)
+			;
+		if (memchr(name, ':', (size_t)(s - name)) == NULL)
+			continue;
+		skip_space(&s, end);
+		if (s < end && *s == '=' &&
+		    (rc = fn(c, out, name, (size_t)(s - name))) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+attr_decl(struct tr_clean *c, struct tr_buf *out, const char *name, size_t n)
+{
+	(void)out;
+	if (n > 6 && memcmp(name, "xmlns:", 6) == 0)
+		return bind_prefix(c, name + 6, n - 6, c->depth);
+	return 0;
+}
+
+static int
+attr_prefix(struct tr_clean *c, struct tr_buf *out, const char *name,
+            size_t n)
+{
+	if (n > 6 && memcmp(name, "xmlns:", 6) == 0)
+		return 0;
+	return need_prefix(c, out, name, n);
+}
+
+/*
+ * A start tag is about to end: the prefixes it declares are recorded,
+ * and those its name and attributes use undeclared are declared.
+ */
+static int
+check_prefixes(struct tr_clean *c, struct tr_buf *out)
+{
+	const char *name;
+	int rc;
+
+	if (c->repair_off || c->name_flushed || c->depth == 0 ||
+	    c->atext_over)
+		return 0;
+	name = open_name(c, c->depth - 1);
+	if (c->n_atext > 0 && memchr(c->atext, ':', c->n_atext) != NULL &&
+	    (rc = each_attr(c, out, attr_decl)) != 0)
+		return rc;
+	if (strchr(name, ':') != NULL &&
+	    (rc = need_prefix(c, out, name, strlen(name))) != 0)
+		return rc;
+	if (c->n_atext > 0 && memchr(c->atext, ':', c->n_atext) != NULL)
+		return each_attr(c, out, attr_prefix);
+	return 0;
+}
+
+/* Keeps start tag text outside values, for check_prefixes. */
+static inline void
+atext_add(struct tr_clean *c, const unsigned char *s, size_t n)
+{
+	if (c->n_atext + n > sizeof(c->atext)) {
+		c->atext_over = 1;
+		return;
+	}
+	memcpy(c->atext + c->n_atext, s, n);
+	c->n_atext += n;
 }
 
 /* --- the DOCTYPE -------------------------------------------------------- */
@@ -570,6 +823,13 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 			     "reference to a character XML forbids "
 			     "dropped");
 			return 0;
+		}
+		/* XML writes hexadecimal references "&#x" only (XML 1.0
+		 * §4.1); HTML also accepts "&#X". */
+		if (c->ent[1] == 'X') {
+			warn(c, "ref",
+			     "character reference &#X... read as &#x...");
+			return emit_ref(out, n);
 		}
 		goto verbatim; /* as the fast path in xml_ref_len does */
 	}
@@ -864,6 +1124,8 @@ start_tag(struct tr_clean *c, struct tr_buf *out)
 	size_t i;
 	int rc;
 
+	c->n_atext = 0;
+	c->atext_over = 0;
 	if (c->name_flushed)
 		return 0;
 	if (!c->repair_off && is_item_name(name, c->name.len)) {
@@ -903,8 +1165,14 @@ lt_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
 			warn(c, "junk",
 			     "whitespace before the XML declaration "
 			     "dropped");
-		c->st = S_PI;
 		c->match = 0;
+		if (first) {
+			/* Held and checked: see xdecl_byte. */
+			c->st = S_XDECL;
+			c->n_xdecl = 0;
+			return 0;
+		}
+		c->st = S_PI;
 		return emits(out, "<?");
 	}
 	if (c->post) {
@@ -943,6 +1211,21 @@ tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 	int rc, slash = c->slash;
 
 	c->slash = 0;
+	if (b == '>') {
+		/* Undeclared prefixes get declared before the tag ends. */
+		if ((rc = check_prefixes(c, out)) != 0 ||
+		    (slash && (rc = emitc(out, '/')) != 0))
+			return rc;
+		c->st = S_TEXT;
+		if (slash)
+			pop(c); /* an empty-element tag */
+		if (c->depth == 0 && !c->repair_off)
+			c->st = S_POST;
+		return emitc(out, b);
+	}
+	/* A '/' is held until the next byte says whether the tag ends. */
+	if (slash && (rc = emitc(out, '/')) != 0)
+		return rc;
 	switch (b) {
 	case '"':
 		c->st = S_ADQ;
@@ -952,24 +1235,12 @@ tag_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 		break;
 	case '/':
 		c->slash = 1;
-		break;
-	case '>':
-		c->st = S_TEXT;
-		if (slash)
-			pop(c); /* an empty-element tag */
-		if (c->depth == 0 && !c->repair_off)
-			c->st = S_POST;
-		break;
-	case '<':
-	case '&':
-		/* A broken tag: let expat report it. */
-		break;
+		return 0;
 	default:
-		c->slash = slash && is_space(b);
+		/* '<' or '&': a broken tag, let expat report it. */
 		break;
 	}
-	rc = emitc(out, b);
-	return rc;
+	return emitc(out, b);
 }
 
 /*
@@ -1093,6 +1364,124 @@ section_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 	if (done)
 		c->st = outside(c);
 	return emitc(out, b);
+}
+
+/* --- the XML declaration ------------------------------------------------ */
+
+/*
+ * Whether s (n bytes: the XML declaration between "<?" and "?>") is what
+ * XML 1.0 §2.8 allows: "xml", version="1.x", then optionally encoding (an
+ * EncName, §4.3.3: [A-Za-z] ([A-Za-z0-9._] | '-')*) and standalone
+ * ("yes" or "no"), in that order, quoted with ' or ".
+ */
+static int
+xml_decl_ok(const char *s, size_t n)
+{
+	static const char *const names[] = {"version", "encoding",
+	                                    "standalone"};
+	const char *end = s + n, *v, *q;
+	size_t i = 0, k, len;
+
+	if (n < 3 || memcmp(s, "xml", 3) != 0)
+		return 0;
+	s += 3;
+	while (skip_space(&s, end) > 0 && s < end) {
+		for (; i < 3; i++) {
+			len = strlen(names[i]);
+			if ((size_t)(end - s) > len &&
+			    memcmp(s, names[i], len) == 0)
+				break;
+			if (i == 0)
+				return 0; /* version comes first */
+		}
+		if (i == 3)
+			return 0;
+		s += strlen(names[i]);
+		skip_space(&s, end);
+		if (s >= end || *s++ != '=')
+			return 0;
+		skip_space(&s, end);
+		if (s >= end || (*s != '"' && *s != '\''))
+			return 0;
+		if ((q = memchr(s + 1, *s, (size_t)(end - s - 1))) == NULL)
+			return 0;
+		v = s + 1, len = (size_t)(q - v);
+		s = q + 1;
+		if (i == 0 && (len < 3 || memcmp(v, "1.", 2) != 0 ||
+		               strspn(v + 2, "0123456789") < len - 2))
+			return 0;
+		if (i == 1) {
+			if (len == 0 || !((v[0] | 0x20) >= 'a' &&
+			                  (v[0] | 0x20) <= 'z'))
+				return 0;
+			for (k = 1; k < len; k++)
+				if (!((v[k] | 0x20) >= 'a' &&
+				      (v[k] | 0x20) <= 'z') &&
+				    !(v[k] >= '0' && v[k] <= '9') &&
+				    strchr("._-", v[k]) == NULL)
+					return 0;
+		}
+		if (i == 2 && !(len == 3 && memcmp(v, "yes", 3) == 0) &&
+		    !(len == 2 && memcmp(v, "no", 2) == 0))
+			return 0;
+		i++;
+	}
+	return s == end && i > 0;
+}
+
+/*
+ * The XML declaration is complete (c->xdecl ends with "?>"): written as
+ * it is when well-formed, else as a plain <?xml version="1.0"?> with its
+ * line breaks kept. The cleaner hands expat UTF-8 whatever it says (the
+ * charset decoder read the label), so an encoding name XML does not
+ * allow ("437", "utf 8") must not cost the document.
+ */
+static int
+xdecl_done(struct tr_clean *c, struct tr_buf *out)
+{
+	size_t i;
+	int rc;
+
+	c->st = outside(c);
+	if (c->n_xdecl < 5 || memcmp(c->xdecl, "xml", 3) != 0 ||
+	    (!is_space((unsigned char)c->xdecl[3]) && c->xdecl[3] != '?') ||
+	    xml_decl_ok(c->xdecl, c->n_xdecl - 2)) {
+		/* well-formed, or another processing instruction */
+		if ((rc = emits(out, "<?")) != 0)
+			return rc;
+		return emit(out, c->xdecl, c->n_xdecl);
+	}
+	warn(c, "decl", "XML declaration not well-formed; rewritten");
+	if ((rc = emits(out, "<?xml version=\"1.0\"")) != 0)
+		return rc;
+	for (i = 0; i < c->n_xdecl && rc == 0; i++)
+		if (c->xdecl[i] == '\n')
+			rc = emitc(out, '\n');
+	return rc ? rc : emits(out, "?>");
+}
+
+/* One character of the XML declaration (or a PI at the document start). */
+static int
+xdecl_byte(struct tr_clean *c, struct tr_buf *out, const unsigned char *s,
+           size_t len)
+{
+	int rc;
+
+	if (c->n_xdecl + len > sizeof(c->xdecl)) {
+		/* Too long to be a declaration worth checking: expat says. */
+		c->st = S_PI;
+		c->match = 0;
+		if ((rc = emits(out, "<?")) != 0 ||
+		    (rc = emit(out, c->xdecl, c->n_xdecl)) != 0)
+			return rc;
+		return step(c, out, s, len);
+	}
+	memcpy(c->xdecl + c->n_xdecl, s, len);
+	c->n_xdecl += len;
+	if (len == 1 && s[0] == '>' && c->n_xdecl >= 2 &&
+	    c->xdecl[c->n_xdecl - 2] == '?')
+		return xdecl_done(c, out);
+	return 0;
 }
 
 static int
@@ -1222,8 +1611,13 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s, size_t len)
 		}
 		return rc;
 	case S_TAG:
-		if (len > 1)
+		if (len > 1) {
+			if (c->slash && (rc = emitc(out, '/')) != 0)
+				return rc;
+			c->slash = 0;
+			atext_add(c, s, len);
 			return emit(out, s, len);
+		}
 		return tag_byte(c, out, b);
 	case S_COMMENT:
 	case S_CDATA:
@@ -1239,6 +1633,8 @@ step(struct tr_clean *c, struct tr_buf *out, const unsigned char *s, size_t len)
 			return emit(out, s, len);
 		}
 		return decl_byte(c, out, b);
+	case S_XDECL:
+		return xdecl_byte(c, out, s, len);
 	default:
 		return 0;
 	}
@@ -1346,9 +1742,34 @@ size_t
 tr_clean_bound(const struct tr_clean *c, size_t n)
 {
 	/* 5 per byte, 3 more per byte for the "</" ">" of close tags of
-	 * elements opened in these bytes (each needs at least "<a"), the
-	 * names already open with their "</" ">", and the held bytes. */
-	return 8 * n + c->names.len + 4 * c->depth + NAME_MAX_LEN + 4096;
+	 * elements opened in these bytes (each needs at least "<a"), 4 more
+	 * for namespace declarations added to start tags (a name "p:a" of
+	 * L+2 bytes in a tag of at least L+4 gets at most L+10 plus the
+	 * URI, at most 9 L + 29: see known_prefixes), the names already open
+	 * with their "</" ">", and the held bytes (the XML declaration,
+	 * a tag name, a '/'). */
+	return 12 * n + c->names.len + 4 * c->depth + NAME_MAX_LEN +
+	       XDECL_MAX + 4096;
+}
+
+int
+tr_clean_pending(const struct tr_clean *c)
+{
+	switch (c->st) {
+	case S_LT:
+	case S_BANG:
+	case S_ENTITY:
+	case S_ETAG_NAME:
+	case S_ETAG_REST:
+	case S_XDECL:
+		return 1;
+	case S_STAG_NAME:
+		return !c->name_flushed;
+	case S_TAG:
+		return c->slash;
+	default:
+		return c->n_u8 > 0;
+	}
 }
 
 int
@@ -1413,6 +1834,13 @@ tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in_, size_t n)
 				tr_buf_add(&c->decl, in + i, j - i);
 				rc = emit(out, in + i, j - i);
 				break;
+			case S_TAG:
+				if (c->slash && (rc = emitc(out, '/')) != 0)
+					break;
+				c->slash = 0;
+				atext_add(c, in + i, j - i);
+				rc = emit(out, in + i, j - i);
+				break;
 			default:
 				c->match = 0;
 				c->slash = 0;
@@ -1469,42 +1897,70 @@ tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed)
 	c->n_u8 = 0;
 	if (rc != 0)
 		return rc;
+	/* Every completion below is a repair, and said so. */
 	switch (c->st) {
 	case S_ENTITY:
 		if ((rc = bare_amp(c, out)) != 0)
 			return rc;
 		return tr_clean_finish(c, out, closed);
 	case S_LT:
-		rc = c->post ? 0 : emits(out, "&lt;");
+		if (!c->post) {
+			warn(c, "eof", "document ends after a bare <; escaped");
+			rc = emits(out, "&lt;");
+		}
 		break;
 	case S_BANG:
-		if (!c->post && (rc = emits(out, "&lt;!")) == 0)
-			rc = emit(out, c->bang, c->n_bang);
+		if (!c->post) {
+			warn(c, "eof", "document ends after a bare <!; escaped");
+			if ((rc = emits(out, "&lt;!")) == 0)
+				rc = emit(out, c->bang, c->n_bang);
+		}
 		break;
 	case S_ADQ:
 	case S_ASQ:
-		rc = emits(out, c->st == S_ADQ ? "\">" : "'>");
+		warn(c, "eof", "document ends inside an attribute value; "
+		               "tag completed");
+		if ((rc = emits(out, c->st == S_ADQ ? "\"" : "'")) == 0 &&
+		    (rc = check_prefixes(c, out)) == 0)
+			rc = emits(out, ">");
 		break;
 	case S_STAG_NAME:
-		if ((rc = start_tag(c, out)) == 0)
+		warn(c, "eof", "document ends inside a start tag; completed");
+		if ((rc = start_tag(c, out)) == 0 &&
+		    (rc = check_prefixes(c, out)) == 0)
 			rc = emits(out, ">");
 		break;
 	case S_TAG:
+		warn(c, "eof", "document ends inside a start tag; completed");
+		if ((rc = check_prefixes(c, out)) != 0)
+			break;
 		if (c->slash)
 			pop(c);
-		rc = emits(out, ">");
+		rc = emits(out, c->slash ? "/>" : ">");
 		break;
 	case S_ETAG_NAME:
 	case S_ETAG_REST:
+		if (c->name.len > 0)
+			warn_name(c, "eof", "document ends inside the end tag </",
+			          tr_buf_str(&c->name), "; completed");
 		rc = end_tag(c, out);
 		break;
 	case S_COMMENT:
+		warn(c, "eof", "document ends inside a comment; closed");
 		rc = emits(out, "-->");
 		break;
 	case S_CDATA:
+		warn(c, "eof", "document ends inside a CDATA section; closed");
 		rc = emits(out, "]]>");
 		break;
 	case S_PI:
+	case S_XDECL:
+		warn(c, "eof", "document ends inside a processing "
+		               "instruction; closed");
+		if (c->st == S_XDECL && ((rc = emits(out, "<?")) != 0 ||
+		                         (rc = emit(out, c->xdecl,
+		                                    c->n_xdecl)) != 0))
+			break;
 		rc = emits(out, "?>");
 		break;
 	default:

@@ -34,7 +34,12 @@ struct tr_clean;
  *  - junk before the first element and after the last is dropped;
  *  - a close tag that skips open elements gets them closed first; a close
  *    tag matching nothing open is dropped;
- *  - at the end, elements still open are closed.
+ *  - a namespace prefix used undeclared is declared on the element using
+ *    it (the usual namespace for the well-known prefixes of feeds, else
+ *    one that makes its elements unknown ones);
+ *  - "&#X41;" becomes "&#x41;";
+ *  - an XML declaration XML does not allow (encoding="437") is rewritten;
+ *  - at the end, a cut tag is completed and elements still open closed.
  * Entities inside CDATA sections, comments, PIs and the DOCTYPE are left
  * alone; entities the internal DTD subset declares are left to expat.
  * It holds at most one tag name and one entity name, never the document.
@@ -69,6 +74,21 @@ int tr_clean_feed(struct tr_clean *c, struct tr_buf *out, const char *in,
  * to close (0 when the document ended properly).
  */
 int tr_clean_finish(struct tr_clean *c, struct tr_buf *out, size_t *closed);
+
+/*
+ * Non-zero while the cleaner holds back bytes it was given (a tag name,
+ * a reference, "<!", the XML declaration, a cut UTF-8 sequence): its
+ * output then lags its input. The parser hands a document over from the
+ * fast way to the cleaner only where this is 0.
+ */
+int tr_clean_pending(const struct tr_clean *c);
+
+/*
+ * The namespace the cleaner binds an undeclared prefix to, or NULL when
+ * the prefix is not a well-known one. With prefix NULL, the i-th
+ * well-known prefix instead (NULL past the last): for tests.
+ */
+const char *tr_clean_known_prefix(const char *prefix, size_t i);
 
 /* The position of the next byte (1-based line, byte column). */
 void tr_clean_position(const struct tr_clean *c, unsigned long *line,
