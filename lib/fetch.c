@@ -543,6 +543,12 @@ error_text(char *buf, size_t size, struct xfer *x, CURLcode cc)
 
 	if (x->blocked[0] != '\0') {
 		snprintf(buf, size, "%s", x->blocked);
+	} else if (cc == CURLE_OUT_OF_MEMORY) {
+		/* libcurl's answer to a header line over CURL_MAX_HTTP_HEADER
+		 * (100 KB), far likelier here than memory running out. */
+		snprintf(buf, size, "response header too large (a header "
+		                    "line over %d KB), or out of memory",
+		         CURL_MAX_HTTP_HEADER / 1024);
 	} else if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		if (x->o->max_body % (1024 * 1024) == 0)
 			snprintf(cap, sizeof(cap), "%" PRId64 "M",
@@ -578,6 +584,10 @@ finish(struct xfer *x, CURLcode cc, void *ctx, struct xfer **free_list,
 
 	/* Hop bookkeeping: the final response is a hop too. */
 	fill_result(&r, x);
+	/* A file read has no status line: one whose body came is a 200,
+	 * also when its reader stopped it (never "HTTP 0"). */
+	if (r.status == 0 && x->started && is_2xx(x))
+		r.status = 200;
 	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && x->discarded) ||
 	    (cc == CURLE_FILESIZE_EXCEEDED && r.status >= 400)) {
 		/* A response came; an error page's size does not matter. */

@@ -713,5 +713,41 @@ def redirects_into_internal_addresses_are_refused():
         eq(len(inner.requests_for("/meta.xml")), len(forms), "requests")
 
 
+@test
+def failures_get_messages_that_say_what_happened():
+    """(what, route or file, words the feed's line must carry): a header
+    over libcurl's 100 KB is not "Out of memory"; a file: feed that
+    fails to parse is not "HTTP 0"."""
+    big_item = ('<?xml version="1.0"?><rss><channel><title>t</title>'
+                '<item><title>x</title></item>' + '<a b="1" b="2">' * 50000)
+    cases = [
+        ("bigheader", {"body": RSS1, "headers": {"X-Big": "a" * 110000}},
+         "response header too large"),
+        ("biglocation", {"redirect": (302, "/x" + "y" * 120000)},
+         "response header too large"),
+        ("badfile", big_item, "duplicate attribute"),
+        ("badfile-small", '<rss><channel><item><a b="1" b="2">', "not a feed"),
+        ("nofile", None, "open file"),
+    ]
+    from faults import FeedServer as QuietServer  # tributary hangs up
+    with QuietServer() as srv, TempDir() as td:
+        feeds = []
+        for name, how, _ in cases:
+            if isinstance(how, dict):
+                srv.route("/%s.xml" % name, **how)
+                feeds.append((name, srv.url("/%s.xml" % name)))
+            else:
+                if how is not None:
+                    td.write("%s.xml" % name, how)
+                feeds.append((name, "file://" + td.join("%s.xml" % name)))
+        r = fetch(write_conf(td, feeds))
+        for name, _, words in cases:
+            line = line_of(r, name)
+            contains(line, "failed", name)
+            contains(line, words, name)
+            check("HTTP 0" not in line and "Out of memory" not in line,
+                  "%s: %r" % (name, line))
+
+
 if __name__ == "__main__":
     main()
