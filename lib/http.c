@@ -203,6 +203,7 @@ static const struct {
     {"atom", TR_FMT_ATOM},
     {"rss", TR_FMT_RSS},
     {"json", TR_FMT_JSON},
+    {"html", TR_FMT_HTML}, /* the page of a tag or feed */
 };
 
 const char *
@@ -1122,7 +1123,7 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 {
 	char key[KEY_MAX];
 	struct tr_http_entry *e = NULL;
-	int64_t gen = 0, changed = 0, modified;
+	int64_t gen = 0, changed = 0, modified, stamp = 0, checked = 0;
 	uint64_t hash = 0;
 	void *h = NULL;
 	int rc, keyed, age;
@@ -1136,6 +1137,16 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 		goto out;
 	}
 	keyed = make_key(key, sizeof(key), r, req->path, p) == 0;
+	/* The page lists the feeds' states, which change without the
+	 * generation: their stamp joins the key (and so the ETag). */
+	if (keyed && r->fmt == TR_FMT_HTML && srv->src.feeds_stamp &&
+	    srv->src.feeds_stamp(h, &stamp, &checked) == 0) {
+		size_t n = strlen(key);
+
+		keyed = snprintf(key + n, sizeof(key) - n, "\n%lld",
+		                 (long long)stamp) < (int)(sizeof(key) - n);
+		changed = checked > changed ? checked : changed;
+	}
 	if (keyed) {
 		hash = hash_str(TR_HASH_INIT, key);
 		e = cache_get(srv, key, hash, gen, srv->epoch);
@@ -1317,6 +1328,12 @@ store_next_due(void *h, int64_t *when)
 }
 
 static int
+store_feeds_stamp(void *h, int64_t *stamp, int64_t *latest)
+{
+	return tr_store_feeds_stamp(h, stamp, latest);
+}
+
+static int
 ignore_item(const struct tr_item *it, void *arg)
 {
 	(void)it;
@@ -1422,6 +1439,15 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 	doc.self_url = tr_buf_str(&self);
 	doc.home_url = tr_buf_str(&home);
 	doc.updated = rr->updated;
+	doc.cfg = rr->cfg;
+	if (rr->route->fmt == TR_FMT_HTML) {
+		/* The page lists the feeds and searches itself. */
+		doc.st = st;
+		doc.search = doc.id;
+		doc.q = q->q;
+		doc.tag = q->tag;
+		doc.feed = q->feed;
+	}
 	if ((rc = tr_render_begin(&r, rr->out, rr->route->fmt, &doc)) != 0)
 		goto out;
 	rc = tr_store_query(st, q, tr_render_item, r, &cursor);
@@ -1493,7 +1519,8 @@ store_render(void *h, struct tr_http_render_req *rr)
 }
 
 static const struct tr_http_source store_source = {
-    store_open, store_close, store_generation, store_next_due, store_render,
+    store_open,   store_close,      store_generation, store_next_due,
+    store_render, store_feeds_stamp,
 };
 
 /* ------------------------------------------------------------------ */

@@ -194,6 +194,9 @@ struct tr_http_source {
 	int (*generation)(void *h, int64_t *gen, int64_t *changed_at);
 	int (*next_due)(void *h, int64_t *when);
 	int (*render)(void *h, struct tr_http_render_req *rr);
+	/* A stamp of the feeds' states and their latest check, which the
+	 * HTML page shows; may be NULL. */
+	int (*feeds_stamp)(void *h, int64_t *stamp, int64_t *latest);
 };
 
 /* Like tr_http_new() with another source of documents (src is kept). */

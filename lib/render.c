@@ -24,7 +24,8 @@ static const struct format_info {
 	&render_rss_ops},
     [TR_FMT_JSON] = {"json", "application/feed+json; charset=utf-8", ".json",
 	&render_json_ops},
-    [TR_FMT_HTML] = {"html", "text/html; charset=utf-8", "", &render_html_ops},
+    [TR_FMT_HTML] = {"html", "text/html; charset=utf-8", ".html",
+	&render_html_ops},
     [TR_FMT_OPML] = {"opml", "text/x-opml; charset=utf-8", ".opml", NULL},
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -69,6 +70,7 @@ tr_render_begin(struct tr_render **rp, struct tr_buf *out,
 	r->fmt = fmt;
 	r->ops = formats[fmt].ops;
 	tr_buf_init(&r->scratch, out->max);
+	tr_buf_init(&r->aside, out->max);
 	r->updated = doc->updated;
 	if (!render_date_ok(r->updated))
 		r->updated = (int64_t)time(NULL);
@@ -105,6 +107,7 @@ tr_render_free(struct tr_render *r)
 		return;
 	free(r->home);
 	tr_buf_free(&r->scratch);
+	tr_buf_free(&r->aside);
 	free(r);
 }
 
@@ -116,7 +119,7 @@ tr_render_path(struct tr_buf *out, enum tr_format fmt, const char *tag,
 
 	if ((size_t)fmt >= N_FORMATS)
 		return TR_EINVAL;
-	if (fmt == TR_FMT_HTML)
+	if (fmt == TR_FMT_HTML && !tag && !feed)
 		return tr_buf_adds(out, "/");
 	if (fmt == TR_FMT_OPML)
 		return tr_buf_adds(out, "/feeds.opml");

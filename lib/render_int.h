@@ -31,6 +31,9 @@ struct tr_render {
 	size_t n_items;
 	char *home;	    /* base for page links (HTML), malloc'ed */
 	struct tr_buf scratch; /* reused for excerpts, capped like out */
+	struct tr_buf aside;   /* the HTML page's feed list, written last */
+	const struct tr_config *cfg; /* doc->cfg: the config, or NULL */
+	int searching;	       /* HTML: the page shows a search's results */
 	struct tr_json json;   /* the JSON Feed writer's nesting state */
 	int err;	    /* first error; once set, every call returns it */
 };

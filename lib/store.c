@@ -272,6 +272,10 @@ static const char *const stmt_sql[S__COUNT] = {
 		  " SELECT ?2, id FROM feeds WHERE name = ?1",
     [S_NEXT_DUE] = "SELECT min(max(next_check, retry_after)) FROM feeds"
 		   " WHERE active = 1 AND enabled = 1 AND disabled = 0",
+    [S_FEEDS_STAMP] = "SELECT coalesce(sum(last_check + next_check"
+		      " + last_success + retry_after + errors + disabled"
+		      " + active + enabled), 0) + count(*),"
+		      " coalesce(max(last_check), 0) FROM feeds",
     [S_STATS] = "SELECT count(*), coalesce(sum(active = 1), 0),"
 		" coalesce(sum(disabled <> 0 OR enabled = 0), 0),"
 		" coalesce(sum(errors > 0), 0),"
@@ -1116,6 +1120,24 @@ tr_store_next_due(struct tr_store *st, int64_t *when)
 	if (s == NULL)
 		return TR_ESTORE;
 	return store_step_int64(st, s, "reading the next due feed", when);
+}
+
+int
+tr_store_feeds_stamp(struct tr_store *st, int64_t *stamp, int64_t *latest)
+{
+	sqlite3_stmt *s = store_stmt(st, S_FEEDS_STAMP);
+	int rc = 0;
+
+	*stamp = *latest = 0;
+	if (s == NULL)
+		return TR_ESTORE;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*stamp = sqlite3_column_int64(s, 0);
+		*latest = sqlite3_column_int64(s, 1);
+	} else
+		rc = store_dberr(st, "reading the feeds' state");
+	sqlite3_reset(s);
+	return rc;
 }
 
 int

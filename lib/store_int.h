@@ -42,6 +42,7 @@ enum store_stmt {
 	S_TAGS_DEL,
 	S_TAG_ADD,
 	S_NEXT_DUE,
+	S_FEEDS_STAMP,
 	S_STATS,
 	S_STAGE_ADD,
 	S_STAGE_DROP,

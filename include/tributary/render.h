@@ -43,6 +43,14 @@ struct tr_render_doc {
 	const char *self_url;  /* absolute URL of this document */
 	const char *home_url;  /* absolute URL of the HTML page */
 	int64_t updated;       /* the store's last change */
+	/* The feeds' xml-stylesheet (Atom, RSS): absolute URL, or NULL. */
+	const char *stylesheet;
+	const struct tr_config *cfg; /* the config at hand, or NULL */
+	/* Only the HTML page reads these; each may be NULL. */
+	struct tr_store *st;	     /* feed states to list */
+	const char *search;	     /* search form action; NULL: no form */
+	const char *q;		     /* the search shown, or NULL */
+	const char *tag, *feed;	     /* the page's scope, or NULL */
 };
 
 struct tr_render;
@@ -71,7 +79,8 @@ int tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
  * The endpoint's path of a merged document, appended to out:
  * "/feed.atom", "/tags/TAG.rss", "/feeds/NAME.json" (tag and feed
  * percent-encoded; at most one of them non-NULL), "/feeds.opml" for
- * OPML and "/" for the HTML page.
+ * OPML, "/" for the HTML page and "/tags/TAG.html", "/feeds/NAME.html"
+ * for a scoped one.
  */
 int tr_render_path(struct tr_buf *out, enum tr_format fmt, const char *tag,
     const char *feed);

@@ -251,6 +251,14 @@ int tr_store_generation(struct tr_store *st, int64_t *gen,
 int tr_store_next_due(struct tr_store *st, int64_t *when);
 
 /*
+ * A number that changes whenever a feed's polling state is saved (the
+ * generation moves only for the changes the feeds show), and the latest
+ * last_check (0 if none): for caching the page that lists the states.
+ */
+int tr_store_feeds_stamp(struct tr_store *st, int64_t *stamp,
+    int64_t *latest);
+
+/*
  * Deletes articles past keep_days / keep_items (globally and per feed)
  * that are not in their feed's latest document. *deleted may be NULL.
  */

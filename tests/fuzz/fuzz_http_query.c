@@ -78,7 +78,7 @@ fake_render(void *h, struct tr_http_render_req *rr)
 }
 
 static const struct tr_http_source fake = {
-    fake_open, fake_close, fake_generation, fake_next_due, fake_render,
+    fake_open, fake_close, fake_generation, fake_next_due, fake_render, NULL,
 };
 
 static struct tr_http *

@@ -39,9 +39,13 @@ check_utf8(const char *s, size_t n)
 static void
 render(const struct tr_item *it, enum tr_format fmt)
 {
-	static const struct tr_render_doc doc = {"Fuzz", NULL,
-	    "https://f.example/feed.atom", "https://f.example/feed.atom",
-	    "https://f.example/", 1733477400};
+	static const struct tr_render_doc doc = {
+	    .title = "Fuzz",
+	    .id = "https://f.example/feed.atom",
+	    .self_url = "https://f.example/feed.atom",
+	    .home_url = "https://f.example/",
+	    .updated = 1733477400,
+	};
 	struct tr_render *r = NULL;
 	struct tr_buf out;
 	XML_Parser p;

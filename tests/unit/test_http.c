@@ -191,7 +191,7 @@ fake_render(void *h, struct tr_http_render_req *rr)
 }
 
 static const struct tr_http_source fake_source = {
-    fake_open, fake_close, fake_generation, fake_next_due, fake_render,
+    fake_open, fake_close, fake_generation, fake_next_due, fake_render, NULL,
 };
 
 static struct tr_http *
@@ -241,7 +241,8 @@ test_routes(void)
 	    {"/tags/a/b.atom", TR_ROUTE_TAG, TR_FMT_ATOM, "a/b"},
 	    {"/feeds/a/b.atom", TR_ROUTE_NONE, 0, ""},
 	    {"/tags/\xff.atom", TR_ROUTE_NONE, 0, ""},
-	    {"/tags/world.html", TR_ROUTE_NONE, 0, ""},
+	    {"/tags/world.html", TR_ROUTE_TAG, TR_FMT_HTML, "world"},
+	    {"/feeds/alpha.html", TR_ROUTE_FEEDNAME, TR_FMT_HTML, "alpha"},
 	    {"/feeds/", TR_ROUTE_NONE, 0, ""},
 	    {"/feeds.opml.gz", TR_ROUTE_NONE, 0, ""},
 	    {"/index.html", TR_ROUTE_NONE, 0, ""},

@@ -397,9 +397,12 @@ bare_item(struct tr_item *it)
 }
 
 static const struct tr_render_doc doc = {
-    "Merged — tributary", "All the news", "https://planet.example/feed.atom",
-    "https://planet.example/feed.atom", "https://planet.example/",
-    T_SEEN + 60,
+    .title = "Merged — tributary",
+    .subtitle = "All the news",
+    .id = "https://planet.example/feed.atom",
+    .self_url = "https://planet.example/feed.atom",
+    .home_url = "https://planet.example/",
+    .updated = T_SEEN + 60,
 };
 
 /* Renders items in format fmt into out (capped at max). */
