@@ -510,6 +510,7 @@ static int
 run_stmt(struct tr_store *st, enum store_stmt id, const char *what)
 {
 	sqlite3_stmt *s = store_stmt(st, id);
+		snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 
 	return s ? store_exec_stmt(st, s, what) : TR_ESTORE;
 }
@@ -537,6 +538,8 @@ begin_own(struct tr_store *st)
 {
 	int rc;
 
+	st->groups_lost++;
+	snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 	if ((rc = store_stage_flush(st)) != 0)
 		return rc;
 	return run_stmt(st, S_BEGIN, "beginning a transaction");
@@ -656,6 +659,20 @@ tr_store_group_end(struct tr_store *st)
 
 int64_t
 store_now(const struct tr_store *st)
+int
+tr_store_group_open(const struct tr_store *st)
+{
+	return st->in_group;
+}
+
+int64_t
+tr_store_groups_lost(const struct tr_store *st, const char **why)
+{
+	if (why)
+		*why = st->lost_msg[0] ? st->lost_msg : "no error";
+	return st->groups_lost;
+}
+
 {
 	return st->fixed_now ? st->fixed_now : (int64_t)time(NULL);
 }

@@ -379,8 +379,8 @@ tr_store_batch_commit(struct tr_store_batch *b,
 		store_rollback(st);
 		return store_err(st, TR_ESTORE,
 		    "feed %s: the staged document was lost to an earlier "
-		    "database error; fetch it again",
-		    b->feed_name);
+		    "database error (%s); fetch it again",
+		    b->feed_name, st->lost_msg[0] ? st->lost_msg : "staging");
 	}
 	if ((rc = apply(b, meta, &r)) != 0 || (rc = store_commit(st)) != 0) {
 		store_rollback(st);

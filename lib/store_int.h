@@ -107,6 +107,11 @@ struct tr_store {
 	int in_group;
 	int in_savepoint;
 	int64_t group_writes; /* released savepoints in the open group */
+	/* Groups rolled back whole (group_lost) and the last one's error,
+	 * for tr_store_groups_lost(); the error also of a lost staging
+	 * transaction, for the batches it took. */
+	int64_t groups_lost;
+	char lost_msg[512];
 	int staging;
 	int64_t staged_rows;
 	int64_t stage_epoch;

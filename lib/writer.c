@@ -10,7 +10,12 @@
  * A document's handle (struct tr_writer_doc) is created by the poller
  * and from then on touched only by the writer thread, which frees it
  * when the document is committed or discarded. Results of commits go
- * back on a second list that the poller drains when it likes.
+ * back on a second list that the poller drains when it likes, but only
+ * once they are durable: a document committed into the open group waits
+ * on a pending list until the group commits (then it goes back as
+ * stored) or is rolled back (then it goes back failed, with the store's
+ * message), so that nothing is reported stored that a failed commit
+ * took back.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -73,11 +78,15 @@ struct tr_writer {
 	size_t bytes, max_bytes;
 	int busy; /* the writer thread is executing an operation */
 	int stopping;
+	int flushing; /* tr_writer_flush() waits: commit the open group */
 	struct result *res_head, *res_tail;
-	/* Writer thread only: */
+	/* Writer thread only (group_open also read by tr_writer_flush while
+	 * the thread is not busy): */
 	struct timespec group_t0; /* first write of the open group */
 	int group_open;
 	int unindexed; /* documents committed since the last index */
+	struct result *pend_head, *pend_tail; /* stored, not yet durable */
+	int64_t lost_seen; /* tr_store_groups_lost() when last settled */
 };
 
 static size_t
@@ -156,7 +165,50 @@ static void
 group_failed(struct tr_store *st)
 {
 	tr_log(TR_LOG_ERROR, "poll: committing stored feeds failed "
-	       "(they are fetched again next time): %s", tr_store_errmsg(st));
+	       "(they fail and are fetched again next time): %s",
+	       tr_store_errmsg(st));
+}
+
+/* Appends the list head..tail to the results the poller collects. */
+static void
+deliver(struct tr_writer *w, struct result *head, struct result *tail)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->res_tail)
+		w->res_tail->next = head;
+	else
+		w->res_head = head;
+	w->res_tail = tail;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * After every write: when the store rolled a group back since the last
+ * time, the pending documents (all of that group) go back failed with
+ * its error; when no group is open any more, they are durable and go
+ * back stored. Otherwise they keep waiting.
+ */
+static void
+settle(struct tr_writer *w)
+{
+	const char *why = NULL;
+	int64_t lost = tr_store_groups_lost(w->st, &why);
+	struct result *r;
+
+	if (lost != w->lost_seen) {
+		for (r = w->pend_head; r != NULL; r = r->next) {
+			memset(&r->r.res, 0, sizeof(r->r.res));
+			r->r.rc = TR_ESTORE;
+			r->errmsg = strdup(why);
+			r->r.errmsg = r->errmsg ? r->errmsg : "out of memory";
+		}
+	} else if (tr_store_group_open(w->st)) {
+		return;
+	}
+	w->lost_seen = lost;
+	if (w->pend_head != NULL)
+		deliver(w, w->pend_head, w->pend_tail);
+	w->pend_head = w->pend_tail = NULL;
 }
 
 /*
@@ -172,8 +224,10 @@ group_commit(struct tr_writer *w)
 	w->group_open = 0;
 	if (tr_store_group_commit(w->st) != 0) {
 		group_failed(w->st);
+		settle(w);
 		return;
 	}
+	settle(w);
 	if (w->unindexed) {
 		w->unindexed = 0;
 		if (tr_store_index(w->st) != 0)
@@ -233,14 +287,15 @@ push_result(struct tr_writer *w, struct tr_writer_doc *d,
 		r->errmsg = d->errmsg;
 		d->errmsg = NULL;
 		r->r.errmsg = r->errmsg ? r->errmsg : tr_strerror(d->rc);
+		deliver(w, r, r); /* nothing of it was stored */
+		return;
 	}
-	pthread_mutex_lock(&w->mu);
-	if (w->res_tail)
-		w->res_tail->next = r;
+	/* Stored in the open group: back once that is durable (settle). */
+	if (w->pend_tail)
+		w->pend_tail->next = r;
 	else
-		w->res_head = r;
-	w->res_tail = r;
-	pthread_mutex_unlock(&w->mu);
+		w->pend_head = r;
+	w->pend_tail = r;
 }
 
 static void
@@ -289,6 +344,7 @@ execute(struct tr_writer *w, struct op *o)
 			       "%s", o->fs.name, tr_store_errmsg(w->st));
 		break;
 	}
+	settle(w);
 	group_wrote(w);
 }
 
@@ -305,10 +361,15 @@ take(struct tr_writer *w)
 			struct timespec until = w->group_t0;
 			double left = GROUP_SECONDS - since(&w->group_t0);
 
-			if (left <= 0) {
+			if (left <= 0 || w->flushing) {
+				/* Busy meanwhile: a flush waits for it. */
+				w->busy = 1;
 				pthread_mutex_unlock(&w->mu);
 				group_commit(w);
 				pthread_mutex_lock(&w->mu);
+				w->busy = 0;
+				if (w->head == NULL)
+					pthread_cond_broadcast(&w->idle);
 				continue;
 			}
 			/* The wait's deadline is on the realtime clock. */
@@ -379,6 +440,7 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 		return TR_ENOMEM;
 	w->st = st;
 	w->max_bytes = max_bytes;
+	w->lost_seen = tr_store_groups_lost(st, NULL);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->room, NULL);
@@ -399,8 +461,12 @@ void
 tr_writer_flush(struct tr_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->head != NULL || w->busy)
+	w->flushing = 1;
+	pthread_cond_signal(&w->work);
+	/* group_open is the thread's, read only while it is not busy. */
+	while (w->head != NULL || w->busy || w->group_open)
 		pthread_cond_wait(&w->idle, &w->mu);
+	w->flushing = 0;
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -210,6 +210,22 @@ struct tr_item {
 	const char *feed_title;
 	const char *feed_url;	 /* effective URL of that feed */
 	const char *feed_link;	 /* that feed's site */
+/*
+ * Non-zero while a group's transaction is open: the writes released into
+ * it since its start are not durable yet. The group commits when the
+ * caller says so, or by itself when a document stages many rows.
+ */
+int tr_store_group_open(const struct tr_store *st);
+
+/*
+ * How many groups were rolled back whole since st was opened (a failed
+ * group commit, or an error after which SQLite rolled the transaction
+ * back), and in *why (if not NULL) the error of the last one, borrowed
+ * until the next loss. A caller that hands out results of writes only
+ * once they are durable compares the count before and after each write.
+ */
+int64_t tr_store_groups_lost(const struct tr_store *st, const char **why);
+
 	const char *const *also; /* other feeds carrying the same link */
 	size_t n_also;
 };

@@ -5,7 +5,9 @@
  * commits and saves feed states, so that the two overlap on two cores.
  * Work goes to the writer through a queue bounded in bytes (a producer
  * that fills it waits), and is done in the order it was queued. Each
- * committed document's result comes back through tr_writer_results().
+ * committed document's result comes back through tr_writer_results()
+ * once it is durable: after the commit of its group, or failed with the
+ * store's message when that group is rolled back.
  *
  * While a writer runs, only its thread uses the store handle. Its
  * writes are grouped (tr_store_group_begin): the writer commits the open
@@ -45,7 +47,11 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
 int tr_writer_start(struct tr_writer **out, struct tr_store *st,
     size_t max_bytes);
 
-/* Waits until every operation queued so far is done. */
+/*
+ * Waits until every operation queued so far is done and the open group
+ * is committed (or rolled back), so that every document queued so far
+ * has its result.
+ */
 void tr_writer_flush(struct tr_writer *w);
 
 /*

@@ -11,6 +11,8 @@ locked through a round fails the feed with a clear message (from the
 writer thread) and loses nothing: the next round stores it all.
 """
 import os
+import resource
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -148,6 +150,75 @@ def locked_database_fails_the_feed_and_loses_nothing():
         eq(r.rc, 0, "fetch after the lock (%r)" % r)
         eq(sql(td, "SELECT count(*) FROM articles")[0][0],
            RSS1.count(b"<item"), "articles after the lock")
+        check(fts_consistent(td), "index agrees with the articles")
+
+
+def big_rss(name, n, size):
+    """An RSS document of n items with size bytes of text each."""
+    items = []
+    for i in range(n):
+        text = ("%s item %d " % (name, i)) * (size // 16)
+        items.append("<item><guid>%s-%d</guid><title>%s %d</title>"
+                     "<description>%s</description></item>"
+                     % (name, i, name, i, text[:size]))
+    return ("<?xml version='1.0'?><rss version='2.0'><channel>"
+            "<title>%s</title>%s</channel></rss>"
+            % (name, "".join(items))).encode()
+
+
+def file_size_limit(limit):
+    """A preexec_fn: files may grow to limit bytes at most, and a write
+    beyond fails with EFBIG (SIGXFSZ ignored, which exec keeps): the
+    disk is "full" for the database, its WAL and temporary files."""
+    def setup():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return setup
+
+
+@test
+def failed_group_commit_reports_no_feed_stored():
+    """A round whose group commit fails (the WAL cannot grow) reports
+    the feeds of that group failed with the store's message: a feed is
+    reported "ok, N new" only when its articles are in the store, and
+    the summary counts what was stored."""
+    with FeedServer() as srv, TempDir() as td:
+        names = ["f%d" % i for i in range(6)]
+        for name in names:
+            srv.route("/%s.xml" % name, body=big_rss(name, 40, 8000))
+        r = run("-c", write_conf(td, []), "fetch")  # creates the store
+        eq(r.rc, 0, "fetch with no feeds (%r)" % r)
+        conf = write_conf(td, [(n, srv.url("/%s.xml" % n)) for n in names])
+        size = max(os.path.getsize(td.join("db.sqlite")),
+                   os.path.getsize(td.join("db.sqlite") + "-wal")
+                   if os.path.exists(td.join("db.sqlite") + "-wal") else 0)
+        p = subprocess.run([TRIBUTARY, "-c", conf, "fetch"],
+                           capture_output=True, timeout=120,
+                           preexec_fn=file_size_limit(size + 256 * 1024))
+        out, err = p.stdout.decode(), p.stderr.decode()
+        check(p.returncode >= 0, "killed by a signal (%s)" % err)
+        stored = dict(sql(td, "SELECT f.name, count(a.id) FROM feeds f "
+                              "LEFT JOIN articles a ON a.feed_id = f.id "
+                              "GROUP BY f.id"))
+        ok = 0
+        for name in names:
+            line = [ln for ln in out.splitlines() if ln.startswith(name)]
+            eq(len(line), 1, "one line for %s in %r" % (name, out))
+            if stored.get(name, 0) == 0:
+                contains(line[0], "failed", "%s: nothing stored" % name)
+                contains(line[0], "storing failed", name)
+                contains(line[0], td.join("db.sqlite"), name)
+            else:
+                eq(stored[name], 40, "%s: all or nothing" % name)
+                contains(line[0], "ok", name)
+                ok += 1
+        check(ok < len(names), "the limit stopped nothing: %r" % stored)
+        contains(out, "%d ok" % ok, "the summary")
+        # Nothing is lost: without the limit the next round stores all.
+        r = run("-c", conf, "fetch", "--force")
+        eq(r.rc, 0, "fetch without the limit (%r)" % r)
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0], 40 * len(names),
+           "articles after the limit")
         check(fts_consistent(td), "index agrees with the articles")
 
 

@@ -8,6 +8,7 @@
 
 #include "runner.h"
 #include "test_store_util.h"
+#include "fault_vfs.h"
 #include "tributary/writer.h"
 
 static const char conf[] = "[tributary]\n"
@@ -220,6 +221,69 @@ test_readers_see_writes_while_running(void)
 	rm_db(path);
 }
 
+/*
+ * A document's result comes back only once its group is committed: when
+ * the group's commit fails (the disk is full when the WAL is written, or
+ * fails with an I/O error), every document of the group comes back
+ * failed with the store's message, none as stored; a document in a later
+ * group is stored and reported as usual.
+ */
+static void
+test_result_after_durable_commit(void)
+{
+	static const int codes[] = {SQLITE_FULL, SQLITE_IOERR_WRITE};
+	size_t c;
+
+	for (c = 0; c < sizeof(codes) / sizeof(codes[0]); c++) {
+		char *path;
+		struct tr_store *st;
+		struct tr_writer *w = NULL;
+		struct tr_writer_doc *a, *b;
+		struct seen s;
+		int ta = 1, tb = 2, i;
+
+		fault_vfs_install(); /* before the open: its files use it */
+		st = open_store(&path);
+		memset(&s, 0, sizeof(s));
+		CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+		a = tr_writer_doc_begin(w, "alpha", &ta);
+		b = tr_writer_doc_begin(w, "beta", &tb);
+		add(w, a, "a1");
+		add(w, b, "b1");
+		add(w, b, "b2");
+		/* The savepoints succeed (their pages stay in the cache);
+		 * writing the WAL at the group's commit fails. */
+		fault_vfs_arm("-wal", codes[c]);
+		CHECK_INT(tr_writer_doc_commit(w, a, NULL), 0);
+		CHECK_INT(tr_writer_doc_commit(w, b, NULL), 0);
+		tr_writer_flush(w);
+		tr_writer_results(w, on_result, &s);
+		fault_vfs_disarm();
+		CHECK(fault_vfs_g.hits > 0);
+		CHECK_INT(s.n, 2);
+		for (i = 0; i < s.n && i < 2; i++) {
+			CHECK(s.rc[i] != 0);
+			CHECK(strstr(s.msg[i], path) != NULL);
+		}
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 0);
+		/* The next group works. */
+		memset(&s, 0, sizeof(s));
+		a = tr_writer_doc_begin(w, "alpha", &ta);
+		add(w, a, "a2");
+		CHECK_INT(tr_writer_doc_commit(w, a, NULL), 0);
+		tr_writer_flush(w);
+		tr_writer_results(w, on_result, &s);
+		CHECK_INT(s.n, 1);
+		CHECK_INT(s.rc[0], 0);
+		CHECK_INT(s.added[0], 1);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 1);
+		tr_writer_stop(w);
+		tr_store_close(st);
+		rm_db(path);
+	}
+}
+
 TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_states_saved_in_order, test_tiny_queue,
-         test_readers_see_writes_while_running)
+         test_readers_see_writes_while_running,
+         test_result_after_durable_commit)
