@@ -8,7 +8,21 @@
  * reader also checks each line's shape and handles section headers itself,
  * so that empty sections and every syntax error are seen, not only the
  * first.
+ *
+ * Long lines: Debian builds inih with a fixed line buffer (INI_MAX_LINE,
+ * 200 bytes, no realloc), too short for the signed and token-carrying
+ * URLs of private feeds. The reader reads whole lines itself (up to
+ * MAX_LINE); a key line that does not fit inih's buffer is handed to inih
+ * as "KEY=" plus a marker, and its value, cut the way inih cuts values
+ * (an inline comment is a ';' after whitespace; then trimmed), waits in
+ * the loader for the handler. The file's format is the same either way.
+ *
+ * The reader also refuses NUL bytes (an error at file:line: the line
+ * would otherwise end silently at the NUL), caps the file at MAX_FILE, and
+ * tr_config_load() reads only regular files and pipes, so "-c /dev/zero"
+ * or "-c /tmp" is a clear error rather than a hang or an empty config.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <ini.h>
@@ -25,10 +41,16 @@
 #include "tributary/buf.h"
 #include "tributary/config.h"
 #include "tributary/error.h"
+#include "tributary/escape.h"
 #include "tributary/hash.h"
 #include "tributary/url.h"
 
 #define MAX_ERRORS_TEXT (64 * 1024)
+#define MAX_LINE (64 * 1024)	     /* bytes of one line */
+#define MAX_FILE (64 * 1024 * 1024) /* bytes of the whole file */
+#define MAX_TAG 64		     /* bytes of one tag */
+/* The value inih sees for a line too long for it (see above). */
+#define LONG_MARK "\x01long\x01"
 #define DEFAULT_UA "tributary/" TR_VERSION " (+https://tributary.dev)"
 
 enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_FEED, SEC_BAD };
@@ -70,6 +92,8 @@ static const struct key keys[] = {
     {"keep_days", SEC_GLOBAL, V_COUNT, 0, 100000, G(keep_days)},
     {"keep_items", SEC_GLOBAL, V_COUNT, 0, 100000000, G(keep_items)},
     {"max_per_feed", SEC_GLOBAL, V_COUNT, 0, 1000, G(max_per_feed)},
+    {"removed_keep", SEC_GLOBAL, V_DURATION, 0, 3650 * (int64_t)DAY,
+	G(removed_keep)},
     {"allow_private_redirects", SEC_GLOBAL, V_BOOL, 0, 1,
 	G(allow_private_redirects)},
     {"url", SEC_FEED, V_URL, 0, 0, F(url)},
@@ -93,6 +117,13 @@ struct loader {
 	char *dir;	  /* the file's folder, for relative paths */
 	FILE *fp;
 	int line;
+	struct tr_buf text;  /* the line being read, capped at MAX_LINE */
+	int64_t total;	     /* bytes read */
+	char *long_value;    /* the value of a line too long for inih */
+	int inline_comment;  /* inih will cut a comment off this line */
+	int set_line[sizeof(keys) / sizeof(keys[0])]; /* line that set a
+							  global key */
+	struct tr_buf warnings;
 	enum section_kind sec;
 	struct tr_feed_conf *feed; /* the current feed section */
 	unsigned char seen[sizeof(keys) / sizeof(keys[0])];
@@ -119,6 +150,23 @@ err_at(struct loader *ld, int line, const char *fmt, ...)
 	tr_buf_vprintf(&ld->errors, fmt, ap);
 	va_end(ap);
 	tr_buf_addc(&ld->errors, '\n');
+}
+
+static void
+warn_at(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A "file:line: warning: message" that does not make the file invalid. */
+static void
+warn_at(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	tr_buf_printf(&ld->warnings, "%s:%d: warning: ", ld->file, line);
+	va_start(ap, fmt);
+	tr_buf_vprintf(&ld->warnings, fmt, ap);
+	va_end(ap);
+	tr_buf_addc(&ld->warnings, '\n');
 }
 
 /* Line number of one "file:line: message" entry, for sorting. */
@@ -441,6 +489,92 @@ oom:
 	return TR_ENOMEM;
 }
 
+/*
+ * A tag's syntax: any UTF-8 text but ',' (the separator), '/' and
+ * control characters, at most MAX_TAG bytes; it is normalised in place:
+ * trimmed (split_tags) and every run of white space made one space
+ * ("Tech   News" is "Tech News"). Where it is used in a URL path
+ * (/tags/Tech%20News.atom) it is percent-encoded. Returns why t is not a
+ * tag, or NULL.
+ */
+static const char *
+normalize_tag(char *t)
+{
+	const unsigned char *p = (const unsigned char *)t;
+	char *o = t;
+
+	for (; *p; p++) {
+		if (isspace(*p)) {
+			if (o > t && o[-1] != ' ')
+				*o++ = ' ';
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f)
+			return "control character";
+		if (*p == '/')
+			return "'/' is not allowed";
+		*o++ = (char)*p;
+	}
+	*o = '\0';
+	if (o - t > MAX_TAG)
+		return "longer than 64 bytes";
+	for (p = (const unsigned char *)t; *p;) {
+		int32_t cp;
+		size_t len = strlen((const char *)p);
+
+		p += tr_utf8_decode((const char *)p, len, &cp);
+		if (cp < 0)
+			return "not valid UTF-8";
+	}
+	return NULL;
+}
+
+/* "tags = a, b": split, checked (normalize_tag), duplicates dropped. */
+static void
+set_tags(struct loader *ld, struct tr_feed_conf *f, const char *v)
+{
+	size_t i, j, n;
+	const char *why;
+
+	if (split_tags(&f->tags, &f->n_tags, v) != 0) {
+		ld->oom = 1;
+		return;
+	}
+	for (i = n = 0; i < f->n_tags; i++) {
+		if ((why = normalize_tag(f->tags[i])) != NULL)
+			err_at(ld, ld->line, "tags: invalid tag \"%s\": %s",
+			    f->tags[i], why);
+		for (j = 0; j < n && strcmp(f->tags[j], f->tags[i]) != 0; j++)
+			;
+		if (why != NULL || j < n) {
+			free(f->tags[i]);
+			continue;
+		}
+		f->tags[n++] = f->tags[i];
+	}
+	f->n_tags = n;
+}
+
+/*
+ * A string value with "\;" made ';': inih takes a ';' after white space
+ * for the start of a comment, so "Tom \; Jerry" is how a title keeps one.
+ */
+static char *
+unescape_semicolons(const char *v)
+{
+	char *r = strdup(v), *o = r;
+
+	if (r == NULL)
+		return NULL;
+	for (; *v; v++) {
+		if (v[0] == '\\' && v[1] == ';')
+			v++;
+		*o++ = *v;
+	}
+	*o = '\0';
+	return r;
+}
+
 static char *
 join_path(const char *dir, const char *path)
 {
@@ -601,43 +735,136 @@ section_line(struct loader *ld, const char *s)
 /* --- the inih reader and handler --- */
 
 /*
+ * Reads the next line into ld->text without its newline. Returns 1 with
+ * *nul set when it holds a NUL byte and *too_long when it passed
+ * MAX_LINE (the rest of it is read and dropped), 0 at the end of the
+ * file, or -1 when the file passed MAX_FILE (reported).
+ */
+static int
+read_line(struct loader *ld, int *nul, int *too_long)
+{
+	int c, any = 0;
+
+	tr_buf_reset(&ld->text);
+	*nul = *too_long = 0;
+	while ((c = getc_unlocked(ld->fp)) != EOF) {
+		any = 1;
+		if (++ld->total > MAX_FILE) {
+			err_at(ld, ld->line + 1, "the file is larger than "
+			    "%dM; is it a config file?", MAX_FILE >> 20);
+			return -1;
+		}
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			*nul = 1;
+		if (!*too_long && tr_buf_addc(&ld->text, (char)c) != 0)
+			*too_long = 1;
+	}
+	tr_buf_addc(&ld->text, '\0'); /* a NUL-terminated empty line */
+	ld->text.len--;
+	return any;
+}
+
+/*
+ * Where inih's find_chars_or_comment() stops in s: at a char of chars
+ * (when not NULL) or at an inline comment, a ';' after whitespace.
+ */
+static const char *
+ini_stop(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	for (; *s && !(chars && strchr(chars, *s)) &&
+	       !(was_space && *s == ';');
+	     s++)
+		was_space = isspace((unsigned char)*s);
+	return s;
+}
+
+/*
+ * A key line too long for inih's buffer: hands inih "KEY=" LONG_MARK in
+ * str and keeps the value, cut as inih cuts it, in ld->long_value.
+ */
+static void
+long_line(struct loader *ld, char *str, int num, const char *s)
+{
+	const char *eq = ini_stop(s, "=:"), *v, *e;
+	size_t klen = (size_t)(eq - s);
+
+	str[0] = '\0';
+	if (*eq != '=' && *eq != ':') {
+		err_at(ld, ld->line, "expected \"key = value\"");
+		return;
+	}
+	if (klen + sizeof(LONG_MARK) + 2 > (size_t)num) {
+		err_at(ld, ld->line, "key too long");
+		return;
+	}
+	for (v = eq + 1; isspace((unsigned char)*v); v++)
+		;
+	e = ini_stop(v, NULL);
+	while (e > v && isspace((unsigned char)e[-1]))
+		e--;
+	if ((ld->long_value = strndup(v, (size_t)(e - v))) == NULL) {
+		ld->oom = 1;
+		return;
+	}
+	snprintf(str, (size_t)num, "%.*s=%s\n", (int)klen, s, LONG_MARK);
+}
+
+/*
  * Returns the next line for inih, counting lines and checking their
- * shape. A line longer than inih's buffer is reported and skipped.
+ * shape (see the top of the file).
  */
 static char *
 reader(char *str, int num, void *stream)
 {
 	struct loader *ld = stream;
-	const char *s;
-	size_t len;
-	int c;
+	const char *s, *eq;
+	int nul, too_long, got;
 
-	if (fgets(str, num, ld->fp) == NULL)
+	free(ld->long_value);
+	ld->long_value = NULL;
+	ld->inline_comment = 0;
+	if ((got = read_line(ld, &nul, &too_long)) <= 0)
 		return NULL;
 	ld->line++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(ld->fp)) {
-		err_at(ld, ld->line, "line longer than %d characters",
-		    num - 2);
-		while ((c = fgetc(ld->fp)) != EOF && c != '\n')
-			;
-		str[0] = '\0';
+	str[0] = '\0';
+	if (nul) {
+		err_at(ld, ld->line, "NUL byte in the line (a config file is "
+		    "text)");
 		return str;
 	}
-	for (s = str; isspace((unsigned char)*s); s++)
-		;
+	if (too_long) {
+		err_at(ld, ld->line, "line longer than %d characters",
+		    MAX_LINE);
+		return str;
+	}
+	s = tr_buf_str(&ld->text);
+	while (isspace((unsigned char)*s))
+		s++;
 	if (ld->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
 		s += 3;
 	if (*s == '\0' || *s == ';' || *s == '#')
 		return str;
 	if (*s == '[') {
 		section_line(ld, s);
+		snprintf(str, (size_t)num, "%s", s);
 		return str;
 	}
-	if (s == str && strchr(str, '=') == NULL && strchr(str, ':') == NULL) {
+	if (s == tr_buf_str(&ld->text) && strchr(s, '=') == NULL &&
+	    strchr(s, ':') == NULL) {
 		err_at(ld, ld->line, "expected \"key = value\"");
-		str[0] = '\0';
+		return str;
 	}
+	eq = ini_stop(s, "=:");
+	ld->inline_comment = (*eq == '=' || *eq == ':') &&
+	    *ini_stop(eq + 1, NULL) == ';';
+	if (ld->text.len + 2 > (size_t)num)
+		long_line(ld, str, num, s);
+	else
+		snprintf(str, (size_t)num, "%s\n", tr_buf_str(&ld->text));
 	return str;
 }
 
@@ -770,9 +997,14 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 			      "[IPV6]:PORT)";
 			break;
 		}
-		copy = strdup(v);
+		copy = k->kind == V_STRING ? unescape_semicolons(v) : strdup(v);
 		goto store_string;
 	case V_URL_FILE:
+		if (*(char **)field != NULL) {
+			err_at(ld, ld->line, "%s: the feed has a url already "
+			    "(url and url_file are exclusive)", k->name);
+			return;
+		}
 		if ((copy = read_url_file(ld, v)) == NULL) {
 			/* Reported; not also "has no url". */
 			if (*(char **)field == NULL &&
@@ -820,13 +1052,9 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 		else
 			*(int *)field = b;
 		break;
-	case V_TAGS: {
-		struct tr_feed_conf *f = ld->feed;
-
-		if (split_tags(&f->tags, &f->n_tags, v) != 0)
-			ld->oom = 1;
-		break;
-	}
+	case V_TAGS:
+		set_tags(ld, ld->feed, v);
+		return;
 	}
 	if (why)
 		err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
@@ -886,11 +1114,20 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	ld->seen[i] = 1;
+	ld->set_line[i] = ld->line;
+	if (ld->long_value != NULL && strcmp(value, LONG_MARK) == 0)
+		value = ld->long_value; /* a long line: see the top */
 	if (*value == '\0' && keys[i].kind != V_STRING &&
 	    keys[i].kind != V_TAGS) {
 		err_at(ld, ld->line, "%s: empty value", name);
 		return 1;
 	}
+	/* inih cut "Tom ; Jerry" to "Tom": say so where text is expected. */
+	if (ld->inline_comment &&
+	    (keys[i].kind == V_STRING || keys[i].kind == V_TAGS))
+		warn_at(ld, ld->line, "%s: the text after \" ;\" is a "
+		    "comment, the value is \"%s\" (write \\; for a ';' "
+		    "after a space)", name, value);
 	set_value(ld, &keys[i], value);
 	return 1;
 }
@@ -912,6 +1149,79 @@ global_defaults(struct tr_config *cfg)
 	cfg->max_body = 16 << 20;
 	cfg->max_redirects = 5;
 	cfg->retry_after_max = DAY;
+	cfg->removed_keep = 30 * DAY;
+}
+
+/* The index of key name in section where (it exists). */
+static size_t
+key_index(const char *name, enum section_kind where)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].where == where && strcmp(keys[i].name, name) == 0)
+			break;
+	assert(i < sizeof(keys) / sizeof(keys[0]));
+	return i;
+}
+
+struct url_key {
+	char *key; /* canonical URL, or the URL as given */
+	size_t idx;
+};
+
+static int
+cmp_url_keys(const void *a, const void *b)
+{
+	const struct url_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Two feeds with the same URL (as tr_url_canonical() compares links)
+ * poll the same document twice: a warning at the later one. Sorted, so
+ * a config of many feeds costs n log n.
+ */
+static void
+warn_same_urls(struct loader *ld)
+{
+	struct tr_config *cfg = ld->cfg;
+	struct url_key *v;
+	size_t i, n = 0;
+
+	if (cfg->n_feeds < 2 ||
+	    (v = calloc(cfg->n_feeds, sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < cfg->n_feeds; i++) {
+		const char *u = cfg->feeds[i].url;
+
+		if (u == NULL || *u == '\0')
+			continue;
+		if ((v[n].key = tr_url_canonical(u)) == NULL &&
+		    (v[n].key = strdup(u)) == NULL)
+			break;
+		v[n++].idx = i;
+	}
+	qsort(v, n, sizeof(*v), cmp_url_keys);
+	for (i = 1; i < n; i++) {
+		const struct tr_feed_conf *a = &cfg->feeds[v[i - 1].idx],
+					  *b = &cfg->feeds[v[i].idx];
+		size_t first = i - 1;
+
+		while (first > 0 && strcmp(v[first - 1].key, v[i].key) == 0)
+			first--;
+		if (strcmp(v[i - 1].key, v[i].key) == 0) {
+			a = &cfg->feeds[v[first].idx];
+			warn_at(ld, b->line, "feed \"%s\" has the same URL as "
+			    "feed \"%s\" (line %d): it is fetched twice",
+			    b->name, a->name, a->line);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
 }
 
 /* Fills in the string defaults and checks what spans several lines. */
@@ -931,12 +1241,19 @@ finish(struct loader *ld)
 		cfg->user_agent = strdup(DEFAULT_UA);
 	if (!cfg->database || !cfg->listen || !cfg->title || !cfg->user_agent)
 		ld->oom = 1;
-	if (cfg->min_interval > cfg->max_interval)
-		err_at(ld, ld->line, "min_interval is larger than max_interval");
+	if (cfg->min_interval > cfg->max_interval) {
+		int lmin = ld->set_line[key_index("min_interval", SEC_GLOBAL)];
+		int lmax = ld->set_line[key_index("max_interval", SEC_GLOBAL)];
+
+		/* At the line that made them cross: the later one set. */
+		err_at(ld, lmin > lmax ? lmin : lmax,
+		    "min_interval is larger than max_interval");
+	}
 	for (i = 0; i < cfg->n_feeds; i++)
 		if (cfg->feeds[i].url == NULL)
 			err_at(ld, cfg->feeds[i].line,
 			    "feed \"%s\" has no url", cfg->feeds[i].name);
+	warn_same_urls(ld);
 }
 
 static char *
@@ -995,6 +1312,66 @@ build_index(struct tr_config *cfg)
 	return 0;
 }
 
+/* What a file that is not a config file is, for the message. */
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Opens the config: a regular file, or a pipe ("-c <(...)", stdin). A
+ * directory, a device (/dev/zero would never end) or a socket is refused
+ * with a message naming what it is. Opened without blocking, so that the
+ * check comes before any read. 0, or TR_EIO with the message in ld.
+ */
+static int
+open_config(struct loader *ld, const char *path)
+{
+	struct stat sb;
+	int fd, flags;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		tr_buf_printf(&ld->errors, "%s: cannot open: %s\n", path,
+		    strerror(errno));
+		return TR_EIO;
+	}
+	if (fstat(fd, &sb) != 0 ||
+	    (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))) {
+		tr_buf_printf(&ld->errors, "%s: cannot read: it is %s, not a "
+		    "config file (a regular file or a pipe)\n", path,
+		    file_kind(sb.st_mode));
+		close(fd);
+		return TR_EIO;
+	}
+	if (S_ISFIFO(sb.st_mode)) {
+		/* A pipe's folder (/dev/fd) is no place for files: relative
+		 * paths are relative to the working folder. */
+		free(ld->dir);
+		if ((ld->dir = strdup(".")) == NULL) {
+			close(fd);
+			return TR_ENOMEM;
+		}
+	}
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+	    (ld->fp = fdopen(fd, "r")) == NULL) {
+		tr_buf_printf(&ld->errors, "%s: cannot open: %s\n", path,
+		    strerror(errno));
+		close(fd);
+		return TR_EIO;
+	}
+	return 0;
+}
+
 int
 tr_config_load(struct tr_config **out, char **errors, const char *path)
 {
@@ -1014,12 +1391,10 @@ tr_config_load(struct tr_config **out, char **errors, const char *path)
 		goto out;
 	}
 	global_defaults(ld.cfg);
-	if ((ld.fp = fopen(path, "r")) == NULL) {
-		tr_buf_printf(&ld.errors, "%s: cannot open: %s\n", path,
-		    strerror(errno));
-		rc = TR_EIO;
+	tr_buf_init(&ld.text, MAX_LINE);
+	tr_buf_init(&ld.warnings, MAX_ERRORS_TEXT);
+	if ((rc = open_config(&ld, path)) != 0)
 		goto out;
-	}
 	at = ini_parse_stream(reader, &ld, handler, &ld);
 	if (at > 0 && ld.nerrors == 0)
 		err_at(&ld, at, "syntax error");
@@ -1036,8 +1411,12 @@ out:
 		fclose(ld.fp);
 	free(ld.dir);
 	free(ld.slots);
+	free(ld.long_value);
+	tr_buf_free(&ld.text);
 	if (rc == 0) {
 		*out = ld.cfg;
+		if (ld.warnings.len > 0)
+			ld.cfg->warnings = tr_buf_detach(&ld.warnings);
 	} else {
 		tr_config_free(ld.cfg);
 		if (rc == TR_ENOMEM && ld.errors.len == 0)
@@ -1046,6 +1425,7 @@ out:
 	if (errors && rc != 0)
 		*errors = tr_buf_detach(&ld.errors);
 	tr_buf_free(&ld.errors);
+	tr_buf_free(&ld.warnings);
 	return rc;
 }
 
@@ -1070,6 +1450,7 @@ tr_config_free(struct tr_config *cfg)
 	}
 	free(cfg->feeds);
 	free(cfg->by_name);
+	free(cfg->warnings);
 	free(cfg->path);
 	free(cfg->database);
 	free(cfg->listen);

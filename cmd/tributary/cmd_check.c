@@ -8,8 +8,11 @@
 static const char usage[] =
     "usage: tributary [-c FILE] check\n"
     "Validates the config file and prints the feeds it defines: name,\n"
-    "interval, tags and URL. Exits 0 when the file is valid, 2 otherwise,\n"
-    "after reporting every error as FILE:LINE: MESSAGE.\n";
+    "interval, tags and URL (without its password or token). Exits 0 when\n"
+    "the file is valid, 2 otherwise, after reporting every error as\n"
+    "FILE:LINE: MESSAGE. Warnings (FILE:LINE: warning: ...) name what is\n"
+    "valid but likely a mistake: two feeds with one URL, a value cut short\n"
+    "by a ';' comment.\n";
 
 int
 cmd_check(struct cli *cli, int argc, char **argv)
@@ -24,6 +27,9 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		    argv[1]);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EXIT_USAGE;
+	/* Valid, but probably not what was meant. */
+	if (cfg->warnings)
+		fputs(cfg->warnings, stderr);
 	printf("%s: ok, %zu feed%s, database %s, listen %s\n", cfg->path,
 	    cfg->n_feeds, cfg->n_feeds == 1 ? "" : "s", cfg->database,
 	    cfg->listen);

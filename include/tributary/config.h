@@ -74,8 +74,14 @@ struct tr_config {
 	int64_t keep_days;	 /* retention by age, 0 = forever (0) */
 	int64_t keep_items;	 /* retention per feed by count, 0 = all (0) */
 	int64_t max_per_feed;	 /* per-feed cap in merged pages, 0 = none */
+	int64_t removed_keep;	 /* seconds a removed feed's articles stay
+				    (30d); a feed added back in that time
+				    gets them back */
 	int allow_private_redirects; /* a redirect may lead to a loopback,
 					private or link-local address (0) */
+	char *warnings; /* "file:line: warning: ..." lines (a value cut
+			   by an inline comment, feeds sharing a URL), or
+			   NULL; tributary check prints them */
 	struct tr_feed_conf *feeds;
 	size_t n_feeds;
 	size_t *by_name; /* private: feed indices sorted by name, for

@@ -48,6 +48,17 @@ CASES = [
     ("empty value", "[tributary]\ninterval =\n", 2, "empty value"),
     ("min above max", "[tributary]\nmin_interval = 2h\nmax_interval = 1h\n",
      3, "min_interval is larger than max_interval"),
+    ("min above default max",
+     "[tributary]\nmin_interval = 2d\n\n[feed \"a\"]\nurl = http://a/\n",
+     2, "min_interval is larger than max_interval"),
+    ("max below min", "[tributary]\nmax_interval = 2m\ntitle = t\n\n", 2,
+     "min_interval is larger than max_interval"),
+    ("tag with a slash", '[feed "a"]\nurl = http://a/\ntags = a/b\n', 3,
+     'tags: invalid tag "a/b"'),
+    ("url and url_file", '[feed "a"]\nurl = http://a/\nurl_file = u\n', 3,
+     "url and url_file are exclusive"),
+    ("password not echoed", '[feed "a"]\nurl = http://u:pw@exa mple.org/\n',
+     2, "url: invalid URL"),
 ]
 
 
@@ -58,6 +69,7 @@ def check_error(text, line, fragment):
         eq(r.rc, 2, "exit status")
         contains(r.err, "%s:%d: " % (path, line), "stderr")
         contains(r.err, fragment, "stderr")
+        check(":pw@" not in r.err, "a password in a message")
         # The database is never opened (nor created) on a bad config.
         check(not os.path.exists(d.join("db")), "database folder created")
         for cmd in (["fetch"], ["feeds"], ["export"]):
@@ -136,13 +148,87 @@ def missing_config_file():
 
 
 @test
-def overlong_line_is_an_error_not_a_crash():
+def long_lines_load_and_overlong_ones_are_errors():
+    """Debian's inih holds 200 bytes a line: lines far longer load (the
+    signed and token URLs of private feeds), a line over 64 KiB is an
+    error at its line, never a crash."""
+    for n in (150, 200, 400, 4000, 20000):
+        with TempDir() as d:
+            url = "http://a.example/f?p=" + "x" * n
+            path = d.write("feeds.conf", '[feed "a"]\nurl = %s\n'
+                           'title = T ; a comment\n' % url)
+            r = run("-c", path, "check")
+            eq(r.rc, 0, "exit status (%d): %r" % (n, r))
+            contains(r.out, url, "check lists the whole URL")
     with TempDir() as d:
         path = d.write("feeds.conf", '[feed "a"]\nurl = http://a.example/'
-                       + "x" * 400 + "\n")
+                       + "x" * 70000 + "\n")
         r = run("-c", path, "check")
         eq(r.rc, 2, "exit status")
-        contains(r.err, path + ":2: line longer than")
+        contains(r.err, path + ":2: line longer than 65536 characters")
+
+
+@test
+def only_regular_files_and_pipes_are_configs():
+    """(config path, words of the message): none hangs, none is an
+    empty config."""
+    cases = [("/dev/zero", "it is a character device"),
+             ("/dev/null", "it is a character device"),
+             ("/tmp", "it is a directory"),
+             ("/nonexistent/feeds.conf", "No such file")]
+    for path, words in cases:
+        r = run("-c", path, "check", timeout=10)
+        eq(r.rc, 2, "%s: exit status %r" % (path, r))
+        contains(r.err, path + ": ", path)
+        contains(r.err, words, path)
+    r = run("-c", "/dev/stdin", "check",
+            stdin='[tributary]\ntitle = piped\n[feed "p"]\nurl = http://p/\n')
+    eq(r.rc, 0, "a pipe: %r" % r)
+    contains(r.out, "1 feed")
+
+
+@test
+def nul_bytes_are_errors_at_their_line():
+    for text, line in ((b"\0[tributary]\n", 1),
+                       (b"[tributary]\n\0title = x\n", 2),
+                       (b"[tributary]\ntitle = a\0b\n", 2),
+                       (b'[feed "a"]\nurl = http://a/\n\0\n', 3)):
+        with TempDir() as d:
+            path = d.join("feeds.conf")
+            with open(path, "wb") as f:
+                f.write(text)
+            r = run("-c", path, "check")
+            eq(r.rc, 2, "exit status %r" % r)
+            contains(r.err, "%s:%d: NUL byte" % (path, line))
+
+
+@test
+def check_warns_about_comments_and_shared_urls():
+    with TempDir() as d:
+        path = d.write("feeds.conf",
+                       '[feed "a"]\nurl = http://a.example/f\n'
+                       'title = Tom ; Jerry\n\n'
+                       '[feed "b"]\nurl = HTTP://A.example:80/f#x\n'
+                       'title = Tom \\; Jerry\ntags = Tech   News\n')
+        r = run("-c", path, "check")
+        eq(r.rc, 0, "exit status %r" % r)
+        contains(r.err, '%s:3: warning: title: the text after " ;" is a '
+                 'comment, the value is "Tom"' % path)
+        contains(r.err, '%s:5: warning: feed "b" has the same URL as feed '
+                 '"a" (line 1)' % path)
+        contains(r.out, "[Tech News]")
+
+
+@test
+def symlinked_config_resolves_against_the_links_folder():
+    with TempDir() as d:
+        os.makedirs(d.join("real"))
+        os.makedirs(d.join("etc"))
+        d.write("real/feeds.conf", "[tributary]\ndatabase = t.db\n")
+        os.symlink("../real/feeds.conf", d.join("etc/feeds.conf"))
+        r = run("-c", d.join("etc/feeds.conf"), "check")
+        eq(r.rc, 0, "exit status %r" % r)
+        contains(r.out, "database %s" % d.join("etc/t.db"))
 
 
 @test
