@@ -45,7 +45,7 @@
 #include "tributary/render.h"
 #include "tributary/store.h"
 
-#define MAX_ARGS 64    /* query parameters read per request */
+#define MAX_ARGS TR_HTTP_MAX_ARGS
 #define KEY_MAX 4096   /* cache key; the URI limit keeps keys shorter */
 #define HDR_MAX 1024   /* If-None-Match / Accept-Encoding kept */
 #define POOL_MAX 16    /* idle store handles kept */
@@ -127,6 +127,26 @@ struct tr_http {
 
 	atomic_ullong counts[TR_ROUTE_COUNT][N_COUNTED + 1];
 
+	/* Connections waiting for a request head (slow clients). */
+	pthread_mutex_t conn_lock;
+	pthread_cond_t conn_cond;
+	struct conn *wait_head, *wait_tail; /* oldest first */
+	size_t n_conns;
+	size_t n_closing; /* shut down, not closed yet */
+	int watch_stop;
+	int watch_running;
+	pthread_t watchdog;
+	atomic_ullong head_timeouts, evictions;
+
+	/* Searches: a queue and the threads that run them. */
+	pthread_mutex_t search_lock;
+	pthread_cond_t search_cond;
+	struct search_job *search_head, *search_tail;
+	int n_search_queued;
+	int search_stop;
+	int n_search_threads;
+	pthread_t search_threads[8];
+
 	struct MHD_Daemon *daemon;
 	int listen_fd;
 	unsigned port;
@@ -137,6 +157,16 @@ struct tr_http {
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
+
+/* Monotonic milliseconds. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Non-zero when the n bytes at s are valid UTF-8 without NUL. */
 static int
@@ -284,6 +314,68 @@ tr_http_route_match(struct tr_http_route *r, const char *path)
 	}
 	memset(r, 0, sizeof(*r));
 	return TR_ENOTFOUND;
+}
+
+/* ------------------------------------------------------------------ */
+/* The request target                                                  */
+
+static int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+unsigned
+tr_http_target_check(const char *t, size_t max_uri)
+{
+	unsigned f = 0;
+	size_t n_args = 1;
+	const char *p;
+	int c;
+
+	if (strlen(t) > max_uri)
+		f |= TR_TARGET_TOO_LONG;
+	for (p = t; *p && *p != '?'; p++) {
+		c = (unsigned char)*p;
+		if (c == '%' && hexdigit(p[1]) >= 0 && hexdigit(p[2]) >= 0)
+			c = hexdigit(p[1]) * 16 + hexdigit(p[2]);
+		/* A NUL would cut the decoded path short ("/feed.atom%00.html"
+		 * is not /feed.atom); no name holds a control byte. */
+		if (c < 0x20 || c == 0x7f)
+			f |= TR_TARGET_BAD_PATH;
+	}
+	/* libmicrohttpd makes one record per '&', empty ones included. */
+	if (*p == '?')
+		for (p++; *p; p++)
+			n_args += *p == '&';
+	if (n_args > TR_HTTP_MAX_ARGS)
+		f |= TR_TARGET_TOO_MANY_ARGS;
+	return f;
+}
+
+const char *
+tr_http_origin_path(const char *t)
+{
+	size_t n;
+
+	if (t == NULL || *t == '/')
+		return t;
+	if (strncasecmp(t, "http://", 7) == 0)
+		n = 7;
+	else if (strncasecmp(t, "https://", 8) == 0)
+		n = 8;
+	else
+		return t;
+	/* The authority ends at the path; the query is already apart. */
+	t += n;
+	t += strcspn(t, "/");
+	return *t ? t : "/";
 }
 
 /* ------------------------------------------------------------------ */
@@ -1040,9 +1132,10 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 static struct tr_http_entry *
 render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
              const struct tr_http_route *r, const struct tr_http_params *p,
-             const char *path, const char *key, uint64_t hash, int64_t gen,
-             int64_t modified)
+             const struct tr_http_request *req, const char *key,
+             uint64_t hash, int64_t gen, int64_t modified)
 {
+	const char *path = req->path;
 	struct tr_http_render_req rr;
 	struct tr_http_entry *e;
 	struct tr_buf body;
@@ -1057,8 +1150,16 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 	rr.path = path;
 	rr.updated = modified > 0 ? modified : TR_DATE_NONE;
 	rr.out = &body;
+	rr.stop = req->stop;
+	rr.stop_arg = req->stop_arg;
 	rc = srv->src.render(h, &rr);
-	if (rc == TR_EINVAL || rc == TR_ENOTFOUND) {
+	if (rc == TR_EABORT) {
+		/* The time budget ran out (or the client left): no entry. */
+		answer_text(resp, 503,
+		            "search stopped after %d ms: use fewer words, or "
+		            "longer ones before a *",
+		            srv->opts.search_ms);
+	} else if (rc == TR_EINVAL || rc == TR_ENOTFOUND) {
 		answer_text(resp, rc == TR_EINVAL ? 400 : 404, "%s",
 		            rr.why[0] ? rr.why : "bad request");
 	} else if (rc != 0) {
@@ -1154,7 +1255,7 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 	/* The document also shows the config: its time counts as a change. */
 	modified = changed > srv->cfg_time ? changed : srv->cfg_time;
 	if (e == NULL) {
-		e = render_entry(srv, h, resp, r, p, req->path,
+		e = render_entry(srv, h, resp, r, p, req,
 		                 keyed ? key : "", hash, gen, modified);
 		if (e && keyed)
 			cache_put(srv, e);
@@ -1235,6 +1336,10 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 		answer_text(resp, 414, "request target longer than %zu bytes",
 		            max_uri);
 		resp->close = 1;
+	} else if (req->bad_path) {
+		answer_text(resp, 400, "path: contains a NUL or control "
+		                       "character");
+		resp->close = 1;
 	} else if (!utf8_valid(req->path, strlen(req->path))) {
 		answer_text(resp, 400, "path: not valid UTF-8");
 	} else if (r->id == TR_ROUTE_NONE) {
@@ -1249,6 +1354,7 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 	} else if (req->too_many_args) {
 		answer_text(resp, 400, "query: more than %d parameters",
 		            MAX_ARGS);
+		resp->close = 1;
 	} else {
 		return 0;
 	}
@@ -1257,12 +1363,16 @@ precheck(struct tr_http_response *resp, const struct tr_http_request *req,
 
 void
 tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
-               const struct tr_http_request *req)
+               const struct tr_http_request *request)
 {
+	struct tr_http_request origin = *request;
+	const struct tr_http_request *req = &origin;
 	struct tr_http_route r;
 	struct tr_http_params p;
 	char why[256];
 
+	/* RFC 9112 §3.2.2: "GET http://host/feed.atom" is /feed.atom. */
+	origin.path = tr_http_origin_path(request->path);
 	memset(resp, 0, sizeof(*resp));
 	tr_buf_init(&resp->text, 1 << 20);
 	resp->max_age = -1;
@@ -1372,10 +1482,14 @@ blame_param(struct tr_store *st, struct tr_http_render_req *rr,
 	for (i = 0; msg[i]; i++) /* keep the reason on one line */
 		if (msg[i] == '\n' || msg[i] == '\r')
 			msg[i] = ' ';
-	snprintf(rr->why, sizeof(rr->why), "%s: %s%s%s", bad,
-	         strcmp(bad, "before") == 0 ? "invalid cursor"
-	                                    : "invalid full-text query",
-	         msg[0] ? ": " : "", msg);
+	/* The store's word on a search is meant for its user. */
+	if (strcmp(bad, "q") == 0 && msg[0])
+		snprintf(rr->why, sizeof(rr->why), "q: %s", msg);
+	else
+		snprintf(rr->why, sizeof(rr->why), "%s: %s%s%s", bad,
+		         strcmp(bad, "before") == 0 ? "invalid cursor"
+		                                    : "invalid search",
+		         msg[0] ? ": " : "", msg);
 }
 
 /* The id "BASE/PATH" and self link "BASE/PATH?QUERY" of a document. */
@@ -1495,6 +1609,8 @@ store_render(void *h, struct tr_http_render_req *rr)
 	q.q = p->q;
 	q.before = p->before;
 	q.limit = p->limit;
+	q.stop = rr->stop;
+	q.stop_arg = rr->stop_arg;
 	snprintf(title, sizeof(title), "%s", rr->cfg->title);
 	if (r->id == TR_ROUTE_TAG) {
 		if (!tr_config_has_tag(rr->cfg, r->name)) {
@@ -1629,19 +1745,214 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 
 /*
  * Per-request state without allocation: *req_cls points into marks[],
- * at index (target too long ? 1 : 0) + (headers seen ? 2 : 0). The URI
- * callback sets the first half; the first call of on_request() moves to
- * the second.
+ * at the index made of the TR_TARGET_* flags of the request target and
+ * MARK_HEADERS once the headers were seen. The URI callback sets the
+ * flags; the first call of on_request() adds MARK_HEADERS. A search
+ * handed to the search threads points *req_cls at its job instead.
  */
-static char marks[4];
+#define MARK_HEADERS 8
+static char marks[16];
+
+static int
+is_mark(const void *p)
+{
+	return (uintptr_t)p >= (uintptr_t)marks &&
+	       (uintptr_t)p < (uintptr_t)(marks + sizeof(marks));
+}
 
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct tr_http *srv = cls;
+	unsigned f = tr_http_target_check(uri, srv->opts.max_uri);
+	char *qm;
 
 	(void)c;
-	return &marks[strlen(uri) > srv->opts.max_uri ? 1 : 0];
+	/*
+	 * libmicrohttpd 0.9.75 splits the query into one record per '&'
+	 * in the connection's memory pool right after this call, before
+	 * any of our code can refuse the request; 300 empty parameters
+	 * fill the pool, after which it cannot even build its error
+	 * answer and the connection hangs until its timeout. uri is its
+	 * writable copy of the request line: a query we will refuse anyway
+	 * is cut here, so that nothing is split.
+	 */
+	if ((f & (TR_TARGET_TOO_LONG | TR_TARGET_TOO_MANY_ARGS)) &&
+	    (qm = strchr(uri, '?')) != NULL)
+		qm[1] = '\0';
+	return &marks[f];
+}
+
+/* ------------------------------------------------------------------ */
+/* Slow clients                                                        */
+
+/*
+ * Every connection is tracked from its start: while it waits for a
+ * request head (from its start, and again after each answer) it is on
+ * the waiting list, oldest first. The watchdog thread closes those that
+ * waited head_timeout, and a new connection past the high-water mark
+ * closes the one that waited longest, so trickling bytes (slowloris)
+ * neither holds a connection for long nor locks out new clients.
+ * Closing is shutdown(2) on the socket, which libmicrohttpd then sees
+ * end; conn_lock makes sure the socket still belongs to the connection.
+ */
+struct conn {
+	struct conn *prev, *next;
+	int64_t since; /* ms: when it began waiting for a request head */
+	int fd;
+	int waiting; /* on the list */
+	int closing; /* shut down by us, not closed yet */
+};
+
+#define EVICT_MIN_MS 500 /* a connection this young is never evicted */
+#define WATCH_MS 100     /* the watchdog's period */
+
+static void
+wait_unlink(struct tr_http *srv, struct conn *c)
+{
+	if (!c->waiting)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->wait_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		srv->wait_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->waiting = 0;
+}
+
+static void
+wait_push(struct tr_http *srv, struct conn *c, int64_t now)
+{
+	wait_unlink(srv, c);
+	c->since = now;
+	c->prev = srv->wait_tail;
+	c->next = NULL;
+	if (srv->wait_tail)
+		srv->wait_tail->next = c;
+	else
+		srv->wait_head = c;
+	srv->wait_tail = c;
+	c->waiting = 1;
+}
+
+/* Ends the oldest waiting connection's wait. Called with conn_lock. */
+static void
+wait_close_oldest(struct tr_http *srv)
+{
+	struct conn *c = srv->wait_head;
+
+	wait_unlink(srv, c);
+	shutdown(c->fd, SHUT_RDWR);
+	c->closing = 1;
+	srv->n_closing++;
+}
+
+static size_t
+high_water(const struct tr_http *srv)
+{
+	size_t max = (size_t)srv->opts.max_connections;
+	size_t room = max / 8 ? max / 8 : 1;
+
+	return max > room ? max - room : 1;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+	struct tr_http *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+	int64_t now = now_ms();
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((c = *socket_context) == NULL)
+			return;
+		pthread_mutex_lock(&srv->conn_lock);
+		wait_unlink(srv, c);
+		srv->n_conns--;
+		srv->n_closing -= c->closing;
+		pthread_mutex_unlock(&srv->conn_lock);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return; /* untracked: only the idle timeout applies */
+	c->fd = ci->connect_fd;
+	pthread_mutex_lock(&srv->conn_lock);
+	srv->n_conns++;
+	if (srv->n_conns - srv->n_closing > high_water(srv) &&
+	    srv->wait_head && now - srv->wait_head->since >= EVICT_MIN_MS) {
+		wait_close_oldest(srv);
+		atomic_fetch_add(&srv->evictions, 1);
+	}
+	wait_push(srv, c, now);
+	pthread_mutex_unlock(&srv->conn_lock);
+	*socket_context = c;
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A request head arrived: the connection no longer waits for one. */
+static void
+conn_busy(struct tr_http *srv, struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&srv->conn_lock);
+	wait_unlink(srv, c);
+	pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* Closes the connections that waited head_timeout for a request head. */
+static void *
+watchdog_main(void *arg)
+{
+	struct tr_http *srv = arg;
+	int64_t limit = (int64_t)srv->opts.head_timeout * 1000;
+	struct timespec ts;
+
+	pthread_mutex_lock(&srv->conn_lock);
+	while (!srv->watch_stop) {
+		int64_t now = now_ms();
+
+		while (srv->wait_head && now - srv->wait_head->since >= limit) {
+			wait_close_oldest(srv);
+			atomic_fetch_add(&srv->head_timeouts, 1);
+		}
+		/* At the limit libmicrohttpd accepts nothing, so no new
+		 * connection would make room: the watchdog does. */
+		while (srv->n_conns - srv->n_closing > high_water(srv) &&
+		       srv->wait_head &&
+		       now - srv->wait_head->since >= EVICT_MIN_MS) {
+			wait_close_oldest(srv);
+			atomic_fetch_add(&srv->evictions, 1);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += WATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->conn_cond, &srv->conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&srv->conn_lock);
+	return NULL;
 }
 
 /* Adds the headers of resp; 0 or -1 when out of memory. */
@@ -1691,8 +2002,6 @@ add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
 	return ok ? 0 : -1;
 }
 
-static char empty_body[1];
-
 /*
  * Queues the cached answer resp (200 or 304 from an entry) with the
  * entry's prebuilt response object, building it when missing or when its
@@ -1712,20 +2021,19 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 	m = e->mhd[g][nm];
 	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
 		/*
-		 * libmicrohttpd 0.9.75 sends "Content-Length: 0" with a 304
-		 * whatever the application sets (RFC 9110 §8.6 would want
-		 * the 200's length or none); caches ignore it on a 304
-		 * (RFC 9111 §3.2), and a body-less callback response would
-		 * be chunked, which is worse.
+		 * libmicrohttpd 0.9.75 writes a framing header on a 304
+		 * whatever the application does: Content-Length with the
+		 * response's size, or "Transfer-Encoding: chunked" for one of
+		 * unknown size. RFC 9110 §8.6 allows a Content-Length on a
+		 * 304 only when it equals the 200's, so the 304 is built on
+		 * the 200's body (never sent: a 304 has none).
 		 */
-		if (nm)
-			m = MHD_create_response_from_buffer(
-			    0, empty_body, MHD_RESPMEM_PERSISTENT);
-		else
-			m = MHD_create_response_from_buffer_with_free_callback_cls(
-			    resp->body_len, (void *)(uintptr_t)resp->body,
-			    entry_release_cb, e);
-		if (m && !nm)
+		const char *b = g ? e->gz : e->body;
+		size_t bl = g ? e->gz_len : e->body_len;
+
+		m = MHD_create_response_from_buffer_with_free_callback_cls(
+		    bl, (void *)(uintptr_t)b, entry_release_cb, e);
+		if (m)
 			atomic_fetch_add(&e->refs, 1);
 		if (m && add_headers(m, resp) != 0) {
 			MHD_destroy_response(m);
@@ -1771,6 +2079,205 @@ queue_plain(struct MHD_Connection *c, const struct tr_http_response *resp)
 	return ret;
 }
 
+/* Fills req from what libmicrohttpd gathered in ci. */
+static void
+request_from(struct tr_http_request *req, struct conn_info *ci,
+             const char *method, const char *url, unsigned flags)
+{
+	memset(req, 0, sizeof(*req));
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		req->method = TR_HTTP_GET;
+	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		req->method = TR_HTTP_HEAD;
+	else
+		req->method = TR_HTTP_OTHER;
+	req->path = url;
+	req->args = ci->args;
+	req->n_args = ci->n_args;
+	req->too_many_args =
+	    ci->too_many_args || (flags & TR_TARGET_TOO_MANY_ARGS);
+	req->uri_too_long = (flags & TR_TARGET_TOO_LONG) != 0;
+	req->bad_path = (flags & TR_TARGET_BAD_PATH) != 0;
+	req->has_body = ci->body;
+	req->framing_conflict = ci->content_length && ci->transfer_encoding;
+	req->bad_length = ci->bad_length;
+	req->bad_header = ci->bad_name;
+	req->if_none_match = ci->inm_len ? ci->inm : NULL;
+	req->if_modified_since = ci->ims;
+	req->accept_encoding = ci->ae_len ? ci->ae : NULL;
+	req->now = (int64_t)time(NULL);
+}
+
+/* Queues resp on c: the entry's prebuilt response, or a copy. */
+static enum MHD_Result
+queue_answer(struct tr_http *srv, struct MHD_Connection *c,
+             const struct tr_http_response *resp)
+{
+	return resp->entry ? queue_cached(srv, c, resp) : queue_plain(c, resp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Searches                                                            */
+
+/*
+ * A request with a search (a non-empty q on a route that takes one) is
+ * not run on libmicrohttpd's threads, where it would hold up every
+ * connection of its thread: on_request() suspends the connection and
+ * queues a job; one of the search threads answers it, with a time
+ * budget and an eye on the client's socket, and resumes the connection,
+ * whose next on_request() call queues the answer. The job lives until
+ * libmicrohttpd reports the request completed.
+ */
+struct search_job {
+	struct tr_http *srv;
+	struct MHD_Connection *c;
+	struct search_job *next;
+	struct conn_info ci;
+	struct tr_http_request req;
+	struct tr_http_response resp;
+	int fd;
+	int64_t deadline, next_peek; /* ms */
+	int done;   /* resp is filled */
+	int queued; /* resp was handed to libmicrohttpd */
+};
+
+#define PEEK_MS 50 /* how often a search looks whether its client left */
+
+/* tr_http_request.stop of a search: budget spent, client gone, stop. */
+static int
+search_should_stop(void *arg)
+{
+	struct search_job *j = arg;
+	int64_t now = now_ms();
+	char b;
+
+	if (now >= j->deadline || j->srv->search_stop)
+		return 1;
+	if (now >= j->next_peek && j->fd >= 0) {
+		j->next_peek = now + PEEK_MS;
+		/* 0: the client closed its side; it reads no answer. */
+		if (recv(j->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void *
+search_main(void *arg)
+{
+	struct tr_http *srv = arg;
+	struct search_job *j;
+
+	pthread_mutex_lock(&srv->search_lock);
+	for (;;) {
+		while (srv->search_head == NULL && !srv->search_stop)
+			pthread_cond_wait(&srv->search_cond,
+			                  &srv->search_lock);
+		if ((j = srv->search_head) == NULL)
+			break;
+		if ((srv->search_head = j->next) == NULL)
+			srv->search_tail = NULL;
+		srv->n_search_queued--;
+		pthread_mutex_unlock(&srv->search_lock);
+		j->deadline = now_ms() + srv->opts.search_ms;
+		j->next_peek = 0;
+		j->req.stop = search_should_stop;
+		j->req.stop_arg = j;
+		tr_http_handle(srv, &j->resp, &j->req);
+		j->done = 1;
+		MHD_resume_connection(j->c);
+		pthread_mutex_lock(&srv->search_lock);
+	}
+	pthread_mutex_unlock(&srv->search_lock);
+	return NULL;
+}
+
+/* Non-zero when the request asks for a search on a route that has one. */
+static int
+is_search(const struct conn_info *ci, const char *url)
+{
+	struct tr_http_route r;
+	size_t i;
+
+	if (tr_http_route_match(&r, tr_http_origin_path(url)) != 0 ||
+	    !r.params)
+		return 0;
+	for (i = 0; i < ci->n_args; i++)
+		if (ci->args[i].key_len == 1 && ci->args[i].key[0] == 'q' &&
+		    ci->args[i].value && ci->args[i].value[0])
+			return 1;
+	return 0;
+}
+
+/*
+ * Hands the search request to the search threads and suspends c.
+ * Returns 0, or -1 when the queue is full (the caller answers 503).
+ */
+static int
+search_submit(struct tr_http *srv, struct MHD_Connection *c,
+              const struct conn_info *ci, const struct tr_http_request *req,
+              void **req_cls)
+{
+	const union MHD_ConnectionInfo *fi;
+	struct search_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -1;
+	j->srv = srv;
+	j->c = c;
+	j->ci = *ci;
+	j->req = *req;
+	j->req.args = j->ci.args;
+	j->req.if_none_match = req->if_none_match ? j->ci.inm : NULL;
+	j->req.accept_encoding = req->accept_encoding ? j->ci.ae : NULL;
+	fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	j->fd = fi ? fi->connect_fd : -1;
+	pthread_mutex_lock(&srv->search_lock);
+	if (srv->search_stop || srv->n_search_threads == 0 ||
+	    srv->n_search_queued >= srv->opts.search_queue) {
+		pthread_mutex_unlock(&srv->search_lock);
+		free(j);
+		return -1;
+	}
+	/* Suspended before any search thread can see (and resume) it. */
+	MHD_suspend_connection(c);
+	if (srv->search_tail)
+		srv->search_tail->next = j;
+	else
+		srv->search_head = j;
+	srv->search_tail = j;
+	srv->n_search_queued++;
+	*req_cls = j;
+	pthread_cond_signal(&srv->search_cond);
+	pthread_mutex_unlock(&srv->search_lock);
+	return 0;
+}
+
+/* libmicrohttpd's end of a request: frees a search's job. */
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	struct tr_http *srv = cls;
+	struct conn *cn = conn_of(c);
+
+	(void)toe;
+	if (*req_cls && !is_mark(*req_cls)) {
+		struct search_job *j = *req_cls;
+
+		tr_http_response_free(&j->resp);
+		free(j);
+		*req_cls = NULL;
+	}
+	/* Waiting again, for the next request head. */
+	if (cn) {
+		pthread_mutex_lock(&srv->conn_lock);
+		if (!cn->closing)
+			wait_push(srv, cn, now_ms());
+		pthread_mutex_unlock(&srv->conn_lock);
+	}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -1781,56 +2288,57 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct tr_http_response resp;
 	struct conn_info ci;
 	enum MHD_Result ret;
+	unsigned flags;
 
 	(void)version;
 	(void)upload_data;
+	if (*req_cls && !is_mark(*req_cls)) {
+		/* A search came back from its thread. */
+		struct search_job *j = *req_cls;
+
+		if (!j->done || j->queued)
+			return MHD_YES;
+		j->queued = 1;
+		return queue_answer(srv, c, &j->resp);
+	}
 	if (*req_cls == NULL)
 		*req_cls = &marks[0];
+	flags = (unsigned)((char *)*req_cls - marks);
 	memset(&ci, 0, sizeof(ci));
-	memset(&req, 0, sizeof(req));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &ci);
-	if (*req_cls < (void *)&marks[2]) {
+	if (!(flags & MARK_HEADERS)) {
 		/*
 		 * First call, after the headers. Answering now makes
 		 * libmicrohttpd discard the rest of the request and close
 		 * the connection: right for a request with a body (refused)
 		 * and nothing else, so others wait for the second call.
 		 */
-		*req_cls = (char *)*req_cls + 2;
+		conn_busy(srv, c);
+		*req_cls = &marks[flags | MARK_HEADERS];
 		if (!ci.body && !ci.bad_name)
 			return MHD_YES;
 	} else if (*upload_data_size != 0) {
 		*upload_data_size = 0; /* never: bodies got their answer */
 		return MHD_YES;
 	}
+	flags &= ~(unsigned)MARK_HEADERS;
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &ci);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
-		req.method = TR_HTTP_GET;
-	else if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
-		req.method = TR_HTTP_HEAD;
-	else
-		req.method = TR_HTTP_OTHER;
-	req.path = url;
-	req.args = ci.args;
-	req.n_args = ci.n_args;
-	req.too_many_args = ci.too_many_args;
-	req.uri_too_long = *req_cls == &marks[3];
-	req.has_body = ci.body;
-	req.framing_conflict = ci.content_length && ci.transfer_encoding;
-	req.bad_length = ci.bad_length;
-	req.bad_header = ci.bad_name;
-	req.if_none_match = ci.inm_len ? ci.inm : NULL;
-	req.if_modified_since = ci.ims;
-	req.accept_encoding = ci.ae_len ? ci.ae : NULL;
-	req.now = (int64_t)time(NULL);
-	tr_http_handle(srv, &resp, &req);
+	request_from(&req, &ci, method, url, flags);
+	if (flags == 0 && !ci.body && !ci.bad_name && is_search(&ci, url)) {
+		if (search_submit(srv, c, &ci, &req, req_cls) == 0)
+			return MHD_YES;
+		memset(&resp, 0, sizeof(resp));
+		tr_buf_init(&resp.text, 1024);
+		answer_text(&resp, 503,
+		            "too many searches at once: try again shortly");
+		count(srv, TR_ROUTE_FEED, 503);
+	} else {
+		tr_http_handle(srv, &resp, &req);
+	}
 	if (tr_log_enabled(TR_LOG_DEBUG))
 		tr_log(TR_LOG_DEBUG, "http: %s %s: %d%s", method, url,
 		       resp.status, resp.gzip ? " gzip" : "");
-	if (resp.entry)
-		ret = queue_cached(srv, c, &resp);
-	else
-		ret = queue_plain(c, &resp);
+	ret = queue_answer(srv, c, &resp);
 	tr_http_response_free(&resp);
 	return ret;
 }
@@ -1942,6 +2450,18 @@ apply_defaults(struct tr_http_opts *o)
 		o->timeout = 30;
 	if (o->max_uri == 0)
 		o->max_uri = 2048;
+	if (o->per_address == 0)
+		o->per_address = 64;
+	if (o->head_timeout <= 0)
+		o->head_timeout = 10;
+	if (o->search_threads <= 0)
+		o->search_threads = 2;
+	if (o->search_threads > 8)
+		o->search_threads = 8;
+	if (o->search_queue <= 0)
+		o->search_queue = 32;
+	if (o->search_ms <= 0)
+		o->search_ms = 2000;
 	if (o->max_header == 0)
 		o->max_header = 16 * 1024;
 	if (o->cache_entries == 0)
@@ -1973,6 +2493,10 @@ tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
 	pthread_mutex_init(&srv->cache_lock, NULL);
 	*out = srv;
 	listen = srv->opts.listen ? srv->opts.listen : cfg->listen;
+	pthread_mutex_init(&srv->conn_lock, NULL);
+	pthread_cond_init(&srv->conn_cond, NULL);
+	pthread_mutex_init(&srv->search_lock, NULL);
+	pthread_cond_init(&srv->search_cond, NULL);
 	srv->opts.listen = NULL; /* borrowed: keep only the copy */
 	srv->db_path = strdup(db_path ? db_path : "");
 	srv->listen = strdup(listen ? listen : "127.0.0.1:8080");
@@ -2054,8 +2578,12 @@ int
 tr_http_listen(struct tr_http *srv)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	int rc;
+	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+	                 MHD_ALLOW_SUSPEND_RESUME;
+	unsigned per_ip = srv->opts.per_address > 0
+	                      ? (unsigned)srv->opts.per_address
+	                      : 0;
+	int rc, i;
 
 	if (srv->daemon)
 		return 0;
@@ -2073,6 +2601,9 @@ tr_http_listen(struct tr_http *srv)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_END);
@@ -2090,6 +2621,19 @@ tr_http_listen(struct tr_http *srv)
 	pthread_rwlock_unlock(&srv->cfg_lock);
 	return 0;
 }
+	/* Without these threads only the idle timeout bounds a slow
+	 * client, and searches answer 503: serving still works. */
+	if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) == 0)
+		srv->watch_running = 1;
+	else
+		tr_log(TR_LOG_WARN, "http: no watchdog thread: slow clients "
+		                    "are bounded by the idle timeout only");
+	for (i = 0; i < srv->opts.search_threads; i++) {
+		if (pthread_create(&srv->search_threads[i], NULL, search_main,
+		                   srv) != 0)
+			break;
+		srv->n_search_threads++;
+	}
 
 int
 tr_http_start(struct tr_http **out, const struct tr_config *cfg,
@@ -2133,6 +2677,20 @@ tr_http_stop(struct tr_http *srv)
 		fd = MHD_quiesce_daemon(srv->daemon);
 		MHD_stop_daemon(srv->daemon);
 		if (fd != MHD_INVALID_SOCKET)
+		/* Searches answer (stopped at once) and resume their
+		 * connections, which libmicrohttpd wants before it stops. */
+		pthread_mutex_lock(&srv->search_lock);
+		srv->search_stop = 1;
+		pthread_cond_broadcast(&srv->search_cond);
+		pthread_mutex_unlock(&srv->search_lock);
+		for (i = 0; i < srv->n_search_threads; i++)
+			pthread_join(srv->search_threads[i], NULL);
+		pthread_mutex_lock(&srv->conn_lock);
+		srv->watch_stop = 1;
+		pthread_cond_broadcast(&srv->conn_cond);
+		pthread_mutex_unlock(&srv->conn_lock);
+		if (srv->watch_running)
+			pthread_join(srv->watchdog, NULL);
 			close(fd);
 		srv->listen_fd = -1;
 	}
@@ -2148,6 +2706,10 @@ tr_http_stop(struct tr_http *srv)
 	pthread_mutex_destroy(&srv->cache_lock);
 	free(srv->db_path);
 	free(srv->listen);
+	pthread_mutex_destroy(&srv->conn_lock);
+	pthread_cond_destroy(&srv->conn_cond);
+	pthread_mutex_destroy(&srv->search_lock);
+	pthread_cond_destroy(&srv->search_cond);
 	free(srv);
 }
 
@@ -2224,3 +2786,16 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 	tr_http_counters(srv, write_counter, &co);
 	return co.rc;
 }
+	if (co.rc == 0)
+		co.rc = tr_buf_printf(
+		    out,
+		    "# HELP tributary_http_slow_connections_closed_total "
+		    "Connections closed while waiting for a request head.\n"
+		    "# TYPE tributary_http_slow_connections_closed_total "
+		    "counter\n"
+		    "tributary_http_slow_connections_closed_total"
+		    "{reason=\"head_timeout\"} %llu\n"
+		    "tributary_http_slow_connections_closed_total"
+		    "{reason=\"room_for_new\"} %llu\n",
+		    (unsigned long long)atomic_load(&srv->head_timeouts),
+		    (unsigned long long)atomic_load(&srv->evictions));

@@ -51,6 +51,32 @@ int tr_http_route_match(struct tr_http_route *r, const char *path);
 /* "feed", "tag", "feeds", "opml", "home", "healthz", "metrics", "other". */
 const char *tr_http_route_name(enum tr_http_route_id id);
 
+/* --- the request target --- */
+
+#define TR_HTTP_MAX_ARGS 64 /* query parameters read per request */
+
+/* What tr_http_target_check() finds in a raw request target. */
+enum {
+	TR_TARGET_TOO_LONG = 1,      /* longer than max_uri: 414 */
+	TR_TARGET_TOO_MANY_ARGS = 2, /* over TR_HTTP_MAX_ARGS parameters */
+	TR_TARGET_BAD_PATH = 4,      /* the path holds a NUL or another
+	                                control byte, raw or as %XX: 400 */
+};
+
+/*
+ * Checks a request target as the client sent it (before any
+ * percent-decoding) and returns the TR_TARGET_* flags that apply, 0 when
+ * none.
+ */
+unsigned tr_http_target_check(const char *target, size_t max_uri);
+
+/*
+ * RFC 9112 §3.2.2: the path of an absolute-form request target
+ * ("http://host:port/feed.atom" gives "/feed.atom", "http://host" gives
+ * "/"), borrowed from target; any other target is returned as it is.
+ */
+const char *tr_http_origin_path(const char *target);
+
 /* --- query parameters --- */
 
 /* One query argument as libmicrohttpd hands it over (percent-decoded). */
@@ -128,6 +154,7 @@ struct tr_http_request {
 	size_t n_args;
 	int too_many_args;             /* more than the server reads */
 	int uri_too_long;              /* the request target passed max_uri */
+	int bad_path;                  /* TR_TARGET_BAD_PATH */
 	int has_body;                  /* Content-Length > 0 or chunked */
 	int framing_conflict;          /* both Content-Length and
 	                                  Transfer-Encoding (smuggling) */
@@ -138,6 +165,12 @@ struct tr_http_request {
 	const char *if_modified_since; /* or NULL */
 	const char *accept_encoding;   /* or NULL */
 	int64_t now;                   /* Unix seconds */
+	/*
+	 * Asked now and then while a search runs; non-zero stops it (the
+	 * time budget ran out, or the client is gone): 503. May be NULL.
+	 */
+	int (*stop)(void *arg);
+	void *stop_arg;
 };
 
 struct tr_http_entry; /* a cached rendered body, reference-counted */
@@ -180,13 +213,15 @@ struct tr_http_render_req {
 	struct tr_buf *out;       /* the body goes here */
 	const char *content_type; /* set by render */
 	char why[320];            /* reason of a 400 or 404 */
+	int (*stop)(void *arg);   /* tr_http_request's, for searches */
+	void *stop_arg;
 };
 
 /*
  * A source of documents: the store and the renderers in production, a
  * fake in tests. open() gives a handle used by one thread at a time;
  * render() returns 0, TR_EINVAL (400 with why), TR_ENOTFOUND (404 with
- * why) or another error (500).
+ * why), TR_EABORT (stop() asked to stop: 503) or another error (500).
  */
 struct tr_http_source {
 	int (*open)(void **h, const char *db_path);

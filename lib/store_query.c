@@ -576,20 +576,208 @@ bind_query(struct tr_store *st, sqlite3_stmt *s, const struct tr_query *q)
 	return 0;
 }
 
-/* The error of a failed step: a bad full-text query is the caller's. */
+/*
+ * The error of a failed step. A search stopped by its stop() callback
+ * (through the progress handler) is TR_EABORT. tr_store_search_expr()
+ * writes only valid expressions, so any other failure is the store's.
+ */
 static int
 step_error(struct tr_store *st, const struct tr_query *q, int src)
 {
-	if (q->q && (src & 0xff) == SQLITE_ERROR)
-		return store_err(st, TR_EINVAL,
-		    "bad full-text query \"%.100s\": %s", q->q,
-		    sqlite3_errmsg(st->db));
+	if ((src & 0xff) == SQLITE_INTERRUPT)
+		return store_err(st, TR_EABORT, "the search was stopped");
+	(void)q;
 	return store_dberr(st, "running the merged query");
 }
 
 int
-tr_store_query(struct tr_store *st, const struct tr_query *q,
-    tr_item_cb cb, void *arg, char **next)
+tr_store_search_expr(char **out, char *why, size_t whysize, const char *q)
+{
+	struct tr_buf pos, neg;
+	const char *p = q ? q : "", *start, *end;
+	int n_terms = 0, n_prefix = 0, rc = 0, neg_term, prefix;
+	size_t n;
+
+	*out = NULL;
+	if (whysize)
+		why[0] = '\0';
+	tr_buf_init(&pos, 1 << 16);
+	tr_buf_init(&neg, 1 << 16);
+	while (rc == 0 && *p) {
+		while (is_space(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		neg_term = *p == '-';
+		p += neg_term;
+		prefix = 0;
+		if (*p == '"') { /* a phrase; an open one runs to the end */
+			start = p + 1;
+			end = strchr(start, '"');
+			if (end == NULL)
+				end = start + strlen(start);
+			p = *end ? end + 1 : end;
+			if (*p == '*') {
+				prefix = 1;
+				p++;
+			}
+		} else {
+			start = p;
+			while (*p && !is_space(*p))
+				p++;
+			end = p;
+			while (end > start && end[-1] == '*') {
+				end--;
+				prefix = 1;
+			}
+		}
+		n = (size_t)(end - start);
+		if (token_chars(start, n) == 0)
+			continue; /* "*", "-", "?": nothing to look for */
+		/* A one-letter prefix matches most of the index: a word. */
+		if (prefix && token_chars(start, n) < 2)
+			prefix = 0;
+		if (++n_terms > TR_SEARCH_TERMS) {
+			snprintf(why, whysize, "more than %d words; leave "
+			    "some out", TR_SEARCH_TERMS);
+			rc = TR_EINVAL;
+			break;
+		}
+		if (prefix && ++n_prefix > TR_SEARCH_PREFIXES) {
+			snprintf(why, whysize, "more than %d words end in *; "
+			    "write some in full", TR_SEARCH_PREFIXES);
+			rc = TR_EINVAL;
+			break;
+		}
+		if (neg_term)
+			rc = tr_buf_adds(&neg, " NOT ");
+		else if (pos.len)
+			rc = tr_buf_adds(&pos, " AND ");
+		if (rc == 0)
+			rc = add_fts_string(neg_term ? &neg : &pos, start, n,
+			    prefix);
+	}
+	if (rc == 0 && pos.len == 0 && neg.len != 0) {
+		snprintf(why, whysize, "add a word to find: a leading - only "
+		    "leaves out what has a word");
+		rc = TR_EINVAL;
+	}
+	if (rc == 0 && pos.len) {
+		/* FTS5's NOT is binary: (a AND b) NOT c NOT d. */
+		struct tr_buf e;
+
+		tr_buf_init(&e, 1 << 17);
+		if ((rc = tr_buf_printf(&e, "(%s)%s", tr_buf_str(&pos),
+			 neg.len ? tr_buf_str(&neg) : "")) == 0 &&
+		    (*out = tr_buf_detach(&e)) == NULL)
+			rc = TR_ENOMEM;
+		tr_buf_free(&e);
+	}
+	if (rc == TR_ETOOBIG || rc == TR_ENOMEM) {
+		snprintf(why, whysize, "the search is too long");
+		rc = rc == TR_ETOOBIG ? TR_EINVAL : rc;
+	}
+	tr_buf_free(&pos);
+	tr_buf_free(&neg);
+	return rc;
+}
+
+/* The progress handler of a query with a stop() callback. */
+static int
+query_progress(void *arg)
+{
+	const struct tr_query *q = arg;
+
+	return q->stop(q->stop_arg) != 0;
+}
+
+/* The query itself, with q->q already an FTS5 expression. */
+static int
+run_query(struct tr_store *st, const struct tr_query *q, tr_item_cb cb,
+    void *arg, char **next)
+/* --- searches as people type them --- */
+
+/*
+ * Non-zero when the UTF-8 character at s (n bytes) is indexed by FTS5's
+ * unicode61 tokenizer, which keeps letters, digits and private-use
+ * characters and splits on the rest. Hand-written, since SQLite exposes
+ * no tokenizer call: ASCII is exact; past it, the punctuation and symbol
+ * blocks people type (Latin-1 signs, general punctuation, currency,
+ * arrows and math, CJK and fullwidth punctuation) are separators and
+ * anything else counts as a letter. A word that is only such a symbol
+ * would be an empty phrase, which matches nothing.
+ */
+static int
+token_char(const unsigned char *s, size_t n, size_t *len)
+{
+	uint32_t cp;
+
+	*len = 1;
+	if (s[0] < 0x80)
+		return (s[0] >= '0' && s[0] <= '9') ||
+		       ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z');
+	if ((s[0] & 0xe0) == 0xc0 && n >= 2) {
+		cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		*len = 2;
+	} else if ((s[0] & 0xf0) == 0xe0 && n >= 3) {
+		cp = (uint32_t)(s[0] & 0x0f) << 12 |
+		     (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		*len = 3;
+	} else if ((s[0] & 0xf8) == 0xf0 && n >= 4) {
+		*len = 4;
+		return 1;
+	} else {
+		return 0;
+	}
+	if (cp >= 0xa0 && cp <= 0xbf)
+		return cp == 0xaa || cp == 0xb5 || cp == 0xba;
+	if (cp == 0xd7 || cp == 0xf7)
+		return 0;
+	return !((cp >= 0x2000 && cp <= 0x2bff) ||
+		 (cp >= 0x3000 && cp <= 0x303f) ||
+		 (cp >= 0xfe30 && cp <= 0xfe4f) ||
+		 (cp >= 0xff00 && cp <= 0xff0f) ||
+		 (cp >= 0xff1a && cp <= 0xff20));
+}
+
+/* The number of indexed characters in the n bytes at s. */
+static size_t
+token_chars(const char *s, size_t n)
+{
+	size_t i = 0, len, count = 0;
+
+	while (i < n) {
+		count += token_char((const unsigned char *)s + i, n - i, &len)
+			     ? 1 : 0;
+		i += len;
+	}
+	return count;
+}
+
+/* Appends the n bytes at s as an FTS5 string: "..." with " doubled. */
+static int
+add_fts_string(struct tr_buf *b, const char *s, size_t n, int prefix)
+{
+	size_t i;
+	int rc = tr_buf_addc(b, '"');
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = s[i] == '"' ? tr_buf_add(b, "\"\"", 2)
+				 : tr_buf_addc(b, s[i]);
+	if (rc == 0)
+		rc = tr_buf_addc(b, '"');
+	if (rc == 0 && prefix)
+		rc = tr_buf_addc(b, '*');
+	return rc;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	       c == '\f' || c == '\v';
+}
+
 {
 	struct caps caps = {NULL, NULL, 0};
 	int64_t last_sort = 0, last_id = 0;
@@ -598,11 +786,6 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 	unsigned v;
 	int rc = 0, src;
 
-	if (next)
-		*next = NULL;
-	if (q->limit < 0)
-		return store_err(st, TR_EINVAL, "limit %d: must be 1 to %d",
-		    q->limit, LIMIT_MAX);
 	limit = q->limit == 0 ? LIMIT_DEFAULT
 	      : q->limit > LIMIT_MAX ? LIMIT_MAX : (size_t)q->limit;
 	v = variant(q);
@@ -643,5 +826,34 @@ out:
 	sqlite3_reset(s);
 	free(caps.feed);
 	free(caps.count);
+	return rc;
+}
+
+int
+tr_store_query(struct tr_store *st, const struct tr_query *q,
+    tr_item_cb cb, void *arg, char **next)
+{
+	struct tr_query fq = *q;
+	char why[200], *expr = NULL;
+	int rc;
+
+	if (next)
+		*next = NULL;
+	if (q->limit < 0)
+		return store_err(st, TR_EINVAL, "limit %d: must be 1 to %d",
+		    q->limit, LIMIT_MAX);
+	if (q->q) {
+		if ((rc = tr_store_search_expr(&expr, why, sizeof(why),
+			 q->q)) != 0)
+			return store_err(st, rc, "%s", why);
+		fq.q = expr; /* NULL: nothing to search for, all match */
+	}
+	/* A budget: SQLite asks stop() every 1,000 virtual machine steps. */
+	if (q->stop)
+		sqlite3_progress_handler(st->db, 1000, query_progress, &fq);
+	rc = run_query(st, &fq, cb, arg, next);
+	if (q->stop)
+		sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	free(expr);
 	return rc;
 }

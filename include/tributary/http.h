@@ -20,8 +20,10 @@
  * An unknown path is a 404; an unknown tag or feed a 404 naming it.
  *
  * Query parameters of the feed routes and "/": limit (1..1000, default
- * 50), since (any date tr_date_parse() accepts, RFC 3339 included), q (an
- * FTS5 full-text query), before (the cursor of the next page). Unknown
+ * 50), since (any date tr_date_parse() accepts, RFC 3339 included), q (a
+ * search: words that must all appear, a "phrase" in double quotes, a
+ * trailing * for a prefix, a leading - to leave a word out; see
+ * tr_store_search_expr()), before (the cursor of the next page). Unknown
  * parameters are ignored, since feed readers add cache-busters such as
  * "?_=1700000000"; a known parameter given twice, a bad value or text that
  * is not UTF-8 is a 400 with a one-line plain-text reason naming it.
@@ -37,7 +39,20 @@
  * Limits: a request target over max_uri is a 414, a request line and
  * headers over max_header a 431 (from libmicrohttpd), a request body a 413
  * and both Content-Length and Transfer-Encoding, or a header name that is
- * not a token, a 400; these close the connection.
+ * not a token, a 400; these close the connection. So do more than 64
+ * query parameters (400) and a path with a NUL or control byte (400).
+ * A request target in absolute form ("GET http://host/feed.atom") is
+ * served like its path.
+ *
+ * Slow clients: one address holds at most per_address connections; a
+ * connection must send a complete request head within head_timeout of
+ * opening or of its previous answer, however it trickles bytes; and
+ * when the connections near max_connections, those that have waited
+ * longest for a request head are closed to make room for new clients.
+ *
+ * Searches (q) run on their own small pool of threads, with a time
+ * budget each, so that /healthz and cached documents answer while they
+ * run; a search whose client has gone is dropped.
  *
  * Bodies are rendered once per (path, parameters, store generation) and
  * kept in a bounded cache together with their gzip form, so a poll of an
@@ -60,7 +75,15 @@ struct tr_http_opts {
 	const char *listen;   /* overrides cfg->listen; port 0 = any free */
 	int threads;          /* server threads (2..4 by CPU count) */
 	int max_connections;  /* open connections at once (1024) */
+	int per_address;      /* connections from one client address (64);
+	                         -1: no limit (behind a reverse proxy) */
+	int head_timeout;     /* seconds to send a whole request head, from
+	                         the connection's start or the previous
+	                         answer (10) */
 	int timeout;          /* seconds a connection may idle (30) */
+	int search_threads;   /* threads that run searches (2) */
+	int search_queue;     /* searches waiting at most, else 503 (32) */
+	int search_ms;        /* time budget of one search, else 503 (2000) */
 	size_t max_uri;       /* longest request target, else 414 (2048) */
 	size_t max_header;    /* request line and headers, else 431 (16k) */
 	size_t cache_entries; /* rendered bodies kept (256) */

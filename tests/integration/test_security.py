@@ -493,6 +493,169 @@ def endpoint_writes_nothing_for_a_client():
             eq(sv.stop(), 0, "exit status after SIGTERM")
 
 
+# --- hostile clients: targets, parameters, slow connections --------------
+
+def timed_exchange(port, data, timeout=10):
+    t0 = time.monotonic()
+    raw = exchange(port, data, timeout)
+    return raw, time.monotonic() - t0
+
+
+@test
+def nul_and_control_bytes_in_the_path_are_400():
+    with TempDir() as td:
+        sv = Serve(td)
+        try:
+            sv.wait_port(sv.port)
+            for path in (b"/feed.atom%00.html", b"/feed.atom%00",
+                         b"/feeds.opml%00", b"/%00", b"/tags/a%0Ab.atom",
+                         b"/tags/a%0d%0aSet-Cookie:x.atom",
+                         b"/feeds/a%7f.rss", b"/healthz%01",
+                         b"http://x/feed.atom%00.html"):
+                raw, took = timed_exchange(sv.port, b"GET " + path +
+                                           b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                eq(statuses(raw)[:1], [400], "%s: %r" % (path, raw[:200]))
+                check(b"<feed" not in raw and b"<opml" not in raw,
+                      "%s: a document was served" % path)
+                check(b"Set-Cookie" not in raw.split(b"\r\n\r\n")[0],
+                      "%s: header injection" % path)
+                check(took < slow(3), "%s: %.1fs" % (path, took))
+            raw = exchange(sv.port, b"GET /feed.atom%20x HTTP/1.1\r\n"
+                           b"Host: x\r\n\r\n")
+            eq(statuses(raw)[:1], [404], "an escaped space is no NUL")
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+@test
+def many_query_parameters_get_a_prompt_answer():
+    with TempDir() as td:
+        sv = Serve(td)
+        try:
+            sv.wait_port(sv.port)
+            cases = {
+                "300 empty": (b"/feed.atom?" + b"&" * 300, 400),
+                "300 bare keys": (b"/feed.atom?" + b"&".join([b"a"] * 300),
+                                  400),
+                "65 pairs": (b"/feed.atom?" + b"&".join(
+                    b"k%d=v" % i for i in range(65)), 400),
+                "1000 empty": (b"/feed.atom?" + b"&" * 1000, 400),
+                "64 pairs": (b"/feed.atom?" + b"&".join(
+                    b"k%d=v" % i for i in range(64)), 200),
+                "long and many": (b"/feed.atom?" + b"&" * 3000, 414),
+            }
+            for name, (target, want) in cases.items():
+                req = (b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n")
+                raw, took = timed_exchange(sv.port, req, timeout=40)
+                print("  %-14s %4d bytes -> %s in %.3fs"
+                      % (name, len(req), statuses(raw)[:1], took))
+                eq(statuses(raw)[:1], [want], name)
+                check(took < slow(3), "%s: answered after %.1fs"
+                      % (name, took))
+            raw = exchange(sv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n")
+            eq(statuses(raw), [200], "/healthz afterwards")
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+def open_slow(port, src, n, head=b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+              b"X-Pad: "):
+    """n connections from source address src that send a part of a
+    request head; the ones the server refused at once are closed."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(3)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(head)
+        except OSError:
+            s.close()
+            continue
+        s.setblocking(False)
+        socks.append(s)
+    return socks
+
+
+def still_open(s):
+    """False once the server closed (or reset) the connection."""
+    try:
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def trickle(socks):
+    """One more byte of header on each connection still open."""
+    for s in socks:
+        try:
+            s.send(b"a")
+        except OSError:
+            pass
+
+
+def timed_healthz(port):
+    t0 = time.monotonic()
+    raw = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                   b"Connection: close\r\n\r\n", timeout=10)
+    return statuses(raw), time.monotonic() - t0
+
+
+@test
+def slow_clients_are_bounded_and_others_get_in():
+    """slowloris from 127.0.0.0/8 source addresses: 80 connections from
+    one address (64 kept), 1,100 from 20 others (more than the server's
+    1,024), each trickling one byte of header a second. A client from
+    127.0.0.1 gets /healthz answered within a second throughout; every
+    slow connection is closed within the 10 s head deadline (plus the
+    watchdog's period)."""
+    with TempDir() as td:
+        sv = Serve(td)
+        socks = []
+        try:
+            sv.wait_port(sv.port)
+            t0 = time.monotonic()
+            one = open_slow(sv.port, "127.0.0.2", 80)
+            time.sleep(0.5)
+            kept = sum(1 for s in one if still_open(s))
+            print("  one address: %d of 80 connections kept" % kept)
+            eq(kept, 64, "connections kept from one address")
+            socks = list(one)
+            for i in range(20):
+                socks += open_slow(sv.port, "127.0.0.%d" % (10 + i), 55)
+            opened = time.monotonic() - t0
+            worst, answered = 0.0, 0
+            while time.monotonic() - t0 < 13:
+                trickle(socks)
+                st, took = timed_healthz(sv.port)
+                eq(st, [200], "/healthz while slow clients wait")
+                worst = max(worst, took)
+                answered += 1
+                time.sleep(max(0.0, 0.5 - took))
+            left = sum(1 for s in socks if still_open(s))
+            print("  %d slow connections opened in %.1fs; /healthz "
+                  "answered %d times, slowest %.3fs; %d still open "
+                  "after 13s" % (len(socks), opened, answered, worst,
+                                 left))
+            check(worst < 1.0, "/healthz took %.2fs" % worst)
+            eq(left, 0, "slow connections still open after the deadline")
+            m = exchange(sv.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\n\r\n")
+            closed = re.findall(rb'slow_connections_closed_total\{reason='
+                                rb'"(\w+)"\} (\d+)', m)
+            print("  closed by reason: %s" % closed)
+            check(closed, "no slow-connection counters in /metrics")
+        finally:
+            for s in socks:
+                s.close()
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
 # --- secrets in feed URLs -------------------------------------------------
 
 # URL shapes that carry a credential: (feed name, path, how the secret is

@@ -420,7 +420,8 @@ def bad_parameters_get_400_with_one_line():
         "/feed.atom?limit=5&limit=6": "limit: given more than once",
         "/feed.json?since=yesterday": "since: ",
         "/feed.atom?before=not-a-cursor": "before: ",
-        "/feed.atom?q=%22unbalanced": "q: ",
+        "/feed.atom?q=-alone": "q: add a word",
+        "/feed.atom?q=aa*+bb*+cc*+dd*+ee*": "q: more than 4 words end in *",
         "/feed.atom?q=caf%E9": "q: not valid UTF-8",
         "/tags/world.atom?q=a%00b": "q: contains a NUL byte",
         "/?limit=-1": "limit: ",
@@ -440,6 +441,108 @@ def bad_parameters_get_400_with_one_line():
     for path in ("/feed.atom?limit=1000", "/feed.atom?since=2023-11-14T22:13:20Z",
                  "/feed.json?q=alpha", "/feed.atom?limit=3&unknown=1&_=2"):
         eq(srv.get(path)[0], 200, path)
+
+
+@test
+def not_modified_carries_the_200s_length_or_none():
+    """RFC 9110 §8.6: a 304's Content-Length, if any, is the 200's."""
+    srv = shared()
+    for path in ("/feed.atom", "/feed.rss", "/feed.json", "/feeds.opml",
+                 "/", "/tags/tech.atom"):
+        for hdrs in ({}, {"Accept-Encoding": "gzip"}):
+            status, h, body = srv.get(path, hdrs)
+            eq(status, 200, path)
+            cond = dict(hdrs, **{"If-None-Match": h["etag"]})
+            raw_req = ("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                       % path + "".join("%s: %s\r\n" % kv
+                                        for kv in cond.items()) + "\r\n")
+            raw_resp = raw(srv.port, raw_req.encode())
+            head, _, rest = raw_resp.partition(b"\r\n\r\n")
+            check(head.startswith(b"HTTP/1.1 304 "), "%s %r: %r"
+                  % (path, hdrs, head[:100]))
+            eq(rest, b"", "%s: 304 body" % path)
+            cl = re.findall(rb"(?im)^content-length:\s*(\d+)\r?$", head)
+            check(not cl or cl == [str(len(body)).encode()],
+                  "%s %r: 304 Content-Length %r, the 200's is %d"
+                  % (path, hdrs, cl, len(body)))
+            check(b"transfer-encoding" not in head.lower(),
+                  "%s: 304 with Transfer-Encoding" % path)
+
+
+@test
+def absolute_form_request_targets_are_served():
+    """RFC 9112 §3.2.2: GET http://host/path is GET /path."""
+    srv = shared()
+    for target, path in (
+            ("http://127.0.0.1:%d/feed.atom" % srv.port, "/feed.atom"),
+            ("http://planet.example/feeds/beta.rss", "/feeds/beta.rss"),
+            ("HTTP://planet.example:8080/tags/tech.json?limit=2",
+             "/tags/tech.json?limit=2"),
+            ("http://planet.example", "/"),
+            ("https://planet.example/feeds.opml", "/feeds.opml")):
+        status, h, body = srv.get(path)
+        eq(status, 200, path)
+        got = raw(srv.port, ("GET %s HTTP/1.1\r\nHost: x\r\nConnection: "
+                             "close\r\n\r\n" % target).encode())
+        head, _, rest = got.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 200 "), "%s: %r" % (target,
+                                                           head[:80]))
+        check(("etag: %s" % h["etag"]).encode() in head.lower(),
+              "%s: another ETag" % target)
+        eq(rest, body, target + " body")
+    # Self links keep the endpoint's own address, not the target's host.
+    got = raw(srv.port, b"GET http://evil.example/feed.atom HTTP/1.1\r\n"
+              b"Host: x\r\nConnection: close\r\n\r\n")
+    check(b"evil.example" not in got, "the target's host leaked")
+
+
+# What people type into a search box, and how many articles it finds
+# (titles, summaries and contents are searched; links are not). alpha i
+# is "alpha article i", beta i "beta article i".
+TYPED = [
+    ("alpha article", N_ALPHA),
+    ("ALPHA   Article", N_ALPHA),
+    ('"article 19"', 1),
+    ('"19 article"', 0),
+    ("alph*", N_ALPHA),
+    ("alpha -19", N_ALPHA - 1),
+    ("alpha -\"article 3\"", N_ALPHA - 1),
+    ("covid-19", 0), ("e-mail", 0), ("don't", 0), ("C++", 0), ("U.S.", 0),
+    ("what?", 0), ("https://gamma.example/1?a=b&c=%20", 0),
+    ('"', TOTAL), ('""', TOTAL), ("*", TOTAL), ("-", TOTAL), ("?!", TOTAL),
+    ("alpha AND beta", 0), ("alpha OR beta", 0), ("alpha NOT beta", 0),
+    ("NEAR(alpha beta)", 0), ("title:alpha", 0), ("{title}:alpha", 0),
+    ("^alpha", N_ALPHA), ("alpha)", N_ALPHA), ("(alpha", N_ALPHA),
+    ("caf\u00e9", 1), ("cafe", 1), ("\u2603", TOTAL), ("\u2014", TOTAL),
+    ("alpha\tarticle\n1", 1),
+    ("' OR 1=1; DROP TABLE articles;--", 0),
+]
+
+
+@test
+def searches_people_type_are_never_a_syntax_error():
+    srv = shared()
+    for q, want in TYPED:
+        path = "/feed.json?limit=100&q=" + urllib.parse.quote(q)
+        status, h, body = srv.get(path)
+        eq(status, 200, "q=%r: %r" % (q, body[:200]))
+        d = JSONFeed(body)
+        eq(len(d.entries), want, "q=%r entries" % q)
+    # The feeds stay valid with a search in their self links.
+    for path in ("/feed.atom?q=" + urllib.parse.quote('C++ "x y" -z*'),
+                 "/feed.rss?q=" + urllib.parse.quote("<&>'\"")):
+        status, h, body = srv.get(path)
+        eq(status, 200, path)
+        d = feedparser.parse(body)
+        check(not d.bozo, "%s: %r" % (path, d.get("bozo_exception")))
+    # Refusals speak of words, never of columns or the engine.
+    for q in ("-alone", "a b c d e f g h i j k l m n o p q",
+              "ab* cd* ef* gh* ij*"):
+        status, h, body = srv.get("/feed.atom?q=" + urllib.parse.quote(q))
+        eq(status, 400, q)
+        text = body.decode().lower()
+        for bad in ("column", "fts", "sqlite", "syntax", "match"):
+            check(bad not in text, "%r: %r" % (q, text))
 
 
 @test

@@ -207,6 +207,128 @@ fake_server(const struct tr_config *cfg, const struct tr_http_opts *o)
 	return srv;
 }
 
+/* ---- the request target ---- */
+
+static void
+test_target_check(void)
+{
+	static const struct {
+		const char *t;
+		unsigned want;
+	} cases[] = {
+	    {"/feed.atom", 0},
+	    {"/feed.atom?limit=5&q=x", 0},
+	    {"/feed.atom%00.html", TR_TARGET_BAD_PATH},
+	    {"/feed.atom%00", TR_TARGET_BAD_PATH},
+	    {"/tags/a%0Ab.atom", TR_TARGET_BAD_PATH},
+	    {"/tags/a%0db.atom", TR_TARGET_BAD_PATH},
+	    {"/tags/a%1Fb.atom", TR_TARGET_BAD_PATH},
+	    {"/tags/a%7Fb.atom", TR_TARGET_BAD_PATH},
+	    {"/tags/a\tb.atom", TR_TARGET_BAD_PATH},
+	    {"/tags/a%20b.atom", 0},
+	    {"/tags/a%2Fb.atom", 0},
+	    {"/tags/%zz.atom", 0}, /* not an escape: a 404 later */
+	    {"/tags/%0", 0},
+	    {"/feed.atom?q=%00", 0}, /* the parameter's own check */
+	    {"http://host/feed.atom%00x", TR_TARGET_BAD_PATH},
+	};
+	char many[1024], big[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tr_http_target_check(cases[i].t, 2048) != cases[i].want) {
+			printf("  target %s: got %u, want %u\n", cases[i].t,
+			       tr_http_target_check(cases[i].t, 2048),
+			       cases[i].want);
+			CHECK(0);
+		}
+	/* 64 parameters are read; 65, or 300 empty ones, are too many. */
+	strcpy(many, "/feed.atom?");
+	for (i = 0; i < 63; i++)
+		strcat(many, "&");
+	CHECK_INT(tr_http_target_check(many, 2048), 0);
+	strcat(many, "&");
+	CHECK_INT(tr_http_target_check(many, 2048), TR_TARGET_TOO_MANY_ARGS);
+	strcpy(many, "/feed.atom?");
+	for (i = 0; i < 300; i++)
+		strcat(many, "&");
+	CHECK_INT(tr_http_target_check(many, 2048), TR_TARGET_TOO_MANY_ARGS);
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	CHECK_INT(tr_http_target_check(big, 2048), TR_TARGET_TOO_LONG);
+}
+
+static void
+test_origin_path(void)
+{
+	static const struct {
+		const char *t, *want;
+	} cases[] = {
+	    {"/feed.atom", "/feed.atom"},
+	    {"http://planet.test/feed.atom", "/feed.atom"},
+	    {"HTTP://planet.test:8080/tags/a.rss", "/tags/a.rss"},
+	    {"https://planet.test/", "/"},
+	    {"http://planet.test", "/"},
+	    {"http://[::1]:8080/feeds.opml", "/feeds.opml"},
+	    {"http:///feed.atom", "/feed.atom"},
+	    {"ftp://planet.test/feed.atom", "ftp://planet.test/feed.atom"},
+	    {"*", "*"},
+	    {"feed.atom", "feed.atom"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_STR_CASE(cases[i].t, tr_http_origin_path(cases[i].t),
+		               cases[i].want);
+}
+
+/* A NUL in the path, absolute form, too many parameters: handled. */
+static void
+test_handle_target(void)
+{
+	struct tr_config *cfg = load_cfg(conf);
+	struct tr_http *srv = fake_server(cfg, NULL);
+	struct tr_http_response resp, origin;
+	struct req q;
+
+	req_init(&q, TR_HTTP_GET, "/feed.atom");
+	q.r.bad_path = 1;
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 400);
+	CHECK(resp.close);
+	CHECK_STR(resp.body, "path: contains a NUL or control character\n");
+	tr_http_response_free(&resp);
+
+	req_init(&q, TR_HTTP_GET, "/feed.atom");
+	q.r.too_many_args = 1;
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 400);
+	CHECK(resp.close);
+	tr_http_response_free(&resp);
+
+	/* The absolute form is the same document, same validators. */
+	req_init(&q, TR_HTTP_GET, "/feeds/beta.rss");
+	tr_http_handle(srv, &origin, &q.r);
+	CHECK_INT(origin.status, 200);
+	req_init(&q, TR_HTTP_GET, "http://elsewhere.test:99/feeds/beta.rss");
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 200);
+	CHECK_STR(resp.etag, origin.etag);
+	CHECK_INT(resp.route, TR_ROUTE_FEEDNAME);
+	/* Self links use the configured base URL, not the target's host. */
+	CHECK_STR(fk.last_self, "http://planet.test/feeds/beta.rss");
+	tr_http_response_free(&resp);
+	tr_http_response_free(&origin);
+	req_init(&q, TR_HTTP_GET, "https://elsewhere.test");
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 200);
+	CHECK_INT(resp.route, TR_ROUTE_HOME);
+	tr_http_response_free(&resp);
+	tr_http_stop(srv);
+	tr_config_free(cfg);
+}
+
 /* ---- routes ---- */
 
 static void
@@ -822,6 +944,13 @@ test_handle_errors(void)
 	tr_http_handle(srv, &resp, &q.r);
 	CHECK_INT(resp.status, 500);
 	tr_http_response_free(&resp);
+	/* A search stopped by its budget: 503, nothing cached. */
+	fk.render_rc = TR_EABORT;
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK_INT(resp.status, 503);
+	CHECK(resp.entry == NULL);
+	CHECK(strstr(resp.body, "search stopped after 2000 ms") != NULL);
+	tr_http_response_free(&resp);
 	fk.render_rc = 0;
 
 	/* The store does not answer: 503, for documents and health. */
@@ -1227,9 +1356,32 @@ test_real_store(void)
 	CHECK(strncmp(body, "before: ", 8) == 0);
 	CHECK_INT(count_str(body, "\n"), 1);
 	free(body);
-	CHECK_INT(get(srv, "/feed.atom", "q", "\"unbalanced", &body), 400);
-	CHECK(strncmp(body, "q: ", 3) == 0);
+	/* What people type is never a 400, nor names the engine. */
+	{
+		static const char *const typed[] = {
+		    "\"unbalanced", "covid-19", "e-mail", "don't", "C++",
+		    "U.S.", "what?", "http://example.com/a?b=c", "\"", "*",
+		    "-", "a NEAR b", "x OR y", "title:x", "NOT", "(", "caf\xc3\xa9",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+			int st = get(srv, "/feed.atom", "q", typed[i], &body);
+
+			if (st != 200)
+				printf("  q=%s: %d %s", typed[i], st, body);
+			CHECK_INT(st, 200);
+			free(body);
+		}
+	}
+	CHECK_INT(get(srv, "/feed.atom", "q", "-alone", &body), 400);
+	CHECK(strncmp(body, "q: add a word", 13) == 0);
+	CHECK(strstr(body, "column") == NULL && strstr(body, "fts") == NULL);
 	CHECK_INT(count_str(body, "\n"), 1);
+	free(body);
+	CHECK_INT(get(srv, "/feed.atom", "q", "aa* bb* cc* dd* ee*", &body),
+	          400);
+	CHECK(strncmp(body, "q: more than 4 words end in *", 29) == 0);
 	free(body);
 	CHECK_INT(get(srv, "/feed.json", "q", "summary", &body), 200);
 	free(body);
@@ -1276,7 +1428,8 @@ test_real_store(void)
 	tr_config_free(cfg);
 }
 
-TR_TESTS(test_routes, test_params_defaults_and_values, test_params_errors,
+TR_TESTS(test_target_check, test_origin_path, test_handle_target,
+         test_routes, test_params_defaults_and_values, test_params_errors,
          test_params_repeat_nul_long, test_params_query, test_etag_match,
          test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
          test_tiny_body_not_gzipped, test_handle_errors,

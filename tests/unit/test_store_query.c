@@ -229,15 +229,35 @@ test_filters_and_search(void)
 	CHECK_INT(query(st, &q, p, NULL), 0);
 	CHECK_INT(p->n, 1);
 	q.tag = NULL;
-	q.q = "summary AND volcano";
+	/* Every word must appear; "AND" is a word like any other. */
+	q.q = "summary volcano";
 	CHECK_INT(query(st, &q, p, NULL), 0);
 	CHECK_INT(p->n, 1);
-	/* A malformed query is the caller's error, with a message. */
+	q.q = "summary AND volcano";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	q.q = "compiler -volcanic";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	if (p->n == 1)
+		CHECK_STR(p->items[0].id, "b1");
+	q.q = "\"volcanic compiler\"";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 1);
+	q.q = "\"compiler volcanic\"";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	/* Nothing typed is a syntax error. */
 	q.q = "\"unbalanced AND (";
-	CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
-	CHECK(strstr(tr_store_errmsg(st), "full-text") != NULL);
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
 	q.q = "nosuchcolumn:foo";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	/* Only exclusions: the reason names no internals. */
+	q.q = "-volcano";
 	CHECK_INT(query(st, &q, p, NULL), TR_EINVAL);
+	CHECK(strstr(tr_store_errmsg(st), "add a word") != NULL);
 	/* The handle still works afterwards. */
 	q.q = NULL;
 	CHECK_INT(query(st, &q, p, NULL), 0);
@@ -727,7 +747,207 @@ test_commit_plans(void)
 	tr_store_close(st);
 }
 
+/* ---- searches as people type them ---- */
+
+static void
+test_search_expr_table(void)
+{
+	static const struct {
+		const char *q, *want; /* want NULL: nothing to search */
+	} cases[] = {
+	    {"volcano", "(\"volcano\")"},
+	    {"  two   words ", "(\"two\" AND \"words\")"},
+	    {"covid-19", "(\"covid-19\")"},
+	    {"e-mail", "(\"e-mail\")"},
+	    {"don't", "(\"don't\")"},
+	    {"C++", "(\"C++\")"},
+	    {"U.S.", "(\"U.S.\")"},
+	    {"what?", "(\"what?\")"},
+	    {"https://example.com/a?b=c&d=\"e\"",
+		"(\"https://example.com/a?b=c&d=\"\"e\"\"\")"},
+	    {"\"new york\" times", "(\"new york\" AND \"times\")"},
+	    {"\"open phrase", "(\"open phrase\")"},
+	    {"\"", NULL},
+	    {"\"\"", NULL},
+	    {"*", NULL},
+	    {"-", NULL},
+	    {"- -- ***", NULL},
+	    {"", NULL},
+	    {"volc*", "(\"volc\"*)"},
+	    {"volc**", "(\"volc\"*)"},
+	    {"v*", "(\"v\")"},
+	    {"\"new yo\"*", "(\"new yo\"*)"},
+	    {"rust -java", "(\"rust\") NOT \"java\""},
+	    {"rust -\"go lang\" -c", "(\"rust\") NOT \"go lang\" NOT \"c\""},
+	    {"a NEAR b", "(\"a\" AND \"NEAR\" AND \"b\")"},
+	    {"x OR y NOT z", "(\"x\" AND \"OR\" AND \"y\" AND \"NOT\" "
+		"AND \"z\")"},
+	    {"NEAR(a b)", "(\"NEAR(a\" AND \"b)\")"},
+	    {"title:x", "(\"title:x\")"},
+	    {"{title summary}:x", "(\"{title\" AND \"summary}:x\")"},
+	    {"^start", "(\"^start\")"},
+	    {"café \xe5\x8c\x97\xe4\xba\xac",
+		"(\"café\" AND \"\xe5\x8c\x97\xe4\xba\xac\")"},
+	    {"\xe2\x80\x94 dash", "(\"dash\")"}, /* an em dash alone */
+	    {"\xe2\x82\xac" "100", "(\"\xe2\x82\xac" "100\")"},
+	    {"tab\tnew\nline", "(\"tab\" AND \"new\" AND \"line\")"},
+	};
+	static const char *const refused[] = {
+	    "-only", "-a -b", "a b c d e f g h i j k l m n o p q",
+	    "aa* bb* cc* dd* ee*",
+	};
+	char *expr = NULL, why[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(tr_store_search_expr(&expr, why, sizeof(why),
+		    cases[i].q), 0);
+		CHECK_STR_CASE(cases[i].q, expr, cases[i].want);
+		free(expr);
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK_INT(tr_store_search_expr(&expr, why, sizeof(why),
+		    refused[i]), TR_EINVAL);
+		CHECK(expr == NULL);
+		CHECK(why[0] != '\0');
+		/* The reason speaks of words, not of columns or FTS5. */
+		CHECK(strstr(why, "column") == NULL &&
+		    strstr(why, "fts") == NULL && strstr(why, "FTS") == NULL &&
+		    strstr(why, "syntax") == NULL);
+	}
+}
+
+/* Stores one article with the given title and summary. */
+static void
+put_text(struct tr_store *st, const char *feed, const char *id,
+    const char *title, const char *summary, int64_t published)
+{
+	struct tr_store_batch *b = NULL;
+	struct tr_article a;
+	char link[128];
+
+	snprintf(link, sizeof(link), "http://127.0.0.1/%s", id);
+	mkart(&a, id, link, title, published);
+	free(a.summary);
+	a.summary = xstrdup(summary);
+	tr_store_set_now(st, 9000);
+	CHECK_INT(tr_store_batch_begin(&b, st, feed), 0);
+	CHECK_INT(tr_store_batch_add(b, &a), 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, NULL), 0);
+	tr_store_batch_free(b);
+	tr_article_free(&a);
+}
+
+/*
+ * What people type, against a real store: never an error, and the
+ * articles that hold the words (and only those).
+ */
+#define ALL "s5 s4 s3 s2 s1"
+
+static void
+test_search_people_type(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	static const struct {
+		const char *q;
+		const char *want; /* ids, space-separated, newest first */
+	} cases[] = {
+	    {"covid-19", "s1"},
+	    {"COVID-19 vaccine", "s1"},
+	    {"covid", "s2 s1"},
+	    {"e-mail", "s3"},
+	    {"email", ""},
+	    {"don't", "s4"},
+	    {"C++", "s3"},
+	    {"U.S.", "s4"},
+	    {"what?", "s5"},
+	    {"https://example.com/report?id=7", "s5"},
+	    {"\"vaccine rollout\"", "s1"},
+	    {"\"rollout vaccine\"", ""},
+	    {"vacc*", "s2 s1"},
+	    {"covid -vaccine", "s2"},
+	    {"\"", ALL}, /* nothing to search for: everything */
+	    {"*", ALL},
+	    {"-", ALL},
+	    {"covid AND", ""},
+	    {"covid OR mail", ""},
+	    {"NEAR(covid vaccine)", ""},
+	    {"title:covid", ""},
+	    {"café", "s5"},
+	    {"cafe", "s5"},
+	    {"\xe5\x8c\x97\xe4\xba\xac", "s3"},
+	    {")(*&^%$#@!", ALL},
+	};
+	size_t i, k;
+	char got[256];
+
+	put_text(st, "a", "s1", "COVID-19 vaccine rollout", "the plan", 1000);
+	put_text(st, "a", "s2", "Covid wards, vaccines", "vaccination", 2000);
+	put_text(st, "b", "s3", "C++ and e-mail", "\xe5\x8c\x97\xe4\xba\xac",
+	    3000);
+	put_text(st, "c", "s4", "The U.S. said: don't", "no", 4000);
+	put_text(st, "c", "s5", "What? A café",
+	    "see https://example.com/report?id=7", 5000);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		q.q = cases[i].q;
+		got[0] = '\0';
+		CHECK_INT(query(st, &q, p, NULL), 0);
+		for (k = 0; k < p->n; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s%s", k ? " " : "", p->items[k].id);
+		CHECK_STR_CASE(cases[i].q, got, cases[i].want);
+	}
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
+/* The stop() callback ends a search with TR_EABORT, the handle intact. */
+static int
+stop_now(void *arg)
+{
+	int *calls = arg;
+
+	return ++*calls >= 1;
+}
+
+static void
+test_search_stop(void)
+{
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	struct tr_article v[300];
+	char id[32], link[64];
+	int k, calls = 0;
+
+	for (k = 0; k < 300; k++) {
+		snprintf(id, sizeof(id), "x%d", k);
+		snprintf(link, sizeof(link), "http://127.0.0.1/x/%d", k);
+		mkart(&v[k], id, link, "searchable words here", 1000 + k);
+	}
+	CHECK_INT(store_doc(st, "a", v, 300, NULL), 0);
+	free_arts(v, 300);
+	q.q = "searchable";
+	q.limit = 1000;
+	q.stop = stop_now;
+	q.stop_arg = &calls;
+	CHECK_INT(query(st, &q, p, NULL), TR_EABORT);
+	CHECK(calls >= 1);
+	CHECK(strstr(tr_store_errmsg(st), "stopped") != NULL);
+	/* Without the callback the same search runs to its end. */
+	q.stop = NULL;
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 300);
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
 TR_TESTS(test_commit_plans, test_order_and_clamp, test_cross_feed_dedup,
     test_link_change_moves_primary, test_filters_and_search, test_tag_plans_agree, test_pagination,
     test_default_limit, test_max_per_feed, test_query_plans, test_retention,
-    test_callback_stops)
+    test_callback_stops, test_search_expr_table, test_search_people_type,
+    test_search_stop)
