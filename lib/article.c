@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "tributary/article.h"
 #include "tributary/hash.h"
 #include "tributary/error.h"
@@ -279,31 +281,103 @@ tr_article_content_hash(const struct tr_article *a)
 	return h;
 }
 
+/* FNV-1a 64 over title, published and summary: what names an item that
+ * names itself in no other way. */
+static uint64_t
+item_hash(const struct tr_article *a)
+{
+	uint64_t h = TR_HASH_INIT;
+
+	h = fnv_field(h, F_TITLE, a->title);
+	h = fnv_int(h, F_PUBLISHED, a->published);
+	h = fnv_field(h, F_SUMMARY, a->summary);
+	return h;
+}
+
+void
+tr_article_legacy_id(char out[TR_ARTICLE_LEGACY_ID], const struct tr_article *a)
+{
+	snprintf(out, TR_ARTICLE_LEGACY_ID, "hash:%016llx",
+	         (unsigned long long)item_hash(a));
+}
+
+/*
+ * A name-based UUID, version 5 (RFC 9562 §5.5: SHA-1 over the namespace
+ * and the name), in the URL namespace (RFC 9562 Appendix A.2), written as
+ * a urn:uuid: URI (RFC 4122 §3) into out. SHA-1 comes from libcrypto.
+ * Returns 0 or TR_ENOMEM.
+ */
+static int
+uuid_v5(char out[TR_ARTICLE_UUID_ID], const char *name)
+{
+	static const unsigned char ns_url[16] = {
+	    0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
+	    0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (ctx == NULL)
+		return TR_ENOMEM;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+	     EVP_DigestUpdate(ctx, ns_url, sizeof(ns_url)) &&
+	     EVP_DigestUpdate(ctx, name, strlen(name)) &&
+	     EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 16;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return TR_ENOMEM;
+	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC variant */
+	snprintf(out, TR_ARTICLE_UUID_ID,
+	         "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	         "%02x%02x%02x%02x%02x%02x",
+	         md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
+	         md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+	return 0;
+}
+
+int
+tr_article_uuid_id(char out[TR_ARTICLE_UUID_ID], const struct tr_article *a,
+                   const char *feed_url)
+{
+	char hex[20], *name;
+	size_t n;
+	int rc;
+
+	snprintf(hex, sizeof(hex), "%016llx",
+	         (unsigned long long)item_hash(a));
+	if (feed_url == NULL)
+		feed_url = "";
+	n = strlen(feed_url) + 1 + strlen(hex) + 1;
+	if ((name = malloc(n)) == NULL)
+		return TR_ENOMEM;
+	snprintf(name, n, "%s#%s", feed_url, hex);
+	rc = uuid_v5(out, name);
+	free(name);
+	return rc;
+}
+
 /*
  * Sets a->id (replacing any previous one): the guid when it is present
- * and not empty, else the link, else "hash:" and 16 lowercase hex digits
- * of FNV-1a 64 over title, published and summary, each field tagged and
- * length-prefixed so fields cannot run together.
+ * and not empty, else the link, else the name-based UUID of the feed's
+ * URL and the item's hash (tr_article_uuid_id).
  */
 int
-tr_article_identity(struct tr_article *a)
+tr_article_identity(struct tr_article *a, const char *feed_url)
 {
-	char buf[32];
+	char buf[TR_ARTICLE_UUID_ID];
 	const char *src;
 	char *id;
+	int rc;
 
 	if (a->guid && a->guid[0])
 		src = a->guid;
 	else if (a->link && a->link[0])
 		src = a->link;
 	else {
-		uint64_t h = TR_HASH_INIT;
-
-		h = fnv_field(h, F_TITLE, a->title);
-		h = fnv_int(h, F_PUBLISHED, a->published);
-		h = fnv_field(h, F_SUMMARY, a->summary);
-		snprintf(buf, sizeof(buf), "hash:%016llx",
-		         (unsigned long long)h);
+		if ((rc = tr_article_uuid_id(buf, a, feed_url)) != 0)
+			return rc;
 		src = buf;
 	}
 	id = strdup(src);

@@ -226,6 +226,36 @@ tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 	return tr_store_batch_add_prepared(b, a, &b->prep);
 }
 
+/*
+ * An item that names itself in no way (no guid, no link) was stored under
+ * "hash:..." before such items got urn:uuid: ids (tr_article_identity).
+ * When one is stored again, its old row takes the new id, so the item is
+ * not stored twice; once renamed, the statement matches nothing. Such
+ * items are rare, so the statement is not kept prepared.
+ */
+static int
+adopt_legacy_id(struct tr_store_batch *b, const struct tr_article *a)
+{
+	char legacy[TR_ARTICLE_LEGACY_ID];
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((a->guid && a->guid[0]) || (a->link && a->link[0]) ||
+	    strncmp(a->id, "urn:uuid:", 9) != 0)
+		return 0;
+	tr_article_legacy_id(legacy, a);
+	if (sqlite3_prepare_v2(b->st->db, "UPDATE OR IGNORE articles"
+	    " SET identity = ?3 WHERE feed_id = ?1 AND identity = ?2", -1, &s,
+	    NULL) != SQLITE_OK)
+		return store_dberr(b->st, "renaming an article");
+	sqlite3_bind_int64(s, 1, b->feed_id);
+	sqlite3_bind_text(s, 2, legacy, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_dberr(b->st, "renaming an article");
+}
+
 int
 tr_store_batch_add_prepared(struct tr_store_batch *b,
     const struct tr_article *a, const struct tr_store_prep *p)
@@ -246,6 +276,8 @@ tr_store_batch_add_prepared(struct tr_store_batch *b,
 			return TR_ESTORE;
 		st->staging = 1;
 	}
+	if ((rc = adopt_legacy_id(b, a)) != 0)
+		return rc;
 	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL)
 		return TR_ESTORE;
 	sqlite3_bind_int64(s, 1, b->id);

@@ -31,8 +31,8 @@ struct tr_enclosure {
 };
 
 struct tr_article {
-	char *id;	/* identity: guid/id, else link, else a hash (see
-			   tr_article_identity); never NULL once parsed */
+	char *id;	/* identity: guid/id, else link, else a urn:uuid:
+			   (see tr_article_identity); never NULL once parsed */
 	char *guid;	/* the document's own guid/id as written, or NULL */
 	int guid_is_permalink; /* RSS guid isPermaLink (default true) */
 	char *link;	/* absolute alternate link, or NULL */
@@ -68,11 +68,29 @@ struct tr_feed_meta {
 };
 
 /*
- * Fills a->id from a->guid, else a->link, else a hash of title, published
- * and summary (the text "hash:" followed by 16 hex digits). Returns 0 or
- * TR_ENOMEM.
+ * Fills a->id from a->guid, else a->link, else a stable name for an item
+ * that names itself in no other way: the name-based UUID (version 5) of
+ * feed_url (the feed's address; NULL counts as "") and a hash of the
+ * item's title, published date and summary, as "urn:uuid:...". Returns 0
+ * or TR_ENOMEM.
  */
-int tr_article_identity(struct tr_article *a);
+int tr_article_identity(struct tr_article *a, const char *feed_url);
+
+/* Room for "urn:uuid:" and a UUID, and for a legacy id, with the NUL. */
+#define TR_ARTICLE_UUID_ID 48
+#define TR_ARTICLE_LEGACY_ID 24
+
+/* The urn:uuid: id tr_article_identity gives an item without guid or link,
+ * into out. 0 or TR_ENOMEM. */
+int tr_article_uuid_id(char out[TR_ARTICLE_UUID_ID],
+                       const struct tr_article *a, const char *feed_url);
+
+/*
+ * The id earlier versions gave such an item, "hash:" and 16 hex digits of
+ * the same hash: stores written by them keep it (see store_batch.c).
+ */
+void tr_article_legacy_id(char out[TR_ARTICLE_LEGACY_ID],
+                          const struct tr_article *a);
 
 /* Deep-copies src into *dst (which is overwritten). 0 or TR_ENOMEM. */
 int tr_article_copy(struct tr_article *dst, const struct tr_article *src);

@@ -1079,7 +1079,7 @@ test_identity_stable(void)
 	char *o1 = parse_str(doc, NULL, &rc, &a);
 	char *o2 = parse_split(doc, strlen(doc), NULL, 17, &rc, &b);
 
-	CHECK(a.first.id && strncmp(a.first.id, "hash:", 5) == 0);
+	CHECK(a.first.id && strncmp(a.first.id, "urn:uuid:", 9) == 0);
 	CHECK_STR(a.first.id, b.first.id);
 	tr_article_free(&a.first);
 	tr_article_free(&b.first);
