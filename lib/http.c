@@ -2448,8 +2448,6 @@ apply_defaults(struct tr_http_opts *o)
 		o->max_connections = 1024;
 	if (o->timeout <= 0)
 		o->timeout = 30;
-	if (o->max_uri == 0)
-		o->max_uri = 2048;
 	if (o->per_address == 0)
 		o->per_address = 64;
 	if (o->head_timeout <= 0)
@@ -2462,6 +2460,8 @@ apply_defaults(struct tr_http_opts *o)
 		o->search_queue = 32;
 	if (o->search_ms <= 0)
 		o->search_ms = 2000;
+	if (o->max_uri == 0)
+		o->max_uri = 2048;
 	if (o->max_header == 0)
 		o->max_header = 16 * 1024;
 	if (o->cache_entries == 0)
@@ -2491,12 +2491,12 @@ tr_http_new_source(struct tr_http **out, const struct tr_config *cfg,
 	pthread_rwlock_init(&srv->cfg_lock, NULL);
 	pthread_mutex_init(&srv->pool_lock, NULL);
 	pthread_mutex_init(&srv->cache_lock, NULL);
-	*out = srv;
-	listen = srv->opts.listen ? srv->opts.listen : cfg->listen;
 	pthread_mutex_init(&srv->conn_lock, NULL);
 	pthread_cond_init(&srv->conn_cond, NULL);
 	pthread_mutex_init(&srv->search_lock, NULL);
 	pthread_cond_init(&srv->search_cond, NULL);
+	*out = srv;
+	listen = srv->opts.listen ? srv->opts.listen : cfg->listen;
 	srv->opts.listen = NULL; /* borrowed: keep only the copy */
 	srv->db_path = strdup(db_path ? db_path : "");
 	srv->listen = strdup(listen ? listen : "127.0.0.1:8080");
@@ -2599,11 +2599,11 @@ tr_http_listen(struct tr_http *srv)
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->opts.max_header,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_END);
@@ -2619,8 +2619,6 @@ tr_http_listen(struct tr_http *srv)
 	pthread_rwlock_wrlock(&srv->cfg_lock);
 	set_base_url(srv);
 	pthread_rwlock_unlock(&srv->cfg_lock);
-	return 0;
-}
 	/* Without these threads only the idle timeout bounds a slow
 	 * client, and searches answer 503: serving still works. */
 	if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) == 0)
@@ -2634,6 +2632,8 @@ tr_http_listen(struct tr_http *srv)
 			break;
 		srv->n_search_threads++;
 	}
+	return 0;
+}
 
 int
 tr_http_start(struct tr_http **out, const struct tr_config *cfg,
@@ -2675,8 +2675,6 @@ tr_http_stop(struct tr_http *srv)
 	if (srv->daemon) {
 		/* Stop accepting first; the socket comes back to us. */
 		fd = MHD_quiesce_daemon(srv->daemon);
-		MHD_stop_daemon(srv->daemon);
-		if (fd != MHD_INVALID_SOCKET)
 		/* Searches answer (stopped at once) and resume their
 		 * connections, which libmicrohttpd wants before it stops. */
 		pthread_mutex_lock(&srv->search_lock);
@@ -2691,6 +2689,8 @@ tr_http_stop(struct tr_http *srv)
 		pthread_mutex_unlock(&srv->conn_lock);
 		if (srv->watch_running)
 			pthread_join(srv->watchdog, NULL);
+		MHD_stop_daemon(srv->daemon);
+		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 		srv->listen_fd = -1;
 	}
@@ -2704,12 +2704,12 @@ tr_http_stop(struct tr_http *srv)
 	pthread_rwlock_destroy(&srv->cfg_lock);
 	pthread_mutex_destroy(&srv->pool_lock);
 	pthread_mutex_destroy(&srv->cache_lock);
-	free(srv->db_path);
-	free(srv->listen);
 	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_cond_destroy(&srv->conn_cond);
 	pthread_mutex_destroy(&srv->search_lock);
 	pthread_cond_destroy(&srv->search_cond);
+	free(srv->db_path);
+	free(srv->listen);
 	free(srv);
 }
 
@@ -2784,8 +2784,6 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 	         "by route and status.\n"
 	         "# TYPE tributary_http_requests_total counter\n");
 	tr_http_counters(srv, write_counter, &co);
-	return co.rc;
-}
 	if (co.rc == 0)
 		co.rc = tr_buf_printf(
 		    out,
@@ -2799,3 +2797,5 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 		    "{reason=\"room_for_new\"} %llu\n",
 		    (unsigned long long)atomic_load(&srv->head_timeouts),
 		    (unsigned long long)atomic_load(&srv->evictions));
+	return co.rc;
+}

@@ -590,6 +590,89 @@ step_error(struct tr_store *st, const struct tr_query *q, int src)
 	return store_dberr(st, "running the merged query");
 }
 
+/* --- searches as people type them --- */
+
+/*
+ * Non-zero when the UTF-8 character at s (n bytes) is indexed by FTS5's
+ * unicode61 tokenizer, which keeps letters, digits and private-use
+ * characters and splits on the rest. Hand-written, since SQLite exposes
+ * no tokenizer call: ASCII is exact; past it, the punctuation and symbol
+ * blocks people type (Latin-1 signs, general punctuation, currency,
+ * arrows and math, CJK and fullwidth punctuation) are separators and
+ * anything else counts as a letter. A word that is only such a symbol
+ * would be an empty phrase, which matches nothing.
+ */
+static int
+token_char(const unsigned char *s, size_t n, size_t *len)
+{
+	uint32_t cp;
+
+	*len = 1;
+	if (s[0] < 0x80)
+		return (s[0] >= '0' && s[0] <= '9') ||
+		       ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z');
+	if ((s[0] & 0xe0) == 0xc0 && n >= 2) {
+		cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		*len = 2;
+	} else if ((s[0] & 0xf0) == 0xe0 && n >= 3) {
+		cp = (uint32_t)(s[0] & 0x0f) << 12 |
+		     (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		*len = 3;
+	} else if ((s[0] & 0xf8) == 0xf0 && n >= 4) {
+		*len = 4;
+		return 1;
+	} else {
+		return 0;
+	}
+	if (cp >= 0xa0 && cp <= 0xbf)
+		return cp == 0xaa || cp == 0xb5 || cp == 0xba;
+	if (cp == 0xd7 || cp == 0xf7)
+		return 0;
+	return !((cp >= 0x2000 && cp <= 0x2bff) ||
+		 (cp >= 0x3000 && cp <= 0x303f) ||
+		 (cp >= 0xfe30 && cp <= 0xfe4f) ||
+		 (cp >= 0xff00 && cp <= 0xff0f) ||
+		 (cp >= 0xff1a && cp <= 0xff20));
+}
+
+/* The number of indexed characters in the n bytes at s. */
+static size_t
+token_chars(const char *s, size_t n)
+{
+	size_t i = 0, len, count = 0;
+
+	while (i < n) {
+		count += token_char((const unsigned char *)s + i, n - i, &len)
+			     ? 1 : 0;
+		i += len;
+	}
+	return count;
+}
+
+/* Appends the n bytes at s as an FTS5 string: "..." with " doubled. */
+static int
+add_fts_string(struct tr_buf *b, const char *s, size_t n, int prefix)
+{
+	size_t i;
+	int rc = tr_buf_addc(b, '"');
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = s[i] == '"' ? tr_buf_add(b, "\"\"", 2)
+				 : tr_buf_addc(b, s[i]);
+	if (rc == 0)
+		rc = tr_buf_addc(b, '"');
+	if (rc == 0 && prefix)
+		rc = tr_buf_addc(b, '*');
+	return rc;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	       c == '\f' || c == '\v';
+}
+
 int
 tr_store_search_expr(char **out, char *why, size_t whysize, const char *q)
 {
@@ -695,89 +778,6 @@ query_progress(void *arg)
 static int
 run_query(struct tr_store *st, const struct tr_query *q, tr_item_cb cb,
     void *arg, char **next)
-/* --- searches as people type them --- */
-
-/*
- * Non-zero when the UTF-8 character at s (n bytes) is indexed by FTS5's
- * unicode61 tokenizer, which keeps letters, digits and private-use
- * characters and splits on the rest. Hand-written, since SQLite exposes
- * no tokenizer call: ASCII is exact; past it, the punctuation and symbol
- * blocks people type (Latin-1 signs, general punctuation, currency,
- * arrows and math, CJK and fullwidth punctuation) are separators and
- * anything else counts as a letter. A word that is only such a symbol
- * would be an empty phrase, which matches nothing.
- */
-static int
-token_char(const unsigned char *s, size_t n, size_t *len)
-{
-	uint32_t cp;
-
-	*len = 1;
-	if (s[0] < 0x80)
-		return (s[0] >= '0' && s[0] <= '9') ||
-		       ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z');
-	if ((s[0] & 0xe0) == 0xc0 && n >= 2) {
-		cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-		*len = 2;
-	} else if ((s[0] & 0xf0) == 0xe0 && n >= 3) {
-		cp = (uint32_t)(s[0] & 0x0f) << 12 |
-		     (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-		*len = 3;
-	} else if ((s[0] & 0xf8) == 0xf0 && n >= 4) {
-		*len = 4;
-		return 1;
-	} else {
-		return 0;
-	}
-	if (cp >= 0xa0 && cp <= 0xbf)
-		return cp == 0xaa || cp == 0xb5 || cp == 0xba;
-	if (cp == 0xd7 || cp == 0xf7)
-		return 0;
-	return !((cp >= 0x2000 && cp <= 0x2bff) ||
-		 (cp >= 0x3000 && cp <= 0x303f) ||
-		 (cp >= 0xfe30 && cp <= 0xfe4f) ||
-		 (cp >= 0xff00 && cp <= 0xff0f) ||
-		 (cp >= 0xff1a && cp <= 0xff20));
-}
-
-/* The number of indexed characters in the n bytes at s. */
-static size_t
-token_chars(const char *s, size_t n)
-{
-	size_t i = 0, len, count = 0;
-
-	while (i < n) {
-		count += token_char((const unsigned char *)s + i, n - i, &len)
-			     ? 1 : 0;
-		i += len;
-	}
-	return count;
-}
-
-/* Appends the n bytes at s as an FTS5 string: "..." with " doubled. */
-static int
-add_fts_string(struct tr_buf *b, const char *s, size_t n, int prefix)
-{
-	size_t i;
-	int rc = tr_buf_addc(b, '"');
-
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = s[i] == '"' ? tr_buf_add(b, "\"\"", 2)
-				 : tr_buf_addc(b, s[i]);
-	if (rc == 0)
-		rc = tr_buf_addc(b, '"');
-	if (rc == 0 && prefix)
-		rc = tr_buf_addc(b, '*');
-	return rc;
-}
-
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	       c == '\f' || c == '\v';
-}
-
 {
 	struct caps caps = {NULL, NULL, 0};
 	int64_t last_sort = 0, last_id = 0;

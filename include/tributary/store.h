@@ -189,28 +189,6 @@ void tr_store_group_begin(struct tr_store *st);
 int tr_store_group_commit(struct tr_store *st);
 int tr_store_group_end(struct tr_store *st);
 
-/* --- the merged feed --- */
-
-struct tr_query {
-	const char *tag;    /* only feeds with this tag, or NULL */
-	const char *feed;   /* only this feed, or NULL */
-	const char *q;	    /* search as a user types it, or NULL: see
-			       tr_store_search_expr() */
-	int64_t since;	    /* only articles dated at or after; TR_DATE_NONE */
-	const char *before; /* pagination cursor from a previous page */
-	int limit;	    /* 1..1000; 0 means 50 */
-};
-
-/* One article of the merged view. Borrowed for the callback. */
-struct tr_item {
-	struct tr_article a;
-	int64_t first_seen;
-	int64_t sort_date;	 /* published, else updated, else first
-				    seen; clamped to first seen if future */
-	const char *feed_name;	 /* the feed that carried it first */
-	const char *feed_title;
-	const char *feed_url;	 /* effective URL of that feed */
-	const char *feed_link;	 /* that feed's site */
 /*
  * Non-zero while a group's transaction is open: the writes released into
  * it since its start are not durable yet. The group commits when the
@@ -227,6 +205,32 @@ int tr_store_group_open(const struct tr_store *st);
  */
 int64_t tr_store_groups_lost(const struct tr_store *st, const char **why);
 
+/* --- the merged feed --- */
+
+struct tr_query {
+	const char *tag;    /* only feeds with this tag, or NULL */
+	const char *feed;   /* only this feed, or NULL */
+	const char *q;	    /* search as a user types it, or NULL: see
+			       tr_store_search_expr() */
+	int64_t since;	    /* only articles dated at or after; TR_DATE_NONE */
+	const char *before; /* pagination cursor from a previous page */
+	int limit;	    /* 1..1000; 0 means 50 */
+	/* Asked now and then while the query runs; non-zero stops it with
+	 * TR_EABORT (a time budget, a client gone). May be NULL. */
+	int (*stop)(void *arg);
+	void *stop_arg;
+};
+
+/* One article of the merged view. Borrowed for the callback. */
+struct tr_item {
+	struct tr_article a;
+	int64_t first_seen;
+	int64_t sort_date;	 /* published, else updated, else first
+				    seen; clamped to first seen if future */
+	const char *feed_name;	 /* the feed that carried it first */
+	const char *feed_title;
+	const char *feed_url;	 /* effective URL of that feed */
+	const char *feed_link;	 /* that feed's site */
 	const char *const *also; /* other feeds carrying the same link */
 	size_t n_also;
 };
@@ -236,10 +240,6 @@ typedef int (*tr_item_cb)(const struct tr_item *it, void *arg);
 /*
  * Runs the merged query, newest first, one item per canonical link, with
  * each feed's max_per_feed cap applied per page (not with a feed filter).
-	/* Asked now and then while the query runs; non-zero stops it with
-	 * TR_EABORT (a time budget, a client gone). May be NULL. */
-	int (*stop)(void *arg);
-	void *stop_arg;
  * Calls cb per item; a non-zero return stops the query (a negative one
  * is returned, a positive one becomes TR_EABORT). When there are more,
  * *next (if not NULL) gets a malloc'ed cursor for tr_query.before, else
@@ -249,6 +249,26 @@ typedef int (*tr_item_cb)(const struct tr_item *it, void *arg);
  */
 int tr_store_query(struct tr_store *st, const struct tr_query *q,
     tr_item_cb cb, void *arg, char **next);
+
+/*
+ * Turns a search as a user types it into a full-text (FTS5) expression:
+ * words separated by spaces must all appear; "a phrase" in double quotes
+ * (a quote left open runs to the end); word* for a prefix (2 characters
+ * at least); -word or -"a phrase" leaves out what has it. Everything
+ * else is text: punctuation inside a word joins its parts as a phrase
+ * (covid-19, U.S., don't, C++, URLs), and operators, column names and
+ * brackets have no meaning, so no input is a syntax error. A word
+ * without a letter or digit is dropped. At most TR_SEARCH_TERMS words
+ * and phrases, TR_SEARCH_PREFIXES of them prefixes.
+ *
+ * *out is a malloc'ed expression, or NULL when nothing is left to search
+ * for (search everything). Returns 0, TR_ENOMEM, or TR_EINVAL with a
+ * reason for the user in why (no more than whysize bytes, no internals).
+ */
+#define TR_SEARCH_TERMS 16
+#define TR_SEARCH_PREFIXES 4
+int tr_store_search_expr(char **out, char *why, size_t whysize,
+    const char *q);
 
 /*
  * The SQL text tr_store_query() runs for q's filters (named parameters
@@ -271,26 +291,6 @@ int tr_store_generation(struct tr_store *st, int64_t *gen,
  * feed's retry_after counts when it is later than its next_check.
  */
 int tr_store_next_due(struct tr_store *st, int64_t *when);
-/*
- * Turns a search as a user types it into a full-text (FTS5) expression:
- * words separated by spaces must all appear; "a phrase" in double quotes
- * (a quote left open runs to the end); word* for a prefix (2 characters
- * at least); -word or -"a phrase" leaves out what has it. Everything
- * else is text: punctuation inside a word joins its parts as a phrase
- * (covid-19, U.S., don't, C++, URLs), and operators, column names and
- * brackets have no meaning, so no input is a syntax error. A word
- * without a letter or digit is dropped. At most TR_SEARCH_TERMS words
- * and phrases, TR_SEARCH_PREFIXES of them prefixes.
- *
- * *out is a malloc'ed expression, or NULL when nothing is left to search
- * for (search everything). Returns 0, TR_ENOMEM, or TR_EINVAL with a
- * reason for the user in why (no more than whysize bytes, no internals).
- */
-#define TR_SEARCH_TERMS 16
-#define TR_SEARCH_PREFIXES 4
-int tr_store_search_expr(char **out, char *why, size_t whysize,
-    const char *q);
-
 
 /*
  * A number that changes whenever a feed's polling state is saved (the
