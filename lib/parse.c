@@ -41,7 +41,6 @@
 #include "parse_int.h"
 #include "tributary/date.h"
 #include "tributary/error.h"
-#include "tributary/hash.h"
 #include "tributary/parse.h"
 #include "tributary/url.h"
 
@@ -64,12 +63,12 @@ enum ns {
 	NS_RDF,
 	NS_ATOM03,
 	NS_ATOM10,
+	NS_ATOMPRE, /* Atom before 0.3 (echo, pie): version from the root */
 	NS_DC,
 	NS_DCTERMS,
 	NS_CONTENT,
 	NS_MEDIA,
 	NS_SY,
-	NS_ITUNES,
 	NS_XHTML,
 	NS_XML,
 	NS_OTHER,
@@ -80,23 +79,29 @@ static const struct ns_entry {
 	enum ns ns;
 } namespaces[] = {
     /* sorted by uri (strcmp) */
+    {"http://backend.userland.com/rss", NS_USERLAND},
     {"http://backend.userland.com/rss2", NS_USERLAND},
+    {"http://blogs.law.harvard.edu/tech/rss", NS_USERLAND},
     {"http://channel.netscape.com/rdf/simple/0.9/", NS_RSS090},
+    {"http://example.com/necho", NS_ATOMPRE},
+    {"http://example.com/newformat#", NS_ATOMPRE},
     {"http://my.netscape.com/rdf/simple/0.9/", NS_RSS090},
     {"http://purl.org/atom/ns#", NS_ATOM03},
     {"http://purl.org/dc/elements/1.1/", NS_DC},
     {"http://purl.org/dc/terms/", NS_DCTERMS},
+    {"http://purl.org/echo/", NS_ATOMPRE},
+    {"http://purl.org/pie/", NS_ATOMPRE},
     {"http://purl.org/rss/1.0/", NS_RSS10},
     {"http://purl.org/rss/1.0/modules/content/", NS_CONTENT},
+    {"http://purl.org/rss/1.0/modules/rss091#", NS_USERLAND},
     {"http://purl.org/rss/1.0/modules/syndication/", NS_SY},
     {"http://search.yahoo.com/mrss", NS_MEDIA},
     {"http://search.yahoo.com/mrss/", NS_MEDIA},
-    {"http://www.itunes.com/DTDs/Podcast-1.0.dtd", NS_ITUNES},
-    {"http://www.itunes.com/dtds/podcast-1.0.dtd", NS_ITUNES},
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", NS_RDF},
     {"http://www.w3.org/1999/xhtml", NS_XHTML},
     {"http://www.w3.org/2005/Atom", NS_ATOM10},
     {"http://www.w3.org/XML/1998/namespace", NS_XML},
+    {"uri/of/echo/namespace#", NS_ATOMPRE},
 };
 
 /* Vocabularies: namespaces that share element names. */
@@ -109,7 +114,6 @@ enum fam {
 	FAM_CONTENT,
 	FAM_MEDIA,
 	FAM_SY,
-	FAM_ITUNES,
 	FAM_OTHER
 };
 
@@ -157,7 +161,6 @@ enum tag {
 	T_A_URI,
 	T_A_URL,
 	/* modules */
-	T_DC_AUTHOR,
 	T_DC_CREATOR,
 	T_DC_DATE,
 	T_DC_DESCRIPTION,
@@ -169,15 +172,10 @@ enum tag {
 	T_DCT_MODIFIED,
 	T_CONTENT_ENCODED,
 	T_MEDIA_CONTENT,
-	T_MEDIA_DESCRIPTION,
 	T_MEDIA_GROUP,
 	T_MEDIA_THUMBNAIL,
 	T_SY_FREQUENCY,
 	T_SY_PERIOD,
-	T_IT_AUTHOR,
-	T_IT_KEYWORDS,
-	T_IT_SUBTITLE,
-	T_IT_SUMMARY,
 	N_TAGS
 };
 
@@ -225,7 +223,6 @@ static const struct tag_entry {
     {FAM_ATOM, "updated", T_A_UPDATED},
     {FAM_ATOM, "uri", T_A_URI},
     {FAM_ATOM, "url", T_A_URL},
-    {FAM_DC, "author", T_DC_AUTHOR},
     {FAM_DC, "creator", T_DC_CREATOR},
     {FAM_DC, "date", T_DC_DATE},
     {FAM_DC, "description", T_DC_DESCRIPTION},
@@ -237,15 +234,10 @@ static const struct tag_entry {
     {FAM_DCTERMS, "modified", T_DCT_MODIFIED},
     {FAM_CONTENT, "encoded", T_CONTENT_ENCODED},
     {FAM_MEDIA, "content", T_MEDIA_CONTENT},
-    {FAM_MEDIA, "description", T_MEDIA_DESCRIPTION},
     {FAM_MEDIA, "group", T_MEDIA_GROUP},
     {FAM_MEDIA, "thumbnail", T_MEDIA_THUMBNAIL},
     {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
     {FAM_SY, "updatePeriod", T_SY_PERIOD},
-    {FAM_ITUNES, "author", T_IT_AUTHOR},
-    {FAM_ITUNES, "keywords", T_IT_KEYWORDS},
-    {FAM_ITUNES, "subtitle", T_IT_SUBTITLE},
-    {FAM_ITUNES, "summary", T_IT_SUMMARY},
 };
 
 /* Contexts an element can open. */
@@ -281,10 +273,6 @@ enum target {
 	X_I_CREATOR,
 	X_I_CATEGORY,
 	X_I_SOURCE,
-	X_I_ITUNES_AUTHOR, /* itunes:author: the author when none other */
-	X_I_FALLBACK_SUMMARY, /* itunes:summary, media:description */
-	X_I_KEYWORDS,      /* itunes:keywords: comma-separated categories */
-	X_I_ATOM_LINK,     /* an atom:link with its URL as text */
 	X_F_TITLE,
 	X_F_LINK,
 	X_F_SUBTITLE,
@@ -293,10 +281,6 @@ enum target {
 	X_F_LANGUAGE,
 	X_F_AUTHOR,
 	X_F_TTL,
-	X_F_LASTBUILD,
-	X_F_ITUNES_AUTHOR,
-	X_F_FALLBACK_SUBTITLE,
-	X_F_ATOM_LINK,
 	X_F_SY_PERIOD,
 	X_F_SY_FREQ,
 	X_P_NAME,
@@ -304,7 +288,6 @@ enum target {
 	X_P_URI,
 	X_S_TITLE,
 	X_S_ID,
-	X_S_ATOM_LINK,
 };
 
 /* Which field a tag fills, by the context it appears in. */
@@ -334,11 +317,6 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_DC_DATE] = X_I_DCDATE,
             [T_AUTHOR] = X_I_AUTHOR,
             [T_DC_CREATOR] = X_I_CREATOR,
-            [T_DC_AUTHOR] = X_I_CREATOR,
-            [T_IT_AUTHOR] = X_I_ITUNES_AUTHOR,
-            [T_IT_SUMMARY] = X_I_FALLBACK_SUMMARY,
-            [T_MEDIA_DESCRIPTION] = X_I_FALLBACK_SUMMARY,
-            [T_IT_KEYWORDS] = X_I_KEYWORDS,
             [T_CATEGORY] = X_I_CATEGORY,
             [T_DC_SUBJECT] = X_I_CATEGORY,
             [T_SOURCE] = X_I_SOURCE,
@@ -354,7 +332,7 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_A_TAGLINE] = X_F_SUBTITLE,
             [T_DC_DESCRIPTION] = X_F_SUBTITLE,
             [T_A_ID] = X_F_ID,
-            [T_LASTBUILDDATE] = X_F_LASTBUILD,
+            [T_LASTBUILDDATE] = X_F_UPDATED,
             [T_PUBDATE] = X_F_UPDATED,
             [T_A_UPDATED] = X_F_UPDATED,
             [T_A_MODIFIED] = X_F_UPDATED,
@@ -363,12 +341,7 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_LANGUAGE] = X_F_LANGUAGE,
             [T_DC_LANGUAGE] = X_F_LANGUAGE,
             [T_MANAGINGEDITOR] = X_F_AUTHOR,
-            [T_AUTHOR] = X_F_AUTHOR,
             [T_DC_CREATOR] = X_F_AUTHOR,
-            [T_DC_AUTHOR] = X_F_AUTHOR,
-            [T_IT_AUTHOR] = X_F_ITUNES_AUTHOR,
-            [T_IT_SUMMARY] = X_F_FALLBACK_SUBTITLE,
-            [T_IT_SUBTITLE] = X_F_FALLBACK_SUBTITLE,
             [T_TTL] = X_F_TTL,
             [T_SY_PERIOD] = X_F_SY_PERIOD,
             [T_SY_FREQUENCY] = X_F_SY_FREQ,
@@ -404,26 +377,6 @@ struct frame {
 
 #define NS_CACHE 4
 
-/* Caps on what one item may carry; the rest is ignored, with a warning. */
-#define MAX_CATEGORIES 1000
-#define MAX_ENCLOSURES 200
-
-/*
- * The strings an item already has (categories, enclosure URLs), so that
- * a duplicate is found in constant time: a hostile item may carry tens
- * of thousands. Open addressing over indices into the item's array
- * (slot = index + 1, 0 empty), filled lazily up to the array's count,
- * and only for items with more than SET_LINEAR entries: below that a
- * scan is cheaper than hashing.
- */
-#define SET_LINEAR 8
-
-struct strset {
-	uint32_t *slot;
-	size_t cap; /* a power of two, or 0 */
-	size_t n;   /* entries [0, n) are in the table */
-};
-
 struct tr_parser {
 	XML_Parser xp;
 	struct {
@@ -443,6 +396,8 @@ struct tr_parser {
 	enum tr_feed_version version;
 	char root[64];
 	int none_is_atom; /* <feed> without a namespace */
+	char *rss_uri;    /* the unknown namespace of an <rss> root: RSS's */
+	int decl_version; /* what the root's namespace declarations say */
 	int bozo;
 	int dead;    /* expat stopped: nothing more is read */
 	int stop_rc; /* why we stopped it (0: expat error) */
@@ -477,21 +432,6 @@ struct tr_parser {
 	char *alt_link;   /* Atom entry: first non-alternate link */
 	int person_owner; /* R_ITEM, R_CHANNEL or R_SOURCE */
 	struct tr_person person;
-	/* What fills an item's gaps at its end, when nothing better came. */
-	char *item_itunes_author; /* itunes:author */
-	char *fallback_summary;   /* itunes:summary, media:description */
-	char *rdf_about;          /* RSS 1.0: the item's URI */
-	int alt_rank;             /* alt_link: 1 another rel, 2 alternate */
-	struct strset cat_set, enc_set;
-	unsigned char cap_warned; /* 1: categories, 2: enclosures */
-	/* An atom:link whose URL is its text: its attributes till it ends. */
-	char link_rel[64], link_type[128], link_length[32];
-	/* The document's author, which items without one take. */
-	struct tr_person feed_person;
-	char *feed_itunes_author;
-	char *fallback_subtitle; /* itunes:summary, itunes:subtitle */
-	int have_lastbuild;      /* meta.updated is the lastBuildDate */
-	int feed_link_weak;      /* meta.link is an alternate of other type */
 
 	struct tr_feed_meta meta;
 	int64_t sy_period, sy_freq;
@@ -651,6 +591,7 @@ ns_family(const struct tr_parser *p, enum ns ns)
 		return FAM_RDF;
 	case NS_ATOM03:
 	case NS_ATOM10:
+	case NS_ATOMPRE:
 		return FAM_ATOM;
 	case NS_DC:
 		return FAM_DC;
@@ -662,8 +603,6 @@ ns_family(const struct tr_parser *p, enum ns ns)
 		return FAM_MEDIA;
 	case NS_SY:
 		return FAM_SY;
-	case NS_ITUNES:
-		return FAM_ITUNES;
 	default:
 		return FAM_OTHER;
 	}
@@ -719,6 +658,9 @@ split_name_cached(struct tr_parser *p, const char *name, const char **local)
 		    memcmp(p->ns_cache[i].uri, name, n) == 0)
 			return (enum ns)p->ns_cache[i].ns;
 	ns = split_name(name, local);
+	if (ns == NS_OTHER && p->rss_uri && strlen(p->rss_uri) == n &&
+	    memcmp(p->rss_uri, name, n) == 0)
+		ns = NS_USERLAND;
 	if (n < sizeof(p->ns_cache[0].uri)) {
 		i = p->ns_cache_next++ % NS_CACHE;
 		memcpy(p->ns_cache[i].uri, name, n);
@@ -855,42 +797,6 @@ resolve(const char *base, const char *ref)
 	if (*ref == '\0')
 		return NULL;
 	return tr_url_resolve(base, ref);
-}
-
-/* Whether s (leading whitespace skipped) starts with a URI scheme. */
-static int
-has_scheme(const char *s)
-{
-	size_t n;
-
-	while (is_ws((unsigned char)*s))
-		s++;
-	if (!((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
-		return 0;
-	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	              "0123456789+-.");
-	return s[n] == ':';
-}
-
-
-/*
- * resolve(), except that a relative reference that cannot be made
- * absolute (no base URL, as when a file is parsed alone) is kept as
- * written, with a warning, instead of being lost.
- */
-static char *
-resolve_keep(struct tr_parser *p, const char *base, const char *ref)
-{
-	char *r = resolve(base, ref);
-
-	if (r != NULL || ref == NULL || has_scheme(ref))
-		return r;
-	if ((r = dup_trim(ref, strlen(ref))) != NULL)
-		xml_warn(p, "relative",
-		         "a relative link with no base URL to resolve it "
-		         "against is kept as written",
-		         0);
-	return r;
 }
 
 /* Appends code point cp as UTF-8. */
@@ -1292,17 +1198,6 @@ begin_field(struct tr_parser *p, int target, const char **atts, enum tag tag)
 	case T_DC_DESCRIPTION:
 		p->mode = M_HTML;
 		break;
-	case T_IT_SUMMARY:
-	case T_MEDIA_DESCRIPTION: {
-		/* Plain text (Media RSS: type="plain" unless "html"). */
-		const char *type = attr(atts, "type");
-
-		p->atom_text = 1;
-		if (tag == T_MEDIA_DESCRIPTION && type &&
-		    strcmp(type, "html") == 0)
-			p->mode = M_HTML;
-		break;
-	}
 	default:
 		break;
 	}
@@ -1416,111 +1311,20 @@ grow(void *arr, size_t *cap, size_t n, size_t size)
 	return q;
 }
 
-typedef const char *(*key_fn)(const struct tr_article *a, size_t i);
-
-static const char *
-category_key(const struct tr_article *a, size_t i)
-{
-	return a->categories[i];
-}
-
-static const char *
-enclosure_key(const struct tr_article *a, size_t i)
-{
-	return a->enclosures[i].url;
-}
-
-/* Puts entry i (key k) into the table, which has room. */
-static void
-set_put(struct strset *set, size_t i, const char *k)
-{
-	size_t mask = set->cap - 1, j = (size_t)tr_hash_str(k) & mask;
-
-	while (set->slot[j])
-		j = (j + 1) & mask;
-	set->slot[j] = (uint32_t)(i + 1);
-}
-
-/*
- * The index of the entry among the item's first n whose key is s, or -1.
- * Linear for a few entries, hashed beyond (the table kept at most half
- * full); should the table not grow, the scan is the fallback.
- */
-static long
-set_find(struct strset *set, const struct tr_article *a, size_t n, key_fn key,
-         const char *s)
-{
-	size_t i, j, mask;
-
-	if (n > SET_LINEAR && set->cap < 2 * (n + 1)) {
-		size_t cap = set->cap ? set->cap : 64;
-		uint32_t *q;
-
-		while (cap < 2 * (n + 1))
-			cap *= 2;
-		if ((q = calloc(cap, sizeof(*q))) != NULL) {
-			free(set->slot);
-			set->slot = q;
-			set->cap = cap;
-			set->n = 0;
-		}
-	}
-	if (n <= SET_LINEAR || set->cap < 2 * (n + 1)) {
-		for (i = 0; i < n; i++)
-			if (strcmp(key(a, i), s) == 0)
-				return (long)i;
-		return -1;
-	}
-	for (; set->n < n; set->n++)
-		set_put(set, set->n, key(a, set->n));
-	mask = set->cap - 1;
-	for (j = (size_t)tr_hash_str(s) & mask; set->slot[j];
-	     j = (j + 1) & mask)
-		if (strcmp(key(a, set->slot[j] - 1), s) == 0)
-			return (long)set->slot[j] - 1;
-	return -1;
-}
-
-/* Empties the table for the next item (its memory is kept). */
-static void
-set_clear(struct strset *set)
-{
-	if (set->n > 0)
-		memset(set->slot, 0, set->cap * sizeof(*set->slot));
-	set->n = 0;
-}
-
-/* Warns once per item that a cap was reached. */
-static void
-item_cap(struct tr_parser *p, unsigned char which, const char *msg)
-{
-	if (p->cap_warned & which)
-		return;
-	p->cap_warned |= which;
-	xml_warn(p, "item-cap", msg, 0);
-}
-
-/* Adds a category (taking cat) unless the item has it already. */
 static void
 add_category(struct tr_parser *p, char *cat)
 {
 	struct tr_article *a = &p->art;
 	char **q;
+	size_t i;
 
 	if (cat == NULL)
 		return;
-	if (set_find(&p->cat_set, a, a->n_categories, category_key, cat) >=
-	    0) {
-		free(cat);
-		return;
-	}
-	if (a->n_categories >= MAX_CATEGORIES) {
-		item_cap(p, 1,
-		         "an item with more than 1000 categories: the rest "
-		         "are ignored");
-		free(cat);
-		return;
-	}
+	for (i = 0; i < a->n_categories; i++)
+		if (strcmp(a->categories[i], cat) == 0) {
+			free(cat);
+			return;
+		}
 	if ((q = grow(a->categories, &p->cap_categories, a->n_categories,
 	              sizeof(*q))) == NULL) {
 		free(cat);
@@ -1530,51 +1334,23 @@ add_category(struct tr_parser *p, char *cat)
 	a->categories[a->n_categories++] = cat;
 }
 
-static int64_t
-enclosure_length(const char *length)
-{
-	char *end;
-	long long v;
-
-	if (length == NULL || *length == '\0')
-		return -1;
-	v = strtoll(length, &end, 10);
-	return end != length && v >= 0 ? v : -1;
-}
-
-/*
- * Adds an enclosure (url resolved). The same URL twice (an <enclosure>
- * and a media:content, say) is one enclosure, with the type and length
- * of whichever names them.
- */
+/* Adds an enclosure (url resolved, duplicates by URL skipped). */
 static void
 add_enclosure(struct tr_parser *p, const char *url, const char *type,
               const char *length)
 {
 	struct tr_article *a = &p->art;
 	struct tr_enclosure *q;
-	char *u = resolve_keep(p, cur_base(p), url);
-	long i;
+	char *u = resolve(cur_base(p), url);
+	size_t i;
 
 	if (u == NULL)
 		return;
-	if ((i = set_find(&p->enc_set, a, a->n_enclosures, enclosure_key, u)) >=
-	    0) {
-		q = &a->enclosures[i];
-		if (q->type == NULL && type && *type)
-			q->type = dup_trim(type, strlen(type));
-		if (q->length < 0)
-			q->length = enclosure_length(length);
-		free(u);
-		return;
-	}
-	if (a->n_enclosures >= MAX_ENCLOSURES) {
-		item_cap(p, 2,
-		         "an item with more than 200 enclosures: the rest "
-		         "are ignored");
-		free(u);
-		return;
-	}
+	for (i = 0; i < a->n_enclosures; i++)
+		if (strcmp(a->enclosures[i].url, u) == 0) {
+			free(u);
+			return;
+		}
 	if ((q = grow(a->enclosures, &p->cap_enclosures, a->n_enclosures,
 	              sizeof(*q))) == NULL) {
 		free(u);
@@ -1584,7 +1360,14 @@ add_enclosure(struct tr_parser *p, const char *url, const char *type,
 	q = &a->enclosures[a->n_enclosures++];
 	q->url = u;
 	q->type = type && *type ? dup_trim(type, strlen(type)) : NULL;
-	q->length = enclosure_length(length);
+	q->length = -1;
+	if (length && *length) {
+		char *end;
+		long long v = strtoll(length, &end, 10);
+
+		if (end != length && v >= 0)
+			q->length = v;
+	}
 }
 
 static void
@@ -1607,25 +1390,19 @@ add_person(struct tr_parser *p, struct tr_person *pe)
 }
 
 /*
- * RSS <author>, <managingEditor>, dc:creator: "jo@example.com (Jo Doe)",
- * "Jo Doe (jo@example.com)", "Jo Doe <jo@example.com>", a bare address
- * or a bare name.
+ * RSS <author> and <managingEditor>: "jo@example.com (Jo Doe)", "Jo Doe
+ * <jo@example.com>", a bare address or a bare name.
  */
 static void
 parse_rss_person(struct tr_person *pe, const char *s)
 {
-	const char *open = NULL, *close = NULL, *at = strchr(s, '@');
+	const char *open, *close, *at = strchr(s, '@');
 
 	memset(pe, 0, sizeof(*pe));
 	if ((open = strchr(s, '(')) && (close = strrchr(s, ')')) &&
 	    close > open && at && at < open) {
 		pe->email = dup_trim(s, (size_t)(open - s));
 		pe->name = dup_trim(open + 1, (size_t)(close - open - 1));
-	} else if (open && close && close > open && at && at > open &&
-	           at < close && open > s) {
-		/* "Jo Doe (jo@example.com)" */
-		pe->name = dup_trim(s, (size_t)(open - s));
-		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
 	} else if ((open = strchr(s, '<')) && (close = strchr(open, '>')) &&
 	           at && at > open && at < close) {
 		pe->name = dup_trim(s, (size_t)(open - s));
@@ -1652,60 +1429,6 @@ static int
 has_http_scheme(const char *s)
 {
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
-/* The per-item state beside the record (see struct tr_parser). */
-static void
-item_extras_clear(struct tr_parser *p)
-{
-	free(p->item_itunes_author);
-	free(p->fallback_summary);
-	free(p->rdf_about);
-	p->item_itunes_author = p->fallback_summary = p->rdf_about = NULL;
-	p->alt_rank = 0;
-	p->cap_warned = 0;
-	set_clear(&p->cat_set);
-	set_clear(&p->enc_set);
-}
-
-static void
-person_clear(struct tr_person *pe)
-{
-	free(pe->name), free(pe->email), free(pe->uri);
-	memset(pe, 0, sizeof(*pe));
-}
-
-/* A copy of *src into *dst (NULL fields stay NULL; on failure, partly). */
-static void
-person_copy(struct tr_person *dst, const struct tr_person *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->name = src->name ? strdup(src->name) : NULL;
-	dst->email = src->email ? strdup(src->email) : NULL;
-	dst->uri = src->uri ? strdup(src->uri) : NULL;
-}
-
-/*
- * An item without an author of its own takes its itunes:author, else the
- * feed's author (RSS channel <author>, managingEditor, dc:creator, Atom
- * feed author, else the channel's itunes:author): the one the document
- * named before the item.
- */
-static void
-inherit_author(struct tr_parser *p)
-{
-	struct tr_person pe;
-	const struct tr_person *f = &p->feed_person;
-
-	memset(&pe, 0, sizeof(pe));
-	if (p->item_itunes_author)
-		parse_rss_person(&pe, p->item_itunes_author);
-	else if (f->name || f->email || f->uri)
-		person_copy(&pe, f);
-	else if (p->feed_itunes_author)
-		parse_rss_person(&pe, p->feed_itunes_author);
-	add_person(p, &pe);
-	person_clear(&pe);
 }
 
 /*
@@ -1737,7 +1460,6 @@ item_clear(struct tr_parser *p)
 	a->authors = authors;
 	a->categories = categories;
 	a->enclosures = enclosures;
-	item_extras_clear(p);
 }
 
 /* Completes the item and hands it to the callback. */
@@ -1757,25 +1479,13 @@ end_item(struct tr_parser *p)
 		a->link = p->alt_link;
 		p->alt_link = NULL;
 	}
-	/* RSS 1.0: the item's rdf:about is its id when it has no guid. */
-	if (a->guid == NULL && p->rdf_about) {
-		a->guid = p->rdf_about;
-		p->rdf_about = NULL;
-		a->guid_is_permalink = 0;
-	}
-	if (a->summary == NULL && p->fallback_summary) {
-		a->summary = p->fallback_summary;
-		p->fallback_summary = NULL;
-	}
-	if (a->n_authors == 0)
-		inherit_author(p);
 	/* RSS 2.0: a permalink guid is the item's URL when there is no link. */
 	if (a->link == NULL && a->guid && a->guid_is_permalink &&
 	    has_http_scheme(a->guid))
 		a->link = strdup(a->guid);
 	if (a->author == NULL && a->n_authors > 0)
 		a->author = person_display(&a->authors[0]);
-	if (tr_article_identity(a, p->bases[0]) != 0)
+	if (tr_article_identity(a) != 0)
 		goto out;
 	p->n_items++;
 	/* An item handed out before a fallback parsed it again is not
@@ -1800,154 +1510,50 @@ out:
 	p->alt_link = NULL;
 }
 
-/* An item starts; atts (may be NULL) are its start tag's. */
 static void
-begin_item(struct tr_parser *p, const char **atts)
+begin_item(struct tr_parser *p)
 {
-	static const char about[] =
-	    "http://www.w3.org/1999/02/22-rdf-syntax-ns#\x01"
-	    "about";
-	size_t i;
-
 	item_clear(p);
 	p->in_item = 1;
 	p->item_has_pubdate = 0;
 	p->item_dcdate = TR_DATE_NONE;
-	for (i = 0; atts && atts[i]; i += 2)
-		if (strcmp(atts[i], about) == 0) {
-			p->rdf_about = resolve_keep(p, cur_base(p), atts[i + 1]);
-			break;
-		}
 }
 
 /* --- links ---------------------------------------------------------------- */
 
-static int
-is_html_type(const char *t)
-{
-	return t == NULL || *t == '\0' || strcmp(t, "text/html") == 0 ||
-	       strcmp(t, "application/xhtml+xml") == 0;
-}
-
-/*
- * <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). The
- * alternate link of an HTML type (or of none) is the link whatever the
- * order; an alternate of another type, then a link of another rel, stand
- * in when there is none.
- */
+/* <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). */
 static void
-atom_link_set(struct tr_parser *p, enum role ctx, const char *rel,
-              const char *href, const char *type, const char *length)
+atom_link(struct tr_parser *p, enum role ctx, const char **atts)
 {
-	int alt, html = is_html_type(type);
+	const char *rel = attr(atts, "rel"), *href = attr(atts, "href");
 	char *u;
 
 	if (href == NULL)
 		return;
 	if (rel == NULL || *rel == '\0')
 		rel = "alternate";
-	alt = strcmp(rel, "alternate") == 0;
 	if (ctx == R_ITEM && strcmp(rel, "enclosure") == 0) {
-		add_enclosure(p, href, type, length);
+		add_enclosure(p, href, attr(atts, "type"),
+		              attr(atts, "length"));
 		return;
 	}
-	if ((u = resolve_keep(p, cur_base(p), href)) == NULL)
+	if ((u = resolve(cur_base(p), href)) == NULL)
 		return;
-	if (ctx == R_ITEM && alt && html)
+	if (ctx == R_ITEM && strcmp(rel, "alternate") == 0)
 		set_first(&p->art.link, u);
-	else if (ctx == R_ITEM && (alt ? 2 : 1) > p->alt_rank &&
-	         strcmp(rel, "self") != 0 && strcmp(rel, "replies") != 0 &&
-	         strcmp(rel, "edit") != 0) {
-		set_str(&p->alt_link, u);
-		p->alt_rank = alt ? 2 : 1;
-	} else if (ctx == R_CHANNEL && alt &&
-	           (p->meta.link == NULL || (html && p->feed_link_weak))) {
-		set_str(&p->meta.link, u);
-		p->feed_link_weak = !html;
-	} else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
+	else if (ctx == R_ITEM && strcmp(rel, "self") != 0 &&
+	         strcmp(rel, "replies") != 0 && strcmp(rel, "edit") != 0)
+		set_first(&p->alt_link, u);
+	else if (ctx == R_CHANNEL && strcmp(rel, "alternate") == 0)
+		set_first(&p->meta.link, u);
+	else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
 		set_first(&p->meta.self, u);
 	else if (ctx == R_SOURCE &&
 	         (strcmp(rel, "self") == 0 ||
-	          (alt && p->art.source_url == NULL)))
+	          (strcmp(rel, "alternate") == 0 && p->art.source_url == NULL)))
 		set_str(&p->art.source_url, u);
 	else
 		free(u);
-}
-
-/* Copies an attribute's value into a fixed buffer ("" when absent). */
-static void
-keep_attr(char *dst, size_t size, const char *v)
-{
-	snprintf(dst, size, "%s", v ? v : "");
-}
-
-/*
- * An atom:link start tag: set now from href, or, when it has none (a
- * link written as <link>URL</link>), read as a field of this target
- * whose text is the URL. Returns the target, or X_NONE.
- */
-static int
-atom_link_start(struct tr_parser *p, enum role ctx, const char **atts,
-                int target)
-{
-	const char *href = attr(atts, "href");
-
-	if (href) {
-		atom_link_set(p, ctx, attr(atts, "rel"), href,
-		              attr(atts, "type"), attr(atts, "length"));
-		return X_NONE;
-	}
-	keep_attr(p->link_rel, sizeof(p->link_rel), attr(atts, "rel"));
-	keep_attr(p->link_type, sizeof(p->link_type), attr(atts, "type"));
-	keep_attr(p->link_length, sizeof(p->link_length),
-	          attr(atts, "length"));
-	return target;
-}
-
-/* The end of a link read as text (atom_link_start). */
-static void
-atom_link_end(struct tr_parser *p, enum role ctx)
-{
-	char *u = field_text(p);
-
-	if (u)
-		atom_link_set(p, ctx, p->link_rel, u, p->link_type,
-		              p->link_length);
-	free(u);
-}
-
-/*
- * An Atom id, an IRI (RFC 4287 §4.2.6): a relative one is read against
- * xml:base, or kept as written, with a warning, when there is none.
- */
-static char *
-field_id(struct tr_parser *p)
-{
-	char *s = dup_trim(tr_buf_str(&p->text), p->text.len), *r;
-
-	if (s == NULL || has_scheme(s))
-		return s;
-	if (p->field_base && (r = tr_url_resolve(p->field_base, s)) != NULL) {
-		free(s);
-		return r;
-	}
-	xml_warn(p, "relative",
-	         "a relative id with no base URL to resolve it against is "
-	         "kept as written",
-	         0);
-	return s;
-}
-
-/* Adds each comma-separated keyword as a category (itunes:keywords). */
-static void
-add_keywords(struct tr_parser *p, const char *s)
-{
-	const char *e;
-
-	for (; s && *s; s = *e ? e + 1 : e) {
-		e = s + strcspn(s, ",");
-		add_category(p, dup_trim(s, (size_t)(e - s)));
-	}
 }
 
 /* --- field ends ---------------------------------------------------------- */
@@ -1965,7 +1571,7 @@ end_item_field(struct tr_parser *p)
 		break;
 	case X_I_LINK:
 		set_first(&a->link,
-		          resolve_keep(p, p->field_base, tr_buf_str(&p->text)));
+		          resolve(p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_I_SUMMARY:
 		set_first(&a->summary, field_html(p));
@@ -1977,7 +1583,16 @@ end_item_field(struct tr_parser *p)
 		set_str(&a->guid, dup_trim(tr_buf_str(&p->text), p->text.len));
 		break;
 	case X_I_ID:
-		set_str(&a->guid, field_id(p));
+		/* Atom ids are IRIs; a relative one is read against xml:base.
+		 */
+		s = dup_trim(tr_buf_str(&p->text), p->text.len);
+		if (s && !strchr(s, ':') && p->field_base) {
+			char *r = tr_url_resolve(p->field_base, s);
+
+			if (r)
+				free(s), s = r;
+		}
+		set_str(&a->guid, s);
 		a->guid_is_permalink = 0;
 		break;
 	case X_I_PUBLISHED:
@@ -1996,26 +1611,12 @@ end_item_field(struct tr_parser *p)
 	case X_I_CREATOR:
 		if ((s = field_text(p)) == NULL)
 			break;
-		parse_rss_person(&pe, s);
+		if (p->target == X_I_AUTHOR)
+			parse_rss_person(&pe, s);
+		else
+			memset(&pe, 0, sizeof(pe)), pe.name = strdup(s);
 		free(s);
 		add_person(p, &pe);
-		break;
-	case X_I_ITUNES_AUTHOR:
-		set_first(&p->item_itunes_author, field_text(p));
-		break;
-	case X_I_FALLBACK_SUMMARY:
-		set_first(&p->fallback_summary, field_html(p));
-		break;
-	case X_I_KEYWORDS:
-		s = field_text(p);
-		add_keywords(p, s);
-		free(s);
-		break;
-	case X_I_ATOM_LINK:
-		atom_link_end(p, R_ITEM);
-		break;
-	case X_S_ATOM_LINK:
-		atom_link_end(p, R_SOURCE);
 		break;
 	case X_I_CATEGORY:
 		add_category(p, field_text(p));
@@ -2068,35 +1669,17 @@ end_feed_field(struct tr_parser *p)
 		break;
 	case X_F_LINK:
 		set_first(&m->link,
-		          resolve_keep(p, p->field_base, tr_buf_str(&p->text)));
+		          resolve(p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_F_SUBTITLE:
 		set_first(&m->subtitle, field_text(p));
 		break;
 	case X_F_ID:
-		set_first(&m->id, field_id(p));
+		set_first(&m->id, field_text(p));
 		break;
 	case X_F_UPDATED:
-		if (m->updated == TR_DATE_NONE && !p->have_lastbuild)
+		if (m->updated == TR_DATE_NONE)
 			m->updated = field_date(p);
-		break;
-	case X_F_LASTBUILD:
-		/* The channel's last change, over its pubDate whatever the
-		 * order (RSS 2.0). */
-		if (!p->have_lastbuild &&
-		    (v = field_date(p)) != TR_DATE_NONE) {
-			m->updated = v;
-			p->have_lastbuild = 1;
-		}
-		break;
-	case X_F_ITUNES_AUTHOR:
-		set_first(&p->feed_itunes_author, field_text(p));
-		break;
-	case X_F_FALLBACK_SUBTITLE:
-		set_first(&p->fallback_subtitle, field_text(p));
-		break;
-	case X_F_ATOM_LINK:
-		atom_link_end(p, R_CHANNEL);
 		break;
 	case X_F_LANGUAGE:
 		set_str(&m->language, field_text(p));
@@ -2105,8 +1688,7 @@ end_feed_field(struct tr_parser *p)
 		if ((s = field_text(p)) != NULL && m->author == NULL) {
 			parse_rss_person(&pe, s);
 			m->author = person_display(&pe);
-			person_clear(&p->feed_person);
-			p->feed_person = pe;
+			free(pe.name), free(pe.email), free(pe.uri);
 		}
 		break;
 	case X_F_TTL:
@@ -2196,38 +1778,102 @@ rss_version(const char *v)
 	return TR_RSS20;
 }
 
+/*
+ * Atom before 1.0: 0.3 by its namespace; the drafts before it (echo, pie,
+ * and Atom without a namespace) by their version attribute, and "atom"
+ * when it says nothing known (as feedparser reports them).
+ */
+static enum tr_feed_version
+atom_version(enum ns ns, const char *v)
+{
+	if (ns == NS_ATOM03 || (v && strcmp(v, "0.3") == 0))
+		return TR_ATOM03;
+	if (ns == NS_ATOM10)
+		return TR_ATOM10;
+	if (v && strcmp(v, "0.1") == 0)
+		return TR_ATOM01;
+	if (v && strcmp(v, "0.2") == 0)
+		return TR_ATOM02;
+	return ns == NS_ATOMPRE ? TR_ATOM : TR_ATOM10;
+}
+
+/*
+ * An <rss> root in a namespace of its own (userland's and Harvard's RSS
+ * 2.0 namespaces and their variants): that namespace is RSS's for the
+ * document. The cache may hold it as unknown from an earlier document.
+ */
+static void
+rss_namespace(struct tr_parser *p, const char *name, const char *local)
+{
+	size_t n = local > name ? (size_t)(local - name - 1) : 0;
+
+	if (n == 0 || p->rss_uri || (p->rss_uri = malloc(n + 1)) == NULL)
+		return;
+	memcpy(p->rss_uri, name, n);
+	p->rss_uri[n] = '\0';
+	memset(p->ns_cache, 0, sizeof(p->ns_cache));
+}
+
+/*
+ * The root's namespace declarations name the format even when no element
+ * of it follows (an RSS 1.0 document without channel and items):
+ * feedparser reads its version from them.
+ */
+static void XMLCALL
+on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
+{
+	struct tr_parser *p = ud;
+	enum ns ns;
+	const char *local;
+	char name[128];
+
+	if (p->depth != 0 || uri == NULL || p->decl_version != TR_FEED_UNKNOWN)
+		return;
+	snprintf(name, sizeof(name), "%s%c", uri, NS_SEP);
+	ns = split_name(name, &local);
+	if (ns == NS_RSS090 && prefix == NULL)
+		p->decl_version = TR_RSS090;
+	else if (ns == NS_RSS10)
+		p->decl_version = TR_RSS10;
+}
+
 /* The root element: the format, and the role it opens. */
 static enum role
-root_element(struct tr_parser *p, enum ns ns, const char *local,
-             const char **atts)
+root_element(struct tr_parser *p, enum ns ns, const char *name,
+             const char *local, const char **atts)
 {
 	const char *lang = xml_attr(atts, "lang");
 
 	snprintf(p->root, sizeof(p->root), "%s", local);
+	if (strcmp(local, "rss") == 0 && ns == NS_OTHER) {
+		rss_namespace(p, name, local);
+		ns = NS_USERLAND;
+	}
 	if (strcmp(local, "feed") == 0 &&
-	    (ns == NS_ATOM10 || ns == NS_ATOM03 || ns == NS_NONE)) {
-		const char *v = attr(atts, "version");
-
+	    (ns == NS_ATOM10 || ns == NS_ATOM03 || ns == NS_ATOMPRE ||
+	     ns == NS_NONE)) {
 		p->none_is_atom = ns == NS_NONE;
-		p->version = ns == NS_ATOM03 || (v && strcmp(v, "0.3") == 0)
-		                 ? TR_ATOM03
-		                 : TR_ATOM10;
+		p->version = atom_version(ns, attr(atts, "version"));
 		if (lang)
 			p->meta.language = dup_trim(lang, strlen(lang));
 		return R_CHANNEL;
 	}
 	if (strcmp(local, "entry") == 0 &&
-	    (ns == NS_ATOM10 || ns == NS_ATOM03)) {
-		p->version = ns == NS_ATOM03 ? TR_ATOM03 : TR_ATOM10;
-		begin_item(p, NULL);
+	    (ns == NS_ATOM10 || ns == NS_ATOM03 || ns == NS_ATOMPRE)) {
+		p->version = atom_version(ns, attr(atts, "version"));
+		begin_item(p);
 		return R_ITEM;
 	}
 	if (strcmp(local, "rss") == 0 && ns_family(p, ns) == FAM_RSS) {
 		p->version = rss_version(attr(atts, "version"));
 		return R_ROOT;
 	}
-	if (strcmp(local, "RDF") == 0 && ns == NS_RDF)
-		return R_ROOT; /* the version comes with the channel */
+	if (strcmp(local, "RDF") == 0 &&
+	    (ns == NS_RDF || ns == NS_RSS10 || ns == NS_RSS090)) {
+		/* the version comes with the channel, or the declarations */
+		p->version = (enum tr_feed_version)p->decl_version;
+		return R_ROOT;
+	}
 	if (strcmp(local, "channel") == 0 && ns_family(p, ns) == FAM_RSS) {
 		p->version = TR_RSS091;
 		return R_CHANNEL;
@@ -2310,18 +1956,19 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			if (p->version == TR_FEED_UNKNOWN)
 				p->version =
 				    ns == NS_RSS090 ? TR_RSS090 : TR_RSS10;
-			begin_item(p, atts);
+			begin_item(p);
 			return R_ITEM;
 		}
 		return R_NONE;
 	case R_CHANNEL:
 		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
-			begin_item(p, atts);
+			begin_item(p);
 			return R_ITEM;
 		}
-		if (tag == T_A_LINK)
-			target = atom_link_start(p, R_CHANNEL, atts,
-			                         X_F_ATOM_LINK);
+		if (tag == T_A_LINK) {
+			atom_link(p, R_CHANNEL, atts);
+			return R_NONE;
+		}
 		if (tag == T_A_AUTHOR) {
 			p->person_owner = R_CHANNEL;
 			memset(&p->person, 0, sizeof(p->person));
@@ -2331,8 +1978,8 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 	case R_ITEM:
 		switch (tag) {
 		case T_A_LINK:
-			target = atom_link_start(p, R_ITEM, atts, X_I_ATOM_LINK);
-			break;
+			atom_link(p, R_ITEM, atts);
+			return R_NONE;
 		case T_ENCLOSURE:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "length"));
@@ -2362,7 +2009,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 
 			if (u)
 				set_first(&p->art.source_url,
-				          resolve_keep(p, cur_base(p), u));
+				          resolve(cur_base(p), u));
 			break;
 		}
 		case T_A_CATEGORY: {
@@ -2382,7 +2029,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		/* Not a feed format we know; still take what looks like one
 		 * (feedparser does the same), the version stays unknown. */
 		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
-			begin_item(p, atts);
+			begin_item(p);
 			return R_ITEM;
 		}
 		if (tag == T_CHANNEL || tag == T_A_FEED)
@@ -2395,14 +2042,12 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
-		if (tag != T_MEDIA_DESCRIPTION)
-			return R_NONE;
-		target = X_I_FALLBACK_SUMMARY;
-		break;
+		return R_NONE;
 	case R_SOURCE:
-		if (tag == T_A_LINK)
-			target = atom_link_start(p, R_SOURCE, atts,
-			                         X_S_ATOM_LINK);
+		if (tag == T_A_LINK) {
+			atom_link(p, R_SOURCE, atts);
+			return R_NONE;
+		}
 		break;
 	default:
 		break;
@@ -2594,7 +2239,7 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	f->tag = (unsigned char)tag;
 	f->fam = (unsigned char)fam;
 	if (p->depth == 1)
-		role = root_element(p, ns, local, atts);
+		role = root_element(p, ns, name, local, atts);
 	else if (parent->role == R_NONE)
 		role = R_NONE;
 	else
@@ -2612,13 +2257,10 @@ end_person(struct tr_parser *p)
 
 	if (p->person_owner == R_ITEM && p->in_item)
 		add_person(p, pe);
-	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL &&
-	         (p->meta.author = person_display(pe)) != NULL) {
-		person_clear(&p->feed_person);
-		p->feed_person = *pe;
-		memset(pe, 0, sizeof(*pe));
-	}
-	person_clear(pe);
+	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL)
+		p->meta.author = person_display(pe);
+	free(pe->name), free(pe->email), free(pe->uri);
+	memset(pe, 0, sizeof(*pe));
 }
 
 static void XMLCALL
@@ -2704,8 +2346,9 @@ const char *
 tr_feed_version_name(enum tr_feed_version v)
 {
 	static const char *const names[] = {
-	    "unknown", "rss090", "rss091", "rss092", "rss093",
-	    "rss094",  "rss20",  "rss10",  "atom03", "atom10"};
+	    "unknown", "rss090", "rss091", "rss092", "rss093", "rss094",
+	    "rss20",   "rss10",  "atom03", "atom10", "atom01", "atom02",
+	    "atom"};
 
 	if ((unsigned)v >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -2720,6 +2363,7 @@ setup_handlers(struct tr_parser *p)
 	XML_SetElementHandler(p->xp, on_start, on_end);
 	XML_SetCharacterDataHandler(p->xp, on_text);
 	XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
+	XML_SetStartNamespaceDeclHandler(p->xp, on_ns_decl);
 	/* Never read an external DTD or parameter entity. */
 	XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
 	/* Entity expansion limits (on by default since 2.4.0; explicit). */
@@ -2739,17 +2383,6 @@ setup_expat(struct tr_parser *p)
 	return 0;
 }
 
-/* The document-level state beside the metadata (see struct tr_parser). */
-static void
-feed_extras_clear(struct tr_parser *p)
-{
-	person_clear(&p->feed_person);
-	free(p->feed_itunes_author);
-	free(p->fallback_subtitle);
-	p->feed_itunes_author = p->fallback_subtitle = NULL;
-	p->have_lastbuild = p->feed_link_weak = 0;
-}
-
 /*
  * Drops an open item, person and field: the article record and its
  * arrays, the alternate link, the text gathered so far.
@@ -2762,8 +2395,8 @@ drop_open(struct tr_parser *p)
 	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
 	free(p->alt_link);
 	p->alt_link = NULL;
-	person_clear(&p->person);
-	item_extras_clear(p);
+	free(p->person.name), free(p->person.email), free(p->person.uri);
+	memset(&p->person, 0, sizeof(p->person));
 	p->target = X_NONE;
 	p->mode = M_TEXT;
 	p->base64 = p->atom_text = 0;
@@ -2816,7 +2449,6 @@ doc_clear(struct tr_parser *p)
 	p->cs = NULL;
 	drop_open(p);
 	tr_feed_meta_free(&p->meta);
-	feed_extras_clear(p);
 	for (i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
 	free(p->warnings);
@@ -2829,6 +2461,11 @@ doc_clear(struct tr_parser *p)
 	p->n_bases = 0;
 	p->version = TR_FEED_UNKNOWN;
 	p->root[0] = '\0';
+	if (p->rss_uri) /* the cache knows it as RSS's */
+		memset(p->ns_cache, 0, sizeof(p->ns_cache));
+	free(p->rss_uri);
+	p->rss_uri = NULL;
+	p->decl_version = TR_FEED_UNKNOWN;
 	p->none_is_atom = p->bozo = p->dead = p->stop_rc = 0;
 	p->finished = p->eof_repair = 0;
 	p->depth = p->overflow = 0;
@@ -3077,9 +2714,13 @@ restore_checkpoint(struct tr_parser *p)
 	if (p->ck_depth == 0) { /* from the document's start */
 		tr_feed_meta_free(&p->meta);
 		tr_feed_meta_init(&p->meta);
-		feed_extras_clear(p);
 		p->version = TR_FEED_UNKNOWN;
 		p->root[0] = '\0';
+		if (p->rss_uri)
+			memset(p->ns_cache, 0, sizeof(p->ns_cache));
+		free(p->rss_uri);
+		p->rss_uri = NULL;
+		p->decl_version = TR_FEED_UNKNOWN;
 		p->none_is_atom = 0;
 		p->sy_period = p->sy_freq = 0;
 	}
@@ -3294,23 +2935,6 @@ tr_parser_feed(struct tr_parser *p, const void *buf, size_t len)
 	return 0;
 }
 
-/* Podcast fallbacks for the feed's author and subtitle (iTunes tags). */
-static void
-feed_fallbacks(struct tr_parser *p)
-{
-	struct tr_person pe;
-
-	if (p->meta.author == NULL && p->feed_itunes_author) {
-		parse_rss_person(&pe, p->feed_itunes_author);
-		p->meta.author = person_display(&pe);
-		person_clear(&pe);
-	}
-	if (p->meta.subtitle == NULL && p->fallback_subtitle) {
-		p->meta.subtitle = p->fallback_subtitle;
-		p->fallback_subtitle = NULL;
-	}
-}
-
 static int
 recognized(const struct tr_parser *p)
 {
@@ -3340,7 +2964,6 @@ tr_parser_finish(struct tr_parser *p)
 	}
 	if (p->meta.ttl == 0 && p->sy_period > 0)
 		p->meta.ttl = p->sy_period / (p->sy_freq > 0 ? p->sy_freq : 1);
-	feed_fallbacks(p);
 	if (rc == TR_ENOMEM)
 		return rc;
 	return recognized(p) ? 0 : TR_EPARSE;
@@ -3412,8 +3035,6 @@ tr_parser_free(struct tr_parser *p)
 	tr_buf_free(&p->text);
 	tr_buf_free(&p->held);
 	tr_buf_free(&p->ctags);
-	free(p->cat_set.slot);
-	free(p->enc_set.slot);
 	free(p->bases);
 	free(p->frames);
 	free(p->ctag_end);

@@ -33,9 +33,12 @@ enum tr_feed_version {
 	TR_RSS10,
 	TR_ATOM03,
 	TR_ATOM10,
+	TR_ATOM01, /* Atom drafts before 0.3, by their version attribute */
+	TR_ATOM02,
+	TR_ATOM, /* an Atom draft that does not say which */
 };
 
-/* "rss090" ... "atom10", or "unknown". */
+/* "rss090" ... "atom10", "atom01", "atom02", "atom", or "unknown". */
 const char *tr_feed_version_name(enum tr_feed_version v);
 
 /*

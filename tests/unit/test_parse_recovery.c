@@ -383,6 +383,121 @@ test_repairs_at_the_end_are_reported(void)
 	run_cases(cases, N(cases), NULL);
 }
 
+/* --- formats by root element and namespace -------------------------------- */
+
+#define ITEM "<item><title>A</title><link>http://e.example/a</link></item>"
+#define ENTRY                                                                  \
+	"<entry><title>A</title><id>tag:e.example,2004:a</id><link "         \
+	"href=\"http://e.example/a\"/></entry>"
+#define RDF_NS "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\""
+
+static void
+test_formats_recognised(void)
+{
+	static const struct pcase cases[] = {
+	    {"RSS 0.90, items beside the channel",
+	     "<rdf:RDF " RDF_NS " xmlns=\"http://my.netscape.com/rdf/simple/"
+	     "0.9/\"><channel><title>T</title></channel>" ITEM "</rdf:RDF>",
+	     {"version=rss090 bozo=0 n=1", "{title=[A] "},
+	     {0}},
+	    {"RSS 0.90 declared, no channel, no item",
+	     "<rdf:RDF " RDF_NS " xmlns=\"http://my.netscape.com/rdf/simple/"
+	     "0.9/\"><image><title>x</title></image></rdf:RDF>",
+	     {"version=rss090 bozo=0 n=0"},
+	     {0}},
+	    {"RSS 1.0, items but no channel",
+	     "<rdf:RDF " RDF_NS " xmlns=\"http://purl.org/rss/1.0/\">" ITEM
+	     ITEM "</rdf:RDF>",
+	     {"version=rss10 bozo=0 n=2"},
+	     {0}},
+	    {"RSS 1.0 declared with a prefix, nothing else",
+	     "<rdf:RDF " RDF_NS " xmlns:rss=\"http://purl.org/rss/1.0/\">"
+	     "<rss:image/></rdf:RDF>",
+	     {"version=rss10 bozo=0 n=0"},
+	     {0}},
+	    {"RSS 2.0 in userland's namespace",
+	     "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss\">"
+	     "<channel><title>T</title>" ITEM "</channel></rss>",
+	     {"version=rss20 bozo=0 n=1", "ftitle=[T]", "{title=[A] "},
+	     {0}},
+	    {"RSS 2.0 in Harvard's namespace",
+	     "<rss version=\"2.0\" xmlns=\"http://blogs.law.harvard.edu/tech/"
+	     "rss\"><channel><title>T</title>" ITEM "</channel></rss>",
+	     {"version=rss20 bozo=0 n=1", "ftitle=[T]"},
+	     {0}},
+	    {"RSS 0.92 in a userland variant",
+	     "<rss version=\"0.92\" xmlns=\"http://backend.userland.com/"
+	     "rss092\"><channel><title>T</title>" ITEM "</channel></rss>",
+	     {"version=rss092 bozo=0 n=1", "ftitle=[T]"},
+	     {0}},
+	    {"RSS in a namespace of its own (rss2.1 style)",
+	     "<rss version=\"2.0\" xmlns=\"http://purl.org/net/rss2.1/\">"
+	     "<channel><title>T</title>" ITEM "</channel></rss>",
+	     {"version=rss20 bozo=0 n=1", "ftitle=[T]"},
+	     {0}},
+	    {"Atom 0.1 (purl.org/echo)",
+	     "<feed version=\"0.1\" xmlns=\"http://purl.org/echo/\"><title>T"
+	     "</title>" ENTRY "</feed>",
+	     {"version=atom01 bozo=0 n=1", "ftitle=[T]", "{title=[A] "},
+	     {0}},
+	    {"Atom 0.2 (purl.org/pie)",
+	     "<feed version=\"0.2\" xmlns=\"http://purl.org/pie/\"><title>T"
+	     "</title>" ENTRY "</feed>",
+	     {"version=atom02 bozo=0 n=1"},
+	     {0}},
+	    {"pre-standard Atom without a version",
+	     "<feed xmlns=\"http://example.com/newformat#\"><title>T</title>"
+	     ENTRY "</feed>",
+	     {"version=atom bozo=0 n=1", "link=[http://e.example/a]"},
+	     {0}},
+	    {"pre-standard Atom saying 0.3",
+	     "<feed version=\"0.3\" xmlns=\"http://example.com/necho\">"
+	     "<title>T</title>" ENTRY "</feed>",
+	     {"version=atom03 bozo=0 n=1"},
+	     {0}},
+	    {"a lone pre-standard entry",
+	     "<entry xmlns=\"uri/of/echo/namespace#\"><title>A</title><id>x"
+	     "</id></entry>",
+	     {"version=atom bozo=0 n=1"},
+	     {0}},
+	    {"Atom 1.0 still atom10",
+	     "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"
+	     ENTRY "</feed>",
+	     {"version=atom10 bozo=0 n=1"},
+	     {0}},
+	    {"an unknown root stays unknown",
+	     "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body>x</body>"
+	     "</html>",
+	     {"version=unknown bozo=0 n=0"},
+	     {0}},
+	};
+
+	run_cases(cases, N(cases), NULL);
+	/* Reused parser: a namespace read as RSS's in one document is not
+	 * in the next. */
+	{
+		const char *d1 = "<rss xmlns=\"urn:x\"><channel>" ITEM
+		                 "</channel></rss>";
+		const char *d2 = "<r:feed xmlns:r=\"urn:x\"><r:item><r:title>"
+		                 "A</r:title></r:item></r:feed>";
+		struct res r;
+		struct tr_parser *p;
+
+		memset(&r, 0, sizeof(r));
+		tr_buf_init(&r.out, 1 << 20);
+		CHECK(tr_parser_new(&p, NULL, on_item, &r) == 0);
+		tr_parser_feed(p, d1, strlen(d1));
+		CHECK_INT(tr_parser_finish(p), 0);
+		CHECK_INT(r.n, 1);
+		CHECK(tr_parser_reset(p, NULL, NULL) == 0);
+		tr_parser_feed(p, d2, strlen(d2));
+		CHECK_INT(tr_parser_finish(p), TR_EPARSE);
+		CHECK_INT(r.n, 1);
+		tr_parser_free(p);
+		tr_buf_free(&r.out);
+	}
+}
+
 TR_TESTS(test_undeclared_prefixes, test_known_prefixes_fit_bound,
          test_character_reference_repairs, test_xml_declaration_repairs,
-         test_repairs_at_the_end_are_reported)
+         test_repairs_at_the_end_are_reported, test_formats_recognised)
