@@ -41,6 +41,7 @@
 #include "parse_int.h"
 #include "tributary/date.h"
 #include "tributary/error.h"
+#include "tributary/hash.h"
 #include "tributary/parse.h"
 #include "tributary/url.h"
 
@@ -69,6 +70,7 @@ enum ns {
 	NS_CONTENT,
 	NS_MEDIA,
 	NS_SY,
+	NS_ITUNES,
 	NS_XHTML,
 	NS_XML,
 	NS_OTHER,
@@ -97,6 +99,8 @@ static const struct ns_entry {
     {"http://purl.org/rss/1.0/modules/syndication/", NS_SY},
     {"http://search.yahoo.com/mrss", NS_MEDIA},
     {"http://search.yahoo.com/mrss/", NS_MEDIA},
+    {"http://www.itunes.com/DTDs/Podcast-1.0.dtd", NS_ITUNES},
+    {"http://www.itunes.com/dtds/podcast-1.0.dtd", NS_ITUNES},
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", NS_RDF},
     {"http://www.w3.org/1999/xhtml", NS_XHTML},
     {"http://www.w3.org/2005/Atom", NS_ATOM10},
@@ -114,6 +118,7 @@ enum fam {
 	FAM_CONTENT,
 	FAM_MEDIA,
 	FAM_SY,
+	FAM_ITUNES,
 	FAM_OTHER
 };
 
@@ -161,6 +166,7 @@ enum tag {
 	T_A_URI,
 	T_A_URL,
 	/* modules */
+	T_DC_AUTHOR,
 	T_DC_CREATOR,
 	T_DC_DATE,
 	T_DC_DESCRIPTION,
@@ -172,10 +178,15 @@ enum tag {
 	T_DCT_MODIFIED,
 	T_CONTENT_ENCODED,
 	T_MEDIA_CONTENT,
+	T_MEDIA_DESCRIPTION,
 	T_MEDIA_GROUP,
 	T_MEDIA_THUMBNAIL,
 	T_SY_FREQUENCY,
 	T_SY_PERIOD,
+	T_IT_AUTHOR,
+	T_IT_KEYWORDS,
+	T_IT_SUBTITLE,
+	T_IT_SUMMARY,
 	N_TAGS
 };
 
@@ -223,6 +234,7 @@ static const struct tag_entry {
     {FAM_ATOM, "updated", T_A_UPDATED},
     {FAM_ATOM, "uri", T_A_URI},
     {FAM_ATOM, "url", T_A_URL},
+    {FAM_DC, "author", T_DC_AUTHOR},
     {FAM_DC, "creator", T_DC_CREATOR},
     {FAM_DC, "date", T_DC_DATE},
     {FAM_DC, "description", T_DC_DESCRIPTION},
@@ -234,10 +246,15 @@ static const struct tag_entry {
     {FAM_DCTERMS, "modified", T_DCT_MODIFIED},
     {FAM_CONTENT, "encoded", T_CONTENT_ENCODED},
     {FAM_MEDIA, "content", T_MEDIA_CONTENT},
+    {FAM_MEDIA, "description", T_MEDIA_DESCRIPTION},
     {FAM_MEDIA, "group", T_MEDIA_GROUP},
     {FAM_MEDIA, "thumbnail", T_MEDIA_THUMBNAIL},
     {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
     {FAM_SY, "updatePeriod", T_SY_PERIOD},
+    {FAM_ITUNES, "author", T_IT_AUTHOR},
+    {FAM_ITUNES, "keywords", T_IT_KEYWORDS},
+    {FAM_ITUNES, "subtitle", T_IT_SUBTITLE},
+    {FAM_ITUNES, "summary", T_IT_SUMMARY},
 };
 
 /* Contexts an element can open. */
@@ -273,6 +290,10 @@ enum target {
 	X_I_CREATOR,
 	X_I_CATEGORY,
 	X_I_SOURCE,
+	X_I_ITUNES_AUTHOR, /* itunes:author: the author when none other */
+	X_I_FALLBACK_SUMMARY, /* itunes:summary, media:description */
+	X_I_KEYWORDS,      /* itunes:keywords: comma-separated categories */
+	X_I_ATOM_LINK,     /* an atom:link with its URL as text */
 	X_F_TITLE,
 	X_F_LINK,
 	X_F_SUBTITLE,
@@ -281,6 +302,10 @@ enum target {
 	X_F_LANGUAGE,
 	X_F_AUTHOR,
 	X_F_TTL,
+	X_F_LASTBUILD,
+	X_F_ITUNES_AUTHOR,
+	X_F_FALLBACK_SUBTITLE,
+	X_F_ATOM_LINK,
 	X_F_SY_PERIOD,
 	X_F_SY_FREQ,
 	X_P_NAME,
@@ -288,6 +313,7 @@ enum target {
 	X_P_URI,
 	X_S_TITLE,
 	X_S_ID,
+	X_S_ATOM_LINK,
 };
 
 /* Which field a tag fills, by the context it appears in. */
@@ -317,6 +343,11 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_DC_DATE] = X_I_DCDATE,
             [T_AUTHOR] = X_I_AUTHOR,
             [T_DC_CREATOR] = X_I_CREATOR,
+            [T_DC_AUTHOR] = X_I_CREATOR,
+            [T_IT_AUTHOR] = X_I_ITUNES_AUTHOR,
+            [T_IT_SUMMARY] = X_I_FALLBACK_SUMMARY,
+            [T_MEDIA_DESCRIPTION] = X_I_FALLBACK_SUMMARY,
+            [T_IT_KEYWORDS] = X_I_KEYWORDS,
             [T_CATEGORY] = X_I_CATEGORY,
             [T_DC_SUBJECT] = X_I_CATEGORY,
             [T_SOURCE] = X_I_SOURCE,
@@ -332,7 +363,7 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_A_TAGLINE] = X_F_SUBTITLE,
             [T_DC_DESCRIPTION] = X_F_SUBTITLE,
             [T_A_ID] = X_F_ID,
-            [T_LASTBUILDDATE] = X_F_UPDATED,
+            [T_LASTBUILDDATE] = X_F_LASTBUILD,
             [T_PUBDATE] = X_F_UPDATED,
             [T_A_UPDATED] = X_F_UPDATED,
             [T_A_MODIFIED] = X_F_UPDATED,
@@ -341,7 +372,12 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_LANGUAGE] = X_F_LANGUAGE,
             [T_DC_LANGUAGE] = X_F_LANGUAGE,
             [T_MANAGINGEDITOR] = X_F_AUTHOR,
+            [T_AUTHOR] = X_F_AUTHOR,
             [T_DC_CREATOR] = X_F_AUTHOR,
+            [T_DC_AUTHOR] = X_F_AUTHOR,
+            [T_IT_AUTHOR] = X_F_ITUNES_AUTHOR,
+            [T_IT_SUMMARY] = X_F_FALLBACK_SUBTITLE,
+            [T_IT_SUBTITLE] = X_F_FALLBACK_SUBTITLE,
             [T_TTL] = X_F_TTL,
             [T_SY_PERIOD] = X_F_SY_PERIOD,
             [T_SY_FREQUENCY] = X_F_SY_FREQ,
@@ -376,6 +412,26 @@ struct frame {
 };
 
 #define NS_CACHE 4
+
+/* Caps on what one item may carry; the rest is ignored, with a warning. */
+#define MAX_CATEGORIES 1000
+#define MAX_ENCLOSURES 200
+
+/*
+ * The strings an item already has (categories, enclosure URLs), so that
+ * a duplicate is found in constant time: a hostile item may carry tens
+ * of thousands. Open addressing over indices into the item's array
+ * (slot = index + 1, 0 empty), filled lazily up to the array's count,
+ * and only for items with more than SET_LINEAR entries: below that a
+ * scan is cheaper than hashing.
+ */
+#define SET_LINEAR 8
+
+struct strset {
+	uint32_t *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;   /* entries [0, n) are in the table */
+};
 
 struct tr_parser {
 	XML_Parser xp;
@@ -432,6 +488,21 @@ struct tr_parser {
 	char *alt_link;   /* Atom entry: first non-alternate link */
 	int person_owner; /* R_ITEM, R_CHANNEL or R_SOURCE */
 	struct tr_person person;
+	/* What fills an item's gaps at its end, when nothing better came. */
+	char *item_itunes_author; /* itunes:author */
+	char *fallback_summary;   /* itunes:summary, media:description */
+	char *rdf_about;          /* RSS 1.0: the item's URI */
+	int alt_rank;             /* alt_link: 1 another rel, 2 alternate */
+	struct strset cat_set, enc_set;
+	unsigned char cap_warned; /* 1: categories, 2: enclosures */
+	/* An atom:link whose URL is its text: its attributes till it ends. */
+	char link_rel[64], link_type[128], link_length[32];
+	/* The document's author, which items without one take. */
+	struct tr_person feed_person;
+	char *feed_itunes_author;
+	char *fallback_subtitle; /* itunes:summary, itunes:subtitle */
+	int have_lastbuild;      /* meta.updated is the lastBuildDate */
+	int feed_link_weak;      /* meta.link is an alternate of other type */
 
 	struct tr_feed_meta meta;
 	int64_t sy_period, sy_freq;
@@ -603,6 +674,8 @@ ns_family(const struct tr_parser *p, enum ns ns)
 		return FAM_MEDIA;
 	case NS_SY:
 		return FAM_SY;
+	case NS_ITUNES:
+		return FAM_ITUNES;
 	default:
 		return FAM_OTHER;
 	}
@@ -797,6 +870,42 @@ resolve(const char *base, const char *ref)
 	if (*ref == '\0')
 		return NULL;
 	return tr_url_resolve(base, ref);
+}
+
+/* Whether s (leading whitespace skipped) starts with a URI scheme. */
+static int
+has_scheme(const char *s)
+{
+	size_t n;
+
+	while (is_ws((unsigned char)*s))
+		s++;
+	if (!((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
+		return 0;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	              "0123456789+-.");
+	return s[n] == ':';
+}
+
+
+/*
+ * resolve(), except that a relative reference that cannot be made
+ * absolute (no base URL, as when a file is parsed alone) is kept as
+ * written, with a warning, instead of being lost.
+ */
+static char *
+resolve_keep(struct tr_parser *p, const char *base, const char *ref)
+{
+	char *r = resolve(base, ref);
+
+	if (r != NULL || ref == NULL || has_scheme(ref))
+		return r;
+	if ((r = dup_trim(ref, strlen(ref))) != NULL)
+		xml_warn(p, "relative",
+		         "a relative link with no base URL to resolve it "
+		         "against is kept as written",
+		         0);
+	return r;
 }
 
 /* Appends code point cp as UTF-8. */
@@ -1198,6 +1307,17 @@ begin_field(struct tr_parser *p, int target, const char **atts, enum tag tag)
 	case T_DC_DESCRIPTION:
 		p->mode = M_HTML;
 		break;
+	case T_IT_SUMMARY:
+	case T_MEDIA_DESCRIPTION: {
+		/* Plain text (Media RSS: type="plain" unless "html"). */
+		const char *type = attr(atts, "type");
+
+		p->atom_text = 1;
+		if (tag == T_MEDIA_DESCRIPTION && type &&
+		    strcmp(type, "html") == 0)
+			p->mode = M_HTML;
+		break;
+	}
 	default:
 		break;
 	}
@@ -1311,20 +1431,111 @@ grow(void *arr, size_t *cap, size_t n, size_t size)
 	return q;
 }
 
+typedef const char *(*key_fn)(const struct tr_article *a, size_t i);
+
+static const char *
+category_key(const struct tr_article *a, size_t i)
+{
+	return a->categories[i];
+}
+
+static const char *
+enclosure_key(const struct tr_article *a, size_t i)
+{
+	return a->enclosures[i].url;
+}
+
+/* Puts entry i (key k) into the table, which has room. */
+static void
+set_put(struct strset *set, size_t i, const char *k)
+{
+	size_t mask = set->cap - 1, j = (size_t)tr_hash_str(k) & mask;
+
+	while (set->slot[j])
+		j = (j + 1) & mask;
+	set->slot[j] = (uint32_t)(i + 1);
+}
+
+/*
+ * The index of the entry among the item's first n whose key is s, or -1.
+ * Linear for a few entries, hashed beyond (the table kept at most half
+ * full); should the table not grow, the scan is the fallback.
+ */
+static long
+set_find(struct strset *set, const struct tr_article *a, size_t n, key_fn key,
+         const char *s)
+{
+	size_t i, j, mask;
+
+	if (n > SET_LINEAR && set->cap < 2 * (n + 1)) {
+		size_t cap = set->cap ? set->cap : 64;
+		uint32_t *q;
+
+		while (cap < 2 * (n + 1))
+			cap *= 2;
+		if ((q = calloc(cap, sizeof(*q))) != NULL) {
+			free(set->slot);
+			set->slot = q;
+			set->cap = cap;
+			set->n = 0;
+		}
+	}
+	if (n <= SET_LINEAR || set->cap < 2 * (n + 1)) {
+		for (i = 0; i < n; i++)
+			if (strcmp(key(a, i), s) == 0)
+				return (long)i;
+		return -1;
+	}
+	for (; set->n < n; set->n++)
+		set_put(set, set->n, key(a, set->n));
+	mask = set->cap - 1;
+	for (j = (size_t)tr_hash_str(s) & mask; set->slot[j];
+	     j = (j + 1) & mask)
+		if (strcmp(key(a, set->slot[j] - 1), s) == 0)
+			return (long)set->slot[j] - 1;
+	return -1;
+}
+
+/* Empties the table for the next item (its memory is kept). */
+static void
+set_clear(struct strset *set)
+{
+	if (set->n > 0)
+		memset(set->slot, 0, set->cap * sizeof(*set->slot));
+	set->n = 0;
+}
+
+/* Warns once per item that a cap was reached. */
+static void
+item_cap(struct tr_parser *p, unsigned char which, const char *msg)
+{
+	if (p->cap_warned & which)
+		return;
+	p->cap_warned |= which;
+	xml_warn(p, "item-cap", msg, 0);
+}
+
+/* Adds a category (taking cat) unless the item has it already. */
 static void
 add_category(struct tr_parser *p, char *cat)
 {
 	struct tr_article *a = &p->art;
 	char **q;
-	size_t i;
 
 	if (cat == NULL)
 		return;
-	for (i = 0; i < a->n_categories; i++)
-		if (strcmp(a->categories[i], cat) == 0) {
-			free(cat);
-			return;
-		}
+	if (set_find(&p->cat_set, a, a->n_categories, category_key, cat) >=
+	    0) {
+		free(cat);
+		return;
+	}
+	if (a->n_categories >= MAX_CATEGORIES) {
+		item_cap(p, 1,
+		         "an item with more than 1000 categories: the rest "
+		         "are ignored");
+		free(cat);
+		return;
+	}
 	if ((q = grow(a->categories, &p->cap_categories, a->n_categories,
 	              sizeof(*q))) == NULL) {
 		free(cat);
@@ -1334,23 +1545,51 @@ add_category(struct tr_parser *p, char *cat)
 	a->categories[a->n_categories++] = cat;
 }
 
-/* Adds an enclosure (url resolved, duplicates by URL skipped). */
+static int64_t
+enclosure_length(const char *length)
+{
+	char *end;
+	long long v;
+
+	if (length == NULL || *length == '\0')
+		return -1;
+	v = strtoll(length, &end, 10);
+	return end != length && v >= 0 ? v : -1;
+}
+
+/*
+ * Adds an enclosure (url resolved). The same URL twice (an <enclosure>
+ * and a media:content, say) is one enclosure, with the type and length
+ * of whichever names them.
+ */
 static void
 add_enclosure(struct tr_parser *p, const char *url, const char *type,
               const char *length)
 {
 	struct tr_article *a = &p->art;
 	struct tr_enclosure *q;
-	char *u = resolve(cur_base(p), url);
-	size_t i;
+	char *u = resolve_keep(p, cur_base(p), url);
+	long i;
 
 	if (u == NULL)
 		return;
-	for (i = 0; i < a->n_enclosures; i++)
-		if (strcmp(a->enclosures[i].url, u) == 0) {
-			free(u);
-			return;
-		}
+	if ((i = set_find(&p->enc_set, a, a->n_enclosures, enclosure_key, u)) >=
+	    0) {
+		q = &a->enclosures[i];
+		if (q->type == NULL && type && *type)
+			q->type = dup_trim(type, strlen(type));
+		if (q->length < 0)
+			q->length = enclosure_length(length);
+		free(u);
+		return;
+	}
+	if (a->n_enclosures >= MAX_ENCLOSURES) {
+		item_cap(p, 2,
+		         "an item with more than 200 enclosures: the rest "
+		         "are ignored");
+		free(u);
+		return;
+	}
 	if ((q = grow(a->enclosures, &p->cap_enclosures, a->n_enclosures,
 	              sizeof(*q))) == NULL) {
 		free(u);
@@ -1360,14 +1599,7 @@ add_enclosure(struct tr_parser *p, const char *url, const char *type,
 	q = &a->enclosures[a->n_enclosures++];
 	q->url = u;
 	q->type = type && *type ? dup_trim(type, strlen(type)) : NULL;
-	q->length = -1;
-	if (length && *length) {
-		char *end;
-		long long v = strtoll(length, &end, 10);
-
-		if (end != length && v >= 0)
-			q->length = v;
-	}
+	q->length = enclosure_length(length);
 }
 
 static void
@@ -1390,19 +1622,25 @@ add_person(struct tr_parser *p, struct tr_person *pe)
 }
 
 /*
- * RSS <author> and <managingEditor>: "jo@example.com (Jo Doe)", "Jo Doe
- * <jo@example.com>", a bare address or a bare name.
+ * RSS <author>, <managingEditor>, dc:creator: "jo@example.com (Jo Doe)",
+ * "Jo Doe (jo@example.com)", "Jo Doe <jo@example.com>", a bare address
+ * or a bare name.
  */
 static void
 parse_rss_person(struct tr_person *pe, const char *s)
 {
-	const char *open, *close, *at = strchr(s, '@');
+	const char *open = NULL, *close = NULL, *at = strchr(s, '@');
 
 	memset(pe, 0, sizeof(*pe));
 	if ((open = strchr(s, '(')) && (close = strrchr(s, ')')) &&
 	    close > open && at && at < open) {
 		pe->email = dup_trim(s, (size_t)(open - s));
 		pe->name = dup_trim(open + 1, (size_t)(close - open - 1));
+	} else if (open && close && close > open && at && at > open &&
+	           at < close && open > s) {
+		/* "Jo Doe (jo@example.com)" */
+		pe->name = dup_trim(s, (size_t)(open - s));
+		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
 	} else if ((open = strchr(s, '<')) && (close = strchr(open, '>')) &&
 	           at && at > open && at < close) {
 		pe->name = dup_trim(s, (size_t)(open - s));
@@ -1429,6 +1667,60 @@ static int
 has_http_scheme(const char *s)
 {
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+/* The per-item state beside the record (see struct tr_parser). */
+static void
+item_extras_clear(struct tr_parser *p)
+{
+	free(p->item_itunes_author);
+	free(p->fallback_summary);
+	free(p->rdf_about);
+	p->item_itunes_author = p->fallback_summary = p->rdf_about = NULL;
+	p->alt_rank = 0;
+	p->cap_warned = 0;
+	set_clear(&p->cat_set);
+	set_clear(&p->enc_set);
+}
+
+static void
+person_clear(struct tr_person *pe)
+{
+	free(pe->name), free(pe->email), free(pe->uri);
+	memset(pe, 0, sizeof(*pe));
+}
+
+/* A copy of *src into *dst (NULL fields stay NULL; on failure, partly). */
+static void
+person_copy(struct tr_person *dst, const struct tr_person *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->name = src->name ? strdup(src->name) : NULL;
+	dst->email = src->email ? strdup(src->email) : NULL;
+	dst->uri = src->uri ? strdup(src->uri) : NULL;
+}
+
+/*
+ * An item without an author of its own takes its itunes:author, else the
+ * feed's author (RSS channel <author>, managingEditor, dc:creator, Atom
+ * feed author, else the channel's itunes:author): the one the document
+ * named before the item.
+ */
+static void
+inherit_author(struct tr_parser *p)
+{
+	struct tr_person pe;
+	const struct tr_person *f = &p->feed_person;
+
+	memset(&pe, 0, sizeof(pe));
+	if (p->item_itunes_author)
+		parse_rss_person(&pe, p->item_itunes_author);
+	else if (f->name || f->email || f->uri)
+		person_copy(&pe, f);
+	else if (p->feed_itunes_author)
+		parse_rss_person(&pe, p->feed_itunes_author);
+	add_person(p, &pe);
+	person_clear(&pe);
 }
 
 /*
@@ -1460,6 +1752,7 @@ item_clear(struct tr_parser *p)
 	a->authors = authors;
 	a->categories = categories;
 	a->enclosures = enclosures;
+	item_extras_clear(p);
 }
 
 /* Completes the item and hands it to the callback. */
@@ -1479,13 +1772,25 @@ end_item(struct tr_parser *p)
 		a->link = p->alt_link;
 		p->alt_link = NULL;
 	}
+	/* RSS 1.0: the item's rdf:about is its id when it has no guid. */
+	if (a->guid == NULL && p->rdf_about) {
+		a->guid = p->rdf_about;
+		p->rdf_about = NULL;
+		a->guid_is_permalink = 0;
+	}
+	if (a->summary == NULL && p->fallback_summary) {
+		a->summary = p->fallback_summary;
+		p->fallback_summary = NULL;
+	}
+	if (a->n_authors == 0)
+		inherit_author(p);
 	/* RSS 2.0: a permalink guid is the item's URL when there is no link. */
 	if (a->link == NULL && a->guid && a->guid_is_permalink &&
 	    has_http_scheme(a->guid))
 		a->link = strdup(a->guid);
 	if (a->author == NULL && a->n_authors > 0)
 		a->author = person_display(&a->authors[0]);
-	if (tr_article_identity(a) != 0)
+	if (tr_article_identity(a, p->bases[0]) != 0)
 		goto out;
 	p->n_items++;
 	/* An item handed out before a fallback parsed it again is not
@@ -1510,50 +1815,154 @@ out:
 	p->alt_link = NULL;
 }
 
+/* An item starts; atts (may be NULL) are its start tag's. */
 static void
-begin_item(struct tr_parser *p)
+begin_item(struct tr_parser *p, const char **atts)
 {
+	static const char about[] =
+	    "http://www.w3.org/1999/02/22-rdf-syntax-ns#\x01"
+	    "about";
+	size_t i;
+
 	item_clear(p);
 	p->in_item = 1;
 	p->item_has_pubdate = 0;
 	p->item_dcdate = TR_DATE_NONE;
+	for (i = 0; atts && atts[i]; i += 2)
+		if (strcmp(atts[i], about) == 0) {
+			p->rdf_about = resolve_keep(p, cur_base(p), atts[i + 1]);
+			break;
+		}
 }
 
 /* --- links ---------------------------------------------------------------- */
 
-/* <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). */
-static void
-atom_link(struct tr_parser *p, enum role ctx, const char **atts)
+static int
+is_html_type(const char *t)
 {
-	const char *rel = attr(atts, "rel"), *href = attr(atts, "href");
+	return t == NULL || *t == '\0' || strcmp(t, "text/html") == 0 ||
+	       strcmp(t, "application/xhtml+xml") == 0;
+}
+
+/*
+ * <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). The
+ * alternate link of an HTML type (or of none) is the link whatever the
+ * order; an alternate of another type, then a link of another rel, stand
+ * in when there is none.
+ */
+static void
+atom_link_set(struct tr_parser *p, enum role ctx, const char *rel,
+              const char *href, const char *type, const char *length)
+{
+	int alt, html = is_html_type(type);
 	char *u;
 
 	if (href == NULL)
 		return;
 	if (rel == NULL || *rel == '\0')
 		rel = "alternate";
+	alt = strcmp(rel, "alternate") == 0;
 	if (ctx == R_ITEM && strcmp(rel, "enclosure") == 0) {
-		add_enclosure(p, href, attr(atts, "type"),
-		              attr(atts, "length"));
+		add_enclosure(p, href, type, length);
 		return;
 	}
-	if ((u = resolve(cur_base(p), href)) == NULL)
+	if ((u = resolve_keep(p, cur_base(p), href)) == NULL)
 		return;
-	if (ctx == R_ITEM && strcmp(rel, "alternate") == 0)
+	if (ctx == R_ITEM && alt && html)
 		set_first(&p->art.link, u);
-	else if (ctx == R_ITEM && strcmp(rel, "self") != 0 &&
-	         strcmp(rel, "replies") != 0 && strcmp(rel, "edit") != 0)
-		set_first(&p->alt_link, u);
-	else if (ctx == R_CHANNEL && strcmp(rel, "alternate") == 0)
-		set_first(&p->meta.link, u);
-	else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
+	else if (ctx == R_ITEM && (alt ? 2 : 1) > p->alt_rank &&
+	         strcmp(rel, "self") != 0 && strcmp(rel, "replies") != 0 &&
+	         strcmp(rel, "edit") != 0) {
+		set_str(&p->alt_link, u);
+		p->alt_rank = alt ? 2 : 1;
+	} else if (ctx == R_CHANNEL && alt &&
+	           (p->meta.link == NULL || (html && p->feed_link_weak))) {
+		set_str(&p->meta.link, u);
+		p->feed_link_weak = !html;
+	} else if (ctx == R_CHANNEL && strcmp(rel, "self") == 0)
 		set_first(&p->meta.self, u);
 	else if (ctx == R_SOURCE &&
 	         (strcmp(rel, "self") == 0 ||
-	          (strcmp(rel, "alternate") == 0 && p->art.source_url == NULL)))
+	          (alt && p->art.source_url == NULL)))
 		set_str(&p->art.source_url, u);
 	else
 		free(u);
+}
+
+/* Copies an attribute's value into a fixed buffer ("" when absent). */
+static void
+keep_attr(char *dst, size_t size, const char *v)
+{
+	snprintf(dst, size, "%s", v ? v : "");
+}
+
+/*
+ * An atom:link start tag: set now from href, or, when it has none (a
+ * link written as <link>URL</link>), read as a field of this target
+ * whose text is the URL. Returns the target, or X_NONE.
+ */
+static int
+atom_link_start(struct tr_parser *p, enum role ctx, const char **atts,
+                int target)
+{
+	const char *href = attr(atts, "href");
+
+	if (href) {
+		atom_link_set(p, ctx, attr(atts, "rel"), href,
+		              attr(atts, "type"), attr(atts, "length"));
+		return X_NONE;
+	}
+	keep_attr(p->link_rel, sizeof(p->link_rel), attr(atts, "rel"));
+	keep_attr(p->link_type, sizeof(p->link_type), attr(atts, "type"));
+	keep_attr(p->link_length, sizeof(p->link_length),
+	          attr(atts, "length"));
+	return target;
+}
+
+/* The end of a link read as text (atom_link_start). */
+static void
+atom_link_end(struct tr_parser *p, enum role ctx)
+{
+	char *u = field_text(p);
+
+	if (u)
+		atom_link_set(p, ctx, p->link_rel, u, p->link_type,
+		              p->link_length);
+	free(u);
+}
+
+/*
+ * An Atom id, an IRI (RFC 4287 §4.2.6): a relative one is read against
+ * xml:base, or kept as written, with a warning, when there is none.
+ */
+static char *
+field_id(struct tr_parser *p)
+{
+	char *s = dup_trim(tr_buf_str(&p->text), p->text.len), *r;
+
+	if (s == NULL || has_scheme(s))
+		return s;
+	if (p->field_base && (r = tr_url_resolve(p->field_base, s)) != NULL) {
+		free(s);
+		return r;
+	}
+	xml_warn(p, "relative",
+	         "a relative id with no base URL to resolve it against is "
+	         "kept as written",
+	         0);
+	return s;
+}
+
+/* Adds each comma-separated keyword as a category (itunes:keywords). */
+static void
+add_keywords(struct tr_parser *p, const char *s)
+{
+	const char *e;
+
+	for (; s && *s; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		add_category(p, dup_trim(s, (size_t)(e - s)));
+	}
 }
 
 /* --- field ends ---------------------------------------------------------- */
@@ -1571,7 +1980,7 @@ end_item_field(struct tr_parser *p)
 		break;
 	case X_I_LINK:
 		set_first(&a->link,
-		          resolve(p->field_base, tr_buf_str(&p->text)));
+		          resolve_keep(p, p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_I_SUMMARY:
 		set_first(&a->summary, field_html(p));
@@ -1583,16 +1992,7 @@ end_item_field(struct tr_parser *p)
 		set_str(&a->guid, dup_trim(tr_buf_str(&p->text), p->text.len));
 		break;
 	case X_I_ID:
-		/* Atom ids are IRIs; a relative one is read against xml:base.
-		 */
-		s = dup_trim(tr_buf_str(&p->text), p->text.len);
-		if (s && !strchr(s, ':') && p->field_base) {
-			char *r = tr_url_resolve(p->field_base, s);
-
-			if (r)
-				free(s), s = r;
-		}
-		set_str(&a->guid, s);
+		set_str(&a->guid, field_id(p));
 		a->guid_is_permalink = 0;
 		break;
 	case X_I_PUBLISHED:
@@ -1611,12 +2011,26 @@ end_item_field(struct tr_parser *p)
 	case X_I_CREATOR:
 		if ((s = field_text(p)) == NULL)
 			break;
-		if (p->target == X_I_AUTHOR)
-			parse_rss_person(&pe, s);
-		else
-			memset(&pe, 0, sizeof(pe)), pe.name = strdup(s);
+		parse_rss_person(&pe, s);
 		free(s);
 		add_person(p, &pe);
+		break;
+	case X_I_ITUNES_AUTHOR:
+		set_first(&p->item_itunes_author, field_text(p));
+		break;
+	case X_I_FALLBACK_SUMMARY:
+		set_first(&p->fallback_summary, field_html(p));
+		break;
+	case X_I_KEYWORDS:
+		s = field_text(p);
+		add_keywords(p, s);
+		free(s);
+		break;
+	case X_I_ATOM_LINK:
+		atom_link_end(p, R_ITEM);
+		break;
+	case X_S_ATOM_LINK:
+		atom_link_end(p, R_SOURCE);
 		break;
 	case X_I_CATEGORY:
 		add_category(p, field_text(p));
@@ -1669,17 +2083,35 @@ end_feed_field(struct tr_parser *p)
 		break;
 	case X_F_LINK:
 		set_first(&m->link,
-		          resolve(p->field_base, tr_buf_str(&p->text)));
+		          resolve_keep(p, p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_F_SUBTITLE:
 		set_first(&m->subtitle, field_text(p));
 		break;
 	case X_F_ID:
-		set_first(&m->id, field_text(p));
+		set_first(&m->id, field_id(p));
 		break;
 	case X_F_UPDATED:
-		if (m->updated == TR_DATE_NONE)
+		if (m->updated == TR_DATE_NONE && !p->have_lastbuild)
 			m->updated = field_date(p);
+		break;
+	case X_F_LASTBUILD:
+		/* The channel's last change, over its pubDate whatever the
+		 * order (RSS 2.0). */
+		if (!p->have_lastbuild &&
+		    (v = field_date(p)) != TR_DATE_NONE) {
+			m->updated = v;
+			p->have_lastbuild = 1;
+		}
+		break;
+	case X_F_ITUNES_AUTHOR:
+		set_first(&p->feed_itunes_author, field_text(p));
+		break;
+	case X_F_FALLBACK_SUBTITLE:
+		set_first(&p->fallback_subtitle, field_text(p));
+		break;
+	case X_F_ATOM_LINK:
+		atom_link_end(p, R_CHANNEL);
 		break;
 	case X_F_LANGUAGE:
 		set_str(&m->language, field_text(p));
@@ -1688,7 +2120,8 @@ end_feed_field(struct tr_parser *p)
 		if ((s = field_text(p)) != NULL && m->author == NULL) {
 			parse_rss_person(&pe, s);
 			m->author = person_display(&pe);
-			free(pe.name), free(pe.email), free(pe.uri);
+			person_clear(&p->feed_person);
+			p->feed_person = pe;
 		}
 		break;
 	case X_F_TTL:
@@ -1861,7 +2294,7 @@ root_element(struct tr_parser *p, enum ns ns, const char *name,
 	if (strcmp(local, "entry") == 0 &&
 	    (ns == NS_ATOM10 || ns == NS_ATOM03 || ns == NS_ATOMPRE)) {
 		p->version = atom_version(ns, attr(atts, "version"));
-		begin_item(p);
+		begin_item(p, NULL);
 		return R_ITEM;
 	}
 	if (strcmp(local, "rss") == 0 && ns_family(p, ns) == FAM_RSS) {
@@ -1956,19 +2389,18 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			if (p->version == TR_FEED_UNKNOWN)
 				p->version =
 				    ns == NS_RSS090 ? TR_RSS090 : TR_RSS10;
-			begin_item(p);
+			begin_item(p, atts);
 			return R_ITEM;
 		}
 		return R_NONE;
 	case R_CHANNEL:
 		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
-			begin_item(p);
+			begin_item(p, atts);
 			return R_ITEM;
 		}
-		if (tag == T_A_LINK) {
-			atom_link(p, R_CHANNEL, atts);
-			return R_NONE;
-		}
+		if (tag == T_A_LINK)
+			target = atom_link_start(p, R_CHANNEL, atts,
+			                         X_F_ATOM_LINK);
 		if (tag == T_A_AUTHOR) {
 			p->person_owner = R_CHANNEL;
 			memset(&p->person, 0, sizeof(p->person));
@@ -1978,8 +2410,8 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 	case R_ITEM:
 		switch (tag) {
 		case T_A_LINK:
-			atom_link(p, R_ITEM, atts);
-			return R_NONE;
+			target = atom_link_start(p, R_ITEM, atts, X_I_ATOM_LINK);
+			break;
 		case T_ENCLOSURE:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "length"));
@@ -2009,7 +2441,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 
 			if (u)
 				set_first(&p->art.source_url,
-				          resolve(cur_base(p), u));
+				          resolve_keep(p, cur_base(p), u));
 			break;
 		}
 		case T_A_CATEGORY: {
@@ -2029,7 +2461,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		/* Not a feed format we know; still take what looks like one
 		 * (feedparser does the same), the version stays unknown. */
 		if ((tag == T_ITEM || tag == T_A_ENTRY) && !p->in_item) {
-			begin_item(p);
+			begin_item(p, atts);
 			return R_ITEM;
 		}
 		if (tag == T_CHANNEL || tag == T_A_FEED)
@@ -2042,12 +2474,14 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
-		return R_NONE;
-	case R_SOURCE:
-		if (tag == T_A_LINK) {
-			atom_link(p, R_SOURCE, atts);
+		if (tag != T_MEDIA_DESCRIPTION)
 			return R_NONE;
-		}
+		target = X_I_FALLBACK_SUMMARY;
+		break;
+	case R_SOURCE:
+		if (tag == T_A_LINK)
+			target = atom_link_start(p, R_SOURCE, atts,
+			                         X_S_ATOM_LINK);
 		break;
 	default:
 		break;
@@ -2257,10 +2691,13 @@ end_person(struct tr_parser *p)
 
 	if (p->person_owner == R_ITEM && p->in_item)
 		add_person(p, pe);
-	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL)
-		p->meta.author = person_display(pe);
-	free(pe->name), free(pe->email), free(pe->uri);
-	memset(pe, 0, sizeof(*pe));
+	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL &&
+	         (p->meta.author = person_display(pe)) != NULL) {
+		person_clear(&p->feed_person);
+		p->feed_person = *pe;
+		memset(pe, 0, sizeof(*pe));
+	}
+	person_clear(pe);
 }
 
 static void XMLCALL
@@ -2383,6 +2820,17 @@ setup_expat(struct tr_parser *p)
 	return 0;
 }
 
+/* The document-level state beside the metadata (see struct tr_parser). */
+static void
+feed_extras_clear(struct tr_parser *p)
+{
+	person_clear(&p->feed_person);
+	free(p->feed_itunes_author);
+	free(p->fallback_subtitle);
+	p->feed_itunes_author = p->fallback_subtitle = NULL;
+	p->have_lastbuild = p->feed_link_weak = 0;
+}
+
 /*
  * Drops an open item, person and field: the article record and its
  * arrays, the alternate link, the text gathered so far.
@@ -2395,8 +2843,8 @@ drop_open(struct tr_parser *p)
 	p->cap_authors = p->cap_categories = p->cap_enclosures = 0;
 	free(p->alt_link);
 	p->alt_link = NULL;
-	free(p->person.name), free(p->person.email), free(p->person.uri);
-	memset(&p->person, 0, sizeof(p->person));
+	person_clear(&p->person);
+	item_extras_clear(p);
 	p->target = X_NONE;
 	p->mode = M_TEXT;
 	p->base64 = p->atom_text = 0;
@@ -2449,6 +2897,7 @@ doc_clear(struct tr_parser *p)
 	p->cs = NULL;
 	drop_open(p);
 	tr_feed_meta_free(&p->meta);
+	feed_extras_clear(p);
 	for (i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
 	free(p->warnings);
@@ -2714,6 +3163,7 @@ restore_checkpoint(struct tr_parser *p)
 	if (p->ck_depth == 0) { /* from the document's start */
 		tr_feed_meta_free(&p->meta);
 		tr_feed_meta_init(&p->meta);
+		feed_extras_clear(p);
 		p->version = TR_FEED_UNKNOWN;
 		p->root[0] = '\0';
 		if (p->rss_uri)
@@ -2935,6 +3385,23 @@ tr_parser_feed(struct tr_parser *p, const void *buf, size_t len)
 	return 0;
 }
 
+/* Podcast fallbacks for the feed's author and subtitle (iTunes tags). */
+static void
+feed_fallbacks(struct tr_parser *p)
+{
+	struct tr_person pe;
+
+	if (p->meta.author == NULL && p->feed_itunes_author) {
+		parse_rss_person(&pe, p->feed_itunes_author);
+		p->meta.author = person_display(&pe);
+		person_clear(&pe);
+	}
+	if (p->meta.subtitle == NULL && p->fallback_subtitle) {
+		p->meta.subtitle = p->fallback_subtitle;
+		p->fallback_subtitle = NULL;
+	}
+}
+
 static int
 recognized(const struct tr_parser *p)
 {
@@ -2964,6 +3431,7 @@ tr_parser_finish(struct tr_parser *p)
 	}
 	if (p->meta.ttl == 0 && p->sy_period > 0)
 		p->meta.ttl = p->sy_period / (p->sy_freq > 0 ? p->sy_freq : 1);
+	feed_fallbacks(p);
 	if (rc == TR_ENOMEM)
 		return rc;
 	return recognized(p) ? 0 : TR_EPARSE;
@@ -3035,6 +3503,8 @@ tr_parser_free(struct tr_parser *p)
 	tr_buf_free(&p->text);
 	tr_buf_free(&p->held);
 	tr_buf_free(&p->ctags);
+	free(p->cat_set.slot);
+	free(p->enc_set.slot);
 	free(p->bases);
 	free(p->frames);
 	free(p->ctag_end);
