@@ -523,6 +523,7 @@ struct tr_parser {
 	int fast_decided;   /* whether to go the fast way was decided */
 	int halt;           /* handlers ignore expat's events */
 	int want_clean;     /* a handler found what the cleaner repairs */
+	int shadow;         /* the cleaner follows expat, to take over */
 	long line_adjust;   /* expat's line numbers to the input's */
 	uint64_t in_off;    /* bytes handed to expat the fast way */
 	struct tr_buf held; /* input bytes [held_off, in_off) */
@@ -2927,6 +2928,7 @@ doc_clear(struct tr_parser *p)
 	p->sy_period = p->sy_freq = 0;
 	p->n_items = p->n_emitted = 0;
 	p->fast = p->fast_decided = p->halt = p->want_clean = 0;
+	p->shadow = 0;
 	p->line_adjust = 0;
 	p->in_off = p->held_off = 0;
 	tr_buf_reset(&p->held);
@@ -3127,6 +3129,10 @@ clean_only(struct tr_parser *p, const char *u, size_t ulen)
  * closes inside the channel (or root), so only the bytes since the last
  * one are kept; should they pass HOLD_MAX (a huge item), the cleaner
  * catches up over them and the rest of the document goes the slow way.
+ * It takes over only where it holds nothing back (tr_clean_pending):
+ * expat has read every byte so far, and a tag name the cleaner still
+ * holds would reach expat twice. Until then it follows expat chunk by
+ * chunk, its output dropped, and the bytes stay held.
  */
 #define HOLD_MAX ((size_t)1 << 20)
 
@@ -3224,7 +3230,7 @@ fallback(struct tr_parser *p)
 	int rc = 0;
 
 	restore_checkpoint(p);
-	p->fast = p->want_clean = p->halt = 0;
+	p->fast = p->want_clean = p->halt = p->shadow = 0;
 	if ((rc = restart_expat(p)) != 0) {
 		p->dead = 1;
 		p->stop_rc = rc;
@@ -3238,6 +3244,16 @@ fallback(struct tr_parser *p)
 	return rc;
 }
 
+/* The cleaner has read all expat read: it takes over if it can. */
+static void
+hand_over(struct tr_parser *p)
+{
+	if (tr_clean_pending(p->cl))
+		return; /* it holds part of a tag: the next chunk, then */
+	p->fast = p->shadow = 0;
+	tr_buf_free(&p->held);
+}
+
 /*
  * No checkpoint for too long: the cleaner reads what expat read since the
  * last one (its output, the same bytes, dropped) and takes over.
@@ -3247,13 +3263,14 @@ catch_up(struct tr_parser *p)
 {
 	int rc = 0;
 
-	p->fast = 0;
 	tr_clean_reset(p->cl);
 	if (p->ck_depth > 0)
 		rc = resume_at_checkpoint(p, 0);
 	if (rc == 0)
 		rc = clean_only(p, p->held.data, p->held.len);
-	tr_buf_free(&p->held);
+	p->shadow = 1;
+	if (rc == 0)
+		hand_over(p);
 	return rc;
 }
 
@@ -3313,6 +3330,11 @@ fast_parse(struct tr_parser *p, const char *u, size_t n, int final)
 		     XML_GetErrorCode(p->xp) != XML_ERROR_NO_MEMORY))
 			return fallback(p);
 		return expat_failed(p);
+	}
+	if (p->shadow && !final) {
+		if ((rc = clean_only(p, u, n)) == 0)
+			hand_over(p);
+		return rc;
 	}
 	if (!final && p->held.len > HOLD_MAX)
 		return catch_up(p);

@@ -498,6 +498,78 @@ test_formats_recognised(void)
 	}
 }
 
+/* --- chunking: documents larger than the fast way holds -------------------- */
+
+/*
+ * A feed whose second item has k child elements (with attributes,
+ * references and prefixes, so that chunk borders fall inside every kind
+ * of markup), large enough to pass the parser's 1 MiB hold limit.
+ */
+static char *
+big_item_doc(size_t k, size_t *len)
+{
+	struct tr_buf b;
+	size_t i;
+
+	tr_buf_init(&b, (size_t)64 << 20);
+	tr_buf_adds(&b, "<?xml version=\"1.0\"?>\n<rss version=\"2.0\" "
+	                "xmlns:x=\"urn:x\"><channel><title>Big</title>\n"
+	                "<item><title>one</title><link>http://e.example/1"
+	                "</link></item>\n<item><title>big</title><link>"
+	                "http://e.example/2</link>\n");
+	for (i = 0; i < k; i++)
+		tr_buf_printf(&b,
+		              "<x:part n=\"%zu\" note='a &amp; b'>value %zu "
+		              "&lt;&#233;&gt; \xc3\xa9t\xc3\xa9</x:part>%s",
+		              i, i * 7, i % 3 ? "" : "\n");
+	tr_buf_adds(&b, "<description>end of the big one</description>"
+	                "</item>\n<item><title>three</title><link>http://"
+	                "e.example/3</link></item></channel></rss>\n");
+	*len = b.len;
+	return tr_buf_detach(&b);
+}
+
+static void
+test_large_item_any_split(void)
+{
+	size_t len, k, i;
+	char *doc = big_item_doc(24000, &len), *whole, *got;
+	static const size_t steps[] = {1, 7, 100, 4093, 65536, 65537, 300000};
+	int bad = 0;
+
+	CHECK(len > ((size_t)1 << 20) + 100000);
+	whole = parse_doc(doc, len, NULL, 0, 0, 0);
+	CHECK(whole && strstr(whole, "version=rss20 bozo=0 n=3"));
+	CHECK(whole && strstr(whole, "summary=[end of the big one]"));
+	got = parse_doc(doc, len, NULL, 1, 0, 0);
+	CHECK(got && whole && strcmp(got, whole) == 0);
+	free(got);
+	/* Splits at every offset of a stretch: the chunks that follow fall
+	 * at every offset of the markup the hand-over meets. */
+	for (k = 1; k <= 160 && bad < 3; k++) {
+		got = parse_doc(doc, len, NULL, 0, (long)(k * 13), 0);
+		if (got == NULL || whole == NULL || strcmp(got, whole) != 0) {
+			printf("  split at %zu differs: %.300s\n", k * 13,
+			       got ? got : "(null)");
+			tr_test_failed_checks++;
+			bad++;
+		}
+		free(got);
+	}
+	for (i = 0; i < N(steps); i++) {
+		got = parse_doc(doc, len, NULL, 0, -1, steps[i]);
+		if (got == NULL || whole == NULL || strcmp(got, whole) != 0) {
+			printf("  pieces of %zu differ: %.300s\n", steps[i],
+			       got ? got : "(null)");
+			tr_test_failed_checks++;
+		}
+		free(got);
+	}
+	free(whole);
+	free(doc);
+}
+
 TR_TESTS(test_undeclared_prefixes, test_known_prefixes_fit_bound,
          test_character_reference_repairs, test_xml_declaration_repairs,
-         test_repairs_at_the_end_are_reported, test_formats_recognised)
+         test_repairs_at_the_end_are_reported, test_formats_recognised,
+         test_large_item_any_split)
