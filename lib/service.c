@@ -912,6 +912,7 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 	if ((rc = signals_install(old)) != 0)
 		goto out;
 	have_signals = 1;
+	tr_store_trap_io_faults();
 	if ((rc = service_start(&sv)) != 0)
 		goto out;
 	loop(&sv);

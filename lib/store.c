@@ -34,11 +34,13 @@
  */
 #include <assert.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store_int.h"
 #include "tributary/error.h"
@@ -985,6 +987,16 @@ setup(struct tr_store *st)
 /*
  * Statement journals (the undo log of one statement inside a transaction:
  * every multi-row write of a document commit has one, the FTS triggers
+	/*
+	 * Never memory-mapped I/O on the database file, whatever SQLite's
+	 * build default: an I/O error on a mapping (a failing disk, a file
+	 * truncated or a volume gone) is a SIGBUS that kills the process,
+	 * where read(2) returns an error the store reports with the file's
+	 * name. (The WAL index, DB-shm, is always mapped: see
+	 * tr_store_trap_io_faults.)
+	 */
+	if ((rc = store_exec(st, "PRAGMA mmap_size = 0")) != 0)
+		return rc;
  * write into it too, and inside a group commit each write's savepoint
  * journals every page it changes) stay in memory up to this size, and
  * only a bigger one goes to a temporary file. SQLite's default of 64 KiB
@@ -1057,6 +1069,59 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 	if ((rc = setup(st)) != 0)
 		return rc;
 	st->errmsg[0] = '\0';
+/* --- I/O errors on memory-mapped files --- */
+
+/*
+ * The line the SIGBUS handler writes, made when the first store opens
+ * (the handler may only call async-signal-safe functions: write, _exit).
+ */
+static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
+static char fault_line[1200];
+static volatile size_t fault_len;
+
+static void
+fault_line_set(const char *path)
+{
+	char msg[1100];
+
+	pthread_mutex_lock(&fault_mu);
+	if (fault_len == 0 && strcmp(path, ":memory:") != 0) {
+		snprintf(msg, sizeof(msg),
+		    "store %s: I/O error in the database's memory-mapped WAL "
+		    "index (%s-shm: truncated, removed or on a failing "
+		    "disk); stopping: restart tributary, which rebuilds the "
+		    "index from the WAL",
+		    path, path);
+		fault_len = tr_log_format_line(fault_line, sizeof(fault_line),
+		    TR_LOG_ERROR, msg, getenv("JOURNAL_STREAM") != NULL);
+	}
+	pthread_mutex_unlock(&fault_mu);
+}
+
+static void
+on_sigbus(int sig)
+{
+	ssize_t n;
+
+	(void)sig;
+	if (fault_len > 0) {
+		n = write(STDERR_FILENO, fault_line, fault_len);
+		(void)n;
+	}
+	_exit(1);
+}
+
+void
+tr_store_trap_io_faults(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 	return 0;
 }
 
@@ -1089,6 +1154,7 @@ data_version(struct tr_store *st, int64_t *dv)
 		return TR_ESTORE;
 	return store_step_int64(st, s, "reading the data version", dv);
 }
+	fault_line_set(path);
 
 int
 tr_store_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)

@@ -239,6 +239,7 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 	o.quiet = cli->verbosity < 0;
 	o.width = name_width(cfg);
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
+	tr_store_trap_io_faults();
 	memset(&po, 0, sizeof(po));
 	po.force = force;
 	if (optind < argc) {

@@ -30,6 +30,18 @@ enum { TR_STORE_READONLY = 1 };
 int tr_store_open(struct tr_store **out, const char *path, int flags);
 void tr_store_close(struct tr_store *st);
 
+/*
+ * SQLite always maps the WAL index (DB-shm) into memory, so an I/O error
+ * on it (the file truncated or removed under a running process, a
+ * failing disk) is a SIGBUS inside SQLite, from which nothing can
+ * continue. This installs a SIGBUS handler that writes an error naming
+ * the first store opened (through the log's line format) and ends the
+ * process with exit status 1, instead of a silent death by the signal:
+ * the one place the store ends the process, for the commands that keep
+ * a store open (serve, fetch).
+ */
+void tr_store_trap_io_faults(void);
+
 /* The last error's text on this handle. Borrowed. */
 const char *tr_store_errmsg(const struct tr_store *st);
 

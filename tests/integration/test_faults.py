@@ -712,5 +712,80 @@ def _died(proc, td):
                                                        f.read()[-3000:]))
 
 
+# --- the store's file under `serve` ------------------------------------
+
+class Serving:
+    """`tributary serve` on one healthy feed in td, its stderr in
+    td/stderr.log; started when entered, stopped (if still running) when
+    left."""
+
+    def __init__(self, td, srv):
+        self.td = td
+        self.port = free_port()
+        srv.route("/h.xml", body=HEALTHY_V1)
+        glob = dict(FAST)
+        glob["listen"] = "127.0.0.1:%d" % self.port
+        glob["interval"] = "1h"
+        self.conf = write_conf(td, [("healthy", srv.url("/h.xml"))], glob)
+        self.db = td.join("db.sqlite")
+        self.store = Store(self.db)
+
+    def __enter__(self):
+        self.err = open(self.td.join("stderr.log"), "w")
+        self.proc = spawn(["-c", self.conf, "serve"], stdout=self.err,
+                          stderr=self.err)
+        wait_until(lambda: http_status(self.port, "/healthz") == 200
+                   if _alive(self.proc) else _died(self.proc, self.td),
+                   slow(30), "the endpoint")
+        wait_until(lambda: self.store.count("healthy") == 5, slow(30),
+                   "the first round")
+        return self
+
+    def __exit__(self, *exc):
+        if _alive(self.proc):
+            self.proc.terminate()
+            self.proc.wait(timeout=slow(30))
+        self.err.close()
+
+    def log(self):
+        with open(self.td.join("stderr.log")) as f:
+            return f.read()
+
+    def ended(self, timeout):
+        """Waits for serve to end by itself; its exit status."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except Exception:
+            raise AssertionError("serve still runs:\n" + self.log()[-2000:])
+
+
+def _truncate(path, size):
+    with open(path, "r+b") as f:
+        f.truncate(size)
+
+
+@test
+def shared_memory_file_damaged_under_serve():
+    """The WAL index (DB-shm) is memory-mapped by SQLite: truncated under
+    a running serve, the next access to it is an I/O error on a mapping
+    (SIGBUS). serve must end with an error that names the file and exit
+    status 1 (systemd restarts it), never be killed by the signal."""
+    cases = [("truncated to 0", 0), ("truncated to one page", 4096)]
+    for what, size in cases:
+        with FeedServer() as srv, TempDir() as td, Serving(td, srv) as sv:
+            _truncate(sv.db + "-shm", size)
+            for i in range(5):
+                http_status(sv.port, "/feed.atom?n=%d" % i)
+                if not _alive(sv.proc):
+                    break
+                repoll(sv.store, sv.proc, "healthy")
+                time.sleep(0.3)
+            rc = sv.ended(slow(20))
+            log = sv.log()
+            eq(rc, 1, "%s: exit status (%s)" % (what, log[-1500:]))
+            contains(log, sv.db, "%s: the log names the database" % what)
+            contains(log, "I/O error", what)
+
+
 if __name__ == "__main__":
     main()
