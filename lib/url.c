@@ -590,3 +590,25 @@ tr_url_has_secret(const char *url)
 	curl_url_cleanup(h);
 	return found;
 }
+
+int
+tr_url_path_encode(struct tr_buf *out, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[3] = {'%', 0, 0};
+	int rc = 0;
+
+	for (; *path && rc == 0; path++) {
+		unsigned char c = (unsigned char)*path;
+
+		if (is_alpha(c) || is_digit(c) || strchr("-._~!$&'()*+,;=:@/",
+		        c) != NULL) {
+			rc = tr_buf_addc(out, (char)c);
+		} else {
+			e[1] = hex[c >> 4];
+			e[2] = hex[c & 15];
+			rc = tr_buf_add(out, e, 3);
+		}
+	}
+	return rc;
+}

@@ -4,6 +4,8 @@
 #ifndef TRIBUTARY_URL_H
 #define TRIBUTARY_URL_H
 
+#include "tributary/buf.h"
+
 /*
  * Resolves ref against base (RFC 3986 §5) and returns a malloc'ed
  * absolute URL. base may be NULL; then ref must be absolute. Returns NULL
@@ -39,6 +41,14 @@ char *tr_url_public(const char *url);
  * name, a password or a secret-looking query parameter.
  */
 int tr_url_has_secret(const char *url);
+
+/*
+ * Appends the decoded path (as the endpoint received it: "/tags/Tech
+ * News.atom") to out percent-encoded for a URL (RFC 3986 §3.3): every
+ * byte but the unreserved ones, the sub-delims, ':', '@' and the '/'
+ * separators becomes %XX, '%' included. 0, TR_ENOMEM or TR_ETOOBIG.
+ */
+int tr_url_path_encode(struct tr_buf *out, const char *path);
 
 /* The scheme ("http", "https", "file", ...) lowercased in out, or "". */
 void tr_url_scheme(char *out, unsigned size, const char *url);

@@ -9,7 +9,11 @@
  *   - a canonical link is an http(s) URL with a lowercase scheme, no
  *     fragment, and is its own canonical form (dedup compares them);
  *   - the scheme and host keys are NUL-terminated inside their buffers
- *     and lowercase.
+ *     and lowercase;
+ *   - what tr_url_public() gives may be shown: parsed again, it carries
+ *     no user, password or secret-looking parameter;
+ *   - tr_fetch_addr_class() names every text (an address class, "not an
+ *     IP address", or NULL for a public address) without reading past it.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -67,6 +71,16 @@ check_canonical(const char *link)
 	free(c);
 }
 
+static void
+check_public(const char *url)
+{
+	char *p = tr_url_public(url);
+
+	if (p != NULL && tr_url_has_secret(p))
+		abort();
+	free(p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -94,6 +108,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_lower(host, sizeof(host));
 	}
 	free(r);
+	check_public(ref);
+	(void)tr_fetch_addr_class(ref);
 	check_canonical(ref);
 	tr_url_scheme(scheme, sizeof(scheme), ref);
 	check_lower(scheme, sizeof(scheme));

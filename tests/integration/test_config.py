@@ -261,4 +261,63 @@ def cli_usage_errors():
     eq(r.rc, 2, "extra argument")
 
 
+@test
+def tags_are_urls_when_percent_encoded():
+    """Tags with spaces and other characters not safe in a URL path: every
+    link and id tributary writes for them is percent-encoded."""
+    import re
+    import subprocess
+    import time
+    import urllib.request
+    tags = ["Tech News", "50%", "C++", "what?", "\u00dcml"]
+    with TempDir() as d:
+        feed = d.write("a.xml", '<?xml version="1.0"?><rss version="2.0">'
+                       '<channel><title>a</title><link>http://a.example/</link>'
+                       '<item><title>one</title><link>http://a.example/1</link>'
+                       '<guid>1</guid></item></channel></rss>')
+        path = d.write("feeds.conf", '[tributary]\ndatabase = t.db\n'
+                       '[feed "a"]\nurl = file://%s\ntags = %s\n'
+                       % (feed, ", ".join(tags)))
+        eq(run("-c", path, "fetch").rc, 0, "fetch")
+        log = open(d.join("serve.log"), "w+")
+        env = dict(os.environ)
+        env.pop("TRIBUTARY_CONFIG", None)
+        proc = subprocess.Popen([os.environ.get("TRIBUTARY"), "-c", path,
+                                 "serve", "--listen", "127.0.0.1:0"],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            port = None
+            for _ in range(200):
+                log.seek(0)
+                m = re.search(r"http://127\.0\.0\.1:(\d+)/feed\.atom",
+                              log.read())
+                if m:
+                    port = int(m.group(1))
+                    break
+                time.sleep(0.05)
+            check(port, "serve did not start")
+            base = "http://127.0.0.1:%d" % port
+            for tag in tags:
+                enc = urllib.request.quote(tag, safe="")
+                for fmt in ("atom", "rss", "json"):
+                    url = "%s/tags/%s.%s" % (base, enc, fmt)
+                    text = urllib.request.urlopen(url, timeout=10).read(
+                        ).decode()
+                    want = "%s/tags/%s.%s" % (base, urllib.request.quote(
+                        tag, safe="!$&'()*+,;=:@"), fmt)
+                    contains(text, want.replace("&", "&amp;"),
+                             "%s %s self link" % (tag, fmt))
+                    for href in re.findall(r'(?:href|url)"?[=:] ?"([^"]*)"',
+                                           text):
+                        check(" " not in href, "%s %s: %r" % (tag, fmt, href))
+                r = run("-c", path, "export", "--tag", tag)
+                eq(r.rc, 0, "export --tag %s" % tag)
+                contains(r.out, "/tags/%s.atom" % urllib.request.quote(
+                    tag, safe=""), "export self link")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            log.close()
+
+
 main()

@@ -379,5 +379,35 @@ test_url_public(void)
 	}
 }
 
-TR_TESTS(test_url_public, test_url_resolve, test_url_resolve_as_curl, test_url_canonical,
+/* Paths the endpoint received, as they go into self links and ids. */
+static void
+test_url_path_encode(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"/tags/Tech News.atom", "/tags/Tech%20News.atom"},
+	    {"/tags/50%.rss", "/tags/50%25.rss"},
+	    {"/tags/a?b#c.json", "/tags/a%3Fb%23c.json"},
+	    {"/tags/\xc3\x9cml.atom", "/tags/%C3%9Cml.atom"},
+	    {"/tags/C++.atom", "/tags/C++.atom"},
+	    {"/feeds/a.b-c_d~e.atom", "/feeds/a.b-c_d~e.atom"},
+	    {"/tags/<x>\"'.atom", "/tags/%3Cx%3E%22'.atom"},
+	    {"/tags/a\\b.atom", "/tags/a%5Cb.atom"},
+	    {"/", "/"},
+	    {"", ""},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tr_buf b;
+
+		tr_buf_init(&b, 1024);
+		CHECK_INT(tr_url_path_encode(&b, cases[i].in), 0);
+		CHECK_STR_CASE(cases[i].in, tr_buf_str(&b), cases[i].want);
+		tr_buf_free(&b);
+	}
+}
+
+TR_TESTS(test_url_path_encode, test_url_public, test_url_resolve, test_url_resolve_as_curl, test_url_canonical,
          test_url_canonical_dedup, test_url_scheme)
