@@ -248,5 +248,173 @@ def wrk_on_the_endpoint_during_a_2000_feed_round():
             ng.stop()
 
 
+# --- searches and hostile feeds next to ordinary readers -------------------
+
+FILL = os.path.join(os.environ.get("TR_BUILD") or os.path.dirname(TRIBUTARY),
+                    "tests", "helpers", "fill_store")
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def wrk_report(out):
+    """parse_wrk's figures plus the 75 and 90 percentiles and the max."""
+    res = parse_wrk(out)
+    for pct, key in (("75", "p75"), ("90", "p90")):
+        m = re.search(r"^\s+%s(?:\.000)?%%\s+([\d.]+)(us|ms|s)\s*$" % pct,
+                      out, re.M)
+        res[key] = (float(m.group(1)) * {"us": 0.001, "ms": 1.0,
+                                         "s": 1000.0}[m.group(2)]
+                    if m else None)
+    m = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out)
+    res["max"] = (float(m.group(1)) * {"us": 0.001, "ms": 1.0,
+                                       "s": 1000.0}[m.group(2)]
+                  if m else None)
+    return res
+
+
+def start_wrk(url, seconds, conns=2):
+    return subprocess.Popen(
+        ["wrk", "-t", "1", "-c", str(conns), "-d", "%ds" % seconds,
+         "--timeout", "10s", "--latency", url],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish_wrk(proc):
+    out = proc.stdout.read().decode(errors="replace")
+    eq(proc.wait(), 0, "wrk exit status:\n" + out)
+    return wrk_report(out), out
+
+
+def fill(td, conf, feed, doc):
+    path = td.write(feed + ".xml", doc)
+    p = subprocess.run([FILL, conf, feed, path], capture_output=True,
+                       text=True, timeout=300)
+    check(p.returncode == 0, "fill_store %s: %s%s" % (feed, p.stdout,
+                                                      p.stderr))
+
+
+def serve_ready(conf, port, td):
+    log = open(td.join("serve.log"), "wb")
+    proc = subprocess.Popen(wrapper() + [TRIBUTARY, "-c", conf, "serve"],
+                            env=_env(), stdout=log, stderr=log)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        check(proc.poll() is None, "serve exited %r" % proc.poll())
+        try:
+            c = socket.create_connection(("127.0.0.1", port), 1)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            if c.recv(64).startswith(b"HTTP/1.1 200"):
+                c.close()
+                return proc
+            c.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    check(False, "serve not ready")
+
+
+def http_get(port, path, timeout=30):
+    """(status, seconds) of one GET on a new connection."""
+    import http.client
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        return r.status, time.monotonic() - t0
+    finally:
+        c.close()
+
+
+SEARCH_FEEDS, SEARCH_ITEMS = 20, 1500
+
+
+@test
+def searches_do_not_hold_up_healthz_or_feeds():
+    """8 clients send the most expensive searches allowed (four
+    two-letter prefixes and a 1,000-article page, different each time so
+    that no cache helps) against 30,000 articles while wrk polls /healthz
+    and /feed.atom; those answer within 100 ms (99th percentile)."""
+    import random
+    import threading
+    import urllib.parse
+    check(shutil.which("wrk"), "wrk is not installed")
+    rnd = random.Random(7)
+    vocab = sorted({"".join(rnd.choice(LETTERS) for _ in range(
+        rnd.randint(4, 8))) for _ in range(600)})
+    with TempDir() as td:
+        port = free_port()
+        lines = ["[tributary]", "database = %s" % td.join("db.sqlite"),
+                 "listen = 127.0.0.1:%d" % port, "interval = 1h"]
+        for f in range(SEARCH_FEEDS):
+            lines += ['[feed "f%02d"]' % f,
+                      "url = http://127.0.0.1:9/f%02d.xml" % f]
+        conf = td.write("feeds.conf", "\n".join(lines) + "\n")
+        for f in range(SEARCH_FEEDS):
+            its = [("f%02d-%d" % (f, i),
+                    " ".join(rnd.choice(vocab) for _ in range(6)),
+                    " ".join(rnd.choice(vocab) for _ in range(60)))
+                   for i in range(SEARCH_ITEMS)]
+            fill(td, conf, "f%02d" % f, rss("f%02d" % f, its))
+        proc = serve_ready(conf, port, td)
+        stop = threading.Event()
+        results = []
+
+        def searcher(seed):
+            r = random.Random(seed)
+            while not stop.is_set():
+                q = " ".join(r.choice(vocab)[:2] + "*" for _ in range(4))
+                try:
+                    st, took = http_get(port, "/feed.json?limit=1000&q="
+                                        + urllib.parse.quote(q), 60)
+                except OSError as e:
+                    st, took = repr(e), 0
+                results.append((st, took))
+        try:
+            http_get(port, "/feed.atom")  # rendered once, then cached
+            threads = [threading.Thread(target=searcher, args=(i,))
+                       for i in range(8)]
+            for t in threads:
+                t.start()
+            time.sleep(1)
+            w1 = start_wrk("http://127.0.0.1:%d/healthz" % port, 10)
+            w2 = start_wrk("http://127.0.0.1:%d/feed.atom" % port, 10)
+            (h, hout), (f, fout) = finish_wrk(w1), finish_wrk(w2)
+            stop.set()
+            for t in threads:
+                t.join(120)
+            codes = {}
+            for st, _ in results:
+                codes[st] = codes.get(st, 0) + 1
+            took = sorted(t for st, t in results if st == 200)
+            print("  8 search clients: %d searches, answers %s, median "
+                  "%.0f ms, slowest %.0f ms" % (
+                      len(results), codes,
+                      1000 * took[len(took) // 2] if took else -1,
+                      1000 * took[-1] if took else -1))
+            for name, w in (("/healthz", h), ("/feed.atom", f)):
+                print("  wrk -c2 %s: %s requests, p50 %.2f ms, p90 %.2f "
+                      "ms, p99 %.2f ms, max %.2f ms" % (
+                          name, w["requests"], w["p50"] or -1,
+                          w["p90"] or -1, w["p99"] or -1, w["max"] or -1))
+            check(codes.get(200, 0) >= 8, "searches answered: %s" % codes)
+            check(set(codes) <= {200, 503}, "search answers %s" % codes)
+            for name, w, out in (("/healthz", h, hout),
+                                 ("/feed.atom", f, fout)):
+                eq(w["errors"], 0, name + " socket errors:\n" + out)
+                eq(w["non2xx"], 0, name + " non-2xx:\n" + out)
+                check(w["p99"] is not None and w["p99"] < 100,
+                      "%s p99 %s ms:\n%s" % (name, w["p99"], out))
+            proc.send_signal(signal.SIGTERM)
+            eq(proc.wait(30), 0, "exit status after SIGTERM")
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 if __name__ == "__main__":
     main()
