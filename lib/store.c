@@ -501,6 +501,7 @@ store_stage_flush(struct tr_store *st)
 	if (rc != 0) {
 		store_rollback(st);
 		st->stage_epoch++;
+		snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 		tr_log(TR_LOG_WARN, "store %s: staged articles lost: %s",
 		    st->path, st->errmsg);
 	}
@@ -512,7 +513,6 @@ static int
 run_stmt(struct tr_store *st, enum store_stmt id, const char *what)
 {
 	sqlite3_stmt *s = store_stmt(st, id);
-		snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 
 	return s ? store_exec_stmt(st, s, what) : TR_ESTORE;
 }
@@ -529,6 +529,8 @@ group_lost(struct tr_store *st)
 	st->in_savepoint = 0;
 	st->staged_rows = 0;
 	st->stage_epoch++;
+	st->groups_lost++;
+	snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 	tr_log(TR_LOG_ERROR, "store %s: a group of %lld writes was rolled "
 	    "back: %s", st->path, (long long)st->group_writes, st->errmsg);
 	st->group_writes = 0;
@@ -540,8 +542,6 @@ begin_own(struct tr_store *st)
 {
 	int rc;
 
-	st->groups_lost++;
-	snprintf(st->lost_msg, sizeof(st->lost_msg), "%s", st->errmsg);
 	if ((rc = store_stage_flush(st)) != 0)
 		return rc;
 	return run_stmt(st, S_BEGIN, "beginning a transaction");
@@ -651,17 +651,6 @@ tr_store_group_commit(struct tr_store *st)
 }
 
 int
-tr_store_group_end(struct tr_store *st)
-{
-	int rc = tr_store_group_commit(st);
-
-	st->grouping = 0;
-	return rc;
-}
-
-int64_t
-store_now(const struct tr_store *st)
-int
 tr_store_group_open(const struct tr_store *st)
 {
 	return st->in_group;
@@ -675,6 +664,17 @@ tr_store_groups_lost(const struct tr_store *st, const char **why)
 	return st->groups_lost;
 }
 
+int
+tr_store_group_end(struct tr_store *st)
+{
+	int rc = tr_store_group_commit(st);
+
+	st->grouping = 0;
+	return rc;
+}
+
+int64_t
+store_now(const struct tr_store *st)
 {
 	return st->fixed_now ? st->fixed_now : (int64_t)time(NULL);
 }
@@ -954,6 +954,16 @@ setup(struct tr_store *st)
 						"PRAGMA cache_size = -16384")) !=
 	    0)
 		return rc;
+	/*
+	 * Never memory-mapped I/O on the database file, whatever SQLite's
+	 * build default: an I/O error on a mapping (a failing disk, a file
+	 * truncated or a volume gone) is a SIGBUS that kills the process,
+	 * where read(2) returns an error the store reports with the file's
+	 * name. (The WAL index, DB-shm, is always mapped: see
+	 * tr_store_trap_io_faults.)
+	 */
+	if ((rc = store_exec(st, "PRAGMA mmap_size = 0")) != 0)
+		return rc;
 	if (st->readonly) {
 		if (v < SCHEMA_VERSION)
 			return store_err(st, TR_ESTORE,
@@ -987,16 +997,6 @@ setup(struct tr_store *st)
 /*
  * Statement journals (the undo log of one statement inside a transaction:
  * every multi-row write of a document commit has one, the FTS triggers
-	/*
-	 * Never memory-mapped I/O on the database file, whatever SQLite's
-	 * build default: an I/O error on a mapping (a failing disk, a file
-	 * truncated or a volume gone) is a SIGBUS that kills the process,
-	 * where read(2) returns an error the store reports with the file's
-	 * name. (The WAL index, DB-shm, is always mapped: see
-	 * tr_store_trap_io_faults.)
-	 */
-	if ((rc = store_exec(st, "PRAGMA mmap_size = 0")) != 0)
-		return rc;
  * write into it too, and inside a group commit each write's savepoint
  * journals every page it changes) stay in memory up to this size, and
  * only a bigger one goes to a temporary file. SQLite's default of 64 KiB
@@ -1036,39 +1036,6 @@ configure_sqlite(void)
 		    "left at SQLite's default (%s)", sqlite3_errstr(rc));
 }
 
-int
-tr_store_open(struct tr_store **out, const char *path, int flags)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct tr_store *st;
-	int oflags, rc;
-
-	*out = NULL;
-	pthread_once(&once, configure_sqlite);
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return TR_ENOMEM;
-	*out = st;
-	if ((st->path = strdup(path)) == NULL)
-		return store_err(st, TR_ENOMEM, "out of memory");
-	st->readonly = (flags & TR_STORE_READONLY) != 0;
-	st->next_batch = 1;
-	oflags = st->readonly ? SQLITE_OPEN_READONLY
-			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	oflags |= SQLITE_OPEN_NOMUTEX;
-	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
-	if (rc != SQLITE_OK) {
-		rc = (rc & 0xff) == SQLITE_CANTOPEN && st->readonly
-			 ? TR_ENOTFOUND
-			 : TR_ESTORE;
-		return store_err(st, rc, "%s: cannot open database: %s%s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory",
-		    rc == TR_ESTORE && !st->readonly
-			? " (does its folder exist, and may it be written?)"
-			: "");
-	}
-	if ((rc = setup(st)) != 0)
-		return rc;
-	st->errmsg[0] = '\0';
 /* --- I/O errors on memory-mapped files --- */
 
 /*
@@ -1122,6 +1089,40 @@ tr_store_trap_io_faults(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+int
+tr_store_open(struct tr_store **out, const char *path, int flags)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct tr_store *st;
+	int oflags, rc;
+
+	*out = NULL;
+	pthread_once(&once, configure_sqlite);
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return TR_ENOMEM;
+	*out = st;
+	if ((st->path = strdup(path)) == NULL)
+		return store_err(st, TR_ENOMEM, "out of memory");
+	st->readonly = (flags & TR_STORE_READONLY) != 0;
+	st->next_batch = 1;
+	oflags = st->readonly ? SQLITE_OPEN_READONLY
+			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	oflags |= SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		rc = (rc & 0xff) == SQLITE_CANTOPEN && st->readonly
+			 ? TR_ENOTFOUND
+			 : TR_ESTORE;
+		return store_err(st, rc, "%s: cannot open database: %s%s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory",
+		    rc == TR_ESTORE && !st->readonly
+			? " (does its folder exist, and may it be written?)"
+			: "");
+	}
+	if ((rc = setup(st)) != 0)
+		return rc;
+	fault_line_set(path);
+	st->errmsg[0] = '\0';
 	return 0;
 }
 
@@ -1154,7 +1155,6 @@ data_version(struct tr_store *st, int64_t *dv)
 		return TR_ESTORE;
 	return store_step_int64(st, s, "reading the data version", dv);
 }
-	fault_line_set(path);
 
 int
 tr_store_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)

@@ -234,12 +234,12 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	tr_store_trap_io_faults();
 
 	memset(&o, 0, sizeof(o));
 	o.quiet = cli->verbosity < 0;
 	o.width = name_width(cfg);
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
-	tr_store_trap_io_faults();
 	memset(&po, 0, sizeof(po));
 	po.force = force;
 	if (optind < argc) {
