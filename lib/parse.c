@@ -1260,6 +1260,31 @@ field_add_escaped(struct tr_parser *p, const char *s, size_t n, int attr_val)
 	field_add(p, s + run, n - run);
 }
 
+/* An XML media type (RFC 7303 §3: text/xml, application/xml, any
+ * type ending in +xml or starting xml-, as xml-external-parsed-entity). */
+static int
+is_xml_mime(const char *t)
+{
+	const char *slash = strchr(t, '/');
+	size_t n = strcspn(t, ";");
+
+	if (slash == NULL || (size_t)(slash - t) >= n)
+		return 0;
+	return (n >= 4 && strncasecmp(t + n - 4, "+xml", 4) == 0) ||
+	       strncasecmp(slash, "/xml", 4) == 0;
+}
+
+/* BCP 47 writes subtags with '-' (RFC 5646 §2.1); feeds write "en_US". */
+static char *
+lang_tag(char *s)
+{
+	char *u;
+
+	for (u = s; u && (u = strchr(u, '_')) != NULL; u++)
+		*u = '-';
+	return s;
+}
+
 /* Atom text construct type / Atom 0.3 mode attributes to a mode. */
 static void
 text_mode(struct tr_parser *p, const char **atts)
@@ -1270,13 +1295,19 @@ text_mode(struct tr_parser *p, const char **atts)
 	p->base64 = 0;
 	p->atom_text = 1;
 	if (type == NULL || strcmp(type, "text") == 0 ||
-	    strcmp(type, "text/plain") == 0)
+	    strcasecmp(type, "text/plain") == 0)
 		p->mode = M_TEXT;
-	else if (strcmp(type, "html") == 0 || strcmp(type, "text/html") == 0)
+	else if (strcmp(type, "html") == 0 ||
+	         strcasecmp(type, "text/html") == 0)
 		p->mode = M_HTML;
-	else if (strcmp(type, "xhtml") == 0 ||
-	         strcmp(type, "application/xhtml+xml") == 0)
+	else if (strcmp(type, "xhtml") == 0 || is_xml_mime(type))
 		p->mode = M_XHTML;
+	else if (mode == NULL && strchr(type, '/') &&
+	         strncasecmp(type, "text/", 5) != 0 &&
+	         (p->version == TR_ATOM10 || p->version < TR_ATOM03))
+		/* RFC 4287 §4.1.3.3: any other media type is base64;
+		 * its text is read as text. (Atom 0.3 says so by mode.) */
+		p->base64 = 1;
 	if (mode && strcmp(mode, "escaped") == 0 && p->mode == M_XHTML)
 		p->mode = M_HTML;
 	else if (mode && strcmp(mode, "base64") == 0)
@@ -2115,7 +2146,7 @@ end_feed_field(struct tr_parser *p)
 		atom_link_end(p, R_CHANNEL);
 		break;
 	case X_F_LANGUAGE:
-		set_str(&m->language, field_text(p));
+		set_str(&m->language, lang_tag(field_text(p)));
 		break;
 	case X_F_AUTHOR:
 		if ((s = field_text(p)) != NULL && m->author == NULL) {
@@ -2167,6 +2198,49 @@ end_person_field(struct tr_parser *p)
 	}
 }
 
+/*
+ * U+0080-U+009F in text are windows-1252 bytes that went through a
+ * Latin-1 conversion somewhere (U+0092 for a right quote): read as
+ * windows-1252, as references to them are (HTML §13.2.5.80). One memchr
+ * per field when there are none.
+ */
+static void
+map_c1(struct tr_buf *b)
+{
+	struct tr_buf fixed;
+	const char *s = b->data, *c;
+	size_t run = 0, max = b->max;
+
+	if (s == NULL || (c = memchr(s, 0xc2, b->len)) == NULL)
+		return;
+	tr_buf_init(&fixed, b->max + b->len / 2 + 4);
+	for (; c != NULL; c = memchr(c + 1, 0xc2, b->len - (size_t)(c + 1 - s))) {
+		unsigned char u = (unsigned char)c[1];
+		unsigned int cp;
+
+		if ((size_t)(c - s) + 1 >= b->len || u < 0x80 || u >= 0xa0 ||
+		    (cp = tr_cp1252(u)) == u)
+			continue;
+		tr_buf_add(&fixed, s + run, (size_t)(c - s) - run);
+		if (cp < 0x800) {
+			tr_buf_addc(&fixed, (char)(0xc0 | (cp >> 6)));
+		} else {
+			tr_buf_addc(&fixed, (char)(0xe0 | (cp >> 12)));
+			tr_buf_addc(&fixed, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		}
+		tr_buf_addc(&fixed, (char)(0x80 | (cp & 0x3f)));
+		run = (size_t)(c - s) + 2;
+	}
+	if (run == 0) {
+		tr_buf_free(&fixed);
+		return;
+	}
+	tr_buf_add(&fixed, s + run, b->len - run);
+	tr_buf_free(b);
+	*b = fixed;
+	b->max = max > fixed.len ? max : fixed.len;
+}
+
 static void
 end_field(struct tr_parser *p)
 {
@@ -2182,6 +2256,7 @@ end_field(struct tr_parser *p)
 	}
 	if (p->text.len >= p->text.max)
 		trim_partial_utf8(&p->text);
+	map_c1(&p->text);
 	if (p->target >= X_P_NAME && p->target <= X_P_URI)
 		end_person_field(p);
 	else if (p->target >= X_F_TITLE && p->target <= X_F_SY_FREQ)
@@ -2289,7 +2364,7 @@ root_element(struct tr_parser *p, enum ns ns, const char *name,
 		p->none_is_atom = ns == NS_NONE;
 		p->version = atom_version(ns, attr(atts, "version"));
 		if (lang)
-			p->meta.language = dup_trim(lang, strlen(lang));
+			p->meta.language = lang_tag(dup_trim(lang, strlen(lang)));
 		return R_CHANNEL;
 	}
 	if (strcmp(local, "entry") == 0 &&
@@ -2331,6 +2406,24 @@ is_void_element(const char *name)
 	return 0;
 }
 
+/*
+ * The prefix an attribute keeps when serialized: HTML writes the foreign
+ * attributes of SVG and MathML as xlink:href, xml:lang (HTML §13.3,
+ * "attribute's serialized name"); other namespaces are left out.
+ */
+static const char *
+attr_prefix(const char *name)
+{
+	static const char xlink[] = "http://www.w3.org/1999/xlink\x01";
+	static const char xml[] = "http://www.w3.org/XML/1998/namespace\x01";
+
+	if (strncmp(name, xlink, sizeof(xlink) - 1) == 0)
+		return "xlink:";
+	if (strncmp(name, xml, sizeof(xml) - 1) == 0)
+		return "xml:";
+	return "";
+}
+
 /* An element inside a field: its markup goes into the field's text. */
 static enum role
 serialize_start(struct tr_parser *p, enum ns ns, const char *local,
@@ -2341,14 +2434,19 @@ serialize_start(struct tr_parser *p, enum ns ns, const char *local,
 
 	if (p->mode == M_TEXT)
 		return R_SER; /* text only: tags are left out */
-	if (p->mode == M_XHTML && p->depth == p->field_depth + 1 &&
-	    p->text.len == 0 && ns == NS_XHTML && strcmp(local, "div") == 0)
-		return R_SER_SKIP; /* RFC 4287 §3.1.1.3: the div wrapper */
+	/* RFC 4287 §3.1.1.3: the xhtml div wrapper. Publishing tools also
+	 * wrap escaped html in one (feedparser drops it too). */
+	if (p->depth == p->field_depth + 1 && strcmp(local, "div") == 0 &&
+	    (ns == NS_XHTML || p->mode == M_HTML) &&
+	    strspn(tr_buf_str(&p->text), " \t\r\n") == p->text.len)
+		return R_SER_SKIP;
 	field_add(p, "<", 1);
 	field_add(p, local, strlen(local));
 	for (i = 0; atts[i]; i += 2) {
 		const char *v = atts[i + 1];
 		char *abs = NULL;
+
+		const char *prefix = attr_prefix(atts[i]);
 
 		split_name(atts[i], &l);
 		/* Links in xhtml content follow xml:base (RFC 4287 §3.1.1.3).
@@ -2357,6 +2455,7 @@ serialize_start(struct tr_parser *p, enum ns ns, const char *local,
 		    p->field_base && (abs = resolve(p->field_base, v)) != NULL)
 			v = abs;
 		field_add(p, " ", 1);
+		field_add(p, prefix, strlen(prefix));
 		field_add(p, l, strlen(l));
 		field_add(p, "=\"", 2);
 		field_add_escaped(p, v, strlen(v), 1);
@@ -2770,8 +2869,10 @@ on_text(void *ud, const XML_Char *s, int len)
 		return;
 	if (p->target == X_NONE || p->frames[p->depth].role < R_FIELD)
 		return;
-	if (p->mode == M_XHTML ||
-	    (p->mode == M_HTML && p->depth > p->field_depth))
+	/* In html mode the text is HTML source, also inside child elements
+	 * (an escaped "&lt;b&gt;" in a wrapper is bold, as feedparser
+	 * reads it); in xhtml mode it is text among elements. */
+	if (p->mode == M_XHTML)
 		field_add_escaped(p, s, (size_t)len, 0);
 	else
 		field_add(p, s, (size_t)len);

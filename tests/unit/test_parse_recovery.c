@@ -498,6 +498,88 @@ test_formats_recognised(void)
 	}
 }
 
+/* --- text constructs ------------------------------------------------------ */
+
+#define ATOM(body)                                                             \
+	"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"       \
+	"<id>tag:e.example,2024:f</id><entry><id>tag:e.example,2024:1</id>" \
+	body "</entry></feed>"
+#define XHTML_DIV "<div xmlns=\"http://www.w3.org/1999/xhtml\">"
+
+static void
+test_text_constructs(void)
+{
+	static const struct pcase cases[] = {
+	    {"base64 content of a binary type",
+	     ATOM("<title>A</title><content type=\"application/octet-stream"
+	          "\">RXhhbXBsZSA8Yj5UZXN0PC9iPg==</content>"),
+	     {"content=[Example &lt;b&gt;Test&lt;/b&gt;]"},
+	     {"RXhh"}},
+	    {"base64 title of an image type",
+	     ATOM("<title type=\"image/x-text\">QSAmIEI=</title>"),
+	     {"{title=[A & B] "},
+	     {0}},
+	    {"text/* is not base64",
+	     ATOM("<title>A</title><content type=\"text/csv\">a,b&lt;c"
+	          "</content>"),
+	     {"content=[a,b&lt;c]"},
+	     {0}},
+	    {"an XML type is markup, not base64",
+	     ATOM("<title>A</title><content type=\"application/xml\"><r><b>"
+	          "x</b></r></content>"),
+	     {"<b>x</b>"},
+	     {0}},
+	    {"Atom 0.3 keeps mode (no base64 by type)",
+	     "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">"
+	     "<entry><title>A</title><id>x</id><content type=\"application/"
+	     "octet-stream\">QUJD</content></entry></feed>",
+	     {"content=[QUJD]"},
+	     {0}},
+	    {"html in a div wrapper: the escaped markup is markup",
+	     ATOM("<title>A</title><content type=\"html\">" XHTML_DIV
+	          "&lt;b&gt;bold&lt;/b&gt; x</div></content>"),
+	     {"content=[<b>bold</b> x]"},
+	     {"&lt;b&gt;", "<div"}},
+	    {"html in a wrapper after whitespace, no namespace",
+	     ATOM("<title>A</title><summary type=\"html\">\n  <div>&lt;i&gt;"
+	          "it&lt;/i&gt;</div>\n</summary>"),
+	     {"summary=[<i>it</i>]"},
+	     {0}},
+	    {"html with a child other than a wrapper",
+	     ATOM("<title>A</title><content type=\"html\">a <span>&lt;em&gt;"
+	          "b&lt;/em&gt;</span></content>"),
+	     {"<em>b</em>"},
+	     {"&lt;em"}},
+	    {"xhtml keeps xml:lang's prefix",
+	     ATOM("<title>A</title><content type=\"xhtml\">" XHTML_DIV
+	          "<p xml:lang=\"fr\">oui</p></div></content>"),
+	     {"oui</p>"},
+	     {" lang=\"fr\""}},
+	    {"C1 controls in text read as windows-1252",
+	     RSS("", "<item><title>it\xc2\x92s \xc2\x93q\xc2\x94</title>"
+	             "<description>a\xc2\x96" "b \xc2\x80</description>"
+	             "</item>"),
+	     {"{title=[it\xe2\x80\x99s \xe2\x80\x9cq\xe2\x80\x9d] ",
+	      "summary=[a\xe2\x80\x93" "b \xe2\x82\xac]"},
+	     {"\xc2\x92"}},
+	    {"C1 reference and character agree",
+	     RSS("", "<item><title>&#146;\xc2\x92</title></item>"),
+	     {"{title=[\xe2\x80\x99\xe2\x80\x99] "},
+	     {0}},
+	    {"xml:lang en_US",
+	     "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en_US\">"
+	     "<title>T</title></feed>",
+	     {"lang=[en-US]"},
+	     {0}},
+	    {"language pt_BR",
+	     RSS("", "<language>pt_BR</language>"),
+	     {"lang=[pt-BR]"},
+	     {0}},
+	};
+
+	run_cases(cases, N(cases), NULL);
+}
+
 /* --- chunking: documents larger than the fast way holds -------------------- */
 
 /*
@@ -572,4 +654,4 @@ test_large_item_any_split(void)
 TR_TESTS(test_undeclared_prefixes, test_known_prefixes_fit_bound,
          test_character_reference_repairs, test_xml_declaration_repairs,
          test_repairs_at_the_end_are_reported, test_formats_recognised,
-         test_large_item_any_split)
+         test_large_item_any_split, test_text_constructs)
