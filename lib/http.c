@@ -44,6 +44,7 @@
 #include "tributary/log.h"
 #include "tributary/render.h"
 #include "tributary/store.h"
+#include "tributary/url.h"
 
 #define MAX_ARGS TR_HTTP_MAX_ARGS
 #define KEY_MAX 4096   /* cache key; the URI limit keeps keys shorter */
@@ -56,6 +57,9 @@
 #define PARAM_MAX 1024  /* longest q or before */
 
 static const char text_plain[] = "text/plain; charset=utf-8";
+static const char xsl_type[] = "text/xsl; charset=utf-8";
+/* A feed for a browser: the type browsers apply an XSLT to. */
+static const char page_xml_type[] = "application/xml; charset=utf-8";
 static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char allow_methods[] = "GET, HEAD";
 
@@ -216,6 +220,7 @@ static const struct route_def {
 	const char *name;
 } route_table[] = {
     {"/", M_EXACT, TR_ROUTE_HOME, TR_FMT_HTML, 1, "home"},
+    {"/feed.xsl", M_EXACT, TR_ROUTE_XSL, -1, 0, "stylesheet"},
     {"/feed", M_EXT, TR_ROUTE_FEED, 0, 1, "feed"},
     {"/tags/", M_NAME_EXT, TR_ROUTE_TAG, 0, 1, "tag"},
     {"/feeds/", M_NAME_EXT, TR_ROUTE_FEEDNAME, 0, 1, "feeds"},
@@ -667,6 +672,36 @@ tr_http_accepts_gzip(const char *ae)
 	if (gzip_q >= 0)
 		return gzip_q > 0;
 	return star_q > 0;
+}
+
+int
+tr_http_wants_page(const char *accept)
+{
+	const char *s = accept;
+	int html = 0;
+
+	if (accept == NULL)
+		return 0;
+	while (*s) {
+		const char *end = strchr(s, ','), *name, *ne;
+		size_t n;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		name = skip_ows(s);
+		for (ne = name;
+		     ne < end && *ne != ';' && *ne != ' ' && *ne != '\t'; ne++)
+			;
+		n = (size_t)(ne - name);
+		if ((n == 20 && strncasecmp(name, "application/atom+xml", n) == 0) ||
+		    (n == 19 && strncasecmp(name, "application/rss+xml", n) == 0))
+			return 0; /* a feed reader */
+		if (n == 9 && strncasecmp(name, "text/html", n) == 0 &&
+		    coding_qvalue(ne, end) > 0)
+			html = 1;
+		s = *end ? end + 1 : end;
+	}
+	return html;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1192,13 +1227,29 @@ answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
 	int not_modified = 0;
 	int64_t ims;
 
+	int feed = strcmp(e->content_type, tr_format_content_type(TR_FMT_ATOM)) ==
+	               0 ||
+	           strcmp(e->content_type, tr_format_content_type(TR_FMT_RSS)) ==
+	               0;
+	size_t n;
+
 	resp->entry = e;
 	resp->content_type = e->content_type;
 	resp->max_age = age;
-	resp->vary = 1;
+	resp->vary = feed ? 2 : 1;
 	resp->gzip = gz;
 	snprintf(resp->etag, sizeof(resp->etag), "%s",
 	         gz ? e->etag_gz : e->etag);
+	/*
+	 * A browser shows application/atom+xml and rss+xml as raw text but
+	 * applies the feed's stylesheet to application/xml: a person who
+	 * opens the feed gets that form (same body, its own ETag).
+	 */
+	if (feed && tr_http_wants_page(req->accept) &&
+	    (n = strlen(resp->etag)) + 4 < sizeof(resp->etag)) {
+		resp->content_type = page_xml_type;
+		memcpy(resp->etag + n - 1, "-xml\"", 6);
+	}
 	snprintf(resp->last_modified, sizeof(resp->last_modified), "%s",
 	         e->last_modified);
 	/* RFC 9110 §13.2.2: If-None-Match first; then If-Modified-Since. */
@@ -1315,6 +1366,32 @@ handle_metrics(struct tr_http *srv, struct tr_http_response *resp)
 	resp->body_len = resp->text.len;
 }
 
+/*
+ * The stylesheet the Atom and RSS documents name: static, so its ETag is
+ * its hash and it may be cached for the longest max-age.
+ */
+static void
+handle_xsl(struct tr_http_response *resp, const struct tr_http_request *req)
+{
+	tr_buf_reset(&resp->text);
+	if (tr_render_feed_xsl(&resp->text) != 0) {
+		answer_text(resp, 500, "out of memory");
+		return;
+	}
+	resp->content_type = xsl_type;
+	resp->max_age = MAX_AGE_MAX;
+	snprintf(resp->etag, sizeof(resp->etag), "\"xsl-%016llx\"",
+	         (unsigned long long)tr_hash(TR_HASH_INIT, resp->text.data,
+	                                     resp->text.len));
+	resp->status = tr_http_etag_match(req->if_none_match, resp->etag)
+	                   ? 304
+	                   : 200;
+	if (resp->status == 200) {
+		resp->body = resp->text.data;
+		resp->body_len = resp->text.len;
+	}
+}
+
 /* Checks that come before routing: framing, size, method, body. */
 static int
 precheck(struct tr_http_response *resp, const struct tr_http_request *req,
@@ -1390,6 +1467,8 @@ tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
 	}
 	if (r.id == TR_ROUTE_HEALTHZ) {
 		handle_healthz(srv, resp);
+	} else if (r.id == TR_ROUTE_XSL) {
+		handle_xsl(resp, req);
 	} else if (r.id == TR_ROUTE_METRICS) {
 		handle_metrics(srv, resp);
 		return; /* counted before the counters were written */
@@ -1500,7 +1579,10 @@ doc_urls(struct tr_buf *self, struct tr_buf *id,
 	const struct tr_http_params *p = rr->params;
 	int rc;
 
-	if ((rc = tr_buf_printf(id, "%s%s", rr->base_url, rr->path)) != 0 ||
+	/* The path came decoded ("/tags/Tech News.atom"): encoded again,
+	 * so that self links and ids are valid URLs (RFC 3986 §3.3). */
+	if ((rc = tr_buf_adds(id, rr->base_url)) != 0 ||
+	    (rc = tr_url_path_encode(id, rr->path)) != 0 ||
 	    (rc = tr_buf_add(self, id->data, id->len)) != 0)
 		return rc;
 	if (p->limit_given || p->since != TR_DATE_NONE || p->q || p->before) {
@@ -1529,7 +1611,7 @@ static int
 render_feed(struct tr_store *st, struct tr_http_render_req *rr,
             const struct tr_query *q, const char *title)
 {
-	struct tr_buf self, next, id, home;
+	struct tr_buf self, next, id, home, xsl;
 	struct tr_render_doc doc;
 	struct tr_render *r = NULL;
 	char *cursor = NULL;
@@ -1540,6 +1622,7 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 	tr_buf_init(&next, 8192);
 	tr_buf_init(&id, 8192);
 	tr_buf_init(&home, 8192);
+	tr_buf_init(&xsl, 8192);
 	memset(&doc, 0, sizeof(doc));
 	/*
 	 * One pass: the self link needs only the request, and the next-page
@@ -1553,7 +1636,13 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 	doc.self_url = tr_buf_str(&self);
 	doc.home_url = tr_buf_str(&home);
 	doc.updated = rr->updated;
-	doc.cfg = rr->cfg;
+	doc.cfg = rr->cfg; /* every format: feeds' public URLs */
+	if (rr->route->fmt == TR_FMT_ATOM || rr->route->fmt == TR_FMT_RSS) {
+		/* A browser that opens the feed shows it as a page. */
+		if ((rc = tr_buf_printf(&xsl, "%s/feed.xsl", rr->base_url)) != 0)
+			goto out;
+		doc.stylesheet = tr_buf_str(&xsl);
+	}
 	if (rr->route->fmt == TR_FMT_HTML) {
 		/* The page lists the feeds and searches itself. */
 		doc.st = st;
@@ -1588,6 +1677,7 @@ out:
 	tr_buf_free(&next);
 	tr_buf_free(&id);
 	tr_buf_free(&home);
+	tr_buf_free(&xsl);
 	return rc;
 }
 
@@ -1651,6 +1741,8 @@ struct conn_info {
 	size_t inm_len;
 	char ae[HDR_MAX];
 	size_t ae_len;
+	char acc[HDR_MAX];
+	size_t acc_len;
 	const char *ims;
 	int content_length; /* present */
 	const char *length; /* its first value */
@@ -1721,6 +1813,8 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 		join_field(ci->inm, &ci->inm_len, value);
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
 		join_field(ci->ae, &ci->ae_len, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_ACCEPT) == 0) {
+		join_field(ci->acc, &ci->acc_len, value);
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0) {
 		if (ci->ims == NULL)
 			ci->ims = value;
@@ -1980,7 +2074,9 @@ add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
 	if (resp->vary)
 		ok &= MHD_add_response_header(
 		          m, MHD_HTTP_HEADER_VARY,
-		          MHD_HTTP_HEADER_ACCEPT_ENCODING) == MHD_YES;
+		          resp->vary == 2 ? "Accept, Accept-Encoding"
+		                          : MHD_HTTP_HEADER_ACCEPT_ENCODING) ==
+		      MHD_YES;
 	if (resp->gzip && resp->status != 304)
 		ok &=
 		    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_ENCODING,
@@ -2014,11 +2110,13 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 {
 	struct tr_http_entry *e = resp->entry;
 	int g = resp->gzip != 0, nm = resp->status == 304;
+	/* The page form of a feed (another type) is built each time. */
+	int keep = e->cached && resp->content_type == e->content_type;
 	struct MHD_Response *m;
 	enum MHD_Result ret = MHD_NO;
 
 	pthread_mutex_lock(&srv->cache_lock);
-	m = e->mhd[g][nm];
+	m = keep ? e->mhd[g][nm] : NULL;
 	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
 		/*
 		 * libmicrohttpd 0.9.75 writes a framing header on a 304
@@ -2043,7 +2141,7 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 			goto out;
 		/* An uncached entry keeps no response: this one is used once.
 		 */
-		if (e->cached) {
+		if (keep) {
 			if (e->mhd[g][nm])
 				MHD_destroy_response(e->mhd[g][nm]);
 			e->mhd[g][nm] = m;
@@ -2051,7 +2149,7 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 		}
 	}
 	ret = MHD_queue_response(c, (unsigned)resp->status, m);
-	if (!e->cached)
+	if (!keep)
 		MHD_destroy_response(m);
 out:
 	pthread_mutex_unlock(&srv->cache_lock);
@@ -2105,6 +2203,7 @@ request_from(struct tr_http_request *req, struct conn_info *ci,
 	req->if_none_match = ci->inm_len ? ci->inm : NULL;
 	req->if_modified_since = ci->ims;
 	req->accept_encoding = ci->ae_len ? ci->ae : NULL;
+	req->accept = ci->acc_len ? ci->acc : NULL;
 	req->now = (int64_t)time(NULL);
 }
 
@@ -2230,6 +2329,7 @@ search_submit(struct tr_http *srv, struct MHD_Connection *c,
 	j->req.args = j->ci.args;
 	j->req.if_none_match = req->if_none_match ? j->ci.inm : NULL;
 	j->req.accept_encoding = req->accept_encoding ? j->ci.ae : NULL;
+	j->req.accept = req->accept ? j->ci.acc : NULL;
 	fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	j->fd = fi ? fi->connect_fd : -1;
 	pthread_mutex_lock(&srv->search_lock);
@@ -2378,6 +2478,8 @@ config_hash(const struct tr_config *cfg)
 
 		h = hash_str(h, f->name);
 		h = hash_str(h, f->url);
+		h = hash_str(h, f->public_url);
+		h = tr_hash(h, &f->is_private, sizeof(f->is_private));
 		h = hash_str(h, f->title);
 		h = tr_hash(h, &f->enabled, sizeof(f->enabled));
 		h = tr_hash(h, &f->max_per_feed, sizeof(f->max_per_feed));
