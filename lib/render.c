@@ -221,11 +221,13 @@ render_item_updated(const struct tr_item *it, int64_t fallback)
 	    it->sort_date, fallback);
 }
 
+/* An undated item gets no invented publication date: only dates the item
+ * carries (the first-seen time is for where a date is required). */
 int64_t
 render_item_published(const struct tr_item *it, int64_t fallback)
 {
-	return first_date(it->a.published, it->a.updated, it->first_seen,
-	    it->sort_date, fallback);
+	return first_date(it->a.published, it->a.updated, TR_DATE_NONE,
+	    TR_DATE_NONE, fallback);
 }
 
 const char *

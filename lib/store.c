@@ -225,6 +225,26 @@ static const char temp_schema[] =
 	"  OR coalesce(s.published, s.updated) > ?3 THEN " first_seen         \
 	" ELSE coalesce(s.published, s.updated) END"
 
+/*
+ * sort_date of a new undated row s: undated items keep their document's
+ * order (first in the document is newest) and sort after everything the
+ * feed already has. The new undated rows of the batch count down from
+ * B = max(now, the feed's newest sort_date + 1 + their span), one second
+ * per staged row, so the last is above all the feed's rows; B passes now
+ * only when new undated items arrive faster than one a second.
+ */
+#define NEW_UNDATED                                                            \
+	" FROM temp.stage t WHERE t.batch = ?1"                               \
+	" AND coalesce(t.published, t.updated) IS NULL AND NOT EXISTS"        \
+	" (SELECT 1 FROM articles a WHERE a.feed_id = ?2"                     \
+	" AND a.identity = t.identity)"
+#define UNDATED_SORT_DATE                                                      \
+	"max(?3, coalesce((SELECT newest.sort_date FROM articles newest"     \
+	" WHERE newest.feed_id = ?2 ORDER BY newest.sort_date DESC LIMIT 1),"  \
+	" 0) + 1 + (SELECT max(t.rowid) -"                                    \
+	" min(t.rowid)" NEW_UNDATED ")) - (s.rowid - (SELECT min(t.rowid)"    \
+	NEW_UNDATED "))"
+
 static const char *const stmt_sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_BEGIN_STAGE] = "BEGIN DEFERRED",
@@ -337,7 +357,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	" s.link, s.canon, s.title, s.author, s.authors, s.summary,"
 	" s.content, s.published, s.updated, s.categories, s.enclosures,"
 	" s.source_title, s.source_url, s.source_id, ?3, ?3,"
-	" " SORT_DATE("?3") ", s.hash, 1, 1 FROM temp.stage s"
+	" CASE WHEN coalesce(s.published, s.updated) IS NULL THEN "
+	UNDATED_SORT_DATE " ELSE " SORT_DATE("?3") " END,"
+	" s.hash, 1, 1 FROM temp.stage s"
 	/* Walks the batch's rowids in order: "WHERE s.batch = ?1 ORDER BY
 	 * s.rowid" sorted whole rows, contents included, in a temp b-tree. */
 	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1)"

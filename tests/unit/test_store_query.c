@@ -737,6 +737,17 @@ test_commit_plans(void)
 			strcat(p, "|");
 		}
 		sqlite3_finalize(e);
+		/* The feed's newest sort_date (new undated items go above
+		 * it) is one seek at the top of articles_feed, one row. */
+		{
+			static const char seek[] = "SEARCH newest USING "
+			    "COVERING INDEX articles_feed (feed_id=?)|";
+			char *q;
+
+			while ((q = strstr(p, seek)) != NULL)
+				memmove(q, q + sizeof(seek) - 1,
+				    strlen(q + sizeof(seek) - 1) + 1);
+		}
 		if (strstr(p, "articles_feed") || strstr(p, "SCAN a|") ||
 		    strstr(p, "SCAN articles|") || strstr(p, "SCAN a ") ||
 		    strstr(p, "SCAN articles ")) {
