@@ -114,9 +114,10 @@ tr_charset_content_type(char *type, size_t tsize, char *charset, size_t csize,
 			continue;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		if (*v == '"') {
+		if (*v == '"' || *v == '\'') {
+			/* RFC 9110 quotes with "; servers also write ' */
+			e = strchr(v + 1, *v);
 			v++;
-			e = strchr(v, '"');
 		} else
 			e = v + strcspn(v, "; \t");
 		if (e == NULL)
@@ -125,8 +126,11 @@ tr_charset_content_type(char *type, size_t tsize, char *charset, size_t csize,
 		break;
 	}
 	tl = strlen(type);
-	return strcmp(type, "text/xml") == 0 ||
-	       strcmp(type, "application/xml") == 0 ||
+	p = strchr(type, '/');
+	/* RFC 7303 §3, §9: xml, xml-dtd, xml-external-parsed-entity under
+	 * text/ or application/, and any +xml type. */
+	return (p && (strcmp(p, "/xml") == 0 || strcmp(p, "/xml-dtd") == 0 ||
+	              strcmp(p, "/xml-external-parsed-entity") == 0)) ||
 	       (tl > 4 && strcmp(type + tl - 4, "+xml") == 0);
 }
 
@@ -175,29 +179,122 @@ tr_charset_xml_decl(char *enc, size_t size, const char *s, size_t n)
 
 /* Labels read as windows-1252 (WHATWG Encoding §4.2, "windows-1252"). */
 static const char *const cp1252_labels[] = {
-    "ansi_x3.4-1968",
-    "ascii",
-    "cp1252",
-    "cp819",
-    "csisolatin1",
-    "ibm819",
-    "iso-8859-1",
-    "iso-ir-100",
-    "iso8859-1",
-    "iso88591",
-    "iso_8859-1",
-    "iso_8859-1:1987",
-    "l1",
-    "latin1",
-    "us-ascii",
-    "windows-1252",
-    "x-cp1252",
+    /* folded: see fold_label */
+    "ansi-x3.4-1968", "ascii",      "cp1252",     "cp819",
+    "csisolatin1",    "ibm819",     "iso-8859-1", "iso-8859-1:1987",
+    "iso-ir-100",     "iso8859-1",  "iso88591",   "l1",
+    "latin1",         "us-ascii",   "windows-1252", "x-cp1252",
 };
 
 static int
 cmp_label(const void *k, const void *e)
 {
 	return strcmp(k, *(const char *const *)e);
+}
+
+/*
+ * Labels iconv does not know by that name, folded (lowercase, '_' as
+ * '-'), and what to open instead; sorted by label. GBK and gb2312 are
+ * decoded as GB18030, their superset, as WHATWG Encoding §10.1 says
+ * browsers do; EUC-KR as windows-949 likewise (§12.1). The rest are IANA
+ * aliases (Character Sets registry) and the x-mac names of Mac code pages.
+ */
+static const struct label_alias {
+	const char *label, *iconv;
+} label_aliases[] = {
+    {"chinese", "GB18030"},
+    {"cp-is", "IBM861"},
+    {"csgb2312", "GB18030"},
+    {"csiso58gb231280", "GB18030"},
+    {"csksc56011987", "CP949"},
+    {"csmacintosh", "MACINTOSH"},
+    {"euc-kr", "CP949"},
+    {"gb-2312", "GB18030"},
+    {"gb-2312-80", "GB18030"},
+    {"gb2312", "GB18030"},
+    {"gbk", "GB18030"},
+    {"iso-8859-8-i", "ISO-8859-8"},
+    {"iso-ir-149", "CP949"},
+    {"iso-ir-58", "GB18030"},
+    {"korean", "CP949"},
+    {"ks-c-5601-1987", "CP949"},
+    {"ks-c-5601-1989", "CP949"},
+    {"ksc-5601", "CP949"},
+    {"ksc5601", "CP949"},
+    {"mac", "MACINTOSH"},
+    {"mac-ukrainian", "MACUKRAINIAN"},
+    {"macintosh", "MACINTOSH"},
+    {"windows-949", "CP949"},
+    {"x-gbk", "GB18030"},
+    {"x-mac-ce", "MAC-CENTRALEUROPE"},
+    {"x-mac-centraleurope", "MAC-CENTRALEUROPE"},
+    {"x-mac-cyrillic", "MAC-CYRILLIC"},
+    {"x-mac-roman", "MACINTOSH"},
+    {"x-mac-ukrainian", "MACUKRAINIAN"},
+    {"x-user-defined", "WINDOWS-1252"},
+};
+
+static int
+cmp_alias(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct label_alias *)e)->label);
+}
+
+/* label lowercased with '_' as '-' ("ISO_8859-1" is "iso-8859-1"). */
+static void
+fold_label(char *out, size_t size, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && label[i]; i++)
+		out[i] = label[i] == '_' ? '-'
+		                         : (char)tolower((unsigned char)label[i]);
+	out[i] = '\0';
+}
+
+/*
+ * Opens an iconv decoder for a folded label: its alias, the label as it
+ * is, then the spellings iconv knows for the common variants ("x-sjis",
+ * "ibm-866", "csIBM861", and bare code page numbers "437", "1251": IBM
+ * then Windows code pages). (iconv_t)-1 when none works.
+ */
+static iconv_t
+open_iconv(const char *f)
+{
+	const struct label_alias *a;
+	char alt[80];
+	iconv_t cd;
+	size_t i, k;
+
+	a = bsearch(f, label_aliases,
+	            sizeof(label_aliases) / sizeof(label_aliases[0]),
+	            sizeof(label_aliases[0]), cmp_alias);
+	if (a && (cd = iconv_open("UTF-8", a->iconv)) != (iconv_t)-1)
+		return cd;
+	if ((cd = iconv_open("UTF-8", f)) != (iconv_t)-1)
+		return cd;
+	if (strncmp(f, "x-", 2) == 0 &&
+	    (cd = iconv_open("UTF-8", f + 2)) != (iconv_t)-1)
+		return cd;
+	if (strncmp(f, "cs", 2) == 0 && f[2] &&
+	    (cd = iconv_open("UTF-8", f + 2)) != (iconv_t)-1)
+		return cd;
+	for (i = k = 0; f[i] && k + 1 < sizeof(alt); i++)
+		if (f[i] != '-')
+			alt[k++] = f[i];
+	alt[k] = '\0';
+	if ((cd = iconv_open("UTF-8", alt)) != (iconv_t)-1)
+		return cd;
+	if (*f && strspn(f, "0123456789") == strlen(f) && strlen(f) < 8) {
+		static const char *const pre[] = {"IBM", "CP", "WINDOWS-"};
+
+		for (i = 0; i < 3; i++) {
+			snprintf(alt, sizeof(alt), "%s%s", pre[i], f);
+			if ((cd = iconv_open("UTF-8", alt)) != (iconv_t)-1)
+				return cd;
+		}
+	}
+	return (iconv_t)-1;
 }
 
 static int
@@ -243,8 +340,18 @@ sniff_pattern(const unsigned char *b, size_t n)
 
 /* Sets up the decoder for name; unknown names fall back to UTF-8. */
 static int
-open_decoder(struct tr_charset *cs, const char *name, const char *wide)
+open_decoder(struct tr_charset *cs, const char *label, const char *wide)
 {
+	char folded[64];
+	const char *name = folded;
+
+	/* Labels match whatever their case and '_' or '-' (WHATWG
+	 * Encoding §4.2 lowercases; IANA names mix both). */
+	fold_label(folded, sizeof(folded), label);
+	if (strcmp(name, "utf8") == 0 ||
+	    strcmp(name, "unicode-1-1-utf-8") == 0 ||
+	    strcmp(name, "x-unicode20utf8") == 0)
+		name = "utf-8";
 	if (strcmp(name, "utf-16") == 0 || strcmp(name, "utf-32") == 0 ||
 	    strcmp(name, "ucs-2") == 0 || strcmp(name, "ucs-4") == 0)
 		name = wide                                 ? wide
@@ -258,8 +365,9 @@ open_decoder(struct tr_charset *cs, const char *name, const char *wide)
 		warnf(cs, "document labelled ", name, " is not; read as UTF-8");
 		name = "utf-8";
 	}
-	snprintf(cs->name, sizeof(cs->name), "%s", name);
-	if (strcmp(name, "utf-8") == 0 || strcmp(name, "utf8") == 0) {
+	snprintf(cs->name, sizeof(cs->name), "%s",
+	         name == folded ? label : name);
+	if (strcmp(name, "utf-8") == 0) {
 		snprintf(cs->name, sizeof(cs->name), "utf-8");
 		cs->dec = DEC_UTF8;
 		return 0;
@@ -271,9 +379,10 @@ open_decoder(struct tr_charset *cs, const char *name, const char *wide)
 	cs->unit = strncmp(name, "utf-32", 6) == 0   ? 4
 	           : strncmp(name, "utf-16", 6) == 0 ? 2
 	                                             : 1;
-	cs->cd = iconv_open("UTF-8", name);
+	cs->cd = open_iconv(name);
 	if (cs->cd == (iconv_t)-1) {
-		warnf(cs, "unknown encoding \"", name, "\", read as UTF-8");
+		warnf(cs, "unknown encoding \"", label,
+		      "\", read as UTF-8 (other bytes as windows-1252)");
 		snprintf(cs->name, sizeof(cs->name), "utf-8");
 		cs->dec = DEC_UTF8;
 		return 0;

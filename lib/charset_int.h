@@ -13,7 +13,11 @@
  * since real ISO-8859-1 feeds carry cp1252 bytes (and WHATWG Encoding
  * treats the labels as one). UTF-8 is passed through unchanged: the
  * pre-cleaner checks it and reads invalid bytes as windows-1252. Anything
- * else goes through iconv(3).
+ * else goes through iconv(3). Labels match in any case with '_' or '-';
+ * IANA and WHATWG aliases iconv lacks are mapped (gb2312 and GBK to
+ * GB18030, x-mac-roman to MACINTOSH, csIBM861, bare code page numbers
+ * "437"). A label that cannot be decoded is a warning, and the document is
+ * read as UTF-8 (other bytes as windows-1252): never lost.
  */
 #ifndef TRIBUTARY_CHARSET_INT_H
 #define TRIBUTARY_CHARSET_INT_H
@@ -55,8 +59,9 @@ void tr_charset_free(struct tr_charset *cs);
 
 /*
  * Splits a Content-Type value: the lowercase media type into type (size
- * bytes) and the charset parameter, unquoted, into charset ("" when
- * absent). Returns non-zero when the type is an XML media type.
+ * bytes) and the charset parameter, without its double or single quotes,
+ * into charset ("" when absent). Returns non-zero when the type is an XML
+ * media type (RFC 7303: xml, xml-dtd, xml-external-parsed-entity, +xml).
  */
 int tr_charset_content_type(char *type, size_t tsize, char *charset,
                             size_t csize, const char *content_type);

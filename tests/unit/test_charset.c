@@ -3,6 +3,8 @@
  * charset per RFC 7303) and streaming conversion to UTF-8, every case fed
  * whole, split at every offset and byte by byte.
  */
+#include <ctype.h>
+
 #include "charset_int.h"
 #include "runner.h"
 #include "tributary/buf.h"
@@ -198,6 +200,19 @@ test_content_type(void)
 	     "windows-1251", 0},
 	    {"application/xml", "application/xml", "", 1},
 	    {"application/octet-stream", "application/octet-stream", "", 0},
+	    /* single quotes are not part of the name */
+	    {"text/xml; charset='us-ascii'", "text/xml", "us-ascii", 1},
+	    {"text/plain;charset='Latin1'", "text/plain", "latin1", 0},
+	    {"text/xml; charset=\"utf-8", "text/xml", "utf-8", 1},
+	    /* every XML media type of RFC 7303 */
+	    {"application/xml-dtd; charset=koi8-r", "application/xml-dtd",
+	     "koi8-r", 1},
+	    {"text/xml-external-parsed-entity", "text/xml-external-parsed-entity",
+	     "", 1},
+	    {"application/xml-external-parsed-entity; charset=utf-16",
+	     "application/xml-external-parsed-entity", "utf-16", 1},
+	    {"image/svg+xml", "image/svg+xml", "", 1},
+	    {"text/xmlish", "text/xmlish", "", 0},
 	    {"", "", "", 0},
 	};
 	size_t i;
@@ -249,5 +264,81 @@ test_cp1252(void)
 	CHECK_INT(tr_cp1252(0xe9), 0xe9);
 }
 
+/*
+ * Encoding labels as feeds write them: any case, '_' or '-', IANA and
+ * WHATWG aliases, code page numbers. Each decodes one telling byte
+ * sequence; the reported name is the label as written (lowercased).
+ */
+static void
+test_label_aliases(void)
+{
+	static const struct {
+		const char *label, *bytes, *utf8;
+		int warns;
+	} t[] = {
+	    {"437", "\x82", "\xc3\xa9", 0},
+	    {"850", "\x82", "\xc3\xa9", 0},
+	    {"866", "\x80", "\xd0\x90", 0},
+	    {"1251", "\xcf", "\xd0\x9f", 0},
+	    {"csIBM861", "\x8b", "\xc3\x90", 0},
+	    {"cp-is", "\x8b", "\xc3\x90", 0},
+	    {"IBM-866", "\x80", "\xd0\x90", 0},
+	    {"macintosh", "\x8e", "\xc3\xa9", 0},
+	    {"x-mac-roman", "\x8e", "\xc3\xa9", 0},
+	    {"X-MAC-CYRILLIC", "\x80", "\xd0\x90", 0},
+	    {"x-mac-ce", "\x81", "\xc4\x80", 0},
+	    /* GBK-only characters in documents labelled gb2312 */
+	    {"gb2312", "\x81\x40", "\xe4\xb8\x82", 0},
+	    {"GBK", "\x81\x40", "\xe4\xb8\x82", 0},
+	    {"x-gbk", "\x81\x40", "\xe4\xb8\x82", 0},
+	    {"ks_c_5601-1987", "\xb0\xa1", "\xea\xb0\x80", 0},
+	    {"ISO_8859_2", "\xb1", "\xc4\x85", 0},
+	    {"koi8_r", "\xf0", "\xd0\x9f", 0},
+	    {"Windows_1251", "\xcf", "\xd0\x9f", 0},
+	    {"x-sjis", "\x82\xa0", "\xe3\x81\x82", 0},
+	    {"x-cp1251", "\xcf", "\xd0\x9f", 0},
+	    {"ISO_8859-1", "\x92", "\xe2\x80\x99", 0},
+	    {"UTF_8", "\xc3\xa9", "\xc3\xa9", 0},
+	    {"unicode-1-1-utf-8", "\xc3\xa9", "\xc3\xa9", 0},
+	    /* cannot be decoded: a warning, and the bytes still come */
+	    {"x-no-such-code-page", "\xc3\xa9", "\xc3\xa9", 1},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char doc[200], want[200], name[64], lower[64], *out;
+		size_t k;
+
+		snprintf(doc, sizeof(doc),
+		         "<?xml version=\"1.0\" encoding=\"%s\"?><a>%s</a>",
+		         t[i].label, t[i].bytes);
+		snprintf(want, sizeof(want),
+		         "<?xml version=\"1.0\" encoding=\"%s\"?><a>%s</a>",
+		         t[i].label, t[i].utf8);
+		for (k = 0; t[i].label[k] && k + 1 < sizeof(lower); k++)
+			lower[k] = (char)tolower((unsigned char)t[i].label[k]);
+		lower[k] = '\0';
+		n_warnings = 0;
+		out = convert(doc, strlen(doc), NULL, 0, name, sizeof(name));
+		CHECK_STR_CASE(t[i].label, out, want);
+		CHECK_STR_CASE(t[i].label, name,
+		               t[i].warns || strstr(lower, "utf") ? "utf-8"
+		                                                  : lower);
+		if (n_warnings != t[i].warns) {
+			printf("  [%s] %d warnings\n", t[i].label, n_warnings);
+			tr_test_failed_checks++;
+		}
+		free(out);
+		/* The same label from HTTP, authoritative for XML types. */
+		snprintf(doc, sizeof(doc), "<a>%s</a>", t[i].bytes);
+		snprintf(want, sizeof(want), "<a>%s</a>", t[i].utf8);
+		snprintf(lower, sizeof(lower), "application/xml-dtd; "
+		                               "charset='%s'", t[i].label);
+		out = convert(doc, strlen(doc), lower, 0, name, sizeof(name));
+		CHECK_STR_CASE(t[i].label, out, want);
+		free(out);
+	}
+}
+
 TR_TESTS(test_detection_table, test_invalid_sequences, test_content_type,
-         test_xml_decl, test_cp1252)
+         test_xml_decl, test_cp1252, test_label_aliases)

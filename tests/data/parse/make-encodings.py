@@ -74,3 +74,25 @@ write("enc-http-html.xml", DOC.format(decl="ISO-8859-1", **LATIN), "latin-1",
 write("enc-nodecl-http.xml",
       DOC.format(decl="x", **LATIN).split("\n", 1)[1], "latin-1",
       opts="content-type=application/xml; charset=ISO-8859-1")
+# Labels as feeds write them: code page numbers (XML does not allow them
+# as names; the declaration is repaired), IANA and WHATWG aliases.
+write("enc-cp437-numeric.xml", DOC.format(decl="437", **LATIN), "cp437")
+write("enc-cp866-numeric.xml", DOC.format(decl="866", **CYR), "cp866")
+write("enc-ibm861-alias.xml",
+      DOC.format(decl="csIBM861", feed="\u00de\u00f3r\u00f0ur \u00e1 \u00cdslandi",
+                 title="Fr\u00e9ttir dagsins", desc="\u00d0\u00e6gilegt"),
+      "cp861")
+write("enc-mac-roman.xml",
+      DOC.format(decl="x-mac-roman", feed="Caf\u00e9 \u00e0 la carte",
+                 title="Cr\u00e8me br\u00fbl\u00e9e for \u00a35",
+                 desc="Na\u00efve \u2020 \u2122 \u00df"), "mac-roman")
+# gb2312 is read as GB18030, as browsers do: 丂 and 㐀 are GBK/GB18030 only.
+write("enc-gb2312-gbk.xml",
+      DOC.format(decl="gb2312", feed="\u65b0\u95fb",
+                 title="\u5916\u957f\u4f1a\u8bae \u4e02\u3400",
+                 desc="\u5e03\u9c81\u585e\u5c14"), "gb18030")
+# A quoted charset parameter, and an XML media type RFC 7303 also covers.
+write("enc-http-quoted.xml", DOC.format(decl="UTF-8", **CYR), "cp1251",
+      opts="content-type=application/rss+xml; charset='windows-1251'")
+write("enc-http-xml-dtd.xml", DOC.format(decl="utf-8", **CYR), "koi8-r",
+      opts="content-type=application/xml-dtd; charset=KOI8_R")
