@@ -47,7 +47,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -191,6 +191,14 @@ static const char *const migrations[] = {
      * fewer times.
      */
     "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 0);",
+    /*
+     * 3 -> 4: when a feed left the config (0 while it is in it), for
+     * deleting its articles removed_keep later. Feeds already removed
+     * count from the migration.
+     */
+    "ALTER TABLE feeds ADD COLUMN removed_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE feeds SET removed_at = CAST(strftime('%s', 'now') AS INTEGER)"
+    "  WHERE active = 0;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -217,7 +225,7 @@ static const char temp_schema[] =
 	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
 	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
 	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
-	" f.enabled"
+	" f.enabled, f.removed_at"
 
 /* sort_date of a staged row s written at ?T (first_seen ?F for it). */
 #define SORT_DATE(first_seen)                                                 \
@@ -273,14 +281,15 @@ static const char *const stmt_sql[S__COUNT] = {
 		      " ON CONFLICT(name) DO NOTHING",
     [S_FEED_CONF] =
 	"UPDATE feeds SET conf_title = ?2, max_per_feed = ?3, enabled = ?4,"
-	" active = 1 WHERE name = ?1 AND (conf_title IS NOT ?2"
+	" active = 1, removed_at = 0 WHERE name = ?1 AND (conf_title IS NOT ?2"
 	" OR max_per_feed <> ?3 OR enabled <> ?4 OR active <> 1)",
     [S_FEED_URL_RESET] =
 	"UPDATE feeds SET url = ?2, effective_url = NULL, etag = NULL,"
 	" last_modified = NULL, body_hash = NULL, next_check = 0,"
 	" retry_after = 0, disabled = 0, disabled_reason = NULL"
 	" WHERE name = ?1 AND url <> ?2",
-    [S_FEED_DEACTIVATE] = "UPDATE feeds SET active = 0 WHERE active = 1"
+    [S_FEED_DEACTIVATE] = "UPDATE feeds SET active = 0, removed_at = ?2"
+			  " WHERE active = 1"
 			  " AND name NOT IN (SELECT value FROM json_each(?1))",
     [S_FEED_META] = "UPDATE feeds SET doc_title = ?2, site_link = ?3"
 		    " WHERE id = ?1 AND (doc_title IS NOT ?2"
@@ -377,7 +386,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	" WHERE canon IN (SELECT canon FROM temp.touched)"
 	" AND is_primary <> (id = (SELECT b.id FROM articles b"
 	" WHERE b.canon = articles.canon"
-	" ORDER BY b.first_seen, b.id LIMIT 1))",
+	/* A feed removed from the config yields to the ones in it. */
+	" ORDER BY (SELECT f.active FROM feeds f WHERE f.id = b.feed_id) DESC,"
+	" b.first_seen, b.id LIMIT 1))",
     [S_STAGE_COUNT] = "SELECT count(*) FROM temp.stage WHERE batch = ?1",
     [S_RET_FEEDS] = "SELECT id, name FROM feeds ORDER BY id",
     [S_RET_TOUCH_DAYS] =
@@ -990,8 +1001,8 @@ setup(struct tr_store *st)
 		if (v < SCHEMA_VERSION)
 			return store_err(st, TR_ESTORE,
 			    "%s: database schema version %d is older than "
-			    "%d%s; open it read-write once (tributary feeds) "
-			    "to migrate it",
+			    "%d%s; run 'tributary fetch' or 'tributary serve' "
+			    "once to migrate it",
 			    st->path, v, SCHEMA_VERSION,
 			    v == 0 ? " (no tributary schema)" : "");
 		return 0;

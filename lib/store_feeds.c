@@ -36,6 +36,7 @@ feed_from_row(struct tr_feed_state *fs, sqlite3_stmt *s)
 	fs->active = sqlite3_column_int(s, 17) != 0;
 	fs->n_articles = sqlite3_column_int64(s, 18);
 	fs->enabled = sqlite3_column_int(s, 19);
+	fs->removed_at = sqlite3_column_int64(s, 20);
 }
 
 /* Replaces each borrowed string of fs by an owned copy. */
@@ -329,43 +330,88 @@ sync_feed(struct tr_store *st, const struct tr_config *cfg,
 	return sync_tags(st, f, n);
 }
 
-/* Marks every feed that is not in cfg inactive. */
+/* Runs one-off sql with text bound to ?1 (NULL: none). */
 static int
-sync_removed(struct tr_store *st, const struct tr_config *cfg, int64_t *n)
+run_names(struct tr_store *st, const char *sql, const char *text,
+    const char *what)
 {
-	struct tr_buf names;
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		rc = store_dberr(st, what);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	if (text)
+		sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	rc = store_exec_stmt(st, s, what);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The names of cfg's feeds as a JSON array, for json_each(). */
+static int
+names_json(struct tr_store *st, struct tr_buf *names,
+    const struct tr_config *cfg)
+{
 	size_t i;
 	int rc;
 
-	tr_buf_init(&names, (size_t)1 << 30);
-	rc = tr_buf_addc(&names, '[');
+	tr_buf_init(names, (size_t)1 << 30);
+	rc = tr_buf_addc(names, '[');
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++) {
 		if (i > 0)
-			rc = tr_buf_addc(&names, ',');
+			rc = tr_buf_addc(names, ',');
 		if (rc == 0)
-			rc = store_json_str(&names, cfg->feeds[i].name);
+			rc = store_json_str(names, cfg->feeds[i].name);
 	}
 	if (rc == 0)
-		rc = tr_buf_addc(&names, ']');
-	if (rc != 0) {
-		tr_buf_free(&names);
-		return store_err(st, rc, "out of memory");
-	}
-	if ((s = store_stmt(st, S_FEED_DEACTIVATE)) == NULL) {
-		tr_buf_free(&names);
+		rc = tr_buf_addc(names, ']');
+	return rc ? store_err(st, rc, "out of memory") : 0;
+}
+
+/*
+ * Notes the links of feeds that leave the config or come back: the row
+ * that stands for a link several feeds carry moves to a feed in the
+ * config (store_fix_primary()), so the merged feed keeps the article.
+ */
+static int
+note_moving_links(struct tr_store *st, const char *names)
+{
+	return run_names(st, "INSERT OR IGNORE INTO temp.touched(canon)"
+			     " SELECT a.canon FROM articles a JOIN feeds f"
+			     " ON f.id = a.feed_id WHERE a.canon IS NOT NULL"
+			     " AND f.active = (f.name NOT IN"
+			     " (SELECT value FROM json_each(?1)))",
+	    names, "noting removed feeds' links");
+}
+
+/* Marks every feed that is not in cfg inactive, since now. */
+static int
+sync_removed(struct tr_store *st, const char *names, int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = store_stmt(st, S_FEED_DEACTIVATE)) == NULL)
 		return TR_ESTORE;
-	}
-	store_bind_text(s, 1, tr_buf_str(&names));
+	store_bind_text(s, 1, names);
+	sqlite3_bind_int64(s, 2, store_now(st));
 	rc = store_exec_stmt(st, s, "deactivating removed feeds");
 	*n += sqlite3_changes(st->db);
-	tr_buf_free(&names);
+	/* Out of the tag views too (sync_tags puts them back on return). */
+	if (rc == 0)
+		rc = run_names(st, "DELETE FROM feed_tags WHERE feed_id IN"
+				   " (SELECT id FROM feeds WHERE active = 0)",
+		    NULL, "untagging removed feeds");
 	return rc;
 }
 
 int
 tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
 {
+	struct tr_buf names;
 	int64_t n = 0;
 	size_t i;
 	int rc;
@@ -373,12 +419,24 @@ tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
 	if (st->readonly)
 		return store_err(st, TR_EINVAL,
 		    "%s: sync_config on a read-only handle", st->path);
-	if ((rc = store_begin(st)) != 0)
+	if ((rc = names_json(st, &names, cfg)) != 0) {
+		tr_buf_free(&names);
 		return rc;
+	}
+	if ((rc = store_begin(st)) != 0) {
+		tr_buf_free(&names);
+		return rc;
+	}
+	rc = store_exec(st, "DELETE FROM temp.touched");
+	if (rc == 0)
+		rc = note_moving_links(st, tr_buf_str(&names));
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
 		rc = sync_feed(st, cfg, &cfg->feeds[i], &n);
 	if (rc == 0)
-		rc = sync_removed(st, cfg, &n);
+		rc = sync_removed(st, tr_buf_str(&names), &n);
+	if (rc == 0)
+		rc = store_fix_primary(st, NULL);
+	tr_buf_free(&names);
 	if (rc == 0 && n > 0)
 		rc = store_bump_generation(st);
 	if (rc == 0)
@@ -422,6 +480,91 @@ retain_feed(struct tr_store *st, int64_t feed_id, int64_t days,
 	return 0;
 }
 
+/*
+ * Deletes the articles and the row of every feed that matches where (a
+ * condition on feeds f with ?1 bound to text and ?2 to num), noting
+ * their links for store_fix_primary(); *n counts deleted articles.
+ */
+static int
+drop_feeds(struct tr_store *st, const char *where, const char *text,
+    int64_t num, int64_t *n)
+{
+	/* Each step is its text, then where, then ")" or not. */
+	static const struct {
+		const char *head;
+		const char *tail;
+	} steps[] = {
+	    {"INSERT OR IGNORE INTO temp.touched(canon) SELECT a.canon"
+	     " FROM articles a WHERE a.canon IS NOT NULL AND a.feed_id IN"
+	     " (SELECT f.id FROM main.feeds f WHERE ", ")"},
+	    {"DELETE FROM articles WHERE feed_id IN"
+	     " (SELECT f.id FROM main.feeds f WHERE ", ")"},
+	    {"DELETE FROM main.feeds AS f WHERE ", ""},
+	};
+	struct tr_buf sql;
+	sqlite3_stmt *s = NULL;
+	size_t i;
+	int rc = 0;
+
+	tr_buf_init(&sql, 4096);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0; i++) {
+		tr_buf_reset(&sql);
+		if (tr_buf_adds(&sql, steps[i].head) != 0 ||
+		    tr_buf_adds(&sql, where) != 0 ||
+		    tr_buf_adds(&sql, steps[i].tail) != 0) {
+			rc = store_err(st, TR_ENOMEM, "out of memory");
+			break;
+		}
+		if (sqlite3_prepare_v2(st->db, tr_buf_str(&sql), -1, &s,
+			NULL) != SQLITE_OK) {
+			rc = store_dberr(st, "deleting a removed feed");
+			sqlite3_finalize(s);
+			break;
+		}
+		if (text)
+			sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, num);
+		rc = store_exec_stmt(st, s, "deleting a removed feed");
+		if (rc == 0 && i == 1)
+			*n += sqlite3_changes(st->db);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	tr_buf_free(&sql);
+	return rc;
+}
+
+int
+tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (deleted)
+		*deleted = 0;
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	rc = drop_feeds(st, "f.name = ?1", name, 0, &n);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = store_err(st, TR_ENOTFOUND, "%s: no feed named %s",
+		    st->path, name);
+	if (rc == 0)
+		rc = store_fix_primary(st, NULL);
+	if (rc == 0)
+		rc = store_bump_generation(st);
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc != 0) {
+		store_rollback(st);
+		return rc;
+	}
+	if (deleted)
+		*deleted = n;
+	tr_log(TR_LOG_INFO, "store: feed %s purged, %lld article%s deleted",
+	    name, (long long)n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int
 tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
     int64_t now, int64_t *deleted)
@@ -458,6 +601,11 @@ tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
 	sqlite3_reset(s);
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = store_dberr(st, "retention: listing feeds");
+	/* Feeds removed from the config more than removed_keep ago. */
+	if (rc == 0)
+		rc = drop_feeds(st, "f.active = 0 AND f.removed_at > 0"
+				    " AND f.removed_at <= ?2",
+		    NULL, now - cfg->removed_keep, &n);
 	if (rc == 0)
 		rc = store_fix_primary(st, NULL);
 	if (rc == 0 && n > 0)
@@ -474,5 +622,117 @@ out:
 			tr_log(TR_LOG_INFO, "store: retention deleted %lld "
 			    "article%s", (long long)n, n == 1 ? "" : "s");
 	}
+	return rc;
+}
+
+/* --- reading with the config at hand --- */
+
+/*
+ * The shadow tables: temp.feeds starts as a copy of main.feeds (ids,
+ * polling state) with every feed out of the config; the config's feeds
+ * are then put in, and temp.feed_tags holds only the config's tags.
+ * SQLite looks a table name up in temp before main, so every statement
+ * of the handle (the merged query, the feed list) reads these.
+ */
+static const char shadow_sql[] =
+    "DROP TABLE IF EXISTS temp.feeds;"
+    "DROP TABLE IF EXISTS temp.feed_tags;"
+    "CREATE TEMP TABLE feeds AS SELECT * FROM main.feeds;"
+    "CREATE UNIQUE INDEX temp.shadow_feeds_id ON feeds(id);"
+    "CREATE UNIQUE INDEX temp.shadow_feeds_name ON feeds(name);"
+    "UPDATE temp.feeds SET active = 0, removed_at = CASE WHEN removed_at > 0"
+    "  THEN removed_at ELSE 0 END;"
+    "CREATE TEMP TABLE feed_tags (tag TEXT NOT NULL,"
+    "  feed_id INTEGER NOT NULL, PRIMARY KEY (tag, feed_id)) WITHOUT ROWID;"
+    "CREATE INDEX temp.shadow_feed_tags_feed ON feed_tags(feed_id);";
+
+/* One feed of the config into the shadow tables. */
+static int
+shadow_feed(struct tr_store *st, sqlite3_stmt *const *s,
+    const struct tr_config *cfg, const struct tr_feed_conf *f)
+{
+	size_t i;
+	int rc;
+
+	sqlite3_reset(s[0]);
+	store_bind_text(s[0], 1, f->name);
+	store_bind_text(s[0], 2, f->url);
+	store_bind_text(s[0], 3, f->title);
+	sqlite3_bind_int64(s[0], 4, tr_config_feed_max_per_feed(cfg, f));
+	sqlite3_bind_int(s[0], 5, f->enabled != 0);
+	if ((rc = store_exec_stmt(st, s[0], "applying the config")) != 0)
+		return rc;
+	if (sqlite3_changes(st->db) == 0) {
+		sqlite3_reset(s[1]);
+		store_bind_text(s[1], 1, f->name);
+		store_bind_text(s[1], 2, f->url);
+		store_bind_text(s[1], 3, f->title);
+		sqlite3_bind_int64(s[1], 4,
+		    tr_config_feed_max_per_feed(cfg, f));
+		sqlite3_bind_int(s[1], 5, f->enabled != 0);
+		rc = store_exec_stmt(st, s[1], "applying the config");
+		if (rc != 0)
+			return rc;
+	}
+	for (i = 0; i < f->n_tags; i++) {
+		sqlite3_reset(s[2]);
+		store_bind_text(s[2], 1, f->name);
+		store_bind_text(s[2], 2, f->tags[i]);
+		if ((rc = store_exec_stmt(st, s[2], "applying the config")))
+			return rc;
+	}
+	return 0;
+}
+
+int
+tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
+{
+	static const char *const sql[3] = {
+	    /* As tr_store_sync_config() would: a new URL resets. */
+	    "UPDATE temp.feeds SET active = 1, removed_at = 0,"
+	    " conf_title = ?3, max_per_feed = ?4, enabled = ?5,"
+	    " effective_url = CASE WHEN url = ?2 THEN effective_url END,"
+	    " disabled = CASE WHEN url = ?2 THEN disabled ELSE 0 END,"
+	    " disabled_reason = CASE WHEN url = ?2 THEN disabled_reason END,"
+	    " url = ?2 WHERE name = ?1",
+	    "INSERT INTO temp.feeds(id, name, url, conf_title, max_per_feed,"
+	    " enabled, active, removed_at, last_check, next_check,"
+	    " last_success, retry_after, errors, last_status, disabled)"
+	    " VALUES ((SELECT coalesce(max(id), 0) + 1 FROM temp.feeds),"
+	    " ?1, ?2, ?3, ?4, ?5, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
+	    "INSERT OR IGNORE INTO temp.feed_tags(tag, feed_id)"
+	    " SELECT ?2, id FROM temp.feeds WHERE name = ?1",
+	};
+	sqlite3_stmt *s[3] = {NULL, NULL, NULL};
+	size_t i;
+	int rc;
+
+	/*
+	 * Cached statements were compiled against main's tables: drop
+	 * them, so that they are compiled again against the shadows.
+	 */
+	for (i = 0; i < S__COUNT; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	for (i = 0; i < Q_VARIANTS; i++) {
+		sqlite3_finalize(st->qstmt[i]);
+		st->qstmt[i] = NULL;
+	}
+	if ((rc = store_exec(st, "BEGIN")) != 0)
+		return rc;
+	rc = store_exec(st, shadow_sql);
+	for (i = 0; i < 3 && rc == 0; i++)
+		if (sqlite3_prepare_v2(st->db, sql[i], -1, &s[i], NULL) !=
+		    SQLITE_OK)
+			rc = store_dberr(st, "applying the config");
+	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
+		rc = shadow_feed(st, s, cfg, &cfg->feeds[i]);
+	for (i = 0; i < 3; i++)
+		sqlite3_finalize(s[i]);
+	if (rc == 0)
+		rc = store_exec(st, "COMMIT");
+	if (rc != 0)
+		store_exec(st, "ROLLBACK");
 	return rc;
 }

@@ -94,6 +94,9 @@ build_sql(struct tr_buf *b, unsigned v)
 		if (rc == 0)
 			rc = tr_buf_adds(b, "))");
 	}
+	/* A feed removed from the config leaves the merged feed at once. */
+	if (rc == 0)
+		rc = tr_buf_adds(b, " AND f.active = 1");
 	if (rc == 0 && (v & Q_SINCE))
 		rc = tr_buf_adds(b, " AND a.sort_date >= :since");
 	if (rc == 0 && (v & Q_CURSOR))

@@ -71,6 +71,64 @@ cli_getopt_reset(void)
 	opterr = 0;
 }
 
+int
+cli_database_dir(const char *command, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *p, *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		fprintf(stderr, "tributary %s: %s: path too long\n", command,
+		    path);
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0; /* the current folder, or / */
+	*slash = '\0';
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	/* Each missing level from the top, like mkdir -p. */
+	for (p = dir + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+			int err = errno;
+
+			*p = c;
+			*slash = '\0';
+			fprintf(stderr, "tributary %s: cannot create the "
+					"database folder %s: %s\n",
+			    command, dir, strerror(err));
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "tributary %s: cannot create the database "
+				"folder %s: %s\n",
+		    command, dir, strerror(ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_store_exists(const char *command, const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 1;
+	fprintf(stderr, "tributary %s: %s: no store yet ('tributary fetch' "
+			"or 'tributary serve' creates it)\n",
+	    command, path);
+	return 0;
+}
+
 static int
 write_all(int fd, const char *p, size_t n)
 {

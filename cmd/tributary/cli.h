@@ -53,6 +53,20 @@ void cli_getopt_reset(void);
 int cli_write_atomic(const char *command, const char *path, const void *data,
     size_t len);
 
+/*
+ * Creates the missing folders above the database file path (mode 0750,
+ * less what the umask takes), for the commands that create the store.
+ * On failure prints "tributary COMMAND: cannot create the database
+ * folder DIR: reason" and returns -1.
+ */
+int cli_database_dir(const char *command, const char *path);
+
+/*
+ * Whether the database at path exists; when not, prints "tributary
+ * COMMAND: PATH: no store yet (...)" and returns 0.
+ */
+int cli_store_exists(const char *command, const char *path);
+
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_parse(struct cli *cli, int argc, char **argv);
 int cmd_fetch(struct cli *cli, int argc, char **argv);
@@ -60,5 +74,6 @@ int cmd_feeds(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_opml(struct cli *cli, int argc, char **argv);
+int cmd_purge(struct cli *cli, int argc, char **argv);
 
 #endif

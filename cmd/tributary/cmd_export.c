@@ -253,15 +253,14 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	status = EXIT_FAIL;
 	if (access(cfg->database, F_OK) != 0) {
 		/* OPML needs only the config; the store adds site links. */
-		if (o.fmt != TR_FMT_OPML) {
-			fprintf(stderr, "tributary export: %s: no database yet "
-					"(run 'tributary fetch' first)\n",
-			    cfg->database);
+		if (o.fmt != TR_FMT_OPML &&
+		    !cli_store_exists("export", cfg->database))
 			goto out;
-		}
 	} else if ((rc = tr_store_open(&st, cfg->database,
-			TR_STORE_READONLY)) != 0) {
-		fprintf(stderr, "tributary export: %s: %s\n", cfg->database,
+			TR_STORE_READONLY)) != 0 ||
+	    (rc = tr_store_use_config(st, cfg)) != 0) {
+		/* The store's message names the file. */
+		fprintf(stderr, "tributary export: %s\n",
 		    st ? tr_store_errmsg(st) : tr_strerror(rc));
 		goto out;
 	}

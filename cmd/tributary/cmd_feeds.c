@@ -1,9 +1,11 @@
 /*
  * cmd_feeds.c — tributary feeds: every feed's polling state.
  *
- * Opens the database named in feeds.conf (creating it when missing),
- * reconciles it with feeds.conf so that new feeds show up, and prints one
- * line per feed, or a JSON array with --json.
+ * Reads the database named in feeds.conf (it says so when there is none
+ * yet, and creates nothing) as this feeds.conf sees it: its feeds,
+ * titles and settings, new ones included; stored feeds that are not in
+ * it are listed as removed. Prints one line per feed, or a JSON array
+ * with --json. Writes nothing.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,8 +24,10 @@ static const char usage[] =
     "usage: tributary [-c FILE] feeds [--json]\n"
     "Prints every feed's state, one line each: name, URL (and the URL it\n"
     "moved to), last HTTP status, last success, next check, consecutive\n"
-    "errors, stored articles, and why it is disabled. Feeds removed from\n"
-    "the config are listed as removed while their articles remain.\n"
+    "errors, stored articles, and why it is disabled, as this config\n"
+    "sees them (new feeds, titles and settings at once). Feeds removed\n"
+    "from the config are listed as removed while their articles remain\n"
+    "(deleted removed_keep after, or by 'tributary purge NAME').\n"
     "  --json   a JSON array of objects instead (times in Unix seconds,\n"
     "           null when never)\n";
 
@@ -70,6 +74,9 @@ print_line(const struct tr_feed_state *fs, void *arg)
 		printf(" disabled=\"enabled = no in the config\"");
 	if (!fs->active)
 		printf(" removed");
+	if (!fs->active && fs->removed_at > 0 && fs->n_articles > 0)
+		printf(" removed_since=%s",
+		    when(ok, sizeof(ok), fs->removed_at, "never"));
 	if (fs->errors > 0 && fs->last_error)
 		printf(" last_error=\"%s\"", fs->last_error);
 	putchar('\n');
@@ -121,6 +128,7 @@ print_json(const struct tr_feed_state *fs, void *arg)
 	tr_json_member_bool(j, "enabled", fs->enabled);
 	tr_json_member_bool(j, "active", fs->active);
 	tr_json_member_int(j, "articles", fs->n_articles);
+	member_time(j, "removed_at", fs->active ? 0 : fs->removed_at);
 	tr_json_key(j, "etag");
 	tr_json_string(j, fs->etag);
 	tr_json_key(j, "last_modified");
@@ -183,9 +191,13 @@ cmd_feeds(struct cli *cli, int argc, char **argv)
 		    "unexpected argument: %s", argv[optind]);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EXIT_USAGE;
-	if ((rc = tr_store_open(&st, cfg->database, 0)) != 0 ||
-	    (rc = tr_store_sync_config(st, cfg)) != 0) {
-		fprintf(stderr, "tributary feeds: %s\n", tr_store_errmsg(st));
+	if (!cli_store_exists("feeds", cfg->database))
+		goto out;
+	if ((rc = tr_store_open(&st, cfg->database, TR_STORE_READONLY)) !=
+		0 ||
+	    (rc = tr_store_use_config(st, cfg)) != 0) {
+		fprintf(stderr, "tributary feeds: %s\n",
+		    st ? tr_store_errmsg(st) : tr_strerror(rc));
 		goto out;
 	}
 	if ((rc = list(st, json)) != 0 || fflush(stdout) != 0) {

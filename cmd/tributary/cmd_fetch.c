@@ -220,11 +220,16 @@ cmd_fetch(struct cli *cli, int argc, char **argv)
 		tr_config_free(cfg);
 		return EXIT_USAGE;
 	}
+	if (cli_database_dir("fetch", cfg->database) != 0) {
+		status = EXIT_FAIL;
+		goto out;
+	}
 	rc = tr_store_open(&st, cfg->database, 0);
 	if (rc == 0)
 		rc = tr_store_sync_config(st, cfg);
 	if (rc != 0) {
-		fprintf(stderr, "tributary fetch: %s: %s\n", cfg->database,
+		/* The store's message names the file. */
+		fprintf(stderr, "tributary fetch: %s\n",
 		        st ? tr_store_errmsg(st) : tr_strerror(rc));
 		status = EXIT_FAIL;
 		goto out;

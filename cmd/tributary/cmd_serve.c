@@ -64,6 +64,10 @@ cmd_serve(struct cli *cli, int argc, char **argv)
 		    "unexpected argument: %s", argv[optind]);
 	if ((cfg = cli_load_config(cli)) == NULL)
 		return EXIT_USAGE;
+	if (cli_database_dir("serve", cfg->database) != 0) {
+		tr_config_free(cfg);
+		return EXIT_FAIL;
+	}
 	so.ready = on_ready;
 	/* The service takes cfg over; its errors are logged. */
 	rc = tr_service_run(cfg, &so);

@@ -26,6 +26,7 @@ static const struct command {
 	"write the merged feed as Atom, RSS, JSON Feed, HTML or OPML"},
     {"serve", cmd_serve, "run the service: poll on schedule and serve HTTP"},
     {"opml", cmd_opml, "import subscriptions from an OPML file"},
+    {"purge", cmd_purge, "delete a removed feed's articles now"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -42,6 +42,15 @@ void tr_store_close(struct tr_store *st);
  */
 void tr_store_trap_io_faults(void);
 
+/*
+ * Checks that the store's path still names the database file that was
+ * opened: a file deleted, renamed away or replaced while a process keeps
+ * it open takes every later write with it when the process ends (and the
+ * next start creates an empty store). 0, or TR_ESTORE with the reason in
+ * why. Changes nothing on the handle, so any thread may call it.
+ */
+int tr_store_file_check(const struct tr_store *st, char *why, size_t size);
+
 /* The last error's text on this handle. Borrowed. */
 const char *tr_store_errmsg(const struct tr_store *st);
 
@@ -75,6 +84,7 @@ struct tr_feed_state {
 	int active;	     /* still in feeds.conf */
 	int64_t n_articles;
 	int enabled;	     /* not "enabled = no" in feeds.conf */
+	int64_t removed_at;  /* when it left feeds.conf; 0 while in it */
 };
 
 /*
@@ -84,6 +94,26 @@ struct tr_feed_state {
  * each feed's tags, title and caps for queries.
  */
 int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
+
+/*
+ * Makes the queries and feed listings of this handle follow cfg instead
+ * of the state the last tr_store_sync_config() left, without writing to
+ * the database: titles, tags, max_per_feed and enabled come from cfg, a
+ * feed of cfg not stored yet is listed (never polled, no articles), and
+ * a stored feed not in cfg counts as removed (listed inactive, left out
+ * of the merged query). So two configs that share one database each see
+ * their own feeds. For a handle that only reads from now on (any
+ * handle, read-only ones included): it shadows the feeds tables with
+ * temporary copies on this connection. Call again after cfg changes.
+ */
+int tr_store_use_config(struct tr_store *st, const struct tr_config *cfg);
+
+/*
+ * Deletes the feed name and all its articles now (what retention does
+ * removed_keep after a feed left the config). TR_ENOTFOUND when no such
+ * feed is stored. *deleted (may be NULL) gets the number of articles.
+ */
+int tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted);
 
 /* Reads one feed's state into *out (free with tr_feed_state_free). */
 int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
@@ -314,7 +344,9 @@ int tr_store_feeds_stamp(struct tr_store *st, int64_t *stamp,
 
 /*
  * Deletes articles past keep_days / keep_items (globally and per feed)
- * that are not in their feed's latest document. *deleted may be NULL.
+ * that are not in their feed's latest document, and every feed (with
+ * its articles) removed from the config more than removed_keep ago.
+ * *deleted may be NULL.
  */
 int tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
     int64_t now, int64_t *deleted);

@@ -160,6 +160,37 @@ def quiet_fetch_prints_only_failures():
         contains(r.out, "3 feeds in")
 
 
+# --- the database folder ---
+
+@test
+def database_folder_is_created_or_named_once():
+    with TempDir() as td:
+        feed = td.write("f.xml", ATOM)
+        for rel in ("new/db.sqlite", "a/b/c/db.sqlite"):
+            db = td.join(rel)
+            conf = write_conf(td, [("f", "file://" + feed)], database=db)
+            r = run("-c", conf, "fetch")
+            eq(r.rc, 0, "%s: fetch (%r)" % (rel, r))
+            check(os.path.exists(db), "%s: database made" % rel)
+            top = td.join(rel.split("/")[0])
+            eq(stat.S_IMODE(os.stat(os.path.dirname(db)).st_mode) & 0o7027,
+               0o0, "%s: no group write, nothing for others" % rel)
+            eq(stat.S_IMODE(os.stat(top).st_mode) & 0o750, 0o750,
+               "%s: mode" % rel)
+        # A file where a folder should be: the error names it once.
+        td.write("blocker", "not a folder")
+        for rel in ("blocker/db.sqlite", "blocker/sub/db.sqlite"):
+            db = td.join(rel)
+            conf = write_conf(td, [("f", "file://" + feed)], database=db)
+            r = run("-c", conf, "fetch")
+            eq(r.rc, 1, "%s: exit (%r)" % (rel, r))
+            contains(r.err, "database folder")
+            eq(r.err.count(td.join("blocker")), 1,
+               "%s: the path named once: %r" % (rel, r.err))
+            eq(len(r.err.strip().splitlines()), 1, "one line: %r" % r.err)
+            check("Traceback" not in r.err, "")
+
+
 # --- errors: the message and a one-line hint, never the whole usage ---
 
 ERROR_CASES = [
@@ -180,7 +211,7 @@ ERROR_CASES = [
     (["opml", "import"], 2, "no OPML file given"),
     (["parse"], 2, "missing FILE"),
     (["serve", "extra"], 2, "unexpected argument"),
-    (["export"], 1, "no database yet"),
+    (["export"], 1, "no store yet"),
 ]
 
 

@@ -393,8 +393,111 @@ def bad_arguments():
         conf2 = t.write("other.conf", CONF.replace("var/t.db", "none.db"))
         r = run("-c", conf2, "export")
         eq(r.rc, 1, "exit without a database")
-        contains(r.err, "no database yet")
+        contains(r.err, "no store yet")
         check(not os.path.exists(t.join("none.db")), "database created")
+
+
+def entries(text):
+    """(feed title, entry title) of an Atom document, by feedparser."""
+    d = feedparser.parse(text)
+    return [(e.get("source", {}).get("title") or e.get("author", ""),
+             e.get("title")) for e in d.entries]
+
+
+@test
+def export_applies_the_config_at_hand():
+    """Titles, tags, max_per_feed and the feeds themselves come from the
+    config given, not from what the last fetch left in the database; two
+    configs sharing the database do not change each other's output."""
+    with TempDir() as t:
+        conf = filled(t)
+        before = {fmt: export(conf, "--format", fmt)
+                  for fmt in ("atom", "rss", "json", "html")}
+        n_alpha = export(conf, "--feed", "alpha").count("<entry>")
+        n_beta = export(conf, "--feed", "beta").count("<entry>")
+        check(n_alpha >= 2 and n_beta >= 2, "both feeds have articles")
+        other = t.write("other.conf", CONF.replace(
+            "title = Beta (configured)", "title = Beta renamed").replace(
+            "tags = two\n", "tags = two, fresh\nmax_per_feed = 1\n").replace(
+            '[feed "alpha"]', "max_per_feed = 0\n\n[feed \"alpha\"]"))
+        # A title, a tag and a cap that no fetch has seen, at once:
+        cases = [
+            (["--tag", "fresh"], lambda x: x.count("<entry>") == 1 and
+             "Beta renamed" in x, "the new tag lists beta (capped to 1)"),
+            ([], lambda x: "Beta renamed" in x and
+             "Beta (configured)" not in x, "the new title"),
+            (["--limit", "1000"],
+             lambda x: x.count("<entry>") == n_alpha + 1,
+             "beta capped to 1 per page"),
+        ]
+        for args, ok, what in cases:
+            out = export(other, *args)
+            check(ok(out), "%s: %s" % (what, out[:3000]))
+        # The first config's output is unchanged, byte for byte.
+        for fmt, text in before.items():
+            eq(export(conf, "--format", fmt), text, "%s after the other "
+               "config's exports" % fmt)
+        # A config without beta: beta's articles leave the output and
+        # the search at once; the first config still has them.
+        only_alpha = t.write("alpha.conf", CONF.split('[feed "beta"]')[0])
+        eq(export(only_alpha, "--limit", "1000").count("<entry>"), n_alpha,
+           "without beta")
+        r = run("-c", only_alpha, "export", "--feed", "beta")
+        eq(r.rc, 2, "beta is not a feed of that config")
+        eq(export(conf, "--limit", "1000").count("<entry>"),
+           n_alpha + n_beta, "the first config, still both")
+        r = run("-c", only_alpha, "feeds")
+        eq(r.rc, 0, "feeds: %r" % r)
+        line = [x for x in r.out.splitlines() if x.startswith("beta ")]
+        eq(len(line), 1, "beta listed")
+        contains(line[0], "removed")
+
+
+@test
+def removed_feed_leaves_fetch_and_purge():
+    """After a fetch with beta removed from the config, beta's articles
+    are out of the merged feed; added back, they are there again; purge
+    deletes them."""
+    with TempDir() as t:
+        conf = filled(t)
+        n_all = export(conf, "--limit", "1000").count("<entry>")
+        n_beta = export(conf, "--feed", "beta").count("<entry>")
+        t.write("feeds.conf", CONF.split('[feed "beta"]')[0])
+        eq(run("-c", conf, "fetch").rc, 0, "fetch without beta")
+        eq(export(conf, "--limit", "1000").count("<entry>"), n_all - n_beta,
+           "beta left the merged feed")
+        r = run("-c", conf, "feeds", "--json")
+        beta = [f for f in json.loads(r.out) if f["name"] == "beta"][0]
+        eq(beta["active"], False, "beta removed")
+        eq(beta["articles"], n_beta, "beta's articles kept")
+        check(beta["removed_at"] and beta["removed_at"] > time.time() - 60,
+              "removed_at %r" % beta["removed_at"])
+        # Back within removed_keep: the history is there again.
+        t.write("feeds.conf", CONF)
+        eq(run("-c", conf, "fetch").rc, 0, "fetch with beta again")
+        eq(export(conf, "--limit", "1000").count("<entry>"), n_all,
+           "beta back with its history")
+        # purge refuses a feed in the config, deletes a removed one.
+        r = run("-c", conf, "purge", "beta")
+        eq(r.rc, 2, "purge of a configured feed: %r" % r)
+        contains(r.err, "remove its section first")
+        t.write("feeds.conf", CONF.split('[feed "beta"]')[0])
+        r = run("-c", conf, "purge", "beta")
+        eq(r.rc, 0, "purge: %r" % r)
+        contains(r.out, "%d articles" % n_beta)
+        r = run("-c", conf, "feeds")
+        check("beta" not in r.out, "beta gone: %r" % r.out)
+        r = run("-c", conf, "purge", "beta")
+        eq(r.rc, 1, "purge again: %r" % r)
+        contains(r.err, "no feed named beta")
+        # removed_keep = 0s: the next fetch's retention deletes at once.
+        t.write("feeds.conf", CONF)
+        eq(run("-c", conf, "fetch").rc, 0, "fetch with beta again")
+        t.write("feeds.conf", CONF.split('[feed "beta"]')[0].replace(
+            "title = Test planet", "title = Test planet\nremoved_keep = 0s"))
+        eq(run("-c", conf, "fetch").rc, 0, "fetch without beta")
+        r = run("-c", conf, "feeds")
+        check("beta" not in r.out, "beta deleted by retention: %r" % r.out)
 
 
 @test

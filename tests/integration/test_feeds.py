@@ -1,6 +1,6 @@
-"""test_feeds.py — `tributary feeds`: the database is created and
-reconciled with feeds.conf, and every feed's state is printed as text or
-JSON. Feed state is set up with Python's sqlite3 on the real database file,
+"""test_feeds.py — `tributary feeds`: every feed's state as the config
+at hand sees it, printed as text or JSON; it creates no database (a fetch
+of a disabled feed creates it here, polling nothing). Feed state is set up with Python's sqlite3 on the real database file,
 the way a poller run would have left it."""
 import json
 import os
@@ -32,6 +32,12 @@ def setup(d, conf=CONF):
     return d.write("feeds.conf", conf)
 
 
+def create_store(conf):
+    """The store, made by a round that polls nothing (gamma is disabled)."""
+    r = run("-c", conf, "fetch", "gamma")
+    check(r.rc == 1, "fetch of a disabled feed: %r" % r)
+
+
 def lines_by_name(out):
     res = {}
     for line in out.splitlines():
@@ -40,13 +46,19 @@ def lines_by_name(out):
 
 
 @test
-def creates_database_and_lists_feeds():
+def no_store_yet_then_lists_feeds():
     with TempDir() as d:
         conf = setup(d)
         check(not os.path.exists(d.join("var", "feeds.db")))
         r = run("-c", conf, "feeds")
+        eq(r.rc, 1, "exit status: %r" % r)
+        contains(r.err, "no store yet")
+        eq(r.err.count("feeds.db"), 1, "the path named once: %r" % r.err)
+        check(not os.path.exists(d.join("var", "feeds.db")),
+              "feeds created a database")
+        create_store(conf)
+        r = run("-c", conf, "feeds")
         eq(r.rc, 0, "exit status: %r" % r)
-        check(os.path.exists(d.join("var", "feeds.db")), "database made")
         lines = lines_by_name(r.out)
         eq(sorted(lines), ["alpha", "beta", "gamma"], "feeds")
         contains(lines["alpha"], "http://127.0.0.1:9/alpha.xml")
@@ -63,7 +75,7 @@ def creates_database_and_lists_feeds():
 def shows_state_left_by_polling():
     with TempDir() as d:
         conf = setup(d)
-        eq(run("-c", conf, "feeds").rc, 0)
+        create_store(conf)
         db = sqlite3.connect(d.join("var", "feeds.db"))
         db.execute("""UPDATE feeds SET effective_url = ?, last_status = 200,
                       last_success = 1733477400, next_check = 1733481000,
@@ -123,6 +135,20 @@ def shows_state_left_by_polling():
         eq(feeds["beta"]["disabled"], False, "410 disable reset")
         r = run("-c", conf2, "feeds")
         contains(lines_by_name(r.out)["alpha"], "removed")
+        # The other config's view wrote nothing: the first one's is the
+        # same, and so is the database file.
+        conf1 = d.write("one.conf", CONF)
+        db_path = d.join("var", "feeds.db")
+        with open(db_path, "rb") as f:
+            before = f.read()
+        r = run("-c", conf1, "feeds", "--json")
+        feeds = {f["name"]: f for f in json.loads(r.out)}
+        eq(feeds["alpha"]["active"], True, "alpha in the first config")
+        eq(feeds["beta"]["url"], "http://127.0.0.1:9/beta.xml", "url")
+        eq(feeds["beta"]["disabled"], True, "beta's 410 as stored")
+        run("-c", conf2, "feeds")
+        with open(db_path, "rb") as f:
+            eq(f.read() == before, True, "database file unchanged")
 
 
 @test

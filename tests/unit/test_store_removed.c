@@ -1,0 +1,260 @@
+/*
+ * test_store_removed.c — feeds removed from the config (they leave the
+ * merged feed and search at once, come back with their history within
+ * removed_keep, are deleted after it or by tr_store_purge) and reading
+ * with the config at hand (tr_store_use_config).
+ */
+#include "test_store_util.h"
+
+#define DAY 86400
+#define T0 1733400000 /* 2024-12-05 */
+
+static const char conf_ab[] = "[tributary]\n"
+			      "removed_keep = 10d\n"
+			      "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n"
+			      "tags = t\n"
+			      "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+			      "tags = t\n";
+static const char conf_a[] = "[tributary]\n"
+			     "removed_keep = 10d\n"
+			     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n"
+			     "tags = t\n";
+
+/* Items of page joined as "feed:id feed:id ...". */
+static void
+page_str(char *out, size_t size, const struct page *p)
+{
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < p->n && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s:%s",
+		    i ? " " : "", p->items[i].feed, p->items[i].id);
+}
+
+/* a has a1 (own link) and s (shared link, first seen in b); b has b1, s. */
+static struct tr_store *
+setup(char **path, struct tr_config *cfg)
+{
+	struct tr_article av[2], bv[2];
+	struct tr_store *st = NULL;
+
+	*path = tmp_db();
+	CHECK_INT(tr_store_open(&st, *path, 0), 0);
+	tr_store_set_now(st, T0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	mkart(&bv[0], "b1", "http://x.test/b1", "bee one", T0 - 300);
+	mkart(&bv[1], "bs", "http://x.test/shared", "shared story", T0 - 200);
+	CHECK_INT(store_doc(st, "b", bv, 2, NULL), 0);
+	mkart(&av[0], "a1", "http://x.test/a1", "ay one", T0 - 100);
+	mkart(&av[1], "as", "http://x.test/shared", "shared story", T0 - 200);
+	CHECK_INT(store_doc(st, "a", av, 2, NULL), 0);
+	free_arts(av, 2);
+	free_arts(bv, 2);
+	return st;
+}
+
+static void
+check_query(struct tr_store *st, const char *what, const char *tag,
+    const char *q, const char *want)
+{
+	struct tr_query qq = q_all();
+	struct page *p = calloc(1, sizeof(*p));
+	char got[1024];
+
+	qq.tag = tag;
+	qq.q = q;
+	CHECK_INT(query(st, &qq, p, NULL), 0);
+	page_str(got, sizeof(got), p);
+	CHECK_STR_CASE(what, got, want);
+	page_free(p);
+	free(p);
+}
+
+/* Removing b: its articles leave every view at once, the shared story
+ * stays (carried by a); adding b back brings its history back. */
+static void
+test_removed_leaves_merged_and_search(void)
+{
+	struct tr_config *ab = cfg_from(conf_ab), *a = cfg_from(conf_a);
+	char *path = NULL;
+	struct tr_store *st = setup(&path, ab);
+
+	check_query(st, "both, merged", NULL, NULL, "a:a1 b:bs b:b1");
+	CHECK_INT(tr_store_sync_config(st, a), 0);
+	check_query(st, "b removed, merged", NULL, NULL, "a:a1 a:as");
+	check_query(st, "b removed, tag", "t", NULL, "a:a1 a:as");
+	check_query(st, "b removed, search own", NULL, "bee", "");
+	check_query(st, "b removed, search shared", NULL, "shared", "a:as");
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 4);
+	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'"),
+	    T0);
+	/* Added back within removed_keep: the history is there again. */
+	CHECK_INT(tr_store_sync_config(st, ab), 0);
+	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'"),
+	    0);
+	check_query(st, "b back, merged", NULL, NULL, "a:a1 b:bs b:b1");
+	check_query(st, "b back, search", NULL, "bee", "b:b1");
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(ab);
+	tr_config_free(a);
+}
+
+/* Retention deletes a removed feed removed_keep after it left. */
+static void
+test_removed_keep(void)
+{
+	static const struct {
+		int64_t after; /* seconds since b left */
+		int64_t want_b; /* b's articles left */
+	} cases[] = {
+	    {0, 2},
+	    {9 * DAY, 2},
+	    {10 * DAY - 1, 2},
+	    {10 * DAY, 0},
+	    {40 * DAY, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tr_config *ab = cfg_from(conf_ab), *a = cfg_from(conf_a);
+		char *path = NULL, what[64];
+		struct tr_store *st = setup(&path, ab);
+		int64_t deleted = -1;
+
+		snprintf(what, sizeof(what), "after %llds",
+		    (long long)cases[i].after);
+		CHECK_INT(tr_store_sync_config(st, a), 0);
+		CHECK_INT(tr_store_retention(st, a, T0 + cases[i].after,
+			      &deleted),
+		    0);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM articles a JOIN"
+					" feeds f ON f.id = a.feed_id"
+					" WHERE f.name = 'b'"),
+		    cases[i].want_b);
+		CHECK_INT(deleted, 2 - cases[i].want_b);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds"),
+		    cases[i].want_b ? 2 : 1);
+		/* a is untouched, and so is the shared story. */
+		check_query(st, what, NULL, NULL, "a:a1 a:as");
+		tr_store_close(st);
+		rm_db(path);
+		tr_config_free(ab);
+		tr_config_free(a);
+	}
+}
+
+static void
+test_purge(void)
+{
+	struct tr_config *ab = cfg_from(conf_ab), *a = cfg_from(conf_a);
+	char *path = NULL;
+	struct tr_store *st = setup(&path, ab);
+	int64_t n = -1;
+
+	CHECK_INT(tr_store_sync_config(st, a), 0);
+	CHECK_INT(tr_store_purge(st, "b", &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds WHERE name='b'"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 2);
+	CHECK_INT(tr_store_purge(st, "b", &n), TR_ENOTFOUND);
+	CHECK_INT(tr_store_purge(st, "nosuch", NULL), TR_ENOTFOUND);
+	check_query(st, "after purge", NULL, NULL, "a:a1 a:as");
+	/* The primary row of the shared link is a's, and searchable. */
+	check_query(st, "search after purge", NULL, "shared", "a:as");
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(ab);
+	tr_config_free(a);
+}
+
+/* Read-only handles, each with its own config, over one database. */
+static void
+test_use_config(void)
+{
+	static const char conf_c[] =
+	    "[tributary]\n"
+	    "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntitle = Renamed\n"
+	    "tags = fresh\nmax_per_feed = 1\n"
+	    "[feed \"n\"]\nurl = http://127.0.0.1:9/n\n";
+	struct tr_config *ab = cfg_from(conf_ab), *c = cfg_from(conf_c);
+	struct tr_store *ro1 = NULL, *ro2 = NULL;
+	struct tr_feed_state fs;
+	char *path = NULL;
+	struct tr_store *st = setup(&path, ab);
+	int64_t gen0 = 0, gen1 = 0, at = 0;
+
+	CHECK_INT(tr_store_generation(st, &gen0, &at), 0);
+	CHECK_INT(tr_store_open(&ro1, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_open(&ro2, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_use_config(ro1, c), 0);
+	CHECK_INT(tr_store_use_config(ro2, ab), 0);
+	/* c: only a, capped to one per page, under its new tag. */
+	check_query(ro1, "c merged", NULL, NULL, "a:a1");
+	check_query(ro1, "c new tag", "fresh", NULL, "a:a1");
+	check_query(ro1, "c old tag", "t", NULL, "");
+	CHECK_INT(tr_store_feed_get(ro1, &fs, "a"), 0);
+	CHECK_STR(fs.title, "Renamed");
+	CHECK_INT(fs.active, 1);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(ro1, &fs, "b"), 0);
+	CHECK_INT(fs.active, 0);
+	CHECK_INT(fs.n_articles, 2);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(ro1, &fs, "n"), 0);
+	CHECK_INT(fs.active, 1);
+	CHECK_INT(fs.n_articles, 0);
+	CHECK_INT(fs.last_check, 0);
+	tr_feed_state_free(&fs);
+	/* ab, on another handle at the same time: unchanged by c. */
+	check_query(ro2, "ab merged", NULL, NULL, "a:a1 b:bs b:b1");
+	check_query(ro2, "ab tag", "t", NULL, "a:a1 b:bs b:b1");
+	check_query(ro2, "ab new tag", "fresh", NULL, "");
+	/* Nothing was written. */
+	CHECK_INT(tr_store_generation(st, &gen1, &at), 0);
+	CHECK_INT(gen1, gen0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds"), 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds WHERE active=1"),
+	    2);
+	tr_store_close(ro1);
+	tr_store_close(ro2);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(ab);
+	tr_config_free(c);
+}
+
+/* A schema-3 database gets removed_at, its removed feeds stamped. */
+static void
+test_migrate_v3(void)
+{
+	struct tr_config *ab = cfg_from(conf_ab), *a = cfg_from(conf_a);
+	char *path = NULL;
+	struct tr_store *st = setup(&path, ab);
+	sqlite3 *db = NULL;
+
+	CHECK_INT(tr_store_sync_config(st, a), 0);
+	tr_store_close(st);
+	st = NULL;
+	/* Back to schema 3 by hand: no removed_at column. */
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "ALTER TABLE feeds DROP COLUMN removed_at;"
+				   "PRAGMA user_version = 3;",
+		      NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 4);
+	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
+	      T0);
+	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),
+	    0);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(ab);
+	tr_config_free(a);
+}
+
+TR_TESTS(test_removed_leaves_merged_and_search, test_removed_keep,
+    test_purge, test_use_config, test_migrate_v3)
