@@ -221,6 +221,39 @@ render_item_updated(const struct tr_item *it, int64_t fallback)
 	    it->sort_date, fallback);
 }
 
+/*
+ * Copies an excerpt of html's text (at most 80 characters) into buf.
+ * Returns buf, or NULL when html has no text.
+ */
+static const char *
+text_excerpt(const char *html, char *buf, size_t size)
+{
+	struct tr_buf b;
+	const char *r = NULL;
+
+	tr_buf_init(&b, size);
+	if (html && tr_escape_html_text(&b, html, 80) == 0 &&
+	    render_has_text(tr_buf_str(&b)) && b.len < size) {
+		memcpy(buf, b.data, b.len + 1);
+		r = buf;
+	}
+	tr_buf_free(&b);
+	return r;
+}
+
+const char *
+render_item_title(const struct tr_item *it, char *buf, size_t size)
+{
+	const char *t;
+
+	if (render_has_text(it->a.title))
+		return it->a.title;
+	if ((t = text_excerpt(it->a.summary, buf, size)) != NULL ||
+	    (t = text_excerpt(it->a.content, buf, size)) != NULL)
+		return t;
+	return render_has_text(it->a.link) ? it->a.link : NULL;
+}
+
 /* An undated item gets no invented publication date: only dates the item
  * carries (the first-seen time is for where a date is required). */
 int64_t

@@ -145,13 +145,17 @@ json_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_json *j = &r->json;
 	const char *html = it->a.content ? it->a.content : it->a.summary;
+	char buf[RENDER_TITLE_BUF];
+	/* An item with no text at all is not published without a title. */
+	const char *title = render_has_text(it->a.title) || html
+	    ? it->a.title : render_item_title(it, buf, sizeof(buf));
 	int rc;
 
 	TRY(tr_json_begin_object(j));
 	TRY(tr_json_member_str(j, "id", it->a.id ? it->a.id
 				      : it->a.link ? it->a.link : ""));
 	TRY(tr_json_member_str(j, "url", it->a.link));
-	TRY(tr_json_member_str(j, "title", it->a.title));
+	TRY(tr_json_member_str(j, "title", title));
 	TRY(tr_json_member_str(j, "content_html", html ? html : ""));
 	TRY(json_summary(r, it->a.summary));
 	TRY(json_date(j, "date_published",
