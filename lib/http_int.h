@@ -28,6 +28,7 @@ enum tr_http_route_id {
 	TR_ROUTE_HOME,     /* / */
 	TR_ROUTE_HEALTHZ,  /* /healthz */
 	TR_ROUTE_METRICS,  /* /metrics */
+	TR_ROUTE_XSL,      /* /feed.xsl, the feeds' stylesheet */
 	TR_ROUTE_COUNT
 };
 
@@ -131,6 +132,14 @@ int tr_http_etag_match(const char *inm, const char *etag);
 int tr_http_accepts_gzip(const char *accept_encoding);
 
 /*
+ * Non-zero when the Accept value asks for a page rather than a feed: it
+ * names text/html (q above 0) and neither application/atom+xml nor
+ * application/rss+xml. Browsers ask so when a person opens a feed;
+ * NULL (no preference) is a feed reader.
+ */
+int tr_http_wants_page(const char *accept);
+
+/*
  * Parses a listen address: "HOST:PORT", "[V6]:PORT", "*:PORT" or a bare
  * port (127.0.0.1). "*" and "[::]" listen on IPv6 and IPv4 (*dual is set,
  * the caller falls back to 0.0.0.0 without IPv6). HOST is numeric or
@@ -164,6 +173,7 @@ struct tr_http_request {
 	const char *if_none_match;     /* or NULL */
 	const char *if_modified_since; /* or NULL */
 	const char *accept_encoding;   /* or NULL */
+	const char *accept;            /* or NULL */
 	int64_t now;                   /* Unix seconds */
 	/*
 	 * Asked now and then while a search runs; non-zero stops it (the
@@ -184,7 +194,8 @@ struct tr_http_response {
 	char last_modified[40];      /* IMF-fixdate, or "" */
 	int max_age;                 /* Cache-Control max-age, -1: no-store */
 	int gzip;                    /* body is gzip (Content-Encoding) */
-	int vary;                    /* send Vary: Accept-Encoding */
+	int vary;                    /* send Vary: Accept-Encoding; 2: Accept
+	                                too (the page form of a feed) */
 	int close;                   /* send Connection: close */
 	struct tr_http_entry *entry; /* a reference, or NULL */
 	const char *body;            /* borrowed from entry or text */

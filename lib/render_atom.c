@@ -21,8 +21,9 @@ atom_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	const char *id = doc->id ? doc->id : doc->self_url;
 	int rc;
 
-	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			     "<feed xmlns=\"" ATOM_NS "\">\n"));
+	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"));
+	TRY(render_stylesheet_pi(out, doc->stylesheet));
+	TRY(tr_buf_adds(out, "<feed xmlns=\"" ATOM_NS "\">\n"));
 	TRY(render_elem(out, "  ", "id", id ? id : "urn:tributary:feed"));
 	TRY(render_elem(out, "  ", "title", doc->title ? doc->title : ""));
 	TRY(render_elem(out, "  ", "subtitle", doc->subtitle));
@@ -183,15 +184,12 @@ atom_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_buf *out = r->out;
 	int64_t updated = render_item_updated(it, r->updated);
-	char buf[RENDER_TITLE_BUF];
-	const char *title = render_item_title(it, buf, sizeof(buf));
 	size_t i;
 	int rc;
 
 	TRY(tr_buf_adds(out, "  <entry>\n"));
 	TRY(atom_id(out, it));
-	/* Required (RFC 4287 §4.1.2): derived when the item has none. */
-	TRY(render_elem(out, "    ", "title", title ? title : ""));
+	TRY(render_elem(out, "    ", "title", it->a.title ? it->a.title : ""));
 	TRY(render_date_elem(out, "    ", "updated", updated, 0));
 	TRY(render_date_elem(out, "    ", "published", it->a.published, 0));
 	TRY(atom_links(out, it));

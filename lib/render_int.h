@@ -75,17 +75,8 @@ int render_date_ok(int64_t t);
  * fallback is. */
 int64_t render_item_updated(const struct tr_item *it, int64_t fallback);
 
-/*
- * The title an item is published under: its own, else an excerpt of the
- * text of its summary or content (written into buf, size bytes; 512 is
- * enough), else its link; NULL when it has none of them.
- */
-#define RENDER_TITLE_BUF 512
-const char *render_item_title(const struct tr_item *it, char *buf,
-    size_t size);
-
-/* The date it was published: published, else updated, else fallback
- * (never the first-seen time: an undated item's date is not invented). */
+/* The date it was published: published, else updated, else first seen,
+ * else sort date, else fallback. */
 int64_t render_item_published(const struct tr_item *it, int64_t fallback);
 
 /* The source feed's display name: its title, else its name, else "". */
@@ -119,6 +110,10 @@ int render_insert(struct tr_buf *out, size_t at, const char *text,
  */
 int render_insert_link(struct tr_render *r, const char *start,
     const char *href);
+
+/* Appends <?xml-stylesheet type="text/xsl" href="href"?> and a newline;
+ * nothing when href is NULL. */
+int render_stylesheet_pi(struct tr_buf *out, const char *href);
 
 /* Appends s percent-encoded for a URL path segment (RFC 3986 unreserved
  * characters kept). */

@@ -20,8 +20,9 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	const char *link = doc->home_url ? doc->home_url : doc->self_url;
 	int rc;
 
+	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"));
+	TRY(render_stylesheet_pi(out, doc->stylesheet));
 	TRY(tr_buf_adds(out,
-	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<rss version=\"2.0\" "
 	    "xmlns:atom=\"http://www.w3.org/2005/Atom\" "
 	    "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" "
@@ -119,14 +120,11 @@ rss_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_buf *out = r->out;
 	const char *desc = it->a.summary ? it->a.summary : it->a.content;
-	char buf[RENDER_TITLE_BUF];
-	const char *title = render_has_text(it->a.title) || desc
-	    ? it->a.title : render_item_title(it, buf, sizeof(buf));
 	size_t i;
 	int rc;
 
 	TRY(tr_buf_adds(out, "  <item>\n"));
-	TRY(render_elem(out, "    ", "title", title));
+	TRY(render_elem(out, "    ", "title", it->a.title));
 	TRY(render_elem(out, "    ", "link", it->a.link));
 	TRY(rss_guid(out, it));
 	TRY(render_date_elem(out, "    ", "pubDate",
@@ -137,7 +135,7 @@ rss_item(struct tr_render *r, const struct tr_item *it)
 			TRY(render_elem(out, "    ", "category",
 			    it->a.categories[i]));
 	/* An item needs a title or a description. */
-	if (desc || !title)
+	if (desc || !it->a.title)
 		TRY(render_elem(out, "    ", "description", desc ? desc : ""));
 	TRY(render_elem(out, "    ", "content:encoded", it->a.content));
 	TRY(rss_enclosures(out, it));

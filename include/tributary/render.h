@@ -76,6 +76,14 @@ int tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
     struct tr_store *st);
 
 /*
+ * The XSLT 1.0 stylesheet that Atom and RSS documents with a stylesheet
+ * URL name (the endpoint serves it at /feed.xsl): a browser that opens
+ * the feed shows it as a page with a hint to copy its URL into a feed
+ * reader. Appends it to out: 0, TR_ENOMEM or TR_ETOOBIG.
+ */
+int tr_render_feed_xsl(struct tr_buf *out);
+
+/*
  * The endpoint's path of a merged document, appended to out:
  * "/feed.atom", "/tags/TAG.rss", "/feeds/NAME.json" (tag and feed
  * percent-encoded; at most one of them non-NULL), "/feeds.opml" for

@@ -25,7 +25,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (TRIBUTARY, TempDir, check, contains, eq, main, test)
+from harness import (DATA, TRIBUTARY, TempDir, check, contains, eq, main,
+                     test)
 from server import FeedServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -700,6 +701,168 @@ def screenshots_at_desktop_and_phone_widths():
         url = svc.base + ("/?q=harbour" if name.startswith("search")
                           else "/")
         screenshot(url, name, w, h)
+
+
+# --- the feeds' stylesheet -----------------------------------------------
+
+FEED_PATHS = ("/feed.atom", "/feed.rss", "/tags/news.atom", "/feeds/beta.rss")
+
+
+def xmllint(*args):
+    p = subprocess.run(["xmllint", "--noout"] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "xmllint %s: %s" % (" ".join(args), p.stderr))
+
+
+def json_titles(svc, path):
+    """The titles the JSON Feed of the same scope carries, as text."""
+    jpath = re.sub(r"\.(atom|rss)$", ".json", path)
+    status, h, body = svc.get(jpath)
+    eq(status, 200, jpath)
+    return sorted(squash(it.get("title", "")) for it in
+                  json.loads(body)["items"])
+
+
+def check_feed_page(d, svc, path, what):
+    """The page a browser makes of the feed at path through the XSLT."""
+    hint = d.find(id="hint")
+    check(hint, "%s: no hint" % what)
+    contains(squash(hint.text()),
+             "copy this URL into your feed reader", what)
+    eq(squash(d.find("code", id="feed-url").text()), svc.base + path,
+       what + " feed URL")
+    titles = sorted(squash(a.find("h3").text())
+                    for a in d.find_all("article"))
+    eq(titles, json_titles(svc, path), what + " titles")
+    for tag in ("script", "iframe", "img", "object", "embed"):
+        eq(d.find_all(tag), [], "%s: <%s> elements" % (what, tag))
+    for n in d.iter():
+        for k in n.attrs:
+            check(not k.startswith("on"), "%s: %s on %r" % (what, k, n))
+        href = n.attrs.get("href")
+        if n.tag == "a" and href is not None:
+            check(href.startswith("http://") or href.startswith("https://"),
+                  "%s: href %r" % (what, href))
+
+
+@test
+def feeds_name_the_stylesheet_and_stay_valid():
+    import feedparser
+    svc = env()
+    status, h, xsl = svc.get("/feed.xsl")
+    eq(status, 200, "/feed.xsl")
+    eq(h.get("content-type"), "text/xsl; charset=utf-8", "XSLT type")
+    status, h2, body = svc.get("/feed.xsl", {"If-None-Match": h["etag"]})
+    eq(status, 304, "conditional /feed.xsl")
+    with TempDir() as t:
+        xmllint(t.write("feed.xsl", xsl))
+        rng = t.join("atom.rng")
+        p = subprocess.run(["trang", os.path.join(DATA, "atom.rnc"), rng],
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, "trang: %s" % p.stderr)
+        pi = ('<?xml-stylesheet type="text/xsl" href="%s/feed.xsl"?>' %
+              svc.base)
+        for path in FEED_PATHS:
+            status, h, body = svc.get(path)
+            eq(status, 200, path)
+            lines = body.decode("utf-8").split("\n")
+            eq(lines[1], pi, path + " second line")
+            f = t.write("doc.xml", body)
+            if path.endswith(".atom"):
+                xmllint("--relaxng", rng, f)
+            else:
+                xmllint(f)
+            d = feedparser.parse(body)
+            check(not d.bozo, "%s: bozo: %r" % (path,
+                                                 d.get("bozo_exception")))
+            eq(len(d.entries), len(json_titles(svc, path)), path +
+               " entries")
+        for path in ("/feed.json", "/"):
+            check(b"xml-stylesheet" not in svc.get(path)[2],
+                  path + " names the stylesheet")
+
+
+@test
+def stylesheet_renders_with_xsltproc():
+    check(os.access("/usr/bin/xsltproc", os.X_OK),
+          "/usr/bin/xsltproc is missing: run scripts/install-deps --test")
+    svc = env()
+    with TempDir() as t:
+        xsl = t.write("feed.xsl", svc.get("/feed.xsl")[2])
+        for path in FEED_PATHS:
+            doc = t.write("doc.xml", svc.get(path)[2])
+            p = subprocess.run(["xsltproc", "--nonet", xsl, doc],
+                               capture_output=True, timeout=60)
+            check(p.returncode == 0 and not p.stderr,
+                  "xsltproc %s: %s" % (path, p.stderr.decode()))
+            check_feed_page(dom(p.stdout.decode("utf-8")), svc, path,
+                            "xsltproc " + path)
+
+
+@test
+def chromium_shows_a_feed_as_a_page():
+    svc = env()
+    for path in ("/feed.atom", "/feed.rss"):
+        d = dom(chromium("--dump-dom", url=svc.base + path))
+        check_feed_page(d, svc, path, "chromium " + path)
+    screenshot(svc.base + "/feed.atom", "feed-atom-390.png", 390, 1200)
+    screenshot(svc.base + "/feed.rss", "feed-rss-1200.png", 1200, 900)
+
+
+CHROME_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,"
+                 "image/avif,image/webp,image/apng,*/*;q=0.8,"
+                 "application/signed-exchange;v=b3;q=0.7")
+FIREFOX_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,"
+                  "*/*;q=0.8")
+
+# Accept → the type /feed.atom and /feed.rss answer with: a person's
+# browser gets application/xml (which browsers show through the
+# stylesheet), everything else the feed's own type.
+ACCEPT_CASES = [
+    (None, "feed"),
+    ("*/*", "feed"),
+    (CHROME_ACCEPT, "page"),
+    (FIREFOX_ACCEPT, "page"),
+    ("TEXT/HTML", "page"),
+    ("text/html;q=0.5, */*;q=0.1", "page"),
+    ("text/html;q=0", "feed"),
+    ("application/atom+xml", "feed"),
+    ("application/rss+xml, text/html", "feed"),
+    ("application/atom+xml;q=0.9, text/html", "feed"),
+    ("application/xml, text/xml", "feed"),
+    ("text/htmlx", "feed"),
+]
+
+
+@test
+def browsers_get_the_feed_in_a_form_they_style():
+    svc = env()
+    own = {"/feed.atom": "application/atom+xml; charset=utf-8",
+           "/feed.rss": "application/rss+xml; charset=utf-8"}
+    for path, ctype in own.items():
+        _, base, body = svc.get(path)
+        for accept, want in ACCEPT_CASES:
+            hdrs = {"Accept": accept} if accept else {}
+            status, h, b = svc.get(path, hdrs)
+            what = "%s with Accept %r" % (path, accept)
+            eq(status, 200, what)
+            eq(h.get("content-type"),
+               "application/xml; charset=utf-8" if want == "page"
+               else ctype, what)
+            eq(b, body, what + ": body")
+            eq(h.get("vary"), "Accept, Accept-Encoding", what + ": Vary")
+            if want == "page":
+                check(h["etag"] != base["etag"], what + ": same ETag")
+                status, h2, _ = svc.get(path, dict(hdrs, **{
+                    "If-None-Match": h["etag"]}))
+                eq(status, 304, what + ": conditional")
+                status, _, _ = svc.get(path, {"If-None-Match": h["etag"]})
+                eq(status, 200, what + ": page ETag on the feed form")
+    # Other documents keep their type.
+    for path, ctype in (("/feed.json", "application/feed+json"),
+                        ("/", "text/html")):
+        h = svc.get(path, {"Accept": CHROME_ACCEPT})[1]
+        contains(h.get("content-type", ""), ctype, path)
 
 
 if __name__ == "__main__":
