@@ -123,7 +123,7 @@ def entity_expansion_is_bounded():
                              ("ok", srv.url("/ok.xml"))])
         r = measure(["-c", conf, "fetch"], timeout=120)
         clean(r)
-        eq(r.rc, 1, "exit status")
+        eq(r.rc, 0, "exit status (the round ran; two feeds failed)")
         store = Store(td.join("db.sqlite"))
         eq(store.count("ok"), 3, "the healthy feed")
         eq(store.count("laughs"), 0, "articles of the bomb")
