@@ -184,12 +184,15 @@ atom_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_buf *out = r->out;
 	int64_t updated = render_item_updated(it, r->updated);
+	char buf[RENDER_TITLE_BUF];
+	const char *title = render_item_title(it, buf, sizeof(buf));
 	size_t i;
 	int rc;
 
 	TRY(tr_buf_adds(out, "  <entry>\n"));
 	TRY(atom_id(out, it));
-	TRY(render_elem(out, "    ", "title", it->a.title ? it->a.title : ""));
+	/* Required (RFC 4287 §4.1.2): derived when the item has none. */
+	TRY(render_elem(out, "    ", "title", title ? title : ""));
 	TRY(render_date_elem(out, "    ", "updated", updated, 0));
 	TRY(render_date_elem(out, "    ", "published", it->a.published, 0));
 	TRY(atom_links(out, it));

@@ -75,8 +75,17 @@ int render_date_ok(int64_t t);
  * fallback is. */
 int64_t render_item_updated(const struct tr_item *it, int64_t fallback);
 
-/* The date it was published: published, else updated, else first seen,
- * else sort date, else fallback. */
+/*
+ * The title an item is published under: its own, else an excerpt of the
+ * text of its summary or content (written into buf, size bytes; 512 is
+ * enough), else its link; NULL when it has none of them.
+ */
+#define RENDER_TITLE_BUF 512
+const char *render_item_title(const struct tr_item *it, char *buf,
+    size_t size);
+
+/* The date it was published: published, else updated, else fallback
+ * (never the first-seen time: an undated item's date is not invented). */
 int64_t render_item_published(const struct tr_item *it, int64_t fallback);
 
 /* The source feed's display name: its title, else its name, else "". */

@@ -120,11 +120,14 @@ rss_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_buf *out = r->out;
 	const char *desc = it->a.summary ? it->a.summary : it->a.content;
+	char buf[RENDER_TITLE_BUF];
+	const char *title = render_has_text(it->a.title) || desc
+	    ? it->a.title : render_item_title(it, buf, sizeof(buf));
 	size_t i;
 	int rc;
 
 	TRY(tr_buf_adds(out, "  <item>\n"));
-	TRY(render_elem(out, "    ", "title", it->a.title));
+	TRY(render_elem(out, "    ", "title", title));
 	TRY(render_elem(out, "    ", "link", it->a.link));
 	TRY(rss_guid(out, it));
 	TRY(render_date_elem(out, "    ", "pubDate",
@@ -135,7 +138,7 @@ rss_item(struct tr_render *r, const struct tr_item *it)
 			TRY(render_elem(out, "    ", "category",
 			    it->a.categories[i]));
 	/* An item needs a title or a description. */
-	if (desc || !it->a.title)
+	if (desc || !title)
 		TRY(render_elem(out, "    ", "description", desc ? desc : ""));
 	TRY(render_elem(out, "    ", "content:encoded", it->a.content));
 	TRY(rss_enclosures(out, it));
