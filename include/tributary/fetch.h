@@ -30,6 +30,8 @@
  * before connecting, CURLOPT_PREREQFUNCTION for a reused connection,
  * before any request byte is sent), so no DNS answer or numeric host
  * form ("2130706433", "0x7f.1", "[::ffff:127.0.0.1]") gets past it.
+ * Through a proxy (http_proxy and friends, which libcurl honours) the
+ * address connected is the proxy's, so the check is the proxy's to make.
  */
 #ifndef TRIBUTARY_FETCH_H
 #define TRIBUTARY_FETCH_H
