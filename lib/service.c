@@ -13,9 +13,12 @@
  * until then: no periodic tick. Signal handlers only set a flag and
  * write a byte to the pipe (the self-pipe trick: both are
  * async-signal-safe), so a signal ends the sleep at once. The sleep is
- * cut short only to send WATCHDOG=1 when systemd asked for it and to
+ * cut short only to send WATCHDOG=1 when systemd asked for it, to
  * re-check the schedule at least once per polling interval (which is
- * also what /healthz calls progress when no feed is due for long).
+ * also what /healthz calls progress when no feed is due for long), and
+ * every FILE_CHECK_MS to check that the database file is still there
+ * (one stat(2)): a deleted or replaced file stops the service with an
+ * error, and /healthz fails as soon as it is asked.
  *
  * Stopping. The stop flag doubles as the fetch engine's cancel flag
  * (tr_fetch_opts.cancel): a SIGTERM during a round ends every transfer
@@ -54,6 +57,10 @@
 
 /* A round that fetched nothing although a feed looked due: back off. */
 #define IDLE_BACKOFF_MAX 60
+
+/* The loop checks at least this often that the database file is still
+ * the one it opened (tr_store_file_check: one stat(2)). */
+#define FILE_CHECK_MS 2000
 
 /* --- signals --- */
 
@@ -195,6 +202,7 @@ struct service {
 	int64_t last_watchdog;	/* monotonic usec of the last WATCHDOG=1 */
 	int idle_rounds;	/* rounds in a row that fetched nothing */
 	int64_t not_before;	/* monotonic usec: no round before */
+	int failed;		/* why the loop stopped by itself, or 0 */
 
 	/* Read by /healthz on server threads: guarded by mu. */
 	pthread_mutex_t mu;
@@ -236,7 +244,12 @@ health(struct tr_buf *msg, void *arg)
 	struct service *sv = arg;
 	int64_t now = mono_usec(), age, limit;
 	double last_round;
+	char why[1024];
 
+	if (tr_store_file_check(sv->st, why, sizeof(why)) != 0) {
+		tr_buf_printf(msg, "store: %s", why);
+		return 1;
+	}
 	pthread_mutex_lock(&sv->mu);
 	age = (now - sv->progress) / 1000000;
 	limit = sv->round_usec / 1000000;
@@ -760,6 +773,8 @@ sleep_ms(struct service *sv, int64_t due, int64_t now)
 		ms = cap;
 	if (ms > cap)
 		ms = cap;
+	if (ms > FILE_CHECK_MS)
+		ms = FILE_CHECK_MS;
 	if (wd > 0 && ms > (int64_t)(wd / 2000))
 		ms = (int64_t)(wd / 2000);
 	return ms < 0 ? 0 : (int)ms;
@@ -813,6 +828,24 @@ any_enabled(const struct tr_config *cfg)
 	return 0;
 }
 
+/*
+ * Whether the database file is gone or replaced: then every write goes
+ * into a file no one opens again. Logged; the service stops with an
+ * error, and systemd (Restart=on-failure) starts it on the file that is
+ * there now.
+ */
+static int
+store_file_lost(struct service *sv)
+{
+	char why[1024];
+
+	if (tr_store_file_check(sv->st, why, sizeof(why)) == 0)
+		return 0;
+	tr_log(TR_LOG_ERROR, "store %s", why);
+	sv->failed = TR_ESTORE;
+	return 1;
+}
+
 static void
 loop(struct service *sv)
 {
@@ -820,6 +853,8 @@ loop(struct service *sv)
 	int guessed, n;
 
 	while (!stop_requested) {
+		if (store_file_lost(sv))
+			break;
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(sv);
@@ -916,8 +951,13 @@ tr_service_run(struct tr_config *cfg, const struct tr_service_opts *opts)
 	if ((rc = service_start(&sv)) != 0)
 		goto out;
 	loop(&sv);
-	tr_log(TR_LOG_INFO, "serve: %s, stopping",
-	    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	if (sv.failed != 0) {
+		rc = sv.failed;
+		tr_log(TR_LOG_ERROR, "serve: stopping on the error above");
+	} else {
+		tr_log(TR_LOG_INFO, "serve: %s, stopping",
+		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	}
 out:
 	tr_notify_stopping(sv.notify);
 	tr_http_stop(sv.http);

@@ -32,7 +32,10 @@
  * - Group commit (tr_store_group_begin): store_begin/commit/rollback
  *   become savepoints of one transaction that the caller commits.
  */
+#include <sys/stat.h>
+
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1122,6 +1125,46 @@ tr_store_trap_io_faults(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+/* --- the database file itself --- */
+
+/* Records which file the handle opened (nothing for a memory database). */
+static void
+file_identify(struct tr_store *st)
+{
+	struct stat sb;
+	const char *file = sqlite3_db_filename(st->db, "main");
+
+	if (file == NULL || *file == '\0' || stat(file, &sb) != 0)
+		return;
+	st->file_dev = sb.st_dev;
+	st->file_ino = sb.st_ino;
+}
+
+int
+tr_store_file_check(const struct tr_store *st, char *why, size_t size)
+{
+	struct stat sb;
+	int gone;
+
+	if (st->file_ino == 0)
+		return 0;
+	if (stat(st->path, &sb) == 0) {
+		if (sb.st_dev == st->file_dev && sb.st_ino == st->file_ino &&
+		    sb.st_nlink > 0)
+			return 0;
+		gone = 0;
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		gone = 1;
+	} else {
+		return 0; /* cannot tell (EACCES, EIO): the next I/O says */
+	}
+	snprintf(why, size, "%s: the database file was deleted or replaced "
+	    "while in use (%s); what is written now would be lost: restart "
+	    "tributary to use the file that is there",
+	    st->path, gone ? "it is gone" : "another file is there now");
+	return TR_ESTORE;
+}
+
 int
 tr_store_open(struct tr_store **out, const char *path, int flags)
 {
@@ -1154,6 +1197,7 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 	}
 	if ((rc = setup(st)) != 0)
 		return rc;
+	file_identify(st);
 	fault_line_set(path);
 	st->errmsg[0] = '\0';
 	return 0;

@@ -7,6 +7,7 @@
 #define TRIBUTARY_STORE_INT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sqlite3.h>
 
@@ -87,6 +88,10 @@ struct tr_store {
 	sqlite3 *db;
 	char *path;
 	int readonly;
+	/* The database file opened (stat(2) at open; ino 0: in memory), for
+	 * tr_store_file_check(). Set once, read by any thread. */
+	dev_t file_dev;
+	ino_t file_ino;
 	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
 	int64_t next_batch;	/* id of the next batch on this handle */
 	/*

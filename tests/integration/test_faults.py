@@ -787,5 +787,40 @@ def shared_memory_file_damaged_under_serve():
             contains(log, "I/O error", what)
 
 
+@test
+def database_file_deleted_or_replaced_under_serve():
+    """The database file deleted, renamed away or replaced by another
+    file while serve runs: serve writes on into a file no one will open
+    again. It must notice (the path no longer names the file it opened),
+    fail /healthz, log an error naming the file and end with exit status
+    1 so that systemd restarts it on the new file."""
+    import shutil
+
+    def unlink(db):
+        os.unlink(db)
+
+    def rename(db):
+        os.rename(db, db + ".moved")
+
+    def replace(db):
+        shutil.copyfile(db, db + ".copy")
+        os.rename(db + ".copy", db)
+
+    for what, act in [("deleted", unlink), ("renamed away", rename),
+                      ("replaced by a copy", replace)]:
+        with FeedServer() as srv, TempDir() as td, Serving(td, srv) as sv:
+            act(sv.db)
+            seen = wait_until(
+                lambda: (http_status(sv.port, "/healthz") or 0) >= 500
+                or not _alive(sv.proc), slow(15),
+                "%s: /healthz failing or serve ending" % what)
+            check(seen, what)
+            rc = sv.ended(slow(15))
+            log = sv.log()
+            eq(rc, 1, "%s: exit status (%s)" % (what, log[-1500:]))
+            contains(log, sv.db, "%s: the log names the database" % what)
+            contains(log, "deleted or replaced", what)
+
+
 if __name__ == "__main__":
     main()
