@@ -283,17 +283,39 @@ host_slug(struct tr_buf *out, const char *url)
 	return slug(out, host);
 }
 
-/* A unique name for a feed: its title's slug, else its host's, else
- * "feed"; "-2", "-3", ... appended when taken. Added to the set. */
+/*
+ * Whether s is a feed name as feeds.conf takes it (letters, digits, '.',
+ * '_', '-'; not starting with '.'), and short enough for one.
+ */
 static int
-unique_name(struct tr_opml *op, struct tr_buf *name, const char *title,
-    const char *url)
+valid_name(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '.' || strlen(s) > MAX_VALUE)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
+			return 0;
+	return 1;
+}
+
+/* A unique name for a feed: its tributary:name when valid, else its
+ * title's slug, else its host's, else "feed"; "-2", "-3", ... appended
+ * when taken. Added to the set. */
+static int
+unique_name(struct tr_opml *op, struct tr_buf *name, const char *own,
+    const char *title, const char *url)
 {
 	size_t base;
 	unsigned long k;
 	int rc;
 
-	if (title && (rc = slug(name, title)) != 0)
+	if (valid_name(own) && (rc = tr_buf_adds(name, own)) != 0)
+		return rc;
+	if (name->len == 0 && title && (rc = slug(name, title)) != 0)
 		return rc;
 	if (name->len == 0 && (rc = host_slug(name, url)) != 0)
 		return rc;
@@ -410,11 +432,16 @@ subscription(struct tr_opml *op, const XML_Char **atts, const char *xml_url)
 		rc = TR_ENOMEM;
 	if (rc != 0 || (rc = collect_tags(op, &tags,
 	    attr(atts, "category"))) != 0 ||
-	    (rc = unique_name(op, &name, title, url)) != 0)
+	    (rc = unique_name(op, &name, attr(atts, "tributary:name"), title,
+	    url)) != 0)
 		goto out;
 	f.name = name.data;
 	f.url = url;
-	f.title = title;
+	/* Export writes the name as the text of a feed without a title. */
+	f.title = valid_name(attr(atts, "tributary:name")) && title &&
+		  strcmp(title, attr(atts, "tributary:name")) == 0
+		      ? NULL
+		      : title;
 	f.html_url = html;
 	f.tags = (const char *const *)tags.v;
 	f.n_tags = tags.n;

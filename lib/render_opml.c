@@ -8,6 +8,9 @@
  * the URL, without user, password or secret query parameters; a feed
  * marked private is left out), htmlUrl (the site link the store saw) and category
  * from the feed's tags, as OPML 2.0's comma-separated "/tag" paths.
+ * tributary:name (namespace TR_OPML_NS) carries the feed's name, so that
+ * "tributary opml import" gives the feed back its name: export, then
+ * import, gives the same sections (names, URLs, titles, tags).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "tributary/date.h"
 #include "tributary/error.h"
 #include "tributary/escape.h"
+#include "tributary/opml.h"
 
 static int
 opml_category(struct tr_buf *out, const struct tr_feed_conf *f)
@@ -56,6 +60,7 @@ opml_outline(struct tr_buf *out, const struct tr_feed_conf *f,
 	    (rc = render_attr(out, "text", title)) != 0 ||
 	    (rc = render_attr(out, "title", title)) != 0 ||
 	    (rc = render_attr(out, "xmlUrl", url)) != 0 ||
+	    (rc = render_attr(out, "tributary:name", f->name)) != 0 ||
 	    (site && *site && (rc = render_attr(out, "htmlUrl", site)) != 0) ||
 	    (rc = opml_category(out, f)) != 0)
 		goto out;
@@ -76,7 +81,8 @@ tr_render_opml(struct tr_buf *out, const struct tr_config *cfg,
 	int rc, have;
 
 	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			     "<opml version=\"2.0\">\n  <head>\n"));
+			     "<opml version=\"2.0\" xmlns:tributary=\""
+			     TR_OPML_NS "\">\n  <head>\n"));
 	TRY(render_elem(out, "    ", "title",
 	    cfg->title ? cfg->title : "tributary"));
 	/* The store's last change, not the clock: the same subscriptions

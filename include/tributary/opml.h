@@ -6,8 +6,12 @@
  * holds the whole file. Every <outline> with an xmlUrl is a subscription,
  * at any depth. Its tags are the text of the enclosing folder outlines
  * plus the components of its category attribute ("/News/World,Tech" gives
- * News, World and Tech). Its feeds.conf name is derived from its title
- * (else its URL's host), made unique among the names already taken.
+ * News, World and Tech). Its feeds.conf name is its tributary:name
+ * attribute (what tributary's OPML export writes) when that is a valid
+ * name, else derived from its title (else its URL's host); either is
+ * made unique among the names already taken. A title equal to the
+ * tributary:name is no title (export writes the name when a feed has
+ * none).
  *
  *	tr_opml_new(&op, on_feed, arg);
  *	tr_opml_reserve(op, "lwn", "https://lwn.net/headlines/rss");
@@ -28,8 +32,15 @@
  * valid UTF-8 short enough for the config reader's line limit. Borrowed
  * for the duration of the callback.
  */
+/*
+ * The namespace of tributary's own outline attribute: tributary:name, the
+ * feed's name in feeds.conf, which OPML export writes and import takes
+ * (when it is a valid name) instead of deriving one from the title.
+ */
+#define TR_OPML_NS "https://tributary.dev/ns/opml"
+
 struct tr_opml_feed {
-	const char *name;	 /* unique, [a-z0-9._-] */
+	const char *name;	 /* unique, [A-Za-z0-9._-] */
 	const char *url;	 /* http(s) URL, as written but trimmed */
 	const char *title;	 /* the outline's text or title, or NULL */
 	const char *html_url;	 /* the site (htmlUrl), or NULL */

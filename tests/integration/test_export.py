@@ -547,10 +547,10 @@ url = https://lwn.net/headlines/rss
         check(p.returncode == 0, "xmllint: %s" % p.stderr)
         r = run("opml", "import", path)
         eq(r.rc, 0, "import exit")
-        eq(r.out, "[feed \"world-news\"]\nurl = https://news.example/world.xml"
+        eq(r.out, "[feed \"world\"]\nurl = https://news.example/world.xml"
            "\ntitle = World news\ntags = news, world\n\n"
-           "[feed \"lwn\"]\nurl = https://lwn.net/headlines/rss\n"
-           "title = lwn\n\n", "sections")
+           "[feed \"lwn\"]\nurl = https://lwn.net/headlines/rss\n\n",
+           "sections: the names and titles of the config")
         # With the store: htmlUrl from what fetch saw, and the same bytes
         # a second later (the endpoint gives it a strong ETag).
         opml = export(conf, "--format", "opml")
@@ -558,6 +558,80 @@ url = https://lwn.net/headlines/rss
         eq(export(conf, "--format", "opml"), opml, "second export")
         contains(opml, 'htmlUrl="https://alpha.example/"')
         contains(opml, 'category="/one,/two"')
+
+
+# Feeds whose sections must come back the same through OPML export and
+# import: (name, url, title or None, tags).
+ROUND_TRIP_FEEDS = [
+    ("world-news", "https://news.example/world.xml", "World news",
+     ["news", "world"]),
+    ("lwn", "https://lwn.net/headlines/rss", None, []),
+    ("Caps_and.dots-1", "https://caps.example/feed", None, ["tech"]),
+    ("same-title-a", "https://a.example/feed", "Same title", []),
+    ("same-title-b", "https://b.example/feed", "Same title", ["x"]),
+    ("slug-differs", "https://slug.example/feed", "A Title: Unlike its Name",
+     ["one", "two", "three"]),
+    ("unicode", "https://u.example/feed", "Ünïcödé & <tags>", ["café"]),
+    ("feed", "https://feed.example/x", "feed-2", []),
+]
+
+
+def round_trip_conf(feeds):
+    lines = ["[tributary]", "database = var/none.db", "title = Round trip",
+             ""]
+    for name, url, title, tags in feeds:
+        lines.append('[feed "%s"]' % name)
+        lines.append("url = %s" % url)
+        if title:
+            lines.append("title = %s" % title)
+        if tags:
+            lines.append("tags = %s" % ", ".join(tags))
+        lines.append("")
+    return "\n".join(lines)
+
+
+@test
+def opml_round_trip_is_lossless():
+    """export --format opml, then opml import: the same sections, so the
+    same names (the URLs /feeds/NAME.atom), titles and tags."""
+    with TempDir() as t:
+        conf = t.write("feeds.conf", round_trip_conf(ROUND_TRIP_FEEDS))
+        r = run("-c", conf, "check")
+        eq(r.rc, 0, "the config is valid: %r" % r)
+        opml = export(conf, "--format", "opml")
+        for name, _, _, _ in ROUND_TRIP_FEEDS:
+            contains(opml, 'tributary:name="%s"' % name)
+        path = t.write("subs.opml", opml)
+        p = subprocess.run(["xmllint", "--noout", path], capture_output=True,
+                           text=True)
+        check(p.returncode == 0, "xmllint: %s" % p.stderr)
+        r = run("opml", "import", path)
+        eq(r.rc, 0, "import: %r" % r)
+        want = round_trip_conf(ROUND_TRIP_FEEDS).split("\n", 4)[4] + "\n"
+        eq(r.out, want, "imported sections")
+        # Again through a config made of the imported sections: the same
+        # OPML, byte for byte.
+        conf2 = t.write("again.conf", "[tributary]\ndatabase = var/none.db\n"
+                        "title = Round trip\n\n" + r.out)
+        eq(run("-c", conf2, "check").rc, 0, "imported config valid")
+        eq(export(conf2, "--format", "opml"), opml, "second export")
+        # Appended to a config that has one of the names already: the
+        # imported one is renamed, the rest keep theirs.
+        conf3 = t.write("three.conf", "[tributary]\ndatabase = x.db\n\n"
+                        '[feed "lwn"]\nurl = https://other.example/rss\n')
+        r = run("-c", conf3, "opml", "import", "--append", path)
+        eq(r.rc, 0, "append: %r" % r)
+        with open(conf3) as f:
+            text = f.read()
+        contains(text, '[feed "lwn-2"]\nurl = https://lwn.net/headlines/rss')
+        contains(text, '[feed "Caps_and.dots-1"]')
+        # An OPML of another reader (no tributary:name): names from titles.
+        other = t.write("other.opml", re.sub(r' tributary:name="[^"]*"', "",
+                                              opml))
+        r = run("opml", "import", other)
+        eq(r.rc, 0, "import: %r" % r)
+        contains(r.out, '[feed "world-news"]')
+        contains(r.out, '[feed "a-title-unlike-its-name"]')
 
 
 @test

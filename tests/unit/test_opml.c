@@ -279,5 +279,61 @@ test_deep_and_many(void)
 	tr_buf_free(&doc);
 }
 
+/* tributary:name, as tributary's OPML export writes it. */
+static void
+test_own_name(void)
+{
+	static const struct {
+		const char *attrs; /* of the outline, besides xmlUrl */
+		const char *want;  /* the sections printed */
+	} cases[] = {
+	    {"text=\"World news\" tributary:name=\"Wn_1.x\"",
+		"[feed \"Wn_1.x\"]\nurl = https://e.test/f\n"
+		"title = World news\n\n"},
+	    /* The name as the text: the feed had no title. */
+	    {"text=\"lwn\" title=\"lwn\" tributary:name=\"lwn\"",
+		"[feed \"lwn\"]\nurl = https://e.test/f\n\n"},
+	    /* Not a valid feed name: derived from the title as for others. */
+	    {"text=\"Some Title\" tributary:name=\"a b\"",
+		"[feed \"some-title\"]\nurl = https://e.test/f\n"
+		"title = Some Title\n\n"},
+	    {"text=\"Some Title\" tributary:name=\".hidden\"",
+		"[feed \"some-title\"]\nurl = https://e.test/f\n"
+		"title = Some Title\n\n"},
+	    {"text=\"Some Title\" tributary:name=\"\"",
+		"[feed \"some-title\"]\nurl = https://e.test/f\n"
+		"title = Some Title\n\n"},
+	    {"text=\"T\" tributary:name=\"x]\\n[tributary\"",
+		"[feed \"t\"]\nurl = https://e.test/f\ntitle = T\n\n"},
+	    /* Taken (reserved below): made unique. */
+	    {"text=\"Taken\" tributary:name=\"taken\"",
+		"[feed \"taken-2\"]\nurl = https://e.test/f\n"
+		"title = Taken\n\n"},
+	    /* Tags from categories, each path component one tag. */
+	    {"text=\"c\" tributary:name=\"c\" category=\"/a,/Tech News\"",
+		"[feed \"c\"]\nurl = https://e.test/f\n"
+		"tags = a, Tech News\n\n"},
+	};
+	static const char *const reserve[] = {"taken", "", NULL};
+	char doc[1024], msg[256];
+	struct tr_buf out;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(doc, sizeof(doc),
+		    "<opml version=\"2.0\" xmlns:tributary=\"%s\"><body>"
+		    "<outline type=\"rss\" xmlUrl=\"https://e.test/f\" %s/>"
+		    "</body></opml>",
+		    TR_OPML_NS, cases[i].attrs);
+
+		CHECK_INT(import(&out, msg, sizeof(msg), doc, (size_t)n,
+			      (size_t)n / 2, reserve),
+		    0);
+		CHECK_STR_CASE(cases[i].attrs, tr_buf_str(&out),
+		    cases[i].want);
+		tr_buf_free(&out);
+	}
+}
+
 TR_TESTS(test_fixture, test_reserve, test_loads_back, test_errors,
-    test_callback_stops, test_deep_and_many)
+    test_callback_stops, test_deep_and_many, test_own_name)
