@@ -939,25 +939,28 @@ static char *
 read_url_file(struct loader *ld, const char *v)
 {
 	char *path = join_path(ld->dir, v), *line = NULL, *s, *e, *r = NULL;
-	size_t cap = 0;
 	FILE *fp = NULL;
 	struct stat sb;
+	int fd = -1;
 
-	if (path == NULL) {
+	if (path == NULL || (line = malloc(MAX_LINE + 2)) == NULL) {
 		ld->oom = 1;
-		return NULL;
+		goto out;
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
+	/* Not blocking on a FIFO; only a regular file is read. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		err_at(ld, ld->line, "url_file: cannot open %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
 		err_at(ld, ld->line, "url_file: %s is not a regular file",
 		    path);
 		goto out;
 	}
-	while (getline(&line, &cap, fp) > 0) {
+	fd = -1; /* fp owns it */
+	while (fgets(line, MAX_LINE + 2, fp) != NULL) {
 		for (s = line; isspace((unsigned char)*s); s++)
 			;
 		e = s + strlen(s);
@@ -965,7 +968,10 @@ read_url_file(struct loader *ld, const char *v)
 			*--e = '\0';
 		if (*s == '\0' || *s == '#')
 			continue;
-		if ((r = strdup(s)) == NULL)
+		if (strlen(s) > MAX_LINE)
+			err_at(ld, ld->line, "url_file: %s: line longer than "
+			    "%d characters", path, MAX_LINE);
+		else if ((r = strdup(s)) == NULL)
 			ld->oom = 1;
 		goto out;
 	}
@@ -973,6 +979,8 @@ read_url_file(struct loader *ld, const char *v)
 out:
 	if (fp)
 		fclose(fp);
+	if (fd >= 0)
+		close(fd);
 	free(line);
 	free(path);
 	return r;

@@ -646,6 +646,23 @@ test_public_urls(void)
 		tr_config_free(cfg);
 		free(errors);
 	}
+	/* A FIFO as url_file is refused without waiting for a writer. */
+	{
+		char fifo[64], text[256], *errors = NULL;
+		struct tr_config *cfg;
+
+		snprintf(fifo, sizeof(fifo), "/tmp/tr-config-fifo-%d",
+		    (int)getpid());
+		unlink(fifo);
+		CHECK_INT(mkfifo(fifo, 0600), 0);
+		snprintf(text, sizeof(text), "[feed \"a\"]\nurl_file = %s\n",
+		    fifo);
+		cfg = load_text(text, strlen(text), &errors, NULL);
+		CHECK(cfg == NULL);
+		CHECK(errors && strstr(errors, "is not a regular file"));
+		free(errors);
+		unlink(fifo);
+	}
 	/* A feed no longer in the config: the store's URL, public. */
 	{
 		char *got = tr_config_public_url(NULL,
