@@ -67,11 +67,13 @@ tr_render_begin(struct tr_render **rp, struct tr_buf *out,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return TR_ENOMEM;
 	r->out = out;
+	r->start = out->len;
 	r->fmt = fmt;
 	r->ops = formats[fmt].ops;
 	tr_buf_init(&r->scratch, out->max);
 	tr_buf_init(&r->aside, out->max);
 	r->updated = doc->updated;
+	r->cfg = doc->cfg;
 	if (!render_date_ok(r->updated))
 		r->updated = (int64_t)time(NULL);
 	if ((rc = r->ops->begin(r, doc)) != 0) {
@@ -82,13 +84,176 @@ tr_render_begin(struct tr_render **rp, struct tr_buf *out,
 	return 0;
 }
 
+/* Moves n back to the start of the UTF-8 character it falls in. */
+static size_t
+utf8_floor(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/*
+ * Where to cut the HTML text s (longer than max) so that the kept part
+ * ends neither inside a tag nor inside a character reference.
+ */
+static size_t
+html_cut(const char *s, size_t max)
+{
+	size_t n = utf8_floor(s, max), i;
+
+	for (i = n; i > 0 && n - i < 4096; i--) {
+		if (s[i - 1] == '>')
+			break;
+		if (s[i - 1] == '<') { /* inside a tag: cut before it */
+			n = i - 1;
+			break;
+		}
+	}
+	for (i = n; i > 0 && n - i < 12; i--) {
+		if (s[i - 1] == ';')
+			break;
+		if (s[i - 1] == '&') {
+			n = i - 1;
+			break;
+		}
+	}
+	return n;
+}
+
+/*
+ * Appends the note that ends a text tributary did not show whole, with
+ * a link to the original when the article has one.
+ */
+static int
+cut_note(struct tr_buf *b, size_t full, size_t max, const char *link,
+    int all)
+{
+	int rc;
+
+	if (all)
+		rc = tr_buf_printf(b, "<p><em>[The text of this article "
+		    "(%zu KB) is left out: this page is full.", full / 1024);
+	else
+		rc = tr_buf_printf(b, "<p><em>[This article is longer than "
+		    "shown here: %zu KB of text, cut at %zu KB.", full / 1024,
+		    max / 1024);
+	if (rc == 0 && render_is_uri(link)) {
+		rc = tr_buf_adds(b, " <a");
+		if (rc == 0)
+			rc = render_attr(b, "href", link);
+		if (rc == 0)
+			rc = tr_buf_adds(b, ">Read it in full at its "
+			    "source.</a>");
+	}
+	if (rc == 0)
+		rc = tr_buf_adds(b, "]</em></p>");
+	return rc;
+}
+
+/*
+ * *out becomes a malloc'ed copy of html cut to max bytes and the note,
+ * or NULL when html fits (or with all, the note alone).
+ */
+static int
+cap_html(char **out, const char *html, size_t max, const char *link,
+    int all)
+{
+	size_t len = html ? strlen(html) : 0;
+	struct tr_buf b;
+	int rc = 0;
+
+	*out = NULL;
+	if (html == NULL || (!all && len <= max))
+		return 0;
+	tr_buf_init(&b, max + 4096);
+	if (!all)
+		rc = tr_buf_add(&b, html, html_cut(html, max));
+	if (rc == 0)
+		rc = cut_note(&b, len, max, link, all);
+	if (rc == 0 && (*out = tr_buf_detach(&b)) == NULL)
+		rc = TR_ENOMEM;
+	tr_buf_free(&b);
+	return rc;
+}
+
+/* A plain-text title cut to TR_RENDER_TITLE_MAX bytes, with an ellipsis. */
+static int
+cap_title(char **out, const char *title)
+{
+	size_t n;
+
+	*out = NULL;
+	if (title == NULL || strlen(title) <= TR_RENDER_TITLE_MAX)
+		return 0;
+	n = utf8_floor(title, TR_RENDER_TITLE_MAX);
+	if ((*out = malloc(n + 4)) == NULL)
+		return TR_ENOMEM;
+	memcpy(*out, title, n);
+	memcpy(*out + n, "\xe2\x80\xa6", 4); /* U+2026 and the NUL */
+	return 0;
+}
+
+/* The item as shown: texts capped, the page's budget applied. */
+static int
+cap_item(struct tr_render *r, struct tr_item *shown, char **title,
+    char **summary, char **content)
+{
+	const char *text = shown->a.content ? shown->a.content
+					    : shown->a.summary;
+	size_t smax = shown->a.content ? TR_RENDER_SUMMARY_MAX
+				       : TR_RENDER_TEXT_MAX;
+	int rc;
+
+	if ((rc = cap_title(title, shown->a.title)) != 0)
+		return rc;
+	if (*title)
+		shown->a.title = *title;
+	if (r->out->len - r->start > TR_RENDER_PAGE_BUDGET && text &&
+	    strlen(text) > TR_RENDER_SMALL_TEXT) {
+		/* The page is full: a note stands in for the texts. */
+		if ((rc = cap_html(summary, text, 0, shown->a.link, 1)) != 0)
+			return rc;
+		shown->a.summary = *summary;
+		shown->a.content = NULL;
+		return 0;
+	}
+	if ((rc = cap_html(summary, shown->a.summary, smax, shown->a.link,
+		 0)) != 0 ||
+	    (rc = cap_html(content, shown->a.content, TR_RENDER_TEXT_MAX,
+		 shown->a.link, 0)) != 0)
+		return rc;
+	if (*summary)
+		shown->a.summary = *summary;
+	if (*content)
+		shown->a.content = *content;
+	return 0;
+}
+
 int
 tr_render_item(const struct tr_item *it, void *arg)
 {
 	struct tr_render *r = arg;
+	struct tr_item shown;
+	char *url, *title = NULL, *summary = NULL, *content = NULL;
 
-	if (r->err == 0 && (r->err = r->ops->item(r, it)) == 0)
+	if (r->err != 0)
+		return r->err;
+	/* A feed's URL may carry a password or token: every format shows
+	 * its public address instead, and none for a private feed. */
+	shown = *it;
+	url = tr_config_public_url(
+	    r->cfg && it->feed_name ? tr_config_feed(r->cfg, it->feed_name)
+				    : NULL,
+	    it->feed_url);
+	shown.feed_url = url;
+	if ((r->err = cap_item(r, &shown, &title, &summary, &content)) == 0 &&
+	    (r->err = r->ops->item(r, &shown)) == 0)
 		r->n_items++;
+	free(url);
+	free(title);
+	free(summary);
+	free(content);
 	return r->err;
 }
 

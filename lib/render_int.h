@@ -28,6 +28,7 @@ struct tr_render {
 	const struct render_ops *ops;
 	int64_t updated;    /* the document's updated time */
 	size_t head_end;    /* where a "next" link goes in the head */
+	size_t start;	    /* out->len when the document began */
 	size_t n_items;
 	char *home;	    /* base for page links (HTML), malloc'ed */
 	struct tr_buf scratch; /* reused for excerpts, capped like out */

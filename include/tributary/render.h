@@ -59,7 +59,24 @@ struct tr_render;
 int tr_render_begin(struct tr_render **r, struct tr_buf *out,
     enum tr_format fmt, const struct tr_render_doc *doc);
 
-/* Writes one item. Usable directly as a tr_item_cb (arg = the renderer). */
+/*
+ * Writes one item. Usable directly as a tr_item_cb (arg = the renderer).
+ *
+ * One article cannot swamp a document: a title is cut at
+ * TR_RENDER_TITLE_MAX bytes, a content at TR_RENDER_TEXT_MAX, a summary
+ * at TR_RENDER_SUMMARY_MAX next to a content or at TR_RENDER_TEXT_MAX
+ * when it is the only text (cuts fall at a character and tag boundary),
+ * and a cut text ends in a note that says so, with a link to the
+ * original. Once the document passed TR_RENDER_PAGE_BUDGET bytes, texts
+ * longer than TR_RENDER_SMALL_TEXT are left out: a note and the link
+ * stand in. So a page stays near 1 MiB, renders in bounded time and
+ * fits the endpoint's cache, whatever one publisher sends.
+ */
+#define TR_RENDER_TITLE_MAX 1024
+#define TR_RENDER_SUMMARY_MAX (4 * 1024)
+#define TR_RENDER_TEXT_MAX (32 * 1024)
+#define TR_RENDER_PAGE_BUDGET (1024 * 1024)
+#define TR_RENDER_SMALL_TEXT 1024
 int tr_render_item(const struct tr_item *it, void *r);
 
 /*

@@ -825,5 +825,142 @@ test_opml(void)
 	tr_buf_free(&out);
 }
 
+/*
+ * One publisher's huge article: every format cuts its text at the caps,
+ * at a tag boundary, says so with a link to the original, and stays a
+ * valid document; past the page budget items come without their text.
+ */
+static void
+test_huge_items_capped(void)
+{
+	static const enum tr_format fmts[] = {TR_FMT_ATOM, TR_FMT_RSS,
+	    TR_FMT_JSON, TR_FMT_HTML};
+	static const char unit[] = "<p>caf\xc3\xa9 &amp; <b>bold</b> text "
+				   "\xe2\x98\x83 long paragraph</p>\n";
+	struct tr_buf big, out;
+	static struct tr_item it[80];
+	size_t f, i;
+
+	tr_buf_init(&big, 4 << 20);
+	while (big.len < (1 << 20))
+		tr_buf_adds(&big, unit);
+	for (i = 0; i < 80; i++) {
+		bare_item(&it[i]);
+		it[i].a.link = S("https://big.example/article?id=1&x=2");
+		it[i].a.title = S(big.data); /* a 1 MiB title, too */
+		it[i].a.summary = S(big.data);
+		it[i].a.content = S(big.data);
+	}
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		const char *d;
+		size_t per;
+
+		/* One item: its text is cut, not the document refused. */
+		CHECK_INT(render(&out, fmts[f], it, 1, NULL, 64 << 20), 0);
+		d = tr_buf_str(&out);
+		CHECK(out.len < TR_RENDER_TEXT_MAX * 6 + TR_RENDER_SUMMARY_MAX * 6
+		    + TR_RENDER_TITLE_MAX * 6 + 8192);
+		/* The page shows short plain-text excerpts: no note. */
+		if (fmts[f] != TR_FMT_HTML) {
+			CHECK(strstr(d, "longer than shown here: 1024 KB of "
+			    "text, cut at 32 KB") != NULL);
+			CHECK(strstr(d, "longer than shown here: 1024 KB of "
+			    "text, cut at 4 KB") != NULL ||
+			    fmts[f] == TR_FMT_JSON);
+			CHECK(strstr(d, "Read it in full at its source") !=
+			    NULL);
+			CHECK(strstr(d, "big.example/article?id=1&amp;x=2") !=
+				NULL ||
+			    strstr(d, "big.example/article?id=1&amp;amp;x=2") !=
+				NULL);
+		}
+		CHECK(clean_utf8(out.data, out.len));
+		if (fmts[f] == TR_FMT_JSON) {
+			CHECK(json_valid(d));
+		} else if (fmts[f] != TR_FMT_HTML) {
+			struct rec r;
+
+			CHECK(xml_parse(&r, out.data, out.len));
+			rec_free(&r);
+		}
+		tr_buf_free(&out);
+
+		/* 80 such items: the page stays near its budget. */
+		CHECK_INT(render(&out, fmts[f], it, 80, NULL, 64 << 20), 0);
+		d = tr_buf_str(&out);
+		per = out.len / 80;
+		if (out.len > TR_RENDER_PAGE_BUDGET + (1 << 20))
+			printf("  %s: %zu bytes for 80 huge items\n",
+			    tr_format_name(fmts[f]), out.len);
+		CHECK(out.len < TR_RENDER_PAGE_BUDGET + 256 * 1024);
+		CHECK(per > 0);
+		if (fmts[f] != TR_FMT_HTML)
+			CHECK(strstr(d, "is left out: this page is full") !=
+			    NULL);
+		if (fmts[f] == TR_FMT_JSON)
+			CHECK(json_valid(d));
+		else if (fmts[f] != TR_FMT_HTML) {
+			struct rec r;
+
+			CHECK(xml_parse(&r, out.data, out.len));
+			rec_free(&r);
+		}
+		tr_buf_free(&out);
+	}
+	tr_buf_free(&big);
+}
+
+/* Where a cut falls: never inside a tag, a reference or a character. */
+static void
+test_cut_boundaries(void)
+{
+	static const char *const tails[] = {
+	    "<a href=\"https://x.example/?a=1&b=2\">link</a>",
+	    "&amp;&lt;&#x2603;&#9731;",
+	    "\xe2\x98\x83\xe2\x98\x83\xe2\x98\x83\xf0\x9f\x98\x80",
+	    "<img src=x alt='<p>'>",
+	};
+	struct tr_buf html, out;
+	struct tr_item it;
+	size_t t, pad;
+
+	for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+		for (pad = 0; pad < 40; pad++) {
+			struct rec r;
+			const char *c, *end;
+
+			tr_buf_init(&html, 1 << 20);
+			while (html.len < TR_RENDER_TEXT_MAX - 20 + pad)
+				tr_buf_addc(&html, 'x');
+			while (html.len < TR_RENDER_TEXT_MAX + 200)
+				tr_buf_adds(&html, tails[t]);
+			bare_item(&it);
+			it.a.link = S("https://x.example/");
+			it.a.content = S(html.data);
+			CHECK_INT(render(&out, TR_FMT_ATOM, &it, 1, NULL,
+			    1 << 22), 0);
+			CHECK(clean_utf8(out.data, out.len));
+			CHECK(xml_parse(&r, out.data, out.len));
+			/* The kept HTML (escaped in the XML) ends at a
+			 * boundary: the text before the note has no open
+			 * '<' and no open '&'. */
+			c = strstr(tr_buf_str(&r.lines),
+			    "<p><em>[This article");
+			CHECK(c != NULL);
+			if (c) {
+				for (end = c; end > tr_buf_str(&r.lines) &&
+				     end[-1] == 'x'; end--)
+					;
+				CHECK(memchr(end, '<', (size_t)(c - end)) ==
+				    NULL);
+			}
+			rec_free(&r);
+			tr_buf_free(&out);
+			tr_buf_free(&html);
+		}
+	}
+}
+
 TR_TESTS(test_formats, test_paths, test_atom, test_rss, test_json,
-    test_html, test_long_fields, test_too_big, test_empty, test_opml)
+    test_html, test_long_fields, test_too_big, test_empty, test_opml,
+    test_huge_items_capped, test_cut_boundaries)
