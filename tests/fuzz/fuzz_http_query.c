@@ -2,17 +2,18 @@
  * fuzz_http_query.c — libFuzzer target for the endpoint's path, query and
  * header parsing, and the request handler behind them.
  *
- * The input is up to four lines:
+ * The input is up to five lines:
  *	request target ("/tags/x.atom?limit=5&q=a+b")
  *	If-None-Match value
  *	Accept-Encoding value
  *	If-Modified-Since value
+ *	Accept value (a browser gets a feed as application/xml)
  * The target is split and percent-decoded the way libmicrohttpd does it
  * (MHD_http_unescape, '+' as space) and handed to tr_http_handle() on a
  * server whose documents come from a small fake source, so that routing,
  * parameters, the cache and conditional requests all run on every input.
  * Checks: a 400 body is one line; a 200 or 304 carries a quoted ETag; a
- * 304 has no body.
+ * 304 has no body; tr_http_wants_page() agrees with the type answered.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size;
 	char *target = next_line(&p, end), *inm = next_line(&p, end);
 	char *ae = next_line(&p, end), *ims = next_line(&p, end);
+	char *acc = next_line(&p, end);
 	struct tr_http_arg args[64];
 	struct tr_http_request req;
 	struct tr_http_response resp;
@@ -178,6 +180,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.if_none_match = inm;
 	req.accept_encoding = ae;
 	req.if_modified_since = ims;
+	req.accept = acc;
 	req.now = 1700000000;
 	fake_gen = 1 + (int64_t)(size % 2);
 	tr_http_handle(server(), &resp, &req);
@@ -186,7 +189,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                               resp.body + resp.body_len - 1))
 		abort();
 	if ((resp.status == 200 || resp.status == 304) && resp.entry &&
-	    resp.etag[0] != '"')
+	    (resp.etag[0] != '"' || resp.etag[strlen(resp.etag) - 1] != '"'))
+		abort();
+	if (resp.entry && resp.content_type &&
+	    strncmp(resp.content_type, "application/xml", 15) == 0 &&
+	    !tr_http_wants_page(acc))
 		abort();
 	if (resp.status == 304 && resp.body_len != 0)
 		abort();
@@ -195,5 +202,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(inm);
 	free(ae);
 	free(ims);
+	free(acc);
 	return 0;
 }
