@@ -14,7 +14,13 @@
  *   /tags/NAME.atom (.rss, .json)          the feeds tagged NAME
  *   /feeds/NAME.atom (.rss, .json)         one feed
  *   /feeds.opml                            the subscriptions
- *   /                                      HTML page of the newest articles
+ *   /                                      HTML page: search, articles,
+ *                                          the feeds' states, tags
+ *   /tags/NAME.html, /feeds/NAME.html      the page of a tag or feed
+ *   /feed.xsl                              the feeds' XSLT stylesheet;
+ *                                          a browser (Accept: text/html,
+ *                                          no feed type) gets Atom and
+ *                                          RSS as application/xml
  *   /healthz                               200 "ok" while the store answers
  *   /metrics                               only while a metrics hook is set
  * An unknown path is a 404; an unknown tag or feed a 404 naming it.
