@@ -42,6 +42,7 @@
 #include "tributary/date.h"
 #include "tributary/error.h"
 #include "tributary/hash.h"
+#include "tributary/html.h"
 #include "tributary/parse.h"
 #include "tributary/url.h"
 
@@ -492,6 +493,9 @@ struct tr_parser {
 	char *item_itunes_author; /* itunes:author */
 	char *fallback_summary;   /* itunes:summary, media:description */
 	char *rdf_about;          /* RSS 1.0: the item's URI */
+	/* The base each HTML body is read against: the xml:base in scope at
+	 * its element, else the document's URL (copies; NULL: none). */
+	char *summary_base, *content_base, *fallback_base;
 	int alt_rank;             /* alt_link: 1 another rel, 2 alternate */
 	struct strset cat_set, enc_set;
 	unsigned char cap_warned; /* 1: categories, 2: enclosures */
@@ -519,6 +523,8 @@ struct tr_parser {
 	 * the raw start tags of the elements open there (ctags).
 	 */
 	int always_clean;   /* tr_parse_opts: never the fast way */
+	int raw_html;       /* tr_parse_opts: bodies not sanitized */
+	const struct tr_html_policy *html_policy; /* borrowed; NULL: default */
 	int fast;           /* the cleaner is bypassed */
 	int fast_decided;   /* whether to go the fast way was decided */
 	int halt;           /* handlers ignore expat's events */
@@ -909,125 +915,20 @@ resolve_keep(struct tr_parser *p, const char *base, const char *ref)
 	return r;
 }
 
-/* Appends code point cp as UTF-8. */
-static void
-add_utf8(struct tr_buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80)
-		u[0] = (char)cp, n = 1;
-	else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	tr_buf_add(b, u, n);
-}
-
 /*
- * Decodes the character reference at s ("&amp;", "&#8217;", "&eacute;")
- * into out. Returns the bytes it spans, or 0 when it is not one.
- */
-static size_t
-decode_ref(struct tr_buf *out, const char *s)
-{
-	static const struct {
-		const char *name;
-		unsigned long cp;
-	} xml[] = {{"amp", '&'},
-	           {"apos", '\''},
-	           {"gt", '>'},
-	           {"lt", '<'},
-	           {"quot", '"'}};
-	char name[40];
-	unsigned int cp[2];
-	unsigned long v = 0;
-	size_t n, i;
-
-	for (n = 1; n < sizeof(name) && s[n] && s[n] != ';' && s[n] != '&' &&
-	            !is_ws((unsigned char)s[n]) && s[n] != '<';
-	     n++)
-		name[n - 1] = s[n];
-	if (s[n] != ';' || n == 1)
-		return 0;
-	name[n - 1] = '\0';
-	if (name[0] == '#') {
-		int hex = name[1] == 'x' || name[1] == 'X';
-		char *end;
-
-		v = strtoul(name + 1 + hex, &end, hex ? 16 : 10);
-		if (*end || end == name + 1 + hex || v == 0 || v > 0x10ffff ||
-		    (v >= 0xd800 && v <= 0xdfff))
-			return 0;
-		if (v >= 0x80 && v < 0xa0)
-			v = tr_cp1252((unsigned char)v);
-		add_utf8(out, v);
-		return n + 1;
-	}
-	for (i = 0; i < sizeof(xml) / sizeof(xml[0]); i++)
-		if (strcmp(name, xml[i].name) == 0) {
-			add_utf8(out, xml[i].cp);
-			return n + 1;
-		}
-	if (!tr_html_entity(name, cp))
-		return 0;
-	add_utf8(out, cp[0]);
-	if (cp[1])
-		add_utf8(out, cp[1]);
-	return n + 1;
-}
-
-/*
- * HTML to plain text for titles and names: tags dropped, references
- * decoded, runs of whitespace collapsed to one space, trimmed.
+ * HTML to plain text for titles and names, through the same HTML5 parser
+ * as the bodies (html.h): markup inside attribute values, comments and
+ * script never leaks into the text; references decoded, runs of
+ * whitespace collapsed to one space, trimmed. NULL when empty.
  */
 static char *
 html_to_text(const char *s)
 {
 	struct tr_buf b;
-	size_t k;
-	int space = 0;
+	size_t n = strlen(s);
 
-	tr_buf_init(&b, strlen(s) + 1);
-	while (*s) {
-		if (*s == '<' &&
-		    (s[1] == '/' || s[1] == '!' ||
-		     ((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))) {
-			const char *e = strchr(s, '>');
-
-			if (e == NULL)
-				break;
-			s = e + 1;
-			continue;
-		}
-		if (is_ws((unsigned char)*s)) {
-			space = 1;
-			s++;
-			continue;
-		}
-		if (space && b.len)
-			tr_buf_addc(&b, ' ');
-		space = 0;
-		if (*s == '&' && (k = decode_ref(&b, s)) != 0) {
-			s += k;
-			continue;
-		}
-		tr_buf_addc(&b, *s++);
-	}
-	if (b.len == 0) {
+	tr_buf_init(&b, 4 * n + 16);
+	if (tr_html_text(&b, s, n, 0) != 0 || b.len == 0) {
 		tr_buf_free(&b);
 		return NULL;
 	}
@@ -1709,6 +1610,10 @@ item_extras_clear(struct tr_parser *p)
 	free(p->fallback_summary);
 	free(p->rdf_about);
 	p->item_itunes_author = p->fallback_summary = p->rdf_about = NULL;
+	free(p->summary_base);
+	free(p->content_base);
+	free(p->fallback_base);
+	p->summary_base = p->content_base = p->fallback_base = NULL;
 	p->alt_rank = 0;
 	p->cap_warned = 0;
 	set_clear(&p->cat_set);
@@ -1787,6 +1692,63 @@ item_clear(struct tr_parser *p)
 	item_extras_clear(p);
 }
 
+/*
+ * Sets *dst to the field's HTML unless it is set already, and *base to a
+ * copy of the base in scope at the field (for tr_html_sanitize later).
+ */
+static void
+set_first_html(struct tr_parser *p, char **dst, char **base)
+{
+	if (*dst != NULL)
+		return;
+	if ((*dst = field_html(p)) == NULL)
+		return;
+	free(*base);
+	*base = p->field_base ? strdup(p->field_base) : NULL;
+}
+
+/*
+ * Replaces the HTML body *body with its sanitized form: parsed with
+ * Gumbo, URLs resolved against base, the policy's allowlist applied
+ * (html.h). An empty result leaves no body. 0, or TR_ENOMEM (the item is
+ * dropped; the parser goes on).
+ */
+static int
+sanitize_body(struct tr_parser *p, char **body, const char *base)
+{
+	struct tr_buf b;
+	int rc;
+
+	if (*body == NULL)
+		return 0;
+	/* The output may grow past the input (quotes, rel, absolute URLs):
+	 * twice the field cap is a bound no legitimate body reaches. */
+	tr_buf_init(&b, 2 * p->max_field + 4096);
+	rc = tr_html_sanitize(&b, *body, strlen(*body), base, p->html_policy);
+	if (rc == TR_ETOOBIG)
+		xml_warn(p, "html", "an item body grew past the size cap when "
+		         "sanitized; it is left out", 0);
+	free(*body);
+	*body = NULL;
+	if (rc == 0 && b.len > 0 && (*body = tr_buf_detach(&b)) == NULL)
+		rc = TR_ENOMEM;
+	tr_buf_free(&b);
+	return rc == TR_ETOOBIG ? 0 : rc;
+}
+
+/* The item's bodies, sanitized unless the options asked for them raw. */
+static int
+sanitize_bodies(struct tr_parser *p)
+{
+	int rc;
+
+	if (p->raw_html)
+		return 0;
+	if ((rc = sanitize_body(p, &p->art.summary, p->summary_base)) != 0)
+		return rc;
+	return sanitize_body(p, &p->art.content, p->content_base);
+}
+
 /* Completes the item and hands it to the callback. */
 static void
 end_item(struct tr_parser *p)
@@ -1813,6 +1775,9 @@ end_item(struct tr_parser *p)
 	if (a->summary == NULL && p->fallback_summary) {
 		a->summary = p->fallback_summary;
 		p->fallback_summary = NULL;
+		free(p->summary_base);
+		p->summary_base = p->fallback_base;
+		p->fallback_base = NULL;
 	}
 	if (a->n_authors == 0)
 		inherit_author(p);
@@ -1823,6 +1788,10 @@ end_item(struct tr_parser *p)
 	if (a->author == NULL && a->n_authors > 0)
 		a->author = person_display(&a->authors[0]);
 	if (tr_article_identity(a, p->bases[0]) != 0)
+		goto out;
+	/* After the identity, which hashes the summary as the feed has it,
+	 * whatever the policy. */
+	if (sanitize_bodies(p) != 0)
 		goto out;
 	p->n_items++;
 	/* An item handed out before a fallback parsed it again is not
@@ -2015,10 +1984,10 @@ end_item_field(struct tr_parser *p)
 		          resolve_keep(p, p->field_base, tr_buf_str(&p->text)));
 		break;
 	case X_I_SUMMARY:
-		set_first(&a->summary, field_html(p));
+		set_first_html(p, &a->summary, &p->summary_base);
 		break;
 	case X_I_CONTENT:
-		set_first(&a->content, field_html(p));
+		set_first_html(p, &a->content, &p->content_base);
 		break;
 	case X_I_GUID:
 		set_str(&a->guid, dup_trim(tr_buf_str(&p->text), p->text.len));
@@ -2051,7 +2020,7 @@ end_item_field(struct tr_parser *p)
 		set_first(&p->item_itunes_author, field_text(p));
 		break;
 	case X_I_FALLBACK_SUMMARY:
-		set_first(&p->fallback_summary, field_html(p));
+		set_first_html(p, &p->fallback_summary, &p->fallback_base);
 		break;
 	case X_I_KEYWORDS:
 		s = field_text(p);
@@ -3059,6 +3028,8 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->max_items = opts && opts->max_items ? opts->max_items : 100000;
 	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
 	p->always_clean = opts && opts->always_clean;
+	p->raw_html = opts && opts->raw_html;
+	p->html_policy = opts ? opts->html_policy : NULL;
 	index_tags(p);
 	tr_buf_init(&p->text, p->max_field);
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
@@ -3088,6 +3059,13 @@ tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg)
 {
 	p->cb = cb;
 	p->arg = arg;
+}
+
+void
+tr_parser_set_html_policy(struct tr_parser *p,
+                          const struct tr_html_policy *policy)
+{
+	p->html_policy = policy;
 }
 
 int

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "tributary/article.h"
+#include "tributary/html.h"
 
 enum tr_feed_version {
 	TR_FEED_UNKNOWN = 0,
@@ -56,6 +57,12 @@ struct tr_parse_opts {
 	int always_clean; /* run the repairing pre-cleaner over every byte,
 	                     not only when needed (same result, slower; for
 	                     tests and comparisons) */
+	/* Item bodies (summary, content) are sanitized with Gumbo and
+	 * their URLs made absolute (html.h) before each article is handed
+	 * out, against the xml:base in scope or base_url: */
+	const struct tr_html_policy *html_policy; /* borrowed; NULL: the
+	                                             default policy */
+	int raw_html; /* non-zero: bodies as the document has them */
 };
 
 struct tr_parser;
@@ -76,6 +83,10 @@ int tr_parser_reset(struct tr_parser *p, const char *base_url,
 
 /* Replaces the callback and its arg (a reused parser serving a new job). */
 void tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg);
+
+/* Replaces the sanitizer policy (borrowed; NULL: the default). */
+void tr_parser_set_html_policy(struct tr_parser *p,
+                               const struct tr_html_policy *policy);
 
 /*
  * Parses the next len bytes. Returns 0 (also when the document is broken

@@ -1,0 +1,1116 @@
+/*
+ * html.c — item bodies through Gumbo: sanitized, links resolved,
+ * serialized; and HTML to plain text. See html.h for the policy.
+ *
+ * Both jobs parse the fragment with Gumbo as the contents of a <div>
+ * (HTML5 §13.4, the fragment case) and walk the tree it builds. Nothing
+ * here tokenizes HTML by hand: what a browser would read as a tag, an
+ * attribute, a comment or text, the walk sees as one.
+ *
+ * Why the output is safe: it is written from the tree, not copied from
+ * the input. Only elements of the HTML namespace on the allowlist are
+ * written, with allowlisted attributes whose values are escaped; text is
+ * escaped; no raw-text element (script, style, textarea, title, xmp,
+ * iframe contents, noscript, ...) and no foreign content (svg, math) is
+ * ever written, so a browser parsing the output has no state in which
+ * escaped text turns back into markup. Elements nested deeper than
+ * MAX_NEST are written without their tags (browsers re-parent very deep
+ * trees).
+ *
+ * Time: Gumbo's tree building costs, per start tag, up to the depth of
+ * the open elements (the "in scope" checks of HTML5 §13.2.4.2), so a
+ * body of 200,000 nested <div> takes minutes. A body with more than
+ * CHUNK_TAGS '<' characters is therefore parsed in pieces of that many,
+ * each cut just before a '<' and sanitized on its own: each piece's
+ * output is well-formed and safe by itself, so their concatenation is
+ * too; only elements that span a cut are closed at it. Real articles
+ * rarely have that many tags.
+ *
+ * Memory: Gumbo allocates many small blocks and does not check for NULL.
+ * Its allocator hooks give it an arena instead: blocks come from large
+ * chunks, its frees are ignored and the whole arena goes at the end
+ * (also sparing Gumbo's recursive tree destruction on deep documents).
+ * Inputs are bounded by the parser's field cap (1 MiB by default).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <gumbo.h>
+
+#include "tributary/error.h"
+#include "tributary/escape.h"
+#include "tributary/html.h"
+#include "tributary/url.h"
+
+#define MAX_NEST 256 /* elements written with their tags, nested */
+#define CHUNK_TAGS 3000 /* '<' characters parsed in one piece */
+#define WALK_STOP (-1000) /* ends a walk early; not an error */
+
+static int
+is_space_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* --- the arena Gumbo allocates from --------------------------------- */
+
+struct chunk {
+	struct chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+struct arena {
+	struct chunk *head;
+	size_t next_size;
+	int failed;
+};
+
+static void *
+arena_alloc(void *arg, size_t n)
+{
+	struct arena *a = arg;
+	struct chunk *c = a->head;
+	size_t al = sizeof(max_align_t), size;
+
+	n = (n + al - 1) / al * al;
+	if (c == NULL || c->size - c->used < n) {
+		size = a->next_size > n ? a->next_size : n;
+		if ((c = malloc(sizeof(*c) + size)) == NULL) {
+			/* Gumbo has no way to fail; give it the C library's
+			 * answer and report the failure afterwards. */
+			a->failed = 1;
+			return malloc(n);
+		}
+		c->size = size;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+		if (a->next_size < ((size_t)8 << 20))
+			a->next_size *= 2;
+	}
+	c->used += n;
+	return (char *)c->data + c->used - n;
+}
+
+static void
+arena_free(void *arg, void *p)
+{
+	(void)arg;
+	(void)p; /* freed with the arena */
+}
+
+static void
+arena_release(struct arena *a)
+{
+	struct chunk *c, *next;
+
+	for (c = a->head; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->head = NULL;
+}
+
+/*
+ * Parses html as the contents of a <div>. Returns Gumbo's root (the html
+ * element holding the fragment's nodes), or NULL when out of memory.
+ */
+static GumboNode *
+parse_fragment(struct arena *a, const char *html, size_t len)
+{
+	GumboOptions o = kGumboDefaultOptions;
+	GumboOutput *g;
+
+	memset(a, 0, sizeof(*a));
+	a->next_size = len * 4 + 16384;
+	o.allocator = arena_alloc;
+	o.deallocator = arena_free;
+	o.userdata = a;
+	o.max_errors = 0;
+	o.fragment_context = GUMBO_TAG_DIV;
+	g = gumbo_parse_with_options(&o, html, len);
+	if (g == NULL || a->failed)
+		return NULL;
+	return g->root;
+}
+
+/*
+ * The length of the next piece of html (len bytes) to parse on its own:
+ * everything up to the '<' after CHUNK_TAGS of them, or all of it. With
+ * max_bytes (for an excerpt, which needs only the start), a piece ends
+ * before that many bytes: at the last '<', else white space, else a
+ * character boundary.
+ */
+static size_t
+next_piece(const char *html, size_t len, size_t max_bytes)
+{
+	const char *p = html, *end = html + len, *cut;
+	size_t n = 0;
+
+	if (max_bytes < len) {
+		end = html + max_bytes;
+		for (cut = end; cut > html && *cut != '<'; cut--)
+			;
+		for (p = end; cut == html && p > html; p--)
+			if (is_space_byte(*p))
+				cut = p;
+		for (p = end; cut == html && p > html; p--)
+			if (((unsigned char)*p & 0xC0) != 0x80)
+				cut = p;
+		end = cut > html ? cut : html + len;
+		p = html;
+	}
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		if (++n > CHUNK_TAGS && p > html)
+			return (size_t)(p - html);
+		p++;
+	}
+	return (size_t)(end - html);
+}
+
+/* --- walking the tree without recursion ------------------------------ */
+
+static const GumboVector *
+children(const GumboNode *n)
+{
+	if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE)
+		return &n->v.element.children;
+	if (n->type == GUMBO_NODE_DOCUMENT)
+		return &n->v.document.children;
+	return NULL;
+}
+
+/*
+ * Calls enter() on every node under root in document order and leave()
+ * after its children; enter() returns whether to visit the children
+ * (leave() is called either way). A non-zero return of either ends the
+ * walk (enter: negative; leave: any) and is returned. Iterative: a
+ * document nested 100,000 deep is no danger to the stack.
+ */
+struct visitor {
+	int (*enter)(void *arg, const GumboNode *n);
+	int (*leave)(void *arg, const GumboNode *n);
+	void *arg;
+};
+
+static int
+walk(const GumboNode *root, const struct visitor *v)
+{
+	const GumboNode *n;
+	const GumboVector *k = children(root);
+	size_t i;
+	int rc, down;
+
+	if (k == NULL || k->length == 0)
+		return 0;
+	n = k->data[0];
+	for (;;) {
+		if ((down = v->enter(v->arg, n)) < 0)
+			return down;
+		k = children(n);
+		if (down && k != NULL && k->length > 0) {
+			n = k->data[0];
+			continue;
+		}
+		for (;;) {
+			if ((rc = v->leave(v->arg, n)) != 0)
+				return rc;
+			k = children(n->parent);
+			i = n->index_within_parent + 1;
+			if (i < k->length) {
+				n = k->data[i];
+				break;
+			}
+			n = n->parent;
+			if (n == root)
+				return 0;
+		}
+	}
+}
+
+/* --- the allowlist ---------------------------------------------------- */
+
+enum action {
+	UNWRAP = 0, /* drop the tags, keep the contents (the default) */
+	KEEP,       /* write the element with its allowed attributes */
+	DROP,       /* drop the element and everything in it */
+};
+
+struct rule {
+	unsigned char action;
+	unsigned char is_void;
+	const char *attrs; /* allowed attributes besides the global ones,
+	                      each followed by a space */
+};
+
+/* Attributes every kept element may carry. */
+static const char global_attrs[] = "title lang dir ";
+
+/* Attributes whose value is one URL, and srcset (a list of them). */
+static const char url_attrs[] = "href src cite poster longdesc ";
+
+#define K(a) {KEEP, 0, a}
+#define V(a) {KEEP, 1, a}
+#define D {DROP, 0, ""}
+static const struct rule rules[GUMBO_TAG_LAST + 1] = {
+    [GUMBO_TAG_A] = K("href hreflang "),
+    [GUMBO_TAG_ABBR] = K(""),
+    [GUMBO_TAG_ACRONYM] = K(""),
+    [GUMBO_TAG_ADDRESS] = K(""),
+    [GUMBO_TAG_ARTICLE] = K(""),
+    [GUMBO_TAG_ASIDE] = K(""),
+    [GUMBO_TAG_AUDIO] = K("src controls loop muted preload "),
+    [GUMBO_TAG_B] = K(""),
+    [GUMBO_TAG_BDI] = K(""),
+    [GUMBO_TAG_BDO] = K(""),
+    [GUMBO_TAG_BIG] = K(""),
+    [GUMBO_TAG_BLOCKQUOTE] = K("cite "),
+    [GUMBO_TAG_BR] = V(""),
+    [GUMBO_TAG_CAPTION] = K(""),
+    [GUMBO_TAG_CENTER] = K(""),
+    [GUMBO_TAG_CITE] = K(""),
+    [GUMBO_TAG_CODE] = K(""),
+    [GUMBO_TAG_COL] = V("span "),
+    [GUMBO_TAG_COLGROUP] = K("span "),
+    [GUMBO_TAG_DATA] = K("value "),
+    [GUMBO_TAG_DD] = K(""),
+    [GUMBO_TAG_DEL] = K("cite datetime "),
+    [GUMBO_TAG_DETAILS] = K("open "),
+    [GUMBO_TAG_DFN] = K(""),
+    [GUMBO_TAG_DIV] = K(""),
+    [GUMBO_TAG_DL] = K(""),
+    [GUMBO_TAG_DT] = K(""),
+    [GUMBO_TAG_EM] = K(""),
+    [GUMBO_TAG_FIGCAPTION] = K(""),
+    [GUMBO_TAG_FIGURE] = K(""),
+    [GUMBO_TAG_FOOTER] = K(""),
+    [GUMBO_TAG_H1] = K(""),
+    [GUMBO_TAG_H2] = K(""),
+    [GUMBO_TAG_H3] = K(""),
+    [GUMBO_TAG_H4] = K(""),
+    [GUMBO_TAG_H5] = K(""),
+    [GUMBO_TAG_H6] = K(""),
+    [GUMBO_TAG_HEADER] = K(""),
+    [GUMBO_TAG_HGROUP] = K(""),
+    [GUMBO_TAG_HR] = V(""),
+    [GUMBO_TAG_I] = K(""),
+    [GUMBO_TAG_IMG] = V("src srcset sizes alt width height longdesc "),
+    [GUMBO_TAG_INS] = K("cite datetime "),
+    [GUMBO_TAG_KBD] = K(""),
+    [GUMBO_TAG_LI] = K("value "),
+    [GUMBO_TAG_MAIN] = K(""),
+    [GUMBO_TAG_MARK] = K(""),
+    [GUMBO_TAG_OL] = K("start reversed type "),
+    [GUMBO_TAG_P] = K(""),
+    [GUMBO_TAG_PRE] = K(""),
+    [GUMBO_TAG_Q] = K("cite "),
+    [GUMBO_TAG_RB] = K(""),
+    [GUMBO_TAG_RP] = K(""),
+    [GUMBO_TAG_RT] = K(""),
+    [GUMBO_TAG_RTC] = K(""),
+    [GUMBO_TAG_RUBY] = K(""),
+    [GUMBO_TAG_S] = K(""),
+    [GUMBO_TAG_SAMP] = K(""),
+    [GUMBO_TAG_SECTION] = K(""),
+    [GUMBO_TAG_SMALL] = K(""),
+    [GUMBO_TAG_SOURCE] = V("src srcset sizes type media "),
+    [GUMBO_TAG_STRIKE] = K(""),
+    [GUMBO_TAG_STRONG] = K(""),
+    [GUMBO_TAG_SUB] = K(""),
+    [GUMBO_TAG_SUMMARY] = K(""),
+    [GUMBO_TAG_SUP] = K(""),
+    [GUMBO_TAG_TABLE] = K(""),
+    [GUMBO_TAG_TBODY] = K(""),
+    [GUMBO_TAG_TD] = K("colspan rowspan headers "),
+    [GUMBO_TAG_TFOOT] = K(""),
+    [GUMBO_TAG_TH] = K("colspan rowspan headers scope abbr "),
+    [GUMBO_TAG_THEAD] = K(""),
+    [GUMBO_TAG_TIME] = K("datetime "),
+    [GUMBO_TAG_TR] = K(""),
+    [GUMBO_TAG_TRACK] = V("src kind srclang label default "),
+    [GUMBO_TAG_TT] = K(""),
+    [GUMBO_TAG_U] = K(""),
+    [GUMBO_TAG_UL] = K(""),
+    [GUMBO_TAG_VAR] = K(""),
+    [GUMBO_TAG_VIDEO] =
+        K("src poster controls loop muted preload width height "),
+    [GUMBO_TAG_WBR] = V(""),
+    /* Dropped with their contents: active content, embedding, forms'
+     * controls, raw text, the document's head, foreign content. */
+    [GUMBO_TAG_APPLET] = D,
+    [GUMBO_TAG_BASE] = D,
+    [GUMBO_TAG_BGSOUND] = D,
+    [GUMBO_TAG_BUTTON] = D,
+    [GUMBO_TAG_CANVAS] = D,
+    [GUMBO_TAG_DATALIST] = D,
+    [GUMBO_TAG_EMBED] = D,
+    [GUMBO_TAG_FRAME] = D,
+    [GUMBO_TAG_FRAMESET] = D,
+    [GUMBO_TAG_HEAD] = D,
+    [GUMBO_TAG_IFRAME] = D, /* unless an embed host's: see iframe() */
+    [GUMBO_TAG_INPUT] = D,
+    [GUMBO_TAG_ISINDEX] = D,
+    [GUMBO_TAG_KEYGEN] = D,
+    [GUMBO_TAG_LINK] = D,
+    [GUMBO_TAG_MAP] = D,
+    [GUMBO_TAG_MARQUEE] = D,
+    [GUMBO_TAG_MENUITEM] = D,
+    [GUMBO_TAG_META] = D,
+    [GUMBO_TAG_NOEMBED] = D,
+    [GUMBO_TAG_NOFRAMES] = D,
+    [GUMBO_TAG_OBJECT] = D,
+    [GUMBO_TAG_OPTGROUP] = D,
+    [GUMBO_TAG_OPTION] = D,
+    [GUMBO_TAG_OUTPUT] = D,
+    [GUMBO_TAG_PARAM] = D,
+    [GUMBO_TAG_PLAINTEXT] = D,
+    [GUMBO_TAG_PROGRESS] = D,
+    [GUMBO_TAG_SCRIPT] = D,
+    [GUMBO_TAG_SELECT] = D,
+    [GUMBO_TAG_STYLE] = D,
+    [GUMBO_TAG_SVG] = D,
+    [GUMBO_TAG_TEMPLATE] = D,
+    [GUMBO_TAG_TEXTAREA] = D,
+    [GUMBO_TAG_TITLE] = D,
+    [GUMBO_TAG_XMP] = D,
+};
+#undef K
+#undef V
+#undef D
+
+/* Elements that separate words in text (the rest run together). */
+static int
+is_block(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_ADDRESS:
+	case GUMBO_TAG_ARTICLE:
+	case GUMBO_TAG_ASIDE:
+	case GUMBO_TAG_BLOCKQUOTE:
+	case GUMBO_TAG_BR:
+	case GUMBO_TAG_CAPTION:
+	case GUMBO_TAG_DD:
+	case GUMBO_TAG_DETAILS:
+	case GUMBO_TAG_DIV:
+	case GUMBO_TAG_DL:
+	case GUMBO_TAG_DT:
+	case GUMBO_TAG_FIGCAPTION:
+	case GUMBO_TAG_FIGURE:
+	case GUMBO_TAG_FOOTER:
+	case GUMBO_TAG_H1:
+	case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3:
+	case GUMBO_TAG_H4:
+	case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6:
+	case GUMBO_TAG_HEADER:
+	case GUMBO_TAG_HR:
+	case GUMBO_TAG_IMG:
+	case GUMBO_TAG_LI:
+	case GUMBO_TAG_MAIN:
+	case GUMBO_TAG_OL:
+	case GUMBO_TAG_P:
+	case GUMBO_TAG_PRE:
+	case GUMBO_TAG_SECTION:
+	case GUMBO_TAG_SUMMARY:
+	case GUMBO_TAG_TABLE:
+	case GUMBO_TAG_TD:
+	case GUMBO_TAG_TH:
+	case GUMBO_TAG_TR:
+	case GUMBO_TAG_UL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* What to do with element n under the default policy. */
+static enum action
+element_action(const GumboNode *n)
+{
+	const GumboElement *e = &n->v.element;
+	enum action a = (enum action)rules[e->tag].action;
+
+	if (e->tag_namespace == GUMBO_NAMESPACE_HTML)
+		return a;
+	if (e->tag_namespace == GUMBO_NAMESPACE_SVG)
+		return DROP;
+	/* MathML: its text stays, none of its elements does. */
+	return a == DROP ? DROP : UNWRAP;
+}
+
+/* Whether name (len bytes) is a word of the space-separated list. */
+static int
+in_words(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && p[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/* --- URLs --------------------------------------------------------------- */
+
+static int
+is_html_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/*
+ * The URL of an attribute value the way a browser reads it (WHATWG URL
+ * parser): leading and trailing C0 controls and spaces trimmed, tab, LF
+ * and CR removed anywhere. Gumbo has already decoded the references.
+ * Returns a malloc'ed string or NULL.
+ */
+static char *
+url_clean(const char *v)
+{
+	size_t n, i, k = 0;
+	char *r;
+
+	while (*v && (unsigned char)*v <= ' ')
+		v++;
+	n = strlen(v);
+	while (n && (unsigned char)v[n - 1] <= ' ')
+		n--;
+	if ((r = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
+			r[k++] = v[i];
+	r[k] = '\0';
+	return r;
+}
+
+/* Length of the scheme at the start of u (without ':'), or 0. */
+static size_t
+scheme_len(const char *u)
+{
+	size_t i;
+
+	if (!((u[0] | 0x20) >= 'a' && (u[0] | 0x20) <= 'z'))
+		return 0;
+	for (i = 1; u[i]; i++) {
+		unsigned char c = (unsigned char)u[i];
+
+		if (c == ':')
+			return i;
+		if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+		    !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+			return 0;
+	}
+	return 0;
+}
+
+/* data: URLs allowed in img src: raster images only. */
+static int
+safe_data_url(const char *u)
+{
+	static const char *const ok[] = {
+	    "data:image/png;", "data:image/png,", "data:image/gif;",
+	    "data:image/gif,", "data:image/jpeg;", "data:image/jpeg,",
+	    "data:image/webp;", "data:image/webp,"};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strncasecmp(u, ok[i], strlen(ok[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The safe, absolute form of URL value v (malloc'ed), or NULL when the
+ * attribute must go: http(s) and mailto as they are, "#fragment" as it
+ * is, relative references resolved against base (http(s) results only),
+ * data:image/... where allow_data; every other scheme refused.
+ */
+static char *
+url_safe(const char *v, const char *base, int allow_data)
+{
+	char *u = url_clean(v), *r = NULL, sch[8];
+	size_t sl;
+
+	if (u == NULL || *u == '\0')
+		goto out;
+	if (u[0] == '#') {
+		r = u;
+		u = NULL;
+		goto out;
+	}
+	if ((sl = scheme_len(u)) != 0) {
+		if (sl < sizeof(sch)) {
+			memcpy(sch, u, sl);
+			sch[sl] = '\0';
+		} else
+			sch[0] = '\0';
+		if (strcasecmp(sch, "http") == 0 ||
+		    strcasecmp(sch, "https") == 0 ||
+		    strcasecmp(sch, "mailto") == 0 ||
+		    (allow_data && safe_data_url(u))) {
+			r = u;
+			u = NULL;
+		}
+		goto out;
+	}
+	if (base == NULL || (r = tr_url_resolve(base, u)) == NULL)
+		goto out;
+	tr_url_scheme(sch, sizeof(sch), r);
+	if (strcmp(sch, "http") != 0 && strcmp(sch, "https") != 0) {
+		free(r);
+		r = NULL;
+	}
+out:
+	free(u);
+	return r;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+/*
+ * Appends s (n bytes) escaped for text or a double-quoted attribute
+ * value, valid in XML 1.0: & < > " as references, C0 controls other than
+ * tab, LF and CR dropped, invalid UTF-8, U+FFFE and U+FFFF as U+FFFD.
+ */
+static int
+put_escaped(struct tr_buf *out, const char *s, size_t n)
+{
+	size_t i = 0, start = 0, k;
+	int32_t cp;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+
+		if (c >= 0x20 && c < 0x80 && c != '&' && c != '<' && c != '>' &&
+		    c != '"') {
+			i++;
+			continue;
+		}
+		if (c == '&')
+			rep = "&amp;";
+		else if (c == '<')
+			rep = "&lt;";
+		else if (c == '>')
+			rep = "&gt;";
+		else if (c == '"')
+			rep = "&quot;";
+		k = 1;
+		if (c >= 0x80) {
+			k = tr_utf8_decode(s + i, n - i, &cp);
+			if (cp >= 0 && cp != 0xFFFE && cp != 0xFFFF) {
+				i += k;
+				continue;
+			}
+			rep = "\xEF\xBF\xBD";
+		} else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			rep = "";
+		if (rep == NULL) {
+			i++;
+			continue;
+		}
+		if ((rc = tr_buf_add(out, s + start, i - start)) == 0)
+			rc = tr_buf_adds(out, rep);
+		i += k;
+		start = i;
+	}
+	if (rc == 0)
+		rc = tr_buf_add(out, s + start, i - start);
+	return rc;
+}
+
+static int
+put_attr(struct tr_buf *out, const char *name, const char *value)
+{
+	int rc;
+
+	if ((rc = tr_buf_addc(out, ' ')) != 0 ||
+	    (rc = tr_buf_adds(out, name)) != 0 ||
+	    (rc = tr_buf_add(out, "=\"", 2)) != 0 ||
+	    (rc = put_escaped(out, value, strlen(value))) != 0)
+		return rc;
+	return tr_buf_addc(out, '"');
+}
+
+/*
+ * A srcset (HTML5 §4.8.4.3.2: candidates are a URL, a run of non-space
+ * characters, then descriptors up to a comma) with each URL made safe;
+ * unsafe candidates are left out. Appends "url desc, url desc" to b.
+ */
+static int
+srcset_safe(struct tr_buf *b, const char *v, const char *base)
+{
+	const char *p = v, *u0, *d0;
+	size_t un, dn;
+	char *url, *ok;
+	int rc = 0, paren;
+
+	while (*p && rc == 0) {
+		while (is_html_space((unsigned char)*p) || *p == ',')
+			p++;
+		u0 = p;
+		while (*p && !is_html_space((unsigned char)*p))
+			p++;
+		un = (size_t)(p - u0);
+		d0 = p;
+		if (un && u0[un - 1] == ',') {
+			while (un && u0[un - 1] == ',')
+				un--;
+			dn = 0;
+		} else {
+			for (paren = 0; *p && (paren || *p != ','); p++)
+				paren += *p == '(' ? 1 : *p == ')' && paren ? -1 : 0;
+			dn = (size_t)(p - d0);
+		}
+		if (un == 0 || (url = strndup(u0, un)) == NULL)
+			continue;
+		ok = url_safe(url, base, 0);
+		free(url);
+		if (ok == NULL)
+			continue;
+		while (dn && is_html_space((unsigned char)*d0))
+			d0++, dn--;
+		while (dn && is_html_space((unsigned char)d0[dn - 1]))
+			dn--;
+		if (b->len)
+			rc = tr_buf_add(b, ", ", 2);
+		if (rc == 0)
+			rc = tr_buf_adds(b, ok);
+		if (rc == 0 && dn)
+			rc = tr_buf_addc(b, ' ');
+		if (rc == 0)
+			rc = tr_buf_add(b, d0, dn);
+		free(ok);
+	}
+	return rc;
+}
+
+/* --- sanitizing ---------------------------------------------------------- */
+
+struct san {
+	struct tr_buf *out;
+	const char *base;
+	const struct tr_html_policy *pol;
+	const GumboNode *open[MAX_NEST]; /* elements written, open */
+	size_t n_open;
+	struct tr_buf scratch;
+};
+
+/* Whether url's host is an embed host or a subdomain of one. */
+static int
+embed_host_ok(const struct tr_html_policy *pol, const char *url)
+{
+	CURLU *h;
+	char *host = NULL, sch[8];
+	size_t i, hl, el;
+	int ok = 0;
+
+	tr_url_scheme(sch, sizeof(sch), url);
+	if (pol->n_embed_hosts == 0 ||
+	    (strcmp(sch, "https") != 0 && strcmp(sch, "http") != 0))
+		return 0;
+	if ((h = curl_url()) == NULL)
+		return 0;
+	if (curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		hl = strlen(host);
+		for (i = 0; i < pol->n_embed_hosts && !ok; i++) {
+			const char *e = pol->embed_hosts[i];
+
+			el = strlen(e);
+			ok = (hl == el && strcasecmp(host, e) == 0) ||
+			     (hl > el + 1 && host[hl - el - 1] == '.' &&
+			      strcasecmp(host + hl - el, e) == 0);
+		}
+	}
+	curl_free(host);
+	curl_url_cleanup(h);
+	return ok;
+}
+
+/* An iframe from an embed host, sandboxed and empty; else nothing. */
+static int
+put_iframe(struct san *s, const GumboElement *e)
+{
+	static const char sandbox[] = "allow-scripts allow-same-origin "
+	                              "allow-popups allow-presentation";
+	const GumboAttribute *a;
+	char *src = NULL;
+	size_t i;
+	int rc = 0;
+
+	if ((a = gumbo_get_attribute(&e->attributes, "src")) == NULL ||
+	    (src = url_safe(a->value, s->base, 0)) == NULL ||
+	    !embed_host_ok(s->pol, src))
+		goto out;
+	if ((rc = tr_buf_adds(s->out, "<iframe")) != 0 ||
+	    (rc = put_attr(s->out, "src", src)) != 0)
+		goto out;
+	for (i = 0; i < e->attributes.length && rc == 0; i++) {
+		a = e->attributes.data[i];
+		if (in_words("width height title allowfullscreen ", a->name))
+			rc = put_attr(s->out, a->name, a->value);
+	}
+	if (rc == 0)
+		rc = put_attr(s->out, "sandbox", sandbox);
+	if (rc == 0)
+		rc = put_attr(s->out, "referrerpolicy", "no-referrer");
+	if (rc == 0)
+		rc = tr_buf_adds(s->out, "></iframe>");
+out:
+	free(src);
+	return rc;
+}
+
+/*
+ * Writes the allowed attributes of e into s->scratch (which is reset).
+ * Sets *has_url when a src, srcset or href survived.
+ */
+static int
+put_attrs(struct san *s, const GumboElement *e, const struct rule *r,
+          int *has_url)
+{
+	struct tr_buf *b = &s->scratch;
+	struct tr_buf set;
+	size_t i;
+	int rc = 0;
+
+	tr_buf_reset(b);
+	*has_url = 0;
+	tr_buf_init(&set, b->max);
+	for (i = 0; i < e->attributes.length && rc == 0; i++) {
+		const GumboAttribute *a = e->attributes.data[i];
+		char *v;
+
+		if (a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE ||
+		    (!in_words(global_attrs, a->name) &&
+		     !in_words(r->attrs, a->name)))
+			continue;
+		if (strcmp(a->name, "srcset") == 0) {
+			tr_buf_reset(&set);
+			if ((rc = srcset_safe(&set, a->value, s->base)) == 0 &&
+			    set.len) {
+				rc = put_attr(b, "srcset", tr_buf_str(&set));
+				*has_url = 1;
+			}
+		} else if (in_words(url_attrs, a->name)) {
+			v = url_safe(a->value, s->base,
+			             e->tag == GUMBO_TAG_IMG &&
+			                 strcmp(a->name, "src") == 0);
+			if (v != NULL) {
+				rc = put_attr(b, a->name, v);
+				*has_url |= strcmp(a->name, "src") == 0 ||
+				            strcmp(a->name, "href") == 0;
+			}
+			free(v);
+		} else
+			rc = put_attr(b, a->name, a->value);
+	}
+	if (rc == 0 && e->tag == GUMBO_TAG_A && *has_url)
+		rc = put_attr(b, "rel", "noopener noreferrer");
+	tr_buf_free(&set);
+	return rc;
+}
+
+static int
+san_enter(void *arg, const GumboNode *n)
+{
+	struct san *s = arg;
+	const GumboElement *e;
+	const struct rule *r;
+	int rc, has_url;
+
+	switch (n->type) {
+	case GUMBO_NODE_TEXT:
+	case GUMBO_NODE_WHITESPACE:
+	case GUMBO_NODE_CDATA:
+		rc = put_escaped(s->out, n->v.text.text,
+		                 strlen(n->v.text.text));
+		return rc ? rc : 0;
+	case GUMBO_NODE_ELEMENT:
+	case GUMBO_NODE_TEMPLATE:
+		break;
+	default:
+		return 0; /* comments */
+	}
+	e = &n->v.element;
+	if (e->tag == GUMBO_TAG_IFRAME &&
+	    e->tag_namespace == GUMBO_NAMESPACE_HTML) {
+		rc = put_iframe(s, e);
+		return rc ? rc : 0;
+	}
+	switch (element_action(n)) {
+	case DROP:
+		return 0;
+	case UNWRAP:
+		return 1;
+	case KEEP:
+		break;
+	}
+	if (s->n_open == MAX_NEST)
+		return 1;
+	r = &rules[e->tag];
+	if ((rc = put_attrs(s, e, r, &has_url)) != 0)
+		return rc;
+	/* An image or source without a usable source shows nothing. */
+	if (!has_url && (e->tag == GUMBO_TAG_IMG || e->tag == GUMBO_TAG_SOURCE ||
+	                 e->tag == GUMBO_TAG_TRACK))
+		return 0;
+	if ((rc = tr_buf_addc(s->out, '<')) != 0 ||
+	    (rc = tr_buf_adds(s->out, gumbo_normalized_tagname(e->tag))) != 0 ||
+	    (rc = tr_buf_add(s->out, s->scratch.data, s->scratch.len)) != 0)
+		return rc;
+	if (r->is_void) {
+		rc = tr_buf_add(s->out, " />", 3);
+		return rc ? rc : 0;
+	}
+	if ((rc = tr_buf_addc(s->out, '>')) != 0)
+		return rc;
+	s->open[s->n_open++] = n;
+	return 1;
+}
+
+static int
+san_leave(void *arg, const GumboNode *n)
+{
+	struct san *s = arg;
+	int rc;
+
+	if (s->n_open == 0 || s->open[s->n_open - 1] != n)
+		return 0;
+	s->n_open--;
+	if ((rc = tr_buf_add(s->out, "</", 2)) != 0 ||
+	    (rc = tr_buf_adds(s->out,
+	                      gumbo_normalized_tagname(n->v.element.tag))) != 0)
+		return rc;
+	return tr_buf_addc(s->out, '>');
+}
+
+int
+tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
+                 const char *base, const struct tr_html_policy *policy)
+{
+	static const struct tr_html_policy def = {TR_HTML_DEFAULT, NULL, 0};
+	struct visitor v = {san_enter, san_leave, NULL};
+	struct arena a;
+	struct san s;
+	const GumboNode *root;
+	int rc;
+
+	if (html == NULL)
+		html = "", len = 0;
+	if (policy == NULL)
+		policy = &def;
+	if (policy->mode == TR_HTML_TEXT) {
+		struct tr_buf t;
+
+		tr_buf_init(&t, out->max);
+		if ((rc = tr_html_text(&t, html, len, 0)) == 0)
+			rc = put_escaped(out, tr_buf_str(&t), t.len);
+		tr_buf_free(&t);
+		return rc;
+	}
+	memset(&s, 0, sizeof(s));
+	s.out = out;
+	s.base = base && *base ? base : NULL;
+	s.pol = policy;
+	tr_buf_init(&s.scratch, out->max);
+	v.arg = &s;
+	do {
+		size_t n = next_piece(html, len, SIZE_MAX);
+
+		if ((root = parse_fragment(&a, html, n)) == NULL)
+			rc = TR_ENOMEM;
+		else
+			rc = walk(root, &v);
+		arena_release(&a);
+		html += n;
+		len -= n;
+	} while (rc == 0 && len > 0);
+	tr_buf_free(&s.scratch);
+	return rc < 0 ? rc : 0;
+}
+
+/* --- text ---------------------------------------------------------------- */
+
+/* The text being built: characters counted, white space pending. */
+struct text {
+	struct tr_buf *out;
+	size_t start;     /* out->len when the text began */
+	size_t chars;     /* characters written */
+	size_t max;       /* characters allowed; 0: any number */
+	size_t last_word; /* length before the last space written */
+	int space;        /* a space is due before the next character */
+	int full;         /* max reached: the rest was cut */
+};
+
+static int
+text_add(struct text *t, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+	int rc;
+
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
+	    cp == '\f' || cp == 0xA0) {
+		t->space = t->out->len > t->start;
+		return 0;
+	}
+	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE ||
+	    cp == 0xFFFF)
+		return 0;
+	if (t->max && t->chars + (t->space ? 1 : 0) >= t->max) {
+		t->full = 1;
+		return 0;
+	}
+	if (t->space) {
+		t->last_word = t->out->len;
+		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
+			return rc;
+		t->chars++;
+		t->space = 0;
+	}
+	t->chars++;
+	n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	if (n == 1)
+		u[0] = (char)cp;
+	else if (n == 2) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+	} else if (n == 3) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+	}
+	return tr_buf_add(t->out, u, n);
+}
+
+/* Adds the characters of s; stops early once the text is full. */
+static int
+text_adds(struct text *t, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	int32_t cp;
+	int rc = 0;
+
+	while (i < n && rc == 0 && !t->full) {
+		i += tr_utf8_decode(s + i, n - i, &cp);
+		rc = text_add(t, cp < 0 ? 0xFFFD : (uint32_t)cp);
+	}
+	return rc;
+}
+
+static int
+text_enter(void *arg, const GumboNode *n)
+{
+	struct text *t = arg;
+	int rc;
+
+	if (t->full)
+		return WALK_STOP;
+	switch (n->type) {
+	case GUMBO_NODE_TEXT:
+	case GUMBO_NODE_WHITESPACE:
+	case GUMBO_NODE_CDATA:
+		rc = text_adds(t, n->v.text.text);
+		return rc ? rc : 0;
+	case GUMBO_NODE_ELEMENT:
+	case GUMBO_NODE_TEMPLATE:
+		break;
+	default:
+		return 0;
+	}
+	if (element_action(n) == DROP)
+		return 0;
+	if (is_block(n->v.element.tag))
+		t->space = t->out->len > t->start;
+	return 1;
+}
+
+static int
+text_leave(void *arg, const GumboNode *n)
+{
+	struct text *t = arg;
+
+	if (n->type == GUMBO_NODE_ELEMENT && is_block(n->v.element.tag))
+		t->space = t->out->len > t->start;
+	return 0;
+}
+
+int
+tr_html_text(struct tr_buf *out, const char *html, size_t len,
+             size_t max_chars)
+{
+	struct visitor v = {text_enter, text_leave, NULL};
+	struct arena a;
+	struct text t;
+	const GumboNode *root;
+	size_t n;
+	int rc;
+
+	if (html == NULL)
+		html = "", len = 0;
+	memset(&t, 0, sizeof(t));
+	t.out = out;
+	t.start = t.last_word = out->len;
+	t.max = max_chars;
+	v.arg = &t;
+	do {
+		n = next_piece(html, len,
+		               max_chars ? (max_chars < 4096 ? 65536
+		                                              : max_chars * 16)
+		                         : SIZE_MAX);
+		if ((root = parse_fragment(&a, html, n)) == NULL)
+			rc = TR_ENOMEM;
+		else if ((rc = walk(root, &v)) == WALK_STOP)
+			rc = 0; /* stopped when full */
+		arena_release(&a);
+		html += n;
+		len -= n;
+	} while (rc == 0 && len > 0 && !t.full);
+	if (rc != 0 || !t.full)
+		return rc;
+	/* Make room for the ellipsis: drop the last character. */
+	n = out->len;
+	while (n > t.start && ((unsigned char)out->data[n - 1] & 0xC0) == 0x80)
+		n--;
+	if (n > t.start)
+		n--;
+	tr_buf_truncate(out, n);
+	/* Cut back to the last word break when it keeps most of the text. */
+	if (t.last_word > t.start &&
+	    (t.last_word - t.start) * 5 >= (out->len - t.start) * 4)
+		tr_buf_truncate(out, t.last_word);
+	return tr_buf_adds(out, "\xE2\x80\xA6");
+}
+
+const char *
+tr_html_mode_name(enum tr_html_mode mode)
+{
+	return mode == TR_HTML_TEXT ? "text" : "default";
+}
+
+int
+tr_html_mode_parse(enum tr_html_mode *mode, const char *name)
+{
+	if (strcmp(name, "default") == 0)
+		*mode = TR_HTML_DEFAULT;
+	else if (strcmp(name, "text") == 0)
+		*mode = TR_HTML_TEXT;
+	else
+		return TR_EINVAL;
+	return 0;
+}
