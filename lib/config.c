@@ -96,6 +96,8 @@ static const struct key keys[] = {
 	G(removed_keep)},
     {"allow_private_redirects", SEC_GLOBAL, V_BOOL, 0, 1,
 	G(allow_private_redirects)},
+    {"clients_per_address", SEC_GLOBAL, V_COUNT, 0, 100000,
+	G(clients_per_address)},
     {"url", SEC_FEED, V_URL, 0, 0, F(url)},
     {"url_file", SEC_FEED, V_URL_FILE, 0, 0, F(url)},
     {"public_url", SEC_FEED, V_PUBLIC_URL, 0, 0, F(public_url)},
@@ -1158,6 +1160,7 @@ global_defaults(struct tr_config *cfg)
 	cfg->max_redirects = 5;
 	cfg->retry_after_max = DAY;
 	cfg->removed_keep = 30 * DAY;
+	cfg->clients_per_address = 64;
 }
 
 /* The index of key name in section where (it exists). */

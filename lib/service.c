@@ -600,6 +600,9 @@ http_start(struct service *sv, struct tr_http **out,
 
 	memset(&ho, 0, sizeof(ho));
 	ho.listen = listen;
+	/* 0 in the config: no limit (-1 to the endpoint). */
+	ho.per_address = cfg->clients_per_address > 0
+	    ? (int)cfg->clients_per_address : -1;
 	*out = NULL;
 	if ((copy = strdup(listen)) == NULL)
 		return TR_ENOMEM;

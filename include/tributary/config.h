@@ -77,6 +77,8 @@ struct tr_config {
 	int64_t removed_keep;	 /* seconds a removed feed's articles stay
 				    (30d); a feed added back in that time
 				    gets them back */
+	int64_t clients_per_address; /* HTTP connections one client address
+					may hold, 0 = no limit (64) */
 	int allow_private_redirects; /* a redirect may lead to a loopback,
 					private or link-local address (0) */
 	char *warnings; /* "file:line: warning: ..." lines (a value cut

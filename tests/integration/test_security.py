@@ -192,13 +192,15 @@ def redirects_to_other_schemes_are_refused():
 class Serve:
     """tributary serve on 127.0.0.1:port over a store with articles."""
 
-    def __init__(self, td, listen=None, feeds=(), wait_articles=0):
+    def __init__(self, td, listen=None, feeds=(), wait_articles=0,
+                 settings=""):
         self.td = td
         self.port = free_port()
         extra = "listen = %s\n" % (listen if listen is not None else
                                    "127.0.0.1:%d" % self.port)
         if listen == "":
             extra = ""
+        extra += settings
         self.conf = conf_for(td, feeds, extra)
         self.log = open(td.join("serve.log"), "wb")
         self.proc = subprocess.Popen(wrapper() + [TRIBUTARY, "-c", self.conf,
@@ -604,6 +606,29 @@ def timed_healthz(port):
     raw = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
                    b"Connection: close\r\n\r\n", timeout=10)
     return statuses(raw), time.monotonic() - t0
+
+
+@test
+def clients_per_address_is_a_setting():
+    """clients_per_address = 5 keeps 5 connections of one address;
+    0 (a reverse proxy on the same host) keeps them all."""
+    for setting, want in (("clients_per_address = 5\n", 5),
+                          ("clients_per_address = 0\n", 80)):
+        with TempDir() as td:
+            sv = Serve(td, settings=setting)
+            socks = []
+            try:
+                sv.wait_port(sv.port)
+                socks = open_slow(sv.port, "127.0.0.3", 80)
+                time.sleep(0.5)
+                kept = sum(1 for s in socks if still_open(s))
+                eq(kept, want, setting.strip())
+                st, took = timed_healthz(sv.port)
+                eq(st, [200], "/healthz from another address")
+            finally:
+                for s in socks:
+                    s.close()
+                eq(sv.stop(), 0, "exit status after SIGTERM")
 
 
 @test
