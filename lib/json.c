@@ -2,6 +2,7 @@
  * json.c — a streaming JSON writer into a struct tr_buf (RFC 8259).
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -161,6 +162,26 @@ utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
 	return len;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/*
+ * Non-zero when one of the 8 bytes in w is not plain printable ASCII: a
+ * control character, '"', '\\' or a byte of 0x80 or more. The bit tricks
+ * are the "haszero"/"hasless" tests of Sean Eron Anderson's Bit
+ * Twiddling Hacks; they can only err towards "yes" past the first byte
+ * that is special, which is all a scan needs.
+ */
+static inline uint64_t
+special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	        ((b - ONES) & ~b) | w) &
+	       HIGHS;
+}
+
 int
 tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 {
@@ -172,10 +193,29 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 	int rc;
 
 	while (i < n) {
-		/* Plain printable ASCII runs are copied in one go. */
+		/* Plain printable ASCII runs are copied in one go; they are
+		 * most of a feed's text, so they are scanned 8 bytes at a
+		 * time. */
+		while (i + 8 <= n) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (special8(w))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
 		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
 		    s[i] != '\\') {
 			i++;
+			continue;
+		}
+		/* Two-byte sequences (accented letters) without the full
+		 * check; utf8_seq for the rest. */
+		if (s[i] >= 0xc2 && s[i] <= 0xdf && i + 1 < n &&
+		    (s[i + 1] & 0xc0) == 0x80) {
+			i += 2;
 			continue;
 		}
 		if (s[i] >= 0x80 && (len = utf8_seq(s + i, n - i, &cp)) != 0 &&

@@ -2,11 +2,11 @@
  * cmd_parse.c — tributary parse: parse one feed document and print the
  * normalized result, without touching the store.
  *
- * The file is read in 64 KiB chunks and every article is printed as soon
- * as the parser hands it over. With --json the "items" array therefore
- * comes first and "version", "encoding", "bozo", "warnings" and "feed"
- * (which are only final at the end of the document) after it; JSON key
- * order carries no meaning.
+ * The file is read in 64 KiB chunks and the articles are printed as the
+ * parser hands them over, gathered into writes of 64 KiB. With --json
+ * the "items" array therefore comes first and "version", "encoding",
+ * "bozo", "warnings" and "feed" (which are only final at the end of the
+ * document) after it; JSON key order carries no meaning.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,9 +41,17 @@ struct out {
 	struct tr_json j;
 };
 
+/* JSON is written in pieces of at least this size: one write(2) per
+ * item cost more than the rest of the output's work. */
+#define OUT_CHUNK (64 << 10)
+
+/* Writes what the JSON writer gathered once it is OUT_CHUNK (or always,
+ * with force). */
 static void
-flush(struct out *o)
+flush(struct out *o, int force)
 {
+	if (!force && o->buf.len < OUT_CHUNK)
+		return;
 	fwrite(o->buf.data ? o->buf.data : "", 1, o->buf.len, stdout);
 	tr_buf_reset(&o->buf);
 }
@@ -134,7 +142,7 @@ on_article(const struct tr_article *a, void *arg)
 		return 0;
 	}
 	json_item(&o->j, a);
-	flush(o);
+	flush(o, 0);
 	return 0;
 }
 
@@ -167,7 +175,7 @@ json_tail(struct out *o, const struct tr_parser *p)
 	tr_json_end_object(j);
 	tr_json_end_object(j);
 	tr_buf_addc(&o->buf, '\n');
-	flush(o);
+	flush(o, 1);
 }
 
 static void
@@ -279,7 +287,6 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 		tr_json_begin_object(&o.j);
 		tr_json_key(&o.j, "items");
 		tr_json_begin_array(&o.j);
-		flush(&o);
 	}
 	rc = read_all(p, fd, path);
 	if (rc == TR_EIO || rc == TR_ENOMEM) {
@@ -297,6 +304,8 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		fprintf(stderr, "tributary parse: %s: no feed found\n", path);
 out:
+	if (o.json)
+		flush(&o, 1); /* what was gathered before a failure */
 	fflush(stdout);
 	if (fd != STDIN_FILENO)
 		close(fd);

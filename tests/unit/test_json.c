@@ -173,5 +173,49 @@ test_pretty(void)
 	tr_buf_free(&b);
 }
 
-TR_TESTS(test_object_and_array, test_escaping, test_misuse_is_sticky,
+/*
+ * The escaper scans 8 bytes at a time: every character that needs care,
+ * at every offset of a longer plain string, must come out as the
+ * byte-by-byte rule says.
+ */
+static void
+test_escape_every_offset(void)
+{
+	static const struct {
+		const char *in, *out;
+	} specials[] = {
+	    {"\"", "\\\""},
+	    {"\\", "\\\\"},
+	    {"\n", "\\n"},
+	    {"\x01", "\\u0001"},
+	    {"\x1f", "\\u001f"},
+	    {"\x7f", "\x7f"},
+	    {"\xc3\xa9", "\xc3\xa9"},                 /* é */
+	    {"\xe2\x80\x9c", "\xe2\x80\x9c"},         /* “ */
+	    {"\xf0\x9f\x93\xb0", "\xf0\x9f\x93\xb0"}, /* 📰 */
+	    {"\xe2\x80\xa8", "\\u2028"},
+	    {"\xc3", "\xef\xbf\xbd"},         /* a cut sequence */
+	    {"\xff", "\xef\xbf\xbd"},
+	    {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong */
+	};
+	const char plain[] = "abcdefghijklmnopqrstuvwxyz0123";
+	size_t i, k;
+
+	for (i = 0; i < sizeof(specials) / sizeof(specials[0]); i++)
+		for (k = 0; k <= 24; k++) {
+			char in[80], want[120];
+			struct tr_buf b;
+
+			snprintf(in, sizeof(in), "%.*s%s%.*s", (int)k, plain,
+			         specials[i].in, (int)(24 - k), plain);
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k,
+			         plain, specials[i].out, (int)(24 - k), plain);
+			tr_buf_init(&b, 1 << 10);
+			CHECK_INT(tr_json_escape(&b, in, strlen(in)), 0);
+			CHECK_STR_CASE(specials[i].out, tr_buf_str(&b), want);
+			tr_buf_free(&b);
+		}
+}
+
+TR_TESTS(test_escape_every_offset, test_object_and_array, test_escaping, test_misuse_is_sticky,
          test_depth_and_cap, test_flush_between_items, test_pretty)
