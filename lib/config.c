@@ -43,6 +43,7 @@
 #include "tributary/error.h"
 #include "tributary/escape.h"
 #include "tributary/hash.h"
+#include "tributary/html.h"
 #include "tributary/url.h"
 
 #define MAX_ERRORS_TEXT (64 * 1024)
@@ -55,7 +56,8 @@
 
 enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_FEED, SEC_BAD };
 enum value_kind { V_STRING, V_PATH, V_URL, V_LISTEN, V_DURATION, V_SIZE,
-	V_COUNT, V_BOOL, V_TAGS, V_PUBLIC_URL, V_URL_FILE };
+	V_COUNT, V_BOOL, V_TAGS, V_PUBLIC_URL, V_URL_FILE, V_SANITIZE,
+	V_HOSTS };
 
 /* One setting: where it may appear, its type, its range and its field. */
 struct key {
@@ -98,6 +100,8 @@ static const struct key keys[] = {
 	G(allow_private_redirects)},
     {"clients_per_address", SEC_GLOBAL, V_COUNT, 0, 100000,
 	G(clients_per_address)},
+    {"sanitize", SEC_GLOBAL, V_SANITIZE, 0, 0, G(sanitize)},
+    {"embed_hosts", SEC_GLOBAL, V_HOSTS, 0, 0, G(embed_hosts)},
     {"url", SEC_FEED, V_URL, 0, 0, F(url)},
     {"url_file", SEC_FEED, V_URL_FILE, 0, 0, F(url)},
     {"public_url", SEC_FEED, V_PUBLIC_URL, 0, 0, F(public_url)},
@@ -110,6 +114,7 @@ static const struct key keys[] = {
     {"keep_days", SEC_FEED, V_COUNT, 0, 100000, F(keep_days)},
     {"keep_items", SEC_FEED, V_COUNT, 0, 100000000, F(keep_items)},
     {"max_per_feed", SEC_FEED, V_COUNT, 0, 1000, F(max_per_feed)},
+    {"sanitize", SEC_FEED, V_SANITIZE, 0, 0, F(sanitize)},
 };
 
 /* The parse in progress. */
@@ -558,6 +563,41 @@ set_tags(struct loader *ld, struct tr_feed_conf *f, const char *v)
 }
 
 /*
+ * embed_hosts: host names whose iframes bodies may keep (html.h). Each
+ * is a DNS name: letters, digits, '-' and '.', no scheme, port or path.
+ */
+static void
+set_hosts(struct loader *ld, const char *v)
+{
+	struct tr_config *cfg = ld->cfg;
+	size_t i, n;
+	char *h;
+
+	for (i = 0; i < cfg->n_embed_hosts; i++)
+		free(cfg->embed_hosts[i]);
+	free(cfg->embed_hosts);
+	cfg->embed_hosts = NULL;
+	cfg->n_embed_hosts = 0;
+	if (split_tags(&cfg->embed_hosts, &cfg->n_embed_hosts, v) != 0) {
+		ld->oom = 1;
+		return;
+	}
+	for (i = n = 0; i < cfg->n_embed_hosts; i++) {
+		h = cfg->embed_hosts[i];
+		if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-.") != strlen(h) || h[0] == '.' || h[0] == '-') {
+			err_at(ld, ld->line, "embed_hosts: invalid host \"%s\" "
+			    "(write host names such as www.youtube-nocookie.com, "
+			    "without scheme or path)", h);
+			free(h);
+			continue;
+		}
+		cfg->embed_hosts[n++] = h;
+	}
+	cfg->n_embed_hosts = n;
+}
+
+/*
  * A string value with "\;" made ';': inih takes a ';' after white space
  * for the start of a comment, so "Tom \; Jerry" is how a title keeps one.
  */
@@ -604,6 +644,7 @@ feed_defaults(struct tr_feed_conf *f)
 	f->keep_days = TR_UNSET;
 	f->keep_items = TR_UNSET;
 	f->max_per_feed = TR_UNSET;
+	f->sanitize = TR_UNSET;
 }
 
 /*
@@ -1065,6 +1106,18 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 	case V_TAGS:
 		set_tags(ld, ld->feed, v);
 		return;
+	case V_SANITIZE: {
+		enum tr_html_mode m;
+
+		if (tr_html_mode_parse(&m, v) != 0)
+			why = "invalid policy (default or text)";
+		else
+			*(int *)field = (int)m;
+		break;
+	}
+	case V_HOSTS:
+		set_hosts(ld, v);
+		return;
 	}
 	if (why)
 		err_at(ld, ld->line, "%s: %s \"%s\"", k->name, why, v);
@@ -1468,6 +1521,9 @@ tr_config_free(struct tr_config *cfg)
 	free(cfg->title);
 	free(cfg->base_url);
 	free(cfg->user_agent);
+	for (i = 0; i < cfg->n_embed_hosts; i++)
+		free(cfg->embed_hosts[i]);
+	free(cfg->embed_hosts);
 	free(cfg);
 }
 
@@ -1555,4 +1611,15 @@ tr_config_public_url(const struct tr_feed_conf *f, const char *url)
 	if (url == NULL || *url == '\0')
 		url = f ? f->url : NULL;
 	return tr_url_public(url);
+}
+
+void
+tr_config_feed_html_policy(struct tr_html_policy *out,
+    const struct tr_config *cfg, const struct tr_feed_conf *f)
+{
+	int mode = f && f->sanitize != TR_UNSET ? f->sanitize : cfg->sanitize;
+
+	out->mode = (enum tr_html_mode)mode;
+	out->embed_hosts = (const char *const *)cfg->embed_hosts;
+	out->n_embed_hosts = cfg->n_embed_hosts;
 }

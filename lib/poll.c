@@ -96,6 +96,7 @@ struct job {
 	int html_type; /* Content-Type says HTML */
 	char *content_type;
 	int redirects; /* of the transfer, for the report */
+	struct tr_html_policy html_policy; /* the feed's, for its parser */
 };
 
 struct round {
@@ -331,6 +332,7 @@ parser_take(struct job *j, const struct tr_parse_opts *po)
 
 		if (tr_parser_reset(p, po->base_url, po->content_type) == 0) {
 			tr_parser_set_callback(p, on_article, j);
+			tr_parser_set_html_policy(p, po->html_policy);
 			j->parser = p;
 			return 0;
 		}
@@ -657,6 +659,9 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	memset(&po, 0, sizeof(po));
 	po.base_url = r->effective_url;
 	po.content_type = r->content_type;
+	/* Bodies are sanitized as they are parsed, by the feed's policy. */
+	tr_config_feed_html_policy(&j->html_policy, j->rd->cfg, j->fc);
+	po.html_policy = &j->html_policy;
 	j->html_type = media_is_html(r->content_type);
 	j->sniffing = 1;
 	if (set_str(&j->content_type, r->content_type) != 0) {

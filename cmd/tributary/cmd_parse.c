@@ -23,13 +23,15 @@
 #include "tributary/parse.h"
 
 static const char usage[] =
-    "usage: tributary parse [--json] [--base-url URL] [--content-type TYPE]"
-    " FILE|-\n"
+    "usage: tributary parse [--json] [--raw] [--base-url URL]"
+    " [--content-type TYPE] FILE|-\n"
     "Parses one RSS or Atom document (- reads standard input) and prints\n"
     "the feed and its articles: a readable summary, or with --json one\n"
     "JSON object {items, version, encoding, bozo, warnings, feed}.\n"
     "  --base-url URL       the document's URL, for relative links\n"
     "  --content-type TYPE  the HTTP Content-Type, for its charset\n"
+    "  --raw                item bodies as the document has them, not\n"
+    "                       sanitized and with their URLs unresolved\n"
     "Exits 0 when something was parsed, 1 when nothing could be, 2 on\n"
     "usage errors.\n";
 
@@ -233,6 +235,7 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"base-url", required_argument, NULL, 'b'},
 	    {"content-type", required_argument, NULL, 't'},
+	    {"raw", no_argument, NULL, 'r'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tr_parse_opts opts = {0};
@@ -255,6 +258,9 @@ cmd_parse(struct cli *cli, int argc, char **argv)
 			break;
 		case 't':
 			opts.content_type = optarg;
+			break;
+		case 'r':
+			opts.raw_html = 1;
 			break;
 		default:
 			return cli_usage_error(

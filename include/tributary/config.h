@@ -48,6 +48,7 @@ struct tr_feed_conf {
 	int64_t keep_days;    /* retention by age, 0 = keep forever */
 	int64_t keep_items;   /* retention by count, 0 = no limit */
 	int64_t max_per_feed; /* cap in merged pages, 0 = no cap */
+	int sanitize;	      /* enum tr_html_mode of item bodies */
 };
 
 /* The whole file. Every field has its default when not given. */
@@ -81,6 +82,9 @@ struct tr_config {
 					may hold, 0 = no limit (64) */
 	int allow_private_redirects; /* a redirect may lead to a loopback,
 					private or link-local address (0) */
+	int sanitize;	      /* enum tr_html_mode of item bodies (default) */
+	char **embed_hosts;   /* hosts whose iframes bodies keep (none) */
+	size_t n_embed_hosts;
 	char *warnings; /* "file:line: warning: ..." lines (a value cut
 			   by an inline comment, feeds sharing a URL), or
 			   NULL; tributary check prints them */
@@ -123,6 +127,15 @@ int64_t tr_config_feed_keep_items(const struct tr_config *cfg,
     const struct tr_feed_conf *f);
 int64_t tr_config_feed_max_per_feed(const struct tr_config *cfg,
     const struct tr_feed_conf *f);
+
+/*
+ * The sanitizer policy of feed f's bodies (f may be NULL: the global
+ * one): its sanitize mode, else the global one, and the global embed
+ * hosts (borrowed from cfg).
+ */
+struct tr_html_policy;
+void tr_config_feed_html_policy(struct tr_html_policy *out,
+    const struct tr_config *cfg, const struct tr_feed_conf *f);
 
 /*
  * The address outputs show for feed f (OPML, each entry's source, JSON's

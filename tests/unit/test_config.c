@@ -7,6 +7,7 @@
 
 #include "runner.h"
 #include "tributary/config.h"
+#include "tributary/html.h"
 #include "tributary/error.h"
 
 static char *
@@ -673,8 +674,70 @@ test_public_urls(void)
 	}
 }
 
+/* sanitize (global and per feed) and embed_hosts. */
+static void
+test_sanitize_policy(void)
+{
+	static const char ok[] =
+	    "[tributary]\nsanitize = text\n"
+	    "embed_hosts = www.youtube-nocookie.com, player.vimeo.com\n"
+	    "[feed \"a\"]\nurl = http://a.example/\n"
+	    "[feed \"b\"]\nurl = http://b.example/\nsanitize = default\n";
+	static const struct {
+		const char *text, *error;
+	} bad[] = {
+	    {"[tributary]\nsanitize = none\n",
+	     ":2: sanitize: invalid policy (default or text) \"none\""},
+	    {"[feed \"a\"]\nurl = http://a.example/\nsanitize = TEXT\n",
+	     ":3: sanitize: invalid policy (default or text) \"TEXT\""},
+	    {"[tributary]\nembed_hosts = https://www.youtube.com/\n",
+	     ":2: embed_hosts: invalid host \"https://www.youtube.com/\""},
+	    {"[tributary]\nembed_hosts = ok.example, bad/path\n",
+	     ":2: embed_hosts: invalid host \"bad/path\""},
+	};
+	struct tr_config *cfg;
+	struct tr_html_policy pol;
+	char *errors;
+	size_t i;
+
+	cfg = load_text(ok, strlen(ok), &errors, NULL);
+	CHECK(cfg != NULL);
+	if (cfg != NULL) {
+		tr_config_feed_html_policy(&pol, cfg, tr_config_feed(cfg, "a"));
+		CHECK_INT(pol.mode, TR_HTML_TEXT);
+		CHECK_INT(pol.n_embed_hosts, 2);
+		CHECK_STR(pol.embed_hosts[1], "player.vimeo.com");
+		tr_config_feed_html_policy(&pol, cfg, tr_config_feed(cfg, "b"));
+		CHECK_INT(pol.mode, TR_HTML_DEFAULT);
+		tr_config_free(cfg);
+	}
+	free(errors);
+	/* The defaults: the allowlist, no embed hosts. */
+	cfg = load_text("[feed \"a\"]\nurl = http://a.example/\n", 34,
+	    &errors, NULL);
+	CHECK(cfg != NULL);
+	if (cfg != NULL) {
+		tr_config_feed_html_policy(&pol, cfg, &cfg->feeds[0]);
+		CHECK_INT(pol.mode, TR_HTML_DEFAULT);
+		CHECK_INT(pol.n_embed_hosts, 0);
+		tr_config_free(cfg);
+	}
+	free(errors);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = load_text(bad[i].text, strlen(bad[i].text), &errors, NULL);
+		CHECK(cfg == NULL);
+		CHECK(errors != NULL && strstr(errors, bad[i].error) != NULL);
+		if (errors == NULL || strstr(errors, bad[i].error) == NULL)
+			printf("  [%s] got %s\n", bad[i].text,
+			    errors ? errors : "(null)");
+		free(errors);
+		tr_config_free(cfg);
+	}
+}
+
 TR_TESTS(test_long_lines, test_line_over_cap, test_nul_bytes, test_file_kinds,
     test_symlinked_config, test_inline_comments, test_tags,
     test_same_url_warning, test_interval_bounds_line, test_public_urls,
     test_many_feeds_lookup_and_duplicates, test_durations, test_sizes_and_bools, test_format_duration,
-    test_defaults_and_fallbacks, test_errors_are_collected)
+    test_defaults_and_fallbacks, test_errors_are_collected,
+    test_sanitize_policy)
