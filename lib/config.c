@@ -804,9 +804,7 @@ read_line(struct loader *ld, int *nul, int *too_long)
 		if (!*too_long && tr_buf_addc(&ld->text, (char)c) != 0)
 			*too_long = 1;
 	}
-	tr_buf_addc(&ld->text, '\0'); /* a NUL-terminated empty line */
-	ld->text.len--;
-	return any;
+	return any; /* tr_buf_str(&ld->text) is the line, "" when empty */
 }
 
 /*
