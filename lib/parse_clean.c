@@ -1370,9 +1370,11 @@ section_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
 
 /*
  * Whether s (n bytes: the XML declaration between "<?" and "?>") is what
- * XML 1.0 §2.8 allows: "xml", version="1.x", then optionally encoding (an
- * EncName, §4.3.3: [A-Za-z] ([A-Za-z0-9._] | '-')*) and standalone
- * ("yes" or "no"), in that order, quoted with ' or ".
+ * expat accepts (XML 1.0 §2.8): "xml", version (any [A-Za-z0-9._-]*),
+ * then optionally encoding (an EncName, §4.3.3: [A-Za-z] ([A-Za-z0-9._] |
+ * '-')*) and standalone ("yes" or "no"), in that order, quoted with ' or
+ * ". What expat accepts the cleaner must too: the fast way gives expat
+ * the document unchanged.
  */
 static int
 xml_decl_ok(const char *s, size_t n)
@@ -1407,20 +1409,16 @@ xml_decl_ok(const char *s, size_t n)
 			return 0;
 		v = s + 1, len = (size_t)(q - v);
 		s = q + 1;
-		if (i == 0 && (len < 3 || memcmp(v, "1.", 2) != 0 ||
-		               strspn(v + 2, "0123456789") < len - 2))
-			return 0;
-		if (i == 1) {
-			if (len == 0 || !((v[0] | 0x20) >= 'a' &&
-			                  (v[0] | 0x20) <= 'z'))
+		/* Every value is [A-Za-z0-9._-]* as expat reads them (it
+		 * allows any such version); an EncName starts with a letter. */
+		for (k = 0; k < len; k++)
+			if (!((v[k] | 0x20) >= 'a' && (v[k] | 0x20) <= 'z') &&
+			    !(v[k] >= '0' && v[k] <= '9') &&
+			    strchr("._-", v[k]) == NULL)
 				return 0;
-			for (k = 1; k < len; k++)
-				if (!((v[k] | 0x20) >= 'a' &&
-				      (v[k] | 0x20) <= 'z') &&
-				    !(v[k] >= '0' && v[k] <= '9') &&
-				    strchr("._-", v[k]) == NULL)
-					return 0;
-		}
+		if (i == 1 && (len == 0 || !((v[0] | 0x20) >= 'a' &&
+		                             (v[0] | 0x20) <= 'z')))
+			return 0;
 		if (i == 2 && !(len == 3 && memcmp(v, "yes", 3) == 0) &&
 		    !(len == 2 && memcmp(v, "no", 2) == 0))
 			return 0;

@@ -333,6 +333,21 @@ test_xml_declaration_repairs(void)
 	     "<channel><item><title>A</title></item></channel></rss>",
 	     {"{title=[A] ", "bozo=0 n=1"},
 	     {0}},
+	    {"any version expat reads is left alone",
+	     "<?xml version=\"2.0\" encoding=\"UTF_8\"?><rss><channel>"
+	     "<item><title>A</title></item></channel></rss>",
+	     {"{title=[A] ", "bozo=0 n=1"},
+	     {0}},
+	    {"a version with a space",
+	     "<?xml version=\"1 0\"?><rss><channel><item><title>A</title>"
+	     "</item></channel></rss>",
+	     {"{title=[A] ", "bozo=1 n=1", "declaration not well-formed"},
+	     {0}},
+	    {"standalone before encoding",
+	     "<?xml version=\"1.0\" standalone=\"yes\" encoding=\"utf-8\"?>"
+	     "<rss><channel><item><title>A</title></item></channel></rss>",
+	     {"{title=[A] ", "bozo=1 n=1", "declaration not well-formed"},
+	     {0}},
 	    {"a stylesheet PI first is left alone",
 	     "<?xml-stylesheet href=\"a.xsl\" type=\"text/xsl\"?><rss><channel>"
 	     "<item><title>A</title></item></channel></rss>",
