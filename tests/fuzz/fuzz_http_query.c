@@ -14,6 +14,10 @@
  * parameters, the cache and conditional requests all run on every input.
  * Checks: a 400 body is one line; a 200 or 304 carries a quoted ETag; a
  * 304 has no body; tr_http_wants_page() agrees with the type answered.
+ * The raw target goes through tr_http_target_check() first, as the URI
+ * callback does; every q value through tr_store_search_expr(), whose
+ * expression must be one FTS5 accepts (run against an in-memory FTS5
+ * table) and whose refusals name no column or engine.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,9 +26,11 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sqlite3.h>
 
 #include "http_int.h"
 #include "tributary/error.h"
+#include "tributary/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -134,6 +140,48 @@ split_query(struct tr_http_arg *args, size_t max, char *q)
 	return n;
 }
 
+/* q as the store would run it: a valid FTS5 expression or a refusal. */
+static void
+check_search(const char *q)
+{
+	static sqlite3 *db;
+	static sqlite3_stmt *s;
+	char *expr = NULL, why[200];
+	int rc;
+
+	if (db == NULL &&
+	    (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	     sqlite3_exec(db,
+	                  "CREATE VIRTUAL TABLE t USING fts5(title, summary,"
+	                  " content); INSERT INTO t VALUES ('covid-19 news',"
+	                  " 'e-mail', 'C++ caf\xc3\xa9')",
+	                  NULL, NULL, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v2(db, "SELECT 1 FROM t WHERE t MATCH ?", -1, &s,
+	                        NULL) != SQLITE_OK))
+		abort();
+	rc = tr_store_search_expr(&expr, why, sizeof(why), q);
+	if (rc == TR_EINVAL) {
+		if (why[0] == '\0' || strstr(why, "column") ||
+		    strstr(why, "fts5") || strstr(why, "syntax"))
+			abort();
+		return;
+	}
+	if (rc != 0)
+		abort();
+	if (expr) {
+		sqlite3_bind_text(s, 1, expr, -1, SQLITE_TRANSIENT);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			;
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			fprintf(stderr, "q %s -> %s: %s\n", q, expr,
+			        sqlite3_errmsg(db));
+			abort();
+		}
+	}
+	free(expr);
+}
+
 /* The next line of the input as a NUL-terminated copy (or NULL). */
 static char *
 next_line(const uint8_t **p, const uint8_t *end)
@@ -164,15 +212,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tr_http_arg args[64];
 	struct tr_http_request req;
 	struct tr_http_response resp;
+	unsigned flags;
+	size_t i;
 	char *q;
 
 	if (target == NULL)
 		return 0;
 	memset(&req, 0, sizeof(req));
+	flags = tr_http_target_check(target, 2048);
+	req.uri_too_long = (flags & TR_TARGET_TOO_LONG) != 0;
+	req.too_many_args = (flags & TR_TARGET_TOO_MANY_ARGS) != 0;
+	req.bad_path = (flags & TR_TARGET_BAD_PATH) != 0;
 	if ((q = strchr(target, '?')) != NULL) {
 		*q++ = '\0';
 		req.n_args = split_query(args, 64, q);
 	}
+	for (i = 0; i < req.n_args; i++)
+		if (args[i].key_len == 1 && args[i].key[0] == 'q' &&
+		    args[i].value && strlen(args[i].value) <= 1024)
+			check_search(args[i].value);
 	MHD_http_unescape(target);
 	req.method = size % 3 == 0 ? TR_HTTP_HEAD : TR_HTTP_GET;
 	req.path = target;
