@@ -244,10 +244,15 @@ health(struct tr_buf *msg, void *arg)
 	struct service *sv = arg;
 	int64_t now = mono_usec(), age, limit;
 	double last_round;
+	const char *damage = NULL;
 	char why[1024];
 
 	if (tr_store_file_check(sv->st, why, sizeof(why)) != 0) {
 		tr_buf_printf(msg, "store: %s", why);
+		return 1;
+	}
+	if (tr_store_damaged(sv->st, &damage)) {
+		tr_buf_printf(msg, "store: %s", damage);
 		return 1;
 	}
 	pthread_mutex_lock(&sv->mu);
@@ -878,6 +883,10 @@ loop(struct service *sv)
 		guessed = due == 0 && any_enabled(sv->cfg);
 		if (guessed)
 			due = now;
+		/* A damaged store takes no writes: no rounds (the feeds would
+		 * all fail); /healthz says why, readers go on. */
+		if (tr_store_damaged(sv->st, NULL))
+			due = 0;
 		if (due > 0 && due <= now && mono_usec() >= sv->not_before) {
 			n = run_round(sv);
 			note_round(sv, n);
@@ -909,7 +918,10 @@ service_start(struct service *sv)
 	if ((rc = tr_store_sync_config(sv->st, sv->cfg)) != 0) {
 		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database,
 		    tr_store_errmsg(sv->st));
-		return rc;
+		/* A damaged store still serves what it can be read for, with
+		 * /healthz failing and saying why. */
+		if (!tr_store_damaged(sv->st, NULL))
+			return rc;
 	}
 	if ((rc = http_start(sv, &sv->http, sv->cfg,
 		 listen_of(sv, sv->cfg))) != 0)

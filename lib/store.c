@@ -447,9 +447,129 @@ store_err(struct tr_store *st, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* --- damage --- */
+
+/* SQLite's result codes that mean the file is damaged. */
+static int
+damage_code(int code)
+{
+	code &= 0xff;
+	return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+/*
+ * Marks the store damaged (once) and logs it. detail says what showed
+ * it. Nothing is written through the handle afterwards: a write into a
+ * damaged b-tree can spread the damage to what is still readable.
+ */
+static void
+mark_damaged(struct tr_store *st, const char *detail)
+{
+	if (atomic_load(&st->damaged))
+		return;
+	snprintf(st->damage_msg, sizeof(st->damage_msg),
+	    "%s: the database is damaged (%s); nothing more is written to "
+	    "it: run 'tributary check --store' for the details, then restore "
+	    "it from a backup, or move it away and let tributary fetch "
+	    "everything again",
+	    st->path, detail);
+	atomic_store(&st->damaged, 1);
+	tr_log(TR_LOG_ERROR, "store %s", st->damage_msg);
+}
+
+/* After an error on st->db: marks the store damaged when it says so. */
+static void
+note_damage(struct tr_store *st)
+{
+	if (st->db != NULL && damage_code(sqlite3_extended_errcode(st->db)))
+		mark_damaged(st, sqlite3_errmsg(st->db));
+}
+
+int
+tr_store_damaged(const struct tr_store *st, const char **why)
+{
+	if (!atomic_load(&((struct tr_store *)(uintptr_t)st)->damaged))
+		return 0;
+	if (why)
+		*why = st->damage_msg;
+	return 1;
+}
+
+/* TR_ESTORE with the damage message when the store is damaged, else 0. */
+static int
+refuse_damaged(struct tr_store *st)
+{
+	if (!atomic_load(&st->damaged))
+		return 0;
+	return store_err(st, TR_ESTORE, "%s", st->damage_msg);
+}
+
+/*
+ * Runs PRAGMA quick_check (full: integrity_check, then FTS5's own check
+ * of the full-text index) and calls cb with each problem it reports.
+ * Problems mark the store damaged. 0 when the check ran (cb's count is
+ * the verdict), else TR_ESTORE.
+ */
+int
+tr_store_check(struct tr_store *st, int full, int (*cb)(const char *problem,
+    void *arg), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	const char *row;
+	int n = 0, rc;
+
+	if (sqlite3_prepare_v2(st->db, full ? "PRAGMA integrity_check(100)"
+					    : "PRAGMA quick_check(20)",
+		-1, &s, NULL) != SQLITE_OK) {
+		rc = store_dberr(st, "checking the database");
+		if (atomic_load(&st->damaged)) {
+			cb(st->errmsg, arg);
+			return 0;
+		}
+		return rc;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char line[256];
+
+		row = (const char *)sqlite3_column_text(s, 0);
+		if (row == NULL || strcmp(row, "ok") == 0)
+			continue;
+		/* "*** in database main ***\nOn tree page ...": one line of
+		 * the problem itself for the message. */
+		if (strncmp(row, "*** ", 4) == 0 && strchr(row, '\n'))
+			row = strchr(row, '\n') + 1;
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(row, "\n"),
+		    row);
+		if (n++ == 0)
+			mark_damaged(st, line);
+		cb(row, arg);
+	}
+	if (rc != SQLITE_DONE) {
+		store_dberr(st, "checking the database");
+		if (n++ == 0)
+			mark_damaged(st, sqlite3_errmsg(st->db));
+		cb(st->errmsg, arg);
+	}
+	sqlite3_finalize(s);
+	/* FTS5's check reads the index against the articles; it is run as
+	 * an INSERT, so only through a writable handle. */
+	if (full && !st->readonly && n == 0 &&
+	    sqlite3_exec(st->db, "INSERT INTO articles_fts(articles_fts)"
+				 " VALUES ('integrity-check')",
+		NULL, NULL, NULL) != SQLITE_OK) {
+		store_err(st, TR_ESTORE, "%s: the full-text index does not "
+		    "match the articles: %s", st->path, sqlite3_errmsg(st->db));
+		mark_damaged(st, "the full-text index does not match the "
+				 "articles");
+		cb(st->errmsg, arg);
+	}
+	return 0;
+}
+
 int
 store_dberr(struct tr_store *st, const char *what)
 {
+	note_damage(st);
 	return store_err(st, TR_ESTORE, "%s: %s: %s", st->path, what,
 	    st->db ? sqlite3_errmsg(st->db) : "no database");
 }
@@ -514,6 +634,7 @@ store_exec(struct tr_store *st, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		note_damage(st);
 		store_err(st, TR_ESTORE, "%s: %s", st->path,
 		    err ? err : sqlite3_errmsg(st->db));
 		sqlite3_free(err);
@@ -578,7 +699,8 @@ begin_own(struct tr_store *st)
 {
 	int rc;
 
-	if ((rc = store_stage_flush(st)) != 0)
+	if ((rc = refuse_damaged(st)) != 0 ||
+	    (rc = store_stage_flush(st)) != 0)
 		return rc;
 	return run_stmt(st, S_BEGIN, "beginning a transaction");
 }
@@ -589,6 +711,8 @@ store_begin(struct tr_store *st)
 	int rc;
 
 	assert(!st->in_savepoint);
+	if ((rc = refuse_damaged(st)) != 0)
+		return rc;
 	if (st->grouping) {
 		if (!st->in_group) {
 			if ((rc = store_stage_flush(st)) != 0 ||
@@ -1127,6 +1251,14 @@ tr_store_trap_io_faults(void)
 
 /* --- the database file itself --- */
 
+static int
+ignore_problem(const char *problem, void *arg)
+{
+	(void)problem;
+	(void)arg;
+	return 0;
+}
+
 /* Records which file the handle opened (nothing for a memory database). */
 static void
 file_identify(struct tr_store *st)
@@ -1199,6 +1331,12 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 		return rc;
 	file_identify(st);
 	fault_line_set(path);
+	/* Damage in the middle of the file shows only when a query reads
+	 * that page: look at every page once, where it is cheap (one read
+	 * of the file), so that nothing is written into a damaged one. */
+	if (st->file_ino != 0 && (!st->readonly || (flags & TR_STORE_CHECK)) &&
+	    (rc = tr_store_check(st, 0, ignore_problem, NULL)) != 0)
+		return rc;
 	st->errmsg[0] = '\0';
 	return 0;
 }

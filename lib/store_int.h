@@ -6,6 +6,7 @@
 #ifndef TRIBUTARY_STORE_INT_H
 #define TRIBUTARY_STORE_INT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -92,6 +93,15 @@ struct tr_store {
 	 * tr_store_file_check(). Set once, read by any thread. */
 	dev_t file_dev;
 	ino_t file_ino;
+	/*
+	 * Set once the database is known to be damaged (quick_check at
+	 * open, or any SQLITE_CORRUPT / SQLITE_NOTADB): from then on nothing
+	 * is written through the handle. damage_msg is written before the
+	 * flag and never after, so any thread may read it once it is set
+	 * (tr_store_damaged, for /healthz).
+	 */
+	atomic_int damaged;
+	char damage_msg[768];
 	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
 	int64_t next_batch;	/* id of the next batch on this handle */
 	/*

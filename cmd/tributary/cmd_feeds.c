@@ -28,6 +28,7 @@ static const char usage[] =
     "sees them (new feeds, titles and settings at once). Feeds removed\n"
     "from the config are listed as removed while their articles remain\n"
     "(deleted removed_keep after, or by 'tributary purge NAME').\n"
+    "Exits 1 when the database is damaged (it is checked as it opens).\n"
     "  --json   a JSON array of objects instead (times in Unix seconds,\n"
     "           null when never)\n";
 
@@ -176,6 +177,7 @@ cmd_feeds(struct cli *cli, int argc, char **argv)
 	};
 	struct tr_config *cfg = NULL;
 	struct tr_store *st = NULL;
+	const char *damage = NULL;
 	int c, json = 0, rc, status = EXIT_FAIL;
 
 	if (cli_wants_help(argc, argv, usage))
@@ -193,8 +195,9 @@ cmd_feeds(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (!cli_store_exists("feeds", cfg->database))
 		goto out;
-	if ((rc = tr_store_open(&st, cfg->database, TR_STORE_READONLY)) !=
-		0 ||
+	/* TR_STORE_CHECK: damage anywhere in the file is reported here. */
+	if ((rc = tr_store_open(&st, cfg->database,
+		 TR_STORE_READONLY | TR_STORE_CHECK)) != 0 ||
 	    (rc = tr_store_use_config(st, cfg)) != 0) {
 		fprintf(stderr, "tributary feeds: %s\n",
 		    st ? tr_store_errmsg(st) : tr_strerror(rc));
@@ -205,6 +208,10 @@ cmd_feeds(struct cli *cli, int argc, char **argv)
 		    rc == TR_EIO || rc == 0 ? "write error on standard output"
 		    : rc == TR_ESTORE	    ? tr_store_errmsg(st)
 					    : tr_strerror(rc));
+		goto out;
+	}
+	if (tr_store_damaged(st, &damage)) {
+		fprintf(stderr, "tributary feeds: %s\n", damage);
 		goto out;
 	}
 	status = EXIT_OK;

@@ -19,7 +19,10 @@
 
 struct tr_store;
 
-enum { TR_STORE_READONLY = 1 };
+enum {
+	TR_STORE_READONLY = 1,
+	TR_STORE_CHECK = 2 /* a read-only handle checks too (see below) */
+};
 
 /*
  * Opens (creating when writable and missing) the database at path and
@@ -50,6 +53,25 @@ void tr_store_trap_io_faults(void);
  * why. Changes nothing on the handle, so any thread may call it.
  */
 int tr_store_file_check(const struct tr_store *st, char *why, size_t size);
+
+/*
+ * Damage. A writable handle (and a read-only one opened with
+ * TR_STORE_CHECK) runs SQLite's quick_check when it opens, and any
+ * "malformed" error later marks the store damaged too. A damaged store
+ * opens (so that it can say what is wrong) but refuses every write with
+ * a message that names the file and says what to do.
+ *
+ * tr_store_damaged: non-zero when st is known damaged, with the message
+ * in *why (if not NULL; borrowed from st). Any thread may call it.
+ *
+ * tr_store_check: the check itself: quick_check, or with full
+ * integrity_check and (through a writable handle) FTS5's check of the
+ * full-text index against the articles. Calls cb for each problem;
+ * problems mark the store damaged. 0 when the check ran, else TR_ESTORE.
+ */
+int tr_store_damaged(const struct tr_store *st, const char **why);
+int tr_store_check(struct tr_store *st, int full,
+    int (*cb)(const char *problem, void *arg), void *arg);
 
 /* The last error's text on this handle. Borrowed. */
 const char *tr_store_errmsg(const struct tr_store *st);

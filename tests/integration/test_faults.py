@@ -822,5 +822,71 @@ def database_file_deleted_or_replaced_under_serve():
             contains(log, "deleted or replaced", what)
 
 
+def _damage_middle(db, obj, fill):
+    """Overwrites the middle page of table or index obj (4 KiB pages)."""
+    import sqlite3
+    con = sqlite3.connect(db)
+    pages = [r[0] for r in con.execute(
+        "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", (obj,))]
+    con.close()
+    check(len(pages) > 2, "%s has %d pages" % (obj, len(pages)))
+    pg = pages[len(pages) // 2]
+    with open(db, "r+b") as f:
+        f.seek((pg - 1) * 4096 + 8)
+        f.write(bytes([fill]) * (4096 - 16))
+
+
+@test
+def store_damaged_in_the_middle():
+    """A page in the middle of the database overwritten: fetch refuses to
+    write into it and says so, feeds and check --store report it, serve's
+    /healthz fails; a healthy store passes check --store."""
+    cases = [("articles", 0x5a), ("articles_sort", 0),
+             ("articles_fts_data", 0xff)]
+    for obj, fill in cases:
+        with FeedServer() as srv, TempDir() as td:
+            srv.route("/h.xml", body=big_feed(3000, "h"))
+            conf = write_conf(td, [("healthy", srv.url("/h.xml"))], FAST)
+            db = td.join("db.sqlite")
+            r = measure(["-c", conf, "fetch"])
+            eq(r.rc, 0, "first fetch (%r)" % r)
+            r = measure(["-c", conf, "check", "--store"])
+            eq(r.rc, 0, "check --store of a healthy store (%r)" % r)
+            _damage_middle(db, obj, fill)
+            before = os.path.getsize(db)
+            r = measure(["-c", conf, "fetch", "--force"])
+            eq(r.rc, 1, "%s: fetch exit status (%r)" % (obj, r))
+            contains(r.err + r.out, "damaged", "%s: fetch says" % obj)
+            contains(r.err + r.out, db, "%s: fetch names the file" % obj)
+            eq(os.path.getsize(db), before, "%s: nothing written" % obj)
+            r = measure(["-c", conf, "feeds"])
+            eq(r.rc, 1, "%s: feeds exit status (%r)" % (obj, r))
+            contains(r.err + r.out, "damaged", "%s: feeds says" % obj)
+            r = measure(["-c", conf, "check", "--store"])
+            eq(r.rc, 1, "%s: check --store exit status (%r)" % (obj, r))
+            contains(r.out + r.err, "damaged", "%s: check says" % obj)
+            # serve starts (readers go on) and /healthz says why it fails.
+            port = free_port()
+            glob = dict(FAST, listen="127.0.0.1:%d" % port)
+            conf = write_conf(td, [("healthy", srv.url("/h.xml"))], glob)
+            err = open(td.join("stderr.log"), "w")
+            proc = spawn(["-c", conf, "serve"], stdout=err, stderr=err)
+            try:
+                wait_until(lambda: http_status(port, "/healthz") == 503
+                           if _alive(proc) else _died(proc, td), slow(30),
+                           "%s: /healthz failing" % obj)
+                try:
+                    urllib.request.urlopen("http://127.0.0.1:%d/healthz"
+                                           % port, timeout=10)
+                except urllib.error.HTTPError as e:
+                    contains(e.read().decode(), "damaged",
+                             "%s: /healthz says" % obj)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=slow(30))
+                err.close()
+            eq(os.path.getsize(db), before, "%s: serve wrote nothing" % obj)
+
+
 if __name__ == "__main__":
     main()
