@@ -306,7 +306,9 @@ def serve_by_hand_says_how_to_stop():
     import signal
     with TempDir() as td:
         feed = td.write("f.xml", ATOM)
-        conf = write_conf(td, [("f", "file://" + feed)])
+        # The database's folder does not exist yet: serve creates it.
+        conf = write_conf(td, [("f", "file://" + feed)],
+                          database=td.join("state", "sub", "db.sqlite"))
         p, out = serve_until_ready(conf, tty=True)
         try:
             contains(out, "merged feed at http://127.0.0.1:", "start lines")
@@ -315,6 +317,10 @@ def serve_by_hand_says_how_to_stop():
             p.send_signal(signal.SIGINT)
             rc = p.wait(30)
         eq(rc, 0, "exit after Ctrl-C (SIGINT)")
+        check(os.path.exists(td.join("state", "sub", "db.sqlite")),
+              "serve made the database and its folders")
+        eq(stat.S_IMODE(os.stat(td.join("state")).st_mode) & 0o7027, 0,
+           "folder mode")
         # Under a service manager (no terminal) the line is left out.
         p, out = serve_until_ready(conf, tty=False)
         p.send_signal(signal.SIGTERM)
