@@ -36,6 +36,8 @@
 #define MAX_HEADER_VALUE 4096
 /* Bytes of a non-2xx body read (and thrown away) before hanging up. */
 #define MAX_ERROR_BODY (64 * 1024)
+/* A "host:port" key (a DNS name is at most 253 bytes). */
+#define HOST_KEY_MAX 320
 
 enum hdr {
 	H_ETAG,
@@ -188,18 +190,20 @@ tr_fetch_addr_class(const char *addr)
 
 /*
  * May the current hop of x connect to (or send a request over a
- * connection to) ip? The first hop always may, and its address is
- * remembered; a redirect hop (the last response was a 3xx) only to a
- * public address, the first hop's own, or anywhere with
+ * connection to) ip? The first hop of a configured URL always may, and
+ * its address is remembered; a redirect hop (the last response was a
+ * 3xx), or the first hop of a URL the feed moved to, only to a public
+ * address, the configured first hop's own, or anywhere with
  * allow_private_redirects. When not, x->blocked says why.
  */
 static int
 hop_allowed(struct xfer *x, const char *ip, int prereq)
 {
+	int redirect = x->hop_status >= 300 && x->hop_status < 400;
 	const char *why;
 	char *loc;
 
-	if (x->hop_status < 300 || x->hop_status >= 400) {
+	if (!redirect && !x->req.moved) {
 		if (prereq && x->first_ip[0] == '\0')
 			snprintf(x->first_ip, sizeof(x->first_ip), "%s", ip);
 		return 1;
@@ -208,11 +212,12 @@ hop_allowed(struct xfer *x, const char *ip, int prereq)
 	    (why = tr_fetch_addr_class(ip)) == NULL ||
 	    strcmp(ip, x->first_ip) == 0)
 		return 1;
-	loc = tr_url_public(x->hdr[H_LOCATION]);
+	loc = tr_url_public(redirect ? x->hdr[H_LOCATION] : x->req.url);
 	snprintf(x->blocked, sizeof(x->blocked),
-	         "redirect to %.200s refused: it leads to a %s address (%s); "
+	         "%s %.200s refused: it leads to a %s address (%s); "
 	         "set allow_private_redirects = yes to follow redirects into "
 	         "internal networks",
+	         redirect ? "redirect to" : "the address the feed moved to",
 	         loc ? loc : "a URL that cannot be shown", why, ip);
 	free(loc);
 	return 0;
@@ -289,6 +294,20 @@ tr_fetch_host(char *out, size_t size, const char *url)
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
+}
+
+int
+tr_fetch_same_host(const char *a, const char *b)
+{
+	char ha[HOST_KEY_MAX], hb[HOST_KEY_MAX], *p;
+
+	tr_fetch_host(ha, sizeof(ha), a);
+	tr_fetch_host(hb, sizeof(hb), b);
+	if ((p = strrchr(ha, ':')) != NULL) /* "host:port": the host */
+		*p = '\0';
+	if ((p = strrchr(hb, ':')) != NULL)
+		*p = '\0';
+	return ha[0] != '\0' && strcmp(ha, hb) == 0;
 }
 
 /* Forgets the headers of the previous hop. */

@@ -1117,6 +1117,9 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 		req->etag = j->fs.etag;
 		req->last_modified = j->fs.last_modified;
 		req->allow_file = strncasecmp(j->fs.url, "file:", 5) == 0;
+		/* Only the configured URL's host is trusted (fetch.h). */
+		req->moved = req->url != j->fs.url &&
+		             !tr_fetch_same_host(req->url, j->fs.url);
 		req->arg = j;
 		return 0;
 	}

@@ -30,6 +30,10 @@
  * before connecting, CURLOPT_PREREQFUNCTION for a reused connection,
  * before any request byte is sent), so no DNS answer or numeric host
  * form ("2130706433", "0x7f.1", "[::ffff:127.0.0.1]") gets past it.
+ * A URL the feed moved to on another host (req.moved) is not trusted
+ * either: its first hop is checked too, so that a host name that later
+ * resolves to an internal address does not inherit the configured URL's
+ * trust (a feed that moved within its configured host keeps it).
  * Through a proxy (http_proxy and friends, which libcurl honours) the
  * address connected is the proxy's, so the check is the proxy's to make.
  */
@@ -73,6 +77,11 @@ struct tr_fetch_req {
 	const char *etag;          /* sent as If-None-Match, or NULL */
 	const char *last_modified; /* sent as If-Modified-Since, or NULL */
 	int allow_file;            /* the feed is configured as a file URL */
+	int moved;                 /* url is where the feed moved (learned
+	                              from a permanent redirect) on another
+	                              host than its configured URL's: not
+	                              trusted, its first hop is checked like
+	                              a redirect (tr_fetch_same_host) */
 	void *arg;                 /* the caller's per-transfer data */
 };
 
@@ -164,6 +173,12 @@ int tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
  * that is not an address is "not an IP address" (never reached).
  */
 const char *tr_fetch_addr_class(const char *addr);
+
+/*
+ * Non-zero when the URLs a and b name the same host (compared without
+ * regard to case; ports and schemes may differ).
+ */
+int tr_fetch_same_host(const char *a, const char *b);
 
 /*
  * The origin key "host:port" of an http(s) URL, lowercased, for per-host

@@ -749,5 +749,36 @@ def failures_get_messages_that_say_what_happened():
                   "%s: %r" % (name, line))
 
 
+@test
+def a_feed_moved_to_another_host_is_not_trusted():
+    """Only the configured URL's host is trusted: a feed that moved (301,
+    allowed at the time) to 127.0.0.2 is refused there once
+    allow_private_redirects is off again, before any request; a feed that
+    moved within its configured host keeps working."""
+    with FeedServer() as srv, FeedServer(host="127.0.0.2") as inner, \
+            TempDir() as td:
+        inner.route("/new.xml", body=RSS1)
+        srv.route("/old.xml", redirect=(
+            301, "http://127.0.0.2:%d/new.xml" % inner.port))
+        srv.route("/here.xml", redirect=(301, "/there.xml"))
+        srv.route("/there.xml", body=RSS2)
+        feeds = [("away", srv.url("/old.xml")),
+                 ("here", srv.url("/here.xml"))]
+        r = fetch(write_conf(td, feeds, allow_private_redirects="yes"))
+        contains(line_of(r, "away"), "ok")
+        eq(feed_row(td, "away")["effective_url"],
+           "http://127.0.0.2:%d/new.xml" % inner.port, "moved")
+        inner.clear_requests()
+        r = fetch(write_conf(td, feeds), "--force")
+        line = line_of(r, "away")
+        contains(line, "failed")
+        contains(line, "the address the feed moved to "
+                 "http://127.0.0.2:%d/new.xml refused: it leads to a "
+                 "loopback address" % inner.port)
+        eq(inner.requests_for("/new.xml"), [], "requests inside")
+        check("failed" not in line_of(r, "here"), line_of(r, "here"))
+        eq(len(srv.requests_for("/there.xml")), 2, "moved within its host")
+
+
 if __name__ == "__main__":
     main()

@@ -159,6 +159,7 @@ struct run {
 	int in_flight, max_in_flight;
 	const char *etag;
 	int stop_after; /* body() returns 1 once this many bytes came */
+	int moved;	/* requests are of URLs a feed moved to */
 };
 
 static int
@@ -171,6 +172,7 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 	req->url = r->urls[r->next];
 	req->user_agent = "tributary-test/1";
 	req->etag = r->etag;
+	req->moved = r->moved;
 	req->arg = &r->got[r->next];
 	r->next++;
 	r->in_flight++;
@@ -818,6 +820,72 @@ test_redirect_to_internal_address(void)
 	CHECK_STR(g.body, "<rss/>");
 }
 
+/*
+ * A URL the feed moved to on another host is not trusted: its very first
+ * hop is checked, so a name that came to resolve to an internal address
+ * is refused before any request; allow_private_redirects lifts it.
+ */
+static void
+test_moved_url_is_not_trusted(void)
+{
+	static const struct {
+		const char *a, *b;
+		int same;
+	} hosts[] = {
+	    {"http://a.example/x", "https://A.EXAMPLE:8443/y", 1},
+	    {"http://127.0.0.1:1/x", "http://127.0.0.1:2/y", 1},
+	    {"http://[::1]/x", "http://[::1]:8080/", 1},
+	    {"http://a.example/x", "http://b.example/x", 0},
+	    {"http://127.0.0.1/x", "http://127.0.0.2/x", 0},
+	    {"http://a.example/x", "not a url", 0},
+	    {"not a url", "not a url", 0},
+	};
+	struct tr_fetch_opts o;
+	struct got g;
+	char url[128];
+	const char *urls[1] = {url};
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		CHECK_STR_CASE(hosts[i].b,
+		               tr_fetch_same_host(hosts[i].a, hosts[i].b) ? "same"
+		                                                          : "other",
+		               hosts[i].same ? "same" : "other");
+	if (inner_pid == 0)
+		CHECK_INT(server_start_at("127.0.0.2", &inner_pid, &inner_port),
+		          0);
+	CHECK_INT(post_at("127.0.0.2", inner_port, "/_control",
+	                  "{\"path\": \"/moved.xml\", \"body\": \"<rss/>\"}",
+	                  NULL),
+	          200);
+	snprintf(url, sizeof(url), "http://127.0.0.2:%d/moved.xml?key=s3cret",
+	         inner_port);
+	default_opts(&o);
+	for (i = 0; i < 2; i++) {
+		memset(&g, 0, sizeof(g));
+		memset(&r, 0, sizeof(r));
+		r.urls = urls;
+		r.n = 1;
+		r.got = &g;
+		r.moved = 1;
+		o.allow_private_redirects = (int)i;
+		CHECK_INT(tr_fetch_run(&o, &ops, &r), 0);
+		CHECK_INT(g.done, 1);
+		if (i == 0) {
+			CHECK_INT(g.r.err, TR_EHTTP);
+			CHECK_INT(g.started, 0);
+			CHECK(strstr(g.errmsg, "the address the feed moved to "
+			                       "http://127.0.0.2:") != NULL);
+			CHECK(strstr(g.errmsg, "loopback address") != NULL);
+			CHECK(strstr(g.errmsg, "s3cret") == NULL);
+		} else {
+			CHECK_INT(g.r.err, 0);
+			CHECK_STR(g.body, "<rss/>");
+		}
+	}
+}
+
 static void
 test_host_key(void)
 {
@@ -847,7 +915,8 @@ test_stop_server(void)
 }
 
 TR_TESTS(test_start_server, test_addr_class,
-         test_redirect_to_internal_address, test_host_key, test_200_body_headers_and_hash,
+         test_redirect_to_internal_address, test_moved_url_is_not_trusted,
+         test_host_key, test_200_body_headers_and_hash,
          test_304_with_validator, test_redirects_permanent_or_not,
          test_redirect_loop_and_file_refused, test_too_large,
          test_truncated_and_refused, test_error_status_and_retry_after,
