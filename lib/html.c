@@ -450,6 +450,8 @@ in_words(const char *list, const char *name)
 	size_t n = strlen(name);
 	const char *p;
 
+	if (n == 0)
+		return 0; /* Gumbo can report an attribute without a name */
 	for (p = list; (p = strstr(p, name)) != NULL; p += n)
 		if ((p == list || p[-1] == ' ') && p[n] == ' ')
 			return 1;
@@ -820,6 +822,22 @@ put_attrs(struct san *s, const GumboElement *e, const struct rule *r,
 	return rc;
 }
 
+/*
+ * Whether a link is open: a link inside a link is not valid HTML and a
+ * browser would read the output differently (HTML5 §13.2.6.4.7, "a"
+ * start tag), so the inner one is written without its tags.
+ */
+static int
+inside_a(const struct san *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_open; i++)
+		if (s->open[i]->v.element.tag == GUMBO_TAG_A)
+			return 1;
+	return 0;
+}
+
 static int
 san_enter(void *arg, const GumboNode *n)
 {
@@ -855,7 +873,7 @@ san_enter(void *arg, const GumboNode *n)
 	case KEEP:
 		break;
 	}
-	if (s->n_open == MAX_NEST)
+	if (s->n_open == MAX_NEST || (e->tag == GUMBO_TAG_A && inside_a(s)))
 		return 1;
 	r = &rules[e->tag];
 	if ((rc = put_attrs(s, e, r, &has_url)) != 0)

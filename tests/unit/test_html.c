@@ -621,6 +621,22 @@ test_limits(void)
 	CHECK_INT(tr_html_text(&b, deep, n * 5, 0), 0);
 	tr_buf_free(&b);
 	free(deep);
+	/* NUL bytes in an attribute name (found by fuzz_html_sanitize:
+	 * an empty name once made the allowlist lookup loop). */
+	tr_buf_init(&b, 4096);
+	CHECK_INT(tr_html_sanitize(&b, "<a \0\0=y href=z>t</a>", 20, BASE,
+	                           NULL),
+	          0);
+	CHECK_STR(tr_buf_str(&b), "<a href=\"http://ex.org/d/z\" "
+	                          "rel=\"noopener noreferrer\">t</a>");
+	tr_buf_free(&b);
+	/* Nested links: the inner one loses its tags. */
+	tr_buf_init(&b, 4096);
+	CHECK_INT(tr_html_sanitize(&b, "<a><table><a>x</a></table></a>", 30,
+	                           BASE, NULL),
+	          0);
+	CHECK_STR(tr_buf_str(&b), "<a>x<table></table></a>");
+	tr_buf_free(&b);
 	tr_buf_init(&b, 8);
 	CHECK_INT(tr_html_sanitize(&b, "<p>0123456789</p>", 17, BASE, NULL),
 	          TR_ETOOBIG);

@@ -1,0 +1,192 @@
+/*
+ * fuzz_html_sanitize.c — libFuzzer target for the body sanitizer
+ * (tr_html_sanitize) and HTML to text (tr_html_text), on arbitrary bytes.
+ *
+ * Checked on every input:
+ *   - the output, wrapped in a <div>, is well-formed XML (expat);
+ *   - re-parsed with Gumbo the way a browser would, it holds only
+ *     HTML-namespace elements of the allowlist, only allowlisted
+ *     attributes, no URL with another scheme than http, https or mailto
+ *     (data:image/... in img src), no relative URL, no comment;
+ *   - sanitizing the output again gives the same output;
+ *   - the text is valid UTF-8 without control characters.
+ */
+#include <expat.h>
+#include <gumbo.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tributary/buf.h"
+#include "tributary/escape.h"
+#include "tributary/html.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const tags[] = {
+    "a", "abbr", "acronym", "address", "article", "aside", "audio", "b",
+    "bdi", "bdo", "big", "blockquote", "br", "caption", "center", "cite",
+    "code", "col", "colgroup", "data", "dd", "del", "details", "dfn", "div",
+    "dl", "dt", "em", "figcaption", "figure", "footer", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hgroup", "hr", "i", "iframe", "img", "ins",
+    "kbd", "li", "main", "mark", "ol", "p", "pre", "q", "rb", "rp", "rt",
+    "rtc", "ruby", "s", "samp", "section", "small", "source", "strike",
+    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "time", "tr", "track", "tt", "u", "ul", "var", "video",
+    "wbr", NULL};
+
+static const char *const attrs[] = {
+    "title", "lang", "dir", "href", "hreflang", "rel", "src", "srcset",
+    "sizes", "alt", "width", "height", "longdesc", "controls", "loop",
+    "muted", "preload", "poster", "cite", "datetime", "open", "span",
+    "value", "start", "reversed", "type", "media", "colspan", "rowspan",
+    "headers", "scope", "abbr", "kind", "srclang", "label", "default",
+    "allowfullscreen", "sandbox", "referrerpolicy", NULL};
+
+static const char *const hosts[] = {"youtube.com"};
+
+static int
+listed(const char *const *l, const char *s)
+{
+	for (; *l; l++)
+		if (strcmp(*l, s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_url(const char *tag, const char *name, const char *v, size_t n)
+{
+	if (n == 0 || v[0] == '#')
+		return;
+	if ((n >= 7 && strncasecmp(v, "http://", 7) == 0) ||
+	    (n >= 8 && strncasecmp(v, "https://", 8) == 0) ||
+	    (n >= 7 && strncasecmp(v, "mailto:", 7) == 0))
+		return;
+	if (strcmp(tag, "img") == 0 && strcmp(name, "src") == 0 &&
+	    n >= 11 && strncasecmp(v, "data:image/", 11) == 0)
+		return;
+	abort(); /* another scheme, or relative */
+}
+
+static void
+check_srcset(const char *tag, const char *v)
+{
+	const char *p = v, *e;
+
+	while (*p) {
+		e = strchr(p, ' ');
+		check_url(tag, "srcset", p, e ? (size_t)(e - p) : strlen(p));
+		if ((p = strstr(p, ", ")) == NULL)
+			break;
+		p += 2;
+	}
+}
+
+static void
+check_tree(const GumboNode *root)
+{
+	const GumboNode **stack = malloc(sizeof(*stack) * 65536);
+	size_t sp = 0, i;
+
+	stack[sp++] = root;
+	while (sp > 0) {
+		const GumboNode *n = stack[--sp];
+		const GumboElement *e;
+		const char *t;
+
+		if (n->type == GUMBO_NODE_COMMENT)
+			abort();
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		e = &n->v.element;
+		t = gumbo_normalized_tagname(e->tag);
+		if (e->tag_namespace != GUMBO_NAMESPACE_HTML ||
+		    (n != root && !listed(tags, t)))
+			abort();
+		for (i = 0; i < e->attributes.length; i++) {
+			const GumboAttribute *a = e->attributes.data[i];
+
+			if (!listed(attrs, a->name))
+				abort();
+			if (strcmp(a->name, "href") == 0 ||
+			    strcmp(a->name, "src") == 0 ||
+			    strcmp(a->name, "poster") == 0 ||
+			    strcmp(a->name, "cite") == 0 ||
+			    strcmp(a->name, "longdesc") == 0)
+				check_url(t, a->name, a->value,
+				          strlen(a->value));
+			if (strcmp(a->name, "srcset") == 0)
+				check_srcset(t, a->value);
+		}
+		for (i = 0; i < e->children.length && sp < 65536; i++)
+			stack[sp++] = e->children.data[i];
+	}
+	free(stack);
+}
+
+static void
+check_xml(const char *s, size_t n)
+{
+	XML_Parser xp = XML_ParserCreate("UTF-8");
+
+	if (XML_Parse(xp, "<div>", 5, 0) != XML_STATUS_OK ||
+	    XML_Parse(xp, s, (int)n, 0) != XML_STATUS_OK ||
+	    XML_Parse(xp, "</div>", 6, 1) != XML_STATUS_OK)
+		abort();
+	XML_ParserFree(xp);
+}
+
+static void
+check_text(const char *s, size_t n)
+{
+	size_t i = 0, k;
+	int32_t cp;
+
+	while (i < n) {
+		k = tr_utf8_decode(s + i, n - i, &cp);
+		if (cp < 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+			abort();
+		i += k;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tr_html_policy pol = {TR_HTML_DEFAULT, hosts, 1};
+	GumboOptions o = kGumboDefaultOptions;
+	GumboOutput *g;
+	struct tr_buf out, again, text;
+	char *copy;
+
+	if (size > 65536)
+		return 0;
+	if ((copy = malloc(size ? size : 1)) == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	tr_buf_init(&out, 1 << 22);
+	tr_buf_init(&again, 1 << 22);
+	tr_buf_init(&text, 1 << 22);
+	if (tr_html_sanitize(&out, copy, size, "http://ex.org/d/f.xml",
+	                     &pol) != 0)
+		abort();
+	check_xml(tr_buf_str(&out), out.len);
+	o.fragment_context = GUMBO_TAG_DIV;
+	g = gumbo_parse_with_options(&o, tr_buf_str(&out), out.len);
+	check_tree(g->root);
+	gumbo_destroy_output(&o, g);
+	if (tr_html_sanitize(&again, tr_buf_str(&out), out.len,
+	                     "http://ex.org/d/f.xml", &pol) != 0 ||
+	    strcmp(tr_buf_str(&again), tr_buf_str(&out)) != 0)
+		abort();
+	if (tr_html_text(&text, copy, size, size % 3 ? 0 : 40) != 0)
+		abort();
+	check_text(tr_buf_str(&text), text.len);
+	tr_buf_free(&out);
+	tr_buf_free(&again);
+	tr_buf_free(&text);
+	free(copy);
+	return 0;
+}
