@@ -865,6 +865,18 @@ def browsers_get_the_feed_in_a_form_they_style():
         contains(h.get("content-type", ""), ctype, path)
 
 
+@test
+def service_stops_cleanly():
+    """Last: the service that served every page above exits 0 on SIGTERM
+    with no sanitizer report in its log."""
+    svc = env()
+    rc = _env.pop("svc").stop()
+    out = open(_env["tmp"].join("serve.log")).read()
+    eq(rc, 0, "exit status; log: " + out[-2000:])
+    for bad in ("Sanitizer", "runtime error", "leak"):
+        check(bad not in out, "%s in the log: %s" % (bad, out[-2000:]))
+
+
 if __name__ == "__main__":
     try:
         main()
