@@ -1297,6 +1297,58 @@ tr_store_file_check(const struct tr_store *st, char *why, size_t size)
 	return TR_ESTORE;
 }
 
+/*
+ * A WAL database is read through its WAL index (DB-shm), which a reader
+ * creates when no process has the database open: in a folder it may not
+ * write, that fails ("attempt to write a readonly database") although
+ * reading needs no write. With no DB-wal file no process is writing (a
+ * writer keeps one while it has the database open), so the file is
+ * read as it is, as SQLite's immutable file: no WAL index, no locks.
+ * rc is setup()'s failure, returned unchanged when this does not apply.
+ */
+static int
+reopen_immutable(struct tr_store *st, int rc)
+{
+	static const char keep[] = "/-._~";
+	struct tr_buf uri;
+	struct stat sb;
+	const unsigned char *p;
+	int code = st->db ? sqlite3_extended_errcode(st->db) & 0xff : 0;
+	char wal[4096];
+
+	if (code != SQLITE_READONLY && code != SQLITE_CANTOPEN)
+		return rc;
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	if (stat(wal, &sb) == 0)
+		return rc;
+	/* A file: URI of the path, every other byte percent-encoded. */
+	tr_buf_init(&uri, 3 * sizeof(wal));
+	tr_buf_adds(&uri, "file:");
+	for (p = (const unsigned char *)st->path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(keep, *p))
+			tr_buf_addc(&uri, (char)*p);
+		else
+			tr_buf_printf(&uri, "%%%02X", *p);
+	}
+	if (tr_buf_adds(&uri, "?immutable=1") != 0) {
+		tr_buf_free(&uri);
+		return rc;
+	}
+	sqlite3_close(st->db);
+	st->db = NULL;
+	if (sqlite3_open_v2(uri.data, &st->db, SQLITE_OPEN_READONLY |
+		SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		tr_buf_free(&uri);
+		return store_err(st, TR_ESTORE, "%s: cannot open database: %s",
+		    st->path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	}
+	tr_buf_free(&uri);
+	tr_log(TR_LOG_DEBUG, "store %s: read as it is (no writer, and no "
+	    "WAL index can be made in its folder)", st->path);
+	return setup(st);
+}
+
 int
 tr_store_open(struct tr_store **out, const char *path, int flags)
 {
@@ -1327,7 +1379,10 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 			? " (does its folder exist, and may it be written?)"
 			: "");
 	}
-	if ((rc = setup(st)) != 0)
+	if ((rc = setup(st)) != 0 && st->readonly &&
+	    (rc = reopen_immutable(st, rc)) != 0)
+		return rc;
+	if (rc != 0)
 		return rc;
 	file_identify(st);
 	fault_line_set(path);

@@ -32,6 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import TempDir, check, contains, eq, main, test  # noqa: E402
+from harness import TRIBUTARY as TRIBUTARY_BIN  # noqa: E402
 from faults import (RSS_LIMIT_KB, BacklogListener, FeedServer,  # noqa: E402
                     SilentListener, Store, bad_bytes, big_feed,
                     billion_laughs, feeds_json, free_port, items,
@@ -886,6 +887,71 @@ def store_damaged_in_the_middle():
                 proc.wait(timeout=slow(30))
                 err.close()
             eq(os.path.getsize(db), before, "%s: serve wrote nothing" % obj)
+
+
+def _as_nobody():
+    """A preexec_fn: run as nobody (uid/gid 65534), for whom a file or
+    folder without write permission is read-only (root writes anyway)."""
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    return drop
+
+
+@test
+def feeds_reads_a_read_only_store():
+    """tributary feeds on a store it may not write: the file read-only,
+    its folder read-only (no -wal or -shm can be created), both, and the
+    folder read-only while serve (another user) has the store open.
+    Reading needs no write: every case lists the feed, exit 0."""
+    import subprocess
+    if os.getuid() != 0:
+        print("  (skipped: needs root to run tributary as another user)")
+        return
+    for what in ["file", "folder", "both", "folder, serve running"]:
+        with FeedServer() as srv, TempDir() as td:
+            srv.route("/h.xml", body=HEALTHY_V1)
+            os.chmod(td.path, 0o755)
+            sub = td.join("store")
+            os.mkdir(sub)
+            os.chmod(sub, 0o777)
+            db = os.path.join(sub, "db.sqlite")
+            port = free_port()
+            conf = td.write("feeds.conf", "\n".join([
+                "[tributary]", "database = %s" % db,
+                "listen = 127.0.0.1:%d" % port, "interval = 30m",
+                '[feed "healthy"]', "url = %s" % srv.url("/h.xml")]) + "\n")
+            os.chmod(conf, 0o644)
+            r = measure(["-c", conf, "fetch"])
+            eq(r.rc, 0, "%s: fetch (%r)" % (what, r))
+            proc = None
+            if what.endswith("serve running"):
+                err = open(td.join("stderr.log"), "w")
+                proc = spawn(["-c", conf, "serve"], stdout=err, stderr=err)
+                wait_until(lambda: http_status(port, "/healthz") == 200
+                           if _alive(proc) else _died(proc, td), slow(30),
+                           "the endpoint")
+            if what in ("file", "both"):
+                os.chmod(db, 0o444)
+            else:
+                os.chmod(db, 0o644)  # root's: read-only for nobody
+            if what != "file":
+                os.chmod(sub, 0o555)
+            try:
+                p = subprocess.run([TRIBUTARY_BIN, "-c", conf, "feeds"],
+                                   capture_output=True, timeout=60,
+                                   preexec_fn=_as_nobody())
+                out, err_ = p.stdout.decode(), p.stderr.decode()
+                eq(p.returncode, 0, "%s: feeds (%s%s)" % (what, out, err_))
+                contains(out, "healthy", "%s: the feed is listed" % what)
+                contains(out, "articles=5", "%s: its articles" % what)
+            finally:
+                os.chmod(sub, 0o777)
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=slow(30))
+                    err.close()
 
 
 if __name__ == "__main__":
