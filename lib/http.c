@@ -2089,8 +2089,10 @@ add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
 		                              "close") == MHD_YES;
 	ok &= MHD_add_response_header(m, "X-Content-Type-Options", "nosniff") ==
 	      MHD_YES;
-	if (resp->route == TR_ROUTE_HOME && resp->status == 200)
-		/* The page shows no third-party content; say so. */
+	if (resp->status == 200 && resp->content_type &&
+	    strncmp(resp->content_type, "text/html", 9) == 0)
+		/* The pages (/, a tag's, a feed's) show no third-party
+		 * content; say so. */
 		ok &= MHD_add_response_header(
 		          m, "Content-Security-Policy",
 		          "default-src 'none'; style-src 'unsafe-inline'; "

@@ -679,6 +679,18 @@ def tags_and_feeds_are_linked_and_served():
 
 
 @test
+def every_page_says_it_loads_nothing_from_elsewhere():
+    svc = env()
+    for path in ("/", "/?q=harbour", "/tags/news.html", "/feeds/beta.html",
+                 "/feed.html"):
+        status, h, body = svc.get(path)
+        eq(status, 200, path)
+        csp = h.get("content-security-policy", "")
+        contains(csp, "default-src 'none'", path + " CSP")
+        contains(csp, "form-action 'self'", path + " CSP")
+
+
+@test
 def chromium_builds_the_same_page():
     svc = env()
     ours = dom(svc.page())
