@@ -27,8 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -141,6 +145,7 @@ struct tr_http {
 	int watch_running;
 	pthread_t watchdog;
 	atomic_ullong head_timeouts, evictions;
+	atomic_ullong searches_dropped, searches_late;
 
 	/* Searches: a queue and the threads that run them. */
 	pthread_mutex_t search_lock;
@@ -2240,6 +2245,8 @@ struct search_job {
 	int64_t deadline, next_peek; /* ms */
 	int done;   /* resp is filled */
 	int queued; /* resp was handed to libmicrohttpd */
+	int gone;   /* stopped: the client closed its side */
+	int late;   /* stopped: the time budget ran out */
 };
 
 #define PEEK_MS 50 /* how often a search looks whether its client left */
@@ -2253,12 +2260,12 @@ search_should_stop(void *arg)
 	char b;
 
 	if (now >= j->deadline || j->srv->search_stop)
-		return 1;
+		return j->late = 1;
 	if (now >= j->next_peek && j->fd >= 0) {
 		j->next_peek = now + PEEK_MS;
 		/* 0: the client closed its side; it reads no answer. */
 		if (recv(j->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-			return 1;
+			return j->gone = 1;
 	}
 	return 0;
 }
@@ -2269,6 +2276,14 @@ search_main(void *arg)
 	struct tr_http *srv = arg;
 	struct search_job *j;
 
+#ifdef __linux__
+	/*
+	 * Linux keeps a nice value per thread: searches yield the CPU to
+	 * libmicrohttpd's threads, so /healthz and cached documents answer
+	 * first when both want it. Best effort.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+#endif
 	pthread_mutex_lock(&srv->search_lock);
 	for (;;) {
 		while (srv->search_head == NULL && !srv->search_stop)
@@ -2285,6 +2300,10 @@ search_main(void *arg)
 		j->req.stop = search_should_stop;
 		j->req.stop_arg = j;
 		tr_http_handle(srv, &j->resp, &j->req);
+		if (j->gone)
+			atomic_fetch_add(&srv->searches_dropped, 1);
+		else if (j->late)
+			atomic_fetch_add(&srv->searches_late, 1);
 		j->done = 1;
 		MHD_resume_connection(j->c);
 		pthread_mutex_lock(&srv->search_lock);
@@ -2901,5 +2920,17 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 		    "{reason=\"room_for_new\"} %llu\n",
 		    (unsigned long long)atomic_load(&srv->head_timeouts),
 		    (unsigned long long)atomic_load(&srv->evictions));
+	if (co.rc == 0)
+		co.rc = tr_buf_printf(
+		    out,
+		    "# HELP tributary_http_searches_stopped_total Searches "
+		    "stopped before their end.\n"
+		    "# TYPE tributary_http_searches_stopped_total counter\n"
+		    "tributary_http_searches_stopped_total"
+		    "{reason=\"client_gone\"} %llu\n"
+		    "tributary_http_searches_stopped_total"
+		    "{reason=\"time_budget\"} %llu\n",
+		    (unsigned long long)atomic_load(&srv->searches_dropped),
+		    (unsigned long long)atomic_load(&srv->searches_late));
 	return co.rc;
 }

@@ -415,6 +415,37 @@ def searches_do_not_hold_up_healthz_or_feeds():
                           w["p90"] or -1, w["p99"] or -1, w["max"] or -1))
             check(codes.get(200, 0) >= 8, "searches answered: %s" % codes)
             check(set(codes) <= {200, 503}, "search answers %s" % codes)
+            # Clients that leave: their searches are dropped, not run.
+            socks = []
+            for i in range(30):
+                c = socket.create_connection(("127.0.0.1", port), 5)
+                c.sendall(("GET /feed.json?limit=1000&q=%s HTTP/1.1\r\n"
+                           "Host: x\r\n\r\n" % urllib.parse.quote(
+                               " ".join(vocab[(i * 7 + k) % len(vocab)][:2]
+                                        + "*" for k in range(4)))).encode())
+                socks.append(c)
+            time.sleep(0.05)
+            for c in socks:
+                c.close()
+            time.sleep(3)
+            st, _ = http_get(port, "/healthz")
+            eq(st, 200, "/healthz after the clients left")
+            c = socket.create_connection(("127.0.0.1", port), 5)
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            m = b""
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                m += d
+            c.close()
+            gone = re.search(rb'searches_stopped_total\{reason="client_gone"'
+                             rb'\} (\d+)', m)
+            print("  30 clients sent a search and left: %s dropped"
+                  % (gone.group(1).decode() if gone else "?"))
+            check(gone and int(gone.group(1)) >= 1,
+                  "no search dropped for a client gone")
             for name, w, out in (("/healthz", h, hout),
                                  ("/feed.atom", f, fout)):
                 eq(w["errors"], 0, name + " socket errors:\n" + out)
