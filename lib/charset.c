@@ -231,7 +231,6 @@ static const struct label_alias {
     {"x-mac-cyrillic", "MAC-CYRILLIC"},
     {"x-mac-roman", "MACINTOSH"},
     {"x-mac-ukrainian", "MACUKRAINIAN"},
-    {"x-user-defined", "WINDOWS-1252"},
 };
 
 static int
