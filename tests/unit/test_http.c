@@ -1303,6 +1303,13 @@ get(struct tr_http *srv, const char *path, const char *k, const char *v,
 }
 
 static int
+always_stop(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+static int
 count_str(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -1383,6 +1390,26 @@ test_real_store(void)
 	          400);
 	CHECK(strncmp(body, "q: more than 4 words end in *", 29) == 0);
 	free(body);
+	/* A search whose stop() says stop (its budget, its client gone) is
+	 * a 503 and leaves nothing in the cache; without it the same
+	 * search answers. */
+	{
+		struct tr_http_response resp;
+		struct req q;
+
+		req_init(&q, TR_HTTP_GET, "/feed.atom");
+		q.r.now = (int64_t)time(NULL);
+		req_arg(&q, "q", "article");
+		q.r.stop = always_stop;
+		tr_http_handle(srv, &resp, &q.r);
+		CHECK_INT(resp.status, 503);
+		CHECK(resp.entry == NULL);
+		tr_http_response_free(&resp);
+		q.r.stop = NULL;
+		tr_http_handle(srv, &resp, &q.r);
+		CHECK_INT(resp.status, 200);
+		tr_http_response_free(&resp);
+	}
 	CHECK_INT(get(srv, "/feed.json", "q", "summary", &body), 200);
 	free(body);
 
