@@ -643,6 +643,34 @@ put_attr(struct tr_buf *out, const char *name, const char *value)
 }
 
 /*
+ * Whether the descriptors of a srcset candidate (n bytes at d) are
+ * numbers with a w, x or h unit, separated by white space (HTML5
+ * §4.8.4.3.2); a browser ignores a candidate with anything else, and so
+ * does the sanitizer.
+ */
+static int
+descriptors_ok(const char *d, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		while (i < n && is_html_space((unsigned char)d[i]))
+			i++;
+		k = i;
+		while (i < n && strchr("0123456789.eE+-", d[i]) != NULL &&
+		       d[i] != '\0')
+			i++;
+		if (i == k || i == n || strchr("wxh", d[i]) == NULL ||
+		    d[i] == '\0')
+			return 0;
+		i++;
+		if (i < n && !is_html_space((unsigned char)d[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * A srcset (HTML5 §4.8.4.3.2: candidates are a URL, a run of non-space
  * characters, then descriptors up to a comma) with each URL made safe;
  * unsafe candidates are left out. Appends "url desc, url desc" to b.
@@ -682,6 +710,10 @@ srcset_safe(struct tr_buf *b, const char *v, const char *base)
 			d0++, dn--;
 		while (dn && is_html_space((unsigned char)d0[dn - 1]))
 			dn--;
+		if (!descriptors_ok(d0, dn)) {
+			free(ok);
+			continue;
+		}
 		if (b->len)
 			rc = tr_buf_add(b, ", ", 2);
 		if (rc == 0)

@@ -78,6 +78,8 @@ static const struct {
     {"<a href=\"data:image/png;base64,iVBORw0KGgo=\">i</a>", "<a>i</a>"},
     {"<img srcset=\"javascript:alert(1) 1x, /a.png 2x\">",
      "<img srcset=\"http://ex.org/a.png 2x\" />"},
+    {"<img srcset=\"a.png (x, javascript:alert(1)) 2x, b.png 1x\">",
+     "<img srcset=\"http://ex.org/d/b.png 1x\" />"},
     {"<img src=a.png srcset=\"javascript:alert(1)\">",
      "<img src=\"http://ex.org/d/a.png\" />"},
     {"<video poster=\"javascript:alert(1)\" src=v.mp4></video>",
