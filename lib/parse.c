@@ -2342,14 +2342,20 @@ root_element(struct tr_parser *p, enum ns ns, const char *name,
 		begin_item(p, NULL);
 		return R_ITEM;
 	}
+	/* xml:lang on an RSS root is the feed's language until a
+	 * <language> says otherwise (feedparser reads it so). */
 	if (strcmp(local, "rss") == 0 && ns_family(p, ns) == FAM_RSS) {
 		p->version = rss_version(attr(atts, "version"));
+		if (lang)
+			p->meta.language = lang_tag(dup_trim(lang, strlen(lang)));
 		return R_ROOT;
 	}
 	if (strcmp(local, "RDF") == 0 &&
 	    (ns == NS_RDF || ns == NS_RSS10 || ns == NS_RSS090)) {
 		/* the version comes with the channel, or the declarations */
 		p->version = (enum tr_feed_version)p->decl_version;
+		if (lang)
+			p->meta.language = lang_tag(dup_trim(lang, strlen(lang)));
 		return R_ROOT;
 	}
 	if (strcmp(local, "channel") == 0 && ns_family(p, ns) == FAM_RSS) {

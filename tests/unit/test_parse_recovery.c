@@ -586,6 +586,21 @@ test_text_constructs(void)
 	     "<title>T</title></feed>",
 	     {"lang=[en-US]"},
 	     {0}},
+	    {"xml:lang on an RSS root",
+	     "<rss version=\"2.0\" xml:lang=\"de_AT\"><channel><title>T</title>"
+	     "</channel></rss>",
+	     {"lang=[de-AT]"},
+	     {0}},
+	    {"<language> wins over the root's xml:lang",
+	     "<rss version=\"2.0\" xml:lang=\"de\"><channel><language>fr_CA"
+	     "</language></channel></rss>",
+	     {"lang=[fr-CA]"},
+	     {0}},
+	    {"xml:lang on an RDF root",
+	     "<rdf:RDF " RDF_NS " xmlns=\"http://purl.org/rss/1.0/\" "
+	     "xml:lang=\"en_GB\">" ITEM "</rdf:RDF>",
+	     {"lang=[en-GB]", "version=rss10"},
+	     {0}},
 	    {"language pt_BR",
 	     RSS("", "<language>pt_BR</language>"),
 	     {"lang=[pt-BR]"},
