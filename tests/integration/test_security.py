@@ -609,6 +609,44 @@ def timed_healthz(port):
 
 
 @test
+def a_kept_alive_connection_gets_the_same_head_deadline():
+    """After an answer, a connection has 10 s for its next request head
+    however it trickles bytes; a prompt next request is served."""
+    with TempDir() as td:
+        sv = Serve(td)
+        try:
+            sv.wait_port(sv.port)
+            s = socket.create_connection(("127.0.0.1", sv.port), 5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            check(s.recv(4096).startswith(b"HTTP/1.1 200"), "first answer")
+            time.sleep(1)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            check(s.recv(4096).startswith(b"HTTP/1.1 200"),
+                  "a second request on the same connection")
+            t0 = time.monotonic()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+            s.setblocking(False)
+            closed_after = None
+            while time.monotonic() - t0 < slow(15):
+                try:
+                    s.send(b"a")
+                except OSError:
+                    pass
+                if not still_open(s):
+                    closed_after = time.monotonic() - t0
+                    break
+                time.sleep(0.5)
+            s.close()
+            print("  trickling after an answer: closed after %s s"
+                  % ("%.1f" % closed_after if closed_after else "never"))
+            check(closed_after is not None, "never closed")
+            check(9 <= closed_after <= slow(11.5), "closed after %.1fs"
+                  % closed_after)
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
+@test
 def clients_per_address_is_a_setting():
     """clients_per_address = 5 keeps 5 connections of one address;
     0 (a reverse proxy on the same host) keeps them all."""
