@@ -911,8 +911,13 @@ service_start(struct service *sv)
 
 	rc = tr_store_open(&sv->st, sv->cfg->database, 0);
 	if (rc != 0) {
-		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database,
-		    sv->st ? tr_store_errmsg(sv->st) : tr_strerror(rc));
+		/* The store's open errors name the file already. */
+		if (sv->st)
+			tr_log(TR_LOG_ERROR, "store: %s",
+			    tr_store_errmsg(sv->st));
+		else
+			tr_log(TR_LOG_ERROR, "store %s: %s",
+			    sv->cfg->database, tr_strerror(rc));
 		return rc;
 	}
 	if ((rc = tr_store_sync_config(sv->st, sv->cfg)) != 0) {

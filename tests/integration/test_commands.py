@@ -188,7 +188,16 @@ def database_folder_is_created_or_named_once():
             eq(r.err.count(td.join("blocker")), 1,
                "%s: the path named once: %r" % (rel, r.err))
             eq(len(r.err.strip().splitlines()), 1, "one line: %r" % r.err)
-            check("Traceback" not in r.err, "")
+        # A database the store cannot open (a folder): every command names
+        # it once, on one line.
+        os.makedirs(td.join("isdir"))
+        conf = write_conf(td, [("f", "file://" + feed)],
+                          database=td.join("isdir"), listen="127.0.0.1:0")
+        for args in (["fetch"], ["feeds"], ["export"], ["serve"]):
+            r = run("-c", conf, *args, timeout=30)
+            eq(r.rc, 1, "%s: exit (%r)" % (args, r))
+            eq(r.err.count(td.join("isdir")), 1,
+               "%s: the path named once: %r" % (args, r.err))
 
 
 # --- errors: the message and a one-line hint, never the whole usage ---
