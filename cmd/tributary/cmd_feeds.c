@@ -54,10 +54,10 @@ shown(const char *url)
 static int
 print_line(const struct tr_feed_state *fs, void *arg)
 {
+	const int64_t *removed_keep = arg;
 	char ok[40], next[40];
 	char *url = shown(fs->url), *moved = shown(fs->effective_url);
 
-	(void)arg;
 	printf("%s %s", fs->name, url ? url : "");
 	if (fs->effective_url && strcmp(fs->effective_url, fs->url) != 0)
 		printf(" (moved to %s)", moved ? moved : "");
@@ -75,9 +75,11 @@ print_line(const struct tr_feed_state *fs, void *arg)
 		printf(" disabled=\"enabled = no in the config\"");
 	if (!fs->active)
 		printf(" removed");
-	if (!fs->active && fs->removed_at > 0 && fs->n_articles > 0)
-		printf(" removed_since=%s",
-		    when(ok, sizeof(ok), fs->removed_at, "never"));
+	/* When retention deletes it (removed_keep after it left). */
+	if (!fs->active && fs->removed_at > 0)
+		printf(" deleted_after=%s",
+		    when(ok, sizeof(ok), fs->removed_at + *removed_keep,
+			"now"));
 	if (fs->errors > 0 && fs->last_error)
 		printf(" last_error=\"%s\"", fs->last_error);
 	putchar('\n');
@@ -144,14 +146,15 @@ print_json(const struct tr_feed_state *fs, void *arg)
 
 /* Prints the feeds; returns 0 or a tr_err. */
 static int
-list(struct tr_store *st, int json)
+list(struct tr_store *st, const struct tr_config *cfg, int json)
 {
+	int64_t keep = cfg->removed_keep;
 	struct tr_buf b;
 	struct tr_json j;
 	int rc;
 
 	if (!json)
-		return tr_store_feeds(st, print_line, NULL);
+		return tr_store_feeds(st, print_line, &keep);
 	tr_buf_init(&b, 1 << 20);
 	tr_json_init(&j, &b, TR_JSON_PRETTY);
 	tr_json_begin_array(&j);
@@ -203,7 +206,7 @@ cmd_feeds(struct cli *cli, int argc, char **argv)
 		    st ? tr_store_errmsg(st) : tr_strerror(rc));
 		goto out;
 	}
-	if ((rc = list(st, json)) != 0 || fflush(stdout) != 0) {
+	if ((rc = list(st, cfg, json)) != 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "tributary feeds: %s\n",
 		    rc == TR_EIO || rc == 0 ? "write error on standard output"
 		    : rc == TR_ESTORE	    ? tr_store_errmsg(st)

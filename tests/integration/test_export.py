@@ -472,6 +472,12 @@ def removed_feed_leaves_fetch_and_purge():
         eq(beta["articles"], n_beta, "beta's articles kept")
         check(beta["removed_at"] and beta["removed_at"] > time.time() - 60,
               "removed_at %r" % beta["removed_at"])
+        # The text says when retention deletes it: removed_keep (30d) on.
+        r = run("-c", conf, "feeds")
+        line = [x for x in r.out.splitlines() if x.startswith("beta ")][0]
+        when = time.strftime("%Y-%m-%d", time.gmtime(
+            beta["removed_at"] + 30 * 86400))
+        contains(line, "removed deleted_after=%s" % when)
         # Back within removed_keep: the history is there again.
         t.write("feeds.conf", CONF)
         eq(run("-c", conf, "fetch").rc, 0, "fetch with beta again")
