@@ -102,14 +102,13 @@ html_cut(const char *s, size_t max)
 {
 	size_t n = utf8_floor(s, max), i;
 
-	for (i = n; i > 0 && n - i < 4096; i--) {
-		if (s[i - 1] == '>')
-			break;
-		if (s[i - 1] == '<') { /* inside a tag: cut before it */
+	/*
+	 * Inside a tag: cut before the first '<' after the last '>' (a '<'
+	 * in a quoted value such as alt='<p>' belongs to the tag around it).
+	 */
+	for (i = n; i > 0 && s[i - 1] != '>'; i--)
+		if (s[i - 1] == '<')
 			n = i - 1;
-			break;
-		}
-	}
 	for (i = n; i > 0 && n - i < 12; i--) {
 		if (s[i - 1] == ';')
 			break;

@@ -919,6 +919,8 @@ test_cut_boundaries(void)
 	    "&amp;&lt;&#x2603;&#9731;",
 	    "\xe2\x98\x83\xe2\x98\x83\xe2\x98\x83\xf0\x9f\x98\x80",
 	    "<img src=x alt='<p>'>",
+	    /* a tag longer than any window: an inline image of 40 KB */
+	    "<img src=\"data:image/png;base64,AAAA",
 	};
 	struct tr_buf html, out;
 	struct tr_item it;
@@ -932,6 +934,12 @@ test_cut_boundaries(void)
 			tr_buf_init(&html, 1 << 20);
 			while (html.len < TR_RENDER_TEXT_MAX - 20 + pad)
 				tr_buf_addc(&html, 'x');
+			if (t == 4) { /* one tag runs on past the cap */
+				tr_buf_adds(&html, tails[t]);
+				while (html.len < TR_RENDER_TEXT_MAX + 50000)
+					tr_buf_adds(&html, "AAAA");
+				tr_buf_adds(&html, "\"> after");
+			}
 			while (html.len < TR_RENDER_TEXT_MAX + 200)
 				tr_buf_adds(&html, tails[t]);
 			bare_item(&it);
@@ -942,17 +950,25 @@ test_cut_boundaries(void)
 			CHECK(clean_utf8(out.data, out.len));
 			CHECK(xml_parse(&r, out.data, out.len));
 			/* The kept HTML (escaped in the XML) ends at a
-			 * boundary: the text before the note has no open
-			 * '<' and no open '&'. */
+			 * boundary: its last '<' is closed before the note,
+			 * and no '&' is left open. */
 			c = strstr(tr_buf_str(&r.lines),
 			    "<p><em>[This article");
 			CHECK(c != NULL);
 			if (c) {
-				for (end = c; end > tr_buf_str(&r.lines) &&
-				     end[-1] == 'x'; end--)
-					;
-				CHECK(memchr(end, '<', (size_t)(c - end)) ==
-				    NULL);
+				const char *lt = NULL, *p;
+
+				end = tr_buf_str(&r.lines);
+				for (p = end; p < c; p++)
+					if (*p == '<')
+						lt = p;
+				CHECK(lt == NULL ||
+				    memchr(lt, '>', (size_t)(c - lt)) != NULL);
+
+				for (p = c; p > end && c - p < 12; p--)
+					if (p[-1] == ';' || p[-1] == '&')
+						break;
+				CHECK(p == end || c - p >= 12 || p[-1] != '&');
 			}
 			rec_free(&r);
 			tr_buf_free(&out);
