@@ -1199,6 +1199,16 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 		            "search stopped after %d ms: use fewer words, or "
 		            "longer ones before a *",
 		            srv->opts.search_ms);
+	} else if (rc == TR_EINVAL && body.len > 0) {
+		/* A search the page refused: the page says why (not cached). */
+		resp->status = 400;
+		resp->content_type = tr_format_content_type(TR_FMT_HTML);
+		resp->max_age = -1;
+		tr_buf_free(&resp->text);
+		resp->text = body;
+		tr_buf_init(&body, 0);
+		resp->body = resp->text.data;
+		resp->body_len = resp->text.len;
 	} else if (rc == TR_EINVAL || rc == TR_ENOTFOUND) {
 		answer_text(resp, rc == TR_EINVAL ? 400 : 404, "%s",
 		            rr.why[0] ? rr.why : "bad request");
@@ -1611,6 +1621,26 @@ next_url(struct tr_buf *next, const struct tr_buf *id,
 	return tr_http_params_query(next, rr->params, cursor);
 }
 
+/*
+ * The page again, for a search the store refused: no articles, and under
+ * the search box (which keeps the words) the store's reason, meant for
+ * the person who typed them. 0 or the renderer's error.
+ */
+static int
+refused_search_page(struct tr_http_render_req *rr, struct tr_render_doc *doc,
+                    struct tr_render **r, size_t mark)
+{
+	int rc;
+
+	tr_render_free(*r);
+	*r = NULL;
+	tr_buf_truncate(rr->out, mark);
+	doc->notice = rr->why + 3; /* after "q: " */
+	if ((rc = tr_render_begin(r, rr->out, TR_FMT_HTML, doc)) == 0)
+		rc = tr_render_end(*r, NULL);
+	return rc;
+}
+
 /* Renders a feed or the HTML page: the query, with next-page links. */
 static int
 render_feed(struct tr_store *st, struct tr_http_render_req *rr,
@@ -1621,7 +1651,7 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 	struct tr_render *r = NULL;
 	char *cursor = NULL;
 	size_t mark = rr->out->len;
-	int rc, rc2;
+	int rc, rc2, keep = 0;
 
 	tr_buf_init(&self, 8192);
 	tr_buf_init(&next, 8192);
@@ -1661,6 +1691,9 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 	rc = tr_store_query(st, q, tr_render_item, r, &cursor);
 	if (rc == TR_EINVAL) {
 		blame_param(st, rr, q);
+		if (rr->route->fmt == TR_FMT_HTML &&
+		    strncmp(rr->why, "q: ", 3) == 0)
+			keep = refused_search_page(rr, &doc, &r, mark) == 0;
 		goto out;
 	}
 	if (rc != 0) {
@@ -1674,7 +1707,7 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 		goto out;
 	rc = tr_render_end(r, cursor ? tr_buf_str(&next) : NULL);
 out:
-	if (rc != 0)
+	if (rc != 0 && !keep)
 		tr_buf_truncate(rr->out, mark);
 	tr_render_free(r);
 	free(cursor);
@@ -2094,7 +2127,7 @@ add_headers(struct MHD_Response *m, const struct tr_http_response *resp)
 		                              "close") == MHD_YES;
 	ok &= MHD_add_response_header(m, "X-Content-Type-Options", "nosniff") ==
 	      MHD_YES;
-	if (resp->status == 200 && resp->content_type &&
+	if (resp->content_type &&
 	    strncmp(resp->content_type, "text/html", 9) == 0)
 		/* The pages (/, a tag's, a feed's) show no third-party
 		 * content; say so. */

@@ -57,6 +57,8 @@ static const char style[] =
     ".summary a{color:inherit}"
     "article{border-top:1px solid #ddd;padding:.8em 0}"
     ".meta{color:#595959;font-size:.9em;margin:.1em 0}"
+    ".notice{padding:.5em .8em;border-radius:4px;color:#5c0f0a;"
+    "background:#fdecea;border-left:6px solid #b3261e}"
     "p{margin:.3em 0}"
     ".feeds{list-style:none;padding:0;margin:0}"
     ".feed{border:1px solid #ddd;border-left:6px solid #1e6b34;"
@@ -499,7 +501,14 @@ html_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	} else {
 		TRY(tr_buf_adds(out, "Latest articles"));
 	}
-	return tr_buf_adds(out, "</h2>\n");
+	TRY(tr_buf_adds(out, "</h2>\n"));
+	if (doc->notice) {
+		TRY(tr_buf_adds(out, "<p class=\"notice\" role=\"alert\">"));
+		TRY(tr_escape_xml(out, doc->notice));
+		TRY(tr_buf_adds(out, "</p>\n"));
+		r->searching = 2; /* no "no articles" line under the notice */
+	}
+	return 0;
 }
 
 /* "by A, B" from the article's authors (names, else e-mail addresses). */
@@ -585,7 +594,7 @@ html_end(struct tr_render *r, const char *next_url)
 	struct tr_buf *out = r->out;
 	int rc;
 
-	if (r->n_items == 0)
+	if (r->n_items == 0 && r->searching != 2)
 		TRY(tr_buf_adds(out, r->searching
 			? "<p>No articles match this search.</p>\n"
 			: "<p>No articles yet.</p>\n"));

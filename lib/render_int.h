@@ -34,7 +34,8 @@ struct tr_render {
 	struct tr_buf scratch; /* reused for excerpts, capped like out */
 	struct tr_buf aside;   /* the HTML page's feed list, written last */
 	const struct tr_config *cfg; /* doc->cfg: the config, or NULL */
-	int searching;	       /* HTML: the page shows a search's results */
+	int searching;	       /* HTML: 1 the page shows a search's results,
+				  2 a refused search (a notice says why) */
 	struct tr_json json;   /* the JSON Feed writer's nesting state */
 	int err;	    /* first error; once set, every call returns it */
 };

@@ -50,6 +50,7 @@ struct tr_render_doc {
 	struct tr_store *st;	     /* feed states to list */
 	const char *search;	     /* search form action; NULL: no form */
 	const char *q;		     /* the search shown, or NULL */
+	const char *notice;	     /* why the search was refused, or NULL */
 	const char *tag, *feed;	     /* the page's scope, or NULL */
 };
 

@@ -506,6 +506,39 @@ def search_box_and_results():
     eq(d.find_all("article"), [], "harbour is not in tech")
 
 
+# Searches the store refuses, and a word of the reason the page gives.
+REFUSED = [
+    ("aa* bb* cc* dd* ee*", "end in *"),
+    ("-alone", "add a word"),
+    (" ".join("w%d" % i for i in range(40)), "words"),
+]
+
+
+@test
+def a_refused_search_is_explained_on_the_page():
+    svc = env()
+    for q, reason in REFUSED:
+        path = "/?q=" + urllib.parse.quote(q)
+        status, h, body = svc.get(path)
+        eq(status, 400, q)
+        eq(h.get("content-type"), "text/html; charset=utf-8", q)
+        contains(h.get("content-security-policy", ""), "default-src 'none'")
+        d = dom(body.decode("utf-8"))
+        eq(d.find("input", name="q").attrs.get("value"), q, "box keeps it")
+        notice = d.find("p", cls="notice")
+        check(notice, "%s: no notice" % q)
+        eq(notice.attrs.get("role"), "alert", "notice role")
+        contains(squash(notice.text()), reason, q)
+        eq(d.find_all("article"), [], q + ": articles")
+        check("No articles match" not in d.text(), q + ": no-match line")
+        check(d.find("section", id="feeds"), q + ": feed list")
+    # A feed answers the same search with a one-line plain-text reason.
+    status, h, body = svc.get("/feed.atom?q=" + urllib.parse.quote(
+        REFUSED[0][0]))
+    eq(status, 400, "feed")
+    contains(h.get("content-type", ""), "text/plain", "feed's reason")
+
+
 @test
 def articles_show_source_author_and_date():
     svc = env()
