@@ -704,8 +704,11 @@ srcset_safe(struct tr_buf *b, const char *v, const char *base)
 			continue;
 		ok = url_safe(url, base, 0);
 		free(url);
-		if (ok == NULL)
+		/* A URL ending in ',' reads differently in a srcset. */
+		if (ok == NULL || ok[strlen(ok) - 1] == ',') {
+			free(ok);
 			continue;
+		}
 		while (dn && is_html_space((unsigned char)*d0))
 			d0++, dn--;
 		while (dn && is_html_space((unsigned char)d0[dn - 1]))
