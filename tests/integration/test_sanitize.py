@@ -365,6 +365,29 @@ def stored_bodies_keep_article_markup_with_absolute_urls():
             tr.stop()
 
 
+@test
+def unchanged_items_are_not_updated_again():
+    """The content hash is of the stored (sanitized) bodies: a document
+    that changes around the same items updates none of them."""
+    with FeedServer() as srv, TempDir() as td:
+        body = hostile_rss().replace(b"<description>d</description>",
+                                     b"<description>round {n}</description>")
+        srv.route("/h.xml", body=body, vary=True)
+        td.write("feeds.conf", "[tributary]\ndatabase = %s\n\n"
+                 "[feed \"h\"]\nurl = %s\n" % (td.join("db.sqlite"),
+                                                 srv.url("/h.xml")))
+        lines = []
+        for _ in range(3):
+            r = run("-c", td.join("feeds.conf"), "fetch", "--force")
+            eq(r.rc, 0, "fetch: %r" % r)
+            lines.append([ln for ln in r.out.splitlines()
+                          if ln.startswith("h ")][0])
+        check("%d new, 0 updated" % len(VECTORS) in lines[0], lines[0])
+        for ln in lines[1:]:
+            check(" ok " in ln and "0 new, 0 updated" in ln,
+                  "a changed document with the same items: %r" % ln)
+
+
 def chromium(url, tmp):
     """Loads url in headless Chromium; (console lines, DOM)."""
     check(os.access(CHROMIUM, os.X_OK),
