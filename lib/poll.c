@@ -121,8 +121,8 @@ struct round {
 };
 
 
-static const char *const outcome_names[] = {"ok", "unchanged", "failed", "held",
-                                            "disabled"};
+static const char *const outcome_names[] = {"ok",   "unchanged", "failed",
+                                            "held", "disabled",  "busy"};
 
 const char *
 tr_poll_outcome_name(enum tr_poll_outcome o)
@@ -408,6 +408,9 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 		break;
 	case TR_POLL_DISABLED:
 		rd->stats.disabled++;
+		break;
+	case TR_POLL_BUSY:
+		rd->stats.busy++;
 		break;
 	}
 	if (rd->opts->on_feed != NULL)
@@ -1174,6 +1177,57 @@ interleave_hosts(struct round *rd)
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_rank_host);
 }
 
+/*
+ * Claims the round's feeds in the store (see tr_store_claim), so that
+ * another process polling the same store leaves them alone; the ones
+ * another process holds are reported busy and dropped from the round.
+ * The lease lasts as long as this round may plausibly take (every job
+ * at the configured concurrency, each up to the transfer timeout, plus
+ * five minutes for storing); a process that dies leaves it to expire.
+ */
+static int
+claim_jobs(struct round *rd)
+{
+	const char **names;
+	unsigned char *got;
+	int64_t conc = rd->cfg->concurrency > 0 ? rd->cfg->concurrency : 1;
+	int64_t ttl = 300 + rd->cfg->timeout *
+	                        (1 + (int64_t)rd->n_jobs / conc);
+	size_t i, k;
+	int rc;
+
+	if (rd->n_jobs == 0)
+		return 0;
+	names = malloc(rd->n_jobs * sizeof(*names));
+	got = malloc(rd->n_jobs);
+	if (names == NULL || got == NULL) {
+		free(names);
+		free(got);
+		return TR_ENOMEM;
+	}
+	for (i = 0; i < rd->n_jobs; i++)
+		names[i] = rd->jobs[i].fs.name;
+	rc = tr_store_claim(rd->st, names, rd->n_jobs, rd->now, ttl, got);
+	free(names);
+	if (rc != 0) {
+		free(got);
+		return rc;
+	}
+	for (i = k = 0; i < rd->n_jobs; i++) {
+		if (!got[i]) {
+			skip(rd, &rd->jobs[i], TR_POLL_BUSY,
+			     "being polled by another tributary process");
+			continue;
+		}
+		if (k != i)
+			rd->jobs[k] = rd->jobs[i];
+		k++;
+	}
+	rd->n_jobs = k;
+	free(got);
+	return 0;
+}
+
 int
 tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
             const struct tr_config *cfg, const struct tr_poll_opts *opts)
@@ -1214,6 +1268,11 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	}
 	rd.total = rd.n_jobs;
 	interleave_hosts(&rd);
+	if ((rc = claim_jobs(&rd)) != 0) {
+		tr_log(TR_LOG_ERROR, "poll: claiming the feeds failed: %s",
+		       rc == TR_ESTORE ? tr_store_errmsg(st) : tr_strerror(rc));
+		goto out;
+	}
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
 	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
@@ -1228,6 +1287,10 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	tr_writer_results(rd.w, on_stored, &rd);
 	tr_writer_stop(rd.w);
 	rd.w = NULL;
+	if (tr_store_release(st) != 0)
+		tr_log(TR_LOG_WARN, "poll: releasing the round's feeds failed "
+		       "(they are free again when their lease ends): %s",
+		       tr_store_errmsg(st));
 	rd.stats.seconds = mono_now() - t0;
 	tr_log(TR_LOG_INFO,
 	       "poll: %" PRId64 " feeds in %.2fs: %" PRId64 " ok, %" PRId64

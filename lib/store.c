@@ -50,7 +50,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -202,6 +202,12 @@ static const char *const migrations[] = {
     "ALTER TABLE feeds ADD COLUMN removed_at INTEGER NOT NULL DEFAULT 0;"
     "UPDATE feeds SET removed_at = CAST(strftime('%s', 'now') AS INTEGER)"
     "  WHERE active = 0;",
+    /*
+     * 4 -> 5: a feed's lease (tr_store_claim): the process polling it
+     * and until when (Unix seconds; 0 = none).
+     */
+    "ALTER TABLE feeds ADD COLUMN lease_owner TEXT;"
+    "ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -432,6 +438,15 @@ static const char *const stmt_sql[S__COUNT] = {
 		    " WHERE id > ?1 ORDER BY id",
     [S_FTS_MARK] = "UPDATE meta SET value = ?1 WHERE key = 'fts_done'"
 		   " AND value < ?1",
+    /* Compare and set in one statement (tr_store_claim). */
+    [S_LEASE_TAKE] = "UPDATE feeds SET lease_owner = ?2, lease_until = ?4"
+		     " WHERE name = ?1 AND (lease_owner IS NULL"
+		     " OR lease_owner = ?2 OR lease_until <= ?3)",
+    [S_LEASE_DROP] = "UPDATE feeds SET lease_owner = NULL, lease_until = 0"
+		     " WHERE lease_owner = ?1",
+    [S_LEASE_HOLDER] = "SELECT lease_owner FROM feeds WHERE name = ?1",
+    [S_LEASE_STEAL] = "UPDATE feeds SET lease_owner = ?2, lease_until = ?4"
+		      " WHERE name = ?1 AND lease_owner = ?3",
 };
 
 /* --- errors, statements, helpers --- */
@@ -1349,6 +1364,172 @@ reopen_immutable(struct tr_store *st, int rc)
 	return setup(st);
 }
 
+/* --- feed leases --- */
+
+/*
+ * This process's place: host name and PID namespace ("host/pid:[N]"),
+ * within which a PID names one process.
+ */
+static void
+owner_place(char *out, size_t size)
+{
+	char host[64] = "", ns[64] = "";
+	ssize_t n;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "host");
+	if ((n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1)) > 0)
+		ns[n] = '\0';
+	snprintf(out, size, "%s/%s", host, ns);
+}
+
+/* place/pid/random: unique among the processes of every host. */
+static void
+owner_name(struct tr_store *st)
+{
+	char place[160];
+	unsigned int nonce = 0;
+
+	owner_place(place, sizeof(place));
+	sqlite3_randomness((int)sizeof(nonce), &nonce);
+	snprintf(st->owner, sizeof(st->owner), "%.120s/%ld/%08x", place,
+	    (long)getpid(), nonce);
+}
+
+/*
+ * Whether owner names a process of this host and PID namespace that no
+ * longer runs: its leases need not wait for their expiry (a process
+ * killed, or one that could not release them). Owners elsewhere are
+ * only ever taken over after expiry.
+ */
+static int
+owner_dead(const char *owner)
+{
+	char place[160];
+	const char *p;
+	size_t n;
+	long pid;
+
+	owner_place(place, sizeof(place));
+	n = strlen(place);
+	if (owner == NULL || strncmp(owner, place, n) != 0 || owner[n] != '/')
+		return 0;
+	p = owner + n + 1;
+	pid = strtol(p, NULL, 10);
+	if (pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Takes name's lease from a dead owner of this host; 1 when taken. */
+static int
+claim_from_dead(struct tr_store *st, const char *name, int64_t until,
+    int *rc)
+{
+	sqlite3_stmt *s = store_stmt(st, S_LEASE_HOLDER);
+	char holder[sizeof(st->owner)] = "";
+
+	*rc = 0;
+	if (s == NULL) {
+		*rc = TR_ESTORE;
+		return 0;
+	}
+	store_bind_text(s, 1, name);
+	if (sqlite3_step(s) == SQLITE_ROW && store_col_text(s, 0) != NULL)
+		snprintf(holder, sizeof(holder), "%s", store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (holder[0] == '\0' || !owner_dead(holder))
+		return 0;
+	if ((s = store_stmt(st, S_LEASE_STEAL)) == NULL) {
+		*rc = TR_ESTORE;
+		return 0;
+	}
+	store_bind_text(s, 1, name);
+	store_bind_text(s, 2, st->owner);
+	store_bind_text(s, 3, holder);
+	sqlite3_bind_int64(s, 4, until);
+	if ((*rc = store_exec_stmt(st, s, "claiming a feed")) != 0)
+		return 0;
+	if (sqlite3_changes(st->db) == 0)
+		return 0;
+	tr_log(TR_LOG_INFO, "feed %s: taken over from %s, which no longer "
+	    "runs", name, holder);
+	return 1;
+}
+
+const char *
+tr_store_owner(const struct tr_store *st)
+{
+	return st->owner;
+}
+
+int
+tr_store_claim(struct tr_store *st, const char *const *names, size_t n,
+    int64_t now, int64_t ttl, unsigned char *claimed)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	memset(claimed, 0, n);
+	if (st->readonly)
+		return store_err(st, TR_EINVAL,
+		    "%s: cannot claim feeds through a read-only handle",
+		    st->path);
+	if (n == 0)
+		return 0;
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((s = store_stmt(st, S_LEASE_TAKE)) == NULL) {
+			rc = TR_ESTORE;
+			break;
+		}
+		store_bind_text(s, 1, names[i]);
+		store_bind_text(s, 2, st->owner);
+		sqlite3_bind_int64(s, 3, now);
+		sqlite3_bind_int64(s, 4, now + ttl);
+		if ((rc = store_exec_stmt(st, s, "claiming a feed")) != 0)
+			break;
+		claimed[i] = sqlite3_changes(st->db) > 0;
+		if (!claimed[i])
+			claimed[i] = (unsigned char)claim_from_dead(st,
+			    names[i], now + ttl, &rc);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc != 0) {
+		store_rollback(st);
+		memset(claimed, 0, n);
+	}
+	return rc;
+}
+
+int
+tr_store_release(struct tr_store *st)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->readonly)
+		return 0;
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((s = store_stmt(st, S_LEASE_DROP)) == NULL) {
+		rc = TR_ESTORE;
+	} else {
+		store_bind_text(s, 1, st->owner);
+		rc = store_exec_stmt(st, s, "releasing feeds");
+	}
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
+}
+
 int
 tr_store_open(struct tr_store **out, const char *path, int flags)
 {
@@ -1365,6 +1546,7 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 		return store_err(st, TR_ENOMEM, "out of memory");
 	st->readonly = (flags & TR_STORE_READONLY) != 0;
 	st->next_batch = 1;
+	owner_name(st);
 	oflags = st->readonly ? SQLITE_OPEN_READONLY
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	oflags |= SQLITE_OPEN_NOMUTEX;

@@ -71,6 +71,10 @@ enum store_stmt {
 	S_FTS_PENDING,
 	S_FTS_INDEX,
 	S_FTS_MARK,
+	S_LEASE_TAKE,
+	S_LEASE_DROP,
+	S_LEASE_HOLDER,
+	S_LEASE_STEAL,
 	S__COUNT
 };
 
@@ -102,6 +106,9 @@ struct tr_store {
 	 */
 	atomic_int damaged;
 	char damage_msg[768];
+	/* This handle's name in feed leases: host/pidns/pid/random
+	 * (tr_store_claim). */
+	char owner[200];
 	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
 	int64_t next_batch;	/* id of the next batch on this handle */
 	/*

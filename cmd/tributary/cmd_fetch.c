@@ -119,7 +119,10 @@ static void
 print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 {
 	int64_t due = 0;
+	char busy[48] = "";
 
+	if (s->busy > 0)
+		snprintf(busy, sizeof(busy), ", %lld busy", (long long)s->busy);
 	if (s->feeds == 0) {
 		if (tr_store_next_due(st, &due) == 0 && due > 0) {
 			int64_t in = due - (int64_t)time(NULL);
@@ -138,12 +141,13 @@ print_summary(const struct tr_poll_stats *s, struct tr_store *st)
 		}
 		return;
 	}
+	/* "busy" only when another process polls some of them. */
 	printf("%lld feed%s in %.2fs: %lld ok, %lld unchanged, %lld failed, "
-	       "%lld held, %lld disabled; %lld new, %lld updated\n",
+	       "%lld held, %lld disabled%s; %lld new, %lld updated\n",
 	       (long long)s->feeds, s->feeds == 1 ? "" : "s", s->seconds,
 	       (long long)s->ok, (long long)s->unchanged, (long long)s->failed,
-	       (long long)s->held, (long long)s->disabled, (long long)s->added,
-	       (long long)s->updated);
+	       (long long)s->held, (long long)s->disabled, busy,
+	       (long long)s->added, (long long)s->updated);
 }
 
 /*

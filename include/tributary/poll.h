@@ -14,6 +14,11 @@
  * retry_after; every round rebuilds the host holds from those, so no
  * feed of that host (host:port) is requested before the time, even with
  * force. A fetch that failed stores nothing of its document.
+ *
+ * Several processes on one store: the round claims its feeds in the
+ * store before fetching them (tr_store_claim, a lease that outlives the
+ * round's longest plausible time) and releases them at its end; a feed
+ * another process holds is reported busy and not requested.
  */
 #ifndef TRIBUTARY_POLL_H
 #define TRIBUTARY_POLL_H
@@ -30,9 +35,10 @@ enum tr_poll_outcome {
 	TR_POLL_FAILED,    /* error recorded; retried with backoff */
 	TR_POLL_HELD,      /* its host is under Retry-After: not requested */
 	TR_POLL_DISABLED,  /* disabled (410 Gone, or in feeds.conf) */
+	TR_POLL_BUSY,      /* another process polls it (its lease runs) */
 };
 
-/* "ok", "unchanged", "failed", "held", "disabled". */
+/* "ok", "unchanged", "failed", "held", "disabled", "busy". */
 const char *tr_poll_outcome_name(enum tr_poll_outcome o);
 
 /* One feed's part of the round. Borrowed for the callback. */
@@ -75,6 +81,7 @@ struct tr_poll_stats {
 	int64_t failed;
 	int64_t held;
 	int64_t disabled;
+	int64_t busy; /* skipped: another process polls them */
 	int64_t added;
 	int64_t updated;
 	double seconds; /* wall time of the round */

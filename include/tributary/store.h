@@ -137,6 +137,29 @@ int tr_store_use_config(struct tr_store *st, const struct tr_config *cfg);
  */
 int tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted);
 
+/*
+ * Feed leases: a process that polls a feed claims it first, so that
+ * another process on the same store (a second fetch, or fetch beside
+ * serve) skips it instead of polling it too. The lease lives in the
+ * feed's row: its owner (tr_store_owner: host/PID namespace/pid/random,
+ * unique across hosts) and its expiry in Unix seconds, set by one
+ * compare-and-set UPDATE (free, expired, or already ours), so it works
+ * the same for processes on several hosts sharing one database, given
+ * clocks that agree to well within ttl. A process that dies leaves its
+ * leases to expire, or, on the same host (and PID namespace), to the
+ * next process that finds its PID gone.
+ *
+ * tr_store_claim: claims every feed of names[0..n) it can, until now +
+ * ttl, in one transaction; claimed[i] says which (1) or not (0: another
+ * owner's lease runs). tr_store_release: gives up every lease of this
+ * handle. Both 0 or TR_ESTORE; a read-only handle claims nothing
+ * (TR_EINVAL) and has nothing to release.
+ */
+const char *tr_store_owner(const struct tr_store *st);
+int tr_store_claim(struct tr_store *st, const char *const *names, size_t n,
+    int64_t now, int64_t ttl, unsigned char *claimed);
+int tr_store_release(struct tr_store *st);
+
 /* Reads one feed's state into *out (free with tr_feed_state_free). */
 int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);

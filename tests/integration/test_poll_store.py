@@ -88,7 +88,7 @@ def round_leaves_every_article_searchable():
         eq(sql(td, "SELECT count(*) FROM articles WHERE title = 'Second'")
            [0][0], 0, "old title gone")
         check(fts_consistent(td), "index agrees after the update")
-        eq(sql(td, "PRAGMA user_version")[0][0], 3, "schema version")
+        eq(sql(td, "PRAGMA user_version")[0][0], 5, "schema version")
 
 
 @test
@@ -220,6 +220,46 @@ def failed_group_commit_reports_no_feed_stored():
         eq(sql(td, "SELECT count(*) FROM articles")[0][0], 40 * len(names),
            "articles after the limit")
         check(fts_consistent(td), "index agrees with the articles")
+
+
+@test
+def two_fetches_poll_each_feed_once():
+    """Two `tributary fetch --force` processes started together on one
+    store: a feed being polled is claimed in the store (a lease: owner
+    and expiry in its row), so the other process skips it. Every feed is
+    requested exactly once, both processes end well, every feed stored
+    once; and with the first process gone, its leases are released: the
+    next fetch polls every feed again."""
+    with FeedServer() as srv, TempDir() as td:
+        names = ["f%d" % i for i in range(8)]
+        for name in names:
+            srv.route("/%s.xml" % name, body=RSS1, delay=0.5)
+        conf = write_conf(td, [(n, srv.url("/%s.xml" % n)) for n in names])
+        r = run("-c", write_conf(td, []), "fetch")  # creates the store
+        conf = write_conf(td, [(n, srv.url("/%s.xml" % n)) for n in names])
+        procs = [subprocess.Popen([TRIBUTARY, "-c", conf, "fetch",
+                                   "--force"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            eq(p.returncode, 0, "exit status (%s%s)" % (out.decode(),
+                                                        err.decode()))
+        for name in names:
+            eq(len(srv.requests_for("/%s.xml" % name)), 1,
+               "requests for %s" % name)
+        text = "".join(o.decode() for o, _ in outs)
+        contains(text, "busy", "a skipped feed's line")
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0],
+           RSS1.count(b"<item") * len(names), "articles")
+        eq(sql(td, "SELECT count(*) FROM feeds WHERE lease_owner IS NOT"
+                   " NULL")[0][0], 0, "leases left")
+        srv.clear_requests()
+        r = run("-c", conf, "fetch", "--force")
+        eq(r.rc, 0, "a third fetch (%r)" % r)
+        for name in names:
+            eq(len(srv.requests_for("/%s.xml" % name)), 1,
+               "requests for %s in the third fetch" % name)
 
 
 if __name__ == "__main__":

@@ -237,15 +237,18 @@ test_migrate_v3(void)
 	CHECK_INT(tr_store_sync_config(st, a), 0);
 	tr_store_close(st);
 	st = NULL;
-	/* Back to schema 3 by hand: no removed_at column. */
+	/* Back to schema 3 by hand: no removed_at column (nor the lease's
+	 * of schema 5). */
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "ALTER TABLE feeds DROP COLUMN removed_at;"
+				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
+				   "ALTER TABLE feeds DROP COLUMN lease_until;"
 				   "PRAGMA user_version = 3;",
 		      NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 4);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 5);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),
