@@ -238,6 +238,7 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	struct tr_buf out, title;
 	struct options o;
 	int rc, status = EXIT_FAIL;
+	const char *damage = NULL;
 
 	memset(&o, 0, sizeof(o));
 	tr_buf_init(&out, EXPORT_MAX);
@@ -257,7 +258,7 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		    !cli_store_exists("export", cfg->database))
 			goto out;
 	} else if ((rc = tr_store_open(&st, cfg->database,
-			TR_STORE_READONLY)) != 0 ||
+			TR_STORE_READONLY | TR_STORE_CHECK)) != 0 ||
 	    (rc = tr_store_use_config(st, cfg)) != 0) {
 		/* The store's message names the file. */
 		fprintf(stderr, "tributary export: %s\n",
@@ -273,6 +274,12 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		    rc == TR_ETOOBIG ? "the document would pass 256 MB"
 		    : st && rc != TR_ENOMEM ? tr_store_errmsg(st)
 					    : tr_strerror(rc));
+		goto out;
+	}
+	/* Damage (checked as the store opened, or met while reading):
+	 * the last good export stays where it is. */
+	if (st != NULL && tr_store_damaged(st, &damage)) {
+		fprintf(stderr, "tributary export: %s\n", damage);
 		goto out;
 	}
 	status = write_out(&o, &out);
