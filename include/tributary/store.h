@@ -380,9 +380,10 @@ int tr_store_generation(struct tr_store *st, int64_t *gen,
 int tr_store_next_due(struct tr_store *st, int64_t *when);
 
 /*
- * A number that changes whenever a feed's polling state is saved (the
- * generation moves only for the changes the feeds show), and the latest
- * last_check (0 if none): for caching the page that lists the states.
+ * A stamp of the feeds' polling states (a sum of their times, counters
+ * and flags, which every save of a changed state moves: the generation
+ * moves only for the changes the feeds show), and the latest last_check
+ * (0 if none): for caching the page that lists the states.
  */
 int tr_store_feeds_stamp(struct tr_store *st, int64_t *stamp,
     int64_t *latest);

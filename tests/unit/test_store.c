@@ -376,6 +376,63 @@ test_feed_state_roundtrip(void)
 	tr_store_close(st);
 }
 
+/*
+ * Every save the poller makes changes the feeds' stamp, which the page
+ * of feed states is cached by, though most leave the generation alone;
+ * saving the same state again changes neither.
+ */
+static void
+test_feeds_stamp(void)
+{
+	static const struct {
+		const char *what;
+		int64_t check, next, success, retry, errors;
+	} saves[] = {
+	    {"a poll that failed", 1000, 1600, 0, 0, 1},
+	    {"a second failure", 1600, 2800, 0, 0, 2},
+	    {"a Retry-After (same check)", 1600, 2800, 0, 6400, 2},
+	    {"the next check moved", 1600, 3000, 0, 6400, 2},
+	    {"errors cleared", 1600, 3000, 0, 6400, 0},
+	    {"a success", 6400, 8200, 6400, 0, 0},
+	    {"a 304 (last check only)", 8200, 10000, 6400, 0, 0},
+	};
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_feed_state fs;
+	char name[] = "alpha", error[] = "HTTP 503";
+	int64_t stamp = 0, prev = 0, latest = 0, gen = 0, gen0 = 0;
+	size_t i;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_feeds_stamp(st, &prev, &latest), 0);
+	CHECK_INT(latest, 0);
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	memset(&fs, 0, sizeof(fs));
+	fs.name = name;
+	fs.last_error = error;
+	for (i = 0; i < sizeof(saves) / sizeof(saves[0]); i++) {
+		fs.last_check = saves[i].check;
+		fs.next_check = saves[i].next;
+		fs.last_success = saves[i].success;
+		fs.retry_after = saves[i].retry;
+		fs.errors = saves[i].errors;
+		CHECK_INT(tr_store_feed_save(st, &fs), 0);
+		CHECK_INT(tr_store_feeds_stamp(st, &stamp, &latest), 0);
+		if (stamp == prev)
+			fprintf(stderr, "stamp unchanged by %s\n", saves[i].what);
+		CHECK(stamp != prev);
+		CHECK_INT(latest, saves[i].check);
+		CHECK_INT(tr_store_feed_save(st, &fs), 0);
+		CHECK_INT(tr_store_feeds_stamp(st, &prev, &latest), 0);
+		CHECK_INT(prev, stamp);
+	}
+	CHECK_INT(tr_store_generation(st, &gen, NULL), 0);
+	CHECK_INT(gen, gen0);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
 struct feeds_seen {
 	char names[8][32];
 	int64_t counts[8];
@@ -1061,7 +1118,7 @@ test_group_commit(void)
 
 TR_TESTS(test_open_memory, test_open_file_schema, test_newer_refused,
     test_readonly, test_bad_file, test_sync_config, test_disabled_in_config,
-    test_feed_state_roundtrip, test_store_doc_dedup,
+    test_feed_state_roundtrip, test_feeds_stamp, test_store_doc_dedup,
     test_same_identity_in_document, test_interleaved_batches, test_meta_title,
     test_record_roundtrip, test_migrate_v1, test_fts_deferred,
     test_group_commit)
