@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "tributary/error.h"
 #include "tributary/json.h"
@@ -196,6 +199,21 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 		/* Plain printable ASCII runs are copied in one go; they are
 		 * most of a feed's text, so they are scanned 8 bytes at a
 		 * time. */
+#ifdef __SSE2__
+		/* x86-64 always has SSE2: 16 bytes per step. A signed
+		 * compare below 0x20 also catches the bytes of 0x80 and more. */
+		while (i + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+			__m128i x = _mm_or_si128(
+			    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+			    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+			if (_mm_movemask_epi8(x) != 0)
+				break;
+			i += 16;
+		}
+#endif
 		while (i + 8 <= n) {
 			uint64_t w;
 
@@ -211,11 +229,20 @@ tr_json_escape(struct tr_buf *out, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		/* Two-byte sequences (accented letters) without the full
-		 * check; utf8_seq for the rest. */
+		/* Two- and three-byte sequences (accented letters,
+		 * typographic quotes and dashes) without the full check:
+		 * leads that admit any continuation bytes, except U+2028 and
+		 * U+2029 (E2 80 A8, E2 80 A9); utf8_seq for the rest. */
 		if (s[i] >= 0xc2 && s[i] <= 0xdf && i + 1 < n &&
 		    (s[i + 1] & 0xc0) == 0x80) {
 			i += 2;
+			continue;
+		}
+		if (s[i] >= 0xe1 && s[i] <= 0xef && s[i] != 0xed && i + 2 < n &&
+		    (s[i + 1] & 0xc0) == 0x80 && (s[i + 2] & 0xc0) == 0x80 &&
+		    !(s[i] == 0xe2 && s[i + 1] == 0x80 &&
+		      (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))) {
+			i += 3;
 			continue;
 		}
 		if (s[i] >= 0x80 && (len = utf8_seq(s + i, n - i, &cp)) != 0 &&
