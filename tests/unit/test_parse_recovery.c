@@ -610,6 +610,54 @@ test_text_constructs(void)
 	run_cases(cases, N(cases), NULL);
 }
 
+/*
+ * The bodies as the document has them (raw_html: before sanitizing,
+ * which may drop SVG): xlink: and xml: prefixes kept on attributes.
+ */
+static void
+test_xhtml_attribute_prefixes_raw(void)
+{
+	static const struct {
+		const char *doc, *want;
+	} t[] = {
+	    {ATOM("<title>A</title><content type=\"xhtml\">" XHTML_DIV
+	          "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink="
+	          "\"http://www.w3.org/1999/xlink\"><a xlink:href=\"http://"
+	          "e.example/\" xlink:type=\"simple\">t</a></svg></div>"
+	          "</content>"),
+	     "<svg><a xlink:href=\"http://e.example/\" xlink:type=\"simple\">"
+	     "t</a></svg>"},
+	    {ATOM("<title>A</title><content type=\"xhtml\">" XHTML_DIV
+	          "<p xml:lang=\"fr\" lang=\"fr\">oui</p></div></content>"),
+	     "<p xml:lang=\"fr\" lang=\"fr\">oui</p>"},
+	    {ATOM("<title>A</title><content type=\"xhtml\">" XHTML_DIV
+	          "<math xmlns=\"http://www.w3.org/1998/Math/MathML\"><mi "
+	          "xml:space=\"preserve\" other:x=\"1\" xmlns:other=\"urn:o\">"
+	          "x</mi></math></div></content>"),
+	     "<math><mi xml:space=\"preserve\" x=\"1\">x</mi></math>"},
+	};
+	struct tr_parse_opts o = {.raw_html = 1};
+	size_t i;
+
+	for (i = 0; i < N(t); i++) {
+		struct res r;
+		struct tr_parser *p = NULL;
+
+		memset(&r, 0, sizeof(r));
+		tr_buf_init(&r.out, 1 << 20);
+		CHECK(tr_parser_new(&p, &o, on_item, &r) == 0);
+		tr_parser_feed(p, t[i].doc, strlen(t[i].doc));
+		tr_parser_finish(p);
+		if (r.out.data == NULL || strstr(r.out.data, t[i].want) == NULL) {
+			printf("  wanted %s\n   in %s\n", t[i].want,
+			       r.out.data ? r.out.data : "(null)");
+			tr_test_failed_checks++;
+		}
+		tr_parser_free(p);
+		tr_buf_free(&r.out);
+	}
+}
+
 /* --- chunking: documents larger than the fast way holds -------------------- */
 
 /*
@@ -684,4 +732,5 @@ test_large_item_any_split(void)
 TR_TESTS(test_undeclared_prefixes, test_known_prefixes_fit_bound,
          test_character_reference_repairs, test_xml_declaration_repairs,
          test_repairs_at_the_end_are_reported, test_formats_recognised,
-         test_large_item_any_split, test_text_constructs)
+         test_large_item_any_split, test_text_constructs,
+         test_xhtml_attribute_prefixes_raw)
