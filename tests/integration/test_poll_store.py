@@ -262,5 +262,60 @@ def two_fetches_poll_each_feed_once():
                "requests for %s in the third fetch" % name)
 
 
+@test
+def serve_counts_only_durable_articles():
+    """Under serve, a group commit that fails (the WAL cannot grow past a
+    file-size limit) must not count its articles in
+    tributary_articles_stored_total: the counter says what the store
+    holds."""
+    import socket
+    import urllib.request
+    with FeedServer() as srv, TempDir() as td:
+        names = ["f%d" % i for i in range(6)]
+        for name in names:
+            srv.route("/%s.xml" % name, body=big_rss(name, 40, 8000))
+        r = run("-c", write_conf(td, []), "fetch")  # creates the store
+        eq(r.rc, 0, "fetch with no feeds (%r)" % r)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        conf = write_conf(td, [(n, srv.url("/%s.xml" % n)) for n in names])
+        with open(conf) as f:
+            text = f.read().replace("[tributary]\n", "[tributary]\n"
+                                    "listen = 127.0.0.1:%d\n" % port, 1)
+        with open(conf, "w") as f:
+            f.write(text)
+        size = os.path.getsize(td.join("db.sqlite"))
+        log = open(td.join("serve.log"), "w")
+        p = subprocess.Popen([TRIBUTARY, "-c", conf, "serve"], stdout=log,
+                             stderr=log,
+                             preexec_fn=file_size_limit(size + 256 * 1024))
+        try:
+            text = ""
+            for _ in range(300):
+                with open(td.join("serve.log")) as f:
+                    text = f.read()
+                if "poll: 6 feeds" in text or p.poll() is not None:
+                    break
+                time.sleep(0.1)
+            contains(text, "poll: 6 feeds", "the round's summary")
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics"
+                                        % port, timeout=10) as resp:
+                metrics = resp.read().decode()
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+            log.close()
+        counted = 0
+        for line in metrics.splitlines():
+            if line.startswith("tributary_articles_stored_total") and \
+                    'change="added"' in line:
+                counted = int(float(line.split()[-1]))
+        stored = sql(td, "SELECT count(*) FROM articles")[0][0]
+        check(stored < 40 * len(names), "the limit stopped nothing")
+        eq(counted, stored, "articles counted stored vs in the store")
+
+
 if __name__ == "__main__":
     main()
