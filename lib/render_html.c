@@ -542,10 +542,17 @@ html_item(struct tr_render *r, const struct tr_item *it)
 {
 	struct tr_buf *out = r->out;
 	int64_t when = render_item_published(it, TR_DATE_NONE);
-	const char *title = it->a.title && *it->a.title ? it->a.title
-							: "(untitled)";
+	char derived[RENDER_TITLE_BUF];
+	const char *title = render_item_title(it, derived, sizeof(derived));
 	const char *html = it->a.summary ? it->a.summary : it->a.content;
 	int rc;
+
+	/* An untitled item goes by its text's first words, as in the feeds;
+	 * the excerpt would only repeat them. */
+	if (title == derived)
+		html = NULL;
+	if (title == NULL)
+		title = "(untitled)";
 
 	TRY(tr_buf_adds(out, "<article>\n<h3>"));
 	if (render_is_http_url(it->a.link)) {

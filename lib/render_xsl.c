@@ -98,13 +98,19 @@ static const char *const feed_xsl[] = {
     "</main>\n</div>\n</body>\n</html>\n"
     "</xsl:template>\n"
     "\n",
-    /* The title, linked when the link is http(s). */
+    /* The title, "(untitled)" when empty, linked when the link is
+     * http(s). */
     "<xsl:template name=\"heading\">\n"
     "<xsl:param name=\"text\"/><xsl:param name=\"link\"/>\n"
+    "<xsl:variable name=\"t\"><xsl:choose>"
+    "<xsl:when test=\"normalize-space($text)\">"
+    "<xsl:value-of select=\"$text\"/></xsl:when>"
+    "<xsl:otherwise>(untitled)</xsl:otherwise></xsl:choose>"
+    "</xsl:variable>\n"
     "<h3><xsl:choose>\n"
     "<xsl:when test=\"" IS_HTTP("$link") "\">"
-    "<a href=\"{$link}\"><xsl:value-of select=\"$text\"/></a></xsl:when>\n"
-    "<xsl:otherwise><xsl:value-of select=\"$text\"/></xsl:otherwise>\n"
+    "<a href=\"{$link}\"><xsl:value-of select=\"$t\"/></a></xsl:when>\n"
+    "<xsl:otherwise><xsl:value-of select=\"$t\"/></xsl:otherwise>\n"
     "</xsl:choose></h3>\n"
     "</xsl:template>\n"
     "\n"
