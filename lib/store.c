@@ -1179,21 +1179,13 @@ setup(struct tr_store *st)
  * writes and an unlink per feed, about 40 writes each, the largest share
  * of a polling round's system time after the WAL itself.
  *
- * It must stay below 128 KiB. SQLite's memory journal keeps its content
- * in chunks the size of the spill threshold, and when it spills it
- * copies each chunk to the temporary file in one write; the unix VFS
- * masks the length of one write to 17 bits (it assumes none is larger
- * than 128 KiB, seekAndWriteFd() in os_unix.c, SQLite 3.40), so a chunk
- * of 4 MiB was written as 0 bytes and the short write became SQLITE_FULL,
- * "database or disk is full", on a disk with room. Every statement whose
- * journal outgrew the threshold failed that way: a document of a
- * thousand changed items of 4 KB, new identities on a feed with a long
- * past, retention deleting a thousand full articles.
+ * SQLite's memory journal keeps its content in chunks of this size and
+ * copies each to the temporary file in one write when it spills; the
+ * unix VFS cannot write more than 128 KiB at once and reported such a
+ * write as "database or disk is full". store_vfs.c hands statement
+ * journal writes down in pieces, so the threshold may be larger.
  */
-#define STMT_JOURNAL_SPILL (120 << 10)
-_Static_assert(STMT_JOURNAL_SPILL < (128 << 10),
-    "SQLite writes a spilled statement journal in chunks of this size, "
-    "and a unix VFS write is at most 128 KiB");
+#define STMT_JOURNAL_SPILL (4 << 20)
 
 /*
  * Process-wide and only possible before SQLite initializes, so the first
@@ -1209,6 +1201,11 @@ configure_sqlite(void)
 	if (rc != SQLITE_OK)
 		tr_log(TR_LOG_DEBUG, "store: statement journal spill size "
 		    "left at SQLite's default (%s)", sqlite3_errstr(rc));
+	/* After the configuration: this initializes SQLite. */
+	if ((rc = store_vfs_register()) != SQLITE_OK)
+		tr_log(TR_LOG_WARN, "store: the statement journal VFS could "
+		    "not be registered (%s); large writes may fail",
+		    sqlite3_errstr(rc));
 }
 
 /* --- I/O errors on memory-mapped files --- */

@@ -230,6 +230,12 @@ int store_fix_primary(struct tr_store *st, int64_t *changes);
  */
 int store_fts_catch_up(struct tr_store *st, int64_t *indexed);
 
+/*
+ * Registers the VFS that writes statement journals in pieces (see
+ * store_vfs.c) as SQLite's default, once. An SQLite result code.
+ */
+int store_vfs_register(void);
+
 /* Finalizes the query statements (store_query.c). */
 void store_query_finalize(struct tr_store *st);
 
