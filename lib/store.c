@@ -206,8 +206,8 @@ static const char *const migrations[] = {
      * 4 -> 5: a feed's lease (tr_store_claim): the process polling it
      * and until when (Unix seconds; 0 = none).
      */
-    "ALTER TABLE feeds ADD COLUMN lease_owner TEXT;"
-    "ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;",
+    ("ALTER TABLE feeds ADD COLUMN lease_owner TEXT;"
+     "ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"),
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
