@@ -1012,8 +1012,9 @@ text_add(struct text *t, uint32_t cp)
 	size_t n;
 	int rc;
 
+	/* HTML's white space (HTML5 §2.3.3); U+00A0 is a character. */
 	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
-	    cp == '\f' || cp == 0xA0) {
+	    cp == '\f') {
 		t->space = t->out->len > t->start;
 		return 0;
 	}

@@ -68,8 +68,11 @@ def source_articles():
 
 def plain(s):
     """A title as text: markup entities decoded, tags (which the parser
-    may clean out of a title) removed, white space collapsed."""
-    s = re.sub(r"<[^>]*>", " ", html.unescape(s))
+    may clean out of a title) removed with the contents of script and
+    style (which are not text), white space collapsed."""
+    s = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ",
+               html.unescape(s))
+    s = re.sub(r"<[^>]*>", " ", s)
     return " ".join(s.split())
 
 

@@ -579,7 +579,7 @@ static const struct {
     {"a<!-- unterminated", 0, "a"},
     {"<script>x = '<p>';</script>s<style>p{}</style>t", 0, "st"},
     {"AT&amp;T &lt;tag&gt; &eacute;&nbsp;x &amp", 0,
-     "AT&T <tag> \xc3\xa9 x &"},
+     "AT&T <tag> \xc3\xa9\xc2\xa0x &"},
     {"<p>one</p><p>two</p>three<br>four", 0, "one two three four"},
     {"<svg><text>svg</text></svg>after", 0, "after"},
     {"<textarea>t</textarea><select><option>o</select>v", 0, "v"},
