@@ -54,6 +54,7 @@ tr_article_free(struct tr_article *a)
 		free(a->enclosures[i].type);
 	}
 	free(a->enclosures);
+	free(a->image);
 	free(a->source_title);
 	free(a->source_url);
 	free(a->source_id);
@@ -151,6 +152,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	    dup_str(&dst->author, src->author) ||
 	    dup_str(&dst->summary, src->summary) ||
 	    dup_str(&dst->content, src->content) ||
+	    dup_str(&dst->image, src->image) ||
 	    dup_str(&dst->source_title, src->source_title) ||
 	    dup_str(&dst->source_url, src->source_url) ||
 	    dup_str(&dst->source_id, src->source_id))
@@ -245,6 +247,7 @@ enum {
 	F_SOURCE_TITLE,
 	F_SOURCE_URL,
 	F_SOURCE_ID,
+	F_IMAGE,
 };
 
 uint64_t
@@ -278,6 +281,10 @@ tr_article_content_hash(const struct tr_article *a)
 	h = fnv_field(h, F_SOURCE_TITLE, a->source_title);
 	h = fnv_field(h, F_SOURCE_URL, a->source_url);
 	h = fnv_field(h, F_SOURCE_ID, a->source_id);
+	/* Only when present: articles without a picture keep the hashes
+	 * stored before it was a field. */
+	if (a->image)
+		h = fnv_field(h, F_IMAGE, a->image);
 	return h;
 }
 

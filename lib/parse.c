@@ -1954,6 +1954,16 @@ field_id(struct tr_parser *p)
 	return s;
 }
 
+/* media:thumbnail: the item's picture (the first one), not an enclosure. */
+static void
+set_image(struct tr_parser *p, const char **atts)
+{
+	const char *u = attr(atts, "url");
+
+	if (u && p->art.image == NULL)
+		p->art.image = resolve_keep(p, cur_base(p), u);
+}
+
 /* Adds each comma-separated keyword as a category (itunes:keywords). */
 static void
 add_keywords(struct tr_parser *p, const char *s)
@@ -2492,9 +2502,11 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			              attr(atts, "length"));
 			return R_NONE;
 		case T_MEDIA_CONTENT:
-		case T_MEDIA_THUMBNAIL:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
+			return R_NONE;
+		case T_MEDIA_THUMBNAIL:
+			set_image(p, atts);
 			return R_NONE;
 		case T_MEDIA_GROUP:
 			return R_GROUP;
@@ -2546,9 +2558,11 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			return R_LOOSE;
 		break;
 	case R_GROUP:
-		if (tag == T_MEDIA_CONTENT || tag == T_MEDIA_THUMBNAIL)
+		if (tag == T_MEDIA_CONTENT)
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
+		else if (tag == T_MEDIA_THUMBNAIL)
+			set_image(p, atts);
 		if (tag != T_MEDIA_DESCRIPTION)
 			return R_NONE;
 		target = X_I_FALLBACK_SUMMARY;

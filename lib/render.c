@@ -385,6 +385,19 @@ render_item_updated(const struct tr_item *it, int64_t fallback)
 	    it->sort_date, fallback);
 }
 
+int
+render_thumbnail(struct tr_buf *out, const struct tr_item *it)
+{
+	int rc;
+
+	if (!render_is_http_url(it->a.image))
+		return 0;
+	if ((rc = tr_buf_adds(out, "    <media:thumbnail")) != 0 ||
+	    (rc = render_attr(out, "url", it->a.image)) != 0)
+		return rc;
+	return tr_buf_adds(out, "/>\n");
+}
+
 /*
  * Copies an excerpt of html's text (at most 80 characters) into buf.
  * Returns buf, or NULL when html has no text.

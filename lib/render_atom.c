@@ -23,7 +23,8 @@ atom_begin(struct tr_render *r, const struct tr_render_doc *doc)
 
 	TRY(tr_buf_adds(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"));
 	TRY(render_stylesheet_pi(out, doc->stylesheet));
-	TRY(tr_buf_adds(out, "<feed xmlns=\"" ATOM_NS "\">\n"));
+	TRY(tr_buf_adds(out, "<feed xmlns=\"" ATOM_NS "\" xmlns:media=\""
+			     "http://search.yahoo.com/mrss/\">\n"));
 	TRY(render_elem(out, "  ", "id", id ? id : "urn:tributary:feed"));
 	TRY(render_elem(out, "  ", "title", doc->title ? doc->title : ""));
 	TRY(render_elem(out, "  ", "subtitle", doc->subtitle));
@@ -196,6 +197,7 @@ atom_item(struct tr_render *r, const struct tr_item *it)
 	TRY(render_date_elem(out, "    ", "updated", updated, 0));
 	TRY(render_date_elem(out, "    ", "published", it->a.published, 0));
 	TRY(atom_links(out, it));
+	TRY(render_thumbnail(out, it));
 	TRY(atom_authors(out, it));
 	for (i = 0; i < it->a.n_categories; i++) {
 		if (!render_has_text(it->a.categories[i]))

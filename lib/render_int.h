@@ -77,6 +77,10 @@ int render_date_ok(int64_t t);
  * fallback is. */
 int64_t render_item_updated(const struct tr_item *it, int64_t fallback);
 
+/* <media:thumbnail url="..."/> for an item's picture (an http(s) URL);
+ * nothing without one. The root element declares the media prefix. */
+int render_thumbnail(struct tr_buf *out, const struct tr_item *it);
+
 /*
  * The title an item is published under: its own, else an excerpt of the
  * text of its summary or content (written into buf, size bytes; 512 is

@@ -158,6 +158,8 @@ json_item(struct tr_render *r, const struct tr_item *it)
 	TRY(tr_json_member_str(j, "title", title));
 	TRY(tr_json_member_str(j, "content_html", html ? html : ""));
 	TRY(json_summary(r, it->a.summary));
+	if (render_is_http_url(it->a.image))
+		TRY(tr_json_member_str(j, "image", it->a.image));
 	TRY(json_date(j, "date_published",
 	    render_item_published(it, TR_DATE_NONE)));
 	TRY(json_date(j, "date_modified", it->a.updated));

@@ -26,7 +26,8 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	    "<rss version=\"2.0\" "
 	    "xmlns:atom=\"http://www.w3.org/2005/Atom\" "
 	    "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" "
-	    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
+	    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "
+	    "xmlns:media=\"http://search.yahoo.com/mrss/\">\n"
 	    "<channel>\n"));
 	TRY(render_elem(out, "  ", "title", title));
 	TRY(render_elem(out, "  ", "link", link ? link : ""));
@@ -142,6 +143,7 @@ rss_item(struct tr_render *r, const struct tr_item *it)
 		TRY(render_elem(out, "    ", "description", desc ? desc : ""));
 	TRY(render_elem(out, "    ", "content:encoded", it->a.content));
 	TRY(rss_enclosures(out, it));
+	TRY(render_thumbnail(out, it));
 	if (it->feed_url) {
 		TRY(tr_buf_adds(out, "    <source"));
 		TRY(render_attr(out, "url", it->feed_url));

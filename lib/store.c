@@ -50,7 +50,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -208,6 +208,9 @@ static const char *const migrations[] = {
      */
     ("ALTER TABLE feeds ADD COLUMN lease_owner TEXT;"
      "ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"),
+    /* 5 -> 6: an article's picture (media:thumbnail), no longer an
+     * enclosure. */
+    "ALTER TABLE articles ADD COLUMN image TEXT;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -222,7 +225,7 @@ static const char temp_schema[] =
     "  title TEXT, author TEXT, authors TEXT, summary TEXT, content TEXT,"
     "  published INTEGER, updated INTEGER, categories TEXT,"
     "  enclosures TEXT, source_title TEXT, source_url TEXT,"
-    "  source_id TEXT, hash INTEGER NOT NULL,"
+    "  source_id TEXT, hash INTEGER NOT NULL, image TEXT,"
     "  PRIMARY KEY (batch, identity)"
     ");"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
@@ -324,8 +327,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO temp.stage(batch, identity, guid,"
 	" guid_is_permalink, link, canon, title, author, authors, summary,"
 	" content, published, updated, categories, enclosures, source_title,"
-	" source_url, source_id, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+	" source_url, source_id, hash, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [S_STAGE_DROP] = "DELETE FROM temp.stage WHERE batch = ?1",
     [S_TOUCHED_CLEAR] = "DELETE FROM temp.touched",
     /* Old links of rows whose content (and maybe link) changes. */
@@ -349,13 +352,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	"UPDATE articles AS a SET (guid, guid_is_permalink, link, canon,"
 	" title, author, authors, summary, content, published, updated,"
 	" categories, enclosures, source_title, source_url, source_id, hash,"
-	" changed_at, in_latest, is_primary, sort_date) = (SELECT s.guid,"
+	" image, changed_at, in_latest, is_primary, sort_date) = (SELECT s.guid,"
 	" s.guid_is_permalink, s.link, s.canon, s.title, s.author, s.authors,"
 	" s.summary, s.content, s.published,"
 	" CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
 	"   OR s.updated > a.updated) THEN s.updated ELSE ?3 END,"
 	" s.categories, s.enclosures, s.source_title, s.source_url,"
-	" s.source_id, s.hash, ?3, 1,"
+	" s.source_id, s.hash, s.image, ?3, 1,"
 	" CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
 	" CASE WHEN s.published IS NOT NULL THEN"
 	"   (CASE WHEN s.published > ?3 THEN a.first_seen ELSE s.published"
@@ -371,13 +374,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	" link, canon, title, author, authors, summary, content, published,"
 	" updated, categories, enclosures, source_title, source_url,"
 	" source_id, first_seen, changed_at, sort_date, hash, in_latest,"
-	" is_primary) SELECT ?2, s.identity, s.guid, s.guid_is_permalink,"
+	" is_primary, image) SELECT ?2, s.identity, s.guid, s.guid_is_permalink,"
 	" s.link, s.canon, s.title, s.author, s.authors, s.summary,"
 	" s.content, s.published, s.updated, s.categories, s.enclosures,"
 	" s.source_title, s.source_url, s.source_id, ?3, ?3,"
 	" CASE WHEN coalesce(s.published, s.updated) IS NULL THEN "
 	UNDATED_SORT_DATE " ELSE " SORT_DATE("?3") " END,"
-	" s.hash, 1, 1 FROM temp.stage s"
+	" s.hash, 1, 1, s.image FROM temp.stage s"
 	/* Walks the batch's rowids in order: "WHERE s.batch = ?1 ORDER BY
 	 * s.rowid" sorted whole rows, contents included, in a temp b-tree. */
 	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1)"

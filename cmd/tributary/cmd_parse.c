@@ -116,6 +116,7 @@ json_item(struct tr_json *j, const struct tr_article *a)
 		}
 		tr_json_end_array(j);
 	}
+	tr_json_member_str(j, "image", a->image);
 	tr_json_end_object(j);
 }
 

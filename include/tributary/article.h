@@ -48,6 +48,8 @@ struct tr_article {
 	size_t n_categories;
 	struct tr_enclosure *enclosures;
 	size_t n_enclosures;
+	char *image;	/* absolute URL of the item's picture (media:thumbnail),
+			   or NULL */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;

@@ -192,6 +192,7 @@ field(struct tr_buf *b, const struct got *g, int item, const char *name)
 	    : strcmp(name, "title") == 0   ? a->title
 	    : strcmp(name, "author") == 0  ? a->author
 	    : strcmp(name, "summary") == 0 ? a->summary
+	    : strcmp(name, "image") == 0   ? a->image
 	                                   : "(unknown field)";
 	tr_buf_adds(b, s ? s : "(null)");
 }
@@ -604,6 +605,44 @@ test_enclosures(void)
 	run_cases(cases, NELEM(cases));
 }
 
+/* --- thumbnails ----------------------------------------------------------- */
+
+static void
+test_thumbnail(void)
+{
+	static const struct meta_case cases[] = {
+	    {"media:thumbnail is the image",
+	     RSS("", "<item><media:thumbnail url=\"http://e.org/t.jpg\" "
+	             "width=\"120\"/></item>"),
+	     NULL, 0, "image", "http://e.org/t.jpg", 0},
+	    {"and not an enclosure",
+	     RSS("", "<item><media:thumbnail url=\"http://e.org/t.jpg\"/>"
+	             "</item>"),
+	     NULL, 0, "nenclosures", "0", 0},
+	    {"in media:group",
+	     RSS("", "<item><media:group><media:content url=\"http://e.org/v."
+	             "mp4\" type=\"video/mp4\"/><media:thumbnail url=\"http://"
+	             "e.org/v.jpg\"/></media:group></item>"),
+	     NULL, 0, "image", "http://e.org/v.jpg", 0},
+	    {"in media:group, the content stays an enclosure",
+	     RSS("", "<item><media:group><media:content url=\"http://e.org/v."
+	             "mp4\" type=\"video/mp4\"/><media:thumbnail url=\"http://"
+	             "e.org/v.jpg\"/></media:group></item>"),
+	     NULL, 0, "enclosures", "http://e.org/v.mp4;video/mp4;-1", 0},
+	    {"the first of several",
+	     RSS("", "<item><media:thumbnail url=\"http://e.org/1.jpg\"/>"
+	             "<media:thumbnail url=\"http://e.org/2.jpg\"/></item>"),
+	     NULL, 0, "image", "http://e.org/1.jpg", 0},
+	    {"relative, resolved",
+	     RSS("", "<item><media:thumbnail url=\"/t.jpg\"/></item>"),
+	     "http://e.org/feed", 0, "image", "http://e.org/t.jpg", 0},
+	    {"none", RSS("", "<item><title>x</title></item>"), NULL, 0, "image",
+	     "(null)", 0},
+	};
+
+	run_cases(cases, NELEM(cases));
+}
+
 /* --- feed dates ---------------------------------------------------------------- */
 
 static void
@@ -722,5 +761,5 @@ test_caps(void)
 }
 
 TR_TESTS(test_authors, test_podcast_fallbacks, test_ids, test_links,
-         test_relative_without_base, test_enclosures, test_feed_updated,
-         test_caps)
+         test_relative_without_base, test_enclosures, test_thumbnail,
+         test_feed_updated, test_caps)

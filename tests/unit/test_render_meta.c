@@ -135,4 +135,43 @@ test_formats(void)
 	tr_article_free(&it.a);
 }
 
-TR_TESTS(test_item_title, test_formats)
+/* The picture as media:thumbnail (Atom, RSS) and image (JSON Feed); an
+ * address that is not http(s) is left out. */
+static void
+test_thumbnail(void)
+{
+	static const struct {
+		enum tr_format fmt;
+		const char *image, *want;
+	} cases[] = {
+	    {TR_FMT_ATOM, "https://e.org/t.jpg",
+	     "<media:thumbnail url=\"https://e.org/t.jpg\"/>"},
+	    {TR_FMT_RSS, "https://e.org/t.jpg?a=1&b=2",
+	     "<media:thumbnail url=\"https://e.org/t.jpg?a=1&amp;b=2\"/>"},
+	    {TR_FMT_JSON, "https://e.org/t.jpg",
+	     "\"image\":\"https://e.org/t.jpg\""},
+	    {TR_FMT_ATOM, "javascript:alert(1)", NULL},
+	    {TR_FMT_JSON, "javascript:alert(1)", NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tr_item it;
+		char *s;
+
+		item(&it, "T", "<p>x</p>", NULL, "http://e.org/1");
+		it.a.image = strdup(cases[i].image);
+		s = render1(cases[i].fmt, &it);
+		if (cases[i].want)
+			CHECK(s && strstr(s, cases[i].want) != NULL);
+		else
+			CHECK(s && strstr(s, "alert") == NULL);
+		if (cases[i].fmt != TR_FMT_JSON)
+			CHECK(s && strstr(s, "xmlns:media=\"http://search.yahoo"
+			                     ".com/mrss/\"") != NULL);
+		free(s);
+		tr_article_free(&it.a);
+	}
+}
+
+TR_TESTS(test_item_title, test_formats, test_thumbnail)

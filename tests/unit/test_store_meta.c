@@ -13,6 +13,17 @@ static const char conf[] = "[tributary]\n"
 			   "[feed \"beta\"]\n"
 			   "url = http://127.0.0.1:1/b.xml\n";
 
+/* Keeps a copy of the (one) item's image in *arg (NULL when none). */
+static int
+image_cb(const struct tr_item *it, void *arg)
+{
+	char **image = arg;
+
+	free(*image);
+	*image = it->a.image ? strdup(it->a.image) : NULL;
+	return 0;
+}
+
 /* Articles named by the titles in a space-separated list, undated. */
 static size_t
 mkdoc(struct tr_article *v, const char *titles)
@@ -184,4 +195,52 @@ test_legacy_hash_id(void)
 	rm_db(path);
 }
 
-TR_TESTS(test_undated_order, test_undated_among_dated, test_legacy_hash_id)
+/* An article's picture is stored and read back; a new picture is a
+ * change, a missing one too. */
+static void
+test_image_roundtrip(void)
+{
+	struct tr_store *st = NULL;
+	struct tr_config *cfg = cfg_from(conf);
+	struct tr_store_result r;
+	struct tr_article a;
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	char *image = NULL;
+
+	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	tr_store_set_now(st, 1000000);
+	mkart(&a, "pic", "http://127.0.0.1/pic", "Pic", 900000);
+	a.image = strdup("http://127.0.0.1/pic.jpg");
+	CHECK_INT(store_doc(st, "alpha", &a, 1, &r), 0);
+	CHECK_INT(r.added, 1);
+	q.feed = "alpha";
+	CHECK_INT(tr_store_query(st, &q, image_cb, &image, NULL), 0);
+	CHECK_STR(image, "http://127.0.0.1/pic.jpg");
+	free(image);
+	image = NULL;
+	free(a.image);
+	a.image = strdup("http://127.0.0.1/other.jpg");
+	CHECK_INT(store_doc(st, "alpha", &a, 1, &r), 0);
+	CHECK_INT(r.updated, 1);
+	CHECK_INT(tr_store_query(st, &q, image_cb, &image, NULL), 0);
+	CHECK_STR(image, "http://127.0.0.1/other.jpg");
+	free(image);
+	free(a.image);
+	a.image = NULL;
+	image = strdup("x");
+	CHECK_INT(store_doc(st, "alpha", &a, 1, &r), 0);
+	CHECK_INT(r.updated, 1);
+	CHECK_INT(tr_store_query(st, &q, image_cb, &image, NULL), 0);
+	CHECK(image == NULL);
+	free(image);
+	page_free(p);
+	free(p);
+	tr_article_free(&a);
+	tr_config_free(cfg);
+	tr_store_close(st);
+}
+
+TR_TESTS(test_undated_order, test_undated_among_dated, test_legacy_hash_id,
+         test_image_roundtrip)
