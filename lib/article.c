@@ -144,6 +144,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 
 	tr_article_init(dst);
 	dst->guid_is_permalink = src->guid_is_permalink;
+	dst->id_hash = src->id_hash;
 	dst->published = src->published;
 	dst->updated = src->updated;
 	if (dup_str(&dst->id, src->id) || dup_str(&dst->guid, src->guid) ||
@@ -305,7 +306,7 @@ void
 tr_article_legacy_id(char out[TR_ARTICLE_LEGACY_ID], const struct tr_article *a)
 {
 	snprintf(out, TR_ARTICLE_LEGACY_ID, "hash:%016llx",
-	         (unsigned long long)item_hash(a));
+	         (unsigned long long)(a->id_hash ? a->id_hash : item_hash(a)));
 }
 
 /*
@@ -385,6 +386,7 @@ tr_article_identity(struct tr_article *a, const char *feed_url)
 	else {
 		if ((rc = tr_article_uuid_id(buf, a, feed_url)) != 0)
 			return rc;
+		a->id_hash = item_hash(a);
 		src = buf;
 	}
 	id = strdup(src);

@@ -50,6 +50,8 @@ struct tr_article {
 	size_t n_enclosures;
 	char *image;	/* absolute URL of the item's picture (media:thumbnail),
 			   or NULL */
+	uint64_t id_hash; /* an item without guid or link: the hash its id
+			     was made from (tr_article_identity), else 0 */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;
@@ -89,7 +91,9 @@ int tr_article_uuid_id(char out[TR_ARTICLE_UUID_ID],
 
 /*
  * The id earlier versions gave such an item, "hash:" and 16 hex digits of
- * the same hash: stores written by them keep it (see store_batch.c).
+ * the same hash (a->id_hash once tr_article_identity set it: the hash of
+ * the summary as the feed wrote it, before sanitizing): stores written by
+ * them keep it (see store_batch.c).
  */
 void tr_article_legacy_id(char out[TR_ARTICLE_LEGACY_ID],
                           const struct tr_article *a);

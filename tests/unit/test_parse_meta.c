@@ -453,6 +453,30 @@ test_ids(void)
 	parse_doc(&c, RSS("", "<item><title>One</title></item>"),
 	          "http://example.net/rss", 0);
 	CHECK(a.n == 1 && b.n == 1 && c.n == 1);
+	/* The old "hash:" id, which stores keep, is of the summary as the
+	 * feed wrote it, not as it is sanitized. */
+	{
+		struct got d;
+		struct tr_article raw;
+		char want[TR_ARTICLE_LEGACY_ID], got[TR_ARTICLE_LEGACY_ID];
+
+		parse_doc(&d, RSS("", "<item><title>T</title><description>"
+		                      "&lt;p onclick=\"x()\"&gt;Hi&lt;/p&gt;"
+		                      "</description></item>"),
+		          NULL, 0);
+		tr_article_init(&raw);
+		raw.title = strdup("T");
+		raw.summary = strdup("<p onclick=\"x()\">Hi</p>");
+		tr_article_legacy_id(want, &raw);
+		CHECK_INT(d.n, 1);
+		if (d.n == 1) {
+			CHECK(strstr(d.items[0].summary, "onclick") == NULL);
+			tr_article_legacy_id(got, &d.items[0]);
+			CHECK_STR(got, want);
+		}
+		tr_article_free(&raw);
+		got_free(&d);
+	}
 	if (a.n == 1 && b.n == 1 && c.n == 1) {
 		CHECK_STR(a.items[0].id, b.items[0].id);
 		CHECK(strcmp(a.items[0].id, c.items[0].id) != 0);
