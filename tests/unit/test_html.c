@@ -80,6 +80,8 @@ static const struct {
      "<img srcset=\"http://ex.org/a.png 2x\" />"},
     {"<img srcset=\"a.png (x, javascript:alert(1)) 2x, b.png 1x\">",
      "<img srcset=\"http://ex.org/d/b.png 1x\" />"},
+    /* A URL that resolves to one ending in ',' (found by the fuzzer). */
+    {"<img srcset=\"x,?,\" src=y>", "<img src=\"http://ex.org/d/y\" />"},
     {"<img src=a.png srcset=\"javascript:alert(1)\">",
      "<img src=\"http://ex.org/d/a.png\" />"},
     {"<video poster=\"javascript:alert(1)\" src=v.mp4></video>",
