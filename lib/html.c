@@ -553,8 +553,11 @@ url_safe(const char *v, const char *base, int allow_data)
 			sch[sl] = '\0';
 		} else
 			sch[0] = '\0';
-		if (strcasecmp(sch, "http") == 0 ||
-		    strcasecmp(sch, "https") == 0 ||
+		/* "http:x" without "//" is relative in a browser (WHATWG
+		 * URL, special relative state) but not in RFC 3986: gone. */
+		if (((strcasecmp(sch, "http") == 0 ||
+		      strcasecmp(sch, "https") == 0) &&
+		     strncmp(u + sl, "://", 3) == 0) ||
 		    strcasecmp(sch, "mailto") == 0 ||
 		    (allow_data && safe_data_url(u))) {
 			r = u;

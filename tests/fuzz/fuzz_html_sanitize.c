@@ -61,8 +61,8 @@ check_url(const char *tag, const char *name, const char *v, size_t n)
 	if (n == 0 || v[0] == '#')
 		return;
 	/* The scheme decides (an absolute URL is kept as written). */
-	if ((n >= 5 && strncasecmp(v, "http:", 5) == 0) ||
-	    (n >= 6 && strncasecmp(v, "https:", 6) == 0) ||
+	if ((n >= 7 && strncasecmp(v, "http://", 7) == 0) ||
+	    (n >= 8 && strncasecmp(v, "https://", 8) == 0) ||
 	    (n >= 7 && strncasecmp(v, "mailto:", 7) == 0))
 		return;
 	if (strcmp(tag, "img") == 0 && strcmp(name, "src") == 0 &&

@@ -89,6 +89,9 @@ static const struct {
     {"<blockquote cite=\"javascript:alert(1)\">q</blockquote>",
      "<blockquote>q</blockquote>"},
     {"<img src=\"x:alert(1)\">", ""},
+    /* An http URL without "//" means another thing to each reader. */
+    {"<a href=\"https:evil.example/x\">x</a>", "<a>x</a>"},
+    {"<a href=\"http:\\\\evil.example\">x</a>", "<a>x</a>"},
     /* Embedding and active elements. */
     {"<iframe src=\"javascript:alert(1)\"></iframe>", ""},
     {"<iframe src=\"data:text/html,<script>alert(1)</script>\"></iframe>",
