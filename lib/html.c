@@ -890,7 +890,7 @@ san_enter(void *arg, const GumboNode *n)
 	case GUMBO_NODE_CDATA:
 		rc = put_escaped(s->out, n->v.text.text,
 		                 strlen(n->v.text.text));
-		return rc ? rc : 0;
+		return rc;
 	case GUMBO_NODE_ELEMENT:
 	case GUMBO_NODE_TEMPLATE:
 		break;
@@ -901,7 +901,7 @@ san_enter(void *arg, const GumboNode *n)
 	if (e->tag == GUMBO_TAG_IFRAME &&
 	    e->tag_namespace == GUMBO_NAMESPACE_HTML) {
 		rc = put_iframe(s, e);
-		return rc ? rc : 0;
+		return rc;
 	}
 	switch (element_action(n)) {
 	case DROP:
@@ -926,7 +926,7 @@ san_enter(void *arg, const GumboNode *n)
 		return rc;
 	if (r->is_void) {
 		rc = tr_buf_add(s->out, " />", 3);
-		return rc ? rc : 0;
+		return rc;
 	}
 	if ((rc = tr_buf_addc(s->out, '>')) != 0)
 		return rc;
@@ -1083,7 +1083,7 @@ text_enter(void *arg, const GumboNode *n)
 	case GUMBO_NODE_WHITESPACE:
 	case GUMBO_NODE_CDATA:
 		rc = text_adds(t, n->v.text.text);
-		return rc ? rc : 0;
+		return rc;
 	case GUMBO_NODE_ELEMENT:
 	case GUMBO_NODE_TEMPLATE:
 		break;
