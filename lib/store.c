@@ -36,6 +36,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1240,16 +1241,75 @@ fault_line_set(const char *path)
 	pthread_mutex_unlock(&fault_mu);
 }
 
-static void
-on_sigbus(int sig)
+/* The value of the hex digits at *p (advanced past them). */
+static uintptr_t
+hex_at(const char **p, const char *end)
 {
+	uintptr_t v = 0;
+	char c;
+
+	for (; *p < end; (*p)++) {
+		c = **p;
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			break;
+	}
+	return v;
+}
+
+/*
+ * Whether addr lies in a mapping of a file whose name ends in "-shm"
+ * (a WAL index), from /proc/self/maps; only async-signal-safe calls.
+ * -1 when that cannot be told.
+ */
+static int
+in_wal_index(uintptr_t addr)
+{
+	static char maps[1 << 16];
+	const char *p, *line, *end, *eol;
+	ssize_t n, got = 0;
+	int fd = open("/proc/self/maps", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while (got < (ssize_t)sizeof(maps) &&
+	    (n = read(fd, maps + got, sizeof(maps) - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	end = maps + got;
+	for (line = maps; line < end; line = eol + 1) {
+		uintptr_t lo, hi;
+
+		for (eol = line; eol < end && *eol != '\n'; eol++)
+			;
+		p = line;
+		lo = hex_at(&p, eol);
+		if (p < eol && *p == '-')
+			p++;
+		hi = hex_at(&p, eol);
+		if (addr >= lo && addr < hi)
+			return eol - line > 4 && memcmp(eol - 4, "-shm", 4) == 0;
+	}
+	return 0;
+}
+
+static void
+on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	static const char other[] = "tributary: error: SIGBUS outside the "
+				    "database's WAL index; stopping\n";
 	ssize_t n;
 
 	(void)sig;
-	if (fault_len > 0) {
+	(void)ctx;
+	if (fault_len > 0 && in_wal_index((uintptr_t)si->si_addr) != 0)
 		n = write(STDERR_FILENO, fault_line, fault_len);
-		(void)n;
-	}
+	else
+		n = write(STDERR_FILENO, other, sizeof(other) - 1);
+	(void)n;
 	_exit(1);
 }
 
@@ -1259,7 +1319,8 @@ tr_store_trap_io_faults(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigbus;
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
 }
