@@ -1721,9 +1721,10 @@ sanitize_body(struct tr_parser *p, char **body, const char *base)
 
 	if (*body == NULL)
 		return 0;
-	/* The output may grow past the input (quotes, rel, absolute URLs):
-	 * twice the field cap is a bound no legitimate body reaches. */
-	tr_buf_init(&b, 2 * p->max_field + 4096);
+	/* The output may grow past the input: quotes, rel, absolute URLs
+	 * (a 16-byte "<a href=x>y</a>" can become 70 bytes); eight times
+	 * the field cap is a bound no legitimate body reaches. */
+	tr_buf_init(&b, 8 * p->max_field + 4096);
 	rc = tr_html_sanitize(&b, *body, strlen(*body), base, p->html_policy);
 	if (rc == TR_ETOOBIG)
 		xml_warn(p, "html", "an item body grew past the size cap when "

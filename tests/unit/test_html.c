@@ -507,6 +507,20 @@ parse_doc(struct collected *c, const char *doc, const char *url,
 	tr_parser_free(p);
 }
 
+/* Counts the sanitized links of the one item's summary into *arg. */
+static int
+collect_all(const struct tr_article *a, void *arg)
+{
+	const char *q = a->summary;
+	int *n = arg;
+
+	while (q && (q = strstr(q, "rel=\"noopener noreferrer\"")) != NULL) {
+		(*n)++;
+		q++;
+	}
+	return 0;
+}
+
 #define A(x) "<a href=\"" x "\">l</a>"
 #define ABS(x) "<a href=\"" x "\" rel=\"noopener noreferrer\">l</a>"
 
@@ -566,6 +580,32 @@ test_xml_base(void)
 	parse_doc(&c, rss, "https://final.example/news/rss", 1);
 	CHECK_STR(c.summary[0], A("d.html") "<script>x()</script>");
 	CHECK_STR(c.content[0], A("/c.html"));
+}
+
+/* A body that grows when sanitized (absolute URLs, rel) is kept whole. */
+static void
+test_growth_in_parser(void)
+{
+	struct tr_parse_opts o;
+	struct tr_parser *p = NULL;
+	struct tr_buf doc;
+	int i, n = 0;
+
+	tr_buf_init(&doc, 1 << 20);
+	tr_buf_adds(&doc, "<rss><channel><item><title>t</title><description>");
+	for (i = 0; i < 250; i++)
+		tr_buf_adds(&doc, "&lt;a href=x&gt;y&lt;/a&gt;");
+	tr_buf_adds(&doc, "</description></item></channel></rss>");
+	memset(&o, 0, sizeof(o));
+	o.base_url = "https://a-rather-long-host-name.example/some/feed.xml";
+	o.max_field = 4096; /* the 4,000-byte body fits; its output does not */
+	CHECK_INT(tr_parser_new(&p, &o, collect_all, &n), 0);
+	CHECK_INT(tr_parser_feed(p, doc.data, doc.len), 0);
+	CHECK_INT(tr_parser_finish(p), 0);
+	tr_parser_free(p);
+	tr_buf_free(&doc);
+	/* About 22 kB of output: past twice the cap, which dropped it. */
+	CHECK_INT(n, 250);
 }
 
 /* --- HTML to text -------------------------------------------------------- */
@@ -665,4 +705,5 @@ test_mode_names(void)
 }
 
 TR_TESTS(test_hostile, test_idempotent, test_text_policy, test_relative,
-         test_xml_base, test_text, test_limits, test_mode_names)
+         test_xml_base, test_growth_in_parser, test_text, test_limits,
+         test_mode_names)
