@@ -51,7 +51,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -212,6 +212,11 @@ static const char *const migrations[] = {
     /* 5 -> 6: an article's picture (media:thumbnail), no longer an
      * enclosure. */
     "ALTER TABLE articles ADD COLUMN image TEXT;",
+    /* 6 -> 7: the primary row of each canonical link, so that marking a
+     * link's new primary reads one entry, not every row of the link
+     * (store_fix_primary). */
+    "CREATE INDEX articles_primary ON articles(canon)"
+    "  WHERE is_primary = 1 AND canon IS NOT NULL;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -265,6 +270,17 @@ static const char temp_schema[] =
 	" 0) + 1 + (SELECT max(t.rowid) -"                                    \
 	" min(t.rowid)" NEW_UNDATED ")) - (s.rowid - (SELECT min(t.rowid)"    \
 	NEW_UNDATED "))"
+
+/*
+ * The primary row of canonical link c: the first seen (then the lowest
+ * id) among the rows of feeds in the config, else among all rows (a
+ * feed removed from the config yields to the ones in it).
+ */
+#define PRIMARY_OF(c)                                                         \
+	"coalesce((SELECT b.id FROM articles b CROSS JOIN feeds f"            \
+	" ON f.id = b.feed_id WHERE b.canon = " c " AND f.active = 1"         \
+	" ORDER BY b.first_seen, b.id LIMIT 1), (SELECT b.id FROM articles b" \
+	" WHERE b.canon = " c " ORDER BY b.first_seen, b.id LIMIT 1))"
 
 static const char *const stmt_sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -394,14 +410,22 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_LATEST_ON] = "UPDATE articles SET in_latest = 1 WHERE feed_id = ?2"
 		    " AND in_latest = 0 AND identity IN"
 		    " (SELECT identity FROM temp.stage WHERE batch = ?1)",
-    [S_PRIMARY_FIX] =
-	"UPDATE articles SET is_primary = NOT is_primary"
-	" WHERE canon IN (SELECT canon FROM temp.touched)"
-	" AND is_primary <> (id = (SELECT b.id FROM articles b"
-	" WHERE b.canon = articles.canon"
-	/* A feed removed from the config yields to the ones in it. */
-	" ORDER BY (SELECT f.active FROM feeds f WHERE f.id = b.feed_id) DESC,"
-	" b.first_seen, b.id LIMIT 1))",
+    /*
+     * Each touched link's primary is found once, on the articles_canon
+     * index (walked in first_seen order up to the first row of a feed in
+     * the config), and only the rows whose mark changes are written: the
+     * marked rows of a link are found on articles_primary (schema 7).
+     * Recomputing the winner for every row of the link instead cost a
+     * sort of all its rows per row, so a link shared by N feeds cost N^3
+     * over a round.
+     */
+    [S_PRIMARY_OFF] = "UPDATE articles SET is_primary = 0"
+		      " WHERE is_primary = 1 AND canon IS NOT NULL"
+		      " AND canon IN (SELECT canon FROM temp.touched)"
+		      " AND id IS NOT " PRIMARY_OF("articles.canon"),
+    [S_PRIMARY_ON] = "UPDATE articles SET is_primary = 1"
+		     " WHERE is_primary = 0 AND id IN (SELECT " PRIMARY_OF("t.canon")
+		     " FROM temp.touched t)",
     [S_STAGE_COUNT] = "SELECT count(*) FROM temp.stage WHERE batch = ?1",
     [S_RET_FEEDS] = "SELECT id, name FROM feeds ORDER BY id",
     [S_RET_TOUCH_DAYS] =
@@ -914,15 +938,19 @@ store_bump_generation(struct tr_store *st)
 int
 store_fix_primary(struct tr_store *st, int64_t *changes)
 {
-	sqlite3_stmt *s = store_stmt(st, S_PRIMARY_FIX);
+	static const enum store_stmt steps[] = {S_PRIMARY_OFF, S_PRIMARY_ON};
+	sqlite3_stmt *s;
+	size_t i;
 	int rc;
 
-	if (s == NULL)
-		return TR_ESTORE;
-	if ((rc = store_exec_stmt(st, s, "deduplicating links")) != 0)
-		return rc;
-	if (changes)
-		*changes += sqlite3_changes(st->db);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if ((s = store_stmt(st, steps[i])) == NULL)
+			return TR_ESTORE;
+		if ((rc = store_exec_stmt(st, s, "deduplicating links")) != 0)
+			return rc;
+		if (changes)
+			*changes += sqlite3_changes(st->db);
+	}
 	if ((s = store_stmt(st, S_TOUCHED_CLEAR)) == NULL)
 		return TR_ESTORE;
 	return store_exec_stmt(st, s, "clearing touched links");

@@ -238,18 +238,20 @@ test_migrate_v3(void)
 	tr_store_close(st);
 	st = NULL;
 	/* Back to schema 3 by hand: no removed_at column (nor the lease's
-	 * of schema 5, nor articles.image of schema 6). */
+	 * of schema 5, nor articles.image of schema 6, nor the index of
+	 * schema 7). */
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "ALTER TABLE feeds DROP COLUMN removed_at;"
 				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
 				   "ALTER TABLE feeds DROP COLUMN lease_until;"
 				   "ALTER TABLE articles DROP COLUMN image;"
+				   "DROP INDEX articles_primary;"
 				   "PRAGMA user_version = 3;",
 		      NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 6);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),
