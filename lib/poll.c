@@ -957,6 +957,14 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 	struct tr_fetch_result r;
 	char msg[512];
 
+	if (wr->rc == TR_EABORT) {
+		/* The round was stopped before the document was stored: not
+		 * the feed's fault; its state stays, so the next round
+		 * fetches it again. */
+		j->waiting = 0;
+		job_release(j);
+		return;
+	}
 	if (wr->rc != 0) {
 		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
 		fail(rd, j, a->status, a->seconds, msg, 0);
@@ -1280,6 +1288,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 		       "%s", tr_strerror(rc));
 		goto out;
 	}
+	tr_writer_set_cancel(rd.w, rd.opts->cancel);
 	rc = tr_fetch_run(&fo, &ops, &rd);
 	/* The last documents' results, whose feed states then go the same
 	 * way before the writer ends. */

@@ -87,6 +87,7 @@ struct tr_writer {
 	int unindexed; /* documents committed since the last index */
 	struct result *pend_head, *pend_tail; /* stored, not yet durable */
 	int64_t lost_seen; /* tr_store_groups_lost() when last settled */
+	const volatile int *cancel; /* tr_writer_set_cancel() */
 };
 
 static size_t
@@ -313,15 +314,27 @@ do_commit(struct tr_writer *w, struct tr_writer_doc *d,
 	doc_free(d);
 }
 
+/* The round was stopped: a document not committed yet is dropped. */
+static int
+cancelled(const struct tr_writer *w)
+{
+	return w->cancel != NULL && *w->cancel;
+}
+
 static void
 execute(struct tr_writer *w, struct op *o)
 {
 	struct tr_writer_doc *d = o->doc;
 	int rc;
 
+	if (d != NULL && d->rc == 0 && o->kind != OP_DISCARD && cancelled(w)) {
+		d->rc = TR_EABORT;
+		d->errmsg = strdup("the round was stopped before it was stored");
+	}
 	switch (o->kind) {
 	case OP_BEGIN:
-		if ((rc = tr_store_batch_begin(&d->batch, w->st, d->feed)) != 0)
+		if (d->rc == 0 &&
+		    (rc = tr_store_batch_begin(&d->batch, w->st, d->feed)) != 0)
 			doc_failed(w, d, rc);
 		break;
 	case OP_ADD:
@@ -455,6 +468,12 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 	}
 	*out = w;
 	return 0;
+}
+
+void
+tr_writer_set_cancel(struct tr_writer *w, const volatile int *cancel)
+{
+	w->cancel = cancel;
 }
 
 void

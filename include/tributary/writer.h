@@ -48,6 +48,16 @@ int tr_writer_start(struct tr_writer **out, struct tr_store *st,
     size_t max_bytes);
 
 /*
+ * From the moment *cancel is non-zero (a signal's flag; NULL: never),
+ * the writer stores no more documents: a document whose commit is
+ * still queued is dropped unstored and its result is TR_EABORT, so a
+ * stopped round ends as soon as the statement in progress does instead
+ * of after the whole queue. Feed states and documents already committed
+ * (the open group included) are still written. Call before queuing.
+ */
+void tr_writer_set_cancel(struct tr_writer *w, const volatile int *cancel);
+
+/*
  * Waits until every operation queued so far is done and the open group
  * is committed (or rolled back), so that every document queued so far
  * has its result.

@@ -2,7 +2,8 @@
  * test_writer.c — the writer thread: interleaved documents land whole,
  * errors come back with their document, discards leave nothing, feed
  * states are saved in order, a tiny queue still carries everything, and
- * readers see the writes while the thread runs.
+ * readers see the writes while the thread runs; a stopped round stores
+ * no more documents.
  */
 #include <time.h>
 
@@ -283,7 +284,68 @@ test_result_after_durable_commit(void)
 	}
 }
 
+/*
+ * Once the cancel flag is up, no document is stored any more: one begun
+ * before it and committed after, and one begun after it, come back
+ * TR_EABORT with nothing of them in the store; a document committed
+ * before it stays, and a feed state queued after it is still saved.
+ */
+static void
+test_cancel_drops_queued_documents(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *a, *b, *c;
+	struct tr_feed_state fs;
+	struct seen s;
+	volatile int cancel = 0;
+	int ta = 1, tb = 2, tc = 3;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	tr_writer_set_cancel(w, &cancel);
+	a = tr_writer_doc_begin(w, "alpha", &ta);
+	add(w, a, "a1");
+	add(w, a, "a2");
+	CHECK_INT(tr_writer_doc_commit(w, a, NULL), 0);
+	tr_writer_flush(w);
+	b = tr_writer_doc_begin(w, "beta", &tb);
+	add(w, b, "b1");
+	cancel = 1;
+	add(w, b, "b2");
+	CHECK_INT(tr_writer_doc_commit(w, b, NULL), 0);
+	c = tr_writer_doc_begin(w, "alpha", &tc);
+	add(w, c, "a3");
+	CHECK_INT(tr_writer_doc_commit(w, c, NULL), 0);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	free(fs.etag);
+	fs.etag = xstrdup("\"kept\"");
+	CHECK_INT(tr_writer_save(w, &fs), 0);
+	tr_feed_state_free(&fs);
+	tr_writer_flush(w);
+	tr_writer_results(w, on_result, &s);
+	CHECK_INT(s.n, 3);
+	CHECK(s.token[0] == &ta && s.token[1] == &tb && s.token[2] == &tc);
+	CHECK_INT(s.rc[0], 0);
+	CHECK_INT(s.added[0], 2);
+	CHECK_INT(s.rc[1], TR_EABORT);
+	CHECK_INT(s.rc[2], TR_EABORT);
+	CHECK(strstr(s.msg[1], "stopped") != NULL);
+	tr_writer_stop(w);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles a JOIN feeds f"
+	                        " ON f.id = a.feed_id WHERE f.name = 'alpha'"),
+	    2);
+	CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+	CHECK_STR(fs.etag, "\"kept\"");
+	tr_feed_state_free(&fs);
+	tr_store_close(st);
+	rm_db(path);
+}
+
 TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_states_saved_in_order, test_tiny_queue,
          test_readers_see_writes_while_running,
-         test_result_after_durable_commit)
+         test_result_after_durable_commit,
+         test_cancel_drops_queued_documents)
