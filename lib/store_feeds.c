@@ -700,8 +700,10 @@ tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
 	    " last_success, retry_after, errors, last_status, disabled)"
 	    " VALUES ((SELECT coalesce(max(id), 0) + 1 FROM temp.feeds),"
 	    " ?1, ?2, ?3, ?4, ?5, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
-	    "INSERT OR IGNORE INTO temp.feed_tags(tag, feed_id)"
-	    " SELECT ?2, id FROM temp.feeds WHERE name = ?1",
+	    /* In parentheses: clang's -Wstring-concatenation takes a
+	     * two-line literal in a short array for a missing comma. */
+	    ("INSERT OR IGNORE INTO temp.feed_tags(tag, feed_id)"
+	     " SELECT ?2, id FROM temp.feeds WHERE name = ?1"),
 	};
 	sqlite3_stmt *s[3] = {NULL, NULL, NULL};
 	size_t i;
