@@ -51,7 +51,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -217,6 +217,24 @@ static const char *const migrations[] = {
      * (store_fix_primary). */
     "CREATE INDEX articles_primary ON articles(canon)"
     "  WHERE is_primary = 1 AND canon IS NOT NULL;",
+    /*
+     * 7 -> 8: which configs list each feed (config: the config file's
+     * absolute path) and when one last said so. A feed is removed only
+     * when no config that listed it within removed_keep still does, so
+     * configs sharing a database do not remove each other's feeds. The
+     * feeds in a config before count as listed by an unnamed one, which
+     * lapses removed_keep after the migration.
+     */
+    ("CREATE TABLE feed_configs ("
+     "  config TEXT NOT NULL,"
+     "  feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
+     "  last_seen INTEGER NOT NULL,"
+     "  PRIMARY KEY (config, feed_id)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX feed_configs_feed ON feed_configs(feed_id);"
+     "INSERT INTO feed_configs(config, feed_id, last_seen)"
+     "  SELECT '', id, CAST(strftime('%s', 'now') AS INTEGER) FROM feeds"
+     "  WHERE active = 1;"),
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -317,9 +335,11 @@ static const char *const stmt_sql[S__COUNT] = {
 	" last_modified = NULL, body_hash = NULL, next_check = 0,"
 	" retry_after = 0, disabled = 0, disabled_reason = NULL"
 	" WHERE name = ?1 AND url <> ?2",
+    /* Feeds no config lists any more (?1 unused). */
     [S_FEED_DEACTIVATE] = "UPDATE feeds SET active = 0, removed_at = ?2"
-			  " WHERE active = 1"
-			  " AND name NOT IN (SELECT value FROM json_each(?1))",
+			  " WHERE active = 1 AND ?1 IS NOT NULL"
+			  " AND NOT EXISTS (SELECT 1 FROM feed_configs c"
+			  " WHERE c.feed_id = feeds.id)",
     [S_FEED_META] = "UPDATE feeds SET doc_title = ?2, site_link = ?3"
 		    " WHERE id = ?1 AND (doc_title IS NOT ?2"
 		    " OR site_link IS NOT ?3)",

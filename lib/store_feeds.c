@@ -2,8 +2,11 @@
  * store_feeds.c — feeds and their polling state, reconciling the feeds
  * table with feeds.conf, and retention.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_int.h"
 #include "tributary/error.h"
@@ -372,19 +375,125 @@ names_json(struct tr_store *st, struct tr_buf *names,
 }
 
 /*
- * Notes the links of feeds that leave the config or come back: the row
- * that stands for a link several feeds carry moves to a feed in the
+ * The identity of cfg among the configs that share a database: its
+ * file's absolute path (symbolic links resolved while it exists), or ""
+ * for a config not read from a file. malloc'ed, or NULL.
+ */
+static char *
+config_key(const struct tr_config *cfg)
+{
+	char *key, *cwd;
+	size_t len;
+
+	if (cfg->path == NULL || cfg->path[0] == '\0')
+		return strdup("");
+	if ((key = realpath(cfg->path, NULL)) != NULL)
+		return key;
+	if (cfg->path[0] == '/' || (cwd = getcwd(NULL, 0)) == NULL)
+		return strdup(cfg->path);
+	len = strlen(cwd) + strlen(cfg->path) + 2;
+	if ((key = malloc(len)) != NULL)
+		snprintf(key, len, "%s/%s", cwd, cfg->path);
+	free(cwd);
+	return key;
+}
+
+/* Runs one-off sql with ?1 = text, ?2 = a, ?3 = b. */
+static int
+run_key(struct tr_store *st, const char *sql, const char *text, int64_t a,
+    int64_t b, const char *what)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		rc = store_dberr(st, what);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, a);
+	sqlite3_bind_int64(s, 3, b);
+	rc = store_exec_stmt(st, s, what);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * Records that the config key lists exactly the feeds names (a JSON
+ * array), as of now, and forgets what configs not heard of for keep
+ * seconds listed.
+ */
+static int
+sync_membership(struct tr_store *st, const char *key, const char *names,
+    int64_t now, int64_t keep)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = run_key(st, "DELETE FROM feed_configs WHERE config = ?1",
+	    key, 0, 0, "recording the config's feeds");
+	if (rc != 0)
+		return rc;
+	if (sqlite3_prepare_v2(st->db,
+		"INSERT OR REPLACE INTO feed_configs(config, feed_id,"
+		" last_seen) SELECT ?1, id, ?2 FROM feeds WHERE name IN"
+		" (SELECT value FROM json_each(?3))",
+		-1, &s, NULL) != SQLITE_OK) {
+		rc = store_dberr(st, "recording the config's feeds");
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, names, -1, SQLITE_STATIC);
+	rc = store_exec_stmt(st, s, "recording the config's feeds");
+	sqlite3_finalize(s);
+	if (rc != 0)
+		return rc;
+	return run_key(st, "DELETE FROM feed_configs WHERE config <> ?1"
+			   " AND last_seen <= ?2 - ?3",
+	    key, now, keep, "forgetting configs not seen");
+}
+
+int
+tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg)
+{
+	char *key;
+	int rc;
+
+	if (st->readonly)
+		return store_err(st, TR_EINVAL,
+		    "%s: config_seen on a read-only handle", st->path);
+	if ((key = config_key(cfg)) == NULL)
+		return store_err(st, TR_ENOMEM, "out of memory");
+	if ((rc = store_begin(st)) == 0) {
+		rc = run_key(st, "UPDATE feed_configs SET last_seen = ?2"
+				 " WHERE config = ?1 AND last_seen < ?2",
+		    key, store_now(st), 0, "recording the config's feeds");
+		if (rc == 0)
+			rc = store_commit(st);
+		else
+			store_rollback(st);
+	}
+	free(key);
+	return rc;
+}
+
+/*
+ * Notes the links of feeds that leave every config or come back: the
+ * row that stands for a link several feeds carry moves to a feed in a
  * config (store_fix_primary()), so the merged feed keeps the article.
  */
 static int
-note_moving_links(struct tr_store *st, const char *names)
+note_moving_links(struct tr_store *st)
 {
 	return run_names(st, "INSERT OR IGNORE INTO temp.touched(canon)"
 			     " SELECT a.canon FROM articles a JOIN feeds f"
 			     " ON f.id = a.feed_id WHERE a.canon IS NOT NULL"
-			     " AND f.active = (f.name NOT IN"
-			     " (SELECT value FROM json_each(?1)))",
-	    names, "noting removed feeds' links");
+			     " AND f.active = NOT EXISTS (SELECT 1 FROM"
+			     " feed_configs c WHERE c.feed_id = f.id)",
+	    NULL, "noting removed feeds' links");
 }
 
 /* Marks every feed that is not in cfg inactive, since now. */
@@ -412,6 +521,7 @@ int
 tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
 {
 	struct tr_buf names;
+	char *key;
 	int64_t n = 0;
 	size_t i;
 	int rc;
@@ -419,17 +529,36 @@ tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
 	if (st->readonly)
 		return store_err(st, TR_EINVAL,
 		    "%s: sync_config on a read-only handle", st->path);
+	if ((key = config_key(cfg)) == NULL)
+		return store_err(st, TR_ENOMEM, "out of memory");
 	if ((rc = names_json(st, &names, cfg)) != 0) {
 		tr_buf_free(&names);
+		free(key);
 		return rc;
 	}
 	if ((rc = store_begin(st)) != 0) {
 		tr_buf_free(&names);
+		free(key);
 		return rc;
 	}
 	rc = store_exec(st, "DELETE FROM temp.touched");
+	for (i = 0; i < cfg->n_feeds && rc == 0; i++) {
+		sqlite3_stmt *s = store_stmt(st, S_FEED_INSERT);
+
+		if (s == NULL) {
+			rc = TR_ESTORE;
+			break;
+		}
+		store_bind_text(s, 1, cfg->feeds[i].name);
+		store_bind_text(s, 2, cfg->feeds[i].url);
+		rc = store_exec_stmt(st, s, "adding a feed");
+		n += sqlite3_changes(st->db);
+	}
 	if (rc == 0)
-		rc = note_moving_links(st, tr_buf_str(&names));
+		rc = sync_membership(st, key, tr_buf_str(&names),
+		    store_now(st), cfg->removed_keep);
+	if (rc == 0)
+		rc = note_moving_links(st);
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
 		rc = sync_feed(st, cfg, &cfg->feeds[i], &n);
 	if (rc == 0)
@@ -437,6 +566,7 @@ tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
 	if (rc == 0)
 		rc = store_fix_primary(st, NULL);
 	tr_buf_free(&names);
+	free(key);
 	if (rc == 0 && n > 0)
 		rc = store_bump_generation(st);
 	if (rc == 0)

@@ -110,12 +110,23 @@ struct tr_feed_state {
 };
 
 /*
- * Reconciles the feeds table with cfg: adds new feeds, marks removed ones
- * inactive (their articles stay until retention), resets validators,
+ * Reconciles the feeds table with cfg: adds new feeds, marks the ones no
+ * config lists any more inactive (their articles stay until retention), resets validators,
  * effective URL and a 410 disable when a feed's URL changed, and keeps
  * each feed's tags, title and caps for queries.
  */
 int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
+
+/*
+ * Several configs may share one database. Each sync records which feeds
+ * its config (known by its file's absolute path) lists; a feed is marked
+ * removed (and deleted removed_keep later) only when no config that
+ * listed it is still listing it. A config not synced (nor seen through
+ * tr_store_config_seen) for removed_keep no longer counts. A process
+ * that keeps a config for long (serve) calls tr_store_config_seen now
+ * and then, so that its feeds stay listed.
+ */
+int tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg);
 
 /*
  * Makes the queries and feed listings of this handle follow cfg instead

@@ -88,7 +88,7 @@ def round_leaves_every_article_searchable():
         eq(sql(td, "SELECT count(*) FROM articles WHERE title = 'Second'")
            [0][0], 0, "old title gone")
         check(fts_consistent(td), "index agrees after the update")
-        eq(sql(td, "PRAGMA user_version")[0][0], 7, "schema version")
+        eq(sql(td, "PRAGMA user_version")[0][0], 8, "schema version")
 
 
 @test

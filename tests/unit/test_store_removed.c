@@ -225,6 +225,98 @@ test_use_config(void)
 	tr_config_free(c);
 }
 
+/*
+ * Two config files sharing one store: x lists a and s, y lists b and s.
+ * Syncing one never removes (nor, through retention, deletes) the
+ * other's feeds; a feed is removed when no config lists it any more,
+ * and deleted removed_keep later. Each case: the configs synced in turn
+ * ("x" = x as it was, "x-" = x without s, "y-" = y without s), then
+ * retention after `after` seconds through the last config.
+ */
+static void
+test_shared_configs(void)
+{
+	static const char conf_x[] = "[tributary]\nremoved_keep = 10d\n"
+				     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n"
+				     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n";
+	static const char conf_xm[] = "[tributary]\nremoved_keep = 10d\n"
+				      "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n";
+	static const char conf_y[] = "[tributary]\nremoved_keep = 10d\n"
+				     "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+				     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n";
+	static const char conf_ym[] = "[tributary]\nremoved_keep = 10d\n"
+				      "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n";
+	static const struct {
+		const char *syncs; /* space-separated: x x- y y- */
+		int64_t after;
+		const char *active;  /* feeds active, by name */
+		const char *present; /* feeds stored after retention */
+	} cases[] = {
+	    {"x y x", 0, "a b s", "a b s"},
+	    {"x y x", 40 * DAY, "a b s", "a b s"},
+	    {"y x", 40 * DAY, "a b s", "a b s"},
+	    {"x y x- x-", 40 * DAY, "a b s", "a b s"},
+	    {"x y y-", 40 * DAY, "a b s", "a b s"},
+	    {"x y x- y-", 0, "a b", "a b s"},
+	    {"x y x- y-", 10 * DAY - 1, "a b", "a b s"},
+	    {"x y x- y-", 10 * DAY, "a b", "a b"},
+	    {"x y y- x-", 10 * DAY, "a b", "a b"},
+	    /* Back within removed_keep: active again, nothing lost. */
+	    {"x y x- y- y", 40 * DAY, "a b s", "a b s"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tr_config *x = cfg_named(conf_x, "x"),
+				 *xm = cfg_named(conf_xm, "x"),
+				 *y = cfg_named(conf_y, "y"),
+				 *ym = cfg_named(conf_ym, "y"), *last = x;
+		char *path = tmp_db(), *list = strdup(cases[i].syncs), *tok,
+		     *save = NULL, got[64];
+		struct tr_store *st = NULL;
+		struct tr_article art;
+
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		tr_store_set_now(st, T0);
+		for (tok = strtok_r(list, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
+			last = strcmp(tok, "x") == 0	? x
+			       : strcmp(tok, "x-") == 0 ? xm
+			       : strcmp(tok, "y") == 0	? y
+							: ym;
+			CHECK_INT(tr_store_sync_config(st, last), 0);
+			if (sql_int(path, "SELECT count(*) FROM articles") ==
+			    0) {
+				mkart(&art, "s1", "http://x.test/s1", "ess",
+				    T0 - 100);
+				CHECK_INT(store_doc(st, "s", &art, 1, NULL),
+				    0);
+				free_arts(&art, 1);
+			}
+		}
+		sql_text(path, "SELECT group_concat(name, ' ') FROM (SELECT"
+			       " name FROM feeds WHERE active = 1 ORDER BY"
+			       " name)", got, sizeof(got));
+		CHECK_STR_CASE(cases[i].syncs, got, cases[i].active);
+		CHECK_INT(tr_store_retention(st, last, T0 + cases[i].after,
+			      NULL),
+		    0);
+		sql_text(path, "SELECT group_concat(name, ' ') FROM (SELECT"
+			       " name FROM feeds ORDER BY name)", got,
+		    sizeof(got));
+		CHECK_STR_CASE(cases[i].syncs, got, cases[i].present);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"),
+		    strstr(cases[i].present, "s") ? 1 : 0);
+		tr_store_close(st);
+		rm_db(path);
+		free(list);
+		tr_config_free(x);
+		tr_config_free(xm);
+		tr_config_free(y);
+		tr_config_free(ym);
+	}
+}
+
 /* A schema-3 database gets removed_at, its removed feeds stamped. */
 static void
 test_migrate_v3(void)
@@ -239,23 +331,30 @@ test_migrate_v3(void)
 	st = NULL;
 	/* Back to schema 3 by hand: no removed_at column (nor the lease's
 	 * of schema 5, nor articles.image of schema 6, nor the index of
-	 * schema 7). */
+	 * schema 7, nor the feed_configs of schema 8). */
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "ALTER TABLE feeds DROP COLUMN removed_at;"
 				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
 				   "ALTER TABLE feeds DROP COLUMN lease_until;"
 				   "ALTER TABLE articles DROP COLUMN image;"
 				   "DROP INDEX articles_primary;"
+				   "DROP TABLE feed_configs;"
 				   "PRAGMA user_version = 3;",
 		      NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 7);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 8);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),
 	    0);
+	/* Schema 8: the feeds in the config are listed by an unnamed one. */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feed_configs"
+				" WHERE config = '' AND feed_id ="
+				" (SELECT id FROM feeds WHERE name = 'a')"),
+	    1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feed_configs"), 1);
 	tr_store_close(st);
 	rm_db(path);
 	tr_config_free(ab);
@@ -263,4 +362,4 @@ test_migrate_v3(void)
 }
 
 TR_TESTS(test_removed_leaves_merged_and_search, test_removed_keep,
-    test_purge, test_use_config, test_migrate_v3)
+    test_purge, test_use_config, test_shared_configs, test_migrate_v3)

@@ -49,16 +49,22 @@ rm_db(char *path)
 }
 
 /* Loads a config from text (written to a temp file, then removed). */
+/*
+ * A config read from the file named (a tmp file per process and name,
+ * removed after reading): configs of one name are one config file
+ * edited, configs of different names different files sharing a store.
+ */
 static inline struct tr_config *
-cfg_from(const char *text)
+cfg_named(const char *text, const char *name)
 {
-	char path[] = "/tmp/tr-store-conf-XXXXXX";
+	char path[256];
 	struct tr_config *cfg = NULL;
 	char *errors = NULL;
-	int fd = mkstemp(path);
 	FILE *fp;
 
-	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+	snprintf(path, sizeof(path), "/tmp/tr-store-conf-%ld-%s",
+	    (long)getpid(), name);
+	if ((fp = fopen(path, "w")) == NULL) {
 		perror("config");
 		exit(1);
 	}
@@ -71,6 +77,13 @@ cfg_from(const char *text)
 	free(errors);
 	unlink(path);
 	return cfg;
+}
+
+/* A config of the file every cfg_from() of this process reads. */
+static inline struct tr_config *
+cfg_from(const char *text)
+{
+	return cfg_named(text, "feeds.conf");
 }
 
 static inline char *
@@ -207,6 +220,27 @@ sql_int(const char *path, const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return v;
+}
+
+/* One text value (empty for NULL) from SQL on a raw connection. */
+static inline void
+sql_text(const char *path, const char *sql, char *out, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_text(s, 0))
+			snprintf(out, size, "%s",
+			    (const char *)sqlite3_column_text(s, 0));
+	} else
+		printf("  sql_text(%s): %s\n", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 }
 
 #endif
