@@ -93,6 +93,7 @@ struct tr_http_entry {
 	char etag_gz[52]; /* quoted, "-gz" before the closing quote */
 	char last_modified[40];
 	int64_t modified;
+	int streamed; /* no body: too large, rendered per request */
 	/* Prebuilt responses: [gzip][not modified], with their max-age. */
 	struct MHD_Response *mhd[2][2];
 	int mhd_age[2][2];
@@ -155,6 +156,8 @@ struct tr_http {
 	int search_stop;
 	int n_search_threads;
 	pthread_t search_threads[8];
+
+	atomic_int n_streams; /* streamed answers being rendered */
 
 	struct MHD_Daemon *daemon;
 	int listen_fd;
@@ -1071,6 +1074,8 @@ answer_text(struct tr_http_response *resp, int status, const char *fmt, ...)
 	resp->body_len = resp->text.len;
 }
 
+static void stream_cancel(struct tr_http_stream *s);
+
 void
 tr_http_response_free(struct tr_http_response *resp)
 {
@@ -1078,6 +1083,8 @@ tr_http_response_free(struct tr_http_response *resp)
 		return;
 	entry_unref(resp->entry);
 	resp->entry = NULL;
+	stream_cancel(resp->stream);
+	resp->stream = NULL;
 	tr_buf_free(&resp->text);
 }
 
@@ -1142,13 +1149,17 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 	e->hash = hash;
 	e->gen = gen;
 	e->epoch = epoch;
-	e->body_len = body->len;
-	if ((e->body = tr_buf_detach(body)) == NULL) {
+	if (body == NULL) {
+		/* Too large to keep: the validators alone. */
+		e->streamed = 1;
+	} else if ((e->body_len = body->len,
+	            e->body = tr_buf_detach(body)) == NULL) {
 		entry_unref(e);
 		return NULL;
 	}
 	/* Compressed once here, so gzip answers cost no compression. */
-	e->gz = gzip_body(e->body, e->body_len, &e->gz_len);
+	if (body)
+		e->gz = gzip_body(e->body, e->body_len, &e->gz_len);
 	if (e->gz && e->gz_len >= e->body_len) { /* not worth it */
 		free(e->gz);
 		e->gz = NULL;
@@ -1179,10 +1190,15 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 	struct tr_http_render_req rr;
 	struct tr_http_entry *e;
 	struct tr_buf body;
+	/* Past stream_min bytes, a document is streamed: the first try
+	 * stops there and keeps the validators only. */
+	int streamable = r->id != TR_ROUTE_OPML &&
+	                 srv->opts.stream_min < srv->opts.max_body;
 	int rc;
 
 	memset(&rr, 0, sizeof(rr));
-	tr_buf_init(&body, srv->opts.max_body);
+	tr_buf_init(&body, streamable ? srv->opts.stream_min
+	                              : srv->opts.max_body);
 	rr.cfg = srv->cfg;
 	rr.base_url = srv->base_url;
 	rr.route = r;
@@ -1193,6 +1209,15 @@ render_entry(struct tr_http *srv, void *h, struct tr_http_response *resp,
 	rr.stop = req->stop;
 	rr.stop_arg = req->stop_arg;
 	rc = srv->src.render(h, &rr);
+	if (rc == TR_ETOOBIG && streamable) {
+		tr_buf_free(&body);
+		e = entry_new(srv, key, hash, gen, srv->epoch, modified, NULL,
+		              rr.content_type ? rr.content_type
+		                              : tr_format_content_type(r->fmt));
+		if (e == NULL)
+			answer_text(resp, 500, "out of memory");
+		return e;
+	}
 	if (rc == TR_EABORT) {
 		/* The time budget ran out (or the client left): no entry. */
 		answer_text(resp, 503,
@@ -1238,7 +1263,8 @@ static void
 answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
              const struct tr_http_request *req, int age)
 {
-	int gz = e->gz && tr_http_accepts_gzip(req->accept_encoding);
+	int gz = (e->gz || e->streamed) &&
+	         tr_http_accepts_gzip(req->accept_encoding);
 	int not_modified = 0;
 	int64_t ims;
 
@@ -1276,10 +1302,299 @@ answer_entry(struct tr_http_response *resp, struct tr_http_entry *e,
 		/* A date in the future is a broken clock: ignore it. */
 		not_modified = e->modified <= ims && ims <= req->now;
 	resp->status = not_modified ? 304 : 200;
-	if (!not_modified) {
+	if (!not_modified && !e->streamed) {
 		resp->body = gz ? e->gz : e->body;
 		resp->body_len = gz ? e->gz_len : e->body_len;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Streamed answers                                                    */
+
+/*
+ * A document past opts.stream_min bytes (limit=1000 of long articles) is
+ * rendered as the client reads it: a producer thread runs the query and
+ * the renderer, hands each piece of STREAM_PIECE bytes or so to a buffer
+ * of STREAM_BUF bytes (deflated first when the client takes gzip), and
+ * waits while the buffer is full; libmicrohttpd's reader callback takes
+ * the bytes out. Memory per answer is bounded whatever the document's
+ * size, and the store's read transaction lasts no longer than the
+ * answer's deadline (opts.stream_timeout): a client that reads too
+ * slowly is cut off, and the query ends with it.
+ */
+#define STREAM_BUF (64 * 1024)
+
+struct tr_http_stream {
+	struct tr_http *srv;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs;             /* the producer's and the reader's */
+	int done, failed;     /* under lock */
+	atomic_int cancelled; /* the reader is gone */
+	struct timespec deadline; /* CLOCK_REALTIME, for the waits */
+	char pend[STREAM_BUF];    /* bytes for the reader */
+	size_t plen;
+	/* What to render: copies of the request's parts. */
+	struct tr_http_route route;
+	struct tr_http_params params; /* q and before point to: */
+	char *q, *before, *path;
+	int64_t gen, modified;
+	uint64_t epoch;
+	int gzip;
+	z_stream z;
+	int z_ready;
+};
+
+static void
+stream_unref(struct tr_http_stream *s)
+{
+	int last;
+
+	pthread_mutex_lock(&s->lock);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return;
+	if (s->z_ready)
+		deflateEnd(&s->z);
+	free(s->path);
+	free(s->q);
+	free(s->before);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+/* The reader is gone (or never came): the producer stops. */
+static void
+stream_cancel(struct tr_http_stream *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->cancelled, 1);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	stream_unref(s);
+}
+
+/* Moves n bytes into the reader's buffer, waiting while it is full. */
+static int
+stream_put(struct tr_http_stream *s, const char *p, size_t n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (n > 0 && rc == 0) {
+		size_t k = STREAM_BUF - s->plen;
+
+		if (atomic_load(&s->cancelled)) {
+			rc = TR_EABORT;
+		} else if (k == 0) {
+			if (pthread_cond_timedwait(&s->cond, &s->lock,
+			                           &s->deadline) == ETIMEDOUT)
+				rc = TR_EABORT;
+		} else {
+			k = k < n ? k : n;
+			memcpy(s->pend + s->plen, p, k);
+			s->plen += k;
+			p += k;
+			n -= k;
+			pthread_cond_broadcast(&s->cond);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Hands n bytes of the body over, deflated when the client takes gzip;
+ * finish ends the gzip member. */
+static int
+stream_push(struct tr_http_stream *s, const char *p, size_t n, int finish)
+{
+	char chunk[16 * 1024];
+	int zrc, rc;
+
+	if (!s->gzip)
+		return stream_put(s, p, n);
+	s->z.next_in = (Bytef *)(uintptr_t)p;
+	s->z.avail_in = (uInt)n;
+	do {
+		s->z.next_out = (Bytef *)chunk;
+		s->z.avail_out = sizeof(chunk);
+		zrc = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
+		if (zrc == Z_STREAM_ERROR)
+			return TR_EIO;
+		if ((rc = stream_put(s, chunk, sizeof(chunk) - s->z.avail_out)) !=
+		    0)
+			return rc;
+	} while (s->z.avail_out == 0 || (finish && zrc != Z_STREAM_END));
+	return 0;
+}
+
+static int
+stream_flush(void *arg, const char *p, size_t n)
+{
+	return stream_push(arg, p, n, 0);
+}
+
+/* The query's stop(): the reader left, or the deadline passed. */
+static int
+stream_should_stop(void *arg)
+{
+	struct tr_http_stream *s = arg;
+	struct timespec now;
+
+	if (atomic_load(&s->cancelled))
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > s->deadline.tv_sec;
+}
+
+static void *
+stream_main(void *arg)
+{
+	struct tr_http_stream *s = arg;
+	struct tr_http *srv = s->srv;
+	struct tr_http_render_req rr;
+	struct tr_buf out;
+	int64_t gen = 0, changed = 0;
+	void *h = NULL;
+	int rc;
+
+	memset(&rr, 0, sizeof(rr));
+	tr_buf_init(&out, srv->opts.max_body);
+	pthread_rwlock_rdlock(&srv->cfg_lock);
+	rr.cfg = srv->cfg;
+	rr.base_url = srv->base_url;
+	rr.route = &s->route;
+	rr.params = &s->params;
+	rr.path = s->path;
+	rr.updated = s->modified > 0 ? s->modified : TR_DATE_NONE;
+	rr.out = &out;
+	rr.stop = stream_should_stop;
+	rr.stop_arg = s;
+	rr.flush = stream_flush;
+	rr.flush_arg = s;
+	/* The ETag sent names a generation and config: render those only
+	 * (a change since makes a cut answer, which the client retries). */
+	if (srv->epoch != s->epoch)
+		rc = TR_EABORT;
+	else if ((rc = pool_get(srv, &h)) == 0 &&
+	         (rc = srv->src.generation(h, &gen, &changed)) == 0 &&
+	         gen != s->gen)
+		rc = TR_EABORT;
+	if (rc == 0)
+		rc = srv->src.render(h, &rr);
+	if (h)
+		pool_put(srv, h, rc == 0 || rc == TR_EABORT);
+	pthread_rwlock_unlock(&srv->cfg_lock);
+	if (rc == 0)
+		rc = stream_push(s, out.data ? out.data : "", out.len, 1);
+	else if (rc != TR_EABORT)
+		tr_log(TR_LOG_WARN, "http %s: rendering failed: %s%s%s", s->path,
+		       tr_strerror(rc), rr.why[0] ? ": " : "", rr.why);
+	tr_buf_free(&out);
+	pthread_mutex_lock(&s->lock);
+	if (rc == 0)
+		s->done = 1;
+	else
+		s->failed = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	stream_unref(s);
+	atomic_fetch_sub(&srv->n_streams, 1);
+	return NULL;
+}
+
+long
+tr_http_stream_read(struct tr_http_stream *s, char *buf, size_t max)
+{
+	long n = -1;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->plen == 0 && !s->done && !s->failed)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &s->deadline) ==
+		    ETIMEDOUT)
+			break;
+	if (s->plen > 0) {
+		size_t k = s->plen < max ? s->plen : max;
+
+		memcpy(buf, s->pend, k);
+		memmove(s->pend, s->pend + k, s->plen - k);
+		s->plen -= k;
+		n = (long)k;
+		pthread_cond_broadcast(&s->cond);
+	} else if (s->done) {
+		n = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static char *
+dup_or_null(const char *s, int *fail)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && d == NULL)
+		*fail = 1;
+	return d;
+}
+
+/* Starts the producer of resp's body (a 200 of a streamed entry). */
+static int
+stream_start(struct tr_http *srv, struct tr_http_response *resp,
+             const struct tr_http_route *r, const struct tr_http_params *p,
+             const struct tr_http_request *req)
+{
+	struct tr_http_stream *s;
+	pthread_attr_t attr;
+	pthread_t t;
+	int fail = 0;
+
+	if (atomic_fetch_add(&srv->n_streams, 1) >= srv->opts.max_streams) {
+		atomic_fetch_sub(&srv->n_streams, 1);
+		return TR_EABORT;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		atomic_fetch_sub(&srv->n_streams, 1);
+		return TR_ENOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->srv = srv;
+	s->refs = 2;
+	atomic_init(&s->cancelled, 0);
+	clock_gettime(CLOCK_REALTIME, &s->deadline);
+	s->deadline.tv_sec += srv->opts.stream_timeout;
+	s->route = *r;
+	s->params = *p;
+	s->params.q = s->q = dup_or_null(p->q, &fail);
+	s->params.before = s->before = dup_or_null(p->before, &fail);
+	s->path = dup_or_null(req->path, &fail);
+	s->gen = resp->entry->gen;
+	s->modified = resp->entry->modified;
+	s->epoch = resp->entry->epoch;
+	s->gzip = resp->gzip;
+	if (s->gzip && !fail) {
+		/* As gzip_body(): one gzip member. */
+		fail = deflateInit2(&s->z, 6, Z_DEFLATED, 15 + 16, 8,
+		                    Z_DEFAULT_STRATEGY) != Z_OK;
+		s->z_ready = !fail;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (fail || pthread_create(&t, &attr, stream_main, s) != 0) {
+		pthread_attr_destroy(&attr);
+		s->refs = 1;
+		stream_unref(s);
+		atomic_fetch_sub(&srv->n_streams, 1);
+		return TR_ENOMEM;
+	}
+	pthread_attr_destroy(&attr);
+	resp->stream = s;
+	return 0;
 }
 
 /* A rendered document: the cached body, else rendered and cached. */
@@ -1330,6 +1645,19 @@ handle_document(struct tr_http *srv, struct tr_http_response *resp,
 	pool_put(srv, h, 1);
 	if (e)
 		answer_entry(resp, e, req, age);
+	if (e && e->streamed && resp->status == 200 &&
+	    req->method == TR_HTTP_GET &&
+	    (rc = stream_start(srv, resp, r, p, req)) != 0) {
+		entry_unref(resp->entry);
+		resp->entry = NULL;
+		resp->etag[0] = resp->last_modified[0] = '\0';
+		resp->gzip = resp->vary = 0;
+		answer_text(resp, 503, "%s",
+		            rc == TR_EABORT
+		                ? "too many large answers at once: try again "
+		                  "shortly"
+		                : "out of memory");
+	}
 out:
 	pthread_rwlock_unlock(&srv->cfg_lock);
 }
@@ -1641,6 +1969,31 @@ refused_search_page(struct tr_http_render_req *rr, struct tr_render_doc *doc,
 	return rc;
 }
 
+/* A streamed document's item: rendered, and handed over in pieces. */
+#define STREAM_PIECE (16 * 1024)
+
+struct stream_render {
+	struct tr_render *r;
+	struct tr_http_render_req *rr;
+	size_t mark;
+};
+
+static int
+stream_item(const struct tr_item *it, void *arg)
+{
+	struct stream_render *sr = arg;
+	struct tr_buf *out = sr->rr->out;
+	int rc = tr_render_item(it, sr->r);
+
+	if (rc == 0 && out->len - sr->mark >= STREAM_PIECE) {
+		if (sr->rr->flush(sr->rr->flush_arg, out->data + sr->mark,
+		                  out->len - sr->mark) != 0)
+			return TR_EABORT;
+		tr_render_drain(sr->r);
+	}
+	return rc;
+}
+
 /* Renders a feed or the HTML page: the query, with next-page links. */
 static int
 render_feed(struct tr_store *st, struct tr_http_render_req *rr,
@@ -1686,9 +2039,30 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 		doc.tag = q->tag;
 		doc.feed = q->feed;
 	}
+	if (rr->flush && (rr->route->fmt == TR_FMT_ATOM ||
+	                  rr->route->fmt == TR_FMT_RSS)) {
+		/*
+		 * Streamed: the head, with its next link, goes out before
+		 * the items, so the cursor is learnt first, by a query that
+		 * renders nothing.
+		 */
+		if ((rc = tr_store_query(st, q, ignore_item, NULL, &cursor)) !=
+		        0 ||
+		    (cursor && (rc = next_url(&next, &id, rr, cursor)) != 0))
+			goto out;
+		doc.next_url = cursor ? tr_buf_str(&next) : NULL;
+		free(cursor);
+		cursor = NULL;
+	}
 	if ((rc = tr_render_begin(&r, rr->out, rr->route->fmt, &doc)) != 0)
 		goto out;
-	rc = tr_store_query(st, q, tr_render_item, r, &cursor);
+	if (rr->flush) {
+		struct stream_render sr = {r, rr, mark};
+
+		rc = tr_store_query(st, q, stream_item, &sr, &cursor);
+	} else {
+		rc = tr_store_query(st, q, tr_render_item, r, &cursor);
+	}
 	if (rc == TR_EINVAL) {
 		blame_param(st, rr, q);
 		if (rr->route->fmt == TR_FMT_HTML &&
@@ -1703,7 +2077,8 @@ render_feed(struct tr_store *st, struct tr_http_render_req *rr,
 		snprintf(rr->why, sizeof(rr->why), "%s", tr_store_errmsg(st));
 		goto out;
 	}
-	if (cursor && (rc = next_url(&next, &id, rr, cursor)) != 0)
+	if (doc.next_url == NULL && cursor &&
+	    (rc = next_url(&next, &id, rr, cursor)) != 0)
 		goto out;
 	rc = tr_render_end(r, cursor ? tr_buf_str(&next) : NULL);
 out:
@@ -2247,11 +2622,70 @@ request_from(struct tr_http_request *req, struct conn_info *ci,
 	req->now = (int64_t)time(NULL);
 }
 
-/* Queues resp on c: the entry's prebuilt response, or a copy. */
+static ssize_t
+stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	long n = tr_http_stream_read(cls, buf, max);
+
+	(void)pos;
+	if (n > 0)
+		return (ssize_t)n;
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+	              : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+stream_release_cb(void *cls)
+{
+	stream_cancel(cls);
+}
+
+/* A HEAD or 304 of a streamed document: no body, its size unknown. */
+static ssize_t
+empty_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * Queues a streamed answer: libmicrohttpd sends it chunked (HTTP/1.1)
+ * or up to the connection's close (HTTP/1.0), and takes resp's stream.
+ */
+static enum MHD_Result
+queue_stream(struct MHD_Connection *c, struct tr_http_response *resp)
+{
+	struct tr_http_stream *s = resp->stream;
+	struct MHD_Response *m;
+	enum MHD_Result ret;
+
+	m = s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+	                                          STREAM_PIECE, stream_reader,
+	                                          s, stream_release_cb)
+	      : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+	                                          empty_reader, NULL, NULL);
+	if (m == NULL)
+		return MHD_NO;
+	resp->stream = NULL; /* the response's now */
+	if (add_headers(m, resp) != 0) {
+		MHD_destroy_response(m);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(c, (unsigned)resp->status, m);
+	MHD_destroy_response(m);
+	return ret;
+}
+
+/* Queues resp on c: the entry's prebuilt response, a stream or a copy. */
 static enum MHD_Result
 queue_answer(struct tr_http *srv, struct MHD_Connection *c,
-             const struct tr_http_response *resp)
+             struct tr_http_response *resp)
 {
+	if (resp->entry && resp->entry->streamed)
+		return queue_stream(c, resp);
 	return resp->entry ? queue_cached(srv, c, resp) : queue_plain(c, resp);
 }
 
@@ -2626,6 +3060,12 @@ apply_defaults(struct tr_http_opts *o)
 		o->cache_bytes = 64 * 1024 * 1024;
 	if (o->max_body == 0)
 		o->max_body = 64 * 1024 * 1024;
+	if (o->stream_min == 0)
+		o->stream_min = 256 * 1024;
+	if (o->stream_timeout <= 0)
+		o->stream_timeout = 60;
+	if (o->max_streams <= 0)
+		o->max_streams = 32;
 }
 
 int
@@ -2846,6 +3286,9 @@ tr_http_stop(struct tr_http *srv)
 		if (srv->watch_running)
 			pthread_join(srv->watchdog, NULL);
 		MHD_stop_daemon(srv->daemon);
+		/* Streams' producers end once their readers are gone. */
+		while (atomic_load(&srv->n_streams) > 0)
+			usleep(10 * 1000);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 		srv->listen_fd = -1;

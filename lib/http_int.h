@@ -184,6 +184,7 @@ struct tr_http_request {
 };
 
 struct tr_http_entry; /* a cached rendered body, reference-counted */
+struct tr_http_stream; /* a body rendered as the client reads it */
 
 struct tr_http_response {
 	int status;
@@ -198,6 +199,8 @@ struct tr_http_response {
 	                                too (the page form of a feed) */
 	int close;                   /* send Connection: close */
 	struct tr_http_entry *entry; /* a reference, or NULL */
+	struct tr_http_stream *stream; /* a streamed body, or NULL: read it
+	                                  with tr_http_stream_read() */
 	const char *body;            /* borrowed from entry or text */
 	size_t body_len;             /* HEAD: the GET body's, not sent */
 	struct tr_buf text;          /* owned body of uncached answers */
@@ -211,6 +214,20 @@ void tr_http_handle(struct tr_http *srv, struct tr_http_response *resp,
                     const struct tr_http_request *req);
 
 void tr_http_response_free(struct tr_http_response *resp);
+
+/*
+ * Streamed answers: a document whose body would pass opts.stream_min
+ * bytes is not built whole. The first request that finds it too large
+ * caches only its validators (ETag, Last-Modified), so conditional
+ * requests still answer 304 without rendering; a 200 carries a stream
+ * that a producer thread fills as the client reads: the store's rows
+ * are rendered (and gzip-compressed) a few items at a time into a
+ * bounded buffer. Reads up to max bytes of the body into buf: the count,
+ * 0 at the end, -1 when the stream failed (the store changed, the
+ * deadline opts.stream_timeout passed): the client gets a cut answer.
+ * Blocks until bytes are there.
+ */
+long tr_http_stream_read(struct tr_http_stream *s, char *buf, size_t max);
 
 /* --- where bodies come from (replaceable by tests) --- */
 
@@ -226,6 +243,13 @@ struct tr_http_render_req {
 	char why[320];            /* reason of a 400 or 404 */
 	int (*stop)(void *arg);   /* tr_http_request's, for searches */
 	void *stop_arg;
+	/*
+	 * Set for a streamed answer: render() hands the body over in
+	 * pieces as it goes (out holds only what was not handed over yet;
+	 * the caller hands over the rest). A non-zero return stops it.
+	 */
+	int (*flush)(void *arg, const char *p, size_t n);
+	void *flush_arg;
 };
 
 /*

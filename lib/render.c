@@ -208,7 +208,8 @@ cap_item(struct tr_render *r, struct tr_item *shown, char **title,
 		return rc;
 	if (*title)
 		shown->a.title = *title;
-	if (r->out->len - r->start > TR_RENDER_PAGE_BUDGET && text &&
+	if (r->drained + r->out->len - r->start > TR_RENDER_PAGE_BUDGET &&
+	    text &&
 	    strlen(text) > TR_RENDER_SMALL_TEXT) {
 		/* The page is full: a note stands in for the texts. */
 		if ((rc = cap_html(summary, text, 0, shown->a.link, 1)) != 0)
@@ -262,6 +263,14 @@ tr_render_end(struct tr_render *r, const char *next_url)
 	if (r->err == 0)
 		r->err = r->ops->end(r, next_url);
 	return r->err;
+}
+
+void
+tr_render_drain(struct tr_render *r)
+{
+	r->drained += r->out->len - r->start;
+	tr_buf_truncate(r->out, r->start);
+	r->head_end = (size_t)-1; /* render_insert() refuses it */
 }
 
 void

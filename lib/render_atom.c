@@ -47,6 +47,12 @@ atom_begin(struct tr_render *r, const struct tr_render_doc *doc)
 	/* Feed metadata must precede the entries (RFC 4287 §4.1.1): the
 	 * RFC 5005 next link is inserted here by atom_end(). */
 	r->head_end = out->len;
+	if (doc->next_url) {
+		TRY(render_insert_link(r, "  <link rel=\"next\" "
+					  "type=\"application/atom+xml\"",
+		    doc->next_url));
+		r->next_done = 1;
+	}
 	return 0;
 }
 
@@ -221,7 +227,7 @@ atom_end(struct tr_render *r, const char *next_url)
 {
 	int rc;
 
-	if (next_url)
+	if (next_url && !r->next_done)
 		TRY(render_insert_link(r, "  <link rel=\"next\" "
 					  "type=\"application/atom+xml\"",
 		    next_url));

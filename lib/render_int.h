@@ -29,6 +29,8 @@ struct tr_render {
 	int64_t updated;    /* the document's updated time */
 	size_t head_end;    /* where a "next" link goes in the head */
 	size_t start;	    /* out->len when the document began */
+	size_t drained;	    /* bytes tr_render_drain() took from out */
+	int next_done;	    /* the next link is in the head already */
 	size_t n_items;
 	char *home;	    /* base for page links (HTML), malloc'ed */
 	struct tr_buf scratch; /* reused for excerpts, capped like out */

@@ -45,6 +45,12 @@ rss_begin(struct tr_render *r, const struct tr_render_doc *doc)
 		TRY(tr_buf_adds(out, "/>\n"));
 	}
 	r->head_end = out->len;
+	if (doc->next_url) {
+		TRY(render_insert_link(r, "  <atom:link rel=\"next\" "
+					  "type=\"application/rss+xml\"",
+		    doc->next_url));
+		r->next_done = 1;
+	}
 	return 0;
 }
 
@@ -159,7 +165,7 @@ rss_end(struct tr_render *r, const char *next_url)
 {
 	int rc;
 
-	if (next_url)
+	if (next_url && !r->next_done)
 		TRY(render_insert_link(r, "  <atom:link rel=\"next\" "
 					  "type=\"application/rss+xml\"",
 		    next_url));

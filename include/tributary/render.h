@@ -52,6 +52,14 @@ struct tr_render_doc {
 	const char *q;		     /* the search shown, or NULL */
 	const char *notice;	     /* why the search was refused, or NULL */
 	const char *tag, *feed;	     /* the page's scope, or NULL */
+	/*
+	 * Atom and RSS: the next page's URL when it is known before the
+	 * items (a streamed document, see tr_render_drain()); the link
+	 * then goes into the head at once and tr_render_end() writes none.
+	 * Where it lands is where tr_render_end() would put it, so both
+	 * ways give the same bytes. Other formats write it at the end.
+	 */
+	const char *next_url;
 };
 
 struct tr_render;
@@ -87,6 +95,15 @@ int tr_render_item(const struct tr_item *it, void *r);
 int tr_render_end(struct tr_render *r, const char *next_url);
 
 void tr_render_free(struct tr_render *r);
+
+/*
+ * Streaming: the caller wrote out the document's bytes so far (out from
+ * where the document began) and has the renderer drop them from out.
+ * The page budget still counts them, so a document written in pieces
+ * is the same bytes as one built whole; a next link for Atom or RSS must
+ * then come as doc->next_url (the head is gone).
+ */
+void tr_render_drain(struct tr_render *r);
 
 /* OPML 2.0 of the subscriptions in cfg, with site links from the store
  * (st may be NULL). */

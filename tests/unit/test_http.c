@@ -1455,10 +1455,285 @@ test_real_store(void)
 	tr_config_free(cfg);
 }
 
+
+/* ---- streamed answers ---- */
+
+/* Inflates a gzip body of any size; malloc'ed text or NULL. */
+static char *
+gunzip_all(const char *in, size_t n, size_t *outlen)
+{
+	size_t cap = 1 << 16;
+	char *out = malloc(cap);
+	z_stream z;
+	int rc = Z_OK;
+
+	memset(&z, 0, sizeof(z));
+	if (out == NULL || inflateInit2(&z, 15 + 16) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	while (rc == Z_OK) {
+		if (z.total_out + 1 >= cap)
+			out = realloc(out, cap *= 2);
+		z.next_out = (Bytef *)out + z.total_out;
+		z.avail_out = (uInt)(cap - 1 - z.total_out);
+		rc = inflate(&z, Z_NO_FLUSH);
+	}
+	*outlen = z.total_out;
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END || z.avail_in != 0) {
+		free(out);
+		return NULL;
+	}
+	out[*outlen] = '\0';
+	return out;
+}
+
+/* What one answer carried. */
+struct got {
+	int status;
+	int streamed; /* the body came through tr_http_stream_read() */
+	int gzip;
+	char etag[64];
+	char *body; /* inflated when gzip */
+	size_t len;
+};
+
+static void
+fetch(struct tr_http *srv, struct got *g, const char *path, const char *k,
+      const char *v, int gzip, const char *inm)
+{
+	struct tr_http_response resp;
+	struct tr_buf b;
+	struct req q;
+	char chunk[4096];
+	long n;
+
+	memset(g, 0, sizeof(*g));
+	req_init(&q, TR_HTTP_GET, path);
+	q.r.now = (int64_t)time(NULL);
+	if (k)
+		req_arg(&q, k, v);
+	q.r.accept_encoding = gzip ? "gzip" : NULL;
+	q.r.if_none_match = inm;
+	tr_http_handle(srv, &resp, &q.r);
+	g->status = resp.status;
+	g->gzip = resp.gzip;
+	snprintf(g->etag, sizeof(g->etag), "%s", resp.etag);
+	tr_buf_init(&b, 256u << 20);
+	if (resp.stream) {
+		g->streamed = 1;
+		while ((n = tr_http_stream_read(resp.stream, chunk,
+		                                sizeof(chunk))) > 0)
+			tr_buf_add(&b, chunk, (size_t)n);
+		CHECK_INT((int)n, 0);
+	} else if (resp.body_len) {
+		tr_buf_add(&b, resp.body, resp.body_len);
+	}
+	if (g->gzip && b.len) {
+		g->body = gunzip_all(b.data, b.len, &g->len);
+		CHECK(g->body != NULL);
+	} else {
+		g->len = b.len;
+		g->body = tr_buf_detach(&b);
+	}
+	tr_buf_free(&b);
+	tr_http_response_free(&resp);
+}
+
+/* A store of articles with long texts: 1.5 MB of content and more. */
+static char *
+fill_db_long(const struct tr_config *cfg, int n)
+{
+	char *path = strdup("/tmp/tr-http-db-XXXXXX");
+	struct tr_store *st = NULL;
+	struct tr_store_batch *b = NULL;
+	int fd = mkstemp(path), i, f;
+
+	close(fd);
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	tr_store_set_now(st, 1700100000);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	for (f = 0; f < 2; f++) {
+		const char *feed = f ? "beta" : "alpha";
+
+		CHECK_INT(tr_store_batch_begin(&b, st, feed), 0);
+		for (i = 0; i < n; i++) {
+			struct tr_article a;
+			struct tr_buf t;
+			char buf[256];
+			int k;
+
+			tr_article_init(&a);
+			snprintf(buf, sizeof(buf), "urn:%s:%d", feed, i);
+			a.id = strdup(buf);
+			a.guid = strdup(buf);
+			snprintf(buf, sizeof(buf), "https://example.org/%s/%d",
+			         feed, i);
+			a.link = strdup(buf);
+			snprintf(buf, sizeof(buf), "%s article %d", feed, i);
+			a.title = strdup(buf);
+			tr_buf_init(&t, 1 << 20);
+			/* Long ones (cut at 32 KiB) and short ones (kept
+			 * whole past the page budget). */
+			for (k = 0; k < (i % 3 ? 900 : 8); k++)
+				tr_buf_printf(&t, "<p>%s paragraph %d &amp; "
+				              "caf\xc3\xa9.</p>", feed, k);
+			a.content = tr_buf_detach(&t);
+			a.summary = strdup("<p>summary</p>");
+			a.published = 1700000000 + i * 60 + f;
+			CHECK_INT(tr_store_batch_add(b, &a), 0);
+			tr_article_free(&a);
+		}
+		CHECK_INT(tr_store_batch_commit(b, NULL, NULL), 0);
+		tr_store_batch_free(b);
+	}
+	tr_store_close(st);
+	return path;
+}
+
+/*
+ * The same requests to a server that streams everything past 1 KiB and
+ * one that never streams: byte-identical bodies in every format, with
+ * and without gzip, over one page and several (next links in the head),
+ * past the page budget; the same validators, and a 304 without a body.
+ */
+static void
+test_streamed_same_bytes(void)
+{
+	static const char *const paths[] = {
+	    "/feed.atom", "/feed.rss", "/feed.json", "/",
+	    "/tags/world.atom", "/feeds/beta.rss", "/feeds/beta.html",
+	};
+	static const char *const limits[] = {NULL, "3", "1000"};
+	struct tr_config *cfg = load_cfg(conf);
+	char *db = fill_db_long(cfg, 60);
+	struct tr_http *built = NULL, *streamed = NULL;
+	struct tr_http_opts ob, os;
+	size_t i, j;
+	int gz, n_streamed = 0, n_big = 0;
+
+	memset(&ob, 0, sizeof(ob));
+	memset(&os, 0, sizeof(os));
+	ob.stream_min = (size_t)-1;
+	os.stream_min = 1024;
+	CHECK_INT(tr_http_new(&built, cfg, db, &ob), 0);
+	CHECK_INT(tr_http_new(&streamed, cfg, db, &os), 0);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		for (j = 0; j < sizeof(limits) / sizeof(limits[0]); j++)
+			for (gz = 0; gz < 2; gz++) {
+				const char *k = limits[j] ? "limit" : NULL;
+				struct got a, b, c;
+
+				fetch(built, &a, paths[i], k, limits[j], gz,
+				      NULL);
+				fetch(streamed, &b, paths[i], k, limits[j], gz,
+				      NULL);
+				CHECK_INT(a.status, 200);
+				CHECK_INT(b.status, 200);
+				CHECK_INT(a.streamed, 0);
+				n_streamed += b.streamed;
+				n_big += a.len > TR_RENDER_PAGE_BUDGET;
+				CHECK_INT(b.gzip, gz);
+				if (a.len != b.len ||
+				    memcmp(a.body, b.body, a.len) != 0)
+					printf("  %s limit=%s gzip=%d: %zu "
+					       "bytes built, %zu streamed\n",
+					       paths[i], limits[j], gz, a.len,
+					       b.len);
+				CHECK(a.len == b.len &&
+				      memcmp(a.body, b.body, a.len) == 0);
+				CHECK_STR(a.etag, b.etag);
+				/* The validators alone answer a 304. */
+				fetch(streamed, &c, paths[i], k, limits[j], gz,
+				      b.etag);
+				CHECK_INT(c.status, 304);
+				CHECK_INT(c.streamed, 0);
+				CHECK_INT((int)c.len, 0);
+				free(a.body);
+				free(b.body);
+				free(c.body);
+			}
+	CHECK_INT(n_streamed, (int)(sizeof(paths) / sizeof(paths[0]) * 3 * 2));
+	CHECK(n_big >= 8); /* the page budget was reached */
+	/* OPML is built whole whatever its size. */
+	{
+		struct got g;
+
+		fetch(streamed, &g, "/feeds.opml", NULL, NULL, 0, NULL);
+		CHECK_INT(g.status, 200);
+		CHECK_INT(g.streamed, 0);
+		free(g.body);
+	}
+	tr_http_stop(built);
+	tr_http_stop(streamed);
+	rm_db(db);
+	tr_config_free(cfg);
+}
+
+/*
+ * A streamed answer whose reader goes away, or whose deadline passes,
+ * ends its producer: the server stops without waiting on it, and the
+ * store is not held.
+ */
+static void
+test_streamed_abandoned(void)
+{
+	struct tr_config *cfg = load_cfg(conf);
+	char *db = fill_db_long(cfg, 60);
+	struct tr_http *srv = NULL;
+	struct tr_http_opts o;
+	struct tr_http_response resp;
+	struct req q;
+	char chunk[100];
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	o.stream_min = 1024;
+	o.stream_timeout = 1;
+	o.max_streams = 2;
+	CHECK_INT(tr_http_new(&srv, cfg, db, &o), 0);
+	/* Read a little, then drop it. */
+	for (i = 0; i < 5; i++) {
+		req_init(&q, TR_HTTP_GET, "/feed.atom");
+		q.r.now = (int64_t)time(NULL);
+		req_arg(&q, "limit", "1000");
+		tr_http_handle(srv, &resp, &q.r);
+		CHECK_INT(resp.status, 200);
+		CHECK(resp.stream != NULL);
+		if (resp.stream)
+			CHECK(tr_http_stream_read(resp.stream, chunk,
+			                          sizeof(chunk)) > 0);
+		tr_http_response_free(&resp);
+	}
+	/* A reader too slow for the deadline gets a cut answer. */
+	req_init(&q, TR_HTTP_GET, "/feed.atom");
+	q.r.now = (int64_t)time(NULL);
+	req_arg(&q, "limit", "1000");
+	tr_http_handle(srv, &resp, &q.r);
+	CHECK(resp.stream != NULL);
+	if (resp.stream) {
+		long n;
+
+		sleep(3);
+		while ((n = tr_http_stream_read(resp.stream, chunk,
+		                                sizeof(chunk))) > 0)
+			;
+		CHECK_INT((int)n, -1);
+	}
+	tr_http_response_free(&resp);
+	tr_http_stop(srv);
+	rm_db(db);
+	tr_config_free(cfg);
+}
+
 TR_TESTS(test_target_check, test_origin_path, test_handle_target,
          test_routes, test_params_defaults_and_values, test_params_errors,
          test_params_repeat_nul_long, test_params_query, test_etag_match,
          test_accepts_gzip, test_parse_listen, test_handle_cache_and_validators,
          test_tiny_body_not_gzipped, test_handle_errors,
          test_hooks_and_counters, test_max_age_and_cache_bounds, test_base_url,
-         test_concurrent_requests, test_real_store)
+         test_concurrent_requests, test_real_store, test_streamed_same_bytes,
+         test_streamed_abandoned)
