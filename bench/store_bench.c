@@ -312,6 +312,65 @@ insert_round(const char *dir, const struct tr_config *cfg, long feeds,
 	remove_db(path);
 }
 
+/*
+ * 1c. Cross-feed duplicates: up to 1,000 feeds whose 5 items all carry
+ * the same 5 links, stored as a round stores them (groups of 16), against
+ * the same feeds with links of their own, each into a fresh file. Every
+ * shared link's primary row is recomputed at each commit; that must cost
+ * about what a link of its own does (it cost N^3 for N feeds once).
+ */
+static void
+shared_links(const char *dir, const struct tr_config *cfg, long feeds,
+    int64_t base)
+{
+	struct tr_article doc[5];
+	double cpu[2];
+	long n = feeds < 1000 ? feeds : 1000, i, j;
+	int shared, rc;
+
+	for (shared = 0; shared < 2; shared++) {
+		struct tr_store *st = NULL;
+		struct tr_store_result res;
+		char path[4096], feed[64];
+		double c0;
+
+		snprintf(path, sizeof(path), "%s/store_bench-shared-%ld.db",
+		    dir, (long)getpid());
+		if ((rc = tr_store_open(&st, path, 0)) != 0)
+			die("open", st, rc);
+		if ((rc = tr_store_sync_config(st, cfg)) != 0)
+			die("sync", st, rc);
+		tr_store_set_now(st, base + 400 * 86400);
+		tr_store_group_begin(st);
+		c0 = cpu_s();
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < 5; j++) {
+				make_article(&doc[j], i, j, base);
+				free(doc[j].link);
+				doc[j].link = shared
+				    ? fmt("http://127.0.0.1/same/%ld", j)
+				    : fmt("http://127.0.0.1/own/%ld/%ld", i, j);
+			}
+			snprintf(feed, sizeof(feed), "feed%ld", i);
+			store_doc(st, feed, doc, 5, &res);
+			if (i % 16 == 15 &&
+			    (rc = tr_store_group_commit(st)) != 0)
+				die("group commit", st, rc);
+			for (j = 0; j < 5; j++)
+				tr_article_free(&doc[j]);
+		}
+		if ((rc = tr_store_group_end(st)) != 0)
+			die("group commit", st, rc);
+		cpu[shared] = cpu_s() - c0;
+		tr_store_close(st);
+		remove_db(path);
+	}
+	printf("shared_links_feeds %ld\n", n);
+	printf("shared_links_cpu_seconds %.3f\n", cpu[1]);
+	printf("own_links_cpu_seconds %.3f\n", cpu[0]);
+	printf("shared_links_ratio %.2f\n", cpu[1] / cpu[0]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -412,6 +471,7 @@ main(int argc, char **argv)
 	tr_store_close(st);
 	remove_db(path);
 	insert_round(dir, cfg, feeds, per, doc, base);
+	shared_links(dir, cfg, feeds, base);
 	tr_config_free(cfg);
 	free(doc);
 	return 0;
