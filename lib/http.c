@@ -2105,6 +2105,13 @@ store_render(void *h, struct tr_http_render_req *rr)
 	char title[512];
 
 	rr->content_type = tr_format_content_type(r->fmt);
+	/* The config at hand decides the feeds, titles, tags and caps the
+	 * documents show, whatever other configs sharing the database say
+	 * (the same config again costs a hash). */
+	if (tr_store_use_config(st, rr->cfg) != 0) {
+		tr_log(TR_LOG_WARN, "http: %s", tr_store_errmsg(st));
+		return TR_ESTORE;
+	}
 	if (r->id == TR_ROUTE_OPML)
 		return tr_render_opml(rr->out, rr->cfg, st);
 	memset(&q, 0, sizeof(q));

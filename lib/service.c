@@ -203,6 +203,7 @@ struct service {
 	int idle_rounds;	/* rounds in a row that fetched nothing */
 	int64_t not_before;	/* monotonic usec: no round before */
 	int failed;		/* why the loop stopped by itself, or 0 */
+	double cfg_seen;	/* Unix time of the last tr_store_config_seen */
 
 	/* Read by /healthz on server threads: guarded by mu. */
 	pthread_mutex_t mu;
@@ -564,6 +565,15 @@ run_round(struct service *sv)
 	int64_t start = mono_usec();
 	int rc;
 
+	/* Hourly, so that a fetch with another config sharing the database
+	 * never takes this one's feeds for removed (removed_keep). */
+	if (wall_seconds() - sv->cfg_seen >= 3600) {
+		if (tr_store_config_seen(sv->st, sv->cfg) != 0)
+			tr_log(TR_LOG_WARN, "store: %s",
+			    tr_store_errmsg(sv->st));
+		else
+			sv->cfg_seen = wall_seconds();
+	}
 	memset(&po, 0, sizeof(po));
 	memset(&ps, 0, sizeof(ps));
 	po.cancel = &stop_requested;

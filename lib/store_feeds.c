@@ -10,6 +10,7 @@
 
 #include "store_int.h"
 #include "tributary/error.h"
+#include "tributary/hash.h"
 #include "tributary/log.h"
 
 /* --- feeds --- */
@@ -758,25 +759,78 @@ out:
 /* --- reading with the config at hand --- */
 
 /*
- * The shadow tables: temp.feeds starts as a copy of main.feeds (ids,
- * polling state) with every feed out of the config; the config's feeds
- * are then put in, and temp.feed_tags holds only the config's tags.
- * SQLite looks a table name up in temp before main, so every statement
- * of the handle (the merged query, the feed list) reads these.
+ * The config's feeds and tags go into temporary tables of the handle's
+ * connection, and temporary views named feeds and feed_tags put them
+ * over main's tables: SQLite looks a name up in temp before main, so
+ * every statement of the handle (the merged query, the feed list) reads
+ * the views. The views read main's rows as they are now, so the polling
+ * state a running process writes shows at once; the config decides
+ * membership (active), titles, max_per_feed, enabled and tags. A feed
+ * of the config not stored yet gets a negative id (no articles).
  */
 static const char shadow_sql[] =
-    "DROP TABLE IF EXISTS temp.feeds;"
-    "DROP TABLE IF EXISTS temp.feed_tags;"
-    "CREATE TEMP TABLE feeds AS SELECT * FROM main.feeds;"
-    "CREATE UNIQUE INDEX temp.shadow_feeds_id ON feeds(id);"
-    "CREATE UNIQUE INDEX temp.shadow_feeds_name ON feeds(name);"
-    "UPDATE temp.feeds SET active = 0, removed_at = CASE WHEN removed_at > 0"
-    "  THEN removed_at ELSE 0 END;"
-    "CREATE TEMP TABLE feed_tags (tag TEXT NOT NULL,"
-    "  feed_id INTEGER NOT NULL, PRIMARY KEY (tag, feed_id)) WITHOUT ROWID;"
-    "CREATE INDEX temp.shadow_feed_tags_feed ON feed_tags(feed_id);";
+    "DROP VIEW IF EXISTS temp.feeds;"
+    "DROP VIEW IF EXISTS temp.feed_tags;"
+    "DROP TABLE IF EXISTS temp.conf_feeds;"
+    "DROP TABLE IF EXISTS temp.conf_tags;"
+    "CREATE TEMP TABLE conf_feeds (name TEXT PRIMARY KEY, url TEXT,"
+    "  title TEXT, max_per_feed INTEGER, enabled INTEGER);"
+    "CREATE TEMP TABLE conf_tags (tag TEXT NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY (tag, name)) WITHOUT ROWID;"
+    "CREATE TEMP VIEW feeds AS"
+    " SELECT f.id AS id, f.name AS name, coalesce(c.url, f.url) AS url,"
+    " CASE WHEN c.url IS NULL OR c.url = f.url THEN f.effective_url END"
+    "  AS effective_url,"
+    " CASE WHEN c.name IS NULL THEN f.conf_title ELSE c.title END"
+    "  AS conf_title,"
+    " f.doc_title AS doc_title, f.site_link AS site_link, f.etag AS etag,"
+    " f.last_modified AS last_modified, f.body_hash AS body_hash,"
+    " f.last_check AS last_check, f.next_check AS next_check,"
+    " f.last_success AS last_success, f.retry_after AS retry_after,"
+    " f.errors AS errors, f.last_error AS last_error,"
+    " f.last_status AS last_status,"
+    " CASE WHEN c.url IS NULL OR c.url = f.url THEN f.disabled ELSE 0 END"
+    "  AS disabled,"
+    " CASE WHEN c.url IS NULL OR c.url = f.url THEN f.disabled_reason END"
+    "  AS disabled_reason,"
+    " c.name IS NOT NULL AS active,"
+    " coalesce(c.enabled, f.enabled) AS enabled,"
+    " coalesce(c.max_per_feed, f.max_per_feed) AS max_per_feed,"
+    " CASE WHEN c.name IS NULL THEN f.removed_at ELSE 0 END AS removed_at,"
+    " f.lease_owner AS lease_owner, f.lease_until AS lease_until"
+    " FROM main.feeds f LEFT JOIN temp.conf_feeds c ON c.name = f.name"
+    " UNION ALL SELECT -c.rowid, c.name, c.url, NULL, c.title, NULL, NULL,"
+    " NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 1, c.enabled,"
+    " c.max_per_feed, 0, NULL, 0 FROM temp.conf_feeds c WHERE NOT EXISTS"
+    " (SELECT 1 FROM main.feeds m WHERE m.name = c.name);"
+    "CREATE TEMP VIEW feed_tags AS SELECT t.tag AS tag, f.id AS feed_id"
+    " FROM temp.conf_tags t JOIN main.feeds f ON f.name = t.name;";
 
-/* One feed of the config into the shadow tables. */
+/* A hash of what of cfg the views show. */
+static uint64_t
+config_hash(const struct tr_config *cfg)
+{
+	uint64_t h = TR_HASH_INIT;
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_feeds; i++) {
+		const struct tr_feed_conf *f = &cfg->feeds[i];
+		int64_t cap = tr_config_feed_max_per_feed(cfg, f);
+
+		h = tr_hash(h, f->name, strlen(f->name) + 1);
+		h = tr_hash(h, f->url, strlen(f->url) + 1);
+		h = f->title ? tr_hash(h, f->title, strlen(f->title) + 1)
+			     : tr_hash(h, "\xff", 1);
+		h = tr_hash(h, &cap, sizeof(cap));
+		h = tr_hash(h, f->enabled ? "y" : "n", 1);
+		for (j = 0; j < f->n_tags; j++)
+			h = tr_hash(h, f->tags[j], strlen(f->tags[j]) + 1);
+		h = tr_hash(h, "\n", 1);
+	}
+	return h;
+}
+
+/* One feed of the config into the temporary tables. */
 static int
 shadow_feed(struct tr_store *st, sqlite3_stmt *const *s,
     const struct tr_config *cfg, const struct tr_feed_conf *f)
@@ -792,23 +846,11 @@ shadow_feed(struct tr_store *st, sqlite3_stmt *const *s,
 	sqlite3_bind_int(s[0], 5, f->enabled != 0);
 	if ((rc = store_exec_stmt(st, s[0], "applying the config")) != 0)
 		return rc;
-	if (sqlite3_changes(st->db) == 0) {
+	for (i = 0; i < f->n_tags; i++) {
 		sqlite3_reset(s[1]);
 		store_bind_text(s[1], 1, f->name);
-		store_bind_text(s[1], 2, f->url);
-		store_bind_text(s[1], 3, f->title);
-		sqlite3_bind_int64(s[1], 4,
-		    tr_config_feed_max_per_feed(cfg, f));
-		sqlite3_bind_int(s[1], 5, f->enabled != 0);
-		rc = store_exec_stmt(st, s[1], "applying the config");
-		if (rc != 0)
-			return rc;
-	}
-	for (i = 0; i < f->n_tags; i++) {
-		sqlite3_reset(s[2]);
-		store_bind_text(s[2], 1, f->name);
-		store_bind_text(s[2], 2, f->tags[i]);
-		if ((rc = store_exec_stmt(st, s[2], "applying the config")))
+		store_bind_text(s[1], 2, f->tags[i]);
+		if ((rc = store_exec_stmt(st, s[1], "applying the config")))
 			return rc;
 	}
 	return 0;
@@ -817,31 +859,21 @@ shadow_feed(struct tr_store *st, sqlite3_stmt *const *s,
 int
 tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
 {
-	static const char *const sql[3] = {
-	    /* As tr_store_sync_config() would: a new URL resets. */
-	    "UPDATE temp.feeds SET active = 1, removed_at = 0,"
-	    " conf_title = ?3, max_per_feed = ?4, enabled = ?5,"
-	    " effective_url = CASE WHEN url = ?2 THEN effective_url END,"
-	    " disabled = CASE WHEN url = ?2 THEN disabled ELSE 0 END,"
-	    " disabled_reason = CASE WHEN url = ?2 THEN disabled_reason END,"
-	    " url = ?2 WHERE name = ?1",
-	    "INSERT INTO temp.feeds(id, name, url, conf_title, max_per_feed,"
-	    " enabled, active, removed_at, last_check, next_check,"
-	    " last_success, retry_after, errors, last_status, disabled)"
-	    " VALUES ((SELECT coalesce(max(id), 0) + 1 FROM temp.feeds),"
-	    " ?1, ?2, ?3, ?4, ?5, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
-	    /* In parentheses: clang's -Wstring-concatenation takes a
-	     * two-line literal in a short array for a missing comma. */
-	    ("INSERT OR IGNORE INTO temp.feed_tags(tag, feed_id)"
-	     " SELECT ?2, id FROM temp.feeds WHERE name = ?1"),
+	static const char *const sql[2] = {
+	    "INSERT OR REPLACE INTO temp.conf_feeds(name, url, title,"
+	    " max_per_feed, enabled) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "INSERT OR IGNORE INTO temp.conf_tags(tag, name) VALUES (?2, ?1)",
 	};
-	sqlite3_stmt *s[3] = {NULL, NULL, NULL};
+	sqlite3_stmt *s[2] = {NULL, NULL};
+	uint64_t hash = config_hash(cfg);
 	size_t i;
 	int rc;
 
+	if (st->cfg_used && st->cfg_hash == hash)
+		return 0;
 	/*
-	 * Cached statements were compiled against main's tables: drop
-	 * them, so that they are compiled again against the shadows.
+	 * Cached statements were compiled against main's tables (or the
+	 * last config's): drop them, so that they are compiled again.
 	 */
 	for (i = 0; i < S__COUNT; i++) {
 		sqlite3_finalize(st->stmt[i]);
@@ -851,20 +883,25 @@ tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
 		sqlite3_finalize(st->qstmt[i]);
 		st->qstmt[i] = NULL;
 	}
+	st->cfg_used = 0;
 	if ((rc = store_exec(st, "BEGIN")) != 0)
 		return rc;
 	rc = store_exec(st, shadow_sql);
-	for (i = 0; i < 3 && rc == 0; i++)
+	for (i = 0; i < 2 && rc == 0; i++)
 		if (sqlite3_prepare_v2(st->db, sql[i], -1, &s[i], NULL) !=
 		    SQLITE_OK)
 			rc = store_dberr(st, "applying the config");
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
 		rc = shadow_feed(st, s, cfg, &cfg->feeds[i]);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 2; i++)
 		sqlite3_finalize(s[i]);
 	if (rc == 0)
 		rc = store_exec(st, "COMMIT");
 	if (rc != 0)
 		store_exec(st, "ROLLBACK");
+	else {
+		st->cfg_used = 1;
+		st->cfg_hash = hash;
+	}
 	return rc;
 }

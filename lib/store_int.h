@@ -111,6 +111,10 @@ struct tr_store {
 	 * (tr_store_claim). */
 	char owner[200];
 	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
+	/* tr_store_use_config(): whether applied, and a hash of what of
+	 * the config it applied, so applying the same again is free. */
+	int cfg_used;
+	uint64_t cfg_hash;
 	int64_t next_batch;	/* id of the next batch on this handle */
 	/*
 	 * Staged rows go into temp.stage inside a deferred transaction that

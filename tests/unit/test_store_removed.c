@@ -217,6 +217,30 @@ test_use_config(void)
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds"), 2);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds WHERE active=1"),
 	    2);
+	/* The polling state shows live through a config's handle. */
+	CHECK_INT(tr_store_feed_get(st, &fs, "a"), 0);
+	fs.last_check = T0 + 5;
+	fs.errors = 3;
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	tr_feed_state_free(&fs);
+	CHECK_INT(tr_store_feed_get(ro1, &fs, "a"), 0);
+	CHECK_INT(fs.last_check, T0 + 5);
+	CHECK_INT(fs.errors, 3);
+	CHECK_STR(fs.title, "Renamed");
+	tr_feed_state_free(&fs);
+	/*
+	 * The writer syncing c (b leaves the config file) keeps every feed
+	 * of ab on ab's handle: the shared story stays, once (now a's row
+	 * stands for it, as a is in the file's config); applying c there
+	 * shows c's.
+	 */
+	CHECK_INT(tr_store_sync_config(st, c), 0);
+	CHECK_INT(tr_store_use_config(ro2, ab), 0);
+	check_query(ro2, "ab after sync c", NULL, NULL, "a:a1 a:as b:b1");
+	check_query(ro2, "ab tag after sync c", "t", NULL, "a:a1 b:bs b:b1");
+	CHECK_INT(tr_store_use_config(ro2, c), 0);
+	check_query(ro2, "now c", NULL, NULL, "a:a1");
+	check_query(ro2, "now c, tag", "fresh", NULL, "a:a1");
 	tr_store_close(ro1);
 	tr_store_close(ro2);
 	tr_store_close(st);
