@@ -22,8 +22,9 @@
  *
  * Stopping. The stop flag doubles as the fetch engine's cancel flag
  * (tr_fetch_opts.cancel): a SIGTERM during a round ends every transfer
- * at once, the poller commits the documents that were complete, and the
- * loop returns; then the listener stops and the store is closed.
+ * at once, the poller commits the group of documents the writer stored
+ * and drops those still queued (fetched again next time), and the loop
+ * returns; then the listener stops and the store is closed.
  *
  * Reloading. SIGHUP is handled between rounds: a round in progress ends
  * first (a round takes at most about the transfer timeout per
