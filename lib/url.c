@@ -576,6 +576,15 @@ tr_url_public(const char *url)
 		r = strdup(u);
 	curl_free(u);
 	curl_url_cleanup(h);
+	/*
+	 * libcurl may write a URL that reads back differently: "file:c@?q"
+	 * becomes "file://c@", whose path is now a user name. What would
+	 * show a credential when read again is not shown at all.
+	 */
+	if (r != NULL && tr_url_has_secret(r)) {
+		free(r);
+		r = NULL;
+	}
 	return r;
 }
 

@@ -355,6 +355,12 @@ static const struct resolve_case public_table[] = {
      "https://example.org/f?page=2&author=jane"},
     {NULL, "https://example.org", "https://example.org/"},
     {NULL, "file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"},
+    {NULL, "file:///srv/a@b.xml", "file:///srv/a@b.xml"},
+    {NULL, "https://example.org/@jane/feed", "https://example.org/@jane/feed"},
+    /* libcurl writes these as "file://c@": read again, a user name. */
+    {NULL, "file:c@??2'", NULL},
+    {NULL, "file:c@", NULL},
+    {NULL, "file:c@?token=s3cret", NULL},
     /* Not a URL: nothing may be shown. */
     {NULL, "not a url", NULL},
     {NULL, "", NULL},
