@@ -53,6 +53,9 @@
 /* The schema version this tributary writes (PRAGMA user_version). */
 #define SCHEMA_VERSION 8
 
+/* The marker a writer keeps beside the database file (check_gone). */
+#define MARKER_SUFFIX "-tributary"
+
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
  * only: a released step is never edited.
@@ -1639,12 +1642,80 @@ tr_store_release(struct tr_store *st)
 	return rc;
 }
 
+/* Whether path names a file of the file system (not ":memory:", "" or a
+ * "file:" URI). */
+static int
+is_file_path(const char *path)
+{
+	return path[0] != '\0' && strcmp(path, ":memory:") != 0 &&
+	       strncmp(path, "file:", 5) != 0;
+}
+
+/*
+ * A writer about to create the database at path: refuses when what a
+ * previous database leaves next to it is there (its -wal or -shm, or
+ * the marker every writer keeps beside the file), since the database
+ * was deleted or moved away and an empty one would take its place
+ * unnoticed.
+ */
+static int
+check_gone(struct tr_store *st, const char *path)
+{
+	static const char *const left[] = {MARKER_SUFFIX, "-wal", "-shm"};
+	char f[4096], all[3 * 4096 + 16];
+	size_t i;
+	int found = 0;
+
+	all[0] = '\0';
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, left[i]);
+		if (access(f, F_OK) != 0)
+			continue;
+		if (found++)
+			strcat(all, ", ");
+		strcat(all, f);
+	}
+	if (!found)
+		return 0;
+	return store_err(st, TR_ESTORE,
+	    "%s: the database is missing, but %s of a previous one %s "
+	    "there (was it deleted or moved away?): restore it from a "
+	    "backup, or, to start with an empty store, remove %s",
+	    path, all, found > 1 ? "are" : "is", all);
+}
+
+/* Leaves the marker beside the database (see check_gone). */
+static void
+mark_file(const char *path)
+{
+	static const char text[] =
+	    "A tributary database lives beside this file. If the database\n"
+	    "is gone while this file is here, tributary refuses to create\n"
+	    "an empty one in its place: restore the database from a\n"
+	    "backup, or remove this file to start with an empty store.\n";
+	char f[4096];
+	int fd;
+
+	snprintf(f, sizeof(f), "%s%s", path, MARKER_SUFFIX);
+	if (access(f, F_OK) == 0)
+		return;
+	if ((fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+		tr_log(TR_LOG_DEBUG, "store %s: marker: %s", path,
+		    strerror(errno));
+		return;
+	}
+	if (write(fd, text, sizeof(text) - 1) < 0)
+		tr_log(TR_LOG_DEBUG, "store %s: marker: %s", path,
+		    strerror(errno));
+	close(fd);
+}
+
 int
 tr_store_open(struct tr_store **out, const char *path, int flags)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct tr_store *st;
-	int oflags, rc;
+	int oflags, rc, created = 0;
 
 	*out = NULL;
 	pthread_once(&once, configure_sqlite);
@@ -1659,6 +1730,12 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 	oflags = st->readonly ? SQLITE_OPEN_READONLY
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	oflags |= SQLITE_OPEN_NOMUTEX;
+	if (!st->readonly && is_file_path(path) && access(path, F_OK) != 0 &&
+	    errno == ENOENT) {
+		if ((rc = check_gone(st, path)) != 0)
+			return rc;
+		created = 1;
+	}
 	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		rc = (rc & 0xff) == SQLITE_CANTOPEN && st->readonly
@@ -1677,6 +1754,11 @@ tr_store_open(struct tr_store **out, const char *path, int flags)
 		return rc;
 	file_identify(st);
 	fault_line_set(path);
+	if (created)
+		tr_log(TR_LOG_WARN, "store %s: there was no database: created "
+		    "a new, empty one", path);
+	if (!st->readonly && st->file_ino != 0)
+		mark_file(path);
 	/* Damage in the middle of the file shows only when a query reads
 	 * that page: look at every page once, where it is cheap (one read
 	 * of the file), so that nothing is written into a damaged one. */

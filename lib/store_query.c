@@ -856,6 +856,10 @@ tr_store_query(struct tr_store *st, const struct tr_query *q,
 	if (q->stop)
 		sqlite3_progress_handler(st->db, 1000, query_progress, &fq);
 	rc = run_query(st, &fq, cb, arg, next);
+	/* Stopped in a step before the query's own (its plan's estimate). */
+	if (q->stop && rc == TR_ESTORE &&
+	    (sqlite3_errcode(st->db) & 0xff) == SQLITE_INTERRUPT)
+		rc = store_err(st, TR_EABORT, "the search was stopped");
 	if (q->stop)
 		sqlite3_progress_handler(st->db, 0, NULL, NULL);
 	free(expr);

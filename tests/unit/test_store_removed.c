@@ -341,6 +341,79 @@ test_shared_configs(void)
 	}
 }
 
+/*
+ * A database that is gone while what it left beside it is there: a
+ * writer refuses to put an empty one in its place, and says what to do;
+ * with nothing left, it creates one (and its marker).
+ */
+static void
+test_gone_database(void)
+{
+	static const struct {
+		const char *left; /* suffix of a file left, or NULL */
+		int want;
+	} cases[] = {
+	    {NULL, 0},
+	    {"-tributary", TR_ESTORE},
+	    {"-wal", TR_ESTORE},
+	    {"-shm", TR_ESTORE},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *path = tmp_db(), f[512];
+		struct tr_store *st = NULL;
+		FILE *fp;
+
+		unlink(path); /* tmp_db made an empty file */
+		if (cases[i].left) {
+			snprintf(f, sizeof(f), "%s%s", path, cases[i].left);
+			if ((fp = fopen(f, "w")) != NULL)
+				fclose(fp);
+		}
+		/* A reader never creates anything. */
+		CHECK_INT(tr_store_open(&st, path, TR_STORE_READONLY),
+		    TR_ENOTFOUND);
+		tr_store_close(st);
+		st = NULL;
+		CHECK_INT(tr_store_open(&st, path, 0), cases[i].want);
+		if (cases[i].want != 0) {
+			CHECK(strstr(tr_store_errmsg(st), "backup") != NULL);
+			CHECK(strstr(tr_store_errmsg(st), f) != NULL);
+			CHECK_INT(access(path, F_OK), -1);
+		} else {
+			snprintf(f, sizeof(f), "%s-tributary", path);
+			CHECK_INT(access(f, F_OK), 0);
+		}
+		tr_store_close(st);
+		rm_db(path);
+	}
+}
+
+/* A database made before the marker gets it at the next writer's open. */
+static void
+test_marker_added(void)
+{
+	char *path = tmp_db(), f[512];
+	struct tr_store *st = NULL;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	tr_store_close(st);
+	snprintf(f, sizeof(f), "%s-tributary", path);
+	CHECK_INT(unlink(f), 0);
+	CHECK_INT(tr_store_open(&st, path, TR_STORE_READONLY), 0);
+	tr_store_close(st);
+	CHECK_INT(access(f, F_OK), -1);
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	tr_store_close(st);
+	CHECK_INT(access(f, F_OK), 0);
+	/* Deleted now: refused. */
+	unlink(path);
+	CHECK_INT(tr_store_open(&st, path, 0), TR_ESTORE);
+	tr_store_close(st);
+	rm_db(path);
+}
+
 /* A schema-3 database gets removed_at, its removed feeds stamped. */
 static void
 test_migrate_v3(void)
@@ -386,4 +459,5 @@ test_migrate_v3(void)
 }
 
 TR_TESTS(test_removed_leaves_merged_and_search, test_removed_keep,
-    test_purge, test_use_config, test_shared_configs, test_migrate_v3)
+    test_purge, test_use_config, test_shared_configs, test_gone_database, test_marker_added,
+    test_migrate_v3)

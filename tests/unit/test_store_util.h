@@ -34,7 +34,7 @@ tmp_db(void)
 	return p;
 }
 
-/* Removes the database and its WAL files; frees path. */
+/* Removes the database, its WAL files and marker; frees path. */
 static inline void
 rm_db(char *path)
 {
@@ -44,6 +44,8 @@ rm_db(char *path)
 	snprintf(buf, sizeof(buf), "%s-wal", path);
 	unlink(buf);
 	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-tributary", path);
 	unlink(buf);
 	free(path);
 }
