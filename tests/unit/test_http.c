@@ -1708,6 +1708,49 @@ test_streamed_abandoned(void)
 			                          sizeof(chunk)) > 0);
 		tr_http_response_free(&resp);
 	}
+	/* Two streams at once at most: a third is a 503, and once one
+	 * ends, streams start again. */
+	{
+		struct tr_http_response held[2];
+
+		for (i = 0; i < 2; i++) {
+			int k;
+
+			req_init(&q, TR_HTTP_GET, "/feed.rss");
+			q.r.now = (int64_t)time(NULL);
+			req_arg(&q, "limit", "1000");
+			/* The producers of the streams dropped above end
+			 * soon, not at once. */
+			for (k = 0; k < 200; k++) {
+				tr_http_handle(srv, &held[i], &q.r);
+				if (held[i].stream)
+					break;
+				tr_http_response_free(&held[i]);
+				usleep(10 * 1000);
+			}
+			CHECK(held[i].stream != NULL);
+		}
+		req_init(&q, TR_HTTP_GET, "/feed.json");
+		q.r.now = (int64_t)time(NULL);
+		req_arg(&q, "limit", "1000");
+		tr_http_handle(srv, &resp, &q.r);
+		CHECK_INT(resp.status, 503);
+		CHECK(resp.stream == NULL && resp.entry == NULL);
+		CHECK(resp.etag[0] == '\0');
+		tr_http_response_free(&resp);
+		for (i = 0; i < 2; i++)
+			tr_http_response_free(&held[i]);
+		for (i = 0; i < 200; i++) { /* the producers notice */
+			tr_http_handle(srv, &resp, &q.r);
+			if (resp.status == 200)
+				break;
+			tr_http_response_free(&resp);
+			usleep(10 * 1000);
+		}
+		CHECK_INT(resp.status, 200);
+		CHECK(resp.stream != NULL);
+		tr_http_response_free(&resp);
+	}
 	/* A reader too slow for the deadline gets a cut answer. */
 	req_init(&q, TR_HTTP_GET, "/feed.atom");
 	q.r.now = (int64_t)time(NULL);
