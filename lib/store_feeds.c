@@ -421,6 +421,67 @@ run_key(struct tr_store *st, const char *sql, const char *text, int64_t a,
 }
 
 /*
+ * Forgets the other configs not heard of for keep seconds whose file is
+ * gone (the unnamed one of the migration has none): a config file that
+ * is still there keeps its feeds listed, whatever the age of its last
+ * sync, so that one config's rounds never remove another's feeds.
+ */
+static int
+forget_configs(struct tr_store *st, const char *key, int64_t now,
+    int64_t keep)
+{
+	sqlite3_stmt *s = NULL;
+	char **gone = NULL;
+	size_t n = 0, i;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT config FROM feed_configs"
+		" WHERE config <> ?1 GROUP BY config"
+		" HAVING max(last_seen) <= ?2 - ?3", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		rc = store_dberr(st, "forgetting configs not seen");
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, keep);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && rc == 0) {
+		const char *c = store_col_text(s, 0);
+		char **ng;
+
+		if (c == NULL || (c[0] != '\0' && access(c, F_OK) == 0))
+			continue;
+		if ((ng = realloc(gone, (n + 1) * sizeof(*gone))) == NULL ||
+		    (ng[n] = strdup(c)) == NULL) {
+			if (ng)
+				gone = ng;
+			rc = store_err(st, TR_ENOMEM, "out of memory");
+			break;
+		}
+		gone = ng;
+		n++;
+	}
+	if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = store_dberr(st, "forgetting configs not seen");
+	sqlite3_finalize(s);
+	for (i = 0; i < n; i++) {
+		if (rc == 0) {
+			tr_log(TR_LOG_INFO, "store: config %s not seen for "
+			    "removed_keep and gone: its feeds count as "
+			    "removed from it", gone[i][0] ? gone[i]
+			    : "(before schema 8)");
+			rc = run_key(st, "DELETE FROM feed_configs"
+					 " WHERE config = ?1", gone[i], 0, 0,
+			    "forgetting configs not seen");
+		}
+		free(gone[i]);
+	}
+	free(gone);
+	return rc;
+}
+
+/*
  * Records that the config key lists exactly the feeds names (a JSON
  * array), as of now, and forgets what configs not heard of for keep
  * seconds listed.
@@ -452,9 +513,7 @@ sync_membership(struct tr_store *st, const char *key, const char *names,
 	sqlite3_finalize(s);
 	if (rc != 0)
 		return rc;
-	return run_key(st, "DELETE FROM feed_configs WHERE config <> ?1"
-			   " AND last_seen <= ?2 - ?3",
-	    key, now, keep, "forgetting configs not seen");
+	return forget_configs(st, key, now, keep);
 }
 
 int

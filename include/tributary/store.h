@@ -121,10 +121,10 @@ int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
  * Several configs may share one database. Each sync records which feeds
  * its config (known by its file's absolute path) lists; a feed is marked
  * removed (and deleted removed_keep later) only when no config that
- * listed it is still listing it. A config not synced (nor seen through
- * tr_store_config_seen) for removed_keep no longer counts. A process
- * that keeps a config for long (serve) calls tr_store_config_seen now
- * and then, so that its feeds stay listed.
+ * listed it is still listing it. A config whose file is gone and that
+ * was not synced (nor seen through tr_store_config_seen) for
+ * removed_keep no longer counts. A process that keeps a config for long
+ * (serve) calls tr_store_config_seen now and then.
  */
 int tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg);
 
