@@ -60,7 +60,7 @@ static int step_error(struct tr_store *st, const struct tr_query *q,
 
 /* Builds the SQL text of one filter combination into b. */
 static int
-build_sql(struct tr_buf *b, unsigned v)
+build_sql(struct tr_buf *b, unsigned v, int conf)
 {
 	/* Feeds that count for deduplication, as a condition on feed_id. */
 	const char *in_set = (v & Q_FEED) ? ".feed_id = (SELECT id FROM feeds"
@@ -73,7 +73,21 @@ build_sql(struct tr_buf *b, unsigned v)
 		rc = tr_buf_adds(b, " INDEXED BY articles_sort");
 	if (rc == 0)
 		rc = tr_buf_adds(b, " JOIN feeds f ON f.id = a.feed_id");
-	if (rc == 0 && !(v & (Q_TAG | Q_FEED)))
+	/*
+	 * With a config at hand (tr_store_use_config) the primary row, chosen
+	 * among the feeds of every config, may be of a feed this one does
+	 * not list, and this one may list a feed no other does: the earliest
+	 * row among this config's feeds stands for the link, as with a tag.
+	 */
+	if (rc == 0 && !(v & (Q_TAG | Q_FEED)) && conf)
+		rc = tr_buf_adds(b, " WHERE (a.canon IS NULL OR NOT EXISTS"
+				    " (SELECT 1 FROM articles b"
+				    " WHERE b.canon = a.canon"
+				    " AND (b.first_seen < a.first_seen OR"
+				    " (b.first_seen = a.first_seen AND"
+				    " b.id < a.id)) AND b.feed_id IN (SELECT"
+				    " id FROM feeds WHERE active = 1)))");
+	else if (rc == 0 && !(v & (Q_TAG | Q_FEED)))
 		rc = tr_buf_adds(b, " WHERE a.is_primary");
 	if (rc == 0 && (v & (Q_TAG | Q_FEED))) {
 		rc = tr_buf_adds(b, " WHERE ");
@@ -128,7 +142,7 @@ query_stmt(struct tr_store *st, unsigned v)
 		return s;
 	}
 	tr_buf_init(&sql, 1 << 16);
-	if (build_sql(&sql, v) != 0) {
+	if (build_sql(&sql, v, st->cfg_used) != 0) {
 		tr_buf_free(&sql);
 		store_err(st, TR_ENOMEM, "out of memory");
 		return NULL;
@@ -227,7 +241,7 @@ tr_store_query_sql(const struct tr_query *q, int walk)
 	if (walk && !(v & Q_FEED) && (v & (Q_TAG | Q_FTS)))
 		v |= Q_WALK;
 	tr_buf_init(&sql, 1 << 16);
-	if (build_sql(&sql, v) != 0) {
+	if (build_sql(&sql, v, 0) != 0) {
 		tr_buf_free(&sql);
 		return NULL;
 	}
