@@ -1338,8 +1338,7 @@ struct tr_http_stream {
 	struct tr_http_route route;
 	struct tr_http_params params; /* q and before point to: */
 	char *q, *before, *path;
-	int64_t gen, modified;
-	uint64_t epoch;
+	int64_t modified;
 	int gzip;
 	z_stream z;
 	int z_ready;
@@ -1458,7 +1457,6 @@ stream_main(void *arg)
 	struct tr_http *srv = s->srv;
 	struct tr_http_render_req rr;
 	struct tr_buf out;
-	int64_t gen = 0, changed = 0;
 	void *h = NULL;
 	int rc;
 
@@ -1476,15 +1474,14 @@ stream_main(void *arg)
 	rr.stop_arg = s;
 	rr.flush = stream_flush;
 	rr.flush_arg = s;
-	/* The ETag sent names a generation and config: render those only
-	 * (a change since makes a cut answer, which the client retries). */
-	if (srv->epoch != s->epoch)
-		rc = TR_EABORT;
-	else if ((rc = pool_get(srv, &h)) == 0 &&
-	         (rc = srv->src.generation(h, &gen, &changed)) == 0 &&
-	         gen != s->gen)
-		rc = TR_EABORT;
-	if (rc == 0)
+	/*
+	 * What the store holds now: when it changed since the ETag was
+	 * taken, the body is newer than its ETag says, as with a built
+	 * document rendered just after a write; a client's next
+	 * conditional request then gets the new ETag. Cutting the answer
+	 * instead would fail every large download during a busy round.
+	 */
+	if ((rc = pool_get(srv, &h)) == 0)
 		rc = srv->src.render(h, &rr);
 	if (h)
 		pool_put(srv, h, rc == 0 || rc == TR_EABORT);
@@ -1573,9 +1570,7 @@ stream_start(struct tr_http *srv, struct tr_http_response *resp,
 	s->params.q = s->q = dup_or_null(p->q, &fail);
 	s->params.before = s->before = dup_or_null(p->before, &fail);
 	s->path = dup_or_null(req->path, &fail);
-	s->gen = resp->entry->gen;
 	s->modified = resp->entry->modified;
-	s->epoch = resp->entry->epoch;
 	s->gzip = resp->gzip;
 	if (s->gzip && !fail) {
 		/* As gzip_body(): one gzip member. */
@@ -3068,7 +3063,9 @@ apply_defaults(struct tr_http_opts *o)
 	if (o->max_body == 0)
 		o->max_body = 64 * 1024 * 1024;
 	if (o->stream_min == 0)
-		o->stream_min = 256 * 1024;
+		/* Past the pages the render caps allow at limit=50 (about
+		 * 1 MiB): those stay cached whole, served at cache speed. */
+		o->stream_min = 2 * 1024 * 1024;
 	if (o->stream_timeout <= 0)
 		o->stream_timeout = 60;
 	if (o->max_streams <= 0)

@@ -223,9 +223,11 @@ void tr_http_response_free(struct tr_http_response *resp);
  * that a producer thread fills as the client reads: the store's rows
  * are rendered (and gzip-compressed) a few items at a time into a
  * bounded buffer. Reads up to max bytes of the body into buf: the count,
- * 0 at the end, -1 when the stream failed (the store changed, the
+ * 0 at the end, -1 when the stream failed (the store failed, or the
  * deadline opts.stream_timeout passed): the client gets a cut answer.
- * Blocks until bytes are there.
+ * Blocks until bytes are there. A store changed since the ETag was
+ * taken gives its new contents (as a built document rendered just
+ * after a write would), never a cut answer.
  */
 long tr_http_stream_read(struct tr_http_stream *s, char *buf, size_t max);
 

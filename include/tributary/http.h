@@ -96,7 +96,7 @@ struct tr_http_opts {
 	size_t cache_bytes;   /* bytes of bodies kept, gzip included (64M) */
 	size_t max_body;      /* largest rendered document, else 500 (64M) */
 	size_t stream_min;    /* a document larger than this is streamed,
-	                         rendered as the client reads (256k);
+	                         rendered as the client reads (2M);
 	                         SIZE_MAX: never */
 	int stream_timeout;   /* seconds a streamed answer may take, else
 	                         it is cut (60) */

@@ -829,7 +829,7 @@ def eight_clients(srv, sizes, distinct=False, limit=1000):
 
 @test
 def large_answers_are_streamed_in_bounded_memory():
-    """A limit=1000 page of a store of long articles (over 256 KiB) is
+    """A limit=1000 page of a store of long articles (over 2 MiB) is
     sent chunked, without a Content-Length, rendered as the client
     reads: feed readers and xmllint accept it, gzip gives the same
     bytes, its ETag still answers 304, and eight clients reading such

@@ -1695,12 +1695,21 @@ test_streamed_abandoned(void)
 	o.stream_timeout = 1;
 	o.max_streams = 2;
 	CHECK_INT(tr_http_new(&srv, cfg, db, &o), 0);
-	/* Read a little, then drop it. */
+	/* Read a little, then drop it (the producers of dropped streams
+	 * end soon, not at once: a 503 meanwhile is retried). */
 	for (i = 0; i < 5; i++) {
+		int k;
+
 		req_init(&q, TR_HTTP_GET, "/feed.atom");
 		q.r.now = (int64_t)time(NULL);
 		req_arg(&q, "limit", "1000");
-		tr_http_handle(srv, &resp, &q.r);
+		for (k = 0; k < 500; k++) {
+			tr_http_handle(srv, &resp, &q.r);
+			if (resp.status != 503)
+				break;
+			tr_http_response_free(&resp);
+			usleep(10 * 1000);
+		}
 		CHECK_INT(resp.status, 200);
 		CHECK(resp.stream != NULL);
 		if (resp.stream)
@@ -1721,7 +1730,7 @@ test_streamed_abandoned(void)
 			req_arg(&q, "limit", "1000");
 			/* The producers of the streams dropped above end
 			 * soon, not at once. */
-			for (k = 0; k < 200; k++) {
+			for (k = 0; k < 500; k++) {
 				tr_http_handle(srv, &held[i], &q.r);
 				if (held[i].stream)
 					break;
@@ -1740,7 +1749,7 @@ test_streamed_abandoned(void)
 		tr_http_response_free(&resp);
 		for (i = 0; i < 2; i++)
 			tr_http_response_free(&held[i]);
-		for (i = 0; i < 200; i++) { /* the producers notice */
+		for (i = 0; i < 500; i++) { /* the producers notice */
 			tr_http_handle(srv, &resp, &q.r);
 			if (resp.status == 200)
 				break;
