@@ -3290,15 +3290,17 @@ tr_http_stop(struct tr_http *srv)
 		if (srv->watch_running)
 			pthread_join(srv->watchdog, NULL);
 		MHD_stop_daemon(srv->daemon);
-		/* Streams' producers end once their readers are gone. */
-		while (atomic_load(&srv->n_streams) > 0)
-			usleep(10 * 1000);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 		srv->listen_fd = -1;
 	}
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
+	/* Streams' producers end once their readers are gone (libmicrohttpd
+	 * dropped its responses; a caller of tr_http_handle() freed its
+	 * own), at the latest at their deadline. */
+	while (atomic_load(&srv->n_streams) > 0)
+		usleep(10 * 1000);
 	pthread_mutex_lock(&srv->cache_lock);
 	cache_flush_locked(srv);
 	pthread_mutex_unlock(&srv->cache_lock);
