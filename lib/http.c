@@ -3069,7 +3069,7 @@ apply_defaults(struct tr_http_opts *o)
 	if (o->stream_timeout <= 0)
 		o->stream_timeout = 60;
 	if (o->max_streams <= 0)
-		o->max_streams = 32;
+		o->max_streams = 16; /* each with a store handle: 4 MiB of cache */
 }
 
 int

@@ -100,7 +100,7 @@ struct tr_http_opts {
 	                         SIZE_MAX: never */
 	int stream_timeout;   /* seconds a streamed answer may take, else
 	                         it is cut (60) */
-	int max_streams;      /* streamed answers at once, else 503 (32) */
+	int max_streams;      /* streamed answers at once, else 503 (16) */
 };
 
 /*
