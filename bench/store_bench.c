@@ -465,6 +465,31 @@ main(int argc, char **argv)
 	q.q = "harbour orbit"; /* both words: a search as people type it */
 	time_query("query_fts_common", st, &q, runs < 5 ? runs : 5, &n);
 	free(cursor);
+	cursor = NULL;
+
+	/* 4. The same through a read-only handle with the config at hand
+	 * (tr_store_use_config: serve's endpoint, export). */
+	{
+		struct tr_store *ro = NULL;
+
+		if ((rc = tr_store_open(&ro, path, TR_STORE_READONLY)) != 0 ||
+		    (rc = tr_store_use_config(ro, cfg)) != 0)
+			die("use_config", ro, rc);
+		memset(&q, 0, sizeof(q));
+		q.since = TR_DATE_NONE;
+		q.limit = 100;
+		time_query("conf_query", ro, &q, runs, &n);
+		printf("conf_query_items %ld\n", n);
+		q.tag = "t3";
+		time_query("conf_query_tag", ro, &q, runs, &n);
+		q.tag = NULL;
+		q.feed = "feed7";
+		time_query("conf_query_feed", ro, &q, runs, &n);
+		q.feed = NULL;
+		q.q = feed;
+		time_query("conf_query_fts", ro, &q, runs, &n);
+		tr_store_close(ro);
+	}
 
 	if (stat(path, &sb) == 0)
 		printf("db_bytes %lld\n", (long long)sb.st_size);

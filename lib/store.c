@@ -257,14 +257,6 @@ static const char temp_schema[] =
     ");"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
 
-/* The columns of struct tr_feed_state, in the order feed_from_row reads. */
-#define FEED_COLS                                                             \
-	"f.name, f.url, f.effective_url, coalesce(f.conf_title, f.doc_title),"  \
-	" f.site_link, f.etag, f.last_modified, f.body_hash, f.last_check,"   \
-	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
-	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
-	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
-	" f.enabled, f.removed_at"
 
 /* sort_date of a staged row s written at ?T (first_seen ?F for it). */
 #define SORT_DATE(first_seen)                                                 \

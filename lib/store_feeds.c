@@ -95,10 +95,16 @@ int
 tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name)
 {
-	sqlite3_stmt *s = store_stmt(st, S_FEED_GET);
+	sqlite3_stmt *s = st->cfg_used ? NULL : store_stmt(st, S_FEED_GET);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (st->cfg_used && sqlite3_prepare_v2(st->db, "SELECT " FEED_COLS
+		" FROM feeds_all f WHERE f.name = ?1", -1, &s, NULL) !=
+		SQLITE_OK) {
+		sqlite3_finalize(s);
+		return store_dberr(st, "reading a feed");
+	}
 	if (s == NULL)
 		return TR_ESTORE;
 	store_bind_text(s, 1, name);
@@ -116,17 +122,26 @@ tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
 		    st->path, name);
 	else
 		rc = store_dberr(st, "reading a feed");
-	sqlite3_reset(s);
+	if (st->cfg_used)
+		sqlite3_finalize(s);
+	else
+		sqlite3_reset(s);
 	return rc;
 }
 
 int
 tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 {
-	sqlite3_stmt *s = store_stmt(st, S_FEED_ALL);
+	sqlite3_stmt *s = st->cfg_used ? NULL : store_stmt(st, S_FEED_ALL);
 	struct tr_feed_state fs;
 	int rc;
 
+	if (st->cfg_used && sqlite3_prepare_v2(st->db, "SELECT " FEED_COLS
+		" FROM feeds_all f ORDER BY f.name", -1, &s, NULL) !=
+		SQLITE_OK) {
+		sqlite3_finalize(s);
+		return store_dberr(st, "listing feeds");
+	}
 	if (s == NULL)
 		return TR_ESTORE;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -134,11 +149,17 @@ tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 
 		feed_from_row(&fs, s);
 		if ((crc = cb(&fs, arg)) != 0) {
-			sqlite3_reset(s);
+			if (st->cfg_used)
+				sqlite3_finalize(s);
+			else
+				sqlite3_reset(s);
 			return crc < 0 ? crc : TR_EABORT;
 		}
 	}
-	sqlite3_reset(s);
+	if (st->cfg_used)
+		sqlite3_finalize(s);
+	else
+		sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_dberr(st, "listing feeds");
 	return 0;
@@ -825,9 +846,11 @@ out:
  * the views. The views read main's rows as they are now, so the polling
  * state a running process writes shows at once; the config decides
  * membership (active), titles, max_per_feed, enabled and tags. A feed
- * of the config not stored yet gets a negative id (no articles).
+ * of the config not stored yet is listed (feeds_all) with a negative id
+ * (no articles).
  */
 static const char shadow_sql[] =
+    "DROP VIEW IF EXISTS temp.feeds_all;"
     "DROP VIEW IF EXISTS temp.feeds;"
     "DROP VIEW IF EXISTS temp.feed_tags;"
     "DROP TABLE IF EXISTS temp.conf_feeds;"
@@ -857,7 +880,10 @@ static const char shadow_sql[] =
     " coalesce(c.max_per_feed, f.max_per_feed) AS max_per_feed,"
     " CASE WHEN c.name IS NULL THEN f.removed_at ELSE 0 END AS removed_at,"
     " f.lease_owner AS lease_owner, f.lease_until AS lease_until"
-    " FROM main.feeds f LEFT JOIN temp.conf_feeds c ON c.name = f.name"
+    " FROM main.feeds f LEFT JOIN temp.conf_feeds c ON c.name = f.name;"
+    /* Listings add the config's feeds not stored yet: not in feeds, so
+     * that the merged query's join stays a lookup by id. */
+    "CREATE TEMP VIEW feeds_all AS SELECT * FROM temp.feeds"
     " UNION ALL SELECT -c.rowid, c.name, c.url, NULL, c.title, NULL, NULL,"
     " NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 1, c.enabled,"
     " c.max_per_feed, 0, NULL, 0 FROM temp.conf_feeds c WHERE NOT EXISTS"

@@ -80,6 +80,15 @@ enum store_stmt {
 };
 
 /* The query variants: one bit per optional filter (store_query.c). */
+/* The columns of struct tr_feed_state, in the order feed_from_row reads. */
+#define FEED_COLS                                                             \
+	"f.name, f.url, f.effective_url, coalesce(f.conf_title, f.doc_title),"  \
+	" f.site_link, f.etag, f.last_modified, f.body_hash, f.last_check,"   \
+	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
+	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
+	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
+	" f.enabled, f.removed_at"
+
 enum {
 	Q_TAG = 1,
 	Q_FEED = 2,
