@@ -855,6 +855,8 @@ static const char shadow_sql[] =
     "DROP VIEW IF EXISTS temp.feed_tags;"
     "DROP TABLE IF EXISTS temp.conf_feeds;"
     "DROP TABLE IF EXISTS temp.conf_tags;"
+    "DROP TABLE IF EXISTS temp.conf_self;"
+    "CREATE TEMP TABLE conf_self (key TEXT NOT NULL);"
     "CREATE TEMP TABLE conf_feeds (name TEXT PRIMARY KEY, url TEXT,"
     "  title TEXT, max_per_feed INTEGER, enabled INTEGER);"
     "CREATE TEMP TABLE conf_tags (tag TEXT NOT NULL, name TEXT NOT NULL,"
@@ -880,7 +882,12 @@ static const char shadow_sql[] =
     " coalesce(c.max_per_feed, f.max_per_feed) AS max_per_feed,"
     " CASE WHEN c.name IS NULL THEN f.removed_at ELSE 0 END AS removed_at,"
     " f.lease_owner AS lease_owner, f.lease_until AS lease_until"
-    " FROM main.feeds f LEFT JOIN temp.conf_feeds c ON c.name = f.name;"
+    " FROM main.feeds f LEFT JOIN temp.conf_feeds c ON c.name = f.name"
+    /* Another config's feeds are none of this one's business; feeds no
+     * other config lists show as removed. */
+    " WHERE c.name IS NOT NULL OR f.active = 0 OR NOT EXISTS (SELECT 1"
+    " FROM main.feed_configs fc WHERE fc.feed_id = f.id"
+    " AND fc.config <> (SELECT key FROM temp.conf_self));"
     /* Listings add the config's feeds not stored yet: not in feeds, so
      * that the merged query's join stays a lookup by id. */
     "CREATE TEMP VIEW feeds_all AS SELECT * FROM temp.feeds"
@@ -980,6 +987,15 @@ tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
 		rc = shadow_feed(st, s, cfg, &cfg->feeds[i]);
 	for (i = 0; i < 2; i++)
 		sqlite3_finalize(s[i]);
+	if (rc == 0) {
+		char *key = config_key(cfg);
+
+		rc = key == NULL ? store_err(st, TR_ENOMEM, "out of memory")
+				 : run_key(st, "INSERT INTO temp.conf_self(key)"
+					       " VALUES (?1)", key, 0, 0,
+				       "applying the config");
+		free(key);
+	}
 	if (rc == 0)
 		rc = store_exec(st, "COMMIT");
 	if (rc != 0)

@@ -98,7 +98,7 @@ def outputs(conf):
     return got
 
 
-def check_side(conf, own, tag, what):
+def check_side(conf, own, tag, what, removed=()):
     """conf's exports, its tag's and its feeds list show exactly own."""
     for fmt, p in outputs(conf).items():
         eq(p, own, "%s: export -f %s" % (what, fmt))
@@ -108,10 +108,14 @@ def check_side(conf, own, tag, what):
        "%s: export --tag %s" % (what, tag))
     r = run("-c", conf, "feeds", "--json")
     check(r.rc == 0, "%s: feeds: %r" % (what, r))
-    active = sorted(f["name"] for f in json.loads(r.out)
-                    if f.get("active", True) and f.get("state") !=
-                    "inactive")
-    eq(active, own, "%s: feeds --json, active" % what)
+    listed = json.loads(r.out)
+    eq(sorted(f["name"] for f in listed if f["active"]), own,
+       "%s: feeds --json, active" % what)
+    # Another config's feeds are not listed (only feeds no config lists
+    # any more show, as removed).
+    if removed is not None:  # None: s may be deleted already (1 s)
+        eq(sorted(f["name"] for f in listed if not f["active"]),
+           list(removed), "%s: feeds --json, removed" % what)
 
 
 class Serve:
@@ -239,7 +243,7 @@ def two_configs_share_one_database():
         r = run("-c", b, "fetch")
         eq(r.rc, 0, "fetch B without s (%r)" % r)
         eq(db_names(tmp, "active = 1"), ["a1", "b1"], "s listed by none")
-        check_side(b, ["b1"], "tb", "B without s")
+        check_side(b, ["b1"], "tb", "B without s", None)
         time.sleep(1.5)
         r = run("-c", b, "fetch", "--force")
         eq(r.rc, 0, "fetch B after removed_keep (%r)" % r)

@@ -354,6 +354,53 @@ test_shared_configs(void)
 	}
 }
 
+static int
+name_cb(const struct tr_feed_state *fs, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s%s%s",
+	    out[0] ? " " : "", fs->name, fs->active ? "" : "(removed)");
+	return 0;
+}
+
+/* Reading with one config of two: the other's feeds are not listed. */
+static void
+test_other_config_unlisted(void)
+{
+	static const char conf_x[] = "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n"
+				     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n";
+	static const char conf_y[] = "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+				     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n";
+	static const char conf_y2[] = "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n";
+	struct tr_config *x = cfg_named(conf_x, "x"), *y = cfg_named(conf_y, "y"),
+			 *y2 = cfg_named(conf_y2, "y");
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_feed_state fs;
+	char *path = tmp_db(), names[256];
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, x), 0);
+	CHECK_INT(tr_store_sync_config(st, y), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_use_config(ro, x), 0);
+	names[0] = '\0';
+	CHECK_INT(tr_store_feeds(ro, name_cb, names), 0);
+	CHECK_STR(names, "a s");
+	CHECK_INT(tr_store_feed_get(ro, &fs, "b"), TR_ENOTFOUND);
+	/* y drops b: no config lists it, so x's reader shows it removed. */
+	CHECK_INT(tr_store_sync_config(st, y2), 0);
+	names[0] = '\0';
+	CHECK_INT(tr_store_feeds(ro, name_cb, names), 0);
+	CHECK_STR(names, "a b(removed) s");
+	tr_store_close(ro);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(x);
+	tr_config_free(y);
+	tr_config_free(y2);
+}
+
 /*
  * A database that is gone while what it left beside it is there: a
  * writer refuses to put an empty one in its place, and says what to do;
@@ -472,5 +519,5 @@ test_migrate_v3(void)
 }
 
 TR_TESTS(test_removed_leaves_merged_and_search, test_removed_keep,
-    test_purge, test_use_config, test_shared_configs, test_gone_database, test_marker_added,
+    test_purge, test_use_config, test_shared_configs, test_other_config_unlisted, test_gone_database, test_marker_added,
     test_migrate_v3)
