@@ -977,6 +977,85 @@ test_cut_boundaries(void)
 	}
 }
 
+
+/*
+ * A document written out in pieces (tr_render_drain() after each item,
+ * the next link given up front for Atom and RSS) is the same bytes as
+ * one built whole: hostile items, huge ones past the page budget, with
+ * and without a next link. Without the link up front, Atom and RSS
+ * refuse to end a drained document rather than misplace it.
+ */
+static void
+test_drained_same_bytes(void)
+{
+	static const enum tr_format fmts[] = {TR_FMT_ATOM, TR_FMT_RSS,
+	    TR_FMT_JSON, TR_FMT_HTML};
+	static const char *const nexts[] = {NULL,
+	    "https://planet.example/feed.atom?limit=3&before=a%20b"};
+	static struct tr_item it[43];
+	struct tr_buf big;
+	size_t f, k, i;
+
+	tr_buf_init(&big, 1 << 20);
+	while (big.len < 200 * 1024)
+		tr_buf_adds(&big, "<p>caf\xc3\xa9 &amp; <b>bold</b></p>\n");
+	three_items(it);
+	for (i = 3; i < 43; i++) {
+		bare_item(&it[i]);
+		it[i].a.link = S("https://big.example/a?id=1&x=2");
+		it[i].a.summary = S(i % 2 ? big.data : "<p>short</p>");
+		it[i].a.content = S(big.data);
+	}
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++)
+		for (k = 0; k < 2; k++) {
+			struct tr_render_doc d = doc;
+			struct tr_render *r = NULL;
+			struct tr_buf whole, piece, all;
+			int head = fmts[f] == TR_FMT_ATOM ||
+			    fmts[f] == TR_FMT_RSS;
+
+			CHECK_INT(render(&whole, fmts[f], it, 43, nexts[k],
+			    64 << 20), 0);
+			/* Past the budget (the page shows short excerpts). */
+			CHECK(whole.len > TR_RENDER_PAGE_BUDGET ||
+			    fmts[f] == TR_FMT_HTML);
+			tr_buf_init(&piece, 1 << 20);
+			tr_buf_init(&all, 64 << 20);
+			if (head)
+				d.next_url = nexts[k];
+			CHECK_INT(tr_render_begin(&r, &piece, fmts[f], &d), 0);
+			for (i = 0; i < 43 && r; i++) {
+				CHECK_INT(tr_render_item(&it[i], r), 0);
+				tr_buf_add(&all, piece.data, piece.len);
+				tr_render_drain(r);
+				CHECK_INT((int)piece.len, 0);
+			}
+			CHECK_INT(tr_render_end(r, nexts[k]), 0);
+			tr_buf_add(&all, piece.data, piece.len);
+			tr_render_free(r);
+			if (whole.len != all.len ||
+			    memcmp(whole.data, all.data, all.len) != 0)
+				printf("  %s next=%s: %zu bytes whole, %zu in "
+				    "pieces\n", tr_format_name(fmts[f]),
+				    nexts[k] ? "yes" : "no", whole.len, all.len);
+			CHECK(whole.len == all.len &&
+			    memcmp(whole.data, all.data, all.len) == 0);
+			/* The link only at the end: refused, not misplaced. */
+			if (head && nexts[k]) {
+				tr_buf_reset(&piece);
+				CHECK_INT(tr_render_begin(&r, &piece, fmts[f],
+				    &doc), 0);
+				tr_render_drain(r);
+				CHECK_INT(tr_render_end(r, nexts[k]), TR_EINVAL);
+				tr_render_free(r);
+			}
+			tr_buf_free(&whole);
+			tr_buf_free(&piece);
+			tr_buf_free(&all);
+		}
+	tr_buf_free(&big);
+}
+
 TR_TESTS(test_formats, test_paths, test_atom, test_rss, test_json,
     test_html, test_long_fields, test_too_big, test_empty, test_opml,
-    test_huge_items_capped, test_cut_boundaries)
+    test_huge_items_capped, test_cut_boundaries, test_drained_same_bytes)
