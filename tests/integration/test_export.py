@@ -449,11 +449,14 @@ def export_applies_the_config_at_hand():
         eq(r.rc, 2, "beta is not a feed of that config")
         eq(export(conf, "--limit", "1000").count("<entry>"),
            n_alpha + n_beta, "the first config, still both")
+        # beta is the first config's feed, not one removed from this one:
+        # not listed at all.
         r = run("-c", only_alpha, "feeds")
         eq(r.rc, 0, "feeds: %r" % r)
         line = [x for x in r.out.splitlines() if x.startswith("beta ")]
-        eq(len(line), 1, "beta listed")
-        contains(line[0], "removed")
+        eq(len(line), 0, "beta (another config's feed) listed")
+        check(any(x.startswith("alpha ") for x in r.out.splitlines()),
+              "alpha listed: %r" % r.out)
 
 
 @test
