@@ -538,6 +538,44 @@ sync_membership(struct tr_store *st, const char *key, const char *names,
 }
 
 int
+tr_store_listed_elsewhere(struct tr_store *st, const struct tr_config *cfg,
+    const char *name, char *other, size_t size)
+{
+	sqlite3_stmt *s = NULL;
+	char *key;
+	int rc;
+
+	if (size > 0)
+		other[0] = '\0';
+	if ((key = config_key(cfg)) == NULL)
+		return store_err(st, TR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(st->db, "SELECT c.config FROM main.feed_configs"
+		" c JOIN main.feeds f ON f.id = c.feed_id WHERE f.name = ?1"
+		" AND c.config <> ?2 ORDER BY c.config LIMIT 1", -1, &s,
+		NULL) != SQLITE_OK) {
+		rc = store_dberr(st, "reading which configs list a feed");
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *c = store_col_text(s, 0);
+
+		snprintf(other, size, "%s",
+		    c && *c ? c : "a config of an earlier version");
+		rc = 1;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = store_dberr(st, "reading which configs list a feed");
+out:
+	sqlite3_finalize(s);
+	free(key);
+	return rc;
+}
+
+int
 tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg)
 {
 	char *key;

@@ -54,6 +54,23 @@ cmd_purge(struct cli *cli, int argc, char **argv)
 	}
 	status = EXIT_OK;
 	for (i = optind; i < argc; i++) {
+		char other[1024];
+
+		/* Another config sharing the database still lists it. */
+		if ((rc = tr_store_listed_elsewhere(st, cfg, argv[i], other,
+			 sizeof(other))) != 0) {
+			if (rc > 0)
+				fprintf(stderr, "tributary purge: feed %s is "
+						"in %s, which shares the "
+						"database: remove its section "
+						"there first\n",
+				    argv[i], other);
+			else
+				fprintf(stderr, "tributary purge: %s\n",
+				    tr_store_errmsg(st));
+			status = EXIT_FAIL;
+			continue;
+		}
 		if ((rc = tr_store_purge(st, argv[i], &n)) != 0) {
 			fprintf(stderr, "tributary purge: %s\n",
 			    tr_store_errmsg(st));

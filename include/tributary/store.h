@@ -129,6 +129,13 @@ int tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg);
 int tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg);
 
 /*
+ * 1 when a config file other than cfg's lists the feed name (its path in
+ * other, cut to size), 0 when none does, else a negative tr_err.
+ */
+int tr_store_listed_elsewhere(struct tr_store *st, const struct tr_config *cfg,
+    const char *name, char *other, size_t size);
+
+/*
  * Makes the queries and feed listings of this handle follow cfg instead
  * of the state the last tr_store_sync_config() left, without writing to
  * the database: titles, tags, max_per_feed and enabled come from cfg, a

@@ -236,6 +236,12 @@ def two_configs_share_one_database():
             rc = sv.stop()
         eq(rc, 0, "serve B exit status (%s)" % sv.log()[-2000:])
 
+        # purge with A of a feed B lists: refused, nothing deleted.
+        r = run("-c", a, "purge", "b1")
+        eq(r.rc, 1, "purge b1 with A (%r)" % r)
+        contains(r.err, os.path.realpath(b), "purge names B's config")
+        eq(db_names(tmp), ["a1", "b1", "s"], "feeds after purge with A")
+
         # s dropped by B too: out of B's outputs at once, deleted after
         # removed_keep.
         b = write_conf(tmp, "b", pb, [("b1", srv.url("/b1.xml"), "tb")],
