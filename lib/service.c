@@ -368,6 +368,7 @@ struct state_count {
 	int64_t n[sizeof(feed_states) / sizeof(feed_states[0])];
 	const char **off;	/* names of "enabled = no" feeds, sorted */
 	size_t n_off;
+	const struct tr_config *cfg;
 };
 
 static int
@@ -406,6 +407,9 @@ count_feed(const struct tr_feed_state *fs, void *arg)
 {
 	struct state_count *c = arg;
 
+	/* Another config sharing the database lists it: not ours. */
+	if (fs->active && tr_config_feed(c->cfg, fs->name) == NULL)
+		return 0;
 	if (!fs->active)
 		c->n[4]++;
 	else if (fs->disabled ||
@@ -437,6 +441,7 @@ refresh_status(struct service *sv, int ready)
 	memset(&c, 0, sizeof(c));
 	memset(&stats, 0, sizeof(stats));
 	c.off = disabled_names(sv->cfg, &c.n_off);
+	c.cfg = sv->cfg;
 	if (tr_store_feeds(sv->st, count_feed, &c) == 0)
 		for (i = 0; i < sizeof(feed_states) / sizeof(feed_states[0]); i++)
 			tr_metric_set(sv->m.feeds,

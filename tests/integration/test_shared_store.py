@@ -208,6 +208,11 @@ def two_configs_share_one_database():
             st, body = get(pb, "/tags/tb.atom")
             eq(prefixes(body), ["b1"], "serve B: /tags/tb.atom")
             eq(get(pb, "/tags/ta.atom")[0], 404, "serve B: A's tag")
+            st, body = get(pb, "/metrics")
+            if st == 200:
+                n = sum(float(x.split()[-1]) for x in body.splitlines()
+                        if x.startswith("tributary_feeds{"))
+                eq(n, 2.0, "serve B: tributary_feeds counts B's feeds")
             # A's fetches while B serves, past removed_keep: B's page
             # and documents stay as they were.
             time.sleep(1.5)
