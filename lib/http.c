@@ -648,33 +648,51 @@ coding_qvalue(const char *s, const char *end)
 	return q;
 }
 
+/*
+ * Reads the next member of the comma-separated header list at *s (RFC 9110
+ * §5.6.1): sets *name and *n to its token (a coding or media type, without
+ * parameters) and *params to what follows the token up to *end, the
+ * member's end; advances *s past the comma. Returns 0 at the list's end.
+ */
+static int
+next_member(const char **s, const char **name, size_t *n,
+            const char **params, const char **end)
+{
+	const char *e, *ne;
+
+	if (**s == '\0')
+		return 0;
+	e = strchr(*s, ',');
+	if (e == NULL)
+		e = *s + strlen(*s);
+	*name = skip_ows(*s);
+	for (ne = *name; ne < e && *ne != ';' && *ne != ' ' && *ne != '\t';
+	     ne++)
+		;
+	*n = (size_t)(ne - *name);
+	*params = ne;
+	*end = e;
+	*s = *e ? e + 1 : e;
+	return 1;
+}
+
 int
 tr_http_accepts_gzip(const char *ae)
 {
 	int gzip_q = -1, star_q = -1;
-	const char *s = ae;
+	const char *s = ae, *name, *params, *end;
+	size_t n;
 
 	if (ae == NULL)
 		return 0;
-	while (*s) {
-		const char *end = strchr(s, ','), *name, *ne;
-		size_t n;
-		int q;
+	while (next_member(&s, &name, &n, &params, &end)) {
+		int q = coding_qvalue(params, end);
 
-		if (end == NULL)
-			end = s + strlen(s);
-		name = skip_ows(s);
-		for (ne = name;
-		     ne < end && *ne != ';' && *ne != ' ' && *ne != '\t'; ne++)
-			;
-		n = (size_t)(ne - name);
-		q = coding_qvalue(ne, end);
 		if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) ||
 		    (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
 			gzip_q = q > gzip_q ? q : gzip_q;
 		else if (n == 1 && *name == '*')
 			star_q = q;
-		s = *end ? end + 1 : end;
 	}
 	/* The named coding wins over "*" (RFC 9110 §12.5.3). */
 	if (gzip_q >= 0)
@@ -685,29 +703,19 @@ tr_http_accepts_gzip(const char *ae)
 int
 tr_http_wants_page(const char *accept)
 {
-	const char *s = accept;
+	const char *s = accept, *name, *params, *end;
+	size_t n;
 	int html = 0;
 
 	if (accept == NULL)
 		return 0;
-	while (*s) {
-		const char *end = strchr(s, ','), *name, *ne;
-		size_t n;
-
-		if (end == NULL)
-			end = s + strlen(s);
-		name = skip_ows(s);
-		for (ne = name;
-		     ne < end && *ne != ';' && *ne != ' ' && *ne != '\t'; ne++)
-			;
-		n = (size_t)(ne - name);
+	while (next_member(&s, &name, &n, &params, &end)) {
 		if ((n == 20 && strncasecmp(name, "application/atom+xml", n) == 0) ||
 		    (n == 19 && strncasecmp(name, "application/rss+xml", n) == 0))
 			return 0; /* a feed reader */
 		if (n == 9 && strncasecmp(name, "text/html", n) == 0 &&
-		    coding_qvalue(ne, end) > 0)
+		    coding_qvalue(params, end) > 0)
 			html = 1;
-		s = *end ? end + 1 : end;
 	}
 	return html;
 }
