@@ -1,224 +1,94 @@
 /*
- * store_int.h — what the parts of the store (store.c: open, migrations,
- * feeds, retention; store_batch.c: storing documents; store_query.c: the
- * merged query) share inside lib/.
+ * store_int.h — the store's operations table: what every backend of
+ * include/tributary/store.h provides, and the one thing the front
+ * (store.c) knows of a backend's handle.
+ *
+ * The shape is SQLite's VFS: a versioned struct of function pointers,
+ * one static table per backend (store_sqlite*.c, store_pg*.c), and
+ * callers that only ever go through the table. store.c holds the public
+ * functions, which pick the backend when a store opens (by the form of
+ * its address) and then dispatch, and the rules both backends share
+ * (preparing an article: canonical link, content hash, the JSON of its
+ * lists; the feed state records).
+ *
+ * Each backend defines struct tr_store and struct tr_store_batch in its
+ * own files, with a pointer to its table as their first member; the
+ * front reads that member and nothing else (C11 6.7.2.1: a pointer to a
+ * struct, converted, points to its first member), so a handle only ever
+ * reaches the functions of the backend that made it.
  */
 #ifndef TRIBUTARY_STORE_INT_H
 #define TRIBUTARY_STORE_INT_H
 
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-#include <sqlite3.h>
-
-#include "tributary/buf.h"
 #include "tributary/store.h"
 
-/*
- * Every fixed statement of the store, prepared on first use and kept on
- * the handle until it is closed (see stmt_sql[] in store.c).
- */
-enum store_stmt {
-	S_BEGIN,
-	S_BEGIN_STAGE,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_SAVEPOINT,
-	S_RELEASE,
-	S_ROLLBACK_TO,
-	S_GEN_GET,
-	S_DATA_VERSION,
-	S_GEN_BUMP,
-	S_FEED_ID,
-	S_FEED_GET,
-	S_FEED_ALL,
-	S_FEED_SAVE,
-	S_FEED_OLD,
-	S_FEED_INSERT,
-	S_FEED_CONF,
-	S_FEED_URL_RESET,
-	S_FEED_DEACTIVATE,
-	S_FEED_META,
-	S_TAGS_GET,
-	S_TAGS_DEL,
-	S_TAG_ADD,
-	S_NEXT_DUE,
-	S_FEEDS_STAMP,
-	S_STATS,
-	S_STAGE_ADD,
-	S_STAGE_DROP,
-	S_TOUCHED_CLEAR,
-	S_TOUCH_OLD,
-	S_TOUCH_NEW,
-	S_APPLY_UPDATE,
-	S_APPLY_INSERT,
-	S_LATEST_OFF,
-	S_LATEST_ON,
-	S_PRIMARY_OFF,
-	S_PRIMARY_ON,
-	S_STAGE_COUNT,
-	S_RET_FEEDS,
-	S_RET_TOUCH_DAYS,
-	S_RET_DEL_DAYS,
-	S_RET_TOUCH_ITEMS,
-	S_RET_DEL_ITEMS,
-	S_ALSO,
-	S_JSON_STRINGS,
-	S_JSON_AUTHORS,
-	S_JSON_ENCLOSURES,
-	S_TAG_SHARE,
-	S_FTS_COUNT,
-	S_FTS_PENDING,
-	S_FTS_INDEX,
-	S_FTS_MARK,
-	S_LEASE_TAKE,
-	S_LEASE_DROP,
-	S_LEASE_HOLDER,
-	S_LEASE_STEAL,
-	S__COUNT
+#define STORE_OPS_VERSION 1
+
+struct store_ops {
+	int version; /* STORE_OPS_VERSION */
+	const char *name; /* "sqlite", "postgresql" */
+
+	/* Life cycle, errors, damage (store.h says what each does). */
+	int (*open)(struct tr_store **out, const char *path, int flags);
+	void (*close)(struct tr_store *st);
+	int (*file_check)(const struct tr_store *st, char *why, size_t size);
+	int (*damaged)(const struct tr_store *st, const char **why);
+	int (*check)(struct tr_store *st, int full,
+	    int (*cb)(const char *problem, void *arg), void *arg);
+	const char *(*errmsg)(const struct tr_store *st);
+	void (*set_now)(struct tr_store *st, int64_t now);
+
+	/* Feeds, configs, leases. */
+	int (*sync_config)(struct tr_store *st, const struct tr_config *cfg);
+	int (*config_seen)(struct tr_store *st, const struct tr_config *cfg);
+	int (*listed_elsewhere)(struct tr_store *st,
+	    const struct tr_config *cfg, const char *name, char *other,
+	    size_t size);
+	int (*use_config)(struct tr_store *st, const struct tr_config *cfg);
+	int (*purge)(struct tr_store *st, const char *name, int64_t *deleted);
+	const char *(*owner)(const struct tr_store *st);
+	int (*claim)(struct tr_store *st, const char *const *names, size_t n,
+	    int64_t now, int64_t ttl, unsigned char *claimed);
+	int (*release)(struct tr_store *st);
+	int (*feed_get)(struct tr_store *st, struct tr_feed_state *out,
+	    const char *name);
+	int (*feed_save)(struct tr_store *st, const struct tr_feed_state *fs);
+	int (*feeds)(struct tr_store *st, tr_feed_cb cb, void *arg);
+
+	/* Storing documents. */
+	int (*batch_begin)(struct tr_store_batch **out, struct tr_store *st,
+	    const char *feed_name);
+	int (*batch_add)(struct tr_store_batch *b, const struct tr_article *a);
+	int (*batch_add_prepared)(struct tr_store_batch *b,
+	    const struct tr_article *a, const struct tr_store_prep *p);
+	int (*batch_commit)(struct tr_store_batch *b,
+	    const struct tr_feed_meta *meta, struct tr_store_result *res);
+	void (*batch_free)(struct tr_store_batch *b);
+
+	/* Full-text index and group commit. */
+	void (*defer_index)(struct tr_store *st, int defer);
+	int (*index)(struct tr_store *st);
+	void (*group_begin)(struct tr_store *st);
+	int (*group_commit)(struct tr_store *st);
+	int (*group_end)(struct tr_store *st);
+	int (*group_open)(const struct tr_store *st);
+	int64_t (*groups_lost)(const struct tr_store *st, const char **why);
+
+	/* Reading. */
+	int (*query)(struct tr_store *st, const struct tr_query *q,
+	    tr_item_cb cb, void *arg, char **next);
+	int (*generation)(struct tr_store *st, int64_t *gen,
+	    int64_t *changed_at);
+	int (*next_due)(struct tr_store *st, int64_t *when);
+	int (*feeds_stamp)(struct tr_store *st, int64_t *stamp,
+	    int64_t *latest);
+	int (*retention)(struct tr_store *st, const struct tr_config *cfg,
+	    int64_t now, int64_t *deleted);
+	int (*stats)(struct tr_store *st, struct tr_store_stats *out);
 };
-
-/* The query variants: one bit per optional filter (store_query.c). */
-/* The columns of struct tr_feed_state, in the order feed_from_row reads. */
-#define FEED_COLS                                                             \
-	"f.name, f.url, f.effective_url, coalesce(f.conf_title, f.doc_title),"  \
-	" f.site_link, f.etag, f.last_modified, f.body_hash, f.last_check,"   \
-	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
-	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
-	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
-	" f.enabled, f.removed_at"
-
-enum {
-	Q_TAG = 1,
-	Q_FEED = 2,
-	Q_FTS = 4,
-	Q_SINCE = 8,
-	Q_CURSOR = 16,
-	Q_WALK = 32 /* walk the date index, skipping rows (store_query.c) */
-};
-#define Q_VARIANTS 64
-
-struct tr_store {
-	sqlite3 *db;
-	char *path;
-	int readonly;
-	/* The database file opened (stat(2) at open; ino 0: in memory), for
-	 * tr_store_file_check(). Set once, read by any thread. */
-	dev_t file_dev;
-	ino_t file_ino;
-	/*
-	 * Set once the database is known to be damaged (quick_check at
-	 * open, or any SQLITE_CORRUPT / SQLITE_NOTADB): from then on nothing
-	 * is written through the handle. damage_msg is written before the
-	 * flag and never after, so any thread may read it once it is set
-	 * (tr_store_damaged, for /healthz).
-	 */
-	atomic_int damaged;
-	char damage_msg[768];
-	/* This handle's name in feed leases: host/pidns/pid/random
-	 * (tr_store_claim). */
-	char owner[200];
-	int64_t fixed_now;	/* tr_store_set_now(); 0 = the clock */
-	/* tr_store_use_config(): whether applied, and a hash of what of
-	 * the config it applied, so applying the same again is free. */
-	int cfg_used;
-	uint64_t cfg_hash;
-	int64_t next_batch;	/* id of the next batch on this handle */
-	/*
-	 * Staged rows go into temp.stage inside a deferred transaction that
-	 * touches only the temp database (so it takes no lock on the main
-	 * one) and is committed every STAGE_FLUSH rows and before any write
-	 * transaction: one temp commit per many rows instead of one each.
-	 * If such a commit fails, the staged rows of every open batch are
-	 * gone: stage_epoch moves on and those batches refuse to commit.
-	 */
-	int defer_index; /* tr_store_defer_index() */
-	/*
-	 * Group commit (tr_store_group_begin): writes run in savepoints of
-	 * one transaction, opened by the first of them and committed by
-	 * tr_store_group_commit(); staged rows go into it too.
-	 */
-	int grouping;
-	int in_group;
-	int in_savepoint;
-	int64_t group_writes; /* released savepoints in the open group */
-	/* Groups rolled back whole (group_lost) and the last one's error,
-	 * for tr_store_groups_lost(); the error also of a lost staging
-	 * transaction, for the batches it took. */
-	int64_t groups_lost;
-	char lost_msg[512];
-	int staging;
-	int64_t staged_rows;
-	int64_t stage_epoch;
-	/*
-	 * A read-only handle's last generation and the PRAGMA data_version
-	 * it was read at: while no other connection commits, the version
-	 * stays and the generation is answered without reading meta.
-	 */
-	int gen_cached;
-	int64_t gen_dv, gen_value, gen_changed_at;
-	sqlite3_stmt *stmt[S__COUNT];
-	sqlite3_stmt *qstmt[Q_VARIANTS];
-	char errmsg[512];
-};
-
-/*
- * Returns the statement id, reset and with its bindings cleared, or NULL
- * (with errmsg set) when it cannot be prepared.
- */
-sqlite3_stmt *store_stmt(struct tr_store *st, enum store_stmt id);
-
-/* Sets errmsg from a printf format and returns rc. */
-int store_err(struct tr_store *st, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Sets errmsg to "WHAT: <sqlite's message>" and returns TR_ESTORE. */
-int store_dberr(struct tr_store *st, const char *what);
-
-/* Steps a statement to completion (no rows expected). 0 or TR_ESTORE. */
-int store_exec_stmt(struct tr_store *st, sqlite3_stmt *s, const char *what);
-
-/*
- * Steps a statement that answers one row and puts its first column in
- * *v; resets it. 0, or TR_ESTORE with "WHAT: ..." in errmsg.
- */
-int store_step_int64(struct tr_store *st, sqlite3_stmt *s, const char *what,
-    int64_t *v);
-
-/* Runs literal SQL (no parameters). 0 or TR_ESTORE. */
-int store_exec(struct tr_store *st, const char *sql);
-
-/* Commits the staging transaction, if one is open. */
-int store_stage_flush(struct tr_store *st);
-
-/*
- * Begins a write transaction (BEGIN IMMEDIATE; the staging transaction
- * is committed first), commits, rolls back. While grouping, they open,
- * release and roll back a savepoint inside the group's transaction
- * instead (opening that first when needed). Not nested.
- */
-int store_begin(struct tr_store *st);
-int store_commit(struct tr_store *st);
-void store_rollback(struct tr_store *st);
-
-/* Bumps the generation counter (inside the caller's transaction). */
-int store_bump_generation(struct tr_store *st);
-
-/* The current time in Unix seconds (or the fixed time for tests). */
-int64_t store_now(const struct tr_store *st);
-
-/* Binds s, or NULL when s is NULL. The text must outlive the step. */
-int store_bind_text(sqlite3_stmt *s, int i, const char *v);
-
-/* Binds a date, or NULL when it is TR_DATE_NONE. */
-int store_bind_date(sqlite3_stmt *s, int i, int64_t v);
-
-/* The column as a date: TR_DATE_NONE when NULL. */
-int64_t store_col_date(sqlite3_stmt *s, int i);
-
-/* The column's text, or NULL for SQL NULL. Valid until the next step. */
-const char *store_col_text(sqlite3_stmt *s, int i);
 
 /*
  * Appends s as a JSON string literal (null for NULL). Lossless, unlike
@@ -227,30 +97,10 @@ const char *store_col_text(sqlite3_stmt *s, int i);
  */
 int store_json_str(struct tr_buf *b, const char *s);
 
-/*
- * The same as a char *, for filling the public records whose string
- * fields are not const; such records are borrowed and never written
- * through.
- */
-char *store_col_borrow(sqlite3_stmt *s, int i);
+/* The backends' tables. */
+extern const struct store_ops store_sqlite_ops;
 
-/* Recomputes is_primary for every canonical link in temp.touched. */
-int store_fix_primary(struct tr_store *st, int64_t *changes);
-
-/*
- * Adds the articles above meta.fts_done to the full-text index and moves
- * the mark (inside the caller's write transaction). *indexed, if not
- * NULL, gets the number of rows indexed.
- */
-int store_fts_catch_up(struct tr_store *st, int64_t *indexed);
-
-/*
- * Registers the VFS that writes statement journals in pieces (see
- * store_vfs.c) as SQLite's default, once. An SQLite result code.
- */
-int store_vfs_register(void);
-
-/* Finalizes the query statements (store_query.c). */
-void store_query_finalize(struct tr_store *st);
+/* The backend whose table ops is, by the address it opens. */
+const struct store_ops *store_backend(const char *path);
 
 #endif

@@ -6,7 +6,7 @@
  * (temp_store = FILE), so a huge document does not sit in memory, and
  * INSERT OR REPLACE makes the last item of an identity win within one
  * document. Batches of several feeds can be staged interleaved; only
- * tr_store_batch_commit() touches the main database, in one transaction
+ * sq_batch_commit() touches the main database, in one transaction
  * that applies every staged item of its batch or none:
  *
  *   1. record the canonical links about to change (temp.touched);
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_sqlite_int.h"
 #include "tributary/error.h"
 #include "tributary/log.h"
 #include "tributary/url.h"
@@ -35,6 +35,7 @@
 #define STAGE_FLUSH 1000
 
 struct tr_store_batch {
+	const struct store_ops *ops; /* first: &store_sqlite_ops */
 	struct tr_store *st;
 	int64_t id;
 	int64_t epoch; /* st->stage_epoch at the start */
@@ -44,128 +45,8 @@ struct tr_store_batch {
 	struct tr_store_prep prep; /* reused by tr_store_batch_add */
 };
 
-/* Caps the JSON text of one article's lists (they come from outside). */
-#define LIST_MAX ((size_t)16 << 20)
-
 int
-store_json_str(struct tr_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
-	int rc = 0;
-
-	if (s == NULL)
-		return tr_buf_adds(b, "null");
-	rc = tr_buf_addc(b, '"');
-	for (p = (const unsigned char *)s; *p && rc == 0; p++) {
-		if (*p == '"' || *p == '\\') {
-			char e[2] = {'\\', (char)*p};
-
-			rc = tr_buf_add(b, e, 2);
-		} else if (*p < 0x20) {
-			char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4],
-			    hex[*p & 15]};
-
-			rc = tr_buf_add(b, e, 6);
-		} else
-			rc = tr_buf_addc(b, (char)*p);
-	}
-	if (rc == 0)
-		rc = tr_buf_addc(b, '"');
-	return rc;
-}
-
-/* The JSON of the article's authors, categories and enclosures. */
-static int
-lists_json(struct tr_store_prep *b, const struct tr_article *a)
-{
-	size_t i;
-	int rc = 0;
-
-	tr_buf_reset(&b->authors);
-	tr_buf_reset(&b->categories);
-	tr_buf_reset(&b->enclosures);
-	for (i = 0; i < a->n_authors && rc == 0; i++) {
-		const struct tr_person *p = &a->authors[i];
-
-		rc = tr_buf_adds(&b->authors, i ? ",{\"name\":" : "[{\"name\":");
-		if (rc == 0)
-			rc = store_json_str(&b->authors, p->name);
-		if (rc == 0)
-			rc = tr_buf_adds(&b->authors, ",\"email\":");
-		if (rc == 0)
-			rc = store_json_str(&b->authors, p->email);
-		if (rc == 0)
-			rc = tr_buf_adds(&b->authors, ",\"uri\":");
-		if (rc == 0)
-			rc = store_json_str(&b->authors, p->uri);
-		if (rc == 0)
-			rc = tr_buf_adds(&b->authors,
-			    i + 1 == a->n_authors ? "}]" : "}");
-	}
-	for (i = 0; i < a->n_categories && rc == 0; i++) {
-		rc = tr_buf_addc(&b->categories, i ? ',' : '[');
-		if (rc == 0)
-			rc = store_json_str(&b->categories, a->categories[i]);
-		if (rc == 0 && i + 1 == a->n_categories)
-			rc = tr_buf_addc(&b->categories, ']');
-	}
-	for (i = 0; i < a->n_enclosures && rc == 0; i++) {
-		const struct tr_enclosure *e = &a->enclosures[i];
-
-		rc = tr_buf_adds(&b->enclosures, i ? ",{\"url\":" : "[{\"url\":");
-		if (rc == 0)
-			rc = store_json_str(&b->enclosures, e->url);
-		if (rc == 0)
-			rc = tr_buf_adds(&b->enclosures, ",\"type\":");
-		if (rc == 0)
-			rc = store_json_str(&b->enclosures, e->type);
-		if (rc == 0)
-			rc = tr_buf_printf(&b->enclosures, ",\"length\":%lld}%s",
-			    (long long)e->length,
-			    i + 1 == a->n_enclosures ? "]" : "");
-	}
-	return rc;
-}
-
-void
-tr_store_prep_init(struct tr_store_prep *p)
-{
-	p->canon = NULL;
-	p->hash = 0;
-	tr_buf_init(&p->authors, LIST_MAX);
-	tr_buf_init(&p->categories, LIST_MAX);
-	tr_buf_init(&p->enclosures, LIST_MAX);
-}
-
-void
-tr_store_prep_free(struct tr_store_prep *p)
-{
-	free(p->canon);
-	p->canon = NULL;
-	tr_buf_free(&p->authors);
-	tr_buf_free(&p->categories);
-	tr_buf_free(&p->enclosures);
-}
-
-int
-tr_store_prep(struct tr_store_prep *p, const struct tr_article *a)
-{
-	int rc;
-
-	free(p->canon);
-	p->canon = NULL;
-	if ((rc = lists_json(p, a)) != 0)
-		return rc;
-	if (a->link && (p->canon = tr_url_canonical(a->link)) == NULL)
-		tr_log(TR_LOG_DEBUG, "article %s: link %s has no canonical "
-		    "form", a->id ? a->id : "", a->link);
-	p->hash = tr_article_content_hash(a);
-	return 0;
-}
-
-int
-tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
+sq_batch_begin(struct tr_store_batch **out, struct tr_store *st,
     const char *feed_name)
 {
 	struct tr_store_batch *b;
@@ -196,6 +77,7 @@ tr_store_batch_begin(struct tr_store_batch **out, struct tr_store *st,
 	}
 	b->feed_id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	b->ops = &store_sqlite_ops;
 	b->st = st;
 	b->id = st->next_batch++;
 	b->epoch = st->stage_epoch;
@@ -216,14 +98,14 @@ bind_list(sqlite3_stmt *s, int i, const struct tr_buf *json)
 }
 
 int
-tr_store_batch_add(struct tr_store_batch *b, const struct tr_article *a)
+sq_batch_add(struct tr_store_batch *b, const struct tr_article *a)
 {
 	int rc;
 
 	if ((rc = tr_store_prep(&b->prep, a)) != 0)
 		return store_err(b->st, rc, "feed %s: article %s: %s",
 		    b->feed_name, a->id ? a->id : "", tr_strerror(rc));
-	return tr_store_batch_add_prepared(b, a, &b->prep);
+	return sq_batch_add_prepared(b, a, &b->prep);
 }
 
 /*
@@ -257,7 +139,7 @@ adopt_legacy_id(struct tr_store_batch *b, const struct tr_article *a)
 }
 
 int
-tr_store_batch_add_prepared(struct tr_store_batch *b,
+sq_batch_add_prepared(struct tr_store_batch *b,
     const struct tr_article *a, const struct tr_store_prep *p)
 {
 	struct tr_store *st = b->st;
@@ -303,7 +185,7 @@ tr_store_batch_add_prepared(struct tr_store_batch *b,
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* the article and p are the caller's */
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
-		rc = st->in_group ? tr_store_group_commit(st)
+		rc = st->in_group ? sq_group_commit(st)
 				  : store_stage_flush(st);
 	return rc;
 }
@@ -395,7 +277,7 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 }
 
 int
-tr_store_batch_commit(struct tr_store_batch *b,
+sq_batch_commit(struct tr_store_batch *b,
     const struct tr_feed_meta *meta, struct tr_store_result *res)
 {
 	struct tr_store *st = b->st;
@@ -431,7 +313,7 @@ tr_store_batch_commit(struct tr_store_batch *b,
 }
 
 void
-tr_store_batch_free(struct tr_store_batch *b)
+sq_batch_free(struct tr_store_batch *b)
 {
 	sqlite3_stmt *s;
 

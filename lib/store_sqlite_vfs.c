@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include "store_int.h"
+#include "store_sqlite_int.h"
 
 /* The largest piece one write passes down. */
 #define PIECE (64 << 10)

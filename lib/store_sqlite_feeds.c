@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store_int.h"
+#include "store_sqlite_int.h"
 #include "tributary/error.h"
 #include "tributary/hash.h"
 #include "tributary/log.h"
@@ -43,56 +43,8 @@ feed_from_row(struct tr_feed_state *fs, sqlite3_stmt *s)
 	fs->removed_at = sqlite3_column_int64(s, 20);
 }
 
-/* Replaces each borrowed string of fs by an owned copy. */
-static int
-feed_own(struct tr_feed_state *fs)
-{
-	char **fields[] = {&fs->name, &fs->url, &fs->effective_url,
-	    &fs->title, &fs->site_link, &fs->etag, &fs->last_modified,
-	    &fs->body_hash, &fs->last_error, &fs->disabled_reason};
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (*fields[i] == NULL)
-			continue;
-		if ((*fields[i] = strdup(*fields[i])) == NULL)
-			rc = TR_ENOMEM;
-	}
-	return rc;
-}
-
-void
-tr_feed_state_free(struct tr_feed_state *fs)
-{
-	if (fs == NULL)
-		return;
-	free(fs->name);
-	free(fs->url);
-	free(fs->effective_url);
-	free(fs->title);
-	free(fs->site_link);
-	free(fs->etag);
-	free(fs->last_modified);
-	free(fs->body_hash);
-	free(fs->last_error);
-	free(fs->disabled_reason);
-	memset(fs, 0, sizeof(*fs));
-}
-
 int
-tr_feed_state_copy(struct tr_feed_state *d, const struct tr_feed_state *s)
-{
-	*d = *s;
-	if (feed_own(d) != 0) {
-		tr_feed_state_free(d); /* feed_own left NULL where it failed */
-		return TR_ENOMEM;
-	}
-	return 0;
-}
-
-int
-tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
+sq_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name)
 {
 	sqlite3_stmt *s = st->cfg_used ? NULL : store_stmt(st, S_FEED_GET);
@@ -110,10 +62,11 @@ tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
 	store_bind_text(s, 1, name);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		feed_from_row(out, s);
-		if (feed_own(out) != 0) {
+		struct tr_feed_state row;
+
+		feed_from_row(&row, s);
+		if (tr_feed_state_copy(out, &row) != 0) {
 			sqlite3_reset(s);
-			tr_feed_state_free(out);
 			return store_err(st, TR_ENOMEM, "out of memory");
 		}
 		rc = 0;
@@ -130,7 +83,7 @@ tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
 }
 
 int
-tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
+sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 {
 	sqlite3_stmt *s = st->cfg_used ? NULL : store_stmt(st, S_FEED_ALL);
 	struct tr_feed_state fs;
@@ -176,7 +129,7 @@ streq(const char *a, const char *b)
  * disabled flag shows in the rendered feeds, so it bumps the generation.
  */
 int
-tr_store_feed_save(struct tr_store *st, const struct tr_feed_state *fs)
+sq_feed_save(struct tr_store *st, const struct tr_feed_state *fs)
 {
 	sqlite3_stmt *s;
 	int rc, bump = 0;
@@ -538,7 +491,7 @@ sync_membership(struct tr_store *st, const char *key, const char *names,
 }
 
 int
-tr_store_listed_elsewhere(struct tr_store *st, const struct tr_config *cfg,
+sq_listed_elsewhere(struct tr_store *st, const struct tr_config *cfg,
     const char *name, char *other, size_t size)
 {
 	sqlite3_stmt *s = NULL;
@@ -576,7 +529,7 @@ out:
 }
 
 int
-tr_store_config_seen(struct tr_store *st, const struct tr_config *cfg)
+sq_config_seen(struct tr_store *st, const struct tr_config *cfg)
 {
 	char *key;
 	int rc;
@@ -637,7 +590,7 @@ sync_removed(struct tr_store *st, const char *names, int64_t *n)
 }
 
 int
-tr_store_sync_config(struct tr_store *st, const struct tr_config *cfg)
+sq_sync_config(struct tr_store *st, const struct tr_config *cfg)
 {
 	struct tr_buf names;
 	char *key;
@@ -784,7 +737,7 @@ drop_feeds(struct tr_store *st, const char *where, const char *text,
 }
 
 int
-tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted)
+sq_purge(struct tr_store *st, const char *name, int64_t *deleted)
 {
 	int64_t n = 0;
 	int rc;
@@ -815,7 +768,7 @@ tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted)
 }
 
 int
-tr_store_retention(struct tr_store *st, const struct tr_config *cfg,
+sq_retention(struct tr_store *st, const struct tr_config *cfg,
     int64_t now, int64_t *deleted)
 {
 	sqlite3_stmt *s;
@@ -987,7 +940,7 @@ shadow_feed(struct tr_store *st, sqlite3_stmt *const *s,
 }
 
 int
-tr_store_use_config(struct tr_store *st, const struct tr_config *cfg)
+sq_use_config(struct tr_store *st, const struct tr_config *cfg)
 {
 	static const char *const sql[2] = {
 	    "INSERT OR REPLACE INTO temp.conf_feeds(name, url, title,"

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_sqlite_int.h"
 #include "tributary/error.h"
 
 #define LIMIT_DEFAULT 50
@@ -848,7 +848,7 @@ out:
 }
 
 int
-tr_store_query(struct tr_store *st, const struct tr_query *q,
+sq_query(struct tr_store *st, const struct tr_query *q,
     tr_item_cb cb, void *arg, char **next)
 {
 	struct tr_query fq = *q;
