@@ -23,7 +23,7 @@ UNITDIR ?= /lib/systemd/system
 
 BUILD ?= build
 CC ?= cc
-PKGS = libcurl expat sqlite3 libmicrohttpd zlib inih gumbo libcrypto
+PKGS = libcurl expat sqlite3 libmicrohttpd zlib inih gumbo libcrypto libpq
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \

@@ -9,8 +9,14 @@
  * (libpq's connection URIs) names a PostgreSQL database; anything else
  * is the path of an SQLite file (or :memory:).
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tributary/error.h"
 #include "tributary/log.h"
@@ -24,7 +30,9 @@
 const struct store_ops *
 store_backend(const char *path)
 {
-	(void)path;
+	if (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0)
+		return &store_pg_ops;
 	return &store_sqlite_ops;
 }
 
@@ -194,6 +202,57 @@ tr_feed_state_copy(struct tr_feed_state *d, const struct tr_feed_state *s)
 		return TR_ENOMEM;
 	}
 	return 0;
+}
+
+/* --- feed leases: who holds one --- */
+
+/*
+ * This process's place: host name and PID namespace ("host/pid:[N]"),
+ * within which a PID names one process.
+ */
+static void
+owner_place(char *out, size_t size)
+{
+	char host[64] = "", ns[64] = "";
+	ssize_t n;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "host");
+	if ((n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1)) > 0)
+		ns[n] = '\0';
+	snprintf(out, size, "%s/%s", host, ns);
+}
+
+void
+store_owner_name(char *out, size_t size)
+{
+	char place[160];
+	unsigned int nonce = 0;
+
+	owner_place(place, sizeof(place));
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(nonce))
+		nonce = (unsigned int)time(NULL) ^ (unsigned int)clock();
+	snprintf(out, size, "%.120s/%ld/%08x", place, (long)getpid(), nonce);
+}
+
+int
+store_owner_dead(const char *owner)
+{
+	char place[160];
+	const char *p;
+	size_t n;
+	long pid;
+
+	owner_place(place, sizeof(place));
+	n = strlen(place);
+	if (owner == NULL || strncmp(owner, place, n) != 0 || owner[n] != '/')
+		return 0;
+	p = owner + n + 1;
+	pid = strtol(p, NULL, 10);
+	if (pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
 /* --- storing documents --- */

@@ -97,8 +97,23 @@ struct store_ops {
  */
 int store_json_str(struct tr_buf *b, const char *s);
 
+/*
+ * A feed lease's owner name for this handle: host/PID namespace/pid/
+ * random, unique among the processes of every host (tr_store_claim).
+ */
+void store_owner_name(char *out, size_t size);
+
+/*
+ * Whether owner names a process of this host and PID namespace that no
+ * longer runs: its leases need not wait for their expiry (a process
+ * killed, or one that could not release them). Owners elsewhere are
+ * only ever taken over after expiry.
+ */
+int store_owner_dead(const char *owner);
+
 /* The backends' tables. */
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /* The backend whose table ops is, by the address it opens. */
 const struct store_ops *store_backend(const char *path);

@@ -1470,61 +1470,6 @@ reopen_immutable(struct tr_store *st, int rc)
 
 /* --- feed leases --- */
 
-/*
- * This process's place: host name and PID namespace ("host/pid:[N]"),
- * within which a PID names one process.
- */
-static void
-owner_place(char *out, size_t size)
-{
-	char host[64] = "", ns[64] = "";
-	ssize_t n;
-
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		snprintf(host, sizeof(host), "host");
-	if ((n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1)) > 0)
-		ns[n] = '\0';
-	snprintf(out, size, "%s/%s", host, ns);
-}
-
-/* place/pid/random: unique among the processes of every host. */
-static void
-owner_name(struct tr_store *st)
-{
-	char place[160];
-	unsigned int nonce = 0;
-
-	owner_place(place, sizeof(place));
-	sqlite3_randomness((int)sizeof(nonce), &nonce);
-	snprintf(st->owner, sizeof(st->owner), "%.120s/%ld/%08x", place,
-	    (long)getpid(), nonce);
-}
-
-/*
- * Whether owner names a process of this host and PID namespace that no
- * longer runs: its leases need not wait for their expiry (a process
- * killed, or one that could not release them). Owners elsewhere are
- * only ever taken over after expiry.
- */
-static int
-owner_dead(const char *owner)
-{
-	char place[160];
-	const char *p;
-	size_t n;
-	long pid;
-
-	owner_place(place, sizeof(place));
-	n = strlen(place);
-	if (owner == NULL || strncmp(owner, place, n) != 0 || owner[n] != '/')
-		return 0;
-	p = owner + n + 1;
-	pid = strtol(p, NULL, 10);
-	if (pid <= 0 || pid == (long)getpid())
-		return 0;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 /* Takes name's lease from a dead owner of this host; 1 when taken. */
 static int
 claim_from_dead(struct tr_store *st, const char *name, int64_t until,
@@ -1542,7 +1487,7 @@ claim_from_dead(struct tr_store *st, const char *name, int64_t until,
 	if (sqlite3_step(s) == SQLITE_ROW && store_col_text(s, 0) != NULL)
 		snprintf(holder, sizeof(holder), "%s", store_col_text(s, 0));
 	sqlite3_reset(s);
-	if (holder[0] == '\0' || !owner_dead(holder))
+	if (holder[0] == '\0' || !store_owner_dead(holder))
 		return 0;
 	if ((s = store_stmt(st, S_LEASE_STEAL)) == NULL) {
 		*rc = TR_ESTORE;
@@ -1719,7 +1664,7 @@ sq_open(struct tr_store **out, const char *path, int flags)
 		return store_err(st, TR_ENOMEM, "out of memory");
 	st->readonly = (flags & TR_STORE_READONLY) != 0;
 	st->next_batch = 1;
-	owner_name(st);
+	store_owner_name(st->owner, sizeof(st->owner));
 	oflags = st->readonly ? SQLITE_OPEN_READONLY
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	oflags |= SQLITE_OPEN_NOMUTEX;
