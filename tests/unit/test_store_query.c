@@ -3,7 +3,7 @@
  * cross-feed deduplication, filters, full-text search, pagination,
  * per-feed caps, query plans; and retention.
  */
-#include "store_int.h" /* the statements of a commit, for their plans */
+#include "store_sqlite_int.h" /* the statements of a commit, for their plans */
 #include "test_store_util.h"
 
 static const char conf3[] = "[tributary]\n"
