@@ -44,6 +44,7 @@
 #include "tributary/escape.h"
 #include "tributary/hash.h"
 #include "tributary/html.h"
+#include "tributary/store.h"
 #include "tributary/url.h"
 
 #define MAX_ERRORS_TEXT (64 * 1024)
@@ -57,7 +58,7 @@
 enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_FEED, SEC_BAD };
 enum value_kind { V_STRING, V_PATH, V_URL, V_LISTEN, V_DURATION, V_SIZE,
 	V_COUNT, V_BOOL, V_TAGS, V_PUBLIC_URL, V_URL_FILE, V_SANITIZE,
-	V_HOSTS };
+	V_HOSTS, V_DATABASE };
 
 /* One setting: where it may appear, its type, its range and its field. */
 struct key {
@@ -73,7 +74,7 @@ struct key {
 #define DAY (24 * 3600)
 
 static const struct key keys[] = {
-    {"database", SEC_GLOBAL, V_PATH, 0, 0, G(database)},
+    {"database", SEC_GLOBAL, V_DATABASE, 0, 0, G(database)},
     {"listen", SEC_GLOBAL, V_LISTEN, 0, 0, G(listen)},
     {"title", SEC_GLOBAL, V_STRING, 0, 0, G(title)},
     {"base_url", SEC_GLOBAL, V_URL, 0, 0, G(base_url)},
@@ -1079,6 +1080,21 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 		}
 		copy = strdup(v);
 		goto store_string;
+	case V_DATABASE: {
+		/* A file path, or a database server's address kept as it
+		 * is (its password, if any, never shown). */
+		char reason[400];
+
+		if (tr_store_address_check(v, reason, sizeof(reason)) != 0) {
+			err_at(ld, ld->line, "%s: %s", k->name, reason);
+			return;
+		}
+		if (tr_store_is_server(v)) {
+			copy = strdup(v);
+			goto store_string;
+		}
+	}
+		/* FALLTHROUGH */
 	case V_PATH:
 		copy = join_path(ld->dir, v);
 		goto store_string;
@@ -1295,13 +1311,18 @@ finish(struct loader *ld)
 
 	if (cfg->database == NULL)
 		cfg->database = join_path(ld->dir, "tributary.db");
+	if (cfg->database != NULL &&
+	    (cfg->database_shown = malloc(strlen(cfg->database) + 1)) != NULL)
+		tr_store_address_shown(cfg->database_shown,
+		    strlen(cfg->database) + 1, cfg->database);
 	if (cfg->listen == NULL)
 		cfg->listen = strdup("127.0.0.1:8080");
 	if (cfg->title == NULL)
 		cfg->title = strdup("tributary");
 	if (cfg->user_agent == NULL)
 		cfg->user_agent = strdup(DEFAULT_UA);
-	if (!cfg->database || !cfg->listen || !cfg->title || !cfg->user_agent)
+	if (!cfg->database || !cfg->database_shown || !cfg->listen ||
+	    !cfg->title || !cfg->user_agent)
 		ld->oom = 1;
 	if (cfg->min_interval > cfg->max_interval) {
 		int lmin = ld->set_line[key_index("min_interval", SEC_GLOBAL)];
@@ -1515,6 +1536,7 @@ tr_config_free(struct tr_config *cfg)
 	free(cfg->warnings);
 	free(cfg->path);
 	free(cfg->database);
+	free(cfg->database_shown);
 	free(cfg->listen);
 	free(cfg->title);
 	free(cfg->base_url);

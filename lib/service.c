@@ -752,10 +752,13 @@ reload(struct service *sv)
 	if (strcmp(ncfg->database, sv->cfg->database) != 0) {
 		tr_log(TR_LOG_WARN, "reload: database changed to %s; it "
 				    "takes a restart, still using %s",
-		    ncfg->database, sv->cfg->database);
+		    ncfg->database_shown, sv->cfg->database_shown);
 		tmp = ncfg->database;
 		ncfg->database = sv->cfg->database;
 		sv->cfg->database = tmp;
+		tmp = ncfg->database_shown;
+		ncfg->database_shown = sv->cfg->database_shown;
+		sv->cfg->database_shown = tmp;
 	}
 	if (http_switch(sv, ncfg) != 0)
 		tr_log(TR_LOG_ERROR, "reload: listen %s failed",
@@ -933,11 +936,11 @@ service_start(struct service *sv)
 			    tr_store_errmsg(sv->st));
 		else
 			tr_log(TR_LOG_ERROR, "store %s: %s",
-			    sv->cfg->database, tr_strerror(rc));
+			    sv->cfg->database_shown, tr_strerror(rc));
 		return rc;
 	}
 	if ((rc = tr_store_sync_config(sv->st, sv->cfg)) != 0) {
-		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database,
+		tr_log(TR_LOG_ERROR, "store %s: %s", sv->cfg->database_shown,
 		    tr_store_errmsg(sv->st));
 		/* A damaged store still serves what it can be read for, with
 		 * /healthz failing and saying why. */
@@ -950,7 +953,7 @@ service_start(struct service *sv)
 	snprintf(url, sizeof(url), "%s/feed.atom", tr_http_url(sv->http));
 	tr_log(TR_LOG_INFO, "serve: %zu feeds, database %s, listening on %s "
 			    "(%s)",
-	    sv->cfg->n_feeds, sv->cfg->database, sv->bound,
+	    sv->cfg->n_feeds, sv->cfg->database_shown, sv->bound,
 	    tr_http_url(sv->http));
 	if (sv->opts.ready)
 		sv->opts.ready(tr_http_url(sv->http), url, sv->opts.arg);

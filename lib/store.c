@@ -27,13 +27,69 @@
 /* The table of the backend that made a handle: its first member. */
 #define OPS(h) (*(const struct store_ops *const *)(const void *)(h))
 
+int
+tr_store_is_server(const char *address)
+{
+	return strncmp(address, "postgresql://", 13) == 0 ||
+	    strncmp(address, "postgres://", 11) == 0;
+}
+
 const struct store_ops *
 store_backend(const char *path)
 {
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0)
-		return &store_pg_ops;
-	return &store_sqlite_ops;
+	return tr_store_is_server(path) ? &store_pg_ops : &store_sqlite_ops;
+}
+
+void
+tr_store_address_shown(char *out, size_t size, const char *address)
+{
+	const char *scheme = strstr(address, "://");
+	const char *host, *at, *slash, *colon, *p;
+	struct tr_buf b;
+
+	if (size == 0)
+		return;
+	if (!tr_store_is_server(address) || scheme == NULL) {
+		snprintf(out, size, "%s", address);
+		return;
+	}
+	tr_buf_init(&b, size);
+	host = scheme + 3;
+	slash = host + strcspn(host, "/?");
+	at = memchr(host, '@', (size_t)(slash - host));
+	colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+	/* scheme://user[:password]@ */
+	tr_buf_add(&b, address, (size_t)((colon ? colon : host) - address));
+	p = colon ? at : host;
+	/* The rest, without any password=... parameter. */
+	while (*p) {
+		if ((p[-1] == '?' || p[-1] == '&') &&
+		    strncmp(p, "password=", 9) == 0) {
+			p += strcspn(p, "&");
+			if (*p == '&')
+				p++;
+			continue;
+		}
+		tr_buf_addc(&b, *p++);
+	}
+	while (b.len > 0 && (b.data[b.len - 1] == '&' ||
+	    b.data[b.len - 1] == '?'))
+		b.len--;
+	snprintf(out, size, "%.*s", (int)b.len, b.data ? b.data : "");
+	tr_buf_free(&b);
+}
+
+int
+tr_store_address_check(const char *address, char *why, size_t size)
+{
+	if (address[0] == '\0') {
+		snprintf(why, size, "empty: give a file path or a "
+		    "postgresql:// address");
+		return TR_EINVAL;
+	}
+	if (tr_store_is_server(address))
+		return store_pg_address_check(address, why, size);
+	return 0;
 }
 
 int

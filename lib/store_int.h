@@ -98,6 +98,40 @@ struct store_ops {
 int store_json_str(struct tr_buf *b, const char *s);
 
 /*
+ * A search as a user types it (tr_store_search_expr in store.h), parsed
+ * by one set of rules for every backend (store_search.c): its terms in
+ * order, each a word or a phrase (text pointing into the search, not
+ * NUL-terminated; a word's own punctuation makes it a phrase for the
+ * full-text index), maybe a prefix, maybe left out. Each backend renders
+ * the terms in its own full-text language.
+ */
+struct store_term {
+	const char *s;
+	size_t n;
+	int prefix;  /* word* or "a phrase"*: its last word is a prefix */
+	int negated; /* -word: leaves out what has it */
+};
+
+struct store_search {
+	struct store_term t[TR_SEARCH_TERMS];
+	size_t n;     /* terms */
+	size_t n_pos; /* terms not negated: none when n is 0 */
+};
+
+/*
+ * Parses q (NULL or "" is no term: search everything). 0, or TR_EINVAL
+ * with a reason for the user in why (no more than whysize bytes).
+ */
+int store_search_parse(struct store_search *out, char *why, size_t whysize,
+    const char *q);
+
+/*
+ * The offset in the n bytes at s where the last run of indexed
+ * characters starts (the last word of a phrase), 0 when there is none.
+ */
+size_t store_term_tail(const char *s, size_t n);
+
+/*
  * A feed lease's owner name for this handle: host/PID namespace/pid/
  * random, unique among the processes of every host (tr_store_claim).
  */
@@ -114,6 +148,9 @@ int store_owner_dead(const char *owner);
 /* The backends' tables. */
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
+
+/* tr_store_address_check() for a PostgreSQL address (store_pg.c). */
+int store_pg_address_check(const char *address, char *why, size_t size);
 
 /* The backend whose table ops is, by the address it opens. */
 const struct store_ops *store_backend(const char *path);

@@ -577,35 +577,23 @@ pg_release(struct tr_store *st)
 
 /* --- opening --- */
 
-/*
- * The address without its password, for messages: the password of a URI
- * (user:password@) and any password= parameter are left out.
- */
-static char *
-address_shown(const char *path)
+int
+store_pg_address_check(const char *address, char *why, size_t size)
 {
-	const char *scheme = strstr(path, "://");
-	char *out = strdup(path), *at, *colon, *pw, *end;
+	char *err = NULL;
+	PQconninfoOption *o = PQconninfoParse(address, &err);
+	char line[300];
 
-	if (out == NULL || scheme == NULL)
-		return out;
-	at = strchr(out + (scheme - path) + 3, '@');
-	end = strchr(out + (scheme - path) + 3, '/');
-	if (at != NULL && (end == NULL || at < end)) {
-		colon = memchr(out + (scheme - path) + 3, ':',
-		    (size_t)(at - out) - (size_t)(scheme - path) - 3);
-		if (colon != NULL)
-			memmove(colon, at, strlen(at) + 1);
+	if (o != NULL) {
+		PQconninfoFree(o);
+		return 0;
 	}
-	while ((pw = strstr(out, "password=")) != NULL &&
-	    (pw[-1] == '?' || pw[-1] == '&')) {
-		end = strchr(pw, '&');
-		if (end != NULL)
-			memmove(pw, end + 1, strlen(end + 1) + 1);
-		else
-			pw[-1] = '\0';
-	}
-	return out;
+	/* libpq's reason names the part at fault, never its value. */
+	first_line(line, sizeof(line), err ? err : "out of memory");
+	PQfreemem(err);
+	snprintf(why, size, "not a valid PostgreSQL address (%s); the form "
+	    "is postgresql://user@host:port/database", line);
+	return TR_EINVAL;
 }
 
 /* Brings the schema to PG_SCHEMA_VERSION under the migration lock. */
@@ -669,8 +657,9 @@ pg_open(struct tr_store **out, const char *path, int flags)
 	st->readonly = (flags & TR_STORE_READONLY) != 0;
 	st->next_batch = 1;
 	if ((st->path = strdup(path)) == NULL ||
-	    (st->shown = address_shown(path)) == NULL)
+	    (st->shown = malloc(strlen(path) + 1)) == NULL)
 		return pg_err(st, TR_ENOMEM, "out of memory");
+	tr_store_address_shown(st->shown, strlen(path) + 1, path);
 	store_owner_name(st->owner, sizeof(st->owner));
 	st->conn = PQconnectdb(path);
 	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {

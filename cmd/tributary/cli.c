@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "tributary/error.h"
+#include "tributary/store.h"
 
 struct tr_config *
 cli_load_config(const struct cli *cli)
@@ -78,6 +79,8 @@ cli_database_dir(const char *command, const char *path)
 	struct stat st;
 	char *p, *slash;
 
+	if (tr_store_is_server(path))
+		return 0; /* a database server's: no folder of ours */
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		fprintf(stderr, "tributary %s: %s: path too long\n", command,
 		    path);
@@ -121,7 +124,7 @@ cli_database_dir(const char *command, const char *path)
 int
 cli_store_exists(const char *command, const char *path)
 {
-	if (access(path, F_OK) == 0)
+	if (tr_store_is_server(path) || access(path, F_OK) == 0)
 		return 1;
 	fprintf(stderr, "tributary %s: %s: no store yet ('tributary fetch' "
 			"or 'tributary serve' creates it)\n",

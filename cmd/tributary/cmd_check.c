@@ -52,7 +52,7 @@ check_store(const struct tr_config *cfg)
 		tr_store_close(st);
 		return EXIT_FAIL;
 	}
-	printf("%s: ok, every page checked\n", cfg->database);
+	printf("%s: ok, every page checked\n", cfg->database_shown);
 	tr_store_close(st);
 	return EXIT_OK;
 }
@@ -80,7 +80,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	if (cfg->warnings)
 		fputs(cfg->warnings, stderr);
 	printf("%s: ok, %zu feed%s, database %s, listen %s\n", cfg->path,
-	    cfg->n_feeds, cfg->n_feeds == 1 ? "" : "s", cfg->database,
+	    cfg->n_feeds, cfg->n_feeds == 1 ? "" : "s", cfg->database_shown,
 	    cfg->listen);
 	for (i = 0; i < cfg->n_feeds; i++) {
 		const struct tr_feed_conf *f = &cfg->feeds[i];

@@ -252,7 +252,8 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	if ((status = check_scope(&o, cfg, &title)) != 0)
 		goto out;
 	status = EXIT_FAIL;
-	if (access(cfg->database, F_OK) != 0) {
+	if (!tr_store_is_server(cfg->database) &&
+	    access(cfg->database, F_OK) != 0) {
 		/* OPML needs only the config; the store adds site links. */
 		if (o.fmt != TR_FMT_OPML &&
 		    !cli_store_exists("export", cfg->database))

@@ -54,7 +54,9 @@ struct tr_feed_conf {
 /* The whole file. Every field has its default when not given. */
 struct tr_config {
 	char *path;	    /* the file read, as given */
-	char *database;	    /* SQLite file, resolved against the file's folder */
+	char *database;	    /* SQLite file, resolved against the file's
+			       folder, or a PostgreSQL address */
+	char *database_shown; /* database as messages show it: no password */
 	char *listen;	    /* "127.0.0.1:8080", "[::]:8080", ... */
 	char *title;	    /* title of the merged feed */
 	char *base_url;	    /* public URL of the endpoint, for self links;

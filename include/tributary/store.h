@@ -1,11 +1,13 @@
 /*
- * store.h — the SQLite article store: feeds and their polling state,
- * articles deduplicated within and across feeds, queries for the merged
- * feed, retention.
+ * store.h — the article store: feeds and their polling state, articles
+ * deduplicated within and across feeds, queries for the merged feed,
+ * retention. Two backends behind one interface: an SQLite file (the
+ * default: nothing to run) and a PostgreSQL database (several nodes
+ * sharing one database).
  *
  * One writer handle (the poller) and any number of read-only handles
- * (the HTTP endpoint, one per thread); WAL mode lets readers and the
- * writer work at once. A handle is used by one thread at a time.
+ * (the HTTP endpoint, one per thread); readers and the writer work at
+ * once. A handle is used by one thread at a time.
  */
 #ifndef TRIBUTARY_STORE_H
 #define TRIBUTARY_STORE_H
@@ -32,6 +34,22 @@ enum {
  */
 int tr_store_open(struct tr_store **out, const char *path, int flags);
 void tr_store_close(struct tr_store *st);
+
+/*
+ * Store addresses. A libpq connection URI (postgresql://... or
+ * postgres://...) names a PostgreSQL database; anything else is the path
+ * of an SQLite file.
+ *
+ * tr_store_is_server: non-zero for a database server's address (no file
+ * of ours to create, check or remove).
+ * tr_store_address_shown: the address as messages may show it, without
+ * its password (user:password@, password=...), cut to size.
+ * tr_store_address_check: 0 when the address is well formed, else
+ * TR_EINVAL with the reason (never the password) in why.
+ */
+int tr_store_is_server(const char *address);
+void tr_store_address_shown(char *out, size_t size, const char *address);
+int tr_store_address_check(const char *address, char *why, size_t size);
 
 /*
  * SQLite always maps the WAL index (DB-shm) into memory, so an I/O error
