@@ -132,6 +132,15 @@ int store_search_parse(struct store_search *out, char *why, size_t whysize,
 size_t store_term_tail(const char *s, size_t n);
 
 /*
+ * The merged query's pagination cursor (tr_query.before), the same text
+ * on every backend: the sort_date and id of the last item of a page
+ * with a check. make: malloc'ed, NULL when out of memory; parse: 0, or
+ * TR_EINVAL for a cursor this did not make.
+ */
+char *store_cursor_make(int64_t sort, int64_t id);
+int store_cursor_parse(const char *c, int64_t *sort, int64_t *id);
+
+/*
  * A feed lease's owner name for this handle: host/PID namespace/pid/
  * random, unique among the processes of every host (tr_store_claim).
  */
