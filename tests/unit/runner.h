@@ -6,7 +6,9 @@
  *
  * Each test function runs in order. A failed check prints file:line with
  * what it got and what it wanted, marks the test failed, and the test goes
- * on. The program ends with the line "N passed, N failed" that tests/run
+ * on. A test that cannot run here (SKIP) is reported as "skip NAME" and
+ * counted neither passed nor failed. The program ends with the line
+ * "N passed, N failed" (after "N skipped" when any were) that tests/run
  * adds up, and exits 1 when anything failed.
  */
 #ifndef TR_TEST_RUNNER_H
@@ -18,6 +20,20 @@
 #include <string.h>
 
 static int tr_test_failed_checks;
+static int tr_test_skipped;
+
+/*
+ * Ends the current test function as skipped, saying why: for cases that
+ * cannot run in this configuration (e.g. they read SQLite's file directly
+ * while the tests run against PostgreSQL). Checks that failed before it
+ * still fail the test.
+ */
+#define SKIP(why)                                                             \
+	do {                                                                  \
+		printf("  skip: %s\n", (why));                                \
+		tr_test_skipped = 1;                                          \
+		return;                                                       \
+	} while (0)
 
 #define CHECK(cond)                                                           \
 	do {                                                                  \
@@ -68,21 +84,27 @@ typedef void (*tr_test_fn)(void);
 static int
 tr_test_run(const char *const *names, const tr_test_fn *fns, size_t n)
 {
-	size_t i, passed = 0, failed = 0;
+	size_t i, passed = 0, failed = 0, skipped = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < n; i++) {
 		int before = tr_test_failed_checks;
 
+		tr_test_skipped = 0;
 		fns[i]();
-		if (tr_test_failed_checks == before) {
-			printf("ok %s\n", names[i]);
-			passed++;
-		} else {
+		if (tr_test_failed_checks != before) {
 			printf("FAIL %s\n", names[i]);
 			failed++;
+		} else if (tr_test_skipped) {
+			printf("skip %s\n", names[i]);
+			skipped++;
+		} else {
+			printf("ok %s\n", names[i]);
+			passed++;
 		}
 	}
+	if (skipped)
+		printf("%zu skipped\n", skipped);
 	printf("%zu passed, %zu failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

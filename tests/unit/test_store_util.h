@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "runner.h"
@@ -19,14 +20,92 @@
 #include "tributary/error.h"
 #include "tributary/store.h"
 
-/* A new empty file under /tmp; SQLite treats it as a new database. */
+/*
+ * The store's tests run against SQLite by default and against PostgreSQL
+ * when TR_TEST_PG names the socket directory of a running cluster whose
+ * superuser "tr" logs in without a password (tests/pg start DIR makes one).
+ */
+static inline const char *
+pg_dir(void)
+{
+	const char *d = getenv("TR_TEST_PG");
+
+	return d && *d ? d : NULL;
+}
+
+static inline int
+is_pg(void)
+{
+	return pg_dir() != NULL;
+}
+
+/* Skips the current test on PostgreSQL (it reads SQLite's file itself). */
+#define SKIP_PG(why)                                                          \
+	do {                                                                  \
+		if (is_pg())                                                  \
+			SKIP(why);                                            \
+	} while (0)
+
+/* A connection to the cluster's maintenance database "postgres". */
+static inline PGconn *
+pg_admin(void)
+{
+	char uri[512];
+	PGconn *c;
+
+	snprintf(uri, sizeof(uri), "postgresql://tr@/postgres?host=%s",
+	    pg_dir());
+	c = PQconnectdb(uri);
+	if (PQstatus(c) != CONNECTION_OK) {
+		printf("  cannot connect to the test cluster in %s: %s\n",
+		    pg_dir(), PQerrorMessage(c));
+		exit(1);
+	}
+	return c;
+}
+
+static inline void
+pg_admin_exec(const char *sql)
+{
+	PGconn *c = pg_admin();
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		printf("  %s: %s\n", sql, PQerrorMessage(c));
+		exit(1);
+	}
+	PQclear(r);
+	PQfinish(c);
+}
+
+/*
+ * A new empty database: a new empty file under /tmp (SQLite treats it as
+ * a new database) or, on PostgreSQL, a new database tr_test_PID_N of the
+ * test cluster, as its address.
+ */
 static inline char *
 tmp_db(void)
 {
-	char *p = strdup("/tmp/tr-store-test-XXXXXX");
-	int fd = mkstemp(p);
+	static unsigned counter;
+	char *p;
+	int fd;
 
-	if (fd < 0) {
+	if (is_pg()) {
+		char name[64], sql[128];
+		size_t size;
+
+		snprintf(name, sizeof(name), "tr_test_%ld_%u", (long)getpid(),
+		    ++counter);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+		pg_admin_exec(sql);
+		size = strlen(name) + strlen(pg_dir()) + 64;
+		p = malloc(size);
+		snprintf(p, size, "postgresql://tr@/%s?host=%s", name,
+		    pg_dir());
+		return p;
+	}
+	p = strdup("/tmp/tr-store-test-XXXXXX");
+	if ((fd = mkstemp(p)) < 0) {
 		perror("mkstemp");
 		exit(1);
 	}
@@ -34,12 +113,25 @@ tmp_db(void)
 	return p;
 }
 
-/* Removes the database, its WAL files and marker; frees path. */
+/*
+ * Removes the database, its WAL files and marker (on PostgreSQL: drops
+ * it, closing any connection left open); frees path.
+ */
 static inline void
 rm_db(char *path)
 {
 	char buf[512];
 
+	if (is_pg() && strncmp(path, "postgresql://tr@/", 17) == 0) {
+		size_t n = strcspn(path + 17, "?");
+
+		snprintf(buf, sizeof(buf),
+		    "DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)n,
+		    path + 17);
+		pg_admin_exec(buf);
+		free(path);
+		return;
+	}
 	unlink(path);
 	snprintf(buf, sizeof(buf), "%s-wal", path);
 	unlink(buf);
@@ -204,7 +296,34 @@ q_all(void)
 	return q;
 }
 
-/* One integer from SQL on a raw connection to path. */
+/*
+ * One value (NULL: empty) of SQL on a raw libpq connection to address, on
+ * PostgreSQL; -1 when the statement fails.
+ */
+static inline int
+pg_sql_value(const char *address, const char *sql, char *out, size_t size)
+{
+	PGconn *c = PQconnectdb(address);
+	PGresult *r = NULL;
+	int rc = -1;
+
+	out[0] = '\0';
+	if (PQstatus(c) == CONNECTION_OK &&
+	    (r = PQexec(c, sql)) != NULL &&
+	    PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+		snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+		rc = 0;
+	} else
+		printf("  sql(%s): %s\n", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+/*
+ * One integer from SQL on a raw connection to path (plain SQL both
+ * backends read alike; NULL reads as 0).
+ */
 static inline int64_t
 sql_int(const char *path, const char *sql)
 {
@@ -212,6 +331,13 @@ sql_int(const char *path, const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t v = -999;
 
+	if (is_pg()) {
+		char buf[64];
+
+		if (pg_sql_value(path, sql, buf, sizeof(buf)) == 0)
+			v = strtoll(buf, NULL, 10);
+		return v;
+	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
 		SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
@@ -232,6 +358,10 @@ sql_text(const char *path, const char *sql, char *out, size_t size)
 	sqlite3_stmt *s = NULL;
 
 	out[0] = '\0';
+	if (is_pg()) {
+		pg_sql_value(path, sql, out, size);
+		return;
+	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
 		SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
