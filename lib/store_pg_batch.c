@@ -14,6 +14,7 @@
  * applies every staged item of its batch or none, statement by
  * statement over the whole document, as the SQLite backend does:
  *
+ *   0. wait for other nodes' commits (sql_lock);
  *   1. drop the rows a later item of the same identity replaced;
  *   2. record the canonical links about to change (tr_touched);
  *   3. update rows whose content hash changed (first_seen kept);
@@ -92,6 +93,19 @@ struct tr_store_batch {
 #define P1 "$1::bigint"
 #define P2 "$2::bigint"
 #define P3 "$3::bigint"
+
+/*
+ * Commits of several nodes take turns: the primary row of a link is
+ * chosen among all feeds' rows, so a commit must see every other commit
+ * that could add a row of its links, or two nodes storing one link at
+ * once would both mark their own row primary. The generation's row is
+ * the lock, taken first: every commit that writes bumps it anyway, so
+ * this adds no second lock to take in another order (no deadlock), and
+ * each statement after it sees what the commits before it wrote (READ
+ * COMMITTED takes a snapshot per statement).
+ */
+static const char sql_lock[] =
+    "SELECT value FROM meta WHERE key = 'generation' FOR UPDATE";
 
 /* Only the last item of an identity stays (INSERT OR REPLACE). */
 static const char sql_dedup[] =
@@ -532,7 +546,9 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	PGresult *res;
 	int rc;
 
-	if ((rc = copy_send(b)) != 0 ||
+	if ((rc = pg_exec(st, NULL, "waiting for another node's write",
+	    sql_lock, 0, NULL)) != 0 ||
+	    (rc = copy_send(b)) != 0 ||
 	    (rc = step(b, sql_dedup, now, NULL, NULL)) != 0)
 		return rc;
 	{
