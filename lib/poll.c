@@ -1197,6 +1197,7 @@ static int
 claim_jobs(struct round *rd)
 {
 	const char **names;
+	int64_t *seen;
 	unsigned char *got;
 	int64_t conc = rd->cfg->concurrency > 0 ? rd->cfg->concurrency : 1;
 	int64_t ttl = 300 + rd->cfg->timeout *
@@ -1207,16 +1208,24 @@ claim_jobs(struct round *rd)
 	if (rd->n_jobs == 0)
 		return 0;
 	names = malloc(rd->n_jobs * sizeof(*names));
+	seen = malloc(rd->n_jobs * sizeof(*seen));
 	got = malloc(rd->n_jobs);
-	if (names == NULL || got == NULL) {
+	if (names == NULL || seen == NULL || got == NULL) {
 		free(names);
+		free(seen);
 		free(got);
 		return TR_ENOMEM;
 	}
-	for (i = 0; i < rd->n_jobs; i++)
+	/* A feed polled by another process since the round read it (its
+	 * last_check moved) is not claimed: it is not due any more. */
+	for (i = 0; i < rd->n_jobs; i++) {
 		names[i] = rd->jobs[i].fs.name;
-	rc = tr_store_claim(rd->st, names, rd->n_jobs, rd->now, ttl, got);
+		seen[i] = rd->jobs[i].fs.last_check;
+	}
+	rc = tr_store_claim(rd->st, names, seen, rd->n_jobs, rd->now, ttl,
+	                    got);
 	free(names);
+	free(seen);
 	if (rc != 0) {
 		free(got);
 		return rc;

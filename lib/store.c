@@ -181,10 +181,11 @@ tr_store_owner(const struct tr_store *st)
 }
 
 int
-tr_store_claim(struct tr_store *st, const char *const *names, size_t n,
-    int64_t now, int64_t ttl, unsigned char *claimed)
+tr_store_claim(struct tr_store *st, const char *const *names,
+    const int64_t *seen, size_t n, int64_t now, int64_t ttl,
+    unsigned char *claimed)
 {
-	return OPS(st)->claim(st, names, n, now, ttl, claimed);
+	return OPS(st)->claim(st, names, seen, n, now, ttl, claimed);
 }
 
 int

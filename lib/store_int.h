@@ -50,8 +50,9 @@ struct store_ops {
 	int (*use_config)(struct tr_store *st, const struct tr_config *cfg);
 	int (*purge)(struct tr_store *st, const char *name, int64_t *deleted);
 	const char *(*owner)(const struct tr_store *st);
-	int (*claim)(struct tr_store *st, const char *const *names, size_t n,
-	    int64_t now, int64_t ttl, unsigned char *claimed);
+	int (*claim)(struct tr_store *st, const char *const *names,
+	    const int64_t *seen, size_t n, int64_t now, int64_t ttl,
+	    unsigned char *claimed);
 	int (*release)(struct tr_store *st);
 	int (*feed_get)(struct tr_store *st, struct tr_feed_state *out,
 	    const char *name);

@@ -17,12 +17,14 @@
  * moves the generation, which each reader reads per request.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store_pg_int.h"
+#include "tributary/buf.h"
 #include "tributary/error.h"
 #include "tributary/log.h"
 
@@ -420,14 +422,17 @@ pg_generation(struct tr_store *st, int64_t *gen, int64_t *changed_at)
 	PGresult *r;
 	int rc;
 
-	*gen = *changed_at = 0;
+	*gen = 0;
+	if (changed_at)
+		*changed_at = 0;
 	if ((rc = pg_exec(st, &r, "reading the generation",
 	    "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
 	    " (SELECT value FROM meta WHERE key = 'changed_at')", 0, NULL)) !=
 	    0)
 		return rc;
 	*gen = pg_col_int64(r, 0, 0);
-	*changed_at = pg_col_int64(r, 0, 1);
+	if (changed_at)
+		*changed_at = pg_col_int64(r, 0, 1);
 	PQclear(r);
 	return 0;
 }
@@ -489,69 +494,162 @@ pg_owner(const struct tr_store *st)
 	return st->owner;
 }
 
-/*
- * Claims name until until: the row is locked FOR UPDATE SKIP LOCKED, so
- * that two nodes claiming at once never wait on each other (the one that
- * finds the row locked skips it), and taken when its lease is free,
- * expired, ours, or held by a dead process of this host. 1 when claimed.
- */
+/* Appends v as an element of a PostgreSQL array literal: "..." with
+ * backslashes before quotes and backslashes, or NULL. */
 static int
-claim_one(struct tr_store *st, const char *name, int64_t now, int64_t until,
-    int *rc)
+array_elem(struct tr_buf *b, const char *v)
 {
-	char n[24], u[24];
-	const char *p[4] = {name, st->owner, pg_i64(n, now), pg_i64(u, until)};
-	const char *holder;
-	PGresult *r;
-	int taken;
+	int rc;
 
-	if ((*rc = pg_exec(st, &r, "claiming a feed",
-	    "SELECT lease_owner, lease_until FROM feeds WHERE name = $1"
-	    " FOR UPDATE SKIP LOCKED", 1, p)) != 0)
-		return 0;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return 0;
+	if (v == NULL)
+		return tr_buf_adds(b, "NULL");
+	rc = tr_buf_addc(b, '"');
+	for (; *v && rc == 0; v++) {
+		if (*v == '"' || *v == '\\')
+			rc = tr_buf_addc(b, '\\');
+		if (rc == 0)
+			rc = tr_buf_addc(b, *v);
 	}
-	holder = pg_col_text(r, 0, 0);
-	taken = holder == NULL || strcmp(holder, st->owner) == 0 ||
-	    pg_col_int64(r, 0, 1) <= now;
-	if (!taken && store_owner_dead(holder)) {
-		tr_log(TR_LOG_INFO, "feed %s: taken over from %s, which no "
-		    "longer runs", name, holder);
-		taken = 1;
-	}
-	PQclear(r);
-	if (!taken)
-		return 0;
-	p[2] = p[3];
-	*rc = pg_exec(st, NULL, "claiming a feed",
-	    "UPDATE feeds SET lease_owner = $2, lease_until = $3::bigint"
-	    " WHERE name = $1", 3, p);
-	return *rc == 0;
+	return rc ? rc : tr_buf_addc(b, '"');
 }
 
-int
-pg_claim(struct tr_store *st, const char *const *names, size_t n,
-    int64_t now, int64_t ttl, unsigned char *claimed)
+/* The array literals of names and seen (NULL elements without seen). */
+static int
+claim_arrays(struct tr_buf *nb, struct tr_buf *sb, const char *const *names,
+    const int64_t *seen, size_t n)
 {
 	size_t i;
+	int rc = tr_buf_addc(nb, '{');
+
+	if (rc == 0)
+		rc = tr_buf_addc(sb, '{');
+	for (i = 0; i < n && rc == 0; i++) {
+		if (i > 0 && (rc = tr_buf_addc(nb, ',')) == 0)
+			rc = tr_buf_addc(sb, ',');
+		if (rc == 0)
+			rc = array_elem(nb, names[i]);
+		if (rc == 0)
+			rc = seen ? tr_buf_printf(sb, "%lld", (long long)seen[i])
+				  : tr_buf_adds(sb, "NULL");
+	}
+	if (rc == 0 && (rc = tr_buf_addc(nb, '}')) == 0)
+		rc = tr_buf_addc(sb, '}');
+	return rc;
+}
+
+/* Marks claimed[i - 1] for each position i of r's first column. */
+static void
+mark_claimed(const PGresult *r, size_t n, unsigned char *claimed)
+{
+	int row;
+	int64_t i;
+
+	for (row = 0; row < PQntuples(r); row++)
+		if ((i = pg_col_int64(r, row, 0)) >= 1 && (size_t)i <= n)
+			claimed[i - 1] = 1;
+}
+
+/*
+ * Takes the leases of the feeds not claimed whose holder is a process
+ * of this host that no longer runs (store_owner_dead). Rare: one
+ * statement per such feed.
+ */
+static int
+claim_from_dead(struct tr_store *st, const char *const *names,
+    const int64_t *seen, size_t n, const char *until, unsigned char *claimed)
+{
+	char sv[24];
+	const char *p[5];
+	PGresult *r;
+	size_t i;
+	int rc = 0, ok;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		if (claimed[i])
+			continue;
+		p[0] = names[i];
+		if ((rc = pg_exec(st, &r, "claiming a feed",
+		    "SELECT lease_owner FROM feeds WHERE name = $1"
+		    " AND lease_owner IS NOT NULL", 1, p)) != 0)
+			break;
+		ok = PQntuples(r) == 1 &&
+		    store_owner_dead(PQgetvalue(r, 0, 0));
+		if (ok) {
+			p[1] = st->owner;
+			p[2] = until;
+			p[3] = PQgetvalue(r, 0, 0);
+			p[4] = seen ? pg_i64(sv, seen[i]) : NULL;
+			rc = pg_exec(st, NULL, "claiming a feed",
+			    "UPDATE feeds SET lease_owner = $2,"
+			    " lease_until = $3::bigint WHERE name = $1"
+			    " AND lease_owner = $4 AND ($5::bigint IS NULL"
+			    " OR last_check = $5::bigint)", 5, p);
+			if (rc == 0) {
+				claimed[i] = 1;
+				tr_log(TR_LOG_INFO, "feed %s: taken over from "
+				    "%s, which no longer runs", names[i], p[3]);
+			}
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+/*
+ * One statement claims them all: the rows are locked FOR UPDATE SKIP
+ * LOCKED, so that two nodes claiming at once never wait on each other
+ * (a row another node is claiming is skipped: it is that node's), and a
+ * lease is taken when free, expired or ours, and while the feed's
+ * last_check is still what the caller saw.
+ */
+int
+pg_claim(struct tr_store *st, const char *const *names, const int64_t *seen,
+    size_t n, int64_t now, int64_t ttl, unsigned char *claimed)
+{
+	struct tr_buf nb, sb;
+	char t[24], u[24];
+	const char *p[5];
+	PGresult *r = NULL;
 	int rc;
 
 	memset(claimed, 0, n);
 	if ((rc = pg_writable(st, "claim feeds")) != 0 || n == 0)
 		return rc;
+	tr_buf_init(&nb, SIZE_MAX);
+	tr_buf_init(&sb, SIZE_MAX);
+	if ((rc = claim_arrays(&nb, &sb, names, seen, n)) != 0)
+		goto out;
+	p[0] = nb.data;
+	p[1] = sb.data;
+	p[2] = st->owner;
+	p[3] = pg_i64(t, now);
+	p[4] = pg_i64(u, now + ttl);
 	if ((rc = pg_begin(st)) != 0)
-		return rc;
-	for (i = 0; i < n && rc == 0; i++)
-		claimed[i] = (unsigned char)claim_one(st, names[i], now,
-		    now + ttl, &rc);
+		goto out;
+	rc = pg_exec(st, &r, "claiming feeds",
+	    "WITH c AS (SELECT f.id, w.i FROM feeds f"
+	    " JOIN unnest($1::text[], $2::bigint[]) WITH ORDINALITY"
+	    " AS w(name, seen, i) ON w.name = f.name"
+	    " WHERE (w.seen IS NULL OR f.last_check = w.seen)"
+	    " AND (f.lease_owner IS NULL OR f.lease_owner = $3"
+	    " OR f.lease_until <= $4::bigint)"
+	    " FOR UPDATE OF f SKIP LOCKED)"
+	    " UPDATE feeds f SET lease_owner = $3, lease_until = $5::bigint"
+	    " FROM c WHERE f.id = c.id RETURNING c.i", 5, p);
+	if (rc == 0) {
+		mark_claimed(r, n, claimed);
+		rc = claim_from_dead(st, names, seen, n, p[4], claimed);
+	}
 	if (rc == 0)
 		rc = pg_commit(st);
 	if (rc != 0) {
 		pg_rollback(st);
 		memset(claimed, 0, n);
 	}
+out:
+	PQclear(r);
+	tr_buf_free(&nb);
+	tr_buf_free(&sb);
 	return rc;
 }
 

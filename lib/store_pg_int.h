@@ -110,8 +110,9 @@ int pg_listed_elsewhere(struct tr_store *st, const struct tr_config *cfg,
 int pg_use_config(struct tr_store *st, const struct tr_config *cfg);
 int pg_purge(struct tr_store *st, const char *name, int64_t *deleted);
 const char *pg_owner(const struct tr_store *st);
-int pg_claim(struct tr_store *st, const char *const *names, size_t n,
-    int64_t now, int64_t ttl, unsigned char *claimed);
+int pg_claim(struct tr_store *st, const char *const *names,
+    const int64_t *seen, size_t n, int64_t now, int64_t ttl,
+    unsigned char *claimed);
 int pg_release(struct tr_store *st);
 int pg_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);

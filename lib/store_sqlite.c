@@ -484,12 +484,14 @@ static const char *const stmt_sql[S__COUNT] = {
     /* Compare and set in one statement (tr_store_claim). */
     [S_LEASE_TAKE] = "UPDATE feeds SET lease_owner = ?2, lease_until = ?4"
 		     " WHERE name = ?1 AND (lease_owner IS NULL"
-		     " OR lease_owner = ?2 OR lease_until <= ?3)",
+		     " OR lease_owner = ?2 OR lease_until <= ?3)"
+		     " AND (?5 IS NULL OR last_check = ?5)",
     [S_LEASE_DROP] = "UPDATE feeds SET lease_owner = NULL, lease_until = 0"
 		     " WHERE lease_owner = ?1",
     [S_LEASE_HOLDER] = "SELECT lease_owner FROM feeds WHERE name = ?1",
     [S_LEASE_STEAL] = "UPDATE feeds SET lease_owner = ?2, lease_until = ?4"
-		      " WHERE name = ?1 AND lease_owner = ?3",
+		      " WHERE name = ?1 AND lease_owner = ?3"
+		      " AND (?5 IS NULL OR last_check = ?5)",
 };
 
 /* --- errors, statements, helpers --- */
@@ -1472,8 +1474,8 @@ reopen_immutable(struct tr_store *st, int rc)
 
 /* Takes name's lease from a dead owner of this host; 1 when taken. */
 static int
-claim_from_dead(struct tr_store *st, const char *name, int64_t until,
-    int *rc)
+claim_from_dead(struct tr_store *st, const char *name, const int64_t *seen,
+    int64_t until, int *rc)
 {
 	sqlite3_stmt *s = store_stmt(st, S_LEASE_HOLDER);
 	char holder[sizeof(st->owner)] = "";
@@ -1497,6 +1499,8 @@ claim_from_dead(struct tr_store *st, const char *name, int64_t until,
 	store_bind_text(s, 2, st->owner);
 	store_bind_text(s, 3, holder);
 	sqlite3_bind_int64(s, 4, until);
+	if (seen != NULL)
+		sqlite3_bind_int64(s, 5, *seen);
 	if ((*rc = store_exec_stmt(st, s, "claiming a feed")) != 0)
 		return 0;
 	if (sqlite3_changes(st->db) == 0)
@@ -1513,8 +1517,8 @@ sq_owner(const struct tr_store *st)
 }
 
 int
-sq_claim(struct tr_store *st, const char *const *names, size_t n,
-    int64_t now, int64_t ttl, unsigned char *claimed)
+sq_claim(struct tr_store *st, const char *const *names, const int64_t *seen,
+    size_t n, int64_t now, int64_t ttl, unsigned char *claimed)
 {
 	sqlite3_stmt *s;
 	size_t i;
@@ -1538,12 +1542,14 @@ sq_claim(struct tr_store *st, const char *const *names, size_t n,
 		store_bind_text(s, 2, st->owner);
 		sqlite3_bind_int64(s, 3, now);
 		sqlite3_bind_int64(s, 4, now + ttl);
+		if (seen != NULL)
+			sqlite3_bind_int64(s, 5, seen[i]);
 		if ((rc = store_exec_stmt(st, s, "claiming a feed")) != 0)
 			break;
 		claimed[i] = sqlite3_changes(st->db) > 0;
 		if (!claimed[i])
 			claimed[i] = (unsigned char)claim_from_dead(st,
-			    names[i], now + ttl, &rc);
+			    names[i], seen ? &seen[i] : NULL, now + ttl, &rc);
 		if (rc != 0)
 			break;
 	}

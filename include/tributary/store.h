@@ -187,13 +187,18 @@ int tr_store_purge(struct tr_store *st, const char *name, int64_t *deleted);
  *
  * tr_store_claim: claims every feed of names[0..n) it can, until now +
  * ttl, in one transaction; claimed[i] says which (1) or not (0: another
- * owner's lease runs). tr_store_release: gives up every lease of this
+ * owner's lease runs, or the feed was polled since the caller read it:
+ * with seen not NULL, a feed is claimed only while its last_check is
+ * still seen[i], so that a round never polls a feed another process
+ * polled, saved and released between the round's reading the due feeds
+ * and its claim). tr_store_release: gives up every lease of this
  * handle. Both 0 or TR_ESTORE; a read-only handle claims nothing
  * (TR_EINVAL) and has nothing to release.
  */
 const char *tr_store_owner(const struct tr_store *st);
-int tr_store_claim(struct tr_store *st, const char *const *names, size_t n,
-    int64_t now, int64_t ttl, unsigned char *claimed);
+int tr_store_claim(struct tr_store *st, const char *const *names,
+    const int64_t *seen, size_t n, int64_t now, int64_t ttl,
+    unsigned char *claimed);
 int tr_store_release(struct tr_store *st);
 
 /* Reads one feed's state into *out (free with tr_feed_state_free). */
