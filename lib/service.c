@@ -59,6 +59,14 @@
 /* A round that fetched nothing although a feed looked due: back off. */
 #define IDLE_BACKOFF_MAX 60
 
+/*
+ * run_round()'s answer when every feed it found due is being polled by
+ * another process (another node on a shared database), and how long the
+ * loop then waits before it looks again.
+ */
+#define ROUND_ALL_BUSY (-1000)
+#define BUSY_RETRY_MS 2000
+
 /* The loop checks at least this often that the database file is still
  * the one it opened (tr_store_file_check: one stat(2)). */
 #define FILE_CHECK_MS 2000
@@ -592,10 +600,11 @@ run_round(struct service *sv)
 		    rc == TR_ESTORE ? tr_store_errmsg(sv->st) : "");
 		return rc;
 	}
-	if (ps.feeds - ps.held - ps.disabled <= 0)
-		return 0;
+	/* Feeds other processes poll (busy) are not this round's work. */
+	if (ps.feeds - ps.held - ps.disabled - ps.busy <= 0)
+		return ps.busy > 0 ? ROUND_ALL_BUSY : 0;
 	round_done(sv, mono_usec() - start);
-	return (int)(ps.feeds - ps.held - ps.disabled);
+	return (int)(ps.feeds - ps.held - ps.disabled - ps.busy);
 }
 
 /* --- the endpoint --- */
@@ -908,6 +917,16 @@ loop(struct service *sv)
 			due = 0;
 		if (due > 0 && due <= now && mono_usec() >= sv->not_before) {
 			n = run_round(sv);
+			/* Every due feed is another node's right now: look
+			 * again shortly (its leases end, or its round saves
+			 * their next check) instead of spinning. */
+			if (n == ROUND_ALL_BUSY) {
+				note_round(sv, 0);
+				sv->not_before = mono_usec() +
+				    BUSY_RETRY_MS * 1000;
+				progress(sv);
+				continue;
+			}
 			note_round(sv, n);
 			if (guessed && n <= 0)
 				sv->not_before = mono_usec() +
