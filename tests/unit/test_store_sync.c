@@ -1,0 +1,196 @@
+/*
+ * test_store_sync.c — several nodes reconciling their configs against
+ * one store at once (processes here, hosts in production): every sync
+ * succeeds, the store ends with each config's feeds, tags and
+ * memberships exactly once, and syncing again changes nothing. And the
+ * writes of this part of the store refused through a read-only handle,
+ * leaving the store as it was.
+ */
+#include <sys/wait.h>
+
+#include "test_store_util.h"
+
+static const char conf_x[] = "[feed \"a\"]\nurl = http://127.0.0.1:9/a\n"
+			     "tags = one, two\n"
+			     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n"
+			     "title = Shared\ntags = news\n";
+static const char conf_y[] = "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+			     "tags = two\n"
+			     "[feed \"s\"]\nurl = http://127.0.0.1:9/s\n"
+			     "title = Shared\ntags = news\n";
+static const char conf_z[] = "[feed \"c\"]\nurl = http://127.0.0.1:9/c\n"
+			     "title = Cee\n";
+
+#define ROUNDS 8
+
+static int
+names_cb(const struct tr_feed_state *fs, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s%s%s%s",
+	    out[0] ? " " : "", fs->name, fs->active ? "" : "(removed)",
+	    fs->title && strcmp(fs->title, "Shared") == 0 ? "=Shared" : "");
+	return 0;
+}
+
+/* The config named by c: x, y or z. */
+static struct tr_config *
+pick(struct tr_config *const *cfgs, char c)
+{
+	return cfgs[c - 'x'];
+}
+
+static void
+test_concurrent_syncs(void)
+{
+	static const struct {
+		const char *nodes; /* one config per node: x, y or z */
+		const char *feeds; /* the feeds listed after */
+		int64_t memberships, tags;
+	} cases[] = {
+	    {"xxxx", "a s=Shared", 2, 3},
+	    {"xyxy", "a b s=Shared", 4, 4},
+	    {"xyz", "a b c s=Shared", 5, 4},
+	    {"zzz", "c", 1, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tr_config *cfgs[3] = {cfg_named(conf_x, "x"),
+		    cfg_named(conf_y, "y"), cfg_named(conf_z, "z")};
+		const char *nodes = cases[i].nodes;
+		char *path = tmp_db(), names[256] = "";
+		struct tr_store *st = NULL;
+		pid_t pids[8];
+		int64_t g0 = 0, g1 = 0;
+		size_t j, n = strlen(nodes);
+
+		/* The schema exists before the nodes start. */
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		tr_store_close(st);
+		st = NULL;
+		for (j = 0; j < n; j++) {
+			if ((pids[j] = fork()) == 0) {
+				struct tr_store *node = NULL;
+				int k, bad = 0;
+
+				if (tr_store_open(&node, path, 0) != 0)
+					_exit(2);
+				for (k = 0; k < ROUNDS && !bad; k++)
+					if (tr_store_sync_config(node,
+						pick(cfgs, nodes[j])) != 0) {
+						printf("  node %zu: %s\n", j,
+						    tr_store_errmsg(node));
+						bad = 1;
+					}
+				tr_store_close(node);
+				_exit(bad);
+			}
+		}
+		for (j = 0; j < n; j++) {
+			int status = -1;
+
+			waitpid(pids[j], &status, 0);
+			CHECK_STR_CASE(nodes, WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0 ? "synced" : "failed",
+			    "synced");
+		}
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		CHECK_INT(tr_store_feeds(st, names_cb, names), 0);
+		CHECK_STR_CASE(nodes, names, cases[i].feeds);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM feed_configs"),
+		    cases[i].memberships);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM feed_tags"),
+		    cases[i].tags);
+		/* Again, one node after the other: nothing changes. */
+		CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+		for (j = 0; j < n; j++)
+			CHECK_INT(tr_store_sync_config(st,
+				      pick(cfgs, nodes[j])),
+			    0);
+		CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+		CHECK_INT(g1, g0);
+		tr_store_close(st);
+		rm_db(path);
+		for (j = 0; j < 3; j++)
+			tr_config_free(cfgs[j]);
+	}
+}
+
+/* Each write of feeds and configs through a read-only handle. */
+static int
+try_write(struct tr_store *ro, struct tr_config *cfg, int which)
+{
+	static char name[] = "a", moved[] = "http://127.0.0.1:9/moved";
+	struct tr_feed_state fs;
+	int64_t n = 0;
+
+	switch (which) {
+	case 0:
+		return tr_store_sync_config(ro, cfg);
+	case 1:
+		return tr_store_config_seen(ro, cfg);
+	case 2:
+		memset(&fs, 0, sizeof(fs));
+		fs.name = name;
+		fs.effective_url = moved;
+		fs.disabled = 1;
+		return tr_store_feed_save(ro, &fs);
+	case 3:
+		return tr_store_purge(ro, "a", &n);
+	default:
+		return tr_store_retention(ro, cfg, (int64_t)1 << 40, &n);
+	}
+}
+
+static void
+test_readonly_refuses(void)
+{
+	static const char *const what[] = {"sync_config", "config_seen",
+	    "feed_save", "purge", "retention"};
+	struct tr_config *cfg = cfg_named(conf_x, "x"),
+			 *other = cfg_named(conf_z, "x");
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_feed_state fs;
+	char *path = tmp_db();
+	int64_t g0 = 0, g1 = 0;
+	size_t i;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		const char *m;
+
+		CHECK_STR_CASE(what[i],
+		    try_write(ro, i == 0 ? other : cfg, (int)i) != 0
+			? "refused"
+			: "written",
+		    "refused");
+		m = tr_store_errmsg(ro);
+		/* A message, never the statement behind it. */
+		CHECK_STR_CASE(what[i],
+		    strstr(m, "SELECT") || strstr(m, "UPDATE") ||
+			    strstr(m, "feed_configs")
+			? m
+			: "clean",
+		    "clean");
+	}
+	CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+	CHECK_INT(g1, g0);
+	CHECK_INT(tr_store_feed_get(st, &fs, "a"), 0);
+	CHECK_STR(fs.effective_url, NULL);
+	CHECK_INT(fs.disabled, 0);
+	CHECK_INT(fs.active, 1);
+	tr_feed_state_free(&fs);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM feeds"), 2);
+	tr_store_close(ro);
+	tr_store_close(st);
+	tr_config_free(cfg);
+	tr_config_free(other);
+	rm_db(path);
+}
+
+TR_TESTS(test_concurrent_syncs, test_readonly_refuses)
