@@ -18,13 +18,30 @@ static const char conf3[] = "[tributary]\n"
 			    "url = http://127.0.0.1:1/c.xml\n"
 			    "tags = tech\n";
 
+/* On PostgreSQL, the databases open_with() made: dropped at exit. */
+static char *pg_dbs[64];
+static size_t n_pg_dbs;
+
+static void
+drop_pg_dbs(void)
+{
+	while (n_pg_dbs > 0)
+		rm_db(pg_dbs[--n_pg_dbs]);
+}
+
 static struct tr_store *
 open_with(const char *conf, struct tr_config **cfgp)
 {
 	struct tr_store *st = NULL;
 	struct tr_config *cfg = cfg_from(conf);
+	const char *path = ":memory:";
 
-	CHECK_INT(tr_store_open(&st, ":memory:", 0), 0);
+	if (is_pg() && n_pg_dbs < sizeof(pg_dbs) / sizeof(pg_dbs[0])) {
+		if (n_pg_dbs == 0)
+			atexit(drop_pg_dbs);
+		path = pg_dbs[n_pg_dbs++] = tmp_db();
+	}
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
 	if (cfgp)
 		*cfgp = cfg;
