@@ -30,7 +30,9 @@ reserve(struct tr_buf *b, size_t n)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
-	if (cap > b->max + 1)
+	/* The cap's byte for the NUL, unless the cap is the whole range
+	 * (max + 1 would wrap to 0: a realloc to nothing). */
+	if (b->max < (size_t)-1 && cap > b->max + 1)
 		cap = b->max + 1;
 	if ((p = realloc(b->data, cap)) == NULL)
 		return TR_ENOMEM;

@@ -55,6 +55,28 @@ test_growth_keeps_bytes(void)
 	tr_buf_free(&b);
 }
 
+/* Caps of every size grow the buffer, the largest (SIZE_MAX: no cap of
+ * the buffer's own) too. */
+static void
+test_caps_of_any_size(void)
+{
+	static const size_t caps[] = {1, 64, 65, 1 << 20, (size_t)-1 / 2,
+	    (size_t)-1 - 1, (size_t)-1};
+	struct tr_buf b;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		tr_buf_init(&b, caps[i]);
+		for (k = 0; k < 1000 && (size_t)k < caps[i]; k++)
+			CHECK_INT(tr_buf_addc(&b, 'x'), 0);
+		CHECK_INT(b.len, (size_t)k);
+		CHECK(b.cap > b.len);
+		CHECK_INT(b.data[k], 0);
+		tr_buf_free(&b);
+	}
+}
+
 static void
 test_embedded_nul_and_truncate(void)
 {
@@ -90,4 +112,5 @@ test_detach(void)
 }
 
 TR_TESTS(test_add_and_str, test_cap_is_enforced_and_buffer_kept,
-    test_growth_keeps_bytes, test_embedded_nul_and_truncate, test_detach)
+    test_growth_keeps_bytes, test_caps_of_any_size,
+    test_embedded_nul_and_truncate, test_detach)
