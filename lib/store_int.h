@@ -27,6 +27,12 @@
 
 #define STORE_OPS_VERSION 1
 
+/* A backend's loading of one table's rows (copy_put_begin). */
+struct store_copy_put;
+
+/* The most columns of a table tr_store_copy copies. */
+#define STORE_COPY_COLS 32
+
 struct store_ops {
 	int version; /* STORE_OPS_VERSION */
 	const char *name; /* "sqlite", "postgresql" */
@@ -89,6 +95,37 @@ struct store_ops {
 	int (*retention)(struct tr_store *st, const struct tr_config *cfg,
 	    int64_t now, int64_t *deleted);
 	int (*stats)(struct tr_store *st, struct tr_store_stats *out);
+
+	/*
+	 * Copying a whole store (tr_store_copy, store_copy.c, which names
+	 * the tables, columns and order: the same on every backend). Rows
+	 * travel as text, one value per column, NULL for SQL NULL.
+	 * copy_snapshot: on (non-zero) begins a read transaction, so that
+	 * every copy_read sees one state of the store; 0 ends it.
+	 * copy_read: calls row with each row of table (cols[0..n), ordered
+	 * by the column list order), one row at a time; a non-zero answer
+	 * of row stops the read and is returned.
+	 * copy_count: the number of rows of table.
+	 * copy_begin: begins the copy's one write transaction, taking the
+	 * tables for itself. copy_put_begin/copy_put/copy_put_end: loads
+	 * rows into table (put_end with ok 0 abandons them; it frees *put
+	 * either way). copy_finish: sets meta's generation and changed_at,
+	 * brings the backend's own state in line with the rows (identity
+	 * sequences, full-text index) and commits; copy_abort rolls back.
+	 */
+	int (*copy_snapshot)(struct tr_store *st, int on);
+	int (*copy_read)(struct tr_store *st, const char *table,
+	    const char *const *cols, size_t n, const char *order,
+	    int (*row)(const char *const *v, void *arg), void *arg);
+	int (*copy_count)(struct tr_store *st, const char *table, int64_t *n);
+	int (*copy_begin)(struct tr_store *st);
+	int (*copy_put_begin)(struct tr_store *st, struct store_copy_put **put,
+	    const char *table, const char *const *cols, size_t n);
+	int (*copy_put)(struct store_copy_put *put, const char *const *v);
+	int (*copy_put_end)(struct store_copy_put *put, int ok);
+	int (*copy_finish)(struct tr_store *st, int64_t generation,
+	    int64_t changed_at);
+	void (*copy_abort)(struct tr_store *st);
 };
 
 /*

@@ -891,5 +891,14 @@ const struct store_ops store_pg_ops = {
 	.feeds_stamp = pg_feeds_stamp,
 	.retention = pg_retention,
 	.stats = pg_stats,
+	.copy_snapshot = pg_copy_snapshot,
+	.copy_read = pg_copy_read,
+	.copy_count = pg_copy_count,
+	.copy_begin = pg_copy_begin,
+	.copy_put_begin = pg_copy_put_begin,
+	.copy_put = pg_copy_put,
+	.copy_put_end = pg_copy_put_end,
+	.copy_finish = pg_copy_finish,
+	.copy_abort = pg_copy_abort,
 };
 /* clang-format on */

@@ -1871,5 +1871,14 @@ const struct store_ops store_sqlite_ops = {
 	.feeds_stamp = sq_feeds_stamp,
 	.retention = sq_retention,
 	.stats = sq_stats,
+	.copy_snapshot = sq_copy_snapshot,
+	.copy_read = sq_copy_read,
+	.copy_count = sq_copy_count,
+	.copy_begin = sq_copy_begin,
+	.copy_put_begin = sq_copy_put_begin,
+	.copy_put = sq_copy_put,
+	.copy_put_end = sq_copy_put_end,
+	.copy_finish = sq_copy_finish,
+	.copy_abort = sq_copy_abort,
 };
 /* clang-format on */

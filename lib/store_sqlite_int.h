@@ -304,5 +304,19 @@ int sq_feeds_stamp(struct tr_store *st, int64_t *stamp, int64_t *latest);
 int sq_retention(struct tr_store *st, const struct tr_config *cfg,
     int64_t now, int64_t *deleted);
 int sq_stats(struct tr_store *st, struct tr_store_stats *out);
+/* Copying a store (store_sqlite_copy.c). */
+int sq_copy_snapshot(struct tr_store *st, int on);
+int sq_copy_read(struct tr_store *st, const char *table,
+    const char *const *cols, size_t n, const char *order,
+    int (*row)(const char *const *v, void *arg), void *arg);
+int sq_copy_count(struct tr_store *st, const char *table, int64_t *n);
+int sq_copy_begin(struct tr_store *st);
+int sq_copy_put_begin(struct tr_store *st, struct store_copy_put **put,
+    const char *table, const char *const *cols, size_t n);
+int sq_copy_put(struct store_copy_put *put, const char *const *v);
+int sq_copy_put_end(struct store_copy_put *put, int ok);
+int sq_copy_finish(struct tr_store *st, int64_t generation,
+    int64_t changed_at);
+void sq_copy_abort(struct tr_store *st);
 
 #endif

@@ -449,4 +449,44 @@ struct tr_store_stats {
 };
 int tr_store_stats(struct tr_store *st, struct tr_store_stats *out);
 
+/* --- moving a store --- */
+
+/*
+ * What tr_store_copy read: for each table (feeds, feed_tags,
+ * feed_configs, articles) its rows in the source, and in the target as
+ * read back once the copy was committed; a checksum (FNV-1a 64) of every
+ * article's id and identity in id order, and meta's generation, of each.
+ */
+#define TR_STORE_COPY_TABLES 4
+struct tr_store_copy_report {
+	const char *table[TR_STORE_COPY_TABLES]; /* static names */
+	int64_t from[TR_STORE_COPY_TABLES];
+	int64_t to[TR_STORE_COPY_TABLES];
+	uint64_t from_sum, to_sum;
+	int64_t from_gen, to_gen;
+	int same; /* every count, checksum and the generation agree */
+};
+
+/*
+ * Copies the store at address from into the one at to (each an SQLite
+ * path or a postgresql:// address, so a store moves between backends):
+ * every feed with its state, validators and schedule (leases are left
+ * behind), its tags and configs, every article with all its columns and
+ * its id, and the generation. Rows stream through: neither store is held
+ * in memory. The target must hold no feed, tag, config or article (a new
+ * file, or a PostgreSQL database with no tributary tables or empty
+ * ones): a store with rows is refused and left as it was. The copy is
+ * one transaction: on failure the target holds nothing of it (a new
+ * SQLite file made for it is removed).
+ *
+ * rep (may not be NULL) gets the counts and checksums, the target's
+ * read back after the commit. Returns 0 when they agree; TR_EINVAL for a
+ * bad address or a target with rows, TR_ENOTFOUND for a missing source,
+ * TR_ESTORE when a store fails or the target read back differs (rep.same
+ * 0), with the reason for the user (addresses without their password)
+ * in why (no more than whysize bytes).
+ */
+int tr_store_copy(const char *from, const char *to,
+    struct tr_store_copy_report *rep, char *why, size_t whysize);
+
 #endif
