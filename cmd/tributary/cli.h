@@ -75,5 +75,6 @@ int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_opml(struct cli *cli, int argc, char **argv);
 int cmd_purge(struct cli *cli, int argc, char **argv);
+int cmd_store(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct command {
     {"serve", cmd_serve, "run the service: poll on schedule and serve HTTP"},
     {"opml", cmd_opml, "import subscriptions from an OPML file"},
     {"purge", cmd_purge, "delete a removed feed's articles now"},
+    {"store", cmd_store, "copy a whole store to a new file or database"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
