@@ -39,6 +39,7 @@
 #include "tributary/buf.h"
 #include "tributary/config.h"
 #include "tributary/error.h"
+#include "tributary/escape.h"
 #include "tributary/hash.h"
 #include "tributary/log.h"
 
@@ -287,6 +288,38 @@ config_key(const struct tr_config *cfg)
 	return key;
 }
 
+/*
+ * Appends s as a JSON string, with any byte that does not start valid
+ * UTF-8 as U+FFFD: the config reader lets such bytes through in titles,
+ * which SQLite stores as they are but a UTF-8 database refuses (the
+ * whole sync would fail); the title is only shown, so it is shown
+ * repaired. Names and tags are checked UTF-8 by the config reader.
+ */
+static int
+json_text(struct tr_buf *b, const char *s)
+{
+	struct tr_buf clean;
+	size_t left;
+	int rc = 0;
+
+	if (s == NULL)
+		return store_json_str(b, s);
+	tr_buf_init(&clean, (size_t)1 << 30);
+	for (left = strlen(s); left > 0 && rc == 0;) {
+		int32_t cp;
+		size_t n = tr_utf8_decode(s, left, &cp);
+
+		rc = cp < 0 ? tr_buf_add(&clean, "\xef\xbf\xbd", 3)
+			    : tr_buf_add(&clean, s, n);
+		s += n;
+		left -= n;
+	}
+	if (rc == 0)
+		rc = store_json_str(b, tr_buf_str(&clean));
+	tr_buf_free(&clean);
+	return rc;
+}
+
 /* Appends ,"k":v (v a number). */
 static int
 json_num(struct tr_buf *b, const char *k, int64_t v)
@@ -318,11 +351,11 @@ conf_json(struct tr_store *st, struct tr_buf *b, const struct tr_config *cfg)
 		if (rc == 0)
 			rc = tr_buf_adds(b, ",\"u\":");
 		if (rc == 0)
-			rc = store_json_str(b, f->url);
+			rc = json_text(b, f->url);
 		if (rc == 0)
 			rc = tr_buf_adds(b, ",\"t\":");
 		if (rc == 0)
-			rc = store_json_str(b, f->title);
+			rc = json_text(b, f->title);
 		if (rc == 0)
 			rc = json_num(b, "m",
 			    tr_config_feed_max_per_feed(cfg, f));

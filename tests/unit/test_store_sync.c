@@ -193,4 +193,56 @@ test_readonly_refuses(void)
 	rm_db(path);
 }
 
-TR_TESTS(test_concurrent_syncs, test_readonly_refuses)
+/*
+ * Titles the config reader lets through although they are not UTF-8
+ * (Latin-1 bytes, a cut sequence): the sync stores the feed (SQLite as
+ * written, PostgreSQL with U+FFFD for the bad bytes), syncing again
+ * changes nothing, and a reader with the config lists it.
+ */
+static void
+test_title_not_utf8(void)
+{
+	static const struct {
+		const char *title, *pg; /* as written; as PostgreSQL keeps it */
+	} cases[] = {
+	    {"caf\xe9 bar", "caf\xef\xbf\xbd bar"},
+	    {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+	    {"\xff", "\xef\xbf\xbd"},
+	    {"fine \xe2\x82\xac", "fine \xe2\x82\xac"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256], names[256] = "";
+		struct tr_config *cfg;
+		struct tr_store *st = NULL, *ro = NULL;
+		struct tr_feed_state fs;
+		char *path = tmp_db();
+		int64_t g0 = 0, g1 = 0;
+
+		snprintf(text, sizeof(text),
+		    "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntitle = %s\n",
+		    cases[i].title);
+		cfg = cfg_named(text, "t");
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		CHECK_INT(tr_store_sync_config(st, cfg), 0);
+		CHECK_INT(tr_store_feed_get(st, &fs, "a"), 0);
+		CHECK_STR_CASE(cases[i].pg, fs.title,
+		    is_pg() ? cases[i].pg : cases[i].title);
+		tr_feed_state_free(&fs);
+		CHECK_INT(tr_store_generation(st, &g0, NULL), 0);
+		CHECK_INT(tr_store_sync_config(st, cfg), 0);
+		CHECK_INT(tr_store_generation(st, &g1, NULL), 0);
+		CHECK_INT(g1, g0);
+		CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+		CHECK_INT(tr_store_use_config(ro, cfg), 0);
+		CHECK_INT(tr_store_feeds(ro, names_cb, names), 0);
+		CHECK_STR_CASE(cases[i].pg, names, "a");
+		tr_store_close(ro);
+		tr_store_close(st);
+		tr_config_free(cfg);
+		rm_db(path);
+	}
+}
+
+TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8)
