@@ -59,6 +59,8 @@
 #define NEXT_DUE_TTL 60 /* re-read the next poll time at least this often */
 #define N_BUCKETS 1024  /* cache hash table */
 #define PARAM_MAX 1024  /* longest q or before */
+#define N_PEER_BUCKETS 256 /* connections per address: hash table */
+#define N_UNFINISHED 4     /* reasons a request ends unanswered */
 
 static const char text_plain[] = "text/plain; charset=utf-8";
 static const char xsl_type[] = "text/xsl; charset=utf-8";
@@ -147,6 +149,10 @@ struct tr_http {
 	pthread_t watchdog;
 	atomic_ullong head_timeouts, evictions;
 	atomic_ullong searches_dropped, searches_late;
+	/* Open connections per client address (clients_per_address). */
+	struct peer *peers[N_PEER_BUCKETS];
+	atomic_ullong refused_per_address;
+	atomic_ullong unfinished[N_UNFINISHED]; /* by unfinished_reason[] */
 
 	/* Searches: a queue and the threads that run them. */
 	pthread_mutex_t search_lock;
@@ -2173,6 +2179,7 @@ struct conn_info {
 	int body;           /* a non-zero Content-Length or chunked */
 	int transfer_encoding;
 	int bad_name; /* a field name that is not a token */
+	int conn_close, conn_keep; /* Connection: close, keep-alive */
 };
 
 static enum MHD_Result
@@ -2256,6 +2263,17 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		ci->transfer_encoding = 1;
 		ci->body = 1;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONNECTION) == 0) {
+		const char *s = value, *name, *params, *end;
+		size_t n;
+
+		while (next_member(&s, &name, &n, &params, &end)) {
+			if (n == 5 && strncasecmp(name, "close", 5) == 0)
+				ci->conn_close = 1;
+			else if (n == 10 &&
+			         strncasecmp(name, "keep-alive", 10) == 0)
+				ci->conn_keep = 1;
+		}
 	}
 	return MHD_YES;
 }
@@ -2312,14 +2330,168 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  * neither holds a connection for long nor locks out new clients.
  * Closing is shutdown(2) on the socket, which libmicrohttpd then sees
  * end; conn_lock makes sure the socket still belongs to the connection.
+ *
+ * clients_per_address is counted here too, not by libmicrohttpd: it
+ * gives an address's slot back only when it frees the connection, after
+ * its loop went round, while the client saw the connection end when the
+ * socket was shut down. A client at its limit that replaced a connection
+ * the server ended (wrk, a pool of HTTP/1.0 clients) then had its new
+ * connection reset. The slot is given back as soon as the connection is
+ * known to end: when the watchdog shuts it down, when an answer that
+ * closes it completes, when a request ends unanswered, and at the latest
+ * when libmicrohttpd frees it.
  */
+struct peer {
+	struct peer *next;
+	unsigned n; /* open connections of this address */
+	size_t len;
+	unsigned char addr[16];
+};
+
 struct conn {
 	struct conn *prev, *next;
 	int64_t since; /* ms: when it began waiting for a request head */
 	int fd;
 	int waiting; /* on the list */
 	int closing; /* shut down by us, not closed yet */
+	struct peer *peer; /* its address's count, until given back */
+	/* Set on the connection's own thread only: */
+	int client_close; /* the request asked to close after the answer */
+	int will_close;   /* the answer queued ends the connection */
 };
+
+/*
+ * The address of a connection as a key: IPv4 (also IPv4-mapped IPv6, as
+ * a dual-stack listener sees it) in 4 bytes, IPv6 in 16. 0: another kind
+ * of address, which is not limited.
+ */
+static size_t
+peer_key(unsigned char *key, const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family == AF_INET &&
+	    (size_t)len >= sizeof(struct sockaddr_in)) {
+		memcpy(key,
+		       &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		       4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6 &&
+	    (size_t)len >= sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(key, a->s6_addr + 12, 4);
+			return 4;
+		}
+		memcpy(key, a->s6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+static struct peer **
+peer_bucket(struct tr_http *srv, const unsigned char *key, size_t len)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return &srv->peers[h % N_PEER_BUCKETS];
+}
+
+/* The count of key, added at 0 when missing; NULL when out of memory.
+ * Called with conn_lock. */
+static struct peer *
+peer_get(struct tr_http *srv, const unsigned char *key, size_t len)
+{
+	struct peer **b = peer_bucket(srv, key, len), *p;
+
+	for (p = *b; p; p = p->next)
+		if (p->len == len && memcmp(p->addr, key, len) == 0)
+			return p;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->len = len;
+	memcpy(p->addr, key, len);
+	p->next = *b;
+	*b = p;
+	return p;
+}
+
+/* Gives one connection of p back. Called with conn_lock. */
+static void
+peer_put(struct tr_http *srv, struct peer *p)
+{
+	struct peer **pp;
+
+	if (--p->n > 0)
+		return;
+	for (pp = peer_bucket(srv, p->addr, p->len); *pp != p;
+	     pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	free(p);
+}
+
+/* Gives c's slot back to its address, once. Called with conn_lock. */
+static void
+conn_release(struct tr_http *srv, struct conn *c)
+{
+	if (c->peer) {
+		peer_put(srv, c->peer);
+		c->peer = NULL;
+	}
+}
+
+/*
+ * The slot taken by the connection this thread accepted last, until
+ * on_connection() hands it to the connection. libmicrohttpd accepts,
+ * asks on_accept() and starts the connection on one thread, one
+ * connection after the other; when it fails to set a connection up
+ * after on_accept() said yes, it does not tell, and the next
+ * on_accept() on the thread gives that slot back.
+ */
+static _Thread_local struct peer *accepted_peer;
+
+/* libmicrohttpd's accept policy: clients_per_address. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct tr_http *srv = cls;
+	unsigned char key[16];
+	size_t len = peer_key(key, addr, addrlen);
+	enum MHD_Result ok = MHD_YES;
+	struct peer *p;
+
+	pthread_mutex_lock(&srv->conn_lock);
+	if (accepted_peer) {
+		peer_put(srv, accepted_peer);
+		accepted_peer = NULL;
+	}
+	if (srv->opts.per_address > 0 && len > 0) {
+		p = peer_get(srv, key, len);
+		if (p == NULL || p->n >= (unsigned)srv->opts.per_address) {
+			atomic_fetch_add(&srv->refused_per_address, 1);
+			ok = MHD_NO;
+		} else {
+			p->n++;
+			accepted_peer = p;
+		}
+	}
+	pthread_mutex_unlock(&srv->conn_lock);
+	if (ok == MHD_NO && tr_log_enabled(TR_LOG_DEBUG)) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+
+		inet_ntop(len == 4 ? AF_INET : AF_INET6, key, ip, sizeof(ip));
+		tr_log(TR_LOG_DEBUG,
+		       "http: connection from %s refused: "
+		       "clients_per_address (%d) reached",
+		       ip, srv->opts.per_address);
+	}
+	return ok;
+}
 
 #define EVICT_MIN_MS 500 /* a connection this young is never evicted */
 #define WATCH_MS 100     /* the watchdog's period */
@@ -2363,6 +2535,7 @@ wait_close_oldest(struct tr_http *srv)
 	struct conn *c = srv->wait_head;
 
 	wait_unlink(srv, c);
+	conn_release(srv, c);
 	shutdown(c->fd, SHUT_RDWR);
 	c->closing = 1;
 	srv->n_closing++;
@@ -2391,6 +2564,7 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 			return;
 		pthread_mutex_lock(&srv->conn_lock);
 		wait_unlink(srv, c);
+		conn_release(srv, c);
 		srv->n_conns--;
 		srv->n_closing -= c->closing;
 		pthread_mutex_unlock(&srv->conn_lock);
@@ -2400,9 +2574,12 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 	}
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-		return; /* untracked: only the idle timeout applies */
+		return; /* untracked: only the idle timeout applies (and the
+		         * next accept gives its address's slot back) */
 	c->fd = ci->connect_fd;
 	pthread_mutex_lock(&srv->conn_lock);
+	c->peer = accepted_peer;
+	accepted_peer = NULL;
 	srv->n_conns++;
 	if (srv->n_conns - srv->n_closing > high_water(srv) &&
 	    srv->wait_head && now - srv->wait_head->since >= EVICT_MIN_MS) {
@@ -2423,14 +2600,19 @@ conn_of(struct MHD_Connection *mc)
 	return ci ? ci->socket_context : NULL;
 }
 
-/* A request head arrived: the connection no longer waits for one. */
+/*
+ * A request head arrived: the connection no longer waits for one.
+ * client_close: the request asks to close the connection after its
+ * answer.
+ */
 static void
-conn_busy(struct tr_http *srv, struct MHD_Connection *mc)
+conn_busy(struct tr_http *srv, struct MHD_Connection *mc, int client_close)
 {
 	struct conn *c = conn_of(mc);
 
 	if (c == NULL)
 		return;
+	c->client_close = client_close;
 	pthread_mutex_lock(&srv->conn_lock);
 	wait_unlink(srv, c);
 	pthread_mutex_unlock(&srv->conn_lock);
@@ -2535,12 +2717,18 @@ queue_cached(struct tr_http *srv, struct MHD_Connection *c,
 {
 	struct tr_http_entry *e = resp->entry;
 	int g = resp->gzip != 0, nm = resp->status == 304;
-	/* The page form of a feed (another type) is built each time. */
-	int keep = e->cached && resp->content_type == e->content_type;
+	int keep;
 	struct MHD_Response *m;
 	enum MHD_Result ret = MHD_NO;
 
 	pthread_mutex_lock(&srv->cache_lock);
+	/*
+	 * Read under the lock: another thread may drop e from the cache
+	 * meanwhile (a new store generation), and a response kept in an
+	 * entry no longer cached would never be destroyed. The page form
+	 * of a feed (another type) is built each time.
+	 */
+	keep = e->cached && resp->content_type == e->content_type;
 	m = keep ? e->mhd[g][nm] : NULL;
 	if (m == NULL || e->mhd_age[g][nm] != resp->max_age) {
 		/*
@@ -2689,11 +2877,18 @@ queue_stream(struct MHD_Connection *c, struct tr_http_response *resp)
 	return ret;
 }
 
-/* Queues resp on c: the entry's prebuilt response, a stream or a copy. */
+/*
+ * Queues resp on c: the entry's prebuilt response, a stream or a copy.
+ * Notes whether the connection ends with this answer, for on_completed().
+ */
 static enum MHD_Result
 queue_answer(struct tr_http *srv, struct MHD_Connection *c,
              struct tr_http_response *resp)
 {
+	struct conn *cn = conn_of(c);
+
+	if (cn)
+		cn->will_close = resp->close || cn->client_close;
 	if (resp->entry && resp->entry->streamed)
 		return queue_stream(c, resp);
 	return resp->entry ? queue_cached(srv, c, resp) : queue_plain(c, resp);
@@ -2851,15 +3046,47 @@ search_submit(struct tr_http *srv, struct MHD_Connection *c,
 	return 0;
 }
 
-/* libmicrohttpd's end of a request: frees a search's job. */
+/* Indexes of srv->unfinished, by libmicrohttpd's termination code. */
+static const char *const unfinished_reason[N_UNFINISHED] = {
+    "error", "timeout", "client_gone", "shutdown"};
+
+static int
+unfinished_index(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe) {
+	case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+		return -1;
+	case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+		return 1;
+	case MHD_REQUEST_TERMINATED_READ_ERROR:
+	case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+		return 2;
+	case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+		return 3;
+	default:
+		return 0; /* WITH_ERROR and any later code */
+	}
+}
+
+/*
+ * libmicrohttpd's end of a request: frees a search's job, counts a
+ * request that ended unanswered, and gives the address's slot back when
+ * the connection ends with it (libmicrohttpd shuts the socket down right
+ * after this call).
+ */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
              enum MHD_RequestTerminationCode toe)
 {
 	struct tr_http *srv = cls;
 	struct conn *cn = conn_of(c);
+	int why = unfinished_index(toe);
 
-	(void)toe;
+	if (why >= 0) {
+		atomic_fetch_add(&srv->unfinished[why], 1);
+		tr_log(TR_LOG_DEBUG, "http: a request ended unanswered (%s)",
+		       unfinished_reason[why]);
+	}
 	if (*req_cls && !is_mark(*req_cls)) {
 		struct search_job *j = *req_cls;
 
@@ -2870,8 +3097,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	/* Waiting again, for the next request head. */
 	if (cn) {
 		pthread_mutex_lock(&srv->conn_lock);
+		if (why >= 0 || cn->will_close)
+			conn_release(srv, cn);
 		if (!cn->closing)
 			wait_push(srv, cn, now_ms());
+		cn->will_close = 0;
 		pthread_mutex_unlock(&srv->conn_lock);
 	}
 }
@@ -2888,7 +3118,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	enum MHD_Result ret;
 	unsigned flags;
 
-	(void)version;
 	(void)upload_data;
 	if (*req_cls && !is_mark(*req_cls)) {
 		/* A search came back from its thread. */
@@ -2911,7 +3140,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		 * the connection: right for a request with a body (refused)
 		 * and nothing else, so others wait for the second call.
 		 */
-		conn_busy(srv, c);
+		/* RFC 9112 §9.3: close, or HTTP/1.0 without keep-alive. */
+		conn_busy(srv, c,
+		          ci.conn_close ||
+		              (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 &&
+		               !ci.conn_keep));
 		*req_cls = &marks[flags | MARK_HEADERS];
 		if (!ci.body && !ci.bad_name)
 			return MHD_YES;
@@ -3188,9 +3421,6 @@ tr_http_listen(struct tr_http *srv)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO |
 	                 MHD_ALLOW_SUSPEND_RESUME;
-	unsigned per_ip = srv->opts.per_address > 0
-	                      ? (unsigned)srv->opts.per_address
-	                      : 0;
 	int rc, i;
 
 	if (srv->daemon)
@@ -3202,12 +3432,11 @@ tr_http_listen(struct tr_http *srv)
 	             : MHD_USE_POLL;
 	/* One option per line; the logger first, so nothing goes to stderr. */
 	/* clang-format off */
-	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	srv->daemon = MHD_start_daemon(flags, 0, on_accept, srv, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opts.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opts.max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opts.timeout,
@@ -3298,6 +3527,15 @@ tr_http_stop(struct tr_http *srv)
 		if (srv->watch_running)
 			pthread_join(srv->watchdog, NULL);
 		MHD_stop_daemon(srv->daemon);
+		/* Every connection gave its slot back; a slot taken for a
+		 * connection libmicrohttpd failed to start may be left. */
+		for (i = 0; i < N_PEER_BUCKETS; i++)
+			while (srv->peers[i]) {
+				struct peer *p = srv->peers[i];
+
+				srv->peers[i] = p->next;
+				free(p);
+			}
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 		srv->listen_fd = -1;
@@ -3391,6 +3629,7 @@ int
 tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 {
 	struct counter_out co = {out, 0};
+	size_t r;
 
 	co.rc = tr_buf_adds(
 	    out, "# HELP tributary_http_requests_total HTTP requests answered, "
@@ -3422,5 +3661,29 @@ tr_http_write_counters(struct tr_buf *out, struct tr_http *srv)
 		    "{reason=\"time_budget\"} %llu\n",
 		    (unsigned long long)atomic_load(&srv->searches_dropped),
 		    (unsigned long long)atomic_load(&srv->searches_late));
+	if (co.rc == 0)
+		co.rc = tr_buf_printf(
+		    out,
+		    "# HELP tributary_http_connections_refused_total "
+		    "Connections closed as they opened: their address had "
+		    "clients_per_address open.\n"
+		    "# TYPE tributary_http_connections_refused_total counter\n"
+		    "tributary_http_connections_refused_total"
+		    "{reason=\"per_address\"} %llu\n",
+		    (unsigned long long)atomic_load(&srv->refused_per_address));
+	if (co.rc == 0)
+		co.rc = tr_buf_adds(
+		    out, "# HELP tributary_http_requests_unfinished_total "
+		         "Requests whose connection ended before their answer "
+		         "was sent.\n"
+		         "# TYPE tributary_http_requests_unfinished_total "
+		         "counter\n");
+	for (r = 0; co.rc == 0 && r < N_UNFINISHED; r++)
+		co.rc = tr_buf_printf(
+		    out,
+		    "tributary_http_requests_unfinished_total{reason=\"%s\"} "
+		    "%llu\n",
+		    unfinished_reason[r],
+		    (unsigned long long)atomic_load(&srv->unfinished[r]));
 	return co.rc;
 }

@@ -669,6 +669,96 @@ def clients_per_address_is_a_setting():
                 eq(sv.stop(), 0, "exit status after SIGTERM")
 
 
+# Requests after which the server ends the connection: (case, request).
+ENDING_REQUESTS = [
+    ("Connection: close", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+     b"Connection: close\r\n\r\n"),
+    ("HTTP/1.0", b"GET /healthz HTTP/1.0\r\n\r\n"),
+    ("refused body (413)", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 5\r\n\r\nhello"),
+    ("bad header name (400)", b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+     b"Bad Name: 1\r\n\r\n"),
+]
+REPLACE_ROUNDS = 40
+
+
+def read_to_end(s):
+    """What the server sends until it closes; None when it resets."""
+    out = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return out
+        out += chunk
+
+
+@test
+def a_client_at_its_limit_gets_in_again_when_the_server_ends_one():
+    """A client that holds clients_per_address connections and replaces
+    one the server ended, at once (as wrk or a pool of HTTP/1.0 clients
+    do), has its new connection served, round after round, for each kind
+    of answer that ends a connection: every such end gives the address's
+    slot back, once. (That it comes back before the client can see the
+    end is checked with the server thread held busy in
+    tests/unit/test_http_conn.c.)"""
+    limit = 4
+    with TempDir() as td:
+        sv = Serve(td, settings="clients_per_address = %d\n" % limit)
+        try:
+            sv.wait_port(sv.port)
+            for case, req in ENDING_REQUESTS:
+                held = []
+                for _ in range(limit - 1):
+                    h = socket.socket()
+                    h.bind(("127.0.0.3", 0))
+                    h.connect(("127.0.0.1", sv.port))
+                    held.append(h)
+                refused = 0
+                s = None
+                end = time.monotonic() + slow(3)
+                rounds = 0
+                while rounds < REPLACE_ROUNDS and time.monotonic() < end:
+                    if s is None:
+                        s = socket.socket()
+                        s.bind(("127.0.0.3", 0))
+                        s.settimeout(slow(5))
+                        s.connect(("127.0.0.1", sv.port))
+                    s.sendall(req)
+                    got = read_to_end(s)
+                    s.close()
+                    s = None
+                    check(got, "%s: no answer before the end" % case)
+                    # At once: a new connection and a request on it.
+                    s = socket.socket()
+                    s.bind(("127.0.0.3", 0))
+                    s.settimeout(slow(5))
+                    s.connect(("127.0.0.1", sv.port))
+                    try:
+                        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                  b"\r\n")
+                        first = s.recv(12)
+                    except OSError:
+                        first = b""
+                    if first != b"HTTP/1.1 200":
+                        refused += 1
+                        s.close()
+                        s = None
+                    rounds += 1
+                if s is not None:
+                    s.close()
+                for h in held:
+                    h.close()
+                print("  %s: %d of %d new connections refused"
+                      % (case, refused, rounds))
+                eq(refused, 0, case + ": new connections refused")
+                time.sleep(0.2)  # the held ones are gone
+        finally:
+            eq(sv.stop(), 0, "exit status after SIGTERM")
+
+
 @test
 def slow_clients_are_bounded_and_others_get_in():
     """slowloris from 127.0.0.0/8 source addresses: 80 connections from
