@@ -56,16 +56,17 @@
 	" f.enabled, f.removed_at"
 
 /*
- * The config's feeds from a JSON array (parameter P) of objects: n name,
- * u url, t title, m max_per_feed, e enabled, g tags, d keep_days, i
- * keep_items; ord is the feed's place in the config (from 1).
+ * The config's feeds from a JSON array (parameter P) of objects: o the
+ * feed's place in the config (from 1), n name, u url, t title, m
+ * max_per_feed, e enabled, g tags, d keep_days, i keep_items; each
+ * object is parsed once (json_to_recordset), not once per field.
  */
 #define CONF_CTE(p)                                                           \
-	"c AS (SELECT x.ord, x.v->>'n' AS name, x.v->>'u' AS url,"            \
-	" x.v->>'t' AS title, (x.v->>'m')::integer AS max_per_feed,"          \
-	" (x.v->>'e')::integer AS enabled, x.v->'g' AS tags,"                 \
-	" (x.v->>'d')::bigint AS days, (x.v->>'i')::bigint AS items"          \
-	" FROM json_array_elements(" p "::json) WITH ORDINALITY AS x(v, ord))"
+	"c AS (SELECT x.o AS ord, x.n AS name, x.u AS url, x.t AS title,"     \
+	" x.m AS max_per_feed, x.e AS enabled, x.g AS tags, x.d AS days,"     \
+	" x.i AS items FROM json_to_recordset(" p "::json) AS x(o bigint,"    \
+	" n text, u text, t text, m integer, e integer, g json, d bigint,"    \
+	" i bigint))"
 
 /* --- feeds --- */
 
@@ -345,7 +346,8 @@ conf_json(struct tr_store *st, struct tr_buf *b, const struct tr_config *cfg)
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++) {
 		const struct tr_feed_conf *f = &cfg->feeds[i];
 
-		rc = tr_buf_adds(b, i > 0 ? ",{\"n\":" : "{\"n\":");
+		rc = tr_buf_printf(b, "%s{\"o\":%zu,\"n\":", i > 0 ? "," : "",
+		    i + 1);
 		if (rc == 0)
 			rc = store_json_str(b, f->name);
 		if (rc == 0)
