@@ -180,8 +180,17 @@ reconnect(struct tr_store *st)
 	    st->in_group || st->in_savepoint)
 		return;
 	PQreset(st->conn);
-	if (PQstatus(st->conn) == CONNECTION_OK)
+	if (PQstatus(st->conn) == CONNECTION_OK) {
+		/* A new session: its settings again, and none of the old
+		 * one's temporary views, so that the next
+		 * tr_store_use_config() makes them again. */
+		PQclear(PQexec(st->conn, "SET client_min_messages = warning"));
+		if (st->readonly)
+			PQclear(PQexec(st->conn,
+			    "SET default_transaction_read_only = on"));
+		st->cfg_used = 0;
 		tr_log(TR_LOG_INFO, "store %s: reconnected", st->shown);
+	}
 }
 
 int

@@ -245,4 +245,65 @@ test_title_not_utf8(void)
 	}
 }
 
-TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8)
+/* Ends every server session of the database at path (PostgreSQL). */
+static void
+drop_sessions(const char *path)
+{
+	char sql[256];
+	size_t n = strcspn(path + 17, "?");
+	PGconn *c = pg_admin();
+	PGresult *r;
+
+	snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid))"
+	    " FROM pg_stat_activity WHERE datname = '%.*s'", (int)n,
+	    path + 17);
+	r = PQexec(c, sql);
+	CHECK_INT(PQresultStatus(r), PGRES_TUPLES_OK);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		CHECK_STR(PQgetvalue(r, 0, 0), "1");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/*
+ * The server ends a reader's session (a restart, a failover): the
+ * reader reconnects, stays read-only, and with its config applied again
+ * lists that config's feeds, not every feed of the database.
+ */
+static void
+test_reader_reconnects(void)
+{
+	struct tr_config *x = cfg_named(conf_x, "x"), *y = cfg_named(conf_y, "y");
+	struct tr_store *st = NULL, *ro = NULL;
+	char *path, names[256] = "";
+	int i;
+
+	if (!is_pg())
+		SKIP("ends the server's sessions of a PostgreSQL database");
+	path = tmp_db();
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, x), 0);
+	CHECK_INT(tr_store_sync_config(st, y), 0);
+	tr_store_close(st);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_use_config(ro, x), 0);
+	CHECK_INT(tr_store_feeds(ro, names_cb, names), 0);
+	CHECK_STR(names, "a s=Shared");
+	drop_sessions(path);
+	/* The first call finds the session gone; the next ones reconnect. */
+	for (i = 0; i < 3; i++) {
+		names[0] = '\0';
+		if (tr_store_use_config(ro, x) == 0 &&
+		    tr_store_feeds(ro, names_cb, names) == 0)
+			break;
+	}
+	CHECK_STR(names, "a s=Shared");
+	CHECK(tr_store_sync_config(ro, x) != 0);
+	tr_store_close(ro);
+	rm_db(path);
+	tr_config_free(x);
+	tr_config_free(y);
+}
+
+TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8,
+    test_reader_reconnects)
