@@ -2332,14 +2332,16 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  * end; conn_lock makes sure the socket still belongs to the connection.
  *
  * clients_per_address is counted here too, not by libmicrohttpd: it
- * gives an address's slot back only when it frees the connection, after
- * its loop went round, while the client saw the connection end when the
- * socket was shut down. A client at its limit that replaced a connection
- * the server ended (wrk, a pool of HTTP/1.0 clients) then had its new
- * connection reset. The slot is given back as soon as the connection is
- * known to end: when the watchdog shuts it down, when an answer that
- * closes it completes, when a request ends unanswered, and at the latest
- * when libmicrohttpd frees it.
+ * gives an address's slot back only when the connection's thread frees
+ * the connection, on its next pass. Its own closes (with MHD_USE_TURBO)
+ * close the socket after that, but a connection the watchdog shuts down
+ * is seen ended by its client at once: a client at its limit that
+ * replaced it at once (wrk does) had the new connection accepted, by
+ * another thread or by a busy thread before it freed the old one, and
+ * reset. The slot is given back as soon as the connection is known to
+ * end: when the watchdog shuts it down, when an answer that closes it
+ * completes, when a request ends unanswered, and at the latest when
+ * libmicrohttpd frees it.
  */
 struct peer {
 	struct peer *next;
@@ -3071,8 +3073,7 @@ unfinished_index(enum MHD_RequestTerminationCode toe)
 /*
  * libmicrohttpd's end of a request: frees a search's job, counts a
  * request that ended unanswered, and gives the address's slot back when
- * the connection ends with it (libmicrohttpd shuts the socket down right
- * after this call).
+ * the connection ends with it (libmicrohttpd closes it after this call).
  */
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,

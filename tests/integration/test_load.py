@@ -154,6 +154,47 @@ def wait_ready(sock, proc, timeout):
     return False
 
 
+HTTP_COUNTERS = re.compile(
+    r"^tributary_http_(?:slow_connections_closed|connections_refused|"
+    r"requests_unfinished|requests)_total\{.*$", re.M)
+REQUEST_LINE = re.compile(r"http: [A-Za-z-]+ \S+: \d{3}( gzip)?$")
+
+
+def diagnostics(port, log_path):
+    """What the server says about its connections, for a failure: the
+    http counters of /metrics and the log's http: lines (libmicrohttpd's
+    own messages among them, at debug), without one line per request."""
+    out = ["/metrics:"]
+    try:
+        c = socket.create_connection(("127.0.0.1", port), 10)
+        c.settimeout(10)
+        c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        raw = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+        c.close()
+        out += ["  " + m for m in
+                HTTP_COUNTERS.findall(raw.decode(errors="replace"))]
+    except OSError as e:
+        out.append("  not answered: %s" % e)
+    lines = []
+    with open(log_path, "rb") as f:
+        for line in f:
+            line = line.decode(errors="replace").rstrip("\n")
+            if "http: " in line and not REQUEST_LINE.search(line):
+                lines.append(line)
+    out.append("serve log, http: lines other than requests (%d):"
+               % len(lines))
+    out += ["  " + x for x in lines[:60]]
+    if len(lines) > 60:
+        out.append("  ... %d more" % (len(lines) - 60))
+    return "\n".join(out)
+
+
 def round_state(db):
     """(feeds checked, feeds in error, articles) of the store. A feed
     is checked once its fetch ended, in success or in error."""
@@ -189,8 +230,10 @@ def wrk_on_the_endpoint_during_a_2000_feed_round():
                           "url = %s" % ng.url("f%04d.xml" % i)]
             conf = td.write("feeds.conf", "\n".join(lines) + "\n")
             log = open(td.join("serve.log"), "wb")
+            # -vv: libmicrohttpd's messages (at debug) are in the log for
+            # diagnostics() when wrk saw errors.
             proc = subprocess.Popen(
-                wrapper() + [TRIBUTARY, "-c", conf, "serve"],
+                wrapper() + [TRIBUTARY, "-vv", "-c", conf, "serve"],
                 env=_env({"NOTIFY_SOCKET": td.join("notify.sock")}),
                 stdout=log, stderr=log)
             check(wait_ready(sock, proc, 60), "serve not ready: exit %r"
@@ -233,6 +276,8 @@ def wrk_on_the_endpoint_during_a_2000_feed_round():
             check(w["requests"] and w["requests"] > 0, "no request served:\n"
                   + out)
             check(w["p99"] is not None, "no p99 in wrk's report:\n" + out)
+            if w["errors"] or w["non2xx"]:
+                out += "\n" + diagnostics(port, td.join("serve.log"))
             eq(w["errors"], 0, "wrk socket errors:\n" + out)
             eq(w["non2xx"], 0, "non-2xx/3xx answers:\n" + out)
             eq(failed, 0, "feeds in error after the round")
