@@ -703,6 +703,36 @@ store_pg_address_check(const char *address, char *why, size_t size)
 	return TR_EINVAL;
 }
 
+/*
+ * A reader migrates nothing: it refuses a database whose schema is not
+ * this tributary's, as the SQLite backend does (an empty database, or an
+ * older schema, is migrated by a writer: fetch or serve).
+ */
+static int
+readonly_schema(struct tr_store *st)
+{
+	int64_t have = 0, exists = 0;
+	int rc;
+
+	rc = pg_one_int64(st, &exists, "reading the schema version",
+	    "SELECT count(*) FROM pg_tables WHERE tablename = 'meta'"
+	    " AND schemaname = current_schema()", 0, NULL);
+	if (rc == 0 && exists)
+		rc = pg_one_int64(st, &have, "reading the schema version",
+		    "SELECT value FROM meta WHERE key = 'schema'", 0, NULL);
+	if (rc == 0 && have > (int64_t)N_MIGRATIONS)
+		rc = pg_err(st, TR_ENEWER, "%s: the database was written by a "
+		    "newer tributary (schema %lld, this one knows %d): "
+		    "upgrade tributary", st->shown, (long long)have,
+		    PG_SCHEMA_VERSION);
+	else if (rc == 0 && have < (int64_t)N_MIGRATIONS)
+		rc = pg_err(st, TR_ESTORE, "%s: database schema version %lld "
+		    "is older than %d%s; run 'tributary fetch' or 'tributary "
+		    "serve' once to migrate it", st->shown, (long long)have,
+		    PG_SCHEMA_VERSION, have == 0 ? " (no tributary schema)" : "");
+	return rc;
+}
+
 /* Brings the schema to PG_SCHEMA_VERSION under the migration lock. */
 static int
 migrate(struct tr_store *st)
@@ -780,6 +810,8 @@ pg_open(struct tr_store **out, const char *path, int flags)
 	    "setting up the connection")) != 0)
 		return rc;
 	if (!st->readonly && (rc = migrate(st)) != 0)
+		return rc;
+	if (st->readonly && (rc = readonly_schema(st)) != 0)
 		return rc;
 	if (st->readonly)
 		return run(st, "SET default_transaction_read_only = on",
