@@ -3,8 +3,9 @@ export, feeds and serve of each show exactly that config's feeds, and
 neither config's rounds mark the other's feeds removed or delete them
 (removed_keep = 1s, so that a wrong removal would delete at once). A feed
 leaves the outputs when its own config drops it, and is deleted only
-when no config lists it. And a database deleted between two starts: the
-next writer refuses to put an empty one in its place.
+when no config lists it: on an SQLite file and on a PostgreSQL database
+(a temporary cluster from tests/pg). And a database deleted between two
+starts: the next writer refuses to put an empty one in its place.
 """
 import json
 import os
@@ -19,8 +20,8 @@ import urllib.request
 import feedparser
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (TRIBUTARY, TempDir, check, contains, eq, main,  # noqa
-                     run, test)
+from harness import (SRC, TRIBUTARY, TempDir, check, contains, eq,  # noqa
+                     main, run, test)
 from server import FeedServer  # noqa: E402
 
 
@@ -48,7 +49,8 @@ def write_conf(tmp, name, port, feeds, title):
     """feeds: (name, url, tag); a config file of its own, one database."""
     text = ("[tributary]\ndatabase = %s\nlisten = 127.0.0.1:%d\n"
             "interval = 1h\nremoved_keep = 1s\ntitle = %s\n"
-            % (tmp.join("shared.db"), port, title))
+            % (getattr(tmp, "db", None) or tmp.join("shared.db"), port,
+               title))
     for f, url, tag in feeds:
         text += ('[feed "%s"]\nurl = %s\ntags = %s\ntitle = %s of %s\n'
                  % (f, url, tag, f, name))
@@ -65,6 +67,14 @@ def get(port, path):
 
 
 def db_names(tmp, where="1"):
+    if getattr(tmp, "db", None):
+        r = subprocess.run(["psql", "-X", "-qAt", "-h", tmp.join("pg"),
+                            "-U", "tr", "-d", "shared", "-c",
+                            "SELECT name FROM feeds WHERE " +
+                            ("true" if where == "1" else where)],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "psql: %s" % r.stderr)
+        return sorted(r.stdout.split())
     import sqlite3
     con = sqlite3.connect("file:%s?mode=ro" % tmp.join("shared.db"),
                           uri=True)
@@ -165,9 +175,48 @@ def served(port):
     return got
 
 
+class Store:
+    """The store of tmp: an SQLite file, or a database "shared" of a
+    temporary cluster in tmp/pg (then tmp.db is its address)."""
+
+    def __init__(self, tmp, backend):
+        self.tmp, self.backend = tmp, backend
+
+    def __enter__(self):
+        if self.backend == "postgresql":
+            d = self.tmp.join("pg")
+            os.chmod(self.tmp.path, 0o755)  # the server's user enters it
+            r = subprocess.run([os.path.join(SRC, "tests", "pg"), "start",
+                                d], capture_output=True, text=True,
+                               timeout=120)
+            check(r.returncode == 0, "tests/pg start: %s%s"
+                  % (r.stdout, r.stderr))
+            r = subprocess.run(["psql", "-X", "-q", "-h", d, "-U", "tr",
+                                "-d", "postgres", "-c",
+                                "CREATE DATABASE shared"],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0, "CREATE DATABASE: %s" % r.stderr)
+            self.tmp.db = "postgresql://tr@/shared?host=%s" % d
+        return self
+
+    def __exit__(self, *exc):
+        if self.backend == "postgresql":
+            subprocess.run([os.path.join(SRC, "tests", "pg"), "stop",
+                            self.tmp.join("pg")], capture_output=True,
+                           timeout=120)
+
+
 @test
 def two_configs_share_one_database():
-    with TempDir() as tmp, FeedServer() as srv:
+    want = os.environ.get("BACKEND", "both")
+    for backend in ("sqlite", "postgresql"):
+        if want in ("", "both", backend):
+            two_configs(backend)
+
+
+def two_configs(backend):
+    print("  " + backend)
+    with TempDir() as tmp, FeedServer() as srv, Store(tmp, backend):
         for p in ("a1", "b1", "s"):
             srv.route("/%s.xml" % p, body=rss("Feed " + p, p))
         pa, pb = free_port(), free_port()
