@@ -54,11 +54,13 @@ static const struct copy_table {
 	const char *const *cols;
 	size_t n;
 	const char *order;
+	const char *row; /* a row, for messages */
 } tables[TR_STORE_COPY_TABLES] = {
-    {"feeds", feed_cols, N(feed_cols), "id"},
-    {"feed_tags", tag_cols, N(tag_cols), "feed_id, tag"},
-    {"feed_configs", config_cols, N(config_cols), "feed_id, config"},
-    {"articles", article_cols, N(article_cols), "id"},
+    {"feeds", feed_cols, N(feed_cols), "id", "feed"},
+    {"feed_tags", tag_cols, N(tag_cols), "feed_id, tag", "feed's tag"},
+    {"feed_configs", config_cols, N(config_cols), "feed_id, config",
+	"feed's config"},
+    {"articles", article_cols, N(article_cols), "id", "article"},
 };
 #define ARTICLES 3
 
@@ -175,7 +177,7 @@ target_empty(struct tr_store *dst, const char *shown, char *why,
 
 /* Streams every table of src into dst's open transaction. */
 static int
-copy_tables(struct tr_store *src, struct tr_store *dst,
+copy_tables(struct tr_store *src, struct tr_store *dst, const char *shown,
     struct tr_store_copy_report *rep, char *why, size_t whysize)
 {
 	const struct store_ops *so = OPS(src), *to = OPS(dst);
@@ -202,17 +204,25 @@ copy_tables(struct tr_store *src, struct tr_store *dst,
 		}
 		p.sum = i == ARTICLES;
 		p.rows = 0;
+		p.put_failed = 0;
 		rc = so->copy_read(src, t->name, t->cols, t->n, t->order,
 		    pump_row, &p);
-		if (rc != 0) {
+		if (rc != 0)
 			to->copy_put_end(p.put, 0);
-			fail(why, whysize, rc, p.put_failed ? dst : src);
-			goto out;
-		}
-		if ((rc = to->copy_put_end(p.put, 1)) != 0) {
+		else if ((rc = to->copy_put_end(p.put, 1)) == 0)
+			continue;
+		else
+			p.put_failed = 1;
+		if (!p.put_failed)
+			fail(why, whysize, rc, src);
+		else if (rc == TR_EINVAL)
+			snprintf(why, whysize, "%s: the source holds a %s that "
+			    "the target refuses (a duplicate, or one whose "
+			    "feed is missing): is the source damaged? Nothing "
+			    "was copied", shown, t->row);
+		else
 			fail(why, whysize, rc, dst);
-			goto out;
-		}
+		goto out;
 	}
 	rep->from_sum = p.h;
 	if ((rc = so->copy_snapshot(src, 0)) != 0)
@@ -306,7 +316,7 @@ tr_store_copy(const char *from, const char *to,
 	}
 	if ((rc = target_empty(dst, shown, why, whysize)) != 0)
 		goto out;
-	if ((rc = copy_tables(src, dst, rep, why, whysize)) != 0) {
+	if ((rc = copy_tables(src, dst, shown, rep, why, whysize)) != 0) {
 		OPS(dst)->copy_abort(dst);
 		goto out;
 	}

@@ -102,14 +102,17 @@ struct store_ops {
 	 * travel as text, one value per column, NULL for SQL NULL.
 	 * copy_snapshot: on (non-zero) begins a read transaction, so that
 	 * every copy_read sees one state of the store; 0 ends it.
-	 * copy_read: calls row with each row of table (cols[0..n), ordered
-	 * by the column list order), one row at a time; a non-zero answer
-	 * of row stops the read and is returned.
+	 * copy_read: calls row with each row of table (its columns
+	 * cols[0..n), in the order of the columns listed in order), one row
+	 * at a time; a non-zero answer of row stops the read and is
+	 * returned.
 	 * copy_count: the number of rows of table.
 	 * copy_begin: begins the copy's one write transaction, taking the
 	 * tables for itself. copy_put_begin/copy_put/copy_put_end: loads
 	 * rows into table (put_end with ok 0 abandons them; it frees *put
-	 * either way). copy_finish: sets meta's generation and changed_at,
+	 * either way); TR_EINVAL from put or put_end: a row the schema
+	 * refuses (a duplicate, a reference to a missing feed).
+	 * copy_finish: sets meta's generation and changed_at,
 	 * brings the backend's own state in line with the rows (identity
 	 * sequences, full-text index) and commits; copy_abort rolls back.
 	 */

@@ -248,8 +248,15 @@ pg_copy_put_end(struct store_copy_put *put, int ok)
 	if (PQputCopyEnd(st->conn, ok ? NULL : "copy abandoned") != 1)
 		rc = pg_dberr(st, NULL, "writing the store");
 	while ((r = PQgetResult(st->conn)) != NULL) {
-		if (rc == 0 && ok && PQresultStatus(r) != PGRES_COMMAND_OK)
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (rc == 0 && ok && PQresultStatus(r) != PGRES_COMMAND_OK) {
 			rc = pg_dberr(st, r, "writing the store");
+			/* Class 23, integrity constraint violation: a row the
+			 * schema refuses; the front says so in its words. */
+			if (state != NULL && strncmp(state, "23", 2) == 0)
+				rc = TR_EINVAL;
+		}
 		PQclear(r);
 	}
 	return rc;

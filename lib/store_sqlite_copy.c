@@ -170,6 +170,10 @@ sq_copy_put(struct store_copy_put *put, const char *const *v)
 	for (i = 0; i < put->n; i++)
 		store_bind_text(put->ins, (int)i + 1, v[i]);
 	rc = store_exec_stmt(put->st, put->ins, "writing the store");
+	/* A row the schema refuses: the front says so in its words. */
+	if (rc != 0 && (sqlite3_errcode(put->st->db) & 0xff) ==
+	    SQLITE_CONSTRAINT)
+		rc = TR_EINVAL;
 	sqlite3_reset(put->ins);
 	sqlite3_clear_bindings(put->ins);
 	return rc;

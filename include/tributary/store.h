@@ -481,7 +481,8 @@ struct tr_store_copy_report {
  *
  * rep (may not be NULL) gets the counts and checksums, the target's
  * read back after the commit. Returns 0 when they agree; TR_EINVAL for a
- * bad address or a target with rows, TR_ENOTFOUND for a missing source,
+ * bad address, a target with rows or a source row the target's schema
+ * refuses (a damaged source), TR_ENOTFOUND for a missing source,
  * TR_ESTORE when a store fails or the target read back differs (rep.same
  * 0), with the reason for the user (addresses without their password)
  * in why (no more than whysize bytes).

@@ -364,6 +364,54 @@ def a_target_with_rows_is_refused_and_left_alone():
 
 
 @test
+def a_failed_copy_leaves_nothing_in_the_target():
+    # A damaged source: rows whose feed is missing (written with the
+    # foreign keys off), which every target refuses. The copy is one
+    # transaction: the database keeps no row, a new file is removed.
+    cl = Cluster()
+    try:
+        with FeedServer() as srv, TempDir() as td:
+            fill(srv, td)
+            for table, row, sql in (
+                    ("feed_tags", "feed's tag",
+                     "INSERT INTO feed_tags VALUES ('x', 999)"),
+                    ("articles", "article",
+                     "INSERT INTO articles (feed_id, identity, first_seen, "
+                     "changed_at, sort_date, hash) SELECT 999, 'lost', "
+                     "first_seen, changed_at, sort_date, hash FROM articles "
+                     "LIMIT 1")):
+                bad = td.join("bad-%s.sqlite" % table)
+                shutil.copy(td.join("db.sqlite"), bad)
+                con = sqlite3.connect(bad)
+                con.execute("PRAGMA foreign_keys = OFF")
+                con.execute(sql)
+                con.commit()
+                con.close()
+                dst = td.join("new-%s.sqlite" % table)
+                targets = [dst]
+                if cl.ok:
+                    targets.append(cl.new_db())
+                for target in targets:
+                    r = refused(bad, target, "the source holds a %s that "
+                                "the target refuses" % row,
+                                "Nothing was copied")
+                    check("constraint" not in r.err, "no internals: %r" % r)
+                    if target == dst:
+                        check(not any(os.path.exists(dst + e) for e in
+                                      ("", "-wal", "-shm", "-journal")),
+                              "the new file is removed")
+                    else:
+                        name = target.split("/")[3].split("?")[0]
+                        for t in TABLES:
+                            eq(cl.psql("SELECT count(*) FROM %s" % t, name),
+                               "0", "%s of the rolled back copy" % t)
+                        # Still empty, so a good copy goes in after.
+                        copy_ok(td.join("db.sqlite"), target)
+    finally:
+        cl.stop()
+
+
+@test
 def bad_addresses_are_refused_clearly_without_the_password():
     cl = Cluster()
     try:
