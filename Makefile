@@ -69,7 +69,8 @@ $(BUILD)/libtributary.a: $(LIB_OBJ)
 $(BUILD)/tributary: $(CMD_OBJ) $(BUILD)/libtributary.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libtributary.a $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/runner.h $(BUILD)/libtributary.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/runner.h \
+		tests/unit/test_store_util.h $(BUILD)/libtributary.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/libtributary.a $(LIBS)
@@ -106,9 +107,11 @@ run: deps
 	@mkdir -p var
 	./$(BUILD)/tributary -c '$(CONFIG)' serve $(RUN_LISTEN)
 
+# BACKEND=sqlite: the store's tests on SQLite only; postgresql: only on a
+# temporary PostgreSQL cluster; both (the default, when it is installed).
 test: deps-test
 	@$(MAKE) --no-print-directory unit
-	@tests/run $(BUILD)
+	@BACKEND='$(BACKEND)' tests/run $(BUILD)
 
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -117,7 +120,7 @@ check: deps-test
 		SAN="$(SAN_FLAGS)"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	 tests/run build-san
+	 BACKEND='$(BACKEND)' tests/run build-san
 
 # The integration tests with every tributary process under memcheck;
 # tests/valgrind says which tests and why.

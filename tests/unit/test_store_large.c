@@ -23,6 +23,8 @@ fts_ok(const char *path)
 	sqlite3 *db = NULL;
 	int rc;
 
+	if (is_pg()) /* a generated search vector: nothing to check */
+		return 1;
 	sqlite3_open(path, &db);
 	rc = sqlite3_exec(db,
 	    "INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')",
