@@ -264,8 +264,11 @@ tr_feed_state_copy(struct tr_feed_state *d, const struct tr_feed_state *s)
 /* --- feed leases: who holds one --- */
 
 /*
- * This process's place: host name and PID namespace ("host/pid:[N]"),
- * within which a PID names one process.
+ * This process's place: host name, machine id and PID namespace
+ * ("host:machine/pid:[N]"), within which a PID names one process. The
+ * machine id (machine-id(5)) tells apart hosts that share a name (cloned
+ * machines all called localhost), whose initial PID namespaces also look
+ * the same: without it, one would take another's live leases as dead.
  */
 static void
 owner_place(char *out, size_t size)
@@ -277,7 +280,13 @@ owner_place(char *out, size_t size)
 		snprintf(host, sizeof(host), "host");
 	if ((n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1)) > 0)
 		ns[n] = '\0';
-	snprintf(out, size, "%s/%s", host, ns);
+	if ((fp = fopen("/etc/machine-id", "r")) != NULL) {
+		if (fgets(id, sizeof(id), fp) == NULL)
+			id[0] = '\0';
+		fclose(fp);
+	}
+	id[strcspn(id, "\n")] = '\0';
+	snprintf(out, size, "%s:%.12s/%s", host, id, ns);
 }
 
 void
