@@ -273,8 +273,9 @@ tr_feed_state_copy(struct tr_feed_state *d, const struct tr_feed_state *s)
 static void
 owner_place(char *out, size_t size)
 {
-	char host[64] = "", ns[64] = "";
+	char host[64] = "", ns[64] = "", id[40] = "";
 	ssize_t n;
+	FILE *fp;
 
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "host");
