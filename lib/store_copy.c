@@ -128,20 +128,6 @@ same_file(const char *a, const char *b)
 	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Removes the new SQLite file at path and its companions. */
-static void
-remove_new_file(const char *path)
-{
-	static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
-	char p[4096];
-	size_t i;
-
-	for (i = 0; i < N(ext); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, ext[i]);
-		unlink(p);
-	}
-}
-
 /*
  * Takes the target's write transaction and checks that it holds no
  * row. 0, or TR_EINVAL (with the reason in why) for a store with rows.
@@ -339,6 +325,6 @@ out:
 	tr_store_close(dst);
 	tr_store_close(src);
 	if (rc != 0 && created)
-		remove_new_file(to);
+		store_backend(to)->copy_remove(to);
 	return rc;
 }

@@ -115,6 +115,9 @@ struct store_ops {
 	 * copy_finish: sets meta's generation and changed_at,
 	 * brings the backend's own state in line with the rows (identity
 	 * sequences, full-text index) and commits; copy_abort rolls back.
+	 * copy_remove: removes the store at path that a failed copy
+	 * created, with whatever the backend keeps beside it (no handle
+	 * may be open on it).
 	 */
 	int (*copy_snapshot)(struct tr_store *st, int on);
 	int (*copy_read)(struct tr_store *st, const char *table,
@@ -129,6 +132,7 @@ struct store_ops {
 	int (*copy_finish)(struct tr_store *st, int64_t generation,
 	    int64_t changed_at);
 	void (*copy_abort)(struct tr_store *st);
+	void (*copy_remove)(const char *path);
 };
 
 /*

@@ -941,5 +941,6 @@ const struct store_ops store_pg_ops = {
 	.copy_put_end = pg_copy_put_end,
 	.copy_finish = pg_copy_finish,
 	.copy_abort = pg_copy_abort,
+	.copy_remove = pg_copy_remove,
 };
 /* clang-format on */

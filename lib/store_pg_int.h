@@ -155,5 +155,6 @@ int pg_copy_put_end(struct store_copy_put *put, int ok);
 int pg_copy_finish(struct tr_store *st, int64_t generation,
     int64_t changed_at);
 void pg_copy_abort(struct tr_store *st);
+void pg_copy_remove(const char *path);
 
 #endif

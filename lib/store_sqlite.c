@@ -53,9 +53,6 @@
 /* The schema version this tributary writes (PRAGMA user_version). */
 #define SCHEMA_VERSION 8
 
-/* The marker a writer keeps beside the database file (check_gone). */
-#define MARKER_SUFFIX "-tributary"
-
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
  * only: a released step is never edited.
@@ -1880,5 +1877,6 @@ const struct store_ops store_sqlite_ops = {
 	.copy_put_end = sq_copy_put_end,
 	.copy_finish = sq_copy_finish,
 	.copy_abort = sq_copy_abort,
+	.copy_remove = sq_copy_remove,
 };
 /* clang-format on */

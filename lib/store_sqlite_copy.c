@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tributary/buf.h"
 #include "tributary/error.h"
@@ -230,4 +231,18 @@ void
 sq_copy_abort(struct tr_store *st)
 {
 	store_rollback(st);
+}
+
+void
+sq_copy_remove(const char *path)
+{
+	static const char *const ext[] = {"", "-wal", "-shm", "-journal",
+	    MARKER_SUFFIX};
+	char p[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, ext[i]);
+		unlink(p);
+	}
 }

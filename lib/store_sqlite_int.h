@@ -83,6 +83,9 @@ enum store_stmt {
 	S__COUNT
 };
 
+/* The marker a writer keeps beside the database file (check_gone). */
+#define MARKER_SUFFIX "-tributary"
+
 /* The query variants: one bit per optional filter (store_query.c). */
 /* The columns of struct tr_feed_state, in the order feed_from_row reads. */
 #define FEED_COLS                                                             \
@@ -318,5 +321,6 @@ int sq_copy_put_end(struct store_copy_put *put, int ok);
 int sq_copy_finish(struct tr_store *st, int64_t generation,
     int64_t changed_at);
 void sq_copy_abort(struct tr_store *st);
+void sq_copy_remove(const char *path);
 
 #endif

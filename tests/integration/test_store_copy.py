@@ -398,8 +398,11 @@ def a_failed_copy_leaves_nothing_in_the_target():
                     check("constraint" not in r.err, "no internals: %r" % r)
                     if target == dst:
                         check(not any(os.path.exists(dst + e) for e in
-                                      ("", "-wal", "-shm", "-journal")),
+                                      ("", "-wal", "-shm", "-journal",
+                                       "-tributary")),
                               "the new file is removed")
+                        # Nothing of it stops a copy into the same path.
+                        copy_ok(td.join("db.sqlite"), target)
                     else:
                         name = target.split("/")[3].split("?")[0]
                         for t in TABLES:
