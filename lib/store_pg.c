@@ -29,7 +29,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (meta 'schema'). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 /* The advisory lock that serializes migrations ("trib"). */
 #define MIGRATE_LOCK "1953653090"
@@ -124,6 +124,28 @@ static const char *const migrations[] = {
     "  WHERE canon IS NOT NULL;"
     "CREATE INDEX articles_primary ON articles(canon)"
     "  WHERE is_primary = 1 AND canon IS NOT NULL;"
+    "CREATE INDEX articles_tsv ON articles USING gin(tsv);",
+    /*
+     * 1 -> 2: words fold as FTS5's unicode61 folds them (the SQLite
+     * backend's search): accents removed (café is found as cafe), by the
+     * unaccent dictionary before 'simple' in a configuration of our own,
+     * tr_search. A server without the unaccent extension (or a role that
+     * may not create it) keeps 'simple''s words as written.
+     */
+    "DO $$ BEGIN"
+    " BEGIN CREATE EXTENSION IF NOT EXISTS unaccent;"
+    " EXCEPTION WHEN OTHERS THEN NULL; END;"
+    " CREATE TEXT SEARCH CONFIGURATION tr_search (COPY = simple);"
+    " IF EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'unaccent')"
+    " THEN ALTER TEXT SEARCH CONFIGURATION tr_search ALTER MAPPING FOR"
+    " word, hword, hword_part, numword, numhword, hword_numpart"
+    " WITH unaccent, simple;"
+    " END IF; END $$;"
+    "DROP INDEX articles_tsv;"
+    "ALTER TABLE articles DROP COLUMN tsv;"
+    "ALTER TABLE articles ADD COLUMN tsv tsvector GENERATED ALWAYS AS"
+    "  (to_tsvector('tr_search', coalesce(title, '') || ' ' ||"
+    "  coalesce(summary, '') || ' ' || coalesce(content, ''))) STORED;"
     "CREATE INDEX articles_tsv ON articles USING gin(tsv);",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -199,7 +199,7 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 			rc = tr_buf_adds(b, ")");
 	}
 	if (rc == 0 && tsq) {
-		rc = tr_buf_adds(b, " AND a.tsv @@ to_tsquery('simple', ");
+		rc = tr_buf_adds(b, " AND a.tsv @@ to_tsquery('tr_search', ");
 		if (rc == 0)
 			rc = param(s, tsq);
 		if (rc == 0)
