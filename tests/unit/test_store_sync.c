@@ -273,13 +273,15 @@ drop_sessions(const char *path)
 static void
 test_reader_reconnects(void)
 {
-	struct tr_config *x = cfg_named(conf_x, "x"), *y = cfg_named(conf_y, "y");
+	struct tr_config *x, *y;
 	struct tr_store *st = NULL, *ro = NULL;
 	char *path, names[256] = "";
 	int i;
 
 	if (!is_pg())
 		SKIP("ends the server's sessions of a PostgreSQL database");
+	x = cfg_named(conf_x, "x");
+	y = cfg_named(conf_y, "y");
 	path = tmp_db();
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, x), 0);
