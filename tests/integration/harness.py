@@ -29,6 +29,16 @@ class CheckFailed(Exception):
     pass
 
 
+class Skipped(Exception):
+    pass
+
+
+def skip(why):
+    """Ends the current test as skipped (it cannot run here), saying why:
+    counted neither passed nor failed."""
+    raise Skipped(why)
+
+
 def test(fn):
     """Registers fn as a test."""
     _tests.append(fn)
@@ -106,13 +116,17 @@ class TempDir:
 
 
 def main():
-    passed = failed = 0
+    passed = failed = skipped = 0
     only = sys.argv[1:]
     for fn in _tests:
         if only and fn.__name__ not in only:
             continue
         try:
             fn()
+        except Skipped as e:
+            skipped += 1
+            print("skip %s\n  %s" % (fn.__name__, e))
+            continue
         except CheckFailed as e:
             failed += 1
             print("FAIL %s\n  %s" % (fn.__name__, e))
@@ -125,5 +139,7 @@ def main():
             continue
         passed += 1
         print("ok %s" % fn.__name__)
+    if skipped:
+        print("%d skipped" % skipped)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
