@@ -37,6 +37,7 @@
 #include "store_pg_int.h"
 #include "tributary/buf.h"
 #include "tributary/error.h"
+#include "tributary/escape.h"
 
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 1000
@@ -217,22 +218,29 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 
 /*
  * Appends the n bytes at s as one quoted tsquery operand: '...' with '
- * doubled and \ escaped. to_tsquery() runs it through the same parser
- * and dictionary as the indexed text, so a term of several words (a
- * phrase, or a word with punctuation: covid-19, U.S., a URL) becomes
- * those words in a row (<->), and one that leaves no word is dropped:
- * no input is a syntax error.
+ * and \ doubled (to_tsquery's escapes), bytes that are not UTF-8 as
+ * spaces (the server takes UTF-8 only). to_tsquery() runs it through
+ * the same parser and dictionary as the indexed text, so a term of
+ * several words (a phrase, or a word with punctuation: covid-19, U.S., a
+ * URL) becomes those words in a row (<->), and one that leaves no word
+ * is dropped: no input is a syntax error.
  */
 static int
 add_ts_string(struct tr_buf *b, const char *s, size_t n, int prefix)
 {
-	size_t i;
+	size_t i, len;
+	int32_t cp;
 	int rc = tr_buf_addc(b, '\'');
 
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = s[i] == '\'' ? tr_buf_add(b, "''", 2)
-		   : s[i] == '\\' ? tr_buf_add(b, "\\\\", 2)
-				  : tr_buf_addc(b, s[i]);
+	for (i = 0; rc == 0 && i < n; i += len) {
+		len = tr_utf8_decode(s + i, n - i, &cp);
+		if (cp < 0)
+			rc = tr_buf_addc(b, ' ');
+		else if (s[i] == '\'' || s[i] == '\\')
+			rc = tr_buf_add(b, s[i] == '\'' ? "''" : "\\\\", 2);
+		else
+			rc = tr_buf_add(b, s + i, len);
+	}
 	if (rc == 0)
 		rc = tr_buf_addc(b, '\'');
 	if (rc == 0 && prefix)
@@ -667,6 +675,21 @@ run_page(struct page *pg, int64_t cs, int64_t ci, int has_pos, char **next)
 	}
 }
 
+/* Whether s is all UTF-8 (the server refuses anything else). */
+static int
+is_utf8(const char *s)
+{
+	size_t n = strlen(s), i, len;
+	int32_t cp;
+
+	for (i = 0; i < n; i += len) {
+		len = tr_utf8_decode(s + i, n - i, &cp);
+		if (cp < 0)
+			return 0;
+	}
+	return 1;
+}
+
 int
 pg_query(struct tr_store *st, const struct tr_query *q, tr_item_cb cb,
     void *arg, char **next)
@@ -687,6 +710,11 @@ pg_query(struct tr_store *st, const struct tr_query *q, tr_item_cb cb,
 		free(tsq);
 		return pg_err(st, TR_EINVAL, "bad pagination cursor \"%.64s\"",
 		    q->before);
+	}
+	/* No feed or tag is named so: nothing, as on SQLite. */
+	if ((q->tag && !is_utf8(q->tag)) || (q->feed && !is_utf8(q->feed))) {
+		free(tsq);
+		return 0;
 	}
 	memset(&pg, 0, sizeof(pg));
 	pg.st = st;

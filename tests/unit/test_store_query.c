@@ -918,6 +918,23 @@ test_search_people_type(void)
 	    {"cafe", "s5"},
 	    {"\xe5\x8c\x97\xe4\xba\xac", "s3"},
 	    {")(*&^%$#@!", ALL},
+	    {"'don''t'", "s4"}, /* the engines' own syntax is text */
+	    {"covid:*", "s2 s1"},
+	    {"covid & !vaccine", "s1"},
+	    {"covid | mail", ""},
+	    {"covid <-> vaccine", "s1"},
+	    {"\\covid\\", "s2 s1"},
+	    {"covid\xff", "s2 s1"}, /* bytes not UTF-8 separate */
+	    {"\xff\xfe", ALL},
+	    {"caf\xc3", ""},
+	    {"\"vaccine roll\"*", "s1"}, /* the last word a prefix */
+	    {"\"covid-19 vacc\"*", "s1"},
+	    {"\"vacc rollout\"*", ""}, /* vacc is a word here */
+	    {"roll*", "s1"},
+	    {"CAFÉ", "s5"},
+	    {"cafe*", "s5"},
+	    {"-vaccine covid-19", ""},
+	    {"covid -\"vaccine rollout\"", "s2"},
 	};
 	size_t i, k;
 	char got[256];
@@ -938,6 +955,15 @@ test_search_people_type(void)
 			    "%s%s", k ? " " : "", p->items[k].id);
 		CHECK_STR_CASE(cases[i].q, got, cases[i].want);
 	}
+	/* A tag or feed name that is not UTF-8 names nothing: no error. */
+	q = q_all();
+	q.tag = "n\xffws";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
+	q = q_all();
+	q.feed = "\xc3";
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 0);
 	page_free(p);
 	free(p);
 	tr_store_close(st);
