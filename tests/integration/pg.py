@@ -6,7 +6,8 @@
 
 The cluster listens only on its Unix socket in its own directory (no TCP),
 its superuser "tr" logs in without a password. available() says whether
-a server is installed at all (tests skip, saying so, when it is not).
+a server is installed at all and wanted (tests skip, saying so, when
+not).
 """
 import glob
 import os
@@ -19,7 +20,10 @@ PG = os.path.join(SRC, "tests", "pg")
 
 
 def available():
-    """True when a PostgreSQL server is installed where tests/pg looks."""
+    """True when a PostgreSQL server is installed where tests/pg looks,
+    and the run is not limited to SQLite (BACKEND=sqlite, tests/run)."""
+    if os.environ.get("BACKEND") == "sqlite":
+        return False
     return bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 
 
