@@ -181,6 +181,21 @@ def diagnostics(port, log_path):
                 HTTP_COUNTERS.findall(raw.decode(errors="replace"))]
     except OSError as e:
         out.append("  not answered: %s" % e)
+    # wrk has ended: any client still connected is another process's,
+    # whose connections count against clients_per_address too.
+    ss = shutil.which("ss")
+    if ss:
+        p = subprocess.run([ss, "-Htnp", "state", "established",
+                            "( dport = :%d )" % port],
+                           capture_output=True, text=True)
+        who = {}
+        for line in p.stdout.splitlines():
+            m = re.search(r'users:\(\("([^"]+)",pid=(\d+)', line)
+            key = "%s[%s]" % m.groups() if m else "?"
+            who[key] = who.get(key, 0) + 1
+        out.append("clients still connected after wrk: %s"
+                   % (", ".join("%s: %d" % kv for kv in sorted(who.items()))
+                      or "none"))
     lines = []
     with open(log_path, "rb") as f:
         for line in f:
