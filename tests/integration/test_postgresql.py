@@ -10,15 +10,18 @@ SQLite file gives.
 
 Skipped, saying so, when no PostgreSQL server is installed.
 """
+import http.client
 import json
 import os
 import re
 import socket
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DATA, TempDir, check, contains, eq, main,  # noqa: E402
-                     run, skip, test)
+from harness import (DATA, TRIBUTARY, TempDir, check,  # noqa: E402
+                     contains, eq, main, run, skip, test)
 from server import FeedServer  # noqa: E402
 import pg  # noqa: E402
 
@@ -187,6 +190,99 @@ def fetch_check_and_export_match_sqlite():
         eq(r.rc, 0, "feeds: %r" % r)
         contains(r.out, "alpha")
         contains(r.out, "beta")
+
+
+class Serve:
+    """tributary serve with conf on an ephemeral port of 127.0.0.1."""
+
+    def __init__(self, t, conf):
+        self.log = open(t.join(os.path.basename(conf) + ".log"), "w+")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TRIBUTARY_CONFIG", "JOURNAL_STREAM",
+                            "NOTIFY_SOCKET")}
+        self.proc = subprocess.Popen([TRIBUTARY, "-c", conf, "serve",
+                                      "--listen", "127.0.0.1:0"],
+                                     stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+        self.port = None
+        deadline = time.time() + 20
+        while time.time() < deadline and self.port is None:
+            self.log.seek(0)
+            m = re.search(r"http://[^/\s]+:(\d+)/feed\.atom",
+                          self.log.read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.05)
+        if self.port is None:
+            self.stop()
+        check(self.port, "serve: no listening line: %s" % self.output())
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def get(self, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def items(self, path):
+        status, body = self.get(path)
+        eq(status, 200, "GET %s: %r" % (path, body[:300]))
+        return [(it.get("id"), it.get("title"), it.get("url"))
+                for it in json.loads(body)["items"]]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+@test
+def serve_answers_from_postgresql_as_from_sqlite():
+    if not pg.available():
+        skip("no PostgreSQL server installed")
+    render = os.path.join(DATA, "render")
+    with pg.Cluster() as c, TempDir() as t, FeedServer() as srv:
+        srv.route("/alpha.rss", file=os.path.join(render, "alpha.rss"))
+        srv.route("/beta.atom", file=os.path.join(render, "beta.atom"),
+                  content_type="application/atom+xml")
+        feeds = [("alpha", srv.url("/alpha.rss")),
+                 ("beta", srv.url("/beta.atom"))]
+        pgconf, liteconf = fetch_both(t, srv, feeds, c)
+        got = {}
+        for name, conf in (("postgresql", pgconf), ("sqlite", liteconf)):
+            s = Serve(t, conf)
+            try:
+                got[name] = {p: s.items(p) for p in (
+                    "/feed.json", "/feeds/alpha.json", "/feeds/beta.json",
+                    "/feed.json?q=alpha", "/feed.json?q=beta+one",
+                    "/feed.json?q=nowhere")}
+                status, body = s.get("/feed.atom")
+                eq(status, 200, "%s: /feed.atom" % name)
+            finally:
+                out = s.output()
+                eq(s.stop(), 0, "%s: serve's exit status after SIGTERM"
+                   " (%s)" % (name, out[-2000:]))
+        lite = got["sqlite"]
+        check(len(lite["/feed.json"]) >= 3, "SQLite's items: %r" % lite)
+        check(lite["/feed.json?q=alpha"], "a search that finds")
+        eq(lite["/feed.json?q=nowhere"], [], "a search that finds nothing")
+        for path, want in lite.items():
+            eq(got["postgresql"][path], want, "PostgreSQL's %s" % path)
 
 
 if __name__ == "__main__":
