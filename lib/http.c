@@ -2448,6 +2448,34 @@ conn_release(struct tr_http *srv, struct conn *c)
 }
 
 /*
+ * Gives back the slots of p's connections that wait for a request head
+ * while their client has already closed or reset them, an end
+ * libmicrohttpd has not read yet: a client that ends a connection and
+ * opens another at once is not refused for one that is gone. (wrk opens
+ * and closes one connection to check the address before it opens its
+ * -c connections: with -c64 and the default limit of 64, the last of
+ * them was refused while the server had not yet read that end.) Called
+ * with conn_lock, when p is at the limit; p stays counted by the caller.
+ */
+static void
+reclaim_gone(struct tr_http *srv, struct peer *p)
+{
+	struct conn *c;
+	char b;
+
+	for (c = srv->wait_head; c; c = c->next) {
+		ssize_t n;
+
+		if (c->peer != p)
+			continue;
+		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN &&
+		               errno != EWOULDBLOCK && errno != EINTR))
+			conn_release(srv, c);
+	}
+}
+
+/*
  * The slot taken by the connection this thread accepted last, until
  * on_connection() hands it to the connection. libmicrohttpd accepts,
  * asks on_accept() and starts the connection on one thread, one
@@ -2473,12 +2501,20 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 		accepted_peer = NULL;
 	}
 	if (srv->opts.per_address > 0 && len > 0) {
+		unsigned limit = (unsigned)srv->opts.per_address;
+
 		p = peer_get(srv, key, len);
-		if (p == NULL || p->n >= (unsigned)srv->opts.per_address) {
+		if (p) {
+			p->n++; /* the new one, so that p stays */
+			if (p->n > limit)
+				reclaim_gone(srv, p);
+		}
+		if (p == NULL || p->n > limit) {
+			if (p)
+				peer_put(srv, p);
 			atomic_fetch_add(&srv->refused_per_address, 1);
 			ok = MHD_NO;
 		} else {
-			p->n++;
 			accepted_peer = p;
 		}
 	}

@@ -343,4 +343,55 @@ test_slot_back_when_the_watchdog_ends_one(void)
 	tr_config_free(cfg);
 }
 
-TR_TESTS(test_per_address_limit, test_slot_back_when_the_watchdog_ends_one)
+/*
+ * A client at its per_address limit ends a connection that sent nothing
+ * and opens another at once, while the server thread is busy (wrk does
+ * so: it opens and closes one connection to check the address, then its
+ * -c connections). The thread accepts both in one pass, before it reads
+ * the first one's end: the new one is served, as the first is gone.
+ * Before, it was refused and reset (wrk: a read error).
+ */
+static void
+test_slot_back_when_a_client_ended_one(void)
+{
+	struct tr_config *cfg = load_cfg();
+	struct tr_http_opts o;
+	struct tr_http *srv;
+	int busy, probe, fresh;
+
+	memset(&o, 0, sizeof(o));
+	o.per_address = 2;
+	if ((srv = start(cfg, &o)) == NULL) {
+		CHECK(0);
+		tr_config_free(cfg);
+		return;
+	}
+	gate_set(1);
+	busy = dial(tr_http_port(srv));
+	CHECK(busy >= 0 && say(busy, FEED) == 0);
+	CHECK(wait_rendering()); /* the server thread is held */
+	probe = dial(tr_http_port(srv));
+	CHECK(probe >= 0);
+	close(probe);
+	fresh = dial(tr_http_port(srv));
+	CHECK(fresh >= 0);
+	usleep(100 * 1000);
+	gate_set(0);
+	CHECK_INT(status_of(busy), 200);
+	CHECK(say(fresh, HEALTHZ) == 0);
+	CHECK_INT(status_of(fresh), 200);
+	CHECK_INT((int)counter(srv, REFUSED), 0);
+	/* A client that has not ended one is still refused. */
+	probe = dial(tr_http_port(srv));
+	CHECK(probe >= 0);
+	CHECK(ended(probe));
+	CHECK_INT((int)counter(srv, REFUSED), 1);
+	close(probe);
+	close(busy);
+	close(fresh);
+	tr_http_stop(srv);
+	tr_config_free(cfg);
+}
+
+TR_TESTS(test_per_address_limit, test_slot_back_when_the_watchdog_ends_one,
+         test_slot_back_when_a_client_ended_one)
