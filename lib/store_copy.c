@@ -285,6 +285,11 @@ tr_store_copy(const char *from, const char *to,
 		    "same store", shown);
 		return TR_EINVAL;
 	}
+	if (!tr_store_is_server(from) && access(from, F_OK) != 0) {
+		snprintf(why, whysize, "%s: no such file: give the path of an "
+		    "existing store", from);
+		return TR_ENOTFOUND;
+	}
 	if ((rc = tr_store_open(&src, from, TR_STORE_READONLY)) != 0) {
 		if (src == NULL)
 			snprintf(why, whysize, "%s", tr_strerror(rc));
@@ -293,7 +298,7 @@ tr_store_copy(const char *from, const char *to,
 		goto out;
 	}
 	created = !tr_store_is_server(to) && access(to, F_OK) != 0;
-	if ((rc = tr_store_open(&dst, to, 0)) != 0) {
+	if ((rc = tr_store_open(&dst, to, TR_STORE_NEW)) != 0) {
 		if (dst == NULL)
 			snprintf(why, whysize, "%s", tr_strerror(rc));
 		else
@@ -306,6 +311,7 @@ tr_store_copy(const char *from, const char *to,
 		OPS(dst)->copy_abort(dst);
 		goto out;
 	}
+	created = 0; /* committed: the file is the copy, kept from now on */
 	tr_store_close(dst);
 	dst = NULL;
 	if ((rc = read_back(to, rep, why, whysize)) != 0)
@@ -320,7 +326,6 @@ tr_store_copy(const char *from, const char *to,
 		    "the source", shown);
 		rc = TR_ESTORE;
 	}
-	created = 0; /* committed: the file is the copy, kept either way */
 out:
 	tr_store_close(dst);
 	tr_store_close(src);

@@ -1695,7 +1695,7 @@ sq_open(struct tr_store **out, const char *path, int flags)
 		return rc;
 	file_identify(st);
 	fault_line_set(path);
-	if (created)
+	if (created && !(flags & TR_STORE_NEW))
 		tr_log(TR_LOG_WARN, "store %s: there was no database: created "
 		    "a new, empty one", path);
 	if (!st->readonly && st->file_ino != 0)

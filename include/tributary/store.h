@@ -23,7 +23,9 @@ struct tr_store;
 
 enum {
 	TR_STORE_READONLY = 1,
-	TR_STORE_CHECK = 2 /* a read-only handle checks too (see below) */
+	TR_STORE_CHECK = 2, /* a read-only handle checks too (see below) */
+	TR_STORE_NEW = 4    /* a new store is what the caller wants: an
+			       SQLite file created is not warned about */
 };
 
 /*

@@ -248,6 +248,7 @@ def copy_ok(src, dst, db_counts=None):
         for t, n in db_counts.items():
             eq(rep[t][0], str(n), "printed count of %s" % t)
     check(SECRET not in r.out + r.err, "no password shown: %r" % r)
+    check("warn" not in r.err, "a new target is no surprise: %r" % r)
     return rep
 
 
@@ -425,6 +426,7 @@ def bad_addresses_are_refused_clearly_without_the_password():
             r = run("store", "copy", "--from", td.join("none.sqlite"),
                     "--to", good)
             eq(r.rc, 1, "missing source: %r" % r)
+            contains(r.err, "none.sqlite: no such file")
             check(not os.path.exists(good), "no target made for nothing")
             sock = cl.dir if cl.ok else "/nonexistent"
             cases = [
