@@ -17,7 +17,10 @@
  * the config's feeds not stored yet with negative ids (no articles).
  * The views have the real tables' columns, in the same order, with the
  * same types (active, enabled, disabled are integers). Writes name the
- * real tables and are meant for handles without a config applied.
+ * tables unqualified, as the SQLite backend's do: they are meant for
+ * handles without a config applied (a view refuses them). A session
+ * the server ended takes its temporary objects with it: store_pg.c's
+ * reconnect clears cfg_used, so the next pg_use_config makes them again.
  *
  * Linking rows that carry one canonical link (is_primary): the links a
  * write disturbs go into pg_temp.touched_links and fix_primary()
@@ -29,7 +32,6 @@
  * one wrote), and every statement is idempotent (ON CONFLICT ... DO
  * NOTHING / DO UPDATE, updates only of rows whose values change).
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
