@@ -307,5 +307,50 @@ test_reader_reconnects(void)
 	tr_config_free(y);
 }
 
+/*
+ * Inside a group of writes (a polling round): a sync, a feed's state,
+ * a purge of an unknown feed (refused), retention and a sync of another
+ * config share the group's transaction; the refused one undoes only
+ * itself, and a reader sees everything once the group is committed.
+ */
+static void
+test_sync_in_group(void)
+{
+	struct tr_config *x = cfg_named(conf_x, "x"), *z = cfg_named(conf_z, "z");
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_feed_state fs;
+	char moved[] = "http://127.0.0.1:9/moved", name[] = "a";
+	char *path = tmp_db(), names[256] = "";
+	int64_t n = -1;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	tr_store_group_begin(st);
+	CHECK_INT(tr_store_sync_config(st, x), 0);
+	memset(&fs, 0, sizeof(fs));
+	fs.name = name;
+	fs.effective_url = moved;
+	CHECK_INT(tr_store_feed_save(st, &fs), 0);
+	CHECK_INT(tr_store_purge(st, "nosuch", &n), TR_ENOTFOUND);
+	CHECK_INT(tr_store_retention(st, x, (int64_t)1 << 40, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(tr_store_sync_config(st, z), 0);
+	/* Nothing shows before the group is committed. */
+	CHECK_INT(tr_store_feeds(ro, names_cb, names), 0);
+	CHECK_STR(names, "");
+	CHECK_INT(tr_store_group_end(st), 0);
+	CHECK_INT(tr_store_groups_lost(st, NULL), 0);
+	CHECK_INT(tr_store_feeds(ro, names_cb, names), 0);
+	CHECK_STR(names, "a c s=Shared");
+	CHECK_INT(tr_store_feed_get(ro, &fs, "a"), 0);
+	CHECK_STR(fs.effective_url, moved);
+	tr_feed_state_free(&fs);
+	tr_store_close(ro);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(x);
+	tr_config_free(z);
+}
+
 TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8,
-    test_reader_reconnects)
+    test_reader_reconnects, test_sync_in_group)
