@@ -21,6 +21,7 @@
 
 #include "tributary/error.h"
 #include "tributary/hash.h"
+#include "tributary/log.h"
 
 #include "store_int.h"
 
@@ -195,8 +196,11 @@ copy_tables(struct tr_store *src, struct tr_store *dst, const char *shown,
 		    pump_row, &p);
 		if (rc != 0)
 			to->copy_put_end(p.put, 0);
-		else if ((rc = to->copy_put_end(p.put, 1)) == 0)
+		else if ((rc = to->copy_put_end(p.put, 1)) == 0) {
+			tr_log(TR_LOG_INFO, "store copy to %s: %s: %lld rows",
+			    shown, t->name, (long long)p.rows);
 			continue;
+		}
 		else
 			p.put_failed = 1;
 		if (!p.put_failed)
