@@ -1,0 +1,344 @@
+/*
+ * test_store_batch.c — storing documents, on either backend: the sort
+ * date rules as a table, text that needs escaping on its way in (stored
+ * byte for byte), the last item of an identity winning across a large
+ * document, a batch freed without commit after part of it went to the
+ * server, and (PostgreSQL) a document whose staged rows were lost with
+ * the connection is refused, not stored empty.
+ */
+#include "test_store_util.h"
+
+static const char conf[] = "[tributary]\n"
+			   "database = x.db\n"
+			   "[feed \"alpha\"]\n"
+			   "url = http://127.0.0.1:1/a.xml\n"
+			   "[feed \"beta\"]\n"
+			   "url = http://127.0.0.1:1/b.xml\n";
+
+#define NOW 1000000
+
+static struct tr_store *
+open_with(char **path, struct tr_config **cfg)
+{
+	struct tr_store *st = NULL;
+
+	*path = tmp_db();
+	*cfg = cfg_from(conf);
+	CHECK_INT(tr_store_open(&st, *path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, *cfg), 0);
+	tr_store_set_now(st, NOW);
+	return st;
+}
+
+static int64_t
+col_of(const char *path, const char *col, const char *id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM articles WHERE identity"
+	    " = '%s'", col, id);
+	return sql_int(path, sql);
+}
+
+/*
+ * sort_date: published, else updated, else first seen; a date in the
+ * future is first seen. A changed item takes its new date, an updated
+ * date only when newer than the stored one (else the change time).
+ */
+static void
+test_sort_dates(void)
+{
+	static const struct {
+		const char *name;
+		int64_t pub, upd;       /* first document */
+		int64_t pub2, upd2;     /* second, at NOW + 100, text changed */
+		int64_t sort1, sort2, updated2;
+	} cases[] = {
+	    {"published", 900, TR_DATE_NONE, 900, TR_DATE_NONE, 900, 900,
+		NOW + 100},
+	    {"future published", NOW + 5000, TR_DATE_NONE, NOW + 5000,
+		TR_DATE_NONE, NOW, NOW, NOW + 100},
+	    {"updated only", TR_DATE_NONE, 800, TR_DATE_NONE, 850, 800, 850,
+		850},
+	    {"updated older", TR_DATE_NONE, 800, TR_DATE_NONE, 700, 800,
+		NOW + 100, NOW + 100},
+	    {"future updated", TR_DATE_NONE, NOW + 9, TR_DATE_NONE, NOW + 500,
+		NOW, NOW, NOW + 500},
+	    {"updated now past", TR_DATE_NONE, NOW + 9, TR_DATE_NONE, NOW + 99,
+		NOW, NOW + 99, NOW + 99},
+	    {"both", 500, 600, 500, 650, 500, 500, 650},
+	};
+	size_t i, n = sizeof(cases) / sizeof(cases[0]);
+	struct tr_config *cfg;
+	char *path;
+	struct tr_store *st = open_with(&path, &cfg);
+	struct tr_article v[8];
+	struct tr_store_result r;
+
+	for (i = 0; i < n; i++) {
+		mkart(&v[i], cases[i].name, NULL, "first", cases[i].pub);
+		v[i].updated = cases[i].upd;
+	}
+	CHECK_INT(store_doc(st, "alpha", v, n, &r), 0);
+	CHECK_INT(r.added, (int64_t)n);
+	for (i = 0; i < n; i++) {
+		CHECK_INT(col_of(path, "sort_date", cases[i].name),
+		    cases[i].sort1);
+		free(v[i].title);
+		v[i].title = strdup("second");
+		v[i].published = cases[i].pub2;
+		v[i].updated = cases[i].upd2;
+	}
+	tr_store_set_now(st, NOW + 100);
+	CHECK_INT(store_doc(st, "alpha", v, n, &r), 0);
+	CHECK_INT(r.updated, (int64_t)n);
+	for (i = 0; i < n; i++) {
+		if (col_of(path, "sort_date", cases[i].name) !=
+		    cases[i].sort2 ||
+		    col_of(path, "updated", cases[i].name) !=
+		    cases[i].updated2 ||
+		    col_of(path, "first_seen", cases[i].name) != NOW ||
+		    col_of(path, "changed_at", cases[i].name) != NOW + 100) {
+			printf("  [%s] sort_date %lld updated %lld\n",
+			    cases[i].name,
+			    (long long)col_of(path, "sort_date",
+				cases[i].name),
+			    (long long)col_of(path, "updated",
+				cases[i].name));
+			CHECK(0);
+		}
+	}
+	free_arts(v, n);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/*
+ * New undated items keep the document's order (first is newest), above
+ * everything the feed has, one second apart.
+ */
+static void
+test_undated_order(void)
+{
+	struct tr_config *cfg;
+	char *path;
+	struct tr_store *st = open_with(&path, &cfg);
+	struct tr_article v[3];
+	struct tr_store_result r;
+
+	mkart(&v[0], "dated", NULL, "t", NOW + 50); /* future: first seen */
+	CHECK_INT(store_doc(st, "alpha", v, 1, &r), 0);
+	free_arts(v, 1);
+	tr_store_set_now(st, NOW + 1);
+	mkart(&v[0], "u1", NULL, "t", TR_DATE_NONE);
+	mkart(&v[1], "u2", NULL, "t", TR_DATE_NONE);
+	mkart(&v[2], "u3", NULL, "t", TR_DATE_NONE);
+	CHECK_INT(store_doc(st, "alpha", v, 3, &r), 0);
+	CHECK_INT(r.added, 3);
+	/* B = max(now, newest + 1 + span) = max(NOW+1, NOW+1+2) */
+	CHECK_INT(col_of(path, "sort_date", "u1"), NOW + 3);
+	CHECK_INT(col_of(path, "sort_date", "u2"), NOW + 2);
+	CHECK_INT(col_of(path, "sort_date", "u3"), NOW + 1);
+	free_arts(v, 3);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/* Text with the characters a bulk load escapes reads back unchanged. */
+static void
+test_text_byte_for_byte(void)
+{
+	static const char *const texts[] = {
+	    "tab\there", "line\nbreak", "cr\rlf\r\n", "back\\slash",
+	    "\\N", "\\.", "\\", "quote ' and \"", "caf\xc3\xa9 \xe2\x82\xac",
+	    "",
+	};
+	size_t i, n = sizeof(texts) / sizeof(texts[0]);
+	struct tr_config *cfg;
+	char *path, sql[128], got[256], name[16];
+	struct tr_store *st = open_with(&path, &cfg);
+	struct tr_article v[16];
+	struct tr_store_result r;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "t%zu", i);
+		mkart(&v[i], name, NULL, texts[i], 900);
+		free(v[i].summary);
+		v[i].summary = strdup(texts[i]);
+	}
+	CHECK_INT(store_doc(st, "alpha", v, n, &r), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "SELECT title || '|' || summary"
+		    " FROM articles WHERE identity = 't%zu'", i);
+		sql_text(path, sql, got, sizeof(got));
+		snprintf(sql, sizeof(sql), "%s|%s", texts[i], texts[i]);
+		CHECK_STR_CASE(texts[i], got, sql);
+	}
+	free_arts(v, n);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/* Adds items id<from>..id<to-1> of size bytes of content to b. */
+static int
+add_range(struct tr_store_batch *b, int from, int to, size_t size,
+    const char *title)
+{
+	char *content = malloc(size + 1), id[32];
+	struct tr_article a;
+	int i, rc = 0;
+
+	memset(content, 'c', size);
+	content[size] = '\0';
+	for (i = from; i < to && rc == 0; i++) {
+		snprintf(id, sizeof(id), "id%d", i);
+		mkart(&a, id, NULL, title, 1000 + i);
+		a.content = strdup(content);
+		rc = tr_store_batch_add(b, &a);
+		tr_article_free(&a);
+	}
+	free(content);
+	return rc;
+}
+
+/*
+ * 3,000 items of 4 KB (megabytes staged in pieces): an identity given
+ * again near the end wins over its first item, and a second batch of
+ * the same feed freed without commit leaves nothing.
+ */
+static void
+test_large_last_wins_and_discard(void)
+{
+	struct tr_config *cfg;
+	char *path, got[64];
+	struct tr_store *st = open_with(&path, &cfg);
+	struct tr_store_batch *b = NULL;
+	struct tr_store_result r;
+	int64_t gen0, gen1;
+
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 0, 3000, 4096, "first"), 0);
+	CHECK_INT(add_range(b, 7, 8, 10, "again"), 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(r.added, 3000);
+	CHECK_INT(r.unchanged, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3000);
+	sql_text(path, "SELECT title FROM articles WHERE identity = 'id7'",
+	    got, sizeof(got));
+	CHECK_STR(got, "again");
+	CHECK_INT(col_of(path, "length(content)", "id7"), 10);
+
+	CHECK_INT(tr_store_generation(st, &gen0, NULL), 0);
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 2000, 5000, 4096, "discarded"), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(tr_store_generation(st, &gen1, NULL), 0);
+	CHECK_INT(gen1, gen0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3000);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles WHERE"
+	    " title = 'discarded'"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles WHERE"
+	    " in_latest = 1"), 3000);
+	/* The next document of the feed sees none of the discarded one. */
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 0, 2, 10, "small"), 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(r.added + r.updated + r.unchanged, 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles WHERE"
+	    " in_latest = 1"), 2);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/*
+ * PostgreSQL stages a large document in the session: when the
+ * connection is lost (here: the server ends it) after part of the
+ * document went there, the commit refuses, asking to fetch it again,
+ * and the feed's stored document stays whole (not replaced by the part
+ * the new session holds, nor emptied).
+ */
+static void
+test_pg_staging_lost(void)
+{
+	struct tr_config *cfg;
+	char *path, sql[256];
+	struct tr_store *st;
+	struct tr_store_batch *b = NULL;
+	struct tr_store_result r;
+	PGconn *admin;
+
+	if (!is_pg())
+		SKIP("SQLite stages in its own temp file, not in a session");
+	st = open_with(&path, &cfg);
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 0, 10, 10, "kept"), 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), 0);
+	tr_store_batch_free(b);
+
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 100, 1000, 4096, "lost"), 0);
+	admin = pg_admin();
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM"
+	    " pg_stat_activity WHERE datname = '%.*s'",
+	    (int)strcspn(path + 17, "?"), path + 17);
+	PQclear(PQexec(admin, sql));
+	PQfinish(admin);
+	usleep(100000);
+	/* Other work on the handle meanwhile: it fails, then reconnects. */
+	{
+		struct tr_feed_state fs;
+
+		if (tr_store_feed_get(st, &fs, "beta") == 0)
+			tr_feed_state_free(&fs);
+		CHECK_INT(tr_store_feed_get(st, &fs, "beta"), 0);
+		tr_feed_state_free(&fs);
+	}
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), TR_ESTORE);
+	CHECK(strstr(tr_store_errmsg(st), "fetch it again") != NULL);
+	tr_store_batch_free(b);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 10);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles WHERE"
+	    " in_latest = 1"), 10);
+	/* The handle works again: the next document is stored. */
+	CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+	CHECK_INT(add_range(b, 0, 12, 10, "kept"), 0);
+	CHECK_INT(tr_store_batch_commit(b, NULL, &r), 0);
+	tr_store_batch_free(b);
+	CHECK_INT(r.added, 2);
+	CHECK_INT(r.unchanged, 10);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/* A read-only handle refuses to store, naming the store. */
+static void
+test_readonly_refuses(void)
+{
+	struct tr_config *cfg;
+	char *path;
+	struct tr_store *st = open_with(&path, &cfg), *ro = NULL;
+	struct tr_store_batch *b = NULL;
+
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_batch_begin(&b, ro, "alpha"), TR_EINVAL);
+	CHECK(b == NULL);
+	CHECK(strstr(tr_store_errmsg(ro), "cannot store articles through a "
+	    "read-only handle") != NULL);
+	CHECK_INT(tr_store_batch_begin(&b, st, "nosuch"), TR_ENOTFOUND);
+	CHECK(strstr(tr_store_errmsg(st), "no feed named nosuch") != NULL);
+	tr_store_close(ro);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+TR_TESTS(test_sort_dates, test_undated_order, test_text_byte_for_byte,
+    test_large_last_wins_and_discard, test_pg_staging_lost,
+    test_readonly_refuses)
