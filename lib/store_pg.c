@@ -206,7 +206,8 @@ reconnect(struct tr_store *st)
 		/* A new session: its settings again, and none of the old
 		 * one's temporary views, so that the next
 		 * tr_store_use_config() makes them again. */
-		PQclear(PQexec(st->conn, "SET client_min_messages = warning"));
+		PQclear(PQexec(st->conn, "SET client_min_messages = warning;"
+		    "SET client_encoding = 'UTF8'"));
 		if (st->readonly)
 			PQclear(PQexec(st->conn,
 			    "SET default_transaction_read_only = on"));
@@ -828,8 +829,9 @@ pg_open(struct tr_store **out, const char *path, int flags)
 		    "database: %s (is the server running, and the address, "
 		    "user and password right?)", st->shown, line);
 	}
-	if ((rc = run(st, "SET client_min_messages = warning",
-	    "setting up the connection")) != 0)
+	/* tributary's text is UTF-8, whatever the database's encoding. */
+	if ((rc = run(st, "SET client_min_messages = warning;"
+	    "SET client_encoding = 'UTF8'", "setting up the connection")) != 0)
 		return rc;
 	if (!st->readonly && (rc = migrate(st)) != 0)
 		return rc;
