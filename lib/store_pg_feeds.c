@@ -528,9 +528,18 @@ sync_steps(struct tr_store *st, const char *conf, const char *key,
 	const char *p[3] = {conf, key, pg_i64(now, pg_now(st))};
 	int rc;
 
-	/* Which feeds this config lists, as of now. */
+	/*
+	 * Which feeds this config lists, as of now: the rows of feeds it no
+	 * longer lists go, the others' last_seen moves. Rewriting the rows
+	 * the config keeps (delete, insert) would lock every one of its
+	 * feeds' rows (the foreign key's check) until the commit, and
+	 * another node's claim skips locked rows (pg_claim): an unchanged
+	 * config's sync now locks no feed.
+	 */
 	rc = pg_exec(st, NULL, "recording the config's feeds",
-	    "DELETE FROM feed_configs WHERE config = $1", 1, p + 1);
+	    "WITH " CONF_CTE("$1") " DELETE FROM feed_configs fc"
+	    " WHERE fc.config = $2 AND NOT EXISTS (SELECT 1 FROM feeds f"
+	    " JOIN c ON c.name = f.name WHERE f.id = fc.feed_id)", 2, p);
 	if (rc == 0)
 		rc = pg_exec(st, NULL, "recording the config's feeds",
 		    "WITH " CONF_CTE("$1") " INSERT INTO feed_configs(config,"

@@ -352,5 +352,38 @@ test_sync_in_group(void)
 	tr_config_free(z);
 }
 
+/*
+ * One node syncs an unchanged config while another claims its due
+ * feeds (PostgreSQL: claims skip rows another transaction locks): the
+ * sync locks no feed's row, so the claim gets every feed.
+ */
+static void
+test_sync_leaves_claims(void)
+{
+	static const char *const names[] = {"a", "s"};
+	struct tr_config *x;
+	struct tr_store *st = NULL, *other = NULL;
+	unsigned char got[2] = {0, 0};
+	char *path;
+
+	if (!is_pg())
+		SKIP("a transaction left open beside another writer");
+	x = cfg_named(conf_x, "x");
+	path = tmp_db();
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_open(&other, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, x), 0);
+	/* The group keeps the second sync's transaction open. */
+	tr_store_group_begin(st);
+	CHECK_INT(tr_store_sync_config(st, x), 0);
+	CHECK_INT(tr_store_claim(other, names, NULL, 2, 1000, 60, got), 0);
+	CHECK(got[0] && got[1]);
+	CHECK_INT(tr_store_group_end(st), 0);
+	tr_store_close(other);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(x);
+}
+
 TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8,
-    test_reader_reconnects, test_sync_in_group)
+    test_reader_reconnects, test_sync_in_group, test_sync_leaves_claims)
