@@ -166,7 +166,9 @@ pg_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 /*
  * Saves the polling state. A change of the effective URL or of the
  * disabled flag shows in the rendered feeds, so it bumps the generation.
- * The old values are read under the row's lock in the same statement.
+ * The old values are read under the row's lock in the same statement
+ * (the UPDATE's own strength: inserts of the feed's articles, which
+ * check the foreign key, are not held up).
  */
 int
 pg_feed_save(struct tr_store *st, const struct tr_feed_state *fs)
@@ -198,7 +200,7 @@ pg_feed_save(struct tr_store *st, const struct tr_feed_state *fs)
 		return rc;
 	rc = pg_exec(st, &r, "saving a feed",
 	    "WITH old AS (SELECT id, effective_url, disabled FROM feeds"
-	    " WHERE name = $1 FOR UPDATE),"
+	    " WHERE name = $1 FOR NO KEY UPDATE),"
 	    " up AS (UPDATE feeds f SET effective_url = $2, etag = $3,"
 	    " last_modified = $4, body_hash = $5, last_check = $6::bigint,"
 	    " next_check = $7::bigint, last_success = $8::bigint,"
