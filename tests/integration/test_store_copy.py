@@ -11,21 +11,20 @@ full-text index and what the command printed. Also SQLite -> SQLite, a
 target with rows refused and left alone, and bad addresses refused
 without showing their password.
 
-PostgreSQL: a temporary cluster from tests/pg (skipped, saying so, when
-no server is installed).
+PostgreSQL: a temporary cluster (pg.py; the PostgreSQL parts are left
+out, saying so, when no server is installed or BACKEND=sqlite).
 """
 import json
 import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SRC, TempDir, check, contains, eq, main,  # noqa: E402
-                     run, test)
+from harness import (TempDir, check, contains, eq, main,  # noqa: E402
+                     run, skip, test)
+import pg  # noqa: E402
 from server import FeedServer  # noqa: E402
 
 SECRET = "s3cret-Pw"
@@ -42,40 +41,30 @@ TABLES = {
 
 
 class Cluster:
-    """A temporary PostgreSQL cluster (tests/pg), or None when there is
-    no server to run."""
+    """A temporary PostgreSQL cluster (pg.py), or none (ok False) when no
+    server is installed or the run is SQLite only."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="trpg-", dir="/tmp")
-        r = subprocess.run([os.path.join(SRC, "tests", "pg"), "start",
-                            self.dir], capture_output=True, text=True)
-        self.ok = r.returncode == 0
-        self.why = r.stderr
-        if r.returncode == 1:
-            raise RuntimeError("tests/pg start: %s" % r.stderr)
-        self.n = 0
+        self.ok = pg.available()
+        self.why = "no PostgreSQL server, or BACKEND=sqlite"
+        self.c = pg.Cluster().__enter__() if self.ok else None
+        self.dir = self.c.dir if self.ok else None
 
     def psql(self, sql, db="postgres"):
-        r = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-h", self.dir,
-                            "-U", "tr", "-d", db, "-c", sql],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("psql: %s" % r.stderr)
-        return r.stdout.strip()
+        return self.c.psql(sql, db)
 
     def new_db(self, password=True):
-        """A new, empty database's address (with a password in it, which
-        trust logins ignore: it must never be shown)."""
-        self.n += 1
-        name = "copy%d" % self.n
-        self.psql("CREATE DATABASE %s" % name)
-        user = "tr:%s" % SECRET if password else "tr"
-        return "postgresql://%s@/%s?host=%s" % (user, name, self.dir)
+        """A new, empty database's address, by default with a password in
+        it (which trust logins ignore: it must never be shown)."""
+        addr = self.c.database()
+        if password:
+            addr = addr.replace("postgresql://tr@",
+                                "postgresql://tr:%s@" % SECRET, 1)
+        return addr
 
     def stop(self):
-        subprocess.run([os.path.join(SRC, "tests", "pg"), "stop", self.dir],
-                       capture_output=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.c:
+            self.c.__exit__(None, None, None)
 
 
 def rss(title, items):
@@ -269,8 +258,7 @@ def export(conf, database, srv, feeds):
 def sqlite_to_postgresql_and_back_keeps_every_row():
     cl = Cluster()
     if not cl.ok:
-        print("skip: no PostgreSQL server (%s)" % cl.why.strip())
-        return
+        skip(cl.why)
     try:
         with FeedServer() as srv, TempDir() as td:
             conf, feeds = fill(srv, td)
@@ -352,8 +340,7 @@ def a_target_with_rows_is_refused_and_left_alone():
             refused(db, junk)
             eq(open(junk).read(), "not a database\n" * 100, "junk kept")
             if not cl.ok:
-                print("skip: PostgreSQL part (%s)" % cl.why.strip())
-                return
+                return  # the SQLite part ran; no PostgreSQL here
             pg = cl.new_db()
             copy_ok(db, pg)
             refused(db, pg, "already holds a store", "nothing was changed")
