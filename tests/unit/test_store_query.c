@@ -978,6 +978,19 @@ stop_now(void *arg)
 	return ++*calls >= 1;
 }
 
+/* Stops at the at-th question. */
+struct stop_count {
+	int calls, at;
+};
+
+static int
+stop_at(void *arg)
+{
+	struct stop_count *sc = arg;
+
+	return ++sc->calls >= sc->at;
+}
+
 static void
 test_search_stop(void)
 {
@@ -1006,6 +1019,32 @@ test_search_stop(void)
 	q.stop = NULL;
 	CHECK_INT(query(st, &q, p, NULL), 0);
 	CHECK_INT(p->n, 300);
+	/*
+	 * Stopped later, while it runs (on PostgreSQL: the server's
+	 * statement cancelled, or between items), inside a group of
+	 * writes: TR_EABORT, stop() not asked again, and the group's write
+	 * is kept.
+	 */
+	for (k = 2; k <= 6; k++) {
+		struct stop_count sc = {0, k};
+		struct tr_article w;
+
+		snprintf(id, sizeof(id), "w%d", k);
+		mkart(&w, id, NULL, "searchable grouped", 5000 + k);
+		tr_store_group_begin(st);
+		CHECK_INT(store_doc(st, "b", &w, 1, NULL), 0);
+		tr_article_free(&w);
+		q.stop = stop_at;
+		q.stop_arg = &sc;
+		CHECK_INT(query(st, &q, p, NULL), TR_EABORT);
+		CHECK_INT(sc.calls, k);
+		CHECK(p->n < 300);
+		CHECK(strstr(tr_store_errmsg(st), "stopped") != NULL);
+		CHECK_INT(tr_store_group_end(st), 0);
+	}
+	q.stop = NULL;
+	CHECK_INT(query(st, &q, p, NULL), 0);
+	CHECK_INT(p->n, 305);
 	page_free(p);
 	free(p);
 	tr_store_close(st);
