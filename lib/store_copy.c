@@ -260,6 +260,8 @@ read_back(const char *to, struct tr_store_copy_report *rep, char *why,
 		rc = ops->generation(st, &rep->to_gen, &changed_at);
 	if (rc != 0)
 		fail(why, whysize, rc, st);
+	else
+		rep->read_back = 1;
 	ops->copy_snapshot(st, 0);
 out:
 	tr_store_close(st);

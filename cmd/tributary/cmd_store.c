@@ -83,7 +83,7 @@ store_copy(int argc, char **argv)
 	if (!tr_store_is_server(to) && cli_database_dir("store copy", to) != 0)
 		return EXIT_FAIL;
 	rc = tr_store_copy(from, to, &rep, why, sizeof(why));
-	if (rc == 0 || rep.to_sum != 0)
+	if (rep.read_back)
 		print_report(&rep, from, to);
 	if (rc != 0) {
 		fprintf(stderr, "tributary store copy: %s\n", why);

@@ -466,7 +466,8 @@ struct tr_store_copy_report {
 	int64_t to[TR_STORE_COPY_TABLES];
 	uint64_t from_sum, to_sum;
 	int64_t from_gen, to_gen;
-	int same; /* every count, checksum and the generation agree */
+	int read_back; /* the target was read back: to, to_sum, to_gen set */
+	int same;      /* every count, checksum and the generation agree */
 };
 
 /*

@@ -194,6 +194,7 @@ test_copy_reads_the_same(void)
 	/* Into a new SQLite file, and into a new store of this backend. */
 	CHECK_INT(tr_store_copy(src, file, &rep, why, sizeof(why)), 0);
 	CHECK(rep.same);
+	CHECK(rep.read_back);
 	CHECK_INT(rep.from[3], 42);
 	for (i = 0; i < TR_STORE_COPY_TABLES; i++)
 		CHECK_INT(rep.to[i], rep.from[i]);
@@ -229,6 +230,7 @@ test_target_with_rows_refused(void)
 	CHECK(strstr(why, "already holds a store (3 feeds, 42 articles)") !=
 	    NULL);
 	CHECK(!rep.same);
+	CHECK(!rep.read_back);
 	CHECK_INT(tr_store_open(&st, dst, TR_STORE_READONLY), 0);
 	CHECK_INT(tr_store_stats(st, &s), 0);
 	CHECK_INT(s.articles, 42);
