@@ -403,6 +403,40 @@ def a_failed_copy_leaves_nothing_in_the_target():
 
 
 @test
+def a_target_that_reads_back_different_fails():
+    # An empty store whose own triggers change what it is given (a
+    # stand-in for a target that loses or alters rows): the copy commits,
+    # and the read-back's counts or checksum differ from the source's.
+    with FeedServer() as srv, TempDir() as td:
+        fill(srv, td)
+        db = td.join("db.sqlite")
+        for what, trigger in (
+                ("feed_tags", "CREATE TRIGGER lose AFTER INSERT ON feed_tags "
+                 "BEGIN DELETE FROM feed_tags WHERE tag = new.tag AND "
+                 "feed_id = new.feed_id; END"),
+                ("article checksum", "CREATE TRIGGER alter_id AFTER INSERT ON "
+                 "articles WHEN new.id = 3 BEGIN UPDATE articles SET "
+                 "identity = identity || '-x' WHERE id = new.id; END")):
+            dst = td.join("odd-%s.sqlite" % what.split()[-1])
+            copy_ok(db, dst)
+            con = sqlite3.connect(dst)
+            for t in ("articles", "feed_tags", "feed_configs", "feeds"):
+                con.execute("DELETE FROM %s" % t)
+            con.execute(trigger)
+            con.commit()
+            con.close()
+            r = run("store", "copy", "--from", db, "--to", dst)
+            eq(r.rc, 1, "%s: %r" % (what, r))
+            contains(r.err, "the copy read back differs from the source")
+            rep = report(r.out)
+            check(rep[what][0] != rep[what][1], "%s: %r" % (what, rep))
+            for k, (a, b) in rep.items():
+                if k != what:
+                    eq(b, a, "%s: the other rows agree" % what)
+            check("the target matches" not in r.out, "no success line")
+
+
+@test
 def bad_addresses_are_refused_clearly_without_the_password():
     cl = Cluster()
     try:
