@@ -228,6 +228,8 @@ static const char sql_primary[] =
 /*
  * Temporary tables have no statistics unless analyzed: the planner took
  * a few touched links for thousands and joined them to every article.
+ * Only when some link was touched (ANALYZE writes the catalog; an
+ * unchanged document is to write nothing).
  */
 static const char sql_analyze[] = "ANALYZE tr_touched";
 
@@ -552,7 +554,7 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
     struct tr_store_result *r)
 {
 	struct tr_store *st = b->st;
-	int64_t now = pg_now(st), total = 0;
+	int64_t now = pg_now(st), total = 0, touched = 0;
 	PGresult *res;
 	int rc;
 
@@ -574,18 +576,22 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	}
 	if ((rc = pg_exec(st, NULL, "storing a document",
 	    "DELETE FROM tr_touched", 0, NULL)) != 0 ||
-	    (rc = step(b, sql_touch, now, NULL, NULL)) != 0 ||
-	    (rc = pg_exec(st, NULL, "storing a document", sql_analyze, 0,
-		 NULL)) != 0 ||
+	    (rc = step(b, sql_touch, now, NULL, &touched)) != 0 ||
+	    (touched > 0 && (rc = pg_exec(st, NULL, "storing a document",
+		 sql_analyze, 0, NULL)) != 0) ||
 	    (rc = step(b, sql_update, now, &r->changes, &r->updated)) != 0 ||
 	    (rc = step(b, sql_insert, now, &r->changes, &r->added)) != 0 ||
 	    (rc = step(b, sql_latest_off, now, &r->changes, NULL)) != 0 ||
-	    (rc = step(b, sql_latest_on, now, &r->changes, NULL)) != 0 ||
-	    (rc = pg_exec(st, &res, "deduplicating links", sql_primary, 0,
-		 NULL)) != 0)
+	    (rc = step(b, sql_latest_on, now, &r->changes, NULL)) != 0)
 		return rc;
-	r->changes += strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	/* No link touched (an unchanged document): no primary to move. */
+	if (touched > 0) {
+		if ((rc = pg_exec(st, &res, "deduplicating links",
+		    sql_primary, 0, NULL)) != 0)
+			return rc;
+		r->changes += strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
 	if ((rc = pg_exec(st, NULL, "clearing touched links",
 	    "DELETE FROM tr_touched", 0, NULL)) != 0 ||
 	    (rc = store_meta(b, meta, &r->changes)) != 0)
