@@ -782,6 +782,35 @@ fail(struct round *rd, struct job *j, int status, double secs, const char *msg,
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
 
+/*
+ * A document fetched but not stored: the store failed (a database
+ * restarted, a disk full), not the feed. Its error count and schedule
+ * stay as they were, apart from a retry STORE_RETRY later (or at its
+ * interval, when sooner): a round starts only when the store answers, so
+ * the retry happens once the store is back, and not at the backoff of a
+ * failing feed.
+ */
+#define STORE_RETRY 30
+
+static void
+store_fail(struct round *rd, struct job *j, int status, double secs,
+           const char *msg)
+{
+	int64_t now = clock_now(rd), delay = feed_interval(rd, j);
+	char when[32];
+
+	if (delay > STORE_RETRY)
+		delay = STORE_RETRY;
+	if (set_str(&j->fs.last_error, msg) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
+	j->fs.next_check = now + delay;
+	save(rd, j);
+	human_delay(when, sizeof(when), j->fs.next_check - now);
+	tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name, msg,
+	       when);
+	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
+}
+
 /* Records a good answer (200 stored, same body, or 304). */
 static void
 succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
@@ -919,7 +948,11 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 
 		snprintf(msg, sizeof(msg), "storing failed: %s",
 		         tr_strerror(j->store_err));
-		fail(rd, j, r->status, r->seconds, msg, 0);
+		/* An item past a size cap is the document's doing. */
+		if (j->store_err == TR_ETOOBIG)
+			fail(rd, j, r->status, r->seconds, msg, 0);
+		else
+			store_fail(rd, j, r->status, r->seconds, msg);
 		return;
 	}
 	if (j->parser == NULL || j->parse_err ||
@@ -940,8 +973,8 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		j->doc = NULL; /* queued, or discarded by the failed commit */
 	}
 	if (rc != 0) {
-		fail(rd, j, r->status, r->seconds,
-		     "storing failed: out of memory", 0);
+		store_fail(rd, j, r->status, r->seconds,
+		           "storing failed: out of memory");
 		return;
 	}
 	j->waiting = 1;
@@ -967,7 +1000,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 	}
 	if (wr->rc != 0) {
 		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
-		fail(rd, j, a->status, a->seconds, msg, 0);
+		store_fail(rd, j, a->status, a->seconds, msg);
 	} else {
 		memset(&r, 0, sizeof(r));
 		r.status = a->status;

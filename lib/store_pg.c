@@ -189,8 +189,9 @@ pg_dberr(struct tr_store *st, const PGresult *res, const char *what)
 		m = PQerrorMessage(st->conn);
 	first_line(line, sizeof(line), m);
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_BAD)
-		return pg_err(st, TR_ESTORE, "%s: %s: the database server at "
-		    "%s is unreachable (%s)", st->shown, what, st->shown, line);
+		return pg_err(st, TR_ESTORE, "%s: %s: the database server is "
+		    "unreachable (%s); it reconnects by itself once the server "
+		    "is back", st->shown, what, line);
 	return pg_err(st, TR_ESTORE, "%s: %s: %s", st->shown, what, line);
 }
 
@@ -216,20 +217,44 @@ reconnect(struct tr_store *st)
 	}
 }
 
+static PGresult *
+exec_once(struct tr_store *st, const char *sql, int n,
+    const char *const *params)
+{
+	/* Without parameters, PQexec: a script of several statements. */
+	return n == 0 ? PQexec(st->conn, sql)
+		      : PQexecParams(st->conn, sql, n, NULL, params, NULL,
+			  NULL, 0);
+}
+
 int
 pg_exec(struct tr_store *st, PGresult **out, const char *what,
     const char *sql, int n, const char *const *params)
 {
 	PGresult *r;
 	ExecStatusType s;
+	int idle;
 
 	if (out)
 		*out = NULL;
 	reconnect(st);
-	/* Without parameters, PQexec: a script of several statements. */
-	r = n == 0 ? PQexec(st->conn, sql)
-		   : PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL,
-		       0);
+	idle = PQtransactionStatus(st->conn) == PQTRANS_IDLE;
+	r = exec_once(st, sql, n, params);
+	/*
+	 * A connection the server ended since the last statement (a
+	 * restart) shows only now. A statement sent outside a transaction
+	 * is sent again on a new connection, once, unless it reads feeds
+	 * through the old session's temporary views (tr_store_use_config:
+	 * on the new one it would read other configs' feeds; its caller
+	 * fails now and applies its config again); inside a transaction,
+	 * the transaction is gone and its caller fails (and rolls back).
+	 */
+	if (idle && PQstatus(st->conn) == CONNECTION_BAD && !st->in_group &&
+	    !st->in_savepoint && !(st->cfg_used && strstr(sql, "feed"))) {
+		PQclear(r);
+		reconnect(st);
+		r = exec_once(st, sql, n, params);
+	}
 	s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		int rc = pg_dberr(st, r, what);

@@ -14,6 +14,12 @@ Checked on each backend:
   feeds it had not polled yet: the two other nodes poll those feeds
   (its leases are taken over: the process is gone) and every article
   is stored once.
+
+On PostgreSQL only: the server restarted in the middle of a round. The
+node goes on; the documents in flight fail with a message naming the
+database (without its password), none is half stored (each feed holds
+all its articles or none), the next rounds store them, and the
+endpoint answers again without a restart of the node.
 """
 import json
 import os
@@ -382,6 +388,68 @@ def killed_node(backend):
                 store.close()
 
 
+def pg_restarted(backend):
+    n_feeds, per = 16, 60
+    with TempDir() as td:
+        ng = Nginx(td, rate="8k")
+        store = None
+        nodes = None
+        try:
+            store = backend(td)
+            names = ["r%02d" % i for i in range(n_feeds)]
+            for name in names:
+                ng.write("slow/%s.xml" % name, rss(name, items(name, per)))
+            address = store.address.replace("tr@", "tr:hunter2@")
+            conf = write_conf(td, address, names,
+                              lambda nm: ng.url("slow/%s.xml" % nm), 2)
+            nodes = Nodes(td, conf)
+            nodes.start(1)
+            end = time.monotonic() + slow(60)
+            while state(store)[0] < 2:
+                check(time.monotonic() < end, "nothing stored: %s"
+                      % nodes.log(0))
+                time.sleep(0.2)
+            r = subprocess.run([os.path.join(TR_SRC, "tests", "pg"),
+                                "restart", store.dir], capture_output=True,
+                               text=True, timeout=120)
+            check(r.returncode == 0, "restart: %s" % r.stderr)
+            # Each document is whole or absent, while the round goes on.
+            for _ in range(10):
+                rows = store.rows("SELECT count(*) FROM articles"
+                                  " GROUP BY feed_id") or []
+                eq(sorted({int(x[0]) for x in rows} - {per}), [],
+                   "articles per stored feed")
+                time.sleep(0.3)
+            try:
+                wait_round(store, n_feeds, n_feeds * per, 180, nodes)
+            except Exception:
+                print(store.rows("SELECT f.name, f.last_check, f.next_check,"
+                                 " f.errors, f.last_error, f.last_status,"
+                                 " (SELECT count(*) FROM articles a"
+                                 " WHERE a.feed_id = f.id) FROM feeds f"
+                                 " ORDER BY 1"))
+                print(nodes.log(0))
+                raise
+            check(nodes.procs[0].poll() is None, "the node exited")
+            st, _, body = http_get(nodes.ports[0], "/feed.json?limit=1000")
+            eq(st, 200, "GET /feed.json after the restart")
+            eq(len(json.loads(body)["items"]), n_feeds * per,
+               "articles served")
+            log = nodes.log(0)
+            check("hunter2" not in log, "the password in the log")
+            print("  postgresql restarted in a round: %d feeds stored, "
+                  "%d requests; the log said: %s" % (
+                      n_feeds, sum(ng.requests().values()),
+                      [ln for ln in log.splitlines()
+                       if "error" in ln][:2]))
+        finally:
+            if nodes:
+                nodes.stop()
+            ng.stop()
+            if store:
+                store.close()
+
+
 @test
 def three_nodes_poll_each_feed_once_and_serve_one_feed():
     check(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"),
@@ -394,6 +462,12 @@ def three_nodes_poll_each_feed_once_and_serve_one_feed():
 def a_killed_nodes_feeds_are_polled_by_the_others():
     for backend in backends():
         killed_node(backend)
+
+
+@test
+def postgresql_restarted_in_a_round():
+    if PgStore in backends():
+        pg_restarted(PgStore)
 
 
 if __name__ == "__main__":
