@@ -213,12 +213,17 @@ static const char sql_drop[] =
  * the lowest id) among the rows of feeds in the config, else among all
  * rows (a feed removed from the config yields to the ones in it). Found
  * once per link on articles_canon (MATERIALIZED: not once per row of
- * the link); only rows whose mark changes are written.
+ * the link); only rows whose mark changes are written. The feed of each
+ * row is looked up by its id, as SQLite's CROSS JOIN does: joined, the
+ * planner of a table without statistics yet (a new database) and'ed in
+ * every row of the feed from articles_feed for each link (1 s for the
+ * first document of 5,000 items, 0.1 s this way).
  */
 static const char sql_primary[] =
-    "WITH w AS MATERIALIZED (SELECT t.canon, coalesce((SELECT b.id FROM articles b"
-    "  JOIN feeds f ON f.id = b.feed_id WHERE b.canon = t.canon"
-    "  AND f.active = 1 ORDER BY b.first_seen, b.id LIMIT 1),"
+    "WITH w AS MATERIALIZED (SELECT t.canon, coalesce((SELECT b.id"
+    "  FROM articles b WHERE b.canon = t.canon AND (SELECT f.active"
+    "  FROM feeds f WHERE f.id = b.feed_id) = 1"
+    "  ORDER BY b.first_seen, b.id LIMIT 1),"
     "  (SELECT b.id FROM articles b WHERE b.canon = t.canon"
     "  ORDER BY b.first_seen, b.id LIMIT 1)) AS id FROM tr_touched t)"
     " UPDATE articles a SET is_primary = CASE WHEN a.id = w.id THEN 1"
