@@ -84,6 +84,11 @@ $(BUILD)/bench/store_bench: bench/store_bench.c $(BUILD)/libtributary.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
 
+# The merged query on both backends (bench/store_query_bench.c).
+$(BUILD)/bench/store_query_bench: bench/store_query_bench.c $(BUILD)/libtributary.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libtributary.a $(LIBS)
+
 # Installs the missing Debian packages of one level (scripts/install-deps):
 # the build's for make run, the tests' for test, check and valgrind, the
 # peers for bench, clang for fuzz. Running never needs a test tool.
