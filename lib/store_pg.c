@@ -204,16 +204,20 @@ reconnect(struct tr_store *st)
 		return;
 	PQreset(st->conn);
 	if (PQstatus(st->conn) == CONNECTION_OK) {
-		/* A new session: its settings again, and none of the old
-		 * one's temporary views, so that the next
-		 * tr_store_use_config() makes them again. */
+		/* A new session: its settings again, and the temporary
+		 * views of the config applied (pg_config_again); without
+		 * them, the next tr_store_use_config() makes them. */
 		PQclear(PQexec(st->conn, "SET client_min_messages = warning;"
 		    "SET client_encoding = 'UTF8'"));
 		if (st->readonly)
 			PQclear(PQexec(st->conn,
 			    "SET default_transaction_read_only = on"));
-		st->cfg_used = 0;
 		tr_log(TR_LOG_INFO, "store %s: reconnected", st->shown);
+		if (st->cfg_used && pg_config_again(st) != 0) {
+			tr_log(TR_LOG_WARN, "store %s: %s", st->shown,
+			    st->errmsg);
+			st->cfg_used = 0;
+		}
 	}
 }
 
@@ -243,17 +247,22 @@ pg_exec(struct tr_store *st, PGresult **out, const char *what,
 	/*
 	 * A connection the server ended since the last statement (a
 	 * restart) shows only now. A statement sent outside a transaction
-	 * is sent again on a new connection, once, unless it reads feeds
-	 * through the old session's temporary views (tr_store_use_config:
-	 * on the new one it would read other configs' feeds; its caller
-	 * fails now and applies its config again); inside a transaction,
-	 * the transaction is gone and its caller fails (and rolls back).
+	 * is sent again on a new connection, once (the reconnect makes the
+	 * temporary views of a config applied again: tr_store_use_config),
+	 * unless it reads feeds through such views that could not be made
+	 * again (it would read other configs' feeds; its caller fails now
+	 * and applies its config again); inside a transaction, the
+	 * transaction is gone and its caller fails (and rolls back).
 	 */
 	if (idle && PQstatus(st->conn) == CONNECTION_BAD && !st->in_group &&
-	    !st->in_savepoint && !(st->cfg_used && strstr(sql, "feed"))) {
+	    !st->in_savepoint) {
+		int views = st->cfg_used;
+
 		PQclear(r);
 		reconnect(st);
-		r = exec_once(st, sql, n, params);
+		r = views && !st->cfg_used && strstr(sql, "feed")
+			? NULL
+			: exec_once(st, sql, n, params);
 	}
 	s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -875,6 +884,7 @@ pg_close(struct tr_store *st)
 		return;
 	if (st->conn != NULL)
 		PQfinish(st->conn);
+	pg_config_forget(st);
 	free(st->path);
 	free(st->shown);
 	free(st);

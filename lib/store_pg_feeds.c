@@ -1003,16 +1003,106 @@ config_hash(const struct tr_config *cfg)
 }
 
 /*
- * Only temporary objects of this connection are written, in a read-write
- * transaction of their own (BEGIN READ WRITE: a read-only handle's
- * transactions are read-only by default, and PostgreSQL refuses even
- * temporary tables in those); the database's tables are only read.
+ * Runs sql on the connection as it is, without pg_exec()'s reconnect
+ * (pg_config_again runs inside it): 0, or TR_ESTORE with errmsg set.
  */
+static int
+raw_exec(struct tr_store *st, PGresult **out, const char *sql, int n,
+    const char *const *p)
+{
+	PGresult *r = n == 0 ? PQexec(st->conn, sql)
+			     : PQexecParams(st->conn, sql, n, NULL, p, NULL,
+				   NULL, 0);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		int rc = pg_dberr(st, r, "applying the config");
+
+		PQclear(r);
+		return rc;
+	}
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+/*
+ * Makes the temporary tables and views of the config conf (its JSON, as
+ * CONF_CTE reads it) and key on this session. Only temporary objects
+ * are written, in a read-write transaction of their own (BEGIN READ
+ * WRITE: a read-only handle's transactions are read-only by default, and
+ * PostgreSQL refuses even temporary tables in those); the database's
+ * tables are only read.
+ */
+static int
+shadow_apply(struct tr_store *st, const char *conf, const char *key)
+{
+	const char *p[2] = {conf, key};
+	char *sql = NULL;
+	PGresult *r = NULL;
+	int rc;
+
+	/* The real schema, read before the views hide its tables. */
+	rc = raw_exec(st, &r, "SELECT quote_ident(current_schema())", 0, NULL);
+	if (rc == 0 && (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)))
+		rc = pg_err(st, TR_ESTORE, "%s: the database has no schema "
+		    "to use (check the search_path of the address)", st->shown);
+	if (rc == 0 &&
+	    (sql = with_schema(shadow_sql, PQgetvalue(r, 0, 0))) == NULL)
+		rc = pg_err(st, TR_ENOMEM, "out of memory");
+	PQclear(r);
+	if (rc == 0 && (rc = raw_exec(st, NULL, "BEGIN READ WRITE", 0, NULL))
+	    == 0) {
+		rc = raw_exec(st, NULL, sql, 0, NULL);
+		if (rc == 0)
+			rc = raw_exec(st, NULL,
+			    "WITH " CONF_CTE("$1") ", cf AS (INSERT INTO"
+			    " pg_temp.conf_feeds(ord, name, url, title,"
+			    " max_per_feed, enabled) SELECT DISTINCT ON (name)"
+			    " ord, name, url, title, max_per_feed, enabled"
+			    " FROM c ORDER BY name, ord DESC), ct AS (INSERT"
+			    " INTO pg_temp.conf_tags(tag, name) SELECT DISTINCT"
+			    " t, c.name FROM c CROSS JOIN"
+			    " json_array_elements_text(c.tags) t)"
+			    " INSERT INTO pg_temp.conf_self(key) VALUES ($2)",
+			    2, p);
+		if (rc == 0)
+			rc = raw_exec(st, NULL, "COMMIT", 0, NULL);
+		if (rc != 0)
+			PQclear(PQexec(st->conn, "ROLLBACK"));
+	}
+	free(sql);
+	return rc;
+}
+
+void
+pg_config_forget(struct tr_store *st)
+{
+	free(st->cfg_json);
+	free(st->cfg_key);
+	st->cfg_json = st->cfg_key = NULL;
+}
+
+int
+pg_config_again(struct tr_store *st)
+{
+	int rc;
+
+	if (st->cfg_json == NULL || st->cfg_key == NULL)
+		return pg_err(st, TR_ESTORE, "%s: no config to apply again",
+		    st->shown);
+	if ((rc = shadow_apply(st, st->cfg_json, st->cfg_key)) == 0)
+		tr_log(TR_LOG_INFO, "store %s: the config's view of the feeds "
+		    "made again on the new connection", st->shown);
+	return rc;
+}
+
 int
 pg_use_config(struct tr_store *st, const struct tr_config *cfg)
 {
-	char schema[200], *sql = NULL, *key = NULL;
-	const char *p[2];
+	char schema[200], *key = NULL, *json = NULL;
 	struct tr_buf conf;
 	uint64_t hash = config_hash(cfg);
 	int rc;
@@ -1027,42 +1117,24 @@ pg_use_config(struct tr_store *st, const struct tr_config *cfg)
 		return rc;
 	}
 	st->cfg_used = 0;
-	/* The real schema, read before the views hide its tables. */
+	/* Through pg_exec: a connection the server ended is made again. */
 	rc = base_schema(st, schema, sizeof(schema));
-	if (rc == 0 && ((sql = with_schema(shadow_sql, schema)) == NULL ||
-			   (key = config_key(cfg)) == NULL))
+	if (rc == 0 && ((key = config_key(cfg)) == NULL ||
+			   (json = strdup(tr_buf_str(&conf))) == NULL))
 		rc = pg_err(st, TR_ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = pg_exec(st, NULL, "applying the config",
-		    "BEGIN READ WRITE", 0, NULL);
-	if (rc == 0) {
-		p[0] = tr_buf_str(&conf);
-		p[1] = key;
-		rc = pg_exec(st, NULL, "applying the config", sql, 0, NULL);
-		if (rc == 0)
-			rc = pg_exec(st, NULL, "applying the config",
-			    "WITH " CONF_CTE("$1") ", cf AS (INSERT INTO"
-			    " pg_temp.conf_feeds(ord, name, url, title,"
-			    " max_per_feed, enabled) SELECT DISTINCT ON (name)"
-			    " ord, name, url, title, max_per_feed, enabled"
-			    " FROM c ORDER BY name, ord DESC), ct AS (INSERT"
-			    " INTO pg_temp.conf_tags(tag, name) SELECT DISTINCT"
-			    " t, c.name FROM c CROSS JOIN"
-			    " json_array_elements_text(c.tags) t)"
-			    " INSERT INTO pg_temp.conf_self(key) VALUES ($2)",
-			    2, p);
-		if (rc == 0)
-			rc = pg_exec(st, NULL, "applying the config", "COMMIT",
-			    0, NULL);
-		if (rc != 0)
-			PQclear(PQexec(st->conn, "ROLLBACK"));
-	}
-	if (rc == 0) {
-		st->cfg_used = 1;
-		st->cfg_hash = hash;
-	}
-	free(sql);
-	free(key);
+		rc = shadow_apply(st, json, key);
 	tr_buf_free(&conf);
-	return rc;
+	if (rc != 0) {
+		free(key);
+		free(json);
+		return rc;
+	}
+	/* Kept, so that a reconnect makes the views again (pg_config_again). */
+	pg_config_forget(st);
+	st->cfg_json = json;
+	st->cfg_key = key;
+	st->cfg_used = 1;
+	st->cfg_hash = hash;
+	return 0;
 }

@@ -42,6 +42,10 @@ struct tr_store {
 	char lost_msg[512];
 	int cfg_used; /* tr_store_use_config() applied */
 	uint64_t cfg_hash;
+	/* The config applied last (its JSON and key: store_pg_feeds.c),
+	 * so that a new session after a reconnect gets its views again. */
+	char *cfg_json;
+	char *cfg_key;
 	int64_t next_batch; /* id of the next batch on this handle */
 	char errmsg[512];
 };
@@ -93,6 +97,15 @@ int64_t pg_now(const struct tr_store *st);
 
 /* TR_EINVAL with a message when st is read-only; 0 else. */
 int pg_writable(struct tr_store *st, const char *what);
+
+/*
+ * Makes the temporary views of the config applied last again on a new
+ * session (after a reconnect: the old session's are gone), without
+ * going through pg_exec(); 0, or an error (the caller clears cfg_used).
+ * pg_config_forget() frees what the handle keeps of that config.
+ */
+int pg_config_again(struct tr_store *st);
+void pg_config_forget(struct tr_store *st);
 
 /* The backend's operations (store_int.h): pg_X implements tr_store_X. */
 int pg_open(struct tr_store **out, const char *path, int flags);
