@@ -6,6 +6,8 @@
  * server, and (PostgreSQL) a document whose staged rows were lost with
  * the connection is refused, not stored empty.
  */
+#include <pthread.h>
+
 #include "test_store_util.h"
 
 static const char conf[] = "[tributary]\n"
@@ -339,6 +341,96 @@ test_readonly_refuses(void)
 	rm_db(path);
 }
 
+/* Two nodes' writers storing the same links at once (see below). */
+#define ROUNDS 40
+
+struct node {
+	const char *path, *feed;
+	pthread_barrier_t *start;
+	int failures;
+};
+
+static void *
+node_run(void *arg)
+{
+	struct node *n = arg;
+	struct tr_store *st = NULL;
+	struct tr_article a[4];
+	struct tr_store_result r;
+	char id[32], link[64];
+	int i, k;
+
+	if (tr_store_open(&st, n->path, 0) != 0) {
+		n->failures = ROUNDS;
+		tr_store_close(st);
+		return NULL;
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		for (k = 0; k < 4; k++) {
+			snprintf(id, sizeof(id), "%s-%d-%d", n->feed, i, k);
+			snprintf(link, sizeof(link), "http://127.0.0.1/%d/%d",
+			    i, k);
+			mkart(&a[k], id, link, "t", 900 + i);
+		}
+		pthread_barrier_wait(n->start);
+		if (store_doc(st, n->feed, a, 4, &r) != 0) {
+			printf("  %s: %s\n", n->feed, tr_store_errmsg(st));
+			n->failures++;
+		}
+		free_arts(a, 4);
+	}
+	tr_store_close(st);
+	return NULL;
+}
+
+/*
+ * Several nodes share a PostgreSQL database: two handles (two
+ * connections, as two nodes have) store documents of different feeds
+ * with the same links at the same moment, round after round. Every link
+ * ends with exactly one primary row, the first seen (then the lowest
+ * id), as one writer would have left it.
+ */
+static void
+test_pg_nodes_one_primary(void)
+{
+	struct tr_config *cfg;
+	char *path;
+	struct tr_store *st;
+	pthread_barrier_t start;
+	pthread_t t[2];
+	struct node n[2];
+	int i;
+
+	if (!is_pg())
+		SKIP("one SQLite file has one writer");
+	st = open_with(&path, &cfg);
+	pthread_barrier_init(&start, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		n[i].path = path;
+		n[i].feed = i ? "beta" : "alpha";
+		n[i].start = &start;
+		n[i].failures = 0;
+		pthread_create(&t[i], NULL, node_run, &n[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	CHECK_INT(n[0].failures + n[1].failures, 0);
+	CHECK_INT(sql_int(path, "SELECT count(DISTINCT canon) FROM articles"),
+	    ROUNDS * 4);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"),
+	    ROUNDS * 4 * 2);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM (SELECT canon FROM"
+	    " articles GROUP BY canon HAVING sum(is_primary) <> 1) x"), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles a WHERE"
+	    " a.is_primary = 1 AND EXISTS (SELECT 1 FROM articles o"
+	    " WHERE o.canon = a.canon AND (o.first_seen, o.id)"
+	    " < (a.first_seen, a.id))"), 0);
+	tr_config_free(cfg);
+	tr_store_close(st);
+	rm_db(path);
+}
+
 TR_TESTS(test_sort_dates, test_undated_order, test_text_byte_for_byte,
     test_large_last_wins_and_discard, test_pg_staging_lost,
-    test_readonly_refuses)
+    test_readonly_refuses, test_pg_nodes_one_primary)
