@@ -2345,7 +2345,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  */
 struct peer {
 	struct peer *next;
-	unsigned n; /* open connections of this address */
+	unsigned n;         /* open connections of this address */
+	struct conn *conns; /* those of them tracked, holding their slot */
 	size_t len;
 	unsigned char addr[16];
 };
@@ -2357,6 +2358,7 @@ struct conn {
 	int waiting; /* on the list */
 	int closing; /* shut down by us, not closed yet */
 	struct peer *peer; /* its address's count, until given back */
+	struct conn *pprev, *pnext; /* in peer->conns */
 	/* Set on the connection's own thread only: */
 	int client_close; /* the request asked to close after the answer */
 	int will_close;   /* the answer queued ends the connection */
@@ -2441,33 +2443,42 @@ peer_put(struct tr_http *srv, struct peer *p)
 static void
 conn_release(struct tr_http *srv, struct conn *c)
 {
-	if (c->peer) {
-		peer_put(srv, c->peer);
-		c->peer = NULL;
-	}
+	if (c->peer == NULL)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		c->peer->conns = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	c->pprev = c->pnext = NULL;
+	peer_put(srv, c->peer);
+	c->peer = NULL;
 }
 
 /*
- * Gives back the slots of p's connections that wait for a request head
- * while their client has already closed or reset them, an end
+ * Gives back the slots of p's connections whose client has already
+ * closed or reset them (nothing left to read but the end), an end
  * libmicrohttpd has not read yet: a client that ends a connection and
  * opens another at once is not refused for one that is gone. (wrk opens
  * and closes one connection to check the address before it opens its
  * -c connections: with -c64 and the default limit of 64, the last of
- * them was refused while the server had not yet read that end.) Called
- * with conn_lock, when p is at the limit; p stays counted by the caller.
+ * them was refused while the server had not yet read that end; so were
+ * the connections of a wrk started right after another one ended.) A
+ * connection the client only half-closed after its request loses its
+ * slot too, and still gets its answer. Called with conn_lock, when p is
+ * at the limit; p stays counted by the caller.
  */
 static void
 reclaim_gone(struct tr_http *srv, struct peer *p)
 {
-	struct conn *c;
+	struct conn *c, *next;
 	char b;
 
-	for (c = srv->wait_head; c; c = c->next) {
+	for (c = p->conns; c; c = next) {
 		ssize_t n;
 
-		if (c->peer != p)
-			continue;
+		next = c->pnext;
 		n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN &&
 		               errno != EWOULDBLOCK && errno != EINTR))
@@ -2616,7 +2627,12 @@ on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
 		         * next accept gives its address's slot back) */
 	c->fd = ci->connect_fd;
 	pthread_mutex_lock(&srv->conn_lock);
-	c->peer = accepted_peer;
+	if ((c->peer = accepted_peer) != NULL) {
+		c->pnext = c->peer->conns;
+		if (c->pnext)
+			c->pnext->pprev = c;
+		c->peer->conns = c;
+	}
 	accepted_peer = NULL;
 	srv->n_conns++;
 	if (srv->n_conns - srv->n_closing > high_water(srv) &&
