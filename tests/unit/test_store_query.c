@@ -969,6 +969,45 @@ test_search_people_type(void)
 	tr_store_close(st);
 }
 
+/*
+ * Any bytes typed as a search: the query refuses exactly what
+ * tr_store_search_expr() refuses (too many words or prefixes, only
+ * exclusions) and answers everything else, whatever the engine's own
+ * syntax or bytes that are not UTF-8 (2,000 strings of a fixed seed).
+ */
+static void
+test_search_any_bytes(void)
+{
+	static const char alpha[] = "ab\"'\\-*:&|!()<>{}^~@#%$.,?/=+09 \t\n";
+	struct tr_store *st = open_with(conf3, NULL);
+	struct page *p = calloc(1, sizeof(*p));
+	struct tr_query q = q_all();
+	char text[48], why[200], *expr = NULL;
+	unsigned seed = 7;
+	int i, k, len, want;
+
+	put_text(st, "a", "s1", "alpha beta", "gamma", 1000);
+	q.limit = 5;
+	for (i = 0; i < 2000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (int)(seed >> 16) % 40;
+		for (k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			text[k] = (seed >> 16) % 5 == 0
+				      ? (char)(0x80 + (seed >> 20) % 0x7f)
+				      : alpha[(seed >> 18) % (sizeof(alpha) - 1)];
+		}
+		text[len] = '\0';
+		want = tr_store_search_expr(&expr, why, sizeof(why), text);
+		free(expr);
+		q.q = text;
+		CHECK_INT(query(st, &q, p, NULL), want);
+	}
+	page_free(p);
+	free(p);
+	tr_store_close(st);
+}
+
 /* The stop() callback ends a search with TR_EABORT, the handle intact. */
 static int
 stop_now(void *arg)
@@ -1054,4 +1093,4 @@ TR_TESTS(test_commit_plans, test_order_and_clamp, test_cross_feed_dedup,
     test_link_change_moves_primary, test_filters_and_search, test_tag_plans_agree, test_pagination,
     test_default_limit, test_max_per_feed, test_query_plans, test_retention,
     test_callback_stops, test_search_expr_table, test_search_people_type,
-    test_search_stop)
+    test_search_any_bytes, test_search_stop)
