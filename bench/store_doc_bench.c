@@ -141,7 +141,7 @@ bench_store(const char *address, const char *conf, int n, int size,
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	for (k = 0; k < 3; k++)
-		printf("%-10s %-9s %d x %d B: median %.3f s\n",
+		printf("%-10s %-9s %d x %d B: median %.4f s\n",
 		    tr_store_is_server(address) ? "postgresql" : "sqlite",
 		    what[k], n, size, median(t[k], runs));
 	printf("%-10s peak RSS %ld KiB\n",
