@@ -607,6 +607,31 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	return step(b, sql_drop, now, NULL, NULL);
 }
 
+/*
+ * Rows already sent live in this session's tr_stage: a new session (the
+ * server restarted, the connection was made again) has none, a group's
+ * transaction rolled back took those it sent, and so did a failed
+ * commit those it sent itself. Such a document is refused whole, never
+ * stored as the part that is left. 0, or TR_ESTORE with the message.
+ */
+static int
+staged_lost(struct tr_store_batch *b)
+{
+	struct tr_store *st = b->st;
+	const char *why = NULL;
+
+	if (b->lost)
+		why = "an earlier commit of it failed";
+	else if (b->sent && PQbackendPID(st->conn) != b->pid)
+		why = "the connection to the database was lost";
+	else if (b->sent_in_group && st->groups_lost != b->groups_lost)
+		why = st->lost_msg;
+	if (why == NULL)
+		return 0;
+	return pg_err(st, TR_ESTORE, "feed %s: the staged document was lost "
+	    "(%s); fetch it again", b->feed_name, why);
+}
+
 int
 pg_batch_commit(struct tr_store_batch *b, const struct tr_feed_meta *meta,
     struct tr_store_result *res)
@@ -619,19 +644,15 @@ pg_batch_commit(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	if (b->committed)
 		return pg_err(st, TR_EINVAL,
 		    "feed %s: the batch was already committed", b->feed_name);
-	/*
-	 * Rows already sent live in this session's tr_stage: a new session
-	 * (the server restarted, the connection was made again) has none,
-	 * and a group's transaction rolled back took those it sent.
-	 */
-	if (b->lost || (b->sent && (PQbackendPID(st->conn) != b->pid ||
-	    (b->sent_in_group && st->groups_lost != b->groups_lost))))
-		return pg_err(st, TR_ESTORE,
-		    "feed %s: the staged document was lost to an earlier "
-		    "database error (%s); fetch it again", b->feed_name,
-		    st->lost_msg[0] ? st->lost_msg : "the connection was lost");
+	if ((rc = staged_lost(b)) != 0)
+		return rc;
 	if ((rc = pg_begin(st)) != 0)
 		return rc;
+	/* pg_begin() may have made a new session (a reconnect). */
+	if ((rc = staged_lost(b)) != 0) {
+		pg_rollback(st);
+		return rc;
+	}
 	if ((rc = apply(b, meta, &r)) != 0 || (rc = pg_commit(st)) != 0) {
 		pg_rollback(st);
 		b->lost = 1;
