@@ -648,7 +648,10 @@ pg_batch_commit(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 		return rc;
 	if ((rc = pg_begin(st)) != 0)
 		return rc;
-	/* pg_begin() may have made a new session (a reconnect). */
+	/*
+	 * A second guard: a dead connection already answers PQbackendPID()
+	 * 0 (caught above), and pg_begin() reconnects only such a one.
+	 */
 	if ((rc = staged_lost(b)) != 0) {
 		pg_rollback(st);
 		return rc;
