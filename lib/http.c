@@ -1180,8 +1180,16 @@ entry_new(struct tr_http *srv, const char *key, uint64_t hash, int64_t gen,
 		e->gz_len = 0;
 	}
 	e->content_type = ctype;
-	/* Strong: a new generation, config or query gives a new tag. */
+	/*
+	 * Strong: a new generation, config or query gives a new tag, and so
+	 * does the document's time (its updated date and Last-Modified),
+	 * which is the config's load time while that is later than the
+	 * store's last change: two processes serving one store with the
+	 * same config (nodes behind a load balancer) then give the same
+	 * bytes the same tag, and different bytes different tags.
+	 */
 	tag = tr_hash(hash, &srv->cfg_hash, sizeof(srv->cfg_hash));
+	tag = tr_hash(tag, &modified, sizeof(modified));
 	snprintf(e->etag, sizeof(e->etag), "\"%llx-%016llx\"",
 	         (unsigned long long)gen, (unsigned long long)tag);
 	snprintf(e->etag_gz, sizeof(e->etag_gz), "\"%llx-%016llx-gz\"",
