@@ -1121,8 +1121,16 @@ out:
 	return rc;
 }
 
-/* How long a connection waits for another one's lock. */
-#define BUSY_MS 5000
+/*
+ * How long a connection waits for another one's lock. Several processes
+ * may write one file (serve nodes, fetch beside serve), and SQLite's
+ * busy wait is no queue: a process that opens while another one's round
+ * commits a group every quarter second can lose the lock many times in
+ * a row (three serve processes started together on a new file: one
+ * failed to open after 5 s, under AddressSanitizer). Waiting longer
+ * costs nothing while nobody holds the lock.
+ */
+#define BUSY_MS 30000
 
 /*
  * Switches the file to WAL (a no-op once it is). SQLite does not call
