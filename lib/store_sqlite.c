@@ -1121,16 +1121,6 @@ out:
 	return rc;
 }
 
-/*
- * How long a connection waits for another one's lock. Several processes
- * may write one file (serve nodes, fetch beside serve), and SQLite's
- * busy wait is no queue: a process that opens while another one's round
- * commits a group every quarter second can lose the lock many times in
- * a row (three serve processes started together on a new file: one
- * failed to open after 5 s, under AddressSanitizer). Waiting longer
- * costs nothing while nobody holds the lock.
- */
-#define BUSY_MS 30000
 
 /*
  * Switches the file to WAL (a no-op once it is). SQLite does not call
@@ -1147,7 +1137,7 @@ journal_wal(struct tr_store *st)
 	for (waited = 0;; waited += 10) {
 		if ((rc = store_exec(st, "PRAGMA journal_mode = WAL")) == 0 ||
 		    (sqlite3_extended_errcode(st->db) & 0xff) != SQLITE_BUSY ||
-		    waited >= BUSY_MS)
+		    waited >= STORE_OPEN_BUSY_MS)
 			return rc;
 		sqlite3_sleep(10);
 	}
@@ -1159,7 +1149,8 @@ setup(struct tr_store *st)
 {
 	int v = 0, rc;
 
-	sqlite3_busy_timeout(st->db, BUSY_MS);
+	/* Opening waits longer; sq_open sets STORE_BUSY_MS at its end. */
+	sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
 	sqlite3_extended_result_codes(st->db, 1);
 	/* Check the version before anything writes (WAL changes the file). */
 	if ((rc = user_version(st, &v)) != 0)
@@ -1714,6 +1705,7 @@ sq_open(struct tr_store **out, const char *path, int flags)
 	if (st->file_ino != 0 && (!st->readonly || (flags & TR_STORE_CHECK)) &&
 	    (rc = sq_check(st, 0, ignore_problem, NULL)) != 0)
 		return rc;
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	st->errmsg[0] = '\0';
 	return 0;
 }

@@ -608,7 +608,11 @@ sq_sync_config(struct tr_store *st, const struct tr_config *cfg)
 		free(key);
 		return rc;
 	}
-	if ((rc = store_begin(st)) != 0) {
+	/* At a start or a reload: wait as long as an open does. */
+	sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
+	rc = store_begin(st);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	if (rc != 0) {
 		tr_buf_free(&names);
 		free(key);
 		return rc;

@@ -177,6 +177,20 @@ struct tr_store {
  */
 sqlite3_stmt *store_stmt(struct tr_store *st, enum store_stmt id);
 
+/*
+ * How long a connection waits for another one's lock: a round's writes
+ * STORE_BUSY_MS (a lock held longer fails the document, which the next
+ * round fetches again), opening (the schema) and syncing a config
+ * STORE_OPEN_BUSY_MS. Several processes may write one file (serve
+ * nodes, fetch beside serve), and SQLite's busy wait is no queue: a
+ * process that starts while another one's round commits a group every
+ * quarter second can lose the lock many times in a row (three serve
+ * processes started together on a new file: one failed to open after
+ * 5 s, under AddressSanitizer).
+ */
+#define STORE_BUSY_MS 5000
+#define STORE_OPEN_BUSY_MS 30000
+
 /* Sets errmsg from a printf format and returns rc. */
 int store_err(struct tr_store *st, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
