@@ -1089,12 +1089,10 @@ set_value(struct loader *ld, const struct key *k, const char *v)
 			err_at(ld, ld->line, "%s: %s", k->name, reason);
 			return;
 		}
-		if (tr_store_is_server(v)) {
-			copy = strdup(v);
-			goto store_string;
-		}
+		copy = tr_store_is_server(v) ? strdup(v)
+					     : join_path(ld->dir, v);
+		goto store_string;
 	}
-		/* FALLTHROUGH */
 	case V_PATH:
 		copy = join_path(ld->dir, v);
 		goto store_string;
