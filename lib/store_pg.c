@@ -765,24 +765,38 @@ store_pg_address_check(const char *address, char *why, size_t size)
  * this tributary's, as the SQLite backend does (an empty database, or an
  * older schema, is migrated by a writer: fetch or serve).
  */
+/*
+ * The database's schema version in *have (0: no tributary tables);
+ * TR_ENEWER, with the message, when it is newer than this tributary's.
+ */
 static int
-readonly_schema(struct tr_store *st)
+schema_version(struct tr_store *st, int64_t *have)
 {
-	int64_t have = 0, exists = 0;
+	int64_t exists = 0;
 	int rc;
 
+	*have = 0;
 	rc = pg_one_int64(st, &exists, "reading the schema version",
 	    "SELECT count(*) FROM pg_tables WHERE tablename = 'meta'"
 	    " AND schemaname = current_schema()", 0, NULL);
 	if (rc == 0 && exists)
-		rc = pg_one_int64(st, &have, "reading the schema version",
+		rc = pg_one_int64(st, have, "reading the schema version",
 		    "SELECT value FROM meta WHERE key = 'schema'", 0, NULL);
-	if (rc == 0 && have > (int64_t)N_MIGRATIONS)
+	if (rc == 0 && *have > (int64_t)N_MIGRATIONS)
 		rc = pg_err(st, TR_ENEWER, "%s: the database was written by a "
 		    "newer tributary (schema %lld, this one knows %d): "
-		    "upgrade tributary", st->shown, (long long)have,
+		    "upgrade tributary", st->shown, (long long)*have,
 		    PG_SCHEMA_VERSION);
-	else if (rc == 0 && have < (int64_t)N_MIGRATIONS)
+	return rc;
+}
+
+static int
+readonly_schema(struct tr_store *st)
+{
+	int64_t have = 0;
+	int rc = schema_version(st, &have);
+
+	if (rc == 0 && have < (int64_t)N_MIGRATIONS)
 		rc = pg_err(st, TR_ESTORE, "%s: database schema version %lld "
 		    "is older than %d%s; run 'tributary fetch' or 'tributary "
 		    "serve' once to migrate it", st->shown, (long long)have,
@@ -794,7 +808,7 @@ readonly_schema(struct tr_store *st)
 static int
 migrate(struct tr_store *st)
 {
-	int64_t have = 0, exists = 0;
+	int64_t have = 0;
 	char v[24];
 	int rc;
 	size_t i;
@@ -802,17 +816,7 @@ migrate(struct tr_store *st)
 	if ((rc = run(st, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")",
 	    "waiting for another node's migration")) != 0)
 		return rc;
-	rc = pg_one_int64(st, &exists, "reading the schema version",
-	    "SELECT count(*) FROM pg_tables WHERE tablename = 'meta'"
-	    " AND schemaname = current_schema()", 0, NULL);
-	if (rc == 0 && exists)
-		rc = pg_one_int64(st, &have, "reading the schema version",
-		    "SELECT value FROM meta WHERE key = 'schema'", 0, NULL);
-	if (rc == 0 && have > (int64_t)N_MIGRATIONS)
-		rc = pg_err(st, TR_ENEWER, "%s: the database was written by a "
-		    "newer tributary (schema %lld, this one knows %d): "
-		    "upgrade tributary", st->shown, (long long)have,
-		    PG_SCHEMA_VERSION);
+	rc = schema_version(st, &have);
 	for (i = (size_t)have; rc == 0 && i < N_MIGRATIONS; i++) {
 		const char *p[1] = {pg_i64(v, (int64_t)i + 1)};
 
