@@ -6,10 +6,20 @@ line per test and the closing "N passed, N failed" that tests/run adds up.
 
 The built binary is $TRIBUTARY (tests/run sets it); fixtures live under
 $TR_SRC/tests/data.
+
+The store a test's config names comes from TempDir.database(): an SQLite
+file in the test's folder, or, when TR_TEST_PG=DIR is set (tests/run's
+second pass, NAME[postgresql], over a temporary cluster from tests/pg), a
+fresh PostgreSQL database of that cluster. TempDir.store() opens it for
+the test's own checks; sqlite_only() skips a test that works on the SQLite
+file itself (damages, locks or limits it).
 """
+import itertools
 import os
+import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,6 +30,10 @@ TRIBUTARY = os.environ.get("TRIBUTARY") or os.path.abspath(
 SRC = os.environ.get("TR_SRC") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(SRC, "tests", "data")
+# The socket folder of the PostgreSQL cluster the tests' stores live in,
+# or None: SQLite files.
+PG_DIR = os.environ.get("TR_TEST_PG") or None
+BACKEND = "postgresql" if PG_DIR else "sqlite"
 
 _tests = []
 _failures = []
@@ -37,6 +51,14 @@ def skip(why):
     """Ends the current test as skipped (it cannot run here), saying why:
     counted neither passed nor failed."""
     raise Skipped(why)
+
+
+def sqlite_only(why):
+    """Skips the current test when the stores are PostgreSQL databases:
+    why says what it does to the SQLite file that has no PostgreSQL
+    counterpart here."""
+    if PG_DIR:
+        skip("SQLite only: " + why)
 
 
 def test(fn):
@@ -93,15 +115,102 @@ def run(*args, cwd=None, env=None, stdin=None, timeout=60):
     return Result(proc)
 
 
+_pg_names = itertools.count(1)
+
+
+def _pg_admin(sql):
+    """Runs one statement as the cluster's superuser, in autocommit (a
+    database is created and dropped outside transactions)."""
+    import psycopg2
+    con = psycopg2.connect(host=PG_DIR, user="tr", dbname="postgres")
+    try:
+        con.autocommit = True
+        con.cursor().execute(sql)
+    finally:
+        con.close()
+
+
+class _PGStore:
+    """A PostgreSQL database behind the part of sqlite3's connection the
+    tests use: execute() on the connection with "?" parameters, rows as
+    tuples, or by name with row_factory set (to sqlite3.Row), commit()
+    and close(). Autocommit: every statement sees what the last process
+    committed, and the test holds no lock between statements."""
+
+    def __init__(self, name, write):
+        import psycopg2
+        self._con = psycopg2.connect(host=PG_DIR, user="tr", dbname=name)
+        self._con.set_session(readonly=not write, autocommit=True)
+        self.row_factory = None
+
+    def execute(self, sql, args=()):
+        import psycopg2.extras
+        cur = self._con.cursor(cursor_factory=psycopg2.extras.DictCursor
+                               if self.row_factory else None)
+        cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(args))
+        return cur
+
+    def commit(self):
+        pass
+
+    def close(self):
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class TempDir:
-    """A temporary folder removed at the end of a with block."""
+    """A temporary folder removed at the end of a with block, with the
+    PostgreSQL databases database() created for it."""
 
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="tributary-test-")
+        self._dbs = {}
         return self
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+        for name in self._dbs.values():
+            # FORCE: a server the test left running holds connections.
+            _pg_admin('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        self._dbs = {}
+
+    def database(self, name="db.sqlite"):
+        """The address of this folder's store called name: the SQLite
+        file join(name), or on PostgreSQL a database of its own, created
+        empty on the first call for name."""
+        if not PG_DIR:
+            return self.join(name)
+        if name not in self._dbs:
+            db = "t%d_%d" % (os.getpid(), next(_pg_names))
+            _pg_admin('CREATE DATABASE "%s"' % db)
+            self._dbs[name] = db
+        return "postgresql://tr@/%s?host=%s" % (self._dbs[name], PG_DIR)
+
+    def store(self, name="db.sqlite", write=False):
+        """A connection to database(name) for a test's own checks:
+        python's sqlite3 (read-only unless write), or a _PGStore that
+        takes the same SQL where the two agree."""
+        if not PG_DIR:
+            if write:
+                return sqlite3.connect(self.join(name))
+            return sqlite3.connect("file:%s?mode=ro" % self.join(name),
+                                   uri=True)
+        self.database(name)
+        return _PGStore(self._dbs[name], write)
+
+    def write_conf(self, name, text):
+        """write(name, text) for a config: on PostgreSQL each line
+        "database = V" names database(V) instead."""
+        if PG_DIR:
+            text = re.sub(r"(?m)^(database\s*=\s*)(\S+)[ \t]*$",
+                          lambda m: m.group(1) + self.database(m.group(2)),
+                          text)
+        return self.write(name, text)
 
     def write(self, name, text):
         path = os.path.join(self.path, name)

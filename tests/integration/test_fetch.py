@@ -2,7 +2,8 @@
 
 Each test writes a feeds.conf pointing at routes of a FeedServer on
 127.0.0.1, runs the built binary, and asserts two things: what was stored
-(the SQLite file, read-only with python's sqlite3) and what the server saw
+(the store, read-only: the SQLite file with python's sqlite3, or the
+PostgreSQL database of a tests/run [postgresql] pass) and what the server saw
 (request headers, which paths were requested and when).
 
 Decided here (issue 5): a transfer that fails (cut off, timed out, over the
@@ -35,7 +36,7 @@ ATOM = fixture("atom.xml")
 
 def write_conf(td, feeds, **glob):
     """feeds: list of (name, url) or (name, url, {setting: value})."""
-    lines = ["[tributary]", "database = %s" % td.join("db.sqlite"),
+    lines = ["[tributary]", "database = %s" % td.database(),
              "interval = 30m"]
     for k, v in glob.items():
         lines.append("%s = %s" % (k, v))
@@ -53,8 +54,7 @@ def fetch(conf, *args):
 
 
 def db(td):
-    uri = "file:%s?mode=ro" % td.join("db.sqlite")
-    return sqlite3.connect(uri, uri=True)
+    return td.store()
 
 
 def feed_row(td, name):
