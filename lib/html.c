@@ -45,6 +45,8 @@
 #include "tributary/html.h"
 #include "tributary/url.h"
 
+#include "html_int.h"
+
 #define MAX_NEST 256 /* elements written with their tags, nested */
 #define CHUNK_TAGS 3000 /* '<' characters parsed in one piece */
 #define WALK_STOP (-1000) /* ends a walk early; not an error */
@@ -53,6 +55,111 @@ static int
 is_space_byte(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* --- plain text: no markup, no parse --------------------------------- */
+
+/*
+ * Eight bytes at a time (words of 64 bits, loaded with memcpy: no
+ * alignment needed). ONES has 0x01 in every byte, HIGH 0x80. The tests
+ * are exact for "some byte of x is ...", the way strlen implementations
+ * use them (they may misplace which byte, never miss one).
+ */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+
+static uint64_t
+load8(const char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, sizeof(x));
+	return x;
+}
+
+/* Non-zero when some byte of x is below n (n <= 0x80). */
+static uint64_t
+any_below(uint64_t x, unsigned n)
+{
+	return (x - ONES * n) & ~x & HIGH;
+}
+
+/* Non-zero when some byte of x equals c. */
+static uint64_t
+any_equal(uint64_t x, unsigned char c)
+{
+	return any_below(x ^ (ONES * c), 1);
+}
+
+/*
+ * The length of the run of printable ASCII at the start of s (n bytes)
+ * with none of the bytes in stop[] (up to four of them), counted eight
+ * bytes at a time; the caller looks at the bytes from there on one by
+ * one. May stop early (at most 7 bytes before the first such byte).
+ */
+static size_t
+ascii_run(const char *s, size_t n, const char *stop)
+{
+	size_t i = 0, k;
+	uint64_t x, bad;
+
+	for (; i + 8 <= n; i += 8) {
+		x = load8(s + i);
+		bad = (x & HIGH) | any_below(x, 0x20);
+		for (k = 0; stop[k] != '\0'; k++)
+			bad |= any_equal(x, (unsigned char)stop[k]);
+		if (bad)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Whether Gumbo would read html as one text node holding exactly these
+ * bytes, so that the sanitized body is the bytes escaped and the text is
+ * the bytes with white space collapsed, with no parse at all. This is not
+ * an HTML tokenizer: it recognizes nothing in the text, it only checks
+ * that the bytes hold none of what could start markup or that Gumbo's
+ * input stream would change (HTML5 §13.2.3.5, §13.2.5.1 data state):
+ *   - no '<' (a tag, comment or any other markup) and no '&' (a
+ *     character reference): the tokenizer's data state then emits every
+ *     character as text, and the tree builder's "in body" mode inserts
+ *     it into one text node;
+ *   - no CR (the input stream turns CR and CRLF into LF), no NUL (the
+ *     tree builder drops it), no other C0 control, DEL, C1 control or
+ *     noncharacter (Gumbo writes U+FFFD for them) and only well-formed
+ *     UTF-8 (Gumbo and tr_utf8_decode may replace a broken sequence by
+ *     different numbers of U+FFFD).
+ * Anything else goes through Gumbo, which is always right; when in doubt
+ * the answer here is "no". tests/unit/test_html.c and the fuzz target
+ * fuzz_html_sanitize check that both ways write the same bytes.
+ */
+int
+tr_html_is_plain(const char *html, size_t len)
+{
+	size_t i = 0, k;
+	int32_t cp;
+
+	while (i < len) {
+		i += ascii_run(html + i, len - i, "<&");
+		if (i == len)
+			break;
+		unsigned char c = (unsigned char)html[i];
+
+		if (c < 0x80) {
+			if (c == '<' || c == '&' || c == 0x7F ||
+			    (c < 0x20 && c != '\t' && c != '\n'))
+				return 0;
+			i++;
+			continue;
+		}
+		k = tr_utf8_decode(html + i, len - i, &cp);
+		if (cp < 0 || (cp >= 0x80 && cp <= 0x9F) ||
+		    (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE)
+			return 0;
+		i += k;
+	}
+	return 1;
 }
 
 /* --- the arena Gumbo allocates from --------------------------------- */
@@ -733,6 +840,81 @@ srcset_safe(struct tr_buf *b, const char *v, const char *base)
 	return rc;
 }
 
+/* --- text ---------------------------------------------------------------- */
+
+/* The text being built: characters counted, white space pending. */
+struct text {
+	struct tr_buf *out;
+	size_t start;     /* out->len when the text began */
+	size_t chars;     /* characters written */
+	size_t max;       /* characters allowed; 0: any number */
+	size_t last_word; /* length before the last space written */
+	int space;        /* a space is due before the next character */
+	int full;         /* max reached: the rest was cut */
+};
+
+static int
+text_add(struct text *t, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+	int rc;
+
+	/* HTML's white space (HTML5 §2.3.3); U+00A0 is a character. */
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
+	    cp == '\f') {
+		t->space = t->out->len > t->start;
+		return 0;
+	}
+	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE ||
+	    cp == 0xFFFF)
+		return 0;
+	if (t->max && t->chars + (t->space ? 1 : 0) >= t->max) {
+		t->full = 1;
+		return 0;
+	}
+	if (t->space) {
+		t->last_word = t->out->len;
+		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
+			return rc;
+		t->chars++;
+		t->space = 0;
+	}
+	t->chars++;
+	n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	if (n == 1)
+		u[0] = (char)cp;
+	else if (n == 2) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+	} else if (n == 3) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+	}
+	return tr_buf_add(t->out, u, n);
+}
+
+/* Adds the characters of s; stops early once the text is full. */
+static int
+text_adds(struct text *t, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	int32_t cp;
+	int rc = 0;
+
+	while (i < n && rc == 0 && !t->full) {
+		i += tr_utf8_decode(s + i, n - i, &cp);
+		rc = text_add(t, cp < 0 ? 0xFFFD : (uint32_t)cp);
+	}
+	return rc;
+}
+
 /* --- sanitizing ---------------------------------------------------------- */
 
 struct san {
@@ -742,7 +924,37 @@ struct san {
 	const GumboNode *open[MAX_NEST]; /* elements written, open */
 	size_t n_open;
 	struct tr_buf scratch;
+	struct text *text; /* the text of what is written, or NULL */
 };
+
+/*
+ * The text of a text node the sanitizer writes, as tr_html_text() would
+ * read it back from the output: put_escaped() writes U+FFFE and U+FFFF
+ * as U+FFFD, which text_add() keeps.
+ */
+static int
+san_text(struct san *s, const char *str)
+{
+	size_t n = strlen(str), i = 0;
+	int32_t cp;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
+		i += tr_utf8_decode(str + i, n - i, &cp);
+		if (cp < 0 || cp == 0xFFFE || cp == 0xFFFF)
+			cp = 0xFFFD;
+		rc = text_add(s->text, (uint32_t)cp);
+	}
+	return rc;
+}
+
+/* A word break in the text where a block element's tag is written. */
+static void
+san_break(struct san *s, GumboTag tag)
+{
+	if (s->text != NULL && is_block(tag))
+		s->text->space = s->text->out->len > s->text->start;
+}
 
 /* Whether url's host is an embed host or a subdomain of one. */
 static int
@@ -890,6 +1102,8 @@ san_enter(void *arg, const GumboNode *n)
 	case GUMBO_NODE_CDATA:
 		rc = put_escaped(s->out, n->v.text.text,
 		                 strlen(n->v.text.text));
+		if (rc == 0 && s->text != NULL)
+			rc = san_text(s, n->v.text.text);
 		return rc;
 	case GUMBO_NODE_ELEMENT:
 	case GUMBO_NODE_TEMPLATE:
@@ -924,6 +1138,7 @@ san_enter(void *arg, const GumboNode *n)
 	    (rc = tr_buf_adds(s->out, gumbo_normalized_tagname(e->tag))) != 0 ||
 	    (rc = tr_buf_add(s->out, s->scratch.data, s->scratch.len)) != 0)
 		return rc;
+	san_break(s, e->tag);
 	if (r->is_void) {
 		rc = tr_buf_add(s->out, " />", 3);
 		return rc;
@@ -943,6 +1158,7 @@ san_leave(void *arg, const GumboNode *n)
 	if (s->n_open == 0 || s->open[s->n_open - 1] != n)
 		return 0;
 	s->n_open--;
+	san_break(s, n->v.element.tag);
 	if ((rc = tr_buf_add(s->out, "</", 2)) != 0 ||
 	    (rc = tr_buf_adds(s->out,
 	                      gumbo_normalized_tagname(n->v.element.tag))) != 0)
@@ -954,10 +1170,36 @@ int
 tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
                  const char *base, const struct tr_html_policy *policy)
 {
+	return tr_html_sanitize_text(out, NULL, html, len, base, policy);
+}
+
+/* The "text" policy: the text, escaped; and the text itself to text. */
+static int
+sanitize_to_text(struct tr_buf *out, struct tr_buf *text, const char *html,
+                 size_t len)
+{
+	struct tr_buf t;
+	int rc;
+
+	tr_buf_init(&t, out->max);
+	if ((rc = tr_html_text(&t, html, len, 0)) == 0)
+		rc = put_escaped(out, tr_buf_str(&t), t.len);
+	if (rc == 0 && text != NULL)
+		rc = tr_buf_add(text, t.data, t.len);
+	tr_buf_free(&t);
+	return rc;
+}
+
+int
+tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
+                      const char *html, size_t len, const char *base,
+                      const struct tr_html_policy *policy)
+{
 	static const struct tr_html_policy def = {TR_HTML_DEFAULT, NULL, 0};
 	struct visitor v = {san_enter, san_leave, NULL};
 	struct arena a;
 	struct san s;
+	struct text t;
 	const GumboNode *root;
 	int rc;
 
@@ -965,19 +1207,21 @@ tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
 		html = "", len = 0;
 	if (policy == NULL)
 		policy = &def;
-	if (policy->mode == TR_HTML_TEXT) {
-		struct tr_buf t;
-
-		tr_buf_init(&t, out->max);
-		if ((rc = tr_html_text(&t, html, len, 0)) == 0)
-			rc = put_escaped(out, tr_buf_str(&t), t.len);
-		tr_buf_free(&t);
-		return rc;
-	}
+	if (policy->mode == TR_HTML_TEXT)
+		return sanitize_to_text(out, text, html, len);
 	memset(&s, 0, sizeof(s));
 	s.out = out;
 	s.base = base && *base ? base : NULL;
 	s.pol = policy;
+	if (text != NULL) {
+		/* The text of the output, built on the same walk: the one
+		 * tr_html_text() would read back from it, with no second
+		 * parse. */
+		memset(&t, 0, sizeof(t));
+		t.out = text;
+		t.start = t.last_word = text->len;
+		s.text = &t;
+	}
 	tr_buf_init(&s.scratch, out->max);
 	v.arg = &s;
 	do {
@@ -993,81 +1237,6 @@ tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
 	} while (rc == 0 && len > 0);
 	tr_buf_free(&s.scratch);
 	return rc < 0 ? rc : 0;
-}
-
-/* --- text ---------------------------------------------------------------- */
-
-/* The text being built: characters counted, white space pending. */
-struct text {
-	struct tr_buf *out;
-	size_t start;     /* out->len when the text began */
-	size_t chars;     /* characters written */
-	size_t max;       /* characters allowed; 0: any number */
-	size_t last_word; /* length before the last space written */
-	int space;        /* a space is due before the next character */
-	int full;         /* max reached: the rest was cut */
-};
-
-static int
-text_add(struct text *t, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	int rc;
-
-	/* HTML's white space (HTML5 §2.3.3); U+00A0 is a character. */
-	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
-	    cp == '\f') {
-		t->space = t->out->len > t->start;
-		return 0;
-	}
-	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFFFE ||
-	    cp == 0xFFFF)
-		return 0;
-	if (t->max && t->chars + (t->space ? 1 : 0) >= t->max) {
-		t->full = 1;
-		return 0;
-	}
-	if (t->space) {
-		t->last_word = t->out->len;
-		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
-			return rc;
-		t->chars++;
-		t->space = 0;
-	}
-	t->chars++;
-	n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-	if (n == 1)
-		u[0] = (char)cp;
-	else if (n == 2) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-	} else if (n == 3) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-	}
-	return tr_buf_add(t->out, u, n);
-}
-
-/* Adds the characters of s; stops early once the text is full. */
-static int
-text_adds(struct text *t, const char *s)
-{
-	size_t n = strlen(s), i = 0;
-	int32_t cp;
-	int rc = 0;
-
-	while (i < n && rc == 0 && !t->full) {
-		i += tr_utf8_decode(s + i, n - i, &cp);
-		rc = text_add(t, cp < 0 ? 0xFFFD : (uint32_t)cp);
-	}
-	return rc;
 }
 
 static int

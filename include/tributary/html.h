@@ -71,6 +71,16 @@ int tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
                      const char *base, const struct tr_html_policy *policy);
 
 /*
+ * tr_html_sanitize(), and appends to text (when not NULL) the plain text
+ * of what it wrote, on the same walk of the same parse: what
+ * tr_html_text() of the output would give (for the search index, with no
+ * second parse of the body). Same returns; text has its own cap.
+ */
+int tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
+                          const char *html, size_t len, const char *base,
+                          const struct tr_html_policy *policy);
+
+/*
  * Appends the plain text of the HTML fragment html (len bytes) to out:
  * parsed the same way, so markup inside attribute values, comments and
  * the contents of script, style and the like never leak into it;

@@ -649,6 +649,95 @@ test_text(void)
 	tr_buf_free(&b);
 }
 
+/*
+ * The text the sanitizer gives on its own walk (for the search index):
+ * only what a reader sees of the written HTML, never markup, and the
+ * same as tr_html_text() reads back from the output, for these cases
+ * and for every hostile input above.
+ */
+static const struct {
+	const char *html, *text;
+} san_texts[] = {
+    {"<a href=\"http://ex.org/only-in-href\">link</a>", "link"},
+    {"<img src=\"onlyinsrc.png\" alt=\"onlyinalt\">x", "x"},
+    {"<p class=\"onlyinclass\" style=\"color: red\">p</p>", "p"},
+    {"<strong>bold</strong> <em>it</em>", "bold it"},
+    {"fish &amp; chips &lt;b&gt;", "fish & chips <b>"},
+    {"a<!-- hidden comment -->b", "ab"},
+    {"<b>foo</b>bar", "foobar"},
+    {"<p>foo</p><p>bar</p>", "foo bar"},
+    {"one<br>two", "one two"},
+    {"x<script>var secret = 1;</script>y", "xy"},
+    {"<style>.c { color: red }</style>s", "s"},
+    {"plain text summary", "plain text summary"},
+    {"Caf\xc3\xa9 cr\xc3\xa8me \xe5\x8c\x97\xe4\xba\xac", "Caf\xc3\xa9 cr\xc3\xa8me "
+     "\xe5\x8c\x97\xe4\xba\xac"},
+    {"<li>a</li><li>b</li>", "a b"},
+    {"<table><tr><td>c1</td><td>c2</td></tr></table>", "c1 c2"},
+    {"  spaced \n\t out  ", "spaced out"},
+    {"bad \xff byte", "bad \xef\xbf\xbd byte"},
+    {"", ""},
+};
+
+static void
+check_text_agrees(const char *html, const char *want)
+{
+	struct tr_buf out, text, back;
+
+	tr_buf_init(&out, 1 << 20);
+	tr_buf_init(&text, 1 << 20);
+	tr_buf_init(&back, 1 << 20);
+	CHECK_INT(tr_html_sanitize_text(&out, &text, html, strlen(html), BASE,
+	                                NULL),
+	          0);
+	CHECK_INT(tr_html_text(&back, out.data ? out.data : "", out.len, 0),
+	          0);
+	CHECK_STR_CASE(html, tr_buf_str(&text), tr_buf_str(&back));
+	if (want != NULL)
+		CHECK_STR_CASE(html, tr_buf_str(&text), want);
+	/* The output is the one tr_html_sanitize() gives. */
+	tr_buf_reset(&back);
+	CHECK_INT(tr_html_sanitize(&back, html, strlen(html), BASE, NULL), 0);
+	CHECK_STR_CASE(html, tr_buf_str(&out), tr_buf_str(&back));
+	tr_buf_free(&out);
+	tr_buf_free(&text);
+	tr_buf_free(&back);
+}
+
+static void
+test_sanitize_text(void)
+{
+	static const struct tr_html_policy text_only = {TR_HTML_TEXT, NULL,
+	                                                0};
+	struct tr_buf out, text;
+	size_t i;
+
+	for (i = 0; i < sizeof(san_texts) / sizeof(san_texts[0]); i++)
+		check_text_agrees(san_texts[i].html, san_texts[i].text);
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+		check_text_agrees(hostile[i].in, NULL);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (texts[i].max == 0)
+			check_text_agrees(texts[i].html, NULL);
+	/* The "text" policy: the same text, and the output escaped. */
+	tr_buf_init(&out, 4096);
+	tr_buf_init(&text, 4096);
+	CHECK_INT(tr_html_sanitize_text(&out, &text, "<b>a</b> &amp; <i>b</i>",
+	                                22, BASE, &text_only),
+	          0);
+	CHECK_STR(tr_buf_str(&out), "a &amp; b");
+	CHECK_STR(tr_buf_str(&text), "a & b");
+	/* Appended: a second body goes after the first. */
+	tr_buf_reset(&out);
+	CHECK_INT(tr_buf_adds(&text, " "), 0);
+	CHECK_INT(tr_html_sanitize_text(&out, &text, "<p>c</p>", 8, BASE,
+	                                NULL),
+	          0);
+	CHECK_STR(tr_buf_str(&text), "a & b c");
+	tr_buf_free(&out);
+	tr_buf_free(&text);
+}
+
 /* Deep nesting and caps: no crash, the cap reported. */
 static void
 test_limits(void)
@@ -705,5 +794,5 @@ test_mode_names(void)
 }
 
 TR_TESTS(test_hostile, test_idempotent, test_text_policy, test_relative,
-         test_xml_base, test_growth_in_parser, test_text, test_limits,
-         test_mode_names)
+         test_xml_base, test_growth_in_parser, test_text, test_sanitize_text,
+         test_limits, test_mode_names)
