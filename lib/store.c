@@ -195,6 +195,44 @@ tr_store_release(struct tr_store *st)
 }
 
 int
+tr_store_hosts_open(struct tr_store_hosts **out, struct tr_store *st)
+{
+	*out = NULL;
+	return OPS(st)->hosts_open(out, st);
+}
+
+int
+tr_store_host_take(struct tr_store_hosts *h, int *slot, const char *host,
+    int limit, int64_t now, int64_t ttl)
+{
+	*slot = -1;
+	if (limit < 1)
+		limit = 1;
+	return OPS(h)->host_take(h, slot, host, limit, now, ttl);
+}
+
+int
+tr_store_host_give(struct tr_store_hosts *h, const char *host, int slot)
+{
+	if (slot < 0)
+		return 0;
+	return OPS(h)->host_give(h, host, slot);
+}
+
+const char *
+tr_store_hosts_errmsg(const struct tr_store_hosts *h)
+{
+	return h ? OPS(h)->hosts_errmsg(h) : "";
+}
+
+void
+tr_store_hosts_close(struct tr_store_hosts *h)
+{
+	if (h != NULL)
+		OPS(h)->hosts_close(h);
+}
+
+int
 tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name)
 {

@@ -60,6 +60,14 @@ struct store_ops {
 	    const int64_t *seen, size_t n, int64_t now, int64_t ttl,
 	    unsigned char *claimed);
 	int (*release)(struct tr_store *st);
+	/* Host slots (store.h): a handle of their own, whose first member
+	 * is the backend's table too. */
+	int (*hosts_open)(struct tr_store_hosts **out, struct tr_store *st);
+	int (*host_take)(struct tr_store_hosts *h, int *slot, const char *host,
+	    int limit, int64_t now, int64_t ttl);
+	int (*host_give)(struct tr_store_hosts *h, const char *host, int slot);
+	const char *(*hosts_errmsg)(const struct tr_store_hosts *h);
+	void (*hosts_close)(struct tr_store_hosts *h);
 	int (*feed_get)(struct tr_store *st, struct tr_feed_state *out,
 	    const char *name);
 	int (*feed_save)(struct tr_store *st, const struct tr_feed_state *fs);

@@ -29,7 +29,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (meta 'schema'). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* The advisory lock that serializes migrations ("trib"). */
 #define MIGRATE_LOCK "1953653090"
@@ -147,6 +147,16 @@ static const char *const migrations[] = {
     "  (to_tsvector('tr_search', coalesce(title, '') || ' ' ||"
     "  coalesce(summary, '') || ' ' || coalesce(content, ''))) STORED;"
     "CREATE INDEX articles_tsv ON articles USING gin(tsv);",
+    /*
+     * 2 -> 3: host slots (tr_store_host_take, store_pg_hosts.c): the
+     * per-host connection limit across nodes, a lease per slot.
+     */
+    "CREATE TABLE host_slots ("
+    "  host TEXT NOT NULL,"
+    "  slot INTEGER NOT NULL,"
+    "  owner TEXT,"
+    "  expires BIGINT NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (host, slot));",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -974,6 +984,11 @@ const struct store_ops store_pg_ops = {
 	.owner = pg_owner,
 	.claim = pg_claim,
 	.release = pg_release,
+	.hosts_open = pg_hosts_open,
+	.host_take = pg_host_take,
+	.host_give = pg_host_give,
+	.hosts_errmsg = pg_hosts_errmsg,
+	.hosts_close = pg_hosts_close,
 	.feed_get = pg_feed_get,
 	.feed_save = pg_feed_save,
 	.feeds = pg_feeds,

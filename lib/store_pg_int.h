@@ -127,6 +127,13 @@ int pg_claim(struct tr_store *st, const char *const *names,
     const int64_t *seen, size_t n, int64_t now, int64_t ttl,
     unsigned char *claimed);
 int pg_release(struct tr_store *st);
+/* Host slots (store_pg_hosts.c). */
+int pg_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
+int pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
+    int limit, int64_t now, int64_t ttl);
+int pg_host_give(struct tr_store_hosts *h, const char *host, int slot);
+const char *pg_hosts_errmsg(const struct tr_store_hosts *h);
+void pg_hosts_close(struct tr_store_hosts *h);
 int pg_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
 int pg_feed_save(struct tr_store *st, const struct tr_feed_state *fs);

@@ -294,6 +294,13 @@ int sq_claim(struct tr_store *st, const char *const *names,
     const int64_t *seen, size_t n, int64_t now, int64_t ttl,
     unsigned char *claimed);
 int sq_release(struct tr_store *st);
+/* Host slots (store_sqlite_hosts.c). */
+int sq_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
+int sq_host_take(struct tr_store_hosts *h, int *slot, const char *host,
+    int limit, int64_t now, int64_t ttl);
+int sq_host_give(struct tr_store_hosts *h, const char *host, int slot);
+const char *sq_hosts_errmsg(const struct tr_store_hosts *h);
+void sq_hosts_close(struct tr_store_hosts *h);
 int sq_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
 int sq_feed_save(struct tr_store *st, const struct tr_feed_state *fs);

@@ -203,6 +203,43 @@ int tr_store_claim(struct tr_store *st, const char *const *names,
     unsigned char *claimed);
 int tr_store_release(struct tr_store *st);
 
+/*
+ * Host slots: the per-host connection limit (per_host) across every
+ * process polling one store. A transfer to a host starts only with one
+ * of the host's slots 0..limit-1, and gives it back when it ends, so the
+ * processes sharing a store never have more than limit transfers to one
+ * host in flight at once (with different limits, the largest holds).
+ *
+ * A round's writes go through its store handle on the writer thread, so
+ * the slots have a handle of their own, for the fetching thread:
+ * tr_store_hosts_open() makes it from st (a writable handle; st may be
+ * closed first). PostgreSQL: a connection of its own and the table
+ * host_slots, a slot a lease (owner, expiry) taken and given back with
+ * one statement each; a process that dies leaves its slots to expire
+ * (ttl). SQLite: every process of one SQLite store runs on one host
+ * (WAL's shared memory), so a slot is a lock on one byte of the marker
+ * file beside the database (an open file description's lock, F_OFD_SETLK),
+ * which never waits for the database's write lock that a round's writer
+ * holds and which the kernel gives back when a process ends: no expiry,
+ * one system call per slot, nothing written. An SQLite store without a
+ * file (":memory:", "file:" URIs) has one process: every take succeeds.
+ *
+ * tr_store_host_take: takes a free slot of host (free, or its lease
+ * expired by now) until now + ttl: *slot is its number, or -1 when all
+ * limit slots are held (wait, and ask again). tr_store_host_give: gives
+ * back a slot this handle took (0 also when it was no longer held).
+ * tr_store_hosts_close: gives back every slot of h and frees it (NULL
+ * is fine). Errors: TR_ESTORE (TR_EINVAL for a read-only st, TR_ENOMEM),
+ * the message in tr_store_hosts_errmsg(h) (or, for open, st's errmsg).
+ */
+struct tr_store_hosts;
+int tr_store_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
+int tr_store_host_take(struct tr_store_hosts *h, int *slot,
+    const char *host, int limit, int64_t now, int64_t ttl);
+int tr_store_host_give(struct tr_store_hosts *h, const char *host, int slot);
+const char *tr_store_hosts_errmsg(const struct tr_store_hosts *h);
+void tr_store_hosts_close(struct tr_store_hosts *h);
+
 /* Reads one feed's state into *out (free with tr_feed_state_free). */
 int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
