@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -63,6 +64,7 @@ struct xfer {
 	struct curl_slist *headers;
 	struct tr_fetch_req req;
 	struct host_rec *rec; /* its host, counted against per_host */
+	int slot;             /* the host slot it holds (host_take), or -1 */
 	const struct tr_fetch_ops *ops;
 	const struct tr_fetch_opts *o;
 	char *hdr[N_HDR];
@@ -663,6 +665,7 @@ start(struct xfer **out, CURLM *multi, struct xfer **free_list,
 	x->o = o;
 	x->hop_status = x->hops_redirect = x->hops_temporary = 0;
 	x->started = x->too_large = x->stopped = x->discarded = 0;
+	x->slot = -1;
 	x->bytes = 0;
 	tr_sum_init(&x->sum);
 	x->errbuf[0] = '\0';
@@ -710,6 +713,8 @@ free_all(struct xfer *list)
  */
 #define HOST_KEY 256
 #define MAX_DEFERRED 256
+/* How often a host whose slots other processes hold is asked again. */
+#define HOST_RETRY_MS 100
 
 /*
  * One host of the round: its transfers in flight. Records live until the
@@ -724,6 +729,7 @@ struct deferred {
 
 struct host_rec {
 	long n;              /* transfers in flight */
+	int blocked;         /* host_take said its slots are held elsewhere */
 	struct deferred *dq; /* requests waiting for this host, in order */
 	struct deferred **dq_tail;
 	char host[];
@@ -738,6 +744,8 @@ struct engine {
 	struct xfer *free_list, *active;
 	int in_flight, exhausted, err;
 	size_t n_deferred;      /* in all the hosts' queues */
+	size_t n_blocked;       /* hosts blocked (host_rec.blocked) */
+	double retry_at;        /* when to ask for them again (ms) */
 	struct host_rec **htab; /* open addressing, power-of-two size */
 	size_t hcap, hlen;
 };
@@ -787,6 +795,7 @@ host_get(struct engine *en, const char *host)
 	if ((r = malloc(sizeof(*r) + len + 1)) == NULL)
 		return NULL;
 	r->n = 0;
+	r->blocked = 0;
 	r->dq = NULL;
 	r->dq_tail = &r->dq;
 	memcpy(r->host, host, len + 1);
@@ -805,11 +814,57 @@ host_free_all(struct engine *en)
 	free(en->htab);
 }
 
-/* May a transfer to rec's host start now? */
-static int
-host_has_room(const struct engine *en, const struct host_rec *rec)
+static double
+mono_ms(void)
 {
-	return rec == NULL || rec->n < en->per_host;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Marks rec blocked by other processes (on), or not. */
+static void
+host_block(struct engine *en, struct host_rec *rec, int on)
+{
+	if (rec->blocked == on)
+		return;
+	rec->blocked = on;
+	if (on && en->n_blocked++ == 0)
+		en->retry_at = mono_ms() + HOST_RETRY_MS;
+	if (!on)
+		en->n_blocked--;
+}
+
+/*
+ * May a transfer to rec's host start now? Yes when this process has room
+ * for it and, across processes, a slot of the host is had (*slot: the
+ * slot to give back at its end, or -1).
+ */
+static int
+host_admit(struct engine *en, struct host_rec *rec, int *slot)
+{
+	*slot = -1;
+	if (rec == NULL)
+		return 1;
+	if (rec->n >= en->per_host)
+		return 0;
+	if (en->ops->host_take != NULL &&
+	    en->ops->host_take(en->ctx, rec->host, en->per_host, slot) == 1) {
+		*slot = -1;
+		host_block(en, rec, 1);
+		return 0;
+	}
+	host_block(en, rec, 0);
+	return 1;
+}
+
+/* Gives x's host slot back, if it holds one. */
+static void
+host_give(struct engine *en, struct host_rec *rec, int slot)
+{
+	if (slot >= 0 && rec != NULL && en->ops->host_give != NULL)
+		en->ops->host_give(en->ctx, rec->host, slot);
 }
 
 /* Unlinks x from the list of transfers in flight. */
@@ -828,31 +883,51 @@ unlink_active(struct xfer **active, struct xfer *x)
 }
 
 static int launch(struct engine *en, const struct tr_fetch_req *req,
-                  struct host_rec *rec);
+                  struct host_rec *rec, int slot);
 
 /*
  * Starts the requests waiting for rec's host while it and the engine have
- * room. A request waits only while its host is full, so this is called
- * when one of the host's transfers ends.
+ * room. A request waits only while its host is full (here, or its slots
+ * held by other processes), so this is called when one of the host's
+ * transfers ends, and every HOST_RETRY_MS for a blocked host.
  */
 static void
 start_waiting(struct engine *en, struct host_rec *rec)
 {
 	struct deferred *d;
-	int rc;
+	int rc, slot;
 
-	while ((d = rec->dq) != NULL && rec->n < en->per_host &&
-	       en->in_flight < en->conc && en->err == 0) {
+	while ((d = rec->dq) != NULL && en->in_flight < en->conc &&
+	       en->err == 0 && host_admit(en, rec, &slot)) {
 		if ((rec->dq = d->next) == NULL)
 			rec->dq_tail = &rec->dq;
 		en->n_deferred--;
 		/* Things may have changed while it waited (a host hold). */
-		if ((en->ops->recheck == NULL ||
-		     en->ops->recheck(en->ctx, &d->req) == 0) &&
-		    (rc = launch(en, &d->req, rec)) != 0)
-			en->err = rc;
+		if (en->ops->recheck == NULL ||
+		    en->ops->recheck(en->ctx, &d->req) == 0) {
+			if ((rc = launch(en, &d->req, rec, slot)) != 0)
+				en->err = rc;
+		} else {
+			host_give(en, rec, slot);
+		}
 		free(d);
 	}
+	if (rec->dq == NULL)
+		host_block(en, rec, 0);
+}
+
+/* Asks again for the hosts blocked by other processes, when it is time. */
+static void
+retry_blocked(struct engine *en)
+{
+	size_t i;
+
+	if (en->n_blocked == 0 || mono_ms() < en->retry_at)
+		return;
+	en->retry_at = mono_ms() + HOST_RETRY_MS;
+	for (i = 0; i < en->hcap && en->n_blocked > 0; i++)
+		if (en->htab[i] != NULL && en->htab[i]->blocked)
+			start_waiting(en, en->htab[i]);
 }
 
 /* Ends x, which libcurl is done with or which is cancelled. */
@@ -865,6 +940,8 @@ end_xfer(struct engine *en, struct xfer *x, CURLcode cc, int cancelled)
 	unlink_active(&en->active, x);
 	if (rec != NULL)
 		rec->n--;
+	host_give(en, rec, x->slot);
+	x->slot = -1;
 	en->in_flight--;
 	finish(x, cc, en->ctx, &en->free_list, cancelled);
 	if (rec != NULL && !cancelled)
@@ -913,23 +990,31 @@ cancel_all(struct engine *en)
 			en->ops->done(en->ctx, d->req.arg, &r);
 			free(d);
 		}
-		if (rec != NULL)
+		if (rec != NULL) {
 			rec->dq_tail = &rec->dq;
+			rec->blocked = 0;
+		}
 	}
 	en->n_deferred = 0;
+	en->n_blocked = 0;
 }
 
-/* Starts req, a transfer to rec's host; 0 or TR_ENOMEM. */
+/* Starts req, a transfer to rec's host holding its slot (or -1); 0 or
+ * TR_ENOMEM. */
 static int
-launch(struct engine *en, const struct tr_fetch_req *req, struct host_rec *rec)
+launch(struct engine *en, const struct tr_fetch_req *req, struct host_rec *rec,
+       int slot)
 {
 	struct xfer *x = NULL;
 	int rc;
 
 	rc = start(&x, en->multi, &en->free_list, en->o, en->ops, en->ctx, req);
-	if (rc != 0 || x == NULL)
+	if (rc != 0 || x == NULL) {
+		host_give(en, rec, slot); /* it ended at once */
 		return rc;
+	}
 	x->rec = rec;
+	x->slot = slot;
 	if (rec != NULL)
 		rec->n++;
 	x->next_active = en->active;
@@ -950,6 +1035,7 @@ fill(struct engine *en)
 		struct host_rec *rec = NULL;
 		struct deferred *d;
 		char host[HOST_KEY];
+		int slot = -1;
 
 		memset(&req, 0, sizeof(req));
 		if ((rc = en->ops->next(en->ctx, &req)) != 0) {
@@ -962,8 +1048,10 @@ fill(struct engine *en)
 			tr_fetch_host(host, sizeof(host), req.url);
 		if (host[0] != '\0' && (rec = host_get(en, host)) == NULL)
 			return TR_ENOMEM;
-		if (host_has_room(en, rec)) {
-			if ((rc = launch(en, &req, rec)) != 0)
+		/* Behind the requests already waiting for its host. */
+		if (rec == NULL || (rec->dq == NULL &&
+		                    host_admit(en, rec, &slot))) {
+			if ((rc = launch(en, &req, rec, slot)) != 0)
 				return rc;
 			continue;
 		}
@@ -994,7 +1082,8 @@ loop(struct engine *en)
 			if (rc == 0)
 				rc = r;
 		}
-		if (en->exhausted && en->in_flight == 0) {
+		retry_blocked(en);
+		if (en->exhausted && en->in_flight == 0 && en->n_blocked == 0) {
 			if (en->n_deferred == 0)
 				break;
 			/* Not expected (a request waits only behind a busy
@@ -1017,10 +1106,15 @@ loop(struct engine *en)
 		 * transfers still running. */
 		if (collect(en) > 0)
 			continue;
-		if (en->in_flight > 0) {
+		/* Nothing in flight while hosts are blocked: the wait is
+		 * for the other processes' transfers (curl_multi_poll waits
+		 * its timeout also without a transfer). */
+		if (en->in_flight > 0 || en->n_blocked > 0) {
 			if (en->ops->idle != NULL)
 				en->ops->idle(en->ctx);
-			curl_multi_poll(en->multi, NULL, 0, 200, NULL);
+			curl_multi_poll(en->multi, NULL, 0,
+			                en->n_blocked > 0 ? HOST_RETRY_MS : 200,
+			                NULL);
 		}
 	}
 	return rc;

@@ -114,6 +114,9 @@ struct round {
 	uint64_t rnd;
 	int err;
 	struct tr_writer *w; /* while the transfers run */
+	/* The per-host limit across processes (store.h: host slots), or
+	 * NULL: this process's only. */
+	struct tr_store_hosts *hosts;
 	/* Parsers of finished jobs, reset and reused by the next ones (no
 	 * more than the jobs ever in flight at once); freed with the round. */
 	struct tr_parser **spare;
@@ -1177,6 +1180,46 @@ recheck_cb(void *ctx, const struct tr_fetch_req *req)
 	return skip_if_held(ctx, req->arg);
 }
 
+/*
+ * A slot of host across the processes sharing the store. A slot lasts at
+ * most a transfer's timeout (and a minute): a process that dies holding
+ * one leaves it to expire. When the store fails, the round goes on with
+ * its own limit only (said once), rather than fail its feeds.
+ */
+static int
+host_take_cb(void *ctx, const char *host, long limit, int *slot)
+{
+	struct round *rd = ctx;
+
+	*slot = -1;
+	if (rd->hosts == NULL)
+		return 0;
+	if (tr_store_host_take(rd->hosts, slot, host, (int)limit,
+	                       (int64_t)time(NULL), rd->cfg->timeout + 60) !=
+	    0) {
+		tr_log(TR_LOG_WARN, "poll: host %s: %s; this round keeps "
+		       "per_host for this process only", host,
+		       tr_store_hosts_errmsg(rd->hosts));
+		tr_store_hosts_close(rd->hosts);
+		rd->hosts = NULL;
+		*slot = -1;
+		return 0;
+	}
+	return *slot < 0;
+}
+
+static void
+host_give_cb(void *ctx, const char *host, int slot)
+{
+	struct round *rd = ctx;
+
+	if (rd->hosts != NULL &&
+	    tr_store_host_give(rd->hosts, host, slot) != 0)
+		tr_log(TR_LOG_WARN, "poll: host %s: %s (the slot is free "
+		       "again when it expires)", host,
+		       tr_store_hosts_errmsg(rd->hosts));
+}
+
 static int
 cmp_host_name(const void *a, const void *b)
 {
@@ -1287,6 +1330,8 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	                                        .body_start = body_start_cb,
 	                                        .body = body_cb,
 	                                        .recheck = recheck_cb,
+	                                        .host_take = host_take_cb,
+	                                        .host_give = host_give_cb,
 	                                        .done = done_cb,
 	                                        .idle = idle_cb};
 	struct tr_fetch_opts fo;
@@ -1325,6 +1370,9 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	}
 	tr_fetch_opts_from_config(&fo, cfg);
 	fo.cancel = rd.opts->cancel;
+	if (tr_store_hosts_open(&rd.hosts, st) != 0)
+		tr_log(TR_LOG_WARN, "poll: %s; this round keeps per_host for "
+		       "this process only", tr_store_errmsg(st));
 	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
 		tr_log(TR_LOG_ERROR, "poll: starting the writer thread failed: "
 		       "%s", tr_strerror(rc));
@@ -1332,6 +1380,8 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	}
 	tr_writer_set_cancel(rd.w, rd.opts->cancel);
 	rc = tr_fetch_run(&fo, &ops, &rd);
+	tr_store_hosts_close(rd.hosts);
+	rd.hosts = NULL;
 	/* The last documents' results, whose feed states then go the same
 	 * way before the writer ends. */
 	tr_writer_flush(rd.w);
@@ -1351,6 +1401,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	       rd.stats.unchanged, rd.stats.failed, rd.stats.held,
 	       rd.stats.disabled, rd.stats.added, rd.stats.updated);
 out:
+	tr_store_hosts_close(rd.hosts);
 	/* Jobs never handed out (cancelled round) still own memory. */
 	for (i = rd.next_job; i < rd.n_jobs; i++)
 		job_release(&rd.jobs[i]);

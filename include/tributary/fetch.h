@@ -142,6 +142,20 @@ struct tr_fetch_ops {
 	 * caller deals with it). May be NULL.
 	 */
 	int (*recheck)(void *ctx, const struct tr_fetch_req *req);
+	/*
+	 * The per-host limit across processes (store.h: host slots). A
+	 * transfer to host ("host:port", tr_fetch_host) that this process
+	 * has room for (fewer than per_host of its own in flight) first
+	 * asks for one of the host's limit slots: 0 to start, with *slot
+	 * the slot held (or -1: none to give back), or 1 when every slot is
+	 * taken elsewhere. Then the request waits, before the later
+	 * requests of its host, and is asked about again every 100 ms and
+	 * whenever a transfer to its host ends: a request waits, it never
+	 * fails for it. host_give gives a slot >= 0 back when its transfer
+	 * ends. Both may be NULL: no limit but this process's.
+	 */
+	int (*host_take)(void *ctx, const char *host, long limit, int *slot);
+	void (*host_give)(void *ctx, const char *host, int slot);
 	/* The transfer ended, one way or another. Called exactly once. */
 	void (*done)(void *ctx, void *arg, const struct tr_fetch_result *r);
 	/*

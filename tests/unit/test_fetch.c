@@ -617,7 +617,145 @@ test_waiting_requests_are_rechecked(void)
 	CHECK_INT(r.in_flight, 0);
 }
 
+/*
+ * Host slots across processes (fetch.h: host_take): a pool of per_host
+ * slots of which other processes hold all until release_at (or for ever,
+ * with cancel_after set: the round is cancelled while it waits).
+ */
+static struct pool {
+	double release_at;
+	int mine, max_mine, refused, granted, given;
+	unsigned bits; /* the slots held */
+	int cancel_after; /* refusals after which cancel_flag is set */
+} pool;
+
 static volatile int cancel_flag;
+
+static int
+pool_take(void *ctx, const char *host, long limit, int *slot)
+{
+	(void)ctx;
+	CHECK(strncmp(host, "127.0.0.1:", 10) == 0);
+	if (mono() < pool.release_at || pool.mine >= limit) {
+		pool.refused++;
+		if (pool.cancel_after && pool.refused >= pool.cancel_after)
+			cancel_flag = 1;
+		return 1;
+	}
+	for (*slot = 0; pool.bits & (1u << *slot); ++*slot)
+		;
+	pool.bits |= 1u << *slot;
+	pool.mine++;
+	if (pool.mine > pool.max_mine)
+		pool.max_mine = pool.mine;
+	pool.granted++;
+	return 0;
+}
+
+static void
+pool_give(void *ctx, const char *host, int slot)
+{
+	(void)ctx;
+	(void)host;
+	CHECK(slot >= 0 && slot < 32 && (pool.bits & (1u << slot)));
+	pool.bits &= ~(1u << slot);
+	pool.mine--;
+	pool.given++;
+}
+
+static const struct tr_fetch_ops pool_ops = {.next = next_cb,
+                                             .body = body_cb,
+                                             .host_take = pool_take,
+                                             .host_give = pool_give,
+                                             .done = done_cb};
+
+/* Six requests of one host with the pool as it is; returns the time. */
+static double
+pool_round(const struct tr_fetch_opts *o, struct got *g)
+{
+	static char urls_buf[6][128];
+	static const char *urls[6];
+	struct run r;
+	double t0;
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(urls_buf[i], sizeof(urls_buf[i]),
+		         "http://127.0.0.1:%d/pool?%zu", server_port, i);
+		urls[i] = urls_buf[i];
+	}
+	memset(g, 0, 6 * sizeof(*g));
+	memset(&r, 0, sizeof(r));
+	r.urls = urls;
+	r.n = 6;
+	r.got = g;
+	t0 = mono();
+	CHECK_INT(tr_fetch_run(o, &pool_ops, &r), 0);
+	CHECK_INT(r.in_flight, 0);
+	return mono() - t0;
+}
+
+/*
+ * While other processes hold the host's slots, its requests wait (none
+ * fails, none times out: the wait is longer than the transfer timeout),
+ * asked about again now and then, not in a busy loop; then they run, at
+ * most per_host at once, and every slot taken is given back.
+ */
+static void
+test_host_slots_wait(void)
+{
+	struct tr_fetch_opts o;
+	struct got g[6];
+	double t;
+	size_t i;
+
+	default_opts(&o);
+	o.concurrency = 4;
+	o.per_host = 2;
+	o.timeout = 1;
+	route("{\"path\": \"/pool\", \"body\": \"<rss/>\", "
+	      "\"delay\": 0.05}");
+	memset(&pool, 0, sizeof(pool));
+	pool.release_at = mono() + 1.2;
+	t = pool_round(&o, g);
+	for (i = 0; i < 6; i++) {
+		CHECK_INT(g[i].done, 1);
+		CHECK_INT(g[i].r.err, 0);
+		CHECK_INT(g[i].r.status, 200);
+	}
+	CHECK(t >= 1.2);
+	CHECK(t < 5.0);
+	CHECK_INT(pool.granted, 6);
+	CHECK_INT(pool.given, 6);
+	CHECK_INT(pool.mine, 0);
+	CHECK_INT(pool.max_mine, 2);
+	/* About every 100 ms for 1.2 s (and when a transfer ends). */
+	CHECK(pool.refused >= 6);
+	CHECK(pool.refused <= 40);
+}
+
+/* A round that waits for a host still stops when cancelled. */
+static void
+test_host_slots_cancelled(void)
+{
+	struct tr_fetch_opts o;
+	struct got g[6];
+	size_t i;
+
+	default_opts(&o);
+	o.cancel = &cancel_flag;
+	memset(&pool, 0, sizeof(pool));
+	pool.release_at = mono() + 3600;
+	pool.cancel_after = 3;
+	cancel_flag = 0;
+	pool_round(&o, g);
+	for (i = 0; i < 6; i++) {
+		CHECK_INT(g[i].done, 1);
+		CHECK_INT(g[i].r.err, TR_EABORT);
+	}
+	CHECK_INT(pool.granted, 0);
+	cancel_flag = 0;
+}
 
 static int
 cancel_body_cb(void *arg, const void *buf, size_t len)
@@ -922,5 +1060,6 @@ TR_TESTS(test_start_server, test_addr_class,
          test_truncated_and_refused, test_error_status_and_retry_after,
          test_gzip_decoded, test_concurrency_bounded,
          test_per_host_bounded_without_timeouts,
-         test_waiting_requests_are_rechecked, test_cancel_ends_everything,
+         test_waiting_requests_are_rechecked, test_host_slots_wait,
+         test_host_slots_cancelled, test_cancel_ends_everything,
          test_stop_server)
