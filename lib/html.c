@@ -92,23 +92,22 @@ any_equal(uint64_t x, unsigned char c)
 }
 
 /*
- * The length of the run of printable ASCII at the start of s (n bytes)
- * with none of the bytes in stop[] (up to four of them), counted eight
- * bytes at a time; the caller looks at the bytes from there on one by
- * one. May stop early (at most 7 bytes before the first such byte).
+ * The length of the run at the start of s (n bytes) of ASCII characters
+ * from U+0020 on, none of them a, b, c or d, counted eight bytes at a time;
+ * the caller looks at the bytes from there on one by one. Stops up to 7
+ * bytes before the first other byte.
  */
 static size_t
-ascii_run(const char *s, size_t n, const char *stop)
+ascii_run(const char *s, size_t n, unsigned char a, unsigned char b,
+          unsigned char c, unsigned char d)
 {
-	size_t i = 0, k;
-	uint64_t x, bad;
+	size_t i = 0;
+	uint64_t x;
 
 	for (; i + 8 <= n; i += 8) {
 		x = load8(s + i);
-		bad = (x & HIGH) | any_below(x, 0x20);
-		for (k = 0; stop[k] != '\0'; k++)
-			bad |= any_equal(x, (unsigned char)stop[k]);
-		if (bad)
+		if ((x & HIGH) | any_below(x, 0x20) | any_equal(x, a) |
+		    any_equal(x, b) | any_equal(x, c) | any_equal(x, d))
 			break;
 	}
 	return i;
@@ -138,14 +137,14 @@ int
 tr_html_is_plain(const char *html, size_t len)
 {
 	size_t i = 0, k;
+	unsigned char c;
 	int32_t cp;
 
 	while (i < len) {
-		i += ascii_run(html + i, len - i, "<&");
+		i += ascii_run(html + i, len - i, '<', '&', 0x7F, 0x7F);
 		if (i == len)
 			break;
-		unsigned char c = (unsigned char)html[i];
-
+		c = (unsigned char)html[i];
 		if (c < 0x80) {
 			if (c == '<' || c == '&' || c == 0x7F ||
 			    (c < 0x20 && c != '\t' && c != '\n'))
@@ -699,9 +698,12 @@ put_escaped(struct tr_buf *out, const char *s, size_t n)
 	int rc = 0;
 
 	while (i < n && rc == 0) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
 		const char *rep = NULL;
 
+		if ((i += ascii_run(s + i, n - i, '&', '<', '>', '"')) == n)
+			break;
+		c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x80 && c != '&' && c != '<' && c != '>' &&
 		    c != '"') {
 			i++;
@@ -900,11 +902,11 @@ text_add(struct text *t, uint32_t cp)
 	return tr_buf_add(t->out, u, n);
 }
 
-/* Adds the characters of s; stops early once the text is full. */
+/* Adds the characters of s (n bytes); stops once the text is full. */
 static int
-text_adds(struct text *t, const char *s)
+text_adds(struct text *t, const char *s, size_t n)
 {
-	size_t n = strlen(s), i = 0;
+	size_t i = 0;
 	int32_t cp;
 	int rc = 0;
 
@@ -1176,13 +1178,15 @@ tr_html_sanitize(struct tr_buf *out, const char *html, size_t len,
 /* The "text" policy: the text, escaped; and the text itself to text. */
 static int
 sanitize_to_text(struct tr_buf *out, struct tr_buf *text, const char *html,
-                 size_t len)
+                 size_t len, int tree)
 {
 	struct tr_buf t;
 	int rc;
 
 	tr_buf_init(&t, out->max);
-	if ((rc = tr_html_text(&t, html, len, 0)) == 0)
+	rc = tree ? tr_html_text_tree(&t, html, len, 0)
+	          : tr_html_text(&t, html, len, 0);
+	if (rc == 0)
 		rc = put_escaped(out, tr_buf_str(&t), t.len);
 	if (rc == 0 && text != NULL)
 		rc = tr_buf_add(text, t.data, t.len);
@@ -1190,10 +1194,14 @@ sanitize_to_text(struct tr_buf *out, struct tr_buf *text, const char *html,
 	return rc;
 }
 
-int
-tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
-                      const char *html, size_t len, const char *base,
-                      const struct tr_html_policy *policy)
+/*
+ * tr_html_sanitize_text(); tree: always through Gumbo's tree, never the
+ * plain-text way (for the tests that compare the two).
+ */
+static int
+sanitize(struct tr_buf *out, struct tr_buf *text, const char *html,
+         size_t len, const char *base, const struct tr_html_policy *policy,
+         int tree)
 {
 	static const struct tr_html_policy def = {TR_HTML_DEFAULT, NULL, 0};
 	struct visitor v = {san_enter, san_leave, NULL};
@@ -1208,8 +1216,22 @@ tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
 	if (policy == NULL)
 		policy = &def;
 	if (policy->mode == TR_HTML_TEXT)
-		return sanitize_to_text(out, text, html, len);
-	memset(&s, 0, sizeof(s));
+		return sanitize_to_text(out, text, html, len, tree);
+	/* Plain text: Gumbo's tree would be one text node of these bytes,
+	 * which the walk writes escaped (san_enter), and its text is the
+	 * bytes themselves (san_text: no U+FFFE or U+FFFF in plain text). */
+	if (!tree && tr_html_is_plain(html, len)) {
+		if ((rc = put_escaped(out, html, len)) != 0 || text == NULL)
+			return rc;
+		memset(&t, 0, sizeof(t));
+		t.out = text;
+		t.start = t.last_word = text->len;
+		return text_adds(&t, html, len);
+	}
+	/* Each field set here, not memset: open[] (2 KiB) needs no
+	 * clearing, and a body costs a few hundred instructions less. */
+	s.n_open = 0;
+	s.text = NULL;
 	s.out = out;
 	s.base = base && *base ? base : NULL;
 	s.pol = policy;
@@ -1239,6 +1261,42 @@ tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
 	return rc < 0 ? rc : 0;
 }
 
+int
+tr_html_sanitize_text(struct tr_buf *out, struct tr_buf *text,
+                      const char *html, size_t len, const char *base,
+                      const struct tr_html_policy *policy)
+{
+	return sanitize(out, text, html, len, base, policy, 0);
+}
+
+int
+tr_html_sanitize_tree(struct tr_buf *out, struct tr_buf *text,
+                      const char *html, size_t len, const char *base,
+                      const struct tr_html_policy *policy)
+{
+	return sanitize(out, text, html, len, base, policy, 1);
+}
+
+int
+tr_html_gumbo_only(const char *html, size_t len)
+{
+	struct arena a;
+	int rc = 0;
+
+	if (tr_html_is_plain(html, len))
+		return 0; /* the sanitizer parses no plain text either */
+	do {
+		size_t n = next_piece(html, len, SIZE_MAX);
+
+		if (parse_fragment(&a, html, n) == NULL)
+			rc = TR_ENOMEM;
+		arena_release(&a);
+		html += n;
+		len -= n;
+	} while (rc == 0 && len > 0);
+	return rc;
+}
+
 static int
 text_enter(void *arg, const GumboNode *n)
 {
@@ -1251,7 +1309,7 @@ text_enter(void *arg, const GumboNode *n)
 	case GUMBO_NODE_TEXT:
 	case GUMBO_NODE_WHITESPACE:
 	case GUMBO_NODE_CDATA:
-		rc = text_adds(t, n->v.text.text);
+		rc = text_adds(t, n->v.text.text, strlen(n->v.text.text));
 		return rc;
 	case GUMBO_NODE_ELEMENT:
 	case GUMBO_NODE_TEMPLATE:
@@ -1276,16 +1334,17 @@ text_leave(void *arg, const GumboNode *n)
 	return 0;
 }
 
-int
-tr_html_text(struct tr_buf *out, const char *html, size_t len,
-             size_t max_chars)
+/* tr_html_text(); tree: never the plain-text way (see sanitize()). */
+static int
+text_of(struct tr_buf *out, const char *html, size_t len, size_t max_chars,
+        int tree)
 {
 	struct visitor v = {text_enter, text_leave, NULL};
 	struct arena a;
 	struct text t;
 	const GumboNode *root;
 	size_t n;
-	int rc;
+	int rc = 0;
 
 	if (html == NULL)
 		html = "", len = 0;
@@ -1294,7 +1353,13 @@ tr_html_text(struct tr_buf *out, const char *html, size_t len,
 	t.start = t.last_word = out->len;
 	t.max = max_chars;
 	v.arg = &t;
-	do {
+	/* Plain text: the tree would be one text node of these bytes, which
+	 * the walk adds (text_enter); cutting it in pieces changes nothing. */
+	if (!tree && tr_html_is_plain(html, len)) {
+		rc = text_adds(&t, html, len);
+		len = 0;
+	}
+	while (rc == 0 && len > 0 && !t.full) {
 		n = next_piece(html, len,
 		               max_chars ? (max_chars < 4096 ? 65536
 		                                              : max_chars * 16)
@@ -1306,7 +1371,7 @@ tr_html_text(struct tr_buf *out, const char *html, size_t len,
 		arena_release(&a);
 		html += n;
 		len -= n;
-	} while (rc == 0 && len > 0 && !t.full);
+	}
 	if (rc != 0 || !t.full)
 		return rc;
 	/* Make room for the ellipsis: drop the last character. */
@@ -1321,6 +1386,20 @@ tr_html_text(struct tr_buf *out, const char *html, size_t len,
 	    (t.last_word - t.start) * 5 >= (out->len - t.start) * 4)
 		tr_buf_truncate(out, t.last_word);
 	return tr_buf_adds(out, "\xE2\x80\xA6");
+}
+
+int
+tr_html_text(struct tr_buf *out, const char *html, size_t len,
+             size_t max_chars)
+{
+	return text_of(out, html, len, max_chars, 0);
+}
+
+int
+tr_html_text_tree(struct tr_buf *out, const char *html, size_t len,
+                  size_t max_chars)
+{
+	return text_of(out, html, len, max_chars, 1);
 }
 
 const char *
