@@ -14,8 +14,10 @@ fault, crash, load and security tests share:
     bad_bytes()         invalid UTF-8 sequences and NUL bytes in a feed
     spawn()/measure()   run tributary (honouring TR_WRAPPER, see
                         tests/valgrind) and report its peak RSS
-    Store               the SQLite file opened read-only: articles,
-                        duplicates, integrity, every byte of the store
+    Store               the test's store opened read-only (the SQLite
+                        file, or its PostgreSQL database in a tests/run
+                        [postgresql] pass): articles, duplicates,
+                        integrity, every byte or every row of the store
 
 Everything listens on 127.0.0.1 only.
 """
@@ -31,7 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TRIBUTARY, CheckFailed  # noqa: E402
+from harness import PG_DIR, TRIBUTARY, CheckFailed  # noqa: E402
 from server import FeedServer as _FeedServer  # noqa: E402
 from server import NeverAccepts  # noqa: E402
 
@@ -342,12 +344,17 @@ def feeds_json(conf):
 # --- the store, read-only ---------------------------------------------
 
 class Store:
-    """The SQLite file of a test, opened read-only for each question."""
+    """The store of a test, opened read-only for each question: the SQLite
+    file path, or, given td (a harness.TempDir) and a PostgreSQL pass,
+    td.store(): its database of the test cluster."""
 
-    def __init__(self, path):
+    def __init__(self, path, td=None):
         self.path = path
+        self.pg = td if td is not None and PG_DIR else None
 
     def connect(self, rw=False):
+        if self.pg is not None:
+            return self.pg.store(write=rw)
         if rw:
             return sqlite3.connect(self.path, timeout=10)
         return sqlite3.connect("file:%s?mode=ro" % self.path, uri=True,
@@ -381,10 +388,47 @@ class Store:
                           "GROUP BY feed_id, identity HAVING count(*) > 1")
 
     def integrity(self, rw=False):
+        """SQLite's integrity_check: [("ok",)] when the file is sound.
+        On PostgreSQL the same answer from its amcheck extension: every
+        table's heap (verify_heapam) and every B-tree index
+        (bt_index_check) of the store's schema, or what they found."""
+        if self.pg is not None:
+            con = self.pg.store(write=True)
+            found = []
+            try:
+                con.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+                for (t,) in con.execute(
+                        "SELECT c.oid::regclass::text FROM pg_class c "
+                        "WHERE c.relkind = 'r' AND c.relnamespace = "
+                        "current_schema()::regnamespace").fetchall():
+                    found += ["%s: %s" % (t, r[3]) for r in con.execute(
+                        "SELECT * FROM verify_heapam(?::regclass)",
+                        (t,)).fetchall()]
+                con.execute(
+                    "SELECT bt_index_check(c.oid) FROM pg_class c JOIN "
+                    "pg_am am ON am.oid = c.relam WHERE am.amname = "
+                    "'btree' AND c.relkind = 'i' AND c.relnamespace = "
+                    "current_schema()::regnamespace").fetchall()
+            except Exception as e:  # amcheck raises on a corrupt index
+                found.append(str(e))
+            finally:
+                con.close()
+            return [("ok",)] if not found else [(f,) for f in found]
         return self.query("PRAGMA integrity_check", rw=rw)
 
     def dump(self):
-        """Every row of every table as text (sqlite3's iterdump)."""
+        """Every row of every table as text (sqlite3's iterdump; on
+        PostgreSQL each row of each table of the schema as its text)."""
+        if self.pg is not None:
+            con = self.connect()
+            try:
+                tables = [r[0] for r in con.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname ="
+                    " current_schema()").fetchall()]
+                return "\n".join(r[0] for t in tables for r in con.execute(
+                    'SELECT t::text FROM "%s" t' % t).fetchall())
+            finally:
+                con.close()
         con = self.connect()
         try:
             return "\n".join(con.iterdump())
@@ -392,7 +436,11 @@ class Store:
             con.close()
 
     def raw_bytes(self):
-        """The bytes of the database file and its -wal, -journal."""
+        """The bytes of the database file and its -wal, -journal; on
+        PostgreSQL (the server's files are not ours to read) the bytes
+        of every row, dump()'s text."""
+        if self.pg is not None:
+            return self.dump().encode()
         data = b""
         for suffix in ("", "-wal", "-journal"):
             try:

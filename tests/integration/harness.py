@@ -133,21 +133,25 @@ def _pg_admin(sql):
 class _PGStore:
     """A PostgreSQL database behind the part of sqlite3's connection the
     tests use: execute() on the connection with "?" parameters, rows as
-    tuples, or by name with row_factory set (to sqlite3.Row), commit()
-    and close(). Autocommit: every statement sees what the last process
-    committed, and the test holds no lock between statements."""
+    tuples, or by name with row_factory set (to sqlite3.Row), text as
+    UTF-8 bytes with text_factory = bytes, commit() and close().
+    Autocommit: every statement sees what the last process committed,
+    and the test holds no lock between statements."""
 
     def __init__(self, name, write):
         import psycopg2
         self._con = psycopg2.connect(host=PG_DIR, user="tr", dbname=name)
         self._con.set_session(readonly=not write, autocommit=True)
         self.row_factory = None
+        self.text_factory = str
 
     def execute(self, sql, args=()):
         import psycopg2.extras
         cur = self._con.cursor(cursor_factory=psycopg2.extras.DictCursor
                                if self.row_factory else None)
         cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(args))
+        if self.text_factory is bytes:
+            return _BytesRows(cur)
         return cur
 
     def commit(self):
@@ -161,6 +165,25 @@ class _PGStore:
 
     def __exit__(self, *exc):
         return False
+
+
+class _BytesRows:
+    """A cursor's rows with their text as UTF-8 bytes (what sqlite3
+    gives with text_factory = bytes)."""
+
+    def __init__(self, cur):
+        self._cur = cur
+
+    @staticmethod
+    def _row(row):
+        return None if row is None else tuple(
+            v.encode() if isinstance(v, str) else v for v in row)
+
+    def fetchone(self):
+        return self._row(self._cur.fetchone())
+
+    def fetchall(self):
+        return [self._row(r) for r in self._cur.fetchall()]
 
 
 class TempDir:

@@ -31,7 +31,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TempDir, check, contains, eq, main, test  # noqa: E402
+from harness import (TempDir, check, contains, eq, main,  # noqa: E402
+                     sqlite_only, test)
 from harness import TRIBUTARY as TRIBUTARY_BIN  # noqa: E402
 from faults import (RSS_LIMIT_KB, BacklogListener, FeedServer,  # noqa: E402
                     SilentListener, Store, bad_bytes, big_feed,
@@ -50,7 +51,7 @@ VICTIM_V1 = rss("victim", items("v", 4, 1))
 def write_conf(td, feeds, glob):
     settings = {"interval": "30m"}
     settings.update(glob)
-    lines = ["[tributary]", "database = %s" % td.join("db.sqlite")]
+    lines = ["[tributary]", "database = %s" % td.database()]
     lines += ["%s = %s" % kv for kv in settings.items()]
     for name, url in feeds:
         lines += ["", '[feed "%s"]' % name, "url = %s" % url]
@@ -93,7 +94,7 @@ class Matrix:
                                             {"body": HEALTHY_V2}])
         self.bad.route("/v.xml", body=VICTIM_V1)
         self.victim_url = self.bad.url("/v.xml")
-        self.store = Store(self.td.join("db.sqlite"))
+        self.store = Store(self.td.join("db.sqlite"), self.td)
         return self
 
     def __exit__(self, *exc):
@@ -627,7 +628,7 @@ def serve_survives_every_fault_at_once():
             glob["listen"] = "127.0.0.1:%d" % port
             glob["interval"] = "1h"
             conf = write_conf(td, feeds, glob)
-            store = Store(td.join("db.sqlite"))
+            store = Store(td.join("db.sqlite"), td)
             err = open(td.join("stderr.log"), "w")
             proc = spawn(["-c", conf, "serve"], stdout=err, stderr=err)
             try:
@@ -729,7 +730,7 @@ class Serving:
         glob["interval"] = "1h"
         self.conf = write_conf(td, [("healthy", srv.url("/h.xml"))], glob)
         self.db = td.join("db.sqlite")
-        self.store = Store(self.db)
+        self.store = Store(self.db, td)
 
     def __enter__(self):
         self.err = open(self.td.join("stderr.log"), "w")
@@ -771,6 +772,7 @@ def shared_memory_file_damaged_under_serve():
     a running serve, the next access to it is an I/O error on a mapping
     (SIGBUS). serve must end with an error that names the file and exit
     status 1 (systemd restarts it), never be killed by the signal."""
+    sqlite_only("truncates the database's -shm file")
     cases = [("truncated to 0", 0), ("truncated to one page", 4096)]
     for what, size in cases:
         with FeedServer() as srv, TempDir() as td, Serving(td, srv) as sv:
@@ -802,6 +804,7 @@ def database_file_deleted_or_replaced_under_serve():
     fail /healthz, log an error naming the file and end with exit status
     1 so that systemd restarts it on the new file."""
     import shutil
+    sqlite_only("deletes and replaces the database file")
 
     def unlink(db):
         os.unlink(db)
@@ -848,6 +851,7 @@ def store_damaged_in_the_middle():
     """A page in the middle of the database overwritten: fetch refuses to
     write into it and says so, feeds and check --store report it, serve's
     /healthz fails; a healthy store passes check --store."""
+    sqlite_only("overwrites pages of the database file")
     cases = [("articles", 0x5a), ("articles_sort", 0),
              ("articles_fts_data", 0xff)]
     for obj, fill in cases:
@@ -917,6 +921,7 @@ def feeds_reads_a_read_only_store():
     folder read-only while serve (another user) has the store open.
     Reading needs no write: every case lists the feed, exit 0."""
     import subprocess
+    sqlite_only("takes write permission from the database file")
     if os.getuid() != 0:
         print("  (skipped: needs root to run tributary as another user)")
         return

@@ -2,8 +2,9 @@
 
 A round commits its writes in groups and writes the full-text index in
 bulk once its transfers are over (issue 5, performance). These tests run
-`tributary fetch` against a FeedServer on 127.0.0.1 and read the SQLite
-file with python's sqlite3: after the round every article is searchable,
+`tributary fetch` against a FeedServer on 127.0.0.1 and read the store
+(the SQLite file with python's sqlite3, or the PostgreSQL database of a
+tests/run [postgresql] pass): after the round every article is searchable,
 the index agrees with the articles table (FTS5's integrity-check), changed
 articles are found by their new text only, and many feeds in one round
 are all stored with their state. A database that another process keeps
@@ -19,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DATA, TRIBUTARY, TempDir, check, contains,  # noqa: E402
-                     eq, main, run, test)
+from harness import (DATA, PG_DIR, TRIBUTARY, TempDir, check,  # noqa: E402
+                     contains, eq, main, run, sqlite_only, test)
 from server import FeedServer  # noqa: E402
 
 FIX = os.path.join(DATA, "fetch")
@@ -36,7 +37,7 @@ RSS2 = fixture("rss2.xml")
 
 
 def write_conf(td, feeds):
-    lines = ["[tributary]", "database = %s" % td.join("db.sqlite"),
+    lines = ["[tributary]", "database = %s" % td.database(),
              "interval = 30m", "concurrency = 8"]
     for name, url in feeds:
         lines += ["", '[feed "%s"]' % name, "url = %s" % url]
@@ -44,7 +45,7 @@ def write_conf(td, feeds):
 
 
 def sql(td, query, args=()):
-    con = sqlite3.connect(td.join("db.sqlite"))
+    con = td.store(write=True)
     try:
         return con.execute(query, args).fetchall()
     finally:
@@ -52,6 +53,12 @@ def sql(td, query, args=()):
 
 
 def fts_consistent(td):
+    if PG_DIR:
+        # PostgreSQL's index is a generated tsvector column of the row:
+        # every article with a title must be found by its title's words.
+        return sql(td, "SELECT count(*) FROM articles WHERE title <> ''"
+                   " AND NOT tsv @@ plainto_tsquery('tr_search', title)"
+                   )[0][0] == 0
     con = sqlite3.connect(td.join("db.sqlite"))
     try:
         con.execute("INSERT INTO articles_fts(articles_fts) "
@@ -65,6 +72,9 @@ def fts_consistent(td):
 
 
 def hits(td, text):
+    if PG_DIR:
+        return sql(td, "SELECT count(*) FROM articles WHERE tsv @@ "
+                   "plainto_tsquery('tr_search', ?)", (text,))[0][0]
     return sql(td, "SELECT count(*) FROM articles_fts WHERE articles_fts "
                "MATCH ?", (text,))[0][0]
 
@@ -77,8 +87,10 @@ def round_leaves_every_article_searchable():
         eq(run("-c", conf, "fetch").rc, 0, "first fetch")
         n = sql(td, "SELECT count(*) FROM articles")[0][0]
         eq(n, 3, "articles")
-        eq(sql(td, "SELECT value FROM meta WHERE key = 'fts_done'")[0][0],
-           sql(td, "SELECT max(id) FROM articles")[0][0], "index mark")
+        if not PG_DIR:  # SQLite's FTS5 index trails the articles
+            eq(sql(td, "SELECT value FROM meta WHERE key = 'fts_done'")
+               [0][0], sql(td, "SELECT max(id) FROM articles")[0][0],
+               "index mark")
         eq(hits(td, "second"), 1, "search finds the second item")
         check(fts_consistent(td), "index agrees with the articles")
         # The second version corrects one title and adds an item.
@@ -88,7 +100,8 @@ def round_leaves_every_article_searchable():
         eq(sql(td, "SELECT count(*) FROM articles WHERE title = 'Second'")
            [0][0], 0, "old title gone")
         check(fts_consistent(td), "index agrees after the update")
-        eq(sql(td, "PRAGMA user_version")[0][0], 8, "schema version")
+        if not PG_DIR:
+            eq(sql(td, "PRAGMA user_version")[0][0], 8, "schema version")
 
 
 @test
@@ -119,6 +132,7 @@ def many_feeds_in_groups_all_stored_with_their_state():
 
 @test
 def locked_database_fails_the_feed_and_loses_nothing():
+    sqlite_only("locks the database file with BEGIN IMMEDIATE")
     with FeedServer() as srv, TempDir() as td:
         # The answer waits a second: time to lock the database once the
         # round has started (its configuration sync is a write too).
@@ -182,6 +196,7 @@ def failed_group_commit_reports_no_feed_stored():
     the feeds of that group failed with the store's message: a feed is
     reported "ok, N new" only when its articles are in the store, and
     the summary counts what was stored."""
+    sqlite_only("the database file's size is limited (RLIMIT_FSIZE)")
     with FeedServer() as srv, TempDir() as td:
         names = ["f%d" % i for i in range(6)]
         for name in names:
@@ -270,6 +285,7 @@ def serve_counts_only_durable_articles():
     holds."""
     import socket
     import urllib.request
+    sqlite_only("the database file's size is limited (RLIMIT_FSIZE)")
     with FeedServer() as srv, TempDir() as td:
         names = ["f%d" % i for i in range(6)]
         for name in names:

@@ -1,8 +1,10 @@
 """test_serve.py — the HTTP endpoint of `tributary serve`, driven over
 127.0.0.1 with curl, python's http.client, raw sockets and newsboat.
 
-The store is filled before the server starts with tests/helpers/fill_store
-(made-up articles plus one parsed Atom document); the feeds' URLs point at
+The store (an SQLite file, or a PostgreSQL database in a tests/run
+[postgresql] pass) is filled before the server starts with
+tests/helpers/fill_store (made-up articles plus one parsed Atom
+document); the feeds' URLs point at
 a closed port, so the service's poller changes nothing while the tests
 run.
 """
@@ -153,7 +155,7 @@ class Server:
 
 
 def make_store(tmp):
-    tmp.write("feeds.conf", CONF)
+    tmp.write_conf("feeds.conf", CONF)
     os.makedirs(tmp.join("var"), exist_ok=True)
     gamma = tmp.write("gamma.xml", GAMMA)
     for args in (["alpha", "-n", str(N_ALPHA), "-t", "1700000000"],
@@ -762,9 +764,9 @@ def heavy_feed(n):
 
 
 def heavy_store(tmp):
-    tmp.write("feeds.conf", "[tributary]\ndatabase = var/planet.db\n"
-              "title = Heavy Planet\n\n[feed \"heavy\"]\n"
-              "url = http://127.0.0.1:9/heavy.xml\n")
+    tmp.write_conf("feeds.conf", "[tributary]\ndatabase = var/planet.db\n"
+                   "title = Heavy Planet\n\n[feed \"heavy\"]\n"
+                   "url = http://127.0.0.1:9/heavy.xml\n")
     os.makedirs(tmp.join("var"), exist_ok=True)
     doc = tmp.write("heavy.xml", heavy_feed(1000))
     p = subprocess.run([FILL, tmp.join("feeds.conf"), "heavy", doc],
