@@ -46,6 +46,7 @@ tr_article_free(struct tr_article *a)
 	free(a->authors);
 	free(a->summary);
 	free(a->content);
+	free(a->text);
 	for (i = 0; i < a->n_categories; i++)
 		free(a->categories[i]);
 	free(a->categories);
@@ -153,6 +154,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	    dup_str(&dst->author, src->author) ||
 	    dup_str(&dst->summary, src->summary) ||
 	    dup_str(&dst->content, src->content) ||
+	    dup_str(&dst->text, src->text) ||
 	    dup_str(&dst->image, src->image) ||
 	    dup_str(&dst->source_title, src->source_title) ||
 	    dup_str(&dst->source_url, src->source_url) ||

@@ -1710,13 +1710,16 @@ set_first_html(struct tr_parser *p, char **dst, char **base)
 /*
  * Replaces the HTML body *body with its sanitized form: parsed with
  * Gumbo, URLs resolved against base, the policy's allowlist applied
- * (html.h). An empty result leaves no body. 0, or TR_ENOMEM (the item is
+ * (html.h); and appends the text of that form to text, from the same
+ * walk. An empty result leaves no body. 0, or TR_ENOMEM (the item is
  * dropped; the parser goes on).
  */
 static int
-sanitize_body(struct tr_parser *p, char **body, const char *base)
+sanitize_body(struct tr_parser *p, char **body, const char *base,
+              struct tr_buf *text)
 {
 	struct tr_buf b;
+	size_t was = text->len;
 	int rc;
 
 	if (*body == NULL)
@@ -1725,10 +1728,13 @@ sanitize_body(struct tr_parser *p, char **body, const char *base)
 	 * (a 16-byte "<a href=x>y</a>" can become 70 bytes); eight times
 	 * the field cap is a bound no legitimate body reaches. */
 	tr_buf_init(&b, 8 * p->max_field + 4096);
-	rc = tr_html_sanitize(&b, *body, strlen(*body), base, p->html_policy);
-	if (rc == TR_ETOOBIG)
+	rc = tr_html_sanitize_text(&b, text, *body, strlen(*body), base,
+	                           p->html_policy);
+	if (rc == TR_ETOOBIG) {
 		xml_warn(p, "html", "an item body grew past the size cap when "
 		         "sanitized; it is left out", 0);
+		tr_buf_truncate(text, was);
+	}
 	free(*body);
 	*body = NULL;
 	if (rc == 0 && b.len > 0 && (*body = tr_buf_detach(&b)) == NULL)
@@ -1737,17 +1743,34 @@ sanitize_body(struct tr_parser *p, char **body, const char *base)
 	return rc == TR_ETOOBIG ? 0 : rc;
 }
 
-/* The item's bodies, sanitized unless the options asked for them raw. */
+/*
+ * The item's bodies, sanitized unless the options asked for them raw,
+ * and their text for the search index (a->text: the summary's, a space,
+ * the content's), so that the store need not parse them again.
+ */
 static int
 sanitize_bodies(struct tr_parser *p)
 {
+	struct tr_buf text;
 	int rc;
 
 	if (p->raw_html)
 		return 0;
-	if ((rc = sanitize_body(p, &p->art.summary, p->summary_base)) != 0)
-		return rc;
-	return sanitize_body(p, &p->art.content, p->content_base);
+	tr_buf_init(&text, 16 * p->max_field + 8192);
+	rc = sanitize_body(p, &p->art.summary, p->summary_base, &text);
+	if (rc == 0 && text.len > 0)
+		rc = tr_buf_addc(&text, ' ');
+	if (rc == 0)
+		rc = sanitize_body(p, &p->art.content, p->content_base, &text);
+	if (rc == 0 && text.len > 0 && text.data[text.len - 1] == ' ')
+		tr_buf_truncate(&text, text.len - 1);
+	free(p->art.text);
+	p->art.text = NULL;
+	if (rc == 0 && text.len > 0 &&
+	    (p->art.text = tr_buf_detach(&text)) == NULL)
+		rc = TR_ENOMEM;
+	tr_buf_free(&text);
+	return rc;
 }
 
 /* Completes the item and hands it to the callback. */

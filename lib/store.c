@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tributary/error.h"
+#include "tributary/html.h"
 #include "tributary/log.h"
 #include "tributary/url.h"
 
@@ -399,6 +400,8 @@ tr_store_batch_free(struct tr_store_batch *b)
 
 /* Caps the JSON text of one article's lists (they come from outside). */
 #define LIST_MAX ((size_t)16 << 20)
+/* The most text of an article's bodies the search index holds. */
+#define TEXT_MAX ((size_t)16 << 20)
 
 int
 store_json_str(struct tr_buf *b, const char *s)
@@ -489,6 +492,7 @@ tr_store_prep_init(struct tr_store_prep *p)
 	tr_buf_init(&p->authors, LIST_MAX);
 	tr_buf_init(&p->categories, LIST_MAX);
 	tr_buf_init(&p->enclosures, LIST_MAX);
+	tr_buf_init(&p->text, TEXT_MAX);
 }
 
 void
@@ -499,6 +503,31 @@ tr_store_prep_free(struct tr_store_prep *p)
 	tr_buf_free(&p->authors);
 	tr_buf_free(&p->categories);
 	tr_buf_free(&p->enclosures);
+	tr_buf_free(&p->text);
+}
+
+int
+store_body_text(struct tr_buf *out, const char *summary, const char *content)
+{
+	int rc = 0;
+
+	if (summary != NULL)
+		rc = tr_html_text(out, summary, strlen(summary), 0);
+	if (rc == 0 && out->len > 0)
+		rc = tr_buf_addc(out, ' ');
+	if (rc == 0 && content != NULL)
+		rc = tr_html_text(out, content, strlen(content), 0);
+	if (out->len > 0 && out->data[out->len - 1] == ' ')
+		tr_buf_truncate(out, out->len - 1);
+	return rc;
+}
+
+const char *
+store_prep_text(const struct tr_article *a, const struct tr_store_prep *p)
+{
+	if (a->text != NULL)
+		return a->text;
+	return p->text.len > 0 ? p->text.data : NULL;
 }
 
 int
@@ -514,6 +543,15 @@ tr_store_prep(struct tr_store_prep *p, const struct tr_article *a)
 		tr_log(TR_LOG_DEBUG, "article %s: link %s has no canonical "
 		    "form", a->id ? a->id : "", a->link);
 	p->hash = tr_article_content_hash(a);
+	/* The parser gives the text from its sanitizing walk; an article
+	 * from elsewhere (raw bodies, a test) has its bodies read here, by
+	 * the same parser. A text past the cap is indexed as far as it
+	 * goes. */
+	tr_buf_reset(&p->text);
+	if (a->text == NULL &&
+	    (rc = store_body_text(&p->text, a->summary, a->content)) != 0 &&
+	    rc != TR_ETOOBIG)
+		return rc;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ static const char *const article_cols[] = {"id", "feed_id", "identity",
     "guid", "guid_is_permalink", "link", "canon", "title", "author",
     "authors", "summary", "content", "published", "updated", "categories",
     "enclosures", "source_title", "source_url", "source_id", "first_seen",
-    "changed_at", "sort_date", "hash", "in_latest", "is_primary", "image"};
+    "changed_at", "sort_date", "hash", "in_latest", "is_primary", "image",
+    "body_text"};
 static const char *const sum_cols[] = {"id", "identity"};
 
 /* In an order that keeps every reference to a feed after the feed. */

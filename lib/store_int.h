@@ -27,6 +27,22 @@
 
 #define STORE_OPS_VERSION 1
 
+struct tr_buf;
+
+/*
+ * Appends the text of the bodies (tr_html_text of the summary, a space,
+ * of the content; either may be NULL) to out: what the search index
+ * holds of an article, as the parser's sanitizer gives it in a->text.
+ * 0, TR_ENOMEM or TR_ETOOBIG (out holds what fit).
+ */
+int store_body_text(struct tr_buf *out, const char *summary,
+    const char *content);
+
+/* The text to index of a prepared article: a->text, else p->text, else
+ * NULL (no text). Borrowed from a or p. */
+const char *store_prep_text(const struct tr_article *a,
+    const struct tr_store_prep *p);
+
 /* A backend's loading of one table's rows (copy_put_begin). */
 struct store_copy_put;
 

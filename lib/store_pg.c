@@ -29,7 +29,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (meta 'schema'). */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 /* The advisory lock that serializes migrations ("trib"). */
 #define MIGRATE_LOCK "1953653090"
@@ -157,6 +157,23 @@ static const char *const migrations[] = {
     "  owner TEXT,"
     "  expires BIGINT NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (host, slot));",
+    /*
+     * 3 -> 4: the search index holds text, not markup: body_text is the
+     * text of the summary and content (store_body_text: the parser's
+     * sanitizer gives it as it writes the bodies) and tsv is made from
+     * the title and it. The default parser's tag and entity tokens
+     * would still read "<b>" or "&amp;" written as text as markup: they
+     * are spaces to it, as to FTS5's tokenizer. Existing rows get their
+     * text from the stored HTML once, by body_text_fill() (Gumbo, in
+     * this process: the server has no HTML parser), in this step's
+     * transaction.
+     */
+    "ALTER TABLE articles ADD COLUMN body_text TEXT;"
+    "DROP INDEX articles_tsv;"
+    "ALTER TABLE articles DROP COLUMN tsv;"
+    "ALTER TABLE articles ADD COLUMN tsv tsvector GENERATED ALWAYS AS"
+    "  (to_tsvector('tr_search', translate(coalesce(title, '') || ' ' ||"
+    "  coalesce(body_text, ''), '<>&', '   '))) STORED;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -814,6 +831,62 @@ readonly_schema(struct tr_store *st)
 	return rc;
 }
 
+/*
+ * Schema 4: the text of every stored article's bodies (store_body_text),
+ * a chunk of rows at a time in id order; then the index over tsv, built
+ * once over the filled rows rather than updated row by row.
+ */
+static int
+body_text_fill(struct tr_store *st)
+{
+	PGresult *r = NULL;
+	struct tr_buf b;
+	char last[24], id[24];
+	int64_t after = 0;
+	int rc = 0, i, n;
+
+	tr_buf_init(&b, (size_t)16 << 20);
+	do {
+		const char *p[2] = {pg_i64(last, after), NULL};
+
+		rc = pg_exec(st, &r, "migrating the schema",
+		    "SELECT id, summary, content FROM articles WHERE id > $1"
+		    " AND (summary IS NOT NULL OR content IS NOT NULL)"
+		    " ORDER BY id LIMIT 500", 1, p);
+		n = rc == 0 ? PQntuples(r) : 0;
+		for (i = 0; i < n && rc == 0; i++) {
+			after = pg_col_int64(r, i, 0);
+			tr_buf_reset(&b);
+			rc = store_body_text(&b, pg_col_text(r, i, 1),
+			    pg_col_text(r, i, 2));
+			if (rc == TR_ETOOBIG)
+				rc = 0; /* what fit */
+			if (rc != 0) {
+				rc = pg_err(st, rc, "%s: migrating the schema: "
+				    "%s", st->shown, tr_strerror(rc));
+				break;
+			}
+			p[0] = pg_i64(id, after);
+			p[1] = b.len > 0 ? b.data : NULL;
+			rc = pg_exec(st, NULL, "migrating the schema",
+			    "UPDATE articles SET body_text = $2 WHERE id = $1",
+			    2, p);
+		}
+		PQclear(r);
+		r = NULL;
+	} while (rc == 0 && n > 0);
+	tr_buf_free(&b);
+	if (rc == 0)
+		rc = run(st, "CREATE INDEX articles_tsv ON articles"
+		    " USING gin(tsv)", "migrating the schema");
+	return rc;
+}
+
+/* What a step needs besides its SQL, run after it, in its transaction. */
+static int (*const migration_code[N_MIGRATIONS])(struct tr_store *st) = {
+    [3] = body_text_fill,
+};
+
 /* Brings the schema to PG_SCHEMA_VERSION under the migration lock. */
 static int
 migrate(struct tr_store *st)
@@ -833,6 +906,8 @@ migrate(struct tr_store *st)
 		rc = run(st, "BEGIN", "migrating the schema");
 		if (rc == 0)
 			rc = run(st, migrations[i], "migrating the schema");
+		if (rc == 0 && migration_code[i] != NULL)
+			rc = migration_code[i](st);
 		if (rc == 0)
 			rc = pg_exec(st, NULL, "migrating the schema",
 			    "UPDATE meta SET value = $1::bigint"

@@ -75,7 +75,7 @@ struct tr_store_batch {
 	"  summary TEXT, content TEXT, published BIGINT, updated BIGINT,"     \
 	"  categories TEXT, enclosures TEXT, source_title TEXT,"              \
 	"  source_url TEXT, source_id TEXT, hash BIGINT NOT NULL,"            \
-	"  image TEXT, PRIMARY KEY (batch, seq));"                            \
+	"  image TEXT, body_text TEXT, PRIMARY KEY (batch, seq));"            \
 	"CREATE INDEX IF NOT EXISTS tr_stage_identity"                        \
 	"  ON tr_stage(batch, identity);"                                     \
 	"CREATE TEMP TABLE IF NOT EXISTS tr_touched (canon TEXT PRIMARY KEY)"
@@ -84,7 +84,7 @@ struct tr_store_batch {
 	"COPY tr_stage(batch, seq, identity, guid, guid_is_permalink, link,"  \
 	" canon, title, author, authors, summary, content, published,"        \
 	" updated, categories, enclosures, source_title, source_url,"         \
-	" source_id, hash, image) FROM STDIN"
+	" source_id, hash, image, body_text) FROM STDIN"
 
 /*
  * The statements of a commit, each with $1 = batch, $2 = feed id,
@@ -147,6 +147,7 @@ static const char sql_update[] =
     " categories = s.categories, enclosures = s.enclosures,"
     " source_title = s.source_title, source_url = s.source_url,"
     " source_id = s.source_id, hash = s.hash, image = s.image,"
+    " body_text = s.body_text,"
     " changed_at = " P3 ", in_latest = 1,"
     " is_primary = CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
     " sort_date = CASE WHEN s.published IS NOT NULL THEN"
@@ -178,7 +179,7 @@ static const char sql_insert[] =
     " link, canon, title, author, authors, summary, content, published,"
     " updated, categories, enclosures, source_title, source_url,"
     " source_id, first_seen, changed_at, sort_date, hash, in_latest,"
-    " is_primary, image) SELECT " P2 ", s.identity, s.guid,"
+    " is_primary, image, body_text) SELECT " P2 ", s.identity, s.guid,"
     " s.guid_is_permalink, s.link, s.canon, s.title, s.author, s.authors,"
     " s.summary, s.content, s.published, s.updated, s.categories,"
     " s.enclosures, s.source_title, s.source_url, s.source_id, " P3 ", "
@@ -188,7 +189,7 @@ static const char sql_insert[] =
     "   - (s.seq - undated.lo)"
     " WHEN coalesce(s.published, s.updated) > " P3 " THEN " P3
     " ELSE coalesce(s.published, s.updated) END,"
-    " s.hash, 1, 1, s.image FROM tr_stage s, undated, newest"
+    " s.hash, 1, 1, s.image, s.body_text FROM tr_stage s, undated, newest"
     " WHERE s.batch = " P1 " AND NOT EXISTS (SELECT 1 FROM articles a"
     " WHERE a.feed_id = " P2 " AND a.identity = s.identity)"
     " ORDER BY s.seq";
@@ -348,6 +349,7 @@ copy_row(struct tr_store_batch *b, const struct tr_article *a,
     const struct tr_store_prep *p)
 {
 	struct tr_buf *o = &b->rows;
+	const char *text = store_prep_text(a, p);
 	size_t was = o->len;
 	int rc;
 
@@ -371,8 +373,8 @@ copy_row(struct tr_store_batch *b, const struct tr_article *a,
 	    (rc = copy_text(o, a->source_url)) != 0 ||
 	    (rc = copy_text(o, a->source_id)) != 0 ||
 	    (rc = copy_int(o, (int64_t)p->hash, 0, '\t')) != 0 ||
-	    (rc = copy_field(o, a->image, a->image ? strlen(a->image) : 0,
-		 '\n')) != 0) {
+	    (rc = copy_text(o, a->image)) != 0 ||
+	    (rc = copy_field(o, text, text ? strlen(text) : 0, '\n')) != 0) {
 		tr_buf_truncate(o, was);
 		return pg_err(b->st, rc, "feed %s: article %s: %s",
 		    b->feed_name, a->id, tr_strerror(rc));

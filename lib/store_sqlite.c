@@ -51,7 +51,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -235,6 +235,48 @@ static const char *const migrations[] = {
      "INSERT INTO feed_configs(config, feed_id, last_seen)"
      "  SELECT '', id, CAST(strftime('%s', 'now') AS INTEGER) FROM feeds"
      "  WHERE active = 1;"),
+    /*
+     * 8 -> 9: the full-text index holds text, not markup: body_text is
+     * the text of the summary and content (store_body_text: the parser's
+     * sanitizer gives it as it writes the bodies), and articles_fts is
+     * built over (title, body_text), so tag and attribute names, URLs
+     * and comments are not found. Existing rows get their text from the
+     * stored HTML once, through tr_body_text() (the same Gumbo parser,
+     * a function of the migrating connection), and the index is rebuilt.
+     */
+    ("ALTER TABLE articles ADD COLUMN body_text TEXT;"
+     "DROP TRIGGER IF EXISTS articles_fts_ai;"
+     "DROP TRIGGER IF EXISTS articles_fts_ad;"
+     "DROP TRIGGER IF EXISTS articles_fts_au;"
+     "DROP TABLE IF EXISTS articles_fts;"
+     "UPDATE articles SET body_text = tr_body_text(summary, content)"
+     "  WHERE summary IS NOT NULL OR content IS NOT NULL;"
+     "CREATE VIRTUAL TABLE articles_fts USING fts5("
+     "  title, body_text, content='articles', content_rowid='id');"
+     "INSERT INTO articles_fts(articles_fts, rank) VALUES ('hashsize',"
+     "  8388608);"
+     "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', 0);"
+     "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');"
+     "UPDATE meta SET value = (SELECT coalesce(max(id), 0) FROM articles)"
+     "  WHERE key = 'fts_done';"
+     "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles"
+     "  WHEN new.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+     "  INSERT INTO articles_fts(rowid, title, body_text)"
+     "    VALUES (new.id, new.title, new.body_text);"
+     "END;"
+     "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles"
+     "  WHEN old.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+     "  INSERT INTO articles_fts(articles_fts, rowid, title, body_text)"
+     "    VALUES ('delete', old.id, old.title, old.body_text);"
+     "END;"
+     "CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, body_text"
+     "  ON articles"
+     "  WHEN old.id <= (SELECT value FROM meta WHERE key = 'fts_done') BEGIN"
+     "  INSERT INTO articles_fts(articles_fts, rowid, title, body_text)"
+     "    VALUES ('delete', old.id, old.title, old.body_text);"
+     "  INSERT INTO articles_fts(rowid, title, body_text)"
+     "    VALUES (new.id, new.title, new.body_text);"
+     "END;"),
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -249,7 +291,7 @@ static const char temp_schema[] =
     "  title TEXT, author TEXT, authors TEXT, summary TEXT, content TEXT,"
     "  published INTEGER, updated INTEGER, categories TEXT,"
     "  enclosures TEXT, source_title TEXT, source_url TEXT,"
-    "  source_id TEXT, hash INTEGER NOT NULL, image TEXT,"
+    "  source_id TEXT, hash INTEGER NOT NULL, image TEXT, body_text TEXT,"
     "  PRIMARY KEY (batch, identity)"
     ");"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
@@ -356,8 +398,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO temp.stage(batch, identity, guid,"
 	" guid_is_permalink, link, canon, title, author, authors, summary,"
 	" content, published, updated, categories, enclosures, source_title,"
-	" source_url, source_id, hash, image) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	" source_url, source_id, hash, image, body_text) VALUES (?1, ?2, ?3,"
+	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	" ?19, ?20, ?21)",
     [S_STAGE_DROP] = "DELETE FROM temp.stage WHERE batch = ?1",
     [S_TOUCHED_CLEAR] = "DELETE FROM temp.touched",
     /* Old links of rows whose content (and maybe link) changes. */
@@ -381,13 +424,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	"UPDATE articles AS a SET (guid, guid_is_permalink, link, canon,"
 	" title, author, authors, summary, content, published, updated,"
 	" categories, enclosures, source_title, source_url, source_id, hash,"
-	" image, changed_at, in_latest, is_primary, sort_date) = (SELECT s.guid,"
+	" image, body_text, changed_at, in_latest, is_primary, sort_date) ="
+	" (SELECT s.guid,"
 	" s.guid_is_permalink, s.link, s.canon, s.title, s.author, s.authors,"
 	" s.summary, s.content, s.published,"
 	" CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
 	"   OR s.updated > a.updated) THEN s.updated ELSE ?3 END,"
 	" s.categories, s.enclosures, s.source_title, s.source_url,"
-	" s.source_id, s.hash, s.image, ?3, 1,"
+	" s.source_id, s.hash, s.image, s.body_text, ?3, 1,"
 	" CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
 	" CASE WHEN s.published IS NOT NULL THEN"
 	"   (CASE WHEN s.published > ?3 THEN a.first_seen ELSE s.published"
@@ -403,13 +447,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	" link, canon, title, author, authors, summary, content, published,"
 	" updated, categories, enclosures, source_title, source_url,"
 	" source_id, first_seen, changed_at, sort_date, hash, in_latest,"
-	" is_primary, image) SELECT ?2, s.identity, s.guid, s.guid_is_permalink,"
+	" is_primary, image, body_text) SELECT ?2, s.identity, s.guid,"
+	" s.guid_is_permalink,"
 	" s.link, s.canon, s.title, s.author, s.authors, s.summary,"
 	" s.content, s.published, s.updated, s.categories, s.enclosures,"
 	" s.source_title, s.source_url, s.source_id, ?3, ?3,"
 	" CASE WHEN coalesce(s.published, s.updated) IS NULL THEN "
 	UNDATED_SORT_DATE " ELSE " SORT_DATE("?3") " END,"
-	" s.hash, 1, 1, s.image FROM temp.stage s"
+	" s.hash, 1, 1, s.image, s.body_text FROM temp.stage s"
 	/* Walks the batch's rowids in order: "WHERE s.batch = ?1 ORDER BY
 	 * s.rowid" sorted whole rows, contents included, in a temp b-tree. */
 	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1)"
@@ -473,8 +518,8 @@ static const char *const stmt_sql[S__COUNT] = {
 		    " WHERE articles_fts MATCH ?1 LIMIT ?2)",
     [S_FTS_PENDING] = "SELECT value, (SELECT coalesce(max(id), 0)"
 		      " FROM articles) FROM meta WHERE key = 'fts_done'",
-    [S_FTS_INDEX] = "INSERT INTO articles_fts(rowid, title, summary, content)"
-		    " SELECT id, title, summary, content FROM articles"
+    [S_FTS_INDEX] = "INSERT INTO articles_fts(rowid, title, body_text)"
+		    " SELECT id, title, body_text FROM articles"
 		    " WHERE id > ?1 ORDER BY id",
     [S_FTS_MARK] = "UPDATE meta SET value = ?1 WHERE key = 'fts_done'"
 		   " AND value < ?1",
@@ -1143,6 +1188,42 @@ journal_wal(struct tr_store *st)
 	}
 }
 
+/* tr_body_text(summary, content): store_body_text() for SQL. */
+static void
+sql_body_text(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *summary = (const char *)sqlite3_value_text(argv[0]);
+	const char *content = (const char *)sqlite3_value_text(argv[1]);
+	struct tr_buf b;
+	int rc;
+
+	(void)argc;
+	tr_buf_init(&b, (size_t)16 << 20);
+	rc = store_body_text(&b, summary, content);
+	if (rc == TR_ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else if (b.len == 0)
+		sqlite3_result_null(ctx);
+	else /* past the cap: what fit */
+		sqlite3_result_text(ctx, b.data, (int)b.len, SQLITE_TRANSIENT);
+	tr_buf_free(&b);
+}
+
+/*
+ * The SQL function schema 9's migration derives the text of stored
+ * bodies with (the store's own Gumbo parser; SQLite has none), on the
+ * migrating connection only: no schema object refers to it.
+ */
+static int
+body_text_function(struct tr_store *st)
+{
+	if (sqlite3_create_function_v2(st->db, "tr_body_text", 2,
+		SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+		sql_body_text, NULL, NULL, NULL) != SQLITE_OK)
+		return store_dberr(st, "migrating the schema");
+	return 0;
+}
+
 /* Settings of every connection; journal mode and schema for writers. */
 static int
 setup(struct tr_store *st)
@@ -1206,6 +1287,8 @@ setup(struct tr_store *st)
 	    (rc = store_exec(st, "PRAGMA synchronous = NORMAL;"
 				 "PRAGMA wal_autocheckpoint = 4000;"
 				 "PRAGMA journal_size_limit = 33554432")) != 0)
+		return rc;
+	if (v < SCHEMA_VERSION && (rc = body_text_function(st)) != 0)
 		return rc;
 	if (v < SCHEMA_VERSION && (rc = migrate(st)) != 0)
 		return rc;

@@ -182,6 +182,7 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 	store_bind_text(s, 18, a->source_id);
 	sqlite3_bind_int64(s, 19, (int64_t)p->hash);
 	store_bind_text(s, 20, a->image);
+	store_bind_text(s, 21, store_prep_text(a, p));
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* the article and p are the caller's */
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)

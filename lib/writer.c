@@ -102,7 +102,7 @@ article_bytes(const struct tr_article *a)
 {
 	return sizeof(*a) + slen(a->id) + slen(a->guid) + slen(a->link) +
 	       slen(a->title) + slen(a->author) + slen(a->summary) +
-	       slen(a->content) + 64 * (a->n_authors + a->n_categories +
+	       slen(a->content) + slen(a->text) + 64 * (a->n_authors + a->n_categories +
 	                                a->n_enclosures);
 }
 

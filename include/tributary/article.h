@@ -42,6 +42,10 @@ struct tr_article {
 	size_t n_authors;
 	char *summary;	/* HTML */
 	char *content;	/* HTML */
+	char *text;	/* the plain text of summary and content, one space
+			   apart, for the search index (not shown, not in
+			   the content hash): the parser's sanitizer gives
+			   it; NULL: the store derives it from the bodies */
 	int64_t published;
 	int64_t updated;
 	char **categories;

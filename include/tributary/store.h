@@ -303,6 +303,7 @@ struct tr_store_prep {
 	char *canon;   /* tr_url_canonical() of the link, or NULL */
 	uint64_t hash; /* tr_article_content_hash() */
 	struct tr_buf authors, categories, enclosures; /* JSON, empty: none */
+	struct tr_buf text; /* the bodies' text (search) when a->text is NULL */
 };
 
 void tr_store_prep_init(struct tr_store_prep *p);

@@ -498,9 +498,15 @@ test_migrate_v3(void)
 	st = NULL;
 	/* Back to schema 3 by hand: no removed_at column (nor the lease's
 	 * of schema 5, nor articles.image of schema 6, nor the index of
-	 * schema 7, nor the feed_configs of schema 8). */
+	 * schema 7, nor the feed_configs of schema 8, nor the text index of
+	 * schema 9). */
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "ALTER TABLE feeds DROP COLUMN removed_at;"
+	CHECK_INT(sqlite3_exec(db, "DROP TRIGGER articles_fts_ai;"
+				   "DROP TRIGGER articles_fts_ad;"
+				   "DROP TRIGGER articles_fts_au;"
+				   "DROP TABLE articles_fts;"
+				   "ALTER TABLE articles DROP COLUMN body_text;"
+				   "ALTER TABLE feeds DROP COLUMN removed_at;"
 				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
 				   "ALTER TABLE feeds DROP COLUMN lease_until;"
 				   "ALTER TABLE articles DROP COLUMN image;"
@@ -511,7 +517,7 @@ test_migrate_v3(void)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 8);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 9);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),
