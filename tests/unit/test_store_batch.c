@@ -19,6 +19,19 @@ static const char conf[] = "[tributary]\n"
 
 #define NOW 1000000
 
+#ifndef CHECK_INT_CASE
+/* Like CHECK_INT, for table-driven tests: names the case that failed. */
+#define CHECK_INT_CASE(casename, got, want)                                   \
+	do {                                                                  \
+		long long g_ = (long long)(got), w_ = (long long)(want);      \
+		if (g_ != w_) {                                               \
+			printf("  %s:%d: [%s] %s: got %lld, want %lld\n",     \
+			    __FILE__, __LINE__, (casename), #got, g_, w_);    \
+			tr_test_failed_checks++;                              \
+		}                                                             \
+	} while (0)
+#endif
+
 static struct tr_store *
 open_with(char **path, struct tr_config **cfg)
 {
@@ -259,6 +272,74 @@ test_large_last_wins_and_discard(void)
 }
 
 /*
+ * One document that gives identities again: only the last item of each
+ * is stored, however many times and in what order they come (a document
+ * of one item without guid or link repeated, the endless kind, is the
+ * last case: its staged copies are dropped in one pass, not each against
+ * all the others). "pattern" names the identities in document order by
+ * letter; the item at position i is titled "t<i>".
+ */
+static void
+test_repeated_identities(void)
+{
+	static const struct {
+		const char *name;
+		const char *pattern; /* NULL: "a" repeat times */
+		int repeat;
+		const char *want;    /* "letter=last position" for each */
+	} cases[] = {
+	    {"all distinct", "abc", 0, "a=0 b=1 c=2"},
+	    {"one identity twice", "aa", 0, "a=1"},
+	    {"interleaved", "ababa", 0, "a=4 b=3"},
+	    {"repeated after the others", "abcda", 0, "a=4 b=1 c=2 d=3"},
+	    {"one identity 20,000 times", NULL, 20000, "a=19999"},
+	};
+	size_t c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct tr_config *cfg;
+		char *path, id[8], title[16], got[64], want[64], sql[128];
+		struct tr_store *st = open_with(&path, &cfg);
+		struct tr_store_batch *b = NULL;
+		struct tr_store_result r;
+		struct tr_article a;
+		const char *w;
+		int i, n = cases[c].pattern ? (int)strlen(cases[c].pattern)
+		    : cases[c].repeat, distinct = 0, rc = 0;
+
+		CHECK_INT(tr_store_batch_begin(&b, st, "alpha"), 0);
+		for (i = 0; i < n && rc == 0; i++) {
+			snprintf(id, sizeof(id), "id-%c",
+			    cases[c].pattern ? cases[c].pattern[i] : 'a');
+			snprintf(title, sizeof(title), "t%d", i);
+			mkart(&a, id, NULL, title, 1000 + i);
+			rc = tr_store_batch_add(b, &a);
+			tr_article_free(&a);
+		}
+		CHECK_INT_CASE(cases[c].name, rc, 0);
+		CHECK_INT_CASE(cases[c].name,
+		    tr_store_batch_commit(b, NULL, &r), 0);
+		tr_store_batch_free(b);
+		for (w = cases[c].want; *w; w += strcspn(w, " "),
+		    w += strspn(w, " ")) {
+			snprintf(sql, sizeof(sql), "SELECT title FROM articles"
+			    " WHERE identity = 'id-%c'", w[0]);
+			sql_text(path, sql, got, sizeof(got));
+			snprintf(want, sizeof(want), "t%.*s",
+			    (int)strcspn(w + 2, " "), w + 2);
+			CHECK_STR_CASE(cases[c].name, got, want);
+			distinct++;
+		}
+		CHECK_INT_CASE(cases[c].name, r.added, distinct);
+		CHECK_INT_CASE(cases[c].name,
+		    sql_int(path, "SELECT count(*) FROM articles"), distinct);
+		tr_config_free(cfg);
+		tr_store_close(st);
+		rm_db(path);
+	}
+}
+
+/*
  * PostgreSQL stages a large document in the session: when the
  * connection is lost (here: the server ends it) after part of the
  * document went there, the commit refuses, asking to fetch it again,
@@ -453,5 +534,6 @@ test_pg_nodes_one_primary(void)
 }
 
 TR_TESTS(test_sort_dates, test_undated_order, test_text_byte_for_byte,
-    test_large_last_wins_and_discard, test_pg_staging_lost,
+    test_large_last_wins_and_discard, test_repeated_identities,
+    test_pg_staging_lost,
     test_readonly_refuses, test_pg_nodes_one_primary)
