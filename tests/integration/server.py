@@ -12,6 +12,7 @@ In a test (same process):
         srv.route("/moved.xml", redirect=(301, "/a.xml"))
         ... run tributary against srv.url("/a.xml") ...
         reqs = srv.requests_for("/a.xml")
+        srv.max_in_flight       # the most requests answered at once
 
 From another process (the reliability tests, a shell):
 
@@ -123,13 +124,15 @@ class Request:
         self.path = path
         self.headers = headers  # dict, names lowercased
         self.time = when
+        self.end = None  # when its answer was written (or it ended)
 
     def header(self, name):
         return self.headers.get(name.lower())
 
     def as_dict(self):
         return {"method": self.method, "path": self.path,
-                "headers": self.headers, "time": self.time}
+                "headers": self.headers, "time": self.time,
+                "end": self.end}
 
     def __repr__(self):
         return "%s %s %r" % (self.method, self.path, self.headers)
@@ -152,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
                 owner.requests.append(req)
             n = owner.counts.get(path, 0)
             owner.counts[path] = n + 1
+        self._req = req
         return path, n
 
     def do_GET(self):
@@ -168,7 +172,16 @@ class _Handler(BaseHTTPRequestHandler):
         if "sequence" in b:
             seq = b["sequence"]
             b = seq[min(n, len(seq) - 1)]
-        self._serve(b, n)
+        # Requests in flight at once (being answered), and the most.
+        with owner.lock:
+            owner.in_flight += 1
+            owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+        try:
+            self._serve(b, n)
+        finally:
+            with owner.lock:
+                owner.in_flight -= 1
+                self._req.end = time.time()
 
     def do_HEAD(self):
         self.do_GET()
@@ -343,6 +356,7 @@ class FeedServer:
         self.routes = {}
         self.requests = []
         self.counts = {}
+        self.in_flight = self.max_in_flight = 0
         self.stopping = threading.Event()
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
@@ -382,6 +396,7 @@ class FeedServer:
             self.routes.clear()
             self.requests.clear()
             self.counts.clear()
+            self.max_in_flight = self.in_flight
 
     def requests_for(self, path):
         """The requests for path (query string ignored), in order."""
