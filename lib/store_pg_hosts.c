@@ -18,6 +18,12 @@
  * gets no row, and asks again later (as it does when all are held). A
  * slot's row is made the first time it is taken; rows stay (hosts times
  * per_host at most). Giving back is one UPDATE of the owner's row.
+ *
+ * A process that dies leaves its slots to expire, except that, as with
+ * feed leases, slots of a process of this host that no longer runs
+ * (store_owner_dead: a node restarted after a crash) are freed as soon
+ * as a take finds the host full: at most once a second per handle, one
+ * SELECT of the host's holders.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +31,12 @@
 
 #include "store_pg_int.h"
 #include "tributary/error.h"
+#include "tributary/log.h"
 
 struct tr_store_hosts {
 	const struct store_ops *ops; /* first: &store_pg_ops */
 	struct tr_store *st;	     /* its own connection */
+	int64_t dead_checked;	     /* when free_dead() last looked */
 };
 
 int
@@ -53,9 +61,43 @@ pg_hosts_open(struct tr_store_hosts **out, struct tr_store *st)
 	return 0;
 }
 
-int
-pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
-    int limit, int64_t now, int64_t ttl)
+/*
+ * Frees the slots of host whose holders are dead processes of this host;
+ * *freed says how many.
+ */
+static int
+free_dead(struct tr_store_hosts *h, const char *host, int64_t now, int *freed)
+{
+	char t[24];
+	const char *p[3] = {host, pg_i64(t, now), NULL};
+	PGresult *r = NULL;
+	int i, rc;
+
+	*freed = 0;
+	rc = pg_exec(h->st, &r, "taking a host slot",
+	    "SELECT DISTINCT owner FROM host_slots WHERE host = $1"
+	    " AND owner IS NOT NULL AND expires > $2::bigint", 2, p);
+	for (i = 0; rc == 0 && i < PQntuples(r); i++) {
+		if (!store_owner_dead(PQgetvalue(r, i, 0)))
+			continue;
+		p[1] = PQgetvalue(r, i, 0);
+		rc = pg_exec(h->st, NULL, "taking a host slot",
+		    "UPDATE host_slots SET owner = NULL, expires = 0"
+		    " WHERE host = $1 AND owner = $2", 2, p);
+		if (rc == 0) {
+			(*freed)++;
+			tr_log(TR_LOG_INFO, "host %s: slots of %s, which no "
+			    "longer runs, are free", host, p[1]);
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* One statement: the lowest free slot of host, or none (see above). */
+static int
+take_once(struct tr_store_hosts *h, int *slot, const char *host, int limit,
+    int64_t now, int64_t ttl)
 {
 	char l[24], t[24], u[24];
 	const char *p[5];
@@ -84,6 +126,21 @@ pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
 		*slot = (int)pg_col_int64(r, 0, 0);
 	PQclear(r);
 	return rc;
+}
+
+int
+pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
+    int limit, int64_t now, int64_t ttl)
+{
+	int rc, freed = 0;
+
+	rc = take_once(h, slot, host, limit, now, ttl);
+	if (rc != 0 || *slot >= 0 || now - h->dead_checked < 1)
+		return rc;
+	h->dead_checked = now;
+	if ((rc = free_dead(h, host, now, &freed)) != 0 || freed == 0)
+		return rc;
+	return take_once(h, slot, host, limit, now, ttl);
 }
 
 int

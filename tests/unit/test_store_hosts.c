@@ -116,8 +116,9 @@ test_readonly(void)
 
 /*
  * A process that dies holding slots: while it runs they hold; once it is
- * gone, SQLite's come back at once (the kernel ends its locks), and
- * PostgreSQL's when their lease expires (now + ttl).
+ * gone they are free at once, long before their expiry: on SQLite the
+ * kernel ends its locks, on PostgreSQL a take that finds the host full
+ * frees the slots of a process of this host that no longer runs.
  */
 static void
 test_dead_holder(void)
@@ -164,11 +165,43 @@ test_dead_holder(void)
 	close(down[1]);
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1010, 60), 0);
-	CHECK_INT(slot, is_pg() ? -1 : 0);
-	/* Past the dead holder's expiry (1000 + 60). */
-	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1061, 60), 0);
-	CHECK_INT(slot, is_pg() ? 0 : 1);
+	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1011, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1011, 60), 0);
+	CHECK_INT(slot, 1);
+	tr_store_hosts_close(h);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/*
+ * PostgreSQL: slots held by a node of another host (which may be alive)
+ * hold until their expiry, then are taken.
+ */
+static void
+test_expiry_pg(void)
+{
+	char *path;
+	struct tr_store *st = NULL;
+	struct tr_store_hosts *h = NULL;
+	int slot = -2;
+
+	if (!is_pg())
+		SKIP("SQLite's slots end with their process, not by time");
+	path = tmp_db();
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(sql_int(path, "INSERT INTO host_slots(host, slot, owner,"
+				" expires) VALUES ('a.example:80', 0,"
+				" 'elsewhere/1/7/x', 1060), ('a.example:80',"
+				" 1, 'elsewhere/1/7/x', 1060) RETURNING 1"),
+	    1);
+	CHECK_INT(tr_store_hosts_open(&h, st), 0);
+	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1059, 60), 0);
+	CHECK_INT(slot, -1);
+	CHECK_INT(tr_store_host_take(h, &slot, "a.example:80", 2, 1060, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(sql_int(path, "SELECT expires FROM host_slots WHERE slot = 0"),
+	    1120);
 	tr_store_hosts_close(h);
 	tr_store_close(st);
 	rm_db(path);
@@ -246,4 +279,5 @@ test_race(void)
 	rm_db(path);
 }
 
-TR_TESTS(test_slot_steps, test_readonly, test_dead_holder, test_race)
+TR_TESTS(test_slot_steps, test_readonly, test_dead_holder, test_expiry_pg,
+    test_race)
