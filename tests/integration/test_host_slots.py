@@ -60,6 +60,18 @@ def round_seconds(td, i):
     return float(m.group(1))
 
 
+def stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(slow(30))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def state(td):
     """(feeds checked, articles); (0, 0) before the store is made."""
     try:
@@ -126,16 +138,13 @@ def per_host_holds_across_three_nodes():
                                  ).fetchall()[0][0]
             con.close()
             eq(int(failed), 0, "%s: feeds that failed" % name)
+            stop(procs)
+            for i in range(NODES):
+                for bad in ("Sanitizer", "runtime error", "Assertion"):
+                    check(bad not in log_of(td, i), "%s: node %d: %s" % (
+                        name, i, log_of(td, i)))
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(slow(30))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(procs)
 
 
 if __name__ == "__main__":
