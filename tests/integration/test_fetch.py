@@ -17,8 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (DATA, TRIBUTARY, TempDir, check, contains, eq,  # noqa: E402
-                     main, run, test)
+from harness import (DATA, PG_DIR, TRIBUTARY, TempDir, check,  # noqa: E402
+                     contains, eq, main, run, test)
 from server import FeedServer, NeverAccepts, have_brotli  # noqa: E402
 
 FIX = os.path.join(DATA, "fetch")
@@ -655,6 +655,9 @@ def many_feeds_one_round():
             srv.route("/f%d.xml" % i, body=RSS1.replace(
                 b"urn:fixture:", b"urn:f%d:" % i), delay=0.1)
             feeds.append(("f%02d" % i, srv.url("/f%d.xml" % i)))
+        # The store is made first: the time is the round's alone (a
+        # new PostgreSQL database's schema takes a second of its own).
+        eq(fetch(write_conf(td, [])).rc, 0, "fetch creating the store")
         conf = write_conf(td, feeds, concurrency=8, per_host=8)
         t0 = time.time()
         r = fetch(conf)
@@ -665,8 +668,14 @@ def many_feeds_one_round():
         eq(con.execute("SELECT count(*) FROM articles").fetchone()[0], 120,
            "articles")
         con.close()
+        check(srv.max_in_flight >= 4, "at most %d transfers at once"
+              % srv.max_in_flight)
         # 40 × 100 ms one at a time would be 4 s; 8 at once is ~0.5 s.
-        check(took < 3.0, "round took %.2fs: not concurrent?" % took)
+        # PostgreSQL's writer spends tens of milliseconds of statements
+        # on each document (bench/notes), 40 in a row: there the
+        # transfers in flight together above say it.
+        if not PG_DIR:
+            check(took < 3.0, "round took %.2fs: not concurrent?" % took)
 
 
 @test
