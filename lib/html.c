@@ -38,6 +38,7 @@
  * (also sparing Gumbo's recursive tree destruction on deep documents).
  * Inputs are bounded by the parser's field cap (1 MiB by default).
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -908,15 +909,82 @@ text_add(struct text *t, uint32_t cp)
 	return tr_buf_add(t->out, u, n);
 }
 
+/*
+ * The length of the run at the start of s (n bytes) that text_add()
+ * writes as it is: characters it keeps (printable ASCII other than the
+ * space, well-formed UTF-8 from U+00A0 on other than U+FFFE and U+FFFF)
+ * and single spaces between them. The run starts and ends with such a
+ * character; *chars gets the number of characters in it, spaces
+ * included, and *last_space the offset of its last space (0: none).
+ */
+static size_t
+word_run(const char *s, size_t n, size_t *chars, size_t *last_space)
+{
+	size_t i = 0, c = 0, k, end = 0, end_c = 0, sp = 0, end_sp = 0;
+	int32_t cp;
+
+	while (i < n) {
+		unsigned char b = (unsigned char)s[i];
+
+		if (b > 0x20 && b < 0x7F)
+			k = 1;
+		else if (b == ' ' && i == end && i > 0) {
+			sp = i++; /* one space after a character */
+			c++;
+			continue;
+		} else if (b < 0x80)
+			break;
+		else if ((k = tr_utf8_decode(s + i, n - i, &cp)),
+		         cp < 0xA0 || cp == 0xFFFE || cp == 0xFFFF)
+			break;
+		i += k, c++;
+		end = i, end_c = c, end_sp = sp;
+	}
+	*chars = end_c;
+	*last_space = end_sp;
+	return end;
+}
+
+/*
+ * Adds a run word_run() found (n bytes, chars characters, its last space
+ * at last_space) at once, as text_add() would add its characters one by
+ * one when the text has no limit: a call per character was the larger
+ * part of the sanitizer's own cost.
+ */
+static int
+text_run(struct text *t, const char *s, size_t n, size_t chars,
+         size_t last_space)
+{
+	int rc;
+
+	assert(t->max == 0 && n > 0);
+	if (t->space) {
+		t->last_word = t->out->len;
+		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
+			return rc;
+		t->chars++;
+		t->space = 0;
+	}
+	if (last_space)
+		t->last_word = t->out->len + last_space;
+	t->chars += chars;
+	return tr_buf_add(t->out, s, n);
+}
+
 /* Adds the characters of s (n bytes); stops once the text is full. */
 static int
 text_adds(struct text *t, const char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, k, c, sp;
 	int32_t cp;
 	int rc = 0;
 
 	while (i < n && rc == 0 && !t->full) {
+		if (t->max == 0 && (k = word_run(s + i, n - i, &c, &sp)) > 0) {
+			rc = text_run(t, s + i, k, c, sp);
+			i += k;
+			continue;
+		}
 		i += tr_utf8_decode(s + i, n - i, &cp);
 		rc = text_add(t, cp < 0 ? 0xFFFD : (uint32_t)cp);
 	}
@@ -943,11 +1011,17 @@ struct san {
 static int
 san_text(struct san *s, const char *str)
 {
-	size_t n = strlen(str), i = 0;
+	size_t n = strlen(str), i = 0, k, c, sp;
 	int32_t cp;
 	int rc = 0;
 
 	while (i < n && rc == 0) {
+		if (s->text->max == 0 &&
+		    (k = word_run(str + i, n - i, &c, &sp)) > 0) {
+			rc = text_run(s->text, str + i, k, c, sp);
+			i += k;
+			continue;
+		}
 		i += tr_utf8_decode(str + i, n - i, &cp);
 		if (cp < 0 || cp == 0xFFFE || cp == 0xFFFF)
 			cp = 0xFFFD;
