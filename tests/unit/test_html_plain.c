@@ -83,6 +83,11 @@ static const struct {
     {"0123456789abcdef\x01", 0, 0},
     {"01234567\xC3\xA9" "9abcdef", 0, 1},
     {"0123456789abcde>\"", 0, 1},
+    /* Words, spaces and markup: the text a run or a character at a time. */
+    {"<p>one two  three</p><p> four\tfive\n six </p>", 0, 0},
+    {"a <b>bold</b> word, <i>and</i>&nbsp;more&#xFFFE;&#x85;x", 0, 0},
+    {"<ul><li>x y</li><li> z</li></ul>tail  end ", 0, 0},
+    {"\xC3\xA9t\xC3\xA9 \xC2\xA0 \xF0\x9F\x8E\x89 x", 0, 1},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -123,7 +128,8 @@ differ(const struct tr_buf *a, const struct tr_buf *b)
 /*
  * Checks that the body s (n bytes) gives the same bytes both ways: the
  * sanitized body and its text, under both policies, and the text at
- * several limits. Returns the number of differences.
+ * several limits; and the same text a run and a character at a time.
+ * Returns the number of differences.
  */
 static int
 same_both_ways(const char *s, size_t n)
@@ -162,6 +168,13 @@ same_both_ways(const char *s, size_t n)
 		CHECK_STR_CASE(name_of(s, n), tr_buf_str(&a), tr_buf_str(&b));
 		bad += differ(&a, &b);
 	}
+	/* No limit: words are added a run at a time; a limit never reached:
+	 * a character at a time. Same text. */
+	tr_buf_reset(&a), tr_buf_reset(&b);
+	CHECK_INT(tr_html_text(&a, s, n, 0), 0);
+	CHECK_INT(tr_html_text(&b, s, n, (size_t)1 << 30), 0);
+	CHECK_STR_CASE(name_of(s, n), tr_buf_str(&a), tr_buf_str(&b));
+	bad += differ(&a, &b);
 	tr_buf_free(&a);
 	tr_buf_free(&b);
 	tr_buf_free(&ta);
