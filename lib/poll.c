@@ -1109,13 +1109,20 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* While the engine waits on the network: results that came meanwhile. */
+/*
+ * While the engine waits on the network: results that came meanwhile,
+ * and the host slots kept since their transfers ended go back to the
+ * store (a transfer to the same host started since took its slot again).
+ */
 static void
 idle_cb(void *ctx)
 {
 	struct round *rd = ctx;
 
 	tr_writer_results(rd->w, on_stored, rd);
+	if (rd->hosts != NULL && tr_store_hosts_flush(rd->hosts) != 0)
+		tr_log(TR_LOG_WARN, "poll: %s (the slots are free again "
+		       "when they expire)", tr_store_hosts_errmsg(rd->hosts));
 }
 
 /* Reports a job that is not fetched and releases it. */

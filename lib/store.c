@@ -220,6 +220,12 @@ tr_store_host_give(struct tr_store_hosts *h, const char *host, int slot)
 	return OPS(h)->host_give(h, host, slot);
 }
 
+int
+tr_store_hosts_flush(struct tr_store_hosts *h)
+{
+	return h ? OPS(h)->hosts_flush(h) : 0;
+}
+
 const char *
 tr_store_hosts_errmsg(const struct tr_store_hosts *h)
 {

@@ -82,6 +82,7 @@ struct store_ops {
 	int (*host_take)(struct tr_store_hosts *h, int *slot, const char *host,
 	    int limit, int64_t now, int64_t ttl);
 	int (*host_give)(struct tr_store_hosts *h, const char *host, int slot);
+	int (*hosts_flush)(struct tr_store_hosts *h);
 	const char *(*hosts_errmsg)(const struct tr_store_hosts *h);
 	void (*hosts_close)(struct tr_store_hosts *h);
 	int (*feed_get)(struct tr_store *st, struct tr_feed_state *out,

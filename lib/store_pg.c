@@ -1062,6 +1062,7 @@ const struct store_ops store_pg_ops = {
 	.hosts_open = pg_hosts_open,
 	.host_take = pg_host_take,
 	.host_give = pg_host_give,
+	.hosts_flush = pg_hosts_flush,
 	.hosts_errmsg = pg_hosts_errmsg,
 	.hosts_close = pg_hosts_close,
 	.feed_get = pg_feed_get,

@@ -24,20 +24,79 @@
  * (store_owner_dead: a node restarted after a crash) are freed as soon
  * as a take finds the host full: at most once a second per handle, one
  * SELECT of the host's holders.
+ *
+ * A slot given back is kept by the handle (its row still ours) until
+ * pg_hosts_flush, which the fetching thread calls whenever it waits: the
+ * next transfer to the same host, which the fetch engine starts right
+ * as the last one ends, takes it again without a statement (renewing
+ * its lease when less than ttl - RENEW_SLACK of it is left). A round
+ * with many feeds of one host so pays a statement per slot instead of
+ * two per transfer; slots kept and not taken again go back together, in
+ * one statement.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_pg_int.h"
+#include "tributary/buf.h"
 #include "tributary/error.h"
 #include "tributary/log.h"
+
+/* A slot kept is renewed when less than ttl minus this is left. */
+#define RENEW_SLACK 30
+
+/* A slot this handle holds: in use, or given back and kept (idle). */
+struct held {
+	char *host;
+	int slot;
+	int idle;
+	int64_t expires; /* its lease's end */
+};
 
 struct tr_store_hosts {
 	const struct store_ops *ops; /* first: &store_pg_ops */
 	struct tr_store *st;	     /* its own connection */
 	int64_t dead_checked;	     /* when free_dead() last looked */
+	struct held *held;
+	size_t n_held, cap_held;
+	size_t n_idle; /* of held */
 };
+
+/* Forgets held[i] (its row is dealt with by the caller). */
+static void
+held_drop(struct tr_store_hosts *h, size_t i)
+{
+	if (h->held[i].idle)
+		h->n_idle--;
+	free(h->held[i].host);
+	h->held[i] = h->held[--h->n_held];
+}
+
+/* Remembers a slot just taken; 0 or TR_ENOMEM (the row then goes). */
+static int
+held_add(struct tr_store_hosts *h, const char *host, int slot,
+    int64_t expires)
+{
+	struct held *n;
+
+	if (h->n_held == h->cap_held) {
+		size_t cap = h->cap_held ? h->cap_held * 2 : 16;
+
+		if ((n = realloc(h->held, cap * sizeof(*n))) == NULL)
+			return TR_ENOMEM;
+		h->held = n;
+		h->cap_held = cap;
+	}
+	n = &h->held[h->n_held];
+	if ((n->host = strdup(host)) == NULL)
+		return TR_ENOMEM;
+	n->slot = slot;
+	n->idle = 0;
+	n->expires = expires;
+	h->n_held++;
+	return 0;
+}
 
 int
 pg_hosts_open(struct tr_store_hosts **out, struct tr_store *st)
@@ -128,9 +187,79 @@ take_once(struct tr_store_hosts *h, int *slot, const char *host, int limit,
 	return rc;
 }
 
+static int take_new(struct tr_store_hosts *h, int *slot, const char *host,
+    int limit, int64_t now, int64_t ttl);
+static int give_now(struct tr_store_hosts *h, const char *host, int slot);
+
+/*
+ * A slot of host that the handle kept, in use again (its lease renewed
+ * when short): 1 with *slot set, 0 when there is none, else an error.
+ */
+static int
+take_kept(struct tr_store_hosts *h, int *slot, const char *host, int limit,
+    int64_t now, int64_t ttl)
+{
+	char k[24], u[24];
+	const char *p[4];
+	PGresult *r = NULL;
+	size_t i;
+	int rc, ok;
+
+	for (i = 0; i < h->n_held; i++) {
+		struct held *e = &h->held[i];
+
+		if (!e->idle || e->slot >= limit || strcmp(e->host, host) != 0)
+			continue;
+		if (e->expires - now < ttl - RENEW_SLACK) {
+			p[0] = host;
+			p[1] = pg_i64(k, e->slot);
+			p[2] = h->st->owner;
+			p[3] = pg_i64(u, now + ttl);
+			rc = pg_exec(h->st, &r, "renewing a host slot",
+			    "UPDATE host_slots SET expires = $4::bigint"
+			    " WHERE host = $1 AND slot = $2::int"
+			    " AND owner = $3 RETURNING slot", 4, p);
+			if (rc != 0)
+				return rc;
+			ok = PQntuples(r) == 1;
+			PQclear(r);
+			if (!ok) { /* expired and taken meanwhile */
+				held_drop(h, i--);
+				continue;
+			}
+			e->expires = now + ttl;
+		}
+		e->idle = 0;
+		h->n_idle--;
+		*slot = e->slot;
+		return 1;
+	}
+	return 0;
+}
+
 int
 pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
     int limit, int64_t now, int64_t ttl)
+{
+	int rc;
+
+	if ((rc = take_kept(h, slot, host, limit, now, ttl)) != 0)
+		return rc < 0 ? rc : 0;
+	if ((rc = take_new(h, slot, host, limit, now, ttl)) != 0 ||
+	    *slot < 0)
+		return rc;
+	if ((rc = held_add(h, host, *slot, now + ttl)) != 0) {
+		give_now(h, host, *slot);
+		*slot = -1;
+	}
+	return rc;
+}
+
+/* A slot not kept: take_once, and when the host is full, once a second,
+ * again after freeing the slots of dead processes of this host. */
+static int
+take_new(struct tr_store_hosts *h, int *slot, const char *host, int limit,
+    int64_t now, int64_t ttl)
 {
 	int rc, freed = 0;
 
@@ -143,8 +272,9 @@ pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
 	return take_once(h, slot, host, limit, now, ttl);
 }
 
-int
-pg_host_give(struct tr_store_hosts *h, const char *host, int slot)
+/* Gives host's slot back to the store now. */
+static int
+give_now(struct tr_store_hosts *h, const char *host, int slot)
 {
 	char k[24];
 	const char *p[3] = {host, pg_i64(k, slot), h->st->owner};
@@ -152,6 +282,67 @@ pg_host_give(struct tr_store_hosts *h, const char *host, int slot)
 	return pg_exec(h->st, NULL, "giving a host slot back",
 	    "UPDATE host_slots SET owner = NULL, expires = 0"
 	    " WHERE host = $1 AND slot = $2::int AND owner = $3", 3, p);
+}
+
+/* Kept until pg_hosts_flush (see above). */
+int
+pg_host_give(struct tr_store_hosts *h, const char *host, int slot)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_held; i++) {
+		if (h->held[i].idle || h->held[i].slot != slot ||
+		    strcmp(h->held[i].host, host) != 0)
+			continue;
+		h->held[i].idle = 1;
+		h->n_idle++;
+		return 0;
+	}
+	return give_now(h, host, slot); /* not one of ours: no-op */
+}
+
+int
+pg_hosts_flush(struct tr_store_hosts *h)
+{
+	struct tr_buf b;
+	const char *p[2];
+	size_t i;
+	int rc = 0;
+
+	if (h->n_idle == 0)
+		return 0;
+	/* [["host", slot], ...] as one parameter. */
+	tr_buf_init(&b, SIZE_MAX);
+	rc = tr_buf_addc(&b, '[');
+	for (i = 0; i < h->n_held && rc == 0; i++) {
+		if (!h->held[i].idle)
+			continue;
+		if (b.len > 1)
+			rc = tr_buf_addc(&b, ',');
+		if (rc == 0)
+			rc = tr_buf_addc(&b, '[');
+		if (rc == 0)
+			rc = store_json_str(&b, h->held[i].host);
+		if (rc == 0)
+			rc = tr_buf_printf(&b, ",%d]", h->held[i].slot);
+	}
+	if (rc == 0)
+		rc = tr_buf_addc(&b, ']');
+	if (rc == 0) {
+		p[0] = b.data;
+		p[1] = h->st->owner;
+		rc = pg_exec(h->st, NULL, "giving host slots back",
+		    "UPDATE host_slots s SET owner = NULL, expires = 0"
+		    " FROM json_array_elements($1::json) g"
+		    " WHERE s.host = g->>0 AND s.slot = (g->>1)::int"
+		    " AND s.owner = $2", 2, p);
+	}
+	/* Forgotten either way: a row not given back expires. */
+	for (i = 0; i < h->n_held; i++)
+		if (h->held[i].idle)
+			held_drop(h, i--);
+	tr_buf_free(&b);
+	return rc;
 }
 
 const char *
@@ -170,6 +361,9 @@ pg_hosts_close(struct tr_store_hosts *h)
 	pg_exec(h->st, NULL, "giving host slots back",
 	    "UPDATE host_slots SET owner = NULL, expires = 0"
 	    " WHERE owner = $1", 1, p);
+	while (h->n_held > 0)
+		held_drop(h, h->n_held - 1);
+	free(h->held);
 	pg_close(h->st);
 	free(h);
 }

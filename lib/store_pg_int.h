@@ -132,6 +132,7 @@ int pg_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
 int pg_host_take(struct tr_store_hosts *h, int *slot, const char *host,
     int limit, int64_t now, int64_t ttl);
 int pg_host_give(struct tr_store_hosts *h, const char *host, int slot);
+int pg_hosts_flush(struct tr_store_hosts *h);
 const char *pg_hosts_errmsg(const struct tr_store_hosts *h);
 void pg_hosts_close(struct tr_store_hosts *h);
 int pg_feed_get(struct tr_store *st, struct tr_feed_state *out,

@@ -115,9 +115,6 @@ struct tr_store {
 	 * sq_file_check(). Set once, read by any thread. */
 	dev_t file_dev;
 	ino_t file_ino;
-	/* The file was read whole as it opened (quick_check), or was
-	 * unchanged since a writer's clean close (sq_close's stamp). */
-	int checked;
 	/*
 	 * Set once the database is known to be damaged (quick_check at
 	 * open, or any SQLITE_CORRUPT / SQLITE_NOTADB): from then on nothing
@@ -302,6 +299,7 @@ int sq_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
 int sq_host_take(struct tr_store_hosts *h, int *slot, const char *host,
     int limit, int64_t now, int64_t ttl);
 int sq_host_give(struct tr_store_hosts *h, const char *host, int slot);
+int sq_hosts_flush(struct tr_store_hosts *h);
 const char *sq_hosts_errmsg(const struct tr_store_hosts *h);
 void sq_hosts_close(struct tr_store_hosts *h);
 int sq_feed_get(struct tr_store *st, struct tr_feed_state *out,

@@ -228,6 +228,13 @@ int tr_store_release(struct tr_store *st);
  * expired by now) until now + ttl: *slot is its number, or -1 when all
  * limit slots are held (wait, and ask again). tr_store_host_give: gives
  * back a slot this handle took (0 also when it was no longer held).
+ * PostgreSQL keeps a slot given back for a moment: a take of the same
+ * host through h has it again without a statement (a round with many
+ * feeds of one host pays a statement per slot, not two per transfer),
+ * and tr_store_hosts_flush gives back, in one statement, the slots kept
+ * so; its caller calls it whenever it waits (the fetch engine's idle
+ * callback, before it sleeps), so no slot stays unused longer. On SQLite
+ * a slot goes back at once and flush does nothing.
  * tr_store_hosts_close: gives back every slot of h and frees it (NULL
  * is fine). Errors: TR_ESTORE (TR_EINVAL for a read-only st, TR_ENOMEM),
  * the message in tr_store_hosts_errmsg(h) (or, for open, st's errmsg).
@@ -237,6 +244,7 @@ int tr_store_hosts_open(struct tr_store_hosts **out, struct tr_store *st);
 int tr_store_host_take(struct tr_store_hosts *h, int *slot,
     const char *host, int limit, int64_t now, int64_t ttl);
 int tr_store_host_give(struct tr_store_hosts *h, const char *host, int slot);
+int tr_store_hosts_flush(struct tr_store_hosts *h);
 const char *tr_store_hosts_errmsg(const struct tr_store_hosts *h);
 void tr_store_hosts_close(struct tr_store_hosts *h);
 

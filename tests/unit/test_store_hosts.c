@@ -15,7 +15,7 @@
 
 struct step {
 	int who;	  /* handle 0 or 1 */
-	char op;	  /* 't' take, 'g' give */
+	char op;	  /* 't' take, 'g' give, 'f' flush */
 	const char *host; /* "host:port", as tr_fetch_host() makes it */
 	int limit;	  /* take: per_host */
 	int slot;	  /* give: the slot; take: the slot wanted (-1: none) */
@@ -35,14 +35,21 @@ static const struct step steps[] = {
     /* A larger limit has more slots: the largest limit holds. */
     {1, 't', "a.example:80", 3, 2},
     {1, 't', "a.example:80", 3, -1},
-    /* Given back: the other handle gets it. */
+    /* Given back, the same handle takes it again (on PostgreSQL the
+     * handle kept it: no statement). */
+    {0, 'g', "a.example:80", 0, 1},
+    {0, 't', "a.example:80", 2, 1},
+    /* Given back and flushed: the other handle gets it. */
     {0, 'g', "a.example:80", 0, 0},
+    {0, 'f', NULL, 0, 0},
     {1, 't', "a.example:80", 2, 0},
     {0, 't', "a.example:80", 2, -1},
     /* Giving back a slot it no longer holds frees nobody's. */
     {0, 'g', "a.example:80", 0, 0},
+    {0, 'f', NULL, 0, 0},
     {0, 't', "a.example:80", 3, -1},
     {1, 'g', "a.example:80", 0, 2},
+    {1, 'f', NULL, 0, 0},
     {0, 't', "a.example:80", 3, 2},
     /* A limit of 0 counts as 1. */
     {1, 't', "c.example:80", 0, 0},
@@ -68,6 +75,10 @@ test_slot_steps(void)
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		const struct step *s = &steps[i];
 
+		if (s->op == 'f') {
+			CHECK_INT(tr_store_hosts_flush(h[s->who]), 0);
+			continue;
+		}
 		if (s->op == 'g') {
 			CHECK_INT(tr_store_host_give(h[s->who], s->host,
 			    s->slot), 0);
@@ -208,6 +219,57 @@ test_expiry_pg(void)
 }
 
 /*
+ * PostgreSQL: a slot given back stays the handle's (its row too) until
+ * flushed; taken again with less than ttl - 30 s of its lease left, it
+ * is renewed; a kept slot that expired and went to another handle is
+ * not taken again: the handle takes another.
+ */
+static void
+test_kept_pg(void)
+{
+	char *path;
+	struct tr_store *st = NULL;
+	struct tr_store_hosts *a = NULL, *b = NULL;
+	int slot = -2;
+
+	if (!is_pg())
+		SKIP("SQLite gives a slot back at once");
+	path = tmp_db();
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_hosts_open(&a, st), 0);
+	CHECK_INT(tr_store_hosts_open(&b, st), 0);
+	CHECK_INT(tr_store_host_take(a, &slot, "k:80", 2, 1000, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(tr_store_host_give(a, "k:80", 0), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM host_slots"
+				" WHERE owner IS NOT NULL"),
+	    1);
+	/* 29 s left of 60: renewed until 1031 + 60. */
+	CHECK_INT(tr_store_host_take(a, &slot, "k:80", 2, 1031, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(sql_int(path, "SELECT expires FROM host_slots"), 1091);
+	CHECK_INT(tr_store_host_give(a, "k:80", 0), 0);
+	CHECK_INT(tr_store_hosts_flush(a), 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM host_slots"
+				" WHERE owner IS NOT NULL"),
+	    0);
+	/* Kept past its expiry, taken by b: a takes the other slot. */
+	CHECK_INT(tr_store_host_take(a, &slot, "k:80", 2, 2000, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(tr_store_host_give(a, "k:80", 0), 0);
+	CHECK_INT(tr_store_host_take(b, &slot, "k:80", 2, 2061, 60), 0);
+	CHECK_INT(slot, 0);
+	CHECK_INT(tr_store_host_take(a, &slot, "k:80", 2, 2062, 60), 0);
+	CHECK_INT(slot, 1);
+	CHECK_INT(tr_store_host_take(a, &slot, "k:80", 2, 2062, 60), 0);
+	CHECK_INT(slot, -1);
+	tr_store_hosts_close(a);
+	tr_store_hosts_close(b);
+	tr_store_close(st);
+	rm_db(path);
+}
+
+/*
  * Three processes take and give one host's two slots as fast as they
  * can; a counter in shared memory, moved while a slot is held, never
  * passes 2.
@@ -260,7 +322,9 @@ test_race(void)
 			atomic_fetch_add(&shm[2], 1);
 			sched_yield();
 			atomic_fetch_sub(&shm[0], 1);
-			if (tr_store_host_give(ch, "h:80", slot) != 0)
+			/* As the fetch engine: it flushes when it waits. */
+			if (tr_store_host_give(ch, "h:80", slot) != 0 ||
+			    tr_store_hosts_flush(ch) != 0)
 				_exit(3);
 		}
 		tr_store_hosts_close(ch);
@@ -280,4 +344,4 @@ test_race(void)
 }
 
 TR_TESTS(test_slot_steps, test_readonly, test_dead_holder, test_expiry_pg,
-    test_race)
+    test_kept_pg, test_race)
