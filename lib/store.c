@@ -607,13 +607,47 @@ tr_store_groups_lost(const struct tr_store *st, const char **why)
 
 /* --- reading --- */
 
+/* The caller's callback, for with_feed_author(). */
+struct item_cb {
+	tr_item_cb cb;
+	void *arg;
+};
+
+/*
+ * An item without an author of its own is its feed's (RFC 4287 §4.2.1:
+ * an entry without atom:author has the feed's; RSS channel authors
+ * likewise). The parser gives items the feed's author when the document
+ * names it before them; the store keeps the feed's author, so that the
+ * items before it have it too, wherever the document names it.
+ */
+static int
+with_feed_author(const struct tr_item *it, void *arg)
+{
+	const struct item_cb *c = arg;
+	struct tr_item copy;
+	union {
+		const char *borrowed;
+		char *field;
+	} author; /* the record's field is not const; nothing writes it */
+
+	if (it->a.n_authors > 0 || (it->a.author && *it->a.author) ||
+	    it->feed_author == NULL || *it->feed_author == '\0')
+		return c->cb(it, c->arg);
+	copy = *it;
+	author.borrowed = it->feed_author;
+	copy.a.author = author.field;
+	return c->cb(&copy, c->arg);
+}
+
 int
 tr_store_query(struct tr_store *st, const struct tr_query *q, tr_item_cb cb,
     void *arg, char **next)
 {
+	struct item_cb c = {cb, arg};
+
 	if (next != NULL)
 		*next = NULL;
-	return OPS(st)->query(st, q, cb, arg, next);
+	return OPS(st)->query(st, q, with_feed_author, &c, next);
 }
 
 int

@@ -32,7 +32,8 @@
 /* Every column of a feed but its lease (lease_owner, lease_until): a
  * lease belongs to a process of the old store's nodes. */
 static const char *const feed_cols[] = {"id", "name", "url",
-    "effective_url", "conf_title", "doc_title", "site_link", "etag",
+    "effective_url", "conf_title", "doc_title", "site_link", "doc_author",
+    "etag",
     "last_modified", "body_hash", "last_check", "next_check",
     "last_success", "retry_after", "errors", "last_error", "last_status",
     "disabled", "disabled_reason", "active", "enabled", "max_per_feed",

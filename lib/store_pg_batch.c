@@ -248,8 +248,9 @@ static const char sql_primary[] =
 static const char sql_analyze[] = "ANALYZE tr_touched";
 
 static const char sql_meta[] =
-    "UPDATE feeds SET doc_title = $2, site_link = $3 WHERE id = $1::bigint"
-    " AND (doc_title IS DISTINCT FROM $2 OR site_link IS DISTINCT FROM $3)";
+    "UPDATE feeds SET doc_title = $2, site_link = $3, doc_author = $4"
+    " WHERE id = $1::bigint AND (doc_title IS DISTINCT FROM $2"
+    " OR site_link IS DISTINCT FROM $3 OR doc_author IS DISTINCT FROM $4)";
 
 int
 pg_batch_begin(struct tr_store_batch **out, struct tr_store *st,
@@ -564,7 +565,7 @@ store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
     int64_t *changes)
 {
 	char id[24];
-	const char *p[3];
+	const char *p[4];
 	PGresult *r;
 	int rc;
 
@@ -573,7 +574,8 @@ store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	p[0] = pg_i64(id, b->feed_id);
 	p[1] = meta->title;
 	p[2] = meta->link;
-	if ((rc = pg_exec(b->st, &r, "storing feed metadata", sql_meta, 3,
+	p[3] = meta->author;
+	if ((rc = pg_exec(b->st, &r, "storing feed metadata", sql_meta, 4,
 	    p)) != 0)
 		return rc;
 	*changes += strtoll(PQcmdTuples(r), NULL, 10);

@@ -909,7 +909,8 @@ pg_retention(struct tr_store *st, const struct tr_config *cfg, int64_t now,
 	"  AS effective_url,"                                                 \
 	" CASE WHEN c.name IS NULL THEN f.conf_title ELSE c.title END"        \
 	"  AS conf_title,"                                                    \
-	" f.doc_title AS doc_title, f.site_link AS site_link, f.etag AS etag," \
+	" f.doc_title AS doc_title, f.site_link AS site_link,"                \
+	" f.doc_author AS doc_author, f.etag AS etag,"                        \
 	" f.last_modified AS last_modified, f.body_hash AS body_hash,"        \
 	" f.last_check AS last_check, f.next_check AS next_check,"            \
 	" f.last_success AS last_success, f.retry_after AS retry_after,"      \
@@ -960,7 +961,7 @@ static const char shadow_sql[] =
      * that the merged query's join stays a lookup by id. */
     "CREATE TEMP VIEW feeds_all AS SELECT * FROM pg_temp.feeds"
     " UNION ALL SELECT -c.ord, c.name, c.url, NULL, c.title, NULL, NULL,"
-    " NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 1, c.enabled,"
+    " NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 1, c.enabled,"
     " c.max_per_feed, 0, NULL, 0 FROM pg_temp.conf_feeds c WHERE NOT EXISTS"
     " (SELECT 1 FROM @S.feeds m WHERE m.name = c.name);"
     "CREATE TEMP VIEW feed_tags AS SELECT t.tag AS tag, f.id AS feed_id"

@@ -48,7 +48,7 @@ enum {
 	C_LINK, C_CANON, C_TITLE, C_AUTHOR, C_SUMMARY, C_CONTENT,
 	C_PUBLISHED, C_UPDATED, C_SOURCE_TITLE, C_SOURCE_URL, C_SOURCE_ID,
 	C_FEED_NAME, C_FEED_TITLE, C_FEED_URL, C_FEED_LINK, C_MAX_PER_FEED,
-	C_IMAGE
+	C_IMAGE, C_FEED_AUTHOR
 };
 
 static const char select_cols[] =
@@ -57,7 +57,7 @@ static const char select_cols[] =
     " a.content, a.published, a.updated, a.source_title, a.source_url,"
     " a.source_id, f.name, coalesce(f.conf_title, f.doc_title),"
     " coalesce(f.effective_url, f.url), f.site_link, f.max_per_feed,"
-    " a.image FROM articles a JOIN ";
+    " a.image, f.doc_author FROM articles a JOIN ";
 
 /*
  * The lists of the chunk's articles ($1, ids in page order): rows of
@@ -450,6 +450,7 @@ item_from_row(struct tr_item *it, const PGresult *r, int i)
 	it->feed_title = borrow(r, i, C_FEED_TITLE);
 	it->feed_url = borrow(r, i, C_FEED_URL);
 	it->feed_link = borrow(r, i, C_FEED_LINK);
+	it->feed_author = borrow(r, i, C_FEED_AUTHOR);
 }
 
 /* Grows the array at *arr (of *n elements of size bytes) by one. */

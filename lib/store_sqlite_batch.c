@@ -227,7 +227,8 @@ staged(struct tr_store_batch *b, int64_t *n)
 	return store_step_int64(b->st, s, "counting staged articles", n);
 }
 
-/* Stores the document's title and site link; NULL meta changes nothing. */
+/* Stores the document's title, site link and author; NULL meta changes
+ * nothing. */
 static int
 store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
     int64_t *changes)
@@ -242,6 +243,7 @@ store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	sqlite3_bind_int64(s, 1, b->feed_id);
 	store_bind_text(s, 2, meta->title);
 	store_bind_text(s, 3, meta->link);
+	store_bind_text(s, 4, meta->author);
 	if ((rc = store_exec_stmt(b->st, s, "storing feed metadata")) != 0)
 		return rc;
 	*changes += sqlite3_changes(b->st->db);

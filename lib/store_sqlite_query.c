@@ -44,7 +44,7 @@ enum {
 	C_LINK, C_CANON, C_TITLE, C_AUTHOR, C_AUTHORS, C_SUMMARY, C_CONTENT,
 	C_PUBLISHED, C_UPDATED, C_CATEGORIES, C_ENCLOSURES, C_SOURCE_TITLE,
 	C_SOURCE_URL, C_SOURCE_ID, C_FEED_NAME, C_FEED_TITLE, C_FEED_URL,
-	C_FEED_LINK, C_MAX_PER_FEED, C_IMAGE
+	C_FEED_LINK, C_MAX_PER_FEED, C_IMAGE, C_FEED_AUTHOR
 };
 
 static const char select_cols[] =
@@ -53,7 +53,7 @@ static const char select_cols[] =
     " a.summary, a.content, a.published, a.updated, a.categories,"
     " a.enclosures, a.source_title, a.source_url, a.source_id, f.name,"
     " coalesce(f.conf_title, f.doc_title), coalesce(f.effective_url, f.url),"
-    " f.site_link, f.max_per_feed, a.image FROM articles a";
+    " f.site_link, f.max_per_feed, a.image, f.doc_author FROM articles a";
 
 static int step_error(struct tr_store *st, const struct tr_query *q,
     int src);
@@ -442,6 +442,7 @@ item_from_row(struct tr_item *it, sqlite3_stmt *s)
 	it->feed_title = store_col_text(s, C_FEED_TITLE);
 	it->feed_url = store_col_text(s, C_FEED_URL);
 	it->feed_link = store_col_text(s, C_FEED_LINK);
+	it->feed_author = store_col_text(s, C_FEED_AUTHOR);
 }
 
 /* Decodes the row at s and hands it to cb. */

@@ -113,6 +113,7 @@ op_free(struct op *o)
 	tr_store_prep_free(&o->prep);
 	free(o->meta.title);
 	free(o->meta.link);
+	free(o->meta.author);
 	tr_feed_state_free(&o->fs);
 	free(o);
 }
@@ -345,8 +346,10 @@ execute(struct tr_writer *w, struct op *o)
 		break;
 	case OP_COMMIT:
 		w->unindexed = 1;
-		do_commit(w, d, o->meta.title || o->meta.link ? &o->meta
-		                                              : NULL);
+		do_commit(w, d,
+		          o->meta.title || o->meta.link || o->meta.author
+		              ? &o->meta
+		              : NULL);
 		break;
 	case OP_DISCARD:
 		doc_free(d);
@@ -561,7 +564,9 @@ tr_writer_doc_commit(struct tr_writer *w, struct tr_writer_doc *d,
 
 	if (meta != NULL &&
 	    ((meta->title && (o->meta.title = strdup(meta->title)) == NULL) ||
-	     (meta->link && (o->meta.link = strdup(meta->link)) == NULL))) {
+	     (meta->link && (o->meta.link = strdup(meta->link)) == NULL) ||
+	     (meta->author &&
+	      (o->meta.author = strdup(meta->author)) == NULL))) {
 		tr_writer_doc_discard(w, d);
 		return TR_ENOMEM;
 	}
@@ -590,14 +595,6 @@ tr_writer_save(struct tr_writer *w, const struct tr_feed_state *fs)
 		op_free(o);
 		return TR_ENOMEM;
 	}
-	/* Counted too: in a round of 304s the poller queues a save per
-	 * feed faster than the writer runs them, and 10,000 of them
-	 * uncounted held about 8 MB at the round's end. */
-	o->bytes = sizeof(*o) + slen(fs->name) + slen(fs->url) +
-	           slen(fs->effective_url) + slen(fs->title) +
-	           slen(fs->site_link) + slen(fs->etag) +
-	           slen(fs->last_modified) + slen(fs->body_hash) +
-	           slen(fs->last_error) + slen(fs->disabled_reason);
 	enqueue(w, o);
 	return 0;
 }

@@ -196,6 +196,10 @@ text_tail(const struct tr_parser *p)
 		printf("title: %s\n", m->title);
 	if (m->link)
 		printf("link: %s\n", m->link);
+	/* The feed's author, wherever the document names it: the items
+	 * without one take it (--json: "feed": {"author"}). */
+	if (m->author)
+		printf("author: %s\n", m->author);
 	if (m->subtitle)
 		printf("subtitle: %s\n", m->subtitle);
 	for (i = 0; i < tr_parser_nwarnings(p); i++)

@@ -407,6 +407,9 @@ struct tr_item {
 	const char *feed_title;
 	const char *feed_url;	 /* effective URL of that feed */
 	const char *feed_link;	 /* that feed's site */
+	const char *feed_author; /* that feed's own author (its document's
+				    feed-level author), or NULL; an item
+				    without an author has it as a.author */
 	const char *const *also; /* other feeds carrying the same link */
 	size_t n_also;
 };

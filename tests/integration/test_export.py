@@ -700,4 +700,70 @@ def opml_import_append():
         eq(r.rc, 2, "unknown subcommand")
 
 
+# Feeds whose own author comes after some of their items (an Atom feed's
+# <author>, an RSS channel's managingEditor, which feedparser also reads
+# as the feed's author), beside items with an author of their own.
+LATE_ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Late</title>
+<id>urn:late</id><updated>2024-03-01T00:00:00Z</updated>
+<entry><id>urn:late:1</id><title>late one</title>
+<link href="http://late.test/1"/><updated>2024-03-01T00:00:00Z</updated>
+</entry>
+<entry><id>urn:late:2</id><title>late two</title>
+<link href="http://late.test/2"/><updated>2024-03-02T00:00:00Z</updated>
+<author><name>Own Writer</name></author></entry>
+<author><name>Late Author</name></author>
+<entry><id>urn:late:3</id><title>late three</title>
+<link href="http://late.test/3"/><updated>2024-03-03T00:00:00Z</updated>
+</entry></feed>
+"""
+LATE_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Late RSS</title>
+<link>http://laterss.test/</link><description>d</description>
+<item><title>rss one</title><link>http://laterss.test/1</link>
+<pubDate>Fri, 01 Mar 2024 00:00:00 GMT</pubDate></item>
+<managingEditor>ed@laterss.test (Ed Itor)</managingEditor>
+<item><title>rss two</title><link>http://laterss.test/2</link>
+<pubDate>Sat, 02 Mar 2024 00:00:00 GMT</pubDate></item>
+</channel></rss>
+"""
+LATE_WANT = {"late one": "Late Author", "late two": "Own Writer",
+             "late three": "Late Author", "rss one": "Ed Itor",
+             "rss two": "Ed Itor"}
+
+
+@test
+def late_feed_author_on_every_item():
+    with TempDir() as t:
+        t.write("late.atom", LATE_ATOM)
+        t.write("late.rss", LATE_RSS)
+        os.makedirs(t.join("var"), exist_ok=True)
+        conf = t.write_conf("feeds.conf", "[tributary]\n"
+                            "database = var/late.db\n"
+                            "[feed \"la\"]\nurl = file:late.atom\n"
+                            "[feed \"lr\"]\nurl = file:late.rss\n")
+        r = run("-c", conf, "fetch")
+        check(r.rc == 0, "fetch: %r" % r)
+        # parse shows the feed's author however late the document names it
+        r = run("parse", "--json", t.join("late.atom"))
+        eq(json.loads(r.out)["feed"]["author"], "Late Author",
+           "parse --json: feed author")
+        contains(run("parse", t.join("late.atom")).out,
+                 "author: Late Author")
+        for fmt in ("atom", "rss"):
+            d = feedparser.parse(export(conf, "--format", fmt))
+            got = {e.title: e.get("author_detail", {}).get("name") or
+                   e.get("author") for e in d.entries}
+            eq(got, LATE_WANT, fmt + ": authors")
+        doc = json.loads(export(conf, "--format", "json"))
+        got = {i["title"]: (i.get("authors") or [{}])[0].get("name")
+               for i in doc["items"]}
+        eq(got, LATE_WANT, "json: authors")
+        page = export(conf, "--format", "html")
+        for name, n in (("Late Author", 2), ("Own Writer", 1),
+                        ("Ed Itor", 2)):
+            eq(page.count('by <span class="author">%s</span>' % name), n,
+               "html: " + name)
+
+
 main()

@@ -499,13 +499,14 @@ test_migrate_v3(void)
 	/* Back to schema 3 by hand: no removed_at column (nor the lease's
 	 * of schema 5, nor articles.image of schema 6, nor the index of
 	 * schema 7, nor the feed_configs of schema 8, nor the text index of
-	 * schema 9). */
+	 * schema 9, nor the feed's author of schema 10). */
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "DROP TRIGGER articles_fts_ai;"
 				   "DROP TRIGGER articles_fts_ad;"
 				   "DROP TRIGGER articles_fts_au;"
 				   "DROP TABLE articles_fts;"
 				   "ALTER TABLE articles DROP COLUMN body_text;"
+				   "ALTER TABLE feeds DROP COLUMN doc_author;"
 				   "ALTER TABLE feeds DROP COLUMN removed_at;"
 				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
 				   "ALTER TABLE feeds DROP COLUMN lease_until;"
@@ -517,7 +518,7 @@ test_migrate_v3(void)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 9);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),

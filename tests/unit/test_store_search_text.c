@@ -294,12 +294,13 @@ test_migrated_sqlite(void)
 	    "  old.summary, old.content);"
 	    "  INSERT INTO articles_fts(rowid, title, summary, content)"
 	    "  VALUES (new.id, new.title, new.summary, new.content); END;"
+	    "ALTER TABLE feeds DROP COLUMN doc_author;"
 	    "PRAGMA user_version = 8;");
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles_fts"
 	    " WHERE articles_fts MATCH 'hrefonlyword'"), 1);
 	st = NULL;
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 9);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
 	check_cases(st, "direct", "urn:d");
 	/* New articles after the migration are indexed too. */
 	store_parsed(st);
@@ -344,6 +345,7 @@ test_migrated_pg(void)
 	    "  (to_tsvector('tr_search', coalesce(title, '') || ' ' ||"
 	    "  coalesce(summary, '') || ' ' || coalesce(content, ''))) STORED;"
 	    "CREATE INDEX articles_tsv ON articles USING gin(tsv);"
+	    "ALTER TABLE feeds DROP COLUMN doc_author;"
 	    "UPDATE meta SET value = 3 WHERE key = 'schema'");
 	CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
