@@ -29,7 +29,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (meta 'schema'). */
-#define PG_SCHEMA_VERSION 5
+#define PG_SCHEMA_VERSION 6
 
 /* The advisory lock that serializes migrations ("trib"). */
 #define MIGRATE_LOCK "1953653090"
@@ -175,7 +175,24 @@ static const char *const migrations[] = {
     "  (to_tsvector('tr_search', translate(coalesce(title, '') || ' ' ||"
     "  coalesce(body_text, ''), '<>&', '   '))) STORED;",
     /*
-     * 4 -> 5: the feed's own author (its document's feed-level author),
+     * 4 -> 5: a phrase runs within the title or within the body, as in
+     * FTS5, whose columns they are: tsv is the title's words, then a
+     * lexeme " " (a space, which no search's word can be), then the
+     * body's, so the title's last word and the body's first are two
+     * positions apart, not next to each other ("||" moves the right
+     * side's positions past the left side's last). Before, a phrase of
+     * the two ("19 article" of "... article 19" and "Article 19 ...")
+     * was found here and not on SQLite.
+     */
+    "DROP INDEX articles_tsv;"
+    "ALTER TABLE articles DROP COLUMN tsv;"
+    "ALTER TABLE articles ADD COLUMN tsv tsvector GENERATED ALWAYS AS"
+    "  (to_tsvector('tr_search', translate(coalesce(title, ''), '<>&',"
+    "  '   ')) || ''' '':1'::tsvector || to_tsvector('tr_search',"
+    "  translate(coalesce(body_text, ''), '<>&', '   '))) STORED;"
+    "CREATE INDEX articles_tsv ON articles USING gin(tsv);",
+    /*
+     * 5 -> 6: the feed's own author (its document's feed-level author),
      * which items without one take when served, wherever the document
      * names it (the parser can give it only to the items after it).
      */

@@ -556,13 +556,19 @@ sq_config_seen(struct tr_store *st, const struct tr_config *cfg)
  * Notes the links of feeds that leave every config or come back: the
  * row that stands for a link several feeds carry moves to a feed in a
  * config (store_fix_primary()), so the merged feed keeps the article.
+ * The feeds come first (CROSS JOIN keeps SQLite's planner from turning
+ * the loops around), then the articles of the few that move through
+ * articles_feed: with articles outside, every sync read every article
+ * row through the link index, 2.4 s of a 5 s round of 1,000 feeds that
+ * stored 100 articles, for no feed moving.
  */
 static int
 note_moving_links(struct tr_store *st)
 {
 	return run_names(st, "INSERT OR IGNORE INTO temp.touched(canon)"
-			     " SELECT a.canon FROM articles a JOIN feeds f"
-			     " ON f.id = a.feed_id WHERE a.canon IS NOT NULL"
+			     " SELECT a.canon FROM feeds f CROSS JOIN"
+			     " articles a ON a.feed_id = f.id"
+			     " WHERE a.canon IS NOT NULL"
 			     " AND f.active = NOT EXISTS (SELECT 1 FROM"
 			     " feed_configs c WHERE c.feed_id = f.id)",
 	    NULL, "noting removed feeds' links");

@@ -115,6 +115,9 @@ struct tr_store {
 	 * sq_file_check(). Set once, read by any thread. */
 	dev_t file_dev;
 	ino_t file_ino;
+	/* The file was read whole as it opened (quick_check), or was
+	 * unchanged since a writer's clean close (sq_close's stamp). */
+	int checked;
 	/*
 	 * Set once the database is known to be damaged (quick_check at
 	 * open, or any SQLITE_CORRUPT / SQLITE_NOTADB): from then on nothing

@@ -68,7 +68,7 @@ open_schema_pg(void)
 
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'schema'"),
-	    5);
+	    6);
 	CHECK_INT(sql_int(path, tables), 5);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM pg_indexes WHERE"
 				" indexname = 'articles_tsv'"),
@@ -78,7 +78,7 @@ open_schema_pg(void)
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	tr_store_close(st);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'schema'"),
-	    5);
+	    6);
 	CHECK_INT(sql_int(path, tables), 5);
 	rm_db(path);
 }

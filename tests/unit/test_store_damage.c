@@ -5,6 +5,7 @@
  * full check (tr_store_check) lists the damage.
  */
 #include "test_store_util.h"
+#include "tributary/log.h"
 
 static const char conf1[] = "[tributary]\n"
 			    "database = x.db\n"
@@ -158,4 +159,129 @@ test_damage_in_the_middle(void)
 	}
 }
 
-TR_TESTS(test_damage_in_the_middle)
+/* Counts the debug lines that say the check at open was skipped. */
+static void
+skip_sink(enum tr_log_level level, const char *msg, void *arg)
+{
+	(void)level;
+	if (strstr(msg, "unchanged since it was last checked") != NULL)
+		(*(int *)arg)++;
+}
+
+/* Writes text over the marker's content (the stamp is its last line). */
+static void
+rewrite_marker(const char *path, const char *text)
+{
+	char f[512];
+	FILE *fp;
+
+	snprintf(f, sizeof(f), "%s-tributary", path);
+	fp = fopen(f, "w");
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/*
+ * The check at open is skipped only for a file that nothing has written
+ * since a writer closed it cleanly (the stamp in the marker): each case
+ * changes something after filled()'s clean close, then opens a writer
+ * and says whether the check must run and whether it finds damage.
+ */
+static void
+test_check_skipped_only_when_unchanged(void)
+{
+	enum change {
+		NOTHING,
+		OVERWRITTEN,   /* a page overwritten by hand */
+		TOUCHED,       /* times changed, bytes not */
+		NO_STAMP,      /* the marker without its last line */
+		GARBLED,       /* the stamp's numbers changed */
+		WAL_CONTENT,   /* another connection's writes in the WAL */
+		DAMAGED_SEEN,  /* an earlier open found damage and closed */
+		REPLACED       /* a copy of the file put in its place */
+	};
+	static const struct {
+		const char *what;
+		enum change change;
+		int checked, damaged;
+	} cases[] = {
+	    {"closed cleanly, nothing since", NOTHING, 0, 0},
+	    {"a page overwritten after the close", OVERWRITTEN, 1, 1},
+	    {"the file's times changed", TOUCHED, 1, 0},
+	    {"the marker without a stamp", NO_STAMP, 1, 0},
+	    {"a garbled stamp", GARBLED, 1, 0},
+	    {"another connection's writes in the WAL", WAL_CONTENT, 1, 0},
+	    {"damage found by the last open", DAMAGED_SEEN, 1, 1},
+	    {"the file replaced by a copy", REPLACED, 1, 0},
+	};
+	size_t c;
+
+	if (is_pg())
+		return;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char *path = filled(300), f[512], cmd[1200];
+		enum tr_log_level old = tr_log_get_level();
+		struct tr_store *st = NULL;
+		sqlite3 *other = NULL;
+		const char *why = NULL;
+		int skipped = 0;
+
+		switch (cases[c].change) {
+		case NOTHING:
+			break;
+		case OVERWRITTEN:
+		case DAMAGED_SEEN:
+			damage(path, middle_page(path, "articles"), 0x5a);
+			if (cases[c].change == OVERWRITTEN)
+				break;
+			CHECK_INT(tr_store_open(&st, path, 0), 0);
+			CHECK(tr_store_damaged(st, &why));
+			tr_store_close(st);
+			st = NULL;
+			break;
+		case TOUCHED:
+			snprintf(cmd, sizeof(cmd), "touch -d '+1 hour' '%s'",
+			    path);
+			CHECK_INT(system(cmd), 0);
+			break;
+		case NO_STAMP:
+			rewrite_marker(path, "A tributary database lives "
+					     "beside this file.\n");
+			break;
+		case GARBLED:
+			rewrite_marker(path, "checked 1 2 3 4.000000000 "
+					     "5.000000000\n");
+			break;
+		case WAL_CONTENT:
+			CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+			CHECK_INT(sqlite3_exec(other, "CREATE TABLE x(y)", NULL,
+				      NULL, NULL),
+			    SQLITE_OK);
+			break;
+		case REPLACED:
+			snprintf(f, sizeof(f), "%s.copy", path);
+			snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && mv '%s' '%s'",
+			    path, f, f, path);
+			CHECK_INT(system(cmd), 0);
+			break;
+		}
+		tr_log_set_level(TR_LOG_DEBUG);
+		tr_log_set_sink(skip_sink, &skipped);
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		tr_log_set_sink(NULL, NULL);
+		tr_log_set_level(old);
+		if (skipped != !cases[c].checked)
+			printf("  [%s] check %s\n", cases[c].what,
+			    skipped ? "skipped" : "ran");
+		CHECK_INT(skipped, !cases[c].checked);
+		CHECK_INT(tr_store_damaged(st, &why), cases[c].damaged);
+		tr_store_close(st);
+		sqlite3_close(other);
+		rm_db(path);
+	}
+}
+
+TR_TESTS(test_damage_in_the_middle, test_check_skipped_only_when_unchanged)

@@ -935,6 +935,11 @@ test_search_people_type(void)
 	    {"cafe*", "s5"},
 	    {"-vaccine covid-19", ""},
 	    {"covid -\"vaccine rollout\"", "s2"},
+	    /* A phrase runs within the title or the body, not across. */
+	    {"\"rollout the\"", ""},
+	    {"\"the plan\"", "s1"},
+	    {"\"café see\"", ""},
+	    {"\"a café\"", "s5"},
 	};
 	size_t i, k;
 	char got[256];

@@ -355,7 +355,7 @@ test_migrated_pg(void)
 	st = NULL;
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'schema'"),
-	    5);
+	    6);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM pg_indexes WHERE"
 	    " indexname = 'articles_tsv'"), 1);
 	check_cases(st, "direct", "urn:d");
