@@ -111,8 +111,9 @@ param_i64(struct stmt *s, int64_t v)
  * How a search reads its rows (choose_search): as the planner likes;
  * walking the date index and matching each row (the @@ written as its
  * function, which no index serves); or reading the matches through the
- * GIN index and sorting them (the order by an expression, which no
- * index serves).
+ * GIN index once (a materialized CTE: else the planner may scan the
+ * index again for each feed of a small config) and sorting them (the
+ * order by an expression, which no index serves).
  */
 enum { SEARCH_PLANNER, SEARCH_WALK, SEARCH_SORT };
 
@@ -127,7 +128,20 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
     int64_t lim)
 {
 	struct tr_buf *b = &s->sql;
-	int rc = tr_buf_adds(b, select_cols), n_feed = 0, n_tag = 0;
+	int rc = 0, n_feed = 0, n_tag = 0, n_tsq = 0;
+
+	if (tsq && how == SEARCH_SORT) {
+		rc = tr_buf_adds(b, "WITH m AS MATERIALIZED (SELECT id FROM"
+				    " articles WHERE tsv @@ to_tsquery("
+				    "'tr_search', ");
+		if (rc == 0)
+			rc = param(s, tsq);
+		n_tsq = s->n;
+		if (rc == 0)
+			rc = tr_buf_adds(b, ")) ");
+	}
+	if (rc == 0)
+		rc = tr_buf_adds(b, select_cols);
 
 	/*
 	 * The feeds in the merged feed: with a config at hand its view of
@@ -218,7 +232,9 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 		if (rc == 0)
 			rc = tr_buf_adds(b, ")");
 	}
-	if (rc == 0 && tsq) {
+	if (rc == 0 && n_tsq)
+		rc = tr_buf_adds(b, " AND a.id IN (SELECT id FROM m)");
+	else if (rc == 0 && tsq) {
 		rc = tr_buf_adds(b, how == SEARCH_WALK
 					? " AND ts_match_vq(a.tsv, to_tsquery("
 					  "'tr_search', "
