@@ -30,13 +30,16 @@ static const struct {
     {"   ", 0, 1},
     {"quotes \" and ' and a > sign", 0, 1},
     {"3 > 2, \"x\" > 'y' >>>", 0, 1},
-    {"Museum\xE2\x80\x99s new wing \xE2\x80\x94 amber \xF0\x9F\x8E\x89",
-     0, 1},
+    {"Museum\xE2\x80\x99s new wing \xE2\x80\x94 amber \xF0\x9F\x8E\x89", 0, 1},
     {"\xC3\xA9t\xC3\xA9, na\xC3\xAFve, \xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA"
      "\xD0\xB2\xD0\xB0, \xE6\x9D\xB1\xE4\xBA\xAC",
      0, 1},
-    {"non\xC2\xA0" "breaking space", 0, 1},
-    {"\xEF\xBB\xBF" "a byte order mark first", 0, 1},
+    {"non\xC2\xA0"
+     "breaking space",
+     0, 1},
+    {"\xEF\xBB\xBF"
+     "a byte order mark first",
+     0, 1},
     {"\xEF\xBF\xBD already a replacement character", 0, 1},
     {"\xF4\x8F\xBF\xBD last plane", 0, 1},
     {"\xEF\xB7\x8F\xEF\xB7\xB0 around the noncharacters", 0, 1},
@@ -55,12 +58,22 @@ static const struct {
     {"a\rb", 0, 0},
     {"a\fb", 0, 0},
     {"a\vb", 0, 0},
-    {"a\x01" "b", 0, 0},
-    {"a\x1F" "b", 0, 0},
-    {"a\x7F" "b", 0, 0},
+    {"a\x01"
+     "b",
+     0, 0},
+    {"a\x1F"
+     "b",
+     0, 0},
+    {"a\x7F"
+     "b",
+     0, 0},
     {"a\0b", 3, 0},
-    {"a\xC2\x80" "b", 0, 0},
-    {"a\xC2\x9F" "b", 0, 0},
+    {"a\xC2\x80"
+     "b",
+     0, 0},
+    {"a\xC2\x9F"
+     "b",
+     0, 0},
     {"\xEF\xB7\x90", 0, 0},
     {"\xEF\xB7\xAF", 0, 0},
     {"\xEF\xBF\xBE", 0, 0},
@@ -81,7 +94,9 @@ static const struct {
     {"0123&567abcdefgh", 0, 0},
     {"0123456789abcde\r", 0, 0},
     {"0123456789abcdef\x01", 0, 0},
-    {"01234567\xC3\xA9" "9abcdef", 0, 1},
+    {"01234567\xC3\xA9"
+     "9abcdef",
+     0, 1},
     {"0123456789abcde>\"", 0, 1},
     /* Words, spaces and markup: the text a run or a character at a time. */
     {"<p>one two  three</p><p> four\tfive\n six </p>", 0, 0},
@@ -111,7 +126,8 @@ name_of(const char *s, size_t n)
 		if (c >= 0x20 && c < 0x7F && c != '\\')
 			b[k++] = (char)c;
 		else
-			k += (size_t)snprintf(b + k, sizeof(b) - k, "\\x%02X", c);
+			k += (size_t)snprintf(b + k, sizeof(b) - k, "\\x%02X",
+			                      c);
 	}
 	b[k] = '\0';
 	return b;
@@ -135,8 +151,8 @@ static int
 same_both_ways(const char *s, size_t n)
 {
 	static const size_t limits[] = {0, 1, 2, 5, 20, 64};
-	static const struct tr_html_policy pols[] = {
-	    {TR_HTML_DEFAULT, NULL, 0}, {TR_HTML_TEXT, NULL, 0}};
+	static const struct tr_html_policy pols[] = {{TR_HTML_DEFAULT, NULL, 0},
+	                                             {TR_HTML_TEXT, NULL, 0}};
 	struct tr_buf a, b, ta, tb;
 	size_t i;
 	int bad = 0, ra, rb;
@@ -188,10 +204,12 @@ test_which_are_plain(void)
 	size_t i;
 
 	for (i = 0; i < NCASES; i++)
-		if (tr_html_is_plain(cases[i].in, len_of(i)) != cases[i].plain) {
+		if (tr_html_is_plain(cases[i].in, len_of(i)) !=
+		    cases[i].plain) {
 			printf("  %s:%d: [%s] plain: got %d, want %d\n",
-			    __FILE__, __LINE__, name_of(cases[i].in, len_of(i)),
-			    !cases[i].plain, cases[i].plain);
+			       __FILE__, __LINE__,
+			       name_of(cases[i].in, len_of(i)), !cases[i].plain,
+			       cases[i].plain);
 			tr_test_failed_checks++;
 		}
 }
@@ -213,12 +231,36 @@ test_table_both_ways(void)
 static void
 test_all_short_strings(void)
 {
-	static const char *const sym[] = {
-	    "a", " ", "\t", "\n", "\r", "\f", "\x01", "\x7F", ">", "\"", "'",
-	    "<", "&", "\xC3\xA9", "\xC3", "\xA9", "\xC2\xA0", "\xC2\x85",
-	    "\xEF\xBF\xBE", "\xEF\xB7\x90", "\xEF\xBB\xBF", "\xF0\x9F\x8E\x89",
-	    "\xED\xA0\x80", "\xE2\x82", "\xEF\xBF\xBD", "\x00", "x y", "\xF4",
-	    "\x80", "0123456789"};
+	static const char *const sym[] = {"a",
+	                                  " ",
+	                                  "\t",
+	                                  "\n",
+	                                  "\r",
+	                                  "\f",
+	                                  "\x01",
+	                                  "\x7F",
+	                                  ">",
+	                                  "\"",
+	                                  "'",
+	                                  "<",
+	                                  "&",
+	                                  "\xC3\xA9",
+	                                  "\xC3",
+	                                  "\xA9",
+	                                  "\xC2\xA0",
+	                                  "\xC2\x85",
+	                                  "\xEF\xBF\xBE",
+	                                  "\xEF\xB7\x90",
+	                                  "\xEF\xBB\xBF",
+	                                  "\xF0\x9F\x8E\x89",
+	                                  "\xED\xA0\x80",
+	                                  "\xE2\x82",
+	                                  "\xEF\xBF\xBD",
+	                                  "\x00",
+	                                  "x y",
+	                                  "\xF4",
+	                                  "\x80",
+	                                  "0123456789"};
 	size_t ns = sizeof(sym) / sizeof(sym[0]), a, b, c, n, plain = 0;
 	char s[64];
 	int bad = 0;
