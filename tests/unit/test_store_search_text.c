@@ -258,12 +258,14 @@ static void
 test_migrated_sqlite(void)
 {
 	char *path;
-	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_config *cfg;
 	struct tr_store *st = NULL;
-	struct page *p = calloc(1, sizeof(*p));
+	struct page *p;
 	struct tr_query q = q_all();
 
 	SKIP_PG("an SQLite file of schema 8");
+	cfg = cfg_from(conf2);
+	p = calloc(1, sizeof(*p));
 	path = tmp_db();
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
@@ -324,13 +326,14 @@ static void
 test_migrated_pg(void)
 {
 	char *path;
-	struct tr_config *cfg = cfg_from(conf2);
+	struct tr_config *cfg;
 	struct tr_store *st = NULL;
 	PGconn *c;
 	PGresult *r;
 
 	if (!is_pg())
 		SKIP("a PostgreSQL database of schema 3 (TR_TEST_PG)");
+	cfg = cfg_from(conf2);
 	path = tmp_db();
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
