@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test_store_util.h"
 
@@ -295,17 +296,23 @@ test_race(void)
 	atomic_store(&shm[0], 0); /* in flight */
 	atomic_store(&shm[1], 0); /* the most at once */
 	atomic_store(&shm[2], 0); /* slots taken */
+	atomic_store(&shm[3], 0); /* racers ready */
 	for (i = 0; i < RACERS; i++) {
 		if ((pids[i] = fork()) != 0)
 			continue;
 		struct tr_store *cst = NULL;
 		struct tr_store_hosts *ch = NULL;
-		int n, slot, cur, max;
+		int n, k, slot, cur, max;
 
 		if (tr_store_open(&cst, path, 0) != 0 ||
 		    tr_store_hosts_open(&ch, cst) != 0)
 			_exit(1);
 		tr_store_close(cst);
+		/* All start together: on a busy machine a racer forked
+		 * first could otherwise finish before the last starts. */
+		atomic_fetch_add(&shm[3], 1);
+		while (atomic_load(&shm[3]) < RACERS)
+			sched_yield();
 		for (n = 0; n < ROUNDS; n++) {
 			do {
 				if (tr_store_host_take(ch, &slot, "h:80", 2,
@@ -320,7 +327,10 @@ test_race(void)
 			    !atomic_compare_exchange_weak(&shm[1], &max, cur))
 				;
 			atomic_fetch_add(&shm[2], 1);
-			sched_yield();
+			/* Held a moment (up to 5 ms, less once another racer
+			 * holds the second slot), so that slots overlap. */
+			for (k = 0; k < 50 && atomic_load(&shm[0]) < 2; k++)
+				usleep(100);
 			atomic_fetch_sub(&shm[0], 1);
 			/* As the fetch engine: it flushes when it waits. */
 			if (tr_store_host_give(ch, "h:80", slot) != 0 ||
