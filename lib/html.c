@@ -862,6 +862,22 @@ struct text {
 	int full;         /* max reached: the rest was cut */
 };
 
+/* Writes the space a word boundary left pending, before the next word. */
+static int
+text_space(struct text *t)
+{
+	int rc;
+
+	if (!t->space)
+		return 0;
+	t->last_word = t->out->len;
+	if ((rc = tr_buf_addc(t->out, ' ')) != 0)
+		return rc;
+	t->chars++;
+	t->space = 0;
+	return 0;
+}
+
 static int
 text_add(struct text *t, uint32_t cp)
 {
@@ -882,13 +898,8 @@ text_add(struct text *t, uint32_t cp)
 		t->full = 1;
 		return 0;
 	}
-	if (t->space) {
-		t->last_word = t->out->len;
-		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
-			return rc;
-		t->chars++;
-		t->space = 0;
-	}
+	if ((rc = text_space(t)) != 0)
+		return rc;
 	t->chars++;
 	n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 	if (n == 1)
@@ -958,13 +969,8 @@ text_run(struct text *t, const char *s, size_t n, size_t chars,
 	int rc;
 
 	assert(t->max == 0 && n > 0);
-	if (t->space) {
-		t->last_word = t->out->len;
-		if ((rc = tr_buf_addc(t->out, ' ')) != 0)
-			return rc;
-		t->chars++;
-		t->space = 0;
-	}
+	if ((rc = text_space(t)) != 0)
+		return rc;
 	if (last_space)
 		t->last_word = t->out->len + last_space;
 	t->chars += chars;
