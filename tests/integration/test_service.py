@@ -2,13 +2,14 @@
 
 Real processes on 127.0.0.1: the built binary, the feed server of
 server.py, a unix datagram socket standing in for systemd's
-NOTIFY_SOCKET, and the SQLite file the service writes.
+NOTIFY_SOCKET, and the store the service writes: an SQLite file, or
+with TR_TEST_PG set a PostgreSQL database of the test cluster (harness.py
+TempDir.database()).
 """
 import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +18,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TRIBUTARY, TempDir, check, contains, eq, main, test  # noqa: E402
+from harness import (PG_DIR, TRIBUTARY, TempDir, check, contains, eq,  # noqa: E402
+                     main, test)
 from server import FeedServer  # noqa: E402
 
 
@@ -40,10 +42,11 @@ def free_port():
     return port
 
 
-def write_config(tmp, port, feeds, extra=""):
-    """feeds: list of (name, url); returns the config path."""
+def write_config(tmp, port, feeds, extra="", db="t.db"):
+    """feeds: list of (name, url); the store is tmp.database(db);
+    returns the config path."""
     text = ("[tributary]\ndatabase = %s\nlisten = 127.0.0.1:%d\n"
-            "interval = 1h\n%s\n" % (tmp.join("t.db"), port, extra))
+            "interval = 1h\n%s\n" % (tmp.database(db), port, extra))
     for feed in feeds:
         text += '[feed "%s"]\nurl = %s\n%s\n' % (feed[0], feed[1],
                                                   "".join(feed[2:]))
@@ -192,20 +195,22 @@ def wait_until(pred, timeout=10, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
-def db_rows(path, sql, args=()):
-    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+def db_rows(tmp, sql, args=()):
+    """The rows of a query on the test's store (t.db), read-only."""
+    con = tmp.store("t.db")
     try:
-        return con.execute(sql, args).fetchall()
+        return [tuple(r) for r in con.execute(sql, args).fetchall()]
     finally:
         con.close()
 
 
-def make_due(path, *names):
+def make_due(tmp, *names):
     """Sets the named feeds due now, as if their interval had passed."""
-    con = sqlite3.connect(path, timeout=5)
+    con = tmp.store("t.db", write=True)
     try:
-        con.executemany("UPDATE feeds SET next_check = 1 WHERE name = ?",
-                        [(n,) for n in names])
+        for n in names:
+            con.execute("UPDATE feeds SET next_check = 1 WHERE name = ?",
+                        (n,))
         con.commit()
     finally:
         con.close()
@@ -305,7 +310,6 @@ def reload_adds_and_removes_feeds():
         for p in ("/a.xml", "/b.xml", "/c.xml"):
             srv.route(p, body=rss(p, 2, p[1]))
         port = free_port()
-        db = tmp.join("t.db")
         cfg = write_config(tmp, port, [("a", srv.url("/a.xml")),
                                        ("b", srv.url("/b.xml"))])
         svc = Service(tmp, cfg)
@@ -320,14 +324,14 @@ def reload_adds_and_removes_feeds():
             wait_until(lambda: srv.requests_for("/c.xml"), 10,
                        "the added feed polled")
             wait_until(lambda: db_rows(
-                db, "SELECT count(*) FROM articles JOIN feeds ON "
+                tmp, "SELECT count(*) FROM articles JOIN feeds ON "
                 "feeds.id = feed_id WHERE feeds.name = 'c'")[0][0] == 2,
                 10, "the added feed's articles stored")
             # Make every feed due again; only those still configured are
             # polled (a is the control: it shows a round did run).
             na, nb = len(srv.requests_for("/a.xml")), \
                 len(srv.requests_for("/b.xml"))
-            make_due(db, "a", "b")
+            make_due(tmp, "a", "b")
             svc.send(signal.SIGHUP)  # wakes the loop
             wait_until(lambda: len(srv.requests_for("/a.xml")) > na, 10,
                        "the kept feed polled again")
@@ -342,7 +346,7 @@ def reload_adds_and_removes_feeds():
             svc.send(signal.SIGHUP)
             wait_until(lambda: "reload: 2 feeds" in svc.log().split(
                 "1 added, 1 removed", 1)[1], 10, "second reload")
-            make_due(db, "a")
+            make_due(tmp, "a")
             svc.send(signal.SIGHUP)
             wait_until(lambda: srv.requests_for("/a2.xml"), 10,
                        "the changed URL polled")
@@ -419,7 +423,6 @@ def broken_config_on_reload_keeps_the_old_one():
     with TempDir() as tmp, FeedServer() as srv:
         srv.route("/a.xml", body=rss("A", 3))
         port = free_port()
-        db = tmp.join("t.db")
         cfg = write_config(tmp, port, [("a", srv.url("/a.xml"))])
         svc = Service(tmp, cfg)
         try:
@@ -441,7 +444,7 @@ def broken_config_on_reload_keeps_the_old_one():
             eq(status, 200, "/healthz after a rejected reload")
             # The old config still polls its feed.
             na = len(srv.requests_for("/a.xml"))
-            make_due(db, "a")
+            make_due(tmp, "a")
             tmp.write("feeds.conf", good.replace("interval = 1h",
                                                  "interval = 1h\nbogus = 1"))
             svc.send(signal.SIGHUP)  # rejected again, and wakes the loop
@@ -462,24 +465,37 @@ def reload_keeps_the_database():
     with TempDir() as tmp, FeedServer() as srv:
         srv.route("/a.xml", body=rss("A", 2))
         port = free_port()
-        db = tmp.join("t.db")
         cfg = write_config(tmp, port, [("a", srv.url("/a.xml"))])
         svc = Service(tmp, cfg)
         try:
             svc.ready()
             wait_until(lambda: srv.requests_for("/a.xml"), 10, "first poll")
-            tmp.write("feeds.conf", open(cfg).read().replace(
-                "t.db", "other.db"))
+            write_config(tmp, port, [("a", srv.url("/a.xml"))],
+                         db="other.db")
             n = len(svc.notify.messages)
             svc.send(signal.SIGHUP)
             svc.notify.wait_for(lambda m: "READY=1" in m.split("\n"),
                                 start=n)
             contains(svc.log(), "takes a restart", "log")
-            check(not os.path.exists(tmp.join("other.db")),
-                  "a second database was created")
+            if PG_DIR:
+                # The database exists (the test made it): the service
+                # left it empty.
+                con = tmp.store("other.db")
+                try:
+                    rels = con.execute(
+                        "SELECT count(*) FROM pg_class c JOIN pg_namespace"
+                        " s ON s.oid = c.relnamespace WHERE s.nspname NOT"
+                        " IN ('pg_catalog', 'information_schema', "
+                        "'pg_toast')").fetchone()[0]
+                finally:
+                    con.close()
+                eq(rels, 0, "relations the reload made in the second database")
+            else:
+                check(not os.path.exists(tmp.join("other.db")),
+                      "a second database was created")
             # Still polling into the first one.
             na = len(srv.requests_for("/a.xml"))
-            make_due(db, "a")
+            make_due(tmp, "a")
             svc.send(signal.SIGHUP)
             wait_until(lambda: len(srv.requests_for("/a.xml")) > na, 10,
                        "polled after the reload")
@@ -499,7 +515,6 @@ def sigterm_during_a_round_commits_what_was_complete():
         # A slow feed: headers, then a byte every second.
         srv.route("/slow.xml", body=rss("slow", 50, "slow"), dribble=1)
         port = free_port()
-        db = tmp.join("t.db")
         feeds = [(n, srv.url("/%s.xml" % n)) for n in names]
         feeds.append(("slow", srv.url("/slow.xml")))
         cfg = write_config(tmp, port, feeds)
@@ -510,7 +525,7 @@ def sigterm_during_a_round_commits_what_was_complete():
                        "the slow fetch started")
 
             def complete():
-                rows = db_rows(db, "SELECT feeds.name, count(*) FROM "
+                rows = db_rows(tmp, "SELECT feeds.name, count(*) FROM "
                                "articles JOIN feeds ON feeds.id = feed_id "
                                "GROUP BY feeds.name")
                 return dict(rows)
@@ -521,8 +536,9 @@ def sigterm_during_a_round_commits_what_was_complete():
             rc, secs = svc.stop()
             eq(rc, 0, "exit status after SIGTERM during a round")
             check(secs < 5, "took %.1fs to stop" % secs)
-            eq(db_rows(db, "PRAGMA integrity_check"), [("ok",)],
-               "integrity_check")
+            if not PG_DIR:
+                eq(db_rows(tmp, "PRAGMA integrity_check"), [("ok",)],
+                   "integrity_check")
             stored = complete()
             for i, n in enumerate(names):
                 eq(stored.get(n), 5 + i, "articles of " + n)
@@ -556,7 +572,6 @@ def metrics_parse_and_move():
         # The first answer comes late, so the first scrape sees no fetch.
         srv.route("/a.xml", body=rss("A", 4), etag='"v1"', delay=1)
         port = free_port()
-        db = tmp.join("t.db")
         cfg = write_config(tmp, port, [("a", srv.url("/a.xml"))])
         svc = Service(tmp, cfg)
         try:
@@ -597,7 +612,7 @@ def metrics_parse_and_move():
                       'route="metrics"' in k[1] for k in s1),
                   "HTTP requests by route and status")
             # A second poll answered 304 moves the 304 counter.
-            make_due(db, "a")
+            make_due(tmp, "a")
             svc.send(signal.SIGHUP)
             wait_until(lambda: scrape().get(nm) == 1, 10, "a 304 counted")
             rc, _ = svc.stop()
