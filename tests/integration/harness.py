@@ -2,7 +2,8 @@
 
 Each test_*.py defines functions decorated with @test and ends with main().
 A test passes when it returns without a failed check; main() prints one
-line per test and the closing "N passed, N failed" that tests/run adds up.
+line per test, with the seconds it took, and the closing "N passed, N
+failed" that tests/run adds up.
 
 The built binary is $TRIBUTARY (tests/run sets it); fixtures live under
 $TR_SRC/tests/data.
@@ -23,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 TRIBUTARY = os.environ.get("TRIBUTARY") or os.path.abspath(
@@ -260,6 +262,7 @@ def main():
     for fn in _tests:
         if only and fn.__name__ not in only:
             continue
+        t0 = time.monotonic()
         try:
             fn()
         except Skipped as e:
@@ -268,16 +271,18 @@ def main():
             continue
         except CheckFailed as e:
             failed += 1
-            print("FAIL %s\n  %s" % (fn.__name__, e))
+            print("FAIL %s (%.1f s)\n  %s" % (fn.__name__,
+                                             time.monotonic() - t0, e))
             continue
         except Exception:
             failed += 1
-            print("FAIL %s\n  %s" % (fn.__name__,
-                                     traceback.format_exc().replace(
-                                         "\n", "\n  ")))
+            print("FAIL %s (%.1f s)\n  %s" % (fn.__name__,
+                                             time.monotonic() - t0,
+                                             traceback.format_exc().replace(
+                                                 "\n", "\n  ")))
             continue
         passed += 1
-        print("ok %s" % fn.__name__)
+        print("ok %s (%.1f s)" % (fn.__name__, time.monotonic() - t0))
     if skipped:
         print("%d skipped" % skipped)
     print("%d passed, %d failed" % (passed, failed))
