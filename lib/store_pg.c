@@ -258,7 +258,7 @@ reconnect(struct tr_store *st)
 		 * views of the config applied (pg_config_again); without
 		 * them, the next tr_store_use_config() makes them. */
 		PQclear(PQexec(st->conn, "SET client_min_messages = warning;"
-		    "SET client_encoding = 'UTF8'"));
+		    "SET client_encoding = 'UTF8'; SET jit = off"));
 		if (st->readonly)
 			PQclear(PQexec(st->conn,
 			    "SET default_transaction_read_only = on"));
@@ -975,9 +975,17 @@ pg_open(struct tr_store **out, const char *path, int flags)
 		    "database: %s (is the server running, and the address, "
 		    "user and password right?)", st->shown, line);
 	}
-	/* tributary's text is UTF-8, whatever the database's encoding. */
+	/*
+	 * tributary's text is UTF-8, whatever the database's encoding. No
+	 * JIT: a page or a search is a few milliseconds of work, and
+	 * compiling its expressions (which the server does when the
+	 * planner's cost estimate passes jit_above_cost, as it can for a
+	 * search over many matches) costs tens of milliseconds or more that
+	 * never pay back.
+	 */
 	if ((rc = run(st, "SET client_min_messages = warning;"
-	    "SET client_encoding = 'UTF8'", "setting up the connection")) != 0)
+	    "SET client_encoding = 'UTF8'; SET jit = off",
+	    "setting up the connection")) != 0)
 		return rc;
 	if (!st->readonly && (rc = migrate(st)) != 0)
 		return rc;

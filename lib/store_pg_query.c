@@ -111,52 +111,30 @@ param_i64(struct stmt *s, int64_t v)
  * How a search reads its rows (choose_search): as the planner likes;
  * walking the date index and matching each row (the @@ written as its
  * function, which no index serves); or reading the matches through the
- * GIN index once (a materialized CTE: else the planner may scan the
- * index again for each feed of a small config) and sorting them (the
- * order by an expression, which no index serves).
+ * GIN index once and keeping the newest (SEARCH_SORT, below).
  */
 enum { SEARCH_PLANNER, SEARCH_WALK, SEARCH_SORT };
 
 /*
- * The chunk statement: q's filters, the keyset position (has_pos: rows
- * after (ps, pi)), tsq the tsquery text (or NULL) read as how says, at
- * most lim rows.
+ * The conditions of q's filters and the keyset position on articles a
+ * (" WHERE ... AND ..."). f_joined: feeds f (or feeds_in f) is joined,
+ * and the membership of a's feed in the merged feed is f's; else it is
+ * asked per row, by a's feed's row looked up by its key (see build_sql).
  */
 static int
-build_sql(struct stmt *s, const struct tr_query *q, int conf,
-    const char *tsq, int how, int has_pos, int64_t ps, int64_t pi,
-    int64_t lim)
+add_filters(struct stmt *s, const struct tr_query *q, int conf,
+    int f_joined, int has_pos, int64_t ps, int64_t pi)
 {
 	struct tr_buf *b = &s->sql;
-	int rc = 0, n_feed = 0, n_tag = 0, n_tsq = 0;
+	int rc = 0, n_feed = 0, n_tag = 0;
 
-	if (tsq && how == SEARCH_SORT) {
-		rc = tr_buf_adds(b, "WITH m AS MATERIALIZED (SELECT id FROM"
-				    " articles WHERE tsv @@ to_tsquery("
-				    "'tr_search', ");
-		if (rc == 0)
-			rc = param(s, tsq);
-		n_tsq = s->n;
-		if (rc == 0)
-			rc = tr_buf_adds(b, ")) ");
-	}
-	if (rc == 0)
-		rc = tr_buf_adds(b, select_cols);
-
-	/*
-	 * The feeds in the merged feed: with a config at hand its view of
-	 * the active ones (store_pg_feeds.c), which the planner sizes right.
-	 */
-	if (rc == 0)
-		rc = tr_buf_adds(b, conf ? "feeds_in f ON f.id = a.feed_id"
-					 : "feeds f ON f.id = a.feed_id");
 	/*
 	 * With a config at hand the primary row, chosen among the feeds of
 	 * every config, may be of a feed this one does not list, and this
 	 * one may list a feed no other does: the earliest row among this
 	 * config's feeds stands for the link, as with a tag.
 	 */
-	if (rc == 0 && !q->tag && !q->feed && conf)
+	if (!q->tag && !q->feed && conf)
 		rc = tr_buf_adds(b, " WHERE (a.canon IS NULL OR NOT EXISTS"
 				    " (SELECT 1 FROM articles b"
 				    " WHERE b.canon = a.canon"
@@ -164,7 +142,7 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 				    " (b.first_seen = a.first_seen AND"
 				    " b.id < a.id)) AND b.feed_id IN (SELECT"
 				    " id FROM feeds_in)))");
-	else if (rc == 0 && !q->tag && !q->feed)
+	else if (!q->tag && !q->feed)
 		rc = tr_buf_adds(b, " WHERE a.is_primary = 1");
 	if (rc == 0 && (q->tag || q->feed)) {
 		/* Feeds that count for deduplication: the feed, else the
@@ -188,8 +166,8 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 				rc = tr_buf_adds(b, ")");
 		}
 		if (rc == 0 && q->tag && q->feed) {
-			rc = tr_buf_adds(b, " AND f.id IN (SELECT feed_id FROM"
-					    " feed_tags WHERE tag = ");
+			rc = tr_buf_adds(b, " AND a.feed_id IN (SELECT feed_id"
+					    " FROM feed_tags WHERE tag = ");
 			if (rc == 0)
 				rc = param(s, q->tag);
 			if (rc == 0)
@@ -212,9 +190,16 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 					  n_tag);
 	}
 	/* A feed removed from the config leaves the merged feed at once
-	 * (feeds_in holds only the active ones). */
+	 * (feeds_in holds only the active ones). A scalar subquery is
+	 * never turned into a join: one lookup by key per row. */
 	if (rc == 0 && !conf)
-		rc = tr_buf_adds(b, " AND f.active = 1");
+		rc = tr_buf_adds(b, f_joined ? " AND f.active = 1"
+					     : " AND (SELECT f.active FROM"
+					       " feeds f WHERE f.id ="
+					       " a.feed_id) = 1");
+	else if (rc == 0 && !f_joined)
+		rc = tr_buf_adds(b, " AND (SELECT 1 FROM feeds_in f WHERE"
+				    " f.id = a.feed_id) = 1");
 	if (rc == 0 && q->since != TR_DATE_NONE) {
 		rc = tr_buf_adds(b, " AND a.sort_date >= ");
 		if (rc == 0)
@@ -232,9 +217,67 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 		if (rc == 0)
 			rc = tr_buf_adds(b, ")");
 	}
-	if (rc == 0 && n_tsq)
-		rc = tr_buf_adds(b, " AND a.id IN (SELECT id FROM m)");
-	else if (rc == 0 && tsq) {
+	return rc;
+}
+
+/*
+ * The chunk statement: q's filters, the keyset position (has_pos: rows
+ * after (ps, pi)), tsq the tsquery text (or NULL) read as how says, at
+ * most lim rows.
+ *
+ * SEARCH_SORT keeps the newest lim matches in a materialized CTE of ids
+ * (read through the GIN index once: else the planner may scan the index
+ * again for each feed of a small config; sorted by sort_date + 0, which
+ * no index serves), then reads those rows' columns and feeds. The
+ * matches are few when the sort is chosen, but the planner estimates
+ * most words at thousands of rows: given them, it joined all the feeds
+ * (a hash or merge join over every feed's row, 1 to 2 ms with 10,000
+ * feeds) to keep a hundred rows. Each match's feed is looked up by key
+ * instead (the filters' scalar subquery), and the full rows are read
+ * for the lim kept only.
+ */
+static int
+build_sql(struct stmt *s, const struct tr_query *q, int conf,
+    const char *tsq, int how, int has_pos, int64_t ps, int64_t pi,
+    int64_t lim)
+{
+	struct tr_buf *b = &s->sql;
+	int rc = 0, sort = tsq && how == SEARCH_SORT;
+
+	if (sort) {
+		rc = tr_buf_adds(b, "WITH m AS MATERIALIZED (SELECT a.id FROM"
+				    " articles a");
+		if (rc == 0)
+			rc = add_filters(s, q, conf, 0, has_pos, ps, pi);
+		if (rc == 0)
+			rc = tr_buf_adds(b, " AND a.tsv @@ to_tsquery("
+					    "'tr_search', ");
+		if (rc == 0)
+			rc = param(s, tsq);
+		if (rc == 0)
+			rc = tr_buf_adds(b, ") ORDER BY a.sort_date + 0 DESC,"
+					    " a.id DESC LIMIT ");
+		if (rc == 0)
+			rc = param_i64(s, lim);
+		if (rc == 0)
+			rc = tr_buf_adds(b, ") ");
+	}
+	if (rc == 0)
+		rc = tr_buf_adds(b, select_cols);
+
+	/*
+	 * The feeds in the merged feed: with a config at hand its view of
+	 * the active ones (store_pg_feeds.c), which the planner sizes right.
+	 */
+	if (rc == 0)
+		rc = tr_buf_adds(b, conf ? "feeds_in f ON f.id = a.feed_id"
+					 : "feeds f ON f.id = a.feed_id");
+	if (rc == 0 && sort)
+		return tr_buf_adds(b, " WHERE a.id IN (SELECT id FROM m)"
+				      " ORDER BY a.sort_date DESC, a.id DESC");
+	if (rc == 0)
+		rc = add_filters(s, q, conf, 1, has_pos, ps, pi);
+	if (rc == 0 && tsq) {
 		rc = tr_buf_adds(b, how == SEARCH_WALK
 					? " AND ts_match_vq(a.tsv, to_tsquery("
 					  "'tr_search', "
@@ -245,11 +288,8 @@ build_sql(struct stmt *s, const struct tr_query *q, int conf,
 			rc = tr_buf_adds(b, how == SEARCH_WALK ? "))" : ")");
 	}
 	if (rc == 0)
-		rc = tr_buf_adds(b, tsq && how == SEARCH_SORT
-					? " ORDER BY a.sort_date + 0 DESC,"
-					  " a.id DESC LIMIT "
-					: " ORDER BY a.sort_date DESC, a.id DESC"
-					  " LIMIT ");
+		rc = tr_buf_adds(b, " ORDER BY a.sort_date DESC, a.id DESC"
+				    " LIMIT ");
 	if (rc == 0)
 		rc = param_i64(s, lim);
 	return rc;
