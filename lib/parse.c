@@ -524,6 +524,9 @@ struct tr_parser {
 	 */
 	int always_clean;   /* tr_parse_opts: never the fast way */
 	int raw_html;       /* tr_parse_opts: bodies not sanitized */
+	tr_body_cb body_cb; /* tr_parse_opts: bodies sanitized before */
+	void *body_arg;
+	size_t n_sanitized, n_reused; /* items, see tr_parser_nsanitized */
 	const struct tr_html_policy *html_policy; /* borrowed; NULL: default */
 	int fast;           /* the cleaner is bypassed */
 	int fast_decided;   /* whether to go the fast way was decided */
@@ -1743,10 +1746,62 @@ sanitize_body(struct tr_parser *p, char **body, const char *base,
 	return rc == TR_ETOOBIG ? 0 : rc;
 }
 
+/* Mixes a string, or its absence, into h: a tag byte, the length, the
+ * bytes, so that no two lists of strings mix the same bytes. */
+static uint64_t
+hash_field(uint64_t h, const char *s)
+{
+	uint64_t n = s ? (uint64_t)strlen(s) : 0;
+	unsigned char tag = s ? 1 : 0;
+
+	h = tr_hash(h, &tag, 1);
+	h = tr_hash(h, &n, sizeof(n));
+	return s ? tr_hash(h, s, (size_t)n) : h;
+}
+
+uint64_t
+tr_parser_raw_hash(const char *summary, const char *summary_base,
+                   const char *content, const char *content_base,
+                   const struct tr_html_policy *policy, size_t max_field)
+{
+	static const char what[] = "tributary sanitizer";
+	uint64_t h = tr_hash(TR_HASH_INIT, what, sizeof(what));
+	uint64_t v[3] = {TR_HTML_VERSION, max_field, 0};
+	size_t i;
+
+	v[2] = policy ? (uint64_t)policy->mode : 0;
+	h = tr_hash(h, v, sizeof(v));
+	for (i = 0; policy && i < policy->n_embed_hosts; i++)
+		h = hash_field(h, policy->embed_hosts[i]);
+	h = hash_field(h, summary);
+	h = hash_field(h, summary ? summary_base : NULL);
+	h = hash_field(h, content);
+	h = hash_field(h, content ? content_base : NULL);
+	return h ? h : 1;
+}
+
+/*
+ * Asks the body callback for the bodies stored from the same inputs as
+ * the item's: 1 when it gave them (a->summary, a->content and a->text
+ * replaced), else 0 and the item is sanitized as usual.
+ */
+static int
+reuse_bodies(struct tr_parser *p)
+{
+	struct tr_article *a = &p->art;
+
+	if (p->body_cb == NULL || p->body_cb(a, p->body_arg) != 1)
+		return 0;
+	p->n_reused++;
+	return 1;
+}
+
 /*
  * The item's bodies, sanitized unless the options asked for them raw,
  * and their text for the search index (a->text: the summary's, a space,
- * the content's), so that the store need not parse them again.
+ * the content's), so that the store need not parse them again. Bodies
+ * the body callback has stored from the same inputs (a->raw_hash) are
+ * taken from it instead: an item a document repeats costs no parse.
  */
 static int
 sanitize_bodies(struct tr_parser *p)
@@ -1756,6 +1811,14 @@ sanitize_bodies(struct tr_parser *p)
 
 	if (p->raw_html)
 		return 0;
+	if (p->art.summary == NULL && p->art.content == NULL)
+		return 0; /* nothing to sanitize, nothing to reuse */
+	p->art.raw_hash = tr_parser_raw_hash(
+	    p->art.summary, p->summary_base, p->art.content, p->content_base,
+	    p->html_policy, p->max_field);
+	if (reuse_bodies(p))
+		return 0;
+	p->n_sanitized++;
 	tr_buf_init(&text, 16 * p->max_field + 8192);
 	rc = sanitize_body(p, &p->art.summary, p->summary_base, &text);
 	if (rc == 0 && text.len > 0)
@@ -3041,6 +3104,7 @@ doc_clear(struct tr_parser *p)
 	p->person_owner = 0;
 	p->sy_period = p->sy_freq = 0;
 	p->n_items = p->n_emitted = 0;
+	p->n_sanitized = p->n_reused = 0;
 	p->fast = p->fast_decided = p->halt = p->want_clean = 0;
 	p->shadow = 0;
 	p->line_adjust = 0;
@@ -3074,6 +3138,8 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->always_clean = opts && opts->always_clean;
 	p->raw_html = opts && opts->raw_html;
 	p->html_policy = opts ? opts->html_policy : NULL;
+	p->body_cb = opts ? opts->body_cb : NULL;
+	p->body_arg = opts ? opts->body_arg : NULL;
 	index_tags(p);
 	tr_buf_init(&p->text, p->max_field);
 	tr_buf_init(&p->cleaned, (size_t)1 << 30);
@@ -3110,6 +3176,13 @@ tr_parser_set_html_policy(struct tr_parser *p,
                           const struct tr_html_policy *policy)
 {
 	p->html_policy = policy;
+}
+
+void
+tr_parser_set_body_cb(struct tr_parser *p, tr_body_cb cb, void *arg)
+{
+	p->body_cb = cb;
+	p->body_arg = arg;
 }
 
 int
@@ -3618,6 +3691,18 @@ const char *
 tr_parser_warning(const struct tr_parser *p, size_t i)
 {
 	return i < p->n_warnings ? p->warnings[i] : NULL;
+}
+
+size_t
+tr_parser_nsanitized(const struct tr_parser *p)
+{
+	return p->n_sanitized;
+}
+
+size_t
+tr_parser_nreused(const struct tr_parser *p)
+{
+	return p->n_reused;
 }
 
 size_t

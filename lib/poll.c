@@ -120,6 +120,8 @@ struct round {
 	/* The per-host limit across processes (store.h: host slots), or
 	 * NULL: this process's only. */
 	struct tr_store_hosts *hosts;
+	/* The stored bodies the parsers reuse (store.h), or NULL. */
+	struct tr_store_bodies *bodies;
 	/* Parsers of finished jobs, reset and reused by the next ones (no
 	 * more than the jobs ever in flight at once); freed with the round. */
 	struct tr_parser **spare;
@@ -323,6 +325,16 @@ parser_park(struct round *rd, struct tr_parser *p)
 	rd->spare[rd->n_spare++] = p;
 }
 
+/* The parser's body callback: the item's bodies as the store has them
+ * from the same raw inputs, so that it is not sanitized again. */
+static int
+stored_bodies(struct tr_article *a, void *arg)
+{
+	struct job *j = arg;
+
+	return tr_store_bodies_get(j->rd->bodies, a, j->fs.name);
+}
+
 /*
  * A parser for job j's document: a parked one reset for it (whatever
  * state its last document left it in, a failure midway included), else a
@@ -339,6 +351,7 @@ parser_take(struct job *j, const struct tr_parse_opts *po)
 		if (tr_parser_reset(p, po->base_url, po->content_type) == 0) {
 			tr_parser_set_callback(p, on_article, j);
 			tr_parser_set_html_policy(p, po->html_policy);
+			tr_parser_set_body_cb(p, po->body_cb, po->body_arg);
 			j->parser = p;
 			return 0;
 		}
@@ -672,6 +685,10 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	/* Bodies are sanitized as they are parsed, by the feed's policy. */
 	tr_config_feed_html_policy(&j->html_policy, j->rd->cfg, j->fc);
 	po.html_policy = &j->html_policy;
+	if (j->rd->bodies != NULL) {
+		po.body_cb = stored_bodies;
+		po.body_arg = j;
+	}
 	j->html_type = media_is_html(r->content_type);
 	j->sniffing = 1;
 	if (set_str(&j->content_type, r->content_type) != 0) {
@@ -1414,6 +1431,9 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	if (tr_store_hosts_open(&rd.hosts, st) != 0)
 		tr_log(TR_LOG_WARN, "poll: %s; this round keeps per_host for "
 		       "this process only", tr_store_errmsg(st));
+	if (tr_store_bodies_open(&rd.bodies, st) != 0)
+		tr_log(TR_LOG_WARN, "poll: %s; this round sanitizes every item "
+		       "of a changed document", tr_store_errmsg(st));
 	if ((rc = tr_writer_start(&rd.w, st, WRITER_QUEUE_BYTES)) != 0) {
 		tr_log(TR_LOG_ERROR, "poll: starting the writer thread failed: "
 		       "%s", tr_strerror(rc));
@@ -1423,6 +1443,8 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	rc = tr_fetch_run(&fo, &ops, &rd);
 	tr_store_hosts_close(rd.hosts);
 	rd.hosts = NULL;
+	tr_store_bodies_close(rd.bodies);
+	rd.bodies = NULL;
 	/* The last documents' results, whose feed states then go the same
 	 * way before the writer ends. */
 	tr_writer_flush(rd.w);
@@ -1443,6 +1465,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	       rd.stats.disabled, rd.stats.added, rd.stats.updated);
 out:
 	tr_store_hosts_close(rd.hosts);
+	tr_store_bodies_close(rd.bodies);
 	/* Jobs never handed out (cancelled round) still own memory. */
 	for (i = rd.next_job; i < rd.n_jobs; i++)
 		job_release(&rd.jobs[i]);

@@ -240,6 +240,31 @@ tr_store_hosts_close(struct tr_store_hosts *h)
 }
 
 int
+tr_store_bodies_open(struct tr_store_bodies **out, struct tr_store *st)
+{
+	*out = NULL;
+	if (OPS(st)->bodies_open == NULL)
+		return 0;
+	return OPS(st)->bodies_open(out, st);
+}
+
+int
+tr_store_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
+    const char *feed)
+{
+	if (h == NULL || a->raw_hash == 0 || a->id == NULL)
+		return 0;
+	return OPS(h)->bodies_get(h, a, feed);
+}
+
+void
+tr_store_bodies_close(struct tr_store_bodies *h)
+{
+	if (h != NULL)
+		OPS(h)->bodies_close(h);
+}
+
+int
 tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name)
 {

@@ -158,6 +158,13 @@ struct store_ops {
 	    int64_t changed_at);
 	void (*copy_abort)(struct tr_store *st);
 	void (*copy_remove)(const char *path);
+
+	/* Stored bodies (store.h): NULL when the backend keeps none; the
+	 * handle's first member is the backend's table too. */
+	int (*bodies_open)(struct tr_store_bodies **out, struct tr_store *st);
+	int (*bodies_get)(struct tr_store_bodies *h, struct tr_article *a,
+	    const char *feed);
+	void (*bodies_close)(struct tr_store_bodies *h);
 };
 
 /*

@@ -51,7 +51,7 @@
 #include "tributary/log.h"
 
 /* The schema version this tributary writes (PRAGMA user_version). */
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 
 /*
  * migrations[i] brings a database from user_version i to i + 1. Append
@@ -283,6 +283,14 @@ static const char *const migrations[] = {
      * names it (the parser can give it only to the items after it).
      */
     "ALTER TABLE feeds ADD COLUMN doc_author TEXT;",
+    /*
+     * 10 -> 11: the raw hash of what each row's bodies were sanitized
+     * from (tr_article.raw_hash), so that an item a document repeats
+     * takes its stored bodies instead of the sanitizer's time
+     * (store.h: stored bodies). Rows stored before have none; a
+     * document that carries them again gives them theirs.
+     */
+    "ALTER TABLE articles ADD COLUMN raw_hash INTEGER;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -298,6 +306,7 @@ static const char temp_schema[] =
     "  published INTEGER, updated INTEGER, categories TEXT,"
     "  enclosures TEXT, source_title TEXT, source_url TEXT,"
     "  source_id TEXT, hash INTEGER NOT NULL, image TEXT, body_text TEXT,"
+    "  raw_hash INTEGER,"
     "  PRIMARY KEY (batch, identity)"
     ");"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
@@ -405,9 +414,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO temp.stage(batch, identity, guid,"
 	" guid_is_permalink, link, canon, title, author, authors, summary,"
 	" content, published, updated, categories, enclosures, source_title,"
-	" source_url, source_id, hash, image, body_text) VALUES (?1, ?2, ?3,"
-	" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	" ?19, ?20, ?21)",
+	" source_url, source_id, hash, image, body_text, raw_hash) VALUES (?1,"
+	" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+	" ?17, ?18, ?19, ?20, ?21, ?22)",
     [S_STAGE_DROP] = "DELETE FROM temp.stage WHERE batch = ?1",
     [S_TOUCHED_CLEAR] = "DELETE FROM temp.touched",
     /* Old links of rows whose content (and maybe link) changes. */
@@ -431,14 +440,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	"UPDATE articles AS a SET (guid, guid_is_permalink, link, canon,"
 	" title, author, authors, summary, content, published, updated,"
 	" categories, enclosures, source_title, source_url, source_id, hash,"
-	" image, body_text, changed_at, in_latest, is_primary, sort_date) ="
-	" (SELECT s.guid,"
+	" image, body_text, raw_hash, changed_at, in_latest, is_primary,"
+	" sort_date) = (SELECT s.guid,"
 	" s.guid_is_permalink, s.link, s.canon, s.title, s.author, s.authors,"
 	" s.summary, s.content, s.published,"
 	" CASE WHEN s.updated IS NOT NULL AND (a.updated IS NULL"
 	"   OR s.updated > a.updated) THEN s.updated ELSE ?3 END,"
 	" s.categories, s.enclosures, s.source_title, s.source_url,"
-	" s.source_id, s.hash, s.image, s.body_text, ?3, 1,"
+	" s.source_id, s.hash, s.image, s.body_text, s.raw_hash, ?3, 1,"
 	" CASE WHEN s.canon IS NULL THEN 1 ELSE a.is_primary END,"
 	" CASE WHEN s.published IS NOT NULL THEN"
 	"   (CASE WHEN s.published > ?3 THEN a.first_seen ELSE s.published"
@@ -454,20 +463,34 @@ static const char *const stmt_sql[S__COUNT] = {
 	" link, canon, title, author, authors, summary, content, published,"
 	" updated, categories, enclosures, source_title, source_url,"
 	" source_id, first_seen, changed_at, sort_date, hash, in_latest,"
-	" is_primary, image, body_text) SELECT ?2, s.identity, s.guid,"
+	" is_primary, image, body_text, raw_hash) SELECT ?2, s.identity,"
+	" s.guid,"
 	" s.guid_is_permalink,"
 	" s.link, s.canon, s.title, s.author, s.authors, s.summary,"
 	" s.content, s.published, s.updated, s.categories, s.enclosures,"
 	" s.source_title, s.source_url, s.source_id, ?3, ?3,"
 	" CASE WHEN coalesce(s.published, s.updated) IS NULL THEN "
 	UNDATED_SORT_DATE " ELSE " SORT_DATE("?3") " END,"
-	" s.hash, 1, 1, s.image, s.body_text FROM temp.stage s"
+	" s.hash, 1, 1, s.image, s.body_text, s.raw_hash FROM temp.stage s"
 	/* Walks the batch's rowids in order: "WHERE s.batch = ?1 ORDER BY
 	 * s.rowid" sorted whole rows, contents included, in a temp b-tree. */
 	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1)"
 	" AND NOT EXISTS (SELECT 1 FROM articles a"
 	" WHERE a.feed_id = ?2 AND a.identity = s.identity)"
 	" ORDER BY s.rowid",
+    /*
+     * An unchanged row (same content hash, so the same bodies) takes the
+     * raw hash the document's item gives it, so its bodies are reused
+     * next time: rows stored before schema 11, or from other raw bytes
+     * that sanitized the same. Not a change: nothing shown differs.
+     */
+    [S_APPLY_RAW] =
+	"UPDATE articles AS a SET raw_hash = (SELECT s.raw_hash"
+	" FROM temp.stage s WHERE s.batch = ?1 AND s.identity = a.identity)"
+	" WHERE a.feed_id = ?2 AND a.identity IN (SELECT identity"
+	" FROM temp.stage WHERE batch = ?1 AND raw_hash IS NOT NULL)"
+	" AND a.raw_hash IS NOT (SELECT s.raw_hash FROM temp.stage s"
+	" WHERE s.batch = ?1 AND s.identity = a.identity)",
     [S_LATEST_OFF] = "UPDATE articles SET in_latest = 0 WHERE feed_id = ?2"
 		     " AND in_latest = 1 AND identity NOT IN"
 		     " (SELECT identity FROM temp.stage WHERE batch = ?1)",
@@ -2092,5 +2115,8 @@ const struct store_ops store_sqlite_ops = {
 	.copy_finish = sq_copy_finish,
 	.copy_abort = sq_copy_abort,
 	.copy_remove = sq_copy_remove,
+	.bodies_open = sq_bodies_open,
+	.bodies_get = sq_bodies_get,
+	.bodies_close = sq_bodies_close,
 };
 /* clang-format on */

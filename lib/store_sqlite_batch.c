@@ -183,6 +183,8 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 	sqlite3_bind_int64(s, 19, (int64_t)p->hash);
 	store_bind_text(s, 20, a->image);
 	store_bind_text(s, 21, store_prep_text(a, p));
+	if (a->raw_hash != 0)
+		sqlite3_bind_int64(s, 22, (int64_t)a->raw_hash);
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* the article and p are the caller's */
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
@@ -266,6 +268,7 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 		 &r->updated)) != 0 ||
 	    (rc = apply_step(b, S_APPLY_INSERT, now, &r->changes,
 		 &r->added)) != 0 ||
+	    (rc = apply_step(b, S_APPLY_RAW, now, NULL, NULL)) != 0 ||
 	    (rc = apply_step(b, S_LATEST_OFF, now, &r->changes, NULL)) != 0 ||
 	    (rc = apply_step(b, S_LATEST_ON, now, &r->changes, NULL)) != 0 ||
 	    (rc = store_fix_primary(b->st, &r->changes)) != 0 ||

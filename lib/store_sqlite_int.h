@@ -57,6 +57,7 @@ enum store_stmt {
 	S_TOUCH_NEW,
 	S_APPLY_UPDATE,
 	S_APPLY_INSERT,
+	S_APPLY_RAW,
 	S_LATEST_OFF,
 	S_LATEST_ON,
 	S_PRIMARY_OFF,
@@ -305,6 +306,11 @@ int sq_host_give(struct tr_store_hosts *h, const char *host, int slot);
 int sq_hosts_flush(struct tr_store_hosts *h);
 const char *sq_hosts_errmsg(const struct tr_store_hosts *h);
 void sq_hosts_close(struct tr_store_hosts *h);
+/* Stored bodies (store_sqlite_bodies.c). */
+int sq_bodies_open(struct tr_store_bodies **out, struct tr_store *st);
+int sq_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
+    const char *feed);
+void sq_bodies_close(struct tr_store_bodies *h);
 int sq_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
 int sq_feed_save(struct tr_store *st, const struct tr_feed_state *fs);

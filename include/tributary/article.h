@@ -56,6 +56,12 @@ struct tr_article {
 			   or NULL */
 	uint64_t id_hash; /* an item without guid or link: the hash its id
 			     was made from (tr_article_identity), else 0 */
+	uint64_t raw_hash; /* the hash of what the sanitized bodies were
+			      made from (the raw bodies, their bases, the
+			      policy, the sanitizer's version), or 0: the
+			      parser sets it and the store keeps it, so that
+			      bodies stored from the same inputs are reused
+			      instead of sanitized again (parse.h) */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;

@@ -48,6 +48,14 @@ enum tr_html_mode {
 	TR_HTML_TEXT,        /* no markup at all: the text, escaped */
 };
 
+/*
+ * The sanitizer's version: bump it with any change of what tr_html_sanitize
+ * or tr_html_sanitize_text give for some input, so that bodies stored by
+ * an older sanitizer are not reused for the same inputs (tr_article's
+ * raw_hash) but sanitized again.
+ */
+#define TR_HTML_VERSION 1
+
 struct tr_html_policy {
 	enum tr_html_mode mode;
 	/*

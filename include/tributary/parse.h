@@ -19,6 +19,7 @@
 #define TRIBUTARY_PARSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tributary/article.h"
 #include "tributary/html.h"
@@ -48,6 +49,16 @@ const char *tr_feed_version_name(enum tr_feed_version v);
  */
 typedef int (*tr_article_cb)(const struct tr_article *a, void *arg);
 
+/*
+ * Asked, when set, for each item whose bodies are to be sanitized, once
+ * a->id and a->raw_hash are set (a->summary and a->content still as the
+ * document has them): returns 1 after replacing a->summary, a->content
+ * and a->text (owned by a; freed with it) with the ones stored from the
+ * same raw_hash, so the item is not sanitized again; 0, or a negative
+ * error, to have it sanitized.
+ */
+typedef int (*tr_body_cb)(struct tr_article *a, void *arg);
+
 struct tr_parse_opts {
 	const char *base_url;	  /* the document's URL, for relative links */
 	const char *content_type; /* HTTP Content-Type, for its charset */
@@ -63,6 +74,8 @@ struct tr_parse_opts {
 	const struct tr_html_policy *html_policy; /* borrowed; NULL: the
 	                                             default policy */
 	int raw_html; /* non-zero: bodies as the document has them */
+	tr_body_cb body_cb; /* bodies sanitized before, or NULL */
+	void *body_arg;
 };
 
 struct tr_parser;
@@ -87,6 +100,21 @@ void tr_parser_set_callback(struct tr_parser *p, tr_article_cb cb, void *arg);
 /* Replaces the sanitizer policy (borrowed; NULL: the default). */
 void tr_parser_set_html_policy(struct tr_parser *p,
                                const struct tr_html_policy *policy);
+
+/* Replaces the body callback and its arg (NULL: every body sanitized). */
+void tr_parser_set_body_cb(struct tr_parser *p, tr_body_cb cb, void *arg);
+
+/*
+ * The raw hash of an item's bodies (tr_article.raw_hash): of the summary
+ * and content as the document has them (either may be NULL), the bases
+ * they resolve against, the policy (NULL: the default), the cap on one
+ * field and the sanitizer's version, so that equal hashes mean equal
+ * sanitized bodies. Never 0.
+ */
+uint64_t tr_parser_raw_hash(const char *summary, const char *summary_base,
+                            const char *content, const char *content_base,
+                            const struct tr_html_policy *policy,
+                            size_t max_field);
 
 /*
  * Parses the next len bytes. Returns 0 (also when the document is broken
@@ -115,6 +143,11 @@ const char *tr_parser_warning(const struct tr_parser *p, size_t i);
 
 /* Articles handed to the callback so far. */
 size_t tr_parser_nitems(const struct tr_parser *p);
+
+/* Of the document's items so far: those whose bodies went through the
+ * sanitizer, and those whose bodies the body callback gave instead. */
+size_t tr_parser_nsanitized(const struct tr_parser *p);
+size_t tr_parser_nreused(const struct tr_parser *p);
 
 /* The root element's local name ("rss", "feed", "RDF", "html"), or "". */
 const char *tr_parser_root(const struct tr_parser *p);

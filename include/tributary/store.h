@@ -248,6 +248,33 @@ int tr_store_hosts_flush(struct tr_store_hosts *h);
 const char *tr_store_hosts_errmsg(const struct tr_store_hosts *h);
 void tr_store_hosts_close(struct tr_store_hosts *h);
 
+/*
+ * Stored bodies: the sanitizer's work on an item kept for the next time
+ * a document carries the item unchanged. Each article row keeps the raw
+ * hash of what its bodies were made from (tr_article.raw_hash: the raw
+ * bodies, their bases, the policy and the sanitizer's version), so a
+ * changed document's parser asks for each item's stored bodies first
+ * and sanitizes only the items that have none (parse.h: tr_body_cb).
+ *
+ * tr_store_bodies_open() makes a read handle of its own for the thread
+ * that parses (the writer thread owns st): 0 with *out NULL when the
+ * backend keeps no raw hashes (PostgreSQL: one statement per item would
+ * cost about what the sanitizer does), else 0 or TR_ESTORE/TR_ENOMEM
+ * (st's errmsg). tr_store_bodies_get(): when feed's row of a->id was
+ * stored from bodies of raw hash a->raw_hash (non-zero), replaces
+ * a->summary, a->content and a->text with the stored ones and returns 1;
+ * 0 when there is no such row (a new or changed item, one retention
+ * deleted, one of another feed); a negative error leaves a as it was.
+ * Whatever it returns, the record is then exactly the one sanitizing
+ * would have given, so the store's content hash and rules see no
+ * difference. tr_store_bodies_close() accepts NULL.
+ */
+struct tr_store_bodies;
+int tr_store_bodies_open(struct tr_store_bodies **out, struct tr_store *st);
+int tr_store_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
+    const char *feed);
+void tr_store_bodies_close(struct tr_store_bodies *h);
+
 /* Reads one feed's state into *out (free with tr_feed_state_free). */
 int tr_store_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);

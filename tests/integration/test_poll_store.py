@@ -101,7 +101,7 @@ def round_leaves_every_article_searchable():
            [0][0], 0, "old title gone")
         check(fts_consistent(td), "index agrees after the update")
         if not PG_DIR:
-            eq(sql(td, "PRAGMA user_version")[0][0], 10, "schema version")
+            eq(sql(td, "PRAGMA user_version")[0][0], 11, "schema version")
 
 
 @test

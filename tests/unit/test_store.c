@@ -94,7 +94,7 @@ test_open_file_schema(void)
 	struct tr_store *st = NULL;
 
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE "
 				"name IN ('feeds','articles','articles_fts',"
 				"'feed_tags','meta')"),
@@ -103,7 +103,7 @@ test_open_file_schema(void)
 	/* Reopening an up-to-date file migrates nothing and works. */
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	tr_store_close(st);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	{
 		/* WAL is persistent in the file: read it back raw. */
 		sqlite3 *db = NULL;
@@ -1019,7 +1019,7 @@ test_migrate_v1(void)
 	sqlite3_close(db);
 
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"), 3);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta WHERE key = 'fts_done'"),
 	    3);

@@ -337,7 +337,7 @@ concurrent_first_open(void)
 		waitpid(pids[i], &status, 0);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM meta"), 3);
 	rm_db(path);
 }

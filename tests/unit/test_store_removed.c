@@ -507,6 +507,7 @@ test_migrate_v3(void)
 				   "DROP TABLE articles_fts;"
 				   "ALTER TABLE articles DROP COLUMN body_text;"
 				   "ALTER TABLE feeds DROP COLUMN doc_author;"
+				   "ALTER TABLE articles DROP COLUMN raw_hash;"
 				   "ALTER TABLE feeds DROP COLUMN removed_at;"
 				   "ALTER TABLE feeds DROP COLUMN lease_owner;"
 				   "ALTER TABLE feeds DROP COLUMN lease_until;"
@@ -518,7 +519,7 @@ test_migrate_v3(void)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	CHECK(sql_int(path, "SELECT removed_at FROM feeds WHERE name='b'") >
 	      T0);
 	CHECK_INT(sql_int(path, "SELECT removed_at FROM feeds WHERE name='a'"),

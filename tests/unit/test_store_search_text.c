@@ -297,12 +297,13 @@ test_migrated_sqlite(void)
 	    "  INSERT INTO articles_fts(rowid, title, summary, content)"
 	    "  VALUES (new.id, new.title, new.summary, new.content); END;"
 	    "ALTER TABLE feeds DROP COLUMN doc_author;"
+	    "ALTER TABLE articles DROP COLUMN raw_hash;"
 	    "PRAGMA user_version = 8;");
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM articles_fts"
 	    " WHERE articles_fts MATCH 'hrefonlyword'"), 1);
 	st = NULL;
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
-	CHECK_INT(sql_int(path, "PRAGMA user_version"), 10);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), 11);
 	/* FTS5's own check of the rebuilt index against the rows. */
 	raw_exec(path, "INSERT INTO articles_fts(articles_fts)"
 	    " VALUES ('integrity-check')");
