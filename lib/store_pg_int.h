@@ -47,6 +47,10 @@ struct tr_store {
 	char *cfg_json;
 	char *cfg_key;
 	int64_t next_batch; /* id of the next batch on this handle */
+	/* The server process whose session holds the merged query's
+	 * prepared statement (store_pg_query.c), without and with the
+	 * config's views; 0: none yet. */
+	int lists_pid[2];
 	char errmsg[512];
 };
 
