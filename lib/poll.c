@@ -81,13 +81,11 @@ struct answer {
 	int recovered; /* the document needed repairs */
 };
 
-struct job {
-	struct round *rd;
-	struct tr_feed_state fs; /* owned copy; freed when done */
-	const struct tr_feed_conf *fc;
-	char *host;  /* "host:port" of the request URL */
-	size_t rank; /* its place among the feeds of its host */
-	/* While in flight: */
+/* A job's state while its transfer runs and its document is stored:
+ * allocated when the job is handed out and freed when it ends, so that
+ * the jobs waiting for their turn (all the feeds of a round) hold only
+ * what a request needs. */
+struct flight {
 	struct tr_parser *parser;
 	struct tr_writer_doc *doc; /* its document on the writer's side */
 	struct tr_buf sniff; /* start of a possibly HTML body */
@@ -100,6 +98,15 @@ struct job {
 	char *content_type;
 	int redirects; /* of the transfer, for the report */
 	struct tr_html_policy html_policy; /* the feed's, for its parser */
+};
+
+struct job {
+	struct round *rd;
+	struct tr_feed_state fs; /* owned copy; freed when done */
+	const struct tr_feed_conf *fc;
+	char *host;  /* "host:port" of the request URL */
+	size_t rank; /* its place among the feeds of its host */
+	struct flight *f; /* while handed out, else NULL */
 };
 
 struct round {
@@ -291,7 +298,6 @@ collect_cb(const struct tr_feed_state *fs, void *arg)
 	}
 	j->fc = fc;
 	j->rd = rd;
-	tr_buf_init(&j->sniff, SNIFF_MAX);
 	rd->n_jobs++;
 	return 0;
 }
@@ -352,12 +358,12 @@ parser_take(struct job *j, const struct tr_parse_opts *po)
 			tr_parser_set_callback(p, on_article, j);
 			tr_parser_set_html_policy(p, po->html_policy);
 			tr_parser_set_body_cb(p, po->body_cb, po->body_arg);
-			j->parser = p;
+			j->f->parser = p;
 			return 0;
 		}
 		tr_parser_free(p); /* out of memory: not reusable */
 	}
-	return tr_parser_new(&j->parser, po, on_article, j);
+	return tr_parser_new(&j->f->parser, po, on_article, j);
 }
 
 static void
@@ -371,20 +377,37 @@ answer_free(struct answer *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* A job handed out: its state in flight (see struct flight). */
+static int
+flight_new(struct job *j)
+{
+	if ((j->f = calloc(1, sizeof(*j->f))) == NULL)
+		return TR_ENOMEM;
+	tr_buf_init(&j->f->sniff, SNIFF_MAX);
+	return 0;
+}
+
+static void
+flight_free(struct round *rd, struct flight *f)
+{
+	if (f == NULL)
+		return;
+	parser_park(rd, f->parser);
+	if (f->doc != NULL)
+		tr_writer_doc_discard(rd->w, f->doc);
+	answer_free(&f->answer);
+	tr_buf_free(&f->sniff);
+	free(f->content_type);
+	free(f);
+}
+
 static void
 job_release(struct job *j)
 {
-	parser_park(j->rd, j->parser);
-	if (j->doc != NULL)
-		tr_writer_doc_discard(j->rd->w, j->doc);
-	answer_free(&j->answer);
-	tr_buf_free(&j->sniff);
-	free(j->content_type);
+	flight_free(j->rd, j->f);
+	j->f = NULL;
 	free(j->host);
 	tr_feed_state_free(&j->fs);
-	j->parser = NULL;
-	j->doc = NULL;
-	j->content_type = NULL;
 	j->host = NULL;
 }
 
@@ -406,10 +429,10 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 	r.next_check = j->fs.next_check;
 	r.index = ++rd->reported;
 	r.total = rd->total;
-	r.redirects = j->redirects;
-	r.recovered = oc == TR_POLL_OK &&
-	              (j->parser != NULL ? tr_parser_bozo(j->parser)
-	                                 : j->answer.recovered);
+	r.redirects = j->f != NULL ? j->f->redirects : 0;
+	r.recovered = oc == TR_POLL_OK && j->f != NULL &&
+	              (j->f->parser != NULL ? tr_parser_bozo(j->f->parser)
+	                                    : j->f->answer.recovered);
 	rd->stats.feeds++;
 	rd->stats.added += r.added;
 	rd->stats.updated += r.updated;
@@ -657,8 +680,8 @@ on_article(const struct tr_article *a, void *arg)
 	struct job *j = arg;
 	int rc;
 
-	if ((rc = tr_writer_doc_add(j->rd->w, j->doc, a)) != 0) {
-		j->store_err = rc;
+	if ((rc = tr_writer_doc_add(j->rd->w, j->f->doc, a)) != 0) {
+		j->f->store_err = rc;
 		return 1;
 	}
 	return 0;
@@ -683,24 +706,24 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	po.base_url = r->effective_url;
 	po.content_type = r->content_type;
 	/* Bodies are sanitized as they are parsed, by the feed's policy. */
-	tr_config_feed_html_policy(&j->html_policy, j->rd->cfg, j->fc);
-	po.html_policy = &j->html_policy;
+	tr_config_feed_html_policy(&j->f->html_policy, j->rd->cfg, j->fc);
+	po.html_policy = &j->f->html_policy;
 	if (j->rd->bodies != NULL) {
 		po.body_cb = stored_bodies;
 		po.body_arg = j;
 	}
-	j->html_type = media_is_html(r->content_type);
-	j->sniffing = 1;
-	if (set_str(&j->content_type, r->content_type) != 0) {
-		j->store_err = TR_ENOMEM;
+	j->f->html_type = media_is_html(r->content_type);
+	j->f->sniffing = 1;
+	if (set_str(&j->f->content_type, r->content_type) != 0) {
+		j->f->store_err = TR_ENOMEM;
 		return 1;
 	}
-	if ((j->doc = tr_writer_doc_begin(j->rd->w, j->fs.name, j)) == NULL) {
-		j->store_err = TR_ENOMEM;
+	if ((j->f->doc = tr_writer_doc_begin(j->rd->w, j->fs.name, j)) == NULL) {
+		j->f->store_err = TR_ENOMEM;
 		return 1;
 	}
 	if ((rc = parser_take(j, &po)) != 0) {
-		j->store_err = rc;
+		j->f->store_err = rc;
 		return 1;
 	}
 	return 0;
@@ -713,30 +736,30 @@ body_cb(void *arg, const void *buf, size_t len)
 	const char *root;
 	int rc;
 
-	if (j->sniffing && j->sniff.len < SNIFF_MAX) {
-		size_t room = SNIFF_MAX - j->sniff.len;
+	if (j->f->sniffing && j->f->sniff.len < SNIFF_MAX) {
+		size_t room = SNIFF_MAX - j->f->sniff.len;
 
-		if (tr_buf_add(&j->sniff, buf, len < room ? len : room) != 0)
-			j->sniffing = 0;
+		if (tr_buf_add(&j->f->sniff, buf, len < room ? len : room) != 0)
+			j->f->sniffing = 0;
 	}
-	if (!j->parse_err) {
-		rc = tr_parser_feed(j->parser, buf, len);
-		if (rc == TR_EABORT || j->store_err)
+	if (!j->f->parse_err) {
+		rc = tr_parser_feed(j->f->parser, buf, len);
+		if (rc == TR_EABORT || j->f->store_err)
 			return 1;
 		if (rc != 0)
-			j->parse_err = 1;
+			j->f->parse_err = 1;
 	}
 	/* Once the parser saw a root that is not html, stop sniffing. */
-	if (j->sniffing && !j->html_type) {
-		root = tr_parser_root(j->parser);
+	if (j->f->sniffing && !j->f->html_type) {
+		root = tr_parser_root(j->f->parser);
 		if (root != NULL && *root != '\0' &&
 		    strcasecmp(root, "html") != 0) {
-			j->sniffing = 0;
-			tr_buf_free(&j->sniff);
+			j->f->sniffing = 0;
+			tr_buf_free(&j->f->sniff);
 		}
 	}
 	/* A broken document: read on only to fill the sniff buffer. */
-	if (j->parse_err && (!j->sniffing || j->sniff.len >= SNIFF_MAX))
+	if (j->f->parse_err && (!j->f->sniffing || j->f->sniff.len >= SNIFF_MAX))
 		return 1;
 	return 0;
 }
@@ -845,11 +868,11 @@ succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
 	int64_t now = clock_now(rd), exp = 0;
 	int rc = 0;
 
-	if (j->parser != NULL && oc == TR_POLL_OK &&
-	    (meta = tr_parser_meta(j->parser)) != NULL)
+	if (j->f->parser != NULL && oc == TR_POLL_OK &&
+	    (meta = tr_parser_meta(j->f->parser)) != NULL)
 		h.ttl = meta->ttl;
 	else if (oc == TR_POLL_OK)
-		h.ttl = j->answer.ttl;
+		h.ttl = j->f->answer.ttl;
 	h.max_age = tr_sched_max_age(r->cache_control);
 	if (r->expires != NULL && tr_date_parse_http(&exp, r->expires) == 0)
 		h.expires = exp;
@@ -909,8 +932,8 @@ static void
 not_a_feed(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 {
 	struct tr_buf msg;
-	const char *root = j->parser ? tr_parser_root(j->parser) : "";
-	size_t nw = j->parser ? tr_parser_nwarnings(j->parser) : 0;
+	const char *root = j->f->parser ? tr_parser_root(j->f->parser) : "";
+	size_t nw = j->f->parser ? tr_parser_nwarnings(j->f->parser) : 0;
 	struct links l;
 
 	tr_buf_init(&msg, 2048);
@@ -918,22 +941,22 @@ not_a_feed(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	l.n = 0;
 	if (r->bytes == 0) {
 		tr_buf_adds(&msg, "not a feed (empty body)");
-	} else if (j->html_type || (root && strcasecmp(root, "html") == 0)) {
+	} else if (j->f->html_type || (root && strcasecmp(root, "html") == 0)) {
 		tr_buf_adds(&msg, "not a feed (text/html)");
-		if (j->sniff.len > 0)
-			tr_poll_html_feed_links(j->sniff.data, j->sniff.len,
+		if (j->f->sniff.len > 0)
+			tr_poll_html_feed_links(j->f->sniff.data, j->f->sniff.len,
 			                        r->effective_url, MAX_ALT_LINKS,
 			                        add_link, &l);
 	} else if (root && *root) {
 		tr_buf_printf(&msg, "not a feed (root element <%s>)", root);
 		if (nw > 0)
 			tr_buf_printf(&msg, ": %s",
-			              tr_parser_warning(j->parser, nw - 1));
+			              tr_parser_warning(j->f->parser, nw - 1));
 	} else {
 		tr_buf_adds(&msg, "not a feed");
 		if (nw > 0)
 			tr_buf_printf(&msg, ": %s",
-			              tr_parser_warning(j->parser, nw - 1));
+			              tr_parser_warning(j->f->parser, nw - 1));
 	}
 	fail(rd, j, r->status, r->seconds, msg.data ? msg.data : "not a feed",
 	     0);
@@ -970,20 +993,20 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	char hash[64];
 	int rc;
 
-	if (j->store_err) {
+	if (j->f->store_err) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "storing failed: %s",
-		         tr_strerror(j->store_err));
+		         tr_strerror(j->f->store_err));
 		/* An item past a size cap is the document's doing. */
-		if (j->store_err == TR_ETOOBIG)
+		if (j->f->store_err == TR_ETOOBIG)
 			fail(rd, j, r->status, r->seconds, msg, 0);
 		else
 			store_fail(rd, j, r->status, r->seconds, msg);
 		return;
 	}
-	if (j->parser == NULL || j->parse_err ||
-	    tr_parser_finish(j->parser) != 0 || j->store_err) {
+	if (j->f->parser == NULL || j->f->parse_err ||
+	    tr_parser_finish(j->f->parser) != 0 || j->f->store_err) {
 		not_a_feed(rd, j, r);
 		return;
 	}
@@ -994,10 +1017,10 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
 		return;
 	}
-	if ((rc = answer_keep(&j->answer, r, hash)) == 0) {
-		rc = tr_writer_doc_commit(rd->w, j->doc,
-		                          tr_parser_meta(j->parser));
-		j->doc = NULL; /* queued, or discarded by the failed commit */
+	if ((rc = answer_keep(&j->f->answer, r, hash)) == 0) {
+		rc = tr_writer_doc_commit(rd->w, j->f->doc,
+		                          tr_parser_meta(j->f->parser));
+		j->f->doc = NULL; /* queued, or discarded by the failed commit */
 	}
 	if (rc != 0) {
 		store_fail(rd, j, r->status, r->seconds,
@@ -1007,12 +1030,12 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	/* The parser is done with: another transfer may have it while
 	 * this document waits for the writer (at 10,000 feeds, the jobs
 	 * waiting held some 60 parsers of about 60 KiB each). */
-	meta = tr_parser_meta(j->parser);
-	j->answer.ttl = meta != NULL ? meta->ttl : 0;
-	j->answer.recovered = tr_parser_bozo(j->parser);
-	parser_park(rd, j->parser);
-	j->parser = NULL;
-	j->waiting = 1;
+	meta = tr_parser_meta(j->f->parser);
+	j->f->answer.ttl = meta != NULL ? meta->ttl : 0;
+	j->f->answer.recovered = tr_parser_bozo(j->f->parser);
+	parser_park(rd, j->f->parser);
+	j->f->parser = NULL;
+	j->f->waiting = 1;
 }
 
 /* A document's result from the writer thread: the job ends. */
@@ -1021,7 +1044,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 {
 	struct round *rd = arg;
 	struct job *j = wr->token;
-	struct answer *a = &j->answer;
+	struct answer *a = &j->f->answer;
 	struct tr_fetch_result r;
 	char msg[512];
 
@@ -1029,7 +1052,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 		/* The round was stopped before the document was stored: not
 		 * the feed's fault; its state stays, so the next round
 		 * fetches it again. */
-		j->waiting = 0;
+		j->f->waiting = 0;
 		job_release(j);
 		return;
 	}
@@ -1048,7 +1071,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 		set_str(&j->fs.body_hash, a->body_hash);
 		succeed(rd, j, &r, TR_POLL_OK, &wr->res);
 	}
-	j->waiting = 0;
+	j->f->waiting = 0;
 	job_release(j);
 }
 
@@ -1096,14 +1119,14 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 	struct round *rd = ctx;
 	struct job *j = arg;
 
-	if (r->err == TR_EABORT && !j->parse_err && !j->store_err) {
+	if (r->err == TR_EABORT && !j->f->parse_err && !j->f->store_err) {
 		/* Cancelled: not the feed's fault; its state stays. */
 		job_release(j);
 		return;
 	}
 	j->fs.last_check = clock_now(rd);
 	j->fs.last_status = r->status;
-	j->redirects = r->redirects;
+	j->f->redirects = r->redirects;
 	if (r->err != 0 && r->err != TR_EABORT)
 		fail(rd, j, r->status, r->seconds, r->errmsg, 0);
 	else if (r->status == 304)
@@ -1112,7 +1135,7 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 		body_done(rd, j, r);
 	else
 		status_done(rd, j, r);
-	if (!j->waiting)
+	if (!j->f->waiting)
 		job_release(j);
 	tr_writer_results(rd->w, on_stored, rd);
 }
@@ -1198,6 +1221,11 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 		}
 		if (skip_if_held(rd, j))
 			continue;
+		if (flight_new(j) != 0) {
+			store_fail(rd, j, 0, 0, "out of memory");
+			job_release(j);
+			continue;
+		}
 		req->url = request_url(&j->fs);
 		req->user_agent = tr_config_feed_user_agent(rd->cfg, j->fc);
 		req->etag = j->fs.etag;
