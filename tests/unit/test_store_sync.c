@@ -321,6 +321,103 @@ test_reader_reconnects(void)
 }
 
 /*
+ * The merged feed, with the other feeds carrying each link ("also"),
+ * through a session's life, on the writer's handle and then a reader's:
+ * without a config, with one, with another, on a new session after the
+ * server ended the old one (on PostgreSQL; SQLite answers the same
+ * without it). Each step is read
+ * several times: the PostgreSQL backend prepares statements per session
+ * and the server plans them anew only for the first few runs, and a
+ * prepared statement keeps the tables it was prepared on (not a
+ * config's views made later).
+ */
+static void
+test_query_follows_session(void)
+{
+	static const struct {
+		char cfg;	/* config applied before the step: x, y, -: none */
+		int drop;	/* the server ends the reader's session first */
+		const char *want;
+	} steps[] = {
+	    {'-', 0, "a1(s,b) s2"},
+	    {'x', 0, "a1(s) s2"},
+	    {'y', 0, "s1(b) s2"},
+	    {'-', 1, "s1(b) s2"},
+	    {'x', 0, "a1(s) s2"},
+	    {'-', 1, "a1(s) s2"},
+	};
+	enum { N_STEPS = sizeof(steps) / sizeof(steps[0]) };
+	struct tr_config *cfgs[2] = {cfg_named(conf_x, "x"),
+	    cfg_named(conf_y, "y")};
+	struct tr_store *st = NULL, *ro = NULL, *h;
+	struct tr_store_result res;
+	struct tr_article v[2];
+	struct page *p = calloc(1, sizeof(*p));
+	char *path = tmp_db(), got[256], step[16];
+	size_t i, j, n;
+	int k, rc, w;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_store_sync_config(st, cfgs[0]), 0);
+	CHECK_INT(tr_store_sync_config(st, cfgs[1]), 0);
+	/* One link in three feeds, first seen in a, then s, then b. */
+	tr_store_set_now(st, 1000);
+	mkart(&v[0], "a1", "http://127.0.0.1:9/l1", "A", 1000);
+	CHECK_INT(store_doc(st, "a", v, 1, &res), 0);
+	free_arts(v, 1);
+	tr_store_set_now(st, 2000);
+	mkart(&v[0], "s1", "http://127.0.0.1:9/l1", "S", 1000);
+	mkart(&v[1], "s2", "http://127.0.0.1:9/l2", "S2", 900);
+	CHECK_INT(store_doc(st, "s", v, 2, &res), 0);
+	free_arts(v, 2);
+	tr_store_set_now(st, 3000);
+	mkart(&v[0], "b1", "http://127.0.0.1:9/l1", "B", 1000);
+	CHECK_INT(store_doc(st, "b", v, 1, &res), 0);
+	free_arts(v, 1);
+	/* The writer (whose session has temporary tables of its own by
+	 * now), then a reader. */
+	for (n = 0; n < 2 * N_STEPS; n++) {
+		w = n >= N_STEPS;
+		i = n % N_STEPS;
+		if (n == N_STEPS) {
+			tr_store_close(st);
+			CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY),
+			    0);
+		}
+		h = w ? ro : st;
+		snprintf(step, sizeof(step), "%s %zu", w ? "ro" : "rw", i);
+		if (steps[i].drop && is_pg())
+			drop_sessions(path);
+		rc = steps[i].cfg == '-'
+			 ? 0
+			 : tr_store_use_config(h, cfgs[steps[i].cfg - 'x']);
+		for (k = 0; k < 8 && rc == 0; k++) {
+			struct tr_query q = q_all();
+
+			rc = query(h, &q, p, NULL);
+			got[0] = '\0';
+			for (j = 0; j < p->n; j++)
+				snprintf(got + strlen(got),
+				    sizeof(got) - strlen(got), "%s%s%s%s%s",
+				    j ? " " : "", p->items[j].id,
+				    p->items[j].also[0] ? "(" : "",
+				    p->items[j].also,
+				    p->items[j].also[0] ? ")" : "");
+			CHECK_STR_CASE(step, got, steps[i].want);
+		}
+		if (rc != 0)
+			printf("  [%s] %s\n", step, tr_store_errmsg(h));
+		CHECK_INT(rc, 0);
+	}
+	page_free(p);
+	free(p);
+	tr_store_close(ro);
+	rm_db(path);
+	tr_config_free(cfgs[0]);
+	tr_config_free(cfgs[1]);
+}
+
+/*
  * Inside a group of writes (a polling round): a sync, a feed's state,
  * a purge of an unknown feed (refused), retention and a sync of another
  * config share the group's transaction; the refused one undoes only
@@ -399,4 +496,5 @@ test_sync_leaves_claims(void)
 }
 
 TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8,
-    test_reader_reconnects, test_sync_in_group, test_sync_leaves_claims)
+    test_reader_reconnects, test_query_follows_session, test_sync_in_group,
+    test_sync_leaves_claims)
