@@ -67,8 +67,18 @@ struct tr_store_batch {
 	struct tr_store_prep prep; /* reused by pg_batch_add */
 };
 
-/* The session's staging tables (temporary: dropped with the session). */
+/*
+ * The session's staging tables (temporary: dropped with the session).
+ * Bodies are compressed with lz4 where the server has it: pglz, the
+ * default, was 7.5% of the server's CPU in a cold round (the staged rows
+ * and the articles' rows each compress their bodies), lz4 compresses
+ * several times faster and decompresses faster for the pages too. A
+ * session setting, so a server without lz4 keeps pglz (the SET fails in
+ * its own block) and every reader decompresses either.
+ */
 #define STAGE_TABLES                                                          \
+	"DO $$ BEGIN SET default_toast_compression = lz4;"                    \
+	" EXCEPTION WHEN OTHERS THEN NULL; END $$;"                           \
 	"CREATE TEMP TABLE IF NOT EXISTS tr_stage ("                          \
 	"  batch BIGINT NOT NULL, seq BIGINT NOT NULL,"                       \
 	"  identity TEXT NOT NULL, guid TEXT, guid_is_permalink INTEGER,"     \
