@@ -533,7 +533,113 @@ test_pg_nodes_one_primary(void)
 	rm_db(path);
 }
 
+/*
+ * The primary row of each link, as a table of the ways a stored row meets
+ * the rows already there: the first seen (then the lowest id) among the
+ * feeds in the config wins, else among all rows. A new row is written
+ * with the mark it most likely keeps (PostgreSQL: primary only when its
+ * link has none yet) and the commit's primary step corrects the rest, so
+ * the cases where that guess is wrong are here: a link whose primary row
+ * is in a feed out of the config, two new rows of one link in one
+ * document, and a link a later document takes away from the primary row.
+ */
+static void
+test_primary_cases(void)
+{
+	static const char conf3[] = "[tributary]\n"
+				    "[feed \"alpha\"]\nurl = http://127.0.0.1:1/a\n"
+				    "[feed \"beta\"]\nurl = http://127.0.0.1:1/b\n"
+				    "[feed \"gamma\"]\nurl = http://127.0.0.1:1/c\n";
+	static const struct {
+		const char *name;
+		/* Documents stored in order, one second apart: "feed:id=link
+		 * id=link ...", a link "-" for none; "sync:2" syncs the
+		 * config without gamma first. */
+		const char *steps[4];
+		/* Per identity, 1 if primary, 0 if not. */
+		const char *want;
+	} cases[] = {
+	    {"a new link", {"alpha:n1=new"}, "n1=1"},
+	    {"no link", {"alpha:n2=-", "beta:n3=-"}, "n2=1 n3=1"},
+	    {"a link an older row of a feed in the config has",
+	     {"alpha:s1=shared", "beta:s2=shared"}, "s1=1 s2=0"},
+	    {"the older row is seen again",
+	     {"alpha:r1=again", "beta:r2=again", "alpha:r1=again"},
+	     "r1=1 r2=0"},
+	    {"two new rows of one link in one document",
+	     {"beta:d1=dup d2=dup"}, "d1=1 d2=0"},
+	    {"two new rows of a link another feed has",
+	     {"alpha:e0=dup2", "beta:e1=dup2 e2=dup2"}, "e0=1 e1=0 e2=0"},
+	    {"the primary row's feed left the config",
+	     {"gamma:g1=gone", "sync:2", "alpha:g2=gone"}, "g1=0 g2=1"},
+	    {"the primary row's link changes",
+	     {"alpha:m1=moved", "beta:m2=moved", "alpha:m1=elsewhere"},
+	     "m1=1 m2=1"},
+	};
+	struct tr_config *c3 = cfg_from(conf3), *c2 = cfg_from(conf);
+	char *path = tmp_db();
+	struct tr_store *st = NULL;
+	size_t i, j;
+
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t now = NOW + 100 * (int64_t)i;
+
+		CHECK_INT(tr_store_sync_config(st, c3), 0);
+		for (j = 0; j < 4 && cases[i].steps[j]; j++) {
+			struct tr_article a[4];
+			struct tr_store_result r;
+			char feed[16], buf[128], link[96], *tok, *save = NULL;
+			size_t n = 0;
+
+			if (strcmp(cases[i].steps[j], "sync:2") == 0) {
+				CHECK_INT(tr_store_sync_config(st, c2), 0);
+				continue;
+			}
+			tr_store_set_now(st, now + (int64_t)j);
+			snprintf(buf, sizeof(buf), "%s", cases[i].steps[j]);
+			snprintf(feed, sizeof(feed), "%.*s",
+			    (int)strcspn(buf, ":"), buf);
+			for (tok = strtok_r(buf + strlen(feed) + 1, " ", &save);
+			     tok && n < 4; tok = strtok_r(NULL, " ", &save)) {
+				char *eq = strchr(tok, '=');
+
+				*eq = '\0';
+				snprintf(link, sizeof(link),
+				    "http://127.0.0.1/%s", eq + 1);
+				mkart(&a[n++], tok, strcmp(eq + 1, "-") ? link
+				    : NULL, "t", 900);
+			}
+			CHECK_INT_CASE(cases[i].name,
+			    store_doc(st, feed, a, n, &r), 0);
+			free_arts(a, n);
+		}
+		{
+			char buf[128], *tok, *save = NULL;
+
+			snprintf(buf, sizeof(buf), "%s", cases[i].want);
+			for (tok = strtok_r(buf, " ", &save); tok;
+			     tok = strtok_r(NULL, " ", &save)) {
+				char *eq = strchr(tok, '=');
+
+				*eq = '\0';
+				CHECK_INT_CASE(cases[i].name,
+				    col_of(path, "is_primary", tok),
+				    atoi(eq + 1));
+			}
+		}
+	}
+	/* Whatever the order of the cases: one primary row per link. */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM (SELECT canon FROM"
+	    " articles WHERE canon IS NOT NULL GROUP BY canon"
+	    " HAVING sum(is_primary) <> 1) x"), 0);
+	tr_store_close(st);
+	tr_config_free(c3);
+	tr_config_free(c2);
+	rm_db(path);
+}
+
 TR_TESTS(test_sort_dates, test_undated_order, test_text_byte_for_byte,
     test_large_last_wins_and_discard, test_repeated_identities,
     test_pg_staging_lost,
-    test_readonly_refuses, test_pg_nodes_one_primary)
+    test_readonly_refuses, test_pg_nodes_one_primary, test_primary_cases)
