@@ -1746,17 +1746,27 @@ sanitize_body(struct tr_parser *p, char **body, const char *base,
 	return rc == TR_ETOOBIG ? 0 : rc;
 }
 
-/* Mixes a string, or its absence, into h: a tag byte, the length, the
- * bytes, so that no two lists of strings mix the same bytes. */
+/*
+ * Mixes a string, or its absence, into h: a tag byte, the length and a
+ * checksum of the bytes, so that no two lists of strings mix the same.
+ * The bytes go through zlib's checksums (tr_sum, as response bodies do):
+ * bodies are most of an item's bytes, and FNV-1a costs a multiply per
+ * byte.
+ */
 static uint64_t
 hash_field(uint64_t h, const char *s)
 {
-	uint64_t n = s ? (uint64_t)strlen(s) : 0;
+	uint64_t v[2] = {s ? (uint64_t)strlen(s) : 0, 0};
 	unsigned char tag = s ? 1 : 0;
+	struct tr_sum sum;
 
+	if (s != NULL) {
+		tr_sum_init(&sum);
+		tr_sum_add(&sum, s, (size_t)v[0]);
+		v[1] = tr_sum_value(&sum);
+	}
 	h = tr_hash(h, &tag, 1);
-	h = tr_hash(h, &n, sizeof(n));
-	return s ? tr_hash(h, s, (size_t)n) : h;
+	return tr_hash(h, v, sizeof(v));
 }
 
 uint64_t

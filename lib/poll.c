@@ -708,7 +708,9 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	/* Bodies are sanitized as they are parsed, by the feed's policy. */
 	tr_config_feed_html_policy(&j->f->html_policy, j->rd->cfg, j->fc);
 	po.html_policy = &j->f->html_policy;
-	if (j->rd->bodies != NULL) {
+	/* A feed with no articles stored (its first fetch, a cold round)
+	 * has no bodies to reuse: no statement per item. */
+	if (j->rd->bodies != NULL && j->fs.n_articles > 0) {
 		po.body_cb = stored_bodies;
 		po.body_arg = j;
 	}
@@ -1027,6 +1029,11 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		           "storing failed: out of memory");
 		return;
 	}
+	tr_log(TR_LOG_DEBUG, "feed %s: %zu items, %zu sanitized, %zu with "
+	       "their stored bodies", j->fs.name,
+	       tr_parser_nitems(j->f->parser),
+	       tr_parser_nsanitized(j->f->parser),
+	       tr_parser_nreused(j->f->parser));
 	/* The parser is done with: another transfer may have it while
 	 * this document waits for the writer (at 10,000 feeds, the jobs
 	 * waiting held some 60 parsers of about 60 KiB each). */

@@ -25,6 +25,8 @@
 
 struct tr_store_bodies {
 	const struct store_ops *ops; /* first: &store_sqlite_ops */
+	char *path;   /* the database's, until the connection opens */
+	int failed;   /* it did not open: every item is sanitized */
 	sqlite3 *db;
 	sqlite3_stmt *get;
 };
@@ -34,37 +36,57 @@ static const char bodies_sql[] =
     " CROSS JOIN articles a ON a.feed_id = f.id AND a.identity = ?2"
     " WHERE f.name = ?1 AND a.raw_hash = ?3";
 
+/*
+ * The handle; its connection opens at the first lookup, so a round whose
+ * documents all answer 304 (or are all new) opens none.
+ */
 int
 sq_bodies_open(struct tr_store_bodies **out, struct tr_store *st)
 {
 	struct tr_store_bodies *h;
 
 	*out = NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return store_err(st, TR_ENOMEM, "out of memory");
-	h->ops = &store_sqlite_ops;
-	/* The path of st's own open: a file name, ":memory:" or a "file:"
-	 * URI; a memory database is the writer's alone, so there is none
-	 * to read here and every item is sanitized. */
+	/* A memory database (":memory:", a "file:" URI) is the writer's
+	 * connection's alone: there is none to read here. */
 	if (strcmp(st->path, ":memory:") == 0 ||
-	    strncmp(st->path, "file:", 5) == 0) {
-		free(h);
+	    strncmp(st->path, "file:", 5) == 0)
 		return 0;
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->path = strdup(st->path)) == NULL) {
+		free(h);
+		return store_err(st, TR_ENOMEM, "out of memory");
 	}
-	if (sqlite3_open_v2(st->path, &h->db,
-	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(h->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) !=
-	        SQLITE_OK ||
-	    sqlite3_prepare_v3(h->db, bodies_sql, -1, SQLITE_PREPARE_PERSISTENT,
-	        &h->get, NULL) != SQLITE_OK) {
-		store_err(st, TR_ESTORE, "%s: cannot read stored bodies: %s",
-		    st->path, h->db ? sqlite3_errmsg(h->db) : "out of memory");
-		sq_bodies_close(h);
-		return TR_ESTORE;
-	}
-	sqlite3_busy_timeout(h->db, BODIES_BUSY_MS);
+	h->ops = &store_sqlite_ops;
 	*out = h;
 	return 0;
+}
+
+/* Opens h's connection and statement; 0, or TR_ESTORE once (logged). */
+static int
+bodies_connect(struct tr_store_bodies *h)
+{
+	if (h->db != NULL)
+		return 0;
+	if (h->failed)
+		return TR_ESTORE;
+	if (sqlite3_open_v2(h->path, &h->db,
+	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
+	    sqlite3_exec(h->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_prepare_v3(h->db, bodies_sql, -1, SQLITE_PREPARE_PERSISTENT,
+	        &h->get, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(h->db, BODIES_BUSY_MS);
+		return 0;
+	}
+	tr_log(TR_LOG_WARN, "store %s: stored bodies cannot be read (%s); "
+	    "this round sanitizes every item of a changed document", h->path,
+	    h->db ? sqlite3_errmsg(h->db) : "out of memory");
+	sqlite3_finalize(h->get);
+	h->get = NULL;
+	sqlite3_close(h->db);
+	h->db = NULL;
+	h->failed = 1;
+	return TR_ESTORE;
 }
 
 /* A column's text as an owned copy in *dst (NULL stays NULL); 0 or
@@ -91,8 +113,8 @@ sq_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
 	char *v[3] = {NULL, NULL, NULL};
 	int rc, i;
 
-	if (h->db == NULL)
-		return 0;
+	if ((rc = bodies_connect(h)) != 0)
+		return rc;
 	sqlite3_bind_text(h->get, 1, feed, -1, SQLITE_STATIC);
 	sqlite3_bind_text(h->get, 2, a->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(h->get, 3, (int64_t)a->raw_hash);
@@ -138,5 +160,6 @@ sq_bodies_close(struct tr_store_bodies *h)
 		return;
 	sqlite3_finalize(h->get);
 	sqlite3_close(h->db);
+	free(h->path);
 	free(h);
 }
