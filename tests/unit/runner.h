@@ -7,7 +7,8 @@
  * Each test function runs in order. A failed check prints file:line with
  * what it got and what it wanted, marks the test failed, and the test goes
  * on. A test that cannot run here (SKIP) is reported as "skip NAME" and
- * counted neither passed nor failed. The program ends with the line
+ * counted neither passed nor failed. Each test's line shows the seconds
+ * it took. The program ends with the line
  * "N passed, N failed" (after "N skipped" when any were) that tests/run
  * adds up, and exits 1 when anything failed.
  */
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int tr_test_failed_checks;
 static int tr_test_skipped;
@@ -89,17 +91,23 @@ tr_test_run(const char *const *names, const tr_test_fn *fns, size_t n)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < n; i++) {
 		int before = tr_test_failed_checks;
+		struct timespec t0, t1;
+		double secs;
 
 		tr_test_skipped = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		fns[i]();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (tr_test_failed_checks != before) {
-			printf("FAIL %s\n", names[i]);
+			printf("FAIL %s (%.1f s)\n", names[i], secs);
 			failed++;
 		} else if (tr_test_skipped) {
 			printf("skip %s\n", names[i]);
 			skipped++;
 		} else {
-			printf("ok %s\n", names[i]);
+			printf("ok %s (%.1f s)\n", names[i], secs);
 			passed++;
 		}
 	}

@@ -79,6 +79,14 @@ big_doc(struct tr_store *st, const char *feed, const char *prefix,
  * A document whose every item changes, stored again and again: alone
  * and inside a group commit (where each write is a savepoint, whose
  * journal holds every page it changes).
+ *
+ * The last two cases differ from the first two only in bytes (16 and 20
+ * MB a version), which SQLite's statement journal must spill past its
+ * cache; PostgreSQL writes them through the same statements as the
+ * first two (no journal of that kind; a document's rows are far from
+ * any statement limit), so there they are skipped: they were most of
+ * the PostgreSQL pass's time for this file (about a minute on a busy
+ * 2-core machine), testing nothing more.
  */
 static void
 test_large_documents_change(void)
@@ -87,20 +95,26 @@ test_large_documents_change(void)
 		int items;
 		size_t size;
 		int grouped;
+		int sqlite_only;
 	} cases[] = {
-	    {1000, 4096, 0},
-	    {1000, 4096, 1},
-	    {2000, 8192, 0},
-	    {5000, 4096, 1},
+	    {1000, 4096, 0, 0},
+	    {1000, 4096, 1, 0},
+	    {2000, 8192, 0, 1},
+	    {5000, 4096, 1, 1},
 	};
 	size_t c;
 
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		char *path = tmp_db();
+		char *path;
 		struct tr_store *st = NULL;
-		struct tr_config *cfg = cfg_from(conf_big);
+		struct tr_config *cfg;
 		struct tr_store_result r;
 		int v, rc;
+
+		if (cases[c].sqlite_only && is_pg())
+			continue;
+		path = tmp_db();
+		cfg = cfg_from(conf_big);
 
 		CHECK_INT(tr_store_open(&st, path, 0), 0);
 		CHECK_INT(tr_store_sync_config(st, cfg), 0);
