@@ -259,8 +259,8 @@ void tr_store_hosts_close(struct tr_store_hosts *h);
  * tr_store_bodies_open() makes a read handle of its own for the thread
  * that parses (the writer thread owns st; SQLite: a read-only connection,
  * opened at the first lookup): 0 with *out NULL when the backend keeps no
- * raw hashes (PostgreSQL: one statement per item would cost about what
- * the sanitizer does) or the database is in memory, else 0 or TR_ENOMEM
+ * raw hashes (PostgreSQL, so far: a lookup there is a round trip to the
+ * server) or the database is in memory, else 0 or TR_ENOMEM
  * (st's errmsg). tr_store_bodies_get(): when feed's row of a->id was
  * stored from bodies of raw hash a->raw_hash (non-zero), replaces
  * a->summary, a->content and a->text with the stored ones and returns 1;
