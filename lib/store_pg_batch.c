@@ -136,10 +136,6 @@ static const char sql_dedup[] =
     " AND " P3 " IS NOT NULL AND s.identity = d.identity"
     " AND s.seq < d.last";
 
-static const char sql_count[] =
-    "SELECT count(*) FROM tr_stage WHERE batch = " P1 " AND " P2
-    " IS NOT NULL AND " P3 " IS NOT NULL";
-
 /* Old links of rows whose content changes; links of new or changed rows. */
 static const char sql_touch[] =
     "INSERT INTO tr_touched(canon) SELECT a.canon FROM tr_stage s"
@@ -614,29 +610,23 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
     struct tr_store_result *r)
 {
 	struct tr_store *st = b->st;
-	int64_t now = pg_now(st), total = 0, touched = 0;
+	int64_t now = pg_now(st), dropped = 0, touched = 0;
 	PGresult *res;
 	int rc;
 
+	/*
+	 * Every item added is staged (b->seq of them) and the dedup drops
+	 * the replaced ones: what is left is the document's item count, with
+	 * no statement to count it. tr_touched is empty here: the commit
+	 * before emptied it at its end, and a failed one rolled back what
+	 * it put there.
+	 */
 	if ((rc = pg_exec(st, NULL, "waiting for another node's write",
 	    sql_lock, 0, NULL)) != 0 ||
 	    (rc = copy_send(b)) != 0 ||
-	    (rc = step(b, sql_dedup, now, NULL, NULL)) != 0)
+	    (rc = step(b, sql_dedup, now, NULL, &dropped)) != 0)
 		return rc;
-	{
-		char v[3][24];
-		const char *p[3] = {pg_i64(v[0], b->id),
-		    pg_i64(v[1], b->feed_id), pg_i64(v[2], now)};
-
-		if ((rc = pg_exec(st, &res, "storing a document", sql_count,
-		    3, p)) != 0)
-			return rc;
-		total = pg_col_int64(res, 0, 0);
-		PQclear(res);
-	}
-	if ((rc = pg_exec(st, NULL, "storing a document",
-	    "DELETE FROM tr_touched", 0, NULL)) != 0 ||
-	    (rc = step(b, sql_touch, now, NULL, &touched)) != 0 ||
+	if ((rc = step(b, sql_touch, now, NULL, &touched)) != 0 ||
 	    (touched > 0 && (rc = pg_exec(st, NULL, "storing a document",
 		 sql_analyze, 0, NULL)) != 0) ||
 	    (rc = step(b, sql_update, now, &r->changes, &r->updated)) != 0 ||
@@ -644,19 +634,21 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	    (rc = step(b, sql_latest_off, now, &r->changes, NULL)) != 0 ||
 	    (rc = step(b, sql_latest_on, now, &r->changes, NULL)) != 0)
 		return rc;
-	/* No link touched (an unchanged document): no primary to move. */
+	/* No link touched (an unchanged document): no primary to move,
+	 * and tr_touched is still empty. */
 	if (touched > 0) {
 		if ((rc = pg_exec(st, &res, "deduplicating links",
 		    sql_primary, 0, NULL)) != 0)
 			return rc;
 		r->changes += strtoll(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
+		if ((rc = pg_exec(st, NULL, "clearing touched links",
+		    "DELETE FROM tr_touched", 0, NULL)) != 0)
+			return rc;
 	}
-	if ((rc = pg_exec(st, NULL, "clearing touched links",
-	    "DELETE FROM tr_touched", 0, NULL)) != 0 ||
-	    (rc = store_meta(b, meta, &r->changes)) != 0)
+	if ((rc = store_meta(b, meta, &r->changes)) != 0)
 		return rc;
-	r->unchanged = total - r->added - r->updated;
+	r->unchanged = b->seq - dropped - r->added - r->updated;
 	if (r->changes > 0 && (rc = pg_bump_generation(st)) != 0)
 		return rc;
 	return step(b, sql_drop, now, NULL, NULL);
