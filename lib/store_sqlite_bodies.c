@@ -71,8 +71,12 @@ bodies_connect(struct tr_store_bodies *h)
 		return TR_ESTORE;
 	if (sqlite3_open_v2(h->path, &h->db,
 	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
-	    sqlite3_exec(h->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) ==
-	        SQLITE_OK &&
+	    /* 512 KiB of page cache, not SQLite's 2 MiB: a lookup descends
+	     * the identity index (some 30 MB at 10,000 feeds) to a leaf
+	     * that is a miss whatever the cache, then reads its row's
+	     * bodies once; the interior pages are what repeats. */
+	    sqlite3_exec(h->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = "
+	        "-512", NULL, NULL, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v3(h->db, bodies_sql, -1, SQLITE_PREPARE_PERSISTENT,
 	        &h->get, NULL) == SQLITE_OK) {
 		sqlite3_busy_timeout(h->db, BODIES_BUSY_MS);
