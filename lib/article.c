@@ -147,6 +147,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	dst->guid_is_permalink = src->guid_is_permalink;
 	dst->id_hash = src->id_hash;
 	dst->raw_hash = src->raw_hash;
+	dst->bodies_as_stored = src->bodies_as_stored;
 	dst->published = src->published;
 	dst->updated = src->updated;
 	if (dup_str(&dst->id, src->id) || dup_str(&dst->guid, src->guid) ||

@@ -1802,6 +1802,7 @@ reuse_bodies(struct tr_parser *p)
 
 	if (p->body_cb == NULL || p->body_cb(a, p->body_arg) != 1)
 		return 0;
+	a->bodies_as_stored = 1;
 	p->n_reused++;
 	return 1;
 }

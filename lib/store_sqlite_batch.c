@@ -43,6 +43,7 @@ struct tr_store_batch {
 	int64_t feed_id;
 	char *feed_name;
 	struct tr_store_prep prep; /* reused by tr_store_batch_add */
+	int64_t n_fresh; /* articles with a raw hash, sanitized afresh */
 };
 
 int
@@ -185,6 +186,8 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 	store_bind_text(s, 21, store_prep_text(a, p));
 	if (a->raw_hash != 0)
 		sqlite3_bind_int64(s, 22, (int64_t)a->raw_hash);
+	if (a->raw_hash != 0 && !a->bodies_as_stored)
+		b->n_fresh++;
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* the article and p are the caller's */
 	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
@@ -252,6 +255,25 @@ store_meta(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 	return 0;
 }
 
+/*
+ * Gives unchanged rows the raw hash of their item (S_APPLY_RAW), when
+ * some may lack it: only items sanitized afresh can bring a new one, and
+ * those that were new or changed have it from the insert or update. So a
+ * cold round (every item new) and a steady one (the new items sanitized,
+ * the others' bodies as stored) skip the statement. Counts are of staged
+ * items, so a document repeating an identity may skip it when it could
+ * have run: the row then keeps its older hash and its item is sanitized
+ * next time, nothing worse.
+ */
+static int
+apply_raw(struct tr_store_batch *b, const struct tr_store_result *r,
+    int64_t now)
+{
+	if (b->n_fresh <= r->added + r->updated)
+		return 0;
+	return apply_step(b, S_APPLY_RAW, now, NULL, NULL);
+}
+
 /* Everything of the commit that runs inside its transaction. */
 static int
 apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
@@ -268,7 +290,7 @@ apply(struct tr_store_batch *b, const struct tr_feed_meta *meta,
 		 &r->updated)) != 0 ||
 	    (rc = apply_step(b, S_APPLY_INSERT, now, &r->changes,
 		 &r->added)) != 0 ||
-	    (rc = apply_step(b, S_APPLY_RAW, now, NULL, NULL)) != 0 ||
+	    (rc = apply_raw(b, r, now)) != 0 ||
 	    (rc = apply_step(b, S_LATEST_OFF, now, &r->changes, NULL)) != 0 ||
 	    (rc = apply_step(b, S_LATEST_ON, now, &r->changes, NULL)) != 0 ||
 	    (rc = store_fix_primary(b->st, &r->changes)) != 0 ||

@@ -62,6 +62,8 @@ struct tr_article {
 			      parser sets it and the store keeps it, so that
 			      bodies stored from the same inputs are reused
 			      instead of sanitized again (parse.h) */
+	int bodies_as_stored; /* summary, content and text are the ones the
+				 store keeps for raw_hash (tr_body_cb) */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;
