@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (DATA, PG_DIR, TRIBUTARY, TempDir, check,  # noqa: E402
                      contains, eq, main, run, sqlite_only, test)
 from server import FeedServer  # noqa: E402
+from faults import measure, rss_measurable  # noqa: E402
 
 FIX = os.path.join(DATA, "fetch")
 
@@ -178,6 +179,43 @@ def many_feeds_in_groups_all_stored_with_their_state():
         eq(run("-c", conf, "fetch", "--force").rc, 0, "second fetch")
         eq(sql(td, "SELECT value FROM meta WHERE key = 'generation'"), gen,
            "generation unchanged")
+
+
+# The bound of a polling round's peak RSS (bench/notes poll.10000.rss:
+# a cold round of 10,000 feeds stays under it).
+RSS_ROUND_KB = 32 * 1024
+
+
+@test
+def a_rounds_memory_does_not_grow_with_its_feeds():
+    """A job waiting for its turn holds its feed's state only; a parser,
+    a document and an answer exist while a transfer runs, and the
+    writer's queue and the page caches are bounded. So a cold round of
+    1,000 feeds peaks within a few MB of a round of 50, and under the
+    round's bound. Each size is a case of the table."""
+    if not rss_measurable():
+        return  # valgrind's or AddressSanitizer's memory, not tributary's
+    peaks = {}
+    with FeedServer() as srv:
+        for i in range(1000):
+            srv.route("/f%d.xml" % i, body=RSS1)
+        for n in (50, 1000):
+            with TempDir() as td:
+                conf = write_conf(td, [("feed%04d" % i,
+                                        srv.url("/f%d.xml" % i))
+                                       for i in range(n)])
+                r = measure(["-c", conf, "fetch"], timeout=600)
+                eq(r.rc, 0, "fetch of %d feeds (%r)" % (n, r))
+                eq(sql(td, "SELECT count(*) FROM articles")[0][0], 3 * n,
+                   "articles of %d feeds" % n)
+                peaks[n] = r.maxrss_kb
+    print("  peak RSS: %d kB for 50 feeds, %d kB for 1,000"
+          % (peaks[50], peaks[1000]))
+    check(peaks[1000] < RSS_ROUND_KB, "1,000 feeds: peak RSS %d kB, over "
+          "%d kB" % (peaks[1000], RSS_ROUND_KB))
+    check(peaks[1000] - peaks[50] < 4 * 1024, "1,000 feeds took %d kB more "
+          "than 50 (%d kB against %d kB)" % (peaks[1000] - peaks[50],
+                                            peaks[1000], peaks[50]))
 
 
 @test
