@@ -428,6 +428,13 @@ def large_documents_that_change_are_stored():
     refused with "database or disk is full", and the index agrees."""
     with FeedServer() as srv, TempDir() as td:
         sizes = {"k1": 1000, "k3": 3000, "k5": 5000}
+        if PG_DIR:
+            # k3 and k5 differ from k1 only in the bytes SQLite's
+            # statement journal must spill; PostgreSQL stores them through
+            # the same statements as k1 (a document of 100,000 items on
+            # PostgreSQL is test_faults.py's valid_feed_with_100000_items),
+            # and they were most of this file's time there.
+            sizes = {"k1": 1000}
         conf = write_conf(td, [(n, srv.url("/%s.xml" % n)) for n in sizes])
         with open(conf) as f:  # 5,000 items of 4 KB pass the 16 MiB cap
             text = f.read().replace("[tributary]\n",
@@ -450,7 +457,8 @@ def large_documents_that_change_are_stored():
                 contains(line[0], "%d new, %d updated" % (
                     n if version == 0 else 0, 0 if version == 0 else n),
                     "%s version %d" % (name, version))
-        eq(sql(td, "SELECT count(*) FROM articles")[0][0], 9000, "articles")
+        eq(sql(td, "SELECT count(*) FROM articles")[0][0],
+           sum(sizes.values()), "articles")
         check(fts_consistent(td), "index agrees with the articles")
 
 
