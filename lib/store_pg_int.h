@@ -51,6 +51,9 @@ struct tr_store {
 	 * prepared statement (store_pg_query.c), without and with the
 	 * config's views; 0: none yet. */
 	int lists_pid[2];
+	/* The server process whose session holds the document commit's
+	 * prepared statements (store_pg_batch.c); 0: none yet. */
+	int stage_pid;
 	char errmsg[512];
 };
 
