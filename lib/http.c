@@ -164,6 +164,10 @@ struct tr_http {
 	pthread_t search_threads[8];
 
 	atomic_int n_streams; /* streamed answers being rendered */
+	/* Connections of streamed answers suspended until their producer
+	 * has bytes; streams_stop ends the producers when the server stops. */
+	atomic_int n_stream_waits;
+	atomic_int streams_stop;
 
 	struct MHD_Daemon *daemon;
 	int listen_fd;
@@ -1364,6 +1368,11 @@ struct tr_http_stream {
 	int gzip;
 	z_stream z;
 	int z_ready;
+	/* The connection a server's thread suspended while pend was empty
+	 * (under lock), resumed as soon as the producer has bytes or ends:
+	 * a slow producer never holds one of libmicrohttpd's threads. */
+	struct MHD_Connection *conn;
+	int suspended;
 };
 
 static void
@@ -1399,6 +1408,18 @@ stream_cancel(struct tr_http_stream *s)
 	stream_unref(s);
 }
 
+/* Under s->lock: the reader has bytes, or the end, to take. */
+static void
+stream_wake(struct tr_http_stream *s)
+{
+	pthread_cond_broadcast(&s->cond);
+	if (s->suspended) {
+		s->suspended = 0;
+		MHD_resume_connection(s->conn);
+		atomic_fetch_sub(&s->srv->n_stream_waits, 1);
+	}
+}
+
 /* Moves n bytes into the reader's buffer, waiting while it is full. */
 static int
 stream_put(struct tr_http_stream *s, const char *p, size_t n)
@@ -1409,7 +1430,8 @@ stream_put(struct tr_http_stream *s, const char *p, size_t n)
 	while (n > 0 && rc == 0) {
 		size_t k = STREAM_BUF - s->plen;
 
-		if (atomic_load(&s->cancelled)) {
+		if (atomic_load(&s->cancelled) ||
+		    atomic_load(&s->srv->streams_stop)) {
 			rc = TR_EABORT;
 		} else if (k == 0) {
 			if (pthread_cond_timedwait(&s->cond, &s->lock,
@@ -1421,7 +1443,7 @@ stream_put(struct tr_http_stream *s, const char *p, size_t n)
 			s->plen += k;
 			p += k;
 			n -= k;
-			pthread_cond_broadcast(&s->cond);
+			stream_wake(s);
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -1466,7 +1488,7 @@ stream_should_stop(void *arg)
 	struct tr_http_stream *s = arg;
 	struct timespec now;
 
-	if (atomic_load(&s->cancelled))
+	if (atomic_load(&s->cancelled) || atomic_load(&s->srv->streams_stop))
 		return 1;
 	clock_gettime(CLOCK_REALTIME, &now);
 	return now.tv_sec > s->deadline.tv_sec;
@@ -1519,7 +1541,7 @@ stream_main(void *arg)
 		s->done = 1;
 	else
 		s->failed = 1;
-	pthread_cond_broadcast(&s->cond);
+	stream_wake(s);
 	pthread_mutex_unlock(&s->lock);
 	stream_unref(s);
 	atomic_fetch_sub(&srv->n_streams, 1);
@@ -2882,16 +2904,48 @@ request_from(struct tr_http_request *req, struct conn_info *ci,
 	req->now = (int64_t)time(NULL);
 }
 
+/*
+ * libmicrohttpd's reader of a streamed answer. It never waits: with
+ * nothing to send yet it suspends the connection, which the producer
+ * resumes (stream_wake()), so a thread of the server's pool is never
+ * held by a slow rendering while other clients wait for theirs.
+ */
 static ssize_t
 stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	long n = tr_http_stream_read(cls, buf, max);
+	struct tr_http_stream *s = cls;
+	ssize_t n;
 
 	(void)pos;
-	if (n > 0)
-		return (ssize_t)n;
-	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
-	              : MHD_CONTENT_READER_END_WITH_ERROR;
+	pthread_mutex_lock(&s->lock);
+	if (s->plen > 0) {
+		size_t k = s->plen < max ? s->plen : max;
+
+		memcpy(buf, s->pend, k);
+		memmove(s->pend, s->pend + k, s->plen - k);
+		s->plen -= k;
+		n = (ssize_t)k;
+		pthread_cond_broadcast(&s->cond);
+	} else if (s->done) {
+		n = MHD_CONTENT_READER_END_OF_STREAM;
+	} else if (s->failed) {
+		n = MHD_CONTENT_READER_END_WITH_ERROR;
+	} else {
+		/* Counted before the stop flag is read, as tr_http_stop()
+		 * sets the flag before it reads the count: one of the two
+		 * sees the other, so no connection stays suspended. */
+		atomic_fetch_add(&s->srv->n_stream_waits, 1);
+		if (atomic_load(&s->srv->streams_stop)) {
+			atomic_fetch_sub(&s->srv->n_stream_waits, 1);
+			n = MHD_CONTENT_READER_END_WITH_ERROR;
+		} else {
+			s->suspended = 1;
+			MHD_suspend_connection(s->conn);
+			n = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 static void
@@ -2929,6 +2983,8 @@ queue_stream(struct MHD_Connection *c, struct tr_http_response *resp)
 	                                          empty_reader, NULL, NULL);
 	if (m == NULL)
 		return MHD_NO;
+	if (s)
+		s->conn = c;
 	resp->stream = NULL; /* the response's now */
 	if (add_headers(m, resp) != 0) {
 		MHD_destroy_response(m);
@@ -3587,6 +3643,11 @@ tr_http_stop(struct tr_http *srv)
 		pthread_mutex_unlock(&srv->conn_lock);
 		if (srv->watch_running)
 			pthread_join(srv->watchdog, NULL);
+		/* Streams' producers stop, and resume the connections that
+		 * wait for them, which libmicrohttpd wants before it stops. */
+		atomic_store(&srv->streams_stop, 1);
+		while (atomic_load(&srv->n_stream_waits) > 0)
+			usleep(10 * 1000);
 		MHD_stop_daemon(srv->daemon);
 		/* Every connection gave its slot back; a slot taken for a
 		 * connection libmicrohttpd failed to start may be left. */

@@ -925,6 +925,70 @@ def large_answers_are_streamed_in_bounded_memory():
 
 
 @test
+def streams_do_not_hold_the_servers_threads():
+    """The server's threads (one per core) never wait for a streamed
+    answer's next bytes: while more clients than threads read long
+    pages, each its own query, a health check is answered at once, not
+    after the streams' work. A thread that waited for its stream's
+    producer (which on PostgreSQL first opens a session) left the
+    health check waiting for most of the streams' time."""
+    import threading
+    n = min(14, 2 * (os.cpu_count() or 1) + 2)
+    with TempDir() as tmp:
+        heavy_store(tmp)
+        srv = Server(tmp)
+        try:
+            first, done, errors = [None] * n, [None] * n, []
+            started = threading.Barrier(n + 1)
+
+            def client(i):
+                c = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                               timeout=60)
+                try:
+                    started.wait()
+                    c.request("GET", "/feed.atom?limit=1000&since="
+                              "2000-01-01T00:%02d:00Z" % i)
+                    r = c.getresponse()
+                    b = r.read(1)
+                    first[i] = time.time()
+                    b += r.read()
+                    done[i] = time.time()
+                    if r.status != 200 or len(b) < 2 << 20:
+                        errors.append((i, r.status, len(b)))
+                except Exception as e:  # noqa: BLE001
+                    errors.append((i, repr(e)))
+                finally:
+                    c.close()
+
+            cs = [threading.Thread(target=client, args=(i,))
+                  for i in range(n)]
+            for c in cs:
+                c.start()
+            started.wait()
+            t0 = time.time()
+            # Sent while the streams are under way: one has begun.
+            while all(f is None for f in first) and not errors and \
+                    time.time() < t0 + 60:
+                time.sleep(0.002)
+            sent = time.time()
+            st = srv.get("/healthz", timeout=60)[0]
+            health = time.time() - sent
+            for c in cs:
+                c.join()
+            eq(errors, [], "streamed answers")
+            eq(st, 200, "health check")
+            span = max(done) - t0
+            print("  %d clients: answers within %.2f s, first bytes %.2f "
+                  "to %.2f s; health check sent at %.2f s, answered in "
+                  "%.3f s" % (n, span, min(first) - t0, max(first) - t0,
+                              sent - t0, health))
+            check(health < span / 4, "the health check took %.2f s of "
+                  "the streams' %.2f s" % (health, span))
+        finally:
+            eq(srv.stop(), 0, "exit status")
+
+
+@test
 def sigint_and_sigterm_stop_cleanly():
     with TempDir() as tmp:
         make_store(tmp)
