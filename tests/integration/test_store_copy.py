@@ -175,6 +175,12 @@ def same_store(a, b):
                     eq(y[2 * i], None if c == "lease_owner" else 0,
                        "feeds.%s cleared" % c)
                     continue
+                if table == "articles" and c == "raw_hash":
+                    # Not carried: a cache of what the stored bodies were
+                    # sanitized from; the item's next document sanitizes
+                    # it afresh once and sets it again.
+                    eq(y[2 * i], None, "articles.raw_hash left empty")
+                    continue
                 eq((y[2 * i], y[2 * i + 1]), (x[2 * i], x[2 * i + 1]),
                    "%s.%s of row %r" % (table, c, x[0]))
     for key in ("generation", "changed_at"):
