@@ -1548,6 +1548,20 @@ stream_main(void *arg)
 	return NULL;
 }
 
+/* Under s->lock: moves up to max of the pending bytes to buf, and
+ * wakes the producer waiting for room. */
+static size_t
+stream_take(struct tr_http_stream *s, char *buf, size_t max)
+{
+	size_t k = s->plen < max ? s->plen : max;
+
+	memcpy(buf, s->pend, k);
+	memmove(s->pend, s->pend + k, s->plen - k);
+	s->plen -= k;
+	pthread_cond_broadcast(&s->cond);
+	return k;
+}
+
 long
 tr_http_stream_read(struct tr_http_stream *s, char *buf, size_t max)
 {
@@ -1558,17 +1572,10 @@ tr_http_stream_read(struct tr_http_stream *s, char *buf, size_t max)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &s->deadline) ==
 		    ETIMEDOUT)
 			break;
-	if (s->plen > 0) {
-		size_t k = s->plen < max ? s->plen : max;
-
-		memcpy(buf, s->pend, k);
-		memmove(s->pend, s->pend + k, s->plen - k);
-		s->plen -= k;
-		n = (long)k;
-		pthread_cond_broadcast(&s->cond);
-	} else if (s->done) {
+	if (s->plen > 0)
+		n = (long)stream_take(s, buf, max);
+	else if (s->done)
 		n = 0;
-	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -2919,13 +2926,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	pthread_mutex_lock(&s->lock);
 	if (s->plen > 0) {
-		size_t k = s->plen < max ? s->plen : max;
-
-		memcpy(buf, s->pend, k);
-		memmove(s->pend, s->pend + k, s->plen - k);
-		s->plen -= k;
-		n = (ssize_t)k;
-		pthread_cond_broadcast(&s->cond);
+		n = (ssize_t)stream_take(s, buf, max);
 	} else if (s->done) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else if (s->failed) {
