@@ -23,6 +23,7 @@
 #include "tributary/error.h"
 #include "tributary/render.h"
 #include "tributary/store.h"
+#include "test_store_util.h"
 
 /* ---- helpers ---- */
 
@@ -1245,12 +1246,11 @@ add_article(struct tr_store_batch *b, const char *feed, int i)
 static char *
 fill_db(const struct tr_config *cfg)
 {
-	char *path = strdup("/tmp/tr-http-db-XXXXXX");
+	char *path = tmp_db();
 	struct tr_store *st = NULL;
 	struct tr_store_batch *b = NULL;
-	int fd = mkstemp(path), i;
+	int i;
 
-	close(fd);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	tr_store_set_now(st, 1700100000);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
@@ -1266,19 +1266,6 @@ fill_db(const struct tr_config *cfg)
 	tr_store_batch_free(b);
 	tr_store_close(st);
 	return path;
-}
-
-static void
-rm_db(char *path)
-{
-	char buf[512];
-
-	unlink(path);
-	snprintf(buf, sizeof(buf), "%s-wal", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-shm", path);
-	unlink(buf);
-	free(path);
 }
 
 /* GETs path?k=v on srv; returns the status, *body a copy of the body. */
@@ -1492,7 +1479,7 @@ gunzip_all(const char *in, size_t n, size_t *outlen)
 }
 
 /* What one answer carried. */
-struct got {
+struct fetched {
 	int status;
 	int streamed; /* the body came through tr_http_stream_read() */
 	int gzip;
@@ -1502,7 +1489,7 @@ struct got {
 };
 
 static void
-fetch(struct tr_http *srv, struct got *g, const char *path, const char *k,
+fetch(struct tr_http *srv, struct fetched *g, const char *path, const char *k,
       const char *v, int gzip, const char *inm)
 {
 	struct tr_http_response resp;
@@ -1547,12 +1534,11 @@ fetch(struct tr_http *srv, struct got *g, const char *path, const char *k,
 static char *
 fill_db_long(const struct tr_config *cfg, int n)
 {
-	char *path = strdup("/tmp/tr-http-db-XXXXXX");
+	char *path = tmp_db();
 	struct tr_store *st = NULL;
 	struct tr_store_batch *b = NULL;
-	int fd = mkstemp(path), i, f;
+	int i, f;
 
-	close(fd);
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	tr_store_set_now(st, 1700100000);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
@@ -1625,7 +1611,7 @@ test_streamed_same_bytes(void)
 		for (j = 0; j < sizeof(limits) / sizeof(limits[0]); j++)
 			for (gz = 0; gz < 2; gz++) {
 				const char *k = limits[j] ? "limit" : NULL;
-				struct got a, b, c;
+				struct fetched a, b, c;
 
 				fetch(built, &a, paths[i], k, limits[j], gz,
 				      NULL);
@@ -1660,7 +1646,7 @@ test_streamed_same_bytes(void)
 	CHECK(n_big >= 8); /* the page budget was reached */
 	/* OPML is built whole whatever its size. */
 	{
-		struct got g;
+		struct fetched g;
 
 		fetch(streamed, &g, "/feeds.opml", NULL, NULL, 0, NULL);
 		CHECK_INT(g.status, 200);
