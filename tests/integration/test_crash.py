@@ -172,8 +172,23 @@ class Crash:
         self.errlog.close()
 
     def make_due(self):
+        """Marks every feed due, once the last round has saved every
+        feed's state: a feed's articles can commit in one group and its
+        state (next_check an interval ahead) in the next, and an UPDATE
+        in between would be undone by that state, leaving the feed out
+        of the next round."""
         con = sqlite3.connect(self.db, timeout=30)
         try:
+            end = time.monotonic() + 30
+            while True:
+                n = con.execute("SELECT count(*) FROM feeds WHERE "
+                                "next_check <= strftime('%s', 'now')"
+                                ).fetchone()[0]
+                if n == 0:
+                    break
+                check(time.monotonic() < end, "%d feeds' states not saved "
+                      "30 s after their round:\n%s" % (n, self.log()))
+                time.sleep(0.05)
             con.execute("UPDATE feeds SET next_check = 1")
             con.commit()
         finally:
