@@ -148,6 +148,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	dst->id_hash = src->id_hash;
 	dst->raw_hash = src->raw_hash;
 	dst->bodies_as_stored = src->bodies_as_stored;
+	dst->stored_hash = src->stored_hash;
 	dst->published = src->published;
 	dst->updated = src->updated;
 	if (dup_str(&dst->id, src->id) || dup_str(&dst->guid, src->guid) ||

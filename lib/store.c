@@ -412,6 +412,11 @@ int
 tr_store_batch_add_prepared(struct tr_store_batch *b,
     const struct tr_article *a, const struct tr_store_prep *p)
 {
+	/* Only a backend that gives stored bodies (and so stored hashes)
+	 * has kept items to stage. */
+	if (p->kept)
+		return OPS(b)->batch_keep ? OPS(b)->batch_keep(b, a, p)
+					  : TR_EINVAL;
 	return OPS(b)->batch_add_prepared(b, a, p);
 }
 
@@ -520,6 +525,7 @@ tr_store_prep_init(struct tr_store_prep *p)
 {
 	p->canon = NULL;
 	p->hash = 0;
+	p->kept = 0;
 	tr_buf_init(&p->authors, LIST_MAX);
 	tr_buf_init(&p->categories, LIST_MAX);
 	tr_buf_init(&p->enclosures, LIST_MAX);
@@ -568,6 +574,7 @@ tr_store_prep(struct tr_store_prep *p, const struct tr_article *a)
 
 	free(p->canon);
 	p->canon = NULL;
+	p->kept = 0;
 	if ((rc = lists_json(p, a)) != 0)
 		return rc;
 	if (a->link && (p->canon = tr_url_canonical(a->link)) == NULL)
@@ -584,6 +591,30 @@ tr_store_prep(struct tr_store_prep *p, const struct tr_article *a)
 	    rc != TR_ETOOBIG)
 		return rc;
 	return 0;
+}
+
+int
+tr_store_prep_keep(struct tr_store_prep *p, const struct tr_article *a)
+{
+	uint64_t h;
+
+	p->kept = 0;
+	if (!a->bodies_as_stored || a->stored_hash == 0 || a->id == NULL)
+		return 0;
+	/* Everything the row shows is in the content hash, and the row is
+	 * written only when that hash differs (its canonical link is of the
+	 * link the hash covers): an equal hash leaves the row as it is. */
+	if ((h = tr_article_content_hash(a)) != a->stored_hash)
+		return 0;
+	free(p->canon);
+	p->canon = NULL;
+	tr_buf_reset(&p->authors);
+	tr_buf_reset(&p->categories);
+	tr_buf_reset(&p->enclosures);
+	tr_buf_reset(&p->text);
+	p->hash = h;
+	p->kept = 1;
+	return 1;
 }
 
 /* --- the full-text index and group commit --- */

@@ -96,6 +96,10 @@ struct store_ops {
 	int (*batch_add)(struct tr_store_batch *b, const struct tr_article *a);
 	int (*batch_add_prepared)(struct tr_store_batch *b,
 	    const struct tr_article *a, const struct tr_store_prep *p);
+	/* A kept item (p->kept, tr_store_prep_keep): a->id and p->hash
+	 * only. NULL for a backend without stored bodies. */
+	int (*batch_keep)(struct tr_store_batch *b,
+	    const struct tr_article *a, const struct tr_store_prep *p);
 	int (*batch_commit)(struct tr_store_batch *b,
 	    const struct tr_feed_meta *meta, struct tr_store_result *res);
 	void (*batch_free)(struct tr_store_batch *b);

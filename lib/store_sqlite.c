@@ -312,6 +312,8 @@ static const char temp_schema[] =
     "  enclosures TEXT, source_title TEXT, source_url TEXT,"
     "  source_id TEXT, hash INTEGER NOT NULL, image TEXT, body_text TEXT,"
     "  raw_hash INTEGER,"
+    /* 1: a kept item (tr_store_prep_keep), its identity and hash only. */
+    "  kept INTEGER,"
     "  PRIMARY KEY (batch, identity)"
     ");"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
@@ -422,19 +424,21 @@ static const char *const stmt_sql[S__COUNT] = {
 	" source_url, source_id, hash, image, body_text, raw_hash) VALUES (?1,"
 	" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 	" ?17, ?18, ?19, ?20, ?21, ?22)",
+    [S_STAGE_KEEP] = "INSERT OR REPLACE INTO temp.stage(batch, identity,"
+		     " hash, kept) VALUES (?1, ?2, ?3, 1)",
     [S_STAGE_DROP] = "DELETE FROM temp.stage WHERE batch = ?1",
     [S_TOUCHED_CLEAR] = "DELETE FROM temp.touched",
     /* Old links of rows whose content (and maybe link) changes. */
     [S_TOUCH_OLD] =
 	"INSERT OR IGNORE INTO temp.touched(canon) SELECT a.canon"
 	" FROM temp.stage s CROSS JOIN articles a ON a.feed_id = ?2"
-	" AND a.identity = s.identity WHERE s.batch = ?1"
+	" AND a.identity = s.identity WHERE s.batch = ?1 AND s.kept IS NULL"
 	" AND a.hash <> s.hash AND a.canon IS NOT NULL",
     /* Links of rows that are new or change. */
     [S_TOUCH_NEW] =
 	"INSERT OR IGNORE INTO temp.touched(canon) SELECT s.canon"
 	" FROM temp.stage s WHERE s.batch = ?1 AND s.canon IS NOT NULL"
-	" AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = ?2"
+	" AND s.kept IS NULL AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = ?2"
 	" AND a.identity = s.identity AND a.hash = s.hash)",
     /*
      * Driven by the staged identities (the IN list on the unique index),
@@ -461,7 +465,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	"   a.first_seen ELSE s.updated END) ELSE ?3 END) END"
 	" FROM temp.stage s WHERE s.batch = ?1 AND s.identity = a.identity)"
 	" WHERE a.feed_id = ?2 AND a.identity IN (SELECT identity"
-	" FROM temp.stage WHERE batch = ?1) AND a.hash <> (SELECT s.hash"
+	" FROM temp.stage WHERE batch = ?1 AND kept IS NULL)"
+	" AND a.hash <> (SELECT s.hash"
 	" FROM temp.stage s WHERE s.batch = ?1 AND s.identity = a.identity)",
     [S_APPLY_INSERT] =
 	"INSERT INTO articles(feed_id, identity, guid, guid_is_permalink,"
@@ -479,7 +484,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	" s.hash, 1, 1, s.image, s.body_text, s.raw_hash FROM temp.stage s"
 	/* Walks the batch's rowids in order: "WHERE s.batch = ?1 ORDER BY
 	 * s.rowid" sorted whole rows, contents included, in a temp b-tree. */
-	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1)"
+	" WHERE s.rowid IN (SELECT rowid FROM temp.stage WHERE batch = ?1"
+	" AND kept IS NULL)"
 	" AND NOT EXISTS (SELECT 1 FROM articles a"
 	" WHERE a.feed_id = ?2 AND a.identity = s.identity)"
 	" ORDER BY s.rowid",
@@ -518,7 +524,15 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_PRIMARY_ON] = "UPDATE articles SET is_primary = 1"
 		     " WHERE is_primary = 0 AND id IN (SELECT " PRIMARY_OF("t.canon")
 		     " FROM temp.touched t)",
-    [S_STAGE_COUNT] = "SELECT count(*) FROM temp.stage WHERE batch = ?1",
+    /*
+     * The staged identities, and the kept ones whose row is no longer
+     * there as the parser found it (changed or deleted since, by another
+     * process): their items were staged without their contents.
+     */
+    [S_STAGE_COUNT] = "SELECT count(*), coalesce(sum(s.kept = 1 AND NOT"
+		      " EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = ?2"
+		      " AND a.identity = s.identity AND a.hash = s.hash)), 0)"
+		      " FROM temp.stage s WHERE s.batch = ?1",
     [S_RET_FEEDS] = "SELECT id, name FROM feeds ORDER BY id",
     [S_RET_TOUCH_DAYS] =
 	"INSERT OR IGNORE INTO temp.touched(canon) SELECT canon FROM articles"
@@ -2097,6 +2111,7 @@ const struct store_ops store_sqlite_ops = {
 	.batch_begin = sq_batch_begin,
 	.batch_add = sq_batch_add,
 	.batch_add_prepared = sq_batch_add_prepared,
+	.batch_keep = sq_batch_keep,
 	.batch_commit = sq_batch_commit,
 	.batch_free = sq_batch_free,
 	.defer_index = sq_defer_index,

@@ -20,7 +20,12 @@
  *      deferred round left) to the full-text index.
  *
  * Each step only writes rows whose values change, so an unchanged
- * document writes nothing (tr_store_result.changes is 0).
+ * document writes nothing (tr_store_result.changes is 0). An item equal
+ * to its stored row (tr_store_prep_keep: its bodies taken from the row,
+ * its content hash the row's) is staged as its identity and hash alone
+ * (kept = 1): steps 1-3 pass it by, step 4 counts it, and the count of
+ * staged rows first checks that every kept row is still as the parser
+ * found it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,13 +144,12 @@ adopt_legacy_id(struct tr_store_batch *b, const struct tr_article *a)
 	return rc == SQLITE_DONE ? 0 : store_dberr(b->st, "renaming an article");
 }
 
-int
-sq_batch_add_prepared(struct tr_store_batch *b,
-    const struct tr_article *a, const struct tr_store_prep *p)
+/* What staging any item of b checks and opens first. */
+static int
+stage_begin(struct tr_store_batch *b, const struct tr_article *a)
 {
 	struct tr_store *st = b->st;
 	sqlite3_stmt *s;
-	int rc;
 
 	if (b->committed)
 		return store_err(st, TR_EINVAL,
@@ -159,7 +163,56 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 			return TR_ESTORE;
 		st->staging = 1;
 	}
-	if ((rc = adopt_legacy_id(b, a)) != 0)
+	return 0;
+}
+
+/* Counts a staged row; the temp commit every STAGE_FLUSH rows. */
+static int
+stage_count(struct tr_store *st)
+{
+	if (++st->staged_rows >= STAGE_FLUSH)
+		return st->in_group ? sq_group_commit(st) : store_stage_flush(st);
+	return 0;
+}
+
+/*
+ * A kept item: its row stays as it is, so only its identity is staged
+ * (for in_latest and retention) with the row's content hash, which the
+ * commit checks the row still has (S_STAGE_COUNT). No legacy id to
+ * adopt: its row was found under a->id.
+ */
+int
+sq_batch_keep(struct tr_store_batch *b, const struct tr_article *a,
+    const struct tr_store_prep *p)
+{
+	struct tr_store *st = b->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = stage_begin(b, a)) != 0)
+		return rc;
+	if ((s = store_stmt(st, S_STAGE_KEEP)) == NULL)
+		return TR_ESTORE;
+	sqlite3_bind_int64(s, 1, b->id);
+	store_bind_text(s, 2, a->id);
+	sqlite3_bind_int64(s, 3, (int64_t)p->hash);
+	rc = store_exec_stmt(st, s, "staging an article");
+	sqlite3_clear_bindings(s);
+	return rc == 0 ? stage_count(st) : rc;
+}
+
+int
+sq_batch_add_prepared(struct tr_store_batch *b,
+    const struct tr_article *a, const struct tr_store_prep *p)
+{
+	struct tr_store *st = b->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (p->kept)
+		return sq_batch_keep(b, a, p);
+	if ((rc = stage_begin(b, a)) != 0 ||
+	    (rc = adopt_legacy_id(b, a)) != 0)
 		return rc;
 	if ((s = store_stmt(st, S_STAGE_ADD)) == NULL)
 		return TR_ESTORE;
@@ -190,10 +243,7 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 		b->n_fresh++;
 	rc = store_exec_stmt(st, s, "staging an article");
 	sqlite3_clear_bindings(s); /* the article and p are the caller's */
-	if (rc == 0 && ++st->staged_rows >= STAGE_FLUSH)
-		rc = st->in_group ? sq_group_commit(st)
-				  : store_stage_flush(st);
-	return rc;
+	return rc == 0 ? stage_count(st) : rc;
 }
 
 /* Runs one apply step bound to (batch, feed, now); adds its changes. */
@@ -220,16 +270,40 @@ apply_step(struct tr_store_batch *b, enum store_stmt id, int64_t now,
 	return 0;
 }
 
-/* Number of distinct identities staged in the batch. */
+/*
+ * Number of distinct identities staged in the batch. A kept item whose
+ * row changed or went since the parser read it (another process purged
+ * or rewrote the feed's rows; a round holds its feeds' leases, so not
+ * another round) fails the document: the item was staged without its
+ * contents, so the commit cannot store it. Its feed is fetched again.
+ */
 static int
 staged(struct tr_store_batch *b, int64_t *n)
 {
-	sqlite3_stmt *s = store_stmt(b->st, S_STAGE_COUNT);
+	struct tr_store *st = b->st;
+	sqlite3_stmt *s = store_stmt(st, S_STAGE_COUNT);
+	int64_t lost;
+	int rc;
 
 	if (s == NULL)
 		return TR_ESTORE;
 	sqlite3_bind_int64(s, 1, b->id);
-	return store_step_int64(b->st, s, "counting staged articles", n);
+	sqlite3_bind_int64(s, 2, b->feed_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store_dberr(st, "counting staged articles");
+	}
+	*n = sqlite3_column_int64(s, 0);
+	lost = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (lost > 0)
+		return store_err(st, TR_ESTORE, "feed %s: %lld stored "
+		    "article%s the document repeats changed or went while "
+		    "it was read; the document is stored when the feed is "
+		    "fetched again", b->feed_name, (long long)lost,
+		    lost == 1 ? "" : "s");
+	return 0;
 }
 
 /* Stores the document's title, site link and author; NULL meta changes

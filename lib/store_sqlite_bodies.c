@@ -32,7 +32,7 @@ struct tr_store_bodies {
 };
 
 static const char bodies_sql[] =
-    "SELECT a.summary, a.content, a.body_text FROM feeds f"
+    "SELECT a.summary, a.content, a.body_text, a.hash FROM feeds f"
     " CROSS JOIN articles a ON a.feed_id = f.id AND a.identity = ?2"
     " WHERE f.name = ?1 AND a.raw_hash = ?3";
 
@@ -115,6 +115,7 @@ sq_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
     const char *feed)
 {
 	char *v[3] = {NULL, NULL, NULL};
+	uint64_t hash = 0;
 	int rc, i;
 
 	if ((rc = bodies_connect(h)) != 0)
@@ -128,6 +129,7 @@ sq_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
 		for (i = 0; i < 3 && rc == 1; i++)
 			if (col_dup(&v[i], h->get, i) != 0)
 				rc = TR_ENOMEM;
+		hash = (uint64_t)sqlite3_column_int64(h->get, 3);
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
@@ -154,6 +156,9 @@ sq_bodies_get(struct tr_store_bodies *h, struct tr_article *a,
 	a->summary = v[0];
 	a->content = v[1];
 	a->text = v[2];
+	/* The row's content hash: an item whose own is the same leaves the
+	 * row as it is (tr_store_prep_keep). */
+	a->stored_hash = hash;
 	return 1;
 }
 

@@ -51,6 +51,7 @@ enum store_stmt {
 	S_FEEDS_STAMP,
 	S_STATS,
 	S_STAGE_ADD,
+	S_STAGE_KEEP,
 	S_STAGE_DROP,
 	S_TOUCHED_CLEAR,
 	S_TOUCH_OLD,
@@ -318,6 +319,8 @@ int sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg);
 int sq_batch_begin(struct tr_store_batch **out, struct tr_store *st,
     const char *feed_name);
 int sq_batch_add(struct tr_store_batch *b, const struct tr_article *a);
+int sq_batch_keep(struct tr_store_batch *b, const struct tr_article *a,
+    const struct tr_store_prep *p);
 int sq_batch_add_prepared(struct tr_store_batch *b,
     const struct tr_article *a, const struct tr_store_prep *p);
 int sq_batch_commit(struct tr_store_batch *b,

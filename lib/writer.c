@@ -542,14 +542,21 @@ tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
 
 	if (o == NULL)
 		return TR_ENOMEM;
-	/* The canonical link, content hash and lists' JSON are worked out
-	 * here, on the poller's thread: the writer's is the busier one. */
-	if ((rc = tr_store_prep(&o->prep, a)) != 0 ||
+	/* An item equal to its stored row travels as its identity alone
+	 * (tr_store_prep_keep). Otherwise the canonical link, content hash
+	 * and lists' JSON are worked out here, on the poller's thread: the
+	 * writer's is the busier one. */
+	if (tr_store_prep_keep(&o->prep, a)) {
+		if ((o->art.id = strdup(a->id)) == NULL) {
+			op_free(o);
+			return TR_ENOMEM;
+		}
+	} else if ((rc = tr_store_prep(&o->prep, a)) != 0 ||
 	    (rc = tr_article_copy(&o->art, a)) != 0) {
 		op_free(o);
 		return rc;
 	}
-	o->bytes = article_bytes(a) + slen(o->prep.canon) +
+	o->bytes = article_bytes(&o->art) + slen(o->prep.canon) +
 	           o->prep.authors.len + o->prep.categories.len +
 	           o->prep.enclosures.len;
 	enqueue(w, o);

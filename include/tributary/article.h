@@ -64,6 +64,10 @@ struct tr_article {
 			      instead of sanitized again (parse.h) */
 	int bodies_as_stored; /* summary, content and text are the ones the
 				 store keeps for raw_hash (tr_body_cb) */
+	uint64_t stored_hash; /* with bodies_as_stored: the content hash of
+				 the stored row they came from, so that an
+				 item equal to its row is not staged again
+				 (tr_store_prep_keep); else 0 */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;

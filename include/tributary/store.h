@@ -340,11 +340,25 @@ struct tr_store_prep {
 	uint64_t hash; /* tr_article_content_hash() */
 	struct tr_buf authors, categories, enclosures; /* JSON, empty: none */
 	struct tr_buf text; /* the bodies' text (search) when a->text is NULL */
+	int kept; /* tr_store_prep_keep(): only hash is set */
 };
 
 void tr_store_prep_init(struct tr_store_prep *p);
 /* 0, TR_ENOMEM, or TR_ETOOBIG when a list's JSON passes 16 MiB. */
 int tr_store_prep(struct tr_store_prep *p, const struct tr_article *a);
+/*
+ * An item that took its stored row's bodies (tr_store_bodies_get) and
+ * whose content hash is the row's (a->stored_hash) would leave the row
+ * as it is: the store needs only its identity, to know that the document
+ * still holds it (in_latest, retention). Then 1: p is prepared as kept
+ * (p->kept, p->hash; no canonical link, lists or text worked out) and
+ * tr_store_batch_add_prepared() stages a->id alone, so the caller needs
+ * to keep nothing else of a. Else 0 and p is to be prepared with
+ * tr_store_prep(). A kept row that changed or went before the commit
+ * (another process's purge) fails the commit (TR_ESTORE) rather than
+ * storing less than the item: its document is to be fetched again.
+ */
+int tr_store_prep_keep(struct tr_store_prep *p, const struct tr_article *a);
 void tr_store_prep_free(struct tr_store_prep *p);
 
 /* tr_store_batch_add() with p = tr_store_prep(a) done by the caller. */
