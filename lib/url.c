@@ -466,7 +466,10 @@ out:
  * "http://%31/" comes out as "http://1/", which a second parse turns into
  * "http://0.0.0.1/". A canonical link must be a fixed point (the same
  * article must get the same key whichever form a feed used), so the
- * result is parsed again until it no longer changes.
+ * result is parsed again until it no longer changes. A link that comes
+ * out as it went in (most of them: feeds mostly give canonical links) is
+ * a fixed point already, as canonical_once() is a function of its
+ * input: it is parsed once.
  */
 char *
 tr_url_canonical(const char *link)
@@ -474,6 +477,8 @@ tr_url_canonical(const char *link)
 	char *r = canonical_once(link), *again;
 	int i;
 
+	if (r != NULL && strcmp(r, link) == 0)
+		return r;
 	for (i = 0; r != NULL && i < 3; i++) {
 		if ((again = canonical_once(r)) == NULL || strcmp(again, r) == 0) {
 			free(again);

@@ -525,6 +525,14 @@ test_same_url_warning(void)
 	    {"http://x.org/f", "https://x.org/f", 0},
 	    {"http://x.org/f", "http://x.org/g", 0},
 	    {"http://x.org/f?a=1", "http://x.org/f?a=2", 0},
+	    /* Forms that reach the canonical one in one parse or in more
+	     * (a percent-encoded numeric host: two), either way round. */
+	    {"http://%3333/f", "http://0.0.1.77/f", 1},
+	    {"http://0.0.1.77/f", "http://%3333/f", 1},
+	    {"http://333/f", "http://%3333/f", 1},
+	    {"http://x.org/f", "http://x.org/f ", 1},
+	    {"http://x.org:8080/f", "http://x.org/f", 0},
+	    {"http://x.org/F", "http://x.org/f", 0},
 	};
 	size_t i;
 

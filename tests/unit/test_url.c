@@ -250,10 +250,16 @@ test_url_canonical(void)
 	size_t i, n = sizeof(canon_table) / sizeof(canon_table[0]);
 
 	for (i = 0; i < n; i++) {
-		char *got = tr_url_canonical(canon_table[i].in);
+		char *got = tr_url_canonical(canon_table[i].in), *again;
 
 		CHECK_STR_CASE(canon_table[i].in ? canon_table[i].in : "(null)",
 		               got, canon_table[i].want);
+		/* A canonical link is its own canonical form (taken in one
+		 * parse when it comes out as it went in). */
+		again = got ? tr_url_canonical(got) : NULL;
+		CHECK_STR_CASE(canon_table[i].in ? canon_table[i].in : "(null)",
+		               again, got);
+		free(again);
 		free(got);
 	}
 }
