@@ -316,6 +316,18 @@ static const char temp_schema[] =
     "  kept INTEGER,"
     "  PRIMARY KEY (batch, identity)"
     ");"
+    /*
+     * What the commit's statements test of a staged row, so that they
+     * read it from this index: a row with its bodies fills a page of
+     * its own, rows of several documents interleave, and the 256 KiB
+     * cache does not hold a document's rows from one statement to the
+     * next, so each statement that read the table (the counts, the
+     * touched links, the update's and insert's lists) read its rows'
+     * pages from the temp file again. A cold round of 1,000 feeds: 373,000
+     * preads before, 229,000 after.
+     */
+    "CREATE INDEX temp.stage_keys ON stage(batch, identity, kept, hash,"
+    "  canon, raw_hash);"
     "CREATE TEMP TABLE touched (canon TEXT PRIMARY KEY) WITHOUT ROWID;";
 
 
