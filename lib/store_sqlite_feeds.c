@@ -269,43 +269,119 @@ out:
 	return rc;
 }
 
-/* Adds or updates one configured feed; *n counts rows written. */
+/*
+ * What a sync must write for one configured feed, as found by
+ * sync_read(): each flag stands for one statement of sync_feed(), which
+ * keeps its own condition, so a flag set in doubt changes nothing that
+ * the statement would not.
+ */
+enum {
+	SYNC_NEW = 1,	/* no row of that name: insert one */
+	SYNC_URL = 2,	/* the URL differs: reset the validators */
+	SYNC_CONF = 4,	/* title, max_per_feed, enabled or active differ */
+	SYNC_TAGS = 8	/* the tags differ */
+};
+
+/* Updates one configured feed as *flags says; *n counts rows written. */
 static int
 sync_feed(struct tr_store *st, const struct tr_config *cfg,
-    const struct tr_feed_conf *f, int64_t *n)
+    const struct tr_feed_conf *f, unsigned flags, int64_t *n)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((s = store_stmt(st, S_FEED_INSERT)) == NULL)
-		return TR_ESTORE;
-	store_bind_text(s, 1, f->name);
-	store_bind_text(s, 2, f->url);
-	if ((rc = store_exec_stmt(st, s, "adding a feed")) != 0)
-		return rc;
-	*n += sqlite3_changes(st->db);
-	if ((s = store_stmt(st, S_FEED_URL_RESET)) == NULL)
-		return TR_ESTORE;
-	store_bind_text(s, 1, f->name);
-	store_bind_text(s, 2, f->url);
-	if ((rc = store_exec_stmt(st, s, "resetting a feed")) != 0)
-		return rc;
-	if (sqlite3_changes(st->db) > 0) {
-		tr_log(TR_LOG_INFO,
-		    "feed %s: URL changed to %s, validators reset", f->name,
-		    f->url);
-		*n += 1;
+	if ((flags & SYNC_URL) != 0) {
+		if ((s = store_stmt(st, S_FEED_URL_RESET)) == NULL)
+			return TR_ESTORE;
+		store_bind_text(s, 1, f->name);
+		store_bind_text(s, 2, f->url);
+		if ((rc = store_exec_stmt(st, s, "resetting a feed")) != 0)
+			return rc;
+		if (sqlite3_changes(st->db) > 0) {
+			tr_log(TR_LOG_INFO,
+			    "feed %s: URL changed to %s, validators reset",
+			    f->name, f->url);
+			*n += 1;
+		}
 	}
-	if ((s = store_stmt(st, S_FEED_CONF)) == NULL)
-		return TR_ESTORE;
-	store_bind_text(s, 1, f->name);
-	store_bind_text(s, 2, f->title);
-	sqlite3_bind_int64(s, 3, tr_config_feed_max_per_feed(cfg, f));
-	sqlite3_bind_int(s, 4, f->enabled != 0);
-	if ((rc = store_exec_stmt(st, s, "configuring a feed")) != 0)
-		return rc;
-	*n += sqlite3_changes(st->db);
-	return sync_tags(st, f, n);
+	if ((flags & SYNC_CONF) != 0) {
+		if ((s = store_stmt(st, S_FEED_CONF)) == NULL)
+			return TR_ESTORE;
+		store_bind_text(s, 1, f->name);
+		store_bind_text(s, 2, f->title);
+		sqlite3_bind_int64(s, 3, tr_config_feed_max_per_feed(cfg, f));
+		sqlite3_bind_int(s, 4, f->enabled != 0);
+		if ((rc = store_exec_stmt(st, s, "configuring a feed")) != 0)
+			return rc;
+		*n += sqlite3_changes(st->db);
+	}
+	return (flags & SYNC_TAGS) != 0 ? sync_tags(st, f, n) : 0;
+}
+
+/*
+ * Reads the stored rows of cfg's feeds (names: their names as a JSON
+ * array) in one statement and sets flags[i] to what feed i needs
+ * written: in a round whose config did not change, nothing, where each
+ * feed took four statements before. The comparisons are those of the
+ * statements' own conditions (S_FEED_URL_RESET, S_FEED_CONF, S_TAGS_GET).
+ */
+static const char sync_read_sql[] =
+    "SELECT j.key, f.id, f.url, f.conf_title, f.max_per_feed, f.enabled,"
+    " f.active, (SELECT group_concat(t.tag, char(10)) FROM (SELECT tag"
+    " FROM feed_tags WHERE feed_id = f.id ORDER BY tag) t)"
+    " FROM json_each(?1) j LEFT JOIN feeds f ON f.name = j.value";
+
+static int
+sync_read(struct tr_store *st, const struct tr_config *cfg,
+    const char *names, unsigned char *flags)
+{
+	sqlite3_stmt *s = NULL;
+	struct tr_buf tags;
+	int rc = 0, step;
+
+	tr_buf_init(&tags, 1 << 20);
+	if (sqlite3_prepare_v2(st->db, sync_read_sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		rc = store_dberr(st, "reading the feeds");
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, names, -1, SQLITE_STATIC);
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t i = sqlite3_column_int64(s, 0);
+		const struct tr_feed_conf *f;
+		const char *have;
+		unsigned fl = 0;
+
+		if (i < 0 || (size_t)i >= cfg->n_feeds)
+			continue;
+		f = &cfg->feeds[i];
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
+			fl = SYNC_NEW | SYNC_CONF;
+		} else {
+			if (!streq(store_col_text(s, 2), f->url))
+				fl |= SYNC_URL;
+			if (!streq(store_col_text(s, 3), f->title) ||
+			    sqlite3_column_int64(s, 4) !=
+			        tr_config_feed_max_per_feed(cfg, f) ||
+			    sqlite3_column_int64(s, 5) != (f->enabled != 0) ||
+			    sqlite3_column_int64(s, 6) != 1)
+				fl |= SYNC_CONF;
+		}
+		if ((rc = tags_text(&tags, f)) != 0) {
+			rc = store_err(st, rc, "out of memory");
+			break;
+		}
+		have = store_col_text(s, 7);
+		if (strcmp(have ? have : "", tr_buf_str(&tags)) != 0)
+			fl |= SYNC_TAGS;
+		flags[i] = (unsigned char)fl;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_dberr(st, "reading the feeds");
+out:
+	sqlite3_finalize(s);
+	tr_buf_free(&tags);
+	return rc;
 }
 
 /* Runs one-off sql with text bound to ?1 (NULL: none). */
@@ -467,26 +543,37 @@ sync_membership(struct tr_store *st, const char *key, const char *names,
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = run_key(st, "DELETE FROM feed_configs WHERE config = ?1",
-	    key, 0, 0, "recording the config's feeds");
-	if (rc != 0)
-		return rc;
-	if (sqlite3_prepare_v2(st->db,
-		"INSERT OR REPLACE INTO feed_configs(config, feed_id,"
-		" last_seen) SELECT ?1, id, ?2 FROM feeds WHERE name IN"
-		" (SELECT value FROM json_each(?3))",
-		-1, &s, NULL) != SQLITE_OK) {
-		rc = store_dberr(st, "recording the config's feeds");
+	/* The rows that stay are updated, not deleted and inserted again:
+	 * a sync of an unchanged config within the same second writes none. */
+	static const char *const sql[] = {
+	    "DELETE FROM feed_configs WHERE config = ?1 AND feed_id NOT IN"
+	    " (SELECT id FROM feeds WHERE name IN"
+	    " (SELECT value FROM json_each(?3)))",
+	    "INSERT INTO feed_configs(config, feed_id, last_seen)"
+	    " SELECT ?1, id, ?2 FROM feeds WHERE name IN"
+	    " (SELECT value FROM json_each(?3))"
+	    " ON CONFLICT(config, feed_id) DO UPDATE"
+	    " SET last_seen = excluded.last_seen"
+	    " WHERE last_seen IS NOT excluded.last_seen",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			rc = store_dberr(st, "recording the config's feeds");
+			sqlite3_finalize(s);
+			return rc;
+		}
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_text(s, 3, names, -1, SQLITE_STATIC);
+		rc = store_exec_stmt(st, s, "recording the config's feeds");
 		sqlite3_finalize(s);
-		return rc;
+		s = NULL;
+		if (rc != 0)
+			return rc;
 	}
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	sqlite3_bind_text(s, 3, names, -1, SQLITE_STATIC);
-	rc = store_exec_stmt(st, s, "recording the config's feeds");
-	sqlite3_finalize(s);
-	if (rc != 0)
-		return rc;
 	return forget_configs(st, key, now, keep);
 }
 
@@ -599,6 +686,7 @@ int
 sq_sync_config(struct tr_store *st, const struct tr_config *cfg)
 {
 	struct tr_buf names;
+	unsigned char *flags = NULL;
 	char *key;
 	int64_t n = 0;
 	size_t i;
@@ -624,10 +712,17 @@ sq_sync_config(struct tr_store *st, const struct tr_config *cfg)
 		return rc;
 	}
 	rc = store_exec(st, "DELETE FROM temp.touched");
+	if (rc == 0 && cfg->n_feeds > 0 &&
+	    (flags = calloc(cfg->n_feeds, 1)) == NULL)
+		rc = store_err(st, TR_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = sync_read(st, cfg, tr_buf_str(&names), flags);
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++) {
-		sqlite3_stmt *s = store_stmt(st, S_FEED_INSERT);
+		sqlite3_stmt *s;
 
-		if (s == NULL) {
+		if ((flags[i] & SYNC_NEW) == 0)
+			continue;
+		if ((s = store_stmt(st, S_FEED_INSERT)) == NULL) {
 			rc = TR_ESTORE;
 			break;
 		}
@@ -642,7 +737,9 @@ sq_sync_config(struct tr_store *st, const struct tr_config *cfg)
 	if (rc == 0)
 		rc = note_moving_links(st);
 	for (i = 0; i < cfg->n_feeds && rc == 0; i++)
-		rc = sync_feed(st, cfg, &cfg->feeds[i], &n);
+		if (flags[i] != 0)
+			rc = sync_feed(st, cfg, &cfg->feeds[i], flags[i], &n);
+	free(flags);
 	if (rc == 0)
 		rc = sync_removed(st, tr_buf_str(&names), &n);
 	if (rc == 0)

@@ -495,6 +495,248 @@ test_sync_leaves_claims(void)
 	tr_config_free(x);
 }
 
+/* The feeds as the store lists them: name, URL, etag, title, flags. */
+static int
+state_cb(const struct tr_feed_state *fs, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 1024 - len, "%s%s %s %s %s%s%s", len ? "; " : "",
+	    fs->name, fs->url, fs->etag ? fs->etag : "-",
+	    fs->title ? fs->title : "-", fs->active ? "" : " removed",
+	    fs->enabled ? "" : " off");
+	return 0;
+}
+
+/*
+ * SQLite: what the feed list does not show (tags, caps, configs), and
+ * the data version db sees (which moves when another connection
+ * commits a change to the file).
+ */
+static void
+sqlite_extra(sqlite3 *db, char *out, size_t size, int64_t *version)
+{
+	sqlite3_stmt *s = NULL;
+
+	out[0] = '\0';
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT f.name, f.max_per_feed,"
+	    " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM feed_tags"
+	    " WHERE feed_id = f.id ORDER BY tag)), (SELECT count(*) FROM"
+	    " feed_configs c WHERE c.feed_id = f.id), f.removed_at > 0"
+	    " FROM feeds f ORDER BY f.name", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 2);
+
+		snprintf(out + strlen(out), size - strlen(out),
+		    "%s%s max=%d tags=%s configs=%d%s", out[0] ? "; " : "",
+		    (const char *)sqlite3_column_text(s, 0),
+		    sqlite3_column_int(s, 1), t ? (const char *)t : "",
+		    sqlite3_column_int(s, 3),
+		    sqlite3_column_int(s, 4) ? " removed_at" : "");
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s, NULL),
+	    SQLITE_OK);
+	*version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0)
+	                                         : -1;
+	sqlite3_finalize(s);
+}
+
+/*
+ * A sync writes only what changed: each case syncs base (then before,
+ * when given), saves an etag for every feed, and syncs its config at
+ * the same second. The store then lists want (and, on SQLite, extra),
+ * and the generation moved, and (SQLite) the file was written, only
+ * when something changed: the unchanged config writes no row.
+ */
+static void
+test_sync_writes_what_changed(void)
+{
+	static const char base[] =
+	    "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	    "title = Ay\n"
+	    "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	    "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n";
+	static const struct {
+		const char *what, *before, *conf, *want, *extra;
+		int changed;
+	} cases[] = {
+	    {"unchanged", NULL, base,
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 0},
+	    {"same feeds in another order", NULL,
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n"
+	     "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = y, x, x\n"
+	     "title = Ay\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 0},
+	    {"new feed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n"
+	     "[feed \"d\"]\nurl = http://127.0.0.1:9/d\ntags = z\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -; d http://127.0.0.1:9/d - -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1; d max=0 tags=z configs=1", 1},
+	    {"feed removed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E - removed",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=0 removed_at", 1},
+	    {"feed back", "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n", base,
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"renamed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b2\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E - removed; "
+	     "b2 http://127.0.0.1:9/b - -; c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=0 removed_at; "
+	     "b2 max=0 tags= configs=1; c max=5 tags= configs=1", 1},
+	    {"URL changed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b2\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b2 - -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"title changed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay!\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay!; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"title removed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E -; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"disabled", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "enabled = no\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E - off; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"cap changed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 6\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=6 tags= configs=1", 1},
+	    {"global cap", NULL,
+	     "[tributary]\nmax_per_feed = 7\n"
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=7 tags=x,y configs=1; b max=7 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"tag added", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntags = x, y, w\n"
+	     "title = Ay\n[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags=w,x,y configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"tags removed", NULL,
+	     "[feed \"a\"]\nurl = http://127.0.0.1:9/a\ntitle = Ay\n"
+	     "[feed \"b\"]\nurl = http://127.0.0.1:9/b\n"
+	     "[feed \"c\"]\nurl = http://127.0.0.1:9/c\nmax_per_feed = 5\n",
+	     "a http://127.0.0.1:9/a E Ay; b http://127.0.0.1:9/b E -; "
+	     "c http://127.0.0.1:9/c E -",
+	     "a max=0 tags= configs=1; b max=0 tags= configs=1; "
+	     "c max=5 tags= configs=1", 1},
+	    {"no feeds", NULL, "[tributary]\ntitle = t\n",
+	     "a http://127.0.0.1:9/a E Ay removed; "
+	     "b http://127.0.0.1:9/b E - removed; "
+	     "c http://127.0.0.1:9/c E - removed",
+	     "a max=0 tags= configs=0 removed_at; "
+	     "b max=0 tags= configs=0 removed_at; "
+	     "c max=5 tags= configs=0 removed_at", 1},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static const char *const names[] = {"a", "b", "c"};
+		struct tr_config *b = cfg_from(base), *pre = NULL, *c;
+		struct tr_store *st = NULL;
+		struct tr_feed_state fs;
+		sqlite3 *db = NULL;
+		char *path = tmp_db(), got[1024] = "", extra[1024];
+		int64_t gen0 = -1, gen1 = -1, at = 0, v0 = -1, v1 = -1;
+		size_t k;
+
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		tr_store_set_now(st, 1700000000);
+		CHECK_INT(tr_store_sync_config(st, b), 0);
+		for (k = 0; k < 3; k++) {
+			char etag[] = "E";
+
+			CHECK_INT(tr_store_feed_get(st, &fs, names[k]), 0);
+			free(fs.etag);
+			fs.etag = strdup(etag);
+			CHECK_INT(tr_store_feed_save(st, &fs), 0);
+			tr_feed_state_free(&fs);
+		}
+		if (cases[i].before != NULL) {
+			pre = cfg_from(cases[i].before);
+			CHECK_INT(tr_store_sync_config(st, pre), 0);
+		}
+		c = cfg_from(cases[i].conf);
+		CHECK_INT(tr_store_generation(st, &gen0, &at), 0);
+		if (!is_pg()) {
+			CHECK_INT(sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+			sqlite_extra(db, extra, sizeof(extra), &v0);
+		}
+		CHECK_INT(tr_store_sync_config(st, c), 0);
+		CHECK_INT(tr_store_generation(st, &gen1, &at), 0);
+		CHECK_INT(tr_store_feeds(st, state_cb, got), 0);
+		CHECK_STR_CASE(cases[i].what, got, cases[i].want);
+		CHECK_STR_CASE(cases[i].what, gen1 != gen0 ? "bumped" : "same",
+		    cases[i].changed ? "bumped" : "same");
+		if (!is_pg()) {
+			sqlite_extra(db, extra, sizeof(extra), &v1);
+			sqlite3_close(db);
+			CHECK_STR_CASE(cases[i].what, extra, cases[i].extra);
+			CHECK_STR_CASE(cases[i].what,
+			    v1 != v0 ? "written" : "not written",
+			    cases[i].changed ? "written" : "not written");
+		}
+		tr_store_close(st);
+		rm_db(path);
+		tr_config_free(b);
+		tr_config_free(pre);
+		tr_config_free(c);
+	}
+}
+
 TR_TESTS(test_concurrent_syncs, test_readonly_refuses, test_title_not_utf8,
     test_reader_reconnects, test_query_follows_session, test_sync_in_group,
-    test_sync_leaves_claims)
+    test_sync_leaves_claims, test_sync_writes_what_changed)
