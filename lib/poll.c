@@ -3,9 +3,9 @@
  *
  * The round has three steps:
  *
- *   1. Read every feed's state (tr_store_feeds) and keep a job for each
- *      feed to poll: due, forced or named. While reading, collect the
- *      Retry-After holds of all feeds into a per-host map.
+ *   1. Read every feed's state (tr_store_feed_states) and keep a job
+ *      for each feed to poll: due, forced or named. While reading,
+ *      collect the Retry-After holds of all feeds into a per-host map.
  *   2. Run the fetch engine. Its next() hands out the jobs in order,
  *      skipping those whose host is held (holds that arrive during the
  *      round count at once). For a 2xx body, body_start() opens a
@@ -1450,7 +1450,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 		rd.index[i] = &cfg->feeds[i];
 	if (cfg->n_feeds > 0)
 		qsort(rd.index, cfg->n_feeds, sizeof(*rd.index), cmp_conf);
-	rc = tr_store_feeds(st, collect_cb, &rd);
+	rc = tr_store_feed_states(st, collect_cb, &rd);
 	if (rd.err != 0 || rc != 0) {
 		rc = rd.err ? rd.err : TR_ESTORE;
 		tr_log(TR_LOG_ERROR, "poll: reading the feeds failed: %s",

@@ -283,6 +283,12 @@ tr_store_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 	return OPS(st)->feeds(st, cb, arg);
 }
 
+int
+tr_store_feed_states(struct tr_store *st, tr_feed_cb cb, void *arg)
+{
+	return OPS(st)->feed_states(st, cb, arg);
+}
+
 /* Replaces each borrowed string of fs by an owned copy. */
 static int
 feed_own(struct tr_feed_state *fs)

@@ -89,6 +89,7 @@ struct store_ops {
 	    const char *name);
 	int (*feed_save)(struct tr_store *st, const struct tr_feed_state *fs);
 	int (*feeds)(struct tr_store *st, tr_feed_cb cb, void *arg);
+	int (*feed_states)(struct tr_store *st, tr_feed_cb cb, void *arg);
 
 	/* Storing documents. */
 	int (*batch_begin)(struct tr_store_batch **out, struct tr_store *st,

@@ -1099,6 +1099,8 @@ const struct store_ops store_pg_ops = {
 	.feed_get = pg_feed_get,
 	.feed_save = pg_feed_save,
 	.feeds = pg_feeds,
+	/* Counted: non-zero exactly when there is any. */
+	.feed_states = pg_feeds,
 	.batch_begin = pg_batch_begin,
 	.batch_add = pg_batch_add,
 	.batch_add_prepared = pg_batch_add_prepared,

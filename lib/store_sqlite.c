@@ -385,6 +385,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_FEED_ID] = "SELECT id FROM feeds WHERE name = ?1",
     [S_FEED_GET] = "SELECT " FEED_COLS " FROM feeds f WHERE f.name = ?1",
     [S_FEED_ALL] = "SELECT " FEED_COLS " FROM feeds f ORDER BY f.name",
+    [S_FEED_STATES] = "SELECT " FEED_COLS_ANY " FROM feeds f ORDER BY f.name",
     [S_FEED_SAVE] =
 	"UPDATE feeds SET effective_url = ?2, etag = ?3, last_modified = ?4,"
 	" body_hash = ?5, last_check = ?6, next_check = ?7,"
@@ -2120,6 +2121,7 @@ const struct store_ops store_sqlite_ops = {
 	.feed_get = sq_feed_get,
 	.feed_save = sq_feed_save,
 	.feeds = sq_feeds,
+	.feed_states = sq_feed_states,
 	.batch_begin = sq_batch_begin,
 	.batch_add = sq_batch_add,
 	.batch_add_prepared = sq_batch_add_prepared,

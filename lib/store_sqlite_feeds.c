@@ -82,16 +82,23 @@ sq_feed_get(struct tr_store *st, struct tr_feed_state *out,
 	return rc;
 }
 
-int
-sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
+/*
+ * Calls cb for every feed, by name; all: with each feed's number of
+ * articles (sq_feeds), else whether it has any (sq_feed_states).
+ */
+static int
+feeds_walk(struct tr_store *st, int all, tr_feed_cb cb, void *arg)
 {
-	sqlite3_stmt *s = st->cfg_used ? NULL : store_stmt(st, S_FEED_ALL);
+	sqlite3_stmt *s = st->cfg_used
+	                      ? NULL
+	                      : store_stmt(st, all ? S_FEED_ALL : S_FEED_STATES);
 	struct tr_feed_state fs;
 	int rc;
 
-	if (st->cfg_used && sqlite3_prepare_v2(st->db, "SELECT " FEED_COLS
-		" FROM feeds_all f ORDER BY f.name", -1, &s, NULL) !=
-		SQLITE_OK) {
+	if (st->cfg_used && sqlite3_prepare_v2(st->db, all
+		? "SELECT " FEED_COLS " FROM feeds_all f ORDER BY f.name"
+		: "SELECT " FEED_COLS_ANY " FROM feeds_all f ORDER BY f.name",
+		-1, &s, NULL) != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return store_dberr(st, "listing feeds");
 	}
@@ -116,6 +123,18 @@ sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
 	if (rc != SQLITE_DONE)
 		return store_dberr(st, "listing feeds");
 	return 0;
+}
+
+int
+sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg)
+{
+	return feeds_walk(st, 1, cb, arg);
+}
+
+int
+sq_feed_states(struct tr_store *st, tr_feed_cb cb, void *arg)
+{
+	return feeds_walk(st, 0, cb, arg);
 }
 
 static int

@@ -37,6 +37,7 @@ enum store_stmt {
 	S_FEED_ID,
 	S_FEED_GET,
 	S_FEED_ALL,
+	S_FEED_STATES,
 	S_FEED_SAVE,
 	S_FEED_OLD,
 	S_FEED_INSERT,
@@ -90,13 +91,18 @@ enum store_stmt {
 
 /* The query variants: one bit per optional filter (store_query.c). */
 /* The columns of struct tr_feed_state, in the order feed_from_row reads. */
-#define FEED_COLS                                                             \
+#define FEED_COLS_WITH(n_articles)                                            \
 	"f.name, f.url, f.effective_url, coalesce(f.conf_title, f.doc_title),"  \
 	" f.site_link, f.etag, f.last_modified, f.body_hash, f.last_check,"   \
 	" f.next_check, f.last_success, f.retry_after, f.errors,"             \
 	" f.last_error, f.last_status, f.disabled, f.disabled_reason,"        \
-	" f.active, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id),"\
-	" f.enabled, f.removed_at"
+	" f.active, " n_articles ", f.enabled, f.removed_at"
+#define FEED_COLS                                                             \
+	FEED_COLS_WITH("(SELECT count(*) FROM articles a WHERE a.feed_id = f.id)")
+/* tr_store_feed_states: whether a feed has articles, not how many (one
+ * step of the feed's index instead of a walk of all its entries). */
+#define FEED_COLS_ANY                                                         \
+	FEED_COLS_WITH("EXISTS (SELECT 1 FROM articles a WHERE a.feed_id = f.id)")
 
 enum {
 	Q_TAG = 1,
@@ -316,6 +322,7 @@ int sq_feed_get(struct tr_store *st, struct tr_feed_state *out,
     const char *name);
 int sq_feed_save(struct tr_store *st, const struct tr_feed_state *fs);
 int sq_feeds(struct tr_store *st, tr_feed_cb cb, void *arg);
+int sq_feed_states(struct tr_store *st, tr_feed_cb cb, void *arg);
 int sq_batch_begin(struct tr_store_batch **out, struct tr_store *st,
     const char *feed_name);
 int sq_batch_add(struct tr_store_batch *b, const struct tr_article *a);

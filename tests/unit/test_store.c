@@ -1207,9 +1207,118 @@ test_group_commit(void)
 	rm_db(path);
 }
 
+/* One line per feed of every field tr_store_feeds() gives, the article
+ * count as "+" when non-zero (all: as the number). */
+struct states_seen {
+	char text[2048];
+	int all;
+};
+
+static int
+states_cb(const struct tr_feed_state *fs, void *arg)
+{
+	struct states_seen *s = arg;
+	size_t len = strlen(s->text);
+	char n[32];
+
+	if (s->all)
+		snprintf(n, sizeof(n), "%lld", (long long)fs->n_articles);
+	else
+		snprintf(n, sizeof(n), "%s", fs->n_articles ? "+" : "0");
+	snprintf(s->text + len, sizeof(s->text) - len,
+	    "%s|%s|%s|%s|%s|%lld|%lld|%lld|%d|%d|%d|%d|%s;", fs->name,
+	    fs->url, fs->effective_url ? fs->effective_url : "-",
+	    fs->title ? fs->title : "-", fs->etag ? fs->etag : "-",
+	    (long long)fs->last_check, (long long)fs->next_check,
+	    (long long)fs->removed_at, fs->active, fs->enabled, fs->disabled,
+	    fs->last_status, n);
+	return 0;
+}
+
+/*
+ * tr_store_feed_states() gives what tr_store_feeds() gives, except
+ * that n_articles only says whether there are any: feeds of 0, 1 and 3
+ * articles, one removed from the config, on the writable handle and on
+ * a read-only one that follows a config (tr_store_use_config).
+ */
+static void
+test_feed_states(void)
+{
+	static const char text[] = "[feed \"a\"]\nurl = http://127.0.0.1:1/a\n"
+				   "[feed \"b\"]\nurl = http://127.0.0.1:1/b\n"
+				   "title = Bee\n"
+				   "[feed \"c\"]\nurl = http://127.0.0.1:1/c\n"
+				   "[feed \"d\"]\nurl = http://127.0.0.1:1/d\n";
+	static const struct {
+		const char *feed;
+		size_t n;
+	} docs[] = {{"b", 1}, {"c", 3}, {"d", 2}};
+	static const char want_all[] =
+	    "a|http://127.0.0.1:1/a|-|-|-|0|0|0|1|1|0|0|0;"
+	    "b|http://127.0.0.1:1/b|-|Bee|-|0|0|0|1|1|0|0|1;"
+	    "c|http://127.0.0.1:1/c|-|-|-|0|0|0|1|1|0|0|3;"
+	    "d|http://127.0.0.1:1/d|-|-|-|0|0|1000000|0|1|0|0|2;";
+	char *path = tmp_db();
+	struct tr_config *cfg = cfg_from(text), *less;
+	struct tr_store *st = NULL, *ro = NULL;
+	struct tr_article v[3];
+	struct tr_store_result r;
+	size_t i, k;
+	int h;
+
+	/* d leaves the config after its articles are stored. */
+	less = cfg_from("[feed \"a\"]\nurl = http://127.0.0.1:1/a\n"
+			"[feed \"b\"]\nurl = http://127.0.0.1:1/b\n"
+			"title = Bee\n"
+			"[feed \"c\"]\nurl = http://127.0.0.1:1/c\n");
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	tr_store_set_now(st, 1000000);
+	CHECK_INT(tr_store_sync_config(st, cfg), 0);
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		for (k = 0; k < docs[i].n; k++) {
+			char id[32], link[64];
+
+			snprintf(id, sizeof(id), "%s-%zu", docs[i].feed, k);
+			snprintf(link, sizeof(link), "http://127.0.0.1:1/%s",
+			    id);
+			mkart(&v[k], id, link, id, 900000 + (int64_t)k);
+		}
+		CHECK_INT(store_doc(st, docs[i].feed, v, docs[i].n, &r), 0);
+		free_arts(v, docs[i].n);
+	}
+	CHECK_INT(tr_store_sync_config(st, less), 0);
+	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
+	CHECK_INT(tr_store_use_config(ro, less), 0);
+	for (h = 0; h < 2; h++) {
+		struct tr_store *x = h ? ro : st;
+		struct states_seen all, any;
+		char want_any[sizeof(want_all)], *p;
+
+		memset(&all, 0, sizeof(all));
+		memset(&any, 0, sizeof(any));
+		all.all = 1;
+		CHECK_INT(tr_store_feeds(x, states_cb, &all), 0);
+		CHECK_INT(tr_store_feed_states(x, states_cb, &any), 0);
+		CHECK_STR_CASE(h ? "read-only, config" : "writable", all.text,
+		    want_all);
+		/* The same with each non-zero count as "+". */
+		snprintf(want_any, sizeof(want_any), "%s", want_all);
+		for (p = want_any; (p = strchr(p, ';')) != NULL; p++)
+			if (p[-1] != '0')
+				p[-1] = '+';
+		CHECK_STR_CASE(h ? "read-only, config" : "writable", any.text,
+		    want_any);
+	}
+	tr_store_close(ro);
+	tr_store_close(st);
+	rm_db(path);
+	tr_config_free(cfg);
+	tr_config_free(less);
+}
+
 TR_TESTS(test_open_memory, test_open_file_schema, test_newer_refused,
     test_readonly, test_bad_file, test_sync_config, test_disabled_in_config,
     test_feed_state_roundtrip, test_feeds_stamp, test_store_doc_dedup,
     test_same_identity_in_document, test_interleaved_batches, test_meta_title,
     test_record_roundtrip, test_migrate_v1, test_fts_deferred,
-    test_group_commit)
+    test_group_commit, test_feed_states)
