@@ -209,8 +209,6 @@ sq_batch_add_prepared(struct tr_store_batch *b,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (p->kept)
-		return sq_batch_keep(b, a, p);
 	if ((rc = stage_begin(b, a)) != 0 ||
 	    (rc = adopt_legacy_id(b, a)) != 0)
 		return rc;
