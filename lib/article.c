@@ -56,6 +56,8 @@ tr_article_free(struct tr_article *a)
 	}
 	free(a->enclosures);
 	free(a->image);
+	free(a->summary_base);
+	free(a->content_base);
 	free(a->source_title);
 	free(a->source_url);
 	free(a->source_id);
@@ -149,6 +151,7 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	dst->raw_hash = src->raw_hash;
 	dst->bodies_as_stored = src->bodies_as_stored;
 	dst->stored_hash = src->stored_hash;
+	dst->bodies_raw = src->bodies_raw;
 	dst->published = src->published;
 	dst->updated = src->updated;
 	if (dup_str(&dst->id, src->id) || dup_str(&dst->guid, src->guid) ||
@@ -159,6 +162,8 @@ tr_article_copy(struct tr_article *dst, const struct tr_article *src)
 	    dup_str(&dst->content, src->content) ||
 	    dup_str(&dst->text, src->text) ||
 	    dup_str(&dst->image, src->image) ||
+	    dup_str(&dst->summary_base, src->summary_base) ||
+	    dup_str(&dst->content_base, src->content_base) ||
 	    dup_str(&dst->source_title, src->source_title) ||
 	    dup_str(&dst->source_url, src->source_url) ||
 	    dup_str(&dst->source_id, src->source_id))

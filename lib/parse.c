@@ -524,6 +524,7 @@ struct tr_parser {
 	 */
 	int always_clean;   /* tr_parse_opts: never the fast way */
 	int raw_html;       /* tr_parse_opts: bodies not sanitized */
+	int defer_html;     /* tr_parse_opts: bodies handed out raw */
 	tr_body_cb body_cb; /* tr_parse_opts: bodies sanitized before */
 	void *body_arg;
 	size_t n_sanitized, n_reused; /* items, see tr_parser_nsanitized */
@@ -1714,12 +1715,14 @@ set_first_html(struct tr_parser *p, char **dst, char **base)
  * Replaces the HTML body *body with its sanitized form: parsed with
  * Gumbo, URLs resolved against base, the policy's allowlist applied
  * (html.h); and appends the text of that form to text, from the same
- * walk. An empty result leaves no body. 0, or TR_ENOMEM (the item is
- * dropped; the parser goes on).
+ * walk. An empty result leaves no body, and so does a body that grew
+ * past the cap (8 * max_field) when sanitized (counted in *n_cut). 0 or
+ * TR_ENOMEM.
  */
 static int
-sanitize_body(struct tr_parser *p, char **body, const char *base,
-              struct tr_buf *text)
+sanitize_body(char **body, const char *base, struct tr_buf *text,
+              const struct tr_html_policy *policy, size_t max_field,
+              int *n_cut)
 {
 	struct tr_buf b;
 	size_t was = text->len;
@@ -1730,12 +1733,11 @@ sanitize_body(struct tr_parser *p, char **body, const char *base,
 	/* The output may grow past the input: quotes, rel, absolute URLs
 	 * (a 16-byte "<a href=x>y</a>" can become 70 bytes); eight times
 	 * the field cap is a bound no legitimate body reaches. */
-	tr_buf_init(&b, 8 * p->max_field + 4096);
+	tr_buf_init(&b, 8 * max_field + 4096);
 	rc = tr_html_sanitize_text(&b, text, *body, strlen(*body), base,
-	                           p->html_policy);
+	                           policy);
 	if (rc == TR_ETOOBIG) {
-		xml_warn(p, "html", "an item body grew past the size cap when "
-		         "sanitized; it is left out", 0);
+		(*n_cut)++;
 		tr_buf_truncate(text, was);
 	}
 	free(*body);
@@ -1744,6 +1746,40 @@ sanitize_body(struct tr_parser *p, char **body, const char *base,
 		rc = TR_ENOMEM;
 	tr_buf_free(&b);
 	return rc == TR_ETOOBIG ? 0 : rc;
+}
+
+int
+tr_parser_sanitize_article(struct tr_article *a,
+                           const struct tr_html_policy *policy,
+                           size_t max_field, int *n_cut)
+{
+	struct tr_buf text;
+	int cut = 0, rc;
+
+	if (max_field == 0)
+		max_field = 1 << 20; /* as tr_parse_opts */
+	tr_buf_init(&text, 16 * max_field + 8192);
+	rc = sanitize_body(&a->summary, a->summary_base, &text, policy,
+	                   max_field, &cut);
+	if (rc == 0 && text.len > 0)
+		rc = tr_buf_addc(&text, ' ');
+	if (rc == 0)
+		rc = sanitize_body(&a->content, a->content_base, &text, policy,
+		                   max_field, &cut);
+	if (rc == 0 && text.len > 0 && text.data[text.len - 1] == ' ')
+		tr_buf_truncate(&text, text.len - 1);
+	free(a->text);
+	a->text = NULL;
+	if (rc == 0 && text.len > 0 && (a->text = tr_buf_detach(&text)) == NULL)
+		rc = TR_ENOMEM;
+	tr_buf_free(&text);
+	free(a->summary_base);
+	free(a->content_base);
+	a->summary_base = a->content_base = NULL;
+	a->bodies_raw = 0;
+	if (n_cut != NULL)
+		*n_cut = cut;
+	return rc;
 }
 
 /*
@@ -1813,37 +1849,43 @@ reuse_bodies(struct tr_parser *p)
  * the content's), so that the store need not parse them again. Bodies
  * the body callback has stored from the same inputs (a->raw_hash) are
  * taken from it instead: an item a document repeats costs no parse.
+ * With defer_html, an item with nothing to reuse goes out with its
+ * bodies raw and their bases (a->bodies_raw), for the caller to
+ * sanitize (tr_parser_sanitize_article) on another thread.
  */
 static int
 sanitize_bodies(struct tr_parser *p)
 {
-	struct tr_buf text;
-	int rc;
+	struct tr_article *a = &p->art;
+	int cut = 0, rc;
 
 	if (p->raw_html)
 		return 0;
-	if (p->art.summary == NULL && p->art.content == NULL)
+	if (a->summary == NULL && a->content == NULL)
 		return 0; /* nothing to sanitize, nothing to reuse */
-	p->art.raw_hash = tr_parser_raw_hash(
-	    p->art.summary, p->summary_base, p->art.content, p->content_base,
-	    p->html_policy, p->max_field);
+	a->raw_hash = tr_parser_raw_hash(a->summary, p->summary_base,
+	                                 a->content, p->content_base,
+	                                 p->html_policy, p->max_field);
 	if (reuse_bodies(p))
 		return 0;
 	p->n_sanitized++;
-	tr_buf_init(&text, 16 * p->max_field + 8192);
-	rc = sanitize_body(p, &p->art.summary, p->summary_base, &text);
-	if (rc == 0 && text.len > 0)
-		rc = tr_buf_addc(&text, ' ');
-	if (rc == 0)
-		rc = sanitize_body(p, &p->art.content, p->content_base, &text);
-	if (rc == 0 && text.len > 0 && text.data[text.len - 1] == ' ')
-		tr_buf_truncate(&text, text.len - 1);
-	free(p->art.text);
-	p->art.text = NULL;
-	if (rc == 0 && text.len > 0 &&
-	    (p->art.text = tr_buf_detach(&text)) == NULL)
-		rc = TR_ENOMEM;
-	tr_buf_free(&text);
+	/* The bases go with the item (item_clear frees them with it). */
+	free(a->summary_base);
+	free(a->content_base);
+	a->summary_base = a->summary ? p->summary_base : NULL;
+	a->content_base = a->content ? p->content_base : NULL;
+	if (a->summary_base == p->summary_base)
+		p->summary_base = NULL;
+	if (a->content_base == p->content_base)
+		p->content_base = NULL;
+	if (p->defer_html) {
+		a->bodies_raw = 1;
+		return 0;
+	}
+	rc = tr_parser_sanitize_article(a, p->html_policy, p->max_field, &cut);
+	while (cut-- > 0)
+		xml_warn(p, "html", "an item body grew past the size cap when "
+		         "sanitized; it is left out", 0);
 	return rc;
 }
 
@@ -3148,6 +3190,7 @@ tr_parser_new(struct tr_parser **out, const struct tr_parse_opts *opts,
 	p->max_depth = opts && opts->max_depth ? opts->max_depth : 1000;
 	p->always_clean = opts && opts->always_clean;
 	p->raw_html = opts && opts->raw_html;
+	p->defer_html = opts && opts->defer_html;
 	p->html_policy = opts ? opts->html_policy : NULL;
 	p->body_cb = opts ? opts->body_cb : NULL;
 	p->body_arg = opts ? opts->body_arg : NULL;

@@ -68,6 +68,14 @@ struct tr_article {
 				 the stored row they came from, so that an
 				 item equal to its row is not staged again
 				 (tr_store_prep_keep); else 0 */
+	int bodies_raw; /* summary and content are still as the document
+			   has them, to be sanitized later against the bases
+			   below (tr_parse_opts.defer_html,
+			   tr_parser_sanitize_article); text is then NULL */
+	char *summary_base; /* with bodies_raw: the base URL in scope at the
+			       summary (the xml:base or the document's),
+			       or NULL */
+	char *content_base; /* and at the content */
 	/* Atom source / RSS source: the feed the item originally came from. */
 	char *source_title;
 	char *source_url;

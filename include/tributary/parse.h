@@ -74,6 +74,11 @@ struct tr_parse_opts {
 	const struct tr_html_policy *html_policy; /* borrowed; NULL: the
 	                                             default policy */
 	int raw_html; /* non-zero: bodies as the document has them */
+	int defer_html; /* non-zero: an item whose bodies the body callback
+	                   does not give goes out with them raw and its
+	                   bases (a->bodies_raw), for the caller to sanitize
+	                   with tr_parser_sanitize_article() elsewhere (on
+	                   another thread); a->raw_hash is set all the same */
 	tr_body_cb body_cb; /* bodies sanitized before, or NULL */
 	void *body_arg;
 };
@@ -115,6 +120,22 @@ uint64_t tr_parser_raw_hash(const char *summary, const char *summary_base,
                             const char *content, const char *content_base,
                             const struct tr_html_policy *policy,
                             size_t max_field);
+
+/*
+ * Sanitizes the bodies of a that a parser with defer_html handed out raw
+ * (a->bodies_raw), exactly as the parser does inline: each body parsed
+ * with Gumbo, its URLs resolved against its base (a->summary_base,
+ * a->content_base), the policy applied (NULL: the default), and a->text
+ * set to the text of what was written. max_field is the parser's cap on
+ * one field (0: 1 MiB); a body that grows past eight times it when
+ * sanitized is left out, and *n_cut (may be NULL) gets how many were:
+ * the caller says so (the parser makes it one of its warnings). Clears
+ * bodies_raw and the bases. Safe on any thread: a touches nothing
+ * shared. 0 or TR_ENOMEM (a's bodies may then be gone).
+ */
+int tr_parser_sanitize_article(struct tr_article *a,
+                               const struct tr_html_policy *policy,
+                               size_t max_field, int *n_cut);
 
 /*
  * Parses the next len bytes. Returns 0 (also when the document is broken

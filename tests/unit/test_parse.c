@@ -1241,6 +1241,250 @@ test_item_lists_not_carried_over(void)
 	}
 }
 
+/* --- sanitizing deferred (defer_html) gives what inline gives ------------ */
+
+#define DEFER_MAX 64
+
+struct collected {
+	struct tr_article a[DEFER_MAX];
+	size_t n;
+};
+
+static int
+on_collect(const struct tr_article *a, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n < DEFER_MAX && tr_article_copy(&c->a[c->n], a) == 0)
+		c->n++;
+	return 0;
+}
+
+/* A body callback that gives stored bodies for the item with id "kept". */
+static int
+reuse_kept(struct tr_article *a, void *arg)
+{
+	(void)arg;
+	if (a->id == NULL || strcmp(a->id, "kept") != 0)
+		return 0;
+	free(a->summary);
+	free(a->content);
+	free(a->text);
+	a->summary = strdup("<p>as stored</p>");
+	a->content = NULL;
+	a->text = strdup("as stored");
+	return 1;
+}
+
+static size_t
+count_warnings(const struct tr_parser *p, const char *what)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < tr_parser_nwarnings(p); i++)
+		n += strstr(tr_parser_warning(p, i), what) != NULL;
+	return n;
+}
+
+/* Parses doc into c; returns how many "grew past" warnings it gave. */
+static size_t
+collect(struct collected *c, const char *doc, size_t len,
+        const struct tr_parse_opts *o)
+{
+	struct tr_parser *p = NULL;
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	CHECK_INT(tr_parser_new(&p, o, on_collect, c), 0);
+	if (p == NULL)
+		return 0;
+	tr_parser_feed(p, doc, len);
+	tr_parser_finish(p);
+	n = count_warnings(p, "grew past the size cap");
+	tr_parser_free(p);
+	return n;
+}
+
+static void
+collected_free(struct collected *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		tr_article_free(&c->a[i]);
+	c->n = 0;
+}
+
+/*
+ * Parses doc inline and with defer_html, sanitizes the deferred items
+ * with tr_parser_sanitize_article, and checks that both give the same
+ * records: bodies, text, hashes; and as many size-cap notices. Returns
+ * how many items were deferred.
+ */
+static size_t
+check_deferred_same(const char *name, const char *doc, size_t len,
+                    struct tr_parse_opts o)
+{
+	struct collected in, de;
+	size_t i, warned, cut_total = 0, deferred = 0;
+	const struct tr_html_policy *pol = o.html_policy;
+	int failed_before = tr_test_failed_checks;
+
+	warned = collect(&in, doc, len, &o);
+	o.defer_html = 1;
+	CHECK_INT(collect(&de, doc, len, &o), 0);
+	CHECK_INT(de.n, in.n);
+	for (i = 0; i < in.n && i < de.n; i++) {
+		struct tr_article *x = &in.a[i], *y = &de.a[i];
+		int cut = 0;
+
+		CHECK_INT(x->bodies_raw, 0);
+		CHECK(x->summary_base == NULL && x->content_base == NULL);
+		if (y->bodies_raw) {
+			deferred++;
+			CHECK(y->text == NULL);
+			CHECK_INT(tr_parser_sanitize_article(y, pol, o.max_field,
+			                                     &cut), 0);
+			cut_total += (size_t)cut;
+		}
+		CHECK_INT(y->bodies_raw, 0);
+		CHECK(y->summary_base == NULL && y->content_base == NULL);
+		if (tr_test_failed_checks != failed_before)
+			printf("  (in %s, item %zu)\n", name, i - 1);
+		failed_before = tr_test_failed_checks;
+		CHECK_STR(y->summary ? y->summary : "(none)",
+		          x->summary ? x->summary : "(none)");
+		CHECK_STR(y->content ? y->content : "(none)",
+		          x->content ? x->content : "(none)");
+		CHECK_STR(y->text ? y->text : "(none)",
+		          x->text ? x->text : "(none)");
+		CHECK_STR(y->id, x->id);
+		CHECK(y->raw_hash == x->raw_hash);
+		CHECK_INT(y->bodies_as_stored, x->bodies_as_stored);
+		CHECK(tr_article_content_hash(y) == tr_article_content_hash(x));
+	}
+	if (tr_test_failed_checks != failed_before)
+		printf("  (in %s)\n", name);
+	CHECK_INT(cut_total, warned);
+	collected_free(&in);
+	collected_free(&de);
+	return deferred;
+}
+
+static void
+test_deferred_sanitizing_same_as_inline(void)
+{
+	static const char base_rss[] =
+	    "<rss version=\"2.0\"><channel><title>t</title>"
+	    "<link>http://news.example/</link>"
+	    "<item><guid>rel</guid><title>Budget &lt;b&gt;vote&lt;/b&gt;"
+	    "</title><description>&lt;p&gt;See &lt;a href=\"/story/1\"&gt;"
+	    "the story&lt;/a&gt; and &lt;img src=\"pic.jpg\"&gt;"
+	    "&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;</description>"
+	    "</item>"
+	    "<item><guid>plain</guid><description>Council meets on "
+	    "Tuesday at noon</description></item>"
+	    "<item><guid>kept</guid><description>&lt;p&gt;old "
+	    "text&lt;/p&gt;</description></item>"
+	    "<item><guid>none</guid><title>no body</title></item>"
+	    "</channel></rss>";
+	static const char atom_base[] =
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\" "
+	    "xml:base=\"http://a.example/feed/\"><title>t</title>"
+	    "<entry xml:base=\"/posts/2026/\"><id>e1</id><title>e</title>"
+	    "<summary type=\"html\">&lt;a href=\"one\"&gt;1&lt;/a&gt;"
+	    "</summary><content type=\"xhtml\" xml:base=\"/other/\">"
+	    "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><a "
+	    "href=\"two\">2</a> <em>x</em></p></div></content></entry>"
+	    "<entry><id>e2</id><title>f</title><content type=\"html\">"
+	    "&lt;table&gt;&lt;tr&gt;&lt;td&gt;cell&lt;/table&gt;"
+	    "&lt;iframe src=\"https://v.example/e/1\"&gt;&lt;/iframe&gt;"
+	    "</content></entry></feed>";
+	struct tr_buf big;
+	struct tr_parse_opts o;
+	static const char *const hosts[] = {"v.example"};
+	struct tr_html_policy embed = {TR_HTML_DEFAULT, hosts, 1};
+	struct tr_html_policy text = {TR_HTML_TEXT, NULL, 0};
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.base_url = "http://news.example/feed.xml";
+	CHECK_INT(check_deferred_same("rss", base_rss, sizeof(base_rss) - 1,
+	                              o), 3);
+	o.body_cb = reuse_kept; /* one item's bodies reused: not deferred */
+	CHECK_INT(check_deferred_same("rss+reuse", base_rss,
+	                              sizeof(base_rss) - 1, o), 2);
+	o.body_cb = NULL;
+	CHECK_INT(check_deferred_same("atom", atom_base, sizeof(atom_base) - 1,
+	                              o), 2);
+	o.html_policy = &embed;
+	CHECK_INT(check_deferred_same("atom+embed", atom_base,
+	                              sizeof(atom_base) - 1, o), 2);
+	o.html_policy = &text;
+	CHECK_INT(check_deferred_same("atom+text", atom_base,
+	                              sizeof(atom_base) - 1, o), 2);
+	o.html_policy = NULL;
+	/* A body within the field cap whose sanitized form grows past it:
+	 * short relative links against a long xml:base. */
+	o.max_field = 1000;
+	tr_buf_init(&big, 1 << 20);
+	tr_buf_adds(&big, "<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+	            "<title>t</title><entry xml:base=\"http://b.example/");
+	for (i = 0; i < 300; i++)
+		tr_buf_adds(&big, "long/");
+	tr_buf_adds(&big, "\"><id>big</id><summary type=\"html\">"
+	            "short &lt;b&gt;summary&lt;/b&gt;</summary>"
+	            "<content type=\"html\"><![CDATA[");
+	for (i = 0; i < 60; i++)
+		tr_buf_adds(&big, "<a href=x>y</a>");
+	tr_buf_adds(&big, "]]></content></entry>"
+	            "<entry><id>small</id><content type=\"html\">"
+	            "&lt;i&gt;fine&lt;/i&gt;</content></entry></feed>");
+	CHECK_INT(check_deferred_same("over-cap", big.data, big.len, o), 2);
+	{
+		struct collected c;
+
+		CHECK_INT(collect(&c, big.data, big.len, &o), 1);
+		CHECK(c.n == 2 && c.a[0].content == NULL);
+		CHECK(c.n == 2 && c.a[0].text != NULL &&
+		      strcmp(c.a[0].text, "short summary") == 0);
+		collected_free(&c);
+	}
+	tr_buf_free(&big);
+}
+
+/* Every fixture of tests/data/parse, deferred and inline: the same. */
+static void
+test_deferred_fixtures_same_as_inline(void)
+{
+	DIR *d = opendir(DATA);
+	struct dirent *e;
+	size_t n = 0, deferred = 0;
+
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[512], base[512], ctype[512];
+		struct tr_parse_opts o;
+		size_t len = 0;
+		char *doc;
+
+		if (!is_fixture(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), DATA "/%s", e->d_name);
+		if ((doc = read_file(path, &len)) == NULL)
+			continue;
+		read_opts(path, &o, base, ctype, sizeof(base));
+		deferred += check_deferred_same(e->d_name, doc, len, o);
+		free(doc);
+		n++;
+	}
+	closedir(d);
+	CHECK(n > 10);
+	CHECK(deferred > 10);
+}
+
 TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
          test_item_lists_not_carried_over, test_fast_way_same_as_cleaner,
          test_end_tag_whitespace_keeps_lines,
@@ -1251,4 +1495,5 @@ TR_TESTS(test_fixtures_split_everywhere, test_reset_reuses_parser,
          test_unescaped_html_in_description, test_xxe_not_loaded,
          test_billion_laughs, test_deep_nesting, test_huge_field_capped,
          test_item_cap_and_abort, test_garbage_and_empty, test_identity_stable,
-         test_feed_api_after_finish)
+         test_feed_api_after_finish, test_deferred_sanitizing_same_as_inline,
+         test_deferred_fixtures_same_as_inline)
