@@ -71,6 +71,15 @@
  * the one it opened (tr_store_file_check: one stat(2)). */
 #define FILE_CHECK_MS 2000
 
+/*
+ * Merging the search index's segments while idle (tr_store_maintain):
+ * only when the loop would sleep this long, in steps of this many pages
+ * (a few milliseconds each), ending this long before it would wake.
+ */
+#define IDLE_MERGE_MIN_MS 1000
+#define IDLE_MERGE_PAGES 64
+#define IDLE_MERGE_MARGIN_MS 500
+
 /* --- signals --- */
 
 static volatile sig_atomic_t stop_requested;
@@ -213,6 +222,7 @@ struct service {
 	int64_t not_before;	/* monotonic usec: no round before */
 	int failed;		/* why the loop stopped by itself, or 0 */
 	double cfg_seen;	/* Unix time of the last tr_store_config_seen */
+	int merge_more;		/* the search index may want merging */
 
 	/* Read by /healthz on server threads: guarded by mu. */
 	pthread_mutex_t mu;
@@ -882,12 +892,37 @@ store_file_lost(struct service *sv)
 	return 1;
 }
 
+/*
+ * Idle: merges the search index's segments in steps until nothing is
+ * left to merge, until IDLE_MERGE_MARGIN_MS before the loop would wake
+ * (ms from now), or until a signal asks for something else; a round
+ * thus waits at most one step. The rounds merge their own share too
+ * (tr_poll): this keeps the levels short between them.
+ */
+static void
+idle_merge(struct service *sv, int ms)
+{
+	int64_t end = mono_usec() + (int64_t)(ms - IDLE_MERGE_MARGIN_MS) * 1000;
+	int more = 1;
+
+	while (more && !stop_requested && !reload_requested &&
+	    mono_usec() < end) {
+		if (tr_store_maintain(sv->st, IDLE_MERGE_PAGES, &more) != 0) {
+			tr_log(TR_LOG_WARN, "store: %s (tried again after the "
+			       "next round)", tr_store_errmsg(sv->st));
+			more = 0;
+		}
+	}
+	sv->merge_more = more;
+}
+
 static void
 loop(struct service *sv)
 {
 	int64_t due, now;
-	int guessed, n;
+	int guessed, n, ms;
 
+	sv->merge_more = 1; /* what earlier processes left */
 	while (!stop_requested) {
 		if (store_file_lost(sv))
 			break;
@@ -928,13 +963,20 @@ loop(struct service *sv)
 				continue;
 			}
 			note_round(sv, n);
+			sv->merge_more = 1;
 			if (guessed && n <= 0)
 				sv->not_before = mono_usec() +
 				    sv->cfg->interval * 1000000;
 			progress(sv);
 			continue;
 		}
-		wait_for(sleep_ms(sv, due, now));
+		ms = sleep_ms(sv, due, now);
+		if (sv->merge_more && ms >= IDLE_MERGE_MIN_MS) {
+			idle_merge(sv, ms);
+			progress(sv);
+			continue;
+		}
+		wait_for(ms);
 		progress(sv);
 	}
 }

@@ -637,6 +637,16 @@ tr_store_index(struct tr_store *st)
 	return OPS(st)->index(st);
 }
 
+int
+tr_store_maintain(struct tr_store *st, int64_t pages, int *more)
+{
+	if (more != NULL)
+		*more = 0;
+	if (OPS(st)->maintain == NULL)
+		return 0;
+	return OPS(st)->maintain(st, pages, more);
+}
+
 void
 tr_store_group_begin(struct tr_store *st)
 {

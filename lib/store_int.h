@@ -108,6 +108,8 @@ struct store_ops {
 	/* Full-text index and group commit. */
 	void (*defer_index)(struct tr_store *st, int defer);
 	int (*index)(struct tr_store *st);
+	/* NULL: nothing to maintain (tr_store_maintain is a no-op). */
+	int (*maintain)(struct tr_store *st, int64_t pages, int *more);
 	void (*group_begin)(struct tr_store *st);
 	int (*group_commit)(struct tr_store *st);
 	int (*group_end)(struct tr_store *st);

@@ -1108,6 +1108,8 @@ const struct store_ops store_pg_ops = {
 	.batch_free = pg_batch_free,
 	.defer_index = pg_defer_index,
 	.index = pg_index,
+	/* No maintain: a GIN index merges its pending list itself (at
+	 * gin_pending_list_limit, and in autovacuum). */
 	.group_begin = pg_group_begin,
 	.group_commit = pg_group_commit,
 	.group_end = pg_group_end,

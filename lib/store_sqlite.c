@@ -1133,6 +1133,13 @@ store_fts_catch_up(struct tr_store *st, int64_t *indexed)
 void
 sq_defer_index(struct tr_store *st, int defer)
 {
+	struct store_fts_shape sh;
+
+	/* A round begins: what the index holds now, so that its end knows
+	 * what the round wrote (sq_maintain). */
+	if (defer && !st->defer_index && !st->readonly)
+		st->fts_pages_mark = store_fts_shape(st, &sh) == 0 ?
+		    sh.total_pages : -1;
 	st->defer_index = defer != 0;
 }
 
@@ -1167,6 +1174,233 @@ sq_index(struct tr_store *st)
 		tr_log(TR_LOG_DEBUG, "store %s: %lld articles indexed for "
 		    "search", st->path, (long long)n);
 	return 0;
+}
+
+/* --- merging the full-text index --- */
+
+/*
+ * FTS5 writes each bulk index (one per group commit in a round) as a
+ * segment on level 0, and a merge of a level's segments as one segment
+ * a level up. Its incremental merging is off (schema 3: automerge 0,
+ * for the cold round's speed), so only its crisis merge bounded the
+ * segments: the insert that puts the 16th segment (crisismerge) on a
+ * level merges that whole level at once, inside the round's write
+ * transaction, and that round alone paid for what many rounds wrote
+ * (on level 0 after a cold round, some 2,800 pages: a round's storing
+ * CPU half again). sq_maintain() does that work out of the rounds'
+ * inserts, in steps: FTS5's 'merge' command with a positive page count
+ * merges only a level holding 'usermerge' (default 4) segments or more,
+ * or continues a merge it began, so steps between rounds keep every
+ * level at a few segments, and a crisis merge is never reached.
+ */
+
+/* One step's pages of merge output: one transaction of its own, a few
+ * milliseconds, which is the longest a round waits for the write lock
+ * because of a merge. */
+#define MERGE_STEP_PAGES 64
+/* FTS5's crisismerge and usermerge, as the store leaves them, and the
+ * most segments the rounds' shares let a level reach (a round may add
+ * its own on top): a margin below the crisis. */
+#define FTS_CRISIS 16
+#define FTS_USERMERGE 4
+#define FTS_TARGET 12
+_Static_assert(FTS_TARGET < FTS_CRISIS, "the target is below the crisis");
+/* The segments a round is taken to add to level 0 at most (one per
+ * group commit; a steady round of 1,000 feeds adds one or two). Level L
+ * gains one when a merge of level L-1 ends, so at most ROUND_SEGS /
+ * FTS_USERMERGE^L a round. */
+#define ROUND_SEGS 2
+
+/* SQLite's varint, as FTS5's structure record holds its numbers. */
+static int
+fts_varint(const unsigned char *p, int n, int *i, int64_t *v)
+{
+	uint64_t x = 0;
+	int k;
+
+	for (k = 0; k < 9; k++) {
+		if (*i >= n)
+			return -1;
+		if (k == 8) {
+			x = (x << 8) | p[(*i)++];
+			break;
+		}
+		x = (x << 7) | (p[*i] & 0x7F);
+		if (!(p[(*i)++] & 0x80))
+			break;
+	}
+	*v = (int64_t)x;
+	return 0;
+}
+
+/*
+ * Reads the index's shape from FTS5's structure record (row 10 of
+ * articles_fts_data): a 4-byte cookie, then varints: the levels, the
+ * segments, a write counter; per level the segments a merge in progress
+ * takes (the level's first ones), the level's segments, and per segment
+ * its id and first and last leaf page. Decoded here because SQLite has
+ * no SQL function for it outside its test builds (fts5_structure). The
+ * record's second version (SQLite 3.43 on, with tombstones: a marker
+ * after the cookie and five more numbers per segment) is read too.
+ */
+int
+store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
+{
+	static const unsigned char v2[4] = { 0xff, 0x00, 0x00, 0x01 };
+	sqlite3_stmt *s = NULL;
+	const unsigned char *p;
+	int64_t nlevel, nseg, x, nmerge, n, id, first, last;
+	int i = 4, n_bytes, rc, l, k, j, lv, extra = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(st->db, "SELECT block FROM articles_fts_data"
+	    " WHERE id = 10", -1, &s, NULL) != SQLITE_OK)
+		return store_dberr(st, "reading the search index's shape");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) { /* an index never written */
+		sqlite3_finalize(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = store_dberr(st, "reading the search index's shape");
+		sqlite3_finalize(s);
+		return rc;
+	}
+	p = sqlite3_column_blob(s, 0);
+	n_bytes = sqlite3_column_bytes(s, 0);
+	rc = TR_ESTORE;
+	if (p == NULL || n_bytes < 4)
+		goto bad;
+	if (n_bytes >= 8 && memcmp(p + 4, v2, 4) == 0) {
+		i = 8;
+		extra = 5;
+	}
+	if (fts_varint(p, n_bytes, &i, &nlevel) || fts_varint(p, n_bytes, &i,
+	    &nseg) || fts_varint(p, n_bytes, &i, &x) || nlevel < 0)
+		goto bad;
+	for (l = 0; l < nlevel; l++) {
+		lv = l < STORE_FTS_LEVELS ? l : STORE_FTS_LEVELS - 1;
+		if (fts_varint(p, n_bytes, &i, &nmerge) ||
+		    fts_varint(p, n_bytes, &i, &n) || n < 0 || nmerge > n)
+			goto bad;
+		for (k = 0; k < n; k++) {
+			if (fts_varint(p, n_bytes, &i, &id) ||
+			    fts_varint(p, n_bytes, &i, &first) ||
+			    fts_varint(p, n_bytes, &i, &last))
+				goto bad;
+			for (j = 0; j < extra; j++)
+				if (fts_varint(p, n_bytes, &i, &x))
+					goto bad;
+			x = last >= first ? last - first + 1 : 0;
+			out->pages[lv] += x;
+			out->total_pages += x;
+			if (k < nmerge)
+				out->merging_pages[lv] += x;
+		}
+		out->segs[lv] += (int)n;
+		out->merging[lv] += (int)nmerge;
+	}
+	out->levels = nlevel < STORE_FTS_LEVELS ? (int)nlevel :
+	    STORE_FTS_LEVELS;
+	sqlite3_finalize(s);
+	return 0;
+bad:
+	sqlite3_finalize(s);
+	memset(out, 0, sizeof(*out));
+	return store_err(st, rc, "%s: the search index's shape cannot be "
+	    "read (run `tributary check --full`)", st->path);
+}
+
+/*
+ * One round's share of merge work, in pages: about twice what the round
+ * wrote (each page is merged again once per level it climbs, as FTS5's
+ * automerge would pay for it), plus, for each level a merge is due or
+ * under way on, its input spread evenly over the rounds left before that
+ * level could fill to FTS_TARGET. A level's rounds left grow fourfold a
+ * level up, so the large merges of the upper levels (a cold round's
+ * pages) cost each round a little, and the share grows as a level fills.
+ */
+static int64_t
+round_share(const struct tr_store *st, const struct store_fts_shape *sh)
+{
+	int64_t share = 0, in, left;
+	int l, k;
+
+	if (st->fts_pages_mark >= 0 && sh->total_pages > st->fts_pages_mark)
+		share = 2 * (sh->total_pages - st->fts_pages_mark);
+	for (l = 0; l < sh->levels; l++) {
+		in = sh->merging[l] ? sh->merging_pages[l] :
+		    sh->segs[l] >= FTS_USERMERGE ? sh->pages[l] : 0;
+		if (in == 0)
+			continue;
+		left = FTS_TARGET - sh->segs[l];
+		for (k = 0; k < l && left < 100000; k++)
+			left *= FTS_USERMERGE;
+		left /= ROUND_SEGS;
+		share += in / (left > 1 ? left : 1) + 1;
+	}
+	return share;
+}
+
+int
+sq_maintain(struct tr_store *st, int64_t pages, int *more)
+{
+	struct store_fts_shape sh;
+	sqlite3_stmt *s = NULL;
+	struct timespec t0, t1;
+	int64_t left, step, before, done = 0;
+	int rc = 0, finished = 0;
+
+	if (more)
+		*more = 0;
+	if (st->readonly || st->in_group || sq_damaged(st, NULL))
+		return 0;
+	if (pages <= 0) {
+		if ((rc = store_fts_shape(st, &sh)) != 0)
+			return rc;
+		pages = round_share(st, &sh);
+		st->fts_pages_mark = -1;
+	}
+	if (pages <= 0)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO articles_fts(articles_fts,"
+	    " rank) VALUES ('merge', ?1)", -1, &s, NULL) != SQLITE_OK)
+		return store_dberr(st, "merging the search index");
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	for (left = pages; left > 0; left -= step) {
+		step = left < MERGE_STEP_PAGES ? left : MERGE_STEP_PAGES;
+		before = sqlite3_total_changes64(st->db);
+		if ((rc = begin_own(st)) != 0)
+			break;
+		sqlite3_bind_int64(s, 1, step);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			rc = store_dberr(st, "merging the search index");
+			store_rollback(st);
+			break;
+		}
+		if ((rc = store_commit(st)) != 0) {
+			store_rollback(st);
+			break;
+		}
+		/* FTS5: fewer than 2 changes, nothing was merged. */
+		if (sqlite3_total_changes64(st->db) - before < 2) {
+			finished = 1;
+			break;
+		}
+		done += step;
+	}
+	sqlite3_finalize(s);
+	if (rc == 0 && more)
+		*more = !finished;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	if (done > 0)
+		tr_log(TR_LOG_DEBUG, "store %s: search index merged, about "
+		    "%lld pages in %.1f ms of CPU", st->path, (long long)done,
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return rc;
 }
 
 /* --- open, migrate, close --- */
@@ -1923,6 +2157,7 @@ sq_open(struct tr_store **out, const char *path, int flags)
 		return store_err(st, TR_ENOMEM, "out of memory");
 	st->readonly = (flags & TR_STORE_READONLY) != 0;
 	st->next_batch = 1;
+	st->fts_pages_mark = -1;
 	store_owner_name(st->owner, sizeof(st->owner));
 	oflags = st->readonly ? SQLITE_OPEN_READONLY
 			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -2130,6 +2365,7 @@ const struct store_ops store_sqlite_ops = {
 	.batch_free = sq_batch_free,
 	.defer_index = sq_defer_index,
 	.index = sq_index,
+	.maintain = sq_maintain,
 	.group_begin = sq_group_begin,
 	.group_commit = sq_group_commit,
 	.group_end = sq_group_end,

@@ -153,6 +153,9 @@ struct tr_store {
 	 * gone: stage_epoch moves on and those batches refuse to commit.
 	 */
 	int defer_index; /* sq_defer_index() */
+	/* The full-text index's leaf pages when the round began (defer on),
+	 * -1 unknown: what the round wrote, for sq_maintain()'s share. */
+	int64_t fts_pages_mark;
 	/*
 	 * Group commit (tr_store_group_begin): writes run in savepoints of
 	 * one transaction, opened by the first of them and committed by
@@ -270,6 +273,23 @@ int store_fix_primary(struct tr_store *st, int64_t *changes);
  * NULL, gets the number of rows indexed.
  */
 int store_fts_catch_up(struct tr_store *st, int64_t *indexed);
+
+/*
+ * The shape of the full-text index (FTS5's structure record): per level
+ * the segments, how many of them a merge in progress takes, and their
+ * leaf pages. Levels past STORE_FTS_LEVELS are counted into the last.
+ */
+#define STORE_FTS_LEVELS 16
+struct store_fts_shape {
+	int levels;
+	int segs[STORE_FTS_LEVELS];
+	int merging[STORE_FTS_LEVELS];
+	int64_t pages[STORE_FTS_LEVELS];
+	int64_t merging_pages[STORE_FTS_LEVELS];
+	int64_t total_pages;
+};
+int store_fts_shape(struct tr_store *st, struct store_fts_shape *out);
+int sq_maintain(struct tr_store *st, int64_t pages, int *more);
 
 /*
  * Registers the VFS that writes statement journals in pieces (see

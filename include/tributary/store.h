@@ -397,6 +397,23 @@ void tr_store_defer_index(struct tr_store *st, int defer);
  */
 int tr_store_index(struct tr_store *st);
 
+/*
+ * Housekeeping of the full-text index between rounds: merges its
+ * segments (SQLite's FTS5 writes each bulk index as a segment of its
+ * own; with incremental merging off, 16 on one level are merged at once
+ * inside the insert that adds the 16th, a stall of the round that pays
+ * for it). Does at most `pages` pages of merge output, in steps of their
+ * own short transactions, and only on levels holding several segments;
+ * pages 0 asks for the share of one round: what keeps every level far
+ * below that crisis over the next rounds (more when the round indexed
+ * more, or when a level is filling). *more (may be NULL) is set non-zero
+ * when merge work remains. Merging never changes what a search finds.
+ * A no-op (0, *more 0) on a read-only handle, inside a group, on a
+ * damaged store, and on PostgreSQL (GIN indexes clean their own pending
+ * list). 0 or TR_ESTORE.
+ */
+int tr_store_maintain(struct tr_store *st, int64_t pages, int *more);
+
 /* --- group commit --- */
 
 /*
