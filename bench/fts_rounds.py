@@ -24,6 +24,8 @@ from 12 or more by 8 or more in a round is a crisis merge (crisismerge,
 for it is marked.
 Then the median and max of the steady rounds' wall and CPU per binary.
 
+With --merge-log, the binaries run with -vv and the store's debug lines
+about merging (pages, CPU of the merging thread) follow each round.
 With --quiet-ms, the script sleeps that long between rounds (for a
 binary whose idle-time work matters: `fetch` has none, so 0).
 """
@@ -143,6 +145,14 @@ def main():
     ap.add_argument("--change", type=int, default=100)
     ap.add_argument("--quiet-ms", type=int, default=0)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--wrap", default="",
+                    help="a command to run each round under, {out} "
+                    "replaced by a file name of the binary and round, e.g. "
+                    "'valgrind --tool=callgrind --callgrind-out-file={out}'"
+                    " (instruction counts do not depend on the load)")
+    ap.add_argument("--merge-log", action="store_true",
+                    help="run with -vv and print the store's lines about "
+                    "merging (the CPU each round's merge took)")
     ap.add_argument("binaries", nargs="+")
     a = ap.parse_args()
 
@@ -183,7 +193,11 @@ def main():
                         u += "?copy=%d" % (i // nfiles)
                     f.write('[feed "feed%05d"]\nurl = %s\n\n' % (i, u))
             runs.append({"exe": exe, "db": os.path.join(d, "tributary.db"),
-                         "cmd": [exe, "-q", "-c", conf, "fetch", "--force"],
+                         "cmd": [exe, "-q", "-c", conf, "fetch", "--force"]
+                         if not a.merge_log else
+                         "exec %s -vv -c %s fetch --force 2>%s/log" % (
+                             exe, conf, d),
+                         "log": os.path.join(d, "log"),
                          "rows": [], "prev": []})
         print("load average at the start: %s" % " ".join(
             "%.2f" % x for x in os.getloadavg()))
@@ -191,7 +205,19 @@ def main():
             saved = change(ctx, a.change, rnd) if rnd else []
             try:
                 for t in runs:
-                    m = B.measure(t["cmd"], 900)
+                    cmd = t["cmd"]
+                    if a.wrap:
+                        out = "%s.r%d.out" % (t["db"], rnd)
+                        cmd = "%s %s" % (a.wrap.replace("{out}", out),
+                                         cmd if isinstance(cmd, str)
+                                         else " ".join(cmd))
+                        print("       %s" % out)
+                    m = B.measure(cmd, 3600)
+                    if a.merge_log:
+                        with open(t["log"], errors="replace") as f:
+                            for line in f:
+                                if "search index merged" in line:
+                                    print("       " + line.strip())
                     if m["rc"] != 0:
                         print("%s: exit %d: %s" % (t["exe"], m["rc"],
                                                    m["err"]))

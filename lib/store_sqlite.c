@@ -1134,13 +1134,21 @@ void
 sq_defer_index(struct tr_store *st, int defer)
 {
 	struct store_fts_shape sh;
+	int was = st->defer_index;
 
 	/* A round begins: what the index holds now, so that its end knows
-	 * what the round wrote (sq_maintain). */
-	if (defer && !st->defer_index && !st->readonly)
+	 * what the round wrote. */
+	if (defer && !was && !st->readonly)
 		st->fts_pages_mark = store_fts_shape(st, &sh) == 0 ?
 		    sh.total_pages : -1;
 	st->defer_index = defer != 0;
+	/* A round ends (the writer indexed the rest): its share of merging
+	 * the index's segments, so that no later round's insert merges a
+	 * whole level at once. A failure loses nothing: the next round's
+	 * share is larger. */
+	if (!defer && was && sq_maintain(st, 0, NULL) != 0)
+		tr_log(TR_LOG_WARN, "store %s: %s (the next round tries "
+		    "again)", st->path, st->errmsg);
 }
 
 int

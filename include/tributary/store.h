@@ -387,6 +387,9 @@ void tr_store_batch_free(struct tr_store_batch *b);
  * (the default) each commit indexes its own articles, and any left
  * behind by a deferred or interrupted round. Searches through other
  * handles do not see the rows not indexed yet; the other filters do.
+ * Setting defer marks a round's start; clearing it, its end, where the
+ * store does the round's share of merging the index's segments
+ * (tr_store_maintain(st, 0, NULL); a failure is logged).
  */
 void tr_store_defer_index(struct tr_store *st, int defer);
 

@@ -4,8 +4,9 @@
  *
  * A table of polling patterns (a cold round's large segments, then N
  * rounds of M new articles indexed in K bulk inserts each) is stored
- * twice: into a store whose rounds end with their share of merging, and
- * into one whose rounds do not. After every round the merged store's
+ * twice: into a store whose rounds end with their share of merging (the
+ * end of deferred indexing, as a polling round's writer ends), and into
+ * one whose rounds do not. After every round the merged store's
  * levels hold at most MERGED_BOUND segments (FTS5 merges a level at
  * once, inside an insert, when it reaches 16), while the other one's
  * reach the crisis; every search finds the same articles in both, and
@@ -175,15 +176,21 @@ mkarticle(struct tr_article *a, long long k)
 	a->summary = strdup(text);
 }
 
-/* One round: m new articles (from *next on) in k bulk indexes, then,
- * when merge is set, the round's share of merging. */
+/*
+ * One round: m new articles (from *next on) in k bulk indexes. With
+ * merge set, as a polling round: deferred indexing on for the round,
+ * and off at its end, where the store merges the round's share. Else
+ * each document's commit indexes its articles (the same segments), and
+ * nothing merges.
+ */
 static int
 one_round(struct tr_store *st, long long *next, int m, int k, int merge)
 {
 	struct tr_article *v = calloc((size_t)m, sizeof(*v));
 	int i, part, rc = 0;
 
-	tr_store_defer_index(st, 1);
+	if (merge)
+		tr_store_defer_index(st, 1);
 	for (part = 0; part < k && rc == 0; part++) {
 		int from = m * part / k, to = m * (part + 1) / k;
 
@@ -195,9 +202,8 @@ one_round(struct tr_store *st, long long *next, int m, int k, int merge)
 		if (rc == 0)
 			rc = tr_store_index(st);
 	}
-	tr_store_defer_index(st, 0);
-	if (rc == 0 && merge)
-		rc = tr_store_maintain(st, 0, NULL);
+	if (merge)
+		tr_store_defer_index(st, 0);
 	free_arts(v, (size_t)m);
 	free(v);
 	return rc;
