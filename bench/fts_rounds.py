@@ -247,6 +247,10 @@ def main():
             "%.2f" % x for x in os.getloadavg()))
         for t in runs:
             st = t["rows"][1:]
+            if not st:
+                print("%s: cold wall %.3f s cpu %.3f s" % (
+                    t["exe"], t["rows"][0][0], t["rows"][0][1]))
+                continue
             w = [x[0] for x in st]
             c = [x[1] for x in st]
             print("%s: cold wall %.3f s cpu %.3f s; steady (%d rounds): wall "

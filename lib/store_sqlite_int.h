@@ -153,9 +153,6 @@ struct tr_store {
 	 * gone: stage_epoch moves on and those batches refuse to commit.
 	 */
 	int defer_index; /* sq_defer_index() */
-	/* The full-text index's leaf pages when the round began (defer on),
-	 * -1 unknown: what the round wrote, for sq_maintain()'s share. */
-	int64_t fts_pages_mark;
 	/*
 	 * Group commit (tr_store_group_begin): writes run in savepoints of
 	 * one transaction, opened by the first of them and committed by
