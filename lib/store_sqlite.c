@@ -1200,6 +1200,8 @@ sq_index(struct tr_store *st)
  * milliseconds, which is the longest a round waits for the write lock
  * because of a merge. */
 #define MERGE_STEP_PAGES 64
+/* How long a step waits for another writer's lock before giving way. */
+#define MERGE_BUSY_MS 100
 /* FTS5's crisismerge and usermerge, as the store leaves them, and the
  * most segments the rounds' shares let a level reach (a round may add
  * its own on top): a margin below the crisis. */
@@ -1352,7 +1354,7 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 	sqlite3_stmt *s = NULL;
 	struct timespec t0, t1;
 	int64_t left, step, before, done = 0;
-	int rc = 0, finished = 0;
+	int rc = 0, finished = 0, busy = 0;
 
 	if (more)
 		*more = 0;
@@ -1369,11 +1371,21 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 	    " rank) VALUES ('merge', ?1)", -1, &s, NULL) != SQLITE_OK)
 		return store_dberr(st, "merging the search index");
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	/* Another writer at work (a round of another process) has the
+	 * database first: the merge gives way rather than wait. */
+	sqlite3_busy_timeout(st->db, MERGE_BUSY_MS);
 	for (left = pages; left > 0; left -= step) {
 		step = left < MERGE_STEP_PAGES ? left : MERGE_STEP_PAGES;
 		before = sqlite3_total_changes64(st->db);
-		if ((rc = begin_own(st)) != 0)
+		if ((rc = begin_own(st)) != 0) {
+			if ((sqlite3_extended_errcode(st->db) & 0xff) ==
+			    SQLITE_BUSY) {
+				st->errmsg[0] = '\0';
+				busy = 1;
+				rc = 0;
+			}
 			break;
+		}
 		sqlite3_bind_int64(s, 1, step);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
@@ -1393,9 +1405,13 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 		}
 		done += step;
 	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	sqlite3_finalize(s);
 	if (rc == 0 && more)
 		*more = !finished;
+	if (busy)
+		tr_log(TR_LOG_DEBUG, "store %s: search index not merged: "
+		    "another writer has the database", st->path);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	if (done > 0)
 		tr_log(TR_LOG_DEBUG, "store %s: search index merged, about "
