@@ -708,9 +708,12 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	memset(&po, 0, sizeof(po));
 	po.base_url = r->effective_url;
 	po.content_type = r->content_type;
-	/* Bodies are sanitized as they are parsed, by the feed's policy. */
+	/* Bodies are sanitized by the feed's policy, not as they are
+	 * parsed but on the writer's preparing thread (writer.h), so that
+	 * Gumbo's parse is off this thread: the fetching one. */
 	tr_config_feed_html_policy(&j->f->html_policy, j->rd->cfg, j->fc);
 	po.html_policy = &j->f->html_policy;
+	po.defer_html = 1;
 	/* A feed with no articles stored (its first fetch, a cold round)
 	 * has no bodies to reuse: no statement per item. */
 	if (j->rd->bodies != NULL && j->fs.n_articles > 0) {
@@ -723,7 +726,9 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 		j->f->store_err = TR_ENOMEM;
 		return 1;
 	}
-	if ((j->f->doc = tr_writer_doc_begin(j->rd->w, j->fs.name, j)) == NULL) {
+	if ((j->f->doc = tr_writer_doc_begin(j->rd->w, j->fs.name,
+	                                     po.html_policy, po.max_field,
+	                                     j)) == NULL) {
 		j->f->store_err = TR_ENOMEM;
 		return 1;
 	}
@@ -1066,7 +1071,12 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 		job_release(j);
 		return;
 	}
-	if (wr->rc != 0) {
+	if (wr->rc == TR_ETOOBIG) {
+		/* An item past a size cap (tr_store_prep on the writer's
+		 * preparing thread) is the document's doing, as in body_done. */
+		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
+		fail(rd, j, a->status, a->seconds, msg, 0);
+	} else if (wr->rc != 0) {
 		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
 		store_fail(rd, j, a->status, a->seconds, msg);
 	} else {

@@ -1,15 +1,24 @@
 /*
- * writer.c — the writer thread of a polling round (see writer.h).
+ * writer.c — the preparing and writer threads of a polling round (see
+ * writer.h).
  *
- * One queue of operations, in order: open a document (a store batch),
- * add an article to it, commit or discard it, save a feed state. The
- * poller's thread appends, the writer's thread takes one operation at a
- * time. The queue is bounded by the bytes of the articles in it, so a
+ * Operations, in order: open a document (a store batch), add an article
+ * to it, commit or discard it, save a feed state. They pass two queues,
+ * each a FIFO: the poller's thread appends to the first; the preparing
+ * thread takes one operation at a time from it, readies an article for
+ * the store (its raw bodies sanitized, tr_store_prep) and appends it to
+ * the second; the writer's thread takes them from there and writes.
+ * Each queue is bounded by the bytes of the operations in it, so a
  * parser that outruns the store waits instead of buffering a round.
  *
- * A document's handle (struct tr_writer_doc) is created by the poller
- * and from then on touched only by the writer thread, which frees it
- * when the document is committed or discarded. Results of commits go
+ * A document's handle (struct tr_writer_doc) is created by the poller;
+ * from then on the preparing thread only reads what the poller set
+ * before queuing it (the feed's name, its sanitizer policy), and
+ * everything else of it is the writer thread's, which frees it when the
+ * document is committed or discarded: that operation comes after all of
+ * the document's articles, so the preparing thread is done with it. An
+ * article the preparing thread cannot ready becomes an OP_FAIL that
+ * fails its document on the writer's thread. Results of commits go
  * back on a second list that the poller drains when it likes, but only
  * once they are durable: a document committed into the open group waits
  * on a pending list until the group commits (then it goes back as
@@ -27,6 +36,7 @@
 
 #include "tributary/error.h"
 #include "tributary/log.h"
+#include "tributary/parse.h"
 #include "tributary/writer.h"
 
 /*
@@ -38,7 +48,7 @@
  */
 #define GROUP_SECONDS 0.25
 
-enum op_kind { OP_BEGIN, OP_ADD, OP_COMMIT, OP_DISCARD, OP_SAVE };
+enum op_kind { OP_BEGIN, OP_ADD, OP_FAIL, OP_COMMIT, OP_DISCARD, OP_SAVE };
 
 struct op {
 	struct op *next;
@@ -46,7 +56,9 @@ struct op {
 	struct tr_writer_doc *doc;
 	size_t bytes; /* counted against the queue's cap */
 	struct tr_article art;	/* OP_ADD */
-	struct tr_store_prep prep; /* OP_ADD: done on the poller's thread */
+	struct tr_store_prep prep; /* OP_ADD: done on the preparing thread */
+	int rc;		  /* OP_FAIL: why the document fails */
+	const char *why;  /* and its message (static) */
 	struct tr_feed_meta meta; /* OP_COMMIT: title and link only */
 	struct tr_feed_state fs;  /* OP_SAVE */
 };
@@ -54,6 +66,11 @@ struct op {
 struct tr_writer_doc {
 	char *feed;
 	void *token;
+	/* Set before the document is queued; read by the preparing thread
+	 * to sanitize its articles' raw bodies: */
+	struct tr_html_policy policy; /* its embed_hosts: hosts, below */
+	char **hosts;
+	size_t max_field;
 	struct op *end; /* its commit or discard, allocated up front so
 			   that a discard cannot fail; the poller's */
 	struct tr_store_batch *batch;
@@ -69,15 +86,23 @@ struct result {
 
 struct tr_writer {
 	struct tr_store *st;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t work; /* an operation came, or stop */
+	pthread_t thread, prep_thread;
+	pthread_mutex_t mu; /* guards both queues and the flags below */
+	/* The preparing thread's queue, from the poller: */
+	pthread_cond_t in_work; /* an operation came, or stop */
+	pthread_cond_t in_room; /* the queue went under its cap */
+	struct op *in_head, *in_tail;
+	size_t in_bytes;
+	int prep_busy; /* the preparing thread holds an operation */
+	int stopping;  /* tr_writer_stop: the preparing thread ends */
+	int prep_done; /* it ended: the writer thread ends once dry */
+	/* The writer thread's queue, from the preparing thread: */
+	pthread_cond_t work; /* an operation came, or prep_done */
 	pthread_cond_t room; /* the queue went under its cap */
-	pthread_cond_t idle; /* the queue ran dry and nothing runs */
+	pthread_cond_t idle; /* a queue ran dry and nothing runs */
 	struct op *head, *tail;
 	size_t bytes, max_bytes;
 	int busy; /* the writer thread is executing an operation */
-	int stopping;
 	int flushing; /* tr_writer_flush() waits: commit the open group */
 	struct result *res_head, *res_tail;
 	/* Writer thread only (group_open also read by tr_writer_flush while
@@ -133,20 +158,62 @@ op_new(enum op_kind kind, struct tr_writer_doc *doc)
 	return o;
 }
 
-/* Appends o; waits while the queue is over its cap. */
+/* The bytes an operation holds in the writer thread's queue. */
+static size_t
+op_bytes(const struct op *o)
+{
+	return article_bytes(&o->art) + slen(o->prep.canon) +
+	       o->prep.authors.len + o->prep.categories.len +
+	       o->prep.enclosures.len + o->prep.text.len;
+}
+
+/*
+ * Appends o to the queue *head..*tail holding *bytes, under w->mu;
+ * waits on room while the queue is over its cap (one operation always
+ * goes in: an article bigger than the cap waits for an empty queue).
+ */
+static void
+append_locked(struct tr_writer *w, struct op **head, struct op **tail,
+              size_t *bytes, pthread_cond_t *room, pthread_cond_t *work,
+              struct op *o)
+{
+	while (*head != NULL && *bytes >= w->max_bytes)
+		pthread_cond_wait(room, &w->mu);
+	o->next = NULL;
+	if (*tail)
+		(*tail)->next = o;
+	else
+		*head = o;
+	*tail = o;
+	*bytes += o->bytes;
+	pthread_cond_signal(work);
+}
+
+/* Takes the first operation of a queue, under w->mu. */
+static struct op *
+pop_locked(struct tr_writer *w, struct op **head, struct op **tail,
+           size_t *bytes, pthread_cond_t *room)
+{
+	struct op *o = *head;
+
+	if (o == NULL)
+		return NULL;
+	*head = o->next;
+	if (*head == NULL)
+		*tail = NULL;
+	if (*bytes >= w->max_bytes && *bytes - o->bytes < w->max_bytes)
+		pthread_cond_broadcast(room);
+	*bytes -= o->bytes;
+	return o;
+}
+
+/* Appends o to the preparing thread's queue; waits while it is full. */
 static void
 enqueue(struct tr_writer *w, struct op *o)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->head != NULL && w->bytes >= w->max_bytes)
-		pthread_cond_wait(&w->room, &w->mu);
-	if (w->tail)
-		w->tail->next = o;
-	else
-		w->head = o;
-	w->tail = o;
-	w->bytes += o->bytes;
-	pthread_cond_signal(&w->work);
+	append_locked(w, &w->in_head, &w->in_tail, &w->in_bytes, &w->in_room,
+	              &w->in_work, o);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -251,21 +318,29 @@ group_wrote(struct tr_writer *w)
 	}
 }
 
-/* Records the first error of document d. */
+/* Records the first error of document d: rc with message why, or the
+ * store's message when why is NULL. */
 static void
-doc_failed(struct tr_writer *w, struct tr_writer_doc *d, int rc)
+doc_failed(struct tr_writer *w, struct tr_writer_doc *d, int rc,
+           const char *why)
 {
 	if (d->rc != 0)
 		return;
 	d->rc = rc;
-	d->errmsg = strdup(rc == TR_ENOMEM ? "out of memory"
-	                                   : tr_store_errmsg(w->st));
+	if (why == NULL)
+		why = rc == TR_ENOMEM ? "out of memory" : tr_store_errmsg(w->st);
+	d->errmsg = strdup(why);
 }
 
 static void
 doc_free(struct tr_writer_doc *d)
 {
+	size_t i;
+
 	tr_store_batch_free(d->batch);
+	for (i = 0; d->hosts != NULL && i < d->policy.n_embed_hosts; i++)
+		free(d->hosts[i]);
+	free(d->hosts);
 	free(d->feed);
 	free(d->errmsg);
 	free(d);
@@ -310,7 +385,7 @@ do_commit(struct tr_writer *w, struct tr_writer_doc *d,
 	memset(&res, 0, sizeof(res));
 	if (d->rc == 0 &&
 	    (rc = tr_store_batch_commit(d->batch, meta, &res)) != 0)
-		doc_failed(w, d, rc);
+		doc_failed(w, d, rc, NULL);
 	push_result(w, d, &res);
 	doc_free(d);
 }
@@ -336,13 +411,16 @@ execute(struct tr_writer *w, struct op *o)
 	case OP_BEGIN:
 		if (d->rc == 0 &&
 		    (rc = tr_store_batch_begin(&d->batch, w->st, d->feed)) != 0)
-			doc_failed(w, d, rc);
+			doc_failed(w, d, rc, NULL);
 		break;
 	case OP_ADD:
 		if (d->rc == 0 &&
 		    (rc = tr_store_batch_add_prepared(d->batch, &o->art,
 			 &o->prep)) != 0)
-			doc_failed(w, d, rc);
+			doc_failed(w, d, rc, NULL);
+		break;
+	case OP_FAIL:
+		doc_failed(w, d, o->rc, o->why);
 		break;
 	case OP_COMMIT:
 		w->unindexed = 1;
@@ -364,15 +442,16 @@ execute(struct tr_writer *w, struct op *o)
 	group_wrote(w);
 }
 
-/* The next operation, or NULL once stopping with nothing left. While
- * the queue is dry, commits the open group when it is due. */
+/* The next operation, or NULL once the preparing thread ended and
+ * nothing is left. While the queue is dry, commits the open group when
+ * it is due. */
 static struct op *
 take(struct tr_writer *w)
 {
 	struct op *o;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->head == NULL && !w->stopping) {
+	while (w->head == NULL && !w->prep_done) {
 		if (w->group_open) {
 			struct timespec until = w->group_t0;
 			double left = GROUP_SECONDS - since(&w->group_t0);
@@ -398,16 +477,9 @@ take(struct tr_writer *w)
 			pthread_cond_wait(&w->work, &w->mu);
 		}
 	}
-	if ((o = w->head) != NULL) {
+	if ((o = pop_locked(w, &w->head, &w->tail, &w->bytes, &w->room)) !=
+	    NULL)
 		w->busy = 1;
-		w->head = o->next;
-		if (w->head == NULL)
-			w->tail = NULL;
-		if (w->bytes >= w->max_bytes &&
-		    w->bytes - o->bytes < w->max_bytes)
-			pthread_cond_broadcast(&w->room);
-		w->bytes -= o->bytes;
-	}
 	pthread_mutex_unlock(&w->mu);
 	return o;
 }
@@ -433,12 +505,130 @@ run(void *arg)
 	return NULL;
 }
 
+/* --- the preparing thread --- */
+
+/* Turns an article the preparing thread cannot ready into the failure
+ * of its document, as the writer thread will record it. */
+static void
+op_fail(struct op *o, int rc, const char *why)
+{
+	tr_article_free(&o->art);
+	tr_store_prep_free(&o->prep);
+	tr_store_prep_init(&o->prep);
+	o->kind = OP_FAIL;
+	o->rc = rc;
+	o->why = why;
+}
+
+/*
+ * Readies article operation o for the store: its raw bodies sanitized
+ * with its document's policy (as the parser would have: the parser
+ * hands them out raw, parse.h defer_html), then tr_store_prep_keep or
+ * tr_store_prep, all of which touch o alone. Returns 0, or non-zero
+ * when the item is dropped, as the parser drops an item it cannot
+ * sanitize for want of memory.
+ */
+static int
+prepare(struct tr_writer *w, struct op *o)
+{
+	const struct tr_writer_doc *d = o->doc;
+	int cut = 0, rc;
+	char *id;
+
+	if (cancelled(w)) {
+		/* Not worth readying: the writer drops it anyway. */
+		op_fail(o, TR_EABORT,
+		        "the round was stopped before it was stored");
+		return 0;
+	}
+	if (o->art.bodies_raw) {
+		rc = tr_parser_sanitize_article(&o->art, &d->policy,
+		                                d->max_field, &cut);
+		if (cut > 0)
+			tr_log(TR_LOG_WARN, "feed %s: item %s: %s grew past "
+			       "the size cap when sanitized; left out",
+			       d->feed, o->art.id ? o->art.id : "",
+			       cut > 1 ? "its bodies" : "a body");
+		if (rc != 0) {
+			tr_log(TR_LOG_WARN, "feed %s: item %s: out of memory "
+			       "sanitizing it; left out", d->feed,
+			       o->art.id ? o->art.id : "");
+			return 1;
+		}
+	}
+	/* An item equal to its stored row travels as its identity alone
+	 * (tr_store_prep_keep). Otherwise the canonical link, content hash
+	 * and lists' JSON are worked out here: the writer's thread is the
+	 * busier one. */
+	if (tr_store_prep_keep(&o->prep, &o->art)) {
+		id = o->art.id;
+		o->art.id = NULL;
+		tr_article_free(&o->art);
+		o->art.id = id;
+	} else if ((rc = tr_store_prep(&o->prep, &o->art)) != 0) {
+		op_fail(o, rc, tr_strerror(rc));
+	}
+	return 0;
+}
+
+/* The next operation for the preparing thread, or NULL once stopping
+ * with nothing left. */
+static struct op *
+take_in(struct tr_writer *w)
+{
+	struct op *o;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->in_head == NULL && !w->stopping)
+		pthread_cond_wait(&w->in_work, &w->mu);
+	o = pop_locked(w, &w->in_head, &w->in_tail, &w->in_bytes,
+	               &w->in_room);
+	if (o != NULL)
+		w->prep_busy = 1;
+	pthread_mutex_unlock(&w->mu);
+	return o;
+}
+
+static void *
+prep_run(void *arg)
+{
+	struct tr_writer *w = arg;
+	struct op *o;
+
+#ifdef __linux__
+	prctl(PR_SET_NAME, "tr-prepare", 0, 0, 0); /* for top -H, perf */
+#endif
+	while ((o = take_in(w)) != NULL) {
+		if (o->kind == OP_ADD && prepare(w, o) != 0) {
+			op_free(o);
+			o = NULL;
+		} else if (o->kind == OP_ADD || o->kind == OP_FAIL) {
+			o->bytes = op_bytes(o);
+		}
+		pthread_mutex_lock(&w->mu);
+		if (o != NULL)
+			append_locked(w, &w->head, &w->tail, &w->bytes,
+			              &w->room, &w->work, o);
+		w->prep_busy = 0;
+		if (w->in_head == NULL)
+			pthread_cond_broadcast(&w->idle);
+		pthread_mutex_unlock(&w->mu);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->prep_done = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 /* --- the poller's side --- */
 
 static void
 writer_free(struct tr_writer *w)
 {
 	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->in_work);
+	pthread_cond_destroy(&w->in_room);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->room);
 	pthread_cond_destroy(&w->idle);
@@ -458,19 +648,30 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 	w->max_bytes = max_bytes;
 	w->lost_seen = tr_store_groups_lost(st, NULL);
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->in_work, NULL);
+	pthread_cond_init(&w->in_room, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->room, NULL);
 	pthread_cond_init(&w->idle, NULL);
 	tr_store_defer_index(st, 1);
 	tr_store_group_begin(st);
+	if (pthread_create(&w->prep_thread, NULL, prep_run, w) != 0)
+		goto fail;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
-		tr_store_group_end(st);
-		tr_store_defer_index(st, 0);
-		writer_free(w);
-		return TR_EINVAL;
+		pthread_mutex_lock(&w->mu);
+		w->stopping = 1;
+		pthread_cond_signal(&w->in_work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->prep_thread, NULL);
+		goto fail;
 	}
 	*out = w;
 	return 0;
+fail:
+	tr_store_group_end(st);
+	tr_store_defer_index(st, 0);
+	writer_free(w);
+	return TR_EINVAL;
 }
 
 void
@@ -486,7 +687,8 @@ tr_writer_flush(struct tr_writer *w)
 	w->flushing = 1;
 	pthread_cond_signal(&w->work);
 	/* group_open is the thread's, read only while it is not busy. */
-	while (w->head != NULL || w->busy || w->group_open)
+	while (w->in_head != NULL || w->prep_busy || w->head != NULL ||
+	       w->busy || w->group_open)
 		pthread_cond_wait(&w->idle, &w->mu);
 	w->flushing = 0;
 	pthread_mutex_unlock(&w->mu);
@@ -499,8 +701,9 @@ tr_writer_stop(struct tr_writer *w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	pthread_cond_signal(&w->work);
+	pthread_cond_signal(&w->in_work);
 	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->prep_thread, NULL); /* then the writer, once dry */
 	pthread_join(w->thread, NULL);
 	/* The last group and its index, with anything an earlier round left
 	 * unindexed; then nothing is left for group_end to commit. */
@@ -512,23 +715,45 @@ tr_writer_stop(struct tr_writer *w)
 	writer_free(w);
 }
 
+/* Copies policy (NULL: the default) into d, its hosts included. */
+static int
+doc_policy(struct tr_writer_doc *d, const struct tr_html_policy *policy)
+{
+	size_t i, n = policy ? policy->n_embed_hosts : 0;
+
+	d->policy.mode = policy ? policy->mode : TR_HTML_DEFAULT;
+	if (n == 0)
+		return 0;
+	if ((d->hosts = calloc(n, sizeof(*d->hosts))) == NULL)
+		return TR_ENOMEM;
+	d->policy.embed_hosts = (const char *const *)d->hosts;
+	d->policy.n_embed_hosts = n;
+	for (i = 0; i < n; i++)
+		if ((d->hosts[i] = strdup(policy->embed_hosts[i])) == NULL)
+			return TR_ENOMEM;
+	return 0;
+}
+
 struct tr_writer_doc *
-tr_writer_doc_begin(struct tr_writer *w, const char *feed, void *token)
+tr_writer_doc_begin(struct tr_writer *w, const char *feed,
+                    const struct tr_html_policy *policy, size_t max_field,
+                    void *token)
 {
 	struct tr_writer_doc *d = calloc(1, sizeof(*d));
 	struct op *o = NULL;
 
 	if (d == NULL || (d->feed = strdup(feed)) == NULL ||
+	    doc_policy(d, policy) != 0 ||
 	    (d->end = op_new(OP_DISCARD, d)) == NULL ||
 	    (o = op_new(OP_BEGIN, d)) == NULL) {
 		if (d) {
 			free(d->end);
-			free(d->feed);
+			doc_free(d);
 		}
-		free(d);
 		return NULL;
 	}
 	d->token = token;
+	d->max_field = max_field;
 	enqueue(w, o);
 	return d;
 }
@@ -538,27 +763,17 @@ tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
                   const struct tr_article *a)
 {
 	struct op *o = op_new(OP_ADD, d);
-	int rc;
 
 	if (o == NULL)
 		return TR_ENOMEM;
-	/* An item equal to its stored row travels as its identity alone
-	 * (tr_store_prep_keep). Otherwise the canonical link, content hash
-	 * and lists' JSON are worked out here, on the poller's thread: the
-	 * writer's is the busier one. */
-	if (tr_store_prep_keep(&o->prep, a)) {
-		if ((o->art.id = strdup(a->id)) == NULL) {
-			op_free(o);
-			return TR_ENOMEM;
-		}
-	} else if ((rc = tr_store_prep(&o->prep, a)) != 0 ||
-	    (rc = tr_article_copy(&o->art, a)) != 0) {
+	/* A copy only: sanitizing and tr_store_prep are the preparing
+	 * thread's (prepare), so that this thread goes back to fetching. */
+	if (tr_article_copy(&o->art, a) != 0) {
 		op_free(o);
-		return rc;
+		return TR_ENOMEM;
 	}
-	o->bytes = article_bytes(&o->art) + slen(o->prep.canon) +
-	           o->prep.authors.len + o->prep.categories.len +
-	           o->prep.enclosures.len;
+	o->bytes = article_bytes(&o->art) + slen(o->art.summary_base) +
+	           slen(o->art.content_base);
 	enqueue(w, o);
 	return 0;
 }

@@ -166,7 +166,8 @@ const char *tr_parser_warning(const struct tr_parser *p, size_t i);
 size_t tr_parser_nitems(const struct tr_parser *p);
 
 /* Of the document's items so far: those whose bodies went through the
- * sanitizer, and those whose bodies the body callback gave instead. */
+ * sanitizer (with defer_html: were handed out raw, to be sanitized), and
+ * those whose bodies the body callback gave instead. */
 size_t tr_parser_nsanitized(const struct tr_parser *p);
 size_t tr_parser_nreused(const struct tr_parser *p);
 

@@ -1,10 +1,14 @@
 /*
- * writer.h — a thread that does a polling round's store writes.
+ * writer.h — the threads that ready and write a polling round's
+ * articles.
  *
- * The poller's thread fetches and parses; the writer's thread stages,
- * commits and saves feed states, so that the two overlap on two cores.
- * Work goes to the writer through a queue bounded in bytes (a producer
- * that fills it waits), and is done in the order it was queued. Each
+ * The poller's thread fetches and parses; a preparing thread sanitizes
+ * the bodies the parser handed out raw (parse.h defer_html) and readies
+ * each article for the store (tr_store_prep); the writer's thread
+ * stages, commits and saves feed states; so that the work spreads over
+ * the cores. Work goes to the preparing thread and from it to the
+ * writer's through two queues, each bounded in bytes (a producer that
+ * fills one waits), and is done in the order it was queued. Each
  * committed document's result comes back through tr_writer_results()
  * once it is durable: after the commit of its group, or failed with the
  * store's message when that group is rolled back.
@@ -22,6 +26,7 @@
 #include <stddef.h>
 
 #include "tributary/article.h"
+#include "tributary/html.h"
 #include "tributary/store.h"
 
 struct tr_writer;
@@ -39,17 +44,17 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
     void *arg);
 
 /*
- * Starts the writer thread on st, groups st's writes
- * (tr_store_group_begin) and defers their indexing. max_bytes caps the
- * queued articles (about their text size). TR_ENOMEM, or TR_EINVAL when
- * the thread cannot start (nothing is then left running).
+ * Starts the preparing and writer threads on st, groups st's writes
+ * (tr_store_group_begin) and defers their indexing. max_bytes caps each
+ * of the two queues' articles (about their text size). TR_ENOMEM, or
+ * TR_EINVAL when a thread cannot start (nothing is then left running).
  */
 int tr_writer_start(struct tr_writer **out, struct tr_store *st,
     size_t max_bytes);
 
 /*
  * From the moment *cancel is non-zero (a signal's flag; NULL: never),
- * the writer stores no more documents: a document whose commit is
+ * the writer readies and stores no more documents: a document whose commit is
  * still queued is dropped unstored and its result is TR_EABORT, so a
  * stopped round ends as soon as the statement in progress does instead
  * of after the whole queue. Feed states and documents already committed
@@ -75,18 +80,27 @@ void tr_writer_stop(struct tr_writer *w);
 
 /*
  * Opens a document of feed `feed` (a store batch, on the writer's
- * thread); token comes back with its result. NULL when out of memory.
+ * thread); token comes back with its result. Articles added with raw
+ * bodies (a->bodies_raw) are sanitized with policy (copied; NULL: the
+ * default) and max_field, the cap on one field their parser had (0:
+ * 1 MiB), by tr_parser_sanitize_article(). NULL when out of memory.
  * The document is ended by exactly one tr_writer_doc_commit() or
  * tr_writer_doc_discard(); the handle is not used after that.
  */
 struct tr_writer_doc *tr_writer_doc_begin(struct tr_writer *w,
-    const char *feed, void *token);
+    const char *feed, const struct tr_html_policy *policy,
+    size_t max_field, void *token);
 
 /*
- * Queues a copy of article a for document d, prepared for the store
- * (tr_store_prep) on the calling thread; waits while the queue is full.
- * A store error of the document shows in its result. 0, TR_ENOMEM or
- * tr_store_prep()'s TR_ETOOBIG.
+ * Queues a copy of article a for document d; waits while the queue is
+ * full. The preparing thread sanitizes its raw bodies, if any (a body
+ * that grows past the cap is left out and logged with the feed's name,
+ * as the parser warns of it), and prepares it for the store
+ * (tr_store_prep). An error there fails the document: its result has
+ * tr_store_prep()'s rc (TR_ETOOBIG: an item past a size cap; TR_ENOMEM)
+ * and tr_strerror()'s message; so does a store error. An item that
+ * cannot be sanitized for want of memory is left out, as the parser
+ * leaves it out. 0 or TR_ENOMEM.
  */
 int tr_writer_doc_add(struct tr_writer *w, struct tr_writer_doc *d,
     const struct tr_article *a);

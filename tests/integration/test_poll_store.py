@@ -462,5 +462,38 @@ def large_documents_that_change_are_stored():
         check(fts_consistent(td), "index agrees with the articles")
 
 
+@test
+def an_item_past_the_size_cap_fails_its_feed_only():
+    """An item whose lists pass the store's size cap (its categories'
+    JSON over 16 MiB) fails its feed's document, readied off the fetching
+    thread: the feed's line says so, its error count and backoff grow as
+    for any fault of the document, nothing of it is stored, and another
+    feed of the same round is stored."""
+    cats = b"".join(b"<category><![CDATA[%d%s]]></category>"
+                    % (i, b'"' * 600000) for i in range(15))
+    doc = (b'<rss version="2.0"><channel><title>big</title>'
+           b"<item><guid>fine-1</guid><title>fine</title></item>"
+           b"<item><guid>huge-1</guid><title>huge</title>" + cats +
+           b"</item></channel></rss>")
+    with FeedServer() as srv, TempDir() as td:
+        srv.route("/big.xml", body=doc)
+        srv.route("/ok.xml", body=RSS1)
+        conf = write_conf(td, [("big", srv.url("/big.xml")),
+                               ("ok", srv.url("/ok.xml"))])
+        r = run("-c", conf, "fetch", timeout=120)
+        eq(r.rc, 0, "exit status: one feed stored (%r)" % r)
+        line = [ln for ln in r.out.splitlines() if ln.startswith("big ")]
+        eq(len(line), 1, "big's line in %r" % r.out)
+        contains(line[0], "storing failed: size limit reached", "big's line")
+        eq(sql(td, "SELECT errors FROM feeds WHERE name = 'big'")[0][0], 1,
+           "big's error count")
+        eq(sql(td, "SELECT count(*) FROM articles a JOIN feeds f ON "
+               "f.id = a.feed_id WHERE f.name = 'big'")[0][0], 0,
+           "big's articles")
+        eq(sql(td, "SELECT count(*) FROM articles a JOIN feeds f ON "
+               "f.id = a.feed_id WHERE f.name = 'ok'")[0][0],
+           RSS1.count(b"<item"), "ok's articles")
+
+
 if __name__ == "__main__":
     main()
