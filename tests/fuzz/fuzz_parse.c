@@ -7,7 +7,9 @@
  * windows-1252, iconv, an override by the HTTP charset) are exercised.
  * Both parses must hand over the same number of items; every string the
  * parser returns must be valid UTF-8. The split parse also has a body
- * callback that gives some items "stored" bodies (on_bodies).
+ * callback that gives some items "stored" bodies (on_bodies), and hands
+ * the others out with raw bodies (defer_html) that are then sanitized
+ * apart (tr_parser_sanitize_article), as a polling round does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,12 +55,32 @@ check_utf8(const char *s)
 	}
 }
 
+/* An item handed out raw, sanitized on its own: valid UTF-8 out. */
+static void
+sanitize_apart(const struct tr_article *a)
+{
+	struct tr_article c;
+
+	if (tr_article_copy(&c, a) != 0)
+		return;
+	if (tr_parser_sanitize_article(&c, NULL, 4096, NULL) == 0) {
+		if (c.bodies_raw || c.summary_base || c.content_base)
+			abort();
+		check_utf8(c.summary);
+		check_utf8(c.content);
+		check_utf8(c.text);
+	}
+	tr_article_free(&c);
+}
+
 static int
 on_item(const struct tr_article *a, void *arg)
 {
 	size_t i;
 
 	(*(size_t *)arg)++;
+	if (a->bodies_raw)
+		sanitize_apart(a);
 	if (a->id == NULL)
 		abort();
 	check_utf8(a->id);
@@ -108,8 +130,10 @@ parse(const uint8_t *data, size_t size, size_t split, const char *ctype)
 	o.content_type = ctype;
 	o.max_field = 4096;
 	o.max_depth = 64;
-	if (split > 0)
+	if (split > 0) {
 		o.body_cb = on_bodies;
+		o.defer_html = 1;
+	}
 	if (tr_parser_new(&p, &o, on_item, &n) != 0)
 		return 0;
 	tr_parser_feed(p, data, split);
