@@ -4,30 +4,31 @@ bench/fts_rounds.py: the full-text index's segments over many polling
 rounds, and what each round costs.
 
     bench/fts_rounds.py [--rounds 30] [--feeds 1000] [--change 100]
-                        [--quiet-ms 0] TRIBUTARY [TRIBUTARY ...]
+                        [--merge-log] [--wrap CMD] TRIBUTARY [TRIBUTARY ...]
 
 Generates bench/gen.py's corpus (the poll section's: bench/run's quick
 settings), serves it from a local nginx (bench/run's Nginx class), and
 runs `tributary fetch --force` once cold and then --rounds steady rounds
 with each binary given, each on a store of its own, interleaved round
-by round (binary A's round k, then B's round k, on the same files). In
-each steady round --change feeds gain one item never seen before (a
-copy of the file's first item with links of the round's own).
+by round (binary A's round k, then B's round k, on the same files; the
+order reversed every other round). In each steady round --change feeds
+gain one item never seen before (a copy of the file's first item with
+links of the round's own).
 
 Per round and binary it prints the wall time, the CPU time (user +
 system of the process), and the FTS5 index's shape read from the
 database after the round: the segments on each level (FTS5's structure
 record, decoded here: SQLite has no SQL function for it outside its test
-builds) and their leaf pages. A level's count falling
-from 12 or more by 8 or more in a round is a crisis merge (crisismerge,
-16 segments on one level, merged inside an insert): the round that paid
-for it is marked.
-Then the median and max of the steady rounds' wall and CPU per binary.
+builds), those a merge under way takes (*N), and their leaf pages. A
+level's count falling from 12 or more by 8 or more in a round is a
+crisis merge (crisismerge: 16 segments on one level, merged at once
+inside an insert): the round that paid for it is marked. Then the
+median and max of the steady rounds' wall and CPU per binary.
 
 With --merge-log, the binaries run with -vv and the store's debug lines
 about merging (pages, CPU of the merging thread) follow each round.
-With --quiet-ms, the script sleeps that long between rounds (for a
-binary whose idle-time work matters: `fetch` has none, so 0).
+With --wrap, each round runs under that command (callgrind: instruction
+counts do not depend on the machine's load).
 """
 
 import argparse
@@ -143,7 +144,6 @@ def main():
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--change", type=int, default=100)
-    ap.add_argument("--quiet-ms", type=int, default=0)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--wrap", default="",
                     help="a command to run each round under, {out} "
@@ -204,7 +204,9 @@ def main():
         for rnd in range(a.rounds + 1):
             saved = change(ctx, a.change, rnd) if rnd else []
             try:
-                for t in runs:
+                # Odd rounds run the binaries in the reverse order: the
+                # second of a pair ran slower in wall (not in CPU).
+                for t in (runs if rnd % 2 == 0 else runs[::-1]):
                     cmd = t["cmd"]
                     if a.wrap:
                         out = "%s.r%d.out" % (t["db"], rnd)
@@ -241,8 +243,6 @@ def main():
                         else ""), flush=True)
             finally:
                 restore(saved)
-            if a.quiet_ms:
-                B.time.sleep(a.quiet_ms / 1000.0)
         print("load average at the end: %s" % " ".join(
             "%.2f" % x for x in os.getloadavg()))
         for t in runs:
