@@ -1238,23 +1238,74 @@ fts_varint(const unsigned char *p, int n, int *i, int64_t *v)
 }
 
 /*
- * Reads the index's shape from FTS5's structure record (row 10 of
- * articles_fts_data): a 4-byte cookie, then varints: the levels, the
- * segments, a write counter; per level the segments a merge in progress
- * takes (the level's first ones), the level's segments, and per segment
- * its id and first and last leaf page. Decoded here because SQLite has
- * no SQL function for it outside its test builds (fts5_structure). The
+ * Decodes FTS5's structure record (row 10 of articles_fts_data): a
+ * 4-byte cookie, then varints: the levels, the segments, a write
+ * counter; per level the segments a merge in progress takes (the
+ * level's first ones), the level's segments, and per segment its id and
+ * first and last leaf page. Decoded here because SQLite has no SQL
+ * function for it outside its test builds (fts5_structure). The
  * record's second version (SQLite 3.43 on, with tombstones: a marker
  * after the cookie and five more numbers per segment) is read too.
+ * 0, or -1 for bytes that are not such a record (out zeroed).
  */
+int
+store_fts_shape_decode(const unsigned char *p, int n_bytes,
+    struct store_fts_shape *out)
+{
+	static const unsigned char v2[4] = { 0xff, 0x00, 0x00, 0x01 };
+	int64_t nlevel, nseg, x, nmerge, n, id, first, last;
+	int i = 4, l, k, j, lv, extra = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL || n_bytes < 4)
+		goto bad;
+	if (n_bytes >= 8 && memcmp(p + 4, v2, 4) == 0) {
+		i = 8;
+		extra = 5;
+	}
+	if (fts_varint(p, n_bytes, &i, &nlevel) || fts_varint(p, n_bytes, &i,
+	    &nseg) || fts_varint(p, n_bytes, &i, &x) || nlevel < 0 ||
+	    nlevel > n_bytes)
+		goto bad;
+	for (l = 0; l < nlevel; l++) {
+		lv = l < STORE_FTS_LEVELS ? l : STORE_FTS_LEVELS - 1;
+		if (fts_varint(p, n_bytes, &i, &nmerge) ||
+		    fts_varint(p, n_bytes, &i, &n) || n < 0 || n > n_bytes ||
+		    nmerge < 0 || nmerge > n)
+			goto bad;
+		for (k = 0; k < n; k++) {
+			if (fts_varint(p, n_bytes, &i, &id) ||
+			    fts_varint(p, n_bytes, &i, &first) ||
+			    fts_varint(p, n_bytes, &i, &last))
+				goto bad;
+			for (j = 0; j < extra; j++)
+				if (fts_varint(p, n_bytes, &i, &x))
+					goto bad;
+			/* Page numbers are 31-bit in FTS5. */
+			x = last >= first && first >= 0 && last < ((int64_t)1
+			    << 31) ? last - first + 1 : 0;
+			out->pages[lv] += x;
+			out->total_pages += x;
+			if (k < nmerge)
+				out->merging_pages[lv] += x;
+		}
+		out->segs[lv] += (int)n;
+		out->merging[lv] += (int)nmerge;
+	}
+	out->levels = nlevel < STORE_FTS_LEVELS ? (int)nlevel :
+	    STORE_FTS_LEVELS;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+/* The index's shape, from its structure record. */
 int
 store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
 {
-	static const unsigned char v2[4] = { 0xff, 0x00, 0x00, 0x01 };
 	sqlite3_stmt *s = NULL;
-	const unsigned char *p;
-	int64_t nlevel, nseg, x, nmerge, n, id, first, last;
-	int i = 4, n_bytes, rc, l, k, j, lv, extra = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (sqlite3_prepare_v2(st->db, "SELECT block FROM articles_fts_data"
@@ -1270,49 +1321,14 @@ store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
 		sqlite3_finalize(s);
 		return rc;
 	}
-	p = sqlite3_column_blob(s, 0);
-	n_bytes = sqlite3_column_bytes(s, 0);
-	rc = TR_ESTORE;
-	if (p == NULL || n_bytes < 4)
-		goto bad;
-	if (n_bytes >= 8 && memcmp(p + 4, v2, 4) == 0) {
-		i = 8;
-		extra = 5;
-	}
-	if (fts_varint(p, n_bytes, &i, &nlevel) || fts_varint(p, n_bytes, &i,
-	    &nseg) || fts_varint(p, n_bytes, &i, &x) || nlevel < 0)
-		goto bad;
-	for (l = 0; l < nlevel; l++) {
-		lv = l < STORE_FTS_LEVELS ? l : STORE_FTS_LEVELS - 1;
-		if (fts_varint(p, n_bytes, &i, &nmerge) ||
-		    fts_varint(p, n_bytes, &i, &n) || n < 0 || nmerge > n)
-			goto bad;
-		for (k = 0; k < n; k++) {
-			if (fts_varint(p, n_bytes, &i, &id) ||
-			    fts_varint(p, n_bytes, &i, &first) ||
-			    fts_varint(p, n_bytes, &i, &last))
-				goto bad;
-			for (j = 0; j < extra; j++)
-				if (fts_varint(p, n_bytes, &i, &x))
-					goto bad;
-			x = last >= first ? last - first + 1 : 0;
-			out->pages[lv] += x;
-			out->total_pages += x;
-			if (k < nmerge)
-				out->merging_pages[lv] += x;
-		}
-		out->segs[lv] += (int)n;
-		out->merging[lv] += (int)nmerge;
-	}
-	out->levels = nlevel < STORE_FTS_LEVELS ? (int)nlevel :
-	    STORE_FTS_LEVELS;
+	rc = store_fts_shape_decode(sqlite3_column_blob(s, 0),
+	    sqlite3_column_bytes(s, 0), out);
 	sqlite3_finalize(s);
+	if (rc != 0)
+		return store_err(st, TR_ESTORE, "%s: the search index's "
+		    "structure cannot be read: the database may be damaged "
+		    "(run `tributary check --store`)", st->path);
 	return 0;
-bad:
-	sqlite3_finalize(s);
-	memset(out, 0, sizeof(*out));
-	return store_err(st, rc, "%s: the search index's shape cannot be "
-	    "read (run `tributary check --full`)", st->path);
 }
 
 /*

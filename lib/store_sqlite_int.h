@@ -286,6 +286,9 @@ struct store_fts_shape {
 	int64_t total_pages;
 };
 int store_fts_shape(struct tr_store *st, struct store_fts_shape *out);
+/* The shape from the structure record's bytes: 0, or -1 (out zeroed). */
+int store_fts_shape_decode(const unsigned char *p, int n_bytes,
+    struct store_fts_shape *out);
 int sq_maintain(struct tr_store *st, int64_t pages, int *more);
 
 /*

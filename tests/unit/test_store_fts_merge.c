@@ -19,6 +19,7 @@
  * returns; a read-only handle and an open group never merge; on
  * PostgreSQL tr_store_maintain is a no-op.
  */
+#include "store_sqlite_int.h"
 #include "test_store_util.h"
 
 /* The most segments a level of the merged store may hold after a round:
@@ -480,6 +481,57 @@ test_readonly_and_group_never_merge(void)
 	rm_db(path);
 }
 
+/*
+ * The store's decoder of the structure record (the one its merge share
+ * reads) on a table of records: both versions, a merge under way, and
+ * every cut of a valid record, and counts that cannot be, refused.
+ */
+static void
+test_shape_decode(void)
+{
+	/* 2 levels, 3 segments; level 0: (1, pages 1-10), (2, 1-5); level
+	 * 1, one of its one segment being merged: (3, 1-100). */
+	static const unsigned char v1[] = {
+	    0, 0, 0, 7, 2, 3, 0, 0, 2, 1, 1, 10, 2, 1, 5, 1, 1, 3, 1, 100};
+	/* The second version: a marker, five more numbers a segment; a
+	 * page number of two varint bytes (0x81 0x00 = 128). */
+	static const unsigned char v2[] = {
+	    0, 0, 0, 7, 0xff, 0, 0, 1, 1, 1, 0, 0, 1, 9, 1, 0x81, 0x00,
+	    0, 0, 0, 0, 0};
+	static const unsigned char bad_merge[] = {
+	    0, 0, 0, 7, 1, 1, 0, 2, 1, 1, 1, 10};
+	static const unsigned char bad_levels[] = {0, 0, 0, 7, 0x7f, 0, 0};
+	struct store_fts_shape sh;
+	size_t n;
+
+	CHECK_INT(store_fts_shape_decode(v1, sizeof(v1), &sh), 0);
+	CHECK_INT(sh.levels, 2);
+	CHECK_INT(sh.segs[0], 2);
+	CHECK_INT(sh.segs[1], 1);
+	CHECK_INT(sh.pages[0], 15);
+	CHECK_INT(sh.pages[1], 100);
+	CHECK_INT(sh.merging[0], 0);
+	CHECK_INT(sh.merging[1], 1);
+	CHECK_INT(sh.merging_pages[1], 100);
+	CHECK_INT(sh.total_pages, 115);
+	for (n = 0; n < sizeof(v1); n++)
+		if (store_fts_shape_decode(v1, (int)n, &sh) != -1 ||
+		    sh.total_pages != 0 || sh.levels != 0) {
+			printf("  the record cut to %zu bytes was read\n", n);
+			tr_test_failed_checks++;
+		}
+	CHECK_INT(store_fts_shape_decode(v2, sizeof(v2), &sh), 0);
+	CHECK_INT(sh.levels, 1);
+	CHECK_INT(sh.segs[0], 1);
+	CHECK_INT(sh.pages[0], 128);
+	CHECK_INT(store_fts_shape_decode(v2, sizeof(v2) - 1, &sh), -1);
+	CHECK_INT(store_fts_shape_decode(bad_merge, sizeof(bad_merge), &sh),
+	    -1);
+	CHECK_INT(store_fts_shape_decode(bad_levels, sizeof(bad_levels), &sh),
+	    -1);
+	CHECK_INT(store_fts_shape_decode(NULL, 0, &sh), -1);
+}
+
 /* PostgreSQL: nothing to merge (GIN cleans its own pending list). */
 static void
 test_maintain_pg_noop(void)
@@ -505,4 +557,5 @@ test_maintain_pg_noop(void)
 }
 
 TR_TESTS(test_levels_stay_low, test_budget_and_lock,
-    test_readonly_and_group_never_merge, test_maintain_pg_noop)
+    test_readonly_and_group_never_merge, test_shape_decode,
+    test_maintain_pg_noop)
