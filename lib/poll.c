@@ -709,7 +709,7 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	po.base_url = r->effective_url;
 	po.content_type = r->content_type;
 	/* Bodies are sanitized by the feed's policy, not as they are
-	 * parsed but on the writer's preparing thread (writer.h), so that
+	 * parsed but on the writer's preparing threads (writer.h), so that
 	 * Gumbo's parse is off this thread: the fetching one. */
 	tr_config_feed_html_policy(&j->f->html_policy, j->rd->cfg, j->fc);
 	po.html_policy = &j->f->html_policy;
@@ -1073,7 +1073,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 	}
 	if (wr->rc == TR_ETOOBIG) {
 		/* An item past a size cap (tr_store_prep on the writer's
-		 * preparing thread) is the document's doing, as in body_done. */
+		 * preparing threads) is the document's doing, as in body_done. */
 		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
 		fail(rd, j, a->status, a->seconds, msg, 0);
 	} else if (wr->rc != 0) {

@@ -2,13 +2,14 @@
  * writer.h — the threads that ready and write a polling round's
  * articles.
  *
- * The poller's thread fetches and parses; a preparing thread sanitizes
- * the bodies the parser handed out raw (parse.h defer_html) and readies
+ * The poller's thread fetches and parses; two preparing threads sanitize
+ * the bodies the parser handed out raw (parse.h defer_html) and ready
  * each article for the store (tr_store_prep); the writer's thread
  * stages, commits and saves feed states; so that the work spreads over
- * the cores. Work goes to the preparing thread and from it to the
+ * the cores. Work goes to the preparing threads and from them to the
  * writer's through two queues, each bounded in bytes (a producer that
- * fills one waits), and is done in the order it was queued. Each
+ * fills one waits), and is written in the order it was queued, however
+ * the preparing threads finish. Each
  * committed document's result comes back through tr_writer_results()
  * once it is durable: after the commit of its group, or failed with the
  * store's message when that group is rolled back.
@@ -93,7 +94,7 @@ struct tr_writer_doc *tr_writer_doc_begin(struct tr_writer *w,
 
 /*
  * Queues a copy of article a for document d; waits while the queue is
- * full. The preparing thread sanitizes its raw bodies, if any (a body
+ * full. A preparing thread sanitizes its raw bodies, if any (a body
  * that grows past the cap is left out and logged with the feed's name,
  * as the parser warns of it), and prepares it for the store
  * (tr_store_prep). An error there fails the document: its result has

@@ -898,7 +898,7 @@ test_cancel_mid_queue(void)
 		d = tr_writer_doc_begin(w, i % 2 ? "beta" : "alpha", NULL, 0,
 		                        &tok[i]);
 		for (k = 0; k < v.n; k++) {
-			char id[32];
+			char id[48];
 
 			tr_article_copy(&a, &v.a[k]);
 			free(a.id);
@@ -944,9 +944,101 @@ test_cancel_mid_queue(void)
 	rm_db(path);
 }
 
+/* The identities of feed's rows, newest first, space-separated. */
+static void
+order_of(const char *path, const char *feed, char *out, size_t size)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), is_pg()
+	    ? "SELECT string_agg(a.identity, ' ' ORDER BY a.sort_date DESC) "
+	      "FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE "
+	      "f.name = '%s'"
+	    : "SELECT group_concat(identity, ' ') FROM (SELECT a.identity "
+	      "FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE "
+	      "f.name = '%s' ORDER BY a.sort_date DESC)", feed);
+	sql_text(path, sql, out, size);
+}
+
+/*
+ * Undated items keep their document's order in the store (its sort
+ * dates). Heavy bodies (slow to sanitize) alternate with light ones, so
+ * the preparing threads finish them out of order: the store still gets
+ * them in the order queued, as the inline path does.
+ */
+static void
+test_order_kept_across_preparing_threads(void)
+{
+	char *path = open_table_store();
+	char got[4096], want[4096];
+	struct tr_store *st = NULL;
+	struct tr_writer *w = NULL;
+	struct tr_writer_doc *d[2];
+	struct tr_buf heavy;
+	struct tr_article arts[2][40];
+	struct seen s;
+	int tok[2] = {0, 1}, pass, i;
+	size_t k;
+
+	tr_buf_init(&heavy, 1 << 20);
+	for (k = 0; k < 3000; k++)
+		tr_buf_adds(&heavy, "<div><p><a href=\"x\">deep <b>text</b></a>");
+	want[0] = '\0';
+	for (i = 0; i < 40; i++) {
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+		         "%so%d", i ? " " : "", i);
+	}
+	/* Made first, so that the queue fills faster than it drains. */
+	for (i = 0; i < 40; i++) {
+		for (pass = 0; pass < 2; pass++) {
+			struct tr_article *a = &arts[pass][i];
+			char id[16];
+			int n = 0;
+
+			snprintf(id, sizeof(id), "o%d", i);
+			mkart(a, id, NULL, id, TR_DATE_NONE);
+			free(a->summary);
+			a->summary = xstrdup(i % 2 ? "light" : heavy.data);
+			a->summary_base = xstrdup("http://o.example/");
+			a->bodies_raw = 1;
+			if (pass == 1)
+				CHECK_INT(tr_parser_sanitize_article(a, NULL, 0,
+				                                     &n), 0);
+		}
+	}
+	CHECK_INT(tr_store_open(&st, path, 0), 0);
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	for (pass = 0; pass < 2; pass++) /* f0: raw bodies, f1: sanitized */
+		d[pass] = tr_writer_doc_begin(w, feed_of((size_t)pass), NULL, 0,
+		                              &tok[pass]);
+	for (i = 0; i < 40; i++)
+		for (pass = 0; pass < 2; pass++)
+			CHECK_INT(tr_writer_doc_add(w, d[pass], &arts[pass][i]),
+			          0);
+	for (pass = 0; pass < 2; pass++)
+		CHECK_INT(tr_writer_doc_commit(w, d[pass], NULL), 0);
+	tr_writer_flush(w);
+	memset(&s, 0, sizeof(s));
+	tr_writer_results(w, on_result, &s);
+	CHECK_INT(s.n, 2);
+	CHECK(results_in_order(&s, tok, 2));
+	CHECK(s.rc[0] == 0 && s.rc[1] == 0);
+	tr_writer_stop(w);
+	order_of(path, "f1", got, sizeof(got));
+	CHECK_STR(got, want);
+	order_of(path, "f0", got, sizeof(got));
+	CHECK_STR(got, want);
+	tr_store_close(st);
+	free_arts(arts[0], 40);
+	free_arts(arts[1], 40);
+	tr_buf_free(&heavy);
+	rm_db(path);
+}
+
 TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_states_saved_in_order, test_tiny_queue,
          test_readers_see_writes_while_running,
          test_result_after_durable_commit,
          test_cancel_drops_queued_documents, test_items_as_stored,
-         test_deferred_rows_same_as_inline, test_cancel_mid_queue)
+         test_deferred_rows_same_as_inline, test_cancel_mid_queue,
+         test_order_kept_across_preparing_threads)
