@@ -6,18 +6,20 @@
  * rounds of M new articles indexed in K bulk inserts each) is stored
  * twice: into a store whose rounds end with their share of merging (the
  * end of deferred indexing, as a polling round's writer ends), and into
- * one whose rounds do not. After every round the merged store's
- * levels hold at most MERGED_BOUND segments (FTS5 merges a level at
- * once, inside an insert, when it reaches 16), while the other one's
- * reach the crisis; every search finds the same articles in both, and
+ * one whose rounds do not. After every round the merged store's levels
+ * hold at most MERGED_BOUND segments (FTS5 merges a level at once,
+ * inside an insert, when it reaches 16) and no insert of a round runs
+ * such a merge, while the other one's levels reach the crisis and its
+ * inserts merge; every search finds the same articles in both, and
  * again after merging everything. The index's shape is read from the
  * database file with a decoder of FTS5's structure record of this
  * test's own, checked against the segment ids the index's term table
  * holds.
  *
- * Then: a merge step stops at its budget and holds no lock once it
- * returns; a read-only handle and an open group never merge; on
- * PostgreSQL tr_store_maintain is a no-op.
+ * Then: a merge step stops at its budget, holds no lock once it
+ * returns and gives way to another writer; a read-only handle and an
+ * open group never merge; the structure record's decoder on a table of
+ * records; on PostgreSQL tr_store_maintain is a no-op.
  */
 #include "store_sqlite_int.h"
 #include "test_store_util.h"
@@ -182,19 +184,25 @@ mkarticle(struct tr_article *a, long long k)
  * merge set, as a polling round: deferred indexing on for the round,
  * and off at its end, where the store merges the round's share. Else
  * each document's commit indexes its articles (the same segments), and
- * nothing merges.
+ * nothing merges. With path and crises, *crises counts the inserts that
+ * ran a crisis merge (the index holds fewer segments after the insert
+ * than before it).
  */
 static int
-one_round(struct tr_store *st, long long *next, int m, int k, int merge)
+one_round(struct tr_store *st, long long *next, int m, int k, int merge,
+    const char *path, int *crises)
 {
 	struct tr_article *v = calloc((size_t)m, sizeof(*v));
-	int i, part, rc = 0;
+	struct shape sh;
+	int i, part, rc = 0, segs = -1;
 
 	if (merge)
 		tr_store_defer_index(st, 1);
 	for (part = 0; part < k && rc == 0; part++) {
 		int from = m * part / k, to = m * (part + 1) / k;
 
+		if (crises != NULL && segs < 0 && read_shape(path, &sh) == 0)
+			segs = sh.total_segs;
 		for (i = from; i < to; i++)
 			mkarticle(&v[i], (*next)++);
 		if (to > from)
@@ -202,6 +210,11 @@ one_round(struct tr_store *st, long long *next, int m, int k, int merge)
 			    NULL);
 		if (rc == 0)
 			rc = tr_store_index(st);
+		if (crises != NULL && read_shape(path, &sh) == 0) {
+			if (segs >= 0 && sh.total_segs < segs)
+				(*crises)++;
+			segs = sh.total_segs;
+		}
 	}
 	if (merge)
 		tr_store_defer_index(st, 0);
@@ -292,6 +305,9 @@ test_levels_stay_low(void)
 	    {"cold round, then 12 rounds of 300 in 3 indexes", 3000, 8, 12,
 	     300, 3},
 	    {"small cold round, then 60 rounds of 10", 200, 4, 60, 10, 1},
+	    {"cold round, then 20 rounds of 120 in 6 indexes", 3000, 8, 20,
+	     120, 6},
+	    {"20 rounds of 100 in 5 indexes", 0, 0, 20, 100, 5},
 	};
 	struct tr_config *cfg = cfg_from(conf1);
 	size_t c;
@@ -302,6 +318,7 @@ test_levels_stay_low(void)
 		long long nm = 0, nn = 0;
 		struct shape sh;
 		int r, worst_m = 0, worst_n = 0, more = 1, steps = 0;
+		int crises_m = 0, crises_n = 0;
 
 		CHECK_INT(tr_store_open(&sm, pm, 0), 0);
 		CHECK_INT(tr_store_open(&sn, pn, 0), 0);
@@ -309,15 +326,15 @@ test_levels_stay_low(void)
 		CHECK_INT(tr_store_sync_config(sn, cfg), 0);
 		if (t[c].cold > 0) {
 			CHECK_INT_CASE(t[c].name, one_round(sm, &nm, t[c].cold,
-			    t[c].cold_k, 1), 0);
+			    t[c].cold_k, 1, NULL, NULL), 0);
 			CHECK_INT_CASE(t[c].name, one_round(sn, &nn, t[c].cold,
-			    t[c].cold_k, 0), 0);
+			    t[c].cold_k, 0, NULL, NULL), 0);
 		}
 		for (r = 0; r < t[c].rounds; r++) {
 			CHECK_INT_CASE(t[c].name, one_round(sm, &nm, t[c].m,
-			    t[c].k, 1), 0);
+			    t[c].k, 1, pm, &crises_m), 0);
 			CHECK_INT_CASE(t[c].name, one_round(sn, &nn, t[c].m,
-			    t[c].k, 0), 0);
+			    t[c].k, 0, pn, &crises_n), 0);
 			CHECK_INT_CASE(t[c].name, read_shape(pm, &sh), 0);
 			if (max_level(&sh) > worst_m)
 				worst_m = max_level(&sh);
@@ -330,7 +347,11 @@ test_levels_stay_low(void)
 				worst_n = max_level(&sh);
 		}
 		printf("  [%s] most segments on a level: %d merging, %d "
-		       "not\n", t[c].name, worst_m, worst_n);
+		       "not; inserts that ran a crisis merge: %d merging, %d "
+		       "not\n", t[c].name, worst_m, worst_n, crises_m, crises_n);
+		/* No insert of a round merges a level at once. */
+		CHECK_INT_CASE(t[c].name, crises_m, 0);
+		CHECK_INT_CASE(t[c].name, crises_n > 0, 1);
 		if (worst_m > MERGED_BOUND) {
 			printf("  [%s] a level held %d segments (bound %d)\n",
 			    t[c].name, worst_m, MERGED_BOUND);
@@ -380,7 +401,7 @@ test_budget_and_lock(void)
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
 	/* Six segments on level 0: a merge is due. */
-	CHECK_INT(one_round(st, &next, 9000, 6, 0), 0);
+	CHECK_INT(one_round(st, &next, 9000, 6, 0, NULL, NULL), 0);
 	CHECK_INT(read_shape(path, &before), 0);
 	CHECK_INT(before.segs[0], 6);
 	pages = before.pages[0];
@@ -442,7 +463,7 @@ test_readonly_and_group_never_merge(void)
 
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
-	CHECK_INT(one_round(st, &next, 400, 5, 0), 0);
+	CHECK_INT(one_round(st, &next, 400, 5, 0, NULL, NULL), 0);
 	h0 = structure_hex(path);
 	CHECK_INT(tr_store_open(&ro, path, TR_STORE_READONLY), 0);
 	CHECK_INT(tr_store_maintain(ro, 0, &more), 0);
@@ -548,7 +569,7 @@ test_maintain_pg_noop(void)
 	path = tmp_db();
 	CHECK_INT(tr_store_open(&st, path, 0), 0);
 	CHECK_INT(tr_store_sync_config(st, cfg), 0);
-	CHECK_INT(one_round(st, &next, 50, 2, 1), 0);
+	CHECK_INT(one_round(st, &next, 50, 2, 1, NULL, NULL), 0);
 	CHECK_INT(tr_store_maintain(st, 1000, &more), 0);
 	CHECK_INT(more, 0);
 	tr_store_close(st);
