@@ -1124,6 +1124,9 @@ store_fts_catch_up(struct tr_store *st, int64_t *indexed)
 		return rc;
 	if (indexed)
 		*indexed = sqlite3_changes64(st->db);
+	/* A segment written: the round's share counts them. */
+	if (sqlite3_changes64(st->db) > 0)
+		st->fts_round_writes++;
 	if ((s = store_stmt(st, S_FTS_MARK)) == NULL)
 		return TR_ESTORE;
 	sqlite3_bind_int64(s, 1, top);
@@ -1135,6 +1138,8 @@ sq_defer_index(struct tr_store *st, int defer)
 {
 	int was = st->defer_index;
 
+	if (defer && !was)
+		st->fts_round_writes = 0; /* a round begins */
 	st->defer_index = defer != 0;
 	/* A round ends (the writer indexed the rest): its share of merging
 	 * the index's segments, so that no later round's insert merges a
@@ -1209,10 +1214,11 @@ sq_index(struct tr_store *st)
 #define FTS_USERMERGE 4
 #define FTS_TARGET 12
 _Static_assert(FTS_TARGET < FTS_CRISIS, "the target is below the crisis");
-/* The segments a round is taken to add to level 0 at most (one per
- * group commit; a steady round of 1,000 feeds adds one or two). Level L
- * gains one when a merge of level L-1 ends, so at most ROUND_SEGS /
- * FTS_USERMERGE^L a round. */
+/* The segments a round is taken to add to level 0: the bulk indexes
+ * it ran (one per group commit, a quarter of a second: a steady round of
+ * 1,000 feeds runs one or two, a longer round more), at least
+ * ROUND_SEGS. Level L gains one when a merge of level L-1 ends, so at
+ * most that many / FTS_USERMERGE^L a round. */
 #define ROUND_SEGS 2
 
 /* SQLite's varint, as FTS5's structure record holds its numbers. */
@@ -1345,7 +1351,7 @@ store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
  * their level is due, by the rounds after it.
  */
 static int64_t
-round_share(const struct store_fts_shape *sh)
+round_share(const struct store_fts_shape *sh, int64_t rate)
 {
 	int64_t share = 0, in, left;
 	int l, k;
@@ -1358,7 +1364,7 @@ round_share(const struct store_fts_shape *sh)
 		left = FTS_TARGET - sh->segs[l];
 		for (k = 0; k < l && left < 100000; k++)
 			left *= FTS_USERMERGE;
-		left /= ROUND_SEGS;
+		left /= rate;
 		share += in / (left > 1 ? left : 1) + 1;
 	}
 	return share;
@@ -1380,7 +1386,9 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 	if (pages <= 0) {
 		if ((rc = store_fts_shape(st, &sh)) != 0)
 			return rc;
-		pages = round_share(&sh);
+		pages = round_share(&sh, st->fts_round_writes > ROUND_SEGS ?
+		    st->fts_round_writes : ROUND_SEGS);
+		st->fts_round_writes = 0;
 	}
 	if (pages <= 0)
 		return 0;

@@ -153,6 +153,7 @@ struct tr_store {
 	 * gone: stage_epoch moves on and those batches refuse to commit.
 	 */
 	int defer_index; /* sq_defer_index() */
+	int64_t fts_round_writes; /* bulk indexes since the round began */
 	/*
 	 * Group commit (tr_store_group_begin): writes run in savepoints of
 	 * one transaction, opened by the first of them and committed by

@@ -308,6 +308,8 @@ test_levels_stay_low(void)
 	    {"cold round, then 20 rounds of 120 in 6 indexes", 3000, 8, 20,
 	     120, 6},
 	    {"20 rounds of 100 in 5 indexes", 0, 0, 20, 100, 5},
+	    {"cold round, then 25 rounds of 120 in 12 indexes", 3000, 8, 25,
+	     120, 12},
 	};
 	struct tr_config *cfg = cfg_from(conf1);
 	size_t c;
