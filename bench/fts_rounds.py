@@ -103,13 +103,14 @@ def shape_text(levels):
                     for k, (m, s) in enumerate(levels) if s)
 
 
-def change(ctx, nchange, rnd):
+def change(ctx, nchange, rnd, nfeeds):
     """nchange corpus files gain one item whose links are round rnd's
     own; returns what to put back."""
     man = ctx["manifest"]
     feeds = os.path.join(ctx["corpus_dir"], "feeds")
     nfiles = len(man["feeds"])
-    step = max(1, nfiles // nchange)
+    # Spread over the files the round polls (the first nfeeds).
+    step = max(1, min(nfiles, nfeeds) // nchange)
     saved = []
     for k in range(nchange):
         path = os.path.join(feeds, man["feeds"][(k * step) % nfiles][0])
@@ -202,7 +203,7 @@ def main():
         print("load average at the start: %s" % " ".join(
             "%.2f" % x for x in os.getloadavg()))
         for rnd in range(a.rounds + 1):
-            saved = change(ctx, a.change, rnd) if rnd else []
+            saved = change(ctx, a.change, rnd, a.feeds) if rnd else []
             try:
                 # Odd rounds run the binaries in the reverse order: the
                 # second of a pair ran slower in wall (not in CPU).
