@@ -1353,7 +1353,7 @@ store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
 static int64_t
 round_share(const struct store_fts_shape *sh, int64_t rate)
 {
-	int64_t share = 0, in, left;
+	int64_t share = 0, in, left, per;
 	int l, k;
 
 	for (l = 0; l < sh->levels; l++) {
@@ -1361,10 +1361,18 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
 		    sh->segs[l] >= FTS_USERMERGE ? sh->pages[l] : 0;
 		if (in == 0)
 			continue;
+		/* Level 0 gains `rate` segments a round; level L one per
+		 * merge of level L-1, so at most rate / FTS_USERMERGE^L, and
+		 * at most one a round (a round's share merges a level at
+		 * most once), whatever the rate of a long cold round. */
 		left = FTS_TARGET - sh->segs[l];
-		for (k = 0; k < l && left < 100000; k++)
-			left *= FTS_USERMERGE;
-		left /= rate;
+		if (l == 0)
+			left /= rate;
+		else {
+			for (k = 0, per = 1; k < l && per < 100000; k++)
+				per *= FTS_USERMERGE;
+			left *= per > rate ? per / rate : 1;
+		}
 		share += in / (left > 1 ? left : 1) + 1;
 	}
 	return share;
