@@ -108,7 +108,7 @@ struct tr_writer {
 	pthread_cond_t in_room; /* the queue went under its cap */
 	struct op *in_head, *in_tail;
 	struct op *in_next; /* the first one no thread took yet */
-	size_t in_bytes;
+	size_t in_bytes, in_max;
 	int forwarding; /* a preparing thread moves ready ones on */
 	int preps;	/* preparing threads running */
 	int stopping;	/* tr_writer_stop: the preparing threads end */
@@ -218,9 +218,9 @@ pop_locked(struct tr_writer *w, struct op **head, struct op **tail,
 	*head = o->next;
 	if (*head == NULL)
 		*tail = NULL;
-	if (*bytes >= w->max_bytes && *bytes - o->bytes < w->max_bytes)
-		pthread_cond_broadcast(room);
 	*bytes -= o->bytes;
+	if (*head == NULL || *bytes < w->max_bytes)
+		pthread_cond_broadcast(room); /* see enqueue's wait */
 	return o;
 }
 
@@ -229,7 +229,7 @@ static void
 enqueue(struct tr_writer *w, struct op *o)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->in_head != NULL && w->in_bytes >= w->max_bytes)
+	while (w->in_head != NULL && w->in_bytes >= w->in_max)
 		pthread_cond_wait(&w->in_room, &w->mu);
 	o->next = NULL;
 	o->state = OP_WAITING;
@@ -637,10 +637,9 @@ forward_locked(struct tr_writer *w)
 		w->in_head = o->next;
 		if (w->in_head == NULL)
 			w->in_tail = NULL;
-		if (w->in_bytes >= w->max_bytes &&
-		    w->in_bytes - o->in_bytes < w->max_bytes)
-			pthread_cond_broadcast(&w->in_room);
 		w->in_bytes -= o->in_bytes;
+		if (w->in_head == NULL || w->in_bytes < w->in_max)
+			pthread_cond_broadcast(&w->in_room);
 		if (o->drop) {
 			pthread_mutex_unlock(&w->mu);
 			op_free(o);
@@ -728,7 +727,10 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 	if (w == NULL)
 		return TR_ENOMEM;
 	w->st = st;
-	w->max_bytes = max_bytes;
+	/* The two queues share the cap, so that a round holds no more
+	 * queued articles than with one. */
+	w->in_max = max_bytes / 2;
+	w->max_bytes = max_bytes - w->in_max;
 	w->lost_seen = tr_store_groups_lost(st, NULL);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->in_work, NULL);
