@@ -46,8 +46,9 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
 
 /*
  * Starts the preparing and writer threads on st, groups st's writes
- * (tr_store_group_begin) and defers their indexing. max_bytes caps each
- * of the two queues' articles (about their text size). TR_ENOMEM, or
+ * (tr_store_group_begin) and defers their indexing. max_bytes caps the
+ * queued articles (about their text size), half of it for each of the
+ * two queues. TR_ENOMEM, or
  * TR_EINVAL when a thread cannot start (nothing is then left running).
  */
 int tr_writer_start(struct tr_writer **out, struct tr_store *st,
