@@ -57,6 +57,24 @@
  */
 #define PREP_THREADS 2
 
+/*
+ * Hand-offs go in batches. A thread that finds its queue dry sleeps,
+ * and waking it costs far more than most operations do (in a steady
+ * round nearly every article is kept, tr_store_prep_keep: a few
+ * microseconds of work against tens for a wake-up and the context
+ * switches). So a producer wakes a sleeping consumer only once
+ * BATCH_OPS operations or BATCH_BYTES bytes have gathered, or at a
+ * commit (readers then see a document soon), a full queue, a flush or
+ * the stop; a consumer takes what has gathered in one go (a preparing
+ * thread up to one batch, the writer thread the whole queue). No
+ * operation is stranded below a batch: every document ends in a commit
+ * or discard, a producer that waits for room has woken its consumer
+ * first, and a sleeping consumer looks again every WAIT_SECONDS anyway.
+ */
+#define BATCH_OPS 32
+#define BATCH_BYTES (64 * 1024)
+#define WAIT_SECONDS 0.1
+
 enum op_state { OP_WAITING, OP_TAKEN, OP_READY };
 
 enum op_kind { OP_BEGIN, OP_ADD, OP_FAIL, OP_COMMIT, OP_DISCARD, OP_SAVE };
@@ -110,6 +128,9 @@ struct tr_writer {
 	struct op *in_next; /* the first one no thread took yet */
 	size_t in_bytes, in_max;
 	int forwarding; /* a preparing thread moves ready ones on */
+	int in_sleepers; /* preparing threads waiting for work */
+	int in_held;	 /* operations queued since one was last woken */
+	size_t in_held_bytes;
 	int preps;	/* preparing threads running */
 	int stopping;	/* tr_writer_stop: the preparing threads end */
 	int prep_done;	/* they ended: the writer thread ends once dry */
@@ -119,7 +140,10 @@ struct tr_writer {
 	pthread_cond_t idle; /* a queue ran dry and nothing runs */
 	struct op *head, *tail;
 	size_t bytes, max_bytes;
-	int busy; /* the writer thread is executing an operation */
+	int busy; /* the writer thread is executing operations */
+	int sleeping; /* the writer thread waits for work */
+	int held;     /* operations queued since it was last woken */
+	size_t held_bytes;
 	int flushing; /* tr_writer_flush() waits: commit the open group */
 	struct result *res_head, *res_tail;
 	/* Writer thread only (group_open also read by tr_writer_flush while
@@ -190,38 +214,31 @@ op_bytes(const struct op *o)
  * goes in: an article bigger than the cap waits for an empty queue).
  */
 static void
-append_locked(struct tr_writer *w, struct op **head, struct op **tail,
-              size_t *bytes, pthread_cond_t *room, pthread_cond_t *work,
-              struct op *o)
+append_locked(struct tr_writer *w, struct op *o)
 {
-	while (*head != NULL && *bytes >= w->max_bytes)
-		pthread_cond_wait(room, &w->mu);
+	while (w->head != NULL && w->bytes >= w->max_bytes) {
+		pthread_cond_signal(&w->work); /* a full queue is a batch */
+		w->held = 0;
+		w->held_bytes = 0;
+		pthread_cond_wait(&w->room, &w->mu);
+	}
 	o->next = NULL;
-	if (*tail)
-		(*tail)->next = o;
+	if (w->tail)
+		w->tail->next = o;
 	else
-		*head = o;
-	*tail = o;
-	*bytes += o->bytes;
-	pthread_cond_signal(work);
-}
-
-/* Takes the first operation of a queue, under w->mu. */
-static struct op *
-pop_locked(struct tr_writer *w, struct op **head, struct op **tail,
-           size_t *bytes, pthread_cond_t *room)
-{
-	struct op *o = *head;
-
-	if (o == NULL)
-		return NULL;
-	*head = o->next;
-	if (*head == NULL)
-		*tail = NULL;
-	*bytes -= o->bytes;
-	if (*head == NULL || *bytes < w->max_bytes)
-		pthread_cond_broadcast(room); /* see enqueue's wait */
-	return o;
+		w->head = o;
+	w->tail = o;
+	w->bytes += o->bytes;
+	w->held++;
+	w->held_bytes += o->bytes;
+	if (w->sleeping &&
+	    (o->kind == OP_COMMIT || w->held >= BATCH_OPS ||
+	     w->held_bytes >= BATCH_BYTES || w->bytes >= w->max_bytes ||
+	     w->flushing || w->stopping)) {
+		pthread_cond_signal(&w->work);
+		w->held = 0;
+		w->held_bytes = 0;
+	}
 }
 
 /* Appends o to the preparing threads' queue; waits while it is full. */
@@ -229,8 +246,12 @@ static void
 enqueue(struct tr_writer *w, struct op *o)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->in_head != NULL && w->in_bytes >= w->in_max)
+	while (w->in_head != NULL && w->in_bytes >= w->in_max) {
+		pthread_cond_broadcast(&w->in_work); /* a batch: see above */
+		w->in_held = 0;
+		w->in_held_bytes = 0;
 		pthread_cond_wait(&w->in_room, &w->mu);
+	}
 	o->next = NULL;
 	o->state = OP_WAITING;
 	if (w->in_tail)
@@ -241,8 +262,29 @@ enqueue(struct tr_writer *w, struct op *o)
 	if (w->in_next == NULL)
 		w->in_next = o;
 	w->in_bytes += o->in_bytes;
-	pthread_cond_signal(&w->in_work);
+	w->in_held++;
+	w->in_held_bytes += o->in_bytes;
+	if (w->in_sleepers > 0 &&
+	    (o->kind == OP_COMMIT || w->in_held >= BATCH_OPS ||
+	     w->in_held_bytes >= BATCH_BYTES || w->in_bytes >= w->in_max)) {
+		pthread_cond_signal(&w->in_work);
+		w->in_held = 0;
+		w->in_held_bytes = 0;
+	}
 	pthread_mutex_unlock(&w->mu);
+}
+
+/* Sets *until to WAIT_SECONDS from now, or left seconds when fewer, on
+ * the realtime clock of pthread_cond_timedwait. */
+static void
+deadline(struct timespec *until, double left)
+{
+	if (left > WAIT_SECONDS || left < 0)
+		left = WAIT_SECONDS;
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_nsec += (long)(left * 1e9);
+	until->tv_sec += until->tv_nsec / 1000000000L;
+	until->tv_nsec %= 1000000000L;
 }
 
 /* --- the writer thread --- */
@@ -470,9 +512,10 @@ execute(struct tr_writer *w, struct op *o)
 	group_wrote(w);
 }
 
-/* The next operation, or NULL once the preparing threads ended and
- * nothing is left. While the queue is dry, commits the open group when
- * it is due. */
+/* Every operation queued so far, as a list (their bytes still counted
+ * in the queue's: the caller gives them back, release), or NULL once
+ * the preparing threads ended and nothing is left. While the queue is
+ * dry, commits the open group when it is due. */
 static struct op *
 take(struct tr_writer *w)
 {
@@ -480,8 +523,9 @@ take(struct tr_writer *w)
 
 	pthread_mutex_lock(&w->mu);
 	while (w->head == NULL && !w->prep_done) {
+		struct timespec until;
+
 		if (w->group_open) {
-			struct timespec until = w->group_t0;
 			double left = GROUP_SECONDS - since(&w->group_t0);
 
 			if (left <= 0 || w->flushing) {
@@ -495,36 +539,64 @@ take(struct tr_writer *w)
 					pthread_cond_broadcast(&w->idle);
 				continue;
 			}
-			/* The wait's deadline is on the realtime clock. */
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += (long)(left * 1e9);
-			until.tv_sec += until.tv_nsec / 1000000000L;
-			until.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&w->work, &w->mu, &until);
+			deadline(&until, left);
 		} else {
-			pthread_cond_wait(&w->work, &w->mu);
+			deadline(&until, WAIT_SECONDS);
 		}
+		w->sleeping = 1;
+		pthread_cond_timedwait(&w->work, &w->mu, &until);
+		w->sleeping = 0;
 	}
-	if ((o = pop_locked(w, &w->head, &w->tail, &w->bytes, &w->room)) !=
-	    NULL)
+	if ((o = w->head) != NULL) {
+		w->head = w->tail = NULL;
+		w->held = 0;
+		w->held_bytes = 0;
 		w->busy = 1;
+	}
 	pthread_mutex_unlock(&w->mu);
 	return o;
+}
+
+/* Gives back *freed bytes of taken operations to the queue's cap. */
+static void
+release_locked(struct tr_writer *w, size_t *freed)
+{
+	w->bytes -= *freed;
+	*freed = 0;
+	if (w->head == NULL || w->bytes < w->max_bytes)
+		pthread_cond_broadcast(&w->room); /* see append_locked */
 }
 
 static void *
 run(void *arg)
 {
 	struct tr_writer *w = arg;
-	struct op *o;
+	struct op *o, *next;
+	size_t freed;
+	int n;
 
 #ifdef __linux__
 	prctl(PR_SET_NAME, "tr-writer", 0, 0, 0); /* for top -H, perf */
 #endif
 	while ((o = take(w)) != NULL) {
-		execute(w, o);
-		op_free(o);
+		/* The taken ones' bytes go back a batch at a time, so that
+		 * a producer waiting for room does not wait for them all. */
+		freed = 0;
+		n = 0;
+		for (; o != NULL; o = next) {
+			next = o->next;
+			freed += o->bytes;
+			execute(w, o);
+			op_free(o);
+			if (next != NULL && (++n % BATCH_OPS == 0 ||
+			                     freed >= BATCH_BYTES)) {
+				pthread_mutex_lock(&w->mu);
+				release_locked(w, &freed);
+				pthread_mutex_unlock(&w->mu);
+			}
+		}
 		pthread_mutex_lock(&w->mu);
+		release_locked(w, &freed);
 		w->busy = 0;
 		if (w->head == NULL)
 			pthread_cond_broadcast(&w->idle);
@@ -599,22 +671,37 @@ prepare(struct tr_writer *w, struct op *o)
 	return 0;
 }
 
-/* The next operation no preparing thread took yet, marked taken (it
- * stays in the queue), or NULL once stopping with none left. */
-static struct op *
-take_in(struct tr_writer *w)
+/* Up to a batch of the operations no preparing thread took yet, into
+ * ops, marked taken (they stay in the queue); their number, or 0 once
+ * stopping with none left. */
+static int
+take_in(struct tr_writer *w, struct op **ops)
 {
+	struct timespec until;
+	size_t bytes = 0;
 	struct op *o;
+	int n = 0;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->in_next == NULL && !w->stopping)
-		pthread_cond_wait(&w->in_work, &w->mu);
-	if ((o = w->in_next) != NULL) {
+	while (w->in_next == NULL && !w->stopping) {
+		deadline(&until, WAIT_SECONDS);
+		w->in_sleepers++;
+		pthread_cond_timedwait(&w->in_work, &w->mu, &until);
+		w->in_sleepers--;
+	}
+	while ((o = w->in_next) != NULL && n < BATCH_OPS &&
+	       (n == 0 || bytes < BATCH_BYTES)) {
 		w->in_next = o->next;
 		o->state = OP_TAKEN;
+		bytes += o->in_bytes;
+		ops[n++] = o;
+	}
+	if (w->in_next == NULL) {
+		w->in_held = 0;
+		w->in_held_bytes = 0;
 	}
 	pthread_mutex_unlock(&w->mu);
-	return o;
+	return n;
 }
 
 /*
@@ -646,8 +733,7 @@ forward_locked(struct tr_writer *w)
 			pthread_mutex_lock(&w->mu);
 			continue;
 		}
-		append_locked(w, &w->head, &w->tail, &w->bytes, &w->room,
-		              &w->work, o);
+		append_locked(w, o);
 	}
 	w->forwarding = 0;
 	if (w->in_head == NULL)
@@ -658,21 +744,27 @@ static void *
 prep_run(void *arg)
 {
 	struct tr_writer *w = arg;
-	struct op *o;
+	struct op *ops[BATCH_OPS], *o;
+	int drop[BATCH_OPS];
+	int i, n;
 
 #ifdef __linux__
 	prctl(PR_SET_NAME, "tr-prepare", 0, 0, 0); /* for top -H, perf */
 #endif
-	while ((o = take_in(w)) != NULL) {
-		int drop = 0;
-
-		if (o->kind == OP_ADD)
-			drop = prepare(w, o);
-		if (o->kind == OP_ADD || o->kind == OP_FAIL)
-			o->bytes = op_bytes(o);
+	while ((n = take_in(w, ops)) > 0) {
+		for (i = 0; i < n; i++) {
+			o = ops[i];
+			drop[i] = 0;
+			if (o->kind == OP_ADD)
+				drop[i] = prepare(w, o);
+			if (o->kind == OP_ADD || o->kind == OP_FAIL)
+				o->bytes = op_bytes(o);
+		}
 		pthread_mutex_lock(&w->mu);
-		o->drop = drop;
-		o->state = OP_READY;
+		for (i = 0; i < n; i++) {
+			ops[i]->drop = drop[i];
+			ops[i]->state = OP_READY;
+		}
 		forward_locked(w);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -775,6 +867,7 @@ tr_writer_flush(struct tr_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->flushing = 1;
+	pthread_cond_broadcast(&w->in_work);
 	pthread_cond_signal(&w->work);
 	/* group_open is the thread's, read only while it is not busy. */
 	while (w->in_head != NULL || w->forwarding || w->head != NULL ||
