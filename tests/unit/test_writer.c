@@ -1035,10 +1035,98 @@ test_order_kept_across_preparing_threads(void)
 	rm_db(path);
 }
 
+/*
+ * Operations are handed on in batches, a sleeping thread woken only once
+ * a batch has gathered or at a commit: still none is left waiting below
+ * a batch. Without a flush or stop, each case's document comes back
+ * (committed: stored, with its count) or is gone (discarded), and its
+ * last feed state is saved, within seconds, whatever the number of
+ * operations against the batch's 32 and however the queue ends.
+ */
+static void
+test_nothing_stranded_below_a_batch(void)
+{
+	static const struct {
+		int adds;
+		int end; /* 0: commit, 1: discard, 2: no document */
+		int save;
+	} cases[] = {
+		{0, 2, 1},  {1, 0, 0},	{1, 0, 1},  {1, 1, 1},	{30, 0, 0},
+		{31, 0, 1}, {32, 0, 0}, {33, 0, 1}, {33, 1, 1}, {70, 0, 1},
+	};
+	struct timespec ms = {0, 10 * 1000 * 1000};
+	size_t c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char *path;
+		struct tr_store *st = open_store(&path);
+		struct tr_writer *w = NULL;
+		struct tr_writer_doc *d;
+		struct tr_feed_state fs;
+		struct seen s;
+		char id[32], sql[128];
+		int want_n = cases[c].end == 0, i, t = 1;
+		int64_t saved = !cases[c].save, rows = -1;
+
+		memset(&s, 0, sizeof(s));
+		CHECK_INT(tr_store_feed_get(st, &fs, "alpha"), 0);
+		CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+		if (cases[c].end != 2) {
+			d = tr_writer_doc_begin(w, "alpha", NULL, 0, &t);
+			CHECK(d != NULL);
+			for (i = 0; i < cases[c].adds; i++) {
+				snprintf(id, sizeof(id), "c%zu-%d", c, i);
+				add(w, d, id);
+			}
+			if (cases[c].end == 0)
+				CHECK_INT(tr_writer_doc_commit(w, d, NULL), 0);
+			else
+				tr_writer_doc_discard(w, d);
+		}
+		if (cases[c].save) {
+			free(fs.etag);
+			fs.etag = xstrdup("\"case\"");
+			CHECK_INT(tr_writer_save(w, &fs), 0);
+		}
+		tr_feed_state_free(&fs);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM feeds WHERE "
+		         "name = 'alpha' AND etag = '\"case\"'");
+		/* Up to 10 s: the group commits a quarter second after its
+		 * first write, once the writer has the operations. */
+		for (i = 0; i < 1000; i++) {
+			tr_writer_results(w, on_result, &s);
+			if (cases[c].save && !saved)
+				saved = sql_int(path, sql);
+			if (s.n == want_n && saved &&
+			    (want_n == 0 || (rows = sql_int(path,
+			        "SELECT count(*) FROM articles")) ==
+			        cases[c].adds))
+				break;
+			nanosleep(&ms, NULL);
+		}
+		if (s.n != want_n || !saved)
+			printf("  case %zu: %d results, saved %d\n", c, s.n,
+			       (int)saved);
+		CHECK_INT(s.n, want_n);
+		CHECK_INT(saved, 1);
+		if (want_n) {
+			CHECK_INT(s.rc[0], 0);
+			CHECK_INT(s.added[0], cases[c].adds);
+			CHECK_INT(rows, cases[c].adds);
+		}
+		tr_writer_stop(w);
+		CHECK_INT(sql_int(path, "SELECT count(*) FROM articles"),
+		          want_n ? cases[c].adds : 0);
+		tr_store_close(st);
+		rm_db(path);
+	}
+}
+
 TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_states_saved_in_order, test_tiny_queue,
          test_readers_see_writes_while_running,
          test_result_after_durable_commit,
          test_cancel_drops_queued_documents, test_items_as_stored,
          test_deferred_rows_same_as_inline, test_cancel_mid_queue,
-         test_order_kept_across_preparing_threads)
+         test_order_kept_across_preparing_threads,
+         test_nothing_stranded_below_a_batch)
