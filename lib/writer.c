@@ -5,10 +5,11 @@
  * Operations, in order: open a document (a store batch), add an article
  * to it, commit or discard it, save a feed state. They pass two queues:
  * the poller's thread appends to the first; the preparing threads take
- * one operation at a time from it, each ready an article for the store
- * (its raw bodies sanitized, tr_store_prep), and the ready ones at its
- * head move on to the second in the order queued (forward_locked); the
- * writer's thread takes them from there and writes.
+ * up to a batch of operations at a time from it (BATCH_OPS), ready each
+ * article for the store (its raw bodies sanitized, tr_store_prep), and
+ * the ready ones at its head move on to the second in the order queued
+ * (forward_locked); the writer's thread takes all of them there are
+ * from there and writes.
  * Each queue is bounded by the bytes of the operations in it, so a
  * parser that outruns the store waits instead of buffering a round.
  *

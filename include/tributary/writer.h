@@ -9,7 +9,11 @@
  * the cores. Work goes to the preparing threads and from them to the
  * writer's through two queues, each bounded in bytes (a producer that
  * fills one waits), and is written in the order it was queued, however
- * the preparing threads finish. Each
+ * the preparing threads finish. Work is handed on in batches (a
+ * sleeping thread is woken once a batch has gathered, or at a commit,
+ * a full queue, tr_writer_flush or tr_writer_stop; else it looks again
+ * within a tenth of a second), so a queued operation may wait up to
+ * that long before it is readied. Each
  * committed document's result comes back through tr_writer_results()
  * once it is durable: after the commit of its group, or failed with the
  * store's message when that group is rolled back.
