@@ -868,6 +868,25 @@ store_fail(struct round *rd, struct job *j, int status, double secs,
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
 
+/*
+ * A document not stored, for rc with message why (the store's, or
+ * tr_strerror's): an item past a size cap (TR_ETOOBIG) is the
+ * document's doing and fails the feed; anything else is the store's
+ * (store_fail).
+ */
+static void
+not_stored(struct round *rd, struct job *j, int status, double secs, int rc,
+           const char *why)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "storing failed: %s", why);
+	if (rc == TR_ETOOBIG)
+		fail(rd, j, status, secs, msg, 0);
+	else
+		store_fail(rd, j, status, secs, msg);
+}
+
 /* Records a good answer (200 stored, same body, or 304). */
 static void
 succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
@@ -1004,15 +1023,8 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	int rc;
 
 	if (j->f->store_err) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "storing failed: %s",
-		         tr_strerror(j->f->store_err));
-		/* An item past a size cap is the document's doing. */
-		if (j->f->store_err == TR_ETOOBIG)
-			fail(rd, j, r->status, r->seconds, msg, 0);
-		else
-			store_fail(rd, j, r->status, r->seconds, msg);
+		not_stored(rd, j, r->status, r->seconds, j->f->store_err,
+		           tr_strerror(j->f->store_err));
 		return;
 	}
 	if (j->f->parser == NULL || j->f->parse_err ||
@@ -1061,7 +1073,6 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 	struct job *j = wr->token;
 	struct answer *a = &j->f->answer;
 	struct tr_fetch_result r;
-	char msg[512];
 
 	if (wr->rc == TR_EABORT) {
 		/* The round was stopped before the document was stored: not
@@ -1071,14 +1082,8 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 		job_release(j);
 		return;
 	}
-	if (wr->rc == TR_ETOOBIG) {
-		/* An item past a size cap (tr_store_prep on the writer's
-		 * preparing threads) is the document's doing, as in body_done. */
-		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
-		fail(rd, j, a->status, a->seconds, msg, 0);
-	} else if (wr->rc != 0) {
-		snprintf(msg, sizeof(msg), "storing failed: %s", wr->errmsg);
-		store_fail(rd, j, a->status, a->seconds, msg);
+	if (wr->rc != 0) {
+		not_stored(rd, j, a->status, a->seconds, wr->rc, wr->errmsg);
 	} else {
 		memset(&r, 0, sizeof(r));
 		r.status = a->status;

@@ -585,6 +585,10 @@ static const char *const stmt_sql[S__COUNT] = {
 		    " WHERE id > ?1 ORDER BY id",
     [S_FTS_MARK] = "UPDATE meta SET value = ?1 WHERE key = 'fts_done'"
 		   " AND value < ?1",
+    /* FTS5's structure record, and its 'merge' command (sq_maintain). */
+    [S_FTS_SHAPE] = "SELECT block FROM articles_fts_data WHERE id = 10",
+    [S_FTS_MERGE] = "INSERT INTO articles_fts(articles_fts, rank)"
+		    " VALUES ('merge', ?1)",
     /* Compare and set in one statement (tr_store_claim). */
     [S_LEASE_TAKE] = "UPDATE feeds SET lease_owner = ?2, lease_until = ?4"
 		     " WHERE name = ?1 AND (lease_owner IS NULL"
@@ -1310,26 +1314,25 @@ bad:
 int
 store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(st->db, "SELECT block FROM articles_fts_data"
-	    " WHERE id = 10", -1, &s, NULL) != SQLITE_OK)
-		return store_dberr(st, "reading the search index's shape");
+	if ((s = store_stmt(st, S_FTS_SHAPE)) == NULL)
+		return TR_ESTORE;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) { /* an index never written */
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 		return 0;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = store_dberr(st, "reading the search index's shape");
-		sqlite3_finalize(s);
+		sqlite3_reset(s);
 		return rc;
 	}
 	rc = store_fts_shape_decode(sqlite3_column_blob(s, 0),
 	    sqlite3_column_bytes(s, 0), out);
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	if (rc != 0)
 		return store_err(st, TR_ESTORE, "%s: the search index's "
 		    "structure cannot be read: the database may be damaged "
@@ -1382,7 +1385,7 @@ int
 sq_maintain(struct tr_store *st, int64_t pages, int *more)
 {
 	struct store_fts_shape sh;
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	struct timespec t0, t1;
 	int64_t left, step, before, done = 0;
 	int rc = 0, finished = 0, busy = 0;
@@ -1400,9 +1403,8 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 	}
 	if (pages <= 0)
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO articles_fts(articles_fts,"
-	    " rank) VALUES ('merge', ?1)", -1, &s, NULL) != SQLITE_OK)
-		return store_dberr(st, "merging the search index");
+	if ((s = store_stmt(st, S_FTS_MERGE)) == NULL)
+		return TR_ESTORE;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	/* Another writer at work (a round of another process) has the
 	 * database first: the merge gives way rather than wait. */
@@ -1439,7 +1441,6 @@ sq_maintain(struct tr_store *st, int64_t pages, int *more)
 		done += step;
 	}
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
-	sqlite3_finalize(s);
 	if (rc == 0 && more)
 		*more = !finished;
 	if (busy)
