@@ -37,7 +37,6 @@ import importlib.util
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -48,53 +47,17 @@ _loader = importlib.machinery.SourceFileLoader("bench_run",
 _spec = importlib.util.spec_from_loader("bench_run", _loader)
 B = importlib.util.module_from_spec(_spec)
 _loader.exec_module(B)
-
-
-def varint(buf, i):
-    """SQLite's varint (FTS5 writes the structure record with it)."""
-    v = 0
-    for k in range(8):
-        c = buf[i + k]
-        v = (v << 7) | (c & 0x7F)
-        if not c & 0x80:
-            return v, i + k + 1
-    return (v << 8) | buf[i + 8], i + 9
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import fts_shape as FTS_SHAPE  # noqa: E402
 
 
 def fts_shape(db):
-    """[(n_merge, [(segid, leaf pages), ...]) per level] of articles_fts,
-    from its structure record (rowid 10 of articles_fts_data: a 4-byte
-    cookie, then varints: levels, segments, write counter; per level the
-    segments being merged and the count; per segment id, first and last
-    leaf page)."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    """[(n_merge, [(segid, leaf pages), ...]) per level] of articles_fts
+    (tests/integration/fts_shape.py decodes FTS5's structure record)."""
     try:
-        row = con.execute("SELECT block FROM articles_fts_data "
-                          "WHERE id = 10").fetchone()
-    finally:
-        con.close()
-    if row is None:
-        return []
-    buf = row[0]
-    i = 4
-    if buf[4:8] == b"\xff\x00\x00\x01":  # the structure's second version
-        raise SystemExit("fts_rounds: FTS5 structure v2 (SQLite >= 3.43) "
-                         "is not decoded here")
-    nlevel, i = varint(buf, i)
-    _, i = varint(buf, i)
-    _, i = varint(buf, i)
-    levels = []
-    for _ in range(nlevel):
-        nmerge, i = varint(buf, i)
-        nseg, i = varint(buf, i)
-        segs = []
-        for _ in range(nseg):
-            sid, i = varint(buf, i)
-            first, i = varint(buf, i)
-            last, i = varint(buf, i)
-            segs.append((sid, last - first + 1))
-        levels.append((nmerge, segs))
-    return levels
+        return FTS_SHAPE.read(db)
+    except ValueError as e:
+        raise SystemExit("fts_rounds: %s" % e)
 
 
 def shape_text(levels):

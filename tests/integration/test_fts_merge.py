@@ -3,8 +3,8 @@ rounds: `tributary fetch` merges its round's share at the end of the
 round, `tributary serve` merges while no feed is due.
 
 The index's shape is read from the SQLite file: FTS5's structure record
-(row 10 of articles_fts_data), decoded here, and checked against the
-segment ids the index's term table holds. SQLite only (PostgreSQL's GIN
+(row 10 of articles_fts_data), decoded by fts_shape.py, and checked
+against the segment ids the index's term table holds. SQLite only (PostgreSQL's GIN
 index has no segments to merge).
 """
 import os
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (PG_DIR, TRIBUTARY, TempDir, check, eq,  # noqa: E402
                      main, skip, test)
 from server import FeedServer  # noqa: E402
+import fts_shape  # noqa: E402
 
 
 def rss(title, n, prefix):
@@ -69,41 +70,17 @@ def wait_until(pred, timeout, what):
     raise AssertionError("timed out waiting for " + what())
 
 
-def varint(buf, i):
-    v = 0
-    for k in range(8):
-        c = buf[i + k]
-        v = (v << 7) | (c & 0x7F)
-        if not c & 0x80:
-            return v, i + k + 1
-    return (v << 8) | buf[i + 8], i + 9
-
-
 def levels(db):
-    """The segments on each level of articles_fts, oldest level first."""
+    """The number of segments on each level of articles_fts, oldest level
+    first (fts_shape.py), checked against the segment ids its term table
+    holds."""
+    out = [len(segs) for _, segs in fts_shape.read(db)]
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     try:
-        row = con.execute("SELECT block FROM articles_fts_data "
-                          "WHERE id = 10").fetchone()
         ids = con.execute("SELECT count(DISTINCT segid) FROM "
                           "articles_fts_idx").fetchone()[0]
     finally:
         con.close()
-    if row is None:
-        return []
-    buf, i, out = row[0], 4, []
-    check(buf[4:8] != b"\xff\x00\x00\x01", "a structure record of the "
-          "second version: this decoder reads the first")
-    nlevel, i = varint(buf, i)
-    _, i = varint(buf, i)
-    _, i = varint(buf, i)
-    for _ in range(nlevel):
-        _, i = varint(buf, i)
-        nseg, i = varint(buf, i)
-        for _ in range(3 * nseg):
-            _, i = varint(buf, i)
-        out.append(nseg)
-    eq(i, len(buf), "structure record decoded to its end")
     eq(sum(out), ids, "segments in the structure record and the term table")
     return out
 
