@@ -117,34 +117,41 @@ struct result {
 	char *errmsg;
 };
 
+/*
+ * A queue of operations, under the writer's mutex: one producer at a
+ * time puts operations in (queue_put), its consumers take them, and the
+ * bytes of the taken ones go back (queue_give) once they are done with,
+ * so that the cap bounds what is queued and what is being worked on
+ * together. The batching above is done here for both queues.
+ */
+struct queue {
+	struct op *head, *tail;
+	size_t bytes, max;
+	int held;	   /* operations put since a consumer was woken */
+	size_t held_bytes; /* and their bytes */
+	int sleepers;	   /* consumers waiting for work */
+	pthread_cond_t work; /* an operation came, or an end */
+	pthread_cond_t room; /* the queue went under its cap */
+};
+
 struct tr_writer {
 	struct tr_store *st;
 	pthread_t thread, prep_thread[PREP_THREADS];
 	pthread_mutex_t mu; /* guards both queues and the flags below */
-	/* The preparing threads' queue, from the poller: an operation stays
-	 * in it, in order, until it is ready and forwarded (forward). */
-	pthread_cond_t in_work; /* an operation came, or stop */
-	pthread_cond_t in_room; /* the queue went under its cap */
-	struct op *in_head, *in_tail;
+	/* The preparing threads' queue, from the poller (op.in_bytes): an
+	 * operation stays in it, in order, until it is ready and forwarded
+	 * (forward_locked). */
+	struct queue in;
 	struct op *in_next; /* the first one no thread took yet */
-	size_t in_bytes, in_max;
 	int forwarding; /* a preparing thread moves ready ones on */
-	int in_sleepers; /* preparing threads waiting for work */
-	int in_held;	 /* operations queued since one was last woken */
-	size_t in_held_bytes;
 	int preps;	/* preparing threads running */
 	int stopping;	/* tr_writer_stop: the preparing threads end */
 	int prep_done;	/* they ended: the writer thread ends once dry */
-	/* The writer thread's queue, from the preparing threads: */
-	pthread_cond_t work; /* an operation came, or prep_done */
-	pthread_cond_t room; /* the queue went under its cap */
+	/* The writer thread's queue, from the preparing threads (op.bytes;
+	 * its work also comes at prep_done): */
+	struct queue out;
 	pthread_cond_t idle; /* a queue ran dry and nothing runs */
-	struct op *head, *tail;
-	size_t bytes, max_bytes;
 	int busy; /* the writer thread is executing operations */
-	int sleeping; /* the writer thread waits for work */
-	int held;     /* operations queued since it was last woken */
-	size_t held_bytes;
 	int flushing; /* tr_writer_flush() waits: commit the open group */
 	struct result *res_head, *res_tail;
 	/* Writer thread only (group_open also read by tr_writer_flush while
@@ -209,37 +216,88 @@ op_bytes(const struct op *o)
 	       o->prep.enclosures.len + o->prep.text.len;
 }
 
+static void
+queue_init(struct queue *q, size_t max)
+{
+	memset(q, 0, sizeof(*q));
+	q->max = max;
+	pthread_cond_init(&q->work, NULL);
+	pthread_cond_init(&q->room, NULL);
+}
+
+static void
+queue_destroy(struct queue *q)
+{
+	pthread_cond_destroy(&q->work);
+	pthread_cond_destroy(&q->room);
+}
+
+/* Wakes one of the queue's sleeping consumers for what has gathered,
+ * or all of them. */
+static void
+queue_wake(struct queue *q, int all)
+{
+	if (all)
+		pthread_cond_broadcast(&q->work);
+	else
+		pthread_cond_signal(&q->work);
+	q->held = 0;
+	q->held_bytes = 0;
+}
+
 /*
- * Appends o to the queue *head..*tail holding *bytes, under w->mu;
- * waits on room while the queue is over its cap (one operation always
- * goes in: an article bigger than the cap waits for an empty queue).
+ * Appends o, counted as bytes, to q, under mu; waits on room while the
+ * queue is over its cap (one operation always goes in: an article
+ * bigger than the cap waits for an empty queue). Its consumers are
+ * woken at a batch, a commit, a full queue or when urgent (a flush or
+ * the stop).
  */
+static void
+queue_put(struct queue *q, pthread_mutex_t *mu, struct op *o, size_t bytes,
+          int urgent)
+{
+	while (q->head != NULL && q->bytes >= q->max) {
+		queue_wake(q, 1); /* a full queue is a batch, for all */
+		pthread_cond_wait(&q->room, mu);
+	}
+	o->next = NULL;
+	if (q->tail)
+		q->tail->next = o;
+	else
+		q->head = o;
+	q->tail = o;
+	q->bytes += bytes;
+	q->held++;
+	q->held_bytes += bytes;
+	if (q->sleepers > 0 &&
+	    (o->kind == OP_COMMIT || q->held >= BATCH_OPS ||
+	     q->held_bytes >= BATCH_BYTES || q->bytes >= q->max || urgent))
+		queue_wake(q, 0);
+}
+
+/* Gives back the bytes of operations taken from q and done with. */
+static void
+queue_give(struct queue *q, size_t bytes)
+{
+	q->bytes -= bytes;
+	if (q->head == NULL || q->bytes < q->max)
+		pthread_cond_broadcast(&q->room);
+}
+
+/* A consumer waits on q for work, until *until at the latest. */
+static void
+queue_wait(struct queue *q, pthread_mutex_t *mu, const struct timespec *until)
+{
+	q->sleepers++;
+	pthread_cond_timedwait(&q->work, mu, until);
+	q->sleepers--;
+}
+
+/* Appends o to the writer thread's queue, under w->mu. */
 static void
 append_locked(struct tr_writer *w, struct op *o)
 {
-	while (w->head != NULL && w->bytes >= w->max_bytes) {
-		pthread_cond_signal(&w->work); /* a full queue is a batch */
-		w->held = 0;
-		w->held_bytes = 0;
-		pthread_cond_wait(&w->room, &w->mu);
-	}
-	o->next = NULL;
-	if (w->tail)
-		w->tail->next = o;
-	else
-		w->head = o;
-	w->tail = o;
-	w->bytes += o->bytes;
-	w->held++;
-	w->held_bytes += o->bytes;
-	if (w->sleeping &&
-	    (o->kind == OP_COMMIT || w->held >= BATCH_OPS ||
-	     w->held_bytes >= BATCH_BYTES || w->bytes >= w->max_bytes ||
-	     w->flushing || w->stopping)) {
-		pthread_cond_signal(&w->work);
-		w->held = 0;
-		w->held_bytes = 0;
-	}
+	queue_put(&w->out, &w->mu, o, o->bytes, w->flushing || w->stopping);
 }
 
 /* Appends o to the preparing threads' queue; waits while it is full. */
@@ -247,31 +305,11 @@ static void
 enqueue(struct tr_writer *w, struct op *o)
 {
 	pthread_mutex_lock(&w->mu);
-	while (w->in_head != NULL && w->in_bytes >= w->in_max) {
-		pthread_cond_broadcast(&w->in_work); /* a batch: see above */
-		w->in_held = 0;
-		w->in_held_bytes = 0;
-		pthread_cond_wait(&w->in_room, &w->mu);
-	}
-	o->next = NULL;
 	o->state = OP_WAITING;
-	if (w->in_tail)
-		w->in_tail->next = o;
-	else
-		w->in_head = o;
-	w->in_tail = o;
+	queue_put(&w->in, &w->mu, o, o->in_bytes,
+	          w->flushing || w->stopping);
 	if (w->in_next == NULL)
 		w->in_next = o;
-	w->in_bytes += o->in_bytes;
-	w->in_held++;
-	w->in_held_bytes += o->in_bytes;
-	if (w->in_sleepers > 0 &&
-	    (o->kind == OP_COMMIT || w->in_held >= BATCH_OPS ||
-	     w->in_held_bytes >= BATCH_BYTES || w->in_bytes >= w->in_max)) {
-		pthread_cond_signal(&w->in_work);
-		w->in_held = 0;
-		w->in_held_bytes = 0;
-	}
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -523,7 +561,7 @@ take(struct tr_writer *w)
 	struct op *o;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->head == NULL && !w->prep_done) {
+	while (w->out.head == NULL && !w->prep_done) {
 		struct timespec until;
 
 		if (w->group_open) {
@@ -536,7 +574,7 @@ take(struct tr_writer *w)
 				group_commit(w);
 				pthread_mutex_lock(&w->mu);
 				w->busy = 0;
-				if (w->head == NULL)
+				if (w->out.head == NULL)
 					pthread_cond_broadcast(&w->idle);
 				continue;
 			}
@@ -544,28 +582,16 @@ take(struct tr_writer *w)
 		} else {
 			deadline(&until, WAIT_SECONDS);
 		}
-		w->sleeping = 1;
-		pthread_cond_timedwait(&w->work, &w->mu, &until);
-		w->sleeping = 0;
+		queue_wait(&w->out, &w->mu, &until);
 	}
-	if ((o = w->head) != NULL) {
-		w->head = w->tail = NULL;
-		w->held = 0;
-		w->held_bytes = 0;
+	if ((o = w->out.head) != NULL) {
+		w->out.head = w->out.tail = NULL;
+		w->out.held = 0;
+		w->out.held_bytes = 0;
 		w->busy = 1;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return o;
-}
-
-/* Gives back *freed bytes of taken operations to the queue's cap. */
-static void
-release_locked(struct tr_writer *w, size_t *freed)
-{
-	w->bytes -= *freed;
-	*freed = 0;
-	if (w->head == NULL || w->bytes < w->max_bytes)
-		pthread_cond_broadcast(&w->room); /* see append_locked */
 }
 
 static void *
@@ -592,14 +618,15 @@ run(void *arg)
 			if (next != NULL && (++n % BATCH_OPS == 0 ||
 			                     freed >= BATCH_BYTES)) {
 				pthread_mutex_lock(&w->mu);
-				release_locked(w, &freed);
+				queue_give(&w->out, freed);
 				pthread_mutex_unlock(&w->mu);
+				freed = 0;
 			}
 		}
 		pthread_mutex_lock(&w->mu);
-		release_locked(w, &freed);
+		queue_give(&w->out, freed);
 		w->busy = 0;
-		if (w->head == NULL)
+		if (w->out.head == NULL)
 			pthread_cond_broadcast(&w->idle);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -686,9 +713,7 @@ take_in(struct tr_writer *w, struct op **ops)
 	pthread_mutex_lock(&w->mu);
 	while (w->in_next == NULL && !w->stopping) {
 		deadline(&until, WAIT_SECONDS);
-		w->in_sleepers++;
-		pthread_cond_timedwait(&w->in_work, &w->mu, &until);
-		w->in_sleepers--;
+		queue_wait(&w->in, &w->mu, &until);
 	}
 	while ((o = w->in_next) != NULL && n < BATCH_OPS &&
 	       (n == 0 || bytes < BATCH_BYTES)) {
@@ -698,8 +723,8 @@ take_in(struct tr_writer *w, struct op **ops)
 		ops[n++] = o;
 	}
 	if (w->in_next == NULL) {
-		w->in_held = 0;
-		w->in_held_bytes = 0;
+		w->in.held = 0;
+		w->in.held_bytes = 0;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return n;
@@ -721,13 +746,11 @@ forward_locked(struct tr_writer *w)
 	if (w->forwarding)
 		return;
 	w->forwarding = 1;
-	while ((o = w->in_head) != NULL && o->state == OP_READY) {
-		w->in_head = o->next;
-		if (w->in_head == NULL)
-			w->in_tail = NULL;
-		w->in_bytes -= o->in_bytes;
-		if (w->in_head == NULL || w->in_bytes < w->in_max)
-			pthread_cond_broadcast(&w->in_room);
+	while ((o = w->in.head) != NULL && o->state == OP_READY) {
+		w->in.head = o->next;
+		if (w->in.head == NULL)
+			w->in.tail = NULL;
+		queue_give(&w->in, o->in_bytes);
 		if (o->drop) {
 			pthread_mutex_unlock(&w->mu);
 			op_free(o);
@@ -737,7 +760,7 @@ forward_locked(struct tr_writer *w)
 		append_locked(w, o);
 	}
 	w->forwarding = 0;
-	if (w->in_head == NULL)
+	if (w->in.head == NULL)
 		pthread_cond_broadcast(&w->idle);
 }
 
@@ -774,7 +797,7 @@ prep_run(void *arg)
 	pthread_mutex_lock(&w->mu);
 	if (--w->preps == 0) {
 		w->prep_done = 1;
-		pthread_cond_signal(&w->work);
+		pthread_cond_signal(&w->out.work);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -789,7 +812,7 @@ preps_stop(struct tr_writer *w, int n)
 
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	pthread_cond_broadcast(&w->in_work);
+	pthread_cond_broadcast(&w->in.work);
 	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < n; i++)
 		pthread_join(w->prep_thread[i], NULL);
@@ -801,10 +824,8 @@ static void
 writer_free(struct tr_writer *w)
 {
 	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->in_work);
-	pthread_cond_destroy(&w->in_room);
-	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->room);
+	queue_destroy(&w->in);
+	queue_destroy(&w->out);
 	pthread_cond_destroy(&w->idle);
 	free(w);
 }
@@ -822,14 +843,10 @@ tr_writer_start(struct tr_writer **out, struct tr_store *st,
 	w->st = st;
 	/* The two queues share the cap, so that a round holds no more
 	 * queued articles than with one. */
-	w->in_max = max_bytes / 2;
-	w->max_bytes = max_bytes - w->in_max;
+	queue_init(&w->in, max_bytes / 2);
+	queue_init(&w->out, max_bytes - max_bytes / 2);
 	w->lost_seen = tr_store_groups_lost(st, NULL);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->in_work, NULL);
-	pthread_cond_init(&w->in_room, NULL);
-	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->room, NULL);
 	pthread_cond_init(&w->idle, NULL);
 	tr_store_defer_index(st, 1);
 	tr_store_group_begin(st);
@@ -868,10 +885,10 @@ tr_writer_flush(struct tr_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->flushing = 1;
-	pthread_cond_broadcast(&w->in_work);
-	pthread_cond_signal(&w->work);
+	pthread_cond_broadcast(&w->in.work);
+	pthread_cond_signal(&w->out.work);
 	/* group_open is the thread's, read only while it is not busy. */
-	while (w->in_head != NULL || w->forwarding || w->head != NULL ||
+	while (w->in.head != NULL || w->forwarding || w->out.head != NULL ||
 	       w->busy || w->group_open)
 		pthread_cond_wait(&w->idle, &w->mu);
 	w->flushing = 0;
