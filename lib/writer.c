@@ -232,6 +232,15 @@ queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->room);
 }
 
+/* What was put since is no longer held back from the consumers: one
+ * was woken for it, or took it all. */
+static void
+queue_unhold(struct queue *q)
+{
+	q->held = 0;
+	q->held_bytes = 0;
+}
+
 /* Wakes one of the queue's sleeping consumers for what has gathered,
  * or all of them. */
 static void
@@ -241,8 +250,7 @@ queue_wake(struct queue *q, int all)
 		pthread_cond_broadcast(&q->work);
 	else
 		pthread_cond_signal(&q->work);
-	q->held = 0;
-	q->held_bytes = 0;
+	queue_unhold(q);
 }
 
 /*
@@ -282,6 +290,28 @@ queue_give(struct queue *q, size_t bytes)
 	q->bytes -= bytes;
 	if (q->head == NULL || q->bytes < q->max)
 		pthread_cond_broadcast(&q->room);
+}
+
+/* Removes q's first operation (its bytes stay counted: queue_give). */
+static struct op *
+queue_pop(struct queue *q)
+{
+	struct op *o = q->head;
+
+	if ((q->head = o->next) == NULL)
+		q->tail = NULL;
+	return o;
+}
+
+/* Takes every operation in q, as a list (their bytes stay counted). */
+static struct op *
+queue_take_all(struct queue *q)
+{
+	struct op *o = q->head;
+
+	q->head = q->tail = NULL;
+	queue_unhold(q);
+	return o;
 }
 
 /* A consumer waits on q for work, until *until at the latest. */
@@ -584,12 +614,8 @@ take(struct tr_writer *w)
 		}
 		queue_wait(&w->out, &w->mu, &until);
 	}
-	if ((o = w->out.head) != NULL) {
-		w->out.head = w->out.tail = NULL;
-		w->out.held = 0;
-		w->out.held_bytes = 0;
+	if ((o = queue_take_all(&w->out)) != NULL)
 		w->busy = 1;
-	}
 	pthread_mutex_unlock(&w->mu);
 	return o;
 }
@@ -722,10 +748,8 @@ take_in(struct tr_writer *w, struct op **ops)
 		bytes += o->in_bytes;
 		ops[n++] = o;
 	}
-	if (w->in_next == NULL) {
-		w->in.held = 0;
-		w->in.held_bytes = 0;
-	}
+	if (w->in_next == NULL)
+		queue_unhold(&w->in);
 	pthread_mutex_unlock(&w->mu);
 	return n;
 }
@@ -746,10 +770,8 @@ forward_locked(struct tr_writer *w)
 	if (w->forwarding)
 		return;
 	w->forwarding = 1;
-	while ((o = w->in.head) != NULL && o->state == OP_READY) {
-		w->in.head = o->next;
-		if (w->in.head == NULL)
-			w->in.tail = NULL;
+	while (w->in.head != NULL && w->in.head->state == OP_READY) {
+		o = queue_pop(&w->in);
 		queue_give(&w->in, o->in_bytes);
 		if (o->drop) {
 			pthread_mutex_unlock(&w->mu);
@@ -797,7 +819,7 @@ prep_run(void *arg)
 	pthread_mutex_lock(&w->mu);
 	if (--w->preps == 0) {
 		w->prep_done = 1;
-		pthread_cond_signal(&w->out.work);
+		queue_wake(&w->out, 0);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -812,7 +834,7 @@ preps_stop(struct tr_writer *w, int n)
 
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	pthread_cond_broadcast(&w->in.work);
+	queue_wake(&w->in, 1);
 	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < n; i++)
 		pthread_join(w->prep_thread[i], NULL);
@@ -885,8 +907,8 @@ tr_writer_flush(struct tr_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->flushing = 1;
-	pthread_cond_broadcast(&w->in.work);
-	pthread_cond_signal(&w->out.work);
+	queue_wake(&w->in, 1);
+	queue_wake(&w->out, 0);
 	/* group_open is the thread's, read only while it is not busy. */
 	while (w->in.head != NULL || w->forwarding || w->out.head != NULL ||
 	       w->busy || w->group_open)
