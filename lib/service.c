@@ -556,7 +556,11 @@ on_feed(const struct tr_poll_result *r, void *arg)
 	progress(sv);
 }
 
-/* Records a completed round for /healthz, /metrics and STATUS=. */
+/*
+ * Records a completed round for /healthz, /metrics and STATUS=. The
+ * store's gauges are refreshed before the round counts, so that a scrape
+ * that sees the round also sees the feeds and articles it left.
+ */
 static void
 round_done(struct service *sv, int64_t usec)
 {
@@ -566,13 +570,13 @@ round_done(struct service *sv, int64_t usec)
 	sv->round_usec = usec;
 	sv->last_round_end = end;
 	pthread_mutex_unlock(&sv->mu);
-	tr_metric_add(sv->m.rounds, NULL, 1);
-	tr_metric_set(sv->m.last_round, NULL, end);
-	tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
 	if (stop_requested)
 		tr_log(TR_LOG_INFO, "round: stopped early; complete feeds "
 				    "were stored");
 	refresh_status(sv, 0);
+	tr_metric_set(sv->m.last_round, NULL, end);
+	tr_metric_set(sv->m.round_secs, NULL, (double)usec / 1e6);
+	tr_metric_add(sv->m.rounds, NULL, 1);
 }
 
 /*
