@@ -48,6 +48,7 @@
 #include "tributary/date.h"
 #include "tributary/error.h"
 #include "tributary/fetch.h"
+#include "tributary/hash.h"
 #include "tributary/log.h"
 #include "tributary/parse.h"
 #include "tributary/poll.h"
@@ -66,9 +67,11 @@
  * holds a few hundred articles. */
 #define WRITER_QUEUE_BYTES (1 << 19)
 
-struct hold {
-	char *host;
-	int64_t until;
+/* A host of the round's feeds ("host:port"), kept once for all its
+ * jobs, with its Retry-After hold. */
+struct host {
+	int64_t until; /* no request before this time; 0 = none */
+	char name[];
 };
 
 struct round;
@@ -103,11 +106,21 @@ struct flight {
 	struct tr_html_policy html_policy; /* the feed's, for its parser */
 };
 
+/*
+ * One feed of the round. A round holds a job per due feed from its start
+ * to its end (at 10,000 feeds, the whole list on a first round), so a job
+ * waiting for its turn is small: a feed never polled yet (fresh_state)
+ * keeps no state of its own until it is handed out, and its name and URL
+ * are the config's.
+ */
 struct job {
 	struct round *rd;
-	struct tr_feed_state fs; /* owned copy; freed when done */
 	const struct tr_feed_conf *fc;
-	char *host;  /* "host:port" of the request URL */
+	/* Owned; NULL while the feed is fresh and not handed out yet
+	 * (job_state makes it). */
+	struct tr_feed_state *fs;
+	int64_t fresh_next; /* a fresh feed's next_check */
+	struct host *host; /* of the request URL; the round's */
 	size_t rank; /* its place among the feeds of its host */
 	struct flight *f; /* while handed out, else NULL */
 };
@@ -119,8 +132,10 @@ struct round {
 	const struct tr_feed_conf **index; /* cfg->feeds sorted by name */
 	struct job *jobs;
 	size_t n_jobs, cap_jobs, next_job;
-	struct hold *holds;
-	size_t n_holds, cap_holds;
+	/* Hash table (open addressing, a power of two in size) of the
+	 * hosts of the jobs and of the holds. */
+	struct host **host_tab;
+	size_t n_host_tab, cap_host_tab;
 	struct tr_poll_stats stats;
 	size_t reported, total;
 	int64_t now;
@@ -196,47 +211,82 @@ request_url(const struct tr_feed_state *fs)
 	                                               : fs->url;
 }
 
-/* --- host holds (Retry-After) --- */
+/* --- hosts and their holds (Retry-After) --- */
 
-static int64_t
-hold_until(const struct round *rd, const char *host)
+/* The slot of host name in the table: its own, or the empty one where
+ * it goes. */
+static struct host **
+host_slot(struct host **tab, size_t cap, const char *name)
 {
-	size_t i;
+	size_t i = (size_t)tr_hash_str(name) & (cap - 1);
 
-	if (host == NULL || *host == '\0')
-		return 0;
-	for (i = 0; i < rd->n_holds; i++)
-		if (strcmp(rd->holds[i].host, host) == 0)
-			return rd->holds[i].until;
+	while (tab[i] != NULL && strcmp(tab[i]->name, name) != 0)
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+/* Doubles the table (at least 64 slots). 0 or TR_ENOMEM. */
+static int
+hosts_grow(struct round *rd)
+{
+	size_t cap = rd->cap_host_tab ? rd->cap_host_tab * 2 : 64, i;
+	struct host **tab = calloc(cap, sizeof(*tab));
+
+	if (tab == NULL)
+		return TR_ENOMEM;
+	for (i = 0; i < rd->cap_host_tab; i++)
+		if (rd->host_tab[i] != NULL)
+			*host_slot(tab, cap, rd->host_tab[i]->name) = rd->host_tab[i];
+	free(rd->host_tab);
+	rd->host_tab = tab;
+	rd->cap_host_tab = cap;
 	return 0;
 }
 
-static int
-hold_set(struct round *rd, const char *host, int64_t until)
+/* The round's record of host name, added when new; NULL when memory
+ * runs out. */
+static struct host *
+host_intern(struct round *rd, const char *name)
+{
+	size_t len = strlen(name);
+	struct host **slot;
+
+	if (2 * (rd->n_host_tab + 1) > rd->cap_host_tab && hosts_grow(rd) != 0)
+		return NULL;
+	slot = host_slot(rd->host_tab, rd->cap_host_tab, name);
+	if (*slot != NULL)
+		return *slot;
+	if ((*slot = calloc(1, sizeof(**slot) + len + 1)) == NULL)
+		return NULL;
+	memcpy((*slot)->name, name, len + 1);
+	rd->n_host_tab++;
+	return *slot;
+}
+
+static void
+hosts_free(struct round *rd)
 {
 	size_t i;
 
-	if (host == NULL || *host == '\0')
-		return 0;
-	for (i = 0; i < rd->n_holds; i++) {
-		if (strcmp(rd->holds[i].host, host) == 0) {
-			if (until > rd->holds[i].until)
-				rd->holds[i].until = until;
-			return 0;
-		}
-	}
-	if (rd->n_holds == rd->cap_holds) {
-		size_t cap = rd->cap_holds ? rd->cap_holds * 2 : 8;
-		struct hold *h = realloc(rd->holds, cap * sizeof(*h));
+	for (i = 0; i < rd->cap_host_tab; i++)
+		free(rd->host_tab[i]);
+	free(rd->host_tab);
+	rd->host_tab = NULL;
+	rd->n_host_tab = rd->cap_host_tab = 0;
+}
 
-		if (h == NULL)
-			return TR_ENOMEM;
-		rd->holds = h;
-		rd->cap_holds = cap;
-	}
-	if ((rd->holds[rd->n_holds].host = strdup(host)) == NULL)
+/* Holds host name until then, or longer if it was. 0 or TR_ENOMEM. */
+static int
+hold_set(struct round *rd, const char *name, int64_t until)
+{
+	struct host *h;
+
+	if (*name == '\0')
+		return 0;
+	if ((h = host_intern(rd, name)) == NULL)
 		return TR_ENOMEM;
-	rd->holds[rd->n_holds++].until = until;
+	if (until > h->until)
+		h->until = until;
 	return 0;
 }
 
@@ -251,6 +301,35 @@ is_named(const struct round *rd, const char *name)
 		if (strcmp(rd->opts->names[i], name) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Whether fs is a feed's state before its first poll, the whole of it
+ * what job_state makes from the feed's config fc and a next_check: its
+ * name and URL the config's, nothing else set. Every field of struct
+ * tr_feed_state is looked at here.
+ */
+static int
+fresh_state(const struct tr_feed_state *fs, const struct tr_feed_conf *fc)
+{
+	return fs->name != NULL && strcmp(fs->name, fc->name) == 0 &&
+	       fs->url != NULL && strcmp(fs->url, fc->url) == 0 &&
+	       fs->effective_url == NULL && fs->title == NULL &&
+	       fs->site_link == NULL && fs->etag == NULL &&
+	       fs->last_modified == NULL && fs->body_hash == NULL &&
+	       fs->last_check == 0 && fs->last_success == 0 &&
+	       fs->retry_after == 0 && fs->errors == 0 &&
+	       fs->last_error == NULL && fs->last_status == 0 &&
+	       fs->disabled == 0 && fs->disabled_reason == NULL &&
+	       fs->active == 1 && fs->n_articles == 0 &&
+	       fs->enabled == fc->enabled && fs->removed_at == 0;
+}
+
+static void
+state_free(struct tr_feed_state *fs)
+{
+	tr_feed_state_free(fs);
+	free(fs);
 }
 
 static int
@@ -292,17 +371,47 @@ collect_cb(const struct tr_feed_state *fs, void *arg)
 	}
 	j = &rd->jobs[rd->n_jobs];
 	memset(j, 0, sizeof(*j));
-	if ((rd->err = tr_feed_state_copy(&j->fs, fs)) != 0)
-		return 1;
-	if ((j->host = strdup(host)) == NULL) {
-		tr_feed_state_free(&j->fs);
+	j->fc = fc;
+	j->rd = rd;
+	if ((j->host = host_intern(rd, host)) == NULL) {
 		rd->err = TR_ENOMEM;
 		return 1;
 	}
-	j->fc = fc;
-	j->rd = rd;
+	if (fresh_state(fs, fc))
+		j->fresh_next = fs->next_check;
+	else if ((j->fs = calloc(1, sizeof(*j->fs))) == NULL ||
+	         tr_feed_state_copy(j->fs, fs) != 0) {
+		free(j->fs); /* tr_feed_state_copy freed its strings */
+		j->fs = NULL;
+		rd->err = TR_ENOMEM;
+		return 1;
+	}
 	rd->n_jobs++;
 	return 0;
+}
+
+/*
+ * The state of job j, made from its config when it was fresh. NULL when
+ * memory runs out.
+ */
+static struct tr_feed_state *
+job_state(struct job *j)
+{
+	struct tr_feed_state *fs;
+
+	if (j->fs != NULL)
+		return j->fs;
+	if ((fs = calloc(1, sizeof(*fs))) == NULL)
+		return NULL;
+	if ((fs->name = strdup(j->fc->name)) == NULL ||
+	    (fs->url = strdup(j->fc->url)) == NULL) {
+		state_free(fs);
+		return NULL;
+	}
+	fs->next_check = j->fresh_next;
+	fs->active = 1;
+	fs->enabled = j->fc->enabled;
+	return j->fs = fs;
 }
 
 /* --- reporting and saving --- */
@@ -341,7 +450,7 @@ stored_bodies(struct tr_article *a, void *arg)
 {
 	struct job *j = arg;
 
-	return tr_store_bodies_get(j->rd->bodies, a, j->fs.name);
+	return tr_store_bodies_get(j->rd->bodies, a, j->fs->name);
 }
 
 /*
@@ -409,9 +518,8 @@ job_release(struct job *j)
 {
 	flight_free(j->rd, j->f);
 	j->f = NULL;
-	free(j->host);
-	tr_feed_state_free(&j->fs);
-	j->host = NULL;
+	state_free(j->fs);
+	j->fs = NULL;
 }
 
 static void
@@ -421,15 +529,15 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 	struct tr_poll_result r;
 
 	memset(&r, 0, sizeof(r));
-	r.name = j->fs.name;
+	r.name = j->fc->name;
 	r.outcome = oc;
 	r.status = status;
 	r.added = res ? res->added : 0;
 	r.updated = res ? res->updated : 0;
 	r.seconds = seconds;
 	r.message = msg;
-	r.url = request_url(&j->fs);
-	r.next_check = j->fs.next_check;
+	r.url = j->fs != NULL ? request_url(j->fs) : j->fc->url;
+	r.next_check = j->fs != NULL ? j->fs->next_check : j->fresh_next;
 	r.index = ++rd->reported;
 	r.total = rd->total;
 	r.redirects = j->f != NULL ? j->f->redirects : 0;
@@ -467,9 +575,9 @@ report(struct round *rd, struct job *j, enum tr_poll_outcome oc, int status,
 static void
 save(struct round *rd, struct job *j)
 {
-	if (tr_writer_save(rd->w, &j->fs) != 0)
+	if (tr_writer_save(rd->w, j->fs) != 0)
 		tr_log(TR_LOG_ERROR, "feed %s: saving its state failed: out "
-		       "of memory", j->fs.name);
+		       "of memory", j->fs->name);
 }
 
 static int64_t
@@ -716,7 +824,7 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 	po.defer_html = 1;
 	/* A feed with no articles stored (its first fetch, a cold round)
 	 * has no bodies to reuse: no statement per item. */
-	if (j->rd->bodies != NULL && j->fs.n_articles > 0) {
+	if (j->rd->bodies != NULL && j->fs->n_articles > 0) {
 		po.body_cb = stored_bodies;
 		po.body_arg = j;
 	}
@@ -726,7 +834,7 @@ body_start_cb(void *arg, const struct tr_fetch_result *r)
 		j->f->store_err = TR_ENOMEM;
 		return 1;
 	}
-	if ((j->f->doc = tr_writer_doc_begin(j->rd->w, j->fs.name,
+	if ((j->f->doc = tr_writer_doc_begin(j->rd->w, j->fs->name,
 	                                     po.html_policy, po.max_field,
 	                                     j)) == NULL) {
 		j->f->store_err = TR_ENOMEM;
@@ -820,21 +928,21 @@ fail(struct round *rd, struct job *j, int status, double secs, const char *msg,
 	int64_t now = clock_now(rd), delay;
 	char when[32];
 
-	j->fs.errors++;
-	if (set_str(&j->fs.last_error, msg) != 0)
-		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
+	j->fs->errors++;
+	if (set_str(&j->fs->last_error, msg) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs->name);
 	delay = tr_sched_jitter(
-	    tr_sched_backoff(feed_interval(rd, j), j->fs.errors),
+	    tr_sched_backoff(feed_interval(rd, j), j->fs->errors),
 	    tr_sched_random(&rd->rnd));
-	j->fs.next_check = now + delay;
-	if (not_before > j->fs.next_check)
-		j->fs.next_check = not_before;
+	j->fs->next_check = now + delay;
+	if (not_before > j->fs->next_check)
+		j->fs->next_check = not_before;
 	save(rd, j);
-	human_delay(when, sizeof(when), j->fs.next_check - now);
-	if (j->fs.disabled)
-		tr_log(TR_LOG_WARN, "feed %s: %s", j->fs.name, msg);
+	human_delay(when, sizeof(when), j->fs->next_check - now);
+	if (j->fs->disabled)
+		tr_log(TR_LOG_WARN, "feed %s: %s", j->fs->name, msg);
 	else
-		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name,
+		tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs->name,
 		       msg, when);
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
@@ -858,12 +966,12 @@ store_fail(struct round *rd, struct job *j, int status, double secs,
 
 	if (delay > STORE_RETRY)
 		delay = STORE_RETRY;
-	if (set_str(&j->fs.last_error, msg) != 0)
-		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
-	j->fs.next_check = now + delay;
+	if (set_str(&j->fs->last_error, msg) != 0)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs->name);
+	j->fs->next_check = now + delay;
 	save(rd, j);
-	human_delay(when, sizeof(when), j->fs.next_check - now);
-	tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs.name, msg,
+	human_delay(when, sizeof(when), j->fs->next_check - now);
+	tr_log(TR_LOG_WARN, "feed %s: %s, next try in %s", j->fs->name, msg,
 	       when);
 	report(rd, j, TR_POLL_FAILED, status, NULL, secs, msg);
 }
@@ -908,21 +1016,21 @@ succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
 	/* Validators verbatim; a 304 need not repeat them (RFC 9110
 	 * §15.4.5), a 200 without them has none. */
 	if (r->status != 304 || r->etag != NULL)
-		rc |= set_str(&j->fs.etag, r->etag);
+		rc |= set_str(&j->fs->etag, r->etag);
 	if (r->status != 304 || r->last_modified != NULL)
-		rc |= set_str(&j->fs.last_modified, r->last_modified);
+		rc |= set_str(&j->fs->last_modified, r->last_modified);
 	if (r->permanent_url != NULL)
-		rc |= set_str(&j->fs.effective_url,
-		              strcmp(r->permanent_url, j->fs.url) == 0
+		rc |= set_str(&j->fs->effective_url,
+		              strcmp(r->permanent_url, j->fs->url) == 0
 		                  ? NULL
 		                  : r->permanent_url);
 	if (rc != 0)
-		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs.name);
-	j->fs.errors = 0;
-	set_str(&j->fs.last_error, NULL);
-	j->fs.retry_after = 0;
-	j->fs.last_success = now;
-	j->fs.next_check =
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory", j->fs->name);
+	j->fs->errors = 0;
+	set_str(&j->fs->last_error, NULL);
+	j->fs->retry_after = 0;
+	j->fs->last_success = now;
+	j->fs->next_check =
 	    now + tr_sched_jitter(tr_sched_interval(feed_interval(rd, j), &h,
 	                                            now, rd->cfg->min_interval,
 	                                            rd->cfg->max_interval),
@@ -933,12 +1041,12 @@ succeed(struct round *rd, struct job *j, const struct tr_fetch_result *r,
 		char *shown = tr_url_public(r->permanent_url);
 
 		tr_log(TR_LOG_INFO, "feed %s: moved permanently to %s",
-		       j->fs.name, shown ? shown : "(a URL that cannot be shown)");
+		       j->fs->name, shown ? shown : "(a URL that cannot be shown)");
 		free(shown);
 	}
 	tr_log(TR_LOG_DEBUG,
 	       "feed %s: %s, %" PRId64 " new, %" PRId64 " updated, %.2fs",
-	       j->fs.name, tr_poll_outcome_name(oc), res ? res->added : 0,
+	       j->fs->name, tr_poll_outcome_name(oc), res ? res->added : 0,
 	       res ? res->updated : 0, r->seconds);
 	report(rd, j, oc, r->status, res, r->seconds, NULL);
 }
@@ -1034,7 +1142,7 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	}
 	snprintf(hash, sizeof(hash), "%016" PRIx64 "-%" PRId64, r->body_hash,
 	         r->bytes);
-	if (j->fs.body_hash != NULL && strcmp(j->fs.body_hash, hash) == 0) {
+	if (j->fs->body_hash != NULL && strcmp(j->fs->body_hash, hash) == 0) {
 		/* The same bytes as last time: the document is dropped. */
 		succeed(rd, j, r, TR_POLL_UNCHANGED, NULL);
 		return;
@@ -1050,7 +1158,7 @@ body_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		return;
 	}
 	tr_log(TR_LOG_DEBUG, "feed %s: %zu items, %zu sanitized, %zu with "
-	       "their stored bodies", j->fs.name,
+	       "their stored bodies", j->fs->name,
 	       tr_parser_nitems(j->f->parser),
 	       tr_parser_nsanitized(j->f->parser),
 	       tr_parser_nreused(j->f->parser));
@@ -1093,7 +1201,7 @@ on_stored(const struct tr_writer_result *wr, void *arg)
 		r.permanent_url = a->permanent_url;
 		r.cache_control = a->cache_control;
 		r.expires = a->expires;
-		set_str(&j->fs.body_hash, a->body_hash);
+		set_str(&j->fs->body_hash, a->body_hash);
 		succeed(rd, j, &r, TR_POLL_OK, &wr->res);
 	}
 	j->f->waiting = 0;
@@ -1111,8 +1219,8 @@ status_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 	if (r->status == 410) {
 		/* RFC 9110 §15.5.11: gone for good; stop until the config
 		 * changes the URL (tr_store_sync_config lifts it). */
-		j->fs.disabled = 1;
-		set_str(&j->fs.disabled_reason, "gone (HTTP 410)");
+		j->fs->disabled = 1;
+		set_str(&j->fs->disabled_reason, "gone (HTTP 410)");
 		fail(rd, j, r->status, r->seconds,
 		     "HTTP 410 Gone, feed disabled until its URL changes", 0);
 		return;
@@ -1123,8 +1231,8 @@ status_done(struct round *rd, struct job *j, const struct tr_fetch_result *r)
 		char when[32];
 
 		/* RFC 9110 §10.2.3: not this host before then. */
-		j->fs.retry_after = until;
-		hold_set(rd, j->host, until);
+		j->fs->retry_after = until;
+		hold_set(rd, j->host->name, until);
 		tr_fetch_host(host, sizeof(host), r->effective_url);
 		hold_set(rd, host, until);
 		human_delay(when, sizeof(when), until - now);
@@ -1149,8 +1257,8 @@ done_cb(void *ctx, void *arg, const struct tr_fetch_result *r)
 		job_release(j);
 		return;
 	}
-	j->fs.last_check = clock_now(rd);
-	j->fs.last_status = r->status;
+	j->fs->last_check = clock_now(rd);
+	j->fs->last_status = r->status;
 	j->f->redirects = r->redirects;
 	if (r->err != 0 && r->err != TR_EABORT)
 		fail(rd, j, r->status, r->seconds, r->errmsg, 0);
@@ -1194,7 +1302,7 @@ idle_cb(void *ctx)
 static void
 skip(struct round *rd, struct job *j, enum tr_poll_outcome oc, const char *msg)
 {
-	tr_log(TR_LOG_DEBUG, "feed %s: %s, %s", j->fs.name,
+	tr_log(TR_LOG_DEBUG, "feed %s: %s, %s", j->fc->name,
 	       tr_poll_outcome_name(oc), msg);
 	report(rd, j, oc, 0, NULL, 0, msg);
 	job_release(j);
@@ -1207,16 +1315,20 @@ skip(struct round *rd, struct job *j, enum tr_poll_outcome oc, const char *msg)
 static int
 skip_if_held(struct round *rd, struct job *j)
 {
-	int64_t held = hold_until(rd, j->host), now = clock_now(rd);
+	int64_t held = j->host->until, now = clock_now(rd);
 	char msg[600], when[32];
 
 	if (held <= now)
 		return 0;
 	human_delay(when, sizeof(when), held - now);
 	snprintf(msg, sizeof(msg),
-	         "host %s asked to wait (Retry-After), %s left", j->host, when);
-	if (j->fs.next_check < held) {
-		j->fs.next_check = held;
+	         "host %s asked to wait (Retry-After), %s left", j->host->name,
+	         when);
+	if (job_state(j) == NULL)
+		tr_log(TR_LOG_ERROR, "feed %s: out of memory; its next check "
+		       "stays as it was", j->fc->name);
+	else if (j->fs->next_check < held) {
+		j->fs->next_check = held;
 		save(rd, j);
 	}
 	skip(rd, j, TR_POLL_HELD, msg);
@@ -1235,30 +1347,36 @@ next_cb(void *ctx, struct tr_fetch_req *req)
 			skip(rd, j, TR_POLL_DISABLED, "disabled in feeds.conf");
 			continue;
 		}
-		if (j->fs.disabled) {
+		if (j->fs != NULL && j->fs->disabled) {
 			char msg[256];
 
 			snprintf(msg, sizeof(msg), "disabled: %s",
-			         j->fs.disabled_reason ? j->fs.disabled_reason
+			         j->fs->disabled_reason ? j->fs->disabled_reason
 			                               : "by an earlier error");
 			skip(rd, j, TR_POLL_DISABLED, msg);
 			continue;
 		}
 		if (skip_if_held(rd, j))
 			continue;
+		if (job_state(j) == NULL) {
+			tr_log(TR_LOG_ERROR, "feed %s: out of memory; it is "
+			       "polled next round", j->fc->name);
+			skip(rd, j, TR_POLL_FAILED, "out of memory");
+			continue;
+		}
 		if (flight_new(j) != 0) {
 			store_fail(rd, j, 0, 0, "out of memory");
 			job_release(j);
 			continue;
 		}
-		req->url = request_url(&j->fs);
+		req->url = request_url(j->fs);
 		req->user_agent = tr_config_feed_user_agent(rd->cfg, j->fc);
-		req->etag = j->fs.etag;
-		req->last_modified = j->fs.last_modified;
-		req->allow_file = strncasecmp(j->fs.url, "file:", 5) == 0;
+		req->etag = j->fs->etag;
+		req->last_modified = j->fs->last_modified;
+		req->allow_file = strncasecmp(j->fs->url, "file:", 5) == 0;
 		/* Only the configured URL's host is trusted (fetch.h). */
-		req->moved = req->url != j->fs.url &&
-		             !tr_fetch_same_host(req->url, j->fs.url);
+		req->moved = req->url != j->fs->url &&
+		             !tr_fetch_same_host(req->url, j->fs->url);
 		req->arg = j;
 		return 0;
 	}
@@ -1316,9 +1434,9 @@ static int
 cmp_host_name(const void *a, const void *b)
 {
 	const struct job *x = a, *y = b;
-	int c = strcmp(x->host, y->host);
+	int c = strcmp(x->host->name, y->host->name);
 
-	return c ? c : strcmp(x->fs.name, y->fs.name);
+	return c ? c : strcmp(x->fc->name, y->fc->name);
 }
 
 static int
@@ -1347,7 +1465,7 @@ interleave_hosts(struct round *rd)
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_host_name);
 	for (i = 0; i < rd->n_jobs; i++)
 		rd->jobs[i].rank =
-		    i > 0 && strcmp(rd->jobs[i].host, rd->jobs[i - 1].host) == 0
+		    i > 0 && rd->jobs[i].host == rd->jobs[i - 1].host
 		        ? rd->jobs[i - 1].rank + 1
 		        : 0;
 	qsort(rd->jobs, rd->n_jobs, sizeof(*rd->jobs), cmp_rank_host);
@@ -1356,7 +1474,7 @@ interleave_hosts(struct round *rd)
 /*
  * The jobs array grew by doubling while the feeds were read: give back
  * what the round does not use (at 10,000 feeds, 6,384 unused jobs of
- * 400 bytes held for the whole round). A failed shrink keeps it as is.
+ * 56 bytes held for the whole round). A failed shrink keeps it as is.
  */
 static void
 shrink_jobs(struct round *rd)
@@ -1405,8 +1523,8 @@ claim_jobs(struct round *rd)
 	/* A feed polled by another process since the round read it (its
 	 * last_check moved) is not claimed: it is not due any more. */
 	for (i = 0; i < rd->n_jobs; i++) {
-		names[i] = rd->jobs[i].fs.name;
-		seen[i] = rd->jobs[i].fs.last_check;
+		names[i] = rd->jobs[i].fc->name;
+		seen[i] = rd->jobs[i].fs != NULL ? rd->jobs[i].fs->last_check : 0;
 	}
 	rc = tr_store_claim(rd->st, names, seen, rd->n_jobs, rd->now, ttl,
 	                    got);
@@ -1524,9 +1642,7 @@ out:
 		job_release(&rd.jobs[i]);
 	if (stats != NULL)
 		*stats = rd.stats;
-	for (i = 0; i < rd.n_holds; i++)
-		free(rd.holds[i].host);
-	free(rd.holds);
+	hosts_free(&rd);
 	for (i = 0; i < rd.n_spare; i++)
 		tr_parser_free(rd.spare[i]);
 	free(rd.spare);

@@ -181,6 +181,107 @@ def many_feeds_in_groups_all_stored_with_their_state():
            "generation unchanged")
 
 
+# A feed's state as the round reads and saves it, next_check aside.
+STATE_COLS = ("name, url, effective_url, conf_title, doc_title, site_link, "
+              "etag, last_modified, body_hash, last_check, last_success, "
+              "retry_after, errors, last_error, last_status, disabled, "
+              "disabled_reason, active, enabled, removed_at")
+
+
+def states(td):
+    return {r[0]: r for r in sql(td, "SELECT %s FROM feeds" % STATE_COLS)}
+
+
+@test
+def a_round_keeps_every_feeds_state_whole():
+    """A round keeps no state of its own for a feed never polled until
+    its turn comes (bench/notes poll.10000.rss); every other feed keeps a
+    copy of its state. A table of feeds, fresh and polled before, each
+    with its outcome in one forced round: what each saves is its state
+    changed only where the outcome says, and a fresh feed that is held
+    or disabled keeps its row as it was (its next check aside)."""
+    with FeedServer() as s1, FeedServer() as s2, TempDir() as td:
+        etag = '"v1"'
+        s1.route("/p304.xml", body=RSS1, etag=etag)
+        s1.route("/p500.xml", status=500)
+        s1.route("/f200.xml", body=RSS2)
+        s1.route("/off.xml", body=RSS2)
+        s1.route("/titled.xml", body=RSS2)
+        s2.route("/f429.xml", status=429, retry_after="600")
+        s2.route("/fheld.xml", body=RSS2)
+        polled = [("p304", s1.url("/p304.xml")),
+                  ("p500", s1.url("/p500.xml"))]
+        fresh = [("f200", s1.url("/f200.xml")),
+                 ("f429", s2.url("/f429.xml")),
+                 ("fheld", s2.url("/fheld.xml"))]
+        lines = ["[tributary]", "database = %s" % td.database(),
+                 "interval = 30m", "concurrency = 8", "per_host = 1"]
+        for name, url in polled + fresh:
+            lines += ["", '[feed "%s"]' % name, "url = %s" % url]
+        lines += ["", '[feed "off"]', "url = %s" % s1.url("/off.xml"),
+                  "enabled = no",
+                  "", '[feed "titled"]', "url = %s" % s1.url("/titled.xml"),
+                  "title = A title of its own"]
+        conf = td.write("feeds.conf", "\n".join(lines) + "\n")
+        # The first round polls p304 and p500 only; the others are
+        # written to the store, never polled.
+        r = run("-c", conf, "fetch", "p304", "p500")
+        eq(r.rc, 0, "first round (%r)" % r)
+        contains(r.out, "p500    failed", "first round's p500")
+        before = states(td)
+        eq(sorted(before), ["f200", "f429", "fheld", "off", "p304", "p500",
+                            "titled"], "feeds stored")
+        for name in ("f200", "f429", "fheld", "off", "titled"):
+            eq(before[name][9], 0, name + " never polled")
+        s1.clear_requests()
+        s2.clear_requests()
+        start = int(time.time())
+        r = run("-c", conf, "fetch", "--force")
+        eq(r.rc, 0, "second round (%r)" % r)
+        after = states(td)
+        col = {c.strip(): i for i, c in enumerate(STATE_COLS.split(","))}
+
+        def same_but(name, *changed):
+            for c, i in col.items():
+                if c not in changed:
+                    eq(after[name][i], before[name][i], "%s: %s" % (name, c))
+
+        # Polled before: a 304 keeps the validators; a 500 counts.
+        eq(s1.requests_for("/p304.xml")[0].header("If-None-Match"),
+           etag, "p304 sent its validator")
+        same_but("p304", "last_check", "last_success", "last_status")
+        eq(after["p304"][col["last_status"]], 304, "p304 status")
+        same_but("p500", "last_check", "errors", "last_error")
+        eq(after["p500"][col["errors"]], 2, "p500 errors")
+        # Fresh and fetched: the whole state is the new one.
+        eq(after["f200"][col["last_status"]], 200, "f200 status")
+        eq(after["f200"][col["errors"]], 0, "f200 errors")
+        check(after["f200"][col["etag"]] is None and
+              after["f200"][col["body_hash"]] is not None, "f200 body hash")
+        same_but("f200", "doc_title", "site_link", "body_hash", "last_check",
+                 "last_success", "last_status")
+        same_but("titled", "doc_title", "site_link", "body_hash",
+                 "last_check", "last_success", "last_status")
+        eq(after["titled"][col["conf_title"]], "A title of its own",
+           "titled keeps its title")
+        # Fresh and told to wait: the host's hold is kept.
+        eq(after["f429"][col["last_status"]], 429, "f429 status")
+        check(after["f429"][col["retry_after"]] >= start + 590,
+              "f429 retry_after %r" % (after["f429"][col["retry_after"]],))
+        # Fresh and held behind f429 on its host: never asked, its row
+        # kept whole, its next check at the hold's end.
+        eq(s2.requests_for("/fheld.xml"), [], "fheld not requested")
+        same_but("fheld")
+        check(sql(td, "SELECT next_check FROM feeds WHERE name = 'fheld'")
+              [0][0] >= start + 590, "fheld's next check at the hold")
+        # Fresh and disabled: named by --force, reported, left alone.
+        eq(s1.requests_for("/off.xml"), [], "off not requested")
+        same_but("off")
+        eq(sql(td, "SELECT count(*) FROM articles a JOIN feeds f ON "
+               "a.feed_id = f.id WHERE f.name IN ('f200', 'titled')")[0][0],
+           8, "articles of f200 and titled")
+
+
 # The bound of a polling round's peak RSS (bench/notes poll.10000.rss:
 # a cold round of 10,000 feeds stays under it).
 RSS_ROUND_KB = 32 * 1024
