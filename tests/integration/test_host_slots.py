@@ -54,8 +54,16 @@ def log_of(td, i):
 
 
 def round_seconds(td, i):
-    """How long node i's round of its feeds took, from its log."""
-    m = re.search(r"poll: %d feeds in ([0-9.]+)s" % PER_NODE, log_of(td, i))
+    """How long node i's round of its feeds took, from its log. The round
+    logs its line once its writer has stopped and its leases are given
+    back, a moment after the store shows its feeds: wait for it."""
+    end = time.monotonic() + slow(10)
+    while True:
+        m = re.search(r"poll: %d feeds in ([0-9.]+)s" % PER_NODE,
+                      log_of(td, i))
+        if m or time.monotonic() >= end:
+            break
+        time.sleep(0.1)
     check(m, "node %d logged no round of its feeds: %s" % (i, log_of(td, i)))
     return float(m.group(1))
 
