@@ -1154,6 +1154,8 @@ sq_defer_index(struct tr_store *st, int defer)
 		    "again)", st->path, st->errmsg);
 }
 
+static void upper_levels_step(struct tr_store *st);
+
 int
 sq_index(struct tr_store *st)
 {
@@ -1184,6 +1186,8 @@ sq_index(struct tr_store *st)
 	if (n > 0)
 		tr_log(TR_LOG_DEBUG, "store %s: %lld articles indexed for "
 		    "search", st->path, (long long)n);
+	if (n > 0 && !st->in_group && st->defer_index)
+		upper_levels_step(st);
 	return 0;
 }
 
@@ -1379,6 +1383,57 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
 		share += in / (left > 1 ? left : 1) + 1;
 	}
 	return share;
+}
+
+/*
+ * The share of merging that keeps a level above level 0 from FTS5's
+ * crisis merge while one long round indexes (the catch-up after each
+ * group commit, sq_index): 0 unless a level above 0 holds FTS_TARGET
+ * segments or is being merged. Level 0 gains a segment per catch-up and
+ * reaches the crisis every FTS_CRISIS of them, a cheap merge of small
+ * segments; level L gains one per crisis of level L-1. Unchecked, the
+ * 256th catch-up of a round (a cold round of some 6,000 feeds) merged
+ * the whole of level 1, the round's index so far, inside one insert:
+ * at 10,000 feeds a transaction of 700 MB of WAL, its index in shared
+ * memory 1.4 MB, the writer stalled for seconds. Here the level's
+ * pages are spread over the catch-ups left before it could reach the
+ * crisis, each step a small transaction of its own (sq_maintain).
+ */
+static int64_t
+upper_share(const struct store_fts_shape *sh)
+{
+	int64_t share = 0, in, left, per;
+	int l, k;
+
+	/* A merge the rounds' shares began (sq_maintain) on a level below
+	 * the target is theirs to go on with: FTS5's 'merge' takes the
+	 * level with the most segments, level 0 as often as not, and a
+	 * steady round would merge more than its share. */
+	for (l = 1; l < sh->levels; l++) {
+		if (sh->segs[l] < FTS_TARGET)
+			continue;
+		in = sh->merging[l] ? sh->merging_pages[l] : sh->pages[l];
+		for (k = 0, per = 1; k < l && per < 100000; k++)
+			per *= FTS_CRISIS;
+		left = (FTS_CRISIS - 1 - sh->segs[l]) * per;
+		share += in / (left > 1 ? left : 1) + 1;
+	}
+	return share;
+}
+
+/* After a catch-up between groups: upper_share's merging. A failure
+ * loses nothing (the next catch-up's share is larger). */
+static void
+upper_levels_step(struct tr_store *st)
+{
+	struct store_fts_shape sh;
+	int64_t pages;
+
+	if (store_fts_shape(st, &sh) != 0 || (pages = upper_share(&sh)) <= 0)
+		return;
+	if (sq_maintain(st, pages, NULL) != 0)
+		tr_log(TR_LOG_WARN, "store %s: %s (the next group tries "
+		    "again)", st->path, st->errmsg);
 }
 
 int

@@ -383,6 +383,74 @@ test_levels_stay_low(void)
 }
 
 /*
+ * One long round (a cold round of thousands of feeds) runs a catch-up
+ * per group commit, hundreds of them: level 0 reaches FTS5's crisis
+ * every 16 and each crisis adds a segment to level 1. The round's
+ * catch-ups merge level 1 in steps once it holds the store's target of
+ * segments, so that it never reaches the crisis, which would merge the
+ * round's whole index so far inside one insert. A table of round
+ * lengths (catch-ups of one article, or of ten).
+ */
+static void
+test_long_round_keeps_upper_levels_low(void)
+{
+	SKIP_PG("SQLite's FTS5 segments");
+	static const struct {
+		const char *name;
+		int indexes, per;
+	} t[] = {
+	    {"300 catch-ups of 1 article", 300, 1},
+	    {"450 catch-ups of 10 articles", 450, 10},
+	};
+	struct tr_config *cfg = cfg_from(conf1);
+	size_t c;
+
+	for (c = 0; c < sizeof(t) / sizeof(t[0]); c++) {
+		char *path = tmp_db();
+		struct tr_store *st = NULL;
+		struct tr_article v[10];
+		struct shape sh;
+		long long next = 0;
+		int i, j, worst1 = 0, upper = 0;
+
+		CHECK_INT(tr_store_open(&st, path, 0), 0);
+		CHECK_INT(tr_store_sync_config(st, cfg), 0);
+		tr_store_defer_index(st, 1);
+		for (i = 0; i < t[c].indexes; i++) {
+			for (j = 0; j < t[c].per; j++)
+				mkarticle(&v[j], next++);
+			CHECK_INT_CASE(t[c].name, store_doc(st, "f", v,
+			    (size_t)t[c].per, NULL), 0);
+			free_arts(v, (size_t)t[c].per);
+			CHECK_INT_CASE(t[c].name, tr_store_index(st), 0);
+			CHECK_INT_CASE(t[c].name, read_shape(path, &sh), 0);
+			if (sh.levels > 1 && sh.segs[1] > worst1)
+				worst1 = sh.segs[1];
+			if (sh.levels > 2 && sh.segs[2] > 0)
+				upper = 1;
+		}
+		tr_store_defer_index(st, 0);
+		printf("  [%s] most segments on level 1: %d\n", t[c].name,
+		    worst1);
+		/* Level 1 filled up to the target (the table reaches what
+		 * the merging prevents) and was merged a level up before
+		 * the crisis. */
+		CHECK_INT_CASE(t[c].name, worst1 >= MERGED_BOUND, 1);
+		CHECK_INT_CASE(t[c].name, worst1 < CRISIS - 1, 1);
+		CHECK_INT_CASE(t[c].name, upper, 1);
+		CHECK_INT_CASE(t[c].name, sql_int(path, "SELECT count(*) FROM "
+		    "articles"), next);
+		CHECK_INT_CASE(t[c].name, read_shape(path, &sh), 0);
+		CHECK_INT_CASE(t[c].name, sh.total_segs,
+		    sql_int(path, "SELECT count(DISTINCT segid) FROM "
+				  "articles_fts_idx"));
+		tr_store_close(st);
+		rm_db(path);
+	}
+	tr_config_free(cfg);
+}
+
+/*
  * A budget of pages: each call merges about that much and says whether
  * more is left; between calls no transaction is open, so another
  * writer (a round) gets the database's write lock at once; and while
@@ -579,6 +647,7 @@ test_maintain_pg_noop(void)
 	rm_db(path);
 }
 
-TR_TESTS(test_levels_stay_low, test_budget_and_lock,
+TR_TESTS(test_levels_stay_low, test_long_round_keeps_upper_levels_low,
+    test_budget_and_lock,
     test_readonly_and_group_never_merge, test_shape_decode,
     test_maintain_pg_noop)
