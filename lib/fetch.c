@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -746,52 +747,18 @@ struct engine {
 	size_t n_deferred;      /* in all the hosts' queues */
 	size_t n_blocked;       /* hosts blocked (host_rec.blocked) */
 	double retry_at;        /* when to ask for them again (ms) */
-	struct host_rec **htab; /* open addressing, power-of-two size */
-	size_t hcap, hlen;
+	struct tr_table hosts;  /* of struct host_rec, by host */
 };
-
-static size_t
-host_hash(const char *host, size_t mask)
-{
-	return (size_t)tr_hash_str(host) & mask;
-}
-
-/* Doubles the table; 0 or TR_ENOMEM. */
-static int
-host_grow(struct engine *en)
-{
-	size_t cap = en->hcap ? en->hcap * 2 : 64, i, h;
-	struct host_rec **t = calloc(cap, sizeof(*t));
-
-	if (t == NULL)
-		return TR_ENOMEM;
-	for (i = 0; i < en->hcap; i++) {
-		if (en->htab[i] == NULL)
-			continue;
-		for (h = host_hash(en->htab[i]->host, cap - 1); t[h] != NULL;
-		     h = (h + 1) & (cap - 1))
-			;
-		t[h] = en->htab[i];
-	}
-	free(en->htab);
-	en->htab = t;
-	en->hcap = cap;
-	return 0;
-}
 
 /* The record of host, made on first use; NULL when out of memory. */
 static struct host_rec *
 host_get(struct engine *en, const char *host)
 {
-	size_t h, len = strlen(host);
+	size_t len = strlen(host);
 	struct host_rec *r;
 
-	if ((en->hlen + 1) * 2 > en->hcap && host_grow(en) != 0)
-		return NULL;
-	for (h = host_hash(host, en->hcap - 1); en->htab[h] != NULL;
-	     h = (h + 1) & (en->hcap - 1))
-		if (strcmp(en->htab[h]->host, host) == 0)
-			return en->htab[h];
+	if ((r = tr_table_get(&en->hosts, host)) != NULL)
+		return r;
 	if ((r = malloc(sizeof(*r) + len + 1)) == NULL)
 		return NULL;
 	r->n = 0;
@@ -799,8 +766,10 @@ host_get(struct engine *en, const char *host)
 	r->dq = NULL;
 	r->dq_tail = &r->dq;
 	memcpy(r->host, host, len + 1);
-	en->htab[h] = r;
-	en->hlen++;
+	if (tr_table_add(&en->hosts, r) != 0) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -809,9 +778,9 @@ host_free_all(struct engine *en)
 {
 	size_t i;
 
-	for (i = 0; i < en->hcap; i++)
-		free(en->htab[i]);
-	free(en->htab);
+	for (i = 0; i < en->hosts.cap; i++)
+		free(en->hosts.slot[i]);
+	tr_table_free(&en->hosts);
 }
 
 static double
@@ -925,9 +894,12 @@ retry_blocked(struct engine *en)
 	if (en->n_blocked == 0 || mono_ms() < en->retry_at)
 		return;
 	en->retry_at = mono_ms() + HOST_RETRY_MS;
-	for (i = 0; i < en->hcap && en->n_blocked > 0; i++)
-		if (en->htab[i] != NULL && en->htab[i]->blocked)
-			start_waiting(en, en->htab[i]);
+	for (i = 0; i < en->hosts.cap && en->n_blocked > 0; i++) {
+		struct host_rec *rec = en->hosts.slot[i];
+
+		if (rec != NULL && rec->blocked)
+			start_waiting(en, rec);
+	}
 }
 
 /* Ends x, which libcurl is done with or which is cancelled. */
@@ -978,8 +950,8 @@ cancel_all(struct engine *en)
 
 	while (en->active != NULL)
 		end_xfer(en, en->active, CURLE_ABORTED_BY_CALLBACK, 1);
-	for (i = 0; i < en->hcap; i++) {
-		struct host_rec *rec = en->htab[i];
+	for (i = 0; i < en->hosts.cap; i++) {
+		struct host_rec *rec = en->hosts.slot[i];
 
 		while (rec != NULL && (d = rec->dq) != NULL) {
 			rec->dq = d->next;
@@ -1088,9 +1060,9 @@ loop(struct engine *en)
 				break;
 			/* Not expected (a request waits only behind a busy
 			 * host), but never leave one behind. */
-			for (r = 0; (size_t)r < en->hcap; r++)
-				if (en->htab[r] != NULL)
-					start_waiting(en, en->htab[r]);
+			for (r = 0; (size_t)r < en->hosts.cap; r++)
+				if (en->hosts.slot[r] != NULL)
+					start_waiting(en, en->hosts.slot[r]);
 			if (en->in_flight == 0) {
 				cancel_all(en);
 				break;
@@ -1133,6 +1105,7 @@ tr_fetch_run(const struct tr_fetch_opts *o, const struct tr_fetch_ops *ops,
 	en.ctx = ctx;
 	en.conc = o->concurrency > 0 ? o->concurrency : 1;
 	en.per_host = o->per_host > 0 ? o->per_host : 1;
+	en.hosts.key_off = offsetof(struct host_rec, host);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return TR_EHTTP;
 	if ((en.multi = curl_multi_init()) == NULL) {

@@ -37,6 +37,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +133,7 @@ struct round {
 	const struct tr_feed_conf **index; /* cfg->feeds sorted by name */
 	struct job *jobs;
 	size_t n_jobs, cap_jobs, next_job;
-	/* Hash table (open addressing, a power of two in size) of the
-	 * hosts of the jobs and of the holds. */
-	struct host **host_tab;
-	size_t n_host_tab, cap_host_tab;
+	struct tr_table host_tab; /* of struct host: the jobs' and holds' */
 	struct tr_poll_stats stats;
 	size_t reported, total;
 	int64_t now;
@@ -213,54 +211,24 @@ request_url(const struct tr_feed_state *fs)
 
 /* --- hosts and their holds (Retry-After) --- */
 
-/* The slot of host name in the table: its own, or the empty one where
- * it goes. */
-static struct host **
-host_slot(struct host **tab, size_t cap, const char *name)
-{
-	size_t i = (size_t)tr_hash_str(name) & (cap - 1);
-
-	while (tab[i] != NULL && strcmp(tab[i]->name, name) != 0)
-		i = (i + 1) & (cap - 1);
-	return &tab[i];
-}
-
-/* Doubles the table (at least 64 slots). 0 or TR_ENOMEM. */
-static int
-hosts_grow(struct round *rd)
-{
-	size_t cap = rd->cap_host_tab ? rd->cap_host_tab * 2 : 64, i;
-	struct host **tab = calloc(cap, sizeof(*tab));
-
-	if (tab == NULL)
-		return TR_ENOMEM;
-	for (i = 0; i < rd->cap_host_tab; i++)
-		if (rd->host_tab[i] != NULL)
-			*host_slot(tab, cap, rd->host_tab[i]->name) = rd->host_tab[i];
-	free(rd->host_tab);
-	rd->host_tab = tab;
-	rd->cap_host_tab = cap;
-	return 0;
-}
-
 /* The round's record of host name, added when new; NULL when memory
  * runs out. */
 static struct host *
 host_intern(struct round *rd, const char *name)
 {
 	size_t len = strlen(name);
-	struct host **slot;
+	struct host *h;
 
-	if (2 * (rd->n_host_tab + 1) > rd->cap_host_tab && hosts_grow(rd) != 0)
+	if ((h = tr_table_get(&rd->host_tab, name)) != NULL)
+		return h;
+	if ((h = calloc(1, sizeof(*h) + len + 1)) == NULL)
 		return NULL;
-	slot = host_slot(rd->host_tab, rd->cap_host_tab, name);
-	if (*slot != NULL)
-		return *slot;
-	if ((*slot = calloc(1, sizeof(**slot) + len + 1)) == NULL)
+	memcpy(h->name, name, len + 1);
+	if (tr_table_add(&rd->host_tab, h) != 0) {
+		free(h);
 		return NULL;
-	memcpy((*slot)->name, name, len + 1);
-	rd->n_host_tab++;
-	return *slot;
+	}
+	return h;
 }
 
 static void
@@ -268,11 +236,9 @@ hosts_free(struct round *rd)
 {
 	size_t i;
 
-	for (i = 0; i < rd->cap_host_tab; i++)
-		free(rd->host_tab[i]);
-	free(rd->host_tab);
-	rd->host_tab = NULL;
-	rd->n_host_tab = rd->cap_host_tab = 0;
+	for (i = 0; i < rd->host_tab.cap; i++)
+		free(rd->host_tab.slot[i]);
+	tr_table_free(&rd->host_tab);
 }
 
 /* Holds host name until then, or longer if it was. 0 or TR_ENOMEM. */
@@ -1573,6 +1539,7 @@ tr_poll_run(struct tr_poll_stats *stats, struct tr_store *st,
 	rd.st = st;
 	rd.cfg = cfg;
 	rd.opts = opts ? opts : &no_opts;
+	rd.host_tab.key_off = offsetof(struct host, name);
 	rd.now = clock_now(&rd);
 	rd.rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 	         (uint64_t)(uintptr_t)&rd;

@@ -1357,11 +1357,23 @@ store_fts_shape(struct tr_store *st, struct store_fts_shape *out)
  * left at 12 segments merged whole); a round's pages are merged when
  * their level is due, by the rounds after it.
  */
+/* base^l, at most 100,000 or so: the segments of level 0 behind one of
+ * level l when each merge takes base of them. */
+static int64_t
+level_weight(int64_t base, int l)
+{
+	int64_t per = 1;
+
+	while (l-- > 0 && per < 100000)
+		per *= base;
+	return per;
+}
+
 static int64_t
 round_share(const struct store_fts_shape *sh, int64_t rate)
 {
 	int64_t share = 0, in, left, per;
-	int l, k;
+	int l;
 
 	for (l = 0; l < sh->levels; l++) {
 		in = sh->merging[l] ? sh->merging_pages[l] :
@@ -1376,8 +1388,7 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
 		if (l == 0)
 			left /= rate;
 		else {
-			for (k = 0, per = 1; k < l && per < 100000; k++)
-				per *= FTS_USERMERGE;
+			per = level_weight(FTS_USERMERGE, l);
 			left *= per > rate ? per / rate : 1;
 		}
 		share += in / (left > 1 ? left : 1) + 1;
@@ -1389,7 +1400,7 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
  * The share of merging that keeps a level above level 0 from FTS5's
  * crisis merge while one long round indexes (the catch-up after each
  * group commit, sq_index): 0 unless a level above 0 holds FTS_TARGET
- * segments or is being merged. Level 0 gains a segment per catch-up and
+ * segments (its merge under way counts its input only). Level 0 gains a segment per catch-up and
  * reaches the crisis every FTS_CRISIS of them, a cheap merge of small
  * segments; level L gains one per crisis of level L-1. Unchecked, the
  * 256th catch-up of a round (a cold round of some 6,000 feeds) merged
@@ -1402,8 +1413,8 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
 static int64_t
 upper_share(const struct store_fts_shape *sh)
 {
-	int64_t share = 0, in, left, per;
-	int l, k;
+	int64_t share = 0, in, left;
+	int l;
 
 	/* A merge the rounds' shares began (sq_maintain) on a level below
 	 * the target is theirs to go on with: FTS5's 'merge' takes the
@@ -1413,9 +1424,8 @@ upper_share(const struct store_fts_shape *sh)
 		if (sh->segs[l] < FTS_TARGET)
 			continue;
 		in = sh->merging[l] ? sh->merging_pages[l] : sh->pages[l];
-		for (k = 0, per = 1; k < l && per < 100000; k++)
-			per *= FTS_CRISIS;
-		left = (FTS_CRISIS - 1 - sh->segs[l]) * per;
+		left = (FTS_CRISIS - 1 - sh->segs[l]) *
+		    level_weight(FTS_CRISIS, l);
 		share += in / (left > 1 ? left : 1) + 1;
 	}
 	return share;
