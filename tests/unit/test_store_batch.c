@@ -537,11 +537,12 @@ test_pg_nodes_one_primary(void)
  * The primary row of each link, as a table of the ways a stored row meets
  * the rows already there: the first seen (then the lowest id) among the
  * feeds in the config wins, else among all rows. A new row is written
- * with the mark it most likely keeps (PostgreSQL: primary only when its
- * link has none yet) and the commit's primary step corrects the rest, so
- * the cases where that guess is wrong are here: a link whose primary row
- * is in a feed out of the config, two new rows of one link in one
- * document, and a link a later document takes away from the primary row.
+ * with the mark it most likely keeps (on both backends: primary only
+ * when its link has none yet) and the commit's primary step corrects the
+ * rest, so the cases where that guess is wrong are here: a link whose
+ * primary row is in a feed out of the config, two new rows of one link
+ * in one document, and a link a later document takes away from the
+ * primary row.
  */
 static void
 test_primary_cases(void)
@@ -572,6 +573,13 @@ test_primary_cases(void)
 	     {"alpha:e0=dup2", "beta:e1=dup2 e2=dup2"}, "e0=1 e1=0 e2=0"},
 	    {"the primary row's feed left the config",
 	     {"gamma:g1=gone", "sync:2", "alpha:g2=gone"}, "g1=0 g2=1"},
+	    {"a new row of a link whose primary moved to a feed in the "
+	     "config",
+	     {"gamma:p1=moves", "alpha:p2=moves", "sync:2", "beta:p3=moves"},
+	     "p1=0 p2=1 p3=0"},
+	    {"an older row's link changes to one a feed in the config has",
+	     {"alpha:q1=first", "beta:q2=second", "alpha:q1=second"},
+	     "q1=1 q2=0"},
 	    {"the primary row's link changes",
 	     {"alpha:m1=moved", "beta:m2=moved", "alpha:m1=elsewhere"},
 	     "m1=1 m2=1"},
