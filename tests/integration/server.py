@@ -57,6 +57,11 @@ A route's behaviour (keyword arguments of route(), keys of the JSON):
                     earlier requests for the path (a document that changes
                     on every fetch)
 
+ServerProcess() is the same server in a process of its own, set up
+through /_control: a route that streams without end (endless) takes the
+interpreter of the process serving it, and the test's other servers,
+threads of the test's process, would wait for it.
+
 NeverAccepts() is a listener whose backlog is full, so that a connection
 attempt hangs until the client's connect timeout.
 
@@ -68,9 +73,11 @@ import gzip as gzip_mod
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _brotli_compress = None
@@ -407,6 +414,45 @@ class FeedServer:
     def clear_requests(self):
         with self.lock:
             self.requests.clear()
+
+
+class ServerProcess:
+    """server.py run as a process of its own (see the module text);
+    route() takes JSON-able behaviours (a body as str)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable,
+                                      os.path.abspath(__file__)],
+                                     stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("server.py did not start: %r" % line)
+        self.port = int(line.split()[1])
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def route(self, path, **behaviour):
+        spec = dict(behaviour, path=path)
+        req = urllib.request.Request(self.url("/_control"),
+                                     data=json.dumps(spec).encode(),
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 class NeverAccepts:
