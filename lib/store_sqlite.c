@@ -489,8 +489,8 @@ static const char *const stmt_sql[S__COUNT] = {
      * write only the rows this got wrong. Inserted as 1 and set to 0
      * there, every row of a link other feeds share was written twice,
      * the second time whole, its bodies' overflow pages included (in a
-     * cold round of 10,000 feeds whose links ten feeds share, 7.5 s of
-     * the writer's 86 s).
+     * cold round of 10,000 feeds whose links ten feeds share, 7.2 s of
+     * the writer's statements; 3.5 s with this).
      */
     [S_APPLY_INSERT] =
 	"INSERT INTO articles(feed_id, identity, guid, guid_is_permalink,"
@@ -1413,15 +1413,16 @@ round_share(const struct store_fts_shape *sh, int64_t rate)
  * The share of merging that keeps a level above level 0 from FTS5's
  * crisis merge while one long round indexes (the catch-up after each
  * group commit, sq_index): 0 unless a level above 0 holds FTS_TARGET
- * segments (its merge under way counts its input only). Level 0 gains a segment per catch-up and
- * reaches the crisis every FTS_CRISIS of them, a cheap merge of small
- * segments; level L gains one per crisis of level L-1. Unchecked, the
- * 256th catch-up of a round (a cold round of some 6,000 feeds) merged
- * the whole of level 1, the round's index so far, inside one insert:
- * at 10,000 feeds a transaction of 700 MB of WAL, its index in shared
- * memory 1.4 MB, the writer stalled for seconds. Here the level's
- * pages are spread over the catch-ups left before it could reach the
- * crisis, each step a small transaction of its own (sq_maintain).
+ * segments (its merge under way counts its input only). Level 0 gains
+ * a segment per catch-up and reaches the crisis every FTS_CRISIS of
+ * them, a cheap merge of small segments; level L gains one per crisis
+ * of level L-1. Unchecked, the 256th catch-up of a round (a cold round
+ * of some 6,000 feeds) merged the whole of level 1, the round's index
+ * so far, inside one insert: at 10,000 feeds a transaction of 700 MB of
+ * WAL, its index in shared memory 1.4 MB, the writer stalled for
+ * seconds. Here the level's pages are spread over the catch-ups left
+ * before it could reach the crisis, each step a small transaction of
+ * its own (sq_maintain).
  */
 static int64_t
 upper_share(const struct store_fts_shape *sh)
