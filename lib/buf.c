@@ -120,13 +120,24 @@ tr_buf_truncate(struct tr_buf *b, size_t len)
 	}
 }
 
+/*
+ * A detached string can live long (an item body queued for the writer,
+ * a field of a parsed document), and a buffer grown by doubling holds up
+ * to twice its length: past this much spare room it is given back
+ * (glibc shrinks a chunk in place, without a copy).
+ */
+#define DETACH_SLACK 256
+
 char *
 tr_buf_detach(struct tr_buf *b)
 {
-	char *s = b->data;
+	char *s = b->data, *fit;
 
 	if (s == NULL)
 		s = calloc(1, 1);
+	else if (b->cap - b->len > DETACH_SLACK &&
+	         (fit = realloc(s, b->len + 1)) != NULL)
+		s = fit;
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;

@@ -49,7 +49,8 @@ void tr_buf_truncate(struct tr_buf *b, size_t len);
 /*
  * Hands the contents over to the caller as a malloc'ed NUL-terminated
  * string (an empty string when nothing was added; NULL only when out of
- * memory) and leaves the buffer empty.
+ * memory), without more than a little spare room after it, and leaves
+ * the buffer empty.
  */
 char *tr_buf_detach(struct tr_buf *b);
 

@@ -1,5 +1,9 @@
 /* test_buf.c — the size-capped buffer. */
 #include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "runner.h"
 #include "tributary/buf.h"
@@ -111,6 +115,40 @@ test_detach(void)
 	tr_buf_free(&b);
 }
 
+/*
+ * A detached string keeps little spare room: a buffer grown by doubling
+ * to hold 5,000 bytes has 8 KiB, and the string handed out is about its
+ * length, with its bytes intact (lengths on both sides of each doubling).
+ */
+static void
+test_detach_gives_back_spare_room(void)
+{
+	static const size_t lens[] = {1, 63, 64, 65, 300, 2049, 5000, 70000};
+	struct tr_buf b;
+	size_t i, j;
+	char *s;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		tr_buf_init(&b, 1 << 20);
+		for (j = 0; j < lens[i]; j++)
+			CHECK_INT(tr_buf_addc(&b, (char)('a' + j % 26)), 0);
+		CHECK(b.cap >= lens[i] + 1);
+		s = tr_buf_detach(&b);
+		CHECK(s != NULL);
+		CHECK_INT(strlen(s), lens[i]);
+		CHECK(s[lens[i] - 1] == (char)('a' + (lens[i] - 1) % 26));
+#ifdef __GLIBC__
+		/* 256 bytes of slack at most, and the allocator's rounding:
+		 * 16 bytes, or a page for a chunk of its own mapping */
+		CHECK(malloc_usable_size(s) <=
+		      lens[i] + 1 + 256 + (lens[i] >= 65536 ? 4096 : 16));
+#endif
+		free(s);
+		tr_buf_free(&b);
+	}
+}
+
 TR_TESTS(test_add_and_str, test_cap_is_enforced_and_buffer_kept,
     test_growth_keeps_bytes, test_caps_of_any_size,
-    test_embedded_nul_and_truncate, test_detach)
+    test_embedded_nul_and_truncate, test_detach,
+    test_detach_gives_back_spare_room)
