@@ -62,11 +62,17 @@
 #define SNIFF_MAX (64 * 1024)
 /* Alternate links named in a "not a feed" error. */
 #define MAX_ALT_LINKS 3
-/* Parsed articles queued for the writer thread at most (bytes of text).
- * In a cold round the writer is the slower side and the queue stays
- * full, so its size is resident memory and not speed: 512 KiB still
- * holds a few hundred articles. */
-#define WRITER_QUEUE_BYTES (1 << 19)
+/*
+ * Parsed articles queued for the writer thread at most (bytes of text),
+ * both of its queues together (writer.c). In a cold round the writer is
+ * the slower side, but it does not keep pace evenly: the preparing
+ * threads work ahead while it commits only as far as its queue has
+ * room. 1 MiB against 512 KiB: a cold round of 10,000 feeds about 10 %
+ * faster for 0.5-0.9 MB more peak RSS (bench/notes
+ * poll.10000.cold_floor_ratio); 2 MiB was faster still but over the
+ * round's memory target.
+ */
+#define WRITER_QUEUE_BYTES (1 << 20)
 
 /* A host of the round's feeds ("host:port"), kept once for all its
  * jobs, with its Retry-After hold. */

@@ -51,8 +51,8 @@ typedef void (*tr_writer_result_cb)(const struct tr_writer_result *r,
 /*
  * Starts the preparing and writer threads on st, groups st's writes
  * (tr_store_group_begin) and defers their indexing. max_bytes caps the
- * queued articles (about their text size), half of it for each of the
- * two queues. TR_ENOMEM, or
+ * queued articles (about their text size): a quarter of it for the
+ * preparing threads' queue, the rest for the writer thread's. TR_ENOMEM, or
  * TR_EINVAL when a thread cannot start (nothing is then left running).
  */
 int tr_writer_start(struct tr_writer **out, struct tr_store *st,

@@ -6,6 +6,11 @@
  * no more documents; bodies the parser handed out raw are sanitized on
  * the preparing thread into the very rows the inline sanitizer gives.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "runner.h"
@@ -1122,6 +1127,81 @@ test_nothing_stranded_below_a_batch(void)
 	}
 }
 
+/*
+ * Nice values of this process's threads named name (/proc/self/task/
+ * TID/stat: the comm in parentheses, then the 19th field), into nice;
+ * their number.
+ */
+static int
+thread_nices(const char *name, int *nice, int max)
+{
+	char path[300], line[512], *p;
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+	FILE *f;
+	int n = 0, i, v;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < max) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+		         e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		p = fgets(line, sizeof(line), f);
+		fclose(f);
+		if (p == NULL || (p = strchr(line, '(')) == NULL ||
+		    strncmp(p + 1, name, strlen(name)) != 0 ||
+		    p[1 + strlen(name)] != ')' ||
+		    (p = strrchr(line, ')')) == NULL)
+			continue;
+		/* after ") ": state is field 3, nice field 19 */
+		for (i = 3, p += 2; i < 19 && p != NULL; i++)
+			if ((p = strchr(p, ' ')) != NULL)
+				p++;
+		if (p != NULL && sscanf(p, "%d", &v) == 1)
+			nice[n++] = v;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The preparing threads run nicer than the process, so that the writer
+ * thread (the round's critical path) gets a core when it has work; the
+ * writer thread itself keeps the process's priority. */
+static void
+test_preparing_threads_yield_to_the_writer(void)
+{
+	char *path;
+	struct tr_store *st = open_store(&path);
+	struct tr_writer *w = NULL;
+	int nice[8], base, n, i;
+
+	errno = 0;
+	base = getpriority(PRIO_PROCESS, 0);
+	CHECK_INT(errno, 0);
+	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
+	/* the threads set their priority as they start */
+	for (i = 0; i < 200 && thread_nices("tr-prepare", nice, 8) < 2; i++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	for (i = 0; i < 200; i++) {
+		n = thread_nices("tr-prepare", nice, 8);
+		if (n == 2 && nice[0] == nice[1] && nice[0] != base)
+			break;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	CHECK_INT(n, 2);
+	CHECK_INT(nice[0], base + 5 > 19 ? 19 : base + 5);
+	CHECK_INT(nice[1], nice[0]);
+	CHECK_INT(thread_nices("tr-writer", nice, 8), 1);
+	CHECK_INT(nice[0], base);
+	tr_writer_stop(w);
+	tr_store_close(st);
+	rm_db(path);
+}
+
 TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_states_saved_in_order, test_tiny_queue,
          test_readers_see_writes_while_running,
@@ -1129,4 +1209,5 @@ TR_TESTS(test_interleaved_documents, test_error_and_discard,
          test_cancel_drops_queued_documents, test_items_as_stored,
          test_deferred_rows_same_as_inline, test_cancel_mid_queue,
          test_order_kept_across_preparing_threads,
-         test_nothing_stranded_below_a_batch)
+         test_nothing_stranded_below_a_batch,
+         test_preparing_threads_yield_to_the_writer)
