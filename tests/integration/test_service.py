@@ -594,11 +594,15 @@ def metrics_parse_and_move():
             def scrape():
                 return parse_metrics(get(port, "/metrics")[1])[0]
             # The store's gauges are refreshed once the round ends, a
-            # moment after its fetches are counted: wait for both.
+            # moment after its fetches are counted, and the round's time
+            # is set a moment after them (round_done): wait for all three.
             art = ("tributary_articles", "")
+            last = ("tributary_last_round_timestamp_seconds", "")
             s1 = wait_until(lambda: (lambda s: s if s.get(ok) == 1 and
-                                     s.get(art) == 4.0 else None)(scrape()),
-                            10, "a 200 counted and the articles gauge at 4")
+                                     s.get(art) == 4.0 and
+                                     s.get(last, 0) > 0 else None)(scrape()),
+                            10, "a 200 counted, the articles gauge at 4 "
+                            "and the round's time set")
             eq(s1.get(("tributary_articles_stored_total",
                        '{change="added"}')), 4.0, "articles added")
             eq(s1.get(("tributary_fetch_duration_seconds_count", "")), 1.0,
