@@ -1177,26 +1177,26 @@ test_preparing_threads_yield_to_the_writer(void)
 	char *path;
 	struct tr_store *st = open_store(&path);
 	struct tr_writer *w = NULL;
-	int nice[8], base, n, i;
+	int nice[8], wnice[8], base, n = 0, nw = 0, i;
 
 	errno = 0;
 	base = getpriority(PRIO_PROCESS, 0);
 	CHECK_INT(errno, 0);
 	CHECK_INT(tr_writer_start(&w, st, 1 << 20), 0);
-	/* the threads set their priority as they start */
-	for (i = 0; i < 200 && thread_nices("tr-prepare", nice, 8) < 2; i++)
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-	for (i = 0; i < 200; i++) {
+	/* the threads name themselves and set their priority as they start:
+	 * up to 5 s for that (slow under the sanitizers and memcheck) */
+	for (i = 0; i < 500; i++) {
 		n = thread_nices("tr-prepare", nice, 8);
-		if (n == 2 && nice[0] == nice[1] && nice[0] != base)
+		nw = thread_nices("tr-writer", wnice, 8);
+		if (n == 2 && nice[0] == nice[1] && nice[0] != base && nw == 1)
 			break;
 		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	}
 	CHECK_INT(n, 2);
 	CHECK_INT(nice[0], base + 5 > 19 ? 19 : base + 5);
 	CHECK_INT(nice[1], nice[0]);
-	CHECK_INT(thread_nices("tr-writer", nice, 8), 1);
-	CHECK_INT(nice[0], base);
+	CHECK_INT(nw, 1);
+	CHECK_INT(wnice[0], base);
 	tr_writer_stop(w);
 	tr_store_close(st);
 	rm_db(path);
