@@ -27,12 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
-#ifdef __linux__
-#include <sys/syscall.h>
-#endif
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -48,6 +44,7 @@
 #include "tributary/log.h"
 #include "tributary/render.h"
 #include "tributary/store.h"
+#include "tributary/thread.h"
 #include "tributary/url.h"
 
 #define MAX_ARGS TR_HTTP_MAX_ARGS
@@ -3067,14 +3064,9 @@ search_main(void *arg)
 	struct tr_http *srv = arg;
 	struct search_job *j;
 
-#ifdef __linux__
-	/*
-	 * Linux keeps a nice value per thread: searches yield the CPU to
-	 * libmicrohttpd's threads, so /healthz and cached documents answer
-	 * first when both want it. Best effort.
-	 */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-#endif
+	/* Searches yield the CPU to libmicrohttpd's threads, so /healthz
+	 * and cached documents answer first when both want it. */
+	tr_thread_nicer(10);
 	pthread_mutex_lock(&srv->search_lock);
 	for (;;) {
 		while (srv->search_head == NULL && !srv->search_stop)

@@ -28,21 +28,15 @@
  * message), so that nothing is reported stored that a failed commit
  * took back.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 #include <string.h>
 #include <time.h>
 
 #include "tributary/error.h"
 #include "tributary/log.h"
 #include "tributary/parse.h"
+#include "tributary/thread.h"
 #include "tributary/writer.h"
 
 /*
@@ -66,11 +60,10 @@
  * The writer thread is a cold round's critical path (one SQLite writer;
  * every other thread waits on it through the queues), and on a machine
  * of few cores it shared them evenly with the two preparing threads and
- * the fetching one. The preparing threads run this much nicer (Linux
- * gives each thread a nice value of its own), so that the writer gets
- * a core when it has work, and the writer's queue (three quarters of
- * the cap) is the larger one, so that they have room to work ahead
- * while it commits. Measured on two cores (bench/notes
+ * the fetching one. The preparing threads run this much nicer
+ * (tr_thread_nicer), so that the writer gets a core when it has work,
+ * and the writer's queue (three quarters of the cap) is the larger one,
+ * so that they have room to work ahead while it commits. Measured on two cores (bench/notes
  * poll.10000.cold_floor_ratio), a cold round of 10,000 feeds in three
  * pairs: 96.0-101.0 s against 107.7-111.2 s (with poll.c's 1 MiB cap
  * against 512 KiB shared evenly); nice alone 108.5 s.
@@ -647,9 +640,7 @@ run(void *arg)
 	size_t freed;
 	int n;
 
-#ifdef __linux__
-	prctl(PR_SET_NAME, "tr-writer", 0, 0, 0); /* for top -H, perf */
-#endif
+	tr_thread_name("tr-writer");
 	while ((o = take(w)) != NULL) {
 		/* The taken ones' bytes go back a batch at a time, so that
 		 * a producer waiting for room does not wait for them all. */
@@ -805,24 +796,6 @@ forward_locked(struct tr_writer *w)
 		pthread_cond_broadcast(&w->idle);
 }
 
-#ifdef __linux__
-/* The calling thread PREP_NICE nicer than it is (PREP_NICE); a thread may
- * always lower its own priority, and if it cannot, it runs as it is. */
-static void
-yield_to_writer(void)
-{
-	id_t tid = (id_t)syscall(SYS_gettid);
-	int nice;
-
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, tid);
-	if (errno == 0 &&
-	    setpriority(PRIO_PROCESS, tid, nice + PREP_NICE) != 0)
-		tr_log(TR_LOG_DEBUG, "writer: the preparing thread keeps its "
-		       "priority: %s", strerror(errno));
-}
-#endif
-
 static void *
 prep_run(void *arg)
 {
@@ -831,10 +804,8 @@ prep_run(void *arg)
 	int drop[BATCH_OPS];
 	int i, n;
 
-#ifdef __linux__
-	prctl(PR_SET_NAME, "tr-prepare", 0, 0, 0); /* for top -H, perf */
-	yield_to_writer();
-#endif
+	tr_thread_name("tr-prepare");
+	tr_thread_nicer(PREP_NICE);
 	while ((n = take_in(w, ops)) > 0) {
 		for (i = 0; i < n; i++) {
 			o = ops[i];
