@@ -452,13 +452,19 @@ static const struct rule rules[GUMBO_TAG_LAST + 1] = {
     [GUMBO_TAG_VIDEO] =
         K("src poster controls loop muted preload width height "),
     [GUMBO_TAG_WBR] = V(""),
-    /* Dropped with their contents: active content, embedding, forms'
-     * controls, raw text, the document's head, foreign content. */
-    [GUMBO_TAG_APPLET] = D,
+    /*
+     * Unwrapped (the default, not listed): elements whose children a
+     * browser shows when the element itself does nothing, as it does
+     * here: the fallback content of <object>, <applet> and <canvas>,
+     * the text of <marquee>, the contents of <map> (its <area>s have no
+     * text). Their <param>s and <embed>s are dropped below.
+     *
+     * Dropped with their contents: active content, embedding, forms'
+     * controls, raw text, the document's head, foreign content.
+     */
     [GUMBO_TAG_BASE] = D,
     [GUMBO_TAG_BGSOUND] = D,
     [GUMBO_TAG_BUTTON] = D,
-    [GUMBO_TAG_CANVAS] = D,
     [GUMBO_TAG_DATALIST] = D,
     [GUMBO_TAG_EMBED] = D,
     [GUMBO_TAG_FRAME] = D,
@@ -469,13 +475,10 @@ static const struct rule rules[GUMBO_TAG_LAST + 1] = {
     [GUMBO_TAG_ISINDEX] = D,
     [GUMBO_TAG_KEYGEN] = D,
     [GUMBO_TAG_LINK] = D,
-    [GUMBO_TAG_MAP] = D,
-    [GUMBO_TAG_MARQUEE] = D,
     [GUMBO_TAG_MENUITEM] = D,
     [GUMBO_TAG_META] = D,
     [GUMBO_TAG_NOEMBED] = D,
     [GUMBO_TAG_NOFRAMES] = D,
-    [GUMBO_TAG_OBJECT] = D,
     [GUMBO_TAG_OPTGROUP] = D,
     [GUMBO_TAG_OPTION] = D,
     [GUMBO_TAG_OUTPUT] = D,
