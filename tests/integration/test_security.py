@@ -780,9 +780,12 @@ def slow_clients_are_bounded_and_others_get_in():
     watchdog's period). Only in the moment the flood fills the server
     with connections younger than the 0.5 s that one is never evicted
     before (EVICT_MIN_MS in http.c), until the watchdog's next pass
-    makes room, may a new connection be closed unanswered: within 1 s
-    of the last slow connection opening, a refused /healthz is asked
-    again."""
+    makes room and libmicrohttpd has closed the evicted connections, may
+    a new connection be closed unanswered: within 2 s of the last slow
+    connection opening (4 s under a wrapper), a refused /healthz is
+    asked again. (The 0.5 s, the watchdog's 0.1 s period and the closing
+    took over 1 s on a two-core machine running the sanitized suite
+    beside this one.)"""
     with TempDir() as td:
         sv = Serve(td)
         socks = []
@@ -803,11 +806,12 @@ def slow_clients_are_bounded_and_others_get_in():
             # watchdog's pass is slower, so the wait follows both.
             slack = 3.0 if os.environ.get("TR_WRAPPER") else 1.0
             until = max(13.0, opened + 10.0 + slack)
+            full = 4.0 if os.environ.get("TR_WRAPPER") else 2.0
             refused = 0
             while time.monotonic() - t0 < until:
                 trickle(socks)
                 st, took = timed_healthz(sv.port)
-                if st == [] and time.monotonic() - t0 < opened + 1.0:
+                if st == [] and time.monotonic() - t0 < opened + full:
                     refused += 1
                     time.sleep(0.2)
                     continue
@@ -818,7 +822,7 @@ def slow_clients_are_bounded_and_others_get_in():
             left = sum(1 for s in socks if still_open(s))
             print("  %d slow connections opened in %.1fs; /healthz "
                   "answered %d times, slowest %.3fs, refused %d times "
-                  "in the first second; %d still open after %.1fs"
+                  "while the server was full; %d still open after %.1fs"
                   % (len(socks), opened, answered, worst, refused, left,
                      until))
             check(worst < 1.0, "/healthz took %.2fs" % worst)
