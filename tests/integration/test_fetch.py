@@ -537,14 +537,25 @@ def connection_refused_is_recorded():
 
 @test
 def dns_failure_and_connect_timeout_are_recorded():
+    """The connect timeout of 1 s applies (the default is 10 s): the
+    round with the silent host takes at most 5 s more than the same
+    command on the unresolvable feed alone, which measures what a
+    wrapper (valgrind) and a busy machine add to a run."""
+    with TempDir() as base:
+        conf = write_conf(base, [("nodns", "http://nonexistent.invalid/"
+                                  "f.xml")], connect_timeout="1s")
+        t0 = time.time()
+        eq(fetch(conf).rc, 1, "exit of the unresolvable feed alone")
+        alone = time.time() - t0
     with NeverAccepts() as hole, TempDir() as td:
         conf = write_conf(td, [("nodns", "http://nonexistent.invalid/f.xml"),
                                ("hole", hole.url("/f.xml"))],
                           connect_timeout="1s")
         t0 = time.time()
         r = fetch(conf)
+        took = time.time() - t0
         eq(r.rc, 1, "exit (%r)" % r)
-        check(time.time() - t0 < 8, "took %.1fs" % (time.time() - t0))
+        check(took < alone + 5, "took %.1fs, %.1fs alone" % (took, alone))
         contains(line_of(r, "nodns").lower(), "resolve")
         contains((feed_row(td, "nodns")["last_error"] or "").lower(),
                  "resolve")
