@@ -63,10 +63,10 @@
  * the fetching one. The preparing threads run this much nicer
  * (tr_thread_nicer), so that the writer gets a core when it has work,
  * and the writer's queue (three quarters of the cap) is the larger one,
- * so that they have room to work ahead while it commits. Measured on two cores (bench/notes
- * poll.10000.cold_floor_ratio), a cold round of 10,000 feeds in three
- * pairs: 96.0-101.0 s against 107.7-111.2 s (with poll.c's 1 MiB cap
- * against 512 KiB shared evenly); nice alone 108.5 s.
+ * so that they have room to work ahead while it commits. Measured on
+ * two cores (bench/notes poll.10000.cold_floor_ratio), a cold round of
+ * 10,000 feeds in three pairs: 96.0-101.0 s against 107.7-111.2 s (with
+ * poll.c's 1 MiB cap against 512 KiB shared evenly); nice alone 108.5 s.
  */
 #define PREP_NICE 5
 

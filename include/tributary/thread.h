@@ -10,7 +10,7 @@
 void tr_thread_name(const char *name);
 
 /*
- * Makes the calling thread by nicer than the process it belongs to
+ * Makes the calling thread `by` nicer than the process it belongs to
  * (Linux keeps a nice value per thread), so that the process's other
  * threads get the CPU first when both want it.
  */
