@@ -620,6 +620,16 @@ xml_warn(struct tr_parser *p, const char *kind, const char *msg, int bozo)
 	            msg, bozo);
 }
 
+/* Whether warning w is at or before line, col (add_warning's prefix). */
+static int
+warning_upto(const char *w, unsigned long line, unsigned long col)
+{
+	unsigned long l = 0, c = 0;
+
+	sscanf(w, "line %lu, column %lu", &l, &c);
+	return l < line || (l == line && c <= col);
+}
+
 /*
  * After a fatal XML error: the cleaner runs up to a chunk ahead of expat,
  * so repairs it reported past the error depend on where chunks ended.
@@ -631,15 +641,36 @@ drop_warnings_after(struct tr_parser *p, unsigned long line, unsigned long col)
 	size_t i, keep = 0;
 
 	for (i = 0; i < p->n_warnings; i++) {
-		unsigned long l = 0, c = 0;
-
-		sscanf(p->warnings[i], "line %lu, column %lu", &l, &c);
-		if (l < line || (l == line && c <= col))
+		if (warning_upto(p->warnings[i], line, col))
 			p->warnings[keep++] = p->warnings[i];
 		else
 			free(p->warnings[i]);
 	}
 	p->n_warnings = keep;
+}
+
+/*
+ * The warnings in document order, those at one place in the order they
+ * came: the cleaner reports its repairs up to a chunk ahead of expat's
+ * own warnings, so the order they came in depends on where chunks ended
+ * and on whether the document needed the cleaner. An insertion sort:
+ * there are at most MAX_WARNINGS, mostly in order already.
+ */
+static void
+sort_warnings(struct tr_parser *p)
+{
+	size_t i, j;
+
+	for (i = 1; i < p->n_warnings; i++) {
+		char *w = p->warnings[i];
+		unsigned long l = 0, c = 0;
+
+		sscanf(w, "line %lu, column %lu", &l, &c);
+		for (j = i; j > 0 && !warning_upto(p->warnings[j - 1], l, c);
+		     j--)
+			p->warnings[j] = p->warnings[j - 1];
+		p->warnings[j] = w;
+	}
 }
 
 /* Stops expat from a handler; tr_parser_feed returns rc. */
@@ -3704,6 +3735,7 @@ tr_parser_finish(struct tr_parser *p)
 	if (p->meta.ttl == 0 && p->sy_period > 0)
 		p->meta.ttl = p->sy_period / (p->sy_freq > 0 ? p->sy_freq : 1);
 	feed_fallbacks(p);
+	sort_warnings(p);
 	if (rc == TR_ENOMEM)
 		return rc;
 	return recognized(p) ? 0 : TR_EPARSE;
