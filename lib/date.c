@@ -297,6 +297,72 @@ month_lookup(const char *w)
 	return 0;
 }
 
+/*
+ * Month names of other languages, as feeds written with a localized
+ * date function carry them in RFC 822 dates ("16 Okt 2022", "3 déc.
+ * 2024"): German, French, Spanish, Italian, Portuguese and Dutch, full
+ * and abbreviated, lowercase (ASCII letters match in any case). No
+ * spelling names two months across these languages.
+ */
+static const struct foreign_month {
+	const char *name;
+	int mon;
+} foreign_months[] = {
+    {"januar", 1},     {"janvier", 1},   {"janv", 1},     {"ene", 1},
+    {"enero", 1},      {"gen", 1},       {"gennaio", 1},  {"janeiro", 1},
+    {"januari", 1},    {"februar", 2},   {"f\xc3\xa9vr", 2},
+    {"fevr", 2},       {"f\xc3\xa9v", 2}, {"fev", 2},
+    {"f\xc3\xa9vrier", 2}, {"fevrier", 2}, {"febrero", 2},
+    {"febbraio", 2},   {"fevereiro", 2}, {"februari", 2},
+    {"m\xc3\xa4r", 3}, {"m\xc3\xa4rz", 3}, {"maerz", 3}, {"mrz", 3},
+    {"mars", 3},       {"marzo", 3},     {"mar\xc3\xa7o", 3},
+    {"marco", 3},      {"maart", 3},     {"mrt", 3},      {"avr", 4},
+    {"avril", 4},      {"abr", 4},       {"abril", 4},    {"aprile", 4},
+    {"mai", 5},        {"mayo", 5},      {"mag", 5},      {"maggio", 5},
+    {"maio", 5},       {"mei", 5},       {"juni", 6},     {"juin", 6},
+    {"junio", 6},      {"giu", 6},       {"giugno", 6},   {"junho", 6},
+    {"juli", 7},       {"juil", 7},      {"juillet", 7},  {"julio", 7},
+    {"lug", 7},        {"luglio", 7},    {"julho", 7},    {"ao\xc3\xbbt", 8},
+    {"aout", 8},       {"ago", 8},       {"agosto", 8},   {"augustus", 8},
+    {"septembre", 9},  {"set", 9},       {"septiembre", 9},
+    {"setiembre", 9},  {"settembre", 9}, {"setembro", 9}, {"okt", 10},
+    {"oktober", 10},   {"octobre", 10},  {"octubre", 10}, {"ott", 10},
+    {"ottobre", 10},   {"out", 10},      {"outubro", 10}, {"novembre", 11},
+    {"noviembre", 11}, {"novembro", 11}, {"dez", 12},     {"dezember", 12},
+    {"d\xc3\xa9" "c", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12},
+    {"dic", 12},       {"diciembre", 12}, {"dicembre", 12},
+    {"dezembro", 12},
+};
+
+/* Month 1-12 for a month name in English or in a language above, or 0. */
+static int
+any_month_lookup(const char *w)
+{
+	size_t i;
+	int m = month_lookup(w);
+
+	for (i = 0; m == 0 && i < NELEM(foreign_months); i++)
+		if (strcasecmp(w, foreign_months[i].name) == 0)
+			m = foreign_months[i].mon;
+	return m;
+}
+
+/* Reads a word of letters, any byte of UTF-8 beyond ASCII among them. */
+static size_t
+month_word(const char **p, char *w, size_t size)
+{
+	size_t n = 0;
+
+	while (is_alpha((unsigned char)**p) || (unsigned char)**p >= 0x80) {
+		if (n + 1 < size)
+			w[n] = **p;
+		n++;
+		(*p)++;
+	}
+	w[n < size ? n : size - 1] = '\0';
+	return n;
+}
+
 static int
 weekday_lookup(const char *w)
 {
@@ -542,7 +608,8 @@ day_first(const char **p, struct fields *f)
 	if (**p == '-')
 		(*p)++;
 	skip_ws(p);
-	if (word(p, w, sizeof(w)) == 0 || (f->mon = month_lookup(w)) == 0)
+	n = (int)month_word(p, w, sizeof(w));
+	if (n == 0 || n >= (int)sizeof(w) || (f->mon = any_month_lookup(w)) == 0)
 		return TR_EINVAL;
 	if (**p == '.' || **p == ',')
 		(*p)++;
@@ -599,11 +666,16 @@ month_first(const char **p, struct fields *f)
 	return fixed_digits(p, 4, &f->year);
 }
 
+static int parse_iso(const char *s, int64_t *out);
+static int looks_iso(const char *s);
+
 /*
  * The RFC 822 family, with an optional weekday first. The weekday must be
  * an English name, or any word followed by a comma ("mer, 16 nov 2022":
  * the weekday carries nothing the date does not). It is not checked
  * against the date: feeds get it wrong, and the date is what counts.
+ * After a weekday may also come a date of the ISO form below (Perforce
+ * writes "Fri, 2006/09/15 08:19:53 EDT").
  */
 static int
 parse_rfc822(const char *s, int64_t *out)
@@ -625,17 +697,22 @@ parse_rfc822(const char *s, int64_t *out)
 			return TR_EINVAL;
 		memcpy(w, start, n);
 		w[n] = '\0';
-		if ((f.mon = month_lookup(w)) != 0) {
+		/* A word then a comma is a weekday ("mar., 03 déc. 2024":
+		 * French Tuesday), whatever else it may spell. */
+		if (*p != ',' && !(p[0] == '.' && p[1] == ',') &&
+		    (f.mon = month_lookup(w)) != 0) {
 			rc = month_first(&p, &f);
 			goto done;
 		}
-		if (*p == '.' && weekday_lookup(w))
+		if (*p == '.' && (weekday_lookup(w) || p[1] == ','))
 			p++;
 		if (*p == ',')
 			p++;
 		else if (!weekday_lookup(w) || !is_space((unsigned char)*p))
 			return TR_EINVAL;
 		skip_ws(&p);
+		if (looks_iso(p))
+			return parse_iso(p, out);
 		if (is_alpha((unsigned char)*p)) {
 			if (word(&p, w, sizeof(w)) == 0 ||
 			    (f.mon = month_lookup(w)) == 0)
@@ -688,12 +765,30 @@ iso_time(const char **p, struct fields *f, int basic)
 }
 
 /*
+ * The month of an extended date: two digits, or three with a leading
+ * zero ("2003-012-31", written so by a feed generator of Google's).
+ */
+static int
+iso_month(const char **p, int *mon)
+{
+	const char *q = *p;
+	int n = digits(&q, mon);
+
+	if (n != 2 && !(n == 3 && **p == '0'))
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/*
  * RFC 3339 / ISO 8601 / W3C-DTF: "2024", "2024-12", "2024-12-06", then
  * optionally 'T' (or spaces) and a time with optional seconds, fraction
  * and zone; or the basic form "20241206T093000Z". A time without a zone
  * is taken as UTC (W3C-DTF requires a zone; feeds leave it out). A space
  * before the zone and named zones ("2024-12-06 09:30:00 UTC") are
- * accepted as found in the wild.
+ * accepted as found in the wild, and so are slashes for the hyphens of a
+ * whole date ("2006/09/15 08:19:53 EDT", Perforce's form): with a
+ * four-digit year first the order is not in doubt.
  */
 static int
 parse_iso(const char *s, int64_t *out)
@@ -712,21 +807,24 @@ parse_iso(const char *s, int64_t *out)
 		f.day = v % 100;
 		p = q;
 	} else if (n == 4) {
+		char sep = q[0];
+
 		basic = 0;
 		f.year = v;
 		p = q;
-		if (*p == '-') {
-			p++;
-			if (fixed_digits(&p, 2, &f.mon) != 0)
-				return TR_EINVAL;
-			if (*p == '-') {
-				p++;
-				if (fixed_digits(&p, 2, &f.day) != 0)
-					return TR_EINVAL;
-			} else
-				goto done;
-		} else
+		if (sep != '-' && sep != '/')
 			goto done;
+		p++;
+		if (iso_month(&p, &f.mon) != 0)
+			return TR_EINVAL;
+		if (*p != sep) {
+			if (sep == '/')
+				return TR_EINVAL;
+			goto done;
+		}
+		p++;
+		if (fixed_digits(&p, 2, &f.day) != 0)
+			return TR_EINVAL;
 	} else
 		return TR_EINVAL;
 	if (*p == 'T' || *p == 't')
