@@ -818,11 +818,15 @@ end_entity(struct tr_clean *c, struct tr_buf *out)
 		 */
 		if (n >= 0x80 && n < 0xa0)
 			return emit_ref(out, tr_cp1252((unsigned char)n));
+		/* As HTML reads a reference to no character (§13.2.5.80:
+		 * zero, a surrogate, past U+10FFFF), and to a control XML
+		 * cannot carry: the replacement character shows that one
+		 * was there. */
 		if (!is_xml_char(n)) {
 			warn(c, "ref",
 			     "reference to a character XML forbids "
-			     "dropped");
-			return 0;
+			     "replaced by U+FFFD");
+			return emit_ref(out, 0xfffd);
 		}
 		/* XML writes hexadecimal references "&#x" only (XML 1.0
 		 * §4.1); HTML also accepts "&#X". */

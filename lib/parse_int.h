@@ -30,7 +30,9 @@ struct tr_clean;
  * windows-1252) and writes text expat accepts, repairing on the way:
  *  - HTML entities XML does not declare become numeric references;
  *    unknown ones and a bare '&' are escaped (&amp;);
- *  - characters XML forbids (C0 controls) are dropped;
+ *  - characters XML forbids (C0 controls) are dropped; references to
+ *    them, and to no character at all (&#0;, surrogates, past U+10FFFF),
+ *    become U+FFFD, as HTML reads the latter;
  *  - junk before the first element and after the last is dropped;
  *  - a close tag that skips open elements gets them closed first; a close
  *    tag matching nothing open is dropped;

@@ -894,13 +894,19 @@ test_character_references(void)
 	int rc;
 	char *out;
 
-	/* &#146; is windows-1252's quote in HTML; &#0; is no character. */
+	/* &#146; is windows-1252's quote in HTML; &#0;, a surrogate, a
+	 * number past U+10FFFF and a control XML forbids are no character
+	 * a document may carry: each becomes U+FFFD, as in HTML. */
 	out = parse_str("<rss><channel><item><title>a&#146;b&#x2019;c&#0;d"
-	                "&#65;</title></item></channel></rss>",
+	                "&#65;&#xD800;&#1114112;&#x110000;&#1;&#xFFFE;e"
+	                "</title></item></channel></rss>",
 	                NULL, &rc, &r);
 	CHECK_STR(r.first.title, "a\xe2\x80\x99"
 	                         "b\xe2\x80\x99"
-	                         "cdA");
+	                         "c\xef\xbf\xbd"
+	                         "dA\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	                         "\xef\xbf\xbd\xef\xbf\xbd"
+	                         "e");
 	CHECK(out && strstr(out, "\"bozo\":true"));
 	tr_article_free(&r.first);
 	free(out);

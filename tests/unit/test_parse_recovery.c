@@ -291,9 +291,9 @@ test_character_reference_repairs(void)
 	     RSS("", "<item><title>&#x41;</title></item>"),
 	     {"{title=[A] ", "bozo=0"},
 	     {0}},
-	    {"&#X0; is still no character",
+	    {"&#X0; is still no character: U+FFFD",
 	     RSS("", "<item><title>a&#X0;b</title></item>"),
-	     {"{title=[ab] ", "bozo=1"},
+	     {"{title=[a\xef\xbf\xbd" "b] ", "bozo=1"},
 	     {0}},
 	};
 
