@@ -197,7 +197,8 @@ cmp_label(const void *k, const void *e)
  * '-'), and what to open instead; sorted by label. GBK and gb2312 are
  * decoded as GB18030, their superset, as WHATWG Encoding §10.1 says
  * browsers do; EUC-KR as windows-949 likewise (§12.1). The rest are IANA
- * aliases (Character Sets registry) and the x-mac names of Mac code pages.
+ * aliases (Character Sets registry), the x-mac names of Mac code pages
+ * and the names Python gives them (macroman, maclatin2, ibm039).
  */
 static const struct label_alias {
 	const char *label, *iconv;
@@ -213,6 +214,7 @@ static const struct label_alias {
     {"gb-2312-80", "GB18030"},
     {"gb2312", "GB18030"},
     {"gbk", "GB18030"},
+    {"ibm039", "IBM037"},
     {"iso-8859-8-i", "ISO-8859-8"},
     {"iso-ir-149", "CP949"},
     {"iso-ir-58", "GB18030"},
@@ -223,7 +225,10 @@ static const struct label_alias {
     {"ksc5601", "CP949"},
     {"mac", "MACINTOSH"},
     {"mac-ukrainian", "MACUKRAINIAN"},
+    {"maccentraleurope", "MAC-CENTRALEUROPE"},
     {"macintosh", "MACINTOSH"},
+    {"maclatin2", "MAC-CENTRALEUROPE"},
+    {"macroman", "MACINTOSH"},
     {"windows-949", "CP949"},
     {"x-gbk", "GB18030"},
     {"x-mac-ce", "MAC-CENTRALEUROPE"},
@@ -337,6 +342,33 @@ sniff_pattern(const unsigned char *b, size_t n)
 	return NULL;
 }
 
+/*
+ * The encoding an EBCDIC document's XML declaration names (XML 1.0 App.
+ * F: it starts "<?xm" in EBCDIC, 4C 6F A7 94), read through IBM037,
+ * whose letters, digits and punctuation every EBCDIC code page shares.
+ * As tr_charset_xml_decl; "ibm037" when the declaration names none.
+ */
+static int
+ebcdic_decl(char *enc, size_t size, const unsigned char *b, size_t n)
+{
+	char raw[SNIFF_MAX], text[SNIFF_MAX], *in = raw, *out = text;
+	size_t inleft = n < sizeof(raw) ? n : sizeof(raw);
+	size_t outleft = sizeof(text);
+	iconv_t cd = iconv_open("UTF-8", "IBM037");
+	int r;
+
+	if (cd == (iconv_t)-1)
+		return 0;
+	memcpy(raw, b, inleft);
+	/* Characters beyond ASCII may not fit: the declaration does. */
+	(void)iconv(cd, &in, &inleft, &out, &outleft);
+	iconv_close(cd);
+	r = tr_charset_xml_decl(enc, size, text, sizeof(text) - outleft);
+	if (r == 0)
+		snprintf(enc, size, "ibm037");
+	return r < 0 ? r : 1;
+}
+
 /* Sets up the decoder for name; unknown names fall back to UTF-8. */
 static int
 open_decoder(struct tr_charset *cs, const char *label, const char *wide)
@@ -412,7 +444,10 @@ decide(struct tr_charset *cs, int final, size_t *skip)
 	}
 	wide = sniff_pattern(b, n);
 	if (wide == NULL) {
-		r = tr_charset_xml_decl(decl, sizeof(decl), (const char *)b, n);
+		r = n >= 4 && memcmp(b, "\x4c\x6f\xa7\x94", 4) == 0
+		        ? ebcdic_decl(decl, sizeof(decl), b, n)
+		        : tr_charset_xml_decl(decl, sizeof(decl),
+		                              (const char *)b, n);
 		if (r < 0 && !final && n < SNIFF_MAX)
 			return 0;
 	}

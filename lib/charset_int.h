@@ -6,8 +6,8 @@
  * mark wins; else the charset parameter of an XML media type
  * (text/xml, application/xml, any +xml); else the encoding named in the
  * XML declaration (found by sniffing the first bytes, also in UTF-16 and
- * UTF-32 without a BOM); else the charset parameter of any other media
- * type; else UTF-8.
+ * UTF-32 without a BOM, and in EBCDIC); else the charset parameter of
+ * any other media type; else UTF-8.
  *
  * ISO-8859-1, US-ASCII and windows-1252 are all decoded as windows-1252,
  * since real ISO-8859-1 feeds carry cp1252 bytes (and WHATWG Encoding
@@ -15,9 +15,10 @@
  * pre-cleaner checks it and reads invalid bytes as windows-1252. Anything
  * else goes through iconv(3). Labels match in any case with '_' or '-';
  * IANA and WHATWG aliases iconv lacks are mapped (gb2312 and GBK to
- * GB18030, x-mac-roman to MACINTOSH, csIBM861, bare code page numbers
- * "437"). A label that cannot be decoded is a warning, and the document is
- * read as UTF-8 (other bytes as windows-1252): never lost.
+ * GB18030, x-mac-roman and macroman to MACINTOSH, csIBM861, bare code
+ * page numbers "437"). A label that cannot be decoded is a warning, and
+ * the document is read as UTF-8 (other bytes as windows-1252): never
+ * lost.
  */
 #ifndef TRIBUTARY_CHARSET_INT_H
 #define TRIBUTARY_CHARSET_INT_H

@@ -588,7 +588,8 @@ clean_warn(void *arg, unsigned long line, unsigned long col, const char *kind,
 	struct tr_parser *p = arg;
 
 	if (!p->halt)
-		add_warning(p, line, col, kind, msg, 1);
+		add_warning(p, line, col, kind, msg,
+		            strcmp(kind, TR_CLEAN_NOTE) != 0);
 }
 
 static void

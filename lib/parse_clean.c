@@ -1378,7 +1378,9 @@ section_byte(struct tr_clean *c, struct tr_buf *out, unsigned char b)
  * then optionally encoding (an EncName, §4.3.3: [A-Za-z] ([A-Za-z0-9._] |
  * '-')*) and standalone ("yes" or "no"), in that order, quoted with ' or
  * ". What expat accepts the cleaner must too: the fast way gives expat
- * the document unchanged.
+ * the document unchanged. Returns 1 when so, 2 when the only fault is
+ * an encoding name that starts with a digit (a code page number, "437",
+ * which the charset decoder reads), else 0.
  */
 static int
 xml_decl_ok(const char *s, size_t n)
@@ -1387,6 +1389,7 @@ xml_decl_ok(const char *s, size_t n)
 	                                    "standalone"};
 	const char *end = s + n, *v, *q;
 	size_t i = 0, k, len;
+	int ok = 1;
 
 	if (n < 3 || memcmp(s, "xml", 3) != 0)
 		return 0;
@@ -1421,14 +1424,17 @@ xml_decl_ok(const char *s, size_t n)
 			    strchr("._-", v[k]) == NULL)
 				return 0;
 		if (i == 1 && (len == 0 || !((v[0] | 0x20) >= 'a' &&
-		                             (v[0] | 0x20) <= 'z')))
-			return 0;
+		                             (v[0] | 0x20) <= 'z'))) {
+			if (len == 0 || !(v[0] >= '0' && v[0] <= '9'))
+				return 0;
+			ok = 2;
+		}
 		if (i == 2 && !(len == 3 && memcmp(v, "yes", 3) == 0) &&
 		    !(len == 2 && memcmp(v, "no", 2) == 0))
 			return 0;
 		i++;
 	}
-	return s == end && i > 0;
+	return s == end && i > 0 ? ok : 0;
 }
 
 /*
@@ -1442,18 +1448,23 @@ static int
 xdecl_done(struct tr_clean *c, struct tr_buf *out)
 {
 	size_t i;
-	int rc;
+	int rc, ok = 0;
 
 	c->st = outside(c);
 	if (c->n_xdecl < 5 || memcmp(c->xdecl, "xml", 3) != 0 ||
 	    (!is_space((unsigned char)c->xdecl[3]) && c->xdecl[3] != '?') ||
-	    xml_decl_ok(c->xdecl, c->n_xdecl - 2)) {
+	    (ok = xml_decl_ok(c->xdecl, c->n_xdecl - 2)) == 1) {
 		/* well-formed, or another processing instruction */
 		if ((rc = emits(out, "<?")) != 0)
 			return rc;
 		return emit(out, c->xdecl, c->n_xdecl);
 	}
-	warn(c, "decl", "XML declaration not well-formed; rewritten");
+	if (ok == 2)
+		warn(c, TR_CLEAN_NOTE,
+		     "encoding name XML does not allow (it starts with a "
+		     "digit); read as the code page it names");
+	else
+		warn(c, "decl", "XML declaration not well-formed; rewritten");
 	if ((rc = emits(out, "<?xml version=\"1.0\"")) != 0)
 		return rc;
 	for (i = 0; i < c->n_xdecl && rc == 0; i++)

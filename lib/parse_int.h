@@ -18,6 +18,13 @@
  */
 int tr_html_entity(const char *name, unsigned int cp[2]);
 
+/*
+ * The kind of a note on something the document does that XML's grammar
+ * does not allow but that loses nothing and that readers take as meant
+ * (an encoding name "437"): reported, not a fault (not bozo).
+ */
+#define TR_CLEAN_NOTE "note"
+
 /* Reports one repair: line and column (1-based, bytes) and a message. */
 typedef void (*tr_clean_warn_fn)(void *arg, unsigned long line,
                                  unsigned long col, const char *kind,
@@ -40,7 +47,9 @@ struct tr_clean;
  *    it (the usual namespace for the well-known prefixes of feeds, else
  *    one that makes its elements unknown ones);
  *  - "&#X41;" becomes "&#x41;";
- *  - an XML declaration XML does not allow (encoding="437") is rewritten;
+ *  - an XML declaration XML does not allow is rewritten (one whose only
+ *    fault is an encoding name starting with a digit, "437", is noted,
+ *    not counted as a fault: the decoder read the name);
  *  - at the end, a cut tag is completed and elements still open closed.
  * Entities inside CDATA sections, comments, PIs and the DOCTYPE are left
  * alone; entities the internal DTD subset declares are left to expat.

@@ -4,6 +4,8 @@
  * whole, split at every offset and byte by byte.
  */
 #include <ctype.h>
+#include <iconv.h>
+#include <stdint.h>
 
 #include "charset_int.h"
 #include "runner.h"
@@ -287,6 +289,10 @@ test_label_aliases(void)
 	    {"x-mac-roman", "\x8e", "\xc3\xa9", 0},
 	    {"X-MAC-CYRILLIC", "\x80", "\xd0\x90", 0},
 	    {"x-mac-ce", "\x81", "\xc4\x80", 0},
+	    /* Python's names of the Mac code pages */
+	    {"macroman", "\x80", "\xc3\x84", 0},
+	    {"maclatin2", "\x81", "\xc4\x80", 0},
+	    {"maccentraleurope", "\x81", "\xc4\x80", 0},
 	    /* GBK-only characters in documents labelled gb2312 */
 	    {"gb2312", "\x81\x40", "\xe4\xb8\x82", 0},
 	    {"GBK", "\x81\x40", "\xe4\xb8\x82", 0},
@@ -340,5 +346,62 @@ test_label_aliases(void)
 	}
 }
 
+/*
+ * EBCDIC documents (XML 1.0 App. F: "<?xm" is 4C 6F A7 94): the
+ * declaration read through IBM037 names the code page, whose own bytes
+ * then decode the document; none named is IBM037; HTTP's charset of an
+ * XML type still wins. Each document is encoded here with iconv from
+ * its UTF-8 text, so that the table reads as text: the code pages differ
+ * in where they put '[' and letters beyond ASCII.
+ */
+static void
+test_ebcdic(void)
+{
+	static const struct {
+		const char *encode_as, *text, *ctype, *name;
+	} t[] = {
+	    {"IBM037", "<?xml version='1.0' encoding='cp037'?><a>[\xc3\x98]</a>",
+	     NULL, "cp037"},
+	    {"IBM500", "<?xml version='1.0' encoding='ibm500'?><a>[\xc3\x98]</a>",
+	     NULL, "ibm500"},
+	    {"IBM037", "<?xml version='1.0' encoding='ibm039'?><a>\xc3\x98</a>",
+	     NULL, "ibm039"},
+	    {"IBM037",
+	     "<?xml version='1.0' encoding='ebcdic-cp-us'?><a>\xc3\xa9</a>",
+	     NULL, "ebcdic-cp-us"},
+	    {"IBM1140",
+	     "<?xml version='1.0' encoding='ibm1140'?><a>\xe2\x82\xac</a>",
+	     NULL, "ibm1140"},
+	    {"IBM037", "<?xml version='1.0'?><a>\xc3\xa9</a>", NULL,
+	     "ibm037"},
+	    {"IBM500", "<?xml version='1.0' encoding='cp037'?><a>[</a>",
+	     "text/xml; charset=ibm500", "ibm500"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char doc[200], name[64], *in = (char *)(uintptr_t)t[i].text,
+		                         *o = doc, *out;
+		size_t inleft = strlen(in), left = sizeof(doc);
+		long split;
+		iconv_t cd = iconv_open(t[i].encode_as, "UTF-8");
+
+		CHECK(cd != (iconv_t)-1);
+		if (cd == (iconv_t)-1)
+			continue;
+		CHECK(iconv(cd, &in, &inleft, &o, &left) != (size_t)-1);
+		iconv_close(cd);
+		for (split = -1; split <= 7; split += 4) {
+			n_warnings = 0;
+			out = convert(doc, sizeof(doc) - left, t[i].ctype, split,
+			              name, sizeof(name));
+			CHECK_STR_CASE(t[i].text, out, t[i].text);
+			CHECK_STR_CASE(t[i].text, name, t[i].name);
+			CHECK_INT(n_warnings, 0);
+			free(out);
+		}
+	}
+}
+
 TR_TESTS(test_detection_table, test_invalid_sequences, test_content_type,
-         test_xml_decl, test_cp1252, test_label_aliases)
+         test_xml_decl, test_cp1252, test_label_aliases, test_ebcdic)

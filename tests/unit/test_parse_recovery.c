@@ -310,7 +310,7 @@ test_xml_declaration_repairs(void)
 	     "<?xml version=\"1.0\" encoding=\"437\"?><rss version=\"2.0\">"
 	     "<channel><title>T</title><item><title>A</title></item>"
 	     "</channel></rss>",
-	     {"{title=[A] ", "bozo=1 n=1", "declaration not well-formed"},
+	     {"{title=[A] ", "bozo=0 n=1", "encoding name XML does not allow"},
 	     {0}},
 	    {"encoding name with a space",
 	     "<?xml version=\"1.0\" encoding=\"utf 8\"?><rss><channel>"
@@ -326,7 +326,7 @@ test_xml_declaration_repairs(void)
 	     "<?xml version=\"1.0\"\n encoding=\"850\"\n?>\n<rss><channel>"
 	     "<item><title>A</title>\n&bogus;</item></channel></rss>",
 	     {"{title=[A] ", "line 5, column 7: undefined entity",
-	      "line 3, column 2: XML declaration"},
+	      "line 3, column 2: encoding name XML does not allow"},
 	     {0}},
 	    {"a good declaration is left alone",
 	     "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><rss>"
