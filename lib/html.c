@@ -1179,6 +1179,15 @@ inside_a(const struct san *s)
 	return 0;
 }
 
+/* Whether an element has a non-empty alt attribute. */
+static int
+has_alt(const GumboElement *e)
+{
+	const GumboAttribute *a = gumbo_get_attribute(&e->attributes, "alt");
+
+	return a != NULL && a->value[0] != '\0';
+}
+
 static int
 san_enter(void *arg, const GumboNode *n)
 {
@@ -1221,9 +1230,11 @@ san_enter(void *arg, const GumboNode *n)
 	r = &rules[e->tag];
 	if ((rc = put_attrs(s, e, r, &has_url)) != 0)
 		return rc;
-	/* An image or source without a usable source shows nothing. */
-	if (!has_url && (e->tag == GUMBO_TAG_IMG || e->tag == GUMBO_TAG_SOURCE ||
-	                 e->tag == GUMBO_TAG_TRACK))
+	/* An image or source without a usable source shows nothing, but
+	 * an image's alternative text, which a browser shows instead. */
+	if (!has_url && (e->tag == GUMBO_TAG_SOURCE ||
+	                 e->tag == GUMBO_TAG_TRACK ||
+	                 (e->tag == GUMBO_TAG_IMG && !has_alt(e))))
 		return 0;
 	if ((rc = tr_buf_addc(s->out, '<')) != 0 ||
 	    (rc = tr_buf_adds(s->out, gumbo_normalized_tagname(e->tag))) != 0 ||

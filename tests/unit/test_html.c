@@ -89,6 +89,12 @@ static const struct {
     {"<blockquote cite=\"javascript:alert(1)\">q</blockquote>",
      "<blockquote>q</blockquote>"},
     {"<img src=\"x:alert(1)\">", ""},
+    /* An image without a usable source keeps its alternative text. */
+    {"<img alt=\"\xeb\x85\x84\" />", "<img alt=\"\xeb\x85\x84\" />"},
+    {"<img src=\"javascript:alert(1)\" alt=\"a &lt;b&gt;\">",
+     "<img alt=\"a &lt;b&gt;\" />"},
+    {"<img alt=\"\">", ""},
+    {"<img>", ""},
     /* An http URL without "//" means another thing to each reader. */
     {"<a href=\"https:evil.example/x\">x</a>", "<a>x</a>"},
     {"<a href=\"http:\\\\evil.example\">x</a>", "<a>x</a>"},
