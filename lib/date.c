@@ -301,8 +301,9 @@ month_lookup(const char *w)
  * Month names of other languages, as feeds written with a localized
  * date function carry them in RFC 822 dates ("16 Okt 2022", "3 déc.
  * 2024"): German, French, Spanish, Italian, Portuguese and Dutch, full
- * and abbreviated, lowercase (ASCII letters match in any case). No
- * spelling names two months across these languages.
+ * and abbreviated, lowercase (ASCII letters match in any case), and
+ * Greek abbreviations. No spelling names two months across these
+ * languages.
  */
 static const struct foreign_month {
 	const char *name;
@@ -332,6 +333,31 @@ static const struct foreign_month {
     {"d\xc3\xa9" "c", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12},
     {"dic", 12},       {"diciembre", 12}, {"dicembre", 12},
     {"dezembro", 12},
+    /* Greek, capitalized as written (strcasecmp folds ASCII only). */
+    {"\xce\x99\xce\xb1\xce\xbd", 1}, /* Ιαν */
+    {"\xce\xa6\xce\xb5\xce\xb2", 2}, /* Φεβ */
+    {"\xce\x9c\xce\xb1\xcf\x81", 3}, /* Μαρ */
+    {"\xce\x9c\xce\xac\xcf\x81", 3}, /* Μάρ */
+    {"\xce\x9c\xce\xac\xcf\x8e", 3}, /* Μάώ */
+    {"\xce\x9c\xce\xb1\xcf\x8e", 3}, /* Μαώ */
+    {"\xce\x91\xcf\x80\xcf\x81", 4}, /* Απρ */
+    {"\xce\x9c\xce\xac\xce\xb9", 5}, /* Μάι */
+    {"\xce\x9c\xce\xb1\xcf\x8a", 5}, /* Μαϊ */
+    {"\xce\x9c\xce\xb1\xce\xb9", 5}, /* Μαι */
+    {"\xce\x9c\xce\xb1\xce\x90", 5}, /* Μαΐ */
+    {"\xce\x99\xce\xbf\xcf\x8d\xce\xbd", 6}, /* Ιούν */
+    {"\xce\x99\xce\xbf\xcf\x85\xce\xbd", 6}, /* Ιουν */
+    {"\xce\x99\xce\xbf\xce\xbd", 6}, /* Ιον */
+    {"\xce\x99\xce\xbf\xcf\x8d\xce\xbb", 7}, /* Ιούλ */
+    {"\xce\x99\xce\xbf\xcf\x85\xce\xbb", 7}, /* Ιουλ */
+    {"\xce\x99\xce\xbf\xce\xbb", 7}, /* Ιολ */
+    {"\xce\x91\xcf\x8d\xce\xb3", 8}, /* Αύγ */
+    {"\xce\x91\xcf\x85\xce\xb3", 8}, /* Αυγ */
+    {"\xce\xa3\xce\xb5\xcf\x80", 9}, /* Σεπ */
+    {"\xce\x9f\xce\xba\xcf\x84", 10}, /* Οκτ */
+    {"\xce\x9d\xce\xbf\xce\xad", 11}, /* Νοέ */
+    {"\xce\x9d\xce\xbf\xce\xb5", 11}, /* Νοε */
+    {"\xce\x94\xce\xb5\xce\xba", 12}, /* Δεκ */
 };
 
 /* Month 1-12 for a month name in English or in a language above, or 0. */

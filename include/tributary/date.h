@@ -4,7 +4,7 @@
  * Parsing accepts RFC 822/1123 and their variants found in the wild
  * (2- or 4-digit years, missing weekday or seconds, one-digit days, named
  * and military zones, offsets with or without colon, month names in
- * German, French, Spanish, Italian, Portuguese and Dutch), RFC 3339,
+ * German, French, Spanish, Italian, Portuguese, Dutch and Greek), RFC 3339,
  * ISO 8601 and W3C-DTF (fractional seconds, partial dates, "2006/09/15"),
  * and asctime. Every result is Unix seconds in UTC.
  */

@@ -113,6 +113,10 @@ static const struct date_case date_table[] = {
     {"vr, 01 mrt 2024 10:00:00 GMT", "2024-03-01T10:00:00Z"},
     {"Mar. 6, 2024", "2024-03-06T00:00:00Z"},
     {"mar, 06 dic 2024", "2024-12-06T00:00:00Z"},
+    {"\xce\x9a\xcf\x85\xcf\x81, 11 \xce\x99\xce\xbf\xcf\x8d\xce\xbb 2004"
+     " 12:00:00 EST", "2004-07-11T17:00:00Z"},
+    {"\xce\xa4\xce\xb5\xcf\x84, 03 \xce\x94\xce\xb5\xce\xba 2008"
+     " 09:00:00 +0200", "2008-12-03T07:00:00Z"},
     {"Tue, 01 Foo 2024 10:00:00 GMT", NULL},
     {"Tue, 01 \xc3\xa9t\xc3\xa9 2024 10:00:00 GMT", NULL},
     {"Tue, 01 Dezembrozzzzzzzzzzzzzzzzz 2024", NULL},
