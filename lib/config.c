@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1638,6 +1639,10 @@ tr_config_public_url(const struct tr_feed_conf *f, const char *url)
 		return strdup(f->public_url);
 	if (url == NULL || *url == '\0')
 		url = f ? f->url : NULL;
+	/* A file's URL is a path on this machine: no reader can fetch it,
+	 * and it tells the world where tributary's files are. */
+	if (url != NULL && strncasecmp(url, "file:", 5) == 0)
+		return NULL;
 	return tr_url_public(url);
 }
 

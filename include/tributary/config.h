@@ -140,13 +140,14 @@ void tr_config_feed_html_policy(struct tr_html_policy *out,
     const struct tr_config *cfg, const struct tr_feed_conf *f);
 
 /*
- * The address outputs show for feed f (OPML, each entry's source, JSON's
- * _source.feed_url, tributary feeds, logs): NULL when f is private;
- * else f->public_url when set; else tr_url_public() of url, the address
- * the feed is fetched from now (its configured URL, or where it moved
- * permanently; f->url when url is NULL). f may be NULL for a feed no
- * longer in the config: then tr_url_public(url). malloc'ed; NULL also
- * when nothing of url may be shown or out of memory.
+ * The address the published outputs show for feed f (OPML, each
+ * entry's source in every format): NULL when f is private; else
+ * f->public_url when set; else tr_url_public() of url, the address the
+ * feed is fetched from now (its configured URL, or where it moved
+ * permanently; f->url when url is NULL), but NULL for a file: URL (a
+ * path on this machine). f may be NULL for a feed no longer in the
+ * config: then the same of url. malloc'ed; NULL also when nothing of
+ * url may be shown or out of memory.
  */
 char *tr_config_public_url(const struct tr_feed_conf *f, const char *url);
 

@@ -30,6 +30,7 @@ title = Test planet
 
 [feed "alpha"]
 url = file:alpha.rss
+public_url = https://alpha.example/feed.rss
 tags = one, two
 
 [feed "beta"]
@@ -177,7 +178,12 @@ def rss_read_by_feedparser():
         three = by["https://alpha.example/posts/3?utm_source=rss&a=1"]
         eq(three.enclosures[0].length, "0", "unknown length")
         eq(one.source.title, "Alpha & Sons", "source")
-        contains(text, '<source url="')
+        eq(one.source.href, "https://alpha.example/feed.rss", "source url")
+        # beta is read from a file and has no public_url: its path on
+        # this machine is shown nowhere, and RSS's <source> needs a url.
+        check("file:" not in text and t.path not in text,
+              "a file feed's path published")
+        eq(text.count("<source "), 3, "sources: alpha's three items only")
 
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
@@ -582,7 +588,12 @@ url = https://lwn.net/headlines/rss
         time.sleep(1.1)
         eq(export(conf, "--format", "opml"), opml, "second export")
         contains(opml, 'htmlUrl="https://alpha.example/"')
+        contains(opml, 'xmlUrl="https://alpha.example/feed.rss"')
         contains(opml, 'category="/one,/two"')
+        # beta is read from a file (no public_url): not an address
+        # another reader can subscribe to, and a path on this machine.
+        check("file:" not in opml and 'tributary:name="beta"' not in opml,
+              "file feed in the OPML: %s" % opml)
 
 
 # Feeds whose sections must come back the same through OPML export and

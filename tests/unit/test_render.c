@@ -786,7 +786,7 @@ static void
 test_opml(void)
 {
 	char *tags1[2];
-	struct tr_feed_conf feeds[2];
+	struct tr_feed_conf feeds[3];
 	struct tr_config cfg;
 	struct tr_buf out;
 	struct rec r;
@@ -801,10 +801,15 @@ test_opml(void)
 	feeds[0].title = S("World \x01News");
 	feeds[0].tags = tags1;
 	feeds[0].n_tags = 2;
+	/* A file's path is not an address to show: left out, unless the
+	 * feed has a public_url. */
 	feeds[1].name = S("plain");
 	feeds[1].url = S("file:///tmp/plain.xml");
+	feeds[2].name = S("local");
+	feeds[2].url = S("file:///srv/feeds/local.xml");
+	feeds[2].public_url = S("https://example.org/local.xml");
 	cfg.feeds = feeds;
-	cfg.n_feeds = 2;
+	cfg.n_feeds = 3;
 	tr_buf_init(&out, 1 << 16);
 	CHECK_INT(tr_render_opml(&out, &cfg, NULL), 0);
 	CHECK(xml_parse(&r, out.data, out.len));
@@ -814,7 +819,11 @@ test_opml(void)
 	CHECK(has(&r, "/opml/body/outline@xmlUrl",
 	    "https://example.org/world.xml?a=1&b=2"));
 	CHECK(has(&r, "/opml/body/outline@title", "World News"));
-	CHECK(has(&r, "/opml/body/outline@text", "plain"));
+	CHECK(has(&r, "/opml/body/outline@text", "local"));
+	CHECK(has(&r, "/opml/body/outline@xmlUrl",
+	    "https://example.org/local.xml"));
+	CHECK(strstr(out.data, "\"plain\"") == NULL);
+	CHECK(strstr(out.data, "file:") == NULL);
 	CHECK(has(&r, "/opml/body/outline@type", "rss"));
 	CHECK(has(&r, "/opml/body/outline@category", "/world,/news & views"));
 	CHECK_INT(count(&r, "/opml/body/outline@category"), 1);
