@@ -182,6 +182,8 @@ enum tag {
 	T_MEDIA_DESCRIPTION,
 	T_MEDIA_GROUP,
 	T_MEDIA_THUMBNAIL,
+	T_MEDIA_PLAYER,
+	T_MEDIA_TITLE,
 	T_SY_FREQUENCY,
 	T_SY_PERIOD,
 	T_IT_AUTHOR,
@@ -249,7 +251,9 @@ static const struct tag_entry {
     {FAM_MEDIA, "content", T_MEDIA_CONTENT},
     {FAM_MEDIA, "description", T_MEDIA_DESCRIPTION},
     {FAM_MEDIA, "group", T_MEDIA_GROUP},
+    {FAM_MEDIA, "player", T_MEDIA_PLAYER},
     {FAM_MEDIA, "thumbnail", T_MEDIA_THUMBNAIL},
+    {FAM_MEDIA, "title", T_MEDIA_TITLE},
     {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
     {FAM_SY, "updatePeriod", T_SY_PERIOD},
     {FAM_ITUNES, "author", T_IT_AUTHOR},
@@ -266,7 +270,7 @@ enum role {
 	R_ITEM,     /* <item>, <entry> */
 	R_PERSON,   /* Atom <author> */
 	R_SOURCE,   /* Atom <source> in an entry */
-	R_GROUP,    /* <media:group> in an item */
+	R_GROUP,    /* <media:group> or <media:content> in an item */
 	R_LOOSE,    /* inside an unknown root: items and titles at any depth */
 	R_FIELD,    /* an element whose text is being read */
 	R_SER,      /* markup inside a field, serialized into it */
@@ -293,6 +297,7 @@ enum target {
 	X_I_SOURCE,
 	X_I_ITUNES_AUTHOR, /* itunes:author: the author when none other */
 	X_I_FALLBACK_SUMMARY, /* itunes:summary, media:description */
+	X_I_FALLBACK_TITLE, /* media:title */
 	X_I_KEYWORDS,      /* itunes:keywords: comma-separated categories */
 	X_I_ATOM_LINK,     /* an atom:link with its URL as text */
 	X_F_TITLE,
@@ -348,6 +353,7 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_IT_AUTHOR] = X_I_ITUNES_AUTHOR,
             [T_IT_SUMMARY] = X_I_FALLBACK_SUMMARY,
             [T_MEDIA_DESCRIPTION] = X_I_FALLBACK_SUMMARY,
+            [T_MEDIA_TITLE] = X_I_FALLBACK_TITLE,
             [T_IT_KEYWORDS] = X_I_KEYWORDS,
             [T_CATEGORY] = X_I_CATEGORY,
             [T_DC_SUBJECT] = X_I_CATEGORY,
@@ -417,6 +423,8 @@ struct frame {
 /* Caps on what one item may carry; the rest is ignored, with a warning. */
 #define MAX_CATEGORIES 1000
 #define MAX_ENCLOSURES 200
+/* The authors a feed or an entry's atom:source names that are kept. */
+#define MAX_PEOPLE 16
 
 /*
  * The strings an item already has (categories, enclosure URLs), so that
@@ -492,6 +500,11 @@ struct tr_parser {
 	/* What fills an item's gaps at its end, when nothing better came. */
 	char *item_itunes_author; /* itunes:author */
 	char *fallback_summary;   /* itunes:summary, media:description */
+	char *fallback_title;     /* media:title */
+	/* Atom: the entry's atom:source authors, which it has when it has
+	 * none of its own (RFC 4287 §4.2.1), before the feed's. */
+	struct tr_person source_people[MAX_PEOPLE];
+	size_t n_source_people;
 	char *rdf_about;          /* RSS 1.0: the item's URI */
 	/* The base each HTML body is read against: the xml:base in scope at
 	 * its element, else the document's URL (copies; NULL: none). */
@@ -502,7 +515,8 @@ struct tr_parser {
 	/* An atom:link whose URL is its text: its attributes till it ends. */
 	char link_rel[64], link_type[128], link_length[32];
 	/* The document's author, which items without one take. */
-	struct tr_person feed_person;
+	struct tr_person feed_people[MAX_PEOPLE]; /* the feed's authors */
+	size_t n_feed_people;
 	char *feed_itunes_author;
 	char *fallback_subtitle; /* itunes:summary, itunes:subtitle */
 	int have_lastbuild;      /* meta.updated is the lastBuildDate */
@@ -1277,13 +1291,13 @@ begin_field(struct tr_parser *p, int target, const char **atts, enum tag tag)
 		p->mode = M_HTML;
 		break;
 	case T_IT_SUMMARY:
-	case T_MEDIA_DESCRIPTION: {
+	case T_MEDIA_DESCRIPTION:
+	case T_MEDIA_TITLE: {
 		/* Plain text (Media RSS: type="plain" unless "html"). */
 		const char *type = attr(atts, "type");
 
 		p->atom_text = 1;
-		if (tag == T_MEDIA_DESCRIPTION && type &&
-		    strcmp(type, "html") == 0)
+		if (tag != T_IT_SUMMARY && type && strcmp(type, "html") == 0)
 			p->mode = M_HTML;
 		break;
 	}
@@ -1638,14 +1652,19 @@ has_http_scheme(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+static void people_clear(struct tr_person *list, size_t *n);
+
 /* The per-item state beside the record (see struct tr_parser). */
 static void
 item_extras_clear(struct tr_parser *p)
 {
 	free(p->item_itunes_author);
 	free(p->fallback_summary);
+	free(p->fallback_title);
 	free(p->rdf_about);
 	p->item_itunes_author = p->fallback_summary = p->rdf_about = NULL;
+	p->fallback_title = NULL;
+	people_clear(p->source_people, &p->n_source_people);
 	free(p->summary_base);
 	free(p->content_base);
 	free(p->fallback_base);
@@ -1674,22 +1693,102 @@ person_copy(struct tr_person *dst, const struct tr_person *src)
 }
 
 /*
- * An item without an author of its own takes its itunes:author, else the
- * feed's author (RSS channel <author>, managingEditor, dc:creator, Atom
- * feed author, else the channel's itunes:author): the one the document
- * named before the item.
+ * Appends *pe (taken over, *pe left empty) to a list of n people, unless
+ * it names no one or the list holds MAX_PEOPLE already.
+ */
+static void
+people_add(struct tr_person *list, size_t *n, struct tr_person *pe)
+{
+	if ((pe->name || pe->email || pe->uri) && *n < MAX_PEOPLE) {
+		list[(*n)++] = *pe;
+		memset(pe, 0, sizeof(*pe));
+	}
+	person_clear(pe);
+}
+
+static void
+people_clear(struct tr_person *list, size_t *n)
+{
+	while (*n > 0)
+		person_clear(&list[--(*n)]);
+}
+
+/* Copies every person of a list to the item being read. */
+static void
+people_inherit(struct tr_parser *p, const struct tr_person *list, size_t n)
+{
+	struct tr_person pe;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		person_copy(&pe, &list[i]);
+		add_person(p, &pe);
+		person_clear(&pe);
+	}
+}
+
+/*
+ * The feed's author as one line: its authors' names (else addresses),
+ * joined with ", ". NULL when it names none.
+ */
+static char *
+people_display(const struct tr_person *list, size_t n)
+{
+	struct tr_buf b;
+	size_t i;
+
+	tr_buf_init(&b, 1 << 16);
+	for (i = 0; i < n; i++) {
+		const char *s = list[i].name ? list[i].name : list[i].email;
+
+		if (s == NULL)
+			continue;
+		if (b.len > 0)
+			tr_buf_add(&b, ", ", 2);
+		tr_buf_adds(&b, s);
+	}
+	if (b.len == 0) {
+		tr_buf_free(&b);
+		return NULL;
+	}
+	return tr_buf_detach(&b);
+}
+
+/* Whether a list of people names someone: a name or an address. */
+static int
+people_named(const struct tr_person *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i].name || list[i].email)
+			return 1;
+	return 0;
+}
+
+/*
+ * An item without an author of its own (one with a name or an address:
+ * an Atom author that gives only a URI names no one) takes its
+ * itunes:author, else its atom:source's authors, else the feed's
+ * authors (RSS channel <author>, managingEditor, dc:creator, Atom feed
+ * authors, else the channel's itunes:author): those the document named
+ * before the item.
  */
 static void
 inherit_author(struct tr_parser *p)
 {
+	struct tr_article *a = &p->art;
 	struct tr_person pe;
-	const struct tr_person *f = &p->feed_person;
 
+	while (a->n_authors > 0)
+		person_clear(&a->authors[--a->n_authors]);
 	memset(&pe, 0, sizeof(pe));
 	if (p->item_itunes_author)
 		parse_rss_person(&pe, p->item_itunes_author);
-	else if (f->name || f->email || f->uri)
-		person_copy(&pe, f);
+	else if (people_named(p->source_people, p->n_source_people))
+		people_inherit(p, p->source_people, p->n_source_people);
+	else if (people_named(p->feed_people, p->n_feed_people))
+		people_inherit(p, p->feed_people, p->n_feed_people);
 	else if (p->feed_itunes_author)
 		parse_rss_person(&pe, p->feed_itunes_author);
 	add_person(p, &pe);
@@ -1951,8 +2050,12 @@ end_item(struct tr_parser *p)
 		p->summary_base = p->fallback_base;
 		p->fallback_base = NULL;
 	}
-	if (a->n_authors == 0)
+	if (!people_named(a->authors, a->n_authors))
 		inherit_author(p);
+	if (a->title == NULL && p->fallback_title) {
+		a->title = p->fallback_title;
+		p->fallback_title = NULL;
+	}
 	/* RSS 2.0: a permalink guid is the item's URL when there is no link. */
 	if (a->link == NULL && a->guid && a->guid_is_permalink &&
 	    has_http_scheme(a->guid))
@@ -2126,6 +2229,23 @@ field_id(struct tr_parser *p)
 	return s;
 }
 
+/*
+ * media:player: the page that plays the item's media, its link when it
+ * has no other (Media RSS §5.10; a player URL is a web page).
+ */
+static void
+media_player(struct tr_parser *p, const char **atts)
+{
+	const char *u = attr(atts, "url");
+	char *r;
+
+	if (u == NULL || p->alt_rank > 0 ||
+	    (r = resolve_keep(p, cur_base(p), u)) == NULL)
+		return;
+	set_str(&p->alt_link, r);
+	p->alt_rank = 1;
+}
+
 /* media:thumbnail: the item's picture (the first one), not an enclosure. */
 static void
 set_image(struct tr_parser *p, const char **atts)
@@ -2203,6 +2323,9 @@ end_item_field(struct tr_parser *p)
 		break;
 	case X_I_FALLBACK_SUMMARY:
 		set_first_html(p, &p->fallback_summary, &p->fallback_base);
+		break;
+	case X_I_FALLBACK_TITLE:
+		set_first(&p->fallback_title, field_text(p));
 		break;
 	case X_I_KEYWORDS:
 		s = field_text(p);
@@ -2303,8 +2426,8 @@ end_feed_field(struct tr_parser *p)
 		if ((s = field_text(p)) != NULL && m->author == NULL) {
 			parse_rss_person(&pe, s);
 			m->author = person_display(&pe);
-			person_clear(&p->feed_person);
-			p->feed_person = pe;
+			people_clear(p->feed_people, &p->n_feed_people);
+			people_add(p->feed_people, &p->n_feed_people, &pe);
 		}
 		break;
 	case X_F_TTL:
@@ -2676,9 +2799,12 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		case T_MEDIA_CONTENT:
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
-			return R_NONE;
+			return R_GROUP; /* its title, description, player */
 		case T_MEDIA_THUMBNAIL:
 			set_image(p, atts);
+			return R_NONE;
+		case T_MEDIA_PLAYER:
+			media_player(p, atts);
 			return R_NONE;
 		case T_MEDIA_GROUP:
 			return R_GROUP;
@@ -2730,19 +2856,31 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			return R_LOOSE;
 		break;
 	case R_GROUP:
-		if (tag == T_MEDIA_CONTENT)
+		if (tag == T_MEDIA_CONTENT) {
 			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
 			              attr(atts, "fileSize"));
-		else if (tag == T_MEDIA_THUMBNAIL)
+			return R_GROUP;
+		}
+		if (tag == T_MEDIA_THUMBNAIL)
 			set_image(p, atts);
-		if (tag != T_MEDIA_DESCRIPTION)
+		else if (tag == T_MEDIA_PLAYER)
+			media_player(p, atts);
+		else if (tag == T_MEDIA_DESCRIPTION)
+			target = X_I_FALLBACK_SUMMARY;
+		else if (tag == T_MEDIA_TITLE)
+			target = X_I_FALLBACK_TITLE;
+		if (target == X_NONE)
 			return R_NONE;
-		target = X_I_FALLBACK_SUMMARY;
 		break;
 	case R_SOURCE:
 		if (tag == T_A_LINK)
 			target = atom_link_start(p, R_SOURCE, atts,
 			                         X_S_ATOM_LINK);
+		if (tag == T_A_AUTHOR) {
+			p->person_owner = R_SOURCE;
+			memset(&p->person, 0, sizeof(p->person));
+			return R_PERSON;
+		}
 		break;
 	default:
 		break;
@@ -2952,11 +3090,16 @@ end_person(struct tr_parser *p)
 
 	if (p->person_owner == R_ITEM && p->in_item)
 		add_person(p, pe);
-	else if (p->person_owner == R_CHANNEL && p->meta.author == NULL &&
-	         (p->meta.author = person_display(pe)) != NULL) {
-		person_clear(&p->feed_person);
-		p->feed_person = *pe;
-		memset(pe, 0, sizeof(*pe));
+	else if (p->person_owner == R_SOURCE && p->in_item)
+		people_add(p->source_people, &p->n_source_people, pe);
+	else if (p->person_owner == R_CHANNEL &&
+	         (pe->name || pe->email)) {
+		/* Every author of an Atom feed is every entry's that has
+		 * none (RFC 4287 §4.2.1). */
+		people_add(p->feed_people, &p->n_feed_people, pe);
+		free(p->meta.author);
+		p->meta.author =
+		    people_display(p->feed_people, p->n_feed_people);
 	}
 	person_clear(pe);
 }
@@ -3087,7 +3230,7 @@ setup_expat(struct tr_parser *p)
 static void
 feed_extras_clear(struct tr_parser *p)
 {
-	person_clear(&p->feed_person);
+	people_clear(p->feed_people, &p->n_feed_people);
 	free(p->feed_itunes_author);
 	free(p->fallback_subtitle);
 	p->feed_itunes_author = p->fallback_subtitle = NULL;

@@ -328,6 +328,41 @@ test_authors(void)
 	     ATOM("<author><name>Feed</name></author><entry><id>urn:x:1</id>"
 	          "<author><name>Own</name></author></entry>"),
 	     NULL, 0, "authors", "Own<>", 0},
+	    /* RFC 4287 §4.2.1: an entry without authors has its source's,
+	     * else every author of the feed. */
+	    {"atom entry takes every feed author",
+	     ATOM("<author><name>A</name></author><author><name>B</name>"
+	          "</author><entry><id>urn:x:1</id></entry>"),
+	     NULL, 0, "authors", "A<>|B<>", 0},
+	    {"atom feed author is every author's name",
+	     ATOM("<author><name>A</name></author><author><email>b@x.org"
+	          "</email></author><author><uri>http://x.org/</uri></author>"),
+	     NULL, -1, "feed.author", "A, b@x.org", 0},
+	    {"atom entry takes its source's authors",
+	     ATOM("<author><name>Feed</name></author><entry><id>urn:x:1</id>"
+	          "<source><author><name>S1</name></author><author><name>S2"
+	          "</name></author></source></entry>"),
+	     NULL, 0, "authors", "S1<>|S2<>", 0},
+	    {"atom entry's own author wins over its source's",
+	     ATOM("<entry><id>urn:x:1</id><source><author><name>S</name>"
+	          "</author></source><author><name>Own</name></author>"
+	          "</entry>"),
+	     NULL, 0, "authors", "Own<>", 0},
+	    {"source authors are the entry's own, not the next entry's",
+	     ATOM("<author><name>Feed</name></author><entry><id>urn:x:1</id>"
+	          "<source><author><name>S</name></author></source></entry>"
+	          "<entry><id>urn:x:2</id></entry>"),
+	     NULL, 1, "authors", "Feed<>", 0},
+	    {"an author with only a URI names no one: the feed's",
+	     ATOM("<author><name>Feed</name></author><entry><id>urn:x:1</id>"
+	          "<author><uri>http://x.org/</uri></author><author><name>"
+	          "</name></author></entry>"),
+	     NULL, 0, "authors", "Feed<>", 0},
+	    {"source authors without names: the feed's",
+	     ATOM("<author><name>Feed</name></author><entry><id>urn:x:1</id>"
+	          "<source><author><uri>http://x.org/</uri></author></source>"
+	          "</entry>"),
+	     NULL, 0, "authors", "Feed<>", 0},
 	    {"no author anywhere",
 	     RSS("", "<item><title>x</title></item>"), NULL, 0, "authors", "",
 	     0},
@@ -372,6 +407,42 @@ test_podcast_fallbacks(void)
 	     "<id>yt:video:1</id><media:group><media:description>Clip"
 	     "</media:description></media:group></entry></feed>",
 	     NULL, 0, "summary", "Clip", 0},
+	    {"media:description in media:group's media:content",
+	     RSS("", "<item><media:group><media:content url=\"http://x.org/"
+	             "v.mp4\" type=\"video/mp4\"><media:description>Deep"
+	             "</media:description></media:content></media:group>"
+	             "</item>"),
+	     NULL, 0, "summary", "Deep", 0},
+	    {"media:content inside media:group is still an enclosure",
+	     RSS("", "<item><media:group><media:content url=\"http://x.org/"
+	             "v.mp4\" type=\"video/mp4\"><media:description>Deep"
+	             "</media:description></media:content></media:group>"
+	             "</item>"),
+	     NULL, 0, "enclosures", "http://x.org/v.mp4;video/mp4;-1", 0},
+	    {"media:title as title",
+	     RSS("", "<item><media:title>Clip &amp; more</media:title>"
+	             "</item>"),
+	     NULL, 0, "title", "Clip & more", 0},
+	    {"media:title in media:content",
+	     RSS("", "<item><media:content url=\"http://x.org/a.mp3\">"
+	             "<media:title type=\"html\">&lt;b&gt;Ep&lt;/b&gt; 1"
+	             "</media:title></media:content></item>"),
+	     NULL, 0, "title", "Ep 1", 0},
+	    {"title wins over media:title",
+	     RSS("", "<item><media:title>m</media:title><title>t</title>"
+	             "</item>"),
+	     NULL, 0, "title", "t", 0},
+	    {"media:player as link",
+	     RSS("", "<item><media:player url=\"/watch?v=1\"/></item>"),
+	     "http://x.org/feed", 0, "link", "http://x.org/watch?v=1", 0},
+	    {"media:player in media:group as link",
+	     RSS("", "<item><media:group><media:player url=\"http://x.org/"
+	             "p\"/></media:group></item>"),
+	     NULL, 0, "link", "http://x.org/p", 0},
+	    {"link wins over media:player",
+	     RSS("", "<item><media:player url=\"http://x.org/p\"/><link>"
+	             "http://x.org/l</link></item>"),
+	     NULL, 0, "link", "http://x.org/l", 0},
 	    {"itunes:keywords as categories",
 	     RSS("", "<item><itunes:keywords>news, politics ,,tech"
 	             "</itunes:keywords><category>tech</category></item>"),
