@@ -81,7 +81,9 @@ static const struct ns_entry {
 	const char *uri;
 	enum ns ns;
 } namespaces[] = {
-    /* sorted by uri (strcmp) */
+    /* sorted by uri (strcasecmp): matched in any case, as feeds spell
+     * them ("http://www.itunes.com/DTDs/PodCast-1.0.dtd", Apple's own
+     * old spelling) */
     {"http://backend.userland.com/rss", NS_USERLAND},
     {"http://backend.userland.com/rss2", NS_USERLAND},
     {"http://blogs.law.harvard.edu/tech/rss", NS_USERLAND},
@@ -100,7 +102,6 @@ static const struct ns_entry {
     {"http://purl.org/rss/1.0/modules/syndication/", NS_SY},
     {"http://search.yahoo.com/mrss", NS_MEDIA},
     {"http://search.yahoo.com/mrss/", NS_MEDIA},
-    {"http://www.itunes.com/DTDs/Podcast-1.0.dtd", NS_ITUNES},
     {"http://www.itunes.com/dtds/podcast-1.0.dtd", NS_ITUNES},
     {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", NS_RDF},
     {"http://www.w3.org/1999/xhtml", NS_XHTML},
@@ -702,7 +703,7 @@ stop(struct tr_parser *p, int rc)
 static int
 cmp_ns(const void *k, const void *e)
 {
-	return strcmp(k, ((const struct ns_entry *)e)->uri);
+	return strcasecmp(k, ((const struct ns_entry *)e)->uri);
 }
 
 static enum fam
@@ -1605,33 +1606,76 @@ add_person(struct tr_parser *p, struct tr_person *pe)
 }
 
 /*
+ * Whether the n bytes at s (spaces around them aside) are an e-mail
+ * address: something, '@', something, and no space between ("@jack", a
+ * social media handle, is not one).
+ */
+static int
+is_address(const char *s, size_t n)
+{
+	const char *at;
+
+	while (n && is_ws((unsigned char)*s))
+		s++, n--;
+	while (n && is_ws((unsigned char)s[n - 1]))
+		n--;
+	if (strncmp(s, "mailto:", n < 7 ? n : 7) == 0 && n > 7)
+		s += 7, n -= 7;
+	at = memchr(s, '@', n);
+	return at != NULL && at > s && at < s + n - 1 &&
+	       memchr(s, ' ', n) == NULL && memchr(s, '\t', n) == NULL;
+}
+
+/* A display name without its quotes ("\"Doe, John\"": RFC 5322 §3.2.4). */
+static void
+unquote_name(char *name)
+{
+	size_t n = name ? strlen(name) : 0, i, k;
+
+	if (n < 2 || name[0] != '"' || name[n - 1] != '"')
+		return;
+	for (i = 1, k = 0; i < n - 1; i++) {
+		if (name[i] == '\\' && i + 1 < n - 1)
+			i++;
+		name[k++] = name[i];
+	}
+	name[k] = '\0';
+}
+
+/*
  * RSS <author>, <managingEditor>, dc:creator: "jo@example.com (Jo Doe)",
- * "Jo Doe (jo@example.com)", "Jo Doe <jo@example.com>", a bare address
- * or a bare name.
+ * "Jo Doe (jo@example.com)", "Jo Doe <jo@example.com>" (the name may be
+ * quoted), a bare address or a bare name. Only text with a local part
+ * and a domain around its '@' is an address.
  */
 static void
 parse_rss_person(struct tr_person *pe, const char *s)
 {
-	const char *open = NULL, *close = NULL, *at = strchr(s, '@');
+	const char *open = strchr(s, '('), *close = strrchr(s, ')');
+	const char *lt = strchr(s, '<'), *gt = lt ? strchr(lt, '>') : NULL;
 
 	memset(pe, 0, sizeof(*pe));
-	if ((open = strchr(s, '(')) && (close = strrchr(s, ')')) &&
-	    close > open && at && at < open) {
+	if (open && close && close > open && open > s &&
+	    is_address(s, (size_t)(open - s))) {
 		pe->email = dup_trim(s, (size_t)(open - s));
 		pe->name = dup_trim(open + 1, (size_t)(close - open - 1));
-	} else if (open && close && close > open && at && at > open &&
-	           at < close && open > s) {
+	} else if (open && close && close > open && open > s &&
+	           is_address(open + 1, (size_t)(close - open - 1))) {
 		/* "Jo Doe (jo@example.com)" */
 		pe->name = dup_trim(s, (size_t)(open - s));
 		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
-	} else if ((open = strchr(s, '<')) && (close = strchr(open, '>')) &&
-	           at && at > open && at < close) {
-		pe->name = dup_trim(s, (size_t)(open - s));
-		pe->email = dup_trim(open + 1, (size_t)(close - open - 1));
-	} else if (at && strcspn(s, " \t") == strlen(s))
+	} else if (lt && gt && is_address(lt + 1, (size_t)(gt - lt - 1))) {
+		pe->name = dup_trim(s, (size_t)(lt - s));
+		pe->email = dup_trim(lt + 1, (size_t)(gt - lt - 1));
+	} else if (is_address(s, strlen(s)))
 		pe->email = dup_trim(s, strlen(s));
 	else
 		pe->name = dup_trim(s, strlen(s));
+	unquote_name(pe->name);
+	if (pe->name && *pe->name == '\0') {
+		free(pe->name);
+		pe->name = NULL;
+	}
 	if (pe->email && strncmp(pe->email, "mailto:", 7) == 0)
 		memmove(pe->email, pe->email + 7, strlen(pe->email + 7) + 1);
 }

@@ -272,6 +272,27 @@ test_authors(void)
 	    {"bare address",
 	     RSS("", "<item><author>jo@example.com</author></item>"), NULL, 0,
 	     "authors", "<jo@example.com>", 0},
+	    {"quoted name <email>",
+	     RSS("", "<item><author>\"Doe, John\" &lt;jd@example.com&gt;"
+	             "</author></item>"),
+	     NULL, 0, "authors", "Doe, John<jd@example.com>", 0},
+	    {"quoted name with a quoted-pair",
+	     RSS("", "<item><dc:creator>\"Jo \\\"JD\\\" Doe\"</dc:creator>"
+	             "</item>"),
+	     NULL, 0, "authors", "Jo \"JD\" Doe<>", 0},
+	    {"a handle is a name, not an address",
+	     RSS("", "<item><dc:creator>@jack</dc:creator></item>"), NULL, 0,
+	     "authors", "@jack<>", 0},
+	    {"Name (handle) is a name",
+	     RSS("", "<item><dc:creator>Jane Doe (@jane)</dc:creator></item>"),
+	     NULL, 0, "authors", "Jane Doe (@jane)<>", 0},
+	    {"an address needs a domain",
+	     RSS("", "<item><author>jo@ (Jo)</author></item>"), NULL, 0,
+	     "authors", "jo@ (Jo)<>", 0},
+	    {"mailto: address",
+	     RSS("", "<item><author>Jo &lt;mailto:jo@example.com&gt;</author>"
+	             "</item>"),
+	     NULL, 0, "authors", "Jo<jo@example.com>", 0},
 	    {"dc:creator Name (email)",
 	     RSS("", "<item><dc:creator>Jo Doe (jo@example.com)</dc:creator>"
 	             "</item>"),
@@ -458,6 +479,15 @@ test_podcast_fallbacks(void)
 	         "<description>desc</description>",
 	         ""),
 	     NULL, -1, "feed.subtitle", "desc", 0},
+	    {"iTunes namespace in Apple's old spelling",
+	     "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/DTDs/"
+	     "PodCast-1.0.dtd\"><channel><item><itunes:author>Old"
+	     "</itunes:author></item></channel></rss>",
+	     NULL, 0, "author", "Old", 0},
+	    {"Atom namespace in lowercase",
+	     "<feed xmlns=\"http://www.w3.org/2005/atom\"><entry><id>urn:x:1"
+	     "</id><title>Low</title></entry></feed>",
+	     NULL, 0, "title", "Low", 0},
 	    {"capitalized iTunes namespace",
 	     "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/DTDs/"
 	     "Podcast-1.0.dtd\"><channel><itunes:author>Cap</itunes:author>"
