@@ -188,6 +188,7 @@ enum tag {
 	T_SY_FREQUENCY,
 	T_SY_PERIOD,
 	T_IT_AUTHOR,
+	T_IT_IMAGE,
 	T_IT_KEYWORDS,
 	T_IT_SUBTITLE,
 	T_IT_SUMMARY,
@@ -258,6 +259,7 @@ static const struct tag_entry {
     {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
     {FAM_SY, "updatePeriod", T_SY_PERIOD},
     {FAM_ITUNES, "author", T_IT_AUTHOR},
+    {FAM_ITUNES, "image", T_IT_IMAGE},
     {FAM_ITUNES, "keywords", T_IT_KEYWORDS},
     {FAM_ITUNES, "subtitle", T_IT_SUBTITLE},
     {FAM_ITUNES, "summary", T_IT_SUMMARY},
@@ -2290,14 +2292,34 @@ media_player(struct tr_parser *p, const char **atts)
 	p->alt_rank = 1;
 }
 
-/* media:thumbnail: the item's picture (the first one), not an enclosure. */
+/*
+ * The item's picture, the first one of: media:thumbnail (not an
+ * enclosure), itunes:image (an episode's art), a media:content whose
+ * medium is "image" (also an enclosure).
+ */
+static void
+set_image_url(struct tr_parser *p, const char *u)
+{
+	if (u && *u && p->art.image == NULL)
+		p->art.image = resolve_keep(p, cur_base(p), u);
+}
+
 static void
 set_image(struct tr_parser *p, const char **atts)
 {
-	const char *u = attr(atts, "url");
+	set_image_url(p, attr(atts, "url"));
+}
 
-	if (u && p->art.image == NULL)
-		p->art.image = resolve_keep(p, cur_base(p), u);
+/* media:content: an enclosure, and a picture when its medium says so. */
+static void
+media_content(struct tr_parser *p, const char **atts)
+{
+	const char *medium = attr(atts, "medium");
+
+	add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
+	              attr(atts, "fileSize"));
+	if (medium && strcmp(medium, "image") == 0)
+		set_image(p, atts);
 }
 
 /* Adds each comma-separated keyword as a category (itunes:keywords). */
@@ -2841,9 +2863,11 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 			              attr(atts, "length"));
 			return R_NONE;
 		case T_MEDIA_CONTENT:
-			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
-			              attr(atts, "fileSize"));
+			media_content(p, atts);
 			return R_GROUP; /* its title, description, player */
+		case T_IT_IMAGE:
+			set_image_url(p, attr(atts, "href"));
+			return R_NONE;
 		case T_MEDIA_THUMBNAIL:
 			set_image(p, atts);
 			return R_NONE;
@@ -2901,8 +2925,7 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		break;
 	case R_GROUP:
 		if (tag == T_MEDIA_CONTENT) {
-			add_enclosure(p, attr(atts, "url"), attr(atts, "type"),
-			              attr(atts, "fileSize"));
+			media_content(p, atts);
 			return R_GROUP;
 		}
 		if (tag == T_MEDIA_THUMBNAIL)

@@ -440,6 +440,25 @@ test_podcast_fallbacks(void)
 	             "</media:description></media:content></media:group>"
 	             "</item>"),
 	     NULL, 0, "enclosures", "http://x.org/v.mp4;video/mp4;-1", 0},
+	    {"itunes:image as the item's picture",
+	     RSS("", "<item><itunes:image href=\"/art.jpg\"/></item>"),
+	     "http://x.org/feed", 0, "image", "http://x.org/art.jpg", 0},
+	    {"media:thumbnail wins over a later itunes:image",
+	     RSS("", "<item><media:thumbnail url=\"http://x.org/t.jpg\"/>"
+	             "<itunes:image href=\"http://x.org/a.jpg\"/></item>"),
+	     NULL, 0, "image", "http://x.org/t.jpg", 0},
+	    {"media:content medium=image as the picture",
+	     RSS("", "<item><media:content url=\"http://x.org/p.png\""
+	             " medium=\"image\" type=\"image/png\"/></item>"),
+	     NULL, 0, "image", "http://x.org/p.png", 0},
+	    {"media:content medium=image still an enclosure",
+	     RSS("", "<item><media:content url=\"http://x.org/p.png\""
+	             " medium=\"image\" type=\"image/png\"/></item>"),
+	     NULL, 0, "enclosures", "http://x.org/p.png;image/png;-1", 0},
+	    {"media:content of a video is no picture",
+	     RSS("", "<item><media:content url=\"http://x.org/v.mp4\""
+	             " medium=\"video\"/></item>"),
+	     NULL, 0, "image", "(null)", 0},
 	    {"media:title as title",
 	     RSS("", "<item><media:title>Clip &amp; more</media:title>"
 	             "</item>"),
