@@ -517,8 +517,8 @@ struct tr_parser {
 	unsigned char cap_warned; /* 1: categories, 2: enclosures */
 	/* An atom:link whose URL is its text: its attributes till it ends. */
 	char link_rel[64], link_type[128], link_length[32];
-	/* The document's author, which items without one take. */
-	struct tr_person feed_people[MAX_PEOPLE]; /* the feed's authors */
+	/* The document's authors, which items without one take. */
+	struct tr_person feed_people[MAX_PEOPLE];
 	size_t n_feed_people;
 	char *feed_itunes_author;
 	char *fallback_subtitle; /* itunes:summary, itunes:subtitle */
