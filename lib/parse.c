@@ -188,8 +188,10 @@ enum tag {
 	T_SY_FREQUENCY,
 	T_SY_PERIOD,
 	T_IT_AUTHOR,
+	T_IT_CATEGORY,
 	T_IT_IMAGE,
 	T_IT_KEYWORDS,
+	T_IT_LINK,
 	T_IT_SUBTITLE,
 	T_IT_SUMMARY,
 	N_TAGS
@@ -259,8 +261,10 @@ static const struct tag_entry {
     {FAM_SY, "updateFrequency", T_SY_FREQUENCY},
     {FAM_SY, "updatePeriod", T_SY_PERIOD},
     {FAM_ITUNES, "author", T_IT_AUTHOR},
+    {FAM_ITUNES, "category", T_IT_CATEGORY},
     {FAM_ITUNES, "image", T_IT_IMAGE},
     {FAM_ITUNES, "keywords", T_IT_KEYWORDS},
+    {FAM_ITUNES, "link", T_IT_LINK},
     {FAM_ITUNES, "subtitle", T_IT_SUBTITLE},
     {FAM_ITUNES, "summary", T_IT_SUMMARY},
 };
@@ -822,21 +826,38 @@ index_tags(struct tr_parser *p)
 	}
 }
 
+/*
+ * An RSS element name in any case ("<TiTlE>": RSS readers and iTunes
+ * read RSS's own names so; namespaced vocabularies stay exact). Only
+ * names the exact lookup missed come here.
+ */
+static enum tag
+lookup_tag_folded(enum fam fam, const char *local)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (tags[i].fam == fam && strcasecmp(tags[i].name, local) == 0)
+			return (enum tag)tags[i].tag;
+	return T_NONE;
+}
+
 static enum tag
 lookup_tag(const struct tr_parser *p, enum fam fam, const char *local)
 {
 	unsigned char c = (unsigned char)local[0];
 	size_t i;
 
-	if (fam == FAM_OTHER || c >= 0x80 || p->tag_start[fam][c] == 0xff)
+	if (fam == FAM_OTHER || c >= 0x80)
 		return T_NONE;
-	for (i = p->tag_start[fam][c];
-	     i < sizeof(tags) / sizeof(tags[0]) && tags[i].fam == fam &&
-	     (unsigned char)tags[i].name[0] == c;
-	     i++)
-		if (strcmp(tags[i].name, local) == 0)
-			return (enum tag)tags[i].tag;
-	return T_NONE;
+	if (p->tag_start[fam][c] != 0xff)
+		for (i = p->tag_start[fam][c];
+		     i < sizeof(tags) / sizeof(tags[0]) &&
+		     tags[i].fam == fam && (unsigned char)tags[i].name[0] == c;
+		     i++)
+			if (strcmp(tags[i].name, local) == 0)
+				return (enum tag)tags[i].tag;
+	return fam == FAM_RSS ? lookup_tag_folded(fam, local) : T_NONE;
 }
 
 /* The value of the attribute with this local name and no namespace. */
@@ -2865,9 +2886,28 @@ child_role(struct tr_parser *p, enum role parent, enum tag tag, enum ns ns,
 		case T_MEDIA_CONTENT:
 			media_content(p, atts);
 			return R_GROUP; /* its title, description, player */
-		case T_IT_IMAGE:
-			set_image_url(p, attr(atts, "href"));
+		case T_IT_IMAGE: {
+			/* href; url as some podcast tools wrote it */
+			const char *h = attr(atts, "href");
+
+			set_image_url(p, h ? h : attr(atts, "url"));
 			return R_NONE;
+		}
+		case T_IT_LINK: {
+			/* The old form of an episode's art. */
+			const char *rel = attr(atts, "rel");
+
+			if (rel && strcmp(rel, "image") == 0)
+				set_image_url(p, attr(atts, "href"));
+			return R_NONE;
+		}
+		case T_IT_CATEGORY: {
+			const char *t = attr(atts, "text");
+
+			if (t)
+				add_category(p, dup_trim(t, strlen(t)));
+			return R_NONE;
+		}
 		case T_MEDIA_THUMBNAIL:
 			set_image(p, atts);
 			return R_NONE;

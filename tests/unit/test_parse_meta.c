@@ -443,6 +443,23 @@ test_podcast_fallbacks(void)
 	    {"itunes:image as the item's picture",
 	     RSS("", "<item><itunes:image href=\"/art.jpg\"/></item>"),
 	     "http://x.org/feed", 0, "image", "http://x.org/art.jpg", 0},
+	    {"itunes:image with a url attribute",
+	     RSS("", "<item><itunes:image url=\"http://x.org/u.jpg\"/>"
+	             "</item>"),
+	     NULL, 0, "image", "http://x.org/u.jpg", 0},
+	    {"itunes:link rel=image, the old form",
+	     RSS("", "<item><itunes:link rel=\"image\" href=\"http://x.org/"
+	             "l.jpg\"/></item>"),
+	     NULL, 0, "image", "http://x.org/l.jpg", 0},
+	    {"itunes:link of another rel is no picture",
+	     RSS("", "<item><itunes:link rel=\"alternate\" href=\"http://"
+	             "x.org/l\"/></item>"),
+	     NULL, 0, "image", "(null)", 0},
+	    {"itunes:category as a category (not its subcategory)",
+	     RSS("", "<item><itunes:category text=\"Technology\">"
+	             "<itunes:category text=\"Gadgets\"/></itunes:category>"
+	             "<category>news</category></item>"),
+	     NULL, 0, "categories", "Technology|news", 0},
 	    {"media:thumbnail wins over a later itunes:image",
 	     RSS("", "<item><media:thumbnail url=\"http://x.org/t.jpg\"/>"
 	             "<itunes:image href=\"http://x.org/a.jpg\"/></item>"),
@@ -498,6 +515,19 @@ test_podcast_fallbacks(void)
 	         "<description>desc</description>",
 	         ""),
 	     NULL, -1, "feed.subtitle", "desc", 0},
+	    {"RSS's own element names in any case",
+	     RSS("<TiTlE>ignored: T comes first</TiTlE>",
+	         "<ITEM><Title>Up</Title><PubDate>Fri, 06 Dec 2024 09:30:00"
+	         " GMT</PubDate></ITEM>"),
+	     NULL, 0, "title", "Up", 0},
+	    {"an RSS channel title in any case",
+	     "<rss version=\"2.0\"><channel><TiTlE>Example title</TiTlE>"
+	     "</channel></rss>",
+	     NULL, -1, "feed.title", "Example title", 0},
+	    {"Atom's names stay exact",
+	     "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>urn:x:1"
+	     "</id><TITLE>No</TITLE></entry></feed>",
+	     NULL, 0, "title", "(null)", 0},
 	    {"iTunes namespace in Apple's old spelling",
 	     "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/DTDs/"
 	     "PodCast-1.0.dtd\"><channel><item><itunes:author>Old"
