@@ -245,13 +245,17 @@ fixed_digits(const char **p, int n, int *val)
 	return 0;
 }
 
-/* Reads ASCII letters into w (NUL-terminated); returns their number. */
+/*
+ * Reads a word into w (NUL-terminated, cut to size): letters, any byte
+ * beyond ASCII counting as one (UTF-8 letters: "déc", "Ιούλ"). Returns
+ * its whole length.
+ */
 static size_t
 word(const char **p, char *w, size_t size)
 {
 	size_t n = 0;
 
-	while (is_alpha((unsigned char)**p)) {
+	while (is_alpha((unsigned char)**p) || (unsigned char)**p >= 0x80) {
 		if (n + 1 < size)
 			w[n] = **p;
 		n++;
@@ -371,22 +375,6 @@ any_month_lookup(const char *w)
 		if (strcasecmp(w, foreign_months[i].name) == 0)
 			m = foreign_months[i].mon;
 	return m;
-}
-
-/* Reads a word of letters, any byte of UTF-8 beyond ASCII among them. */
-static size_t
-month_word(const char **p, char *w, size_t size)
-{
-	size_t n = 0;
-
-	while (is_alpha((unsigned char)**p) || (unsigned char)**p >= 0x80) {
-		if (n + 1 < size)
-			w[n] = **p;
-		n++;
-		(*p)++;
-	}
-	w[n < size ? n : size - 1] = '\0';
-	return n;
 }
 
 static int
@@ -634,7 +622,7 @@ day_first(const char **p, struct fields *f)
 	if (**p == '-')
 		(*p)++;
 	skip_ws(p);
-	n = (int)month_word(p, w, sizeof(w));
+	n = (int)word(p, w, sizeof(w));
 	if (n == 0 || n >= (int)sizeof(w) || (f->mon = any_month_lookup(w)) == 0)
 		return TR_EINVAL;
 	if (**p == '.' || **p == ',')
@@ -714,15 +702,9 @@ parse_rfc822(const char *s, int64_t *out)
 
 	skip_ws(&p);
 	if (!is_digit((unsigned char)*p)) {
-		const char *start = p;
-
-		while (is_alpha((unsigned char)*p) || (unsigned char)*p >= 0x80)
-			p++;
-		n = (size_t)(p - start);
+		n = word(&p, w, sizeof(w));
 		if (n == 0 || n >= sizeof(w))
 			return TR_EINVAL;
-		memcpy(w, start, n);
-		w[n] = '\0';
 		/* A word then a comma is a weekday ("mar., 03 déc. 2024":
 		 * French Tuesday), whatever else it may spell. */
 		if (*p != ',' && !(p[0] == '.' && p[1] == ',') &&
