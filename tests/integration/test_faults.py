@@ -846,17 +846,19 @@ def database_file_deleted_or_replaced_under_serve():
 
 
 def _damage_middle(db, obj, fill):
-    """Overwrites the middle page of table or index obj (4 KiB pages)."""
+    """Overwrites the middle page of table or index obj, past its first
+    bytes."""
     import sqlite3
     con = sqlite3.connect(db)
     pages = [r[0] for r in con.execute(
         "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", (obj,))]
+    size = con.execute("PRAGMA page_size").fetchone()[0]
     con.close()
     check(len(pages) > 2, "%s has %d pages" % (obj, len(pages)))
     pg = pages[len(pages) // 2]
     with open(db, "r+b") as f:
-        f.seek((pg - 1) * 4096 + 8)
-        f.write(bytes([fill]) * (4096 - 16))
+        f.seek((pg - 1) * size + 8)
+        f.write(bytes([fill]) * (size - 16))
 
 
 @test

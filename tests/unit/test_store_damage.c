@@ -57,19 +57,23 @@ middle_page(const char *path, const char *name)
 	return sql_int(path, sql);
 }
 
-/* Overwrites page pgno (4 KiB pages) with fill, past its first bytes. */
+/* Overwrites page pgno with fill, past its first bytes. */
 static void
 damage(const char *path, int64_t pgno, int fill)
 {
-	char junk[4096 - 16];
-	FILE *fp = fopen(path, "r+b");
+	static char junk[65536];
+	int64_t size = sql_int(path, "PRAGMA page_size");
+	FILE *fp = NULL;
 
+	CHECK(size >= 512 && size <= (int64_t)sizeof(junk));
+	if (size >= 512 && size <= (int64_t)sizeof(junk))
+		fp = fopen(path, "r+b");
 	CHECK(fp != NULL);
 	if (fp == NULL)
 		return;
-	memset(junk, fill, sizeof(junk));
-	fseek(fp, (long)((pgno - 1) * 4096 + 8), SEEK_SET);
-	fwrite(junk, 1, sizeof(junk), fp);
+	memset(junk, fill, (size_t)size - 16);
+	fseek(fp, (long)((pgno - 1) * size + 8), SEEK_SET);
+	fwrite(junk, 1, (size_t)size - 16, fp);
 	fclose(fp);
 }
 
