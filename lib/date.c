@@ -305,9 +305,9 @@ month_lookup(const char *w)
  * Month names of other languages, as feeds written with a localized
  * date function carry them in RFC 822 dates ("16 Okt 2022", "3 déc.
  * 2024"): German, French, Spanish, Italian, Portuguese and Dutch, full
- * and abbreviated, lowercase (ASCII letters match in any case), and
- * Greek abbreviations. No spelling names two months across these
- * languages.
+ * and abbreviated, lowercase (ASCII letters match in any case),
+ * Hungarian, and Greek abbreviations. No spelling names two months
+ * across these languages.
  */
 static const struct foreign_month {
 	const char *name;
@@ -337,6 +337,13 @@ static const struct foreign_month {
     {"d\xc3\xa9" "c", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12},
     {"dic", 12},       {"diciembre", 12}, {"dicembre", 12},
     {"dezembro", 12},
+    /* Hungarian ("november" and "december" are the English names). */
+    {"janu\xc3\xa1r", 1}, {"febru\xc3\xa1r", 2}, {"febr", 2},
+    {"m\xc3\xa1rcius", 3}, {"m\xc3\xa1rc", 3}, {"\xc3\xa1prilis", 4},
+    {"\xc3\xa1pr", 4}, {"m\xc3\xa1jus", 5}, {"m\xc3\xa1j", 5},
+    {"j\xc3\xbanius", 6}, {"j\xc3\xban", 6}, {"j\xc3\xbalius", 7},
+    {"j\xc3\xbal", 7}, {"augusztus", 8}, {"szeptember", 9},
+    {"szept", 9}, {"okt\xc3\xb3" "ber", 10},
     /* Greek, capitalized as written (strcasecmp folds ASCII only). */
     {"\xce\x99\xce\xb1\xce\xbd", 1}, /* Ιαν */
     {"\xce\xa6\xce\xb5\xce\xb2", 2}, /* Φεβ */
@@ -737,8 +744,8 @@ done:
 }
 
 /*
- * ISO 8601 time after the 'T': extended "hh:mm[:ss[.f]]", or basic
- * "hhmm[ss[.f]]" after a basic date.
+ * ISO 8601 time after the 'T': extended "hh:mm[:ss[.f]]" (the hour
+ * also of one digit), or basic "hhmm[ss[.f]]" after a basic date.
  */
 static int
 iso_time(const char **p, struct fields *f, int basic)
@@ -759,17 +766,8 @@ iso_time(const char **p, struct fields *f, int basic)
 		f->sec = v % 100;
 		return fraction(p);
 	}
-	if (fixed_digits(p, 2, &f->hour) != 0 || **p != ':')
-		return TR_EINVAL;
-	(*p)++;
-	if (fixed_digits(p, 2, &f->min) != 0)
-		return TR_EINVAL;
-	if (**p != ':')
-		return 0;
-	(*p)++;
-	if (fixed_digits(p, 2, &f->sec) != 0)
-		return TR_EINVAL;
-	return fraction(p);
+	/* "T9:15" too, as Hungarian feeds write it. */
+	return clock_time(p, f);
 }
 
 /*
@@ -788,6 +786,93 @@ iso_month(const char **p, int *mon)
 	return 0;
 }
 
+/* A month's name (any language above) at *p; 0, or -1. */
+static int
+month_name(const char **p, int *mon)
+{
+	char w[16];
+
+	if (word(p, w, sizeof(w)) >= sizeof(w))
+		return -1;
+	*mon = any_month_lookup(w);
+	return *mon != 0 ? 0 : -1;
+}
+
+/*
+ * Korean dates, as Korean blog hosts wrote them: "2004년 05월 28일
+ * 01:31:15" and "2004-05-25 오후 11:23:17" (오전 AM, 오후 PM). They name
+ * no zone: the time is Korea's (UTC+9), as the language says.
+ */
+#define KO_YEAR "\xeb\x85\x84"		/* 년 */
+#define KO_MONTH "\xec\x9b\x94"		/* 월 */
+#define KO_DAY "\xec\x9d\xbc"		/* 일 */
+#define KO_AM "\xec\x98\xa4\xec\xa0\x84" /* 오전 */
+#define KO_PM "\xec\x98\xa4\xed\x9b\x84" /* 오후 */
+#define KST_MIN (9 * 60)
+
+/* Skips lit at *p; 0, or -1 with nothing consumed. */
+static int
+literal(const char **p, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (strncmp(*p, lit, n) != 0)
+		return -1;
+	*p += n;
+	return 0;
+}
+
+/* One or two digits and then unit ("05월"), after whitespace; 0 or -1. */
+static int
+ko_number(const char **p, const char *unit, int *val)
+{
+	int n;
+
+	skip_ws(p);
+	n = digits(p, val);
+	return n >= 1 && n <= 2 && literal(p, unit) == 0 ? 0 : -1;
+}
+
+/*
+ * After a Korean date: nothing, or a time (12-hour after 오전/오후), then
+ * an optional zone; Korea's when none is named.
+ */
+static int
+ko_time_zone(const char **p, struct fields *f)
+{
+	int pm = -1, rc;
+
+	f->off = KST_MIN;
+	skip_ws(p);
+	if (literal(p, KO_AM) == 0)
+		pm = 0;
+	else if (literal(p, KO_PM) == 0)
+		pm = 1;
+	skip_ws(p);
+	if (pm < 0 && !is_digit((unsigned char)**p))
+		return 0;
+	if (clock_time(p, f) != 0)
+		return TR_EINVAL;
+	if (pm >= 0) {
+		if (f->hour < 1 || f->hour > 12)
+			return TR_EINVAL;
+		f->hour = f->hour % 12 + (pm ? 12 : 0);
+	}
+	skip_ws(p);
+	rc = zone(p, &f->off);
+	return rc < 0 ? rc : 0;
+}
+
+/* "년 MM월 DD일 [time]" after the year. */
+static int
+ko_date(const char **p, struct fields *f)
+{
+	if (ko_number(p, KO_MONTH, &f->mon) != 0 ||
+	    ko_number(p, KO_DAY, &f->day) != 0)
+		return TR_EINVAL;
+	return ko_time_zone(p, f);
+}
+
 /*
  * RFC 3339 / ISO 8601 / W3C-DTF: "2024", "2024-12", "2024-12-06", then
  * optionally 'T' (or spaces) and a time with optional seconds, fraction
@@ -796,7 +881,9 @@ iso_month(const char **p, int *mon)
  * before the zone and named zones ("2024-12-06 09:30:00 UTC") are
  * accepted as found in the wild, and so are slashes for the hyphens of a
  * whole date ("2006/09/15 08:19:53 EDT", Perforce's form): with a
- * four-digit year first the order is not in doubt.
+ * four-digit year first the order is not in doubt. So is a month's name
+ * between hyphens ("2004-július-13T9:15-05:00", Hungarian feeds;
+ * "2024-Dec-06"), and the Korean forms above.
  */
 static int
 parse_iso(const char *s, int64_t *out)
@@ -820,10 +907,16 @@ parse_iso(const char *s, int64_t *out)
 		basic = 0;
 		f.year = v;
 		p = q;
+		if (literal(&p, KO_YEAR) == 0) {
+			if ((rc = ko_date(&p, &f)) != 0)
+				return rc;
+			goto done;
+		}
 		if (sep != '-' && sep != '/')
 			goto done;
 		p++;
-		if (iso_month(&p, &f.mon) != 0)
+		if (iso_month(&p, &f.mon) != 0 &&
+		    (sep != '-' || month_name(&p, &f.mon) != 0 || *p != sep))
 			return TR_EINVAL;
 		if (*p != sep) {
 			if (sep == '/')
@@ -839,6 +932,12 @@ parse_iso(const char *s, int64_t *out)
 		p++;
 	else if (is_space((unsigned char)*p)) {
 		skip_ws(&p);
+		/* 오, the first syllable of 오전 and of 오후. */
+		if (strncmp(p, KO_AM, 3) == 0) {
+			if ((rc = ko_time_zone(&p, &f)) != 0)
+				return rc;
+			goto done;
+		}
 		if (!is_digit((unsigned char)*p))
 			goto done;
 	} else

@@ -4,9 +4,11 @@
  * Parsing accepts RFC 822/1123 and their variants found in the wild
  * (2- or 4-digit years, missing weekday or seconds, one-digit days, named
  * and military zones, offsets with or without colon, month names in
- * German, French, Spanish, Italian, Portuguese, Dutch and Greek), RFC 3339,
- * ISO 8601 and W3C-DTF (fractional seconds, partial dates, "2006/09/15"),
- * and asctime. Every result is Unix seconds in UTC.
+ * German, French, Spanish, Italian, Portuguese, Dutch, Hungarian and
+ * Greek), RFC 3339, ISO 8601 and W3C-DTF (fractional seconds, partial
+ * dates, "2006/09/15", "2004-július-13"), Korean dates ("2004년 05월 28일",
+ * "2004-05-25 오후 11:23:17", Korea's time unless a zone is named), and
+ * asctime. Every result is Unix seconds in UTC.
  */
 #ifndef TRIBUTARY_DATE_H
 #define TRIBUTARY_DATE_H
