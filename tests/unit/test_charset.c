@@ -293,6 +293,15 @@ test_label_aliases(void)
 	    {"macroman", "\x80", "\xc3\x84", 0},
 	    {"maclatin2", "\x81", "\xc4\x80", 0},
 	    {"maccentraleurope", "\x81", "\xc4\x80", 0},
+	    /* Mac code pages glibc lacks or maps otherwise (Apple's
+	     * tables): Greek, Icelandic (0xA0 is Ý, not glibc's dagger),
+	     * Turkish, with the euro sign and Apple's logo */
+	    {"macgreek", "\xa1\xe0", "\xce\x93\xcf\x8d", 0},
+	    {"x-mac-greek", "\x80\x9c", "\xc3\x84\xe2\x82\xac", 0},
+	    {"mac_iceland", "\xa0\xdc", "\xc3\x9d\xc3\x90", 0},
+	    {"x-mac-icelandic", "\xa0", "\xc3\x9d", 0},
+	    {"MacTurkish", "\xda\xdd", "\xc4\x9e\xc4\xb1", 0},
+	    {"x-mac-turkish", "\xf0", "\xef\xa3\xbf", 0},
 	    /* GBK-only characters in documents labelled gb2312 */
 	    {"gb2312", "\x81\x40", "\xe4\xb8\x82", 0},
 	    {"GBK", "\x81\x40", "\xe4\xb8\x82", 0},
