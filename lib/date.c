@@ -890,7 +890,7 @@ parse_iso(const char *s, int64_t *out)
 {
 	struct fields f = {0, 1, 1, 0, 0, 0, 0};
 	const char *p = s, *q;
-	int v, n, basic, rc;
+	int v, n, basic, named, rc;
 
 	skip_ws(&p);
 	q = p;
@@ -915,7 +915,8 @@ parse_iso(const char *s, int64_t *out)
 		if (sep != '-' && sep != '/')
 			goto done;
 		p++;
-		if (iso_month(&p, &f.mon) != 0 &&
+		named = iso_month(&p, &f.mon) != 0;
+		if (named &&
 		    (sep != '-' || month_name(&p, &f.mon) != 0 || *p != sep))
 			return TR_EINVAL;
 		if (*p != sep) {
@@ -924,7 +925,9 @@ parse_iso(const char *s, int64_t *out)
 			goto done;
 		}
 		p++;
-		if (fixed_digits(&p, 2, &f.day) != 0)
+		/* After a month's name the day may have one digit. */
+		n = digits(&p, &f.day);
+		if (n != 2 && !(named && n == 1))
 			return TR_EINVAL;
 	} else
 		return TR_EINVAL;
