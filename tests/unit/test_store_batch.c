@@ -339,6 +339,111 @@ test_repeated_identities(void)
 	}
 }
 
+/* Adds n new items to *b (begun on feed when NULL); 0 or an error. */
+static int
+add_new_items(struct tr_store_batch **b, struct tr_store *st,
+    const char *feed, int n, int *serial)
+{
+	struct tr_article a;
+	char id[32];
+	int i, rc = 0;
+
+	if (*b == NULL && (rc = tr_store_batch_begin(b, st, feed)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		snprintf(id, sizeof(id), "%s-%d", feed, ++*serial);
+		mkart(&a, id, NULL, id, 1000 + *serial);
+		rc = tr_store_batch_add(*b, &a);
+		tr_article_free(&a);
+	}
+	return rc;
+}
+
+/*
+ * Documents in flight at once, as the writer interleaves them: each
+ * batch's items reach its own commit whole (r.added counts them all),
+ * whichever batches commit, are discarded or stay open around it;
+ * also while one batch stays open across many committed ones ('#': 60
+ * documents of 100 items on beta, each committed: a long document
+ * beside many short ones). Script: "a3"
+ * adds 3 new items to batch a; "a!" commits a; "a~" frees a without a
+ * commit. Batches a and c are alpha's documents, b and d beta's.
+ */
+static void
+test_batches_in_flight(void)
+{
+	static const struct {
+		const char *name, *script;
+		int alpha, beta; /* articles stored at the end */
+	} cases[] = {
+	    {"one after another", "a3 a! b2 b!", 3, 2},
+	    {"committed inside another", "a2 b2 b! a2 a!", 4, 2},
+	    {"the last open one commits", "a2 b2 a! b1 b!", 2, 3},
+	    {"three open, middle first", "a1 b1 c1 b! a1 c! a!", 3, 1},
+	    {"discarded inside another", "a2 b2 b~ a1 a!", 3, 0},
+	    {"discarded last", "a2 b2 a! b~ c1 c!", 3, 0},
+	    {"reopened after a discard", "a2 a~ a1 a!", 1, 0},
+	    {"long document beside many", "a5 # a5 a!", 10, 6000},
+	    {"long document discarded", "a5 # a5 a~ c2 c!", 2, 6000},
+	};
+	size_t c;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct tr_config *cfg;
+		char *path;
+		struct tr_store *st = open_with(&path, &cfg);
+		struct tr_store_batch *b[4] = {NULL, NULL, NULL, NULL};
+		int added[4] = {0, 0, 0, 0}, serial = 0, rc = 0, k;
+		const char *p = cases[c].script;
+
+		for (; *p && rc == 0; p += strcspn(p, " "),
+		    p += strspn(p, " ")) {
+			struct tr_store_result r = {0, 0, 0, 0};
+			int i = p[0] - 'a', n = atoi(p + 1);
+			const char *feed = i % 2 ? "beta" : "alpha";
+
+			if (p[0] == '#') {
+				for (k = 0; k < 60 && rc == 0; k++) {
+					struct tr_store_batch *d = NULL;
+
+					rc = add_new_items(&d, st, "beta", 100,
+					    &serial);
+					if (rc == 0)
+						rc = tr_store_batch_commit(d,
+						    NULL, &r);
+					CHECK_INT_CASE(cases[c].name, r.added,
+					    100);
+					tr_store_batch_free(d);
+				}
+			} else if (p[1] == '!') {
+				rc = tr_store_batch_commit(b[i], NULL, &r);
+				CHECK_INT_CASE(cases[c].name, r.added,
+				    added[i]);
+				tr_store_batch_free(b[i]);
+				b[i] = NULL, added[i] = 0;
+			} else if (p[1] == '~') {
+				tr_store_batch_free(b[i]);
+				b[i] = NULL, added[i] = 0;
+			} else {
+				rc = add_new_items(&b[i], st, feed, n, &serial);
+				added[i] += n;
+			}
+		}
+		CHECK_INT_CASE(cases[c].name, rc, 0);
+		CHECK_INT_CASE(cases[c].name, sql_int(path, "SELECT count(*)"
+		    " FROM articles a JOIN feeds f ON f.id = a.feed_id"
+		    " WHERE f.name = 'alpha'"), cases[c].alpha);
+		CHECK_INT_CASE(cases[c].name, sql_int(path, "SELECT count(*)"
+		    " FROM articles a JOIN feeds f ON f.id = a.feed_id"
+		    " WHERE f.name = 'beta'"), cases[c].beta);
+		for (k = 0; k < 4; k++)
+			tr_store_batch_free(b[k]);
+		tr_config_free(cfg);
+		tr_store_close(st);
+		rm_db(path);
+	}
+}
+
 /*
  * PostgreSQL stages a large document in the session: when the
  * connection is lost (here: the server ends it) after part of the
@@ -649,5 +754,6 @@ test_primary_cases(void)
 
 TR_TESTS(test_sort_dates, test_undated_order, test_text_byte_for_byte,
     test_large_last_wins_and_discard, test_repeated_identities,
+    test_batches_in_flight,
     test_pg_staging_lost,
     test_readonly_refuses, test_pg_nodes_one_primary, test_primary_cases)
