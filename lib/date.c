@@ -384,6 +384,18 @@ any_month_lookup(const char *w)
 	return m;
 }
 
+/* A month's name (any language above) at *p; 0, or -1. */
+static int
+month_name(const char **p, int *mon)
+{
+	char w[16];
+
+	if (word(p, w, sizeof(w)) >= sizeof(w))
+		return -1;
+	*mon = any_month_lookup(w);
+	return *mon != 0 ? 0 : -1;
+}
+
 static int
 weekday_lookup(const char *w)
 {
@@ -553,6 +565,16 @@ clock_time(const char **p, struct fields *f)
 	return 0;
 }
 
+/* A 12-hour clock's hour (1-12) as the day's, after AM (pm 0) or PM. */
+static int
+twelve_hour(struct fields *f, int pm)
+{
+	if (f->hour < 1 || f->hour > 12)
+		return TR_EINVAL;
+	f->hour = f->hour % 12 + (pm ? 12 : 0);
+	return 0;
+}
+
 /* An optional "AM"/"PM" after a 12-hour clock time. */
 static int
 meridiem(const char **p, struct fields *f)
@@ -569,9 +591,8 @@ meridiem(const char **p, struct fields *f)
 		pm = 1;
 	else
 		return 0;
-	if (f->hour < 1 || f->hour > 12)
+	if (twelve_hour(f, pm) != 0)
 		return TR_EINVAL;
-	f->hour = f->hour % 12 + (pm ? 12 : 0);
 	*p = q;
 	return 0;
 }
@@ -618,7 +639,6 @@ time_and_zone(const char **p, struct fields *f, int need_time)
 static int
 day_first(const char **p, struct fields *f)
 {
-	char w[16];
 	int n = digits(p, &f->day);
 
 	if (n < 1 || n > 2)
@@ -629,8 +649,7 @@ day_first(const char **p, struct fields *f)
 	if (**p == '-')
 		(*p)++;
 	skip_ws(p);
-	n = (int)word(p, w, sizeof(w));
-	if (n == 0 || n >= (int)sizeof(w) || (f->mon = any_month_lookup(w)) == 0)
+	if (month_name(p, &f->mon) != 0)
 		return TR_EINVAL;
 	if (**p == '.' || **p == ',')
 		(*p)++;
@@ -786,18 +805,6 @@ iso_month(const char **p, int *mon)
 	return 0;
 }
 
-/* A month's name (any language above) at *p; 0, or -1. */
-static int
-month_name(const char **p, int *mon)
-{
-	char w[16];
-
-	if (word(p, w, sizeof(w)) >= sizeof(w))
-		return -1;
-	*mon = any_month_lookup(w);
-	return *mon != 0 ? 0 : -1;
-}
-
 /*
  * Korean dates, as Korean blog hosts wrote them: "2004년 05월 28일
  * 01:31:15" and "2004-05-25 오후 11:23:17" (오전 AM, 오후 PM). They name
@@ -853,11 +860,8 @@ ko_time_zone(const char **p, struct fields *f)
 		return 0;
 	if (clock_time(p, f) != 0)
 		return TR_EINVAL;
-	if (pm >= 0) {
-		if (f->hour < 1 || f->hour > 12)
-			return TR_EINVAL;
-		f->hour = f->hour % 12 + (pm ? 12 : 0);
-	}
+	if (pm >= 0 && twelve_hour(f, pm) != 0)
+		return TR_EINVAL;
 	skip_ws(p);
 	rc = zone(p, &f->off);
 	return rc < 0 ? rc : 0;
