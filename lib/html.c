@@ -645,13 +645,40 @@ safe_data_url(const char *u)
 }
 
 /*
+ * Schemes a link (a href) may have besides http, https and mailto: those
+ * that name a resource or an address for an application to open, and
+ * run nothing in the page (the ones feed readers keep: a torrent feed's
+ * magnet links, an event's webcal link, a phone number). Any other
+ * scheme is refused: javascript:, data:, and feed: too, which old
+ * browsers handed on with what followed it ("feed:javascript:...").
+ */
+static const char link_schemes[] =
+    "callto ftp ftps geo gopher irc irc6 ircs magnet matrix news nntp "
+    "sftp sip sips sms tel webcal xmpp ";
+
+/* What url_safe() lets through besides http(s) and mailto. */
+enum { URL_DATA_IMAGE = 1, URL_LINK = 2 };
+
+/* What url_safe() lets through in attribute name of a tag element. */
+static int
+url_allow(GumboTag tag, const char *name)
+{
+	if (tag == GUMBO_TAG_IMG && strcmp(name, "src") == 0)
+		return URL_DATA_IMAGE;
+	if (tag == GUMBO_TAG_A && strcmp(name, "href") == 0)
+		return URL_LINK;
+	return 0;
+}
+
+/*
  * The safe, absolute form of URL value v (malloc'ed), or NULL when the
  * attribute must go: http(s) and mailto as they are, "#fragment" as it
  * is, relative references resolved against base (http(s) results only),
- * data:image/... where allow_data; every other scheme refused.
+ * data:image/... with URL_DATA_IMAGE, link_schemes with URL_LINK; every
+ * other scheme refused.
  */
 static char *
-url_safe(const char *v, const char *base, int allow_data)
+url_safe(const char *v, const char *base, int allow)
 {
 	char *u = url_clean(v), *r = NULL, sch[8];
 	size_t sl;
@@ -665,17 +692,23 @@ url_safe(const char *v, const char *base, int allow_data)
 	}
 	if ((sl = scheme_len(u)) != 0) {
 		if (sl < sizeof(sch)) {
-			memcpy(sch, u, sl);
+			size_t i;
+
+			for (i = 0; i < sl; i++)
+				sch[i] = u[i] >= 'A' && u[i] <= 'Z'
+				             ? (char)(u[i] - 'A' + 'a')
+				             : u[i];
 			sch[sl] = '\0';
 		} else
 			sch[0] = '\0';
 		/* "http:x" without "//" is relative in a browser (WHATWG
 		 * URL, special relative state) but not in RFC 3986: gone. */
-		if (((strcasecmp(sch, "http") == 0 ||
-		      strcasecmp(sch, "https") == 0) &&
+		if (((strcmp(sch, "http") == 0 ||
+		      strcmp(sch, "https") == 0) &&
 		     strncmp(u + sl, "://", 3) == 0) ||
-		    strcasecmp(sch, "mailto") == 0 ||
-		    (allow_data && safe_data_url(u))) {
+		    strcmp(sch, "mailto") == 0 ||
+		    ((allow & URL_LINK) && in_words(link_schemes, sch)) ||
+		    ((allow & URL_DATA_IMAGE) && safe_data_url(u))) {
 			r = u;
 			u = NULL;
 		}
@@ -1146,8 +1179,7 @@ put_attrs(struct san *s, const GumboElement *e, const struct rule *r,
 			}
 		} else if (in_words(url_attrs, a->name)) {
 			v = url_safe(a->value, s->base,
-			             e->tag == GUMBO_TAG_IMG &&
-			                 strcmp(a->name, "src") == 0);
+			             url_allow(e->tag, a->name));
 			if (v != NULL) {
 				rc = put_attr(b, a->name, v);
 				*has_url |= strcmp(a->name, "src") == 0 ||

@@ -18,7 +18,10 @@
  *   - every URL (href, src, srcset candidates, poster, cite, longdesc)
  *     is trimmed, resolved against the base and kept only when its
  *     scheme is http, https or mailto (or a fragment "#x"; and
- *     data:image/png|gif|jpeg|webp in img src). The scheme is read the
+ *     data:image/png|gif|jpeg|webp in img src; and in a link's href the
+ *     schemes that open an application and run nothing in the page:
+ *     magnet, tel, ftp, webcal, irc, xmpp, ...; see link_schemes in
+ *     html.c). The scheme is read the
  *     way a browser reads it: after entity decoding, with tab, CR and LF
  *     removed and leading controls and spaces trimmed, in any case.
  * What it drops with their contents: script, style, template, iframe
@@ -54,7 +57,7 @@ enum tr_html_mode {
  * an older sanitizer are not reused for the same inputs (tr_article's
  * raw_hash) but sanitized again.
  */
-#define TR_HTML_VERSION 1
+#define TR_HTML_VERSION 2
 
 struct tr_html_policy {
 	enum tr_html_mode mode;

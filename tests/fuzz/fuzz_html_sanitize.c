@@ -7,7 +7,8 @@
  *   - re-parsed with Gumbo the way a browser would, it holds only
  *     HTML-namespace elements of the allowlist, only allowlisted
  *     attributes, no URL with another scheme than http, https or mailto
- *     (data:image/... in img src), no relative URL, no comment;
+ *     (data:image/... in img src, the application schemes below in a
+ *     link's href), no relative URL, no comment;
  *   - the output sanitized again passes the same checks;
  *   - the text is valid UTF-8 without control characters;
  *   - the short way for plain text (no parse) and Gumbo's tree write the
@@ -60,6 +61,26 @@ listed(const char *const *l, const char *s)
 	return 0;
 }
 
+/* Schemes a link may have besides http, https and mailto. */
+static const char *const app_schemes[] = {
+    "callto", "ftp", "ftps", "geo", "gopher", "irc", "irc6", "ircs",
+    "magnet", "matrix", "news", "nntp", "sftp", "sip", "sips", "sms",
+    "tel", "webcal", "xmpp", NULL};
+
+static int
+app_scheme(const char *v, size_t n)
+{
+	const char *const *l;
+	size_t k;
+
+	for (l = app_schemes; *l; l++) {
+		k = strlen(*l);
+		if (n > k && v[k] == ':' && strncasecmp(v, *l, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 check_url(const char *tag, const char *name, const char *v, size_t n)
 {
@@ -69,6 +90,9 @@ check_url(const char *tag, const char *name, const char *v, size_t n)
 	if ((n >= 7 && strncasecmp(v, "http://", 7) == 0) ||
 	    (n >= 8 && strncasecmp(v, "https://", 8) == 0) ||
 	    (n >= 7 && strncasecmp(v, "mailto:", 7) == 0))
+		return;
+	if (strcmp(tag, "a") == 0 && strcmp(name, "href") == 0 &&
+	    app_scheme(v, n))
 		return;
 	if (strcmp(tag, "img") == 0 && strcmp(name, "src") == 0 &&
 	    n >= 11 && strncasecmp(v, "data:image/", 11) == 0)

@@ -8,8 +8,9 @@ once, when stored; every output serves the result.
     each HTML body in it (Atom type="html", RSS description and
     content:encoded, JSON content_html and summary) and the page itself
     are checked with Python's HTML parser: no element or attribute that
-    runs script, no URL with another scheme than http, https or mailto,
-    no relative URL.
+    runs script, no URL with another scheme than http, https or mailto
+    (and, in a link, the schemes that open an application: magnet,
+    tel, ...), no relative URL.
   - Headless Chromium loads the page and a page of every stored body
     without any Content-Security-Policy: none of the console.log probes
     in the feed may print. A control page proves a probe that runs is
@@ -82,11 +83,20 @@ VECTORS = [
     "<link rel=import href=\"data:text/html,<script>console.log('PWNED-29')"
     "</script>\">",
     "<a href=\"vbscript:msgbox('PWNED-30')\">i</a>",
+    "<a href=\"feed:javascript:console.log('PWNED-31')\">j</a>",
 ]
+
+# Schemes a link may have besides http, https and mailto: they open an
+# application and run nothing in the page (lib/html.c, link_schemes).
+LINK_SCHEMES = ("callto", "ftp", "ftps", "geo", "gopher", "irc", "irc6",
+                "ircs", "magnet", "matrix", "news", "nntp", "sftp", "sip",
+                "sips", "sms", "tel", "webcal", "xmpp")
 
 KEEP = ("<p>Kept <a href=\"rel/page.html\">relative link</a>, "
         "<img src=\"/img/pic.png\" alt=\"pic\"> and "
-        "<img srcset=\"a.png 1x, /b.png 2x\"></p>")
+        "<img srcset=\"a.png 1x, /b.png 2x\">, "
+        "<a href=\"magnet:?xt=urn:btih:c12f&amp;dn=e\">magnet</a> "
+        "<a href=\"tel:+1-555-0100\">call</a></p>")
 
 
 def xml_escape(s):
@@ -243,7 +253,8 @@ def inspect(body, where, page=False, relative_ok=False):
                            % (where, name, url, tag))
         elif s not in ("http", "https", "mailto") and not (
                 tag == "img" and name == "src" and
-                url.lower().startswith("data:image/")):
+                url.lower().startswith("data:image/")) and not (
+                tag == "a" and name == "href" and s in LINK_SCHEMES):
             out.append("%s: %s=%r on <%s>" % (where, name, url, tag))
     if re.search(r"(?i)javascript:|vbscript:", " ".join(
             u for _, _, u in ins.urls)):
@@ -349,6 +360,9 @@ def stored_bodies_keep_article_markup_with_absolute_urls():
             check('srcset="http://base.example/blog/e0/c/a.png 1x, '
                   'http://base.example/b.png 2x"' in html, "srcset")
             check('rel="noopener noreferrer"' in html, "rel on links")
+            check('href="magnet:?xt=urn:btih:c12f&amp;dn=e"' in html and
+                  'href="tel:+1-555-0100"' in html,
+                  "links that open an application: %r" % html[:600])
             titles = [it["title"] for it in d["items"]]
             check(all("<" not in t and 'b">' not in t for t in titles),
                   "markup in titles: %r" % titles[:3])

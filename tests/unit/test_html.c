@@ -95,6 +95,36 @@ static const struct {
      "<img alt=\"a &lt;b&gt;\" />"},
     {"<img alt=\"\">", ""},
     {"<img>", ""},
+    /*
+     * Links of the schemes that open an application and run nothing in
+     * the page stay, in links only; every other scheme goes.
+     */
+    {"<a href=\"magnet:?xt=urn:btih:c12f&amp;dn=a+b\">m</a>",
+     "<a href=\"magnet:?xt=urn:btih:c12f&amp;dn=a+b\" "
+     "rel=\"noopener noreferrer\">m</a>"},
+    {"<a href=\"TEL:+1-555-0100\">t</a>",
+     "<a href=\"TEL:+1-555-0100\" rel=\"noopener noreferrer\">t</a>"},
+    {"<a href=\" ftp://ftp.ex.org/f.txt\">f</a>",
+     "<a href=\"ftp://ftp.ex.org/f.txt\" rel=\"noopener noreferrer\">f</a>"},
+    {"<a href=\"webcal://ex.org/c.ics\">w</a><a href=\"irc://irc.ex.org/c\">"
+     "i</a><a href=\"xmpp:me@ex.org\">x</a><a href=\"sms:+15550100\">s</a>",
+     "<a href=\"webcal://ex.org/c.ics\" rel=\"noopener noreferrer\">w</a>"
+     "<a href=\"irc://irc.ex.org/c\" rel=\"noopener noreferrer\">i</a>"
+     "<a href=\"xmpp:me@ex.org\" rel=\"noopener noreferrer\">x</a>"
+     "<a href=\"sms:+15550100\" rel=\"noopener noreferrer\">s</a>"},
+    {"<a href=\"m&#x09;agnet:?xt=1\">m</a>",
+     "<a href=\"magnet:?xt=1\" rel=\"noopener noreferrer\">m</a>"},
+    {"<a href=\"feed:javascript:alert(1)\">x</a>", "<a>x</a>"},
+    {"<a href=\"ms-msdt:/id PCWDiagnostic\">x</a>", "<a>x</a>"},
+    {"<a href=\"steam://run/1\">x</a>", "<a>x</a>"},
+    {"<a href=\"telx:1\">x</a><a href=\"te:1\">y</a>", "<a>x</a><a>y</a>"},
+    {"<a href=\"vbscript:msgbox(1)\">x</a>", "<a>x</a>"},
+    {"<img src=\"magnet:?xt=1\" alt=\"a\">", "<img alt=\"a\" />"},
+    {"<video src=\"ftp://ex.org/v.mp4\"></video>", "<video></video>"},
+    {"<blockquote cite=\"tel:1\">q</blockquote>",
+     "<blockquote>q</blockquote>"},
+    {"<img srcset=\"ftp://ex.org/a.png 1x, b.png 2x\">",
+     "<img srcset=\"http://ex.org/d/b.png 2x\" />"},
     /* An http URL without "//" means another thing to each reader. */
     {"<a href=\"https:evil.example/x\">x</a>", "<a>x</a>"},
     {"<a href=\"http:\\\\evil.example\">x</a>", "<a>x</a>"},
@@ -266,10 +296,17 @@ listed(const char *const *list, const char *s)
 	return 0;
 }
 
-/* Whether URL value v has a scheme other than http, https, mailto. */
+/*
+ * Whether URL value v has a scheme other than http, https, mailto (and
+ * data in an img src, and the application schemes in a link's href).
+ */
 static int
-bad_scheme(const char *v, int is_img_src)
+bad_scheme(const char *v, int is_img_src, int is_link)
 {
+	static const char *const app[] = {
+	    "callto", "ftp",  "ftps", "geo",  "gopher", "irc", "irc6",
+	    "ircs",   "magnet", "matrix", "news", "nntp", "sftp", "sip",
+	    "sips",   "sms",  "tel",  "webcal", "xmpp", NULL};
 	char s[16];
 	size_t n = 0;
 
@@ -283,6 +320,8 @@ bad_scheme(const char *v, int is_img_src)
 	if (*v != ':')
 		return 0;
 	if (is_img_src && strncmp(s, "data", 4) == 0)
+		return 0;
+	if (is_link && listed(app, s))
 		return 0;
 	return strcmp(s, "http") != 0 && strcmp(s, "https") != 0 &&
 	       strcmp(s, "mailto") != 0;
@@ -331,7 +370,9 @@ unsafe_count(const char *html)
 			     strcmp(a->name, "src") == 0 ||
 			     strcmp(a->name, "poster") == 0 ||
 			     strcmp(a->name, "cite") == 0) &&
-			    bad_scheme(a->value, e->tag == GUMBO_TAG_IMG))
+			    bad_scheme(a->value, e->tag == GUMBO_TAG_IMG,
+			               e->tag == GUMBO_TAG_A &&
+			                   strcmp(a->name, "href") == 0))
 				bad++;
 			if (strcmp(a->name, "srcset") == 0 &&
 			    strstr(a->value, "script:") != NULL)
