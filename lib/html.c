@@ -798,31 +798,121 @@ put_attr(struct tr_buf *out, const char *name, const char *value)
 }
 
 /*
- * Whether the descriptors of a srcset candidate (n bytes at d) are
- * numbers with a w, x or h unit, separated by white space (HTML5
- * §4.8.4.3.2); a browser ignores a candidate with anything else, and so
- * does the sanitizer.
+ * Whether d[0..n) is a valid non-negative integer (HTML5 §2.3.4.1: ASCII
+ * digits only) above zero.
+ */
+static int
+html_positive_ok(const char *d, size_t n)
+{
+	size_t i;
+	int nonzero = 0;
+
+	for (i = 0; i < n; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+		nonzero |= d[i] != '0';
+	}
+	return nonzero;
+}
+
+/* The number of ASCII digits at d[0..n). */
+static size_t
+digits(const char *d, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && d[i] >= '0' && d[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * Whether d[0..n) is a valid floating-point number (HTML5 §2.3.4.3):
+ * "-"?, digits, "." digits, or both, then ("e"|"E") ("-"|"+")? digits.
+ * *negative says whether it is below zero (a zero mantissa is not).
+ */
+static int
+html_float_ok(const char *d, size_t n, int *negative)
+{
+	size_t i = 0, k, nonzero = 0, j;
+
+	*negative = 0;
+	if (i < n && d[i] == '-')
+		i++;
+	k = digits(d + i, n - i);
+	for (j = i; j < i + k; j++)
+		nonzero |= d[j] != '0';
+	i += k;
+	if (i < n && d[i] == '.') {
+		size_t f = digits(d + i + 1, n - i - 1);
+
+		if (f == 0)
+			return 0;
+		for (j = i + 1; j < i + 1 + f; j++)
+			nonzero |= d[j] != '0';
+		i += 1 + f, k += f;
+	}
+	if (k == 0)
+		return 0;
+	if (i < n && (d[i] == 'e' || d[i] == 'E')) {
+		i++;
+		if (i < n && (d[i] == '-' || d[i] == '+'))
+			i++;
+		k = digits(d + i, n - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	*negative = d[0] == '-' && nonzero;
+	return i == n;
+}
+
+/*
+ * Whether the descriptors of a srcset candidate (n bytes at d) are what
+ * the HTML5 srcset parser accepts (§4.8.4.3.10, its descriptor parser):
+ * each one token, at most one width ("480w": an integer above zero) or
+ * one density ("1.5x": a number, not below zero), never both, and a
+ * height ("300h") only beside a width. A browser ignores a candidate
+ * with anything else, and so does the sanitizer.
  */
 static int
 descriptors_ok(const char *d, size_t n)
 {
 	size_t i = 0, k;
+	int w = 0, x = 0, h = 0, neg;
 
 	while (i < n) {
 		while (i < n && is_html_space((unsigned char)d[i]))
 			i++;
-		k = i;
-		while (i < n && strchr("0123456789.eE+-", d[i]) != NULL &&
-		       d[i] != '\0')
-			i++;
-		if (i == k || i == n || strchr("wxh", d[i]) == NULL ||
-		    d[i] == '\0')
+		if (i == n)
+			break;
+		for (k = i; k < n && !is_html_space((unsigned char)d[k]); k++)
+			;
+		if (k - i < 2)
 			return 0;
-		i++;
-		if (i < n && !is_html_space((unsigned char)d[i]))
+		switch (d[k - 1]) {
+		case 'w':
+			if (w || x || !html_positive_ok(d + i, k - i - 1))
+				return 0;
+			w = 1;
+			break;
+		case 'x':
+			if (w || x || h ||
+			    !html_float_ok(d + i, k - i - 1, &neg) || neg)
+				return 0;
+			x = 1;
+			break;
+		case 'h':
+			if (h || x || !html_positive_ok(d + i, k - i - 1))
+				return 0;
+			h = 1;
+			break;
+		default:
 			return 0;
+		}
+		i = k;
 	}
-	return 1;
+	return !h || w;
 }
 
 /*

@@ -57,7 +57,7 @@ enum tr_html_mode {
  * an older sanitizer are not reused for the same inputs (tr_article's
  * raw_hash) but sanitized again.
  */
-#define TR_HTML_VERSION 2
+#define TR_HTML_VERSION 3
 
 struct tr_html_policy {
 	enum tr_html_mode mode;

@@ -495,6 +495,34 @@ static const struct {
                          "type=\"image/webp\"><img src=\"j.jpg\"></picture>",
      "<source srcset=\"http://ex.org/d/w.webp\" type=\"image/webp\" />"
      "<img src=\"http://ex.org/d/j.jpg\" />"},
+    /*
+     * srcset descriptors as the HTML5 srcset parser reads them: one width
+     * (an integer above zero) or one density (a number not below zero),
+     * a height only beside a width; any other candidate is left out.
+     */
+    {"http://ex.org/d/",
+     "<img srcset=\"/1x.jpg 1x,/2x.jpg\t2.0x, /3.jpg  3x  , /4.jpg\">",
+     "<img srcset=\"http://ex.org/1x.jpg 1x, http://ex.org/2x.jpg 2.0x, "
+     "http://ex.org/3.jpg 3x, http://ex.org/4.jpg\" />"},
+    {"http://ex.org/d/",
+     "<img srcset=\"a 1.0x, b 9.5x, c 39.95x, d 1e1x, e 2E2x, f .5x, "
+     "g 0x, h 1e+2x, i -0x, j 1e-1x\">",
+     "<img srcset=\"http://ex.org/d/a 1.0x, http://ex.org/d/b 9.5x, "
+     "http://ex.org/d/c 39.95x, http://ex.org/d/d 1e1x, "
+     "http://ex.org/d/e 2E2x, http://ex.org/d/f .5x, http://ex.org/d/g 0x, "
+     "http://ex.org/d/h 1e+2x, http://ex.org/d/i -0x, "
+     "http://ex.org/d/j 1e-1x\" />"},
+    {"http://ex.org/d/", "<img srcset=\" /,.jpg 6x,\n /,,,,.webp \t1e100x\">",
+     "<img srcset=\"http://ex.org/,.jpg 6x, http://ex.org/,,,,.webp "
+     "1e100x\" />"},
+    {"http://ex.org/d/", "<img srcset=\"a 600w, b 0100w, c 600w 300h\">",
+     "<img srcset=\"http://ex.org/d/a 600w, http://ex.org/d/b 0100w, "
+     "http://ex.org/d/c 600w 300h\" />"},
+    {"http://ex.org/d/",
+     "<img src=ok srcset=\"a 1.5w, b 9000X, c -23w, d -60x, e 0w, f +1x, "
+     "g 1.x, h 1e2.5x, i 1x 2x, j 100w 2x, k 100h, l 1x 100h, m 1w 1w, "
+     "n 100w 1h 2h, o x, p w, q 1y, r 1e, s --1x, t 1..5x\">",
+     "<img src=\"http://ex.org/d/ok\" />"},
     /* poster, cite, longdesc. */
     {"http://ex.org/d/", "<video poster=\"p.jpg\"></video>",
      "<video poster=\"http://ex.org/d/p.jpg\"></video>"},
