@@ -1133,6 +1133,8 @@ struct san {
 	size_t n_open;
 	struct tr_buf scratch;
 	struct text *text; /* the text of what is written, or NULL */
+	struct tr_buf lazy; /* images' lazy sources taken, each NUL-ended */
+	size_t noscript;    /* noscript elements open */
 };
 
 /*
@@ -1237,28 +1239,118 @@ out:
 }
 
 /*
- * Writes the allowed attributes of e into s->scratch (which is reset).
- * Sets *has_url when a src, srcset or href survived.
+ * Lazy loading: a page's script moves an image's real source from one of
+ * these attributes into src (srcset) once it scrolls into view, and src
+ * holds a placeholder until then (WordPress plugins, lazysizes). A
+ * reader runs no script, so the sanitizer moves it: the first of these
+ * that is a safe URL (srcset) replaces the element's own.
+ */
+static const char *const lazy_src_attrs[] = {"data-src", "data-lazy-src",
+                                             "data-original", "data-lazy"};
+static const char *const lazy_srcset_attrs[] = {"data-srcset",
+                                                "data-lazy-srcset"};
+
+/* The safe form of the first usable lazy source of img e, or NULL. */
+static char *
+lazy_src(const struct san *s, const GumboElement *e)
+{
+	const GumboAttribute *a;
+	char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(lazy_src_attrs) / sizeof(*lazy_src_attrs); i++)
+		if ((a = gumbo_get_attribute(&e->attributes,
+		                             lazy_src_attrs[i])) != NULL &&
+		    (v = url_safe(a->value, s->base, 0)) != NULL)
+			return v;
+	return NULL;
+}
+
+/* The first usable lazy srcset of e into set (left empty: none). */
+static int
+lazy_srcset(const struct san *s, const GumboElement *e, struct tr_buf *set)
+{
+	const GumboAttribute *a;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(lazy_srcset_attrs) / sizeof(*lazy_srcset_attrs) &&
+	            rc == 0 && set->len == 0;
+	     i++)
+		if ((a = gumbo_get_attribute(&e->attributes,
+		                             lazy_srcset_attrs[i])) != NULL)
+			rc = srcset_safe(set, a->value, s->base);
+	return rc;
+}
+
+/* Whether url is a lazy source written before (s->lazy). */
+static int
+lazy_seen(const struct san *s, const char *url)
+{
+	size_t i = 0, n;
+
+	while (i < s->lazy.len) {
+		n = strlen(s->lazy.data + i);
+		if (strcmp(s->lazy.data + i, url) == 0)
+			return 1;
+		i += n + 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether img e is the fallback of a lazy image written before: inside
+ * <noscript>, with a source that image took from its lazy attribute.
+ * Pages put one after each lazy image; a reader would show both.
+ */
+static int
+lazy_fallback(const struct san *s, const GumboElement *e)
+{
+	const GumboAttribute *a;
+	char *v;
+	int seen;
+
+	if (s->noscript == 0 || s->lazy.len == 0 ||
+	    (a = gumbo_get_attribute(&e->attributes, "src")) == NULL ||
+	    (v = url_safe(a->value, s->base, 0)) == NULL)
+		return 0;
+	seen = lazy_seen(s, v);
+	free(v);
+	return seen;
+}
+
+/*
+ * Writes the allowed attributes of e into s->scratch (which is reset),
+ * an image's lazy sources in place of its own (lazy_src_attrs). Sets
+ * *has_url when a src, srcset or href survived.
  */
 static int
 put_attrs(struct san *s, const GumboElement *e, const struct rule *r,
           int *has_url)
 {
 	struct tr_buf *b = &s->scratch;
-	struct tr_buf set;
+	struct tr_buf set, lset;
+	char *lazy = NULL;
 	size_t i;
 	int rc = 0;
 
 	tr_buf_reset(b);
 	*has_url = 0;
 	tr_buf_init(&set, b->max);
+	tr_buf_init(&lset, b->max);
+	if (e->tag == GUMBO_TAG_IMG)
+		lazy = lazy_src(s, e);
+	if (e->tag == GUMBO_TAG_IMG || e->tag == GUMBO_TAG_SOURCE)
+		rc = lazy_srcset(s, e, &lset);
 	for (i = 0; i < e->attributes.length && rc == 0; i++) {
 		const GumboAttribute *a = e->attributes.data[i];
 		char *v;
 
 		if (a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE ||
 		    (!in_words(global_attrs, a->name) &&
-		     !in_words(r->attrs, a->name)))
+		     !in_words(r->attrs, a->name)) ||
+		    (lazy != NULL && strcmp(a->name, "src") == 0) ||
+		    (lset.len && strcmp(a->name, "srcset") == 0))
 			continue;
 		if (strcmp(a->name, "srcset") == 0) {
 			tr_buf_reset(&set);
@@ -1279,8 +1371,17 @@ put_attrs(struct san *s, const GumboElement *e, const struct rule *r,
 		} else
 			rc = put_attr(b, a->name, a->value);
 	}
+	if (rc == 0 && lazy != NULL &&
+	    (rc = put_attr(b, "src", lazy)) == 0 &&
+	    (rc = tr_buf_add(&s->lazy, lazy, strlen(lazy) + 1)) == 0)
+		*has_url = 1;
+	if (rc == 0 && lset.len &&
+	    (rc = put_attr(b, "srcset", tr_buf_str(&lset))) == 0)
+		*has_url = 1;
 	if (rc == 0 && e->tag == GUMBO_TAG_A && *has_url)
 		rc = put_attr(b, "rel", "noopener noreferrer");
+	free(lazy);
+	tr_buf_free(&lset);
 	tr_buf_free(&set);
 	return rc;
 }
@@ -1334,11 +1435,17 @@ san_enter(void *arg, const GumboNode *n)
 		return 0; /* comments */
 	}
 	e = &n->v.element;
+	if (e->tag_namespace == GUMBO_NAMESPACE_HTML &&
+	    e->tag == GUMBO_TAG_NOSCRIPT)
+		s->noscript++;
 	if (e->tag == GUMBO_TAG_IFRAME &&
 	    e->tag_namespace == GUMBO_NAMESPACE_HTML) {
 		rc = put_iframe(s, e);
 		return rc;
 	}
+	if (e->tag == GUMBO_TAG_IMG &&
+	    e->tag_namespace == GUMBO_NAMESPACE_HTML && lazy_fallback(s, e))
+		return 0;
 	switch (element_action(n)) {
 	case DROP:
 		return 0;
@@ -1379,6 +1486,10 @@ san_leave(void *arg, const GumboNode *n)
 	struct san *s = arg;
 	int rc;
 
+	if (n->type == GUMBO_NODE_ELEMENT &&
+	    n->v.element.tag_namespace == GUMBO_NAMESPACE_HTML &&
+	    n->v.element.tag == GUMBO_TAG_NOSCRIPT && s->noscript > 0)
+		s->noscript--;
 	if (s->n_open == 0 || s->open[s->n_open - 1] != n)
 		return 0;
 	s->n_open--;
@@ -1467,6 +1578,8 @@ sanitize(struct tr_buf *out, struct tr_buf *text, const char *html,
 		s.text = &t;
 	}
 	tr_buf_init(&s.scratch, out->max);
+	tr_buf_init(&s.lazy, out->max);
+	s.noscript = 0;
 	v.arg = &s;
 	do {
 		size_t n = next_piece(html, len, SIZE_MAX);
@@ -1480,6 +1593,7 @@ sanitize(struct tr_buf *out, struct tr_buf *text, const char *html,
 		len -= n;
 	} while (rc == 0 && len > 0);
 	tr_buf_free(&s.scratch);
+	tr_buf_free(&s.lazy);
 	return rc < 0 ? rc : 0;
 }
 

@@ -15,6 +15,10 @@
  *     with a few attributes each (href, src, srcset, alt, title, width,
  *     height, cite, datetime, colspan, ...; see rules[] in html.c);
  *   - links get rel="noopener noreferrer";
+ *   - a lazy-loaded image gets the source a page's script would give it
+ *     (data-src, data-lazy-src, data-original, data-lazy; data-srcset,
+ *     data-lazy-srcset) in place of its placeholder, and the copy of it
+ *     inside <noscript> goes;
  *   - every URL (href, src, srcset candidates, poster, cite, longdesc)
  *     is trimmed, resolved against the base and kept only when its
  *     scheme is http, https or mailto (or a fragment "#x"; and
@@ -57,7 +61,7 @@ enum tr_html_mode {
  * an older sanitizer are not reused for the same inputs (tr_article's
  * raw_hash) but sanitized again.
  */
-#define TR_HTML_VERSION 3
+#define TR_HTML_VERSION 4
 
 struct tr_html_policy {
 	enum tr_html_mode mode;

@@ -84,6 +84,7 @@ VECTORS = [
     "</script>\">",
     "<a href=\"vbscript:msgbox('PWNED-30')\">i</a>",
     "<a href=\"feed:javascript:console.log('PWNED-31')\">j</a>",
+    "<img data-src=\"javascript:console.log('PWNED-32')\" src=\"x.png\">",
 ]
 
 # Schemes a link may have besides http, https and mailto: they open an
@@ -96,7 +97,9 @@ KEEP = ("<p>Kept <a href=\"rel/page.html\">relative link</a>, "
         "<img src=\"/img/pic.png\" alt=\"pic\"> and "
         "<img srcset=\"a.png 1x, /b.png 2x\">, "
         "<a href=\"magnet:?xt=urn:btih:c12f&amp;dn=e\">magnet</a> "
-        "<a href=\"tel:+1-555-0100\">call</a></p>")
+        "<a href=\"tel:+1-555-0100\">call</a> "
+        "<img data-src=\"lazy.png\" src=\"data:image/gif;base64,R0lGODlhAQABAAAA"
+        "ACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==\"></p>")
 
 
 def xml_escape(s):
@@ -363,6 +366,8 @@ def stored_bodies_keep_article_markup_with_absolute_urls():
             check('href="magnet:?xt=urn:btih:c12f&amp;dn=e"' in html and
                   'href="tel:+1-555-0100"' in html,
                   "links that open an application: %r" % html[:600])
+            check('<img src="http://base.example/blog/e0/c/lazy.png" />'
+                  in html, "a lazy image's source: %r" % html[:800])
             titles = [it["title"] for it in d["items"]]
             check(all("<" not in t and 'b">' not in t for t in titles),
                   "markup in titles: %r" % titles[:3])

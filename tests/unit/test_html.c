@@ -523,6 +523,45 @@ static const struct {
      "g 1.x, h 1e2.5x, i 1x 2x, j 100w 2x, k 100h, l 1x 100h, m 1w 1w, "
      "n 100w 1h 2h, o x, p w, q 1y, r 1e, s --1x, t 1..5x\">",
      "<img src=\"http://ex.org/d/ok\" />"},
+    /*
+     * Lazy-loaded images: the source a page's script would move into src
+     * (srcset) replaces the placeholder, and the <noscript> copy of the
+     * same image goes; an unsafe lazy source changes nothing.
+     */
+    {"http://ex.org/d/",
+     "<img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAA"
+     "EAAAICTAEAOw==\" data-src=\"/real.jpg\" alt=\"a\"><noscript><img "
+     "src=\"/real.jpg\" alt=\"a\"></noscript>",
+     "<img alt=\"a\" src=\"http://ex.org/real.jpg\" />"},
+    {"http://ex.org/d/",
+     "<img data-lazy-src=\"big.jpg\" data-lazy-srcset=\"big.jpg 1x, b2.jpg "
+     "2x\" src=\"/wp/lazy_placeholder.gif\" srcset=\"p.gif 1x\">",
+     "<img src=\"http://ex.org/d/big.jpg\" srcset=\"http://ex.org/d/big.jpg "
+     "1x, http://ex.org/d/b2.jpg 2x\" />"},
+    {"http://ex.org/d/", "<img data-original=\"o.png\"><img data-lazy=l.png>",
+     "<img src=\"http://ex.org/d/o.png\" /><img src=\"http://ex.org/d/l.png\" "
+     "/>"},
+    {"http://ex.org/d/",
+     "<img data-src=\"javascript:alert(1)\" data-lazy-src=\"data:image/png,"
+     "x\" data-srcset=\"javascript:x 1x\" src=\"ok.png\">",
+     "<img src=\"http://ex.org/d/ok.png\" />"},
+    {"http://ex.org/d/",
+     "<picture><source data-srcset=\"a.webp 1x\" type=\"image/webp\">"
+     "<img data-src=\"a.jpg\"></picture>",
+     "<source type=\"image/webp\" srcset=\"http://ex.org/d/a.webp 1x\" />"
+     "<img src=\"http://ex.org/d/a.jpg\" />"},
+    /* Only the fallback of a lazy image goes: other <noscript> images,
+     * and the same image outside <noscript>, stay. */
+    {"http://ex.org/d/",
+     "<img data-src=\"x.jpg\"><noscript><p>t <img src=\"x.jpg\"> "
+     "<img src=\"y.jpg\"></p></noscript><img src=\"x.jpg\">",
+     "<img src=\"http://ex.org/d/x.jpg\" /><p>t  <img "
+     "src=\"http://ex.org/d/y.jpg\" /></p><img src=\"http://ex.org/d/x.jpg\" "
+     "/>"},
+    {"http://ex.org/d/", "<noscript><img src=\"/n.jpg\"></noscript>",
+     "<img src=\"http://ex.org/n.jpg\" />"},
+    {"http://ex.org/d/", "<video data-src=\"v.mp4\" src=\"w.mp4\"></video>",
+     "<video src=\"http://ex.org/d/w.mp4\"></video>"},
     /* poster, cite, longdesc. */
     {"http://ex.org/d/", "<video poster=\"p.jpg\"></video>",
      "<video poster=\"http://ex.org/d/p.jpg\"></video>"},
