@@ -735,20 +735,26 @@ store_table(const char *path, const struct tcase *t, size_t nt, int defer,
 	return raw;
 }
 
-/* The stored rows, one a line: identity, title, bodies, text, hash. */
+/*
+ * The stored rows, one a line: feed, identity, title, bodies, text,
+ * hash; in the order of identity and feed (feeds share identities: the
+ * same document under two policies).
+ */
 static char *
 rows_of(const char *path)
 {
 	static const char sq[] =
-	    "SELECT group_concat(r, char(10)) FROM (SELECT identity || '|' "
-	    "|| coalesce(title, '~') || '|' || coalesce(summary, '~') || '|' || "
-	    "coalesce(content, '~') || '|' || coalesce(body_text, '~') || "
-	    "'|' || hash AS r FROM articles ORDER BY identity)";
-	static const char pg[] =
-	    "SELECT string_agg(identity || '|' || coalesce(title, '~') || '|' || "
+	    "SELECT group_concat(r, char(10)) FROM (SELECT f.name || '|' || "
+	    "identity || '|' || coalesce(title, '~') || '|' || "
 	    "coalesce(summary, '~') || '|' || coalesce(content, '~') || '|' "
-	    "|| coalesce(body_text, '~') || '|' || hash, E'\n' ORDER BY "
-	    "identity COLLATE \"C\") FROM articles";
+	    "|| coalesce(body_text, '~') || '|' || hash AS r FROM articles a "
+	    "JOIN feeds f ON f.id = a.feed_id ORDER BY identity, f.name)";
+	static const char pg[] =
+	    "SELECT string_agg(f.name || '|' || identity || '|' || "
+	    "coalesce(title, '~') || '|' || coalesce(summary, '~') || '|' || "
+	    "coalesce(content, '~') || '|' || coalesce(body_text, '~') || '|' "
+	    "|| hash, E'\n' ORDER BY identity COLLATE \"C\", f.name COLLATE "
+	    "\"C\") FROM articles a JOIN feeds f ON f.id = a.feed_id";
 	size_t size = (size_t)8 << 20;
 	char *out = malloc(size);
 
