@@ -691,16 +691,7 @@ url_safe(const char *v, const char *base, int allow)
 		goto out;
 	}
 	if ((sl = scheme_len(u)) != 0) {
-		if (sl < sizeof(sch)) {
-			size_t i;
-
-			for (i = 0; i < sl; i++)
-				sch[i] = u[i] >= 'A' && u[i] <= 'Z'
-				             ? (char)(u[i] - 'A' + 'a')
-				             : u[i];
-			sch[sl] = '\0';
-		} else
-			sch[0] = '\0';
+		tr_url_scheme(sch, sizeof(sch), u);
 		/* "http:x" without "//" is relative in a browser (WHATWG
 		 * URL, special relative state) but not in RFC 3986: gone. */
 		if (((strcmp(sch, "http") == 0 ||
