@@ -143,6 +143,7 @@ struct tr_http {
 	size_t n_closing; /* shut down, not closed yet */
 	int watch_stop;
 	int watch_running;
+	int accept_stop; /* stopping: on_accept() refuses every client */
 	pthread_t watchdog;
 	atomic_ullong head_timeouts, evictions;
 	atomic_ullong searches_dropped, searches_late;
@@ -2538,6 +2539,7 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	unsigned char key[16];
 	size_t len = peer_key(key, addr, addrlen);
 	enum MHD_Result ok = MHD_YES;
+	int stopping;
 	struct peer *p;
 
 	pthread_mutex_lock(&srv->conn_lock);
@@ -2545,7 +2547,9 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 		peer_put(srv, accepted_peer);
 		accepted_peer = NULL;
 	}
-	if (srv->opts.per_address > 0 && len > 0) {
+	if ((stopping = srv->accept_stop) != 0) {
+		ok = MHD_NO;
+	} else if (srv->opts.per_address > 0 && len > 0) {
 		unsigned limit = (unsigned)srv->opts.per_address;
 
 		p = peer_get(srv, key, len);
@@ -2564,7 +2568,8 @@ on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 		}
 	}
 	pthread_mutex_unlock(&srv->conn_lock);
-	if (ok == MHD_NO && tr_log_enabled(TR_LOG_DEBUG)) {
+	if (ok == MHD_NO && !stopping &&
+	    tr_log_enabled(TR_LOG_DEBUG)) {
 		char ip[INET6_ADDRSTRLEN] = "?";
 
 		inet_ntop(len == 4 ? AF_INET : AF_INET6, key, ip, sizeof(ip));
@@ -3614,14 +3619,19 @@ tr_http_errmsg(const struct tr_http *srv)
 void
 tr_http_stop(struct tr_http *srv)
 {
-	MHD_socket fd;
 	int i;
 
 	if (srv == NULL)
 		return;
 	if (srv->daemon) {
-		/* Stop accepting first; the socket comes back to us. */
-		fd = MHD_quiesce_daemon(srv->daemon);
+		/* New clients are turned away from here on. Not with
+		 * MHD_quiesce_daemon(): on epoll with a thread pool it and
+		 * the pool's threads both take the listener out of the
+		 * threads' event sets, unlocked, and libmicrohttpd aborts
+		 * the process when the thread wins (0.9.75). */
+		pthread_mutex_lock(&srv->conn_lock);
+		srv->accept_stop = 1;
+		pthread_mutex_unlock(&srv->conn_lock);
 		/* Searches answer (stopped at once) and resume their
 		 * connections, which libmicrohttpd wants before it stops. */
 		pthread_mutex_lock(&srv->search_lock);
@@ -3651,8 +3661,7 @@ tr_http_stop(struct tr_http *srv)
 				srv->peers[i] = p->next;
 				free(p);
 			}
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
+		/* libmicrohttpd closed the listener it was given. */
 		srv->listen_fd = -1;
 	}
 	if (srv->listen_fd >= 0)

@@ -233,6 +233,9 @@ class Serve:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if self.proc.returncode != 0:
+            print("  serve exited %d; its log ends:\n%s"
+                  % (self.proc.returncode, self.logtext()))
         return self.proc.returncode
 
 

@@ -551,6 +551,81 @@ def sigterm_during_a_round_commits_what_was_complete():
             svc.close()
 
 
+class Hammer:
+    """Threads that open connection after connection to the ports of
+    ports() and send a request on each, until stopped: the clients a
+    service has while it stops or moves its listener."""
+
+    def __init__(self, ports, n=4):
+        self.ports = ports
+        self.done = threading.Event()
+        self.sent = 0
+        self.threads = [threading.Thread(target=self.run, args=(i,))
+                        for i in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def run(self, i):
+        while not self.done.is_set():
+            for port in self.ports():
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), 1)
+                    s.settimeout(1)
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    if i % 2:
+                        s.recv(4096)  # half wait, half leave at once
+                    s.close()
+                    self.sent += 1
+                except OSError:
+                    time.sleep(0.001)
+
+    def stop(self):
+        self.done.set()
+        for t in self.threads:
+            t.join()
+
+
+@test
+def stops_cleanly_while_clients_connect():
+    """Stopping the endpoint races with its threads' own handling of the
+    listener (libmicrohttpd aborts the process when both remove it from
+    the event set at once): stops and listener moves under a stream of
+    new connections end with exit status 0 and a clean log."""
+    cycles = int(os.environ.get("TR_STOP_CYCLES", "6"))
+    for cycle in range(cycles):
+        with TempDir() as tmp:
+            ports = [free_port()]
+            cfg = write_config(tmp, ports[0], [])
+            svc = Service(tmp, cfg)
+            hammer = None
+            try:
+                svc.ready()
+                hammer = Hammer(lambda: list(ports))
+                for move in range(2):
+                    time.sleep(0.2)
+                    port = free_port()
+                    write_config(tmp, port, [])
+                    n = len(svc.notify.messages)
+                    svc.send(signal.SIGHUP)
+                    svc.notify.wait_for(
+                        lambda m: "READY=1" in m.split("\n"), start=n)
+                    ports.append(port)
+                time.sleep(0.2)
+                rc, _ = svc.stop(timeout=15)
+                hammer.stop()
+                log = svc.log()
+                eq(rc, 0, "cycle %d: exit status; log:\n%s"
+                   % (cycle, log[-2000:]))
+                for bad in ("Fatal error", "Sanitizer", "runtime error"):
+                    check(bad not in log, "cycle %d: %s in the log:\n%s"
+                          % (cycle, bad, log[-2000:]))
+                check(hammer.sent > 0, "no request was sent")
+            finally:
+                if hammer:
+                    hammer.stop()
+                svc.close()
+
+
 @test
 def sigint_stops_too():
     with TempDir() as tmp:
