@@ -789,6 +789,35 @@ iso_time(const char **p, struct fields *f, int basic)
 	return clock_time(p, f);
 }
 
+/* Day yday (1-366) of f->year as its month and day: ISO 8601's ordinal
+ * dates ("2003-335"). 0, or TR_EINVAL past the year's last day. */
+static int
+ordinal_day(struct fields *f, int yday)
+{
+	int m;
+
+	if (yday < 1 || yday > (is_leap(f->year) ? 366 : 365))
+		return TR_EINVAL;
+	for (m = 1; yday > days_in_month(f->year, m); m++)
+		yday -= days_in_month(f->year, m);
+	f->mon = m;
+	f->day = yday;
+	return 0;
+}
+
+/* "DDD" alone: an ordinal day after "YYYY-" (not "012-31"). */
+static int
+iso_ordinal(const char **p, struct fields *f)
+{
+	const char *q = *p;
+	int v;
+
+	if (digits(&q, &v) != 3 || *q == '-')
+		return -1;
+	*p = q;
+	return ordinal_day(f, v);
+}
+
 /*
  * The month of an extended date: two digits, or three with a leading
  * zero ("2003-012-31", written so by a feed generator of Google's).
@@ -880,8 +909,13 @@ ko_date(const char **p, struct fields *f)
 /*
  * RFC 3339 / ISO 8601 / W3C-DTF: "2024", "2024-12", "2024-12-06", then
  * optionally 'T' (or spaces) and a time with optional seconds, fraction
- * and zone; or the basic form "20241206T093000Z". A time without a zone
- * is taken as UTC (W3C-DTF requires a zone; feeds leave it out). A space
+ * and zone; or the basic form "20241206T093000Z"; or an ordinal date
+ * ("2024-341", "2024341"). ISO 8601's years of two digits ("24-12-06",
+ * "241206", "-2412") are refused: a day-first "06-12-24" would be read
+ * as 24 December 2006, and a new item dated 18 years back is lost below
+ * the merged feed's fold, where one with no date sorts by when it was
+ * first seen. A time without a zone is taken as UTC (W3C-DTF requires
+ * a zone; feeds leave it out). A space
  * before the zone and named zones ("2024-12-06 09:30:00 UTC") are
  * accepted as found in the wild, and so are slashes for the hyphens of a
  * whole date ("2006/09/15 08:19:53 EDT", Perforce's form): with a
@@ -905,6 +939,12 @@ parse_iso(const char *s, int64_t *out)
 		f.mon = v / 100 % 100;
 		f.day = v % 100;
 		p = q;
+	} else if (n == 7) {
+		basic = 1;
+		f.year = v / 1000;
+		p = q;
+		if ((rc = ordinal_day(&f, v % 1000)) != 0)
+			return rc;
 	} else if (n == 4) {
 		char sep = q[0];
 
@@ -919,6 +959,11 @@ parse_iso(const char *s, int64_t *out)
 		if (sep != '-' && sep != '/')
 			goto done;
 		p++;
+		if (sep == '-' && (rc = iso_ordinal(&p, &f)) >= 0) {
+			if (rc != 0)
+				return rc;
+			goto time;
+		}
 		named = iso_month(&p, &f.mon) != 0;
 		if (named &&
 		    (sep != '-' || month_name(&p, &f.mon) != 0 || *p != sep))
@@ -935,6 +980,7 @@ parse_iso(const char *s, int64_t *out)
 			return TR_EINVAL;
 	} else
 		return TR_EINVAL;
+time:
 	if (*p == 'T' || *p == 't')
 		p++;
 	else if (is_space((unsigned char)*p)) {
@@ -969,7 +1015,7 @@ looks_iso(const char *s)
 
 	skip_ws(&s);
 	n = digits(&s, &v);
-	return n == 4 || n == 8;
+	return n == 4 || n == 7 || n == 8;
 }
 
 /*
