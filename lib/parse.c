@@ -501,7 +501,7 @@ struct tr_parser {
 	size_t cap_authors, cap_categories, cap_enclosures;
 	int item_has_pubdate;
 	int64_t item_dcdate;
-	char *alt_link;   /* Atom entry: first non-alternate link */
+	char *alt_link;   /* the item's link when it has no other */
 	int person_owner; /* R_ITEM, R_CHANNEL or R_SOURCE */
 	struct tr_person person;
 	/* What fills an item's gaps at its end, when nothing better came. */
@@ -516,7 +516,7 @@ struct tr_parser {
 	/* The base each HTML body is read against: the xml:base in scope at
 	 * its element, else the document's URL (copies; NULL: none). */
 	char *summary_base, *content_base, *fallback_base;
-	int alt_rank;             /* alt_link: 1 another rel, 2 alternate */
+	int alt_rank;             /* alt_link: 1 media:player, 2 alternate */
 	struct strset cat_set, enc_set;
 	unsigned char cap_warned; /* 1: categories, 2: enclosures */
 	/* An atom:link whose URL is its text: its attributes till it ends. */
@@ -2188,10 +2188,30 @@ is_html_type(const char *t)
 }
 
 /*
+ * A link's relation (RFC 4287 §4.2.7.2): "alternate" when it has none; a
+ * registered one written as its IRI ("http://www.iana.org/assignments/
+ * relation/via") by its name.
+ */
+static const char *
+link_rel(const char *rel)
+{
+	static const char iana[] = "http://www.iana.org/assignments/relation/";
+	size_t n = sizeof(iana) - 1;
+
+	if (rel == NULL || *rel == '\0')
+		return "alternate";
+	if (strncmp(rel, iana, n) == 0 && rel[n] != '\0')
+		return rel + n;
+	return rel;
+}
+
+/*
  * <atom:link> anywhere it matters: by rel (RFC 4287 §4.2.7.2). The
  * alternate link of an HTML type (or of none) is the link whatever the
- * order; an alternate of another type, then a link of another rel, stand
- * in when there is none.
+ * order; an alternate of another type stands in when there is none. A
+ * link of another relation is never the entry's own page: "via" and
+ * "related" name other pages, which entries of other feeds may name too,
+ * and as the link they would merge distinct entries across feeds.
  */
 static void
 atom_link_set(struct tr_parser *p, enum role ctx, const char *rel,
@@ -2202,8 +2222,7 @@ atom_link_set(struct tr_parser *p, enum role ctx, const char *rel,
 
 	if (href == NULL)
 		return;
-	if (rel == NULL || *rel == '\0')
-		rel = "alternate";
+	rel = link_rel(rel);
 	alt = strcmp(rel, "alternate") == 0;
 	if (ctx == R_ITEM && strcmp(rel, "enclosure") == 0) {
 		add_enclosure(p, href, type, length);
@@ -2213,11 +2232,9 @@ atom_link_set(struct tr_parser *p, enum role ctx, const char *rel,
 		return;
 	if (ctx == R_ITEM && alt && html)
 		set_first(&p->art.link, u);
-	else if (ctx == R_ITEM && (alt ? 2 : 1) > p->alt_rank &&
-	         strcmp(rel, "self") != 0 && strcmp(rel, "replies") != 0 &&
-	         strcmp(rel, "edit") != 0) {
+	else if (ctx == R_ITEM && alt && p->alt_rank < 2) {
 		set_str(&p->alt_link, u);
-		p->alt_rank = alt ? 2 : 1;
+		p->alt_rank = 2;
 	} else if (ctx == R_CHANNEL && alt &&
 	           (p->meta.link == NULL || (html && p->feed_link_weak))) {
 		set_str(&p->meta.link, u);

@@ -680,10 +680,52 @@ test_links(void)
 	          "application/pdf\" href=\"http://example.org/a.pdf\"/>"
 	          "</entry>"),
 	     NULL, 0, "link", "http://example.org/a.pdf", 0},
-	    {"only related",
-	     ATOM("<entry><id>urn:x:1</id><link rel=\"related\" href=\"http:"
-	          "//example.org/rel\"/></entry>"),
-	     NULL, 0, "link", "http://example.org/rel", 0},
+	    {"only related: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"related\" href=\"http://e"
+	          "xample.org/rel\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"only via: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"via\" href=\"http://examp"
+	          "le.org/via\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"only license: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"license\" href=\"http://e"
+	          "xample.org/l\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"an unknown rel: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"http://example.org/rels/x"
+	          "\" href=\"http://example.org/x\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"related and via: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"related\" href=\"http://e"
+	          "xample.org/rel\"/><link rel=\"via\" href=\"http://example.or"
+	          "g/via\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"alternate by its IANA IRI",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"http://www.iana.org/assig"
+	          "nments/relation/alternate\" href=\"http://example.org/alt\"/"
+	          "></entry>"),
+	     NULL, 0, "link", "http://example.org/alt", 0},
+	    {"via by its IANA IRI: no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"http://www.iana.org/assig"
+	          "nments/relation/via\" href=\"http://example.org/via\"/></ent"
+	          "ry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"enclosure by its IANA IRI is no link",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"http://www.iana.org/assig"
+	          "nments/relation/enclosure\" href=\"http://example.org/a.mp3"
+	          "\"/></entry>"),
+	     NULL, 0, "link", "(null)", 0},
+	    {"enclosure by its IANA IRI is an enclosure",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"http://www.iana.org/assig"
+	          "nments/relation/enclosure\" href=\"http://example.org/a.mp3"
+	          "\"/></entry>"),
+	     NULL, 0, "enclosures", "http://example.org/a.mp3;;-1", 0},
+	    {"related before a pdf alternate",
+	     ATOM("<entry><id>urn:x:1</id><link rel=\"related\" href=\"http://e"
+	          "xample.org/rel\"/><link rel=\"alternate\" type=\"application"
+	          "/pdf\" href=\"http://example.org/a.pdf\"/></entry>"),
+	     NULL, 0, "link", "http://example.org/a.pdf", 0},
 	    {"feed: html alternate after another alternate",
 	     ATOM("<link rel=\"alternate\" type=\"application/rss+xml\" href=\""
 	          "http://example.org/rss\"/><link rel=\"alternate\" href=\""
