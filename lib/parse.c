@@ -121,6 +121,7 @@ enum fam {
 	FAM_MEDIA,
 	FAM_SY,
 	FAM_ITUNES,
+	FAM_XHTML,
 	FAM_OTHER
 };
 
@@ -194,6 +195,8 @@ enum tag {
 	T_IT_LINK,
 	T_IT_SUBTITLE,
 	T_IT_SUMMARY,
+	/* XHTML */
+	T_XHTML_BODY,
 	N_TAGS
 };
 
@@ -267,6 +270,7 @@ static const struct tag_entry {
     {FAM_ITUNES, "link", T_IT_LINK},
     {FAM_ITUNES, "subtitle", T_IT_SUBTITLE},
     {FAM_ITUNES, "summary", T_IT_SUMMARY},
+    {FAM_XHTML, "body", T_XHTML_BODY},
 };
 
 /* Contexts an element can open. */
@@ -298,6 +302,7 @@ enum target {
 	X_I_PUBLISHED,
 	X_I_UPDATED,
 	X_I_DCDATE,
+	X_I_CREATED, /* dcterms:created, Atom 0.3 created: published if none */
 	X_I_AUTHOR,
 	X_I_CREATOR,
 	X_I_CATEGORY,
@@ -342,14 +347,15 @@ static const unsigned char targets[N_ROLES][N_TAGS] = {
             [T_DC_DESCRIPTION] = X_I_SUMMARY,
             [T_CONTENT_ENCODED] = X_I_CONTENT,
             [T_A_CONTENT] = X_I_CONTENT,
+            [T_XHTML_BODY] = X_I_CONTENT,
             [T_GUID] = X_I_GUID,
             [T_A_ID] = X_I_ID,
             [T_PUBDATE] = X_I_PUBLISHED,
             [T_A_PUBLISHED] = X_I_PUBLISHED,
             [T_A_ISSUED] = X_I_PUBLISHED,
-            [T_A_CREATED] = X_I_PUBLISHED,
+            [T_A_CREATED] = X_I_CREATED,
             [T_DCT_ISSUED] = X_I_PUBLISHED,
-            [T_DCT_CREATED] = X_I_PUBLISHED,
+            [T_DCT_CREATED] = X_I_CREATED,
             [T_A_UPDATED] = X_I_UPDATED,
             [T_A_MODIFIED] = X_I_UPDATED,
             [T_DCT_MODIFIED] = X_I_UPDATED,
@@ -500,7 +506,7 @@ struct tr_parser {
 	struct tr_article art;
 	size_t cap_authors, cap_categories, cap_enclosures;
 	int item_has_pubdate;
-	int64_t item_dcdate;
+	int64_t item_dcdate, item_created;
 	char *alt_link;   /* the item's link when it has no other */
 	int person_owner; /* R_ITEM, R_CHANNEL or R_SOURCE */
 	struct tr_person person;
@@ -740,6 +746,8 @@ ns_family(const struct tr_parser *p, enum ns ns)
 		return FAM_SY;
 	case NS_ITUNES:
 		return FAM_ITUNES;
+	case NS_XHTML:
+		return FAM_XHTML;
 	default:
 		return FAM_OTHER;
 	}
@@ -1313,6 +1321,11 @@ begin_field(struct tr_parser *p, int target, const char **atts, enum tag tag)
 	case T_CONTENT_ENCODED:
 	case T_DC_DESCRIPTION:
 		p->mode = M_HTML;
+		break;
+	case T_XHTML_BODY:
+		/* An item's <body xmlns="http://www.w3.org/1999/xhtml">:
+		 * its elements are the content. */
+		p->mode = M_XHTML;
 		break;
 	case T_IT_SUMMARY:
 	case T_MEDIA_DESCRIPTION:
@@ -2096,6 +2109,10 @@ end_item(struct tr_parser *p)
 	p->in_item = 0;
 	if (p->eof_repair)
 		goto out; /* cut off by the end of the document */
+	/* Published: pubDate, issued, published; else created; else
+	 * dc:date, which is the updated date when there is another. */
+	if (a->published == TR_DATE_NONE)
+		a->published = p->item_created;
 	if (a->published == TR_DATE_NONE && p->item_dcdate != TR_DATE_NONE)
 		a->published = p->item_dcdate;
 	else if (a->updated == TR_DATE_NONE && p->item_dcdate != TR_DATE_NONE)
@@ -2171,6 +2188,7 @@ begin_item(struct tr_parser *p, const char **atts)
 	p->in_item = 1;
 	p->item_has_pubdate = 0;
 	p->item_dcdate = TR_DATE_NONE;
+	p->item_created = TR_DATE_NONE;
 	for (i = 0; atts && atts[i]; i += 2)
 		if (strcmp(atts[i], about) == 0) {
 			p->rdf_about = resolve_keep(p, cur_base(p), atts[i + 1]);
@@ -2413,6 +2431,10 @@ end_item_field(struct tr_parser *p)
 	case X_I_DCDATE:
 		if (p->item_dcdate == TR_DATE_NONE)
 			p->item_dcdate = field_date(p);
+		break;
+	case X_I_CREATED:
+		if (p->item_created == TR_DATE_NONE)
+			p->item_created = field_date(p);
 		break;
 	case X_I_AUTHOR:
 	case X_I_CREATOR:
@@ -3407,6 +3429,7 @@ doc_init(struct tr_parser *p, const char *base_url, const char *content_type)
 	tr_article_init(&p->art);
 	tr_feed_meta_init(&p->meta);
 	p->item_dcdate = TR_DATE_NONE;
+	p->item_created = TR_DATE_NONE;
 	p->n_bases = 1;
 	p->ck_bases = 1;
 	p->ck_line = p->ck_lfline = p->lf_line = 1;

@@ -178,6 +178,10 @@ field(struct tr_buf *b, const struct got *g, int item, const char *name)
 			              (long long)a->enclosures[i].length);
 		return;
 	}
+	if (strcmp(name, "published") == 0 || strcmp(name, "updated") == 0) {
+		add_date(b, name[0] == 'p' ? a->published : a->updated);
+		return;
+	}
 	if (strcmp(name, "ncategories") == 0) {
 		tr_buf_printf(b, "%zu", a->n_categories);
 		return;
@@ -192,6 +196,7 @@ field(struct tr_buf *b, const struct got *g, int item, const char *name)
 	    : strcmp(name, "title") == 0   ? a->title
 	    : strcmp(name, "author") == 0  ? a->author
 	    : strcmp(name, "summary") == 0 ? a->summary
+	    : strcmp(name, "content") == 0 ? a->content
 	    : strcmp(name, "image") == 0   ? a->image
 	                                   : "(unknown field)";
 	tr_buf_adds(b, s ? s : "(null)");
@@ -898,6 +903,103 @@ test_feed_updated(void)
 	run_cases(cases, NELEM(cases));
 }
 
+/* --- an item's XHTML body; which date is published ---------------------- */
+
+#define XHTML_NS "http://www.w3.org/1999/xhtml"
+#define DCT_ITEM(dates)                                                       \
+	"<rss version=\"2.0\" xmlns:dcterms=\"http://purl.org/dc/terms/\""       \
+	" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>T"       \
+	"</title><item><title>a</title>" dates "</item></channel></rss>"
+#define ATOM03_ENTRY(dates)                                                   \
+	"<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>T"     \
+	"</title><entry><id>urn:x:1</id>" dates "</entry></feed>"
+
+static void
+test_bodies_and_dates(void)
+{
+	static const struct meta_case cases[] = {
+	    {"xhtml body",
+	     RSS("", "<item><title>a</title><body xmlns=\"" XHTML_NS "\"><p>"
+	             "Example <b>content</b></p></body></item>"),
+	     NULL, 0, "content", "<p>Example <b>content</b></p>", 0},
+	    {"xhtml:body with a prefix, beside a description",
+	     RSS("", "<item><title>a</title><description>d</description>"
+	             "<x:body xmlns:x=\"" XHTML_NS "\"><x:p>P</x:p></x:body>"
+	             "</item>"),
+	     NULL, 0, "content", "<p>P</p>", 0},
+	    {"the description stays the summary",
+	     RSS("", "<item><title>a</title><description>d</description>"
+	             "<x:body xmlns:x=\"" XHTML_NS "\"><x:p>P</x:p></x:body>"
+	             "</item>"),
+	     NULL, 0, "summary", "d", 0},
+	    {"xhtml body: its links resolved",
+	     RSS("", "<item><title>a</title><body xmlns=\"" XHTML_NS "\"><a "
+	             "href=\"/x\">x</a></body></item>"),
+	     "http://example.org/feed", 0, "content", "href=\"http://example."
+	     "org/x\"", 1},
+	    {"xhtml body: escaped markup is text",
+	     RSS("", "<item><title>a</title><body xmlns=\"" XHTML_NS "\"><p>"
+	             "a &lt;b&gt; c</p></body></item>"),
+	     NULL, 0, "content", "<p>a &lt;b&gt; c</p>", 0},
+	    {"content:encoded first: it stays the content",
+	     "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/"
+	     "modules/content/\"><channel><title>T</title><item><title>a"
+	     "</title><content:encoded>&lt;p&gt;E&lt;/p&gt;</content:encoded>"
+	     "<body xmlns=\"" XHTML_NS "\"><p>B</p></body></item></channel>"
+	     "</rss>",
+	     NULL, 0, "content", "<p>E</p>", 0},
+	    {"body in no namespace is not a body",
+	     RSS("", "<item><title>a</title><body><p>B</p></body></item>"), NULL,
+	     0, "content", "(null)", 0},
+	    {"xhtml p straight in an item is nothing",
+	     RSS("", "<item><title>a</title><p xmlns=\"" XHTML_NS "\">B</p>"
+	             "</item>"),
+	     NULL, 0, "content", "(null)", 0},
+	    {"dcterms: issued after created wins",
+	     DCT_ITEM("<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"
+	              "<dcterms:issued>2004-01-01T00:00:00Z</dcterms:issued>"),
+	     NULL, 0, "published", "2004-01-01T00:00:00Z", 0},
+	    {"dcterms: issued before created wins",
+	     DCT_ITEM("<dcterms:issued>2004-01-01T00:00:00Z</dcterms:issued>"
+	              "<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"),
+	     NULL, 0, "published", "2004-01-01T00:00:00Z", 0},
+	    {"dcterms: created alone is published",
+	     DCT_ITEM("<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"),
+	     NULL, 0, "published", "2003-01-01T00:00:00Z", 0},
+	    {"pubDate over created",
+	     DCT_ITEM("<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"
+	              "<pubDate>Thu, 01 Jan 2004 00:00:00 GMT</pubDate>"),
+	     NULL, 0, "published", "2004-01-01T00:00:00Z", 0},
+	    {"created over dc:date, which is then the update",
+	     DCT_ITEM("<dc:date>2005-01-01T00:00:00Z</dc:date>"
+	              "<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"),
+	     NULL, 0, "published", "2003-01-01T00:00:00Z", 0},
+	    {"created over dc:date: the update",
+	     DCT_ITEM("<dc:date>2005-01-01T00:00:00Z</dc:date>"
+	              "<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"),
+	     NULL, 0, "updated", "2005-01-01T00:00:00Z", 0},
+	    {"unparseable issued: created",
+	     DCT_ITEM("<dcterms:issued>soon</dcterms:issued>"
+	              "<dcterms:created>2003-01-01T00:00:00Z</dcterms:created>"),
+	     NULL, 0, "published", "2003-01-01T00:00:00Z", 0},
+	    {"atom 0.3: issued after created wins",
+	     ATOM03_ENTRY("<created>2003-01-01T00:00:00Z</created>"
+	                  "<issued>2004-01-01T00:00:00Z</issued>"
+	                  "<modified>2005-01-01T00:00:00Z</modified>"),
+	     NULL, 0, "published", "2004-01-01T00:00:00Z", 0},
+	    {"atom 0.3: modified is the update",
+	     ATOM03_ENTRY("<created>2003-01-01T00:00:00Z</created>"
+	                  "<issued>2004-01-01T00:00:00Z</issued>"
+	                  "<modified>2005-01-01T00:00:00Z</modified>"),
+	     NULL, 0, "updated", "2005-01-01T00:00:00Z", 0},
+	    {"atom 0.3: created alone",
+	     ATOM03_ENTRY("<created>2003-01-01T00:00:00Z</created>"), NULL, 0,
+	     "published", "2003-01-01T00:00:00Z", 0},
+	};
+
+	run_cases(cases, NELEM(cases));
+}
+
 /* --- caps and linear duplicate checks ---------------------------------------- */
 
 /* A document with one item of n categories (k distinct) and n enclosures. */
@@ -978,4 +1080,4 @@ test_caps(void)
 
 TR_TESTS(test_authors, test_podcast_fallbacks, test_ids, test_links,
          test_relative_without_base, test_enclosures, test_thumbnail,
-         test_feed_updated, test_caps)
+         test_feed_updated, test_bodies_and_dates, test_caps)
