@@ -402,6 +402,94 @@ lower_host(CURLU *h)
 	return rc;
 }
 
+static int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 §2.3's unreserved characters. */
+static int
+is_unreserved(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+/*
+ * RFC 3986 §6.2.2.2: a percent-encoding of an unreserved character is
+ * the character ("%7Euser" is "~user", "%41" is "A"), so that every
+ * spelling of one link has one key; a '%' that starts no encoding is
+ * "%25", so that a decoded character never makes a new one ("%%33" is
+ * "%253", not "%3"). Returns a new string, or NULL. libcurl has no call
+ * for it; it writes the other percent-encodings with lowercase digits,
+ * which does §6.2.2.1's part (one case for all) when the parts are set
+ * again.
+ */
+static char *
+decode_unreserved(const char *s)
+{
+	char *r = malloc(strlen(s) * 3 + 1), *w = r;
+	int hi, lo;
+
+	if (r == NULL)
+		return NULL;
+	for (; *s; s++) {
+		if (*s != '%') {
+			*w++ = *s;
+		} else if ((hi = hex_digit(s[1])) < 0 ||
+		           (lo = hex_digit(s[2])) < 0) {
+			memcpy(w, "%25", 3);
+			w += 3;
+		} else if (is_unreserved(hi * 16 + lo)) {
+			*w++ = (char)(hi * 16 + lo);
+			s += 2;
+		} else {
+			memcpy(w, s, 3);
+			w += 3;
+			s += 2;
+		}
+	}
+	*w = '\0';
+	return r;
+}
+
+/* The path and the query with their percent-encodings normalized. */
+static int
+normalize_parts(CURLU *h)
+{
+	static const CURLUPart parts[] = {CURLUPART_PATH, CURLUPART_QUERY};
+	char *v = NULL, *d;
+	CURLUcode uc;
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		uc = curl_url_get(h, parts[i], &v, 0);
+		if (uc == CURLUE_NO_QUERY)
+			continue;
+		if (uc != CURLUE_OK)
+			return -1;
+		if (strchr(v, '%')) {
+			if ((d = decode_unreserved(v)) == NULL)
+				uc = CURLUE_OUT_OF_MEMORY;
+			else
+				uc = curl_url_set(h, parts[i], d, 0);
+			free(d);
+		}
+		curl_free(v);
+		if (uc != CURLUE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 /* Replaces the query with its filtered form, or removes it when empty. */
 static int
 clean_query(CURLU *h)
@@ -427,8 +515,9 @@ clean_query(CURLU *h)
  * The canonical form of an absolute http(s) link (see url.h). The scheme
  * comes out lowercased and dot segments removed by curl; the host is
  * lowercased here; the default port (80 for http, 443 for https) is
- * dropped by CURLU_NO_DEFAULT_PORT; the fragment and tracking parameters
- * go; the path is otherwise kept as written.
+ * dropped by CURLU_NO_DEFAULT_PORT; percent-encodings are normalized;
+ * the fragment and tracking parameters go; the path is otherwise kept as
+ * written.
  */
 static char *
 canonical_once(const char *link)
@@ -446,7 +535,8 @@ canonical_once(const char *link)
 	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
 		goto out;
-	if (lower_host(h) != 0 || clean_query(h) != 0 ||
+	if (lower_host(h) != 0 || normalize_parts(h) != 0 ||
+	    clean_query(h) != 0 ||
 	    curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)
 		goto out;
 	if (curl_url_get(h, CURLUPART_URL, &u, CURLU_NO_DEFAULT_PORT) !=

@@ -226,7 +226,29 @@ static const struct canon_case canon_table[] = {
     {"http://example.org/a?fbclid", "http://example.org/a"},
     {"http://example.org/a?q=a&&b", "http://example.org/a?q=a&b"},
     {"http://example.org/a?", "http://example.org/a"},
-    {"http://example.org/a?q=%41%20b", "http://example.org/a?q=%41%20b"},
+    /* Percent-encodings (RFC 3986 §6.2.2.1-2): an unreserved character
+     * is itself, the rest have one case; the same link in any spelling
+     * has one key. */
+    {"http://example.org/a?q=%41%20b", "http://example.org/a?q=A%20b"},
+    {"http://example.org/%7Euser/", "http://example.org/~user/"},
+    {"http://example.org/%7euser/", "http://example.org/~user/"},
+    {"http://example.org/~user/", "http://example.org/~user/"},
+    {"http://example.org/%41%5a%61%7a%30%39%2D%2E%5F", "http://example.org/"
+     "AZaz09-._"},
+    {"http://example.org/caf%C3%A9", "http://example.org/caf%c3%a9"},
+    {"http://example.org/caf%c3%a9", "http://example.org/caf%c3%a9"},
+    {"http://example.org/caf\xc3\xa9", "http://example.org/caf%c3%a9"},
+    {"http://example.org/a?x=%26y&z=%3D", "http://example.org/a?x=%26y&z=%3d"},
+    {"http://example.org/a%2Fb", "http://example.org/a%2fb"},
+    {"http://example.org/%2541", "http://example.org/%2541"},
+    /* A '%' that starts no encoding is "%25": no decoding makes one. */
+    {"http://example.org/%zz%4", "http://example.org/%25zz%254"},
+    {"http://example.org/a%", "http://example.org/a%25"},
+    {"http://example.org/%%33", "http://example.org/%253"},
+    {"http://example.org/?a=%3%33", "http://example.org/?a=%2533"},
+    {"http://example.org/%25zz", "http://example.org/%25zz"},
+    {"http://example.org/a/%2E%2E/b", "http://example.org/b"},
+    {"http://example.org/a?utm%5Fsource=rss&k=v", "http://example.org/a?k=v"},
     {"http://example.org/a/./b/../c", "http://example.org/a/c"},
     {"http://example.org", "http://example.org/"},
     {"http://example.org/A%2fB", "http://example.org/A%2fB"},
