@@ -340,18 +340,6 @@ tr_http_route_match(struct tr_http_route *r, const char *path)
 /* ------------------------------------------------------------------ */
 /* The request target                                                  */
 
-static int
-hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 unsigned
 tr_http_target_check(const char *t, size_t max_uri)
 {
@@ -363,9 +351,8 @@ tr_http_target_check(const char *t, size_t max_uri)
 	if (strlen(t) > max_uri)
 		f |= TR_TARGET_TOO_LONG;
 	for (p = t; *p && *p != '?'; p++) {
-		c = (unsigned char)*p;
-		if (c == '%' && hexdigit(p[1]) >= 0 && hexdigit(p[2]) >= 0)
-			c = hexdigit(p[1]) * 16 + hexdigit(p[2]);
+		if ((c = tr_url_pct_byte(p)) < 0)
+			c = (unsigned char)*p;
 		/* A NUL would cut the decoded path short ("/feed.atom%00.html"
 		 * is not /feed.atom); no name holds a control byte. */
 		if (c < 0x20 || c == 0x7f)

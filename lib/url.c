@@ -414,6 +414,17 @@ hex_digit(int c)
 	return -1;
 }
 
+int
+tr_url_pct_byte(const char *p)
+{
+	int hi, lo;
+
+	if (p[0] != '%' || (hi = hex_digit(p[1])) < 0 ||
+	    (lo = hex_digit(p[2])) < 0)
+		return -1;
+	return hi * 16 + lo;
+}
+
 /* RFC 3986 §2.3's unreserved characters. */
 static int
 is_unreserved(int c)
@@ -437,19 +448,18 @@ static char *
 decode_unreserved(const char *s)
 {
 	char *r = malloc(strlen(s) * 3 + 1), *w = r;
-	int hi, lo;
+	int c;
 
 	if (r == NULL)
 		return NULL;
 	for (; *s; s++) {
 		if (*s != '%') {
 			*w++ = *s;
-		} else if ((hi = hex_digit(s[1])) < 0 ||
-		           (lo = hex_digit(s[2])) < 0) {
+		} else if ((c = tr_url_pct_byte(s)) < 0) {
 			memcpy(w, "%25", 3);
 			w += 3;
-		} else if (is_unreserved(hi * 16 + lo)) {
-			*w++ = (char)(hi * 16 + lo);
+		} else if (is_unreserved(c)) {
+			*w++ = (char)c;
 			s += 2;
 		} else {
 			memcpy(w, s, 3);

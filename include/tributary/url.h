@@ -50,6 +50,10 @@ int tr_url_has_secret(const char *url);
  */
 int tr_url_path_encode(struct tr_buf *out, const char *path);
 
+/* The byte a percent-encoding at p stands for ("%2F": 0x2F, either case
+ * of digits), or -1 when p does not start one. */
+int tr_url_pct_byte(const char *p);
+
 /* The scheme ("http", "https", "file", ...) lowercased in out, or "". */
 void tr_url_scheme(char *out, unsigned size, const char *url);
 
